@@ -1,0 +1,136 @@
+# IntoFocus - one plain Makefile.
+#
+#   make            build/intofocus
+#   make demo       install missing packages, build, run the demo experiment
+#   make test       install missing packages, build, run every suite;
+#                   ends with "N passed, N failed"
+#   make test SANITIZE=address,undefined   the same suite under sanitizers
+#   make asan       shorthand for the line above
+#   make bench      speed figures against a baseline measured in the same run
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Every dependency comes from Debian and is found with pkg-config.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PYTHON ?= /usr/bin/python3
+
+PKGS := libcurl openssl libxml-2.0 libturbojpeg yaml-0.1 jansson sqlite3 \
+	libmicrohttpd libpng libsystemd
+
+ifneq ($(SANITIZE),)
+BUILD ?= build/san
+SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+OPT ?= -O1
+else
+BUILD ?= build
+SAN_FLAGS :=
+OPT ?= -O2
+endif
+
+WARNINGS := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
+	-Wshadow -Wpointer-arith -Wcast-qual -Wformat=2 -Wvla
+
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+CPPFLAGS += -I. -D_POSIX_C_SOURCE=200809L -DINTOFOCUS_VERSION=\"$(VERSION)\"
+CFLAGS ?= $(OPT) -g
+CFLAGS += -std=c11 -pthread $(WARNINGS) -fstack-protector-strong $(SAN_FLAGS)
+LDFLAGS += -pthread $(SAN_FLAGS)
+LDLIBS += $(PKG_LIBS) -lm
+
+LIB_SRCS := $(filter-out daemon/main.c, \
+	$(wildcard common/*.c imaging/*.c mturk/*.c config/*.c daemon/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+MAIN_OBJ := $(BUILD)/daemon/main.o
+LIB := $(BUILD)/libintofocus.a
+BIN := $(BUILD)/intofocus
+
+TEST_SRCS := $(wildcard tests/unit/test_*.c)
+TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+TEST_SUPPORT_SRCS := $(wildcard tests/support/*.c)
+TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(BUILD)/%.o)
+
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
+
+# Per-file extra flags (e.g. the vectorised median filter).
+-include mk/*.mk
+
+.PHONY: all deps deps-test deps-demo demo test asan bench install uninstall \
+	clean check-style tests-build
+.DEFAULT_GOAL := all
+
+all: $(BIN)
+
+$(BIN): $(MAIN_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(LIB) $(LDLIBS)
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(CFLAGS_$(subst /,_,$*)) $(PKG_CFLAGS) \
+		$(CMOCKA_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(TEST_SUPPORT_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< \
+		$(TEST_SUPPORT_OBJS) $(LIB) $(LDFLAGS) $(LDLIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/bench/%: tests/bench/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) \
+		$(LDFLAGS) $(LDLIBS)
+
+-include $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_SUPPORT_OBJS:.o=.d)
+
+deps:
+	@scripts/deps.sh build
+deps-test:
+	@scripts/deps.sh test
+deps-bench:
+	@scripts/deps.sh bench
+deps-demo:
+	@scripts/deps.sh demo
+
+tests-build: $(BIN) $(TEST_BINS)
+
+# The dependency step runs first and alone; then the build, then the suite.
+test: deps-test
+	@$(MAKE) --no-print-directory tests-build
+	@BUILD=$(BUILD) PYTHON=$(PYTHON) tests/run.sh
+
+asan:
+	@$(MAKE) --no-print-directory test SANITIZE=address,undefined
+
+demo: deps-demo
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) scripts/demo.sh
+
+bench: deps-bench
+	@$(MAKE) --no-print-directory $(BIN) $(BENCH_BINS)
+	@BUILD=$(BUILD) PYTHON=$(PYTHON) tests/bench/run.sh
+
+check-style:
+	@scripts/check-style.sh
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/intofocus
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/intofocus
+
+clean:
+	rm -rf build

@@ -1,0 +1,152 @@
+/*
+ * imaging/imaging.h - the image half of IntoFocus (spec section 4).
+ *
+ * Images are 8-bit RGB, rows top to bottom, in the orientation a person
+ * sees (the EXIF orientation is applied on load).  Boxes are [x, y, w, h]
+ * in those pixel coordinates.  Nothing here reads a clock or a global: the
+ * median filter's threads are the only threads in the program.
+ *
+ * Functions return an enum if_status and fill the caller's errbuf with a
+ * message that names the file or value at fault.
+ */
+#ifndef INTOFOCUS_IMAGING_H
+#define INTOFOCUS_IMAGING_H
+
+#include "common/common.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Default refusal limit, checked from the header before decoding pixels. */
+#define IMG_DEFAULT_MAX_PIXELS 100000000ULL
+#define IMG_DEFAULT_JPEG_QUALITY 90
+
+struct img {
+	int w, h;
+	size_t stride; /* bytes per row, >= 3 * w */
+	uint8_t *px;   /* RGB, row-major; owned by the struct */
+};
+
+struct box {
+	int x, y, w, h;
+};
+
+enum img_format {
+	IMG_FORMAT_UNKNOWN = 0,
+	IMG_FORMAT_JPEG,
+	IMG_FORMAT_PNG,
+	IMG_FORMAT_PPM,
+};
+
+enum redact_style {
+	REDACT_FILL = 0,
+	REDACT_MEDIAN,	 /* the stage-1 (heaviest) filtered pixels */
+	REDACT_PIXELATE, /* 16-px block averages */
+};
+
+/* ---- img.c: allocation and PPM ---------------------------------------- */
+
+/*
+ * Allocates a w x h image (contents unspecified).  Refuses sizes that
+ * overflow or exceed max_pixels (0 = IMG_DEFAULT_MAX_PIXELS).
+ */
+int img_new(struct img **out, int w, int h, uint64_t max_pixels,
+	    struct errbuf *eb);
+/* NULL is a no-op. */
+void img_free(struct img *im);
+/* A new image with the same pixels. */
+int img_clone(const struct img *src, struct img **out, struct errbuf *eb);
+
+/* ---- load/save (img_io.c, jpeg_io.c, png_io.c, exif.c) ------------------ */
+
+/* The format from a file's first bytes (not its name). */
+enum img_format img_sniff(const void *data, size_t len);
+/* The format a name's extension asks for (.jpg/.jpeg, .png, .ppm). */
+enum img_format img_format_from_name(const char *path);
+
+/*
+ * Reads only the header: width and height as displayed (after the EXIF
+ * orientation), and the format.  For `check` and the simulator.
+ */
+int img_probe(const char *path, int *w, int *h, enum img_format *fmt,
+	      struct errbuf *eb);
+
+/*
+ * Decodes a JPEG, PNG or binary PPM file or memory buffer, applies the EXIF
+ * orientation, and refuses images over max_pixels (0 = default) before
+ * decoding pixels.  name is used in messages.  Truncated or corrupt input is
+ * IF_EINPUT with a message naming the file and the problem.
+ */
+int img_load(const char *path, uint64_t max_pixels, struct img **out,
+	     struct errbuf *eb);
+int img_load_mem(const void *data, size_t len, const char *name,
+		 uint64_t max_pixels, struct img **out, struct errbuf *eb);
+
+/*
+ * Writes im to path in the format of its extension, atomically (temporary
+ * name, then rename), with no metadata of any kind.  jpeg_quality 0 means
+ * IMG_DEFAULT_JPEG_QUALITY.
+ */
+int img_save(const struct img *im, const char *path, int jpeg_quality,
+	     struct errbuf *eb);
+
+/* Encodes to memory (for hosting); *out is freed with free(). */
+int img_encode(const struct img *im, enum img_format fmt, int jpeg_quality,
+	       unsigned char **out, size_t *len, struct errbuf *eb);
+
+/* ---- median.c: the constant-time median filter -------------------------- */
+
+/*
+ * dst = the median filter of src with an odd window (spec section 4):
+ * per channel, edge pixels replicated, the value at rank w*w/2 of the
+ * window; bit-identical to Pillow's MedianFilter(size=window).  Its cost
+ * does not grow with the window.  dst must be the same size as src and may
+ * not alias it.  threads 0 = one per core.
+ */
+int img_median(const struct img *src, struct img *dst, int window,
+	       int threads, struct errbuf *eb);
+
+/* ---- boxes.c: box geometry ---------------------------------------------- */
+
+/* Clips b to a w x h image; returns false when nothing is left. */
+bool box_clip(struct box *b, int w, int h);
+/*
+ * Clips every box and drops the empty ones, in place; returns the new count.
+ */
+size_t boxes_clip_all(struct box *boxes, size_t n, int w, int h);
+/*
+ * Pixel vote: the regions covered by more than `threshold` of the nboxsets
+ * sets, returned as boxes (newly allocated in *out, count in *nout).
+ */
+int boxes_vote(const struct box *const *sets, const size_t *counts,
+	       size_t nsets, size_t threshold, int w, int h, struct box **out,
+	       size_t *nout, struct errbuf *eb);
+/* Fraction (0..1) of target's area covered by the union of boxes. */
+double box_coverage(const struct box *target, const struct box *boxes,
+		    size_t n);
+
+/* ---- redact.c: redaction ------------------------------------------------ */
+
+/*
+ * Redacts every box (clipped first) of im in place.  fill_rgb is 0xRRGGBB
+ * for REDACT_FILL; heavy is the stage-1 filtered image for REDACT_MEDIAN
+ * (same size as im; ignored otherwise).
+ */
+int img_redact(struct img *im, const struct box *boxes, size_t n,
+	       enum redact_style style, uint32_t fill_rgb,
+	       const struct img *heavy, struct errbuf *eb);
+
+/* ---- stage.c: one stage image ------------------------------------------- */
+
+/*
+ * The stage image of spec section 4: the median of orig at window (window
+ * 1 or 0 = the original, for the final image), then boxes redacted.
+ * heavy: the stage-1 filtered image for REDACT_MEDIAN (NULL computes it).
+ */
+int img_render_stage(const struct img *orig, int window,
+		     const struct box *boxes, size_t n,
+		     enum redact_style style, uint32_t fill_rgb,
+		     const struct img *heavy, int threads, struct img **out,
+		     struct errbuf *eb);
+
+#endif /* INTOFOCUS_IMAGING_H */

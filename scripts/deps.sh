@@ -1,0 +1,44 @@
+#!/bin/sh
+# Installs the Debian packages IntoFocus needs for a purpose, when missing.
+#   scripts/deps.sh build|test|demo|bench
+# As root it runs apt-get itself; otherwise it prints the exact apt-get line
+# and stops with exit 1, so that nothing half-builds.
+set -eu
+
+purpose=${1:-build}
+
+build_pkgs="build-essential pkg-config libcurl4-openssl-dev libssl-dev
+libxml2-dev libturbojpeg0-dev libyaml-dev libjansson-dev libsqlite3-dev
+libmicrohttpd-dev libpng-dev libsystemd-dev"
+# Tests: cmocka for unit suites; Python with Pillow and boto3 as independent
+# oracles (median fixtures, simulator conformance); sqlite3 and systemd for
+# inspecting state and checking the unit file.
+test_pkgs="libcmocka-dev python3 python3-pil python3-boto3 sqlite3 systemd"
+bench_pkgs="python3-opencv python3-numpy"
+
+case "$purpose" in
+build|demo) want=$build_pkgs ;;
+test) want="$build_pkgs $test_pkgs" ;;
+bench) want="$build_pkgs $test_pkgs $bench_pkgs" ;;
+*) echo "usage: $0 build|test|demo|bench" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$status" = installed ] || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+line="apt-get install -y --no-install-recommends$missing"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "IntoFocus needs these Debian packages:$missing" >&2
+	echo "Install them as root, then run make again:" >&2
+	echo "  sudo apt-get update && sudo $line" >&2
+	exit 1
+fi
+echo "deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+# An old package list may not know the packages: update once, then install.
+apt-get update -qq >&2 || true
+apt-get install -y -qq --no-install-recommends $missing >&2
