@@ -12,6 +12,8 @@
 
 #include "common/common.h"
 
+#include <stdint.h>
+
 /* One entry per command; main.c dispatches on name. */
 struct command {
 	const char *name;
@@ -35,5 +37,172 @@ int cmd_fail(const char *cmd, const struct errbuf *eb);
 
 /* True when arg is "-h" or "--help". */
 int is_help_flag(const char *arg);
+
+/* ---- state.c: the SQLite boundary (spec section 9) ---------------------- */
+
+struct state;
+struct sqlite3;
+
+/*
+ * Opens (creating when needed) the state of experiment in dir: the
+ * directory is made 0700, the database file 0600, WAL with
+ * synchronous=FULL, schema version checked or created.  A database that
+ * belongs to another experiment is refused (IF_EINPUT).
+ */
+int state_open(const char *dir, const char *experiment, struct state **out,
+	       struct errbuf *eb);
+/* For status and report: never creates or changes anything. */
+int state_open_readonly(const char *dir, struct state **out,
+			struct errbuf *eb);
+void state_close(struct state *st);
+const char *state_path(const struct state *st);
+struct sqlite3 *state_db(struct state *st);
+/* One transaction per transition: BEGIN IMMEDIATE ... COMMIT. */
+int state_begin(struct state *st, struct errbuf *eb);
+int state_commit(struct state *st, struct errbuf *eb);
+/* Rolls back an open transaction; a no-op outside one. */
+void state_rollback(struct state *st);
+int state_exec(struct state *st, const char *sql, struct errbuf *eb);
+int state_meta_set(struct state *st, const char *key, const char *value,
+		   struct errbuf *eb);
+/* *value is NULL when the key is absent; free() it otherwise. */
+int state_meta_get(struct state *st, const char *key, char **value,
+		   struct errbuf *eb);
+
+/* ---- store.c: typed rows ------------------------------------------------ */
+
+/*
+ * Where one image's state machine stands.  Terminal states are DONE and
+ * FAILED; PAUSED waits for budget.  stage counts from 1; it is nstages + 1
+ * while the final image is written.
+ */
+enum image_state {
+	IMAGE_RENDER = 0, /* render stage `stage`, host it */
+	IMAGE_POST,	  /* HIT intent recorded or to record; CreateHIT */
+	IMAGE_WAIT,	  /* HIT open: poll, record, approve, grant */
+	IMAGE_FINAL,	  /* write the final image and its JSON */
+	IMAGE_DONE,
+	IMAGE_PAUSED, /* the next HIT would pass the budget */
+	IMAGE_FAILED,
+};
+
+const char *image_state_str(enum image_state s);
+/* -1 for an unknown name. */
+int image_state_parse(const char *name);
+
+#define ID_MAX 72
+#define URL_MAX 2048
+
+struct image_rec {
+	char id[ID_MAX];
+	char file[1024];
+	char fingerprint[72]; /* sha256 of the original file, hex */
+	enum image_state state;
+	int stage;
+	int attempt;
+	int64_t next_at;
+	char reason[512];
+	char image_url[URL_MAX];
+	char object_key[128];
+	int64_t url_expires;
+	int64_t started_at;
+	int64_t updated_at;
+	int64_t seq; /* order of first appearance in the experiment */
+};
+
+struct hit_rec {
+	char token[72];
+	char image_id[ID_MAX];
+	int stage;
+	int attempt;
+	char annotation[256];
+	char hit_id[ID_MAX];
+	char hit_type_id[ID_MAX];
+	char image_url[URL_MAX];
+	int max_assignments;
+	int64_t cost_cents;
+	int64_t intent_at;
+	int64_t created_at;
+	int64_t expires_at;
+	int extensions;
+	int closed;
+};
+
+struct assignment_rec {
+	char assignment_id[ID_MAX];
+	char worker_id[256];
+	char hit_id[ID_MAX];
+	char image_id[ID_MAX];
+	int stage;
+	int64_t submit_time;
+	int64_t accept_time;
+	int valid;
+	char invalid_reason[256];
+	char *boxes;	/* JSON [[x,y,w,h],...]; owned */
+	char face_found[8];
+	char *feedback; /* owned */
+	char approval[16]; /* pending | approved | rejected | manual */
+	int granted;
+};
+
+void assignment_rec_cleanup(struct assignment_rec *a);
+void assignment_recs_free(struct assignment_rec *a, size_t n);
+
+int store_image_insert(struct state *st, const struct image_rec *im,
+		       struct errbuf *eb);
+/* 0 = found, 1 = absent (no error), or an error code. */
+int store_image_get(struct state *st, const char *id, struct image_rec *out,
+		    struct errbuf *eb);
+/* All images in experiment order; *out is freed with free(). */
+int store_images_list(struct state *st, struct image_rec **out, size_t *n,
+		      struct errbuf *eb);
+int store_image_update(struct state *st, const struct image_rec *im,
+		       struct errbuf *eb);
+
+int store_hit_insert(struct state *st, const struct hit_rec *h,
+		     struct errbuf *eb);
+/* The HIT of image/stage/attempt: 0 = found, 1 = absent, or an error. */
+int store_hit_get(struct state *st, const char *image_id, int stage,
+		  int attempt, struct hit_rec *out, struct errbuf *eb);
+int store_hit_update(struct state *st, const struct hit_rec *h,
+		     struct errbuf *eb);
+/* Every HIT of an image (all stages), oldest first. */
+int store_hits_for_image(struct state *st, const char *image_id,
+			 struct hit_rec **out, size_t *n, struct errbuf *eb);
+/* Money committed: the cost of every HIT intent, in cents. */
+int store_committed_cents(struct state *st, int64_t *out, struct errbuf *eb);
+/* Counts of HITs created and still open. */
+int store_hit_counts(struct state *st, int64_t *open, int64_t *total,
+		     struct errbuf *eb);
+
+/* 0 = inserted, 1 = already recorded (left as it was), or an error. */
+int store_assignment_insert(struct state *st, const struct assignment_rec *a,
+			    struct errbuf *eb);
+int store_assignments_for(struct state *st, const char *image_id, int stage,
+			  struct assignment_rec **out, size_t *n,
+			  struct errbuf *eb);
+int store_assignment_set_approval(struct state *st, const char *assignment_id,
+				  const char *worker_id, const char *approval,
+				  struct errbuf *eb);
+int store_assignment_set_granted(struct state *st, const char *assignment_id,
+				 const char *worker_id, struct errbuf *eb);
+
+int store_stage_result_put(struct state *st, const char *image_id, int stage,
+			   int window, const char *boxes_json, int assignments,
+			   int64_t now, struct errbuf *eb);
+/* The aggregated boxes JSON of one stage: 0 found (free *boxes), 1 absent. */
+int store_stage_result_get(struct state *st, const char *image_id, int stage,
+			   char **boxes_json, struct errbuf *eb);
+
+/* 0 found, 1 absent; *qual_id must hold ID_MAX bytes. */
+int store_qual_get(struct state *st, int stage, char *qual_id,
+		   struct errbuf *eb);
+int store_qual_put(struct state *st, int stage, const char *qual_id,
+		   struct errbuf *eb);
+/* 0 = granted already, 1 = not yet, or an error. */
+int store_grant_get(struct state *st, const char *worker_id, int stage,
+		    struct errbuf *eb);
+int store_grant_put(struct state *st, const char *worker_id, int stage,
+		    int64_t now, struct errbuf *eb);
 
 #endif /* INTOFOCUS_DAEMON_H */

@@ -1,0 +1,380 @@
+/*
+ * daemon/state.c - the durable state of one experiment (spec section 9).
+ *
+ * SQLite is the only thing here that knows SQL.  The database lives in a
+ * 0700 directory as a 0600 file, in WAL mode with synchronous=FULL, so that
+ * a committed transaction survives kill -9 and power loss.  The schema
+ * version is PRAGMA user_version: an unknown (newer) version is refused,
+ * older ones are migrated in one transaction.
+ *
+ * The rule that makes recovery work is "intent before action": a HIT row
+ * with its UniqueRequestToken is committed before CreateHIT is called, and
+ * an assignment with its parsed boxes before ApproveAssignment.  Every
+ * image transition is one BEGIN IMMEDIATE ... COMMIT (see stage.c).
+ */
+#include "daemon/daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STATE_SCHEMA_VERSION 1
+#define STATE_FILE "state.db"
+
+struct state {
+	sqlite3 *db;
+	char *path;
+};
+
+static const char schema_v1[] =
+	"CREATE TABLE meta ("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL);"
+	/* One row per image: where its state machine stands. */
+	"CREATE TABLE images ("
+	"  id TEXT PRIMARY KEY,"
+	"  file TEXT NOT NULL,"
+	"  fingerprint TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  stage INTEGER NOT NULL,"
+	"  attempt INTEGER NOT NULL DEFAULT 1,"
+	"  next_at INTEGER NOT NULL DEFAULT 0,"
+	"  reason TEXT NOT NULL DEFAULT '',"
+	"  image_url TEXT NOT NULL DEFAULT '',"
+	"  object_key TEXT NOT NULL DEFAULT '',"
+	"  url_expires INTEGER NOT NULL DEFAULT 0,"
+	"  started_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  seq INTEGER NOT NULL);"
+	/* A HIT intent is written (hit_id '') before CreateHIT is called. */
+	"CREATE TABLE hits ("
+	"  token TEXT PRIMARY KEY,"
+	"  image_id TEXT NOT NULL REFERENCES images(id),"
+	"  stage INTEGER NOT NULL,"
+	"  attempt INTEGER NOT NULL,"
+	"  annotation TEXT NOT NULL,"
+	"  hit_id TEXT NOT NULL DEFAULT '',"
+	"  hit_type_id TEXT NOT NULL DEFAULT '',"
+	"  image_url TEXT NOT NULL DEFAULT '',"
+	"  max_assignments INTEGER NOT NULL,"
+	"  cost_cents INTEGER NOT NULL,"
+	"  intent_at INTEGER NOT NULL,"
+	"  created_at INTEGER NOT NULL DEFAULT 0,"
+	"  expires_at INTEGER NOT NULL DEFAULT 0,"
+	"  extensions INTEGER NOT NULL DEFAULT 0,"
+	"  closed INTEGER NOT NULL DEFAULT 0,"
+	"  UNIQUE (image_id, stage, attempt));"
+	/* AssignmentIds are reused when a worker returns a HIT: key by both. */
+	"CREATE TABLE assignments ("
+	"  assignment_id TEXT NOT NULL,"
+	"  worker_id TEXT NOT NULL,"
+	"  hit_id TEXT NOT NULL,"
+	"  image_id TEXT NOT NULL REFERENCES images(id),"
+	"  stage INTEGER NOT NULL,"
+	"  submit_time INTEGER NOT NULL,"
+	"  accept_time INTEGER NOT NULL,"
+	"  valid INTEGER NOT NULL,"
+	"  invalid_reason TEXT NOT NULL DEFAULT '',"
+	"  boxes TEXT NOT NULL,"
+	"  face_found TEXT NOT NULL DEFAULT '',"
+	"  feedback TEXT NOT NULL DEFAULT '',"
+	"  approval TEXT NOT NULL DEFAULT 'pending',"
+	"  granted INTEGER NOT NULL DEFAULT 0,"
+	"  recorded_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (assignment_id, worker_id));"
+	/* The aggregated boxes of each finished stage. */
+	"CREATE TABLE stage_results ("
+	"  image_id TEXT NOT NULL REFERENCES images(id),"
+	"  stage INTEGER NOT NULL,"
+	"  window INTEGER NOT NULL,"
+	"  boxes TEXT NOT NULL,"
+	"  assignments INTEGER NOT NULL,"
+	"  finished_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (image_id, stage));"
+	/* exclusive_stages: one qualification type per stage. */
+	"CREATE TABLE qualifications ("
+	"  stage INTEGER PRIMARY KEY,"
+	"  qualification_type_id TEXT NOT NULL);"
+	/* Workers already granted a stage's qualification (saves calls). */
+	"CREATE TABLE grants ("
+	"  worker_id TEXT NOT NULL,"
+	"  stage INTEGER NOT NULL,"
+	"  granted_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (worker_id, stage));"
+	"CREATE INDEX assignments_by_image ON assignments (image_id, stage);"
+	"CREATE INDEX hits_open ON hits (closed, image_id);";
+
+static int
+db_error(struct state *st, struct errbuf *eb, const char *what)
+{
+	return err_set(eb, IF_ERUNTIME, "%s: %s: %s", st->path, what,
+		       sqlite3_errmsg(st->db));
+}
+
+int
+state_exec(struct state *st, const char *sql, struct errbuf *eb)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		int rc = err_set(eb, IF_ERUNTIME, "%s: %s", st->path,
+				 msg != NULL ? msg : sqlite3_errmsg(st->db));
+		sqlite3_free(msg);
+		return rc;
+	}
+	return IF_OK;
+}
+
+static int
+user_version(struct state *st, int *out, struct errbuf *eb)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &stmt,
+			       NULL) != SQLITE_OK)
+		return db_error(st, eb, "reading the schema version");
+	rc = sqlite3_step(stmt);
+	*out = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : -1;
+	sqlite3_finalize(stmt);
+	if (*out < 0)
+		return db_error(st, eb, "reading the schema version");
+	return IF_OK;
+}
+
+/* Creates the schema, or refuses a database from a newer IntoFocus. */
+static int
+migrate(struct state *st, const char *experiment, struct errbuf *eb)
+{
+	char sql[256];
+	int version;
+
+	if (state_exec(st, "BEGIN IMMEDIATE", eb) != IF_OK)
+		return eb->code;
+	if (user_version(st, &version, eb) != IF_OK)
+		goto fail;
+	if (version > STATE_SCHEMA_VERSION) {
+		err_set(eb, IF_ERUNTIME,
+			"%s: schema version %d is newer than this intofocus "
+			"understands (%d); run a newer intofocus",
+			st->path, version, STATE_SCHEMA_VERSION);
+		goto fail;
+	}
+	if (version == 0) {
+		if (state_exec(st, schema_v1, eb) != IF_OK)
+			goto fail;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+			 STATE_SCHEMA_VERSION);
+		if (state_exec(st, sql, eb) != IF_OK)
+			goto fail;
+		if (state_meta_set(st, "experiment", experiment, eb) != IF_OK)
+			goto fail;
+	}
+	/* Future versions: "if (version == 1) { ALTER ...; }" here. */
+	return state_exec(st, "COMMIT", eb);
+fail:
+	(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return eb->code;
+}
+
+int
+state_open(const char *dir, const char *experiment, struct state **out,
+	   struct errbuf *eb)
+{
+	struct state *st = NULL;
+	char *stored = NULL;
+	struct stat sb;
+	int fd;
+
+	*out = NULL;
+	if (mkdir_p(dir, 0700, eb) != IF_OK)
+		return eb->code;
+	/* An existing directory keeps its mode; ours must stay private. */
+	if (stat(dir, &sb) == 0 && (sb.st_mode & 077) != 0 &&
+	    chmod(dir, 0700) != 0)
+		return err_set(eb, IF_ERUNTIME,
+			       "%s: state directory is readable by others and "
+			       "cannot be made private: %s",
+			       dir, strerror(errno));
+	st = calloc(1, sizeof(*st));
+	if (st == NULL || (st->path = path_join(dir, STATE_FILE)) == NULL) {
+		state_close(st);
+		return err_set(eb, IF_ERUNTIME, "out of memory");
+	}
+	/* Create the file with mode 0600 before SQLite opens it. */
+	fd = open(st->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err_set(eb, IF_ERUNTIME, "%s: cannot open: %s", st->path,
+			strerror(errno));
+		state_close(st);
+		return eb->code;
+	}
+	(void)fchmod(fd, 0600);
+	close(fd);
+	if (sqlite3_open_v2(st->path, &st->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
+			    NULL) != SQLITE_OK) {
+		db_error(st, eb, "cannot open the state database");
+		state_close(st);
+		return eb->code;
+	}
+	sqlite3_busy_timeout(st->db, 5000);
+	sqlite3_extended_result_codes(st->db, 1);
+	if (state_exec(st,
+		       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+		       "PRAGMA foreign_keys=ON;",
+		       eb) != IF_OK ||
+	    migrate(st, experiment, eb) != IF_OK) {
+		state_close(st);
+		return eb->code;
+	}
+	if (state_meta_get(st, "experiment", &stored, eb) != IF_OK) {
+		state_close(st);
+		return eb->code;
+	}
+	if (stored == NULL || strcmp(stored, experiment) != 0) {
+		err_set(eb, IF_EINPUT,
+			"%s: holds the state of experiment \"%s\", not \"%s\"; "
+			"use another --state-dir",
+			st->path, stored != NULL ? stored : "?", experiment);
+		free(stored);
+		state_close(st);
+		return eb->code;
+	}
+	free(stored);
+	*out = st;
+	return IF_OK;
+}
+
+int
+state_open_readonly(const char *dir, struct state **out, struct errbuf *eb)
+{
+	struct state *st;
+	int version;
+
+	*out = NULL;
+	st = calloc(1, sizeof(*st));
+	if (st == NULL || (st->path = path_join(dir, STATE_FILE)) == NULL) {
+		state_close(st);
+		return err_set(eb, IF_ERUNTIME, "out of memory");
+	}
+	if (access(st->path, R_OK) != 0) {
+		err_set(eb, IF_EINPUT,
+			"%s: no state yet (has \"intofocus run\" started?): %s",
+			st->path, strerror(errno));
+		state_close(st);
+		return eb->code;
+	}
+	if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READONLY,
+			    NULL) != SQLITE_OK) {
+		db_error(st, eb, "cannot open the state database");
+		state_close(st);
+		return eb->code;
+	}
+	sqlite3_busy_timeout(st->db, 5000);
+	if (user_version(st, &version, eb) != IF_OK) {
+		state_close(st);
+		return eb->code;
+	}
+	if (version != STATE_SCHEMA_VERSION) {
+		err_set(eb, IF_ERUNTIME, "%s: schema version %d, expected %d",
+			st->path, version, STATE_SCHEMA_VERSION);
+		state_close(st);
+		return eb->code;
+	}
+	*out = st;
+	return IF_OK;
+}
+
+void
+state_close(struct state *st)
+{
+	if (st == NULL)
+		return;
+	if (st->db != NULL)
+		sqlite3_close(st->db);
+	free(st->path);
+	free(st);
+}
+
+const char *
+state_path(const struct state *st)
+{
+	return st->path;
+}
+
+sqlite3 *
+state_db(struct state *st)
+{
+	return st->db;
+}
+
+int
+state_begin(struct state *st, struct errbuf *eb)
+{
+	return state_exec(st, "BEGIN IMMEDIATE", eb);
+}
+
+int
+state_commit(struct state *st, struct errbuf *eb)
+{
+	return state_exec(st, "COMMIT", eb);
+}
+
+void
+state_rollback(struct state *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int
+state_meta_set(struct state *st, const char *key, const char *value,
+	       struct errbuf *eb)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = IF_OK;
+
+	if (sqlite3_prepare_v2(st->db,
+			       "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+			       "ON CONFLICT (key) DO UPDATE SET value = ?2",
+			       -1, &stmt, NULL) != SQLITE_OK)
+		return db_error(st, eb, "writing meta");
+	sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, value, -1, SQLITE_STATIC);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		rc = db_error(st, eb, "writing meta");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
+state_meta_get(struct state *st, const char *key, char **value,
+	       struct errbuf *eb)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = IF_OK;
+
+	*value = NULL;
+	if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = ?1",
+			       -1, &stmt, NULL) != SQLITE_OK)
+		return db_error(st, eb, "reading meta");
+	sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+	switch (sqlite3_step(stmt)) {
+	case SQLITE_ROW:
+		*value = strdup((const char *)sqlite3_column_text(stmt, 0));
+		if (*value == NULL)
+			rc = err_set(eb, IF_ERUNTIME, "out of memory");
+		break;
+	case SQLITE_DONE:
+		break;
+	default:
+		rc = db_error(st, eb, "reading meta");
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}

@@ -1,0 +1,315 @@
+/*
+ * daemon/state.c and store.c: schema creation and refusal of unknown
+ * versions, file modes, the experiment guard, and the typed rows that the
+ * recovery rules rely on (intent rows, idempotent assignment inserts).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "daemon/daemon.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct fixture {
+	char dir[64];
+	char *sub;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/intofocus-state.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->sub = path_join(f->dir, "exp/state");
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f->sub);
+	free(f);
+	return 0;
+}
+
+static void
+test_open_creates_private_files(void **state)
+{
+	struct fixture *f = *state;
+	struct errbuf eb = {0};
+	struct state *st = NULL;
+	struct stat sb;
+	char *db;
+
+	assert_int_equal(state_open(f->sub, "exp1", &st, &eb), IF_OK);
+	assert_int_equal(stat(f->sub, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0700);
+	db = path_join(f->sub, "state.db");
+	assert_int_equal(stat(db, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	free(db);
+	state_close(st);
+	/* Reopening the same experiment works and keeps the data. */
+	assert_int_equal(state_open(f->sub, "exp1", &st, &eb), IF_OK);
+	state_close(st);
+}
+
+static void
+test_refuses_other_experiment(void **state)
+{
+	struct fixture *f = *state;
+	struct errbuf eb = {0};
+	struct state *st = NULL;
+
+	assert_int_equal(state_open(f->sub, "exp1", &st, &eb), IF_OK);
+	state_close(st);
+	assert_int_equal(state_open(f->sub, "exp2", &st, &eb), IF_EINPUT);
+	assert_null(st);
+	assert_non_null(strstr(eb.msg, "\"exp1\""));
+	assert_non_null(strstr(eb.msg, "--state-dir"));
+}
+
+static void
+test_refuses_newer_schema(void **state)
+{
+	struct fixture *f = *state;
+	struct errbuf eb = {0};
+	struct state *st = NULL;
+
+	assert_int_equal(state_open(f->sub, "exp1", &st, &eb), IF_OK);
+	assert_int_equal(state_exec(st, "PRAGMA user_version = 99", &eb), IF_OK);
+	state_close(st);
+	assert_int_equal(state_open(f->sub, "exp1", &st, &eb), IF_ERUNTIME);
+	assert_non_null(strstr(eb.msg, "schema version 99"));
+	err_init(&eb);
+	assert_int_equal(state_open_readonly(f->sub, &st, &eb), IF_ERUNTIME);
+}
+
+static void
+test_wal_and_full_sync(void **state)
+{
+	struct fixture *f = *state;
+	struct errbuf eb = {0};
+	struct state *st = NULL;
+	sqlite3_stmt *stmt;
+
+	assert_int_equal(state_open(f->sub, "exp1", &st, &eb), IF_OK);
+	assert_int_equal(sqlite3_prepare_v2(state_db(st), "PRAGMA journal_mode",
+					    -1, &stmt, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(stmt, 0), "wal");
+	sqlite3_finalize(stmt);
+	assert_int_equal(sqlite3_prepare_v2(state_db(st), "PRAGMA synchronous",
+					    -1, &stmt, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(stmt, 0), 2); /* FULL */
+	sqlite3_finalize(stmt);
+	state_close(st);
+}
+
+static void
+test_images_and_hits(void **state)
+{
+	struct fixture *f = *state;
+	struct errbuf eb = {0};
+	struct state *st = NULL;
+	struct image_rec im = {0}, got;
+	struct hit_rec h = {0}, hg;
+	struct image_rec *list;
+	size_t n;
+	int64_t cents, open, total;
+
+	assert_int_equal(state_open(f->sub, "exp1", &st, &eb), IF_OK);
+	snprintf(im.id, sizeof(im.id), "bikes");
+	snprintf(im.file, sizeof(im.file), "images/bikes.jpg");
+	im.state = IMAGE_RENDER;
+	im.stage = 1;
+	im.attempt = 1;
+	im.seq = 2;
+	assert_int_equal(store_image_insert(st, &im, &eb), IF_OK);
+	snprintf(im.id, sizeof(im.id), "cats");
+	im.seq = 1;
+	assert_int_equal(store_image_insert(st, &im, &eb), IF_OK);
+	/* A second insert of the same id is an error, not a silent dup. */
+	assert_int_equal(store_image_insert(st, &im, &eb), IF_ERUNTIME);
+	err_init(&eb);
+	assert_int_equal(store_images_list(st, &list, &n, &eb), IF_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].id, "cats"); /* experiment order */
+	free(list);
+	assert_int_equal(store_image_get(st, "nope", &got, &eb), 1);
+	assert_int_equal(store_image_get(st, "bikes", &got, &eb), 0);
+	got.state = IMAGE_WAIT;
+	snprintf(got.reason, sizeof(got.reason), "why");
+	assert_int_equal(store_image_update(st, &got, &eb), IF_OK);
+	assert_int_equal(store_image_get(st, "bikes", &got, &eb), 0);
+	assert_int_equal(got.state, IMAGE_WAIT);
+	assert_string_equal(got.reason, "why");
+
+	/* A HIT intent has a token and a cost but no HIT id yet. */
+	snprintf(h.token, sizeof(h.token), "tok1");
+	snprintf(h.image_id, sizeof(h.image_id), "bikes");
+	h.stage = 1;
+	h.attempt = 1;
+	h.max_assignments = 3;
+	h.cost_cents = 54;
+	assert_int_equal(store_hit_insert(st, &h, &eb), IF_OK);
+	assert_int_equal(store_hit_counts(st, &open, &total, &eb), IF_OK);
+	assert_int_equal(total, 0);
+	assert_int_equal(store_committed_cents(st, &cents, &eb), IF_OK);
+	assert_int_equal(cents, 54);
+	assert_int_equal(store_hit_get(st, "bikes", 1, 1, &hg, &eb), 0);
+	snprintf(hg.hit_id, sizeof(hg.hit_id), "3ABC");
+	assert_int_equal(store_hit_update(st, &hg, &eb), IF_OK);
+	assert_int_equal(store_hit_counts(st, &open, &total, &eb), IF_OK);
+	assert_int_equal(open, 1);
+	assert_int_equal(total, 1);
+	assert_int_equal(store_hit_get(st, "bikes", 2, 1, &hg, &eb), 1);
+	state_close(st);
+}
+
+static void
+test_assignments_idempotent(void **state)
+{
+	struct fixture *f = *state;
+	struct errbuf eb = {0};
+	struct state *st = NULL;
+	struct image_rec im = {0};
+	struct assignment_rec a = {0}, *list;
+	size_t n;
+
+	assert_int_equal(state_open(f->sub, "exp1", &st, &eb), IF_OK);
+	snprintf(im.id, sizeof(im.id), "bikes");
+	assert_int_equal(store_image_insert(st, &im, &eb), IF_OK);
+	snprintf(a.assignment_id, sizeof(a.assignment_id), "A1");
+	snprintf(a.worker_id, sizeof(a.worker_id), "AW1");
+	snprintf(a.image_id, sizeof(a.image_id), "bikes");
+	a.stage = 1;
+	a.submit_time = 20;
+	a.valid = 1;
+	a.boxes = "[[1,2,3,4]]";
+	assert_int_equal(store_assignment_insert(st, &a, &eb), 0);
+	assert_int_equal(store_assignment_insert(st, &a, &eb), 1);
+	/* The same assignment id with another worker is another record. */
+	snprintf(a.worker_id, sizeof(a.worker_id), "AW2");
+	a.submit_time = 10;
+	assert_int_equal(store_assignment_insert(st, &a, &eb), 0);
+	assert_int_equal(store_assignment_set_approval(st, "A1", "AW1",
+						       "approved", &eb),
+			 IF_OK);
+	assert_int_equal(store_assignments_for(st, "bikes", 1, &list, &n, &eb),
+			 IF_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].worker_id, "AW2"); /* submitted first */
+	assert_string_equal(list[0].approval, "pending");
+	assert_string_equal(list[1].approval, "approved");
+	assert_string_equal(list[1].boxes, "[[1,2,3,4]]");
+	assignment_recs_free(list, n);
+	state_close(st);
+}
+
+static void
+test_results_quals_grants(void **state)
+{
+	struct fixture *f = *state;
+	struct errbuf eb = {0};
+	struct state *st = NULL;
+	struct image_rec im = {0};
+	char *boxes, qual[ID_MAX];
+
+	assert_int_equal(state_open(f->sub, "exp1", &st, &eb), IF_OK);
+	snprintf(im.id, sizeof(im.id), "bikes");
+	assert_int_equal(store_image_insert(st, &im, &eb), IF_OK);
+	assert_int_equal(store_stage_result_get(st, "bikes", 1, &boxes, &eb), 1);
+	assert_int_equal(store_stage_result_put(st, "bikes", 1, 41, "[[0,0,2,2]]",
+						3, 100, &eb),
+			 IF_OK);
+	assert_int_equal(store_stage_result_get(st, "bikes", 1, &boxes, &eb), 0);
+	assert_string_equal(boxes, "[[0,0,2,2]]");
+	free(boxes);
+	assert_int_equal(store_qual_get(st, 2, qual, &eb), 1);
+	assert_int_equal(store_qual_put(st, 2, "3QUAL", &eb), IF_OK);
+	assert_int_equal(store_qual_get(st, 2, qual, &eb), 0);
+	assert_string_equal(qual, "3QUAL");
+	assert_int_equal(store_grant_get(st, "AW1", 2, &eb), 1);
+	assert_int_equal(store_grant_put(st, "AW1", 2, 5, &eb), IF_OK);
+	assert_int_equal(store_grant_put(st, "AW1", 2, 6, &eb), IF_OK);
+	assert_int_equal(store_grant_get(st, "AW1", 2, &eb), 0);
+	assert_int_equal(store_grant_get(st, "AW1", 3, &eb), 1);
+	state_close(st);
+}
+
+static void
+test_transaction_rollback(void **state)
+{
+	struct fixture *f = *state;
+	struct errbuf eb = {0};
+	struct state *st = NULL;
+	struct image_rec im = {0}, got;
+
+	assert_int_equal(state_open(f->sub, "exp1", &st, &eb), IF_OK);
+	assert_int_equal(state_begin(st, &eb), IF_OK);
+	snprintf(im.id, sizeof(im.id), "gone");
+	assert_int_equal(store_image_insert(st, &im, &eb), IF_OK);
+	state_rollback(st);
+	assert_int_equal(store_image_get(st, "gone", &got, &eb), 1);
+	state_rollback(st); /* outside a transaction: harmless */
+	assert_string_equal(image_state_str(IMAGE_PAUSED), "paused");
+	assert_int_equal(image_state_parse("wait"), IMAGE_WAIT);
+	assert_int_equal(image_state_parse("bogus"), -1);
+	state_close(st);
+}
+
+static void
+test_readonly_without_state(void **state)
+{
+	struct fixture *f = *state;
+	struct errbuf eb = {0};
+	struct state *st = NULL;
+
+	assert_int_equal(state_open_readonly(f->sub, &st, &eb), IF_EINPUT);
+	assert_non_null(strstr(eb.msg, "no state yet"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_creates_private_files,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuses_other_experiment,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_wal_and_full_sync, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_images_and_hits, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_assignments_idempotent,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_results_quals_grants, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_transaction_rollback, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_readonly_without_state,
+						setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
