@@ -12,6 +12,7 @@
 
 #include "common/common.h"
 
+#include <signal.h>
 #include <stdint.h>
 
 /* One entry per command; main.c dispatches on name. */
@@ -204,5 +205,33 @@ int store_grant_get(struct state *st, const char *worker_id, int stage,
 		    struct errbuf *eb);
 int store_grant_put(struct state *st, const char *worker_id, int stage,
 		    int64_t now, struct errbuf *eb);
+
+/* ---- notify.c: sd_notify ------------------------------------------------ */
+
+struct notifier {
+	bool enabled;		/* NOTIFY_SOCKET is set */
+	uint64_t watchdog_usec; /* 0 = no watchdog asked for */
+};
+
+void notify_init(struct notifier *n);
+void notify_ready(const struct notifier *n);
+void notify_reloading(const struct notifier *n);
+void notify_stopping(const struct notifier *n);
+void notify_watchdog(const struct notifier *n);
+void notify_status(const struct notifier *n, const char *status);
+
+/* ---- loop.c: signals and sleeping --------------------------------------- */
+
+/*
+ * Installs the SIGTERM/SIGINT/SIGHUP flag handlers, blocks those signals
+ * (call before any thread starts, so that threads inherit the mask) and
+ * fills *unblocked with the mask loop_sleep() waits under.
+ */
+int loop_signals_init(sigset_t *unblocked, struct errbuf *eb);
+bool loop_stop_requested(void);
+void loop_request_stop(void);
+/* True once per SIGHUP received. */
+bool loop_take_reload(void);
+void loop_sleep(const sigset_t *unblocked, int64_t ms);
 
 #endif /* INTOFOCUS_DAEMON_H */
