@@ -20,6 +20,8 @@
 /* Default refusal limit, checked from the header before decoding pixels. */
 #define IMG_DEFAULT_MAX_PIXELS 100000000ULL
 #define IMG_DEFAULT_JPEG_QUALITY 90
+/* The heaviest window, used for median redaction when none is given. */
+#define IMG_HEAVY_WINDOW 41
 
 struct img {
 	int w, h;

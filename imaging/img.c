@@ -1,0 +1,164 @@
+/*
+ * imaging/img.c - the image type, its allocation, and binary PPM.
+ *
+ * Sizes are computed in 64 bits and checked against the pixel limit before
+ * any allocation, so that a hostile header can never make us allocate (or
+ * overflow) on its say-so (spec section 4: refuse before decoding).
+ */
+#include "imaging/imaging_private.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+img_new(struct img **out, int w, int h, uint64_t max_pixels,
+	struct errbuf *eb)
+{
+	struct img *im;
+	uint64_t pixels;
+
+	*out = NULL;
+	if (max_pixels == 0)
+		max_pixels = IMG_DEFAULT_MAX_PIXELS;
+	if (w <= 0 || h <= 0)
+		return err_set(eb, IF_EINPUT, "image size %dx%d is empty", w, h);
+	pixels = (uint64_t)w * (uint64_t)h;
+	if (pixels > max_pixels)
+		return err_set(eb, IF_EINPUT,
+			       "image of %dx%d (%.1f megapixels) is over the "
+			       "limit of %.1f megapixels",
+			       w, h, (double)pixels / 1e6,
+			       (double)max_pixels / 1e6);
+	if (pixels > SIZE_MAX / 3)
+		return err_set(eb, IF_EINPUT, "image of %dx%d is too large", w, h);
+	im = calloc(1, sizeof(*im));
+	if (im == NULL)
+		return err_set(eb, IF_ERUNTIME, "out of memory");
+	im->w = w;
+	im->h = h;
+	im->stride = (size_t)w * 3;
+	im->px = malloc(im->stride * (size_t)h);
+	if (im->px == NULL) {
+		free(im);
+		return err_set(eb, IF_ERUNTIME,
+			       "out of memory for a %dx%d image", w, h);
+	}
+	*out = im;
+	return IF_OK;
+}
+
+void
+img_free(struct img *im)
+{
+	if (im == NULL)
+		return;
+	free(im->px);
+	free(im);
+}
+
+int
+img_clone(const struct img *src, struct img **out, struct errbuf *eb)
+{
+	if (img_new(out, src->w, src->h, UINT64_MAX, eb) != IF_OK)
+		return eb->code;
+	for (int y = 0; y < src->h; y++)
+		memcpy((*out)->px + (size_t)y * (*out)->stride,
+		       src->px + (size_t)y * src->stride, (size_t)src->w * 3);
+	return IF_OK;
+}
+
+/* ---- PPM (P6, maxval 255) ----------------------------------------------- */
+
+/* Reads one header number, skipping whitespace and # comments. */
+static int
+ppm_number(const unsigned char *p, size_t len, size_t *pos, long *out)
+{
+	long v = 0;
+	int digits = 0;
+
+	for (;;) {
+		while (*pos < len && (p[*pos] == ' ' || p[*pos] == '\t' ||
+				      p[*pos] == '\n' || p[*pos] == '\r'))
+			(*pos)++;
+		if (*pos < len && p[*pos] == '#') {
+			while (*pos < len && p[*pos] != '\n')
+				(*pos)++;
+			continue;
+		}
+		break;
+	}
+	while (*pos < len && p[*pos] >= '0' && p[*pos] <= '9') {
+		if (v > 100000000L)
+			return -1;
+		v = v * 10 + (p[*pos] - '0');
+		(*pos)++;
+		digits++;
+	}
+	if (digits == 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+ppm_header(const void *data, size_t len, int *w, int *h, size_t *offset)
+{
+	const unsigned char *p = data;
+	size_t pos = 2;
+	long lw, lh, maxval;
+
+	if (len < 2 || p[0] != 'P' || p[1] != '6')
+		return -1;
+	if (ppm_number(p, len, &pos, &lw) != 0 ||
+	    ppm_number(p, len, &pos, &lh) != 0 ||
+	    ppm_number(p, len, &pos, &maxval) != 0 || maxval != 255 ||
+	    pos >= len || lw <= 0 || lh <= 0 || lw > INT32_MAX / 4 ||
+	    lh > INT32_MAX / 4)
+		return -1;
+	pos++; /* the single whitespace byte after maxval */
+	*w = (int)lw;
+	*h = (int)lh;
+	*offset = pos;
+	return 0;
+}
+
+int
+ppm_decode(const void *data, size_t len, const char *name,
+	   uint64_t max_pixels, struct img **out, struct errbuf *eb)
+{
+	size_t off, need;
+	int w, h;
+
+	*out = NULL;
+	if (ppm_header(data, len, &w, &h, &off) != 0)
+		return err_set(eb, IF_EINPUT,
+			       "%s: not a binary PPM (P6, maxval 255) image",
+			       name);
+	if (img_new(out, w, h, max_pixels, eb) != IF_OK) {
+		err_prefix(eb, "%s", name);
+		return eb->code;
+	}
+	need = (size_t)w * (size_t)h * 3;
+	if (len - off < need) {
+		img_free(*out);
+		*out = NULL;
+		return err_set(eb, IF_EINPUT,
+			       "%s: truncated PPM: %zu of %zu pixel bytes", name,
+			       len - off, need);
+	}
+	memcpy((*out)->px, (const unsigned char *)data + off, need);
+	return IF_OK;
+}
+
+int
+ppm_encode(const struct img *im, struct buf *out, struct errbuf *eb)
+{
+	if (buf_printf(out, "P6\n%d %d\n255\n", im->w, im->h) != 0)
+		return err_set(eb, IF_ERUNTIME, "out of memory");
+	for (int y = 0; y < im->h; y++)
+		if (buf_append(out, im->px + (size_t)y * im->stride,
+			       (size_t)im->w * 3) != 0)
+			return err_set(eb, IF_ERUNTIME, "out of memory");
+	return IF_OK;
+}
