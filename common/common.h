@@ -189,6 +189,9 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
  */
 int parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
 
+/* "#rrggbb" (either case) to 0xRRGGBB.  0 or -1. */
+int parse_rgb_hex(const char *s, uint32_t *rgb);
+
 /* Fills buf with len bytes from the kernel's CSPRNG.  0 or -1. */
 int random_bytes(void *buf, size_t len);
 

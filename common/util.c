@@ -76,3 +76,24 @@ cpu_count(void)
 		return 1;
 	return n > 256 ? 256 : (int)n;
 }
+
+int
+parse_rgb_hex(const char *s, uint32_t *rgb)
+{
+	uint32_t v = 0;
+
+	if (s == NULL || s[0] != '#' || strlen(s) != 7)
+		return -1;
+	for (int i = 1; i < 7; i++) {
+		char c = s[i];
+		int d = c >= '0' && c <= '9'   ? c - '0'
+			: c >= 'a' && c <= 'f' ? c - 'a' + 10
+			: c >= 'A' && c <= 'F' ? c - 'A' + 10
+					       : -1;
+		if (d < 0)
+			return -1;
+		v = v << 4 | (uint32_t)d;
+	}
+	*rgb = v;
+	return 0;
+}
