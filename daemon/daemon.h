@@ -11,6 +11,7 @@
 #define INTOFOCUS_DAEMON_H
 
 #include "common/common.h"
+#include "imaging/imaging.h"
 
 #include <signal.h>
 #include <stdint.h>
@@ -233,5 +234,68 @@ void loop_request_stop(void);
 /* True once per SIGHUP received. */
 bool loop_take_reload(void);
 void loop_sleep(const sigset_t *unblocked, int64_t ms);
+
+/* ---- the run context ----------------------------------------------------- */
+
+struct experiment;
+struct mturk_client;
+struct mturk_image_host;
+struct sim_server;
+struct aws_creds;
+
+/*
+ * Everything one `run` needs, passed explicitly (no globals), so that the
+ * simulator and the daemon coexist in one process and tests can run two.
+ */
+struct run_ctx {
+	const char *exp_path;
+	struct experiment *exp;
+	struct state *st;
+	struct mturk_client *client;
+	struct mturk_image_host *host;
+	struct sim_server *sim; /* the embedded simulator, or NULL */
+	struct aws_creds *creds;
+	struct notifier notify;
+	char salt[40];		 /* per-state secret mixed into HIT tokens */
+	char hit_type[16][72];	 /* per stage, "" until created this run */
+	char qual_type[16][72];	 /* per stage, with exclusive_stages */
+	int threads;		 /* median filter threads (0 = all cores) */
+	int jpeg_quality;
+	bool tty;		 /* stderr is a terminal: live progress line */
+	uint64_t api_calls;	 /* MTurk operations called this run */
+	int64_t (*now)(void *arg); /* seconds since the epoch */
+	void *now_arg;
+};
+
+/* ---- stage.c: the per-image state machine -------------------------------- */
+
+/*
+ * One bounded step of one image's state machine.  Remote failures that may
+ * pass are retried later (next_at); an image that cannot go on is moved to
+ * FAILED with the reason.  Only errors of our own state (SQLite, disk) are
+ * returned, and they stop the daemon.
+ */
+int image_step(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb);
+
+/* The state's per-experiment secret for tokens (created on first use). */
+int run_salt_load(struct run_ctx *ctx, struct errbuf *eb);
+
+/* The UniqueRequestToken of a HIT: hex, 40 characters. */
+void hit_token(const char *salt, const char *annotation, int attempt,
+	       char out[41]);
+
+/* ---- aggregate.c --------------------------------------------------------- */
+
+int boxes_to_json(const struct box *boxes, size_t n, char **out,
+		  struct errbuf *eb);
+int boxes_from_json(const char *text, struct box **out, size_t *n,
+		    struct errbuf *eb);
+/*
+ * The boxes a stage redacts, from its recorded assignments (submission
+ * order): union, first, or the majority pixel vote of the valid answers.
+ * rule is an enum exp_aggregate.
+ */
+int aggregate_boxes(int rule, const struct assignment_rec *a, size_t n, int w,
+		    int h, struct box **out, size_t *nout, struct errbuf *eb);
 
 #endif /* INTOFOCUS_DAEMON_H */
