@@ -1,0 +1,40 @@
+#!/bin/sh
+# make bench: speed figures, each against a baseline measured in the same
+# run on the same machine (spec section 4, issue 2).
+#
+# 1. bench_median gen writes a synthetic 4032x3024 photo (PPM and JPEG) to
+#    a temporary directory; nothing large is committed.
+# 2. OpenCV's cv2.medianBlur times the same PPM with one thread (Debian's
+#    python3-opencv via $PYTHON), also checking that its bytes equal ours.
+# 3. bench_median run prints our figures, one thread and all cores, the
+#    OpenCV/ours ratio, t(41)/t(13), and a whole stage transition against
+#    libjpeg-turbo's own decode+encode time.
+# Figures only: the bench never fails on speed.
+set -eu
+
+BUILD=${BUILD:-build}
+PYTHON=${PYTHON:-/usr/bin/python3}
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+BENCH="$TOP/$BUILD/bench/bench_median"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/intofocus-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+"$BENCH" gen "$tmp"
+
+cv="$tmp/opencv.txt"
+"$PYTHON" - "$tmp/photo.ppm" "$cv" <<'PY' || { echo "OpenCV baseline unavailable" >&2; : >"$cv"; }
+import sys, time
+import cv2
+cv2.setNumThreads(1)
+src = cv2.imread(sys.argv[1], cv2.IMREAD_COLOR)
+with open(sys.argv[2], "w") as out:
+    for w in (13, 17, 21, 27, 41):
+        best = 1e30
+        for _ in range(3):
+            t0 = time.perf_counter()
+            cv2.medianBlur(src, w)
+            best = min(best, time.perf_counter() - t0)
+        out.write("%d %.3f\n" % (w, best * 1e3))
+PY
+
+"$BENCH" run "$tmp" "$cv"
