@@ -1,0 +1,303 @@
+/*
+ * mturk/errors.c - every remote failure becomes one struct mturk_error, and
+ * one function decides whether retrying can help (spec section 5: "throttling,
+ * 5xx and network errors are retried").
+ *
+ * The service declares two errors, RequestError (the caller's fault) and
+ * ServiceFault ("try your call again"), but the AWS front end adds its own
+ * throttling and signature errors and a proxy may answer 502/503 with HTML.
+ * The body is decoded the way botocore does it: __type loses any
+ * "namespace#" prefix and ":..." suffix, Message may be spelt message, and
+ * x-amzn-ErrorType stands in for a missing __type.
+ */
+#include "mturk/mturk.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <string.h>
+#include <strings.h>
+
+#define TURK_PREFIX "AWS.MechanicalTurk."
+
+/* botocore retries/standard.py and special cases of other SDKs. */
+static const char *const throttle_codes[] = {
+	"Throttling",
+	"ThrottlingException",
+	"ThrottledException",
+	"RequestThrottledException",
+	"TooManyRequestsException",
+	"ProvisionedThroughputExceededException",
+	"TransactionInProgressException",
+	"RequestLimitExceeded",
+	"BandwidthLimitExceeded",
+	"LimitExceededException",
+	"RequestThrottled",
+	"SlowDown",
+	"PriorRequestNotComplete",
+	"EC2ThrottledException",
+};
+
+static const char *const skew_codes[] = {
+	"RequestTimeTooSkewed",
+	"RequestExpired",
+	"RequestInTheFuture",
+};
+
+/* Signature errors that are about time only when their text says so. */
+static const char *const signature_codes[] = {
+	"InvalidSignatureException",
+	"SignatureDoesNotMatch",
+	"AuthFailure",
+};
+
+void
+mturk_error_clear(struct mturk_error *e)
+{
+	memset(e, 0, sizeof(*e));
+}
+
+static void
+copy_str(char *dst, size_t dstsz, const char *src)
+{
+	snprintf(dst, dstsz, "%s", src != NULL ? src : "");
+}
+
+/* botocore's _do_error_parse: "ns#Code:http://..." -> "Code". */
+static void
+set_type(struct mturk_error *e, const char *raw)
+{
+	char tmp[sizeof(e->type)];
+	const char *hash;
+	char *colon;
+
+	copy_str(tmp, sizeof(tmp), raw);
+	colon = strchr(tmp, ':');
+	if (colon != NULL)
+		*colon = '\0';
+	hash = strrchr(tmp, '#');
+	copy_str(e->type, sizeof(e->type), hash != NULL ? hash + 1 : tmp);
+}
+
+/* Keeps a non-JSON body readable in one log line: printable ASCII only. */
+static void
+set_message_from_text(struct mturk_error *e, const char *text, size_t len)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < len && j + 1 < sizeof(e->message); i++) {
+		unsigned char ch = (unsigned char)text[i];
+		if (ch == '\n' || ch == '\r' || ch == '\t')
+			ch = ' ';
+		if (ch < 0x20 || ch > 0x7e)
+			continue;
+		if (ch == ' ' && (j == 0 || e->message[j - 1] == ' '))
+			continue;
+		e->message[j++] = (char)ch;
+	}
+	e->message[j] = '\0';
+	if (j > 200)
+		memcpy(e->message + 197, "...", 4);
+}
+
+void
+mturk_error_from_response(struct mturk_error *e,
+			  const struct http_response *resp)
+{
+	json_error_t jerr;
+	json_t *root = NULL, *v;
+
+	mturk_error_clear(e);
+	e->http_status = resp->status;
+	copy_str(e->request_id, sizeof(e->request_id), resp->request_id);
+	if (resp->body.len > 0)
+		root = json_loadb(resp->body.data, resp->body.len,
+				  JSON_REJECT_DUPLICATES, &jerr);
+	if (json_is_object(root)) {
+		v = json_object_get(root, "__type");
+		if (json_is_string(v))
+			set_type(e, json_string_value(v));
+		v = json_object_get(root, "Message");
+		if (!json_is_string(v))
+			v = json_object_get(root, "message");
+		if (json_is_string(v))
+			copy_str(e->message, sizeof(e->message),
+				 json_string_value(v));
+		v = json_object_get(root, "TurkErrorCode");
+		if (json_is_string(v))
+			copy_str(e->turk_code, sizeof(e->turk_code),
+				 json_string_value(v));
+	} else if (resp->body.len > 0) {
+		set_message_from_text(e, resp->body.data, resp->body.len);
+	}
+	json_decref(root);
+	if (e->type[0] == '\0' && resp->error_type[0] != '\0')
+		set_type(e, resp->error_type);
+	e->retryable = mturk_error_is_retryable(e);
+}
+
+void
+mturk_error_from_curl(struct mturk_error *e, int curl_code, const char *msg)
+{
+	mturk_error_clear(e);
+	e->curl_code = curl_code;
+	copy_str(e->message, sizeof(e->message),
+		 msg != NULL && *msg != '\0' ? msg
+					     : curl_easy_strerror(curl_code));
+	e->retryable = mturk_error_is_retryable(e);
+}
+
+static bool
+in_list(const char *code, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(code, list[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Transport failures that a later attempt may not meet. */
+static bool
+curl_code_is_transient(int code)
+{
+	switch (code) {
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return true;
+	default:
+		/*
+		 * Certificate failures, refused protocols and our own body
+		 * cap (CURLE_WRITE_ERROR) give the same answer every time.
+		 */
+		return false;
+	}
+}
+
+bool
+mturk_error_is_retryable(const struct mturk_error *e)
+{
+	if (e->curl_code != 0)
+		return curl_code_is_transient(e->curl_code);
+	if (strcmp(e->type, "RequestError") == 0)
+		return false;
+	if (strcmp(e->type, "ServiceFault") == 0)
+		return true;
+	if (in_list(e->type, throttle_codes,
+		    sizeof(throttle_codes) / sizeof(throttle_codes[0])))
+		return true;
+	if (strstr(e->message, "Rate exceeded") != NULL)
+		return true;
+	switch (e->http_status) {
+	case 429:
+	case 500:
+	case 502:
+	case 503:
+	case 504:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool
+contains_nocase(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (; *hay != '\0'; hay++)
+		if (strncasecmp(hay, needle, n) == 0)
+			return true;
+	return false;
+}
+
+bool
+mturk_error_is_clock_skew(const struct mturk_error *e)
+{
+	if (e->curl_code != 0)
+		return false;
+	if (in_list(e->type, skew_codes,
+		    sizeof(skew_codes) / sizeof(skew_codes[0])))
+		return true;
+	if (contains_nocase(e->message, "signature expired") ||
+	    contains_nocase(e->message, "signature not yet current"))
+		return true;
+	if (in_list(e->type, signature_codes,
+		    sizeof(signature_codes) / sizeof(signature_codes[0])))
+		return contains_nocase(e->message, "expired") ||
+		       contains_nocase(e->message, "time") ||
+		       contains_nocase(e->message, "date");
+	return false;
+}
+
+static const char *
+strip_turk_prefix(const char *s)
+{
+	size_t n = strlen(TURK_PREFIX);
+
+	return strncasecmp(s, TURK_PREFIX, n) == 0 ? s + n : s;
+}
+
+bool
+mturk_error_is(const struct mturk_error *e, const char *code)
+{
+	const char *want = strip_turk_prefix(code);
+
+	if (e->turk_code[0] != '\0' &&
+	    strcasecmp(strip_turk_prefix(e->turk_code), want) == 0)
+		return true;
+	return e->type[0] != '\0' && strcasecmp(e->type, want) == 0;
+}
+
+int
+mturk_error_recover_hit_id(const struct mturk_error *e, const char *token,
+			   char *out, size_t outsz)
+{
+	const char *p = e->message;
+
+	/* HITAlreadyExists (legacy) and HitAlreadyExists differ in case. */
+	if (!mturk_error_is(e, "HitAlreadyExists"))
+		return -1;
+	while (*p != '\0') {
+		size_t n = 0;
+		while (isupper((unsigned char)p[n]) || isdigit((unsigned char)p[n]))
+			n++;
+		/* A whole word: not the tail of a longer mixed-case one. */
+		if (n >= 20 && n < outsz &&
+		    (p == e->message || !isalnum((unsigned char)p[-1])) &&
+		    !isalnum((unsigned char)p[n]) &&
+		    (token == NULL || strlen(token) != n ||
+		     strncmp(p, token, n) != 0)) {
+			memcpy(out, p, n);
+			out[n] = '\0';
+			return 0;
+		}
+		p += n > 0 ? n : 1;
+	}
+	return -1;
+}
+
+void
+mturk_error_format(const struct mturk_error *e, char *out, size_t outsz)
+{
+	const char *code = e->turk_code[0] != '\0' ? e->turk_code : e->type;
+
+	if (e->curl_code != 0)
+		snprintf(out, outsz, "network error: %s", e->message);
+	else if (code[0] != '\0' && e->message[0] != '\0')
+		snprintf(out, outsz, "%s: %s", code, e->message);
+	else if (code[0] != '\0')
+		snprintf(out, outsz, "%s (HTTP %ld)", code, e->http_status);
+	else if (e->message[0] != '\0')
+		snprintf(out, outsz, "HTTP %ld: %s", e->http_status, e->message);
+	else
+		snprintf(out, outsz, "HTTP %ld", e->http_status);
+}

@@ -1,0 +1,438 @@
+/*
+ * mturk/http.c - the libcurl boundary (spec section 5; style guide 12).
+ *
+ * Nothing else in the project includes curl.h for transfers.  One easy
+ * handle per client is reused, so libcurl keeps the TLS connection to the
+ * endpoint alive between calls.  Every option that matters for safety is set
+ * again before each exchange rather than trusted to survive from the last:
+ * TLS verification on, https only (plain http only to a loopback host, for
+ * the simulator and tests), no redirects, the path sent exactly as signed
+ * (CURLOPT_PATH_AS_IS), timeouts below the watchdog, and a cap on the body
+ * kept by the write callback.  Response headers are captured for the
+ * clock-skew correction (Date) and for error reports (request ids).
+ */
+#define _DEFAULT_SOURCE
+#include "mturk/mturk.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define DEFAULT_CONNECT_TIMEOUT_MS 10000L
+#define DEFAULT_TIMEOUT_MS 30000L
+#define DEFAULT_MAX_BODY ((size_t)8 << 20)
+
+struct http_client {
+	CURL *curl;
+	struct http_options opt;
+	char errbuf[CURL_ERROR_SIZE];
+	bool body_too_big; /* set by the write callback for the message */
+};
+
+static bool
+host_is_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	char tmp[64];
+	size_t n = strlen(host);
+
+	if (strcasecmp(host, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	/* curl hands IPv6 hosts back in brackets. */
+	if (n >= 2 && n < sizeof(tmp) && host[0] == '[' && host[n - 1] == ']') {
+		memcpy(tmp, host + 1, n - 2);
+		tmp[n - 2] = '\0';
+		if (inet_pton(AF_INET6, tmp, &a6) == 1)
+			return IN6_IS_ADDR_LOOPBACK(&a6);
+	}
+	return false;
+}
+
+int
+http_url_check(const char *url, char *host_hdr, size_t host_hdr_size,
+	       struct errbuf *eb)
+{
+	CURLU *u = NULL;
+	char *scheme = NULL, *host = NULL, *port = NULL;
+	int rc = IF_OK;
+	bool https;
+
+	u = curl_url();
+	if (u == NULL)
+		return err_set(eb, IF_ERUNTIME, "%s: out of memory", url);
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		rc = err_set(eb, IF_EINPUT,
+			     "%s: not a URL (expected https://host[:port])",
+			     url);
+		goto cleanup;
+	}
+	https = strcasecmp(scheme, "https") == 0;
+	if (!https && strcasecmp(scheme, "http") != 0) {
+		rc = err_set(eb, IF_EINPUT, "%s: scheme %s is not https", url,
+			     scheme);
+		goto cleanup;
+	}
+	if (!https && !host_is_loopback(host)) {
+		rc = err_set(eb, IF_EINPUT,
+			     "%s: plain http is allowed only to a loopback "
+			     "address (127.0.0.1, ::1, localhost); use https",
+			     url);
+		goto cleanup;
+	}
+	if (host_hdr != NULL) {
+		/* The port is in Host only when the URL names a non-default one,
+		 * which is what curl itself would send. */
+		if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
+			port = NULL;
+		if (port != NULL &&
+		    strcmp(port, https ? "443" : "80") != 0)
+			snprintf(host_hdr, host_hdr_size, "%s:%s", host, port);
+		else
+			snprintf(host_hdr, host_hdr_size, "%s", host);
+	}
+cleanup:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+void
+http_response_init(struct http_response *resp, size_t max_body)
+{
+	memset(resp, 0, sizeof(*resp));
+	buf_init(&resp->body, max_body);
+}
+
+void
+http_response_cleanup(struct http_response *resp)
+{
+	buf_cleanup(&resp->body);
+	memset(resp, 0, sizeof(*resp));
+}
+
+/* Each exchange starts from an empty response but keeps the buffer. */
+static void
+response_reset(struct http_response *resp)
+{
+	buf_reset(&resp->body);
+	resp->status = 0;
+	resp->curl_code = 0;
+	resp->date[0] = '\0';
+	resp->request_id[0] = '\0';
+	resp->error_type[0] = '\0';
+	resp->content_type[0] = '\0';
+}
+
+struct xfer {
+	struct http_client *c;
+	struct http_response *resp;
+};
+
+static size_t
+write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct xfer *x = userdata;
+	size_t n = size * nmemb;
+
+	if (buf_append(&x->resp->body, ptr, n) != 0) {
+		x->c->body_too_big = true;
+		return 0; /* curl aborts with CURLE_WRITE_ERROR */
+	}
+	return n;
+}
+
+/* Copies the value of "Name: value\r\n" when line has that name. */
+static void
+take_header(const char *line, size_t len, const char *name, char *out,
+	    size_t outsz)
+{
+	size_t n = strlen(name);
+
+	if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
+		return;
+	line += n + 1;
+	len -= n + 1;
+	while (len > 0 && (*line == ' ' || *line == '\t')) {
+		line++;
+		len--;
+	}
+	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n' ||
+			   line[len - 1] == ' '))
+		len--;
+	if (len >= outsz)
+		len = outsz - 1;
+	memcpy(out, line, len);
+	out[len] = '\0';
+}
+
+static size_t
+header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct xfer *x = userdata;
+	struct http_response *r = x->resp;
+	size_t n = size * nmemb;
+
+	/* A new status line (after 100 Continue) starts a new header set. */
+	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
+		r->date[0] = r->request_id[0] = '\0';
+		r->error_type[0] = r->content_type[0] = '\0';
+	}
+	take_header(ptr, n, "Date", r->date, sizeof(r->date));
+	take_header(ptr, n, "x-amzn-RequestId", r->request_id,
+		    sizeof(r->request_id));
+	take_header(ptr, n, "x-amz-request-id", r->request_id,
+		    sizeof(r->request_id));
+	take_header(ptr, n, "x-amzn-ErrorType", r->error_type,
+		    sizeof(r->error_type));
+	take_header(ptr, n, "Content-Type", r->content_type,
+		    sizeof(r->content_type));
+	return n;
+}
+
+static bool
+is_secret_header(const char *line, size_t len)
+{
+	static const char *const names[] = {"authorization:",
+					    "x-amz-security-token:"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		size_t n = strlen(names[i]);
+		if (len >= n && strncasecmp(line, names[i], n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Trace lines go through log_debug().  Header blocks are split into lines so
+ * that the credentials' headers can be replaced; bodies are only counted,
+ * since a question page or an answer has no place in a log.
+ */
+static int
+debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *userp)
+{
+	const char *dir;
+	char *p = data, *end = data + size;
+
+	(void)h;
+	(void)userp;
+	switch (type) {
+	case CURLINFO_TEXT:
+		dir = "*";
+		break;
+	case CURLINFO_HEADER_OUT:
+		dir = ">";
+		break;
+	case CURLINFO_HEADER_IN:
+		dir = "<";
+		break;
+	case CURLINFO_DATA_OUT:
+		log_debug("http > [%zu bytes of body]", size);
+		return 0;
+	case CURLINFO_DATA_IN:
+		log_debug("http < [%zu bytes of body]", size);
+		return 0;
+	default:
+		return 0;
+	}
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+		size_t shown = len;
+		if (shown > 0 && p[shown - 1] == '\r')
+			shown--;
+		if (shown > 0) {
+			if (is_secret_header(p, shown)) {
+				const char *colon = memchr(p, ':', shown);
+				log_debug("http %s %.*s: [redacted]", dir,
+					  (int)(colon - p), p);
+			} else {
+				log_debug("http %s %.*s", dir,
+					  (int)(shown > 1000 ? 1000 : shown), p);
+			}
+		}
+		p += len + 1;
+	}
+	return 0;
+}
+
+int
+http_client_new(const struct http_options *opt, struct http_client **out,
+		struct errbuf *eb)
+{
+	struct http_client *c = NULL;
+
+	*out = NULL;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return err_set(eb, IF_ERUNTIME, "libcurl: global init failed");
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		curl_global_cleanup();
+		return err_set(eb, IF_ERUNTIME, "http client: out of memory");
+	}
+	if (opt != NULL)
+		c->opt = *opt;
+	if (c->opt.connect_timeout_ms <= 0)
+		c->opt.connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
+	if (c->opt.timeout_ms <= 0)
+		c->opt.timeout_ms = DEFAULT_TIMEOUT_MS;
+	if (c->opt.max_body == 0)
+		c->opt.max_body = DEFAULT_MAX_BODY;
+	c->curl = curl_easy_init();
+	if (c->curl == NULL) {
+		http_client_free(c);
+		return err_set(eb, IF_ERUNTIME, "libcurl: cannot create a handle");
+	}
+	*out = c;
+	return IF_OK;
+}
+
+void
+http_client_free(struct http_client *c)
+{
+	if (c == NULL)
+		return;
+	if (c->curl != NULL)
+		curl_easy_cleanup(c->curl);
+	free(c);
+	curl_global_cleanup();
+}
+
+/* Sets the options every exchange needs, whatever the last one did. */
+static CURLcode
+setup(struct http_client *c, const struct http_request *req, bool http_ok,
+      struct curl_slist *hdrs, struct xfer *x)
+{
+	CURL *h = c->curl;
+	const char *proto = http_ok ? "http" : "https";
+	CURLcode rc = CURLE_OK;
+
+	curl_easy_reset(h);
+#define SET(opt, val)                                       \
+	do {                                                \
+		if (rc == CURLE_OK)                         \
+			rc = curl_easy_setopt(h, opt, val); \
+	} while (0)
+	SET(CURLOPT_URL, req->url);
+	SET(CURLOPT_PROTOCOLS_STR, proto);
+	SET(CURLOPT_REDIR_PROTOCOLS_STR, proto);
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	SET(CURLOPT_PATH_AS_IS, 1L);
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, c->opt.connect_timeout_ms);
+	SET(CURLOPT_TIMEOUT_MS, c->opt.timeout_ms);
+	SET(CURLOPT_ERRORBUFFER, c->errbuf);
+	SET(CURLOPT_USERAGENT, "intofocus/" INTOFOCUS_VERSION);
+	SET(CURLOPT_HTTPHEADER, hdrs);
+	SET(CURLOPT_WRITEFUNCTION, write_cb);
+	SET(CURLOPT_WRITEDATA, x);
+	SET(CURLOPT_HEADERFUNCTION, header_cb);
+	SET(CURLOPT_HEADERDATA, x);
+	if (c->opt.max_body <= (size_t)LONG_MAX)
+		SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->opt.max_body);
+	if (c->opt.trace) {
+		SET(CURLOPT_DEBUGFUNCTION, debug_cb);
+		SET(CURLOPT_VERBOSE, 1L);
+	}
+	if (strcmp(req->method, "GET") == 0) {
+		SET(CURLOPT_HTTPGET, 1L);
+	} else {
+		/* POSTFIELDS sends the bytes for PUT too, with no chunking. */
+		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+		SET(CURLOPT_POSTFIELDS, req->body != NULL ? req->body : "");
+		if (strcmp(req->method, "POST") != 0)
+			SET(CURLOPT_CUSTOMREQUEST, req->method);
+	}
+#undef SET
+	return rc;
+}
+
+int
+http_perform(struct http_client *c, const struct http_request *req,
+	     struct http_response *resp, struct errbuf *eb)
+{
+	struct curl_slist *hdrs = NULL, *tmp;
+	struct xfer x = {c, resp};
+	struct errbuf ueb = {0};
+	CURLcode cc;
+	long status = 0;
+	int rc = IF_OK;
+	bool http_ok;
+
+	response_reset(resp);
+	if (resp->body.limit == 0 || resp->body.limit > c->opt.max_body)
+		resp->body.limit = c->opt.max_body;
+	if (http_url_check(req->url, NULL, 0, &ueb) != IF_OK) {
+		resp->curl_code = CURLE_UNSUPPORTED_PROTOCOL;
+		return err_set(eb, ueb.code, "%s", ueb.msg);
+	}
+	http_ok = strncasecmp(req->url, "http:", 5) == 0;
+	/* Without these curl would add headers the signature does not cover
+	 * (a form content type) or stall on 100-continue. */
+	for (const char *const *h = req->headers; h != NULL && *h != NULL; h++) {
+		tmp = curl_slist_append(hdrs, *h);
+		if (tmp == NULL)
+			goto nomem;
+		hdrs = tmp;
+	}
+	tmp = curl_slist_append(hdrs, "Expect:");
+	if (tmp == NULL)
+		goto nomem;
+	hdrs = tmp;
+	c->errbuf[0] = '\0';
+	c->body_too_big = false;
+	cc = setup(c, req, http_ok, hdrs, &x);
+	if (cc == CURLE_OK)
+		cc = curl_easy_perform(c->curl);
+	resp->curl_code = (int)cc;
+	if (cc != CURLE_OK) {
+		if (c->body_too_big || cc == CURLE_FILESIZE_EXCEEDED) {
+			resp->curl_code = CURLE_WRITE_ERROR;
+			rc = err_set(eb, IF_ERUNTIME,
+				     "%s %s: response larger than the %zu-byte "
+				     "limit", req->method, req->url,
+				     c->opt.max_body);
+		} else {
+			struct mturk_error me;
+			mturk_error_from_curl(&me, (int)cc, c->errbuf);
+			rc = err_set(eb, me.retryable ? IF_ETEMP : IF_ERUNTIME,
+				     "%s %s: %s", req->method, req->url,
+				     c->errbuf[0] != '\0'
+					     ? c->errbuf
+					     : curl_easy_strerror(cc));
+		}
+		goto cleanup;
+	}
+	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+	resp->status = status;
+cleanup:
+	curl_slist_free_all(hdrs);
+	return rc;
+nomem:
+	curl_slist_free_all(hdrs);
+	return err_set(eb, IF_ERUNTIME, "%s %s: out of memory", req->method,
+		       req->url);
+}
+
+int64_t
+http_date_parse(const char *date)
+{
+	time_t t;
+
+	if (date == NULL || *date == '\0')
+		return -1;
+	t = curl_getdate(date, NULL);
+	return t == (time_t)-1 ? -1 : (int64_t)t;
+}
