@@ -12,8 +12,9 @@ libxml2-dev libturbojpeg0-dev libyaml-dev libjansson-dev libsqlite3-dev
 libmicrohttpd-dev libpng-dev libsystemd-dev"
 # Tests: cmocka for unit suites; Python with Pillow and boto3 as independent
 # oracles (median fixtures, simulator conformance); sqlite3 and systemd for
-# inspecting state and checking the unit file.
-test_pkgs="libcmocka-dev python3 python3-pil python3-boto3 sqlite3 systemd"
+# inspecting state and checking the unit file; strace and groff for tracing
+# the binary against the unit's sandbox and checking the man pages.
+test_pkgs="libcmocka-dev python3 python3-pil python3-boto3 sqlite3 systemd strace groff-base"
 bench_pkgs="python3-opencv python3-numpy"
 
 case "$purpose" in
