@@ -8,6 +8,7 @@
 #define INTOFOCUS_MTURK_H
 
 #include "common/common.h"
+#include "imaging/imaging.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -15,9 +16,362 @@
 
 /* ==== sigv4.c: the pure SigV4 signer ==================================== */
 
+/*
+ * AWS Signature Version 4, pure: the time is passed in, nothing reads a
+ * clock, a file or the network.  Signing is staged (canonical request ->
+ * string to sign -> signature -> Authorization value) so each stage can be
+ * tested on its own; sigv4_sign_headers() and sigv4_presign() run the whole
+ * chain and keep every intermediate artifact in a struct sigv4_result.
+ * sigv4_verify() is the simulator's side: it recomputes a received
+ * request's signature and says why it refuses one, as AWS would.
+ */
+
+#define SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
+#define SIGV4_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
+#define SIGV4_HEX_LEN 64 /* hex SHA-256 / HMAC-SHA256 */
+/* AWS accepts request times this far (seconds) from its own clock. */
+#define SIGV4_MAX_SKEW 900
+/* Longest presigned URL lifetime AWS accepts (7 days, in seconds). */
+#define SIGV4_MAX_EXPIRES 604800
+
+struct sigv4_header {
+	const char *name;
+	const char *value;
+};
+
+/*
+ * One HTTP request as it goes on the wire (all borrowed).  headers are the
+ * headers to sign, in any order and case; names may repeat (their values are
+ * joined with ',' in order).  host must be among them.  The signer adds its
+ * own X-Amz-Date (and token, content hash) headers: they must not be given.
+ */
+struct sigv4_request {
+	const char *method;
+	const char *path;  /* as sent, possibly percent-encoded; "" means "/" */
+	const char *query; /* raw, without '?'; NULL or "" = none */
+	const struct sigv4_header *headers;
+	size_t nheaders;
+	const void *body; /* may be NULL when body_len is 0 */
+	size_t body_len;
+	/*
+	 * NULL: hex SHA-256 of the body.  Otherwise used as the payload hash
+	 * as it is, e.g. SIGV4_UNSIGNED_PAYLOAD.
+	 */
+	const char *payload_hash;
+};
+
+/* Who signs, for what and when (all borrowed). */
+struct sigv4_params {
+	const char *access_key_id;
+	const char *secret_access_key;
+	const char *session_token; /* NULL = none; else signed ("before") */
+	const char *region;	   /* "us-east-1" */
+	const char *service;	   /* "mturk-requester", "s3" */
+	time_t when;		   /* the signing time, UTC seconds */
+	/*
+	 * S3 rules: the path is neither normalised (no removal of "." and
+	 * ".." segments or of "//") nor encoded a second time (an existing
+	 * %XX stays as it is).  Other services do both.
+	 */
+	bool s3;
+	/*
+	 * Adds and signs x-amz-content-sha256 (the payload hash) in the
+	 * header variant.  S3 requires it; set it with s3.
+	 */
+	bool sign_body;
+};
+
+/*
+ * Everything one signing produced.  Initialise with sigv4_result_init(),
+ * release with sigv4_result_cleanup() (which also wipes it); a result can
+ * be reused for another signing after cleanup + init.
+ */
+struct sigv4_result {
+	char amz_date[17];			    /* 20150830T123600Z */
+	char payload_hash[SIGV4_HEX_LEN + 1];	    /* or UNSIGNED-PAYLOAD */
+	char signature[SIGV4_HEX_LEN + 1];	    /* lower-case hex */
+	struct buf canonical_request;
+	struct buf string_to_sign;
+	struct buf signed_headers;		    /* "host;x-amz-date" */
+	struct buf authorization; /* header variant: the Authorization value */
+	/*
+	 * Presign variant: the query string to send (the request's query,
+	 * then the X-Amz-* parameters), without '?'.
+	 */
+	struct buf query;
+	/*
+	 * Header variant: the headers to add to the request when it is sent,
+	 * in this order: X-Amz-Date, X-Amz-Security-Token (with a token),
+	 * X-Amz-Content-Sha256 (with sign_body), Authorization.  Values point
+	 * into this struct or into the params.
+	 */
+	struct sigv4_header add[4];
+	size_t nadd;
+};
+
+void sigv4_result_init(struct sigv4_result *r);
+void sigv4_result_cleanup(struct sigv4_result *r);
+
+/* "20150830T123600Z" for t into out (at least 17 bytes).  0 or -1. */
+int sigv4_format_date(time_t t, char out[17]);
+/* The reverse; -1 unless s is exactly that form and a valid time. */
+int sigv4_parse_date(const char *s, time_t *out);
+
+/*
+ * Stage 1: the canonical request of req, signing exactly req->headers (the
+ * caller has put X-Amz-Date and the rest among them).  Appends to out.
+ * IF_EINPUT for a request that cannot be signed (no host header, a header
+ * name with a control character, no method).
+ */
+int sigv4_canonical_request(const struct sigv4_request *req, bool s3,
+			    struct buf *out, struct errbuf *eb);
+
+/* Stage 2: the string to sign for a canonical request; appends to out. */
+int sigv4_string_to_sign(const char *canonical_request, size_t len,
+			 const struct sigv4_params *p, struct buf *out,
+			 struct errbuf *eb);
+
+/*
+ * Stage 3: the lower-case hex signature of string_to_sign with the key
+ * derived from p (secret, date of p->when, region, service).  The derived
+ * keys are wiped before returning.
+ */
+int sigv4_signature(const char *string_to_sign, size_t len,
+		    const struct sigv4_params *p,
+		    char out[SIGV4_HEX_LEN + 1], struct errbuf *eb);
+
+/*
+ * Stage 4: "AWS4-HMAC-SHA256 Credential=<id>/<scope>, SignedHeaders=<list>,
+ * Signature=<hex>"; appends to out.
+ */
+int sigv4_authorization(const struct sigv4_params *p,
+			const char *signed_headers, const char *signature,
+			struct buf *out, struct errbuf *eb);
+
+/*
+ * Header signing, the whole chain: adds X-Amz-Date (and the token and
+ * content hash headers as p asks), signs, and fills r with every stage and
+ * the headers to add (r->add).  IF_EINPUT when req already carries one of
+ * the headers the signer adds, or cannot be signed.
+ */
+int sigv4_sign_headers(const struct sigv4_request *req,
+		       const struct sigv4_params *p, struct sigv4_result *r,
+		       struct errbuf *eb);
+
+/*
+ * Query-string signing (a presigned URL valid for expires seconds, 1 to
+ * SIGV4_MAX_EXPIRES): fills r->query with the request's query plus
+ * X-Amz-Algorithm, -Credential, -Date, -Expires, -SignedHeaders,
+ * -Security-Token (with a token) and -Signature.  The payload hash is
+ * req->payload_hash, else UNSIGNED-PAYLOAD under S3 rules, else the body's
+ * hash.  The URL to hand out is scheme://host + req->path + "?" + r->query.
+ */
+int sigv4_presign(const struct sigv4_request *req,
+		  const struct sigv4_params *p, long expires,
+		  struct sigv4_result *r, struct errbuf *eb);
+
+/* Why a received request was refused. */
+enum sigv4_verdict {
+	SIGV4_VALID = 0,
+	SIGV4_MISSING,	    /* no Authorization header, no X-Amz-Algorithm */
+	SIGV4_INCOMPLETE,   /* malformed or incomplete signature fields */
+	SIGV4_UNKNOWN_KEY,  /* access key id not known */
+	SIGV4_BAD_TOKEN,    /* security token missing or wrong */
+	SIGV4_BAD_SCOPE,    /* credential scope: wrong date, region, service */
+	SIGV4_SKEWED,	    /* X-Amz-Date too far from now */
+	SIGV4_EXPIRED,	    /* presigned URL past its X-Amz-Expires */
+	SIGV4_MISMATCH,	    /* the signature does not match */
+};
+
+/*
+ * The AWS error code for a verdict ("SignatureDoesNotMatch",
+ * "IncompleteSignature", "InvalidClientTokenId", "RequestExpired",
+ * "InvalidSignatureException" for skew, ...); "" for SIGV4_VALID.
+ */
+const char *sigv4_verdict_code(enum sigv4_verdict v);
+
+/*
+ * Looks up the secret of an access key id for the verifier: returns it
+ * (borrowed, must live until sigv4_verify returns) and sets *token to the
+ * session token that key requires (NULL: none), or returns NULL for an
+ * unknown key.
+ */
+typedef const char *sigv4_secret_fn(void *arg, const char *access_key_id,
+				    const char **token);
+
+/* What the verifier expects of a received request. */
+struct sigv4_expect {
+	const char *region;
+	const char *service;
+	bool s3;
+	time_t now;	 /* the verifier's clock */
+	long max_skew;	 /* seconds; 0 = SIGV4_MAX_SKEW */
+	sigv4_secret_fn *secret_for;
+	void *arg;
+};
+
+/*
+ * Verifies a received request: req holds the method, the raw path and
+ * query as received, ALL received headers (only those named in
+ * SignedHeaders are used; host must be one) and the body; payload_hash is
+ * ignored (the verifier computes it, taking x-amz-content-sha256 under S3
+ * rules).  Both variants are understood: an Authorization header, or
+ * X-Amz-* query parameters (presigned).  The signatures are compared in
+ * constant time.  Returns IF_OK with *verdict SIGV4_VALID, or IF_EINPUT
+ * with the reason in *verdict and an AWS-like message in eb (never a
+ * secret); IF_ERUNTIME when memory runs out.
+ */
+int sigv4_verify(const struct sigv4_request *req,
+		 const struct sigv4_expect *x, enum sigv4_verdict *verdict,
+		 struct errbuf *eb);
+
 /* ==== credentials.c: the credentials chain ============================== */
 
+/*
+ * AWS credentials, found as the AWS tools find them (spec section 2):
+ *   1. the environment: AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY
+ *      (+ AWS_SESSION_TOKEN);
+ *   2. the shared credentials file: AWS_SHARED_CREDENTIALS_FILE, else
+ *      $HOME/.aws/credentials;
+ *   3. systemd credentials: $CREDENTIALS_DIRECTORY/aws, same INI format.
+ * The profile read from a file is the caller's (the experiment's
+ * mturk.profile or --profile), else AWS_PROFILE, else "default": an
+ * explicit choice beats the ambient one.  A file that group or others can
+ * read is refused.  A profile named by the caller or AWS_PROFILE that no
+ * file holds is an error naming the files and the profile.
+ *
+ * Secrets have no printing helper; they are wiped on free.  Only `source`
+ * may appear in logs.
+ */
+
+/* The environment the chain reads, as values (tests fill it by hand). */
+struct aws_creds_env {
+	const char *access_key_id;	   /* AWS_ACCESS_KEY_ID */
+	const char *secret_access_key;	   /* AWS_SECRET_ACCESS_KEY */
+	const char *session_token;	   /* AWS_SESSION_TOKEN */
+	const char *shared_credentials_file; /* AWS_SHARED_CREDENTIALS_FILE */
+	const char *profile;		   /* AWS_PROFILE */
+	const char *home;		   /* HOME */
+	const char *credentials_directory; /* CREDENTIALS_DIRECTORY */
+};
+
+/* Fills env from the process environment (pointers into it). */
+void aws_creds_env_from_process(struct aws_creds_env *env);
+
+struct aws_creds {
+	char *access_key_id;
+	char *secret_access_key;
+	char *session_token; /* NULL when none */
+	/*
+	 * Where they came from, for logs; no secret: "environment", or
+	 * "/home/u/.aws/credentials [profile exp]".
+	 */
+	char source[512];
+};
+
+/*
+ * Walks the chain.  profile: the caller's explicit profile, or NULL.  On
+ * success *out is a new struct aws_creds (aws_creds_free() it).  IF_EINPUT
+ * when no source has credentials, a named profile is missing, a file is
+ * malformed (file:line) or readable by others, or only half of a key pair
+ * is set in the environment.
+ */
+int aws_creds_load(const struct aws_creds_env *env, const char *profile,
+		   struct aws_creds **out, struct errbuf *eb);
+
+/*
+ * Like aws_creds_load(), but finding nothing at all (no variables, no
+ * file, no profile asked for) is not an error: IF_OK with *out NULL.  For
+ * the simulator, which then uses its fixed pair.
+ */
+int aws_creds_find(const struct aws_creds_env *env, const char *profile,
+		   struct aws_creds **out, struct errbuf *eb);
+
+/* A new struct aws_creds holding copies of the three values (tests, sim). */
+struct aws_creds *aws_creds_new(const char *access_key_id,
+				const char *secret_access_key,
+				const char *session_token, const char *source);
+
+/* Wipes and frees; NULL is a no-op. */
+void aws_creds_free(struct aws_creds *c);
+
 /* ==== answer.c: QuestionFormAnswers XML ================================= */
+
+/*
+ * Assignment.Answer, the QuestionFormAnswers XML MTurk writes from the
+ * task page's form (spec sections 5 and 7): `boxes` (a JSON array of
+ * [x, y, w, h] integers), `face_found` (yes|no) and `feedback` (free
+ * text).  Parsing is hardened: size capped before libxml2 sees a byte, no
+ * network, no DTD, no entity declarations or substitution.  The formatter
+ * writes the XML exactly as MTurk does, for the simulator.
+ */
+
+#define ANSWER_MAX_XML (1024 * 1024) /* bytes of answer XML accepted */
+#define ANSWER_MAX_BOXES 200	     /* boxes in one answer */
+#define ANSWER_NAMESPACE                                                      \
+	"http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/"   \
+	"2005-10-01/QuestionFormAnswers.xsd"
+
+/* Why an answer was refused. */
+enum answer_error {
+	ANSWER_OK = 0,
+	ANSWER_TOO_LARGE,	/* more than ANSWER_MAX_XML bytes */
+	ANSWER_NOT_XML,		/* not well-formed XML (or empty) */
+	ANSWER_DTD,		/* has a DTD or entity declarations */
+	ANSWER_BAD_SHAPE,	/* not QuestionFormAnswers as MTurk writes it */
+	ANSWER_MISSING_FIELD,	/* boxes or face_found absent */
+	ANSWER_DUPLICATE_FIELD, /* a known field given twice */
+	ANSWER_BAD_BOXES,	/* boxes not an array of 4-integer arrays */
+	ANSWER_TOO_MANY_BOXES,	/* more than ANSWER_MAX_BOXES */
+	ANSWER_BAD_FACE_FOUND,	/* face_found neither yes nor no */
+};
+
+/* A short name for the reason ("too_large", "bad_boxes", ...). */
+const char *answer_error_str(enum answer_error e);
+
+/* One worker's parsed answer. */
+struct answer {
+	struct box *boxes; /* clipped to the image, empty ones dropped */
+	size_t nboxes;
+	size_t ndropped; /* boxes given but empty or outside the image */
+	bool face_found;
+	char *feedback; /* UTF-8; "" when absent; never NULL after a parse */
+};
+
+void answer_init(struct answer *a);
+/* Frees what a parse filled; the struct can be parsed into again. */
+void answer_cleanup(struct answer *a);
+
+/*
+ * Parses len bytes of answer XML for an image of img_w x img_h pixels.
+ * Fields other than the three are ignored.  On failure (IF_EINPUT) *why
+ * says why, eb says what (field, box index, value), and a is left empty:
+ * an answer is never half-read.  More than ANSWER_MAX_BOXES boxes is an
+ * error rather than a truncation, because a dropped box may be the one
+ * covering a face: the caller must see the answer as bad, not act on part
+ * of it.  A box with a negative width or height, or a coordinate beyond
+ * +-(1 << 24), is malformed; a box partly outside the image is clipped and
+ * one wholly outside (or of zero size) is dropped and counted.
+ */
+int answer_parse(const char *xml, size_t len, int img_w, int img_h,
+		 struct answer *a, enum answer_error *why, struct errbuf *eb);
+
+/* One submitted form field, for the formatter (borrowed, UTF-8). */
+struct answer_field {
+	const char *name;
+	const char *value;
+};
+
+/*
+ * Appends to out the QuestionFormAnswers XML MTurk writes for these form
+ * fields, in order: the ASCII declaration, the 2005-10-01 namespace, one
+ * <Answer><QuestionIdentifier>name</QuestionIdentifier><FreeText>value
+ * </FreeText></Answer> per field, XML-escaped, every non-ASCII character
+ * as a character reference.  IF_EINPUT for a name or value that is not
+ * valid UTF-8 or holds a character XML cannot carry.
+ */
+int answer_format(const struct answer_field *fields, size_t n,
+		  struct buf *out, struct errbuf *eb);
 
 /* ==== http.c, api.c, errors.c, ops.c: the API client ==================== */
 
