@@ -1,16 +1,299 @@
 /*
- * intofocus check: not built yet; issue 4 of the tracker builds it.
- * This placeholder says so plainly instead of pretending to work.
+ * intofocus check EXPERIMENT.yaml [--json] (spec sections 2 and 3): the
+ * `smtpd -n` of IntoFocus.
+ *
+ * Loads the file exactly as `run` does (config/), prints every problem as
+ * FILE:LINE:COLUMN: message with the count at the end (exit 2), or the
+ * plan: images, stages, HITs, assignments and the cost, rewards plus MTurk
+ * fees, against the budget (exit 0).  A plan over its budget is still a
+ * valid file: `run` pauses the images the budget cannot pay for, so check
+ * exits 0 and says so plainly on stdout and stderr.  It never opens a
+ * network connection: image files are only probed for their headers.
  */
+#include "config/config.h"
 #include "daemon/daemon.h"
 
+#include <jansson.h>
 #include <stdio.h>
+#include <string.h>
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: intofocus check EXPERIMENT.yaml [--json]\n"
+		"\n"
+		"Validates an experiment file without touching the network "
+		"and prints\nits plan: images, stages, HITs, assignments, and "
+		"the cost (rewards\nplus MTurk fees) against the budget.\n"
+		"\n"
+		"  --json   print the plan (or the errors) as one JSON object\n"
+		"\n"
+		"exit status: 0 valid (also when over budget: run pauses the "
+		"images\nthe budget cannot pay for), 2 invalid file or usage\n");
+}
+
+static const char *
+endpoint_of(const struct experiment *e)
+{
+	if (e->mturk.endpoint != NULL)
+		return e->mturk.endpoint;
+	switch (e->mturk.environment) {
+	case EXP_ENV_SANDBOX:
+		return "https://mturk-requester-sandbox.us-east-1.amazonaws.com";
+	case EXP_ENV_PRODUCTION:
+		return "https://mturk-requester.us-east-1.amazonaws.com";
+	default:
+		return "embedded simulator on a loopback port";
+	}
+}
+
+static const char *
+format_str(enum img_format f)
+{
+	return f == IMG_FORMAT_JPEG ? "jpeg" : f == IMG_FORMAT_PNG ? "png" : "?";
+}
+
+static void
+print_text(const struct experiment *e, const struct exp_plan *p)
+{
+	char a[32], b[32], c[32], d[32], dur[24];
+	size_t idw = 2, filew = 4;
+
+	printf("%s: experiment \"%s\" is valid\n", e->source, e->name);
+	printf("environment  %s (%s)\n", exp_env_str(e->mturk.environment),
+	       endpoint_of(e));
+	printf("images       %zu, hosted by %s\n", e->nimages,
+	       exp_host_kind_str(e->images_host.kind));
+	for (size_t i = 0; i < e->nimages; i++) {
+		if (strlen(e->images[i].id) > idw)
+			idw = strlen(e->images[i].id);
+		if (strlen(e->images[i].file) > filew)
+			filew = strlen(e->images[i].file);
+	}
+	if (e->nimages > 0)
+		printf("  %-*s  %-*s  %11s  %s\n", (int)idw, "id", (int)filew,
+		       "file", "size", "faces");
+	for (size_t i = 0; i < e->nimages; i++) {
+		const struct exp_image *im = &e->images[i];
+		char size[32], faces[24];
+
+		snprintf(size, sizeof(size), "%dx%d", im->width, im->height);
+		if (im->has_ground_truth)
+			snprintf(faces, sizeof(faces), "%zu", im->nground_truth);
+		else
+			snprintf(faces, sizeof(faces), "-");
+		printf("  %-*s  %-*s  %11s  %s\n", (int)idw, im->id, (int)filew,
+		       im->file, size, faces);
+	}
+	printf("stages       %zu, median windows", e->nstages);
+	for (size_t i = 0; i < e->nstages; i++)
+		printf("%s%d", i == 0 ? " " : ", ", e->stages[i]);
+	printf("\naggregate    %s of %d worker%s per stage\n",
+	       exp_aggregate_str(e->aggregate), e->hit.workers,
+	       e->hit.workers == 1 ? "" : "s");
+	cfg_format_duration(e->hit.assignment_duration, dur, sizeof(dur));
+	printf("HITs         %lld (%zu images x %zu stages), %d assignments "
+	       "each, %s per assignment\n",
+	       (long long)p->hits, p->nimages, p->nstages, p->workers, dur);
+	printf("assignments  %lld\n", (long long)p->assignments);
+	cfg_format_money(p->reward_cents, a, sizeof(a));
+	cfg_format_money(p->fee_cents, b, sizeof(b));
+	printf("per assign.  $%s reward + $%s MTurk fee (%d%%)\n", a, b,
+	       p->fee_percent);
+	cfg_format_money(p->hit_cents, a, sizeof(a));
+	cfg_format_money(p->image_cents, b, sizeof(b));
+	printf("per HIT      $%s; per image $%s\n", a, b);
+	cfg_format_money(p->total_cents, a, sizeof(a));
+	cfg_format_money(p->rewards_cents, b, sizeof(b));
+	cfg_format_money(p->fees_cents, c, sizeof(c));
+	printf("cost         $%s ($%s rewards + $%s fees)\n", a, b, c);
+	if (!p->has_budget) {
+		printf("budget       none set (budget_usd)\n");
+		return;
+	}
+	cfg_format_money(p->budget_cents, a, sizeof(a));
+	cfg_format_money(p->budget_left_cents < 0 ? -p->budget_left_cents
+						  : p->budget_left_cents,
+			 d, sizeof(d));
+	if (!p->over_budget)
+		printf("budget       $%s, $%s left after the plan\n", a, d);
+	else
+		printf("budget       $%s: OVER BUDGET by $%s; it pays for %zu "
+		       "of %zu images, run pauses the others\n",
+		       a, d, p->images_affordable, p->nimages);
+}
+
+static json_t *
+money_json(int64_t cents)
+{
+	char s[32];
+
+	cfg_format_money(cents, s, sizeof(s));
+	return json_string(s);
+}
+
+static json_t *
+plan_json(const struct experiment *e, const struct exp_plan *p)
+{
+	json_t *o = json_object(), *imgs = json_array(), *st = json_array();
+	json_t *cost = json_object(), *budget;
+
+	for (size_t i = 0; i < e->nimages; i++) {
+		const struct exp_image *im = &e->images[i];
+
+		json_array_append_new(
+			imgs,
+			json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:o}", "id",
+				  im->id, "file", im->file, "path", im->path,
+				  "width", im->width, "height", im->height,
+				  "format", format_str(im->format), "faces",
+				  im->has_ground_truth
+					  ? json_integer((json_int_t)
+								 im->nground_truth)
+					  : json_null()));
+	}
+	for (size_t i = 0; i < e->nstages; i++)
+		json_array_append_new(st, json_integer(e->stages[i]));
+	json_object_set_new(cost, "reward_per_assignment_usd",
+			    money_json(p->reward_cents));
+	json_object_set_new(cost, "fee_per_assignment_usd",
+			    money_json(p->fee_cents));
+	json_object_set_new(cost, "fee_percent", json_integer(p->fee_percent));
+	json_object_set_new(cost, "per_hit_usd", money_json(p->hit_cents));
+	json_object_set_new(cost, "per_image_usd", money_json(p->image_cents));
+	json_object_set_new(cost, "rewards_usd", money_json(p->rewards_cents));
+	json_object_set_new(cost, "fees_usd", money_json(p->fees_cents));
+	json_object_set_new(cost, "total_usd", money_json(p->total_cents));
+	json_object_set_new(cost, "total_cents", json_integer(p->total_cents));
+	if (p->has_budget)
+		budget = json_pack("{s:o, s:I, s:o, s:I, s:b, s:I}", "usd",
+				   money_json(p->budget_cents), "cents",
+				   (json_int_t)p->budget_cents, "left_usd",
+				   money_json(p->budget_left_cents),
+				   "left_cents",
+				   (json_int_t)p->budget_left_cents, "over",
+				   p->over_budget, "images_affordable",
+				   (json_int_t)p->images_affordable);
+	else
+		budget = json_null();
+	json_object_set_new(o, "valid", json_true());
+	json_object_set_new(o, "file", json_string(e->source));
+	json_object_set_new(o, "name", json_string(e->name));
+	json_object_set_new(o, "environment",
+			    json_string(exp_env_str(e->mturk.environment)));
+	json_object_set_new(o, "endpoint",
+			    e->mturk.endpoint != NULL
+				    ? json_string(e->mturk.endpoint)
+				    : json_null());
+	json_object_set_new(o, "images_host",
+			    json_string(exp_host_kind_str(e->images_host.kind)));
+	json_object_set_new(o, "images", imgs);
+	json_object_set_new(o, "stages", st);
+	json_object_set_new(o, "aggregate",
+			    json_string(exp_aggregate_str(e->aggregate)));
+	json_object_set_new(o, "workers", json_integer(p->workers));
+	json_object_set_new(o, "hits", json_integer(p->hits));
+	json_object_set_new(o, "assignments", json_integer(p->assignments));
+	json_object_set_new(o, "assignment_duration_s",
+			    json_integer(e->hit.assignment_duration));
+	json_object_set_new(o, "cost", cost);
+	json_object_set_new(o, "budget", budget);
+	return o;
+}
+
+static int
+print_json(json_t *o)
+{
+	int rc = json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+	putchar('\n');
+	json_decref(o);
+	return rc == 0 ? IF_OK : IF_ERUNTIME;
+}
+
+static int
+report_errors(const char *path, const struct exp_errors *errs,
+	      const struct errbuf *eb, bool json)
+{
+	size_t n = errs->n > 0 ? errs->n : 1;
+
+	if (json) {
+		json_t *o = json_object(), *arr = json_array();
+
+		for (size_t i = 0; i < errs->nmsgs; i++)
+			json_array_append_new(arr, json_string(errs->msgs[i]));
+		if (errs->nmsgs == 0)
+			json_array_append_new(arr, json_string(eb->msg));
+		json_object_set_new(o, "valid", json_false());
+		json_object_set_new(o, "file", json_string(path));
+		json_object_set_new(o, "errors", arr);
+		json_object_set_new(o, "count", json_integer((json_int_t)n));
+		print_json(o);
+	}
+	for (size_t i = 0; i < errs->nmsgs; i++)
+		fprintf(stderr, "%s\n", errs->msgs[i]);
+	if (errs->nmsgs == 0)
+		fprintf(stderr, "%s\n", eb->msg);
+	if (errs->n > errs->nmsgs)
+		fprintf(stderr, "... and %zu more\n", errs->n - errs->nmsgs);
+	fprintf(stderr, "intofocus check: %s: %zu error%s\n", path, n,
+		n == 1 ? "" : "s");
+	return eb->code != IF_OK ? eb->code : IF_EINPUT;
+}
 
 int
 cmd_check(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "intofocus check: not implemented yet (issue 4)\n");
-	return IF_ERUNTIME;
+	struct exp_errors errs = {0};
+	struct experiment *e = NULL;
+	struct errbuf eb = {0};
+	struct exp_plan plan;
+	const char *path = NULL;
+	bool json = false;
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (is_help_flag(argv[i])) {
+			usage(stdout);
+			return IF_OK;
+		} else if (strcmp(argv[i], "--json") == 0) {
+			json = true;
+		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			fprintf(stderr, "intofocus check: unknown option "
+					"\"%s\"\n", argv[i]);
+			usage(stderr);
+			return IF_EINPUT;
+		} else if (path == NULL) {
+			path = argv[i];
+		} else {
+			fprintf(stderr, "intofocus check: one experiment file "
+					"at a time\n");
+			return IF_EINPUT;
+		}
+	}
+	if (path == NULL) {
+		usage(stderr);
+		return IF_EINPUT;
+	}
+	rc = exp_load(path, &e, &errs, &eb);
+	if (rc != IF_OK) {
+		rc = report_errors(path, &errs, &eb, json);
+		exp_errors_cleanup(&errs);
+		return rc;
+	}
+	plan_compute(e, &plan);
+	if (json)
+		rc = print_json(plan_json(e, &plan));
+	else
+		print_text(e, &plan);
+	if (plan.over_budget)
+		fprintf(stderr,
+			"intofocus check: warning: %s: the plan costs more "
+			"than budget_usd; run will pause the images it cannot "
+			"pay for\n",
+			path);
+	exp_free(e);
+	exp_errors_cleanup(&errs);
+	return rc;
 }

@@ -1,0 +1,599 @@
+/*
+ * config/experiment.c - exp_load() and exp_free() (spec sections 3 and 5).
+ *
+ * Loading is three passes, each reporting every problem it finds:
+ *   1. yaml_doc.c turns bytes into a node tree (or says why it cannot);
+ *   2. schema.c walks the tree against the key table into the struct,
+ *      starting from the table's defaults;
+ *   3. the cross-field rules below: production needs a budget and is never
+ *      a default; endpoints are https:// unless on loopback (spec 5);
+ *      image hosting settings complete and of one kind; presigned URLs
+ *      within S3's 7 days; image ids unique; image files readable JPEG or
+ *      PNG (header only), with ground truth inside the displayed frame.
+ * Paths in the file (images, output_dir, images_host.dir) are relative to
+ * the file's directory, so an experiment can be run from anywhere.
+ */
+#include "config/config_private.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const default_keywords[] = {"image", "privacy", "faces"};
+static const int default_stages[] = {41, 27, 21, 17, 13};
+
+const char *
+exp_env_str(enum exp_env env)
+{
+	switch (env) {
+	case EXP_ENV_SIMULATOR:
+		return "simulator";
+	case EXP_ENV_SANDBOX:
+		return "sandbox";
+	case EXP_ENV_PRODUCTION:
+		return "production";
+	}
+	return "?";
+}
+
+const char *
+exp_aggregate_str(enum exp_aggregate agg)
+{
+	switch (agg) {
+	case EXP_AGG_UNION:
+		return "union";
+	case EXP_AGG_FIRST:
+		return "first";
+	case EXP_AGG_MAJORITY:
+		return "majority";
+	}
+	return "?";
+}
+
+const char *
+exp_approve_str(enum exp_approve ap)
+{
+	return ap == EXP_APPROVE_MANUAL ? "manual" : "auto";
+}
+
+const char *
+exp_host_kind_str(enum exp_host_kind kind)
+{
+	switch (kind) {
+	case EXP_HOST_SIMULATOR:
+		return "simulator";
+	case EXP_HOST_S3:
+		return "s3";
+	case EXP_HOST_LOCAL:
+		return "local";
+	}
+	return "?";
+}
+
+const char *
+exp_comparator_str(enum exp_comparator cmp)
+{
+	static const char *const names[] = {
+		"LessThan",	"LessThanOrEqualTo", "GreaterThan",
+		"GreaterThanOrEqualTo", "EqualTo", "NotEqualTo",
+		"Exists",	"DoesNotExist",	     "In",
+		"NotIn",
+	};
+
+	return (size_t)cmp < sizeof(names) / sizeof(names[0]) ? names[cmp]
+							      : "?";
+}
+
+const char *
+exp_guard_str(enum exp_guard guard)
+{
+	switch (guard) {
+	case EXP_GUARD_ACCEPT:
+		return "Accept";
+	case EXP_GUARD_PREVIEW_AND_ACCEPT:
+		return "PreviewAndAccept";
+	case EXP_GUARD_DISCOVER_PREVIEW_AND_ACCEPT:
+		return "DiscoverPreviewAndAccept";
+	default:
+		return NULL;
+	}
+}
+
+const char *
+exp_redact_style_str(enum redact_style style)
+{
+	switch (style) {
+	case REDACT_FILL:
+		return "fill";
+	case REDACT_MEDIAN:
+		return "median";
+	case REDACT_PIXELATE:
+		return "pixelate";
+	}
+	return "?";
+}
+
+const struct exp_image *
+exp_image_find(const struct experiment *exp, const char *id)
+{
+	for (size_t i = 0; i < exp->nimages; i++)
+		if (exp->images[i].id != NULL && strcmp(exp->images[i].id, id) == 0)
+			return &exp->images[i];
+	return NULL;
+}
+
+void
+exp_free(struct experiment *exp)
+{
+	if (exp == NULL)
+		return;
+	cfg_free_fields(cfg_root_keys, exp);
+	for (size_t i = 0; i < exp->hit.nkeywords; i++)
+		free(exp->hit.keywords[i]);
+	free(exp->hit.keywords);
+	for (size_t i = 0; i < exp->hit.nquals; i++) {
+		cfg_free_fields(cfg_qual_keys, &exp->hit.quals[i]);
+		free(exp->hit.quals[i].integers);
+		free(exp->hit.quals[i].locales);
+	}
+	free(exp->hit.quals);
+	for (size_t i = 0; i < exp->nimages; i++) {
+		cfg_free_fields(cfg_image_keys, &exp->images[i]);
+		free(exp->images[i].path);
+		free(exp->images[i].ground_truth);
+	}
+	free(exp->images);
+	free(exp->source);
+	free(exp);
+}
+
+/* ---- helpers for the cross-field rules ------------------------------------ */
+
+/* The value node of key name in mapping m, and its key node; NULL if none. */
+static yaml_node_t *
+map_get(struct ydoc *y, yaml_node_t *m, const char *name, yaml_node_t **keyn)
+{
+	if (m == NULL || m->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start;
+	     p < m->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = ydoc_node(y, p->key);
+		const char *s = ynode_scalar(kn);
+
+		if (s != NULL && strcmp(s, name) == 0) {
+			if (keyn != NULL)
+				*keyn = kn;
+			return ydoc_node(y, p->value);
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Spec section 5: plain http only to loopback.  The URL is taken apart by
+ * libcurl, the library that will fetch it, so both agree on the host.
+ */
+static int
+check_url(const char *url, char *why, size_t len)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL;
+	int rc = -1;
+
+	if (u == NULL) {
+		snprintf(why, len, "out of memory");
+		return -1;
+	}
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		snprintf(why, len, "\"%s\" is not a URL like https://host/",
+			 url);
+		goto cleanup;
+	}
+	if (strcasecmp(scheme, "https") == 0) {
+		rc = 0;
+	} else if (strcasecmp(scheme, "http") == 0) {
+		struct in_addr a4;
+		bool loop = strcasecmp(host, "localhost") == 0 ||
+			    strcmp(host, "[::1]") == 0 ||
+			    (inet_pton(AF_INET, host, &a4) == 1 &&
+			     (ntohl(a4.s_addr) >> 24) == 127);
+
+		if (loop)
+			rc = 0;
+		else
+			snprintf(why, len,
+				 "\"%s\" must use https:// (plain http:// is "
+				 "allowed only on a loopback address such as "
+				 "127.0.0.1)",
+				 url);
+	} else {
+		snprintf(why, len, "\"%s\" must use https://", url);
+	}
+cleanup:
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/* dir of the experiment file joined with a relative path; NULL on OOM. */
+static char *
+resolve(const char *dir, const char *file)
+{
+	if (file[0] == '/' || strcmp(dir, ".") == 0)
+		return strdup(file);
+	return path_join(dir, file);
+}
+
+static char *
+dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *d;
+
+	if (slash == NULL)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	if ((d = strndup(path, (size_t)(slash - path))) == NULL)
+		return NULL;
+	return d;
+}
+
+struct cross {
+	struct ydoc *y;
+	struct cfg_diag *d;
+	struct experiment *e;
+	yaml_node_t *root;
+	const char *dir;
+};
+
+static void
+url_rule(struct cross *c, yaml_node_t *section, const char *key,
+	 const char *prefix, const char *url)
+{
+	yaml_node_t *n;
+	char why[512];
+
+	if (url == NULL || check_url(url, why, sizeof(why)) == 0)
+		return;
+	n = map_get(c->y, section, key, NULL);
+	cfg_node_error(c->d, n != NULL ? n : c->root, "%s%s: %s", prefix, key,
+		       why);
+}
+
+static void
+mturk_rules(struct cross *c)
+{
+	yaml_node_t *m = map_get(c->y, c->root, "mturk", NULL);
+	yaml_node_t *env = map_get(c->y, m, "environment", NULL);
+
+	url_rule(c, m, "endpoint", "mturk.", c->e->mturk.endpoint);
+	if (c->e->mturk.environment == EXP_ENV_PRODUCTION &&
+	    c->e->budget_cents < 0)
+		cfg_node_error(c->d, env,
+			       "mturk.environment: production spends real "
+			       "money: set budget_usd to cap it");
+}
+
+static void
+host_rules(struct cross *c)
+{
+	struct experiment *e = c->e;
+	struct exp_host *h = &e->images_host;
+	yaml_node_t *hn = map_get(c->y, c->root, "images_host", NULL);
+	yaml_node_t *kind = map_get(c->y, hn, "kind", NULL);
+	yaml_node_t *at = hn != NULL ? hn : c->root;
+	const struct cfg_key *keys = NULL;
+	int64_t need;
+
+	for (size_t i = 0; cfg_root_keys[i].name != NULL; i++)
+		if (strcmp(cfg_root_keys[i].name, "images_host") == 0)
+			keys = cfg_root_keys[i].sub;
+	if (kind == NULL) {
+		if (hn != NULL && hn->type != YAML_MAPPING_NODE)
+			return; /* reported by the walker */
+		if (e->mturk.environment != EXP_ENV_SIMULATOR) {
+			cfg_node_error(c->d, at,
+				       "images_host.kind: required with "
+				       "environment %s: use s3 or local (the "
+				       "simulator serves only its own workers)",
+				       exp_env_str(e->mturk.environment));
+			return;
+		}
+		h->kind = EXP_HOST_SIMULATOR;
+	} else if (h->kind == EXP_HOST_SIMULATOR &&
+		   e->mturk.environment != EXP_ENV_SIMULATOR &&
+		   e->mturk.endpoint == NULL) {
+		cfg_node_error(c->d, kind,
+			       "images_host.kind: simulator hosting serves "
+			       "only the simulator's workers; with "
+			       "environment %s use s3 or local",
+			       exp_env_str(e->mturk.environment));
+	}
+	/* Keys of another kind: a sign the operator mixed two setups. */
+	for (yaml_node_pair_t *p = hn != NULL && hn->type == YAML_MAPPING_NODE
+					   ? hn->data.mapping.pairs.start
+					   : NULL;
+	     p != NULL && p < hn->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = ydoc_node(c->y, p->key);
+		const char *name = ynode_scalar(kn);
+		int i = name != NULL ? cfg_key_index(keys, name) : -1;
+		unsigned want = h->kind == EXP_HOST_S3	  ? CFG_S3
+				: h->kind == EXP_HOST_LOCAL ? CFG_LOCAL
+							    : 0;
+
+		if (i < 0 || keys[i].flags == 0 || (keys[i].flags & want))
+			continue;
+		cfg_node_error(c->d, kn,
+			       "images_host.%s: only for kind %s, not %s",
+			       name, keys[i].flags & CFG_S3 ? "s3" : "local",
+			       exp_host_kind_str(h->kind));
+	}
+	if (h->kind == EXP_HOST_S3) {
+		if (h->bucket == NULL)
+			cfg_node_error(c->d, at,
+				       "images_host: kind s3 needs \"bucket\"");
+		url_rule(c, hn, "endpoint", "images_host.", h->endpoint);
+		need = e->hit.lifetime + e->hit.assignment_duration;
+		if (h->url_expiry == 0 && need > EXP_URL_EXPIRY_MAX)
+			cfg_node_error(c->d, at,
+				       "images_host: hit.lifetime + "
+				       "hit.assignment_duration is over 7d, "
+				       "the longest an S3 presigned URL lives: "
+				       "shorten the lifetime");
+		else if (h->url_expiry != 0 && h->url_expiry < need)
+			cfg_node_error(c->d,
+				       map_get(c->y, hn, "url_expiry", NULL),
+				       "images_host.url_expiry: shorter than "
+				       "hit.lifetime + hit.assignment_duration: "
+				       "late workers would see no image");
+	} else if (h->kind == EXP_HOST_LOCAL) {
+		if (h->dir == NULL)
+			cfg_node_error(c->d, at,
+				       "images_host: kind local needs \"dir\"");
+		if (h->base_url == NULL)
+			cfg_node_error(c->d, at,
+				       "images_host: kind local needs "
+				       "\"base_url\"");
+		url_rule(c, hn, "base_url", "images_host.", h->base_url);
+	}
+}
+
+static int
+image_rules(struct cross *c)
+{
+	struct experiment *e = c->e;
+	yaml_node_t *seq = map_get(c->y, c->root, "images", NULL);
+
+	if (seq == NULL || seq->type != YAML_SEQUENCE_NODE)
+		return 0;
+	for (size_t i = 0; i < e->nimages; i++) {
+		struct exp_image *im = &e->images[i];
+		yaml_node_t *item =
+			ydoc_node(c->y, seq->data.sequence.items.start[i]);
+		yaml_node_t *fn = map_get(c->y, item, "file", NULL);
+		yaml_node_t *gn = map_get(c->y, item, "ground_truth", NULL);
+		struct errbuf eb = {0};
+
+		if (im->id != NULL) {
+			for (size_t j = 0; j < i; j++) {
+				if (e->images[j].id == NULL ||
+				    strcmp(e->images[j].id, im->id) != 0)
+					continue;
+				cfg_node_error(c->d,
+					       map_get(c->y, item, "id", NULL),
+					       "images[%zu].id: duplicate image "
+					       "id \"%s\" (first at line %d)",
+					       i + 1, im->id,
+					       e->images[j].line);
+				break;
+			}
+		}
+		if (im->file == NULL)
+			continue;
+		if ((im->path = resolve(c->dir, im->file)) == NULL)
+			return -1;
+		if (img_probe(im->path, &im->width, &im->height, &im->format,
+			      &eb) != IF_OK) {
+			if (eb.code == IF_ERUNTIME)
+				return -1;
+			cfg_node_error(c->d, fn, "images[%zu].file: %s", i + 1,
+				       eb.msg);
+			continue;
+		}
+		if (im->format != IMG_FORMAT_JPEG &&
+		    im->format != IMG_FORMAT_PNG) {
+			cfg_node_error(c->d, fn,
+				       "images[%zu].file: %s: not a JPEG or "
+				       "PNG image",
+				       i + 1, im->path);
+			continue;
+		}
+		for (size_t b = 0; b < im->nground_truth; b++) {
+			const struct box *x = &im->ground_truth[b];
+			yaml_node_t *bn = gn != NULL &&
+						  gn->type == YAML_SEQUENCE_NODE
+					  ? ydoc_node(c->y,
+						      gn->data.sequence.items
+							      .start[b])
+					  : item;
+
+			/* 64-bit sums: the walker allows up to INT32_MAX. */
+			if ((int64_t)x->x + x->w > im->width ||
+			    (int64_t)x->y + x->h > im->height)
+				cfg_node_error(c->d, bn,
+					       "images[%zu].ground_truth: box "
+					       "[%d, %d, %d, %d] is not inside "
+					       "the %dx%d image",
+					       i + 1, x->x, x->y, x->w, x->h,
+					       im->width, im->height);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Ground truth boxes are stored only when valid, so the b-th stored box is
+ * the b-th node only when none was dropped; the position is then exact.
+ * When the walker dropped one, it already reported the file as invalid and
+ * the positions of the remaining boxes do not matter.
+ */
+
+static int
+set_defaults(struct experiment *e)
+{
+	size_t nk = sizeof(default_keywords) / sizeof(default_keywords[0]);
+
+	e->budget_cents = -1;
+	if (cfg_apply_defaults(cfg_root_keys, e) != 0)
+		return -1;
+	memcpy(e->stages, default_stages, sizeof(default_stages));
+	e->nstages = sizeof(default_stages) / sizeof(default_stages[0]);
+	if ((e->hit.keywords = calloc(nk, sizeof(char *))) == NULL)
+		return -1;
+	for (size_t i = 0; i < nk; i++) {
+		if ((e->hit.keywords[i] = strdup(default_keywords[i])) == NULL)
+			return -1;
+		e->hit.nkeywords++;
+	}
+	return 0;
+}
+
+/* LINE and COLUMN of "FILE:LINE:COLUMN: ..."; 0, 0 without a position. */
+static void
+msg_pos(const char *msg, size_t flen, long *line, long *col)
+{
+	char *end;
+
+	*line = 0;
+	*col = 0;
+	if (strlen(msg) <= flen || msg[flen] != ':')
+		return;
+	*line = strtol(msg + flen + 1, &end, 10);
+	if (*end == ':')
+		*col = strtol(end + 1, &end, 10);
+	if (*end != ':')
+		*line = *col = 0;
+}
+
+/*
+ * The walker and the cross-field rules find problems in two passes; the
+ * operator reads them best in the order of the file.  Stable, so problems
+ * at one position keep the order they were found in.
+ */
+static void
+sort_by_position(struct exp_errors *errs, size_t from, const char *file)
+{
+	size_t flen = strlen(file);
+
+	for (size_t i = from + 1; i < errs->nmsgs; i++) {
+		char *m = errs->msgs[i];
+		long l, c, pl, pc;
+		size_t j = i;
+
+		msg_pos(m, flen, &l, &c);
+		while (j > from) {
+			msg_pos(errs->msgs[j - 1], flen, &pl, &pc);
+			if (pl < l || (pl == l && pc <= c))
+				break;
+			errs->msgs[j] = errs->msgs[j - 1];
+			j--;
+		}
+		errs->msgs[j] = m;
+	}
+}
+
+static void
+summarise(const struct exp_errors *errs, size_t count, const char *first,
+	  const char *path, struct errbuf *eb)
+{
+	if (first == NULL)
+		err_set(eb, IF_EINPUT, "%s: invalid experiment file (%zu "
+				       "errors)", path, count);
+	else if (count > 1)
+		err_set(eb, IF_EINPUT, "%s (%zu errors in all)", first, count);
+	else
+		err_set(eb, IF_EINPUT, "%s", first);
+	(void)errs;
+}
+
+int
+exp_load(const char *path, struct experiment **out, struct exp_errors *errs,
+	 struct errbuf *eb)
+{
+	struct exp_errors local = {0};
+	struct cfg_diag d = {.file = path, .errs = errs ? errs : &local};
+	size_t before = d.errs->nmsgs;
+	struct experiment *e = NULL;
+	struct ydoc y = {0};
+	struct cfg_walk w = {0};
+	struct cross c = {0};
+	char *dir = NULL;
+	struct buf b;
+	int rc;
+
+	*out = NULL;
+	buf_init(&b, EXP_FILE_MAX);
+	if ((rc = read_file(path, &b, eb)) != IF_OK)
+		goto cleanup;
+	if ((rc = ydoc_parse(b.data, b.len, &y, &d)) != IF_OK)
+		goto done;
+	if ((e = calloc(1, sizeof(*e))) == NULL || set_defaults(e) != 0 ||
+	    (e->source = strdup(path)) == NULL || (dir = dir_of(path)) == NULL)
+		goto oom;
+	w.y = &y;
+	w.d = &d;
+	if (cfg_walk_map(&w, ydoc_root(&y), cfg_root_keys, e, NULL) != 0)
+		goto oom;
+	c = (struct cross){&y, &d, e, ydoc_root(&y), dir};
+	mturk_rules(&c);
+	host_rules(&c);
+	if (image_rules(&c) != 0)
+		goto oom;
+	if (e->output_dir != NULL) {
+		char *r = resolve(dir, e->output_dir);
+
+		if (r == NULL)
+			goto oom;
+		free(e->output_dir);
+		e->output_dir = r;
+	}
+	if (e->images_host.dir != NULL) {
+		char *r = resolve(dir, e->images_host.dir);
+
+		if (r == NULL)
+			goto oom;
+		free(e->images_host.dir);
+		e->images_host.dir = r;
+	}
+	rc = d.count > 0 ? IF_EINPUT : IF_OK;
+done:
+	if (d.oom)
+		goto oom;
+	if (rc == IF_EINPUT)
+		sort_by_position(d.errs, before, path);
+	if (rc == IF_EINPUT)
+		summarise(d.errs, d.count,
+			  d.errs->nmsgs > before ? d.errs->msgs[before] : NULL,
+			  path, eb);
+	else if (rc != IF_OK)
+		err_set(eb, rc, "%s: cannot parse", path);
+	goto cleanup;
+oom:
+	rc = err_set(eb, IF_ERUNTIME, "%s: out of memory", path);
+cleanup:
+	if (rc == IF_OK)
+		*out = e;
+	else
+		exp_free(e);
+	ydoc_cleanup(&y);
+	buf_cleanup(&b);
+	free(dir);
+	exp_errors_cleanup(&local);
+	return rc;
+}
