@@ -125,12 +125,13 @@ bench: deps-bench
 check-style:
 	@scripts/check-style.sh
 
+# The binary, the unit, the man pages and the example experiment; never an
+# operator's file (see scripts/install.sh).
 install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/intofocus
+	@DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" BIN="$(BIN)" scripts/install.sh install
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/intofocus
+	@DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" scripts/install.sh uninstall
 
 clean:
 	rm -rf build
