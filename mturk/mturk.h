@@ -280,9 +280,10 @@ int aws_creds_load(const struct aws_creds_env *env, const char *profile,
 		   struct aws_creds **out, struct errbuf *eb);
 
 /*
- * Like aws_creds_load(), but finding nothing at all (no variables, no
- * file, no profile asked for) is not an error: IF_OK with *out NULL.  For
- * the simulator, which then uses its fixed pair.
+ * Like aws_creds_load(), but finding nothing (no variables, no file with a
+ * [default] profile, and no profile named by the caller or AWS_PROFILE) is
+ * not an error: IF_OK with *out NULL.  For the simulator, which then uses
+ * its fixed pair.
  */
 int aws_creds_find(const struct aws_creds_env *env, const char *profile,
 		   struct aws_creds **out, struct errbuf *eb);
