@@ -267,6 +267,9 @@ struct run_ctx {
 	void *now_arg;
 };
 
+/* cmd_run.c: --state-dir, else $STATE_DIRECTORY, else ./state/NAME. */
+char *state_dir_for(const char *given, const char *exp_name);
+
 /* ---- stage.c: the per-image state machine -------------------------------- */
 
 /*
@@ -297,5 +300,69 @@ int boxes_from_json(const char *text, struct box **out, size_t *n,
  */
 int aggregate_boxes(int rule, const struct assignment_rec *a, size_t n, int w,
 		    int h, struct box **out, size_t *nout, struct errbuf *eb);
+
+/* ---- turk.c: MTurk beyond single calls ----------------------------------- */
+
+/*
+ * The HIT type of stage (from 1) and, with exclusive_stages, every stage's
+ * qualification type, created once per run (both are idempotent at MTurk).
+ * Errors come back as the remote call returned them (IF_ETEMP: retry).
+ */
+int stage_setup(struct run_ctx *ctx, int stage, struct errbuf *cause);
+
+/* An answer as the state stores it. */
+struct parsed_answer {
+	char *boxes_json; /* [[x,y,w,h],...] clipped to the image */
+	char face_found[8];
+	char *feedback;
+};
+
+/* IF_EINPUT with the reason when the answer cannot be used. */
+int answer_to_record(const char *xml, int w, int h, struct parsed_answer *pa,
+		     struct errbuf *why);
+void parsed_answer_cleanup(struct parsed_answer *pa);
+
+/* The HTMLQuestion XML of an image's current stage. */
+int task_question(struct run_ctx *ctx, const struct image_rec *im,
+		  struct buf *out, struct errbuf *eb);
+
+/* ---- output.c: the final files ------------------------------------------- */
+
+/* sha256 of a file's bytes, hex. */
+int file_fingerprint(const char *path, char out[65], struct errbuf *eb);
+
+/*
+ * Writes output_dir/<id>.jpg (the final image, no metadata) and
+ * output_dir/<id>.json (boxes per stage and worker, HITs, times, cost).
+ */
+struct json_t;
+/* The record of one image as a new JSON object (status, report, outputs). */
+int image_record_json(struct run_ctx *ctx, const struct image_rec *im,
+		      struct json_t **out, struct errbuf *eb);
+
+int write_outputs(struct run_ctx *ctx, const struct image_rec *im,
+		  const struct img *final, struct errbuf *eb);
+
+/* ---- cmd_sim.c: the simulator's view of an experiment ------------------ */
+
+#include "mturk/mturk.h"
+
+struct experiment;
+
+/*
+ * What the embedded or standalone simulator learns of an experiment: its
+ * windows and each image's size and ground truth.  Borrows names from exp,
+ * which must outlive the view.
+ */
+struct sim_view {
+	struct sim_experiment exp; /* pass &view.exp to sim_add_experiment() */
+	struct sim_image *images;
+	struct sim_face **faces;
+	size_t nimages;
+};
+
+int sim_view_init(struct sim_view *v, const struct experiment *exp,
+		  struct errbuf *eb);
+void sim_view_cleanup(struct sim_view *v);
 
 #endif /* INTOFOCUS_DAEMON_H */

@@ -1,0 +1,422 @@
+/*
+ * mturk/api.c - one AWS JSON 1.1 call to the MTurk requester API, signed,
+ * sent, decoded and retried (spec section 5).
+ *
+ * Every call is "POST /" with Content-Type application/x-amz-json-1.1 and
+ * X-Amz-Target MTurkRequesterServiceV20170117.<Operation>, signed with SigV4
+ * for service mturk-requester in us-east-1 (the sandbox too: botocore's
+ * "sandbox" pseudo-region would sign a scope the service refuses).  The
+ * signed headers are content-type, host, x-amz-date and x-amz-target (and
+ * x-amz-security-token with temporary credentials), as botocore signs them.
+ *
+ * Retries follow botocore's standard mode with a full jitter: the wait
+ * before retry k (0-based) is rand(0,1) * min(base * 2^k, cap), for at most
+ * max_attempts tries in all.  The clock, the sleep and the random source
+ * come from struct mturk_clock, so tests walk the whole schedule without
+ * sleeping.  A clock-skew error sets the signing clock's offset from the
+ * server's Date header and is retried once at once: a wrong local clock is
+ * the one failure that waiting does not cure.
+ */
+#define _DEFAULT_SOURCE
+#include "mturk/mturk.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DEFAULT_ATTEMPTS 5
+#define DEFAULT_BASE_MS 1000
+#define DEFAULT_CAP_MS 20000
+#define MAX_ATTEMPTS 20
+
+/* The 2017-01-17 model's operations, sorted (see reference/). */
+static const char *const operations[] = {
+	"AcceptQualificationRequest",
+	"ApproveAssignment",
+	"AssociateQualificationWithWorker",
+	"CreateAdditionalAssignmentsForHIT",
+	"CreateHIT",
+	"CreateHITType",
+	"CreateHITWithHITType",
+	"CreateQualificationType",
+	"CreateWorkerBlock",
+	"DeleteHIT",
+	"DeleteQualificationType",
+	"DeleteWorkerBlock",
+	"DisassociateQualificationFromWorker",
+	"GetAccountBalance",
+	"GetAssignment",
+	"GetFileUploadURL",
+	"GetHIT",
+	"GetQualificationScore",
+	"GetQualificationType",
+	"ListAssignmentsForHIT",
+	"ListBonusPayments",
+	"ListHITs",
+	"ListHITsForQualificationType",
+	"ListQualificationRequests",
+	"ListQualificationTypes",
+	"ListReviewPolicyResultsForHIT",
+	"ListReviewableHITs",
+	"ListWorkerBlocks",
+	"ListWorkersWithQualificationType",
+	"NotifyWorkers",
+	"RejectAssignment",
+	"RejectQualificationRequest",
+	"SendBonus",
+	"SendTestEventNotification",
+	"UpdateExpirationForHIT",
+	"UpdateHITReviewStatus",
+	"UpdateHITTypeOfHIT",
+	"UpdateNotificationSettings",
+	"UpdateQualificationType",
+	NULL,
+};
+
+struct mturk_client {
+	char *url;  /* endpoint + "/" */
+	char *path; /* the path part of url, as signed and sent */
+	char host[256];
+	char region[32];
+	const struct aws_creds *creds;
+	struct http_client *http;
+	struct http_response resp;
+	struct mturk_retry_policy retry;
+	struct mturk_clock clock;
+	int64_t clock_offset;
+};
+
+bool
+mturk_operation_known(const char *name)
+{
+	for (size_t i = 0; operations[i] != NULL; i++)
+		if (strcmp(name, operations[i]) == 0)
+			return true;
+	return false;
+}
+
+const char *const *
+mturk_operation_names(void)
+{
+	return operations;
+}
+
+static int64_t
+real_now(void *ctx)
+{
+	(void)ctx;
+	return (int64_t)time(NULL);
+}
+
+static void
+real_sleep_ms(void *ctx, int64_t ms)
+{
+	struct timespec ts;
+
+	(void)ctx;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* 53 random bits from the kernel: uniform in [0, 1). */
+static double
+real_random(void *ctx)
+{
+	uint64_t x = 0;
+
+	(void)ctx;
+	if (random_bytes(&x, sizeof(x)) != 0)
+		return 0.5;
+	return (double)(x >> 11) * (1.0 / 9007199254740992.0);
+}
+
+int64_t
+mturk_backoff_ms(const struct mturk_retry_policy *p, int attempt, double r)
+{
+	int64_t base = p->base_ms > 0 ? p->base_ms : DEFAULT_BASE_MS;
+	int64_t cap = p->cap_ms > 0 ? p->cap_ms : DEFAULT_CAP_MS;
+	int64_t ceiling = base;
+
+	for (int i = 0; i < attempt && ceiling < cap; i++)
+		ceiling *= 2;
+	if (ceiling > cap)
+		ceiling = cap;
+	if (r < 0)
+		r = 0;
+	if (r >= 1)
+		r = 1;
+	return (int64_t)(r * (double)ceiling);
+}
+
+/* The path part of url ("/" when it has none), as curl will send it. */
+static int
+url_path(const char *url, char **out, struct errbuf *eb)
+{
+	CURLU *u = curl_url();
+	char *p = NULL;
+	int rc = IF_OK;
+
+	*out = NULL;
+	if (u == NULL)
+		return err_set(eb, IF_ERUNTIME, "%s: out of memory", url);
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PATH, &p, 0) != CURLUE_OK) {
+		rc = err_set(eb, IF_EINPUT, "%s: not a URL", url);
+		goto cleanup;
+	}
+	*out = strdup(p[0] != '\0' ? p : "/");
+	if (*out == NULL)
+		rc = err_set(eb, IF_ERUNTIME, "%s: out of memory", url);
+cleanup:
+	curl_free(p);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+int
+mturk_client_new(const struct mturk_client_config *cfg,
+		  struct mturk_client **out, struct errbuf *eb)
+{
+	struct mturk_client *c = NULL;
+	const char *ep = cfg->endpoint != NULL ? cfg->endpoint
+					       : MTURK_ENDPOINT_SANDBOX;
+	size_t n = strlen(ep);
+	int rc;
+
+	*out = NULL;
+	if (cfg->creds == NULL)
+		return err_set(eb, IF_EINPUT, "MTurk client: no credentials");
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return err_set(eb, IF_ERUNTIME, "MTurk client: out of memory");
+	http_response_init(&c->resp, 0);
+	while (n > 0 && ep[n - 1] == '/')
+		n--;
+	c->url = malloc(n + 2);
+	if (c->url == NULL) {
+		rc = err_set(eb, IF_ERUNTIME, "MTurk client: out of memory");
+		goto fail;
+	}
+	memcpy(c->url, ep, n);
+	memcpy(c->url + n, "/", 2);
+	rc = http_url_check(c->url, c->host, sizeof(c->host), eb);
+	if (rc != IF_OK) {
+		err_prefix(eb, "MTurk endpoint");
+		goto fail;
+	}
+	rc = url_path(c->url, &c->path, eb);
+	if (rc != IF_OK)
+		goto fail;
+	snprintf(c->region, sizeof(c->region), "%s",
+		 cfg->region != NULL && *cfg->region != '\0' ? cfg->region
+							     : MTURK_REGION);
+	c->creds = cfg->creds;
+	c->retry = cfg->retry;
+	if (c->retry.max_attempts <= 0)
+		c->retry.max_attempts = DEFAULT_ATTEMPTS;
+	if (c->retry.max_attempts > MAX_ATTEMPTS)
+		c->retry.max_attempts = MAX_ATTEMPTS;
+	c->clock = cfg->clock;
+	if (c->clock.now == NULL)
+		c->clock.now = real_now;
+	if (c->clock.sleep_ms == NULL)
+		c->clock.sleep_ms = real_sleep_ms;
+	if (c->clock.random == NULL)
+		c->clock.random = real_random;
+	rc = http_client_new(&cfg->http, &c->http, eb);
+	if (rc != IF_OK)
+		goto fail;
+	*out = c;
+	return IF_OK;
+fail:
+	mturk_client_free(c);
+	return rc;
+}
+
+void
+mturk_client_free(struct mturk_client *c)
+{
+	if (c == NULL)
+		return;
+	http_client_free(c->http);
+	http_response_cleanup(&c->resp);
+	free(c->url);
+	free(c->path);
+	free(c);
+}
+
+const char *
+mturk_client_endpoint(const struct mturk_client *c)
+{
+	return c->url;
+}
+
+int64_t
+mturk_client_clock_offset(const struct mturk_client *c)
+{
+	return c->clock_offset;
+}
+
+/* "Name: value" in fresh memory, for curl's header list. */
+static char *
+header_line(const char *name, const char *value)
+{
+	size_t n = strlen(name) + strlen(value) + 3;
+	char *line = malloc(n);
+
+	if (line != NULL)
+		snprintf(line, n, "%s: %s", name, value);
+	return line;
+}
+
+/*
+ * Signs and sends one attempt at the client's clock plus its offset.  The
+ * lines holding the signature and the token are wiped once sent.
+ */
+static int
+attempt_once(struct mturk_client *c, const char *target, const char *body,
+	     size_t body_len, struct errbuf *eb)
+{
+	struct sigv4_header signed_hdrs[3] = {
+		{"Content-Type", "application/x-amz-json-1.1"},
+		{"Host", c->host},
+		{"X-Amz-Target", target},
+	};
+	struct sigv4_request sreq = {
+		.method = "POST",
+		.path = c->path,
+		.headers = signed_hdrs,
+		.nheaders = 3,
+		.body = body,
+		.body_len = body_len,
+	};
+	struct sigv4_params sp = {
+		.access_key_id = c->creds->access_key_id,
+		.secret_access_key = c->creds->secret_access_key,
+		.session_token = c->creds->session_token,
+		.region = c->region,
+		.service = MTURK_SERVICE,
+		.when = (time_t)(c->clock.now(c->clock.ctx) + c->clock_offset),
+	};
+	struct sigv4_result sr;
+	struct http_request req;
+	char *lines[8] = {0};
+	size_t nl = 0;
+	int rc;
+
+	sigv4_result_init(&sr);
+	rc = sigv4_sign_headers(&sreq, &sp, &sr, eb);
+	if (rc != IF_OK)
+		goto cleanup;
+	for (size_t i = 0; i < 3; i++)
+		lines[nl++] = header_line(signed_hdrs[i].name,
+					  signed_hdrs[i].value);
+	for (size_t i = 0; i < sr.nadd && nl < 7; i++)
+		lines[nl++] = header_line(sr.add[i].name, sr.add[i].value);
+	for (size_t i = 0; i < nl; i++)
+		if (lines[i] == NULL) {
+			rc = err_set(eb, IF_ERUNTIME, "out of memory");
+			goto cleanup;
+		}
+	req.method = "POST";
+	req.url = c->url;
+	req.headers = (const char *const *)lines;
+	req.body = body;
+	req.body_len = body_len;
+	rc = http_perform(c->http, &req, &c->resp, eb);
+cleanup:
+	for (size_t i = 0; i < nl; i++) {
+		if (lines[i] != NULL)
+			secure_zero(lines[i], strlen(lines[i]));
+		free(lines[i]);
+	}
+	sigv4_result_cleanup(&sr);
+	return rc;
+}
+
+int
+mturk_call(struct mturk_client *c, const char *operation, const char *body,
+	   size_t body_len, struct buf *out, struct mturk_error *err,
+	   struct errbuf *eb)
+{
+	struct mturk_error local;
+	struct mturk_error *e = err != NULL ? err : &local;
+	struct errbuf aeb;
+	char target[128], text[700];
+	bool skew_retried = false;
+	int rc = IF_OK;
+
+	mturk_error_clear(e);
+	if (!mturk_operation_known(operation))
+		return err_set(eb, IF_EINPUT,
+			       "\"%s\" is not an MTurk operation (see "
+			       "intofocus mturk --help)",
+			       operation);
+	snprintf(target, sizeof(target), "%s%s", MTURK_TARGET_PREFIX,
+		 operation);
+	for (int attempt = 0;;) {
+		err_init(&aeb);
+		rc = attempt_once(c, target, body, body_len, &aeb);
+		if (rc == IF_OK && c->resp.status >= 200 &&
+		    c->resp.status < 300) {
+			if (out != NULL) {
+				buf_reset(out);
+				if (buf_append(out, c->resp.body.data,
+					       c->resp.body.len) != 0)
+					return err_set(eb, IF_ERUNTIME,
+						       "%s: answer of %zu bytes "
+						       "does not fit",
+						       operation,
+						       c->resp.body.len);
+			}
+			mturk_error_clear(e);
+			return IF_OK;
+		}
+		if (rc != IF_OK && c->resp.curl_code == 0) {
+			/* Failed before sending: signing, a refused URL. */
+			return err_set(eb, rc, "%s: %s", operation, aeb.msg);
+		}
+		if (rc != IF_OK) {
+			mturk_error_from_curl(e, c->resp.curl_code, aeb.msg);
+			if (c->resp.curl_code == CURLE_WRITE_ERROR)
+				e->retryable = false;
+		} else {
+			mturk_error_from_response(e, &c->resp);
+		}
+		if (!skew_retried && mturk_error_is_clock_skew(e)) {
+			int64_t server = http_date_parse(c->resp.date);
+			int64_t offset = server - c->clock.now(c->clock.ctx);
+			skew_retried = true;
+			if (server > 0 && offset != c->clock_offset) {
+				log_warnx("MTurk %s: clock skew: the server's "
+					  "clock is %+lld s from ours; signing "
+					  "with that offset",
+					  operation, (long long)offset);
+				c->clock_offset = offset;
+				continue;
+			}
+		}
+		mturk_error_format(e, text, sizeof(text));
+		if (!e->retryable)
+			return err_set(eb, IF_ERUNTIME, "%s: %s", operation,
+				       text);
+		if (attempt + 1 >= c->retry.max_attempts)
+			return err_set(eb, IF_ETEMP, "%s: %s (gave up after %d "
+				       "attempts)", operation, text,
+				       attempt + 1);
+		{
+			int64_t ms = mturk_backoff_ms(
+				&c->retry, attempt,
+				c->clock.random(c->clock.ctx));
+			log_info("MTurk %s: %s; retry %d of %d in %lld ms",
+				 operation, text, attempt + 1,
+				 c->retry.max_attempts - 1, (long long)ms);
+			c->clock.sleep_ms(c->clock.ctx, ms);
+		}
+		attempt++;
+	}
+}
