@@ -114,6 +114,24 @@ trace_check() {
 		skip "$name: not implemented yet"
 		return
 	fi
+	# Keep the lines of intofocus itself: from its successful execve on,
+	# and of the threads and children it creates (not timeout's or env's).
+	awk -v bin="$INTOFOCUS" '
+	{ pid = $1 }
+	index($0, "execve(\"" bin "\"") { pending[pid] = 1 }
+	pending[pid] && / = 0$/ && /execve/ { mine[pid] = 1; delete pending[pid]; next }
+	!mine[pid] { next }
+	/(clone|clone3|fork|vfork)[ (]/ || /<\.\.\. (clone|clone3|fork|vfork) resumed>/ {
+		if (match($0, /= [0-9]+$/)) mine[substr($0, RSTART + 2)] = 1
+	}
+	{ print }
+	' "trace.$name" >"own.$name"
+	if ! [ -s "own.$name" ]; then
+		not_ok "$name: intofocus did not start under strace"
+		sed 's/^/# /' "out.$name" | head -5
+		return
+	fi
+	mv "own.$name" "trace.$name"
 	sed -n 's/^[0-9]* *\([a-z0-9_]*\)(.*/\1/p' "trace.$name" | sort -u \
 		>"calls.$name"
 	comm -23 "calls.$name" allowed >"bad.$name"
