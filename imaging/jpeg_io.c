@@ -60,6 +60,17 @@ jpeg_decode(const void *data, size_t len, const char *name,
 			     tjGetErrorStr2(tj));
 		goto done;
 	}
+	/*
+	 * libjpeg pads a stream that ends early with a fake EOI and only
+	 * warns, so a file cut inside its header "succeeds" with no frame.
+	 */
+	if (w <= 0 || h <= 0) {
+		rc = err_set(eb, IF_EINPUT,
+			     "%s: not a readable JPEG: no frame header (file "
+			     "truncated?)",
+			     name);
+		goto done;
+	}
 	if (img_new(&im, w, h, max_pixels, eb) != IF_OK) {
 		err_prefix(eb, "%s", name);
 		rc = eb->code;
