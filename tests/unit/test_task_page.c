@@ -1,0 +1,192 @@
+/*
+ * mturk/task_page.c: the worker page - escaping of every embedded value,
+ * the HTMLQuestion wrapper and its 65,535-byte limit, preview mode and the
+ * form contract (field names, externalSubmit), no third-party resources.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "mturk/mturk.h"
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *
+page(const struct task_page *p, bool question, int want)
+{
+	struct buf b;
+	struct errbuf eb;
+	size_t len;
+
+	buf_init(&b, 0);
+	err_init(&eb);
+	assert_int_equal(question ? task_page_question(p, &b, &eb)
+				  : task_page_html(p, &b, &eb),
+			 want);
+	if (want != IF_OK) {
+		assert_true(eb.msg[0] != '\0');
+		buf_cleanup(&b);
+		return NULL;
+	}
+	return buf_steal(&b, &len);
+}
+
+static void
+test_contract(void **state)
+{
+	struct task_page p = {"https://127.0.0.1:9/b/k.jpg?X-Amz-Signature=ab&x=1",
+			      640, 480, 2, 5};
+	char *h = page(&p, false, IF_OK);
+
+	(void)state;
+	/* The URL is attribute-escaped: & becomes &amp;. */
+	assert_non_null(strstr(h, "src=\"https://127.0.0.1:9/b/k.jpg?"
+				  "X-Amz-Signature=ab&amp;x=1\""));
+	assert_non_null(strstr(h, "data-w=\"640\" data-h=\"480\""));
+	assert_non_null(strstr(h, "stage 2 of 5"));
+	assert_non_null(strstr(h, "name=\"boxes\""));
+	assert_non_null(strstr(h, "name=\"face_found\" value=\"yes\""));
+	assert_non_null(strstr(h, "name=\"face_found\" value=\"no\""));
+	assert_non_null(strstr(h, "name=\"feedback\""));
+	assert_non_null(strstr(h, "name=\"assignmentId\""));
+	assert_non_null(strstr(h, "method=\"post\""));
+	assert_non_null(strstr(h, "'/mturk/externalSubmit'"));
+	assert_non_null(strstr(h, "ASSIGNMENT_ID_NOT_AVAILABLE"));
+	assert_non_null(strstr(h, "Accept the HIT to start"));
+	assert_non_null(strstr(h, "Did you find a face?"));
+	assert_non_null(strstr(h, ">Add box<"));
+	assert_non_null(strstr(h, ">Remove box<"));
+	assert_non_null(strstr(h, "pointerdown"));
+	/* Self-contained: no external script, style sheet or font. */
+	assert_null(strstr(h, "<script src"));
+	assert_null(strstr(h, "<link"));
+	assert_null(strstr(h, "@import"));
+	assert_null(strstr(h, "@font-face"));
+	assert_null(strstr(h, "//cdn"));
+	free(h);
+}
+
+static void
+test_escaping(void **state)
+{
+	struct task_page p = {"https://x.example/a\"><script>alert(1)</script>'"
+			      "]]>",
+			      10, 10, 0, 0};
+	char *h = page(&p, false, IF_OK), *q;
+
+	(void)state;
+	assert_null(strstr(h, "<script>alert"));
+	assert_null(strstr(h, "\"><script"));
+	assert_non_null(strstr(h, "a&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"
+				  "&#39;]]&gt;"));
+	assert_null(strstr(h, "stage "));
+	free(h);
+	/* Inside CDATA, the escaped URL cannot end the section early. */
+	q = page(&p, true, IF_OK);
+	assert_non_null(q);
+	{
+		const char *first = strstr(q, "]]>");
+		assert_non_null(first);
+		assert_string_equal(first, "]]></HTMLContent><FrameHeight>0"
+					   "</FrameHeight></HTMLQuestion>");
+	}
+	free(q);
+}
+
+static void
+test_refusals(void **state)
+{
+	struct task_page p = {"javascript:alert(1)", 10, 10, 0, 0};
+
+	(void)state;
+	assert_null(page(&p, false, IF_EINPUT));
+	p.image_url = "https://x.example/a b.jpg";
+	assert_null(page(&p, false, IF_EINPUT));
+	p.image_url = "https://x.example/a\n.jpg";
+	assert_null(page(&p, false, IF_EINPUT));
+	p.image_url = NULL;
+	assert_null(page(&p, false, IF_EINPUT));
+	p.image_url = "https://x.example/a.jpg";
+	p.width = 0;
+	assert_null(page(&p, false, IF_EINPUT));
+}
+
+static void
+test_question_xml(void **state)
+{
+	struct task_page p = {"http://127.0.0.1:8/b/k.png?a=1&b=2", 300, 200, 1,
+			      3};
+	char *q = page(&p, true, IF_OK), *h = page(&p, false, IF_OK);
+	xmlDocPtr doc;
+	xmlNodePtr root, n;
+	xmlChar *content = NULL;
+	int frame = 0;
+
+	(void)state;
+	assert_true(strlen(q) < TASK_QUESTION_MAX);
+	/* The real page stays far below the limit, leaving room for URLs. */
+	assert_true(strlen(q) < 20000);
+	doc = xmlReadMemory(q, (int)strlen(q), "q.xml", NULL, XML_PARSE_NONET);
+	assert_non_null(doc);
+	root = xmlDocGetRootElement(doc);
+	assert_string_equal((const char *)root->name, "HTMLQuestion");
+	assert_non_null(root->ns);
+	assert_string_equal((const char *)root->ns->href,
+			    "http://mechanicalturk.amazonaws.com/"
+			    "AWSMechanicalTurkDataSchemas/2011-11-11/"
+			    "HTMLQuestion.xsd");
+	for (n = root->children; n != NULL; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		if (strcmp((const char *)n->name, "HTMLContent") == 0)
+			content = xmlNodeGetContent(n);
+		if (strcmp((const char *)n->name, "FrameHeight") == 0) {
+			xmlChar *v = xmlNodeGetContent(n);
+			frame = strcmp((const char *)v, "0") == 0;
+			xmlFree(v);
+		}
+	}
+	assert_non_null(content);
+	assert_true(frame);
+	assert_string_equal((const char *)content, h);
+	xmlFree(content);
+	xmlFreeDoc(doc);
+	free(q);
+	free(h);
+}
+
+static void
+test_size_limit(void **state)
+{
+	size_t n = 70000;
+	char *url = malloc(n + 1);
+	struct task_page p = {NULL, 10, 10, 0, 0};
+
+	(void)state;
+	memcpy(url, "https://x.example/", 18);
+	memset(url + 18, 'a', n - 18);
+	url[n] = '\0';
+	p.image_url = url;
+	/* The page alone may be built; as a Question it is too big. */
+	free(page(&p, false, IF_OK));
+	assert_null(page(&p, true, IF_EINPUT));
+	free(url);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_contract),
+		cmocka_unit_test(test_escaping),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_question_xml),
+		cmocka_unit_test(test_size_limit),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
