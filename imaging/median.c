@@ -4,47 +4,102 @@
  * Semantics: per channel, a square window of odd width w, borders by
  * replicating the edge pixels, the value at rank w*w/2 (0-based) of the
  * window - bit-identical to Pillow's MedianFilter(size=w) and OpenCV's
- * medianBlur.
+ * medianBlur.  Replication falls out of clamping coordinates: a column
+ * left of the image is column 0 counted again.
  *
  * Method: Perreault & Hebert (2007), written from the paper.  Each column
- * keeps a histogram of the w pixels above and below the current row, in two
- * levels: 16 coarse bins (the high nibble) and 16 fine segments of 16 bins.
- * Moving down one row costs two increments per column; moving right one
- * pixel adds one column histogram to the kernel histogram and subtracts
- * another.  The coarse level is always current; a fine segment is brought up
- * to date only when the median falls into it (the paper's lazy update), so
- * the cost per pixel does not depend on w.  Edge replication falls out of
- * clamping column and row indices: a column left of the image is column 0
- * counted again.
+ * keeps the histogram of the w pixels around the current row in two levels,
+ * 16 coarse bins (high nibble) and 16 fine segments of 16 bins; moving down
+ * a row adds one pixel and removes one per column.  The kernel histogram
+ * moves right by adding one column's histogram and subtracting another's;
+ * its coarse level is always current, while a fine segment is brought up to
+ * date only when the median falls into it (the paper's lazy update), so the
+ * cost per pixel does not depend on w.
  *
- * Histogram bins are 16-bit, sixteen to a vector (GCC vector extensions);
- * the hot loop is compiled twice, for AVX2 and for the baseline, and the
- * loader picks one at run time (target_clones), so no build assumes AVX2.
- * Windows over 255 could overflow 16-bit kernel counts (w*w > 65535); they
- * take a plain 32-bit path that is slower but exact.
+ * Two departures from the paper make the search cheap.  Histograms are
+ * stored cumulatively - each coarse lane counts the values below its bin,
+ * each fine lane the values of its segment up to its bin - so that finding
+ * the median's bin is one vector comparison against the rank and a count
+ * of the lanes that pass, with no scan and no branch.  Adding a value to a
+ * cumulative histogram is one vector add of a step (ones[]).  And column
+ * histograms count at most w <= 255 pixels, so they are 8-bit (half the
+ * cache), widened to the kernel's 16 bits on load, which is free on AVX2.
  *
- * Parallelism: horizontal strips, one per thread, each with its own w/2-row
- * halo; columns are processed in tiles so that a tile's column histograms
- * stay in the L2 cache.
+ * The hot loop (median_tile.h) is compiled twice, with AVX2 and for the
+ * baseline, and chosen at run time, so no build assumes AVX2.  Windows
+ * over 255 would overflow those counts; they take a plain 32-bit path
+ * whose cost per pixel is 256 bin updates, also independent of w.
+ *
+ * Parallelism: horizontal strips, one per thread, each initialising its
+ * own column histograms from its w/2-row halo; within a strip, column
+ * tiles keep the histograms in the L2 cache.  Scratch is per thread and
+ * sized to a tile, never to the image, so a call touches few fresh pages.
  */
-#include "imaging/imaging.h"
+#include "imaging/median_private.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef uint16_t hist16 __attribute__((vector_size(32)));
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define MEDIAN_HAVE_AVX2 1
+#endif
 
-/* Columns per tile: 512 columns of fine histograms are 256 KiB. */
-#define TILE_COLS 512
+/*
+ * GCC notes that 32-byte vectors are passed differently with and without
+ * AVX; every function taking one here is static and inlined, so no such
+ * vector ever crosses an ABI boundary.
+ */
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+typedef uint8_t u8x16 __attribute__((vector_size(16)));
+typedef uint16_t u16x16 __attribute__((vector_size(32)));
+
+/* Output columns per tile; with w = 41 the histograms take ~290 KiB. */
+#define TILE_COLS 1024
+#define MAX_THREADS 64
+/* Strips shorter than this spend more on their halos than on output. */
+#define MIN_STRIP_ROWS 32
+/* The widest window whose counts fit the 8- and 16-bit histograms. */
+#define NARROW_MAX_WINDOW 255
+
+/* One column's histograms: coarse (exclusive) and 16 fine segments. */
+struct col {
+	u8x16 e;
+	u8x16 f[16];
+};
+
+struct tile_job {
+	const struct img *src;
+	struct img *dst;
+	int ch, r;
+	int tx0, tx1; /* output columns */
+	int y0, y1;   /* output rows */
+	struct col *cols;
+	size_t *offs; /* byte offset in a row of each column's source pixel */
+};
 
 struct strip_job {
 	const struct img *src;
 	struct img *dst;
-	int r;	/* window radius */
-	int y0; /* first output row of the strip */
-	int y1; /* one past the last */
-	int rc; /* IF_OK or IF_ERUNTIME (out of memory) */
+	int r;
+	int y0, y1;
+	enum median_path path;
+	int rc;
+};
+
+/* ones[i] has 1 in lanes i..15: adding it counts a value in bin i. */
+static const u8x16 ones[17] = {
+#define ONES_FROM(i)                                                          \
+	{0 >= i, 1 >= i, 2 >= i, 3 >= i, 4 >= i, 5 >= i, 6 >= i, 7 >= i,     \
+	 8 >= i, 9 >= i, 10 >= i, 11 >= i, 12 >= i, 13 >= i, 14 >= i, 15 >= i}
+	ONES_FROM(0),  ONES_FROM(1),  ONES_FROM(2),  ONES_FROM(3),
+	ONES_FROM(4),  ONES_FROM(5),  ONES_FROM(6),  ONES_FROM(7),
+	ONES_FROM(8),  ONES_FROM(9),  ONES_FROM(10), ONES_FROM(11),
+	ONES_FROM(12), ONES_FROM(13), ONES_FROM(14), ONES_FROM(15),
+	ONES_FROM(16),
+#undef ONES_FROM
 };
 
 static inline int
@@ -53,152 +108,183 @@ clampi(int v, int lo, int hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&       \
-	!defined(__SANITIZE_ADDRESS__)
-#define MEDIAN_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define MEDIAN_CLONES
-#endif
-
-/*
- * One channel of one tile of one strip.  fine holds ncols*16 vectors
- * (fine[c*16 + k] = bins 16k..16k+15 of column c), coarse ncols vectors.
- */
-MEDIAN_CLONES static void
-tile_channel(const struct img *src, struct img *dst, int ch, int r, int tx0,
-	     int tx1, int y0, int y1, hist16 *fine, hist16 *coarse)
+static inline __attribute__((always_inline)) u16x16
+widen_generic(const u8x16 *v)
 {
-	const int W = src->w, H = src->h, w = 2 * r + 1;
-	const int c0 = tx0 - r < 0 ? 0 : tx0 - r;
-	const int c1 = tx1 + r > W ? W : tx1 + r;
-	const int ncols = c1 - c0;
-	const unsigned rank = (unsigned)(w * w / 2);
-	uint16_t *fine16 = (uint16_t *)fine, *coarse16 = (uint16_t *)coarse;
-
-	memset(fine, 0, (size_t)ncols * 16 * sizeof(hist16));
-	memset(coarse, 0, (size_t)ncols * sizeof(hist16));
-	for (int j = -r; j <= r; j++) {
-		const uint8_t *row = src->px +
-				     (size_t)clampi(y0 + j, 0, H - 1) * src->stride;
-		for (int c = c0; c < c1; c++) {
-			unsigned v = row[(size_t)c * 3 + (size_t)ch];
-			fine16[(size_t)(c - c0) * 256 + v]++;
-			coarse16[(size_t)(c - c0) * 16 + (v >> 4)]++;
-		}
-	}
-	for (int y = y0; y < y1; y++) {
-		hist16 kc = {0}, kf[16];
-		int luc[16];
-		uint8_t *out = dst->px + (size_t)y * dst->stride + (size_t)ch;
-
-		if (y > y0) {
-			int add = clampi(y + r, 0, H - 1);
-			int sub = clampi(y - 1 - r, 0, H - 1);
-			if (add != sub) {
-				const uint8_t *ra = src->px + (size_t)add * src->stride;
-				const uint8_t *rs = src->px + (size_t)sub * src->stride;
-				for (int c = c0; c < c1; c++) {
-					unsigned va = ra[(size_t)c * 3 + (size_t)ch];
-					unsigned vs = rs[(size_t)c * 3 + (size_t)ch];
-					size_t base = (size_t)(c - c0);
-					fine16[base * 256 + va]++;
-					coarse16[base * 16 + (va >> 4)]++;
-					fine16[base * 256 + vs]--;
-					coarse16[base * 16 + (vs >> 4)]--;
-				}
-			}
-		}
-		for (int j = -r; j <= r; j++)
-			kc += coarse[clampi(tx0 + j, 0, W - 1) - c0];
-		for (int k = 0; k < 16; k++)
-			luc[k] = tx0 - w - 1; /* stale: rebuild on first use */
-		for (int x = tx0; x < tx1; x++) {
-			unsigned sum = 0;
-			int k, b;
-
-			if (x > tx0)
-				kc += coarse[clampi(x + r, 0, W - 1) - c0] -
-				      coarse[clampi(x - 1 - r, 0, W - 1) - c0];
-			for (k = 0; k < 15; k++) {
-				if (sum + kc[k] > rank)
-					break;
-				sum += kc[k];
-			}
-			if (luc[k] <= x - w) {
-				hist16 acc = {0};
-				for (int j = -r; j <= r; j++)
-					acc += fine[(size_t)(clampi(x + j, 0, W - 1) - c0) * 16 +
-						    (size_t)k];
-				kf[k] = acc;
-			} else {
-				hist16 acc = kf[k];
-				for (int xx = luc[k]; xx < x; xx++)
-					acc += fine[(size_t)(clampi(xx + 1 + r, 0, W - 1) - c0) * 16 +
-						    (size_t)k] -
-					       fine[(size_t)(clampi(xx - r, 0, W - 1) - c0) * 16 +
-						    (size_t)k];
-				kf[k] = acc;
-			}
-			luc[k] = x;
-			for (b = 0; b < 15; b++) {
-				if (sum + kf[k][b] > rank)
-					break;
-				sum += kf[k][b];
-			}
-			out[(size_t)x * 3] = (uint8_t)(k * 16 + b);
-		}
-	}
+	return __builtin_convertvector(*v, u16x16);
 }
 
-/* The exact 32-bit path for windows whose counts overflow 16 bits. */
+static inline __attribute__((always_inline)) unsigned
+count_le_generic(u16x16 v, unsigned t)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < 16; i++)
+		n += v[i] <= t;
+	return n;
+}
+
+#define MT_NAME tile_generic
+#define MT_TARGET
+#define MT_COUNT_LE count_le_generic
+#define MT_WIDEN widen_generic
+#include "imaging/median_tile.h"
+#undef MT_NAME
+#undef MT_TARGET
+#undef MT_COUNT_LE
+#undef MT_WIDEN
+
+#ifdef MEDIAN_HAVE_AVX2
+/* max(v, t) == t is v <= t for unsigned lanes; 2 mask bits per lane. */
+__attribute__((target("avx2,popcnt"))) static inline unsigned
+count_le_avx2(u16x16 v, unsigned t)
+{
+	__m256i tt = _mm256_set1_epi16((short)t);
+	__m256i le = _mm256_cmpeq_epi16(_mm256_max_epu16((__m256i)v, tt), tt);
+
+	return (unsigned)__builtin_popcount((unsigned)_mm256_movemask_epi8(le)) /
+	       2;
+}
+
+/* One vpmovzxbw from memory (GCC splits __builtin_convertvector in two). */
+__attribute__((target("avx2"))) static inline u16x16
+widen_avx2(const u8x16 *v)
+{
+	return (u16x16)_mm256_cvtepu8_epi16(_mm_load_si128((const __m128i *)v));
+}
+
+#define MT_NAME tile_avx2
+#define MT_TARGET __attribute__((target("avx2,popcnt")))
+#define MT_COUNT_LE count_le_avx2
+#define MT_WIDEN widen_avx2
+#include "imaging/median_tile.h"
+#undef MT_NAME
+#undef MT_TARGET
+#undef MT_COUNT_LE
+#undef MT_WIDEN
+#endif
+
+static bool
+cpu_has_avx2(void)
+{
+#ifdef MEDIAN_HAVE_AVX2
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+#else
+	return false;
+#endif
+}
+
+enum median_path
+median_auto_path(int window)
+{
+	if (window > NARROW_MAX_WINDOW)
+		return MEDIAN_PATH_WIDE;
+	return cpu_has_avx2() ? MEDIAN_PATH_AVX2 : MEDIAN_PATH_GENERIC;
+}
+
+static int
+strip_narrow(const struct strip_job *job)
+{
+	const int W = job->src->w, w = 2 * job->r + 1;
+	const int tile = W < TILE_COLS ? W : TILE_COLS;
+	struct tile_job tj = {
+		.src = job->src,
+		.dst = job->dst,
+		.r = job->r,
+		.y0 = job->y0,
+		.y1 = job->y1,
+	};
+
+	/* aligned_alloc() wants a size that is a multiple of the alignment. */
+	tj.cols = aligned_alloc(64, ((size_t)(tile + w) * sizeof(struct col) + 63) &
+					    ~(size_t)63);
+	tj.offs = malloc((size_t)(tile + w) * sizeof(size_t));
+	if (tj.cols == NULL || tj.offs == NULL) {
+		free(tj.cols);
+		free(tj.offs);
+		return IF_ERUNTIME;
+	}
+	for (tj.ch = 0; tj.ch < 3; tj.ch++)
+		for (tj.tx0 = 0; tj.tx0 < W; tj.tx0 += tile) {
+			tj.tx1 = tj.tx0 + tile < W ? tj.tx0 + tile : W;
+#ifdef MEDIAN_HAVE_AVX2
+			if (job->path == MEDIAN_PATH_AVX2) {
+				tile_avx2(&tj);
+				continue;
+			}
+#endif
+			tile_generic(&tj);
+		}
+	free(tj.cols);
+	free(tj.offs);
+	return IF_OK;
+}
+
+/*
+ * The 32-bit path: full 256-bin histograms per column and for the kernel.
+ * Any window; the cost per pixel is one 256-bin add and subtract.
+ */
 static int
 strip_wide(const struct strip_job *job)
 {
 	const struct img *src = job->src;
 	const int W = src->w, H = src->h, r = job->r;
-	const uint64_t w = (uint64_t)(2 * r + 1);
-	const uint64_t rank = w * w / 2;
-	uint32_t *col = calloc((size_t)W * 256, sizeof(*col));
+	const uint64_t w = (uint64_t)(2 * r + 1), rank = w * w / 2;
+	uint32_t *col = malloc((size_t)W * 256 * sizeof(*col));
 	uint32_t kern[256];
 
 	if (col == NULL)
 		return IF_ERUNTIME;
 	for (int ch = 0; ch < 3; ch++) {
+		memset(col, 0, (size_t)W * 256 * sizeof(*col));
+		for (int j = -r; j <= r; j++) {
+			const uint8_t *row = src->px +
+					     (size_t)clampi(job->y0 + j, 0, H - 1) *
+						     src->stride;
+			for (int c = 0; c < W; c++)
+				col[(size_t)c * 256 + row[(size_t)c * 3 + (size_t)ch]]++;
+		}
 		for (int y = job->y0; y < job->y1; y++) {
-			memset(col, 0, (size_t)W * 256 * sizeof(*col));
-			/* Rows clamp; count each source row's multiplicity. */
-			for (int j = -r; j <= r; j++) {
-				const uint8_t *row =
+			uint8_t *out = job->dst->px + (size_t)y * job->dst->stride +
+				       (size_t)ch;
+
+			if (y > job->y0) {
+				const uint8_t *ra =
 					src->px +
-					(size_t)clampi(y + j, 0, H - 1) * src->stride;
-				for (int c = 0; c < W; c++)
-					col[(size_t)c * 256 + row[(size_t)c * 3 + (size_t)ch]]++;
+					(size_t)clampi(y + r, 0, H - 1) * src->stride;
+				const uint8_t *rs =
+					src->px + (size_t)clampi(y - 1 - r, 0, H - 1) *
+							  src->stride;
+				for (int c = 0; c < W; c++) {
+					col[(size_t)c * 256 + ra[(size_t)c * 3 + (size_t)ch]]++;
+					col[(size_t)c * 256 + rs[(size_t)c * 3 + (size_t)ch]]--;
+				}
 			}
+			/* The window of x = -1; each x below takes one step. */
 			memset(kern, 0, sizeof(kern));
-			for (int j = -r; j <= r; j++) {
+			for (int j = -r - 1; j < r; j++) {
 				const uint32_t *cc =
 					col + (size_t)clampi(j, 0, W - 1) * 256;
 				for (int v = 0; v < 256; v++)
 					kern[v] += cc[v];
 			}
 			for (int x = 0; x < W; x++) {
+				const uint32_t *ca =
+					col + (size_t)clampi(x + r, 0, W - 1) * 256;
+				const uint32_t *cs =
+					col + (size_t)clampi(x - 1 - r, 0, W - 1) * 256;
 				uint64_t sum = 0;
 				int v;
-				if (x > 0) {
-					const uint32_t *ca =
-						col + (size_t)clampi(x + r, 0, W - 1) * 256;
-					const uint32_t *cs =
-						col + (size_t)clampi(x - 1 - r, 0, W - 1) * 256;
-					for (v = 0; v < 256; v++)
-						kern[v] += ca[v] - cs[v];
-				}
+
+				for (v = 0; v < 256; v++)
+					kern[v] += ca[v] - cs[v];
 				for (v = 0; v < 255; v++) {
 					if (sum + kern[v] > rank)
 						break;
 					sum += kern[v];
 				}
-				job->dst->px[(size_t)y * job->dst->stride +
-					     (size_t)x * 3 + (size_t)ch] = (uint8_t)v;
+				out[(size_t)x * 3] = (uint8_t)v;
 			}
 		}
 	}
@@ -210,57 +296,48 @@ static void *
 run_strip(void *arg)
 {
 	struct strip_job *job = arg;
-	const int W = job->src->w, r = job->r;
-	size_t ncols_max;
-	hist16 *fine, *coarse;
 
-	if (2 * r + 1 > 255) {
+	if (job->path == MEDIAN_PATH_WIDE)
 		job->rc = strip_wide(job);
-		return NULL;
-	}
-	ncols_max = (size_t)(TILE_COLS + 2 * r);
-	fine = aligned_alloc(32, ncols_max * 16 * sizeof(hist16));
-	coarse = aligned_alloc(32, ncols_max * sizeof(hist16));
-	if (fine == NULL || coarse == NULL) {
-		free(fine);
-		free(coarse);
-		job->rc = IF_ERUNTIME;
-		return NULL;
-	}
-	for (int ch = 0; ch < 3; ch++)
-		for (int tx0 = 0; tx0 < W; tx0 += TILE_COLS) {
-			int tx1 = tx0 + TILE_COLS < W ? tx0 + TILE_COLS : W;
-			tile_channel(job->src, job->dst, ch, r, tx0, tx1, job->y0,
-				     job->y1, fine, coarse);
-		}
-	free(fine);
-	free(coarse);
-	job->rc = IF_OK;
+	else
+		job->rc = strip_narrow(job);
 	return NULL;
 }
 
 int
-img_median(const struct img *src, struct img *dst, int window, int threads,
-	   struct errbuf *eb)
+median_filter(const struct img *src, struct img *dst, int window,
+	      int threads, enum median_path path, struct errbuf *eb)
 {
-	struct strip_job jobs[256];
-	pthread_t tids[256];
+	struct strip_job jobs[MAX_THREADS];
+	pthread_t tids[MAX_THREADS];
 	int nthreads, started = 0, rc = IF_OK;
 
 	if (window < 1 || window % 2 == 0)
 		return err_set(eb, IF_EINPUT,
 			       "median window %d must be odd and at least 1",
 			       window);
+	/* 2r+1 and (2r+1)^2 must fit the 64-bit rank arithmetic. */
 	if (window > 65535)
-		return err_set(eb, IF_EINPUT, "median window %d is too large",
-			       window);
-	if (src == dst || src->px == dst->px)
 		return err_set(eb, IF_EINPUT,
-			       "median filter cannot work in place");
+			       "median window %d is over the limit of 65535",
+			       window);
+	if (src == NULL || dst == NULL || src->px == NULL || dst->px == NULL)
+		return err_set(eb, IF_EINPUT, "median filter: missing image");
 	if (src->w != dst->w || src->h != dst->h)
 		return err_set(eb, IF_EINPUT,
-			       "median output is %dx%d, input %dx%d", dst->w,
-			       dst->h, src->w, src->h);
+			       "median filter: output is %dx%d, input %dx%d",
+			       dst->w, dst->h, src->w, src->h);
+	/*
+	 * Strips read rows others are writing if the buffers overlap at
+	 * all, not only when they start at the same address.
+	 */
+	if ((uintptr_t)src->px <
+		    (uintptr_t)dst->px + dst->stride * (size_t)dst->h &&
+	    (uintptr_t)dst->px <
+		    (uintptr_t)src->px + src->stride * (size_t)src->h)
+		return err_set(eb, IF_EINPUT,
+			       "median filter: output overlaps input (the "
+			       "filter cannot work in place)");
 	if (window == 1) {
 		for (int y = 0; y < src->h; y++)
 			memcpy(dst->px + (size_t)y * dst->stride,
@@ -268,36 +345,47 @@ img_median(const struct img *src, struct img *dst, int window, int threads,
 			       (size_t)src->w * 3);
 		return IF_OK;
 	}
+	if (window > NARROW_MAX_WINDOW || path == MEDIAN_PATH_AUTO ||
+	    (path == MEDIAN_PATH_AVX2 && !cpu_has_avx2()))
+		path = median_auto_path(window);
 	nthreads = threads > 0 ? threads : cpu_count();
-	if (nthreads > 256)
-		nthreads = 256;
-	/* Strips shorter than the window would spend more on halos than work. */
-	while (nthreads > 1 && src->h / nthreads < 16)
-		nthreads--;
-	for (int i = 0; i < nthreads; i++) {
+	if (nthreads > MAX_THREADS)
+		nthreads = MAX_THREADS;
+	if (nthreads > src->h / MIN_STRIP_ROWS)
+		nthreads = src->h / MIN_STRIP_ROWS > 0 ? src->h / MIN_STRIP_ROWS : 1;
+	for (int i = 0; i < nthreads; i++)
 		jobs[i] = (struct strip_job){
 			.src = src,
 			.dst = dst,
 			.r = window / 2,
 			.y0 = (int)((int64_t)src->h * i / nthreads),
 			.y1 = (int)((int64_t)src->h * (i + 1) / nthreads),
+			.path = path,
 			.rc = IF_OK,
 		};
-	}
 	for (int i = 1; i < nthreads; i++) {
 		if (pthread_create(&tids[i], NULL, run_strip, &jobs[i]) != 0)
 			break;
 		started = i;
 	}
-	/* The calling thread takes strip 0 and any strip not started. */
+	/* This thread takes strip 0, and any strip no thread was made for. */
 	run_strip(&jobs[0]);
 	for (int i = started + 1; i < nthreads; i++)
 		run_strip(&jobs[i]);
 	for (int i = 1; i <= started; i++)
 		pthread_join(tids[i], NULL);
-	for (int i = 0; i < nthreads; i++)
+	for (int i = 0; i < nthreads && rc == IF_OK; i++)
 		if (jobs[i].rc != IF_OK)
 			rc = err_set(eb, IF_ERUNTIME,
-				     "median filter: out of memory");
+				     "median filter of %dx%d, window %d: out of "
+				     "memory",
+				     src->w, src->h, window);
 	return rc;
+}
+
+int
+img_median(const struct img *src, struct img *dst, int window, int threads,
+	   struct errbuf *eb)
+{
+	return median_filter(src, dst, window, threads, MEDIAN_PATH_AUTO, eb);
 }

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "imaging/imaging.h"
+#include "imaging/median_private.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,23 +77,41 @@ brute_median(const struct img *src, struct img *dst, int w)
 			}
 }
 
+/*
+ * Every code path against the brute force: img_median() itself, and the
+ * generic, AVX2 and 32-bit paths forced, so that a machine with AVX2 still
+ * checks the baseline code and the other way round.
+ */
 static void
 check_against_brute(int w, int h, int window, int threads, int levels)
 {
+	static const enum median_path paths[] = {
+		MEDIAN_PATH_AUTO, MEDIAN_PATH_GENERIC, MEDIAN_PATH_AVX2,
+		MEDIAN_PATH_WIDE,
+	};
 	struct img *src = random_image(w, h, levels), *got = NULL, *want = NULL;
 	struct errbuf eb = {0};
 
 	assert_int_equal(img_new(&got, w, h, 0, &eb), IF_OK);
 	assert_int_equal(img_new(&want, w, h, 0, &eb), IF_OK);
 	brute_median(src, want, window);
-	assert_int_equal(img_median(src, got, window, threads, &eb), IF_OK);
-	for (int y = 0; y < h; y++)
-		if (memcmp(got->px + (size_t)y * got->stride,
-			   want->px + (size_t)y * want->stride,
-			   (size_t)w * 3) != 0) {
-			fail_msg("%dx%d window %d threads %d: row %d differs",
-				 w, h, window, threads, y);
-		}
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		memset(got->px, 0xA5, got->stride * (size_t)h);
+		if (paths[i] == MEDIAN_PATH_AUTO)
+			assert_int_equal(img_median(src, got, window, threads, &eb),
+					 IF_OK);
+		else
+			assert_int_equal(median_filter(src, got, window, threads,
+						       paths[i], &eb),
+					 IF_OK);
+		for (int y = 0; y < h; y++)
+			if (memcmp(got->px + (size_t)y * got->stride,
+				   want->px + (size_t)y * want->stride,
+				   (size_t)w * 3) != 0)
+				fail_msg("%dx%d window %d threads %d path %d: "
+					 "row %d differs",
+					 w, h, window, threads, (int)paths[i], y);
+	}
 	img_free(src);
 	img_free(got);
 	img_free(want);
@@ -137,11 +155,19 @@ test_window_larger_than_image(void **state)
 static void
 test_tiles_and_threads(void **state)
 {
+	static const int threads[] = {1, 2, 3, 7, 0};
+
 	(void)state;
-	/* Wider than one tile (512 columns), so tile seams are crossed. */
-	check_against_brute(1100, 9, 13, 2, 256);
-	for (int t = 1; t <= 7; t++)
-		check_against_brute(61, 50, 9, t, 256);
+	/* Wider than two tiles (1024 columns), so tile seams are crossed. */
+	check_against_brute(2100, 7, 13, 1, 256);
+	check_against_brute(1030, 40, 5, 2, 256);
+	/* Tall enough that every strip (32 rows at least) gets a thread. */
+	for (size_t i = 0; i < sizeof(threads) / sizeof(threads[0]); i++) {
+		check_against_brute(31, 260, 9, threads[i], 256);
+		check_against_brute(13, 230, 41, threads[i], 5);
+	}
+	/* Halos reaching past the image edge from inner strips. */
+	check_against_brute(9, 70, 255, 2, 256);
 }
 
 static void
@@ -156,10 +182,20 @@ test_invalid_windows(void **state)
 	assert_non_null(strstr(eb.msg, "4"));
 	err_init(&eb);
 	assert_int_equal(img_median(a, b, 0, 1, &eb), IF_EINPUT);
+	assert_non_null(strstr(eb.msg, "window 0"));
 	err_init(&eb);
 	assert_int_equal(img_median(a, b, -3, 1, &eb), IF_EINPUT);
+	assert_non_null(strstr(eb.msg, "-3"));
 	err_init(&eb);
 	assert_int_equal(img_median(a, a, 3, 1, &eb), IF_EINPUT);
+	assert_non_null(strstr(eb.msg, "in place"));
+	err_init(&eb);
+	/* A view one pixel into the input overlaps it too. */
+	struct img view = *a;
+	view.px = a->px + 3;
+	assert_int_equal(img_median(a, &view, 3, 1, &eb), IF_EINPUT);
+	err_init(&eb);
+	assert_int_equal(img_median(&view, a, 3, 1, &eb), IF_EINPUT);
 	err_init(&eb);
 	assert_int_equal(img_median(a, c, 3, 1, &eb), IF_EINPUT);
 	img_free(a);
