@@ -317,10 +317,10 @@ void aws_creds_free(struct aws_creds *c);
 enum answer_error {
 	ANSWER_OK = 0,
 	ANSWER_TOO_LARGE,	/* more than ANSWER_MAX_XML bytes */
-	ANSWER_NOT_XML,		/* not well-formed XML (or empty) */
+	ANSWER_NOT_XML,		/* not well-formed XML, or not ASCII/UTF-8 */
 	ANSWER_DTD,		/* has a DTD or entity declarations */
 	ANSWER_BAD_SHAPE,	/* not QuestionFormAnswers as MTurk writes it */
-	ANSWER_MISSING_FIELD,	/* boxes or face_found absent */
+	ANSWER_MISSING_FIELD,	/* boxes or face_found absent; empty answer */
 	ANSWER_DUPLICATE_FIELD, /* a known field given twice */
 	ANSWER_BAD_BOXES,	/* boxes not an array of 4-integer arrays */
 	ANSWER_TOO_MANY_BOXES,	/* more than ANSWER_MAX_BOXES */
@@ -369,7 +369,7 @@ struct answer_field {
  * <Answer><QuestionIdentifier>name</QuestionIdentifier><FreeText>value
  * </FreeText></Answer> per field, XML-escaped, every non-ASCII character
  * as a character reference.  IF_EINPUT for a name or value that is not
- * valid UTF-8 or holds a character XML cannot carry.
+ * valid UTF-8 or holds a character XML cannot carry; out is then as it was.
  */
 int answer_format(const struct answer_field *fields, size_t n,
 		  struct buf *out, struct errbuf *eb);
