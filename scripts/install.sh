@@ -65,8 +65,9 @@ do_install() {
 	say install -m 0644 "$SRC/man/intofocus.1" "$D$MANDIR/man1/intofocus.1"
 	say install -m 0644 "$SRC/man/intofocus.yaml.5" \
 		"$D$MANDIR/man5/intofocus.yaml.5"
-	say install -m 0644 "$SRC/systemd/example/astronaut.jpg" \
-		"$SRC/systemd/example/LICENSE" "$D$DATADIR/example/"
+	# The example's photo is the demo's (public domain), with its licence.
+	say install -m 0644 "$SRC/examples/images/astronaut.jpg" \
+		"$SRC/examples/images/LICENSES.md" "$D$DATADIR/example/"
 	install_text "$SRC/systemd/example.yaml" \
 		"$D$CONFDIR/example.yaml.dist" 0644 "$example_sed"
 	if [ -e "$D$CONFDIR/example.yaml" ]; then
@@ -99,7 +100,7 @@ remove_if_pristine() {
 do_uninstall() {
 	say rm -f "$D$PREFIX/bin/intofocus" "$D$UNITDIR/intofocus@.service" \
 		"$D$MANDIR/man1/intofocus.1" "$D$MANDIR/man5/intofocus.yaml.5" \
-		"$D$DATADIR/example/astronaut.jpg" "$D$DATADIR/example/LICENSE"
+		"$D$DATADIR/example/astronaut.jpg" "$D$DATADIR/example/LICENSES.md"
 	rmdir "$D$DATADIR/example" "$D$DATADIR" 2>/dev/null || true
 	if [ -e "$D$CONFDIR/example.yaml.dist" ]; then
 		remove_if_pristine "$D$CONFDIR/example.yaml" \

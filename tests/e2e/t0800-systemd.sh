@@ -180,17 +180,17 @@ elif ldd "$INTOFOCUS" 2>/dev/null | grep -Eq 'lib(a|ub|t)san'; then
 else
 	trace_check version "$INTOFOCUS" --version
 	trace_check render "$INTOFOCUS" render \
-		"$TOP/systemd/example/astronaut.jpg" -w 41 \
+		"$TOP/examples/images/astronaut.jpg" -w 41 \
 		--box 179,68,91,92 -o "$SCRATCH/stage.jpg"
 	sed -e "s|^output_dir:.*|output_dir: $SCRATCH/out|" \
 		-e "s|poll_interval:.*|poll_interval: 1s|" \
-		-e "s|/usr/local/share/intofocus/example|$TOP/systemd/example|" \
+		-e "s|/usr/local/share/intofocus/example|$TOP/examples/images|" \
 		"$TOP/systemd/example.yaml" >example.yaml
 	trace_check check "$INTOFOCUS" check "$SCRATCH/example.yaml"
 	# SIGTERM after a while is a clean stop, and whatever the daemon did
 	# until then is checked: the outcome does not depend on the timing.
 	trace_check run env STATE_DIRECTORY="$SCRATCH/state" \
-		timeout -s TERM 30 "$INTOFOCUS" run "$SCRATCH/example.yaml"
+		timeout -s TERM 15 "$INTOFOCUS" run "$SCRATCH/example.yaml"
 fi
 
 done_testing

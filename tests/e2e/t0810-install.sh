@@ -20,7 +20,7 @@ check "make install DESTDIR=... PREFIX=/usr succeeds" mk install DESTDIR="$R"
 for f in usr/bin/intofocus:755 usr/lib/systemd/system/intofocus@.service:644 \
 	usr/share/man/man1/intofocus.1:644 usr/share/man/man5/intofocus.yaml.5:644 \
 	usr/share/intofocus/example/astronaut.jpg:644 \
-	usr/share/intofocus/example/LICENSE:644 \
+	usr/share/intofocus/example/LICENSES.md:644 \
 	etc/intofocus/example.yaml:644 etc/intofocus/example.yaml.dist:644 \
 	etc/intofocus/credentials:600; do
 	check "installs /${f%:*} mode ${f#*:}" mode_is "${f#*:}" "$R/${f%:*}"
