@@ -358,6 +358,112 @@ test_error_names(void **state)
 	answer_cleanup(NULL);
 }
 
+/* A fixed-seed generator: the same mutations on every run. */
+static uint64_t
+next_rand(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/*
+ * Mutation replay (the fuzz corpus of style.md 13d, run as a regression
+ * test): every fixture, bytes flipped, inserted, deleted, truncated.  Each
+ * result must be a clean IF_OK or a typed IF_EINPUT with nothing half-read;
+ * under ASan any memory error fails the suite.
+ */
+static void
+test_mutations(void **state)
+{
+	static const char *const seeds[] = {
+		"valid_ascii.xml",	  "valid_utf8_pretty.xml",
+		"boxes_outside.xml",	  "empty_feedback.xml",
+		"billion_laughs.xml",	  "xxe_passwd.xml",
+		"wrong_type_object.xml", "duplicate_boxes.xml",
+	};
+	static const char alphabet[] = "<>&;#[]{},\"'/=!?-0123456789 \n\x80"
+				       "\xC3\xFF";
+	uint64_t rng = 0x9E3779B97F4A7C15ULL;
+	size_t nok = 0, nbad = 0;
+
+	(void)state;
+	for (size_t s = 0; s < sizeof(seeds) / sizeof(seeds[0]); s++) {
+		size_t len = 0;
+		char *orig = fixture(seeds[s], &len);
+
+		for (int m = 0; m < 300; m++) {
+			char *x = malloc(len + 8);
+			size_t xl = len;
+			int edits = 1 + (int)(next_rand(&rng) % 4);
+			struct answer a;
+			enum answer_error why = ANSWER_OK;
+			struct errbuf eb = {0};
+			int rc;
+
+			assert_non_null(x);
+			memcpy(x, orig, len);
+			for (int e = 0; e < edits && xl > 0; e++) {
+				size_t at = next_rand(&rng) % xl;
+				char c = alphabet[next_rand(&rng) %
+						  (sizeof(alphabet) - 1)];
+
+				switch (next_rand(&rng) % 4) {
+				case 0:
+					x[at] = c;
+					break;
+				case 1:
+					if (xl < len + 4) {
+						memmove(x + at + 1, x + at,
+							xl - at);
+						x[at] = c;
+						xl++;
+					}
+					break;
+				case 2:
+					memmove(x + at, x + at + 1,
+						xl - at - 1);
+					xl--;
+					break;
+				default:
+					xl = at;
+					break;
+				}
+			}
+			rc = answer_parse(x, xl, IMG_W, IMG_H, &a, &why, &eb);
+			if (rc == IF_OK) {
+				assert_int_equal(why, ANSWER_OK);
+				assert_non_null(a.feedback);
+				assert_true(a.nboxes <= ANSWER_MAX_BOXES);
+				for (size_t i = 0; i < a.nboxes; i++) {
+					assert_true(a.boxes[i].x >= 0 &&
+						    a.boxes[i].w > 0 &&
+						    a.boxes[i].x + a.boxes[i].w <=
+							    IMG_W);
+					assert_true(a.boxes[i].y >= 0 &&
+						    a.boxes[i].h > 0 &&
+						    a.boxes[i].y + a.boxes[i].h <=
+							    IMG_H);
+				}
+				nok++;
+			} else {
+				assert_int_equal(rc, IF_EINPUT);
+				assert_int_not_equal(why, ANSWER_OK);
+				assert_null(a.boxes);
+				assert_null(a.feedback);
+				nbad++;
+			}
+			answer_cleanup(&a);
+			free(x);
+		}
+		free(orig);
+	}
+	print_message("# mutations: %zu parsed, %zu refused\n", nok, nbad);
+	/* Both outcomes occur, or the mutations test nothing. */
+	assert_true(nok > 0 && nbad > 0);
+}
+
 int
 main(void)
 {
@@ -370,6 +476,7 @@ main(void)
 		cmocka_unit_test(test_format_refusals),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_error_names),
+		cmocka_unit_test(test_mutations),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
