@@ -14,15 +14,18 @@
  * left in a secret would fail much later as a bad signature.
  *
  * Secrets: a file is refused when group or others can read it (before it
- * is read), its bytes are wiped after parsing, and struct aws_creds is
- * wiped on free.  Messages name files, lines and profiles, never values.
+ * is read, and the file read is the file checked), it is read without
+ * stdio or reallocation so no stray copy is left in freed memory, its bytes
+ * are wiped after parsing, and struct aws_creds is wiped on free.  Messages name files, lines and profiles, never values.
  */
 #include "mturk/mturk.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -233,6 +236,78 @@ parse_ini(char *text, const char *path, const char *profile,
 }
 
 /*
+ * Reads the secret file at path into a new string (*out; the caller wipes
+ * and frees it).  Not read_file(): stdio's buffer and a growing buffer's
+ * reallocations would leave copies of the secret in freed memory.  One
+ * allocation, read(2) straight into it, and the file read must be the one
+ * whose permissions were checked (same device and inode).
+ */
+static int
+read_secret(const char *path, const struct stat *checked, char **out,
+	    size_t *len, struct errbuf *eb)
+{
+	struct stat st;
+	char *text = NULL;
+	size_t n = 0, size;
+	int fd, rc;
+
+	*out = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+		return err_set(eb, IF_EINPUT, "%s: cannot open: %s", path,
+			       strerror(errno));
+	if (fstat(fd, &st) != 0 || st.st_dev != checked->st_dev ||
+	    st.st_ino != checked->st_ino ||
+	    (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		rc = err_set(eb, IF_EINPUT,
+			     "%s: changed while being read; try again", path);
+		goto cleanup;
+	}
+	if (st.st_size < 0 || st.st_size > CREDS_FILE_LIMIT) {
+		rc = err_set(eb, IF_EINPUT,
+			     "%s: larger than %d bytes: not a credentials file",
+			     path, CREDS_FILE_LIMIT);
+		goto cleanup;
+	}
+	size = (size_t)st.st_size;
+	if ((text = malloc(size + 2)) == NULL) {
+		rc = err_set(eb, IF_ERUNTIME, "%s: out of memory", path);
+		goto cleanup;
+	}
+	/* One byte more than the size, to notice a file that grew. */
+	while (n < size + 1) {
+		ssize_t r = read(fd, text + n, size + 1 - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = err_set(eb, IF_EINPUT, "%s: read error: %s", path,
+				     strerror(errno));
+			goto cleanup;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n != size) {
+		rc = err_set(eb, IF_EINPUT,
+			     "%s: changed while being read; try again", path);
+		goto cleanup;
+	}
+	text[n] = '\0';
+	*out = text;
+	*len = n;
+	text = NULL;
+	rc = IF_OK;
+cleanup:
+	if (text != NULL) {
+		OPENSSL_cleanse(text, size + 2);
+		free(text);
+	}
+	close(fd);
+	return rc;
+}
+
+/*
  * Reads one credentials file for profile.  *out stays NULL when the file
  * does not hold the profile.  A missing file is IF_OK with *exists false.
  */
@@ -241,14 +316,14 @@ load_file(const char *path, const char *profile, bool *exists,
 	  struct aws_creds **out, struct errbuf *eb)
 {
 	struct profile_vals pv;
-	struct buf text;
 	struct stat st;
 	char source[512];
+	char *text = NULL;
+	size_t len = 0;
 	int rc;
 
 	*out = NULL;
 	*exists = false;
-	buf_init(&text, CREDS_FILE_LIMIT);
 	if (stat(path, &st) != 0) {
 		if (errno == ENOENT || errno == ENOTDIR) {
 			rc = IF_OK;
@@ -265,17 +340,13 @@ load_file(const char *path, const char *profile, bool *exists,
 	/* Before reading: a secret others can read is already leaked. */
 	if ((rc = file_check_secrecy(path, eb)) != IF_OK)
 		goto cleanup;
-	if ((rc = read_file(path, &text, eb)) != IF_OK)
+	if ((rc = read_secret(path, &st, &text, &len, eb)) != IF_OK)
 		goto cleanup;
-	if (text.data == NULL && buf_append(&text, "", 0) < 0) {
-		rc = err_set(eb, IF_ERUNTIME, "%s: out of memory", path);
-		goto cleanup;
-	}
-	if (memchr(text.data, '\0', text.len) != NULL) {
+	if (memchr(text, '\0', len) != NULL) {
 		rc = err_set(eb, IF_EINPUT, "%s: not a text file", path);
 		goto cleanup;
 	}
-	if ((rc = parse_ini(text.data, path, profile, &pv, eb)) != IF_OK)
+	if ((rc = parse_ini(text, path, profile, &pv, eb)) != IF_OK)
 		goto cleanup;
 	if (!pv.found) {
 		rc = IF_OK;
@@ -296,7 +367,11 @@ load_file(const char *path, const char *profile, bool *exists,
 	}
 	rc = IF_OK;
 cleanup:
-	buf_cleanup_secure(&text);
+	if (text != NULL) {
+		/* parse_ini cut lines with NULs: wipe the whole allocation. */
+		OPENSSL_cleanse(text, len + 1);
+		free(text);
+	}
 	return rc;
 }
 

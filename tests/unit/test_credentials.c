@@ -310,6 +310,21 @@ test_malformed(void **state)
 		write_secret_file(f->shared, cases[i].text, 0600);
 		expect_refusal(&env, NULL, f->shared, cases[i].part);
 	}
+	/* Too big to be a credentials file; a directory in its place. */
+	{
+		char *big = malloc(70 * 1024 + 1);
+
+		assert_non_null(big);
+		memset(big, '#', 70 * 1024);
+		big[70 * 1024] = '\0';
+		write_secret_file(f->shared, big, 0600);
+		expect_refusal(&env, NULL, f->shared, "larger than");
+		free(big);
+		unlink(f->shared);
+		assert_int_equal(mkdir(f->shared, 0700), 0);
+		expect_refusal(&env, NULL, f->shared, "not a regular file");
+		assert_int_equal(rmdir(f->shared), 0);
+	}
 	/* A NUL byte: not a text file. */
 	{
 		struct errbuf eb = {0};
