@@ -1,0 +1,751 @@
+/*
+ * mturk/sim_server.c - the simulator's HTTP front (spec section 6).
+ *
+ * One libmicrohttpd daemon on a loopback address serves three things:
+ *   - the MTurk API: POST / with X-Amz-Target MTurkRequesterServiceV20170117.Op
+ *     and an AWS JSON 1.1 body, SigV4-signed for mturk-requester/us-east-1;
+ *   - S3-compatible image hosting, path style: PUT /bucket/key signed with
+ *     x-amz-content-sha256, and GET /bucket/key with a presigned query,
+ *     both verified (expiry included) - so the daemon's S3 code path is
+ *     the one exercised;
+ *   - lab mode (sim_lab.c): GET /, /lab/..., POST /mturk/externalSubmit.
+ *
+ * Every API and S3 request's signature is checked with sigv4_verify()
+ * against the one configured key pair; refusals use the error types AWS
+ * uses, so that botocore raises a proper ClientError.
+ *
+ * Faults (--faults RATE) apply to API requests only.  Each request draws
+ * from a stream seeded by the seed and the request's number, so a run with
+ * the same requests sees the same faults.  Kinds: ThrottlingException
+ * (400), ServiceFault (500), ServiceUnavailable (503), a connection closed
+ * with no reply, a slow reply (fault_slow_ms), and for CreateHIT* "created
+ * but the reply was lost" (the HIT is made, then a 500 or a closed
+ * connection).  MHD runs a thread per connection so that a slow reply
+ * delays nobody else; the store has its own lock.
+ *
+ * The URL and query reach us raw (an identity unescape callback), because
+ * the signature covers the bytes as sent; lab pages decode what they use.
+ */
+#include "mturk/sim_private.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SIM_BODY_MAX (16 * 1024 * 1024) /* request body cap (S3 images) */
+#define SIM_API_BODY_MAX (1024 * 1024)
+#define SIM_MAX_HEADERS 64
+
+struct sim_server {
+	struct MHD_Daemon *mhd;
+	struct sim_store *store;
+	unsigned port;
+	char base[64]; /* http://127.0.0.1:PORT */
+	char *access_key_id;
+	char *secret_access_key;
+	double fault_rate;
+	int64_t fault_slow_ms;
+	uint64_t seed;
+	pthread_mutex_t mu; /* guards nreq */
+	uint64_t nreq;
+};
+
+/* Per-connection request state across MHD's calls of the handler. */
+struct request {
+	struct buf body;
+	bool too_big;
+};
+
+enum fault {
+	FAULT_NONE = 0,
+	FAULT_THROTTLE,
+	FAULT_500,
+	FAULT_503,
+	FAULT_DROP,
+	FAULT_SLOW,
+	FAULT_LOST, /* CreateHIT* only */
+};
+
+static bool
+is_loopback(const char *host, struct sockaddr_storage *ss, socklen_t *sslen,
+	    bool *v6)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	*v6 = false;
+	if (strcmp(host, "localhost") == 0)
+		host = "127.0.0.1";
+	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		*sslen = sizeof(*in4);
+		return (ntohl(in4->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		*sslen = sizeof(*in6);
+		*v6 = true;
+		return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+	}
+	return false;
+}
+
+/* ---- replies ------------------------------------------------------------ */
+
+static enum MHD_Result
+send_reply(struct MHD_Connection *c, int status, const char *ctype,
+	   const char *body, size_t len, const char *location,
+	   const char *error_type)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char rid[40];
+	unsigned char rnd[16];
+
+	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)body,
+					       MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return MHD_NO;
+	if (ctype != NULL)
+		MHD_add_response_header(resp, "Content-Type", ctype);
+	if (location != NULL && location[0] != '\0')
+		MHD_add_response_header(resp, "Location", location);
+	if (error_type != NULL)
+		MHD_add_response_header(resp, "x-amzn-ErrorType", error_type);
+	/* Request ids are for correlation only, never part of a result. */
+	if (random_bytes(rnd, sizeof(rnd)) == 0) {
+		hex_encode(rnd, sizeof(rnd), rid);
+		MHD_add_response_header(resp, "x-amzn-RequestId", rid);
+	}
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	ret = MHD_queue_response(c, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result
+send_api_error(struct MHD_Connection *c, const struct sim_err *e)
+{
+	json_t *o = json_object();
+	char *text;
+	enum MHD_Result ret;
+
+	json_object_set_new(o, "__type", json_string(e->type));
+	json_object_set_new(o, "Message", json_string(e->message));
+	if (e->turk[0] != '\0')
+		json_object_set_new(o, "TurkErrorCode", json_string(e->turk));
+	text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (text == NULL)
+		return MHD_NO;
+	ret = send_reply(c, e->http, "application/x-amz-json-1.1", text,
+			 strlen(text), NULL, e->type);
+	free(text);
+	return ret;
+}
+
+static enum MHD_Result
+send_s3_error(struct MHD_Connection *c, int status, const char *code,
+	      const char *msg)
+{
+	struct buf b;
+	enum MHD_Result ret;
+
+	buf_init(&b, 0);
+	/* S3 codes and messages are ours or the verifier's: no markup. */
+	buf_printf(&b,
+		   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		   "<Error><Code>%s</Code><Message>%s</Message></Error>",
+		   code, msg);
+	ret = send_reply(c, status, "application/xml",
+			 b.data != NULL ? b.data : "", b.len, NULL, NULL);
+	buf_cleanup(&b);
+	return ret;
+}
+
+/* ---- signatures --------------------------------------------------------- */
+
+struct header_list {
+	struct sigv4_header h[SIM_MAX_HEADERS];
+	size_t n;
+};
+
+static enum MHD_Result
+collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+	       const char *value)
+{
+	struct header_list *l = cls;
+
+	(void)kind;
+	if (l->n < SIM_MAX_HEADERS) {
+		l->h[l->n].name = key;
+		l->h[l->n].value = value != NULL ? value : "";
+		l->n++;
+	}
+	return MHD_YES;
+}
+
+struct query_build {
+	struct buf *b;
+};
+
+static enum MHD_Result
+collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+	    const char *value)
+{
+	struct query_build *q = cls;
+
+	(void)kind;
+	/* Raw (never unescaped) key and value, rejoined as they were sent. */
+	buf_printf(q->b, "%s%s%s%s", q->b->len > 0 ? "&" : "", key,
+		   value != NULL ? "=" : "", value != NULL ? value : "");
+	return MHD_YES;
+}
+
+static const char *
+secret_for(void *arg, const char *access_key_id, const char **token)
+{
+	struct sim_server *sim = arg;
+
+	*token = NULL;
+	if (strcmp(access_key_id, sim->access_key_id) == 0)
+		return sim->secret_access_key;
+	return NULL;
+}
+
+/*
+ * Verifies the request's signature for service.  0 when valid; otherwise
+ * *verdict and msg say why.
+ */
+static int
+verify(struct sim_server *sim, struct MHD_Connection *c, const char *method,
+       const char *url, const struct buf *body, const char *service, bool s3,
+       enum sigv4_verdict *verdict, char *msg, size_t msglen)
+{
+	struct header_list hl;
+	struct buf query;
+	struct query_build qb;
+	struct sigv4_request req;
+	struct sigv4_expect x;
+	struct errbuf eb;
+	int rc;
+
+	memset(&hl, 0, sizeof(hl));
+	memset(&req, 0, sizeof(req));
+	memset(&x, 0, sizeof(x));
+	err_init(&eb);
+	buf_init(&query, 64 * 1024);
+	qb.b = &query;
+	MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &hl);
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &qb);
+	req.method = method;
+	req.path = url;
+	req.query = query.data != NULL ? query.data : "";
+	req.headers = hl.h;
+	req.nheaders = hl.n;
+	req.body = body->data;
+	req.body_len = body->len;
+	x.region = MTURK_REGION;
+	x.service = service;
+	x.s3 = s3;
+	x.now = (time_t)(sim_store_now_ms(sim->store) / 1000);
+	x.secret_for = secret_for;
+	x.arg = sim;
+	rc = sigv4_verify(&req, &x, verdict, &eb);
+	if (rc != IF_OK && *verdict == SIGV4_VALID)
+		*verdict = SIGV4_MISMATCH; /* out of memory: refuse */
+	snprintf(msg, msglen, "%s", eb.msg);
+	buf_cleanup(&query);
+	return rc == IF_OK ? 0 : -1;
+}
+
+/* The __type AWS JSON services give each refusal. */
+static const char *
+api_auth_type(enum sigv4_verdict v)
+{
+	switch (v) {
+	case SIGV4_MISSING:
+		return "MissingAuthenticationTokenException";
+	case SIGV4_INCOMPLETE:
+		return "IncompleteSignatureException";
+	case SIGV4_UNKNOWN_KEY:
+	case SIGV4_BAD_TOKEN:
+		return "UnrecognizedClientException";
+	default:
+		return "InvalidSignatureException";
+	}
+}
+
+/* ---- faults ------------------------------------------------------------- */
+
+/*
+ * Draws the fault of the next API request; *drop_lost says how a lost
+ * CreateHIT reply is lost (closed connection, else a 500).
+ */
+static enum fault
+draw_fault(struct sim_server *sim, bool create, bool *drop_lost)
+{
+	struct sim_rng r;
+	uint64_t n;
+
+	*drop_lost = false;
+	if (sim->fault_rate <= 0.0)
+		return FAULT_NONE;
+	pthread_mutex_lock(&sim->mu);
+	n = sim->nreq++;
+	pthread_mutex_unlock(&sim->mu);
+	sim_rng_init(&r, sim_hash(sim_hash_str(sim->seed, "fault"), &n,
+				  sizeof(n)));
+	if (sim_rng_unit(&r) >= sim->fault_rate)
+		return FAULT_NONE;
+	*drop_lost = sim_rng_unit(&r) < 0.5;
+	return (enum fault)(FAULT_THROTTLE +
+			    sim_rng_range(&r, 0, create ? 5 : 4));
+}
+
+static void
+sleep_ms(int64_t ms)
+{
+	struct timespec ts;
+
+	if (ms <= 0)
+		return;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+static int
+fault_error(struct sim_server *sim, enum fault f, struct sim_err *e)
+{
+	int64_t now = sim_store_now_ms(sim->store);
+
+	memset(e, 0, sizeof(*e));
+	switch (f) {
+	case FAULT_THROTTLE:
+		e->http = 400;
+		snprintf(e->type, sizeof(e->type), "ThrottlingException");
+		snprintf(e->message, sizeof(e->message), "Rate exceeded");
+		return 1;
+	case FAULT_500:
+	case FAULT_LOST:
+		e->http = 500;
+		snprintf(e->type, sizeof(e->type), "ServiceFault");
+		snprintf(e->turk, sizeof(e->turk), "AWS.MechanicalTurk.ServiceFault");
+		snprintf(e->message, sizeof(e->message),
+			 "We are temporarily unable to process your request. "
+			 "Try your call again. (%lld)", (long long)now);
+		return 1;
+	case FAULT_503:
+		e->http = 503;
+		snprintf(e->type, sizeof(e->type), "ServiceUnavailable");
+		snprintf(e->message, sizeof(e->message),
+			 "Service Unavailable (%lld)", (long long)now);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* ---- the MTurk API ------------------------------------------------------ */
+
+static enum MHD_Result
+handle_api(struct sim_server *sim, struct MHD_Connection *c, const char *url,
+	   struct request *rq, const char *target)
+{
+	struct sim_err e;
+	enum sigv4_verdict v = SIGV4_VALID;
+	char msg[1024];
+	const char *op;
+	json_t *req = NULL, *resp = NULL;
+	json_error_t jerr;
+	enum fault f;
+	enum MHD_Result ret;
+	char *text;
+	bool drop_lost;
+	int rc;
+
+	memset(&e, 0, sizeof(e));
+	if (verify(sim, c, "POST", url, &rq->body, MTURK_SERVICE, false, &v, msg,
+		   sizeof(msg)) != 0) {
+		e.http = 400;
+		snprintf(e.type, sizeof(e.type), "%s", api_auth_type(v));
+		snprintf(e.message, sizeof(e.message), "%s", msg);
+		return send_api_error(c, &e);
+	}
+	if (strncmp(target, MTURK_TARGET_PREFIX, strlen(MTURK_TARGET_PREFIX)) != 0) {
+		e.http = 400;
+		snprintf(e.type, sizeof(e.type), "UnknownOperationException");
+		snprintf(e.message, sizeof(e.message), "Unknown target %.200s",
+			 target);
+		return send_api_error(c, &e);
+	}
+	op = target + strlen(MTURK_TARGET_PREFIX);
+	f = draw_fault(sim, strncmp(op, "CreateHIT", 9) == 0 &&
+				    strcmp(op, "CreateHITType") != 0,
+		       &drop_lost);
+	if (f == FAULT_DROP)
+		return MHD_NO; /* MHD closes the connection: no reply at all */
+	if (f == FAULT_SLOW)
+		sleep_ms(sim->fault_slow_ms);
+	if (fault_error(sim, f, &e) && f != FAULT_LOST)
+		return send_api_error(c, &e);
+	req = json_loadb(rq->body.data != NULL ? rq->body.data : "",
+			 rq->body.len, JSON_REJECT_DUPLICATES, &jerr);
+	if (req == NULL) {
+		e.http = 400;
+		snprintf(e.type, sizeof(e.type), "SerializationException");
+		snprintf(e.message, sizeof(e.message),
+			 "The request body is not JSON: %s", jerr.text);
+		return send_api_error(c, &e);
+	}
+	rc = sim_store_call(sim->store, op, req, &resp, &e);
+	json_decref(req);
+	if (f == FAULT_LOST) {
+		/* The HIT exists now; the caller just never hears of it. */
+		json_decref(resp);
+		if (drop_lost)
+			return MHD_NO;
+		fault_error(sim, FAULT_500, &e);
+		return send_api_error(c, &e);
+	}
+	if (rc != 0)
+		return send_api_error(c, &e);
+	text = json_dumps(resp, JSON_COMPACT);
+	json_decref(resp);
+	if (text == NULL)
+		return MHD_NO;
+	ret = send_reply(c, 200, "application/x-amz-json-1.1", text,
+			 strlen(text), NULL, NULL);
+	free(text);
+	return ret;
+}
+
+/* ---- S3 ----------------------------------------------------------------- */
+
+static enum MHD_Result
+handle_s3(struct sim_server *sim, struct MHD_Connection *c, const char *method,
+	  const char *url, struct request *rq)
+{
+	enum sigv4_verdict v = SIGV4_VALID;
+	char msg[1024], ctype[128];
+	const char *sha, *ct;
+	char *data = NULL;
+	size_t len = 0;
+	enum MHD_Result ret;
+
+	if (strlen(url) < 4 || strchr(url + 1, '/') == NULL)
+		return send_s3_error(c, 400, "InvalidRequest",
+				     "Path-style /bucket/key requests only.");
+	if (verify(sim, c, method, url, &rq->body, "s3", true, &v, msg,
+		   sizeof(msg)) != 0) {
+		const char *code = sigv4_verdict_code(v);
+		return send_s3_error(c, 403, code[0] != '\0' ? code : "AccessDenied",
+				     msg);
+	}
+	if (strcmp(method, "PUT") == 0) {
+		unsigned char md[EVP_MAX_MD_SIZE];
+		unsigned int mdlen = 0;
+		char hex[2 * EVP_MAX_MD_SIZE + 1];
+
+		sha = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						  "x-amz-content-sha256");
+		if (sha == NULL)
+			return send_s3_error(c, 400, "InvalidRequest",
+					     "Missing x-amz-content-sha256.");
+		if (strcmp(sha, SIGV4_UNSIGNED_PAYLOAD) != 0) {
+			EVP_Digest(rq->body.data != NULL ? rq->body.data : "",
+				   rq->body.len, md, &mdlen, EVP_sha256(), NULL);
+			hex_encode(md, mdlen, hex);
+			if (strcmp(hex, sha) != 0)
+				return send_s3_error(
+					c, 400, "XAmzContentSHA256Mismatch",
+					"The provided 'x-amz-content-sha256' "
+					"header does not match what was "
+					"computed.");
+		}
+		ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						 "Content-Type");
+		if (sim_store_put_object(sim->store, url + 1, rq->body.data,
+					 rq->body.len, ct) != 0)
+			return send_s3_error(c, 500, "InternalError",
+					     "out of memory");
+		return send_reply(c, 200, NULL, "", 0, NULL, NULL);
+	}
+	if (sim_store_get_object(sim->store, url + 1, &data, &len, ctype,
+				 sizeof(ctype)) != 0)
+		return send_s3_error(c, 404, "NoSuchKey",
+				     "The specified key does not exist.");
+	/* Browsers on the task page fetch cross-origin, as from S3 + CORS. */
+	ret = send_reply(c, 200, ctype, data, len, NULL, NULL);
+	free(data);
+	return ret;
+}
+
+/* ---- lab mode ----------------------------------------------------------- */
+
+/* A decoded copy of query argument name ("" when absent). */
+static void
+arg_decoded(struct MHD_Connection *c, const char *name, char *out, size_t n)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+						    name);
+
+	snprintf(out, n, "%s", v != NULL ? v : "");
+	for (char *p = out; *p != '\0'; p++)
+		if (*p == '+')
+			*p = ' ';
+	MHD_http_unescape(out);
+}
+
+static enum MHD_Result
+handle_lab(struct sim_server *sim, struct MHD_Connection *c, const char *method,
+	   const char *url, struct request *rq)
+{
+	struct sim_reply r;
+	char worker[256], id[128];
+	enum MHD_Result ret;
+
+	sim_reply_init(&r);
+	arg_decoded(c, "workerId", worker, sizeof(worker));
+	if (strcmp(method, "POST") == 0 &&
+	    strcmp(url, "/mturk/externalSubmit") == 0) {
+		sim_lab_submit(sim->store, sim->base, rq->body.data, rq->body.len,
+			       &r);
+	} else if (strcmp(method, "GET") == 0 && strcmp(url, "/") == 0) {
+		sim_lab_index(sim->store, sim->base, worker, &r);
+	} else if (strcmp(method, "GET") == 0 &&
+		   strncmp(url, "/lab/accept/", 12) == 0) {
+		snprintf(id, sizeof(id), "%s", url + 12);
+		sim_lab_start(sim->store, sim->base, id, worker, false, &r);
+	} else if (strcmp(method, "GET") == 0 &&
+		   strncmp(url, "/lab/preview/", 13) == 0) {
+		snprintf(id, sizeof(id), "%s", url + 13);
+		sim_lab_start(sim->store, sim->base, id, worker, true, &r);
+	} else if (strcmp(method, "GET") == 0 &&
+		   strncmp(url, "/lab/task/", 10) == 0) {
+		snprintf(id, sizeof(id), "%s", url + 10);
+		sim_lab_task(sim->store, id, &r);
+	} else {
+		r.status = 404;
+		snprintf(r.content_type, sizeof(r.content_type),
+			 "text/plain; charset=utf-8");
+		buf_append_str(&r.body, "Not found.\n");
+	}
+	ret = send_reply(c, r.status, r.content_type,
+			 r.body.data != NULL ? r.body.data : "", r.body.len,
+			 r.location, NULL);
+	sim_reply_cleanup(&r);
+	return ret;
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url,
+	   const char *method, const char *version, const char *upload,
+	   size_t *upload_size, void **con_cls)
+{
+	struct sim_server *sim = cls;
+	struct request *rq = *con_cls;
+	const char *target;
+	bool signed_req;
+
+	(void)version;
+	if (rq == NULL) {
+		rq = calloc(1, sizeof(*rq));
+		if (rq == NULL)
+			return MHD_NO;
+		buf_init(&rq->body, SIM_BODY_MAX);
+		*con_cls = rq;
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		if (buf_append(&rq->body, upload, *upload_size) != 0)
+			rq->too_big = true;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (rq->too_big)
+		return send_reply(c, 413, "text/plain", "Request too large\n", 18,
+				  NULL, NULL);
+	target = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Target");
+	if (target != NULL && strcmp(method, "POST") == 0) {
+		if (rq->body.len > SIM_API_BODY_MAX)
+			return send_reply(c, 413, "text/plain",
+					  "Request too large\n", 18, NULL, NULL);
+		return handle_api(sim, c, url, rq, target);
+	}
+	signed_req = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						 "Authorization") != NULL ||
+		     MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+						 "X-Amz-Signature") != NULL;
+	if (strcmp(method, "PUT") == 0 ||
+	    (signed_req && (strcmp(method, "GET") == 0 ||
+			    strcmp(method, "HEAD") == 0)))
+		return handle_s3(sim, c, method, url, rq);
+	return handle_lab(sim, c, method, url, rq);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+	     enum MHD_RequestTerminationCode toe)
+{
+	struct request *rq = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (rq == NULL)
+		return;
+	buf_cleanup(&rq->body);
+	free(rq);
+	*con_cls = NULL;
+}
+
+/* Keeps URL and arguments exactly as sent (see the note at the top). */
+static size_t
+identity_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	return strlen(s);
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+struct sim_server *
+sim_new(const struct sim_config *cfg, struct errbuf *eb)
+{
+	struct sim_server *sim = NULL;
+	struct sim_store_config scfg;
+	struct sockaddr_storage ss;
+	socklen_t sslen = 0;
+	bool v6 = false;
+	const char *host = cfg->listen_host != NULL ? cfg->listen_host
+						    : "127.0.0.1";
+	const union MHD_DaemonInfo *info;
+	unsigned flags;
+
+	if (!is_loopback(host, &ss, &sslen, &v6)) {
+		err_set(eb, IF_EINPUT,
+			"simulator: refusing to listen on %s: only loopback "
+			"addresses (127.0.0.0/8, ::1, localhost) are allowed; "
+			"put a reverse proxy in front to reach it from elsewhere",
+			host);
+		return NULL;
+	}
+	if (cfg->port > 65535) {
+		err_set(eb, IF_EINPUT, "simulator: port %u out of range", cfg->port);
+		return NULL;
+	}
+	if (cfg->fault_rate < 0.0 || cfg->fault_rate > 1.0) {
+		err_set(eb, IF_EINPUT,
+			"simulator: fault rate %g is not between 0 and 1",
+			cfg->fault_rate);
+		return NULL;
+	}
+	if (cfg->access_key_id == NULL || cfg->secret_access_key == NULL) {
+		err_set(eb, IF_EINPUT, "simulator: no credentials to accept");
+		return NULL;
+	}
+	sim = calloc(1, sizeof(*sim));
+	if (sim == NULL)
+		goto nomem;
+	pthread_mutex_init(&sim->mu, NULL);
+	memset(&scfg, 0, sizeof(scfg));
+	scfg.seed = cfg->seed;
+	scfg.crowd_delay_ms = cfg->crowd_delay_ms;
+	scfg.crowd_off = cfg->crowd_off;
+	scfg.worker_pool = cfg->worker_pool;
+	scfg.clock_ms = cfg->clock_ms;
+	scfg.clock_ctx = cfg->clock_ctx;
+	sim->store = sim_store_new(&scfg);
+	sim->access_key_id = strdup(cfg->access_key_id);
+	sim->secret_access_key = strdup(cfg->secret_access_key);
+	if (sim->store == NULL || sim->access_key_id == NULL ||
+	    sim->secret_access_key == NULL)
+		goto nomem;
+	sim->seed = cfg->seed;
+	sim->fault_rate = cfg->fault_rate;
+	sim->fault_slow_ms = cfg->fault_slow_ms == 0 ? 1500
+			     : cfg->fault_slow_ms < 0 ? 0
+						      : cfg->fault_slow_ms;
+	if (sim->fault_slow_ms > 2000)
+		sim->fault_slow_ms = 2000; /* "slow", never a hang */
+	for (size_t i = 0; i < cfg->nexperiments; i++)
+		if (sim_store_add_experiment(sim->store, &cfg->experiments[i],
+					     eb) != IF_OK)
+			goto fail;
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+		(v6 ? MHD_USE_IPv6 : 0);
+	if (v6)
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)cfg->port);
+	else
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)cfg->port);
+	sim->mhd = MHD_start_daemon(
+		flags, (uint16_t)cfg->port, NULL, NULL, on_request, sim,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, sim,
+		MHD_OPTION_UNESCAPE_CALLBACK, identity_unescape, sim,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+		MHD_OPTION_END);
+	if (sim->mhd == NULL) {
+		err_set(eb, IF_ERUNTIME,
+			"simulator: cannot listen on %s port %u (in use?)", host,
+			cfg->port);
+		goto fail;
+	}
+	info = MHD_get_daemon_info(sim->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	sim->port = info != NULL ? info->port : cfg->port;
+	snprintf(sim->base, sizeof(sim->base), v6 ? "http://[%s]:%u"
+						  : "http://%s:%u",
+		 strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, sim->port);
+	return sim;
+nomem:
+	err_set(eb, IF_ERUNTIME, "simulator: out of memory");
+fail:
+	sim_free(sim);
+	return NULL;
+}
+
+unsigned
+sim_port(const struct sim_server *sim)
+{
+	return sim->port;
+}
+
+int
+sim_add_experiment(struct sim_server *sim, const struct sim_experiment *exp,
+		   struct errbuf *eb)
+{
+	return sim_store_add_experiment(sim->store, exp, eb);
+}
+
+void
+sim_free(struct sim_server *sim)
+{
+	if (sim == NULL)
+		return;
+	if (sim->mhd != NULL)
+		MHD_stop_daemon(sim->mhd);
+	sim_store_free(sim->store);
+	if (sim->secret_access_key != NULL)
+		OPENSSL_cleanse(sim->secret_access_key,
+				strlen(sim->secret_access_key));
+	free(sim->secret_access_key);
+	free(sim->access_key_id);
+	pthread_mutex_destroy(&sim->mu);
+	free(sim);
+}

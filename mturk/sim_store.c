@@ -1,0 +1,1701 @@
+/*
+ * mturk/sim_store.c - the simulator's data and the MTurk operations on it
+ * (spec sections 5 and 6; shapes from reference/mturk-2017-01-17-service-2).
+ *
+ * Everything lives in memory behind one mutex: HIT types, HITs,
+ * assignments, qualification types and grants, request tokens and the S3
+ * objects.  Operations take and give the service model's JSON shapes and
+ * fail with its errors: RequestError (HTTP 400) with a TurkErrorCode and a
+ * message ending in "(epoch-ms)", as the real service writes them.
+ *
+ * Simulated assignments are planned once, when a HIT is created (the
+ * workers, their answers and their accept and submit times), and appear as
+ * the injected clock passes their submit time.  Planning at creation is
+ * what the daemon's exclusive_stages flow needs: it grants qualifications
+ * before it posts the next stage's HIT.  A Submitted assignment is
+ * approved automatically once its AutoApprovalTime has passed, as MTurk
+ * does.  Ids come from a seeded stream, so the same requests in the same
+ * order give the same ids.
+ */
+#include "mturk/sim_private.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SIM_TOKEN_TTL_MS (24LL * 3600 * 1000) /* UniqueRequestToken window */
+#define SIM_QUESTION_MAX 65535
+#define SIM_AUTO_APPROVAL_DEFAULT (30LL * 24 * 3600)
+
+enum asg_state {
+	ASG_ACCEPTED = 0, /* a lab participant is working on it */
+	ASG_SUBMITTED,
+	ASG_APPROVED,
+	ASG_REJECTED,
+	/* Derived, never stored: */
+	ASG_PENDING,   /* simulated worker not submitted yet */
+	ASG_ABANDONED, /* accepted but the time ran out, or never taken */
+};
+
+struct qtype {
+	char id[SIM_ID_LEN + 1];
+	json_t *obj; /* the QualificationType shape */
+};
+
+struct grant {
+	char qual_id[SIM_ID_LEN + 1];
+	char worker_id[256];
+	int value;
+};
+
+struct hittype {
+	char id[SIM_ID_LEN + 1];
+	char *key;     /* canonical JSON of the defining values */
+	json_t *vals;  /* Title, Description, Reward, ... */
+};
+
+struct hit {
+	char id[SIM_ID_LEN + 1];
+	char type_id[SIM_ID_LEN + 1];
+	json_t *vals; /* the HIT type's values plus Question, annotation */
+	int64_t created_ms;
+	int64_t expiration_ms;
+	int64_t duration_s;
+	int64_t autoapprove_s;
+	int max;
+	char *token; /* NULL when none was given */
+	bool deleted;
+};
+
+struct asg {
+	char id[SIM_ID_LEN + 1];
+	char hit_id[SIM_ID_LEN + 1];
+	char worker_id[256];
+	enum asg_state state;
+	bool simulated;
+	int64_t accept_ms;
+	int64_t submit_ms;
+	int64_t approval_ms;
+	int64_t rejection_ms;
+	char *answer;
+	char *feedback; /* RequesterFeedback */
+	struct sim_face *boxes;
+	size_t nboxes;
+};
+
+struct object {
+	char *path;
+	char *data;
+	size_t len;
+	char content_type[128];
+};
+
+struct exp_copy {
+	char *name;
+	int *windows;
+	size_t nwindows;
+	struct sim_image *images;
+	size_t nimages;
+};
+
+struct sim_store {
+	pthread_mutex_t mu;
+	struct sim_store_config cfg;
+	struct sim_rng ids;
+	struct qtype **qtypes;
+	size_t nqtypes;
+	struct grant *grants;
+	size_t ngrants;
+	struct hittype **types;
+	size_t ntypes;
+	struct hit **hits;
+	size_t nhits;
+	struct asg **asgs;
+	size_t nasgs;
+	struct object **objects;
+	size_t nobjects;
+	struct exp_copy *exps;
+	size_t nexps;
+};
+
+/* Appends item to a growable array of pointers; -1 when memory runs out. */
+static int
+vec_push(void *arrp, size_t *n, void *item)
+{
+	void ***arr = arrp;
+	void **grown;
+
+	/* Capacities 4, 8, 16, ...: grow when n reaches one of them. */
+	if (*n == 0 || (*n >= 4 && (*n & (*n - 1)) == 0)) {
+		grown = realloc(*arr, (*n == 0 ? 4 : *n * 2) * sizeof(**arr));
+		if (grown == NULL)
+			return -1;
+		*arr = grown;
+	}
+	(*arr)[(*n)++] = item;
+	return 0;
+}
+
+static int64_t
+real_clock_ms(void *ctx)
+{
+	struct timespec ts;
+
+	(void)ctx;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+sim_store_now_ms(const struct sim_store *st)
+{
+	return st->cfg.clock_ms(st->cfg.clock_ctx);
+}
+
+struct sim_store *
+sim_store_new(const struct sim_store_config *cfg)
+{
+	struct sim_store *st = calloc(1, sizeof(*st));
+
+	if (st == NULL)
+		return NULL;
+	st->cfg = *cfg;
+	if (st->cfg.clock_ms == NULL)
+		st->cfg.clock_ms = real_clock_ms;
+	if (st->cfg.worker_pool == 0)
+		st->cfg.worker_pool = 50;
+	sim_rng_init(&st->ids, sim_hash_str(cfg->seed, "ids"));
+	pthread_mutex_init(&st->mu, NULL);
+	return st;
+}
+
+static void
+exp_copy_cleanup(struct exp_copy *e)
+{
+	free(e->name);
+	free(e->windows);
+	for (size_t i = 0; i < e->nimages; i++) {
+		/* The copies are ours; the public struct is const for callers. */
+		free((void *)(uintptr_t)e->images[i].id);
+		free((void *)(uintptr_t)e->images[i].faces);
+	}
+	free(e->images);
+	memset(e, 0, sizeof(*e));
+}
+
+void
+sim_store_free(struct sim_store *st)
+{
+	if (st == NULL)
+		return;
+	for (size_t i = 0; i < st->nqtypes; i++) {
+		json_decref(st->qtypes[i]->obj);
+		free(st->qtypes[i]);
+	}
+	free(st->qtypes);
+	free(st->grants);
+	for (size_t i = 0; i < st->ntypes; i++) {
+		free(st->types[i]->key);
+		json_decref(st->types[i]->vals);
+		free(st->types[i]);
+	}
+	free(st->types);
+	for (size_t i = 0; i < st->nhits; i++) {
+		json_decref(st->hits[i]->vals);
+		free(st->hits[i]->token);
+		free(st->hits[i]);
+	}
+	free(st->hits);
+	for (size_t i = 0; i < st->nasgs; i++) {
+		free(st->asgs[i]->answer);
+		free(st->asgs[i]->feedback);
+		free(st->asgs[i]->boxes);
+		free(st->asgs[i]);
+	}
+	free(st->asgs);
+	for (size_t i = 0; i < st->nobjects; i++) {
+		free(st->objects[i]->path);
+		free(st->objects[i]->data);
+		free(st->objects[i]);
+	}
+	free(st->objects);
+	for (size_t i = 0; i < st->nexps; i++)
+		exp_copy_cleanup(&st->exps[i]);
+	free(st->exps);
+	pthread_mutex_destroy(&st->mu);
+	free(st);
+}
+
+int
+sim_store_add_experiment(struct sim_store *st, const struct sim_experiment *exp,
+			 struct errbuf *eb)
+{
+	struct exp_copy c;
+	struct exp_copy *grown;
+	size_t slot;
+
+	memset(&c, 0, sizeof(c));
+	if (exp->name == NULL || exp->name[0] == '\0')
+		return err_set(eb, IF_EINPUT, "simulator: experiment without a name");
+	c.name = strdup(exp->name);
+	c.windows = calloc(exp->nwindows + 1, sizeof(int));
+	c.images = calloc(exp->nimages + 1, sizeof(*c.images));
+	if (c.name == NULL || c.windows == NULL || c.images == NULL)
+		goto nomem;
+	memcpy(c.windows, exp->windows, exp->nwindows * sizeof(int));
+	c.nwindows = exp->nwindows;
+	for (size_t i = 0; i < exp->nimages; i++) {
+		const struct sim_image *in = &exp->images[i];
+		struct sim_image *o = &c.images[i];
+		struct sim_face *faces = calloc(in->nfaces + 1, sizeof(*faces));
+
+		c.nimages++;
+		*o = *in;
+		o->id = strdup(in->id != NULL ? in->id : "");
+		o->faces = faces;
+		if (o->id == NULL || faces == NULL)
+			goto nomem;
+		if (in->nfaces > 0)
+			memcpy(faces, in->faces, in->nfaces * sizeof(*faces));
+	}
+	pthread_mutex_lock(&st->mu);
+	for (slot = 0; slot < st->nexps; slot++)
+		if (strcmp(st->exps[slot].name, c.name) == 0)
+			break;
+	if (slot < st->nexps) {
+		exp_copy_cleanup(&st->exps[slot]);
+		st->exps[slot] = c;
+	} else {
+		grown = realloc(st->exps, (st->nexps + 1) * sizeof(*grown));
+		if (grown == NULL) {
+			pthread_mutex_unlock(&st->mu);
+			goto nomem;
+		}
+		st->exps = grown;
+		st->exps[st->nexps++] = c;
+	}
+	pthread_mutex_unlock(&st->mu);
+	return IF_OK;
+nomem:
+	exp_copy_cleanup(&c);
+	return err_set(eb, IF_ERUNTIME, "simulator: experiment %s: out of memory",
+		       exp->name);
+}
+
+/* ---- errors ------------------------------------------------------------- */
+
+static int
+fail(const struct sim_store *st, struct sim_err *err, int http,
+     const char *type, const char *turk, const char *fmt, ...)
+	IF_PRINTF(6, 7);
+
+/* Fills err as the service would and returns -1. */
+static int
+fail(const struct sim_store *st, struct sim_err *err, int http,
+     const char *type, const char *turk, const char *fmt, ...)
+{
+	va_list ap;
+	size_t len;
+
+	err->http = http;
+	snprintf(err->type, sizeof(err->type), "%s", type);
+	snprintf(err->turk, sizeof(err->turk), "%s%s",
+		 turk != NULL ? "AWS.MechanicalTurk." : "",
+		 turk != NULL ? turk : "");
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	/* The real service ends every RequestError message with the time. */
+	if (strcmp(type, "RequestError") == 0 ||
+	    strcmp(type, "ServiceFault") == 0) {
+		len = strlen(err->message);
+		snprintf(err->message + len, sizeof(err->message) - len,
+			 " (%lld)", (long long)sim_store_now_ms(st));
+	}
+	return -1;
+}
+
+static int
+fail_missing(const struct sim_store *st, struct sim_err *err, const char *name)
+{
+	return fail(st, err, 400, "ValidationException", NULL,
+		    "1 validation error detected: Value null at '%s' failed to "
+		    "satisfy constraint: Member must not be null",
+		    name);
+}
+
+/* ---- request parameters ------------------------------------------------- */
+
+/* A string member; NULL when absent.  A wrong type is an error. */
+static int
+get_str(const struct sim_store *st, json_t *req, const char *name,
+	bool required, const char **out, struct sim_err *err)
+{
+	json_t *v = json_object_get(req, name);
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return required ? fail_missing(st, err, name) : 0;
+	if (!json_is_string(v))
+		return fail(st, err, 400, "SerializationException", NULL,
+			    "%s: expected a string", name);
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int
+get_int(const struct sim_store *st, json_t *req, const char *name,
+	bool required, int64_t dflt, int64_t lo, int64_t hi, int64_t *out,
+	struct sim_err *err)
+{
+	json_t *v = json_object_get(req, name);
+	double d;
+
+	*out = dflt;
+	if (v == NULL || json_is_null(v))
+		return required ? fail_missing(st, err, name) : 0;
+	if (!json_is_number(v))
+		return fail(st, err, 400, "SerializationException", NULL,
+			    "%s: expected a number", name);
+	d = json_number_value(v);
+	if (d < (double)lo || d > (double)hi)
+		return fail(st, err, 400, "RequestError", "ParameterValidationError",
+			    "Value %.0f for %s is out of range [%lld, %lld].", d,
+			    name, (long long)lo, (long long)hi);
+	*out = (int64_t)d;
+	return 0;
+}
+
+static bool
+currency_ok(const char *s)
+{
+	/* ^[0-9]+(\.)?[0-9]{0,2}$ */
+	size_t i = 0, frac = 0;
+
+	if (s == NULL || s[0] < '0' || s[0] > '9')
+		return false;
+	while (s[i] >= '0' && s[i] <= '9')
+		i++;
+	if (s[i] == '.') {
+		i++;
+		while (s[i] >= '0' && s[i] <= '9' && frac < 3) {
+			i++;
+			frac++;
+		}
+	}
+	return s[i] == '\0' && frac <= 2;
+}
+
+static json_t *
+ts_json(int64_t ms)
+{
+	/* Epoch seconds as a number; whole seconds stay integers. */
+	if (ms % 1000 == 0)
+		return json_integer(ms / 1000);
+	return json_real((double)ms / 1000.0);
+}
+
+/* ---- lookups ------------------------------------------------------------ */
+
+static struct hit *
+find_hit(struct sim_store *st, const char *id)
+{
+	for (size_t i = 0; id != NULL && i < st->nhits; i++)
+		if (strcmp(st->hits[i]->id, id) == 0)
+			return st->hits[i];
+	return NULL;
+}
+
+static struct asg *
+find_asg(struct sim_store *st, const char *id)
+{
+	for (size_t i = 0; id != NULL && i < st->nasgs; i++)
+		if (strcmp(st->asgs[i]->id, id) == 0)
+			return st->asgs[i];
+	return NULL;
+}
+
+static struct qtype *
+find_qtype(struct sim_store *st, const char *id)
+{
+	for (size_t i = 0; id != NULL && i < st->nqtypes; i++)
+		if (strcmp(st->qtypes[i]->id, id) == 0)
+			return st->qtypes[i];
+	return NULL;
+}
+
+static struct grant *
+find_grant(struct sim_store *st, const char *qual_id, const char *worker)
+{
+	for (size_t i = 0; i < st->ngrants; i++)
+		if (strcmp(st->grants[i].qual_id, qual_id) == 0 &&
+		    strcmp(st->grants[i].worker_id, worker) == 0)
+			return &st->grants[i];
+	return NULL;
+}
+
+static void
+new_id(struct sim_store *st, char out[SIM_ID_LEN + 1])
+{
+	/* MTurk ids start with a digit (e.g. "3PR3LX..."). */
+	sim_rng_id(&st->ids, out, SIM_ID_LEN);
+	out[0] = '3';
+}
+
+/* The state an assignment is in at time now. */
+static enum asg_state
+asg_state_at(const struct sim_store *st, const struct asg *a,
+	     const struct hit *h, int64_t now)
+{
+	(void)st;
+	if (a->simulated) {
+		if (a->accept_ms >= h->expiration_ms && a->state == ASG_SUBMITTED)
+			return ASG_ABANDONED; /* the HIT closed before */
+		if (a->state == ASG_SUBMITTED && a->submit_ms > now)
+			return ASG_PENDING;
+	}
+	if (a->state == ASG_ACCEPTED &&
+	    now > a->accept_ms + h->duration_s * 1000)
+		return ASG_ABANDONED;
+	if (a->state == ASG_SUBMITTED &&
+	    now >= a->submit_ms + h->autoapprove_s * 1000)
+		return ASG_APPROVED;
+	return a->state;
+}
+
+/* Makes a derived auto-approval permanent, as MTurk records it. */
+static enum asg_state
+asg_settle(struct sim_store *st, struct asg *a, const struct hit *h,
+	   int64_t now)
+{
+	enum asg_state s = asg_state_at(st, a, h, now);
+
+	if (s == ASG_APPROVED && a->state == ASG_SUBMITTED) {
+		a->state = ASG_APPROVED;
+		a->approval_ms = a->submit_ms + h->autoapprove_s * 1000;
+	}
+	return s;
+}
+
+static const char *
+asg_state_str(enum asg_state s)
+{
+	switch (s) {
+	case ASG_SUBMITTED:
+		return "Submitted";
+	case ASG_APPROVED:
+		return "Approved";
+	case ASG_REJECTED:
+		return "Rejected";
+	default:
+		return "";
+	}
+}
+
+struct hit_counts {
+	int pending, done, approved_rejected, available;
+};
+
+static struct hit_counts
+hit_counts(struct sim_store *st, const struct hit *h, int64_t now)
+{
+	struct hit_counts c = {0, 0, 0, 0};
+
+	for (size_t i = 0; i < st->nasgs; i++) {
+		struct asg *a = st->asgs[i];
+		enum asg_state s;
+
+		if (strcmp(a->hit_id, h->id) != 0)
+			continue;
+		s = asg_settle(st, a, h, now);
+		if (s == ASG_PENDING || s == ASG_ACCEPTED)
+			c.pending++;
+		else if (s != ASG_ABANDONED)
+			c.done++;
+		if (s == ASG_APPROVED || s == ASG_REJECTED)
+			c.approved_rejected++;
+	}
+	c.available = h->max - c.pending - c.done;
+	if (c.available < 0)
+		c.available = 0;
+	return c;
+}
+
+static const char *
+hit_status(const struct hit *h, const struct hit_counts *c, int64_t now)
+{
+	if (h->deleted)
+		return "Disposed";
+	if (now < h->expiration_ms && c->available > 0)
+		return "Assignable";
+	if (c->pending > 0)
+		return "Unassignable";
+	return "Reviewable";
+}
+
+static json_t *
+hit_json(struct sim_store *st, struct hit *h, int64_t now)
+{
+	struct hit_counts c = hit_counts(st, h, now);
+	json_t *o = json_deep_copy(h->vals);
+
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "HITId", json_string(h->id));
+	json_object_set_new(o, "HITTypeId", json_string(h->type_id));
+	json_object_set_new(o, "HITGroupId", json_string(h->type_id));
+	json_object_set_new(o, "CreationTime", ts_json(h->created_ms));
+	json_object_set_new(o, "Expiration", ts_json(h->expiration_ms));
+	json_object_set_new(o, "HITStatus", json_string(hit_status(h, &c, now)));
+	json_object_set_new(o, "HITReviewStatus", json_string("NotReviewed"));
+	json_object_set_new(o, "MaxAssignments", json_integer(h->max));
+	json_object_set_new(o, "NumberOfAssignmentsPending",
+			    json_integer(c.pending));
+	json_object_set_new(o, "NumberOfAssignmentsAvailable",
+			    json_integer(c.available));
+	json_object_set_new(o, "NumberOfAssignmentsCompleted",
+			    json_integer(c.approved_rejected));
+	return o;
+}
+
+static json_t *
+asg_json(struct sim_store *st, struct asg *a, const struct hit *h, int64_t now)
+{
+	enum asg_state s = asg_settle(st, a, h, now);
+	json_t *o = json_object();
+
+	json_object_set_new(o, "AssignmentId", json_string(a->id));
+	json_object_set_new(o, "WorkerId", json_string(a->worker_id));
+	json_object_set_new(o, "HITId", json_string(a->hit_id));
+	json_object_set_new(o, "AssignmentStatus", json_string(asg_state_str(s)));
+	json_object_set_new(o, "AutoApprovalTime",
+			    ts_json(a->submit_ms + h->autoapprove_s * 1000));
+	json_object_set_new(o, "AcceptTime", ts_json(a->accept_ms));
+	json_object_set_new(o, "SubmitTime", ts_json(a->submit_ms));
+	if (s == ASG_APPROVED)
+		json_object_set_new(o, "ApprovalTime", ts_json(a->approval_ms));
+	if (s == ASG_REJECTED)
+		json_object_set_new(o, "RejectionTime", ts_json(a->rejection_ms));
+	json_object_set_new(o, "Deadline",
+			    ts_json(a->accept_ms + h->duration_s * 1000));
+	json_object_set_new(o, "Answer",
+			    json_string(a->answer != NULL ? a->answer : ""));
+	if (a->feedback != NULL)
+		json_object_set_new(o, "RequesterFeedback",
+				    json_string(a->feedback));
+	return o;
+}
+
+/* A listed assignment: submitted, approved or rejected, never pending. */
+static bool
+asg_listed(enum asg_state s)
+{
+	return s == ASG_SUBMITTED || s == ASG_APPROVED || s == ASG_REJECTED;
+}
+
+/* ---- paging ------------------------------------------------------------- */
+
+static int
+page_args(const struct sim_store *st, json_t *req, size_t *start,
+	  size_t *max, struct sim_err *err)
+{
+	const char *tok = NULL;
+	int64_t m = 0, off = 0;
+
+	if (get_int(st, req, "MaxResults", false, 10, 1, 100, &m, err) != 0 ||
+	    get_str(st, req, "NextToken", false, &tok, err) != 0)
+		return -1;
+	*max = (size_t)m;
+	*start = 0;
+	if (tok != NULL) {
+		/* Our tokens are "p" + the index of the next item. */
+		if (tok[0] != 'p' || parse_int64(tok + 1, 0, INT32_MAX, &off) != 0)
+			return fail(st, err, 400, "RequestError",
+				    "ParameterValidationError",
+				    "The pagination token \"%.64s\" is invalid.", tok);
+		*start = (size_t)off;
+	}
+	return 0;
+}
+
+static void
+page_finish(json_t *resp, const char *member, json_t *items, size_t next,
+	    bool more)
+{
+	char tok[32];
+
+	json_object_set_new(resp, "NumResults",
+			    json_integer((json_int_t)json_array_size(items)));
+	json_object_set_new(resp, member, items);
+	if (more) {
+		snprintf(tok, sizeof(tok), "p%zu", next);
+		json_object_set_new(resp, "NextToken", json_string(tok));
+	}
+}
+
+/* ---- qualifications ----------------------------------------------------- */
+
+static int
+op_create_qualification_type(struct sim_store *st, json_t *req, json_t **resp,
+			     struct sim_err *err)
+{
+	const char *name, *desc, *status, *kw;
+	struct qtype *q;
+	json_t *o;
+	int64_t now = sim_store_now_ms(st);
+
+	if (get_str(st, req, "Name", true, &name, err) != 0 ||
+	    get_str(st, req, "Description", true, &desc, err) != 0 ||
+	    get_str(st, req, "QualificationTypeStatus", true, &status, err) != 0 ||
+	    get_str(st, req, "Keywords", false, &kw, err) != 0)
+		return -1;
+	if (strcmp(status, "Active") != 0 && strcmp(status, "Inactive") != 0)
+		return fail(st, err, 400, "RequestError", "ParameterValidationError",
+			    "QualificationTypeStatus must be Active or Inactive.");
+	for (size_t i = 0; i < st->nqtypes; i++) {
+		const char *n = json_string_value(
+			json_object_get(st->qtypes[i]->obj, "Name"));
+		if (n != NULL && strcmp(n, name) == 0)
+			return fail(st, err, 400, "RequestError",
+				    "QualificationTypeAlreadyExists",
+				    "You have already created a QualificationType "
+				    "with this name. A QualificationType's name "
+				    "must be unique among all of the "
+				    "QualificationTypes created by the same user.");
+	}
+	q = calloc(1, sizeof(*q));
+	if (q == NULL)
+		return fail(st, err, 500, "ServiceFault", NULL, "out of memory");
+	new_id(st, q->id);
+	o = json_object();
+	json_object_set_new(o, "QualificationTypeId", json_string(q->id));
+	json_object_set_new(o, "CreationTime", ts_json(now));
+	json_object_set_new(o, "Name", json_string(name));
+	json_object_set_new(o, "Description", json_string(desc));
+	if (kw != NULL)
+		json_object_set_new(o, "Keywords", json_string(kw));
+	json_object_set_new(o, "QualificationTypeStatus", json_string(status));
+	json_object_set_new(o, "IsRequestable", json_false());
+	json_object_set(o, "AutoGranted",
+			json_is_true(json_object_get(req, "AutoGranted"))
+				? json_true()
+				: json_false());
+	q->obj = o;
+	if (vec_push(&st->qtypes, &st->nqtypes, q) != 0) {
+		json_decref(o);
+		free(q);
+		return fail(st, err, 500, "ServiceFault", NULL, "out of memory");
+	}
+	*resp = json_object();
+	json_object_set(*resp, "QualificationType", o);
+	return 0;
+}
+
+static int
+op_list_qualification_types(struct sim_store *st, json_t *req, json_t **resp,
+			    struct sim_err *err)
+{
+	json_t *items, *mbr = json_object_get(req, "MustBeRequestable");
+	const char *query;
+	size_t start, max, i, seen = 0;
+
+	if (mbr == NULL || !json_is_boolean(mbr))
+		return fail_missing(st, err, "MustBeRequestable");
+	if (get_str(st, req, "Query", false, &query, err) != 0 ||
+	    page_args(st, req, &start, &max, err) != 0)
+		return -1;
+	items = json_array();
+	for (i = 0; i < st->nqtypes; i++) {
+		const char *n = json_string_value(
+			json_object_get(st->qtypes[i]->obj, "Name"));
+		/* Ours are never requestable by workers. */
+		if (json_is_true(mbr))
+			continue;
+		if (query != NULL && strstr(n, query) == NULL)
+			continue;
+		if (seen++ < start)
+			continue;
+		if (json_array_size(items) == max)
+			break;
+		json_array_append(items, st->qtypes[i]->obj);
+	}
+	*resp = json_object();
+	page_finish(*resp, "QualificationTypes", items, start + max, i < st->nqtypes);
+	return 0;
+}
+
+static int
+op_associate_qualification(struct sim_store *st, json_t *req, json_t **resp,
+			   struct sim_err *err)
+{
+	const char *qid, *worker;
+	int64_t value;
+	struct grant *g, *grown;
+
+	if (get_str(st, req, "QualificationTypeId", true, &qid, err) != 0 ||
+	    get_str(st, req, "WorkerId", true, &worker, err) != 0 ||
+	    get_int(st, req, "IntegerValue", false, 1, INT32_MIN, INT32_MAX,
+		    &value, err) != 0)
+		return -1;
+	if (find_qtype(st, qid) == NULL)
+		return fail(st, err, 400, "RequestError",
+			    "QualificationTypeDoesNotExist",
+			    "QualificationType %.64s does not exist.", qid);
+	if (strlen(worker) >= sizeof(g->worker_id) || worker[0] != 'A')
+		return fail(st, err, 400, "RequestError", "WorkerDoesNotExist",
+			    "Worker %.64s does not exist.", worker);
+	g = find_grant(st, qid, worker);
+	if (g == NULL) {
+		grown = realloc(st->grants, (st->ngrants + 1) * sizeof(*grown));
+		if (grown == NULL)
+			return fail(st, err, 500, "ServiceFault", NULL,
+				    "out of memory");
+		st->grants = grown;
+		g = &st->grants[st->ngrants++];
+		memset(g, 0, sizeof(*g));
+		snprintf(g->qual_id, sizeof(g->qual_id), "%s", qid);
+		snprintf(g->worker_id, sizeof(g->worker_id), "%s", worker);
+	}
+	g->value = (int)value;
+	*resp = json_object();
+	return 0;
+}
+
+/*
+ * Whether worker meets every requirement.  Requirements on qualification
+ * types the simulator does not hold (the system ones: approval rate,
+ * locale, ...) count as met: the simulated workers are good workers.
+ */
+static bool
+worker_eligible(struct sim_store *st, json_t *reqs, const char *worker)
+{
+	size_t i;
+	json_t *r;
+
+	json_array_foreach(reqs, i, r) {
+		const char *qid = json_string_value(
+			json_object_get(r, "QualificationTypeId"));
+		const char *cmp = json_string_value(json_object_get(r, "Comparator"));
+		json_t *ints = json_object_get(r, "IntegerValues");
+		struct grant *g;
+		int64_t want;
+
+		if (qid == NULL || cmp == NULL || find_qtype(st, qid) == NULL)
+			continue;
+		g = find_grant(st, qid, worker);
+		if (strcmp(cmp, "DoesNotExist") == 0) {
+			if (g != NULL)
+				return false;
+			continue;
+		}
+		if (g == NULL)
+			return false;
+		if (strcmp(cmp, "Exists") == 0 || json_array_size(ints) == 0)
+			continue;
+		want = json_integer_value(json_array_get(ints, 0));
+		if ((strcmp(cmp, "EqualTo") == 0 && g->value != want) ||
+		    (strcmp(cmp, "NotEqualTo") == 0 && g->value == want) ||
+		    (strcmp(cmp, "LessThan") == 0 && !(g->value < want)) ||
+		    (strcmp(cmp, "LessThanOrEqualTo") == 0 && !(g->value <= want)) ||
+		    (strcmp(cmp, "GreaterThan") == 0 && !(g->value > want)) ||
+		    (strcmp(cmp, "GreaterThanOrEqualTo") == 0 &&
+		     !(g->value >= want)))
+			return false;
+	}
+	return true;
+}
+
+/* ---- HIT types and HITs ------------------------------------------------- */
+
+static const char *const type_members[] = {
+	"Title", "Description", "Keywords", "Reward",
+	"AssignmentDurationInSeconds", "AutoApprovalDelayInSeconds",
+	"QualificationRequirements",
+};
+
+/* Validates and copies the HIT type's values out of a request. */
+static int
+type_values(struct sim_store *st, json_t *req, json_t **vals,
+	    struct sim_err *err)
+{
+	const char *title, *desc, *reward, *kw;
+	int64_t dur, aad;
+	json_t *quals = json_object_get(req, "QualificationRequirements");
+	size_t i;
+	json_t *q;
+
+	*vals = NULL;
+	if (get_str(st, req, "Title", true, &title, err) != 0 ||
+	    get_str(st, req, "Description", true, &desc, err) != 0 ||
+	    get_str(st, req, "Reward", true, &reward, err) != 0 ||
+	    get_str(st, req, "Keywords", false, &kw, err) != 0 ||
+	    get_int(st, req, "AssignmentDurationInSeconds", true, 0, 30,
+		    31536000, &dur, err) != 0 ||
+	    get_int(st, req, "AutoApprovalDelayInSeconds", false,
+		    SIM_AUTO_APPROVAL_DEFAULT, 0, 2592000, &aad, err) != 0)
+		return -1;
+	if (!currency_ok(reward))
+		return fail(st, err, 400, "RequestError", "ParameterValidationError",
+			    "Reward \"%.32s\" is not a valid currency amount.",
+			    reward);
+	if (strlen(title) > 128 || strlen(desc) > 2000 ||
+	    (kw != NULL && strlen(kw) > 1000))
+		return fail(st, err, 400, "RequestError", "ParameterValidationError",
+			    "Title, Description or Keywords is too long.");
+	if (quals != NULL && (!json_is_array(quals) || json_array_size(quals) > 10))
+		return fail(st, err, 400, "RequestError", "ParameterValidationError",
+			    "QualificationRequirements must be a list of at most "
+			    "10 requirements.");
+	json_array_foreach(quals, i, q) {
+		if (!json_is_string(json_object_get(q, "QualificationTypeId")) ||
+		    !json_is_string(json_object_get(q, "Comparator")))
+			return fail(st, err, 400, "RequestError",
+				    "ParameterValidationError",
+				    "QualificationRequirement %zu needs "
+				    "QualificationTypeId and Comparator.", i + 1);
+	}
+	*vals = json_object();
+	for (i = 0; i < sizeof(type_members) / sizeof(type_members[0]); i++) {
+		json_t *v = json_object_get(req, type_members[i]);
+		if (v != NULL)
+			json_object_set(*vals, type_members[i], v);
+	}
+	if (json_object_get(*vals, "AutoApprovalDelayInSeconds") == NULL)
+		json_object_set_new(*vals, "AutoApprovalDelayInSeconds",
+				    json_integer(aad));
+	return 0;
+}
+
+/* CreateHITType is idempotent on its values: same values, same id. */
+static struct hittype *
+hittype_get_or_add(struct sim_store *st, json_t *vals)
+{
+	char *key = json_dumps(vals, JSON_SORT_KEYS | JSON_COMPACT);
+	struct hittype *t;
+
+	if (key == NULL)
+		return NULL;
+	for (size_t i = 0; i < st->ntypes; i++)
+		if (strcmp(st->types[i]->key, key) == 0) {
+			free(key);
+			return st->types[i];
+		}
+	t = calloc(1, sizeof(*t));
+	if (t == NULL || vec_push(&st->types, &st->ntypes, t) != 0) {
+		free(t);
+		free(key);
+		return NULL;
+	}
+	new_id(st, t->id);
+	t->key = key;
+	t->vals = json_incref(vals);
+	return t;
+}
+
+static int
+op_create_hit_type(struct sim_store *st, json_t *req, json_t **resp,
+		   struct sim_err *err)
+{
+	json_t *vals;
+	struct hittype *t;
+
+	if (type_values(st, req, &vals, err) != 0)
+		return -1;
+	t = hittype_get_or_add(st, vals);
+	json_decref(vals);
+	if (t == NULL)
+		return fail(st, err, 500, "ServiceFault", NULL, "out of memory");
+	*resp = json_object();
+	json_object_set_new(*resp, "HITTypeId", json_string(t->id));
+	return 0;
+}
+
+/* Resolves "<experiment>/<image-id>/<stage>" against the known experiments. */
+static void
+crowd_task(struct sim_store *st, const char *annotation, const struct hit *self,
+	   struct sim_crowd_task *task, struct sim_face **covered)
+{
+	char exp[256], img[256];
+	const char *s1, *s2;
+	int64_t stage = 0;
+	size_t n = 0;
+
+	memset(task, 0, sizeof(*task));
+	*covered = NULL;
+	if (annotation == NULL || (s1 = strchr(annotation, '/')) == NULL ||
+	    (s2 = strrchr(annotation, '/')) == s1 ||
+	    parse_int64(s2 + 1, 1, 1000, &stage) != 0 ||
+	    (size_t)(s1 - annotation) >= sizeof(exp) ||
+	    (size_t)(s2 - s1 - 1) >= sizeof(img))
+		return;
+	memcpy(exp, annotation, (size_t)(s1 - annotation));
+	exp[s1 - annotation] = '\0';
+	memcpy(img, s1 + 1, (size_t)(s2 - s1 - 1));
+	img[s2 - s1 - 1] = '\0';
+	for (size_t e = 0; e < st->nexps; e++) {
+		struct exp_copy *x = &st->exps[e];
+		if (strcmp(x->name, exp) != 0)
+			continue;
+		for (size_t i = 0; i < x->nimages; i++)
+			if (strcmp(x->images[i].id, img) == 0)
+				task->image = &x->images[i];
+		if ((size_t)stage <= x->nwindows)
+			task->window = x->windows[stage - 1];
+	}
+	task->stage = (int)stage;
+	if (task->image == NULL)
+		return;
+	/* Boxes of earlier stages of this image: what is redacted now. */
+	for (size_t pass = 0; pass < 2; pass++) {
+		size_t k = 0;
+		for (size_t i = 0; i < st->nasgs; i++) {
+			struct asg *a = st->asgs[i];
+			struct hit *h = find_hit(st, a->hit_id);
+			const char *ann;
+			const char *slash;
+			int64_t hs = 0;
+
+			if (h == NULL || h == self || a->nboxes == 0)
+				continue;
+			ann = json_string_value(
+				json_object_get(h->vals, "RequesterAnnotation"));
+			if (ann == NULL || (slash = strrchr(ann, '/')) == NULL ||
+			    (size_t)(slash - ann) != (size_t)(s2 - annotation) ||
+			    strncmp(ann, annotation, (size_t)(s2 - annotation)) != 0 ||
+			    parse_int64(slash + 1, 1, 1000, &hs) != 0 ||
+			    hs >= stage)
+				continue;
+			{
+				enum asg_state s = asg_state_at(
+					st, a, h, sim_store_now_ms(st));
+				if (!asg_listed(s) || s == ASG_REJECTED)
+					continue;
+			}
+			if (pass == 0) {
+				n += a->nboxes;
+			} else {
+				memcpy(*covered + k, a->boxes,
+				       a->nboxes * sizeof(*a->boxes));
+				k += a->nboxes;
+			}
+		}
+		if (pass == 0) {
+			if (n == 0)
+				break;
+			*covered = calloc(n, sizeof(**covered));
+			if (*covered == NULL)
+				break;
+		}
+	}
+	task->covered = *covered;
+	task->ncovered = *covered != NULL ? n : 0;
+}
+
+/* Plans the simulated workers of a new HIT (see the note at the top). */
+static int
+crowd_plan(struct sim_store *st, struct hit *h, struct sim_err *err)
+{
+	const char *ann = json_string_value(
+		json_object_get(h->vals, "RequesterAnnotation"));
+	json_t *reqs = json_object_get(h->vals, "QualificationRequirements");
+	struct sim_crowd_task task;
+	struct sim_face *covered = NULL;
+	struct sim_rng pick;
+	size_t pool = st->cfg.worker_pool, *order = NULL;
+	int attempt = 0, taken = 0, rc = 0;
+	struct errbuf eb;
+
+	if (st->cfg.crowd_off)
+		return 0;
+	err_init(&eb);
+	/* Attempt: how many HITs with this annotation came before. */
+	for (size_t i = 0; ann != NULL && i < st->nhits; i++) {
+		const char *a2 = json_string_value(
+			json_object_get(st->hits[i]->vals, "RequesterAnnotation"));
+		if (st->hits[i] != h && a2 != NULL && strcmp(a2, ann) == 0)
+			attempt++;
+	}
+	crowd_task(st, ann, h, &task, &covered);
+	order = calloc(pool, sizeof(*order));
+	if (order == NULL) {
+		free(covered);
+		return fail(st, err, 500, "ServiceFault", NULL, "out of memory");
+	}
+	/* A seeded Fisher-Yates shuffle of the pool picks distinct workers. */
+	sim_rng_init(&pick, sim_hash(sim_hash_str(sim_hash_str(st->cfg.seed,
+							       "pick"),
+						  ann != NULL ? ann : h->id),
+				     &attempt, sizeof(attempt)));
+	for (size_t i = 0; i < pool; i++)
+		order[i] = i;
+	for (size_t i = pool; i > 1; i--) {
+		size_t j = (size_t)(sim_rng_next(&pick) % i);
+		size_t t = order[i - 1];
+		order[i - 1] = order[j];
+		order[j] = t;
+	}
+	for (size_t i = 0; i < pool && taken < h->max; i++) {
+		struct sim_crowd_answer ans;
+		struct asg *a;
+		char worker[SIM_WORKER_ID_LEN + 1];
+		char *boxes_json = NULL;
+		int64_t delay = st->cfg.crowd_delay_ms;
+
+		sim_worker_id(st->cfg.seed, order[i], worker);
+		if (!worker_eligible(st, reqs, worker))
+			continue;
+		if (sim_crowd_answer(st->cfg.seed, ann != NULL ? ann : h->id,
+				     attempt, worker, &task, &ans, &eb) != IF_OK) {
+			rc = fail(st, err, 500, "ServiceFault", NULL, "%s", eb.msg);
+			break;
+		}
+		a = calloc(1, sizeof(*a));
+		boxes_json = sim_boxes_json(ans.boxes, ans.nboxes);
+		if (a == NULL || boxes_json == NULL ||
+		    vec_push(&st->asgs, &st->nasgs, a) != 0) {
+			free(a);
+			free(boxes_json);
+			sim_crowd_answer_cleanup(&ans);
+			rc = fail(st, err, 500, "ServiceFault", NULL, "out of memory");
+			break;
+		}
+		new_id(st, a->id);
+		snprintf(a->hit_id, sizeof(a->hit_id), "%s", h->id);
+		snprintf(a->worker_id, sizeof(a->worker_id), "%s", worker);
+		a->simulated = true;
+		a->state = ASG_SUBMITTED;
+		a->accept_ms = h->created_ms + delay * taken;
+		a->submit_ms = a->accept_ms + delay;
+		if (a->submit_ms > a->accept_ms + h->duration_s * 1000 - 1000)
+			a->submit_ms = a->accept_ms + h->duration_s * 1000 - 1000;
+		a->boxes = ans.boxes;
+		a->nboxes = ans.nboxes;
+		ans.boxes = NULL;
+		{
+			const char *names[] = {"boxes", "face_found", "feedback"};
+			const char *vals[] = {boxes_json,
+					      ans.face_found ? "yes" : "no",
+					      ans.feedback};
+			a->answer = sim_answer_xml(names, vals, 3);
+		}
+		free(boxes_json);
+		sim_crowd_answer_cleanup(&ans);
+		if (a->answer == NULL) {
+			rc = fail(st, err, 500, "ServiceFault", NULL, "out of memory");
+			break;
+		}
+		taken++;
+	}
+	free(order);
+	free(covered);
+	return rc;
+}
+
+static int
+op_create_hit(struct sim_store *st, json_t *req, bool with_type, json_t **resp,
+	      struct sim_err *err)
+{
+	const char *question, *ann, *token, *type_id;
+	int64_t lifetime, max, now = sim_store_now_ms(st);
+	json_t *vals = NULL;
+	struct hittype *t = NULL;
+	struct hit *h;
+
+	if (get_str(st, req, "Question", false, &question, err) != 0 ||
+	    get_str(st, req, "RequesterAnnotation", false, &ann, err) != 0 ||
+	    get_str(st, req, "UniqueRequestToken", false, &token, err) != 0 ||
+	    get_int(st, req, "LifetimeInSeconds", true, 0, 30, 31536000,
+		    &lifetime, err) != 0 ||
+	    get_int(st, req, "MaxAssignments", false, 1, 1, 1000000000, &max,
+		    err) != 0)
+		return -1;
+	if (question == NULL)
+		return fail(st, err, 400, "RequestError", "ParameterValidationError",
+			    "Either Question or HITLayoutId must be provided "
+			    "(the simulator supports Question).");
+	if (strlen(question) > SIM_QUESTION_MAX)
+		return fail(st, err, 400, "RequestError", "XMLParseError",
+			    "Question is %zu bytes; the limit is 65535.",
+			    strlen(question));
+	if (ann != NULL && strlen(ann) > 255)
+		return fail(st, err, 400, "RequestError", "ParameterValidationError",
+			    "RequesterAnnotation is longer than 255 characters.");
+	if (token != NULL && (strlen(token) == 0 || strlen(token) > 64))
+		return fail(st, err, 400, "RequestError", "ParameterValidationError",
+			    "UniqueRequestToken must be 1 to 64 characters.");
+	if (token != NULL) {
+		for (size_t i = 0; i < st->nhits; i++) {
+			struct hit *o = st->hits[i];
+			if (o->token != NULL && strcmp(o->token, token) == 0 &&
+			    now - o->created_ms < SIM_TOKEN_TTL_MS)
+				return fail(st, err, 400, "RequestError",
+					    "HitAlreadyExists",
+					    "The HIT with ID \"%s\" already "
+					    "exists. No new HIT was created "
+					    "with the UniqueRequestToken "
+					    "\"%s\".",
+					    o->id, token);
+		}
+	}
+	if (with_type) {
+		if (get_str(st, req, "HITTypeId", true, &type_id, err) != 0)
+			return -1;
+		for (size_t i = 0; i < st->ntypes; i++)
+			if (strcmp(st->types[i]->id, type_id) == 0)
+				t = st->types[i];
+		if (t == NULL)
+			return fail(st, err, 400, "RequestError",
+				    "HITTypeDoesNotExist",
+				    "HITType %.64s does not exist.", type_id);
+		vals = json_deep_copy(t->vals);
+	} else {
+		if (type_values(st, req, &vals, err) != 0)
+			return -1;
+		t = hittype_get_or_add(st, vals);
+		if (t == NULL) {
+			json_decref(vals);
+			return fail(st, err, 500, "ServiceFault", NULL,
+				    "out of memory");
+		}
+	}
+	h = calloc(1, sizeof(*h));
+	if (h == NULL || vals == NULL || vec_push(&st->hits, &st->nhits, h) != 0) {
+		free(h);
+		json_decref(vals);
+		return fail(st, err, 500, "ServiceFault", NULL, "out of memory");
+	}
+	new_id(st, h->id);
+	snprintf(h->type_id, sizeof(h->type_id), "%s", t->id);
+	json_object_set_new(vals, "Question", json_string(question));
+	if (ann != NULL)
+		json_object_set_new(vals, "RequesterAnnotation", json_string(ann));
+	h->vals = vals;
+	h->created_ms = now;
+	h->expiration_ms = now + lifetime * 1000;
+	h->max = (int)max;
+	h->duration_s = json_integer_value(
+		json_object_get(vals, "AssignmentDurationInSeconds"));
+	h->autoapprove_s = json_integer_value(
+		json_object_get(vals, "AutoApprovalDelayInSeconds"));
+	h->token = token != NULL ? strdup(token) : NULL;
+	if (crowd_plan(st, h, err) != 0)
+		return -1;
+	*resp = json_object();
+	json_object_set_new(*resp, "HIT", hit_json(st, h, now));
+	return 0;
+}
+
+static int
+get_hit_arg(struct sim_store *st, json_t *req, struct hit **out,
+	    struct sim_err *err)
+{
+	const char *id;
+
+	if (get_str(st, req, "HITId", true, &id, err) != 0)
+		return -1;
+	*out = find_hit(st, id);
+	if (*out == NULL || (*out)->deleted)
+		return fail(st, err, 400, "RequestError", "HITDoesNotExist",
+			    "Hit %.64s does not exist.", id);
+	return 0;
+}
+
+static int
+op_get_hit(struct sim_store *st, json_t *req, json_t **resp,
+	   struct sim_err *err)
+{
+	struct hit *h;
+
+	if (get_hit_arg(st, req, &h, err) != 0)
+		return -1;
+	*resp = json_object();
+	json_object_set_new(*resp, "HIT", hit_json(st, h, sim_store_now_ms(st)));
+	return 0;
+}
+
+static int
+op_list_hits(struct sim_store *st, json_t *req, json_t **resp,
+	     struct sim_err *err)
+{
+	size_t start, max, i, seen = 0;
+	json_t *items;
+	int64_t now = sim_store_now_ms(st);
+	bool more = false;
+
+	if (page_args(st, req, &start, &max, err) != 0)
+		return -1;
+	items = json_array();
+	for (i = 0; i < st->nhits; i++) {
+		if (st->hits[i]->deleted)
+			continue;
+		if (seen++ < start)
+			continue;
+		if (json_array_size(items) == max) {
+			more = true;
+			break;
+		}
+		json_array_append_new(items, hit_json(st, st->hits[i], now));
+	}
+	*resp = json_object();
+	page_finish(*resp, "HITs", items, start + max, more);
+	return 0;
+}
+
+static int
+op_list_assignments(struct sim_store *st, json_t *req, json_t **resp,
+		    struct sim_err *err)
+{
+	struct hit *h;
+	json_t *statuses = json_object_get(req, "AssignmentStatuses"), *items;
+	size_t start, max, i, seen = 0;
+	int64_t now = sim_store_now_ms(st);
+	bool more = false;
+
+	if (get_hit_arg(st, req, &h, err) != 0 ||
+	    page_args(st, req, &start, &max, err) != 0)
+		return -1;
+	if (statuses != NULL && !json_is_array(statuses))
+		return fail(st, err, 400, "SerializationException", NULL,
+			    "AssignmentStatuses: expected a list");
+	items = json_array();
+	for (i = 0; i < st->nasgs; i++) {
+		struct asg *a = st->asgs[i];
+		enum asg_state s;
+		bool wanted = statuses == NULL || json_array_size(statuses) == 0;
+		size_t k;
+		json_t *v;
+
+		if (strcmp(a->hit_id, h->id) != 0)
+			continue;
+		s = asg_settle(st, a, h, now);
+		if (!asg_listed(s))
+			continue;
+		json_array_foreach(statuses, k, v) {
+			if (json_is_string(v) &&
+			    strcmp(json_string_value(v), asg_state_str(s)) == 0)
+				wanted = true;
+		}
+		if (!wanted || seen++ < start)
+			continue;
+		if (json_array_size(items) == max) {
+			more = true;
+			break;
+		}
+		json_array_append_new(items, asg_json(st, a, h, now));
+	}
+	*resp = json_object();
+	page_finish(*resp, "Assignments", items, start + max, more);
+	return 0;
+}
+
+static int
+get_asg_arg(struct sim_store *st, json_t *req, struct asg **a, struct hit **h,
+	    enum asg_state *s, struct sim_err *err)
+{
+	const char *id;
+
+	if (get_str(st, req, "AssignmentId", true, &id, err) != 0)
+		return -1;
+	*a = find_asg(st, id);
+	*h = *a != NULL ? find_hit(st, (*a)->hit_id) : NULL;
+	if (*a != NULL && *h != NULL)
+		*s = asg_settle(st, *a, *h, sim_store_now_ms(st));
+	if (*a == NULL || *h == NULL || !asg_listed(*s))
+		return fail(st, err, 400, "RequestError", "AssignmentDoesNotExist",
+			    "Assignment %.64s does not exist.", id);
+	return 0;
+}
+
+static int
+op_get_assignment(struct sim_store *st, json_t *req, json_t **resp,
+		  struct sim_err *err)
+{
+	struct asg *a;
+	struct hit *h;
+	enum asg_state s;
+	int64_t now = sim_store_now_ms(st);
+
+	if (get_asg_arg(st, req, &a, &h, &s, err) != 0)
+		return -1;
+	*resp = json_object();
+	json_object_set_new(*resp, "Assignment", asg_json(st, a, h, now));
+	json_object_set_new(*resp, "HIT", hit_json(st, h, now));
+	return 0;
+}
+
+static int
+op_review(struct sim_store *st, json_t *req, bool approve, json_t **resp,
+	  struct sim_err *err)
+{
+	struct asg *a;
+	struct hit *h;
+	enum asg_state s;
+	const char *fb;
+	bool override = json_is_true(json_object_get(req, "OverrideRejection"));
+
+	if (get_asg_arg(st, req, &a, &h, &s, err) != 0 ||
+	    get_str(st, req, "RequesterFeedback", !approve, &fb, err) != 0)
+		return -1;
+	if (fb != NULL && strlen(fb) > 1024)
+		return fail(st, err, 400, "RequestError", "ParameterValidationError",
+			    "RequesterFeedback is longer than 1024 characters.");
+	if (!(s == ASG_SUBMITTED || (approve && override && s == ASG_REJECTED)))
+		return fail(st, err, 400, "RequestError", "InvalidAssignmentState",
+			    "This operation can be called with a status of: "
+			    "Submitted");
+	a->state = approve ? ASG_APPROVED : ASG_REJECTED;
+	if (approve)
+		a->approval_ms = sim_store_now_ms(st);
+	else
+		a->rejection_ms = sim_store_now_ms(st);
+	free(a->feedback);
+	a->feedback = fb != NULL ? strdup(fb) : NULL;
+	*resp = json_object();
+	return 0;
+}
+
+static int
+op_update_expiration(struct sim_store *st, json_t *req, json_t **resp,
+		     struct sim_err *err)
+{
+	struct hit *h;
+	json_t *at = json_object_get(req, "ExpireAt");
+	int64_t now = sim_store_now_ms(st), ms;
+
+	if (get_hit_arg(st, req, &h, err) != 0)
+		return -1;
+	if (at == NULL || !json_is_number(at))
+		return fail_missing(st, err, "ExpireAt");
+	ms = (int64_t)(json_number_value(at) * 1000.0);
+	/* A time in the past expires the HIT now. */
+	h->expiration_ms = ms < now ? now : ms;
+	*resp = json_object();
+	return 0;
+}
+
+static int
+op_delete_hit(struct sim_store *st, json_t *req, json_t **resp,
+	      struct sim_err *err)
+{
+	struct hit *h;
+	int64_t now = sim_store_now_ms(st);
+	struct hit_counts c;
+	const char *status;
+
+	if (get_hit_arg(st, req, &h, err) != 0)
+		return -1;
+	c = hit_counts(st, h, now);
+	status = hit_status(h, &c, now);
+	if (strcmp(status, "Reviewable") != 0)
+		return fail(st, err, 400, "RequestError", "InvalidHITState",
+			    "This HIT is currently in the state '%s'.  This "
+			    "operation can be called with a status of: "
+			    "Reviewing, Reviewable",
+			    status);
+	for (size_t i = 0; i < st->nasgs; i++)
+		if (strcmp(st->asgs[i]->hit_id, h->id) == 0 &&
+		    asg_settle(st, st->asgs[i], h, now) == ASG_SUBMITTED)
+			return fail(st, err, 400, "RequestError",
+				    "InvalidHITState",
+				    "This HIT has assignments that are not "
+				    "approved or rejected.");
+	h->deleted = true;
+	*resp = json_object();
+	return 0;
+}
+
+int
+sim_store_call(struct sim_store *st, const char *op, json_t *req,
+	       json_t **resp, struct sim_err *err)
+{
+	int rc;
+
+	*resp = NULL;
+	memset(err, 0, sizeof(*err));
+	if (!json_is_object(req))
+		return fail(st, err, 400, "SerializationException", NULL,
+			    "The request body must be a JSON object.");
+	pthread_mutex_lock(&st->mu);
+	if (strcmp(op, "CreateQualificationType") == 0)
+		rc = op_create_qualification_type(st, req, resp, err);
+	else if (strcmp(op, "ListQualificationTypes") == 0)
+		rc = op_list_qualification_types(st, req, resp, err);
+	else if (strcmp(op, "AssociateQualificationWithWorker") == 0)
+		rc = op_associate_qualification(st, req, resp, err);
+	else if (strcmp(op, "CreateHITType") == 0)
+		rc = op_create_hit_type(st, req, resp, err);
+	else if (strcmp(op, "CreateHIT") == 0)
+		rc = op_create_hit(st, req, false, resp, err);
+	else if (strcmp(op, "CreateHITWithHITType") == 0)
+		rc = op_create_hit(st, req, true, resp, err);
+	else if (strcmp(op, "GetHIT") == 0)
+		rc = op_get_hit(st, req, resp, err);
+	else if (strcmp(op, "ListHITs") == 0)
+		rc = op_list_hits(st, req, resp, err);
+	else if (strcmp(op, "ListAssignmentsForHIT") == 0)
+		rc = op_list_assignments(st, req, resp, err);
+	else if (strcmp(op, "GetAssignment") == 0)
+		rc = op_get_assignment(st, req, resp, err);
+	else if (strcmp(op, "ApproveAssignment") == 0)
+		rc = op_review(st, req, true, resp, err);
+	else if (strcmp(op, "RejectAssignment") == 0)
+		rc = op_review(st, req, false, resp, err);
+	else if (strcmp(op, "UpdateExpirationForHIT") == 0)
+		rc = op_update_expiration(st, req, resp, err);
+	else if (strcmp(op, "DeleteHIT") == 0)
+		rc = op_delete_hit(st, req, resp, err);
+	else if (strcmp(op, "GetAccountBalance") == 0) {
+		*resp = json_pack("{s:s, s:s}", "AvailableBalance", "10000.00",
+				  "OnHoldBalance", "0.00");
+		rc = 0;
+	} else
+		rc = fail(st, err, 400, "UnknownOperationException", NULL,
+			  "The simulator does not implement %.64s.", op);
+	pthread_mutex_unlock(&st->mu);
+	if (rc == 0 && *resp == NULL)
+		return fail(st, err, 500, "ServiceFault", NULL, "out of memory");
+	return rc;
+}
+
+/* ---- S3 objects --------------------------------------------------------- */
+
+int
+sim_store_put_object(struct sim_store *st, const char *path, const void *data,
+		     size_t len, const char *content_type)
+{
+	struct object *o = NULL;
+	char *copy = malloc(len + 1);
+
+	if (copy == NULL)
+		return -1;
+	if (len > 0)
+		memcpy(copy, data, len);
+	pthread_mutex_lock(&st->mu);
+	for (size_t i = 0; i < st->nobjects; i++)
+		if (strcmp(st->objects[i]->path, path) == 0)
+			o = st->objects[i];
+	if (o == NULL) {
+		o = calloc(1, sizeof(*o));
+		if (o == NULL || (o->path = strdup(path)) == NULL ||
+		    vec_push(&st->objects, &st->nobjects, o) != 0) {
+			pthread_mutex_unlock(&st->mu);
+			if (o != NULL)
+				free(o->path);
+			free(o);
+			free(copy);
+			return -1;
+		}
+	}
+	free(o->data);
+	o->data = copy;
+	o->len = len;
+	snprintf(o->content_type, sizeof(o->content_type), "%s",
+		 content_type != NULL ? content_type : "application/octet-stream");
+	pthread_mutex_unlock(&st->mu);
+	return 0;
+}
+
+int
+sim_store_get_object(struct sim_store *st, const char *path, char **data,
+		     size_t *len, char *content_type, size_t ctlen)
+{
+	int rc = -1;
+
+	*data = NULL;
+	*len = 0;
+	pthread_mutex_lock(&st->mu);
+	for (size_t i = 0; i < st->nobjects; i++) {
+		struct object *o = st->objects[i];
+		if (strcmp(o->path, path) != 0)
+			continue;
+		*data = malloc(o->len + 1);
+		if (*data != NULL) {
+			if (o->len > 0)
+				memcpy(*data, o->data, o->len);
+			*len = o->len;
+			snprintf(content_type, ctlen, "%s", o->content_type);
+			rc = 0;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
+/* ---- lab mode ----------------------------------------------------------- */
+
+int
+sim_store_lab_list(struct sim_store *st, struct sim_lab_hit **out, size_t *n)
+{
+	int64_t now;
+
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&st->mu);
+	now = sim_store_now_ms(st);
+	*out = calloc(st->nhits + 1, sizeof(**out));
+	if (*out == NULL) {
+		pthread_mutex_unlock(&st->mu);
+		return -1;
+	}
+	for (size_t i = 0; i < st->nhits; i++) {
+		struct hit *h = st->hits[i];
+		struct hit_counts c;
+		struct sim_lab_hit *l;
+		const char *s;
+
+		if (h->deleted || now >= h->expiration_ms)
+			continue;
+		c = hit_counts(st, h, now);
+		l = &(*out)[(*n)++];
+		snprintf(l->hit_id, sizeof(l->hit_id), "%s", h->id);
+		s = json_string_value(json_object_get(h->vals, "Title"));
+		snprintf(l->title, sizeof(l->title), "%s", s != NULL ? s : "");
+		s = json_string_value(json_object_get(h->vals, "RequesterAnnotation"));
+		snprintf(l->annotation, sizeof(l->annotation), "%s",
+			 s != NULL ? s : "");
+		s = json_string_value(json_object_get(h->vals, "Reward"));
+		snprintf(l->reward, sizeof(l->reward), "%s", s != NULL ? s : "");
+		l->available = c.available;
+		l->max = h->max;
+		l->expiration_ms = h->expiration_ms;
+	}
+	pthread_mutex_unlock(&st->mu);
+	return 0;
+}
+
+int
+sim_store_lab_question(struct sim_store *st, const char *hit_id,
+		       char **question)
+{
+	struct hit *h;
+	const char *q;
+
+	*question = NULL;
+	pthread_mutex_lock(&st->mu);
+	h = find_hit(st, hit_id);
+	q = h != NULL && !h->deleted
+		    ? json_string_value(json_object_get(h->vals, "Question"))
+		    : NULL;
+	if (q != NULL)
+		*question = strdup(q);
+	pthread_mutex_unlock(&st->mu);
+	return *question != NULL ? 0 : -1;
+}
+
+int
+sim_store_lab_accept(struct sim_store *st, const char *hit_id,
+		     const char *worker_id, char assignment_id[SIM_ID_LEN + 1],
+		     char *why, size_t whylen)
+{
+	struct hit *h;
+	struct hit_counts c;
+	struct asg *a;
+	int64_t now;
+	int rc = -1;
+
+	pthread_mutex_lock(&st->mu);
+	now = sim_store_now_ms(st);
+	h = find_hit(st, hit_id);
+	if (h == NULL || h->deleted) {
+		snprintf(why, whylen, "This HIT does not exist.");
+		goto out;
+	}
+	/* One assignment per worker per HIT, as on MTurk. */
+	for (size_t i = 0; i < st->nasgs; i++) {
+		a = st->asgs[i];
+		if (strcmp(a->hit_id, h->id) != 0 ||
+		    strcmp(a->worker_id, worker_id) != 0)
+			continue;
+		enum asg_state s = asg_settle(st, a, h, now);
+		if (s == ASG_ACCEPTED) {
+			snprintf(assignment_id, SIM_ID_LEN + 1, "%s", a->id);
+			rc = 0;
+			goto out;
+		}
+		if (s != ASG_ABANDONED) {
+			snprintf(why, whylen,
+				 "You have already worked on this HIT.");
+			goto out;
+		}
+	}
+	if (now >= h->expiration_ms) {
+		snprintf(why, whylen, "This HIT has expired.");
+		goto out;
+	}
+	if (!worker_eligible(st, json_object_get(h->vals,
+						 "QualificationRequirements"),
+			     worker_id)) {
+		snprintf(why, whylen, "You do not meet the qualification "
+				      "requirements of this HIT.");
+		goto out;
+	}
+	c = hit_counts(st, h, now);
+	if (c.available <= 0) {
+		snprintf(why, whylen, "There are no more assignments available "
+				      "for this HIT.");
+		goto out;
+	}
+	a = calloc(1, sizeof(*a));
+	if (a == NULL || vec_push(&st->asgs, &st->nasgs, a) != 0) {
+		free(a);
+		snprintf(why, whylen, "Out of memory.");
+		goto out;
+	}
+	new_id(st, a->id);
+	snprintf(a->hit_id, sizeof(a->hit_id), "%s", h->id);
+	snprintf(a->worker_id, sizeof(a->worker_id), "%s", worker_id);
+	a->state = ASG_ACCEPTED;
+	a->accept_ms = now;
+	snprintf(assignment_id, SIM_ID_LEN + 1, "%s", a->id);
+	rc = 0;
+out:
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
+int
+sim_store_lab_submit(struct sim_store *st, const char *assignment_id,
+		     char *answer_xml, const char *boxes_json, char *worker_id,
+		     size_t worker_len, char *why, size_t whylen)
+{
+	struct asg *a;
+	struct hit *h = NULL;
+	int rc = -1;
+	int64_t now;
+
+	worker_id[0] = '\0';
+	pthread_mutex_lock(&st->mu);
+	now = sim_store_now_ms(st);
+	a = find_asg(st, assignment_id);
+	if (a != NULL)
+		h = find_hit(st, a->hit_id);
+	if (a == NULL || h == NULL || a->simulated) {
+		snprintf(why, whylen, "Unknown assignment.");
+		goto out;
+	}
+	switch (asg_settle(st, a, h, now)) {
+	case ASG_ACCEPTED:
+		break;
+	case ASG_ABANDONED:
+		snprintf(why, whylen, "The time allotted for this assignment "
+				      "has expired.");
+		goto out;
+	default:
+		snprintf(why, whylen, "This assignment was already submitted.");
+		goto out;
+	}
+	a->state = ASG_SUBMITTED;
+	a->submit_ms = now;
+	snprintf(worker_id, worker_len, "%s", a->worker_id);
+	a->answer = answer_xml;
+	answer_xml = NULL;
+	sim_boxes_parse(boxes_json, &a->boxes, &a->nboxes);
+	rc = 0;
+out:
+	pthread_mutex_unlock(&st->mu);
+	free(answer_xml);
+	return rc;
+}

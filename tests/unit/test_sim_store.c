@@ -1,0 +1,588 @@
+/*
+ * mturk/sim_store.c: the simulator's MTurk operations, called directly
+ * with an injected clock - shapes, errors, idempotence, paging,
+ * qualification requirements and the planned simulated assignments.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "mturk/sim_private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct fixture {
+	struct sim_store *st;
+	int64_t now_ms;
+};
+
+static int64_t
+fake_clock(void *ctx)
+{
+	return ((struct fixture *)ctx)->now_ms;
+}
+
+static struct fixture *
+fixture_new(int64_t delay_ms, uint64_t seed)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct sim_store_config cfg;
+
+	assert_non_null(f);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.seed = seed;
+	cfg.crowd_delay_ms = delay_ms;
+	cfg.clock_ms = fake_clock;
+	cfg.clock_ctx = f;
+	f->now_ms = 1767323045000LL; /* 2026-01-02T03:04:05Z */
+	f->st = sim_store_new(&cfg);
+	assert_non_null(f->st);
+	return f;
+}
+
+static void
+fixture_free(struct fixture *f)
+{
+	sim_store_free(f->st);
+	free(f);
+}
+
+/* Calls op with a JSON text request; returns the response (or NULL with err). */
+static json_t *
+call(struct fixture *f, const char *op, const char *req_text,
+     struct sim_err *err)
+{
+	json_error_t je;
+	json_t *req = json_loads(req_text, 0, &je), *resp = NULL;
+	int rc;
+
+	assert_non_null(req);
+	rc = sim_store_call(f->st, op, req, &resp, err);
+	json_decref(req);
+	if (rc != 0) {
+		assert_null(resp);
+		return NULL;
+	}
+	assert_non_null(resp);
+	return resp;
+}
+
+static json_t *
+call_ok(struct fixture *f, const char *op, const char *req_text)
+{
+	struct sim_err err;
+	json_t *r = call(f, op, req_text, &err);
+
+	if (r == NULL)
+		fail_msg("%s failed: %s %s %s", op, err.type, err.turk,
+			 err.message);
+	return r;
+}
+
+static void
+expect_error(struct fixture *f, const char *op, const char *req_text,
+	     int http, const char *type, const char *turk, const char *text)
+{
+	struct sim_err err;
+	json_t *r = call(f, op, req_text, &err);
+
+	if (r != NULL)
+		fail_msg("%s succeeded; wanted %s", op, turk);
+	assert_int_equal(err.http, http);
+	assert_string_equal(err.type, type);
+	assert_string_equal(err.turk, turk);
+	if (text != NULL && strstr(err.message, text) == NULL)
+		fail_msg("message \"%s\" lacks \"%s\"", err.message, text);
+}
+
+static const char hit_req_fmt[] =
+	"{\"Title\":\"Box faces\",\"Description\":\"d\",\"Reward\":\"0.15\","
+	"\"AssignmentDurationInSeconds\":300,\"LifetimeInSeconds\":3600,"
+	"\"MaxAssignments\":%d,\"Question\":\"<q/>\","
+	"\"RequesterAnnotation\":\"%s\"%s%s%s}";
+
+static char *
+hit_req(int max, const char *ann, const char *token)
+{
+	char *s = malloc(1024);
+	char tok[128] = "";
+
+	assert_non_null(s);
+	if (token != NULL)
+		snprintf(tok, sizeof(tok), ",\"UniqueRequestToken\":\"%s\"", token);
+	snprintf(s, 1024, hit_req_fmt, max, ann, tok, "", "");
+	return s;
+}
+
+static void
+test_balance_and_unknown_op(void **state)
+{
+	struct fixture *f = fixture_new(0, 1);
+	json_t *r;
+
+	(void)state;
+	r = call_ok(f, "GetAccountBalance", "{}");
+	assert_string_equal(json_string_value(json_object_get(r, "AvailableBalance")),
+			    "10000.00");
+	json_decref(r);
+	expect_error(f, "SendTestEventNotification", "{}", 400,
+		     "UnknownOperationException", "", NULL);
+	fixture_free(f);
+}
+
+static void
+test_create_hit_shape_and_token(void **state)
+{
+	struct fixture *f = fixture_new(0, 7);
+	char *req = hit_req(3, "exp/img/1", "tok-1");
+	json_t *r, *hit;
+	const char *id;
+	char want[128];
+
+	(void)state;
+	r = call_ok(f, "CreateHIT", req);
+	hit = json_object_get(r, "HIT");
+	id = json_string_value(json_object_get(hit, "HITId"));
+	assert_non_null(id);
+	assert_int_equal(strlen(id), SIM_ID_LEN);
+	assert_int_equal(strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"),
+			 SIM_ID_LEN);
+	assert_string_equal(json_string_value(json_object_get(hit, "HITStatus")),
+			    "Reviewable"); /* delay 0: all 3 submitted at once */
+	assert_int_equal(json_integer_value(json_object_get(hit, "MaxAssignments")),
+			 3);
+	assert_true(json_is_number(json_object_get(hit, "CreationTime")));
+	assert_int_equal(json_integer_value(json_object_get(hit, "CreationTime")),
+			 1767323045);
+	assert_int_equal(json_integer_value(json_object_get(hit, "Expiration")),
+			 1767323045 + 3600);
+	assert_string_equal(json_string_value(json_object_get(hit, "RequesterAnnotation")),
+			    "exp/img/1");
+	/* The same token again: HitAlreadyExists naming the HIT. */
+	snprintf(want, sizeof(want), "\"%s\"", id);
+	expect_error(f, "CreateHIT", req, 400, "RequestError",
+		     "AWS.MechanicalTurk.HitAlreadyExists", want);
+	/* ... and the message ends with the epoch-ms time. */
+	{
+		struct sim_err err;
+		assert_null(call(f, "CreateHIT", req, &err));
+		assert_non_null(strstr(err.message, "(1767323045000)"));
+	}
+	/* After 24 hours the token is forgotten, as MTurk documents. */
+	f->now_ms += 24LL * 3600 * 1000 + 1;
+	json_decref(call_ok(f, "CreateHIT", req));
+	json_decref(r);
+	free(req);
+	fixture_free(f);
+}
+
+static void
+test_hit_type_idempotent(void **state)
+{
+	struct fixture *f = fixture_new(0, 1);
+	const char *t = "{\"Title\":\"T\",\"Description\":\"D\",\"Reward\":\"0.15\","
+			"\"AssignmentDurationInSeconds\":300}";
+	const char *t2 = "{\"Title\":\"T\",\"Description\":\"D\",\"Reward\":\"0.16\","
+			 "\"AssignmentDurationInSeconds\":300}";
+	json_t *a, *b, *c, *h;
+	char req[512];
+
+	(void)state;
+	a = call_ok(f, "CreateHITType", t);
+	b = call_ok(f, "CreateHITType", t);
+	c = call_ok(f, "CreateHITType", t2);
+	assert_string_equal(json_string_value(json_object_get(a, "HITTypeId")),
+			    json_string_value(json_object_get(b, "HITTypeId")));
+	assert_string_not_equal(json_string_value(json_object_get(a, "HITTypeId")),
+				json_string_value(json_object_get(c, "HITTypeId")));
+	snprintf(req, sizeof(req),
+		 "{\"HITTypeId\":\"%s\",\"LifetimeInSeconds\":60,"
+		 "\"MaxAssignments\":2,\"Question\":\"<q/>\"}",
+		 json_string_value(json_object_get(a, "HITTypeId")));
+	h = call_ok(f, "CreateHITWithHITType", req);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(h, "HIT"), "Title")),
+			    "T");
+	expect_error(f, "CreateHITWithHITType",
+		     "{\"HITTypeId\":\"NOPE\",\"LifetimeInSeconds\":60,"
+		     "\"Question\":\"<q/>\"}",
+		     400, "RequestError", "AWS.MechanicalTurk.HITTypeDoesNotExist",
+		     NULL);
+	expect_error(f, "CreateHITType",
+		     "{\"Title\":\"T\",\"Description\":\"D\",\"Reward\":\"$1\","
+		     "\"AssignmentDurationInSeconds\":300}",
+		     400, "RequestError",
+		     "AWS.MechanicalTurk.ParameterValidationError", "Reward");
+	expect_error(f, "CreateHITType", "{\"Title\":\"T\"}", 400,
+		     "ValidationException", "", "Description");
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+	json_decref(h);
+	fixture_free(f);
+}
+
+static void
+test_unknown_ids(void **state)
+{
+	struct fixture *f = fixture_new(0, 1);
+
+	(void)state;
+	expect_error(f, "GetHIT", "{\"HITId\":\"3NOSUCHHIT\"}", 400,
+		     "RequestError", "AWS.MechanicalTurk.HITDoesNotExist",
+		     "Hit 3NOSUCHHIT does not exist.");
+	expect_error(f, "ListAssignmentsForHIT", "{\"HITId\":\"3NOSUCHHIT\"}",
+		     400, "RequestError", "AWS.MechanicalTurk.HITDoesNotExist",
+		     NULL);
+	expect_error(f, "GetAssignment", "{\"AssignmentId\":\"3X\"}", 400,
+		     "RequestError", "AWS.MechanicalTurk.AssignmentDoesNotExist",
+		     NULL);
+	expect_error(f, "ApproveAssignment", "{\"AssignmentId\":\"3X\"}", 400,
+		     "RequestError", "AWS.MechanicalTurk.AssignmentDoesNotExist",
+		     NULL);
+	fixture_free(f);
+}
+
+/* The HIT id and the first assignment of the HIT just created. */
+static json_t *
+first_assignment(struct fixture *f, const char *hit_id)
+{
+	char req[256];
+	json_t *r, *a;
+
+	snprintf(req, sizeof(req), "{\"HITId\":\"%s\"}", hit_id);
+	r = call_ok(f, "ListAssignmentsForHIT", req);
+	a = json_incref(json_array_get(json_object_get(r, "Assignments"), 0));
+	json_decref(r);
+	return a;
+}
+
+static void
+test_approve_twice_and_reject(void **state)
+{
+	struct fixture *f = fixture_new(0, 3);
+	char *req = hit_req(2, "e/i/1", NULL), body[256];
+	json_t *r, *a, *g;
+	const char *hit_id;
+
+	(void)state;
+	r = call_ok(f, "CreateHIT", req);
+	hit_id = json_string_value(json_object_get(json_object_get(r, "HIT"),
+						   "HITId"));
+	a = first_assignment(f, hit_id);
+	assert_non_null(a);
+	assert_string_equal(json_string_value(json_object_get(a, "AssignmentStatus")),
+			    "Submitted");
+	assert_non_null(strstr(json_string_value(json_object_get(a, "Answer")),
+			       "<QuestionIdentifier>face_found</QuestionIdentifier>"));
+	snprintf(body, sizeof(body), "{\"AssignmentId\":\"%s\"}",
+		 json_string_value(json_object_get(a, "AssignmentId")));
+	json_decref(call_ok(f, "ApproveAssignment", body));
+	expect_error(f, "ApproveAssignment", body, 400, "RequestError",
+		     "AWS.MechanicalTurk.InvalidAssignmentState",
+		     "This operation can be called with a status of: Submitted");
+	expect_error(f, "RejectAssignment", body, 400, "ValidationException", "",
+		     "RequesterFeedback");
+	g = call_ok(f, "GetAssignment", body);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(g, "Assignment"),
+				    "AssignmentStatus")),
+			    "Approved");
+	assert_non_null(json_object_get(json_object_get(g, "Assignment"),
+					"ApprovalTime"));
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(g, "HIT"), "HITId")),
+			    hit_id);
+	json_decref(g);
+	json_decref(a);
+	/* The second assignment: rejected, then filtered by status. */
+	{
+		char lreq[256];
+		json_t *l, *b;
+
+		snprintf(lreq, sizeof(lreq),
+			 "{\"HITId\":\"%s\",\"AssignmentStatuses\":[\"Submitted\"]}",
+			 hit_id);
+		l = call_ok(f, "ListAssignmentsForHIT", lreq);
+		assert_int_equal(json_integer_value(json_object_get(l, "NumResults")),
+				 1);
+		b = json_array_get(json_object_get(l, "Assignments"), 0);
+		snprintf(body, sizeof(body),
+			 "{\"AssignmentId\":\"%s\",\"RequesterFeedback\":\"no\"}",
+			 json_string_value(json_object_get(b, "AssignmentId")));
+		json_decref(call_ok(f, "RejectAssignment", body));
+		json_decref(l);
+		l = call_ok(f, "ListAssignmentsForHIT", lreq);
+		assert_int_equal(json_integer_value(json_object_get(l, "NumResults")),
+				 0);
+		json_decref(l);
+	}
+	json_decref(r);
+	free(req);
+	fixture_free(f);
+}
+
+static void
+test_paging(void **state)
+{
+	struct fixture *f = fixture_new(0, 1);
+	json_t *r;
+	char tok[64] = "", req[128];
+	size_t total = 0, pages = 0;
+
+	(void)state;
+	for (int i = 0; i < 7; i++) {
+		char ann[32];
+		char *hr;
+
+		snprintf(ann, sizeof(ann), "e/i%d/1", i);
+		hr = hit_req(1, ann, NULL);
+		json_decref(call_ok(f, "CreateHIT", hr));
+		free(hr);
+	}
+	do {
+		if (tok[0] != '\0')
+			snprintf(req, sizeof(req),
+				 "{\"MaxResults\":3,\"NextToken\":\"%s\"}", tok);
+		else
+			snprintf(req, sizeof(req), "{\"MaxResults\":3}");
+		r = call_ok(f, "ListHITs", req);
+		total += json_array_size(json_object_get(r, "HITs"));
+		assert_int_equal(json_integer_value(json_object_get(r, "NumResults")),
+				 json_array_size(json_object_get(r, "HITs")));
+		tok[0] = '\0';
+		if (json_is_string(json_object_get(r, "NextToken")))
+			snprintf(tok, sizeof(tok), "%s",
+				 json_string_value(json_object_get(r, "NextToken")));
+		json_decref(r);
+		pages++;
+	} while (tok[0] != '\0');
+	assert_int_equal(total, 7);
+	assert_int_equal(pages, 3);
+	expect_error(f, "ListHITs", "{\"MaxResults\":101}", 400, "RequestError",
+		     "AWS.MechanicalTurk.ParameterValidationError", NULL);
+	expect_error(f, "ListHITs", "{\"NextToken\":\"garbage\"}", 400,
+		     "RequestError", "AWS.MechanicalTurk.ParameterValidationError",
+		     NULL);
+	fixture_free(f);
+}
+
+static void
+test_qualifications_exclude_workers(void **state)
+{
+	struct fixture *f = fixture_new(0, 11);
+	json_t *q, *r, *l, *a;
+	const char *qid;
+	char req[1024], body[256], workers[3][64];
+	size_t i;
+
+	(void)state;
+	q = call_ok(f, "CreateQualificationType",
+		    "{\"Name\":\"exp-stage-1\",\"Description\":\"d\","
+		    "\"QualificationTypeStatus\":\"Active\"}");
+	qid = json_string_value(json_object_get(json_object_get(q, "QualificationType"),
+						"QualificationTypeId"));
+	expect_error(f, "CreateQualificationType",
+		     "{\"Name\":\"exp-stage-1\",\"Description\":\"d\","
+		     "\"QualificationTypeStatus\":\"Active\"}",
+		     400, "RequestError",
+		     "AWS.MechanicalTurk.QualificationTypeAlreadyExists", NULL);
+	l = call_ok(f, "ListQualificationTypes",
+		    "{\"MustBeRequestable\":false,\"MustBeOwnedByCaller\":true}");
+	assert_int_equal(json_integer_value(json_object_get(l, "NumResults")), 1);
+	json_decref(l);
+	/* Stage 1 with three workers; grant them the stage's qualification. */
+	{
+		char *hr = hit_req(3, "e/a/1", NULL);
+		r = call_ok(f, "CreateHIT", hr);
+		free(hr);
+	}
+	snprintf(body, sizeof(body), "{\"HITId\":\"%s\"}",
+		 json_string_value(json_object_get(json_object_get(r, "HIT"),
+						   "HITId")));
+	l = call_ok(f, "ListAssignmentsForHIT", body);
+	json_array_foreach(json_object_get(l, "Assignments"), i, a) {
+		char g[512];
+		snprintf(workers[i], sizeof(workers[i]), "%s",
+			 json_string_value(json_object_get(a, "WorkerId")));
+		assert_int_equal(workers[i][0], 'A');
+		snprintf(g, sizeof(g),
+			 "{\"QualificationTypeId\":\"%s\",\"WorkerId\":\"%s\","
+			 "\"IntegerValue\":1,\"SendNotification\":false}",
+			 qid, workers[i]);
+		json_decref(call_ok(f, "AssociateQualificationWithWorker", g));
+	}
+	assert_int_equal(i, 3);
+	/* Three distinct workers. */
+	assert_string_not_equal(workers[0], workers[1]);
+	assert_string_not_equal(workers[1], workers[2]);
+	assert_string_not_equal(workers[0], workers[2]);
+	json_decref(l);
+	json_decref(r);
+	/* Stage 2 requires DoesNotExist: none of them may take it. */
+	snprintf(req, sizeof(req),
+		 "{\"Title\":\"t\",\"Description\":\"d\",\"Reward\":\"0.15\","
+		 "\"AssignmentDurationInSeconds\":300,\"LifetimeInSeconds\":60,"
+		 "\"MaxAssignments\":20,\"Question\":\"<q/>\","
+		 "\"RequesterAnnotation\":\"e/a/2\",\"QualificationRequirements\":"
+		 "[{\"QualificationTypeId\":\"%s\",\"Comparator\":\"DoesNotExist\","
+		 "\"ActionsGuarded\":\"DiscoverPreviewAndAccept\"}]}",
+		 qid);
+	r = call_ok(f, "CreateHIT", req);
+	snprintf(body, sizeof(body), "{\"HITId\":\"%s\",\"MaxResults\":100}",
+		 json_string_value(json_object_get(json_object_get(r, "HIT"),
+						   "HITId")));
+	l = call_ok(f, "ListAssignmentsForHIT", body);
+	assert_int_equal(json_array_size(json_object_get(l, "Assignments")), 20);
+	json_array_foreach(json_object_get(l, "Assignments"), i, a) {
+		const char *w = json_string_value(json_object_get(a, "WorkerId"));
+		for (int k = 0; k < 3; k++)
+			assert_string_not_equal(w, workers[k]);
+	}
+	json_decref(l);
+	json_decref(r);
+	expect_error(f, "AssociateQualificationWithWorker",
+		     "{\"QualificationTypeId\":\"3NOPE\",\"WorkerId\":\"AX\"}", 400,
+		     "RequestError",
+		     "AWS.MechanicalTurk.QualificationTypeDoesNotExist", NULL);
+	json_decref(q);
+	fixture_free(f);
+}
+
+static void
+test_delay_expire_delete(void **state)
+{
+	struct fixture *f = fixture_new(60000, 5);
+	char *req = hit_req(2, "e/i/1", NULL), body[256], upd[256];
+	json_t *r, *h, *l;
+
+	(void)state;
+	r = call_ok(f, "CreateHIT", req);
+	snprintf(body, sizeof(body), "{\"HITId\":\"%s\"}",
+		 json_string_value(json_object_get(json_object_get(r, "HIT"),
+						   "HITId")));
+	/* Nothing submitted yet: both assignments pending. */
+	l = call_ok(f, "ListAssignmentsForHIT", body);
+	assert_int_equal(json_integer_value(json_object_get(l, "NumResults")), 0);
+	json_decref(l);
+	h = call_ok(f, "GetHIT", body);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(h, "HIT"),
+							    "NumberOfAssignmentsPending")),
+			 2);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(h, "HIT"),
+							      "HITStatus")),
+			    "Unassignable");
+	json_decref(h);
+	expect_error(f, "DeleteHIT", body, 400, "RequestError",
+		     "AWS.MechanicalTurk.InvalidHITState", "Unassignable");
+	/* One minute on: the first worker has submitted. */
+	f->now_ms += 60000;
+	l = call_ok(f, "ListAssignmentsForHIT", body);
+	assert_int_equal(json_integer_value(json_object_get(l, "NumResults")), 1);
+	json_decref(l);
+	f->now_ms += 60000;
+	l = call_ok(f, "ListAssignmentsForHIT", body);
+	assert_int_equal(json_integer_value(json_object_get(l, "NumResults")), 2);
+	json_decref(l);
+	/* Expire it now; Submitted assignments still block DeleteHIT. */
+	snprintf(upd, sizeof(upd), "{\"HITId\":\"%s\",\"ExpireAt\":0}",
+		 json_string_value(json_object_get(json_object_get(r, "HIT"),
+						   "HITId")));
+	json_decref(call_ok(f, "UpdateExpirationForHIT", upd));
+	expect_error(f, "DeleteHIT", body, 400, "RequestError",
+		     "AWS.MechanicalTurk.InvalidHITState", NULL);
+	/* Past the auto-approval delay (30 days default) they are Approved. */
+	f->now_ms += 31LL * 24 * 3600 * 1000;
+	json_decref(call_ok(f, "DeleteHIT", body));
+	expect_error(f, "GetHIT", body, 400, "RequestError",
+		     "AWS.MechanicalTurk.HITDoesNotExist", NULL);
+	json_decref(r);
+	free(req);
+	fixture_free(f);
+}
+
+/* The same seed and requests give the same ids and answers. */
+static char *
+run_once(uint64_t seed)
+{
+	struct fixture *f = fixture_new(0, seed);
+	struct sim_face face = {100, 100, 60, 60};
+	struct sim_image im = {"img", 640, 480, &face, 1};
+	int windows[] = {41, 13};
+	struct sim_experiment exp = {"e", windows, 2, &im, 1};
+	struct errbuf eb;
+	char *req = hit_req(3, "e/img/1", NULL), body[256], *dump;
+	json_t *r, *l;
+
+	err_init(&eb);
+	assert_int_equal(sim_store_add_experiment(f->st, &exp, &eb), IF_OK);
+	r = call_ok(f, "CreateHIT", req);
+	snprintf(body, sizeof(body), "{\"HITId\":\"%s\"}",
+		 json_string_value(json_object_get(json_object_get(r, "HIT"),
+						   "HITId")));
+	l = call_ok(f, "ListAssignmentsForHIT", body);
+	dump = json_dumps(l, JSON_SORT_KEYS);
+	json_decref(l);
+	json_decref(r);
+	free(req);
+	fixture_free(f);
+	return dump;
+}
+
+static void
+test_reproducible(void **state)
+{
+	char *a = run_once(42), *b = run_once(42), *c = run_once(43);
+
+	(void)state;
+	assert_string_equal(a, b);
+	assert_string_not_equal(a, c);
+	free(a);
+	free(b);
+	free(c);
+}
+
+static void
+test_objects(void **state)
+{
+	struct fixture *f = fixture_new(0, 1);
+	char *data = NULL, ct[64];
+	size_t len = 0;
+
+	(void)state;
+	assert_int_equal(sim_store_put_object(f->st, "b/k.jpg", "abc", 3,
+					      "image/jpeg"),
+			 0);
+	assert_int_equal(sim_store_get_object(f->st, "b/k.jpg", &data, &len, ct,
+					      sizeof(ct)),
+			 0);
+	assert_int_equal(len, 3);
+	assert_memory_equal(data, "abc", 3);
+	assert_string_equal(ct, "image/jpeg");
+	free(data);
+	assert_int_equal(sim_store_get_object(f->st, "b/none", &data, &len, ct,
+					      sizeof(ct)),
+			 -1);
+	fixture_free(f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_balance_and_unknown_op),
+		cmocka_unit_test(test_create_hit_shape_and_token),
+		cmocka_unit_test(test_hit_type_idempotent),
+		cmocka_unit_test(test_unknown_ids),
+		cmocka_unit_test(test_approve_twice_and_reject),
+		cmocka_unit_test(test_paging),
+		cmocka_unit_test(test_qualifications_exclude_workers),
+		cmocka_unit_test(test_delay_expire_delete),
+		cmocka_unit_test(test_reproducible),
+		cmocka_unit_test(test_objects),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
