@@ -831,6 +831,105 @@ test_s3_presign_unsigned_payload(void **state)
 	sigv4_result_cleanup(&r);
 }
 
+/*
+ * S3 as botocore signs it (S3SigV4Auth / S3SigV4QueryAuth of botocore
+ * 1.29.27, suite credentials, 2015-08-30T12:36:00Z, body "JPEGDATA",
+ * Content-Type image/jpeg): the path goes out as sent, "%20", "//" and
+ * "/./" included, "%2F" not decoded, each encoded once.  Expected values
+ * were computed once with botocore and are kept here.
+ */
+static void
+test_s3_botocore(void **state)
+{
+	static const struct {
+		const char *path, *signature;
+	} puts[] = {
+		{"/a%20b//c/./d.jpg",
+		 "8e08fb3d29b77fa6c3e32602fe66611d79f0124cf0169f362a61273487bda2"
+		 "ca"},
+		{"/photos/my%2Fkey",
+		 "54983493b18ef8c99bf4c29d4903d8cb5e1307d1817f0a58dda0fc388324d0"
+		 "b1"},
+	};
+	static const struct sigv4_header h[] = {
+		{"Host", "bucket.s3.us-east-1.amazonaws.com"},
+		{"Content-Type", "image/jpeg"}};
+	struct sigv4_params p = {
+		.access_key_id = AKID,
+		.secret_access_key = SECRET,
+		.region = "us-east-1",
+		.service = "s3",
+		.when = SUITE_TIME,
+		.s3 = true,
+		.sign_body = true,
+	};
+	struct sigv4_result r;
+	struct errbuf eb = {0};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(puts) / sizeof(puts[0]); i++) {
+		struct sigv4_request req = {.method = "PUT",
+					    .path = puts[i].path,
+					    .headers = h,
+					    .nheaders = 2,
+					    .body = "JPEGDATA",
+					    .body_len = 8};
+
+		sigv4_result_init(&r);
+		assert_int_equal(sigv4_sign_headers(&req, &p, &r, &eb), IF_OK);
+		assert_string_equal(r.signature, puts[i].signature);
+		assert_string_equal(r.signed_headers.data,
+				    "content-type;host;x-amz-content-sha256;"
+				    "x-amz-date");
+		sigv4_result_cleanup(&r);
+	}
+	/* The same kind of path under non-S3 rules, as botocore's SigV4Auth
+	 * signs it: normalised, then "%20" encoded again. */
+	{
+		static const struct sigv4_header eh[] = {
+			{"Host", "example.amazonaws.com"}};
+		struct sigv4_request req = {.method = "GET",
+					    .path = "/a%20b/./c//d/../e",
+					    .query = "x=1%2F2&b=",
+					    .headers = eh,
+					    .nheaders = 1};
+		struct sigv4_params sp = p;
+
+		sp.service = "service";
+		sp.s3 = false;
+		sp.sign_body = false;
+		sigv4_result_init(&r);
+		assert_int_equal(sigv4_sign_headers(&req, &sp, &r, &eb), IF_OK);
+		assert_non_null(strstr(r.canonical_request.data,
+				       "GET\n/a%2520b/c/e\nb=&x=1%2F2\n"));
+		assert_string_equal(r.signature,
+				    "df37d83666747718bd216e6692df49908a96937b"
+				    "7229015b07524008b927a12d");
+		sigv4_result_cleanup(&r);
+	}
+	/* The presigned GET (UNSIGNED-PAYLOAD, one day). */
+	{
+		struct sigv4_request req = {.method = "GET",
+					    .path = "/stage/0a1b.jpg",
+					    .headers = h,
+					    .nheaders = 1};
+
+		p.sign_body = false;
+		sigv4_result_init(&r);
+		assert_int_equal(sigv4_presign(&req, &p, 86400, &r, &eb),
+				 IF_OK);
+		assert_string_equal(
+			r.query.data,
+			"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential="
+			"AKIDEXAMPLE%2F20150830%2Fus-east-1%2Fs3%2Faws4_request"
+			"&X-Amz-Date=20150830T123600Z&X-Amz-Expires=86400"
+			"&X-Amz-SignedHeaders=host&X-Amz-Signature="
+			"3db22bdc61e8b8b6a9d21d8a4e7ebfbd57760df8641bc5f56764489"
+			"d7ccb025d");
+		sigv4_result_cleanup(&r);
+	}
+}
+
 static void
 test_sign_refusals(void **state)
 {
@@ -1283,6 +1382,7 @@ main(void)
 		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_s3_path_rules),
 		cmocka_unit_test(test_s3_presign_unsigned_payload),
+		cmocka_unit_test(test_s3_botocore),
 		cmocka_unit_test(test_sign_refusals),
 		cmocka_unit_test(test_verify_header_variant),
 		cmocka_unit_test(test_verify_malformed),
