@@ -38,6 +38,19 @@ diff "$TOP/systemd/intofocus@.service" "$unit" | grep '^[<>]' >unit.diff
 check "only ExecStart differs from systemd/intofocus@.service" \
 	test "$(grep -c . unit.diff)" -eq 2 -a "$(grep -c ExecStart= unit.diff)" -eq 2
 
+# systemd looks for units in PREFIX/lib/systemd/system: with --root it finds
+# the installed template for an instance name and rates it.
+if command -v systemd-analyze >/dev/null 2>&1; then
+	level=$(systemd-analyze security --offline=yes --root="$R" \
+		intofocus@example.service 2>/dev/null |
+		sed -n 's/.*Overall exposure level for [^:]*: *\([0-9.]*\).*/\1/p')
+	check "systemd finds the installed unit (exposure ${level:-none} <= 1.5)" \
+		awk -v l="${level:-99}" 'BEGIN { exit !(l <= 1.5) }'
+else
+	TEST_NUM=$((TEST_NUM + 1))
+	echo "ok $TEST_NUM # SKIP systemd-analyze is absent (Debian package systemd)"
+fi
+
 ex=$R/etc/intofocus/example.yaml
 check "the example names the installed image" \
 	grep -q '^    file: /usr/share/intofocus/example/astronaut.jpg$' "$ex"
