@@ -149,6 +149,22 @@ find "$R" -type f | sed "s|^$R||" | sort >left
 check "uninstall leaves only the edited example.yaml" \
 	test "$(cat left)" = "/etc/intofocus/example.yaml"
 
+# The default PREFIX, /usr/local: systemd reads /usr/local/lib/systemd/system.
+L=$SCRATCH/local
+check "make install with the default PREFIX" \
+	make -C "$TOP" --no-print-directory -o "$BUILD/intofocus" BUILD="$BUILD" \
+	install DESTDIR="$L"
+check "the unit runs /usr/local/bin/intofocus" grep -qx \
+	'ExecStart=/usr/local/bin/intofocus run /etc/intofocus/%i.yaml' \
+	"$L/usr/local/lib/systemd/system/intofocus@.service"
+check "the example names /usr/local/share/intofocus" test -f \
+	"$L$(sed -n 's/^    file: //p' "$L/etc/intofocus/example.yaml")"
+if command -v systemd-analyze >/dev/null 2>&1; then
+	check "systemd finds the unit under /usr/local" sh -c \
+		'systemd-analyze security --offline=yes --root="$1" intofocus@x.service |
+		grep -q "Overall exposure level"' - "$L"
+fi
+
 # A pristine install is removed without a trace.
 P=$SCRATCH/pristine
 check "install into an empty root" mk install DESTDIR="$P"
