@@ -77,7 +77,11 @@ int img_probe(const char *path, int *w, int *h, enum img_format *fmt,
  * Decodes a JPEG, PNG or binary PPM file or memory buffer, applies the EXIF
  * orientation, and refuses images over max_pixels (0 = default) before
  * decoding pixels.  name is used in messages.  Truncated or corrupt input is
- * IF_EINPUT with a message naming the file and the problem.
+ * IF_EINPUT with a message naming the file and the problem.  Every input
+ * becomes 8-bit RGB as stored, with no colour management: grey is copied to
+ * R, G and B, palettes expanded, 16-bit PNG samples scaled by 255/65535,
+ * and alpha (PNG alpha channel or tRNS) composited on black as
+ * round(c * a / 255).  The format is sniffed from the bytes, not the name.
  */
 int img_load(const char *path, uint64_t max_pixels, struct img **out,
 	     struct errbuf *eb);

@@ -15,7 +15,8 @@
  *
  * Limits: png_set_user_limits caps the dimensions libpng accepts, the IHDR
  * is read and the pixel count checked against our limit before any pixel
- * buffer exists, and libpng's caps on ancillary chunk memory stay on.
+ * buffer exists, ancillary chunks other than tRNS are skipped unparsed,
+ * and libpng's caps on chunk memory stay on.
  * A truncated file, a bad CRC in a critical chunk or missing IEND is an
  * error.  libpng reports errors by longjmp: the two functions that call
  * setjmp are small and keep everything they own in a struct, not in locals.
@@ -32,6 +33,12 @@
 
 /* Far above any real photo; our pixel limit is the real bound. */
 #define PNG_MAX_SIDE 1000000u
+
+/* Ancillary chunks that cannot change the pixels we decode. */
+static const png_byte skipped_chunks[] = "bKGD\0cHRM\0eXIf\0gAMA\0hIST\0"
+					 "iCCP\0iTXt\0oFFs\0pCAL\0pHYs\0"
+					 "sBIT\0sCAL\0sPLT\0sRGB\0tEXt\0"
+					 "tIME\0zTXt";
 
 struct png_src {
 	const unsigned char *data;
@@ -82,6 +89,12 @@ read_header(png_structp png, png_infop info, struct png_src *src)
 		return -1;
 	png_set_read_fn(png, src, src_read);
 	png_set_user_limits(png, PNG_MAX_SIDE, PNG_MAX_SIDE);
+	/*
+	 * Metadata we would drop anyway is skipped unparsed: no compressed
+	 * text or ICC profile is ever inflated.  CRCs are still checked.
+	 */
+	png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, skipped_chunks,
+				    (int)(sizeof(skipped_chunks) / 5));
 	png_read_info(png, info);
 	png_get_IHDR(png, info, &src->w, &src->h, &src->bit_depth,
 		     &src->color_type, NULL, NULL, NULL);
