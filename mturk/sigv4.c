@@ -664,7 +664,7 @@ sigv4_signature(const char *string_to_sign, size_t len,
 		const struct sigv4_params *p, char out[SIGV4_HEX_LEN + 1],
 		struct errbuf *eb)
 {
-	unsigned char k[32], sig[32];
+	unsigned char k[32], k2[32], sig[32];
 	char date[17];
 	struct buf key;
 	int rc = IF_OK;
@@ -685,18 +685,23 @@ sigv4_signature(const char *string_to_sign, size_t len,
 		rc = err_set(eb, IF_ERUNTIME, "SigV4: out of memory");
 		goto cleanup;
 	}
-	/* kDate -> kRegion -> kService -> kSigning, then the signature. */
+	/*
+	 * kDate -> kRegion -> kService -> kSigning, then the signature; two
+	 * buffers in turn, since HMAC() does not promise that its output may
+	 * alias its key.
+	 */
 	if (hmac256(key.data, key.len, date, 8, k) < 0 ||
-	    hmac256(k, 32, p->region, strlen(p->region), k) < 0 ||
-	    hmac256(k, 32, p->service, strlen(p->service), k) < 0 ||
-	    hmac256(k, 32, "aws4_request", 12, k) < 0 ||
-	    hmac256(k, 32, string_to_sign, len, sig) < 0) {
+	    hmac256(k, 32, p->region, strlen(p->region), k2) < 0 ||
+	    hmac256(k2, 32, p->service, strlen(p->service), k) < 0 ||
+	    hmac256(k, 32, "aws4_request", 12, k2) < 0 ||
+	    hmac256(k2, 32, string_to_sign, len, sig) < 0) {
 		rc = err_set(eb, IF_ERUNTIME, "SigV4: HMAC-SHA256 failed");
 		goto cleanup;
 	}
 	hex_encode(sig, 32, out);
 cleanup:
 	OPENSSL_cleanse(k, sizeof(k));
+	OPENSSL_cleanse(k2, sizeof(k2));
 	OPENSSL_cleanse(sig, sizeof(sig));
 	buf_cleanup_secure(&key);
 	return rc;
