@@ -227,7 +227,8 @@ cmd_render(int argc, char **argv)
 
 	rc = img_load(input, (uint64_t)mp * 1000000ULL, &orig, &eb);
 	if (rc == IF_OK && style == REDACT_MEDIAN && nboxes > 0) {
-		rc = img_new(&heavy, orig->w, orig->h, 0, &eb);
+		/* orig passed --max-megapixels; 0 would reapply 100 MP. */
+		rc = img_new(&heavy, orig->w, orig->h, UINT64_MAX, &eb);
 		if (rc == IF_OK)
 			rc = img_median(orig, heavy, (int)heavy_window,
 					(int)threads, &eb);

@@ -547,6 +547,54 @@ test_exif_fuzz(void **state)
 	buf_cleanup(&src);
 }
 
+/*
+ * Seeded random damage anywhere in JPEG, PNG and PPM files: every result is
+ * either an image of a sane size or IF_EINPUT naming the file; never a
+ * crash, a leak or a read out of bounds (the ASan run checks those).
+ */
+static void
+test_decoders_survive_damage(void **state)
+{
+	static const char *const sources[] = {
+		FIXDIR "orient_be_8.jpg", FIXDIR "meta.jpg",
+		FIXDIR "palette_trns.png", FIXDIR "rgb16.png",
+		FIXDIR "meta.png", FIXDIR "exp_rgb8.ppm",
+	};
+	uint32_t seed = 2024;
+
+	(void)state;
+	for (size_t f = 0; f < sizeof(sources) / sizeof(sources[0]); f++) {
+		struct buf src = slurp(sources[f]);
+		unsigned char *d = malloc(src.len);
+		assert_non_null(d);
+		for (int i = 0; i < 300; i++) {
+			struct img *im = NULL;
+			struct errbuf eb = {0};
+			size_t len = src.len;
+			int rc;
+			memcpy(d, src.data, src.len);
+			/* A few bytes changed, sometimes also cut short. */
+			for (int k = 1 + (int)(rnd(&seed) % 4); k > 0; k--)
+				d[rnd(&seed) % len] = (unsigned char)rnd(&seed);
+			if (rnd(&seed) % 4 == 0)
+				len = rnd(&seed) % len;
+			rc = img_load_mem(d, len, "damaged", 0, &im, &eb);
+			if (rc == IF_OK) {
+				assert_true(im->w > 0 && im->h > 0);
+				assert_true((uint64_t)im->w * (uint64_t)im->h <=
+					    IMG_DEFAULT_MAX_PIXELS);
+			} else {
+				assert_int_equal(rc, IF_EINPUT);
+				assert_null(im);
+				assert_non_null(strstr(eb.msg, "damaged"));
+			}
+			img_free(im);
+		}
+		free(d);
+		buf_cleanup(&src);
+	}
+}
+
 /* ---- metadata ---------------------------------------------------------------- */
 
 static void
@@ -1054,6 +1102,7 @@ main(void)
 		cmocka_unit_test(test_exif_orientations),
 		cmocka_unit_test(test_exif_damaged),
 		cmocka_unit_test(test_exif_fuzz),
+		cmocka_unit_test(test_decoders_survive_damage),
 		cmocka_unit_test(test_metadata_stripped),
 		cmocka_unit_test(test_oversized_refused_from_header),
 		cmocka_unit_test(test_bad_inputs),
