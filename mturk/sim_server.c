@@ -589,7 +589,9 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	signed_req = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						 "Authorization") != NULL ||
 		     MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
-						 "X-Amz-Signature") != NULL;
+						 "X-Amz-Signature") != NULL ||
+		     MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+						 "AWSAccessKeyId") != NULL;
 	if (strcmp(method, "PUT") == 0 ||
 	    (signed_req && (strcmp(method, "GET") == 0 ||
 			    strcmp(method, "HEAD") == 0)))
