@@ -83,6 +83,62 @@ done
 wd=$(sed -n 's/^WatchdogSec=\([0-9]*\)s$/\1/p' "$UNIT")
 check "the watchdog is set (WatchdogSec=${wd:-?}s)" test "${wd:-0}" -gt 0
 
+# ---- the credential, as LoadCredential= hands it over --------------------
+# systemd copies /etc/intofocus/credentials to $CREDENTIALS_DIRECTORY/aws,
+# mode 0400.  The installed template, filled in, must sign requests the
+# simulator accepts; left as installed, it must give a clear error.
+mkdir -p cred
+sed -e 's/^# \[default\]/[default]/' \
+	-e 's/^# aws_access_key_id = .*/aws_access_key_id = AKIDINTOFOCUSTEST001/' \
+	-e 's|^# aws_secret_access_key = .*|aws_secret_access_key = t0800/secret/0123456789abcdefghijklmnop|' \
+	"$TOP/systemd/credentials.example" >cred/aws
+chmod 400 cred/aws
+env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_PROFILE \
+	-u AWS_SHARED_CREDENTIALS_FILE HOME="$SCRATCH" \
+	CREDENTIALS_DIRECTORY="$SCRATCH/cred" \
+	"$INTOFOCUS" sim --listen 127.0.0.1:0 >sim.out 2>&1 &
+sim_pid=$!
+endpoint=""
+i=0
+while [ -z "$endpoint" ] && [ "$i" -lt 300 ] && kill -0 "$sim_pid" 2>/dev/null; do
+	endpoint=$(sed -n 's|.*API and S3 endpoint: \(http://127\.0\.0\.1:[0-9]*\).*|\1|p' sim.out)
+	[ -n "$endpoint" ] || sleep 0.1
+	i=$((i + 1))
+done
+if grep -q "not implemented yet" sim.out; then
+	skip "credentials: intofocus sim is not implemented yet"
+elif [ -z "$endpoint" ]; then
+	not_ok "the simulator starts on loopback"
+	sed 's/^/# /' sim.out | head -10
+else
+	expect_exit 0 "the filled-in credentials template signs requests the simulator accepts" \
+		env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_PROFILE \
+		-u AWS_SHARED_CREDENTIALS_FILE HOME="$SCRATCH" \
+		CREDENTIALS_DIRECTORY="$SCRATCH/cred" \
+		"$INTOFOCUS" mturk GetAccountBalance --endpoint "$endpoint"
+	expect_stdout "the answer is the balance" "AvailableBalance"
+	mkdir -p wrong
+	sed 's/0123456789/9876543210/' cred/aws >wrong/aws
+	chmod 400 wrong/aws
+	expect_exit 1 "a wrong secret is refused (the check above can fail)" \
+		env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_PROFILE \
+		-u AWS_SHARED_CREDENTIALS_FILE HOME="$SCRATCH" \
+		CREDENTIALS_DIRECTORY="$SCRATCH/wrong" \
+		"$INTOFOCUS" mturk GetAccountBalance --endpoint "$endpoint" \
+		--attempts 1
+	mkdir -p pristine
+	cp "$TOP/systemd/credentials.example" pristine/aws
+	chmod 400 pristine/aws
+	expect_exit 2 "the template as installed is no credential (exit 2)" \
+		env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_PROFILE \
+		-u AWS_SHARED_CREDENTIALS_FILE HOME="$SCRATCH" \
+		CREDENTIALS_DIRECTORY="$SCRATCH/pristine" \
+		"$INTOFOCUS" mturk GetAccountBalance --endpoint "$endpoint"
+	expect_stderr "... and the error names the credential file" "$SCRATCH/pristine/aws"
+fi
+kill "$sim_pid" 2>/dev/null
+wait "$sim_pid" 2>/dev/null
+
 # ---- the binary inside the sandbox --------------------------------------
 # What the service may call: @system-service minus @privileged and
 # @resources, groups expanded recursively.
