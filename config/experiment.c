@@ -287,6 +287,7 @@ host_rules(struct cross *c)
 	struct exp_host *h = &e->images_host;
 	yaml_node_t *hn = map_get(c->y, c->root, "images_host", NULL);
 	yaml_node_t *kind = map_get(c->y, hn, "kind", NULL);
+	yaml_node_t *mn = map_get(c->y, c->root, "mturk", NULL);
 	yaml_node_t *at = hn != NULL ? hn : c->root;
 	const struct cfg_key *keys = NULL;
 	int64_t need;
@@ -295,8 +296,10 @@ host_rules(struct cross *c)
 		if (strcmp(cfg_root_keys[i].name, "images_host") == 0)
 			keys = cfg_root_keys[i].sub;
 	if (kind == NULL) {
-		if (hn != NULL && hn->type != YAML_MAPPING_NODE)
-			return; /* reported by the walker */
+		/* A broken section is reported already; its default would mislead. */
+		if ((hn != NULL && hn->type != YAML_MAPPING_NODE) ||
+		    (mn != NULL && mn->type != YAML_MAPPING_NODE))
+			return;
 		if (e->mturk.environment != EXP_ENV_SIMULATOR) {
 			cfg_node_error(c->d, at,
 				       "images_host.kind: required with "
@@ -416,12 +419,19 @@ image_rules(struct cross *c)
 		}
 		for (size_t b = 0; b < im->nground_truth; b++) {
 			const struct box *x = &im->ground_truth[b];
-			yaml_node_t *bn = gn != NULL &&
-						  gn->type == YAML_SEQUENCE_NODE
-					  ? ydoc_node(c->y,
-						      gn->data.sequence.items
-							      .start[b])
-					  : item;
+			yaml_node_t *bn = item;
+
+			/*
+			 * Boxes the walker refused are not stored, so the b-th
+			 * box is the b-th node only when none was refused (and
+			 * then its position is exact).
+			 */
+			if (gn != NULL && gn->type == YAML_SEQUENCE_NODE &&
+			    (size_t)(gn->data.sequence.items.top -
+				     gn->data.sequence.items.start) ==
+				    im->nground_truth)
+				bn = ydoc_node(c->y,
+					       gn->data.sequence.items.start[b]);
 
 			/* 64-bit sums: the walker allows up to INT32_MAX. */
 			if ((int64_t)x->x + x->w > im->width ||
@@ -436,13 +446,6 @@ image_rules(struct cross *c)
 	}
 	return 0;
 }
-
-/*
- * Ground truth boxes are stored only when valid, so the b-th stored box is
- * the b-th node only when none was dropped; the position is then exact.
- * When the walker dropped one, it already reported the file as invalid and
- * the positions of the remaining boxes do not matter.
- */
 
 static int
 set_defaults(struct experiment *e)
@@ -509,8 +512,8 @@ sort_by_position(struct exp_errors *errs, size_t from, const char *file)
 }
 
 static void
-summarise(const struct exp_errors *errs, size_t count, const char *first,
-	  const char *path, struct errbuf *eb)
+summarise(size_t count, const char *first, const char *path,
+	  struct errbuf *eb)
 {
 	if (first == NULL)
 		err_set(eb, IF_EINPUT, "%s: invalid experiment file (%zu "
@@ -519,7 +522,6 @@ summarise(const struct exp_errors *errs, size_t count, const char *first,
 		err_set(eb, IF_EINPUT, "%s (%zu errors in all)", first, count);
 	else
 		err_set(eb, IF_EINPUT, "%s", first);
-	(void)errs;
 }
 
 int
@@ -578,7 +580,7 @@ done:
 	if (rc == IF_EINPUT)
 		sort_by_position(d.errs, before, path);
 	if (rc == IF_EINPUT)
-		summarise(d.errs, d.count,
+		summarise(d.count,
 			  d.errs->nmsgs > before ? d.errs->msgs[before] : NULL,
 			  path, eb);
 	else if (rc != IF_OK)

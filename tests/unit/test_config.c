@@ -856,6 +856,131 @@ test_diff_environment(void **state)
 	exp_free(b);
 }
 
+/* ---- hostile input ---------------------------------------------------------- */
+
+static uint64_t
+xorshift(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/*
+ * Seeded mutations of a file that uses most keys: whatever the bytes,
+ * exp_load() either accepts the file or refuses it with at least one
+ * positioned message naming the file; never a crash, a leak (under ASan)
+ * or an out-of-range read.  The seed is fixed, so a failure replays.
+ */
+static void
+test_mutations(void **state)
+{
+	static const char special[] = ":-[]{}\"'#\t\n &*!|>%@`,?~\\\0";
+	static const unsigned char high[] = {0xff, 0xc3, 0xe2, 0x80, 0xfe};
+	struct scratch *s = *state;
+	char img[1200], base[4096], path[256];
+	uint64_t rng = 0x9E3779B97F4A7C15ULL;
+	int accepted = 0, refused = 0;
+
+	snprintf(img, sizeof(img), "%s/%s/tiny.png", s->top, IMAGES);
+	snprintf(base, sizeof(base),
+		 "# A comment: mutations here, and in the description below,\n"
+		 "# leave a valid file, so both outcomes are exercised.\n"
+		 "# Lorem ipsum dolor sit amet, consectetur adipiscing elit.\n"
+		 "name: m\nmturk:\n  environment: simulator\n"
+		 "  poll_interval: 5s\nhit:\n  title: \"T\"\n"
+		 "  description: \"Sed do eiusmod tempor incididunt ut labore "
+		 "et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud "
+		 "exercitation ullamco laboris nisi ut aliquip ex ea commodo\"\n"
+		 "  keywords: [a, b]\n  reward: \"0.15\"\n  workers: 3\n"
+		 "  lifetime: 1h\n  qualifications:\n"
+		 "    - {id: \"00000000000000000071\", comparator: In, "
+		 "locale: [US, \"CA-QC\"]}\n"
+		 "stages: [41, 21, 13]\naggregate: first\n"
+		 "redact: {style: median, color: \"#102030\"}\n"
+		 "budget_usd: \"9.99\"\nimages:\n"
+		 "  - id: a\n    file: %s\n    ground_truth: [[1, 1, 2, 2]]\n",
+		 img);
+	snprintf(path, sizeof(path), "%s/mut.yaml", s->dir);
+	for (int iter = 0; iter < 600; iter++) {
+		struct exp_errors errs = {0};
+		struct experiment *e = NULL;
+		struct errbuf eb = {0};
+		char text[8192];
+		size_t len = strlen(base), pos;
+		int edits = 1 + (int)(xorshift(&rng) % 4);
+		FILE *fp;
+		int rc;
+
+		memcpy(text, base, len);
+		for (int k = 0; k < edits && len > 2; k++) {
+			pos = xorshift(&rng) % len;
+			switch (xorshift(&rng) % 5) {
+			case 0: /* replace a byte by a YAML-significant one */
+				text[pos] = special[xorshift(&rng) %
+						    (sizeof(special) - 1)];
+				break;
+			case 1: /* a byte that is not UTF-8 on its own */
+				text[pos] = (char)high[xorshift(&rng) %
+						       sizeof(high)];
+				break;
+			case 2: { /* delete a run */
+				size_t n = 1 + xorshift(&rng) % 8;
+
+				if (pos + n > len)
+					n = len - pos;
+				memmove(text + pos, text + pos + n,
+					len - pos - n);
+				len -= n;
+				break;
+			}
+			case 3: { /* duplicate a run */
+				size_t n = 1 + xorshift(&rng) % 16;
+
+				if (pos + n > len)
+					n = len - pos;
+				if (len + n < sizeof(text)) {
+					memmove(text + pos + n, text + pos,
+						len - pos);
+					len += n;
+				}
+				break;
+			}
+			default: /* truncate */
+				len = pos;
+				break;
+			}
+		}
+		fp = fopen(path, "wb");
+		assert_non_null(fp);
+		assert_int_equal(fwrite(text, 1, len, fp), len);
+		fclose(fp);
+		rc = exp_load(path, &e, &errs, &eb);
+		if (rc == IF_OK) {
+			assert_non_null(e);
+			assert_int_equal(errs.n, 0);
+			exp_free(e);
+			accepted++;
+		} else {
+			if (rc != IF_EINPUT)
+				fail_msg("iteration %d: status %d: %s", iter, rc,
+					 eb.msg);
+			assert_null(e);
+			assert_true(errs.n >= 1);
+			for (size_t i = 0; i < errs.nmsgs; i++)
+				assert_memory_equal(errs.msgs[i], path,
+						    strlen(path));
+			refused++;
+		}
+		exp_errors_cleanup(&errs);
+	}
+	print_message("# %d accepted, %d refused\n", accepted, refused);
+	/* Both outcomes happen, or the mutations test nothing. */
+	assert_true(accepted > 30);
+	assert_true(refused > 300);
+}
+
 static void
 test_enum_names(void **state)
 {
@@ -886,6 +1011,7 @@ main(void)
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_diff_environment),
+		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_enum_names),
 	};
 
