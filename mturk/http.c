@@ -315,48 +315,54 @@ setup(struct http_client *c, const struct http_request *req, bool http_ok,
 {
 	CURL *h = c->curl;
 	const char *proto = http_ok ? "http" : "https";
-	CURLcode rc = CURLE_OK;
+	bool bad = false;
 
 	curl_easy_reset(h);
-#define SET(opt, val)                                       \
-	do {                                                \
-		if (rc == CURLE_OK)                         \
-			rc = curl_easy_setopt(h, opt, val); \
-	} while (0)
-	SET(CURLOPT_URL, req->url);
-	SET(CURLOPT_PROTOCOLS_STR, proto);
-	SET(CURLOPT_REDIR_PROTOCOLS_STR, proto);
-	SET(CURLOPT_FOLLOWLOCATION, 0L);
-	SET(CURLOPT_SSL_VERIFYPEER, 1L);
-	SET(CURLOPT_SSL_VERIFYHOST, 2L);
-	SET(CURLOPT_PATH_AS_IS, 1L);
-	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_CONNECTTIMEOUT_MS, c->opt.connect_timeout_ms);
-	SET(CURLOPT_TIMEOUT_MS, c->opt.timeout_ms);
-	SET(CURLOPT_ERRORBUFFER, c->errbuf);
-	SET(CURLOPT_USERAGENT, "intofocus/" INTOFOCUS_VERSION);
-	SET(CURLOPT_HTTPHEADER, hdrs);
-	SET(CURLOPT_WRITEFUNCTION, write_cb);
-	SET(CURLOPT_WRITEDATA, x);
-	SET(CURLOPT_HEADERFUNCTION, header_cb);
-	SET(CURLOPT_HEADERDATA, x);
+	bad |= curl_easy_setopt(h, CURLOPT_URL, req->url) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, proto) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, proto) !=
+	       CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+				c->opt.connect_timeout_ms) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->opt.timeout_ms) !=
+	       CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_USERAGENT,
+				"intofocus/" INTOFOCUS_VERSION) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_WRITEDATA, x) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb) !=
+	       CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_HEADERDATA, x) != CURLE_OK;
 	if (c->opt.max_body <= (size_t)LONG_MAX)
-		SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->opt.max_body);
+		bad |= curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+					(curl_off_t)c->opt.max_body) !=
+		       CURLE_OK;
 	if (c->opt.trace) {
-		SET(CURLOPT_DEBUGFUNCTION, debug_cb);
-		SET(CURLOPT_VERBOSE, 1L);
+		bad |= curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb) !=
+		       CURLE_OK;
+		bad |= curl_easy_setopt(h, CURLOPT_VERBOSE, 1L) != CURLE_OK;
 	}
 	if (strcmp(req->method, "GET") == 0) {
-		SET(CURLOPT_HTTPGET, 1L);
+		bad |= curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) != CURLE_OK;
 	} else {
 		/* POSTFIELDS sends the bytes for PUT too, with no chunking. */
-		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-		SET(CURLOPT_POSTFIELDS, req->body != NULL ? req->body : "");
+		bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+					(curl_off_t)req->body_len) != CURLE_OK;
+		bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDS,
+					req->body != NULL ? req->body : "") !=
+		       CURLE_OK;
 		if (strcmp(req->method, "POST") != 0)
-			SET(CURLOPT_CUSTOMREQUEST, req->method);
+			bad |= curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST,
+						req->method) != CURLE_OK;
 	}
-#undef SET
-	return rc;
+	return bad ? CURLE_BAD_FUNCTION_ARGUMENT : CURLE_OK;
 }
 
 int
