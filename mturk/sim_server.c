@@ -102,9 +102,9 @@ is_loopback(const char *host, struct sockaddr_storage *ss, socklen_t *sslen,
 /* ---- replies ------------------------------------------------------------ */
 
 static enum MHD_Result
-send_reply(struct MHD_Connection *c, int status, const char *ctype,
-	   const char *body, size_t len, const char *location,
-	   const char *error_type)
+send_reply(struct sim_server *sim, struct MHD_Connection *c, int status,
+	   const char *ctype, const char *body, size_t len,
+	   const char *location, const char *error_type)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
@@ -127,13 +127,28 @@ send_reply(struct MHD_Connection *c, int status, const char *ctype,
 		MHD_add_response_header(resp, "x-amzn-RequestId", rid);
 	}
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	/*
+	 * Date from the simulator's own clock (the one the verifier uses), so
+	 * that a client correcting its clock skew from Date agrees with it.
+	 */
+	{
+		time_t t = (time_t)(sim_store_now_ms(sim->store) / 1000);
+		struct tm tm;
+		char date[64];
+
+		if (gmtime_r(&t, &tm) != NULL &&
+		    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT",
+			     &tm) > 0)
+			MHD_add_response_header(resp, "Date", date);
+	}
 	ret = MHD_queue_response(c, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	return ret;
 }
 
 static enum MHD_Result
-send_api_error(struct MHD_Connection *c, const struct sim_err *e)
+send_api_error(struct sim_server *sim, struct MHD_Connection *c,
+	       const struct sim_err *e)
 {
 	json_t *o = json_object();
 	char *text;
@@ -147,15 +162,15 @@ send_api_error(struct MHD_Connection *c, const struct sim_err *e)
 	json_decref(o);
 	if (text == NULL)
 		return MHD_NO;
-	ret = send_reply(c, e->http, "application/x-amz-json-1.1", text,
+	ret = send_reply(sim, c, e->http, "application/x-amz-json-1.1", text,
 			 strlen(text), NULL, e->type);
 	free(text);
 	return ret;
 }
 
 static enum MHD_Result
-send_s3_error(struct MHD_Connection *c, int status, const char *code,
-	      const char *msg)
+send_s3_error(struct sim_server *sim, struct MHD_Connection *c, int status,
+	      const char *code, const char *msg)
 {
 	struct buf b;
 	enum MHD_Result ret;
@@ -166,7 +181,7 @@ send_s3_error(struct MHD_Connection *c, int status, const char *code,
 		   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		   "<Error><Code>%s</Code><Message>%s</Message></Error>",
 		   code, msg);
-	ret = send_reply(c, status, "application/xml",
+	ret = send_reply(sim, c, status, "application/xml",
 			 b.data != NULL ? b.data : "", b.len, NULL, NULL);
 	buf_cleanup(&b);
 	return ret;
@@ -381,14 +396,14 @@ handle_api(struct sim_server *sim, struct MHD_Connection *c, const char *url,
 		e.http = 400;
 		snprintf(e.type, sizeof(e.type), "%s", api_auth_type(v));
 		snprintf(e.message, sizeof(e.message), "%s", msg);
-		return send_api_error(c, &e);
+		return send_api_error(sim, c, &e);
 	}
 	if (strncmp(target, MTURK_TARGET_PREFIX, strlen(MTURK_TARGET_PREFIX)) != 0) {
 		e.http = 400;
 		snprintf(e.type, sizeof(e.type), "UnknownOperationException");
 		snprintf(e.message, sizeof(e.message), "Unknown target %.200s",
 			 target);
-		return send_api_error(c, &e);
+		return send_api_error(sim, c, &e);
 	}
 	op = target + strlen(MTURK_TARGET_PREFIX);
 	f = draw_fault(sim, strncmp(op, "CreateHIT", 9) == 0 &&
@@ -399,7 +414,7 @@ handle_api(struct sim_server *sim, struct MHD_Connection *c, const char *url,
 	if (f == FAULT_SLOW)
 		sleep_ms(sim->fault_slow_ms);
 	if (fault_error(sim, f, &e) && f != FAULT_LOST)
-		return send_api_error(c, &e);
+		return send_api_error(sim, c, &e);
 	req = json_loadb(rq->body.data != NULL ? rq->body.data : "",
 			 rq->body.len, JSON_REJECT_DUPLICATES, &jerr);
 	if (req == NULL) {
@@ -407,7 +422,7 @@ handle_api(struct sim_server *sim, struct MHD_Connection *c, const char *url,
 		snprintf(e.type, sizeof(e.type), "SerializationException");
 		snprintf(e.message, sizeof(e.message),
 			 "The request body is not JSON: %s", jerr.text);
-		return send_api_error(c, &e);
+		return send_api_error(sim, c, &e);
 	}
 	rc = sim_store_call(sim->store, op, req, &resp, &e);
 	json_decref(req);
@@ -417,15 +432,15 @@ handle_api(struct sim_server *sim, struct MHD_Connection *c, const char *url,
 		if (drop_lost)
 			return MHD_NO;
 		fault_error(sim, FAULT_500, &e);
-		return send_api_error(c, &e);
+		return send_api_error(sim, c, &e);
 	}
 	if (rc != 0)
-		return send_api_error(c, &e);
+		return send_api_error(sim, c, &e);
 	text = json_dumps(resp, JSON_COMPACT);
 	json_decref(resp);
 	if (text == NULL)
 		return MHD_NO;
-	ret = send_reply(c, 200, "application/x-amz-json-1.1", text,
+	ret = send_reply(sim, c, 200, "application/x-amz-json-1.1", text,
 			 strlen(text), NULL, NULL);
 	free(text);
 	return ret;
@@ -445,12 +460,12 @@ handle_s3(struct sim_server *sim, struct MHD_Connection *c, const char *method,
 	enum MHD_Result ret;
 
 	if (strlen(url) < 4 || strchr(url + 1, '/') == NULL)
-		return send_s3_error(c, 400, "InvalidRequest",
+		return send_s3_error(sim, c, 400, "InvalidRequest",
 				     "Path-style /bucket/key requests only.");
 	if (verify(sim, c, method, url, &rq->body, "s3", true, &v, msg,
 		   sizeof(msg)) != 0) {
 		const char *code = sigv4_verdict_code(v);
-		return send_s3_error(c, 403, code[0] != '\0' ? code : "AccessDenied",
+		return send_s3_error(sim, c, 403, code[0] != '\0' ? code : "AccessDenied",
 				     msg);
 	}
 	if (strcmp(method, "PUT") == 0) {
@@ -461,7 +476,7 @@ handle_s3(struct sim_server *sim, struct MHD_Connection *c, const char *method,
 		sha = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						  "x-amz-content-sha256");
 		if (sha == NULL)
-			return send_s3_error(c, 400, "InvalidRequest",
+			return send_s3_error(sim, c, 400, "InvalidRequest",
 					     "Missing x-amz-content-sha256.");
 		if (strcmp(sha, SIGV4_UNSIGNED_PAYLOAD) != 0) {
 			EVP_Digest(rq->body.data != NULL ? rq->body.data : "",
@@ -469,7 +484,7 @@ handle_s3(struct sim_server *sim, struct MHD_Connection *c, const char *method,
 			hex_encode(md, mdlen, hex);
 			if (strcmp(hex, sha) != 0)
 				return send_s3_error(
-					c, 400, "XAmzContentSHA256Mismatch",
+					sim, c, 400, "XAmzContentSHA256Mismatch",
 					"The provided 'x-amz-content-sha256' "
 					"header does not match what was "
 					"computed.");
@@ -478,16 +493,16 @@ handle_s3(struct sim_server *sim, struct MHD_Connection *c, const char *method,
 						 "Content-Type");
 		if (sim_store_put_object(sim->store, url + 1, rq->body.data,
 					 rq->body.len, ct) != 0)
-			return send_s3_error(c, 500, "InternalError",
+			return send_s3_error(sim, c, 500, "InternalError",
 					     "out of memory");
-		return send_reply(c, 200, NULL, "", 0, NULL, NULL);
+		return send_reply(sim, c, 200, NULL, "", 0, NULL, NULL);
 	}
 	if (sim_store_get_object(sim->store, url + 1, &data, &len, ctype,
 				 sizeof(ctype)) != 0)
-		return send_s3_error(c, 404, "NoSuchKey",
+		return send_s3_error(sim, c, 404, "NoSuchKey",
 				     "The specified key does not exist.");
 	/* Browsers on the task page fetch cross-origin, as from S3 + CORS. */
-	ret = send_reply(c, 200, ctype, data, len, NULL, NULL);
+	ret = send_reply(sim, c, 200, ctype, data, len, NULL, NULL);
 	free(data);
 	return ret;
 }
@@ -542,7 +557,7 @@ handle_lab(struct sim_server *sim, struct MHD_Connection *c, const char *method,
 			 "text/plain; charset=utf-8");
 		buf_append_str(&r.body, "Not found.\n");
 	}
-	ret = send_reply(c, r.status, r.content_type,
+	ret = send_reply(sim, c, r.status, r.content_type,
 			 r.body.data != NULL ? r.body.data : "", r.body.len,
 			 r.location, NULL);
 	sim_reply_cleanup(&r);
@@ -577,12 +592,12 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		return MHD_YES;
 	}
 	if (rq->too_big)
-		return send_reply(c, 413, "text/plain", "Request too large\n", 18,
+		return send_reply(sim, c, 413, "text/plain", "Request too large\n", 18,
 				  NULL, NULL);
 	target = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Target");
 	if (target != NULL && strcmp(method, "POST") == 0) {
 		if (rq->body.len > SIM_API_BODY_MAX)
-			return send_reply(c, 413, "text/plain",
+			return send_reply(sim, c, 413, "text/plain",
 					  "Request too large\n", 18, NULL, NULL);
 		return handle_api(sim, c, url, rq, target);
 	}

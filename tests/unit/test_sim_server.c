@@ -57,7 +57,8 @@ half(void *arg)
 }
 
 static struct ctx *
-ctx_new(double faults, bool crowd_off, const char *secret)
+ctx_new_attempts(double faults, bool crowd_off, const char *secret,
+		 int attempts)
 {
 	struct ctx *c = calloc(1, sizeof(*c));
 	struct sim_config cfg;
@@ -85,7 +86,7 @@ ctx_new(double faults, bool crowd_off, const char *secret)
 	memset(&mc, 0, sizeof(mc));
 	mc.endpoint = c->base;
 	mc.creds = c->creds;
-	mc.retry.max_attempts = 12;
+	mc.retry.max_attempts = attempts;
 	mc.clock.now = client_now;
 	mc.clock.sleep_ms = no_sleep;
 	mc.clock.random = half;
@@ -93,6 +94,12 @@ ctx_new(double faults, bool crowd_off, const char *secret)
 	if (mturk_client_new(&mc, &c->client, &eb) != IF_OK)
 		fail_msg("mturk_client_new: %s", eb.msg);
 	return c;
+}
+
+static struct ctx *
+ctx_new(double faults, bool crowd_off, const char *secret)
+{
+	return ctx_new_attempts(faults, crowd_off, secret, 12);
 }
 
 static void
@@ -118,7 +125,7 @@ api(struct ctx *c, const char *op, const char *body, struct mturk_error *e,
 	err_init(&eb);
 	mturk_error_clear(&err);
 	rc = mturk_call(c->client, op, body, strlen(body), &out, &err, &eb);
-	if (rc != want)
+	if (want >= 0 && rc != want)
 		fail_msg("%s: rc %d, wanted %d: %s", op, rc, want, eb.msg);
 	if (rc == IF_OK) {
 		j = json_loads(out.data, 0, NULL);
@@ -536,6 +543,71 @@ test_lab_round_trip(void **state)
 	ctx_free(c);
 }
 
+static size_t
+count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+/* With every request faulted, each kind shows up, and lost CreateHIT
+ * replies leave HITs behind that the caller never heard of. */
+static void
+test_fault_kinds(void **state)
+{
+	struct ctx *c = ctx_new_attempts(1.0, true, SECRET, 1);
+	struct mturk_error e;
+	int throttled = 0, fault500 = 0, fault503 = 0, dropped = 0, ok = 0;
+	int created = 0;
+	struct reply r;
+	char url[128];
+	json_t *j;
+
+	(void)state;
+	for (int i = 0; i < 60; i++) {
+		j = api(c, "GetAccountBalance", "{}", &e, -1);
+		if (j != NULL) {
+			ok++;
+			json_decref(j);
+		} else if (e.curl_code != 0) {
+			dropped++;
+		} else if (strcmp(e.type, "ThrottlingException") == 0) {
+			throttled++;
+		} else if (e.http_status == 500 &&
+			   strcmp(e.type, "ServiceFault") == 0) {
+			fault500++;
+		} else if (e.http_status == 503) {
+			fault503++;
+		} else {
+			fail_msg("unexpected fault %ld %s", e.http_status, e.type);
+		}
+	}
+	assert_true(throttled > 0 && fault500 > 0 && fault503 > 0);
+	assert_true(dropped > 0);
+	assert_true(ok > 0); /* "slow" replies, made instant here */
+	assert_int_equal(throttled + fault500 + fault503 + dropped + ok, 60);
+	for (int i = 0; i < 30; i++) {
+		j = api(c, "CreateHIT",
+			"{\"Title\":\"t\",\"Description\":\"d\",\"Reward\":\"1\","
+			"\"AssignmentDurationInSeconds\":60,"
+			"\"LifetimeInSeconds\":600,\"Question\":\"<q/>\"}",
+			&e, -1);
+		if (j != NULL)
+			created++;
+		json_decref(j);
+	}
+	/* Lab pages are never faulted: count the HITs that exist. */
+	snprintf(url, sizeof(url), "%s/?workerId=AX", c->base);
+	http("GET", url, NULL, NULL, 0, &r);
+	assert_int_equal(r.status, 200);
+	assert_true(count(r.body.data, "/lab/preview/") > (size_t)created);
+	buf_cleanup(&r.body);
+	ctx_free(c);
+}
+
 int
 main(void)
 {
@@ -547,6 +619,7 @@ main(void)
 		cmocka_unit_test(test_faults_no_duplicates),
 		cmocka_unit_test(test_s3_put_and_presigned_get),
 		cmocka_unit_test(test_lab_round_trip),
+		cmocka_unit_test(test_fault_kinds),
 	};
 	int rc;
 
