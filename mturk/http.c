@@ -308,6 +308,19 @@ http_client_free(struct http_client *c)
 	curl_global_cleanup();
 }
 
+/*
+ * curl copies each header line; the copies of the session token and the
+ * signature are wiped before the memory goes back to the allocator.
+ */
+static void
+slist_free_secure(struct curl_slist *l)
+{
+	for (struct curl_slist *p = l; p != NULL; p = p->next)
+		if (p->data != NULL)
+			secure_zero(p->data, strlen(p->data));
+	curl_slist_free_all(l);
+}
+
 /* Sets the options every exchange needs, whatever the last one did. */
 static CURLcode
 setup(struct http_client *c, const struct http_request *req, bool http_ok,
@@ -424,10 +437,10 @@ http_perform(struct http_client *c, const struct http_request *req,
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
 	resp->status = status;
 cleanup:
-	curl_slist_free_all(hdrs);
+	slist_free_secure(hdrs);
 	return rc;
 nomem:
-	curl_slist_free_all(hdrs);
+	slist_free_secure(hdrs);
 	return err_set(eb, IF_ERUNTIME, "%s %s: out of memory", req->method,
 		       req->url);
 }
