@@ -346,7 +346,7 @@ mturk_call(struct mturk_client *c, const char *operation, const char *body,
 	struct mturk_error local;
 	struct mturk_error *e = err != NULL ? err : &local;
 	struct errbuf aeb;
-	char target[128], text[700];
+	char target[128], text[700], rid[160];
 	bool skew_retried = false;
 	int rc = IF_OK;
 
@@ -401,13 +401,19 @@ mturk_call(struct mturk_client *c, const char *operation, const char *body,
 			}
 		}
 		mturk_error_format(e, text, sizeof(text));
+		/* AWS support asks for the request id of a failed call. */
+		if (e->request_id[0] != '\0')
+			snprintf(rid, sizeof(rid), " [request id %s]",
+				 e->request_id);
+		else
+			rid[0] = '\0';
 		if (!e->retryable)
-			return err_set(eb, IF_ERUNTIME, "%s: %s", operation,
-				       text);
+			return err_set(eb, IF_ERUNTIME, "%s: %s%s", operation,
+				       text, rid);
 		if (attempt + 1 >= c->retry.max_attempts)
-			return err_set(eb, IF_ETEMP, "%s: %s (gave up after %d "
-				       "attempts)", operation, text,
-				       attempt + 1);
+			return err_set(eb, IF_ETEMP,
+				       "%s: %s (gave up after %d attempts)%s",
+				       operation, text, attempt + 1, rid);
 		{
 			int64_t ms = mturk_backoff_ms(
 				&c->retry, attempt,

@@ -532,6 +532,16 @@ test_request_error_not_retried(void **state)
 	assert_false(e.retryable);
 	assert_string_equal(eb.msg, "GetHIT: AWS.MechanicalTurk.HITDoesNotExist: "
 				    "Hit X does not exist.");
+	/* With a request id, the message carries it for AWS support. */
+	fake_http_push(x->srv, 400,
+		       "{\"__type\":\"RequestError\",\"Message\":\"no\"}",
+		       "x-amzn-RequestId: 8a2b-request", NULL);
+	err_init(&eb);
+	assert_int_equal(mturk_call(x->c, "GetHIT", "{}", 2, NULL, &e, &eb),
+			 IF_ERUNTIME);
+	assert_string_equal(e.request_id, "8a2b-request");
+	assert_string_equal(eb.msg, "GetHIT: RequestError: no [request id "
+				    "8a2b-request]");
 }
 
 /* A port nobody listens on: bind one, learn it, close it. */
