@@ -5,12 +5,13 @@
  *   MT_TARGET      its target attribute (empty for the baseline)
  *   MT_COUNT_LE    a function (u16x16 v, unsigned t) -> lanes of v <= t
  *   MT_WIDEN       a function (const u8x16 *) -> u16x16, zero-extending
- * and the types, struct col, struct tile_job and ones[] it uses.  Only
+ * and the types, struct tile_job, col_add() and col_down() it uses.  Only
  * median.c includes this file.
  *
  * One call filters one channel of one tile (a range of output columns) of
- * one strip (a range of output rows).  Column i of the scratch array holds
- * the histograms of source column tx0 - r - 1 + i (clamped to the image),
+ * one strip (a range of output rows).  Column i of the scratch arrays
+ * (coarse e[i], fine f[16 * i .. 16 * i + 15]) holds the histograms of
+ * source column tx0 - r - 1 + i (clamped to the image),
  * so that the window of output column tx0 + p is columns p+1 .. p+w and
  * moving right by one adds column p+w and drops column p.
  */
@@ -22,21 +23,20 @@ MT_NAME(const struct tile_job *job)
 	const int r = job->r, w = 2 * r + 1, H = src->h;
 	const int tw = job->tx1 - job->tx0, n = tw + w;
 	const unsigned rank = (unsigned)(w * w / 2);
-	struct col *cols = job->cols;
+	u8x16 *e = job->e, *f = job->f;
 	size_t *offs = job->offs;
 
 	for (int i = 0; i < n; i++)
 		offs[i] = (size_t)clampi(job->tx0 - r - 1 + i, 0, src->w - 1) *
 				  3 +
 			  (size_t)job->ch;
-	memset(cols, 0, (size_t)n * sizeof(*cols));
+	memset(e, 0, (size_t)n * sizeof(*e));
+	memset(f, 0, (size_t)n * 16 * sizeof(*f));
 	for (int j = -r; j <= r; j++) {
 		const uint8_t *row =
 			src->px + (size_t)clampi(job->y0 + j, 0, H - 1) * src->stride;
 		for (int i = 0; i < n; i++) {
-			unsigned v = row[offs[i]];
-			cols[i].e += ones[(v >> 4) + 1];
-			cols[i].f[v >> 4] += ones[v & 15];
+			col_add(&e[i], &f[16 * i], row[offs[i]]);
 		}
 	}
 	for (int y = job->y0; y < job->y1; y++) {
@@ -56,16 +56,13 @@ MT_NAME(const struct tile_job *job)
 			/* Rows clamped to the same source row cancel out. */
 			if (ra != rs)
 				for (int i = 0; i < n; i++) {
-					unsigned va = ra[offs[i]], vs = rs[offs[i]];
-					cols[i].e += ones[(va >> 4) + 1] -
-						     ones[(vs >> 4) + 1];
-					cols[i].f[va >> 4] += ones[va & 15];
-					cols[i].f[vs >> 4] -= ones[vs & 15];
+					col_down(&e[i], &f[16 * i], ra[offs[i]],
+						 rs[offs[i]]);
 				}
 		}
 		/* The window of p = -1, so that every p below takes one step. */
 		for (int i = 0; i < w; i++)
-			kc += MT_WIDEN(&cols[i].e);
+			kc += MT_WIDEN(&e[i]);
 		for (int k = 0; k < 17; k++)
 			luc[k] = -r - 2;
 		/* The segment in use stays in a register while it lasts. */
@@ -73,7 +70,7 @@ MT_NAME(const struct tile_job *job)
 		for (int p = 0; p < tw; p++) {
 			unsigned k, below;
 
-			kc += MT_WIDEN(&cols[p + w].e) - MT_WIDEN(&cols[p].e);
+			kc += MT_WIDEN(&e[p + w]) - MT_WIDEN(&e[p]);
 			/*
 			 * kc is cumulative and exclusive: lane k counts the
 			 * values below 16k, so lane 0 is 0 and the median's
@@ -82,8 +79,8 @@ MT_NAME(const struct tile_job *job)
 			k = MT_COUNT_LE(kc, rank) - 1;
 			below = kc[k];
 			if (k == ck) {
-				acc += MT_WIDEN(&cols[p + w].f[k]) -
-				       MT_WIDEN(&cols[p].f[k]);
+				acc += MT_WIDEN(&f[16 * (p + w) + k]) -
+				       MT_WIDEN(&f[16 * p + k]);
 			} else {
 				/*
 				 * The lazy fine level: catch segment k up
@@ -94,14 +91,14 @@ MT_NAME(const struct tile_job *job)
 				luc[ck] = p - 1;
 				ck = k;
 				if (p - luc[k] > r) {
-					acc = MT_WIDEN(&cols[p + 1].f[k]);
+					acc = MT_WIDEN(&f[16 * (p + 1) + k]);
 					for (int i = p + 2; i <= p + w; i++)
-						acc += MT_WIDEN(&cols[i].f[k]);
+						acc += MT_WIDEN(&f[16 * i + k]);
 				} else {
 					acc = kf[k];
 					for (int q = luc[k] + 1; q <= p; q++)
-						acc += MT_WIDEN(&cols[q + w].f[k]) -
-						       MT_WIDEN(&cols[q].f[k]);
+						acc += MT_WIDEN(&f[16 * (q + w) + k]) -
+						       MT_WIDEN(&f[16 * q + k]);
 				}
 			}
 			out[(size_t)p * 3] =
