@@ -282,6 +282,15 @@ const char *exp_comparator_str(enum exp_comparator cmp);
 const char *exp_guard_str(enum exp_guard guard); /* NULL for NONE */
 const char *exp_redact_style_str(enum redact_style style);
 
+/* ---- schema.c: the keys ------------------------------------------------- */
+
+/*
+ * Appends a description of every key, from the one table the loader uses:
+ * name, type and bounds, default or "required", what a SIGHUP may do, and
+ * a line of help.  For `intofocus check --keys` and the manual.
+ */
+int exp_keys_format(struct buf *out);
+
 /* ---- units.c: text <-> numbers ----------------------------------------- */
 
 /*

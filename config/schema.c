@@ -648,8 +648,7 @@ static const struct cfg_key mturk_keys[] = {
 	 .off = OFF(mturk.environment), .def = "sandbox",
 	 .reload = CFG_RELOAD_NEVER, .names = env_names,
 	 .nnames = NNAMES(env_names),
-	 .doc = "simulator | sandbox | production; production only when "
-		"written"},
+	 .doc = "which service; production only when written here"},
 	{.name = "endpoint", .type = CFG_STR, .off = OFF(mturk.endpoint),
 	 .min = 1, .max = 2048,
 	 .doc = "API endpoint override: https://, or http:// on loopback"},
@@ -698,7 +697,9 @@ static const struct cfg_key hit_keys[] = {
 	 .doc = "MTurk approves by itself after this"},
 	{.name = "approve", .type = CFG_ENUM, .off = OFF(hit.approve),
 	 .def = "auto", .names = approve_names,
-	 .nnames = NNAMES(approve_names), .doc = "auto | manual"},
+	 .nnames = NNAMES(approve_names),
+	 .doc = "auto: approve each valid answer at once; manual: the "
+		"operator does"},
 	{.name = "exclusive_stages", .type = CFG_BOOL,
 	 .off = OFF(hit.exclusive_stages), .def = "true",
 	 .doc = "a worker may work in one stage only"},
@@ -714,7 +715,7 @@ static const struct cfg_key hit_keys[] = {
 static const struct cfg_key redact_keys[] = {
 	{.name = "style", .type = CFG_ENUM, .off = OFF(redact.style),
 	 .def = "fill", .names = style_names, .nnames = NNAMES(style_names),
-	 .doc = "fill | median | pixelate"},
+	 .doc = "how selected regions are hidden"},
 	{.name = "color", .type = CFG_COLOR, .off = OFF(redact.color),
 	 .def = "#000000", .doc = "\"#rrggbb\" for fill"},
 	{0},
@@ -723,7 +724,8 @@ static const struct cfg_key redact_keys[] = {
 static const struct cfg_key host_keys[] = {
 	{.name = "kind", .type = CFG_ENUM, .off = OFF(images_host.kind),
 	 .names = host_names, .nnames = NNAMES(host_names),
-	 .doc = "simulator | s3 | local"},
+	 .doc = "where workers fetch stage images; required unless the "
+		"environment is simulator"},
 	{.name = "bucket", .type = CFG_STR, .off = OFF(images_host.bucket),
 	 .min = 3, .max = 63, .flags = CFG_S3, .check = check_bucket,
 	 .doc = "s3: the bucket"},
@@ -763,7 +765,7 @@ const struct cfg_key cfg_root_keys[] = {
 		"13]"},
 	{.name = "aggregate", .type = CFG_ENUM, .off = OFF(aggregate),
 	 .def = "union", .names = agg_names, .nnames = NNAMES(agg_names),
-	 .doc = "union | first | majority"},
+	 .doc = "how the boxes of a stage's workers combine"},
 	{.name = "redact", .type = CFG_MAP, .sub = redact_keys},
 	{.name = "images_host", .type = CFG_MAP, .sub = host_keys},
 	{.name = "budget_usd", .type = CFG_MONEY, .off = OFF(budget_cents),
@@ -782,16 +784,20 @@ const struct cfg_key cfg_root_keys[] = {
 #define QOFF(field) offsetof(struct exp_qual, field)
 const struct cfg_key cfg_qual_keys[] = {
 	{.name = "id", .type = CFG_STR, .off = QOFF(id), .min = 1, .max = 64,
-	 .flags = CFG_REQUIRED, .check = check_qual_id},
+	 .flags = CFG_REQUIRED, .check = check_qual_id,
+	 .doc = "QualificationTypeId, e.g. 000000000000000000L0"},
 	{.name = "comparator", .type = CFG_ENUM, .off = QOFF(comparator),
 	 .flags = CFG_REQUIRED, .names = cmp_names,
 	 .nnames = NNAMES(cmp_names)},
 	{.name = "integer", .type = CFG_CUSTOM, .off = QOFF(integers),
-	 .parse = parse_qual_integer},
+	 .parse = parse_qual_integer,
+	 .doc = "N or [N, ...] (In/NotIn: up to 15)"},
 	{.name = "locale", .type = CFG_CUSTOM, .off = QOFF(locales),
-	 .parse = parse_qual_locale},
+	 .parse = parse_qual_locale,
+	 .doc = "\"US\", \"US-NY\" or a list (In/NotIn: up to 30)"},
 	{.name = "actions_guarded", .type = CFG_ENUM, .off = QOFF(guard),
-	 .names = guard_names, .nnames = NNAMES(guard_names)},
+	 .names = guard_names, .nnames = NNAMES(guard_names),
+	 .doc = "left out: MTurk's default (Accept)"},
 	{0},
 };
 
@@ -799,11 +805,14 @@ const struct cfg_key cfg_qual_keys[] = {
 const struct cfg_key cfg_image_keys[] = {
 	{.name = "id", .type = CFG_STR, .off = IOFF(id), .min = 1,
 	 .max = EXP_IMAGE_ID_MAX, .flags = CFG_REQUIRED,
-	 .check = check_image_id},
+	 .check = check_image_id,
+	 .doc = "unique; A-Z a-z 0-9 and (not first) _ - ."},
 	{.name = "file", .type = CFG_STR, .off = IOFF(file), .min = 1,
-	 .max = 1024, .flags = CFG_REQUIRED},
+	 .max = 1024, .flags = CFG_REQUIRED,
+	 .doc = "JPEG or PNG, relative to the experiment file"},
 	{.name = "ground_truth", .type = CFG_CUSTOM, .off = IOFF(ground_truth),
-	 .parse = parse_ground_truth},
+	 .parse = parse_ground_truth,
+	 .doc = "faces as [[x, y, w, h], ...] inside the displayed image"},
 	{0},
 };
 
@@ -1205,4 +1214,101 @@ cfg_walk_map(struct cfg_walk *w, yaml_node_t *n, const struct cfg_key *keys,
 	}
 	missing_keys(w, n, keys, w->prefix, seen);
 	return 0;
+}
+
+/* ---- the table as text (check --keys) ------------------------------------ */
+
+static void
+describe_type(const struct cfg_key *k, struct buf *out)
+{
+	char lo[24], hi[24];
+
+	switch (k->type) {
+	case CFG_STR:
+		if (k->max > 0)
+			buf_printf(out, "string, %lld-%lld characters",
+				   (long long)k->min, (long long)k->max);
+		else
+			buf_printf(out, "string");
+		break;
+	case CFG_INT:
+		buf_printf(out, "integer %lld..%lld", (long long)k->min,
+			   (long long)k->max);
+		break;
+	case CFG_BOOL:
+		buf_printf(out, "true | false");
+		break;
+	case CFG_DURATION:
+		cfg_format_duration(k->min, lo, sizeof(lo));
+		cfg_format_duration(k->max, hi, sizeof(hi));
+		buf_printf(out, "duration %s..%s", lo, hi);
+		break;
+	case CFG_MONEY:
+		buf_printf(out, "USD amount, e.g. \"0.15\"");
+		break;
+	case CFG_ENUM:
+		for (size_t i = 0, first = 1; i < k->nnames; i++) {
+			if (k->names[i] == NULL)
+				continue;
+			buf_printf(out, "%s%s", first ? "" : " | ",
+				   k->names[i]);
+			first = 0;
+		}
+		break;
+	case CFG_COLOR:
+		buf_printf(out, "colour \"#rrggbb\"");
+		break;
+	default:
+		buf_printf(out, "list");
+		break;
+	}
+}
+
+static void
+describe(const struct cfg_key *keys, const char *prefix, struct buf *out)
+{
+	static const char *const reload[] = {
+		"before any image starts", "any time", "never"};
+
+	for (size_t i = 0; keys[i].name != NULL; i++) {
+		const struct cfg_key *k = &keys[i];
+		char sub[96];
+
+		if (k->type == CFG_MAP) {
+			snprintf(sub, sizeof(sub), "%s%s.", prefix, k->name);
+			describe(k->sub, sub, out);
+			continue;
+		}
+		buf_printf(out, "%s%s: ", prefix, k->name);
+		describe_type(k, out);
+		if (k->flags & CFG_REQUIRED)
+			buf_printf(out, ", required");
+		else if (k->def != NULL)
+			buf_printf(out, " [default: %s]",
+				   k->def[0] != '\0' ? k->def : "\"\"");
+		if (k->flags & (CFG_S3 | CFG_LOCAL))
+			buf_printf(out, " (kind %s)",
+				   k->flags & CFG_S3 ? "s3" : "local");
+		/* Keys of list items follow their list's reload rule. */
+		if (strchr(prefix, '[') != NULL)
+			buf_printf(out, "\n");
+		else if (strcmp(k->name, "images") == 0)
+			buf_printf(out, "; SIGHUP: new images start, started "
+					"ones may not change\n");
+		else
+			buf_printf(out, "; SIGHUP: %s\n", reload[k->reload]);
+		if (k->doc != NULL)
+			buf_printf(out, "    %s\n", k->doc);
+		if (strcmp(k->name, "qualifications") == 0)
+			describe(cfg_qual_keys, "hit.qualifications[].", out);
+		else if (strcmp(k->name, "images") == 0)
+			describe(cfg_image_keys, "images[].", out);
+	}
+}
+
+int
+exp_keys_format(struct buf *out)
+{
+	describe(cfg_root_keys, "", out);
+	return out->data != NULL ? IF_OK : IF_ERUNTIME;
 }

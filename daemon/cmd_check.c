@@ -22,12 +22,14 @@ usage(FILE *fp)
 {
 	fprintf(fp,
 		"usage: intofocus check EXPERIMENT.yaml [--json]\n"
+		"       intofocus check --keys\n"
 		"\n"
 		"Validates an experiment file without touching the network "
 		"and prints\nits plan: images, stages, HITs, assignments, and "
 		"the cost (rewards\nplus MTurk fees) against the budget.\n"
 		"\n"
 		"  --json   print the plan (or the errors) as one JSON object\n"
+		"  --keys   describe every key of an experiment file\n"
 		"\n"
 		"exit status: 0 valid (also when over budget: run pauses the "
 		"images\nthe budget cannot pay for), 2 invalid file or usage\n");
@@ -242,6 +244,22 @@ report_errors(const char *path, const struct exp_errors *errs,
 	return eb->code != IF_OK ? eb->code : IF_EINPUT;
 }
 
+static int
+print_keys(void)
+{
+	struct buf b;
+	int rc;
+
+	buf_init(&b, 0);
+	rc = exp_keys_format(&b);
+	if (rc == IF_OK)
+		fputs(b.data, stdout);
+	else
+		fprintf(stderr, "intofocus check: out of memory\n");
+	buf_cleanup(&b);
+	return rc;
+}
+
 int
 cmd_check(int argc, char **argv)
 {
@@ -259,6 +277,8 @@ cmd_check(int argc, char **argv)
 			return IF_OK;
 		} else if (strcmp(argv[i], "--json") == 0) {
 			json = true;
+		} else if (strcmp(argv[i], "--keys") == 0) {
+			return print_keys();
 		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
 			fprintf(stderr, "intofocus check: unknown option "
 					"\"%s\"\n", argv[i]);

@@ -106,6 +106,8 @@ expect_exit 2 "an unknown option is a usage error" "$INTOFOCUS" check --frob x.y
 expect_stderr "the unknown option is named" 'unknown option "--frob"'
 expect_exit 0 "check --help exits 0" "$INTOFOCUS" check --help
 expect_stdout "--help shows the usage" 'usage: intofocus check EXPERIMENT.yaml [--json]'
+expect_exit 0 "check --keys exits 0" "$INTOFOCUS" check --keys
+expect_stdout "--keys describes each key with its default" 'hit.workers: integer 1..100 [default: 3]'
 expect_exit 2 "a missing file exits 2" "$INTOFOCUS" check nope.yaml
 expect_stderr "a missing file is named" 'nope.yaml: cannot open: No such file or directory'
 

@@ -982,6 +982,34 @@ test_mutations(void **state)
 }
 
 static void
+test_keys_format(void **state)
+{
+	static const char *const lines[] = {
+		"name: string, 1-40 characters, required; SIGHUP: never\n",
+		"mturk.environment: simulator | sandbox | production "
+		"[default: sandbox]; SIGHUP: never\n",
+		"hit.workers: integer 1..100 [default: 3]; SIGHUP: before any "
+		"image starts\n",
+		"hit.auto_approval_delay: duration 0s..30d [default: 3d];",
+		"hit.reward: USD amount, e.g. \"0.15\", required;",
+		"budget_usd: USD amount, e.g. \"0.15\"; SIGHUP: any time\n",
+		"images_host.url_expiry: duration 1s..7d (kind s3);",
+		"hit.qualifications[].comparator: LessThan | ",
+		"images[].file: string, 1-1024 characters, required\n",
+		"images: list, required; SIGHUP: new images start",
+	};
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 0);
+	assert_int_equal(exp_keys_format(&b), IF_OK);
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		if (strstr(b.data, lines[i]) == NULL)
+			fail_msg("--keys lacks: %s", lines[i]);
+	buf_cleanup(&b);
+}
+
+static void
 test_enum_names(void **state)
 {
 	(void)state;
@@ -1012,6 +1040,7 @@ main(void)
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_diff_environment),
 		cmocka_unit_test(test_mutations),
+		cmocka_unit_test(test_keys_format),
 		cmocka_unit_test(test_enum_names),
 	};
 
