@@ -348,6 +348,7 @@ mturk_call(struct mturk_client *c, const char *operation, const char *body,
 	struct errbuf aeb;
 	char target[128], text[700], rid[160];
 	bool skew_retried = false;
+	int64_t started;
 	int rc = IF_OK;
 
 	mturk_error_clear(e);
@@ -358,6 +359,7 @@ mturk_call(struct mturk_client *c, const char *operation, const char *body,
 			       operation);
 	snprintf(target, sizeof(target), "%s%s", MTURK_TARGET_PREFIX,
 		 operation);
+	started = c->clock.now(c->clock.ctx);
 	for (int attempt = 0;;) {
 		err_init(&aeb);
 		rc = attempt_once(c, target, body, body_len, &aeb);
@@ -418,6 +420,14 @@ mturk_call(struct mturk_client *c, const char *operation, const char *body,
 			int64_t ms = mturk_backoff_ms(
 				&c->retry, attempt,
 				c->clock.random(c->clock.ctx));
+			int64_t spent = c->clock.now(c->clock.ctx) - started;
+			if (c->retry.max_elapsed_s > 0 &&
+			    spent + (ms + 999) / 1000 > c->retry.max_elapsed_s)
+				return err_set(eb, IF_ETEMP,
+					       "%s: %s (gave up after %d "
+					       "attempts in %lld s)%s",
+					       operation, text, attempt + 1,
+					       (long long)spent, rid);
 			log_info("MTurk %s: %s; retry %d of %d in %lld ms",
 				 operation, text, attempt + 1,
 				 c->retry.max_attempts - 1, (long long)ms);

@@ -190,7 +190,11 @@ s3_put(struct mturk_image_host *h, const void *data, size_t len,
 			double r = h->cfg.clock.random != NULL
 					   ? h->cfg.clock.random(h->cfg.clock.ctx)
 					   : 0.5;
-			struct mturk_retry_policy p = {PUT_ATTEMPTS, 1000, 20000};
+			struct mturk_retry_policy p = {
+				.max_attempts = PUT_ATTEMPTS,
+				.base_ms = 1000,
+				.cap_ms = 20000,
+			};
 			h->cfg.clock.sleep_ms(h->cfg.clock.ctx,
 					      mturk_backoff_ms(&p, attempt, r));
 		} else {

@@ -510,6 +510,12 @@ struct mturk_retry_policy {
 	int max_attempts; /* total tries per call [default: 5] */
 	int64_t base_ms;  /* first backoff ceiling [default: 1000] */
 	int64_t cap_ms;	  /* backoff ceiling cap [default: 20000] */
+	/*
+	 * No retry starts when the call has then taken longer than this, in
+	 * seconds of the client's clock, so that a daemon step stays within
+	 * its watchdog [default: 0 = only max_attempts bounds a call].
+	 */
+	int64_t max_elapsed_s;
 };
 
 struct mturk_client_config {

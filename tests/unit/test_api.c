@@ -435,7 +435,8 @@ test_error_is_and_recover(void **state)
 static void
 test_backoff_formula(void **state)
 {
-	struct mturk_retry_policy p = {5, 1000, 20000};
+	struct mturk_retry_policy p = {
+		.max_attempts = 5, .base_ms = 1000, .cap_ms = 20000};
 
 	(void)state;
 	assert_int_equal(mturk_backoff_ms(&p, 0, 0.5), 500);
@@ -512,6 +513,37 @@ test_retry_bound(void **state)
 	assert_true(e.retryable);
 	assert_non_null(strstr(eb.msg, "ListHITs: HTTP 503: unavailable"));
 	assert_non_null(strstr(eb.msg, "gave up after 5 attempts"));
+}
+
+static void
+test_retry_time_budget(void **state)
+{
+	struct fx *x = *state;
+	struct mturk_client_config cfg;
+	struct mturk_client *c = NULL;
+	struct errbuf eb = {0};
+	struct mturk_error e;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.endpoint = fake_http_url(x->srv);
+	cfg.creds = x->creds;
+	cfg.retry.max_elapsed_s = 3;
+	cfg.clock.now = f_now;
+	cfg.clock.sleep_ms = f_sleep;
+	cfg.clock.random = f_random;
+	cfg.clock.ctx = &x->clk;
+	assert_int_equal(mturk_client_new(&cfg, &c, &eb), IF_OK);
+	x->clk.nrnd = 3;
+	x->clk.rnd[0] = x->clk.rnd[1] = x->clk.rnd[2] = 0.999;
+	fake_http_set_default(x->srv, 503, "{}");
+	/* Waits of 0.999 s and 1.998 s fit in 3 s; the third (3.996 s)
+	 * would not, so the call ends after three attempts. */
+	assert_int_equal(mturk_call(c, "ListHITs", "{}", 2, NULL, &e, &eb),
+			 IF_ETEMP);
+	assert_int_equal(fake_http_count(x->srv), 3);
+	assert_int_equal(x->clk.nsleeps, 2);
+	assert_non_null(strstr(eb.msg, "gave up after 3 attempts in 1 s"));
+	mturk_client_free(c);
 }
 
 static void
@@ -816,6 +848,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_retry_schedule_then_success,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_bound, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_retry_time_budget, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_request_error_not_retried,
 						setup, teardown),
