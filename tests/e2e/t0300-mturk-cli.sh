@@ -62,6 +62,35 @@ AWS_SECRET_ACCESS_KEY=wrong expect_exit 1 "a wrong secret is refused (exit 1)" \
 	"$INTOFOCUS" mturk GetAccountBalance --endpoint "$EP"
 expect_stderr "with the service's reason" "InvalidSignatureException"
 
+# The experiment file's mturk section picks the endpoint.
+write_exp() {
+	cat >"$SCRATCH/exp.yaml" <<EOF
+name: cli-test
+mturk:
+  environment: simulator
+$1
+hit:
+  reward: "0.15"
+stages: [41, 13]
+images_host:
+  kind: simulator
+images:
+  - id: cat
+    file: $TOP/examples/images/cat.jpg
+EOF
+}
+write_exp "  endpoint: $EP"
+expect_exit 0 "--experiment takes the endpoint from the file" \
+	"$INTOFOCUS" mturk GetAccountBalance --experiment "$SCRATCH/exp.yaml"
+expect_stdout "and the call is answered" '"AvailableBalance": "10000.00"'
+write_exp ""
+expect_exit 2 "a simulator experiment without an endpoint exits 2" \
+	"$INTOFOCUS" mturk GetAccountBalance --experiment "$SCRATCH/exp.yaml"
+expect_stderr "and says what to do" "start intofocus sim and pass --endpoint"
+expect_exit 0 "--endpoint overrides the experiment file" \
+	"$INTOFOCUS" mturk GetAccountBalance --experiment "$SCRATCH/exp.yaml" \
+	--endpoint "$EP"
+
 expect_exit 0 "--verbose traces the exchange" \
 	"$INTOFOCUS" mturk GetAccountBalance --endpoint "$EP" --verbose
 expect_stderr "the trace shows the target" \
