@@ -104,6 +104,7 @@ static const char page_script[] =
 	"b:Object.assign({},boxes[sel])};}"
 	"else{boxes.push({x:p.x,y:p.y,w:0,h:0});sel=boxes.length-1;"
 	"drag={mode:'new',p:p,b:{x:p.x,y:p.y,w:0,h:0}};}"
+	"if(wrap.setPointerCapture&&e.pointerId!==undefined)"
 	"wrap.setPointerCapture(e.pointerId);draw();});\n"
 	"wrap.addEventListener('pointermove',function(e){if(!drag)return;"
 	"e.preventDefault();var p=at(e),dx=p.x-drag.p.x,dy=p.y-drag.p.y,"

@@ -14,7 +14,7 @@ libmicrohttpd-dev libpng-dev libsystemd-dev"
 # oracles (median fixtures, simulator conformance); sqlite3 and systemd for
 # inspecting state and checking the unit file; strace and groff for tracing
 # the binary against the unit's sandbox and checking the man pages.
-test_pkgs="libcmocka-dev python3 python3-pil python3-boto3 sqlite3 systemd strace groff-base"
+test_pkgs="libcmocka-dev python3 python3-pil python3-boto3 sqlite3 systemd strace groff-base nodejs node-jsdom"
 bench_pkgs="python3-opencv python3-numpy"
 
 case "$purpose" in

@@ -14,6 +14,7 @@
 #include <libxml/tree.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static char *
 page(const struct task_page *p, bool question, int want)
@@ -177,6 +178,42 @@ test_size_limit(void **state)
 	free(url);
 }
 
+/*
+ * The page's behaviour, in jsdom (Debian's node-jsdom): tests/browser/
+ * task_page.js draws, moves, resizes, adds and removes boxes, checks the
+ * coordinates at half display scale, the face question gating Submit,
+ * preview mode and the submit target.  Skipped without node and jsdom.
+ */
+static void
+test_behaviour_in_jsdom(void **state)
+{
+	struct task_page p = {"http://127.0.0.1:1/b/k.jpg", 640, 480, 1, 5};
+	char *h = page(&p, false, IF_OK);
+	char path[] = "/tmp/intofocus-page.XXXXXX";
+	char cmd[512];
+	int fd = mkstemp(path), rc;
+	FILE *fp;
+
+	(void)state;
+	assert_true(fd >= 0);
+	fp = fdopen(fd, "w");
+	assert_non_null(fp);
+	fputs(h, fp);
+	fclose(fp);
+	free(h);
+	if (system("NODE_PATH=/usr/share/nodejs node -e "
+		   "\"require('jsdom')\" >/dev/null 2>&1") != 0) {
+		unlink(path);
+		skip();
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "NODE_PATH=/usr/share/nodejs node tests/browser/task_page.js %s",
+		 path);
+	rc = system(cmd);
+	unlink(path);
+	assert_int_equal(rc, 0);
+}
+
 int
 main(void)
 {
@@ -186,6 +223,7 @@ main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_question_xml),
 		cmocka_unit_test(test_size_limit),
+		cmocka_unit_test(test_behaviour_in_jsdom),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
