@@ -511,9 +511,9 @@ struct mturk_retry_policy {
 	int64_t base_ms;  /* first backoff ceiling [default: 1000] */
 	int64_t cap_ms;	  /* backoff ceiling cap [default: 20000] */
 	/*
-	 * No retry starts when the call has then taken longer than this, in
-	 * seconds of the client's clock, so that a daemon step stays within
-	 * its watchdog [default: 0 = only max_attempts bounds a call].
+	 * A retry is not started when its wait would take the call past this
+	 * many seconds (of the client's clock), so that a daemon step stays
+	 * within its watchdog [default: 0 = only max_attempts bounds a call].
 	 */
 	int64_t max_elapsed_s;
 };
