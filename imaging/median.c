@@ -139,34 +139,33 @@ widen_generic(const u8x16 *v)
 }
 
 static inline __attribute__((always_inline)) unsigned
-count_le_generic(u16x16 v, unsigned t)
+count_gt_generic(u16x16 v, int t)
 {
 	unsigned n = 0;
 
 	for (int i = 0; i < 16; i++)
-		n += v[i] <= t;
+		n += (int16_t)v[i] > t;
 	return n;
 }
 
 #define MT_NAME tile_generic
 #define MT_TARGET
-#define MT_COUNT_LE count_le_generic
+#define MT_COUNT_GT count_gt_generic
 #define MT_WIDEN widen_generic
 #include "imaging/median_tile.h"
 #undef MT_NAME
 #undef MT_TARGET
-#undef MT_COUNT_LE
+#undef MT_COUNT_GT
 #undef MT_WIDEN
 
 #ifdef MEDIAN_HAVE_AVX2
-/* max(v, t) == t is v <= t for unsigned lanes; 2 mask bits per lane. */
+/* Two mask bits per lane. */
 __attribute__((target("avx2,popcnt"))) static inline unsigned
-count_le_avx2(u16x16 v, unsigned t)
+count_gt_avx2(u16x16 v, int t)
 {
-	__m256i tt = _mm256_set1_epi16((short)t);
-	__m256i le = _mm256_cmpeq_epi16(_mm256_max_epu16((__m256i)v, tt), tt);
+	__m256i gt = _mm256_cmpgt_epi16((__m256i)v, _mm256_set1_epi16((short)t));
 
-	return (unsigned)__builtin_popcount((unsigned)_mm256_movemask_epi8(le)) /
+	return (unsigned)__builtin_popcount((unsigned)_mm256_movemask_epi8(gt)) /
 	       2;
 }
 
@@ -179,12 +178,12 @@ widen_avx2(const u8x16 *v)
 
 #define MT_NAME tile_avx2
 #define MT_TARGET __attribute__((target("avx2,popcnt")))
-#define MT_COUNT_LE count_le_avx2
+#define MT_COUNT_GT count_gt_avx2
 #define MT_WIDEN widen_avx2
 #include "imaging/median_tile.h"
 #undef MT_NAME
 #undef MT_TARGET
-#undef MT_COUNT_LE
+#undef MT_COUNT_GT
 #undef MT_WIDEN
 #endif
 

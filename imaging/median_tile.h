@@ -3,7 +3,8 @@
  * once per instruction set: the including file defines
  *   MT_NAME        the function's name
  *   MT_TARGET      its target attribute (empty for the baseline)
- *   MT_COUNT_LE    a function (u16x16 v, unsigned t) -> lanes of v <= t
+ *   MT_COUNT_GT    a function (u16x16 v, int t) -> lanes of v > t, the
+ *                  lanes read as signed 16-bit
  *   MT_WIDEN       a function (const u8x16 *) -> u16x16, zero-extending
  * and the types, struct tile_job, col_add() and col_down() it uses.  Only
  * median.c includes this file.
@@ -22,7 +23,17 @@ MT_NAME(const struct tile_job *job)
 	const struct img *src = job->src;
 	const int r = job->r, w = 2 * r + 1, H = src->h;
 	const int tw = job->tx1 - job->tx0, n = tw + w;
-	const unsigned rank = (unsigned)(w * w / 2);
+	/* Columns lo .. hi-1 are inside the image: no clamping there. */
+	const int lo = clampi(r + 1 - job->tx0, 0, n);
+	const int hi = clampi(src->w + r + 1 - job->tx0, lo, n);
+	const int rank = w * w / 2;
+	/*
+	 * Kernel counts are kept biased by 0x8000 so that a signed 16-bit
+	 * compare orders them (counts reach w*w = 65025 for w = 255).
+	 */
+	const u16x16 bias = {0x8000, 0x8000, 0x8000, 0x8000, 0x8000, 0x8000,
+			     0x8000, 0x8000, 0x8000, 0x8000, 0x8000, 0x8000,
+			     0x8000, 0x8000, 0x8000, 0x8000};
 	u8x16 *e = job->e, *f = job->f;
 	size_t *offs = job->offs;
 
@@ -35,15 +46,14 @@ MT_NAME(const struct tile_job *job)
 	for (int j = -r; j <= r; j++) {
 		const uint8_t *row =
 			src->px + (size_t)clampi(job->y0 + j, 0, H - 1) * src->stride;
-		for (int i = 0; i < n; i++) {
+		for (int i = 0; i < n; i++)
 			col_add(&e[i], &f[16 * i], row[offs[i]]);
-		}
 	}
 	for (int y = job->y0; y < job->y1; y++) {
 		uint8_t *out = job->dst->px + (size_t)y * job->dst->stride +
 			       (size_t)job->tx0 * 3 + (size_t)job->ch;
 		/* Slot 16 is a dummy that the first pixel of a row evicts. */
-		u16x16 kc = {0}, kf[17], acc = {0};
+		u16x16 kc = bias, kf[17], acc = bias;
 		int luc[17];
 		unsigned ck;
 
@@ -54,11 +64,21 @@ MT_NAME(const struct tile_job *job)
 				src->px +
 				(size_t)clampi(y - 1 - r, 0, H - 1) * src->stride;
 			/* Rows clamped to the same source row cancel out. */
-			if (ra != rs)
-				for (int i = 0; i < n; i++) {
+			if (ra != rs) {
+				for (int i = 0; i < lo; i++)
 					col_down(&e[i], &f[16 * i], ra[offs[i]],
 						 rs[offs[i]]);
+				if (lo < hi) {
+					const uint8_t *pa = ra + offs[lo];
+					const uint8_t *ps = rs + offs[lo];
+
+					for (int i = lo; i < hi; i++, pa += 3, ps += 3)
+						col_down(&e[i], &f[16 * i], *pa, *ps);
 				}
+				for (int i = hi; i < n; i++)
+					col_down(&e[i], &f[16 * i], ra[offs[i]],
+						 rs[offs[i]]);
+			}
 		}
 		/* The window of p = -1, so that every p below takes one step. */
 		for (int i = 0; i < w; i++)
@@ -76,8 +96,8 @@ MT_NAME(const struct tile_job *job)
 			 * values below 16k, so lane 0 is 0 and the median's
 			 * coarse bin is the last lane not above the rank.
 			 */
-			k = MT_COUNT_LE(kc, rank) - 1;
-			below = kc[k];
+			k = 15 - MT_COUNT_GT(kc, rank - 0x8000);
+			below = (uint16_t)(kc[k] - 0x8000);
 			if (k == ck) {
 				acc += MT_WIDEN(&f[16 * (p + w) + k]) -
 				       MT_WIDEN(&f[16 * p + k]);
@@ -91,8 +111,8 @@ MT_NAME(const struct tile_job *job)
 				luc[ck] = p - 1;
 				ck = k;
 				if (p - luc[k] > r) {
-					acc = MT_WIDEN(&f[16 * (p + 1) + k]);
-					for (int i = p + 2; i <= p + w; i++)
+					acc = bias;
+					for (int i = p + 1; i <= p + w; i++)
 						acc += MT_WIDEN(&f[16 * i + k]);
 				} else {
 					acc = kf[k];
@@ -101,8 +121,9 @@ MT_NAME(const struct tile_job *job)
 						       MT_WIDEN(&f[16 * q + k]);
 				}
 			}
-			out[(size_t)p * 3] =
-				(uint8_t)(k * 16 + MT_COUNT_LE(acc, rank - below));
+			out[(size_t)p * 3] = (uint8_t)(
+				k * 16 + 16 -
+				MT_COUNT_GT(acc, rank - (int)below - 0x8000));
 		}
 	}
 }
