@@ -163,7 +163,8 @@ url_path(const char *url, char **out, struct errbuf *eb)
 	*out = NULL;
 	if (u == NULL)
 		return err_set(eb, IF_ERUNTIME, "%s: out of memory", url);
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	if (curl_url_set(u, CURLUPART_URL, url, CURLU_PATH_AS_IS) !=
+		    CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_PATH, &p, 0) != CURLUE_OK) {
 		rc = err_set(eb, IF_EINPUT, "%s: not a URL", url);
 		goto cleanup;

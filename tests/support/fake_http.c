@@ -42,6 +42,7 @@ struct fake_http {
 	struct fake_request **reqs;
 	size_t n_reqs;
 	size_t cap_reqs;
+	size_t n_conns; /* TCP connections accepted */
 };
 
 /* Per-request accumulation between the handler's calls. */
@@ -256,6 +257,21 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 }
 
+static void
+conn_cb(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+	enum MHD_ConnectionNotificationCode toe)
+{
+	struct fake_http *f = cls;
+
+	(void)conn;
+	(void)socket_ctx;
+	if (toe != MHD_CONNECTION_NOTIFY_STARTED)
+		return;
+	pthread_mutex_lock(&f->mu);
+	f->n_conns++;
+	pthread_mutex_unlock(&f->mu);
+}
+
 struct fake_http *
 fake_http_start(void)
 {
@@ -276,6 +292,7 @@ fake_http_start(void)
 				0, NULL, NULL, handler, f, MHD_OPTION_SOCK_ADDR,
 				(struct sockaddr *)&sa,
 				MHD_OPTION_NOTIFY_COMPLETED, completed, f,
+				MHD_OPTION_NOTIFY_CONNECTION, conn_cb, f,
 				MHD_OPTION_END);
 	if (f->d == NULL) {
 		fake_http_stop(f);
@@ -377,6 +394,17 @@ fake_http_count(struct fake_http *f)
 
 	pthread_mutex_lock(&f->mu);
 	n = f->n_reqs;
+	pthread_mutex_unlock(&f->mu);
+	return n;
+}
+
+size_t
+fake_http_connections(struct fake_http *f)
+{
+	size_t n;
+
+	pthread_mutex_lock(&f->mu);
+	n = f->n_conns;
 	pthread_mutex_unlock(&f->mu);
 	return n;
 }

@@ -46,6 +46,8 @@ void fake_http_push_close(struct fake_http *f);
 void fake_http_set_default(struct fake_http *f, int status, const char *body);
 
 size_t fake_http_count(struct fake_http *f);
+/* TCP connections accepted so far (to see connection reuse). */
+size_t fake_http_connections(struct fake_http *f);
 /* Request i (0 = first); valid until fake_http_clear() or stop. */
 const struct fake_request *fake_http_request(struct fake_http *f, size_t i);
 /* Forgets the recorded requests and the queued replies. */

@@ -239,6 +239,43 @@ test_request_shape_and_signature(void **state)
 }
 
 static void
+test_connection_reused(void **state)
+{
+	struct fx *x = *state;
+	struct errbuf eb = {0};
+
+	fake_http_set_default(x->srv, 200, "{}");
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(mturk_call(x->c, "GetAccountBalance", "{}", 2,
+					    NULL, NULL, &eb),
+				 IF_OK);
+	assert_int_equal(fake_http_count(x->srv), 4);
+	assert_int_equal(fake_http_connections(x->srv), 1);
+}
+
+/* The signed path is the sent path: curl must not remove "/./". */
+static void
+test_path_sent_as_signed(void **state)
+{
+	struct fx *x = *state;
+	struct mturk_client *c;
+	struct errbuf eb = {0};
+	char url[128];
+	const struct fake_request *r;
+
+	snprintf(url, sizeof(url), "%s/api/./v1", fake_http_url(x->srv));
+	c = client_for(x, url, 0);
+	fake_http_push(x->srv, 200, "{}", NULL);
+	assert_int_equal(mturk_call(c, "GetAccountBalance", "{}", 2, NULL,
+				    NULL, &eb),
+			 IF_OK);
+	r = fake_http_request(x->srv, 0);
+	assert_string_equal(r->path, "/api/./v1/");
+	assert_signature_valid(r, x->creds, T0);
+	mturk_client_free(c);
+}
+
+static void
 test_session_token_signed(void **state)
 {
 	struct fx *x = *state;
@@ -840,6 +877,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_request_shape_and_signature,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_token_signed, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_connection_reused, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_path_sent_as_signed, setup,
 						teardown),
 		cmocka_unit_test(test_error_classification),
 		cmocka_unit_test(test_curl_classification),
