@@ -21,6 +21,10 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 
 "$BENCH" gen "$tmp"
 
+# Other processes make every figure worse: say how busy the machine was.
+read -r load1 _ </proc/loadavg 2>/dev/null || load1=unknown
+echo "load average at start: $load1 on $(nproc 2>/dev/null || echo '?') cores (figures are meaningful on an idle machine)"
+
 cv="$tmp/opencv.txt"
 "$PYTHON" - "$tmp/photo.ppm" "$cv" <<'PY' || { echo "OpenCV baseline unavailable" >&2; : >"$cv"; }
 import sys, time
