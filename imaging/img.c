@@ -4,12 +4,39 @@
  * Sizes are computed in 64 bits and checked against the pixel limit before
  * any allocation, so that a hostile header can never make us allocate (or
  * overflow) on its say-so (spec section 4: refuse before decoding).
+ *
+ * Large pixel buffers ask the kernel for transparent huge pages.  Spec
+ * section 4 measures the first touch of a fresh 4 KiB page at about 12 us
+ * on our VMs, 110 ms for one 12 MP RGB image; with 2 MiB pages the same
+ * buffer takes 18 faults instead of 9,000.  madvise() is only a hint: where
+ * huge pages are off, nothing changes.
  */
+#define _DEFAULT_SOURCE /* MADV_HUGEPAGE (Linux) */
 #include "imaging/imaging_private.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+static uint8_t *
+alloc_pixels(size_t size)
+{
+	uint8_t *p;
+
+	if (size < 2 * HUGE_PAGE)
+		return malloc(size);
+	/* aligned_alloc wants a multiple of the alignment. */
+	p = aligned_alloc(HUGE_PAGE, (size + HUGE_PAGE - 1) / HUGE_PAGE *
+					     HUGE_PAGE);
+#ifdef MADV_HUGEPAGE
+	if (p != NULL)
+		(void)madvise(p, size, MADV_HUGEPAGE);
+#endif
+	return p;
+}
 
 int
 img_new(struct img **out, int w, int h, uint64_t max_pixels,
@@ -38,7 +65,7 @@ img_new(struct img **out, int w, int h, uint64_t max_pixels,
 	im->w = w;
 	im->h = h;
 	im->stride = (size_t)w * 3;
-	im->px = malloc(im->stride * (size_t)h);
+	im->px = alloc_pixels(im->stride * (size_t)h);
 	if (im->px == NULL) {
 		free(im);
 		return err_set(eb, IF_ERUNTIME,
