@@ -730,6 +730,45 @@ test_delete_hit_and_balance(void **state)
 	assert_non_null(strstr(eb.msg, "\"$5\" is not an amount"));
 }
 
+/*
+ * Every truncation of a valid answer, and every byte of it swapped for a
+ * quote, is refused or parsed cleanly: never a crash, never a half-filled
+ * success (ASan watches the memory).
+ */
+static void
+test_hostile_answers(void **state)
+{
+	struct fx *x = *state;
+	char reply[2048], bad[2048];
+	size_t len, refused = 0;
+	struct mturk_hit h;
+
+	snprintf(reply, sizeof(reply), "{\"HIT\":%s}", hit_json);
+	len = strlen(reply);
+	for (size_t cut = 0; cut < len; cut += 7) {
+		struct errbuf eb = {0};
+		memcpy(bad, reply, cut);
+		bad[cut] = '\0';
+		fake_http_push(x->srv, 200, bad, NULL);
+		assert_int_equal(mturk_get_hit(x->c, "H", &h, &eb), IF_ERUNTIME);
+		assert_true(eb.msg[0] != '\0');
+		refused++;
+	}
+	for (size_t i = 0; i < len; i += 5) {
+		struct errbuf eb = {0};
+		int rc;
+		memcpy(bad, reply, len + 1);
+		bad[i] = '"';
+		fake_http_push(x->srv, 200, bad, NULL);
+		rc = mturk_get_hit(x->c, "H", &h, &eb);
+		assert_true(rc == IF_OK || rc == IF_ERUNTIME);
+		if (rc != IF_OK)
+			assert_true(eb.msg[0] != '\0');
+	}
+	assert_true(refused > 50);
+	assert_int_equal(x->nsleeps, 0); /* a bad answer is not retried */
+}
+
 static void
 test_money(void **state)
 {
@@ -782,6 +821,7 @@ main(void)
 		T(test_reject),
 		T(test_update_expiration),
 		T(test_delete_hit_and_balance),
+		T(test_hostile_answers),
 		cmocka_unit_test(test_money),
 	};
 #undef T
