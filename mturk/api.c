@@ -134,6 +134,17 @@ real_random(void *ctx)
 	return (double)(x >> 11) * (1.0 / 9007199254740992.0);
 }
 
+void
+mturk_clock_defaults(struct mturk_clock *k)
+{
+	if (k->now == NULL)
+		k->now = real_now;
+	if (k->sleep_ms == NULL)
+		k->sleep_ms = real_sleep_ms;
+	if (k->random == NULL)
+		k->random = real_random;
+}
+
 int64_t
 mturk_backoff_ms(const struct mturk_retry_policy *p, int attempt, double r)
 {
@@ -222,12 +233,7 @@ mturk_client_new(const struct mturk_client_config *cfg,
 	if (c->retry.max_attempts > MAX_ATTEMPTS)
 		c->retry.max_attempts = MAX_ATTEMPTS;
 	c->clock = cfg->clock;
-	if (c->clock.now == NULL)
-		c->clock.now = real_now;
-	if (c->clock.sleep_ms == NULL)
-		c->clock.sleep_ms = real_sleep_ms;
-	if (c->clock.random == NULL)
-		c->clock.random = real_random;
+	mturk_clock_defaults(&c->clock);
 	rc = http_client_new(&cfg->http, &c->http, eb);
 	if (rc != IF_OK)
 		goto fail;

@@ -83,8 +83,7 @@ chars_ok(const char *s, const char *allowed)
 static int64_t
 host_now(const struct mturk_image_host *h)
 {
-	return h->cfg.clock.now != NULL ? h->cfg.clock.now(h->cfg.clock.ctx)
-					: (int64_t)time(NULL);
+	return h->cfg.clock.now(h->cfg.clock.ctx);
 }
 
 /* The path of key on the server: "/bucket/key" or "/key". */
@@ -186,10 +185,8 @@ s3_put(struct mturk_image_host *h, const void *data, size_t len,
 				     "PutObject %s: %s", url.data, text);
 			goto cleanup;
 		}
-		if (h->cfg.clock.sleep_ms != NULL) {
-			double r = h->cfg.clock.random != NULL
-					   ? h->cfg.clock.random(h->cfg.clock.ctx)
-					   : 0.5;
+		{
+			double r = h->cfg.clock.random(h->cfg.clock.ctx);
 			struct mturk_retry_policy p = {
 				.max_attempts = PUT_ATTEMPTS,
 				.base_ms = 1000,
@@ -197,9 +194,6 @@ s3_put(struct mturk_image_host *h, const void *data, size_t len,
 			};
 			h->cfg.clock.sleep_ms(h->cfg.clock.ctx,
 					      mturk_backoff_ms(&p, attempt, r));
-		} else {
-			struct timespec ts = {1, 0};
-			nanosleep(&ts, NULL);
 		}
 	}
 cleanup:
@@ -387,6 +381,7 @@ mturk_image_host_new(const struct mturk_host_config *cfg,
 		return err_set(eb, IF_ERUNTIME, "images_host: out of memory");
 	h->ops = &host_table[cfg->kind];
 	h->cfg = *cfg;
+	mturk_clock_defaults(&h->cfg.clock);
 	http_response_init(&h->resp, 64 * 1024);
 	h->bucket = dup_or_null(cfg->bucket != NULL
 					? cfg->bucket

@@ -549,6 +549,9 @@ int mturk_call(struct mturk_client *c, const char *operation,
 	       const char *body, size_t body_len, struct buf *out,
 	       struct mturk_error *err, struct errbuf *eb);
 
+/* Fills the NULL members of k with the real clock, sleep and random. */
+void mturk_clock_defaults(struct mturk_clock *k);
+
 /* The backoff before retry number attempt (0-based) for a random r. */
 int64_t mturk_backoff_ms(const struct mturk_retry_policy *p, int attempt,
 			 double r);
