@@ -83,7 +83,7 @@ usage(FILE *fp)
 		"[--faults RATE]\n"
 		"                     [--experiment FILE]... [--delay SECONDS] "
 		"[--no-crowd]\n"
-		"                     [--slow-ms MS]\n"
+		"                     [--slow-ms MS] [--state-dir DIR]\n"
 		"\n"
 		"  --listen ADDR:PORT  loopback address to listen on "
 		"[127.0.0.1:9000]; port 0 = any\n"
@@ -97,7 +97,10 @@ usage(FILE *fp)
 		"assignment [0]\n"
 		"  --no-crowd          no simulated workers: lab mode only\n"
 		"  --slow-ms MS        how long a \"slow reply\" fault waits "
-		"[1500]; 0 = none\n");
+		"[1500]; 0 = none\n"
+		"  --state-dir DIR     keep HITs, answers and images in DIR "
+		"across restarts\n"
+		"                      [default: in memory only]\n");
 }
 
 /* Splits "HOST:PORT" (or "[::1]:PORT"). */
@@ -155,6 +158,7 @@ cmd_sim(int argc, char **argv)
 		{"delay", required_argument, NULL, 'd'},
 		{"no-crowd", no_argument, NULL, 'n'},
 		{"slow-ms", required_argument, NULL, 'w'},
+		{"state-dir", required_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -218,6 +222,9 @@ cmd_sim(int argc, char **argv)
 			break;
 		case 'n':
 			cfg.crowd_off = true;
+			break;
+		case 'S':
+			cfg.state_dir = optarg;
 			break;
 		case 'e':
 			if (exp_load(optarg, &exps[nexps], NULL, &eb) != IF_OK ||
@@ -284,8 +291,9 @@ cmd_sim(int argc, char **argv)
 		       "(region us-east-1)\n",
 		       SIM_DEFAULT_ACCESS_KEY_ID, SIM_DEFAULT_SECRET_ACCESS_KEY);
 	printf("intofocus sim: seed %lld, faults %g, delay %gs, crowd %s, "
-	       "%zu experiment(s)\n",
-	       (long long)seed, rate, delay, cfg.crowd_off ? "off" : "on", nexps);
+	       "%zu experiment(s), state %s\n",
+	       (long long)seed, rate, delay, cfg.crowd_off ? "off" : "on", nexps,
+	       cfg.state_dir != NULL ? cfg.state_dir : "in memory only");
 	fflush(stdout);
 	while (!loop_stop_requested())
 		loop_sleep(&unblocked, 1000);

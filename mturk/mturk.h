@@ -849,6 +849,12 @@ struct sim_config {
 	/* Wall clock in epoch ms [default: CLOCK_REALTIME]; for tests. */
 	int64_t (*clock_ms)(void *ctx);
 	void *clock_ctx;
+	/*
+	 * Directory (created 0700) the service keeps its HITs, assignments,
+	 * qualifications, tokens and S3 objects in, so that a restart loses
+	 * nothing [default: NULL = memory only].
+	 */
+	const char *state_dir;
 };
 
 /*

@@ -115,6 +115,12 @@ struct sim_store *sim_store_new(const struct sim_store_config *cfg);
 void sim_store_free(struct sim_store *st);
 int64_t sim_store_now_ms(const struct sim_store *st);
 
+/*
+ * Keeps the store in dir (created 0700): loads DIR/sim.json when present,
+ * then saves after every change.  IF_EINPUT for a state it cannot read.
+ */
+int sim_store_open(struct sim_store *st, const char *dir, struct errbuf *eb);
+
 /* Copies the experiment in; a second one with the same name replaces it. */
 int sim_store_add_experiment(struct sim_store *st,
 			     const struct sim_experiment *exp,

@@ -693,6 +693,9 @@ sim_new(const struct sim_config *cfg, struct errbuf *eb)
 	if (sim->store == NULL || sim->access_key_id == NULL ||
 	    sim->secret_access_key == NULL)
 		goto nomem;
+	if (cfg->state_dir != NULL &&
+	    sim_store_open(sim->store, cfg->state_dir, eb) != IF_OK)
+		goto fail;
 	sim->seed = cfg->seed;
 	sim->fault_rate = cfg->fault_rate;
 	sim->fault_slow_ms = cfg->fault_slow_ms == 0 ? 1500

@@ -19,10 +19,12 @@
  */
 #include "mturk/sim_private.h"
 
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define SIM_TOKEN_TTL_MS (24LL * 3600 * 1000) /* UniqueRequestToken window */
@@ -118,6 +120,7 @@ struct sim_store {
 	size_t nobjects;
 	struct exp_copy *exps;
 	size_t nexps;
+	char *state_dir; /* NULL: memory only */
 };
 
 /* Appends item to a growable array of pointers; -1 when memory runs out. */
@@ -224,6 +227,7 @@ sim_store_free(struct sim_store *st)
 	for (size_t i = 0; i < st->nexps; i++)
 		exp_copy_cleanup(&st->exps[i]);
 	free(st->exps);
+	free(st->state_dir);
 	pthread_mutex_destroy(&st->mu);
 	free(st);
 }
@@ -1406,6 +1410,333 @@ op_delete_hit(struct sim_store *st, json_t *req, json_t **resp,
 	return 0;
 }
 
+/* ---- persistence (optional) ------------------------------------------- */
+
+/*
+ * With a state directory, everything but the experiments is written to
+ * DIR/sim.json after each change (temp file, fsync, rename) and read back
+ * at start, so that a restarted simulator - a lab study that runs for
+ * days, or "intofocus run" resumed after a kill - still knows its HITs,
+ * assignments, qualifications and tokens.  S3 objects go to DIR/objects/,
+ * one file each, named by the SHA-256 of their path.  Files are 0600 in a
+ * 0700 directory: lab answers may be personal data.  A write that fails
+ * is logged; the operation has happened in memory and stays answered.
+ */
+#define SIM_STATE_VERSION 1
+#define SIM_STATE_MAX (256 * 1024 * 1024)
+
+static bool
+read_only_op(const char *op)
+{
+	return strncmp(op, "Get", 3) == 0 || strncmp(op, "List", 4) == 0;
+}
+
+static json_t *
+dump_state(struct sim_store *st)
+{
+	json_t *o = json_object(), *a;
+	char rng[32];
+
+	snprintf(rng, sizeof(rng), "%llu", (unsigned long long)st->ids.s);
+	json_object_set_new(o, "version", json_integer(SIM_STATE_VERSION));
+	json_object_set_new(o, "ids", json_string(rng));
+	a = json_array();
+	for (size_t i = 0; i < st->nqtypes; i++)
+		json_array_append(a, st->qtypes[i]->obj);
+	json_object_set_new(o, "qualification_types", a);
+	a = json_array();
+	for (size_t i = 0; i < st->ngrants; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:i}", "qual",
+						   st->grants[i].qual_id, "worker",
+						   st->grants[i].worker_id, "value",
+						   st->grants[i].value));
+	json_object_set_new(o, "grants", a);
+	a = json_array();
+	for (size_t i = 0; i < st->ntypes; i++)
+		json_array_append_new(a, json_pack("{s:s, s:O}", "id",
+						   st->types[i]->id, "values",
+						   st->types[i]->vals));
+	json_object_set_new(o, "hit_types", a);
+	a = json_array();
+	for (size_t i = 0; i < st->nhits; i++) {
+		struct hit *h = st->hits[i];
+		json_t *j = json_pack("{s:s, s:s, s:O, s:I, s:I, s:I, s:I, s:i, "
+				      "s:b}",
+				      "id", h->id, "type", h->type_id, "values",
+				      h->vals, "created", (json_int_t)h->created_ms,
+				      "expiration", (json_int_t)h->expiration_ms,
+				      "duration", (json_int_t)h->duration_s,
+				      "autoapprove", (json_int_t)h->autoapprove_s,
+				      "max", h->max, "deleted", h->deleted);
+		if (j != NULL && h->token != NULL)
+			json_object_set_new(j, "token", json_string(h->token));
+		json_array_append_new(a, j);
+	}
+	json_object_set_new(o, "hits", a);
+	a = json_array();
+	for (size_t i = 0; i < st->nasgs; i++) {
+		struct asg *x = st->asgs[i];
+		json_t *boxes = json_array();
+		json_t *j;
+
+		for (size_t k = 0; k < x->nboxes; k++)
+			json_array_append_new(boxes,
+					      json_pack("[i,i,i,i]", x->boxes[k].x,
+							x->boxes[k].y, x->boxes[k].w,
+							x->boxes[k].h));
+		j = json_pack("{s:s, s:s, s:s, s:i, s:b, s:I, s:I, s:I, s:I, "
+			      "s:o}",
+			      "id", x->id, "hit", x->hit_id, "worker",
+			      x->worker_id, "state", (int)x->state, "simulated",
+			      x->simulated, "accept", (json_int_t)x->accept_ms,
+			      "submit", (json_int_t)x->submit_ms, "approval",
+			      (json_int_t)x->approval_ms, "rejection",
+			      (json_int_t)x->rejection_ms, "boxes", boxes);
+		if (j != NULL && x->answer != NULL)
+			json_object_set_new(j, "answer", json_string(x->answer));
+		if (j != NULL && x->feedback != NULL)
+			json_object_set_new(j, "feedback", json_string(x->feedback));
+		json_array_append_new(a, j);
+	}
+	json_object_set_new(o, "assignments", a);
+	a = json_array();
+	for (size_t i = 0; i < st->nobjects; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s}", "path",
+						   st->objects[i]->path,
+						   "content_type",
+						   st->objects[i]->content_type));
+	json_object_set_new(o, "objects", a);
+	return o;
+}
+
+static void
+persist(struct sim_store *st)
+{
+	json_t *o;
+	char *text, *path;
+	struct errbuf eb;
+
+	if (st->state_dir == NULL)
+		return;
+	err_init(&eb);
+	o = dump_state(st);
+	text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	path = path_join(st->state_dir, "sim.json");
+	if (text == NULL || path == NULL)
+		err_set(&eb, IF_ERUNTIME, "out of memory");
+	else
+		atomic_write_file(path, text, strlen(text), 0600, &eb);
+	if (err_isset(&eb))
+		log_warnx("simulator: saving state: %s", eb.msg);
+	free(text);
+	free(path);
+}
+
+/* DIR/objects/<sha256 of path>: the file that holds an object's bytes. */
+static char *
+object_file(const struct sim_store *st, const char *path)
+{
+	unsigned char md[32];
+	char hex[65], name[80];
+	unsigned int mdlen = 0;
+	char *dir, *file;
+
+	EVP_Digest(path, strlen(path), md, &mdlen, EVP_sha256(), NULL);
+	hex_encode(md, 32, hex);
+	snprintf(name, sizeof(name), "%s.obj", hex);
+	dir = path_join(st->state_dir, "objects");
+	file = dir != NULL ? path_join(dir, name) : NULL;
+	free(dir);
+	return file;
+}
+
+static const char *
+jstr(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s != NULL ? s : "";
+}
+
+static int64_t
+jint(json_t *o, const char *k)
+{
+	return (int64_t)json_integer_value(json_object_get(o, k));
+}
+
+static int
+load_state(struct sim_store *st, const char *file, struct errbuf *eb)
+{
+	json_error_t je;
+	json_t *o = json_load_file(file, JSON_REJECT_DUPLICATES, &je), *v;
+	size_t i;
+
+	if (o == NULL)
+		return err_set(eb, IF_EINPUT, "%s:%d:%d: %s", file, je.line,
+			       je.column, je.text);
+	if (jint(o, "version") != SIM_STATE_VERSION) {
+		json_decref(o);
+		return err_set(eb, IF_EINPUT,
+			       "%s: state version %lld is not %d; move the "
+			       "directory away to start afresh",
+			       file, (long long)jint(o, "version"),
+			       SIM_STATE_VERSION);
+	}
+	st->ids.s = strtoull(jstr(o, "ids"), NULL, 10);
+	json_array_foreach(json_object_get(o, "qualification_types"), i, v) {
+		struct qtype *q = calloc(1, sizeof(*q));
+		if (q == NULL || vec_push(&st->qtypes, &st->nqtypes, q) != 0) {
+			free(q);
+			goto nomem;
+		}
+		snprintf(q->id, sizeof(q->id), "%s",
+			 jstr(v, "QualificationTypeId"));
+		q->obj = json_incref(v);
+	}
+	json_array_foreach(json_object_get(o, "grants"), i, v) {
+		struct grant *g = realloc(st->grants,
+					  (st->ngrants + 1) * sizeof(*g));
+		if (g == NULL)
+			goto nomem;
+		st->grants = g;
+		g = &st->grants[st->ngrants++];
+		memset(g, 0, sizeof(*g));
+		snprintf(g->qual_id, sizeof(g->qual_id), "%s", jstr(v, "qual"));
+		snprintf(g->worker_id, sizeof(g->worker_id), "%s",
+			 jstr(v, "worker"));
+		g->value = (int)jint(v, "value");
+	}
+	json_array_foreach(json_object_get(o, "hit_types"), i, v) {
+		struct hittype *t = calloc(1, sizeof(*t));
+		json_t *vals = json_object_get(v, "values");
+		if (t == NULL || !json_is_object(vals) ||
+		    (t->key = json_dumps(vals, JSON_SORT_KEYS | JSON_COMPACT)) ==
+			    NULL ||
+		    vec_push(&st->types, &st->ntypes, t) != 0) {
+			if (t != NULL)
+				free(t->key);
+			free(t);
+			goto bad;
+		}
+		snprintf(t->id, sizeof(t->id), "%s", jstr(v, "id"));
+		t->vals = json_incref(vals);
+	}
+	json_array_foreach(json_object_get(o, "hits"), i, v) {
+		struct hit *h = calloc(1, sizeof(*h));
+		json_t *vals = json_object_get(v, "values");
+		if (h == NULL || !json_is_object(vals) ||
+		    vec_push(&st->hits, &st->nhits, h) != 0) {
+			free(h);
+			goto bad;
+		}
+		snprintf(h->id, sizeof(h->id), "%s", jstr(v, "id"));
+		snprintf(h->type_id, sizeof(h->type_id), "%s", jstr(v, "type"));
+		h->vals = json_incref(vals);
+		h->created_ms = jint(v, "created");
+		h->expiration_ms = jint(v, "expiration");
+		h->duration_s = jint(v, "duration");
+		h->autoapprove_s = jint(v, "autoapprove");
+		h->max = (int)jint(v, "max");
+		h->deleted = json_is_true(json_object_get(v, "deleted"));
+		if (json_is_string(json_object_get(v, "token")))
+			h->token = strdup(jstr(v, "token"));
+	}
+	json_array_foreach(json_object_get(o, "assignments"), i, v) {
+		struct asg *a = calloc(1, sizeof(*a));
+		json_t *boxes = json_object_get(v, "boxes"), *b;
+		size_t k;
+
+		if (a == NULL || vec_push(&st->asgs, &st->nasgs, a) != 0) {
+			free(a);
+			goto nomem;
+		}
+		snprintf(a->id, sizeof(a->id), "%s", jstr(v, "id"));
+		snprintf(a->hit_id, sizeof(a->hit_id), "%s", jstr(v, "hit"));
+		snprintf(a->worker_id, sizeof(a->worker_id), "%s",
+			 jstr(v, "worker"));
+		a->state = (enum asg_state)jint(v, "state");
+		if (a->state > ASG_REJECTED)
+			goto bad;
+		a->simulated = json_is_true(json_object_get(v, "simulated"));
+		a->accept_ms = jint(v, "accept");
+		a->submit_ms = jint(v, "submit");
+		a->approval_ms = jint(v, "approval");
+		a->rejection_ms = jint(v, "rejection");
+		if (json_is_string(json_object_get(v, "answer")))
+			a->answer = strdup(jstr(v, "answer"));
+		if (json_is_string(json_object_get(v, "feedback")))
+			a->feedback = strdup(jstr(v, "feedback"));
+		a->boxes = calloc(json_array_size(boxes) + 1, sizeof(*a->boxes));
+		if (a->boxes == NULL)
+			goto nomem;
+		json_array_foreach(boxes, k, b) {
+			a->boxes[k].x = (int)json_integer_value(json_array_get(b, 0));
+			a->boxes[k].y = (int)json_integer_value(json_array_get(b, 1));
+			a->boxes[k].w = (int)json_integer_value(json_array_get(b, 2));
+			a->boxes[k].h = (int)json_integer_value(json_array_get(b, 3));
+		}
+		a->nboxes = json_array_size(boxes);
+	}
+	json_array_foreach(json_object_get(o, "objects"), i, v) {
+		struct buf data;
+		char *objfile = object_file(st, jstr(v, "path"));
+		struct object *ob = calloc(1, sizeof(*ob));
+		size_t len = 0;
+
+		buf_init(&data, SIM_STATE_MAX);
+		if (objfile == NULL || ob == NULL ||
+		    read_file(objfile, &data, eb) != IF_OK ||
+		    vec_push(&st->objects, &st->nobjects, ob) != 0) {
+			free(objfile);
+			free(ob);
+			buf_cleanup(&data);
+			json_decref(o);
+			return err_isset(eb) ? eb->code
+					     : err_set(eb, IF_ERUNTIME,
+						       "out of memory");
+		}
+		free(objfile);
+		ob->path = strdup(jstr(v, "path"));
+		ob->len = data.len;
+		ob->data = buf_steal(&data, &len);
+		snprintf(ob->content_type, sizeof(ob->content_type), "%s",
+			 jstr(v, "content_type"));
+		buf_cleanup(&data);
+	}
+	json_decref(o);
+	return IF_OK;
+bad:
+	json_decref(o);
+	return err_set(eb, IF_EINPUT, "%s: malformed simulator state", file);
+nomem:
+	json_decref(o);
+	return err_set(eb, IF_ERUNTIME, "%s: out of memory", file);
+}
+
+int
+sim_store_open(struct sim_store *st, const char *dir, struct errbuf *eb)
+{
+	char *file = NULL, *objects = NULL;
+	struct stat sb;
+	int rc = IF_OK;
+
+	st->state_dir = strdup(dir);
+	objects = path_join(dir, "objects");
+	file = path_join(dir, "sim.json");
+	if (st->state_dir == NULL || objects == NULL || file == NULL) {
+		rc = err_set(eb, IF_ERUNTIME, "simulator: out of memory");
+		goto out;
+	}
+	rc = mkdir_p(objects, 0700, eb);
+	if (rc == IF_OK && stat(file, &sb) == 0)
+		rc = load_state(st, file, eb);
+out:
+	free(file);
+	free(objects);
+	return rc;
+}
+
 int
 sim_store_call(struct sim_store *st, const char *op, json_t *req,
 	       json_t **resp, struct sim_err *err)
@@ -1453,6 +1784,8 @@ sim_store_call(struct sim_store *st, const char *op, json_t *req,
 	} else
 		rc = fail(st, err, 400, "UnknownOperationException", NULL,
 			  "The simulator does not implement %.64s.", op);
+	if (rc == 0 && !read_only_op(op))
+		persist(st);
 	pthread_mutex_unlock(&st->mu);
 	if (rc == 0 && *resp == NULL)
 		return fail(st, err, 500, "ServiceFault", NULL, "out of memory");
@@ -1493,6 +1826,18 @@ sim_store_put_object(struct sim_store *st, const char *path, const void *data,
 	o->len = len;
 	snprintf(o->content_type, sizeof(o->content_type), "%s",
 		 content_type != NULL ? content_type : "application/octet-stream");
+	if (st->state_dir != NULL) {
+		char *file = object_file(st, path);
+		struct errbuf eb;
+
+		err_init(&eb);
+		if (file == NULL ||
+		    atomic_write_file(file, copy, len, 0600, &eb) != IF_OK)
+			log_warnx("simulator: saving %s: %s", path,
+				  file == NULL ? "out of memory" : eb.msg);
+		free(file);
+		persist(st);
+	}
 	pthread_mutex_unlock(&st->mu);
 	return 0;
 }
@@ -1650,6 +1995,7 @@ sim_store_lab_accept(struct sim_store *st, const char *hit_id,
 	a->state = ASG_ACCEPTED;
 	a->accept_ms = now;
 	snprintf(assignment_id, SIM_ID_LEN + 1, "%s", a->id);
+	persist(st);
 	rc = 0;
 out:
 	pthread_mutex_unlock(&st->mu);
@@ -1693,6 +2039,7 @@ sim_store_lab_submit(struct sim_store *st, const char *assignment_id,
 	a->answer = answer_xml;
 	answer_xml = NULL;
 	sim_boxes_parse(boxes_json, &a->boxes, &a->nboxes);
+	persist(st);
 	rc = 0;
 out:
 	pthread_mutex_unlock(&st->mu);

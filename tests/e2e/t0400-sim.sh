@@ -95,4 +95,51 @@ rc=$?
 SIM_PID=""
 check "SIGTERM stops it with status 0" test "$rc" -eq 0
 check "... saying so" grep -q "stopping" "$SCRATCH/sim.out"
+
+# With --state-dir, a HIT made before a restart is still there after it.
+start_sim() {
+	env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN \
+		-u AWS_PROFILE -u CREDENTIALS_DIRECTORY \
+		-u AWS_SHARED_CREDENTIALS_FILE HOME="$SCRATCH" \
+		"$INTOFOCUS" sim --listen 127.0.0.1:0 --state-dir "$SCRATCH/state" \
+		>"$SCRATCH/sim.out" 2>"$SCRATCH/sim.err" &
+	SIM_PID=$!
+	port=""
+	i=0
+	while [ $i -lt 200 ] && [ -z "$port" ]; do
+		port=$(sed -n 's/.*endpoint: http:\/\/127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
+			"$SCRATCH/sim.out")
+		[ -n "$port" ] || sleep 0.05
+		i=$((i + 1))
+	done
+}
+cat >"$SCRATCH/persist.py" <<'PY'
+import sys, boto3
+mt = boto3.client('mturk', endpoint_url=sys.argv[1], region_name='us-east-1',
+                  aws_access_key_id='AKIDINTOFOCUSSIM0000',
+                  aws_secret_access_key='intofocus-simulator-secret-not-for-aws')
+if sys.argv[2] == 'create':
+    h = mt.create_hit(MaxAssignments=1, LifetimeInSeconds=600,
+                      AssignmentDurationInSeconds=300, Reward='0.15',
+                      Title='t', Description='d', Question='<q/>',
+                      UniqueRequestToken='persist-1')['HIT']
+    open(sys.argv[3], 'w').write(h['HITId'])
+else:
+    hid = open(sys.argv[3]).read()
+    h = mt.get_hit(HITId=hid)['HIT']
+    a = mt.list_assignments_for_hit(HITId=hid)['Assignments']
+    sys.exit(0 if h['HITId'] == hid and len(a) == 1 else 1)
+PY
+start_sim
+check "a simulator with --state-dir starts" test -n "$port"
+check "... takes a HIT" "$PYTHON" "$SCRATCH/persist.py" \
+	"http://127.0.0.1:$port" create "$SCRATCH/hit"
+kill -TERM "$SIM_PID"
+wait "$SIM_PID"
+SIM_PID=""
+start_sim
+check "after a restart it still has the HIT and its assignment" \
+	"$PYTHON" "$SCRATCH/persist.py" "http://127.0.0.1:$port" get \
+	"$SCRATCH/hit"
+check "its state is private (0700)" test "$(stat -c %a "$SCRATCH/state")" = 700
 done_testing

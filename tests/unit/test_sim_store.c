@@ -568,6 +568,88 @@ test_objects(void **state)
 	fixture_free(f);
 }
 
+/* Everything survives a restart with a state directory. */
+static void
+test_state_dir_survives_restart(void **state)
+{
+	char tmpl[] = "/tmp/intofocus-simstate.XXXXXX";
+	char *dir = mkdtemp(tmpl), *req = hit_req(2, "e/i/1", "tok-p");
+	struct fixture *f = fixture_new(0, 8);
+	struct errbuf eb;
+	json_t *r, *a;
+	char hit_id[64], body[256], want[80], *data = NULL, ct[64], cmd[300];
+	size_t len = 0;
+
+	(void)state;
+	assert_non_null(dir);
+	err_init(&eb);
+	assert_int_equal(sim_store_open(f->st, dir, &eb), IF_OK);
+	json_decref(call_ok(f, "CreateQualificationType",
+			    "{\"Name\":\"q1\",\"Description\":\"d\","
+			    "\"QualificationTypeStatus\":\"Active\"}"));
+	r = call_ok(f, "CreateHIT", req);
+	snprintf(hit_id, sizeof(hit_id), "%s",
+		 json_string_value(json_object_get(json_object_get(r, "HIT"),
+						   "HITId")));
+	json_decref(r);
+	a = first_assignment(f, hit_id);
+	snprintf(body, sizeof(body), "{\"AssignmentId\":\"%s\"}",
+		 json_string_value(json_object_get(a, "AssignmentId")));
+	json_decref(a);
+	json_decref(call_ok(f, "ApproveAssignment", body));
+	assert_int_equal(sim_store_put_object(f->st, "b/x.jpg", "xyz", 3,
+					      "image/jpeg"),
+			 0);
+	fixture_free(f);
+
+	/* A new store on the same directory. */
+	f = fixture_new(0, 8);
+	assert_int_equal(sim_store_open(f->st, dir, &eb), IF_OK);
+	snprintf(want, sizeof(want), "\"%s\"", hit_id);
+	expect_error(f, "CreateHIT", req, 400, "RequestError",
+		     "AWS.MechanicalTurk.HitAlreadyExists", want);
+	expect_error(f, "ApproveAssignment", body, 400, "RequestError",
+		     "AWS.MechanicalTurk.InvalidAssignmentState", NULL);
+	expect_error(f, "CreateQualificationType",
+		     "{\"Name\":\"q1\",\"Description\":\"d\","
+		     "\"QualificationTypeStatus\":\"Active\"}",
+		     400, "RequestError",
+		     "AWS.MechanicalTurk.QualificationTypeAlreadyExists", NULL);
+	snprintf(body, sizeof(body), "{\"HITId\":\"%s\"}", hit_id);
+	r = call_ok(f, "ListAssignmentsForHIT", body);
+	assert_int_equal(json_integer_value(json_object_get(r, "NumResults")), 2);
+	json_decref(r);
+	/* New ids continue the stream instead of repeating it. */
+	{
+		char *req2 = hit_req(1, "e/i/2", NULL);
+		r = call_ok(f, "CreateHIT", req2);
+		assert_string_not_equal(json_string_value(json_object_get(
+						json_object_get(r, "HIT"), "HITId")),
+					hit_id);
+		json_decref(r);
+		free(req2);
+	}
+	assert_int_equal(sim_store_get_object(f->st, "b/x.jpg", &data, &len, ct,
+					      sizeof(ct)),
+			 0);
+	assert_int_equal(len, 3);
+	assert_memory_equal(data, "xyz", 3);
+	free(data);
+	fixture_free(f);
+
+	/* A damaged state is refused with the file's name. */
+	snprintf(cmd, sizeof(cmd), "echo '{broken' > %s/sim.json", dir);
+	assert_int_equal(system(cmd), 0);
+	f = fixture_new(0, 8);
+	err_init(&eb);
+	assert_int_equal(sim_store_open(f->st, dir, &eb), IF_EINPUT);
+	assert_non_null(strstr(eb.msg, "sim.json"));
+	fixture_free(f);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	free(req);
+}
+
 int
 main(void)
 {
@@ -582,6 +664,7 @@ main(void)
 		cmocka_unit_test(test_delay_expire_delete),
 		cmocka_unit_test(test_reproducible),
 		cmocka_unit_test(test_objects),
+		cmocka_unit_test(test_state_dir_survives_restart),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
