@@ -265,6 +265,7 @@ cmd_sim(int argc, char **argv)
 					  : SIM_DEFAULT_ACCESS_KEY_ID;
 	cfg.secret_access_key = creds != NULL ? creds->secret_access_key
 					      : SIM_DEFAULT_SECRET_ACCESS_KEY;
+	cfg.session_token = creds != NULL ? creds->session_token : NULL;
 	/* Threads started by the simulator inherit the blocked signals. */
 	if (loop_signals_init(&unblocked, &eb) != IF_OK)
 		goto fail;

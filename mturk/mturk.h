@@ -843,6 +843,8 @@ struct sim_config {
 	/* The one key pair requests must be signed with (copied, wiped). */
 	const char *access_key_id;
 	const char *secret_access_key;
+	/* The session token requests must carry with it; NULL = none. */
+	const char *session_token;
 	/* Experiments the crowd knows (deep-copied). */
 	const struct sim_experiment *experiments;
 	size_t nexperiments;

@@ -336,6 +336,9 @@ sim_lab_start(struct sim_store *st, const char *base, const char *hit_id,
 		error_page(r, 409, why, worker);
 		return;
 	}
+	if (!preview)
+		log_info("sim lab: worker %s accepted HIT %s (assignment %s)",
+			 worker, hit_id, asg);
 	buf_init(&t, 0);
 	buf_printf(&t, "/lab/task/%s?assignmentId=%s&hitId=%s&turkSubmitTo=",
 		   hit_id, preview ? "ASSIGNMENT_ID_NOT_AVAILABLE" : asg, hit_id);
@@ -448,6 +451,7 @@ sim_lab_submit(struct sim_store *st, const char *base, const char *body,
 		free(copy);
 		return;
 	}
+	log_info("sim lab: worker %s submitted assignment %s", worker, asg);
 	page_start(&r->body, "IntoFocus lab: thank you");
 	buf_append_str(&r->body, "<h1>Thank you</h1><p>Your answer was "
 				 "recorded for assignment <code>");

@@ -51,6 +51,7 @@ struct sim_server {
 	char base[64]; /* http://127.0.0.1:PORT */
 	char *access_key_id;
 	char *secret_access_key;
+	char *session_token; /* NULL: requests must carry none */
 	double fault_rate;
 	int64_t fault_slow_ms;
 	uint64_t seed;
@@ -232,8 +233,10 @@ secret_for(void *arg, const char *access_key_id, const char **token)
 	struct sim_server *sim = arg;
 
 	*token = NULL;
-	if (strcmp(access_key_id, sim->access_key_id) == 0)
+	if (strcmp(access_key_id, sim->access_key_id) == 0) {
+		*token = sim->session_token;
 		return sim->secret_access_key;
+	}
 	return NULL;
 }
 
@@ -426,6 +429,9 @@ handle_api(struct sim_server *sim, struct MHD_Connection *c, const char *url,
 	}
 	rc = sim_store_call(sim->store, op, req, &resp, &e);
 	json_decref(req);
+	log_debug("sim: %s -> %s%s%s", op, rc == 0 ? "OK" : e.type,
+		  rc == 0 || e.turk[0] == '\0' ? "" : " ",
+		  rc == 0 ? "" : e.turk);
 	if (f == FAULT_LOST) {
 		/* The HIT exists now; the caller just never hears of it. */
 		json_decref(resp);
@@ -690,6 +696,9 @@ sim_new(const struct sim_config *cfg, struct errbuf *eb)
 	sim->store = sim_store_new(&scfg);
 	sim->access_key_id = strdup(cfg->access_key_id);
 	sim->secret_access_key = strdup(cfg->secret_access_key);
+	if (cfg->session_token != NULL &&
+	    (sim->session_token = strdup(cfg->session_token)) == NULL)
+		goto nomem;
 	if (sim->store == NULL || sim->access_key_id == NULL ||
 	    sim->secret_access_key == NULL)
 		goto nomem;
@@ -765,6 +774,9 @@ sim_free(struct sim_server *sim)
 		OPENSSL_cleanse(sim->secret_access_key,
 				strlen(sim->secret_access_key));
 	free(sim->secret_access_key);
+	if (sim->session_token != NULL)
+		OPENSSL_cleanse(sim->session_token, strlen(sim->session_token));
+	free(sim->session_token);
 	free(sim->access_key_id);
 	pthread_mutex_destroy(&sim->mu);
 	free(sim);

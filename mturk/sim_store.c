@@ -69,6 +69,9 @@ struct hit {
 	int max;
 	char *token; /* NULL when none was given */
 	bool deleted;
+	/* The last UpdateExpirationForHIT's ExpireAt (seconds), if any. */
+	bool expire_requested;
+	int64_t expire_at;
 };
 
 struct asg {
@@ -1373,6 +1376,17 @@ op_update_expiration(struct sim_store *st, json_t *req, json_t **resp,
 	if (at == NULL || !json_is_number(at))
 		return fail_missing(st, err, "ExpireAt");
 	ms = (int64_t)(json_number_value(at) * 1000.0);
+	/*
+	 * MTurk treats (HITId, ExpireAt) as an idempotency token: the same
+	 * request again is refused (facts 1.4, Dallinger#3109).
+	 */
+	if (h->expire_requested && h->expire_at == ms / 1000)
+		return fail(st, err, 400, "RequestError", NULL,
+			    "The idempotency token \"%s%lld\" has already "
+			    "been processed.",
+			    h->id, (long long)(ms / 1000));
+	h->expire_requested = true;
+	h->expire_at = ms / 1000;
 	/* A time in the past expires the HIT now. */
 	h->expiration_ms = ms < now ? now : ms;
 	*resp = json_object();
@@ -1470,6 +1484,9 @@ dump_state(struct sim_store *st)
 				      "max", h->max, "deleted", h->deleted);
 		if (j != NULL && h->token != NULL)
 			json_object_set_new(j, "token", json_string(h->token));
+		if (j != NULL && h->expire_requested)
+			json_object_set_new(j, "expire_at",
+					    json_integer(h->expire_at));
 		json_array_append_new(a, j);
 	}
 	json_object_set_new(o, "hits", a);
@@ -1641,6 +1658,10 @@ load_state(struct sim_store *st, const char *file, struct errbuf *eb)
 		h->deleted = json_is_true(json_object_get(v, "deleted"));
 		if (json_is_string(json_object_get(v, "token")))
 			h->token = strdup(jstr(v, "token"));
+		if (json_is_integer(json_object_get(v, "expire_at"))) {
+			h->expire_requested = true;
+			h->expire_at = jint(v, "expire_at");
+		}
 	}
 	json_array_foreach(json_object_get(o, "assignments"), i, v) {
 		struct asg *a = calloc(1, sizeof(*a));

@@ -298,6 +298,54 @@ test_faults_no_duplicates(void **state)
 	ctx_free(c);
 }
 
+/* With a session token configured, requests must carry that token. */
+static void
+test_session_token(void **state)
+{
+	struct sim_config cfg;
+	struct sim_server *sim;
+	struct errbuf eb;
+	char url[64];
+	const char *tokens[] = {"TOKEN-1", NULL, "TOKEN-2"};
+	int want[] = {IF_OK, IF_ERUNTIME, IF_ERUNTIME};
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.access_key_id = KEY;
+	cfg.secret_access_key = SECRET;
+	cfg.session_token = "TOKEN-1";
+	cfg.crowd_off = true;
+	err_init(&eb);
+	sim = sim_new(&cfg, &eb);
+	assert_non_null(sim);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", sim_port(sim));
+	for (int i = 0; i < 3; i++) {
+		struct aws_creds *cr = aws_creds_new(KEY, SECRET, tokens[i], "t");
+		struct mturk_client_config mc;
+		struct mturk_client *cl = NULL;
+		struct mturk_error e;
+		struct buf out;
+
+		memset(&mc, 0, sizeof(mc));
+		mc.endpoint = url;
+		mc.creds = cr;
+		mc.retry.max_attempts = 1;
+		assert_int_equal(mturk_client_new(&mc, &cl, &eb), IF_OK);
+		buf_init(&out, 0);
+		err_init(&eb);
+		mturk_error_clear(&e);
+		assert_int_equal(mturk_call(cl, "GetAccountBalance", "{}", 2, &out,
+					    &e, &eb),
+				 want[i]);
+		if (want[i] != IF_OK)
+			assert_string_equal(e.type, "UnrecognizedClientException");
+		buf_cleanup(&out);
+		mturk_client_free(cl);
+		aws_creds_free(cr);
+	}
+	sim_free(sim);
+}
+
 /* ---- raw HTTP for S3 and lab mode ---------------------------------------- */
 
 struct reply {
@@ -616,6 +664,7 @@ main(void)
 		cmocka_unit_test(test_client_round_trip),
 		cmocka_unit_test(test_raw_errors),
 		cmocka_unit_test(test_wrong_secret_refused),
+		cmocka_unit_test(test_session_token),
 		cmocka_unit_test(test_faults_no_duplicates),
 		cmocka_unit_test(test_s3_put_and_presigned_get),
 		cmocka_unit_test(test_lab_round_trip),

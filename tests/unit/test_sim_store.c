@@ -491,6 +491,9 @@ test_delay_expire_delete(void **state)
 		 json_string_value(json_object_get(json_object_get(r, "HIT"),
 						   "HITId")));
 	json_decref(call_ok(f, "UpdateExpirationForHIT", upd));
+	/* The same (HITId, ExpireAt) again is an idempotency refusal. */
+	expect_error(f, "UpdateExpirationForHIT", upd, 400, "RequestError", "",
+		     "has already been processed");
 	expect_error(f, "DeleteHIT", body, 400, "RequestError",
 		     "AWS.MechanicalTurk.InvalidHITState", NULL);
 	/* Past the auto-approval delay (30 days default) they are Approved. */
