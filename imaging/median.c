@@ -113,23 +113,28 @@ clampi(int v, int lo, int hi)
  * byte offsets instead of indices save the shifts in the hottest loop.
  */
 #define STEP_AT(off) (*(const u8x16 *)((const char *)ones + (off)))
-#define SEG_AT(f, v) (*(u8x16 *)((char *)(f) + ((v) & 0xF0)))
+#define SEG_AT(f, off) (*(u8x16 *)((char *)(f) + (off)))
 
 /* Counts value v in a column's coarse e and fine f histograms. */
 static inline __attribute__((always_inline)) void
 col_add(u8x16 *e, u8x16 *f, unsigned v)
 {
-	*e += STEP_AT(16 + (v & 0xF0));
-	SEG_AT(f, v) += STEP_AT((v & 15) << 4);
+	const unsigned hi = v & 0xF0, lo = (v << 4) & 0xF0;
+
+	*e += STEP_AT(16 + hi);
+	SEG_AT(f, hi) += STEP_AT(lo);
 }
 
 /* Moves a column down a row: va comes in, vs goes out. */
 static inline __attribute__((always_inline)) void
 col_down(u8x16 *e, u8x16 *f, unsigned va, unsigned vs)
 {
-	*e += STEP_AT(16 + (va & 0xF0)) - STEP_AT(16 + (vs & 0xF0));
-	SEG_AT(f, va) += STEP_AT((va & 15) << 4);
-	SEG_AT(f, vs) -= STEP_AT((vs & 15) << 4);
+	const unsigned ha = va & 0xF0, la = (va << 4) & 0xF0;
+	const unsigned hs = vs & 0xF0, ls = (vs << 4) & 0xF0;
+
+	*e += STEP_AT(16 + ha) - STEP_AT(16 + hs);
+	SEG_AT(f, ha) += STEP_AT(la);
+	SEG_AT(f, hs) -= STEP_AT(ls);
 }
 
 static inline __attribute__((always_inline)) u16x16

@@ -53,7 +53,7 @@ MT_NAME(const struct tile_job *job)
 		uint8_t *out = job->dst->px + (size_t)y * job->dst->stride +
 			       (size_t)job->tx0 * 3 + (size_t)job->ch;
 		/* Slot 16 is a dummy that the first pixel of a row evicts. */
-		u16x16 kc = bias, kf[17], acc = bias;
+		u16x16 kc = bias, kf[17], acc = {0};
 		int luc[17];
 		unsigned ck;
 
@@ -88,7 +88,7 @@ MT_NAME(const struct tile_job *job)
 		/* The segment in use stays in a register while it lasts. */
 		ck = 16;
 		for (int p = 0; p < tw; p++) {
-			unsigned k, below;
+			unsigned k;
 
 			kc += MT_WIDEN(&e[p + w]) - MT_WIDEN(&e[p]);
 			/*
@@ -97,7 +97,6 @@ MT_NAME(const struct tile_job *job)
 			 * coarse bin is the last lane not above the rank.
 			 */
 			k = 15 - MT_COUNT_GT(kc, rank - 0x8000);
-			below = (uint16_t)(kc[k] - 0x8000);
 			if (k == ck) {
 				acc += MT_WIDEN(&f[16 * (p + w) + k]) -
 				       MT_WIDEN(&f[16 * p + k]);
@@ -111,7 +110,7 @@ MT_NAME(const struct tile_job *job)
 				luc[ck] = p - 1;
 				ck = k;
 				if (p - luc[k] > r) {
-					acc = bias;
+					acc = (u16x16){0};
 					for (int i = p + 1; i <= p + w; i++)
 						acc += MT_WIDEN(&f[16 * i + k]);
 				} else {
@@ -121,9 +120,14 @@ MT_NAME(const struct tile_job *job)
 						       MT_WIDEN(&f[16 * q + k]);
 				}
 			}
+			/*
+			 * acc (fine, unbiased) plus kc[k] (the count below
+			 * segment k, biased) is the biased cumulative count
+			 * up to each fine bin: one add and the same compare.
+			 */
 			out[(size_t)p * 3] = (uint8_t)(
 				k * 16 + 16 -
-				MT_COUNT_GT(acc, rank - (int)below - 0x8000));
+				MT_COUNT_GT(acc + kc[k], rank - 0x8000));
 		}
 	}
 }
