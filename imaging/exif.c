@@ -1,7 +1,7 @@
 /*
  * imaging/exif.c - the one piece of EXIF we honour: Orientation
- * (spec section 4).  Every other piece of metadata is dropped on load and
- * never written.
+ * (spec section 4), from a JPEG's APP1 or a PNG's eXIf chunk.  Every other
+ * piece of metadata is dropped on load and never written.
  *
  * The scan is bounded by the segment lengths it reads and checks every
  * offset against them, so that hostile EXIF can at worst be ignored.
@@ -26,10 +26,10 @@ rd32(const unsigned char *p, bool le)
 			    (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
-/* Orientation from a TIFF structure (the body of an Exif APP1). */
-static int
-tiff_orientation(const unsigned char *t, size_t len)
+int
+exif_tiff_orientation(const void *data, size_t len)
 {
+	const unsigned char *t = data;
 	bool le;
 	uint32_t ifd;
 	unsigned count;
@@ -89,7 +89,7 @@ exif_jpeg_orientation(const void *data, size_t len)
 			return 1;
 		if (marker == 0xE1 && seglen >= 2 + 6 + 8 &&
 		    memcmp(p + pos + 4, "Exif\0\0", 6) == 0)
-			return tiff_orientation(p + pos + 10, seglen - 8);
+			return exif_tiff_orientation(p + pos + 10, seglen - 8);
 		pos += 2 + seglen;
 	}
 	return 1;

@@ -20,11 +20,15 @@ int jpeg_decode(const void *data, size_t len, const char *name,
 int jpeg_encode(const struct img *im, int quality, struct buf *out,
 		struct errbuf *eb);
 
-/* png_io.c: libpng. */
+/*
+ * png_io.c: libpng.  Dimensions are as stored; *orientation is the EXIF
+ * Orientation of an eXIf chunk before the image data (1 without one).
+ */
 int png_header(const void *data, size_t len, const char *name, int *w,
-	       int *h, struct errbuf *eb);
+	       int *h, int *orientation, struct errbuf *eb);
 int png_decode(const void *data, size_t len, const char *name,
-	       uint64_t max_pixels, struct img **out, struct errbuf *eb);
+	       uint64_t max_pixels, struct img **out, int *orientation,
+	       struct errbuf *eb);
 int png_encode(const struct img *im, struct buf *out, struct errbuf *eb);
 
 /*
@@ -32,6 +36,8 @@ int png_encode(const struct img *im, struct buf *out, struct errbuf *eb);
  * there is none or it cannot be read (a damaged EXIF never fails a load).
  */
 int exif_jpeg_orientation(const void *data, size_t len);
+/* The same from a bare TIFF structure (a PNG eXIf chunk's contents). */
+int exif_tiff_orientation(const void *data, size_t len);
 /* A new image with orientation applied to im (1 = a plain copy). */
 int img_orient(const struct img *im, int orientation, struct img **out,
 	       struct errbuf *eb);

@@ -3,8 +3,9 @@
  *
  * The format of an input is read from its first bytes, never its name;
  * the format of an output comes from its extension.  Loading applies the
- * EXIF orientation, so every coordinate in IntoFocus is in the frame a
- * person sees.  Saving is atomic: a failed save leaves no partial file.
+ * EXIF orientation (JPEG APP1, PNG eXIf), so every coordinate in IntoFocus
+ * is in the frame a person sees.  Saving is atomic: a failed save leaves no
+ * partial file.
  */
 #include "imaging/imaging_private.h"
 
@@ -62,7 +63,7 @@ probe_mem(const void *data, size_t len, const char *name, int *w, int *h,
 {
 	enum img_format f = img_sniff(data, len);
 	size_t off;
-	int rc;
+	int rc, orientation = 1;
 
 	if (fmt != NULL)
 		*fmt = f;
@@ -77,7 +78,13 @@ probe_mem(const void *data, size_t len, const char *name, int *w, int *h,
 		}
 		return rc;
 	case IMG_FORMAT_PNG:
-		return png_header(data, len, name, w, h, eb);
+		rc = png_header(data, len, name, w, h, &orientation, eb);
+		if (rc == IF_OK && orientation_swaps(orientation)) {
+			int t = *w;
+			*w = *h;
+			*h = t;
+		}
+		return rc;
 	case IMG_FORMAT_PPM:
 		if (ppm_header(data, len, w, h, &off) != 0)
 			return err_set(eb, IF_EINPUT,
@@ -122,7 +129,8 @@ img_load_mem(const void *data, size_t len, const char *name,
 		orientation = exif_jpeg_orientation(data, len);
 		break;
 	case IMG_FORMAT_PNG:
-		rc = png_decode(data, len, name, max_pixels, &raw, eb);
+		rc = png_decode(data, len, name, max_pixels, &raw, &orientation,
+				eb);
 		break;
 	case IMG_FORMAT_PPM:
 		rc = ppm_decode(data, len, name, max_pixels, &raw, eb);

@@ -8,7 +8,10 @@
  * it composites alpha in linear light.  Here 16-bit samples are scaled by
  * 255/65535 (png_set_scale_16), palettes and low-depth grey are expanded,
  * grey is copied to R, G and B, and colour values are taken as stored
- * (gAMA, cHRM and iCCP are ignored, as the JPEG path ignores ICC).  Alpha
+ * (gAMA, cHRM and iCCP are ignored, as the JPEG path ignores ICC).  An
+ * eXIf chunk before the image data gives the EXIF orientation, as browsers
+ * now honour it; one after IDAT is ignored, so that the header alone
+ * gives the displayed size.  Alpha
  * (an alpha channel or a tRNS chunk) is composited onto black by us, as
  * round(c * a / 255): transparent regions become black, the colour a fill
  * redaction uses, and never reveal the colours stored under them.
@@ -35,7 +38,7 @@
 #define PNG_MAX_SIDE 1000000u
 
 /* Ancillary chunks that cannot change the pixels we decode. */
-static const png_byte skipped_chunks[] = "bKGD\0cHRM\0eXIf\0gAMA\0hIST\0"
+static const png_byte skipped_chunks[] = "bKGD\0cHRM\0gAMA\0hIST\0"
 					 "iCCP\0iTXt\0oFFs\0pCAL\0pHYs\0"
 					 "sBIT\0sCAL\0sPLT\0sRGB\0tEXt\0"
 					 "tIME\0zTXt";
@@ -47,6 +50,7 @@ struct png_src {
 	/* Filled by read_header(). */
 	png_uint_32 w, h;
 	int color_type, bit_depth;
+	int orientation; /* from eXIf, 1 without one */
 	bool alpha; /* the rows we get are RGBA, to be composited */
 	/* Owned here so that a longjmp cannot leak them. */
 	uint8_t *rgba;
@@ -98,6 +102,13 @@ read_header(png_structp png, png_infop info, struct png_src *src)
 	png_read_info(png, info);
 	png_get_IHDR(png, info, &src->w, &src->h, &src->bit_depth,
 		     &src->color_type, NULL, NULL, NULL);
+	{
+		png_uint_32 n = 0;
+		png_bytep exif = NULL;
+		src->orientation = 1;
+		if (png_get_eXIf_1(png, info, &n, &exif) != 0 && exif != NULL)
+			src->orientation = exif_tiff_orientation(exif, n);
+	}
 	if (src->color_type == PNG_COLOR_TYPE_PALETTE)
 		png_set_palette_to_rgb(png);
 	if (src->color_type == PNG_COLOR_TYPE_GRAY && src->bit_depth < 8)
@@ -157,7 +168,7 @@ open_src(const void *data, size_t len, const char *name, struct png_src *src,
 
 int
 png_header(const void *data, size_t len, const char *name, int *w, int *h,
-	   struct errbuf *eb)
+	   int *orientation, struct errbuf *eb)
 {
 	struct png_src src;
 	png_structp png;
@@ -168,6 +179,7 @@ png_header(const void *data, size_t len, const char *name, int *w, int *h,
 	if (rc == IF_OK) {
 		*w = (int)src.w;
 		*h = (int)src.h;
+		*orientation = src.orientation;
 	}
 	png_destroy_read_struct(&png, &info, NULL);
 	return rc;
@@ -188,7 +200,8 @@ composite_on_black(const struct png_src *src, struct img *im)
 
 int
 png_decode(const void *data, size_t len, const char *name,
-	   uint64_t max_pixels, struct img **out, struct errbuf *eb)
+	   uint64_t max_pixels, struct img **out, int *orientation,
+	   struct errbuf *eb)
 {
 	struct png_src src;
 	png_structp png = NULL;
@@ -198,6 +211,7 @@ png_decode(const void *data, size_t len, const char *name,
 	int rc;
 
 	*out = NULL;
+	*orientation = 1;
 	rc = open_src(data, len, name, &src, &png, &info, eb);
 	if (rc != IF_OK)
 		goto done;
@@ -225,6 +239,7 @@ png_decode(const void *data, size_t len, const char *name,
 	}
 	if (src.alpha)
 		composite_on_black(&src, im);
+	*orientation = src.orientation;
 	*out = im;
 	im = NULL;
 done:

@@ -389,15 +389,19 @@ static void
 test_exif_orientations(void **state)
 {
 	(void)state;
-	for (int e = 0; e < 2; e++)
+	for (int e = 0; e < 3; e++)
 		for (int o = 1; o <= 8; o++) {
-			char path[256];
+			char path[256], name[32];
 			struct img *im = NULL;
 			struct errbuf eb = {0};
 			enum img_format fmt = IMG_FORMAT_UNKNOWN;
 			int w = 0, h = 0;
-			snprintf(path, sizeof(path), FIXDIR "orient_%s_%d.jpg",
-				 e ? "be" : "le", o);
+			if (e == 2)
+				snprintf(name, sizeof(name), "png_%d.png", o);
+			else
+				snprintf(name, sizeof(name), "%s_%d.jpg",
+					 e ? "be" : "le", o);
+			snprintf(path, sizeof(path), FIXDIR "orient_%s", name);
 			if (img_load(path, 0, &im, &eb) != IF_OK)
 				fail_msg("%s", eb.msg);
 			assert_layout(im, o, path);
@@ -406,7 +410,12 @@ test_exif_orientations(void **state)
 					 IF_OK);
 			assert_int_equal(w, im->w);
 			assert_int_equal(h, im->h);
-			assert_int_equal(fmt, IMG_FORMAT_JPEG);
+			assert_int_equal(fmt, e == 2 ? IMG_FORMAT_PNG
+						     : IMG_FORMAT_JPEG);
+			/* PNG is lossless: the cells are exact. */
+			if (e == 2)
+				assert_memory_equal(pixel(im, 0, 0),
+						    cell_rgb[layout[o][0][0]], 3);
 			img_free(im);
 		}
 }
