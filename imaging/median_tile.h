@@ -56,6 +56,7 @@ MT_NAME(const struct tile_job *job)
 		u16x16 kc = bias, kf[17], acc = {0};
 		int luc[17];
 		unsigned ck;
+		const u8x16 *fin, *fout;
 
 		if (y > job->y0) {
 			const uint8_t *ra =
@@ -87,8 +88,11 @@ MT_NAME(const struct tile_job *job)
 			luc[k] = -r - 2;
 		/* The segment in use stays in a register while it lasts. */
 		ck = 16;
-		for (int p = 0; p < tw; p++) {
-			unsigned k;
+		/* Column p + w comes into the window, column p leaves it. */
+		fin = f + 16 * (size_t)w;
+		fout = f;
+		for (int p = 0; p < tw; p++, fin += 16, fout += 16) {
+			size_t k;
 
 			kc += MT_WIDEN(&e[p + w]) - MT_WIDEN(&e[p]);
 			/*
@@ -97,9 +101,8 @@ MT_NAME(const struct tile_job *job)
 			 * coarse bin is the last lane not above the rank.
 			 */
 			k = 15 - MT_COUNT_GT(kc, rank - 0x8000);
-			if (k == ck) {
-				acc += MT_WIDEN(&f[16 * (p + w) + k]) -
-				       MT_WIDEN(&f[16 * p + k]);
+			if (__builtin_expect(k == ck, 1)) {
+				acc += MT_WIDEN(&fin[k]) - MT_WIDEN(&fout[k]);
 			} else {
 				/*
 				 * The lazy fine level: catch segment k up
@@ -108,16 +111,16 @@ MT_NAME(const struct tile_job *job)
 				 */
 				kf[ck] = acc;
 				luc[ck] = p - 1;
-				ck = k;
+				ck = (unsigned)k;
 				if (p - luc[k] > r) {
 					acc = (u16x16){0};
 					for (int i = p + 1; i <= p + w; i++)
-						acc += MT_WIDEN(&f[16 * i + k]);
+						acc += MT_WIDEN(&f[16 * (size_t)i + k]);
 				} else {
 					acc = kf[k];
 					for (int q = luc[k] + 1; q <= p; q++)
-						acc += MT_WIDEN(&f[16 * (q + w) + k]) -
-						       MT_WIDEN(&f[16 * q + k]);
+						acc += MT_WIDEN(&f[16 * (size_t)(q + w) + k]) -
+						       MT_WIDEN(&f[16 * (size_t)q + k]);
 				}
 			}
 			/*
