@@ -178,12 +178,16 @@ worker_normalise(const char *in, char *out, size_t n)
 }
 
 static void
-page_start(struct buf *b, const char *title)
+page_start(struct buf *b, const char *title, bool refresh)
 {
 	buf_append_str(b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
 			  "<meta charset=\"utf-8\"><meta name=\"viewport\" "
-			  "content=\"width=device-width, initial-scale=1\">"
-			  "<title>");
+			  "content=\"width=device-width, initial-scale=1\">");
+	/* The list reloads itself: the next stage's HITs appear as the
+	 * daemon posts them, with no participant pressing reload. */
+	if (refresh)
+		buf_append_str(b, "<meta http-equiv=\"refresh\" content=\"15\">");
+	buf_append_str(b, "<title>");
 	html_escaped(b, title);
 	buf_append_str(b, "</title><style>body{font:16px/1.4 system-ui,"
 			  "sans-serif;margin:2em;color:#222}table{border-"
@@ -220,7 +224,7 @@ error_page(struct sim_reply *r, int status, const char *what,
 {
 	buf_reset(&r->body);
 	r->status = status;
-	page_start(&r->body, "IntoFocus lab");
+	page_start(&r->body, "IntoFocus lab", false);
 	buf_append_str(&r->body, "<h1>Sorry</h1><p>");
 	html_escaped(&r->body, what);
 	buf_append_str(&r->body, "</p>");
@@ -260,14 +264,15 @@ sim_lab_index(struct sim_store *st, const char *base, const char *worker_id,
 		error_page(r, 500, "Out of memory.", NULL);
 		return;
 	}
-	page_start(&r->body, "IntoFocus lab: open HITs");
+	page_start(&r->body, "IntoFocus lab: open HITs", true);
 	buf_append_str(&r->body, "<h1>Open HITs</h1>\n<p>You are worker <b>");
 	html_escaped(&r->body, worker);
 	buf_append_str(&r->body, "</b>. Keep this page's address to come back "
 				 "as the same worker.</p>\n");
 	if (n == 0)
-		buf_append_str(&r->body, "<p>No HIT is open right now. Reload "
-					 "this page in a moment.</p>\n");
+		buf_append_str(&r->body, "<p>No HIT is open right now. This "
+					 "page reloads itself every 15 "
+					 "seconds.</p>\n");
 	else
 		buf_append_str(&r->body, "<table><tr><th>HIT</th><th>Title</th>"
 					 "<th>Reward</th><th>Available</th>"
@@ -452,7 +457,7 @@ sim_lab_submit(struct sim_store *st, const char *base, const char *body,
 		return;
 	}
 	log_info("sim lab: worker %s submitted assignment %s", worker, asg);
-	page_start(&r->body, "IntoFocus lab: thank you");
+	page_start(&r->body, "IntoFocus lab: thank you", false);
 	buf_append_str(&r->body, "<h1>Thank you</h1><p>Your answer was "
 				 "recorded for assignment <code>");
 	html_escaped(&r->body, asg);
