@@ -12,7 +12,8 @@
  *   - aliases: a document tree shares aliased nodes, and a walker over
  *     shared nodes can be made to do exponential work ("billion laughs"),
  *     so experiment files have none;
- *   - a second document in the same file.
+ *   - a second document in the same file;
+ *   - nesting deeper than any experiment needs (see YDOC_DEPTH_MAX).
  * libyaml's reader errors give a byte offset, not a mark; offset_pos()
  * turns it into a position.
  */
@@ -20,6 +21,13 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+/*
+ * An experiment nests four levels at most.  libyaml's scanner does work
+ * proportional to the flow depth for every token, so a file of nested
+ * brackets would take quadratic time; the event scan stops early instead.
+ */
+#define YDOC_DEPTH_MAX 16
 
 static void
 diag_add(struct cfg_diag *d, char *msg)
@@ -156,13 +164,25 @@ parser_error(const yaml_parser_t *p, const char *data, size_t len,
 		return;
 	}
 	if (p->error == YAML_READER_ERROR) {
-		offset_pos(data, len, p->problem_offset, &line, &col);
-		if (p->problem_value >= 0 && p->problem_value <= 0xff &&
-		    strstr(p->problem, "UTF-8") != NULL)
+		size_t off = p->problem_offset;
+
+		/*
+		 * For a bad continuation byte libyaml points at that byte; the
+		 * operator's editor shows the character it belongs to, so point
+		 * at its leading byte.
+		 */
+		if (strstr(p->problem, "trailing") != NULL)
+			while (off > 0 && off <= len &&
+			       ((unsigned char)data[off - 1] & 0xC0) == 0x80)
+				off--;
+		if (strstr(p->problem, "trailing") != NULL && off > 0)
+			off--;
+		offset_pos(data, len, off, &line, &col);
+		if (off < len && strstr(p->problem, "UTF-8") != NULL)
 			cfg_error(d, line, col,
 				  "not UTF-8: byte 0x%02X cannot appear here "
 				  "(save the file as UTF-8)",
-				  (unsigned)p->problem_value);
+				  (unsigned)(unsigned char)data[off]);
 		else
 			cfg_error(d, line, col, "%s (save the file as UTF-8 text)",
 				  p->problem);
@@ -185,7 +205,7 @@ scan_events(const char *data, size_t len, struct cfg_diag *d)
 {
 	yaml_parser_t p;
 	yaml_event_t ev;
-	int ndocs = 0, rc = IF_OK;
+	int ndocs = 0, depth = 0, rc = IF_OK;
 	bool done = false;
 
 	if (!yaml_parser_initialize(&p))
@@ -198,7 +218,20 @@ scan_events(const char *data, size_t len, struct cfg_diag *d)
 			rc = IF_EINPUT;
 			break;
 		}
-		if (ev.type == YAML_ALIAS_EVENT) {
+		if (ev.type == YAML_SEQUENCE_START_EVENT ||
+		    ev.type == YAML_MAPPING_START_EVENT) {
+			if (++depth > YDOC_DEPTH_MAX) {
+				cfg_error(d, (int)ev.start_mark.line + 1,
+					  (int)ev.start_mark.column + 1,
+					  "nested more than %d levels deep",
+					  YDOC_DEPTH_MAX);
+				rc = IF_EINPUT;
+				done = true;
+			}
+		} else if (ev.type == YAML_SEQUENCE_END_EVENT ||
+			   ev.type == YAML_MAPPING_END_EVENT) {
+			depth--;
+		} else if (ev.type == YAML_ALIAS_EVENT) {
 			cfg_error(d, (int)ev.start_mark.line + 1,
 				  (int)ev.start_mark.column + 1,
 				  "aliases (*%s) are not allowed in an "

@@ -37,7 +37,7 @@ setup(void **state)
 
 	if (s == NULL)
 		return -1;
-	strcpy(s->dir, "/tmp/intofocus-cfg.XXXXXX");
+	snprintf(s->dir, sizeof(s->dir), "/tmp/intofocus-cfg.XXXXXX");
 	if (mkdtemp(s->dir) == NULL || getcwd(s->top, sizeof(s->top)) == NULL)
 		return -1;
 	*state = s;
