@@ -113,17 +113,15 @@ test_vote_by_hand(void **state)
 
 	(void)state;
 	/* Majority of three: more than one worker. */
-	assert_int_equal(boxes_vote(sets, counts, 3, 1, 200, 200, &out, &n,
-				    &eb),
-			 IF_OK);
+	assert_int_equal(
+		boxes_vote(sets, counts, 3, 1, 200, 200, &out, &n, &eb), IF_OK);
 	assert_int_equal(n, 1);
 	assert_box(&out[0], 5, 5, 5, 5);
 	free(out);
 
 	/* Threshold 0 is the union: an L of two rectangles plus c. */
-	assert_int_equal(boxes_vote(sets, counts, 3, 0, 200, 200, &out, &n,
-				    &eb),
-			 IF_OK);
+	assert_int_equal(
+		boxes_vote(sets, counts, 3, 0, 200, 200, &out, &n, &eb), IF_OK);
 	{
 		int *map = calloc(200 * 200, sizeof(int));
 		long covered = 0;
@@ -147,9 +145,8 @@ test_vote_by_hand(void **state)
 	sets[1] = NULL;
 	counts[0] = 2;
 	counts[1] = 0;
-	assert_int_equal(boxes_vote(sets, counts, 2, 1, 200, 200, &out, &n,
-				    &eb),
-			 IF_OK);
+	assert_int_equal(
+		boxes_vote(sets, counts, 2, 1, 200, 200, &out, &n, &eb), IF_OK);
 	assert_int_equal(n, 0);
 	free(out);
 

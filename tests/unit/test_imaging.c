@@ -23,7 +23,7 @@
 
 #define FIXDIR "tests/fixtures/images/"
 
-/* ---- helpers ------------------------------------------------------------- */
+/* ---- helpers ------------------------------------------------------------ */
 
 static struct buf
 slurp(const char *path)
@@ -140,8 +140,8 @@ smooth_img(int w, int h)
 	assert_int_equal(img_new(&im, w, h, 0, &eb), IF_OK);
 	for (int y = 0; y < h; y++)
 		for (int x = 0; x < w; x++) {
-			uint8_t *p = im->px + (size_t)y * im->stride +
-				     (size_t)x * 3;
+			uint8_t *p =
+				im->px + (size_t)y * im->stride + (size_t)x * 3;
 			p[0] = (uint8_t)(x * 255 / (w - 1));
 			p[1] = (uint8_t)(y * 255 / (h - 1));
 			p[2] = (uint8_t)((x + y) * 255 / (w + h - 2));
@@ -166,7 +166,7 @@ assert_same_pixels(const struct img *a, const struct img *b)
 			fail_msg("row %d differs", y);
 }
 
-/* ---- allocation, names, sniffing --------------------------------------- */
+/* ---- allocation, names, sniffing ---------------------------------------- */
 
 static void
 test_new_and_names(void **state)
@@ -213,7 +213,7 @@ test_new_and_names(void **state)
 	assert_int_equal(img_sniff("", 0), IMG_FORMAT_UNKNOWN);
 }
 
-/* ---- round trips ---------------------------------------------------------- */
+/* ---- round trips -------------------------------------------------------- */
 
 static void
 test_lossless_round_trips(void **state)
@@ -236,9 +236,9 @@ test_lossless_round_trips(void **state)
 	for (int f = IMG_FORMAT_PNG; f <= IMG_FORMAT_PPM; f++) {
 		unsigned char *data = NULL;
 		size_t len = 0;
-		assert_int_equal(img_encode(im, (enum img_format)f, 0, &data,
-					    &len, &eb),
-				 IF_OK);
+		assert_int_equal(
+			img_encode(im, (enum img_format)f, 0, &data, &len, &eb),
+			IF_OK);
 		assert_int_equal(img_sniff(data, len), f);
 		assert_int_equal(img_load_mem(data, len, "mem", 0, &back, &eb),
 				 IF_OK);
@@ -285,8 +285,7 @@ test_jpeg_round_trip(void **state)
 			 IF_OK);
 	assert_true(lolen < hilen);
 	/* 0 means the default, 90: between the two. */
-	assert_int_equal(img_encode(im, IMG_FORMAT_JPEG, 0, &def, &deflen,
-				    &eb),
+	assert_int_equal(img_encode(im, IMG_FORMAT_JPEG, 0, &def, &deflen, &eb),
 			 IF_OK);
 	assert_true(deflen > lolen && deflen <= hilen);
 	free(hi);
@@ -298,14 +297,14 @@ test_jpeg_round_trip(void **state)
 	img_free(im);
 }
 
-/* ---- PNG flavours ----------------------------------------------------------- */
+/* ---- PNG flavours ------------------------------------------------------- */
 
 static void
 test_png_flavours(void **state)
 {
 	static const char *const flavours[] = {
-		"rgb8",	   "gray8",	   "gray16", "rgb16", "gray1",
-		"palette", "palette_trns", "rgba8",  "graya8",
+		"rgb8", "gray8", "gray16", "rgb16", "gray1", "palette",
+		"palette_trns", "rgba8", "graya8",
 	};
 
 	(void)state;
@@ -322,25 +321,26 @@ test_png_flavours(void **state)
 			for (int x = 0; x < want->w; x++)
 				if (memcmp(pixel(got, x, y), pixel(want, x, y),
 					   3) != 0)
-					fail_msg("%s (%d,%d): got %d,%d,%d want "
-						 "%d,%d,%d",
-						 flavours[i], x, y,
-						 pixel(got, x, y)[0],
-						 pixel(got, x, y)[1],
-						 pixel(got, x, y)[2],
-						 pixel(want, x, y)[0],
-						 pixel(want, x, y)[1],
-						 pixel(want, x, y)[2]);
+					fail_msg(
+						"%s (%d,%d): got %d,%d,%d want "
+						"%d,%d,%d",
+						flavours[i], x, y,
+						pixel(got, x, y)[0],
+						pixel(got, x, y)[1],
+						pixel(got, x, y)[2],
+						pixel(want, x, y)[0],
+						pixel(want, x, y)[1],
+						pixel(want, x, y)[2]);
 		img_free(got);
 		img_free(want);
 	}
 }
 
-/* ---- EXIF orientation ------------------------------------------------------- */
+/* ---- EXIF orientation --------------------------------------------------- */
 
 /* The colours of the six 16x16 cells, stored order (see gen.py). */
 static const uint8_t cell_rgb[6][3] = {
-	{255, 0, 0}, {0, 255, 0}, {0, 0, 255},
+	{255, 0, 0},   {0, 255, 0},   {0, 0, 255},
 	{255, 255, 0}, {0, 255, 255}, {255, 0, 255},
 };
 
@@ -415,7 +415,8 @@ test_exif_orientations(void **state)
 			/* PNG is lossless: the cells are exact. */
 			if (e == 2)
 				assert_memory_equal(pixel(im, 0, 0),
-						    cell_rgb[layout[o][0][0]], 3);
+						    cell_rgb[layout[o][0][0]],
+						    3);
 			img_free(im);
 		}
 }
@@ -466,20 +467,37 @@ test_exif_damaged(void **state)
 		assert_non_null(d);
 		memcpy(d, le.data, le.len);
 		switch (c) {
-		case 0: put32(d + tl + 4, true, 0xFFFFFFF0u); break; /* IFD far */
-		case 1: put32(d + tl + 4, true, 3); break;	     /* inside hdr */
+		case 0: /* the IFD far past the segment */
+			put32(d + tl + 4, true, 0xFFFFFFF0u);
+			break;
+		case 1: /* the IFD inside the TIFF header */
+			put32(d + tl + 4, true, 3);
+			break;
 		case 2: /* a huge count and no Orientation: runs off the end */
 			put16(d + tl + 8, true, 0xFFFF);
 			put16(d + le_ent, true, 0x0113);
 			break;
-		case 3: put16(d + le_ent + 8, true, 9); break;	     /* value */
-		case 4: put16(d + le_ent + 8, true, 0); break;
-		case 5: put16(d + le_ent + 2, true, 4); break;	     /* LONG */
-		case 6: put32(d + le_ent + 4, true, 2); break;	     /* count 2 */
-		case 7: memcpy(d + tl, "XX", 2); break;		     /* order */
-		case 8: put16(d + tl + 2, true, 43); break;	     /* magic */
+		case 3: /* values out of 1..8 */
+			put16(d + le_ent + 8, true, 9);
+			break;
+		case 4:
+			put16(d + le_ent + 8, true, 0);
+			break;
+		case 5: /* LONG instead of SHORT */
+			put16(d + le_ent + 2, true, 4);
+			break;
+		case 6: /* two values */
+			put32(d + le_ent + 4, true, 2);
+			break;
+		case 7: /* no byte order */
+			memcpy(d + tl, "XX", 2);
+			break;
+		case 8: /* not 42 */
+			put16(d + tl + 2, true, 43);
+			break;
 		}
-		if (img_load_mem(d, le.len, "damaged.jpg", 0, &im, &eb) != IF_OK)
+		if (img_load_mem(d, le.len, "damaged.jpg", 0, &im, &eb) !=
+		    IF_OK)
 			fail_msg("case %d: %s", c, eb.msg);
 		if (im->w != 48 || im->h != 32)
 			fail_msg("case %d: oriented to %dx%d", c, im->w, im->h);
@@ -565,9 +583,9 @@ static void
 test_decoders_survive_damage(void **state)
 {
 	static const char *const sources[] = {
-		FIXDIR "orient_be_8.jpg", FIXDIR "meta.jpg",
+		FIXDIR "orient_be_8.jpg",  FIXDIR "meta.jpg",
 		FIXDIR "palette_trns.png", FIXDIR "rgb16.png",
-		FIXDIR "meta.png", FIXDIR "exp_rgb8.ppm",
+		FIXDIR "meta.png",	   FIXDIR "exp_rgb8.ppm",
 	};
 	uint32_t seed = 2024;
 
@@ -604,7 +622,7 @@ test_decoders_survive_damage(void **state)
 	}
 }
 
-/* ---- metadata ---------------------------------------------------------------- */
+/* ---- metadata ----------------------------------------------------------- */
 
 static void
 assert_clean_jpeg(const unsigned char *p, size_t len, const char *what)
@@ -642,7 +660,8 @@ assert_clean_png(const unsigned char *p, size_t len, const char *what)
 
 	assert_memory_equal(p, "\x89PNG\r\n\x1a\n", 8);
 	while (pos + 8 <= len) {
-		uint32_t n = (uint32_t)p[pos] << 24 | (uint32_t)p[pos + 1] << 16 |
+		uint32_t n = (uint32_t)p[pos] << 24 |
+			     (uint32_t)p[pos + 1] << 16 |
 			     (uint32_t)p[pos + 2] << 8 | p[pos + 3];
 		const unsigned char *type = p + pos + 4;
 		if (memcmp(type, "IHDR", 4) != 0 &&
@@ -673,14 +692,14 @@ test_metadata_stripped(void **state)
 
 		assert_int_equal(img_load(inputs[i], 0, &im, &eb), IF_OK);
 		assert_layout(im, 1, inputs[i]);
-		assert_int_equal(img_encode(im, IMG_FORMAT_JPEG, 0, &data, &len,
-					    &eb),
-				 IF_OK);
+		assert_int_equal(
+			img_encode(im, IMG_FORMAT_JPEG, 0, &data, &len, &eb),
+			IF_OK);
 		assert_clean_jpeg(data, len, inputs[i]);
 		free(data);
-		assert_int_equal(img_encode(im, IMG_FORMAT_PNG, 0, &data, &len,
-					    &eb),
-				 IF_OK);
+		assert_int_equal(
+			img_encode(im, IMG_FORMAT_PNG, 0, &data, &len, &eb),
+			IF_OK);
 		assert_clean_png(data, len, inputs[i]);
 		free(data);
 		/* And the files img_save writes. */
@@ -701,7 +720,7 @@ test_metadata_stripped(void **state)
 	remove_dir(dir);
 }
 
-/* ---- the pixel limit --------------------------------------------------------- */
+/* ---- the pixel limit ---------------------------------------------------- */
 
 static uint32_t
 crc32_png(const unsigned char *p, size_t n)
@@ -759,9 +778,9 @@ test_oversized_refused_from_header(void **state)
 	}
 	memcpy(png + 33, "\0\0\0\0IDAT\x35\xaf\x06\x1e", 12);
 	err_init(&eb);
-	assert_int_equal(img_load_mem(png, sizeof(png), "huge.png", 0, &im,
-				      &eb),
-			 IF_EINPUT);
+	assert_int_equal(
+		img_load_mem(png, sizeof(png), "huge.png", 0, &im, &eb),
+		IF_EINPUT);
 	assert_non_null(strstr(eb.msg, "huge.png"));
 	assert_non_null(strstr(eb.msg, "limit of 100.0 megapixels"));
 
@@ -775,9 +794,9 @@ test_oversized_refused_from_header(void **state)
 
 	/* A lower limit applies the same way; at the limit is allowed. */
 	err_init(&eb);
-	assert_int_equal(img_load(FIXDIR "orient_le_1.jpg", 48 * 32 - 1, &im,
-				  &eb),
-			 IF_EINPUT);
+	assert_int_equal(
+		img_load(FIXDIR "orient_le_1.jpg", 48 * 32 - 1, &im, &eb),
+		IF_EINPUT);
 	assert_non_null(strstr(eb.msg, "orient_le_1.jpg"));
 	err_init(&eb);
 	assert_int_equal(img_load(FIXDIR "rgb8.png", 13 * 7 - 1, &im, &eb),
@@ -801,15 +820,15 @@ test_oversized_refused_from_header(void **state)
 	buf_cleanup(&jpg);
 }
 
-/* ---- damaged and non-image input ----------------------------------------------- */
+/* ---- damaged and non-image input ---------------------------------------- */
 
 struct bad_case {
 	const char *name;
 	const char *from; /* fixture, NULL for literal bytes */
 	const char *bytes;
-	size_t keep;	/* bytes of the fixture to keep; 0 = all */
-	size_t drop;	/* bytes to drop from its end */
-	long patch_at;	/* -1: none; else offset of the marker to patch */
+	size_t keep;   /* bytes of the fixture to keep; 0 = all */
+	size_t drop;   /* bytes to drop from its end */
+	long patch_at; /* -1: none; else offset of the marker to patch */
 	const char *marker;
 	size_t patch_off;
 	unsigned char patch_byte;
@@ -827,12 +846,11 @@ test_bad_inputs(void **state)
 		 -1, NULL, 0, 0, "truncated"},
 		{"noeoi.jpg", FIXDIR "s05_voc_family_group.jpg", NULL, 0, 2, -1,
 		 NULL, 0, 0, "truncated"},
-		{"soi.jpg", NULL, "\xff\xd8\xff", 0, 0, -1, NULL, 0, 0,
-		 "JPEG"},
+		{"soi.jpg", NULL, "\xff\xd8\xff", 0, 0, -1, NULL, 0, 0, "JPEG"},
 		{"precision.jpg", FIXDIR "s05_voc_family_group.jpg", NULL, 0, 0,
 		 0, "\xff\xc0", 4, 12, "precision"},
-		{"huffman.jpg", FIXDIR "s05_voc_family_group.jpg", NULL, 0, 0, 0,
-		 "\xff\xc4", 5, 0xff, "JPEG"},
+		{"huffman.jpg", FIXDIR "s05_voc_family_group.jpg", NULL, 0, 0,
+		 0, "\xff\xc4", 5, 0xff, "JPEG"},
 		{"half.png", FIXDIR "rgb8.png", NULL, 0, 40, -1, NULL, 0, 0,
 		 "truncated"},
 		{"noiend.png", FIXDIR "rgb8.png", NULL, 0, 12, -1, NULL, 0, 0,
@@ -845,8 +863,8 @@ test_bad_inputs(void **state)
 		 "truncated"},
 		{"wide.ppm", NULL, "P6\n1 1\n65535\nabcdef", 0, 0, -1, NULL, 0,
 		 0, "PPM"},
-		{"ascii.ppm", NULL, "P3\n1 1\n255\n1 2 3\n", 0, 0, -1, NULL, 0, 0,
-		 "not a JPEG, PNG or PPM"},
+		{"ascii.ppm", NULL, "P3\n1 1\n255\n1 2 3\n", 0, 0, -1, NULL, 0,
+		 0, "not a JPEG, PNG or PPM"},
 	};
 	char *dir = scratch_dir();
 
@@ -864,7 +882,7 @@ test_bad_inputs(void **state)
 			len = c->keep != 0 ? c->keep : b.len - c->drop;
 			if (c->patch_at >= 0) {
 				char *m = find_bytes(b.data, b.len, c->marker,
-						 strlen(c->marker));
+						     strlen(c->marker));
 				assert_non_null(m);
 				m[c->patch_off] = (char)c->patch_byte;
 			}
@@ -917,7 +935,7 @@ test_save_failures_leave_nothing(void **state)
 	remove_dir(dir);
 }
 
-/* ---- redaction ---------------------------------------------------------------- */
+/* ---- redaction ---------------------------------------------------------- */
 
 static bool
 in_box(int x, int y, const struct box *b)
@@ -943,8 +961,8 @@ test_redact_fill_and_median(void **state)
 	for (int style = REDACT_FILL; style <= REDACT_MEDIAN; style++) {
 		assert_int_equal(img_clone(orig, &im, &eb), IF_OK);
 		assert_int_equal(img_redact(im, boxes, 4,
-					    (enum redact_style)style,
-					    0x123456, heavy, &eb),
+					    (enum redact_style)style, 0x123456,
+					    heavy, &eb),
 				 IF_OK);
 		for (int y = 0; y < 20; y++)
 			for (int x = 0; x < 30; x++) {
@@ -952,8 +970,8 @@ test_redact_fill_and_median(void **state)
 				bool inside = in_box(x, y, &clipped[0]) ||
 					      in_box(x, y, &clipped[1]);
 				if (!inside)
-					assert_memory_equal(p, pixel(orig, x, y),
-							    3);
+					assert_memory_equal(
+						p, pixel(orig, x, y), 3);
 				else if (style == REDACT_FILL)
 					assert_memory_equal(p, "\x12\x34\x56",
 							    3);
@@ -971,9 +989,9 @@ test_redact_fill_and_median(void **state)
 	assert_int_equal(img_redact(im, boxes, 1, REDACT_MEDIAN, 0, small, &eb),
 			 IF_EINPUT);
 	err_init(&eb);
-	assert_int_equal(img_redact(im, boxes, 1, (enum redact_style)7, 0, NULL,
-				    &eb),
-			 IF_EINPUT);
+	assert_int_equal(
+		img_redact(im, boxes, 1, (enum redact_style)7, 0, NULL, &eb),
+		IF_EINPUT);
 	/* No boxes: nothing changes. */
 	err_init(&eb);
 	assert_int_equal(img_redact(im, NULL, 0, REDACT_FILL, 0, NULL, &eb),
@@ -1000,9 +1018,8 @@ test_redact_pixelate(void **state)
 
 	(void)state;
 	assert_int_equal(img_clone(orig, &im, &eb), IF_OK);
-	assert_int_equal(img_redact(im, boxes, 2, REDACT_PIXELATE, 0, NULL,
-				    &eb),
-			 IF_OK);
+	assert_int_equal(
+		img_redact(im, boxes, 2, REDACT_PIXELATE, 0, NULL, &eb), IF_OK);
 	for (int y = 0; y < 40; y++)
 		for (int x = 0; x < 50; x++) {
 			const struct box *b = NULL;
@@ -1010,7 +1027,8 @@ test_redact_pixelate(void **state)
 			uint64_t sum[3] = {0, 0, 0}, n = 0;
 			for (int i = 0; i < 2; i++) {
 				cb = boxes[i];
-				if (box_clip(&cb, 50, 40) && in_box(x, y, &cb)) {
+				if (box_clip(&cb, 50, 40) &&
+				    in_box(x, y, &cb)) {
 					b = &boxes[i];
 					break;
 				}
@@ -1022,10 +1040,12 @@ test_redact_pixelate(void **state)
 			}
 			for (int yy = cb.y; yy < cb.y + cb.h; yy++)
 				for (int xx = cb.x; xx < cb.x + cb.w; xx++) {
-					if (xx / 16 != x / 16 || yy / 16 != y / 16)
+					if (xx / 16 != x / 16 ||
+					    yy / 16 != y / 16)
 						continue;
 					for (int k = 0; k < 3; k++)
-						sum[k] += pixel(orig, xx, yy)[k];
+						sum[k] +=
+							pixel(orig, xx, yy)[k];
 					n++;
 				}
 			for (int k = 0; k < 3; k++)
@@ -1041,7 +1061,7 @@ test_redact_pixelate(void **state)
 	img_free(orig);
 }
 
-/* ---- the stage image ------------------------------------------------------------- */
+/* ---- the stage image ---------------------------------------------------- */
 
 static void
 test_render_stage(void **state)
@@ -1072,9 +1092,9 @@ test_render_stage(void **state)
 	/* A stage: the median at its window, then the boxes. */
 	assert_int_equal(img_new(&want, 40, 30, 0, &eb), IF_OK);
 	assert_int_equal(img_median(orig, want, 5, 1, &eb), IF_OK);
-	assert_int_equal(img_redact(want, boxes, 2, REDACT_FILL, 0x00FF00, NULL,
-				    &eb),
-			 IF_OK);
+	assert_int_equal(
+		img_redact(want, boxes, 2, REDACT_FILL, 0x00FF00, NULL, &eb),
+		IF_OK);
 	assert_int_equal(img_render_stage(orig, 5, boxes, 2, REDACT_FILL,
 					  0x00FF00, NULL, 2, &out, &eb),
 			 IF_OK);
