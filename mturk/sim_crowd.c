@@ -15,6 +15,9 @@
  *   - with probability 0.1 the worker adds one spurious box somewhere in
  *     the image (only when the image size is known);
  *   - face_found is "yes" when the worker boxed at least one real face;
+ *   - a worker whose page shows an image hosted by the simulator that
+ *     does not exist boxes nothing, answers "no" and says the image did
+ *     not load: the daemon's image hosting is part of what is tested;
  *   - a face that earlier stages of the same image already covered for at
  *     least half of its area is redacted in the image the worker sees, so
  *     it is neither found nor missed.  The crowd learns those boxes from
@@ -210,6 +213,11 @@ sim_crowd_answer(uint64_t seed, const char *annotation, int attempt,
 	out->boxes = calloc(cap, sizeof(*out->boxes));
 	if (out->boxes == NULL)
 		return err_set(eb, IF_ERUNTIME, "simulated crowd: out of memory");
+	if (task->image_missing) {
+		snprintf(out->feedback, sizeof(out->feedback),
+			 "The image did not load.");
+		return IF_OK;
+	}
 	for (size_t i = 0; im != NULL && i < im->nfaces; i++) {
 		const struct sim_face *f = &im->faces[i];
 		int side = f->w < f->h ? f->w : f->h;

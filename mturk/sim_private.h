@@ -61,6 +61,11 @@ struct sim_crowd_task {
 	/* Boxes already given for this image in earlier stages (redacted). */
 	const struct sim_face *covered;
 	size_t ncovered;
+	/*
+	 * The page shows an image hosted here that does not exist: workers
+	 * see a broken image, box nothing and say so in their feedback.
+	 */
+	bool image_missing;
 };
 
 /* One simulated worker's answer. */
@@ -114,6 +119,8 @@ struct sim_store_config {
 struct sim_store *sim_store_new(const struct sim_store_config *cfg);
 void sim_store_free(struct sim_store *st);
 int64_t sim_store_now_ms(const struct sim_store *st);
+/* The service's own URL, "http://127.0.0.1:PORT", to recognise its images. */
+int sim_store_set_base(struct sim_store *st, const char *base);
 
 /*
  * Keeps the store in dir (created 0700): loads DIR/sim.json when present,

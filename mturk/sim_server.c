@@ -741,6 +741,8 @@ sim_new(const struct sim_config *cfg, struct errbuf *eb)
 	snprintf(sim->base, sizeof(sim->base), v6 ? "http://[%s]:%u"
 						  : "http://%s:%u",
 		 strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, sim->port);
+	if (sim_store_set_base(sim->store, sim->base) != 0)
+		goto nomem;
 	return sim;
 nomem:
 	err_set(eb, IF_ERUNTIME, "simulator: out of memory");

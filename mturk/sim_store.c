@@ -124,6 +124,7 @@ struct sim_store {
 	struct exp_copy *exps;
 	size_t nexps;
 	char *state_dir; /* NULL: memory only */
+	char *base;	 /* "http://127.0.0.1:PORT", NULL until known */
 };
 
 /* Appends item to a growable array of pointers; -1 when memory runs out. */
@@ -231,8 +232,23 @@ sim_store_free(struct sim_store *st)
 		exp_copy_cleanup(&st->exps[i]);
 	free(st->exps);
 	free(st->state_dir);
+	free(st->base);
 	pthread_mutex_destroy(&st->mu);
 	free(st);
+}
+
+int
+sim_store_set_base(struct sim_store *st, const char *base)
+{
+	char *copy = strdup(base);
+
+	if (copy == NULL)
+		return -1;
+	pthread_mutex_lock(&st->mu);
+	free(st->base);
+	st->base = copy;
+	pthread_mutex_unlock(&st->mu);
+	return 0;
 }
 
 int
@@ -1000,6 +1016,40 @@ crowd_task(struct sim_store *st, const char *annotation, const struct hit *self,
 	task->ncovered = *covered != NULL ? n : 0;
 }
 
+/*
+ * Whether the Question shows an image URL of this service whose object does
+ * not exist.  Pages that show images hosted elsewhere count as fine.
+ */
+static bool
+question_image_missing(struct sim_store *st, const char *q)
+{
+	size_t blen;
+	const char *p;
+
+	if (st->base == NULL || q == NULL)
+		return false;
+	blen = strlen(st->base);
+	for (p = strstr(q, st->base); p != NULL; p = strstr(p + 1, st->base)) {
+		const char *path = p + blen + 1, *end;
+		char key[1024];
+		bool found = false;
+
+		if (p[blen] != '/')
+			continue;
+		end = path + strcspn(path, "?\"'& <>#");
+		if (end == path || (size_t)(end - path) >= sizeof(key) ||
+		    memchr(path, '/', (size_t)(end - path)) == NULL)
+			continue; /* not /bucket/key: a lab page, say */
+		memcpy(key, path, (size_t)(end - path));
+		key[end - path] = '\0';
+		for (size_t i = 0; i < st->nobjects && !found; i++)
+			found = strcmp(st->objects[i]->path, key) == 0;
+		if (!found)
+			return true;
+	}
+	return false;
+}
+
 /* Plans the simulated workers of a new HIT (see the note at the top). */
 static int
 crowd_plan(struct sim_store *st, struct hit *h, struct sim_err *err)
@@ -1025,6 +1075,8 @@ crowd_plan(struct sim_store *st, struct hit *h, struct sim_err *err)
 			attempt++;
 	}
 	crowd_task(st, ann, h, &task, &covered);
+	task.image_missing = question_image_missing(
+		st, json_string_value(json_object_get(h->vals, "Question")));
 	order = calloc(pool, sizeof(*order));
 	if (order == NULL) {
 		free(covered);

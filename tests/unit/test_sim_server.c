@@ -484,6 +484,102 @@ test_s3_put_and_presigned_get(void **state)
 	ctx_free(c);
 }
 
+/* Signs and sends PUT /bucket/key with the test's key. */
+static long
+s3_put(struct ctx *c, const char *path, const char *data)
+{
+	char host[64], url[4096];
+	struct sigv4_header hdr[1];
+	struct sigv4_request req;
+	struct sigv4_params p;
+	struct sigv4_result res;
+	struct errbuf eb;
+	struct curl_slist *list = NULL;
+	struct reply r;
+
+	err_init(&eb);
+	snprintf(host, sizeof(host), "127.0.0.1:%u", sim_port(c->sim));
+	hdr[0].name = "Host";
+	hdr[0].value = host;
+	memset(&req, 0, sizeof(req));
+	req.method = "PUT";
+	req.path = path;
+	req.headers = hdr;
+	req.nheaders = 1;
+	req.body = data;
+	req.body_len = strlen(data);
+	memset(&p, 0, sizeof(p));
+	p.access_key_id = KEY;
+	p.secret_access_key = SECRET;
+	p.region = "us-east-1";
+	p.service = "s3";
+	p.when = (time_t)c->now;
+	p.s3 = true;
+	p.sign_body = true;
+	sigv4_result_init(&res);
+	assert_int_equal(sigv4_sign_headers(&req, &p, &res, &eb), IF_OK);
+	for (size_t i = 0; i < res.nadd; i++) {
+		char line[2048];
+		snprintf(line, sizeof(line), "%s: %s", res.add[i].name,
+			 res.add[i].value);
+		list = curl_slist_append(list, line);
+	}
+	snprintf(url, sizeof(url), "%s%s", c->base, path);
+	http("PUT", url, list, data, strlen(data), &r);
+	curl_slist_free_all(list);
+	sigv4_result_cleanup(&res);
+	buf_cleanup(&r.body);
+	return r.status;
+}
+
+/* Workers whose page shows a missing image of ours box nothing. */
+static void
+test_crowd_sees_missing_images(void **state)
+{
+	struct ctx *c = ctx_new(0.0, false, SECRET);
+	struct errbuf eb;
+	char type_id[MTURK_ID_MAX], q[512];
+	struct mturk_hit_type t = {"T", "D", NULL, 15, 300, 3600, NULL, 0};
+	const char *keys[] = {"/imgs/present.jpg", "/imgs/absent.jpg"};
+	bool broken[2];
+
+	(void)state;
+	err_init(&eb);
+	assert_int_equal(s3_put(c, "/imgs/present.jpg", "jpeg bytes"), 200);
+	assert_int_equal(mturk_create_hit_type(c->client, &t, type_id, &eb), IF_OK);
+	for (int i = 0; i < 2; i++) {
+		struct mturk_hit hit;
+		struct mturk_assignment *as = NULL;
+		size_t n = 0;
+		bool rec;
+		char tok[16];
+
+		snprintf(q, sizeof(q),
+			 "<HTMLQuestion><HTMLContent><![CDATA[<img src=\"%s%s?"
+			 "X-Amz-Signature=00&amp;a=b\">]]></HTMLContent>"
+			 "</HTMLQuestion>",
+			 c->base, keys[i]);
+		snprintf(tok, sizeof(tok), "img-%d", i);
+		assert_int_equal(mturk_create_hit(c->client, type_id, q, 600, 3,
+						  "x/y/1", tok, &hit, &rec, &eb),
+				 IF_OK);
+		assert_int_equal(mturk_list_assignments(c->client, hit.hit_id, 0,
+							&as, &n, &eb),
+				 IF_OK);
+		assert_int_equal(n, 3);
+		broken[i] = true;
+		for (size_t k = 0; k < n; k++)
+			broken[i] = broken[i] &&
+				    strstr(as[k].answer, "did not load") != NULL &&
+				    strstr(as[k].answer, "<FreeText>[]</FreeText>") !=
+					    NULL;
+		mturk_assignments_free(as, n);
+	}
+	assert_false(broken[0]);
+	assert_true(broken[1]);
+	ctx_free(c);
+}
+
 static void
 test_lab_round_trip(void **state)
 {
@@ -668,6 +764,7 @@ main(void)
 		cmocka_unit_test(test_faults_no_duplicates),
 		cmocka_unit_test(test_s3_put_and_presigned_get),
 		cmocka_unit_test(test_lab_round_trip),
+		cmocka_unit_test(test_crowd_sees_missing_images),
 		cmocka_unit_test(test_fault_kinds),
 	};
 	int rc;
