@@ -259,9 +259,11 @@ void exp_errors_cleanup(struct exp_errors *errs);
  * cross-field rules, and each image's header (exists, readable, JPEG or
  * PNG, its displayed size).  On success *out is a new experiment (free it
  * with exp_free()).  On an invalid file, returns IF_EINPUT, leaves *out
- * NULL, appends every problem to errs (may be NULL) and records the first
- * one in eb, followed by " (N errors in all)" when there are more.  An
- * unreadable file is IF_EINPUT too; running out of memory IF_ERUNTIME.
+ * NULL, appends every problem to errs (may be NULL), in the order of the
+ * file, and records the first one in eb, followed by " (N errors in all)"
+ * when there are more.  An unreadable file, or one over EXP_FILE_MAX bytes,
+ * is IF_EINPUT too; running out of memory IF_ERUNTIME.  Never touches the
+ * network; reads only the file and the images' headers.
  */
 int exp_load(const char *path, struct experiment **out,
 	     struct exp_errors *errs, struct errbuf *eb);
