@@ -159,30 +159,39 @@ atomic_write_file(const char *path, const void *data, size_t len, mode_t mode,
 int
 mkdir_p(const char *path, mode_t mode, struct errbuf *eb)
 {
-	char *copy = strdup(path);
 	struct stat st;
-	int rc = IF_OK;
+	char *parent;
+	int rc;
 
-	if (copy == NULL)
-		return err_set(eb, IF_ERUNTIME, "%s: out of memory", path);
-	for (char *p = copy + 1;; p++) {
-		bool last = *p == '\0';
-		if (*p != '/' && !last)
-			continue;
-		*p = '\0';
-		if (mkdir(copy, mode) != 0 && errno != EEXIST) {
-			rc = err_set(eb, IF_ERUNTIME, "%s: cannot create directory: %s",
-				     copy, strerror(errno));
-			break;
-		}
-		if (last)
-			break;
-		*p = '/';
+	/*
+	 * Only missing directories are created, deepest last: never a mkdir()
+	 * of an existing parent, which a read-only sandbox may refuse.
+	 */
+	if (stat(path, &st) == 0) {
+		if (!S_ISDIR(st.st_mode))
+			return err_set(eb, IF_ERUNTIME, "%s: not a directory",
+				       path);
+		return IF_OK;
 	}
-	if (rc == IF_OK && (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)))
-		rc = err_set(eb, IF_ERUNTIME, "%s: not a directory", path);
-	free(copy);
-	return rc;
+	if (errno != ENOENT)
+		return err_set(eb, IF_ERUNTIME, "%s: %s", path, strerror(errno));
+	parent = strdup(path);
+	if (parent == NULL)
+		return err_set(eb, IF_ERUNTIME, "%s: out of memory", path);
+	rc = IF_OK;
+	{
+		char *d = dirname(parent);
+		if (strcmp(d, path) != 0 && strcmp(d, ".") != 0 &&
+		    strcmp(d, "/") != 0)
+			rc = mkdir_p(d, mode, eb);
+	}
+	free(parent);
+	if (rc != IF_OK)
+		return rc;
+	if (mkdir(path, mode) != 0 && errno != EEXIST)
+		return err_set(eb, IF_ERUNTIME, "%s: cannot create directory: %s",
+			       path, strerror(errno));
+	return IF_OK;
 }
 
 int

@@ -265,6 +265,10 @@ struct run_ctx {
 	uint64_t api_calls;	 /* MTurk operations called this run */
 	int64_t (*now)(void *arg); /* seconds since the epoch */
 	void *now_arg;
+	/* Test hook: SIGKILL at this crash point (0 = never); see stage.c. */
+	int64_t crash_at;
+	const char *crash_label; /* count only points of this name, or NULL */
+	int64_t crash_points;
 };
 
 /* cmd_run.c: --state-dir, else $STATE_DIRECTORY, else ./state/NAME. */

@@ -190,6 +190,12 @@ trace_check() {
 	mv "own.$name" "trace.$name"
 	sed -n 's/^[0-9]* *\([a-z0-9_]*\)(.*/\1/p' "trace.$name" | sort -u \
 		>"calls.$name"
+	# SQLite hands its journal files to the database's owner only when it
+	# runs as root (robust_fchown); the service runs as a DynamicUser.
+	if [ "$(id -u)" -eq 0 ]; then
+		grep -vx 'fchown' "calls.$name" >"calls.$name.t"
+		mv "calls.$name.t" "calls.$name"
+	fi
 	comm -23 "calls.$name" allowed >"bad.$name"
 	if [ -s "calls.$name" ] && ! [ -s "bad.$name" ]; then
 		ok "$name: all $(wc -l <"calls.$name") system calls pass the unit's filter"

@@ -1,0 +1,894 @@
+/*
+ * daemon/stage.c - the per-image state machine (spec sections 4, 5, 9).
+ *
+ *   RENDER --host--> POST --CreateHIT--> WAIT --all answers--> RENDER k+1
+ *                     |                   |                    or FINAL
+ *                     +--budget--> PAUSED +--expired, none--> FAILED
+ *   FINAL --write image and JSON--> DONE
+ *
+ * image_step() does one bounded step and returns; the loop decides when to
+ * call it again (next_at).  Every change of state goes through
+ * image_enter_state(), which writes the row in the transaction the step
+ * opened, commits, and logs "old -> new": one place, so the journal and the
+ * state can never disagree.
+ *
+ * Intent before action: the HIT row with its UniqueRequestToken is
+ * committed before CreateHIT, and each assignment with its parsed boxes
+ * before ApproveAssignment.  After kill -9 the step simply runs again: a
+ * repeated CreateHIT with the same token returns the same HIT, a recorded
+ * assignment is not recorded twice, and an approval that already happened
+ * counts as success.  Tokens expire after 24 hours at MTurk, so an intent
+ * older than that first searches ListHITs for its RequesterAnnotation.
+ */
+#include "daemon/daemon.h"
+#include "config/config.h"
+#include "mturk/mturk.h"
+
+#include <openssl/evp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* MTurk forgets a UniqueRequestToken after 24 h; search before that. */
+#define TOKEN_TRUST_SECONDS (23 * 3600)
+/* Retry a step that failed for a passing reason after this long. */
+#define RETRY_SECONDS 15
+/* A HIT this close to its expiry without enough answers is extended. */
+#define EXPIRY_MARGIN_SECONDS 60
+
+/*
+ * Test hook for the kill -9 suites (tests/e2e/t0610-crash.sh): with
+ * INTOFOCUS_TEST_CRASH_AT=N in the environment, the daemon kills itself
+ * with SIGKILL at the N-th crash point - after each committed transition
+ * (named by the new state) and right after each remote action, before its
+ * result is recorded, the two kinds of instant that recovery must survive.
+ * INTOFOCUS_TEST_CRASH_LABEL=NAME counts only the points of that name.
+ * Unset, it costs one comparison.
+ */
+static void
+crash_point(struct run_ctx *ctx, const char *where)
+{
+	if (ctx->crash_at <= 0)
+		return;
+	/* INTOFOCUS_TEST_CRASH_LABEL counts only the points of that name. */
+	if (ctx->crash_label != NULL && strcmp(ctx->crash_label, where) != 0)
+		return;
+	if (++ctx->crash_points != ctx->crash_at)
+		return;
+	log_warnx("test: SIGKILL at crash point %lld (%s)",
+		  (long long)ctx->crash_points, where);
+	raise(SIGKILL);
+}
+
+static int64_t
+now_s(const struct run_ctx *ctx)
+{
+	return ctx->now(ctx->now_arg);
+}
+
+void
+hit_token(const char *salt, const char *annotation, int attempt, char out[41])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char input[512];
+
+	snprintf(input, sizeof(input), "%s\n%s\n%d", salt, annotation, attempt);
+	EVP_Digest(input, strlen(input), md, &mdlen, EVP_sha256(), NULL);
+	hex_encode(md, 20, out);
+}
+
+int
+run_salt_load(struct run_ctx *ctx, struct errbuf *eb)
+{
+	char *salt = NULL;
+	unsigned char rnd[16];
+
+	if (state_meta_get(ctx->st, "token_salt", &salt, eb) != IF_OK)
+		return eb->code;
+	if (salt == NULL) {
+		if (random_bytes(rnd, sizeof(rnd)) != 0)
+			return err_set(eb, IF_ERUNTIME, "no random bytes");
+		hex_encode(rnd, sizeof(rnd), ctx->salt);
+		return state_meta_set(ctx->st, "token_salt", ctx->salt, eb);
+	}
+	snprintf(ctx->salt, sizeof(ctx->salt), "%s", salt);
+	free(salt);
+	return IF_OK;
+}
+
+/*
+ * The one place where an image changes state.  The caller has opened a
+ * transaction (state_begin) and written whatever goes with the change; this
+ * writes the image row, commits, and logs.  reason may be NULL.
+ */
+static int
+image_enter_state(struct run_ctx *ctx, struct image_rec *im,
+		  enum image_state to, struct errbuf *eb, const char *reason,
+		  ...) __attribute__((format(printf, 5, 6)));
+
+static int
+image_enter_state(struct run_ctx *ctx, struct image_rec *im,
+		  enum image_state to, struct errbuf *eb, const char *reason,
+		  ...)
+{
+	enum image_state from = im->state;
+	va_list ap;
+
+	im->state = to;
+	im->updated_at = now_s(ctx);
+	im->reason[0] = '\0';
+	if (reason != NULL) {
+		va_start(ap, reason);
+		vsnprintf(im->reason, sizeof(im->reason), reason, ap);
+		va_end(ap);
+	}
+	if (store_image_update(ctx->st, im, eb) != IF_OK ||
+	    state_commit(ctx->st, eb) != IF_OK) {
+		state_rollback(ctx->st);
+		im->state = from;
+		return eb->code;
+	}
+	crash_point(ctx, image_state_str(to));
+	if (from == to)
+		return IF_OK;
+	if (to == IMAGE_FAILED || to == IMAGE_PAUSED)
+		log_warnx("%s/%s/%d: %s -> %s: %s", ctx->exp->name, im->id,
+			  im->stage, image_state_str(from), image_state_str(to),
+			  im->reason);
+	else
+		log_info("%s/%s/%d: %s -> %s%s%s", ctx->exp->name, im->id,
+			 im->stage, image_state_str(from), image_state_str(to),
+			 im->reason[0] != '\0' ? ": " : "", im->reason);
+	return IF_OK;
+}
+
+/* Saves next_at (and anything else changed in im) without a transition. */
+static int
+image_save(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
+{
+	im->updated_at = now_s(ctx);
+	return store_image_update(ctx->st, im, eb);
+}
+
+/* Moves the image to FAILED with the message of a remote failure. */
+static int
+image_fail(struct run_ctx *ctx, struct image_rec *im, const char *what,
+	   const struct errbuf *cause, struct errbuf *eb)
+{
+	if (state_begin(ctx->st, eb) != IF_OK)
+		return eb->code;
+	return image_enter_state(ctx, im, IMAGE_FAILED, eb, "%s: %s", what,
+				 cause->msg);
+}
+
+/* A passing failure: try again a little later, and say so. */
+static int
+image_retry_later(struct run_ctx *ctx, struct image_rec *im, const char *what,
+		  const struct errbuf *cause, struct errbuf *eb)
+{
+	log_warnx("%s/%s/%d: %s failed, retrying in %ds: %s", ctx->exp->name,
+		  im->id, im->stage, what, RETRY_SECONDS, cause->msg);
+	im->next_at = now_s(ctx) + RETRY_SECONDS;
+	return image_save(ctx, im, eb);
+}
+
+static const struct exp_image *
+exp_image_of(const struct run_ctx *ctx, const struct image_rec *im)
+{
+	return exp_image_find(ctx->exp, im->id);
+}
+
+/* The sha256 of a file, hex, to notice an original changed mid-run. */
+int
+file_fingerprint(const char *path, char out[65], struct errbuf *eb)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	struct buf b;
+	int rc;
+
+	buf_init(&b, 1024u * 1024u * 1024u);
+	rc = read_file(path, &b, eb);
+	if (rc == IF_OK) {
+		EVP_Digest(b.data, b.len, md, &mdlen, EVP_sha256(), NULL);
+		hex_encode(md, 32, out);
+	}
+	buf_cleanup(&b);
+	return rc;
+}
+
+/*
+ * Loads the original of an image and checks it is the file the experiment
+ * started with.  IF_EINPUT when it changed or cannot be read: that image
+ * cannot go on, the others can.
+ */
+static int
+load_original(struct run_ctx *ctx, const struct image_rec *im,
+	      struct img **out, struct errbuf *eb)
+{
+	const struct exp_image *ei = exp_image_of(ctx, im);
+	char fp[65];
+
+	*out = NULL;
+	if (ei == NULL)
+		return err_set(eb, IF_EINPUT,
+			       "image %s is no longer in the experiment file",
+			       im->id);
+	if (file_fingerprint(ei->path, fp, eb) != IF_OK)
+		return eb->code;
+	if (strcmp(fp, im->fingerprint) != 0)
+		return err_set(eb, IF_EINPUT,
+			       "%s changed since the experiment started; "
+			       "restore it or give it a new image id",
+			       ei->path);
+	return img_load(ei->path, 0, out, eb);
+}
+
+/* Every box aggregated in stages 1..upto, appended to *boxes. */
+static int
+boxes_through(struct run_ctx *ctx, const struct image_rec *im, int upto,
+	      struct box **boxes, size_t *n, struct errbuf *eb)
+{
+	*boxes = NULL;
+	*n = 0;
+	for (int k = 1; k <= upto; k++) {
+		char *json = NULL;
+		struct box *b = NULL, *p;
+		size_t nb = 0;
+		int rc = store_stage_result_get(ctx->st, im->id, k, &json, eb);
+		if (rc == 1)
+			continue;
+		if (rc != 0)
+			goto fail;
+		rc = boxes_from_json(json, &b, &nb, eb);
+		free(json);
+		if (rc != IF_OK)
+			goto fail;
+		p = realloc(*boxes, (*n + nb + 1) * sizeof(*p));
+		if (p == NULL) {
+			free(b);
+			err_set(eb, IF_ERUNTIME, "out of memory");
+			goto fail;
+		}
+		if (nb > 0)
+			memcpy(p + *n, b, nb * sizeof(*p));
+		free(b);
+		*boxes = p;
+		*n += nb;
+	}
+	return IF_OK;
+fail:
+	free(*boxes);
+	*boxes = NULL;
+	*n = 0;
+	return eb->code;
+}
+
+/* The stage image (window of stage k; 1 for the final image) of im. */
+static int
+render(struct run_ctx *ctx, const struct image_rec *im, int window,
+       int boxes_upto, struct img **out, struct errbuf *eb)
+{
+	struct img *orig = NULL, *heavy = NULL;
+	struct box *boxes = NULL;
+	size_t n = 0;
+	int rc;
+
+	*out = NULL;
+	rc = load_original(ctx, im, &orig, eb);
+	if (rc == IF_OK)
+		rc = boxes_through(ctx, im, boxes_upto, &boxes, &n, eb);
+	if (rc == IF_OK && ctx->exp->redact.style == REDACT_MEDIAN && n > 0) {
+		rc = img_new(&heavy, orig->w, orig->h, 0, eb);
+		if (rc == IF_OK)
+			rc = img_median(orig, heavy, ctx->exp->stages[0],
+					ctx->threads, eb);
+	}
+	if (rc == IF_OK)
+		rc = img_render_stage(orig, window, boxes, n,
+				      ctx->exp->redact.style,
+				      ctx->exp->redact.color, heavy,
+				      ctx->threads, out, eb);
+	img_free(orig);
+	img_free(heavy);
+	free(boxes);
+	return rc;
+}
+
+/* ---- RENDER ------------------------------------------------------------- */
+
+static int
+step_render(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
+{
+	const struct exp_hit *hit = &ctx->exp->hit;
+	struct errbuf cause = {0};
+	struct mturk_hosted hosted;
+	struct img *stage_img = NULL;
+	unsigned char *jpeg = NULL;
+	size_t len = 0;
+	int64_t valid_for;
+	int rc;
+
+	rc = render(ctx, im, ctx->exp->stages[im->stage - 1], im->stage - 1,
+		    &stage_img, &cause);
+	if (rc == IF_OK)
+		rc = img_encode(stage_img, IMG_FORMAT_JPEG, ctx->jpeg_quality,
+				&jpeg, &len, &cause);
+	img_free(stage_img);
+	if (rc != IF_OK) {
+		free(jpeg);
+		if (rc == IF_EINPUT)
+			return image_fail(ctx, im, "rendering", &cause, eb);
+		return err_set(eb, rc, "%s/%s/%d: rendering: %s",
+			       ctx->exp->name, im->id, im->stage, cause.msg);
+	}
+	/*
+	 * The URL must outlive every extension of the HIT and the last
+	 * worker's assignment; the host clamps it to what it allows (7 days
+	 * for presigned S3 URLs).
+	 */
+	valid_for = hit->lifetime * (1 + hit->max_extensions) +
+		    hit->assignment_duration;
+	rc = mturk_image_host_put(ctx->host, jpeg, len, "image/jpeg", ".jpg",
+				  valid_for, &hosted, &cause);
+	free(jpeg);
+	crash_point(ctx, "after PutObject");
+	if (rc != IF_OK)
+		return image_retry_later(ctx, im, "hosting the stage image",
+					 &cause, eb);
+	if (state_begin(ctx->st, eb) != IF_OK)
+		return eb->code;
+	snprintf(im->image_url, sizeof(im->image_url), "%s", hosted.url);
+	snprintf(im->object_key, sizeof(im->object_key), "%s", hosted.key);
+	im->url_expires = hosted.expires_at;
+	im->next_at = 0;
+	return image_enter_state(ctx, im, IMAGE_POST, eb, "stage image %s",
+				 hosted.key);
+}
+
+/* ---- POST --------------------------------------------------------------- */
+
+/* Assignments of this stage already recorded (from earlier attempts). */
+static int
+stage_answers(struct run_ctx *ctx, const struct image_rec *im, size_t *total,
+	      size_t *valid, struct errbuf *eb)
+{
+	struct assignment_rec *a = NULL;
+	size_t n = 0;
+
+	*total = 0;
+	*valid = 0;
+	if (store_assignments_for(ctx->st, im->id, im->stage, &a, &n, eb) !=
+	    IF_OK)
+		return eb->code;
+	*total = n;
+	for (size_t i = 0; i < n; i++)
+		*valid += a[i].valid != 0;
+	assignment_recs_free(a, n);
+	return IF_OK;
+}
+
+static int
+step_post(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
+{
+	const struct experiment *exp = ctx->exp;
+	struct errbuf cause = {0};
+	struct hit_rec h;
+	struct mturk_hit mh;
+	struct buf question;
+	bool recovered = false, found = false;
+	int rc;
+
+	rc = store_hit_get(ctx->st, im->id, im->stage, im->attempt, &h, eb);
+	if (rc != 0 && rc != 1)
+		return rc;
+	if (rc == 1) {
+		int64_t committed = 0, cost;
+		size_t have = 0, valid = 0;
+		int need;
+
+		if (stage_answers(ctx, im, &have, &valid, eb) != IF_OK)
+			return eb->code;
+		need = exp->hit.workers - (int)have;
+		if (need < 1)
+			need = 1;
+		cost = (int64_t)need *
+		       (exp->hit.reward_cents +
+			plan_fee_cents(exp->hit.reward_cents, exp->hit.workers,
+				       plan_uses_masters(exp)));
+		if (store_committed_cents(ctx->st, &committed, eb) != IF_OK)
+			return eb->code;
+		if (exp->budget_cents >= 0 &&
+		    committed + cost > exp->budget_cents) {
+			char c1[24], c2[24], c3[24];
+			cfg_format_money(committed, c1, sizeof(c1));
+			cfg_format_money(cost, c2, sizeof(c2));
+			cfg_format_money(exp->budget_cents, c3, sizeof(c3));
+			if (state_begin(ctx->st, eb) != IF_OK)
+				return eb->code;
+			return image_enter_state(
+				ctx, im, IMAGE_PAUSED, eb,
+				"budget: $%s committed + $%s for this HIT would "
+				"pass the budget of $%s; raise budget_usd and "
+				"reload",
+				c1, c2, c3);
+		}
+		memset(&h, 0, sizeof(h));
+		snprintf(h.image_id, sizeof(h.image_id), "%s", im->id);
+		h.stage = im->stage;
+		h.attempt = im->attempt;
+		snprintf(h.annotation, sizeof(h.annotation), "%s/%s/%d",
+			 exp->name, im->id, im->stage);
+		hit_token(ctx->salt, h.annotation, h.attempt, h.token);
+		snprintf(h.image_url, sizeof(h.image_url), "%s", im->image_url);
+		h.max_assignments = need;
+		h.cost_cents = cost;
+		h.intent_at = now_s(ctx);
+		/* Intent before action: the token is durable before the call. */
+		if (state_begin(ctx->st, eb) != IF_OK)
+			return eb->code;
+		if (store_hit_insert(ctx->st, &h, eb) != IF_OK ||
+		    state_commit(ctx->st, eb) != IF_OK) {
+			state_rollback(ctx->st);
+			return eb->code;
+		}
+		crash_point(ctx, "HIT intent recorded");
+	}
+	if (h.hit_id[0] != '\0') {
+		/* Created before a crash, recorded, but not yet moved on. */
+		if (state_begin(ctx->st, eb) != IF_OK)
+			return eb->code;
+		return image_enter_state(ctx, im, IMAGE_WAIT, eb,
+					 "HIT %s (recorded)", h.hit_id);
+	}
+	if (stage_setup(ctx, im->stage, &cause) != IF_OK)
+		return cause.code == IF_ETEMP
+			       ? image_retry_later(ctx, im, "preparing the HIT type",
+						   &cause, eb)
+			       : image_fail(ctx, im, "preparing the HIT type",
+					    &cause, eb);
+	memset(&mh, 0, sizeof(mh));
+	if (now_s(ctx) - h.intent_at > TOKEN_TRUST_SECONDS) {
+		/* The token may be forgotten by now: look for the HIT first. */
+		ctx->api_calls++;
+		rc = mturk_find_hit_by_annotation(ctx->client, h.annotation, &mh,
+						  &found, &cause);
+		if (rc != IF_OK)
+			return image_retry_later(ctx, im, "ListHITs", &cause, eb);
+		if (found)
+			log_info("%s/%s/%d: found HIT %s by its annotation",
+				 exp->name, im->id, im->stage, mh.hit_id);
+	}
+	if (!found) {
+		buf_init(&question, 0);
+		rc = task_question(ctx, im, &question, &cause);
+		if (rc != IF_OK) {
+			buf_cleanup(&question);
+			return image_fail(ctx, im, "building the task page",
+					  &cause, eb);
+		}
+		ctx->api_calls++;
+		rc = mturk_create_hit(ctx->client, ctx->hit_type[im->stage - 1],
+				      question.data, exp->hit.lifetime,
+				      h.max_assignments, h.annotation, h.token,
+				      &mh, &recovered, &cause);
+		buf_cleanup(&question);
+		crash_point(ctx, "after CreateHIT");
+		if (rc == IF_ETEMP)
+			return image_retry_later(ctx, im, "CreateHIT", &cause, eb);
+		if (rc != IF_OK)
+			return image_fail(ctx, im, "CreateHIT", &cause, eb);
+	}
+	snprintf(h.hit_id, sizeof(h.hit_id), "%s", mh.hit_id);
+	snprintf(h.hit_type_id, sizeof(h.hit_type_id), "%s", mh.hit_type_id);
+	h.created_at = mh.creation_time > 0 ? (int64_t)mh.creation_time
+					    : now_s(ctx);
+	h.expires_at = mh.expiration > 0 ? (int64_t)mh.expiration
+					 : now_s(ctx) + exp->hit.lifetime;
+	if (state_begin(ctx->st, eb) != IF_OK)
+		return eb->code;
+	if (store_hit_update(ctx->st, &h, eb) != IF_OK) {
+		state_rollback(ctx->st);
+		return eb->code;
+	}
+	im->next_at = now_s(ctx);
+	return image_enter_state(ctx, im, IMAGE_WAIT, eb, "HIT %s%s", h.hit_id,
+				 recovered ? " (recovered by its token)" : "");
+}
+
+static int
+hit_vanished(struct run_ctx *ctx, struct image_rec *im, struct hit_rec *h,
+	     const struct errbuf *cause, struct errbuf *eb)
+{
+	/*
+	 * The service no longer knows the HIT (deleted by an operator, or a
+	 * restarted embedded simulator).  The answers recorded so far stay;
+	 * a new attempt asks for the ones still missing, with a fresh stage
+	 * image since the old one may be gone with it.
+	 */
+	log_warnx("%s/%s/%d: HIT %s is gone (%s); posting a new one for the "
+		  "missing answers",
+		  ctx->exp->name, im->id, im->stage, h->hit_id, cause->msg);
+	if (state_begin(ctx->st, eb) != IF_OK)
+		return eb->code;
+	h->closed = 1;
+	if (store_hit_update(ctx->st, h, eb) != IF_OK) {
+		state_rollback(ctx->st);
+		return eb->code;
+	}
+	im->attempt++;
+	im->image_url[0] = '\0';
+	im->object_key[0] = '\0';
+	im->next_at = 0;
+	return image_enter_state(ctx, im, IMAGE_RENDER, eb,
+				 "HIT %s vanished; attempt %d", h->hit_id,
+				 im->attempt);
+}
+
+/* ---- WAIT --------------------------------------------------------------- */
+
+/* Records assignments not seen before, each with its parsed boxes. */
+static int
+record_assignments(struct run_ctx *ctx, const struct image_rec *im,
+		   const struct mturk_assignment *as, size_t n,
+		   struct errbuf *eb)
+{
+	const struct exp_image *ei = exp_image_of(ctx, im);
+	int rc = IF_OK;
+
+	if (ei == NULL)
+		return err_set(eb, IF_EINPUT, "image %s left the experiment",
+			       im->id);
+	if (state_begin(ctx->st, eb) != IF_OK)
+		return eb->code;
+	for (size_t i = 0; i < n && rc == IF_OK; i++) {
+		struct assignment_rec rec;
+		struct errbuf why = {0};
+		struct parsed_answer pa;
+
+		memset(&rec, 0, sizeof(rec));
+		snprintf(rec.assignment_id, sizeof(rec.assignment_id), "%s",
+			 as[i].assignment_id);
+		snprintf(rec.worker_id, sizeof(rec.worker_id), "%s",
+			 as[i].worker_id);
+		snprintf(rec.hit_id, sizeof(rec.hit_id), "%s", as[i].hit_id);
+		snprintf(rec.image_id, sizeof(rec.image_id), "%s", im->id);
+		rec.stage = im->stage;
+		rec.submit_time = (int64_t)as[i].submit_time;
+		rec.accept_time = (int64_t)as[i].accept_time;
+		if (answer_to_record(as[i].answer, ei->width, ei->height, &pa,
+				     &why) == IF_OK) {
+			rec.valid = 1;
+			rec.boxes = pa.boxes_json;
+			snprintf(rec.face_found, sizeof(rec.face_found), "%s",
+				 pa.face_found);
+			rec.feedback = pa.feedback;
+		} else {
+			rec.valid = 0;
+			rec.boxes = NULL;
+			snprintf(rec.invalid_reason, sizeof(rec.invalid_reason),
+				 "%.250s", why.msg);
+		}
+		/* An approved-by-us assignment seen again keeps its record. */
+		snprintf(rec.approval, sizeof(rec.approval), "%s",
+			 strcmp(as[i].status, "Submitted") == 0 ? "pending"
+			 : strcmp(as[i].status, "Approved") == 0 ? "approved"
+								 : "rejected");
+		rc = store_assignment_insert(ctx->st, &rec, eb);
+		if (rc == 0) {
+			if (rec.valid)
+				log_info("%s/%s/%d: assignment %s by %s: %s",
+					 ctx->exp->name, im->id, im->stage,
+					 rec.assignment_id, rec.worker_id,
+					 rec.boxes);
+			else
+				log_warnx("%s/%s/%d: assignment %s by %s is not "
+					  "usable: %s",
+					  ctx->exp->name, im->id, im->stage,
+					  rec.assignment_id, rec.worker_id,
+					  rec.invalid_reason);
+			rc = IF_OK;
+		} else if (rc == 1) {
+			rc = IF_OK;
+		}
+		if (rec.valid)
+			parsed_answer_cleanup(&pa);
+	}
+	if (rc != IF_OK) {
+		state_rollback(ctx->st);
+		return rc;
+	}
+	return state_commit(ctx->st, eb);
+}
+
+/*
+ * Approves (approve: auto) and grants the stage qualification
+ * (exclusive_stages) for every recorded assignment of the stage that still
+ * needs it.  A passing failure leaves the rest for the next poll.
+ */
+static int
+settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
+		   struct errbuf *cause, struct errbuf *eb)
+{
+	const struct experiment *exp = ctx->exp;
+	struct assignment_rec *a = NULL;
+	size_t n = 0;
+	int rc = IF_OK;
+
+	if (store_assignments_for(ctx->st, im->id, im->stage, &a, &n, eb) !=
+	    IF_OK)
+		return eb->code;
+	for (size_t i = 0; i < n && rc == IF_OK; i++) {
+		if (strcmp(a[i].approval, "pending") == 0) {
+			if (exp->hit.approve == EXP_APPROVE_AUTO && a[i].valid) {
+				ctx->api_calls++;
+				rc = mturk_approve_assignment(ctx->client,
+							      a[i].assignment_id,
+							      NULL, cause);
+				crash_point(ctx, "after ApproveAssignment");
+				if (rc != IF_OK)
+					break;
+			}
+			rc = store_assignment_set_approval(
+				ctx->st, a[i].assignment_id, a[i].worker_id,
+				exp->hit.approve == EXP_APPROVE_AUTO && a[i].valid
+					? "approved"
+					: "manual",
+				eb);
+			if (rc != IF_OK) {
+				rc = -1;
+				break;
+			}
+		}
+		if (exp->hit.exclusive_stages && !a[i].granted) {
+			int g = store_grant_get(ctx->st, a[i].worker_id,
+						im->stage, eb);
+			if (g != 0 && g != 1) {
+				rc = -1;
+				break;
+			}
+			if (g == 1) {
+				ctx->api_calls++;
+				rc = mturk_associate_qualification(
+					ctx->client, ctx->qual_type[im->stage - 1],
+					a[i].worker_id, 1, cause);
+				crash_point(ctx, "after AssociateQualification");
+				if (rc != IF_OK)
+					break;
+				if (store_grant_put(ctx->st, a[i].worker_id,
+						    im->stage, now_s(ctx),
+						    eb) != IF_OK) {
+					rc = -1;
+					break;
+				}
+			}
+			if (store_assignment_set_granted(ctx->st,
+							 a[i].assignment_id,
+							 a[i].worker_id,
+							 eb) != IF_OK) {
+				rc = -1;
+				break;
+			}
+		}
+	}
+	assignment_recs_free(a, n);
+	if (rc == -1)
+		return eb->code; /* our own state failed */
+	return rc;
+}
+
+/* Aggregates the stage and moves on to the next stage or the final image. */
+static int
+finish_stage(struct run_ctx *ctx, struct image_rec *im, struct hit_rec *h,
+	     const char *note, struct errbuf *eb)
+{
+	const struct exp_image *ei = exp_image_of(ctx, im);
+	struct assignment_rec *a = NULL;
+	struct box *boxes = NULL;
+	size_t n = 0, nboxes = 0;
+	char *json = NULL;
+	int rc;
+
+	if (ei == NULL)
+		return err_set(eb, IF_EINPUT, "image %s left the experiment",
+			       im->id);
+	if (store_assignments_for(ctx->st, im->id, im->stage, &a, &n, eb) !=
+	    IF_OK)
+		return eb->code;
+	rc = aggregate_boxes((int)ctx->exp->aggregate, a, n, ei->width,
+			     ei->height, &boxes, &nboxes, eb);
+	assignment_recs_free(a, n);
+	if (rc == IF_OK)
+		rc = boxes_to_json(boxes, nboxes, &json, eb);
+	free(boxes);
+	if (rc != IF_OK)
+		return rc;
+	if (state_begin(ctx->st, eb) != IF_OK) {
+		free(json);
+		return eb->code;
+	}
+	h->closed = 1;
+	if (store_stage_result_put(ctx->st, im->id, im->stage,
+				   ctx->exp->stages[im->stage - 1], json,
+				   (int)n, now_s(ctx), eb) != IF_OK ||
+	    store_hit_update(ctx->st, h, eb) != IF_OK) {
+		state_rollback(ctx->st);
+		free(json);
+		return eb->code;
+	}
+	log_info("%s/%s/%d: window %d done, %zu boxes %s%s%s", ctx->exp->name,
+		 im->id, im->stage, ctx->exp->stages[im->stage - 1], nboxes,
+		 json, note != NULL ? "; " : "", note != NULL ? note : "");
+	free(json);
+	im->stage++;
+	im->attempt = 1;
+	im->image_url[0] = '\0';
+	im->object_key[0] = '\0';
+	im->url_expires = 0;
+	im->next_at = 0;
+	return image_enter_state(ctx, im,
+				 (size_t)im->stage <= ctx->exp->nstages
+					 ? IMAGE_RENDER
+					 : IMAGE_FINAL,
+				 eb, NULL);
+}
+
+static int
+step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
+{
+	const struct experiment *exp = ctx->exp;
+	struct errbuf cause = {0};
+	struct mturk_assignment *as = NULL;
+	struct hit_rec h;
+	size_t n = 0, have = 0, valid = 0;
+	int64_t now;
+	int rc;
+
+	rc = store_hit_get(ctx->st, im->id, im->stage, im->attempt, &h, eb);
+	if (rc == 1)
+		return err_set(eb, IF_ERUNTIME,
+			       "%s/%s/%d: waiting without a HIT row (attempt %d)",
+			       exp->name, im->id, im->stage, im->attempt);
+	if (rc != 0)
+		return rc;
+	ctx->api_calls++;
+	rc = mturk_list_assignments(ctx->client, h.hit_id, 0, &as, &n, &cause);
+	if (rc != IF_OK) {
+		if (rc != IF_ETEMP && strstr(cause.msg, "HITDoesNotExist") != NULL)
+			return hit_vanished(ctx, im, &h, &cause, eb);
+		return image_retry_later(ctx, im, "ListAssignmentsForHIT",
+					 &cause, eb);
+	}
+	crash_point(ctx, "after ListAssignmentsForHIT");
+	rc = record_assignments(ctx, im, as, n, eb);
+	mturk_assignments_free(as, n);
+	if (rc != IF_OK)
+		return rc;
+	crash_point(ctx, "assignments recorded");
+	/* After a restart the stage's qualification type is not known yet. */
+	if (exp->hit.exclusive_stages &&
+	    ctx->qual_type[im->stage - 1][0] == '\0' &&
+	    (rc = stage_setup(ctx, im->stage, &cause)) != IF_OK)
+		return image_retry_later(ctx, im, "preparing the HIT type",
+					 &cause, eb);
+	rc = settle_assignments(ctx, im, &cause, eb);
+	if (rc != IF_OK && err_isset(eb))
+		return rc;
+	if (rc != IF_OK)
+		return image_retry_later(ctx, im, "approving or granting",
+					 &cause, eb);
+	if (stage_answers(ctx, im, &have, &valid, eb) != IF_OK)
+		return eb->code;
+	if (have >= (size_t)exp->hit.workers)
+		return finish_stage(ctx, im, &h, NULL, eb);
+	now = now_s(ctx);
+	if (now + EXPIRY_MARGIN_SECONDS >= h.expires_at) {
+		if (h.extensions < exp->hit.max_extensions) {
+			int64_t until = now + exp->hit.lifetime;
+			ctx->api_calls++;
+			rc = mturk_update_expiration(ctx->client, h.hit_id, until,
+						     &cause);
+			crash_point(ctx, "after UpdateExpirationForHIT");
+			if (rc != IF_OK)
+				return image_retry_later(
+					ctx, im, "UpdateExpirationForHIT", &cause,
+					eb);
+			h.expires_at = until;
+			h.extensions++;
+			log_info("%s/%s/%d: HIT %s extended (%d of %d) with %zu "
+				 "of %d answers",
+				 exp->name, im->id, im->stage, h.hit_id,
+				 h.extensions, exp->hit.max_extensions, have,
+				 exp->hit.workers);
+			if (state_begin(ctx->st, eb) != IF_OK)
+				return eb->code;
+			if (store_hit_update(ctx->st, &h, eb) != IF_OK ||
+			    state_commit(ctx->st, eb) != IF_OK) {
+				state_rollback(ctx->st);
+				return eb->code;
+			}
+		} else if (valid > 0) {
+			char note[96];
+			snprintf(note, sizeof(note),
+				 "HIT expired with %zu of %d answers", have,
+				 exp->hit.workers);
+			return finish_stage(ctx, im, &h, note, eb);
+		} else if (now >= h.expires_at) {
+			if (state_begin(ctx->st, eb) != IF_OK)
+				return eb->code;
+			return image_enter_state(
+				ctx, im, IMAGE_FAILED, eb,
+				"HIT %s expired without a usable answer after "
+				"%d extensions",
+				h.hit_id, h.extensions);
+		}
+	}
+	im->next_at = now + exp->mturk.poll_interval;
+	if (im->next_at > h.expires_at && h.expires_at > now)
+		im->next_at = h.expires_at;
+	return image_save(ctx, im, eb);
+}
+
+/* ---- FINAL, PAUSED ------------------------------------------------------ */
+
+static int
+step_final(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
+{
+	struct errbuf cause = {0};
+	struct img *final = NULL;
+	int rc;
+
+	rc = render(ctx, im, 1, (int)ctx->exp->nstages, &final, &cause);
+	if (rc == IF_OK)
+		rc = write_outputs(ctx, im, final, &cause);
+	img_free(final);
+	if (rc == IF_EINPUT)
+		return image_fail(ctx, im, "writing the final image", &cause, eb);
+	if (rc != IF_OK)
+		return err_set(eb, rc, "%s/%s: %s", ctx->exp->name, im->id,
+			       cause.msg);
+	if (state_begin(ctx->st, eb) != IF_OK)
+		return eb->code;
+	return image_enter_state(ctx, im, IMAGE_DONE, eb, "%s/%s.jpg",
+				 ctx->exp->output_dir, im->id);
+}
+
+static int
+step_paused(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
+{
+	const struct experiment *exp = ctx->exp;
+	int64_t committed = 0, cost = plan_hit_cents(exp);
+
+	if (store_committed_cents(ctx->st, &committed, eb) != IF_OK)
+		return eb->code;
+	if (exp->budget_cents >= 0 && committed + cost > exp->budget_cents) {
+		im->next_at = now_s(ctx) + exp->mturk.poll_interval;
+		return image_save(ctx, im, eb);
+	}
+	if (state_begin(ctx->st, eb) != IF_OK)
+		return eb->code;
+	return image_enter_state(ctx, im, IMAGE_POST, eb, "budget allows");
+}
+
+int
+image_step(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
+{
+	switch (im->state) {
+	case IMAGE_RENDER:
+		return step_render(ctx, im, eb);
+	case IMAGE_POST:
+		return step_post(ctx, im, eb);
+	case IMAGE_WAIT:
+		return step_wait(ctx, im, eb);
+	case IMAGE_FINAL:
+		return step_final(ctx, im, eb);
+	case IMAGE_PAUSED:
+		return step_paused(ctx, im, eb);
+	case IMAGE_DONE:
+	case IMAGE_FAILED:
+		break;
+	}
+	return IF_OK;
+}
