@@ -143,6 +143,27 @@ widen_generic(const u8x16 *v)
 	return __builtin_convertvector(*v, u16x16);
 }
 
+#ifdef MEDIAN_HAVE_AVX2
+/*
+ * The baseline x86-64 version: SSE2 compares on the two halves, packed to
+ * one bit per lane.  Lanes are non-decreasing, so those above t are the
+ * last ones and their number is 16 minus the index of the first.
+ */
+static inline __attribute__((always_inline)) unsigned
+count_gt_generic(u16x16 v, int t)
+{
+	union {
+		u16x16 v;
+		__m128i h[2];
+	} u = {.v = v};
+	__m128i tt = _mm_set1_epi16((short)t);
+	unsigned m = (unsigned)_mm_movemask_epi8(
+		_mm_packs_epi16(_mm_cmpgt_epi16(u.h[0], tt),
+				_mm_cmpgt_epi16(u.h[1], tt)));
+
+	return 16 - (unsigned)__builtin_ctz(m | 0x10000);
+}
+#else
 static inline __attribute__((always_inline)) unsigned
 count_gt_generic(u16x16 v, int t)
 {
@@ -152,6 +173,7 @@ count_gt_generic(u16x16 v, int t)
 		n += (int16_t)v[i] > t;
 	return n;
 }
+#endif
 
 #define MT_NAME tile_generic
 #define MT_TARGET
