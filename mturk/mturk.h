@@ -843,7 +843,7 @@ struct sim_config {
 	/* The one key pair requests must be signed with (copied, wiped). */
 	const char *access_key_id;
 	const char *secret_access_key;
-	/* The session token requests must carry with it; NULL = none. */
+	/* The session token requests must carry; NULL = any or none. */
 	const char *session_token;
 	/* Experiments the crowd knows (deep-copied). */
 	const struct sim_experiment *experiments;

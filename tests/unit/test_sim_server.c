@@ -298,7 +298,8 @@ test_faults_no_duplicates(void **state)
 	ctx_free(c);
 }
 
-/* With a session token configured, requests must carry that token. */
+/* With a session token configured, requests must carry that token;
+ * without one, any token or none is accepted. */
 static void
 test_session_token(void **state)
 {
@@ -306,8 +307,8 @@ test_session_token(void **state)
 	struct sim_server *sim;
 	struct errbuf eb;
 	char url[64];
-	const char *tokens[] = {"TOKEN-1", NULL, "TOKEN-2"};
-	int want[] = {IF_OK, IF_ERUNTIME, IF_ERUNTIME};
+	const char *tokens[] = {"TOKEN-1", NULL, "TOKEN-2", "ANY", NULL};
+	int want[] = {IF_OK, IF_ERUNTIME, IF_ERUNTIME, IF_OK, IF_OK};
 
 	(void)state;
 	memset(&cfg, 0, sizeof(cfg));
@@ -319,7 +320,7 @@ test_session_token(void **state)
 	sim = sim_new(&cfg, &eb);
 	assert_non_null(sim);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u", sim_port(sim));
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 5; i++) {
 		struct aws_creds *cr = aws_creds_new(KEY, SECRET, tokens[i], "t");
 		struct mturk_client_config mc;
 		struct mturk_client *cl = NULL;
@@ -342,6 +343,15 @@ test_session_token(void **state)
 		buf_cleanup(&out);
 		mturk_client_free(cl);
 		aws_creds_free(cr);
+		/* Without a configured token, any token (or none) will do. */
+		if (i == 2) {
+			sim_free(sim);
+			cfg.session_token = NULL;
+			sim = sim_new(&cfg, &eb);
+			assert_non_null(sim);
+			snprintf(url, sizeof(url), "http://127.0.0.1:%u",
+				 sim_port(sim));
+		}
 	}
 	sim_free(sim);
 }
