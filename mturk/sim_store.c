@@ -474,8 +474,11 @@ asg_state_at(const struct sim_store *st, const struct asg *a,
 {
 	(void)st;
 	if (a->simulated) {
-		if (a->accept_ms >= h->expiration_ms && a->state == ASG_SUBMITTED)
-			return ASG_ABANDONED; /* the HIT closed before */
+		/* The HIT closed before this worker took it. */
+		if (a->state == ASG_SUBMITTED &&
+		    a->accept_ms >= h->expiration_ms &&
+		    a->submit_ms > h->expiration_ms)
+			return ASG_ABANDONED;
 		if (a->state == ASG_SUBMITTED && a->submit_ms > now)
 			return ASG_PENDING;
 	}

@@ -324,6 +324,29 @@ test_approve_twice_and_reject(void **state)
 	fixture_free(f);
 }
 
+/* Expiring a HIT at the instant it was made keeps what was submitted. */
+static void
+test_expire_at_creation_keeps_answers(void **state)
+{
+	struct fixture *f = fixture_new(0, 4);
+	char *req = hit_req(3, "e/i/1", NULL), body[256], upd[256];
+	json_t *r, *l;
+	const char *id;
+
+	(void)state;
+	r = call_ok(f, "CreateHIT", req);
+	id = json_string_value(json_object_get(json_object_get(r, "HIT"), "HITId"));
+	snprintf(upd, sizeof(upd), "{\"HITId\":\"%s\",\"ExpireAt\":0}", id);
+	snprintf(body, sizeof(body), "{\"HITId\":\"%s\"}", id);
+	json_decref(call_ok(f, "UpdateExpirationForHIT", upd));
+	l = call_ok(f, "ListAssignmentsForHIT", body);
+	assert_int_equal(json_integer_value(json_object_get(l, "NumResults")), 3);
+	json_decref(l);
+	json_decref(r);
+	free(req);
+	fixture_free(f);
+}
+
 static void
 test_paging(void **state)
 {
@@ -662,6 +685,7 @@ main(void)
 		cmocka_unit_test(test_hit_type_idempotent),
 		cmocka_unit_test(test_unknown_ids),
 		cmocka_unit_test(test_approve_twice_and_reject),
+		cmocka_unit_test(test_expire_at_creation_keeps_answers),
 		cmocka_unit_test(test_paging),
 		cmocka_unit_test(test_qualifications_exclude_workers),
 		cmocka_unit_test(test_delay_expire_delete),
