@@ -369,4 +369,53 @@ int sim_view_init(struct sim_view *v, const struct experiment *exp,
 		  struct errbuf *eb);
 void sim_view_cleanup(struct sim_view *v);
 
+/* ---- metrics.c: the seed's table 1 (spec section 8) --------------------- */
+
+/*
+ * One image's (or the total's) counts.  Areas are pixels; the _pct fields
+ * are percentages of the area of the image the face is in.  A face is
+ * found when the final redaction covers at least 50% of its area.
+ */
+struct image_metrics {
+	bool has_truth;		 /* false: listed, left out of totals */
+	size_t images;		 /* totals only: images counted */
+	size_t faces, found;
+	int64_t image_area;	 /* in the total: the sum */
+	int64_t largest_face;	 /* 0 without faces */
+	int64_t largest_missed;	 /* 0 when every face was found */
+	int64_t smallest_found;	 /* -1 when none was found */
+	double largest_face_pct, largest_missed_pct, smallest_found_pct;
+};
+
+/*
+ * Measures truth (faces, clipped to w x h) against redacted (the union of
+ * every stage's aggregated boxes).  IF_EINPUT for an empty image size.
+ */
+int metrics_image(const struct box *truth, size_t ntruth,
+		  const struct box *redacted, size_t nredacted, int w, int h,
+		  struct image_metrics *m, struct errbuf *eb);
+void metrics_total_init(struct image_metrics *t);
+/* Adds an image with ground truth to the total; others are skipped. */
+void metrics_total_add(struct image_metrics *t, const struct image_metrics *m);
+/* found / faces in percent; 0 without faces. */
+double metrics_found_pct(const struct image_metrics *m);
+/* metrics.csv: the header line, then one row per image and "total". */
+void metrics_csv_header(struct buf *out);
+int metrics_csv_row(struct buf *out, const char *name,
+		    const struct image_metrics *m);
+/* A new JSON object; null for the values that do not exist. */
+struct json_t *metrics_json(const struct image_metrics *m);
+
+/* ---- report.c: the results site (spec section 7) ------------------------ */
+
+/*
+ * Writes the results site of the experiment of ctx (exp and st set) into
+ * dir: index.html with the data embedded, images/ (each stage image as
+ * shown to workers, the original and the final image, re-rendered without
+ * metadata), metrics.csv and metrics.json.  Shows what exists for an
+ * experiment still running.  *nimages counts the images reported.
+ */
+int report_write(struct run_ctx *ctx, const char *dir, size_t *nimages,
+		 struct errbuf *eb);
+
 #endif /* INTOFOCUS_DAEMON_H */
