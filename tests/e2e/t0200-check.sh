@@ -100,6 +100,24 @@ cp -r "$EX/images" sub/images
 ( cd sub/dir && "$INTOFOCUS" check ../exp4.yaml >/dev/null 2>&1 )
 check "images resolve next to the file from another directory" test $? -eq 0
 
+# "It never touches the network" (spec section 2): not one socket is opened,
+# for the sandbox and production environments alike.  strace is optional.
+sed 's/environment: sandbox .*/environment: production/' "$EX/exp1.yaml" >prod.yaml
+if command -v strace >/dev/null 2>&1; then
+	for f in "$EX/exp1.yaml" prod.yaml; do
+		# LeakSanitizer cannot run under ptrace; the leak check of
+		# check runs in the rest of this suite.
+		ASAN_OPTIONS=detect_leaks=0 strace -f -e trace=socket,connect \
+			-o trace.txt "$INTOFOCUS" check "$f" >/dev/null 2>&1
+		rc=$?
+		check "check $(basename "$f") exits 0 under strace ($rc)" test "$rc" -eq 0
+		check "check $(basename "$f") opens no socket" \
+			sh -c '! grep -Eq "socket\(|connect\(" trace.txt'
+	done
+else
+	ok "# skip strace is not installed"
+fi
+
 # Usage.
 expect_exit 2 "check without a file is a usage error" "$INTOFOCUS" check
 expect_exit 2 "an unknown option is a usage error" "$INTOFOCUS" check --frob x.yaml
