@@ -135,8 +135,12 @@ metrics_csv_row(struct buf *out, const char *name,
 
 	if (!m->has_truth)
 		return buf_printf(out, "%s,,,,,,,,,,,\n", name);
-	rc = buf_printf(out, "%s,%zu,%zu,%zu,%.1f,", name, m->faces, m->found,
-			m->faces - m->found, metrics_found_pct(m));
+	rc = buf_printf(out, "%s,%zu,%zu,%zu,", name, m->faces, m->found,
+			m->faces - m->found);
+	if (rc == 0 && m->faces > 0)
+		rc = buf_printf(out, "%.1f,", metrics_found_pct(m));
+	else if (rc == 0)
+		rc = buf_append_str(out, ",");
 	if (rc == 0 && m->faces > m->found)
 		rc = buf_printf(out, "%lld,%.4f,", (long long)m->largest_missed,
 				m->largest_missed_pct);

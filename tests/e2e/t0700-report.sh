@@ -1,0 +1,169 @@
+# intofocus report: the results site and the metrics table (spec sections
+# 7 and 8) of a small experiment run on the embedded simulator, checked
+# against an independent Python oracle (pixel masks for the 50% rule,
+# Pillow for the stage images), a partially finished experiment, and the
+# usage errors.
+. "$TOP/tests/e2e/lib.sh"
+
+FIX="$TOP/tests/fixtures/daemon"
+PY=${PYTHON:-/usr/bin/python3}
+cp "$FIX"/group.jpg "$FIX"/street.jpg "$FIX"/empty.jpg .
+
+cat >rep.yaml <<YAML
+name: rep
+mturk:
+  environment: simulator
+  poll_interval: 1s
+hit:
+  reward: "0.15"
+  workers: 2
+  lifetime: 1d
+stages: [15, 9]
+aggregate: union
+images_host:
+  kind: simulator
+output_dir: out
+images:
+  - id: group
+    file: group.jpg
+    ground_truth: [[40, 50, 48, 60], [150, 60, 40, 50], [240, 120, 20, 24]]
+  - id: street
+    file: street.jpg
+    ground_truth: [[30, 30, 60, 72], [180, 100, 12, 14]]
+  - id: empty
+    file: empty.jpg
+YAML
+
+expect_exit 0 "report --help" "$INTOFOCUS" report --help
+expect_stdout "--help names -o" "-o, --output DIR"
+expect_exit 2 "report without -o is a usage error" "$INTOFOCUS" report rep.yaml
+expect_stderr "the message says -o is required" "-o DIR is required"
+expect_exit 2 "report with a bad option" "$INTOFOCUS" report rep.yaml -o s --bogus
+expect_exit 2 "report of a missing experiment file" "$INTOFOCUS" report nope.yaml -o s
+expect_exit 2 "report without state is refused like status" \
+	"$INTOFOCUS" report rep.yaml --state-dir nostate -o s
+expect_stderr "the message says there is no state yet" "no state yet"
+
+expect_exit 0 "the experiment runs on the simulator" \
+	"$INTOFOCUS" run rep.yaml --state-dir st
+expect_exit 0 "report writes the site" \
+	"$INTOFOCUS" report rep.yaml --state-dir st -o site
+expect_stdout "report names what it wrote" "site/metrics.csv"
+for f in index.html metrics.csv metrics.json images/group-stage1.jpg \
+	images/group-stage2.jpg images/group-original.jpg \
+	images/group-final.jpg images/empty-final.jpg; do
+	check "site has $f" test -s "site/$f"
+done
+check "the final image is the daemon's, byte for byte" \
+	cmp site/images/group-final.jpg out/group.jpg
+
+# The oracle: table 1 recomputed from the daemon's own JSON records with
+# pixel masks, and the stage-2 image recomputed with Pillow.
+check "metrics.csv and metrics.json agree with a pixel-mask oracle" \
+	"$PY" - <<'PYEOF'
+import csv, json
+import numpy as np
+gt = {"group": [[40, 50, 48, 60], [150, 60, 40, 50], [240, 120, 20, 24]],
+      "street": [[30, 30, 60, 72], [180, 100, 12, 14]]}
+rows = {r["image"]: r for r in csv.DictReader(open("site/metrics.csv"))}
+mj = json.load(open("site/metrics.json"))
+tot = {"faces": 0, "found": 0}
+for img, faces in gt.items():
+    rec = json.load(open("out/%s.json" % img))
+    h, w = rec["height"], rec["width"]
+    mask = np.zeros((h, w), bool)
+    for st in rec["stages"]:
+        for x, y, bw, bh in st["boxes"]:
+            mask[max(y, 0):y + bh, max(x, 0):x + bw] = True
+    found = [f for f in faces
+             if mask[f[1]:f[1] + f[3], f[0]:f[0] + f[2]].sum() * 2
+             >= f[2] * f[3]]
+    missed = [f for f in faces if f not in found]
+    r = rows[img]
+    assert int(r["faces"]) == len(faces), r
+    assert int(r["found"]) == len(found), (r, found)
+    assert int(r["not_found"]) == len(missed), r
+    assert int(r["image_area"]) == w * h, r
+    assert int(r["largest_face_area"]) == max(f[2] * f[3] for f in faces)
+    if missed:
+        assert int(r["largest_not_found_area"]) == \
+            max(f[2] * f[3] for f in missed), r
+    else:
+        assert r["largest_not_found_area"] == "", r
+    if found:
+        a = min(f[2] * f[3] for f in found)
+        assert int(r["smallest_found_area"]) == a, r
+        assert abs(float(r["smallest_found_pct"]) - 100 * a / (w * h)) < 1e-3
+    tot["faces"] += len(faces)
+    tot["found"] += len(found)
+assert rows["empty"]["faces"] == "", rows["empty"]
+assert int(rows["total"]["faces"]) == tot["faces"], rows["total"]
+assert int(rows["total"]["found"]) == tot["found"], rows["total"]
+assert mj["total"]["images"] == 2, mj["total"]
+assert mj["excluded_without_ground_truth"] == ["empty"], mj
+assert [i["image"] for i in mj["images"]] == ["group", "street", "empty"]
+PYEOF
+
+check "stage 2 as shown to workers matches Pillow's median + stage-1 boxes" \
+	"$PY" - <<'PYEOF'
+import json
+import numpy as np
+from PIL import Image, ImageFilter
+rec = json.load(open("out/group.json"))
+orig = Image.open("group.jpg").convert("RGB")
+want = np.array(orig.filter(ImageFilter.MedianFilter(size=9)))
+for x, y, w, h in rec["stages"][0]["boxes"]:
+    want[max(y, 0):y + h, max(x, 0):x + w] = 0
+got = np.array(Image.open("site/images/group-stage2.jpg").convert("RGB"))
+assert got.shape == want.shape
+# JPEG at the daemon's quality: close, not equal.
+err = np.abs(got.astype(int) - want.astype(int)).mean()
+assert err < 4, err
+PYEOF
+
+check "the site embeds its data and loads nothing from elsewhere" \
+	"$PY" - <<'PYEOF'
+import json, re
+html = open("site/index.html").read()
+m = re.search(r"<script>const IF_DATA = (.*?);</script>", html, re.S)
+assert m, "no embedded data"
+data = json.loads(m.group(1))
+assert [i["image"] for i in data["images"]] == ["group", "street", "empty"]
+g = data["images"][0]
+assert [v["kind"] for v in g["views"]] == ["stage", "stage", "original",
+                                           "final"], g["views"]
+assert len(g["stages"][0]["assignments"]) == 2
+assert "<" not in m.group(1)
+for bad in ("http://", "https://", "fetch(", "src=\"//"):
+    assert bad not in html, bad
+for tab in ("HITs", "Boxes", "Images", "Ground truth"):
+    assert ">%s</button>" % tab in html, tab
+PYEOF
+
+# A partially finished experiment: a new image the daemon has not seen.
+sed 's/^images:$/images:\n  - id: later\n    file: street.jpg\n    ground_truth: [[1, 1, 10, 10]]/' \
+	rep.yaml >part.yaml
+expect_exit 0 "report of a partially finished experiment" \
+	"$INTOFOCUS" report part.yaml --state-dir st -o part
+check "the unstarted image is shown with its original only" \
+	"$PY" - <<'PYEOF'
+import json, re
+html = open("part/index.html").read()
+data = json.loads(re.search(r"const IF_DATA = (.*?);</script>", html,
+                            re.S).group(1))
+later = data["images"][0]
+assert later["image"] == "later" and later["state"] == "not started"
+assert [v["kind"] for v in later["views"]] == ["original"], later["views"]
+mj = json.load(open("part/metrics.json"))
+assert mj["excluded_not_final"] == ["later"], mj
+assert mj["total"]["images"] == 2
+PYEOF
+
+# A hostile feedback cannot break out of the embedded script.
+check "a feedback with </script> stays data" sh -c \
+	"sqlite3 st/state.db \"UPDATE assignments SET feedback='</script><b>x' WHERE rowid=1\" &&
+	 '$INTOFOCUS' report rep.yaml --state-dir st -o hostile >/dev/null &&
+	 ! grep -q '</script><b>' hostile/index.html &&
+	 grep -q 'u003c/script>' hostile/index.html"
+
+done_testing
