@@ -1,8 +1,9 @@
 /*
  * imaging/median.c against two oracles: a brute-force median written for
- * clarity (sort the clamped window, take rank w*w/2), on random images over
- * many windows, sizes and thread counts; and Pillow's MedianFilter, whose
- * outputs are committed under tests/fixtures/median/ (see gen.py there).
+ * clarity (count the values of the clamped window, take rank w*w/2), on
+ * random images over many windows, sizes, thread counts and every code
+ * path; and Pillow's MedianFilter, whose outputs are committed under
+ * tests/fixtures/median/ (see gen.py there).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,21 +16,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A small deterministic PRNG (xorshift64*), so failures reproduce. */
-static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
+/*
+ * A small deterministic PRNG (xorshift64*), seeded from each case's own
+ * parameters, so that a failing case reproduces on its own.
+ */
+struct rng {
+	uint64_t s;
+};
 
 static uint32_t
-rng_next(void)
+rng_next(struct rng *r)
 {
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (uint32_t)((rng_state * 0x2545F4914F6CDD1DULL) >> 32);
+	r->s ^= r->s >> 12;
+	r->s ^= r->s << 25;
+	r->s ^= r->s >> 27;
+	return (uint32_t)((r->s * 0x2545F4914F6CDD1DULL) >> 32);
 }
 
+/* Values from `levels` evenly spaced grey levels (few levels: many ties). */
 static struct img *
-random_image(int w, int h, int levels)
+random_image(uint64_t seed, int w, int h, int levels)
 {
+	struct rng r = {seed * 0x9E3779B97F4A7C15ULL + 1};
 	struct img *im = NULL;
 	struct errbuf eb = {0};
 
@@ -37,7 +45,7 @@ random_image(int w, int h, int levels)
 	for (int y = 0; y < h; y++)
 		for (int x = 0; x < w * 3; x++)
 			im->px[(size_t)y * im->stride + (size_t)x] =
-				(uint8_t)(rng_next() % (uint32_t)levels *
+				(uint8_t)(rng_next(&r) % (uint32_t)levels *
 					  (255 / (levels - 1 > 0 ? levels - 1 : 1)));
 	return im;
 }
@@ -89,7 +97,10 @@ check_against_brute(int w, int h, int window, int threads, int levels)
 		MEDIAN_PATH_AUTO, MEDIAN_PATH_GENERIC, MEDIAN_PATH_AVX2,
 		MEDIAN_PATH_WIDE,
 	};
-	struct img *src = random_image(w, h, levels), *got = NULL, *want = NULL;
+	const uint64_t seed = (uint64_t)w * 1000003 + (uint64_t)h * 10007 +
+			      (uint64_t)window * 101 + (uint64_t)threads;
+	struct img *src = random_image(seed, w, h, levels);
+	struct img *got = NULL, *want = NULL;
 	struct errbuf eb = {0};
 
 	assert_int_equal(img_new(&got, w, h, 0, &eb), IF_OK);
@@ -173,8 +184,10 @@ test_tiles_and_threads(void **state)
 static void
 test_invalid_windows(void **state)
 {
-	struct img *a = random_image(8, 8, 256), *b = random_image(8, 8, 256);
-	struct img *c = random_image(9, 8, 256);
+	struct img *a = random_image(1, 8, 8, 256);
+	struct img *b = random_image(2, 8, 8, 256);
+	struct img *c = random_image(3, 9, 8, 256);
+	struct img view = *a;
 	struct errbuf eb = {0};
 
 	(void)state;
@@ -191,7 +204,6 @@ test_invalid_windows(void **state)
 	assert_non_null(strstr(eb.msg, "in place"));
 	err_init(&eb);
 	/* A view one pixel into the input overlaps it too. */
-	struct img view = *a;
 	view.px = a->px + 3;
 	assert_int_equal(img_median(a, &view, 3, 1, &eb), IF_EINPUT);
 	err_init(&eb);
