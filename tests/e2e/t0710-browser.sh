@@ -1,0 +1,99 @@
+# Browser tests (spec section 7): the worker task page in the simulator's
+# lab mode and the results site from file://, in Debian's chromium driven
+# by playwright-core (tests/browser/browser.js).  A missing chromium, node
+# or playwright-core is a failure, not a skip: these pages are only tested
+# here.
+. "$TOP/tests/e2e/lib.sh"
+
+BROWSER_DIR="$TOP/tests/browser"
+SIM_PID=""
+RUN_PID=""
+trap '[ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null;
+	[ -n "$RUN_PID" ] && kill "$RUN_PID" 2>/dev/null; rm -rf "$SCRATCH"' EXIT
+
+check "Debian's chromium is installed (scripts/deps.sh test)" \
+	test -x /usr/bin/chromium
+check "node is on PATH" command -v node
+if [ ! -d "$BROWSER_DIR/node_modules/playwright-core" ]; then
+	# The committed package-lock.json pins it; CI reaches the registry.
+	(cd "$BROWSER_DIR" && npm ci --no-audit --no-fund) \
+		>"$SCRATCH/npm.log" 2>&1 ||
+		sed 's/^/# npm: /' "$SCRATCH/npm.log" | tail -20
+fi
+check "playwright-core is installed in tests/browser/node_modules" \
+	test -d "$BROWSER_DIR/node_modules/playwright-core"
+
+# The simulator and the daemon agree on these made-up credentials.
+export AWS_ACCESS_KEY_ID=AKIDBROWSERTEST00000
+export AWS_SECRET_ACCESS_KEY=browser-test-secret
+unset AWS_SESSION_TOKEN AWS_PROFILE CREDENTIALS_DIRECTORY
+export AWS_SHARED_CREDENTIALS_FILE="$SCRATCH/no-such-credentials"
+export HOME="$SCRATCH"
+export TMPDIR="$SCRATCH"
+
+"$INTOFOCUS" sim --listen 127.0.0.1:0 --no-crowd >sim.log 2>&1 &
+SIM_PID=$!
+PORT=""
+i=0
+while [ -z "$PORT" ] && [ $i -lt 400 ]; do
+	PORT=$(sed -n 's|.*endpoint: http://127.0.0.1:\([0-9]*\).*|\1|p' sim.log |
+		head -1)
+	[ -n "$PORT" ] || sleep 0.05
+	i=$((i + 1))
+done
+check "the simulator starts in lab mode" test -n "$PORT"
+
+cp "$TOP/tests/fixtures/daemon/group.jpg" .
+cat >lab.yaml <<YAML
+name: lab
+mturk:
+  environment: simulator
+  endpoint: http://127.0.0.1:$PORT
+  poll_interval: 1s
+hit:
+  reward: "0.15"
+  workers: 1
+  lifetime: 1h
+  exclusive_stages: false
+stages: [9]
+images_host:
+  kind: simulator
+output_dir: out
+images:
+  - id: group
+    file: group.jpg
+    ground_truth: [[40, 50, 48, 60], [150, 60, 40, 50], [240, 120, 20, 24]]
+YAML
+"$INTOFOCUS" run lab.yaml --state-dir st >run.log 2>&1 &
+RUN_PID=$!
+
+LAB_URL="http://127.0.0.1:$PORT/" INTOFOCUS="$INTOFOCUS" EXP=lab.yaml \
+	STATE_DIR=st OUT_DIR=out IMAGE_ID=group SITE_DIR=site \
+	SHOT_DIR="$TOP/${BUILD:-build}/browser" \
+	NODE_PATH="$BROWSER_DIR/node_modules" \
+	timeout 170 node "$BROWSER_DIR/browser.js" >browser.out 2>&1
+echo "# node exit $?"
+while IFS= read -r line; do
+	case $line in
+	"ok - "*) ok "${line#ok - }" ;;
+	"not ok - "*) not_ok "${line#not ok - }" ;;
+	*) echo "# $line" ;;
+	esac
+done <browser.out
+check "the browser script reported its checks" grep -q "^ok - " browser.out
+if ! grep -q "^ok - .*remaining box" browser.out; then
+	sed 's/^/# run: /' run.log | tail -20
+	sed 's/^/# sim: /' sim.log | tail -20
+fi
+
+# The daemon ends by itself once the one image is final.
+i=0
+while kill -0 "$RUN_PID" 2>/dev/null && [ $i -lt 600 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+wait "$RUN_PID"
+check "the daemon finished the experiment with exit 0" test $? -eq 0
+RUN_PID=""
+
+done_testing
