@@ -45,6 +45,13 @@ check "nothing but the outputs was written" \
 	nothing_but s.png s.jpg s.JPEG orig.ppm s.ppm
 rm -f s.png s.jpg s.JPEG s.ppm
 
+# The thread count changes nothing but the speed.
+expect_exit 0 "one thread" "$INTOFOCUS" render "$PHOTO" -w 13 --threads 1 -o t1.ppm
+expect_exit 0 "three threads" "$INTOFOCUS" render "$PHOTO" -w 13 -t 3 -o t3.ppm
+check "the same pixels either way" cmp t1.ppm t3.ppm
+expect_exit 2 "a negative thread count" "$INTOFOCUS" render "$PHOTO" -w 13 -t -1 -o t.ppm
+rm -f t1.ppm t3.ppm
+
 # Redaction: fill paints exactly the box, clipped to the image.
 expect_exit 0 "fill with a colour" "$INTOFOCUS" render "$PHOTO" -w 1 \
 	--box 194,90,37,37 --box 480,360,100,100 --color '#ff8000' -o fill.ppm
