@@ -30,14 +30,17 @@
  * over 255 would overflow those counts; they take a plain 32-bit path
  * whose cost per pixel is 272 bin updates, also independent of w.
  *
- * Parallelism: horizontal strips, one per thread, each initialising its
- * own column histograms from its w/2-row halo; within a strip, column
- * tiles keep the histograms in the L2 cache.  Scratch is per thread and
- * sized to a tile, never to the image, so a call touches few fresh pages.
+ * Parallelism: horizontal strips, a few per thread, each initialising its
+ * column histograms from its own w/2-row halo; threads claim strips as
+ * they come free, so a core lost to another process for a while delays
+ * one strip, not half the image.  Within a strip, column tiles keep the
+ * histograms in the L2 cache.  Scratch is per thread and sized to a tile,
+ * never to the image, so a call touches few fresh pages.
  */
 #include "imaging/median_private.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,6 +64,8 @@ typedef uint16_t u16x16 __attribute__((vector_size(32)));
 #define MAX_THREADS 64
 /* Strips shorter than this spend more on their halos than on output. */
 #define MIN_STRIP_ROWS 32
+/* Strips per thread, taken as threads come free (see run_worker()). */
+#define STRIPS_PER_THREAD 4
 /* The widest window whose counts fit the 8- and 16-bit histograms. */
 #define NARROW_MAX_WINDOW 255
 
@@ -80,12 +85,25 @@ struct tile_job {
 	size_t *offs; /* byte offset in a row of each column's source pixel */
 };
 
-struct strip_job {
+/* One call's shared state: strips are claimed from next, in order. */
+struct filter_ctx {
 	const struct img *src;
 	struct img *dst;
 	int r;
-	int y0, y1;
 	enum median_path path;
+	int nstrips;
+	atomic_int next;
+};
+
+/* A thread's scratch, allocated once and used for every strip it takes. */
+struct scratch {
+	u8x16 *e, *f;
+	size_t *offs;
+	uint32_t *col; /* the 32-bit path's column histograms */
+};
+
+struct worker {
+	struct filter_ctx *ctx;
 	int rc;
 };
 
@@ -233,44 +251,34 @@ median_auto_path(int window)
 	return cpu_has_avx2() ? MEDIAN_PATH_AVX2 : MEDIAN_PATH_GENERIC;
 }
 
-static int
-strip_narrow(const struct strip_job *job)
+static void
+strip_narrow(const struct filter_ctx *ctx, const struct scratch *sc, int y0,
+	     int y1)
 {
-	const int W = job->src->w, w = 2 * job->r + 1;
+	const int W = ctx->src->w;
 	const int tile = W < TILE_COLS ? W : TILE_COLS;
 	struct tile_job tj = {
-		.src = job->src,
-		.dst = job->dst,
-		.r = job->r,
-		.y0 = job->y0,
-		.y1 = job->y1,
+		.src = ctx->src,
+		.dst = ctx->dst,
+		.r = ctx->r,
+		.y0 = y0,
+		.y1 = y1,
+		.e = sc->e,
+		.f = sc->f,
+		.offs = sc->offs,
 	};
 
-	/* Sizes are multiples of 64, as aligned_alloc() wants. */
-	tj.e = aligned_alloc(64, (size_t)(tile + w + 3) / 4 * 64);
-	tj.f = aligned_alloc(64, (size_t)(tile + w) * 16 * sizeof(u8x16));
-	tj.offs = malloc((size_t)(tile + w) * sizeof(size_t));
-	if (tj.e == NULL || tj.f == NULL || tj.offs == NULL) {
-		free(tj.e);
-		free(tj.f);
-		free(tj.offs);
-		return IF_ERUNTIME;
-	}
 	for (tj.ch = 0; tj.ch < 3; tj.ch++)
 		for (tj.tx0 = 0; tj.tx0 < W; tj.tx0 += tile) {
 			tj.tx1 = tj.tx0 + tile < W ? tj.tx0 + tile : W;
 #ifdef MEDIAN_HAVE_AVX2
-			if (job->path == MEDIAN_PATH_AVX2) {
+			if (ctx->path == MEDIAN_PATH_AVX2) {
 				tile_avx2(&tj);
 				continue;
 			}
 #endif
 			tile_generic(&tj);
 		}
-	free(tj.e);
-	free(tj.f);
-	free(tj.offs);
-	return IF_OK;
 }
 
 /*
@@ -288,32 +296,29 @@ wide_count(uint32_t *c, unsigned v, uint32_t n)
 	c[256 + (v >> 4)] += n;
 }
 
-static int
-strip_wide(const struct strip_job *job)
+static void
+strip_wide(const struct filter_ctx *ctx, uint32_t *col, int y0, int y1)
 {
-	const struct img *src = job->src;
-	const int W = src->w, H = src->h, r = job->r;
+	const struct img *src = ctx->src;
+	const int W = src->w, H = src->h, r = ctx->r;
 	const uint64_t w = (uint64_t)(2 * r + 1), rank = w * w / 2;
-	uint32_t *col = malloc((size_t)W * WIDE_BINS * sizeof(*col));
 	uint32_t kern[WIDE_BINS];
 
-	if (col == NULL)
-		return IF_ERUNTIME;
 	for (int ch = 0; ch < 3; ch++) {
 		memset(col, 0, (size_t)W * WIDE_BINS * sizeof(*col));
 		for (int j = -r; j <= r; j++) {
 			const uint8_t *row = src->px +
-					     (size_t)clampi(job->y0 + j, 0, H - 1) *
+					     (size_t)clampi(y0 + j, 0, H - 1) *
 						     src->stride;
 			for (int c = 0; c < W; c++)
 				wide_count(col + (size_t)c * WIDE_BINS,
 					   row[(size_t)c * 3 + (size_t)ch], 1);
 		}
-		for (int y = job->y0; y < job->y1; y++) {
-			uint8_t *out = job->dst->px + (size_t)y * job->dst->stride +
+		for (int y = y0; y < y1; y++) {
+			uint8_t *out = ctx->dst->px + (size_t)y * ctx->dst->stride +
 				       (size_t)ch;
 
-			if (y > job->y0) {
+			if (y > y0) {
 				const uint8_t *ra =
 					src->px +
 					(size_t)clampi(y + r, 0, H - 1) * src->stride;
@@ -361,19 +366,67 @@ strip_wide(const struct strip_job *job)
 			}
 		}
 	}
-	free(col);
+}
+
+static int
+scratch_init(struct scratch *sc, const struct filter_ctx *ctx)
+{
+	const int W = ctx->src->w, w = 2 * ctx->r + 1;
+	const int tile = W < TILE_COLS ? W : TILE_COLS;
+
+	memset(sc, 0, sizeof(*sc));
+	if (ctx->path == MEDIAN_PATH_WIDE) {
+		sc->col = malloc((size_t)W * WIDE_BINS * sizeof(*sc->col));
+		return sc->col == NULL ? IF_ERUNTIME : IF_OK;
+	}
+	/* Sizes are multiples of 64, as aligned_alloc() wants. */
+	sc->e = aligned_alloc(64, (size_t)(tile + w + 3) / 4 * 64);
+	sc->f = aligned_alloc(64, (size_t)(tile + w) * 16 * sizeof(u8x16));
+	sc->offs = malloc((size_t)(tile + w) * sizeof(size_t));
+	if (sc->e == NULL || sc->f == NULL || sc->offs == NULL)
+		return IF_ERUNTIME;
 	return IF_OK;
 }
 
-static void *
-run_strip(void *arg)
+static void
+scratch_cleanup(struct scratch *sc)
 {
-	struct strip_job *job = arg;
+	free(sc->e);
+	free(sc->f);
+	free(sc->offs);
+	free(sc->col);
+	memset(sc, 0, sizeof(*sc));
+}
 
-	if (job->path == MEDIAN_PATH_WIDE)
-		job->rc = strip_wide(job);
-	else
-		job->rc = strip_narrow(job);
+/*
+ * Takes strips until none is left.  More strips than threads, claimed as
+ * threads come free, keep every core busy to the end even when another
+ * process holds one of them for a while.
+ */
+static void *
+run_worker(void *arg)
+{
+	struct worker *wk = arg;
+	struct filter_ctx *ctx = wk->ctx;
+	const int H = ctx->src->h;
+	struct scratch sc;
+	int i;
+
+	wk->rc = scratch_init(&sc, ctx);
+	if (wk->rc != IF_OK) {
+		scratch_cleanup(&sc);
+		return NULL;
+	}
+	while ((i = atomic_fetch_add(&ctx->next, 1)) < ctx->nstrips) {
+		int y0 = (int)((int64_t)H * i / ctx->nstrips);
+		int y1 = (int)((int64_t)H * (i + 1) / ctx->nstrips);
+
+		if (ctx->path == MEDIAN_PATH_WIDE)
+			strip_wide(ctx, sc.col, y0, y1);
+		else
+			strip_narrow(ctx, &sc, y0, y1);
+	}
+	scratch_cleanup(&sc);
 	return NULL;
 }
 
@@ -381,9 +434,10 @@ int
 median_filter(const struct img *src, struct img *dst, int window,
 	      int threads, enum median_path path, struct errbuf *eb)
 {
-	struct strip_job jobs[MAX_THREADS];
+	struct filter_ctx ctx;
+	struct worker workers[MAX_THREADS];
 	pthread_t tids[MAX_THREADS];
-	int nthreads, started = 0, rc = IF_OK;
+	int nthreads, min_rows, started = 0, rc = IF_OK;
 
 	if (window < 1 || window % 2 == 0)
 		return err_set(eb, IF_EINPUT,
@@ -421,38 +475,43 @@ median_filter(const struct img *src, struct img *dst, int window,
 	if (window > NARROW_MAX_WINDOW || path == MEDIAN_PATH_AUTO ||
 	    (path == MEDIAN_PATH_AVX2 && !cpu_has_avx2()))
 		path = median_auto_path(window);
+	ctx.src = src;
+	ctx.dst = dst;
+	ctx.r = window / 2;
+	ctx.path = path;
+	atomic_init(&ctx.next, 0);
 	nthreads = threads > 0 ? threads : cpu_count();
 	if (nthreads > MAX_THREADS)
 		nthreads = MAX_THREADS;
-	if (nthreads > src->h / MIN_STRIP_ROWS)
-		nthreads = src->h / MIN_STRIP_ROWS > 0 ? src->h / MIN_STRIP_ROWS : 1;
+	/*
+	 * Each strip reads w - 1 rows of halo before its first output row:
+	 * strips of at least 4w rows keep that under a few percent.
+	 */
+	min_rows = window * 4 > MIN_STRIP_ROWS ? window * 4 : MIN_STRIP_ROWS;
+	ctx.nstrips = nthreads == 1 ? 1 : nthreads * STRIPS_PER_THREAD;
+	if (ctx.nstrips > src->h / min_rows)
+		ctx.nstrips = src->h / min_rows > 0 ? src->h / min_rows : 1;
+	if (nthreads > ctx.nstrips)
+		nthreads = ctx.nstrips;
 	for (int i = 0; i < nthreads; i++)
-		jobs[i] = (struct strip_job){
-			.src = src,
-			.dst = dst,
-			.r = window / 2,
-			.y0 = (int)((int64_t)src->h * i / nthreads),
-			.y1 = (int)((int64_t)src->h * (i + 1) / nthreads),
-			.path = path,
-			.rc = IF_OK,
-		};
+		workers[i] = (struct worker){.ctx = &ctx, .rc = IF_OK};
 	for (int i = 1; i < nthreads; i++) {
-		if (pthread_create(&tids[i], NULL, run_strip, &jobs[i]) != 0)
+		if (pthread_create(&tids[i], NULL, run_worker, &workers[i]) != 0)
 			break;
 		started = i;
 	}
-	/* This thread takes strip 0, and any strip no thread was made for. */
-	run_strip(&jobs[0]);
-	for (int i = started + 1; i < nthreads; i++)
-		run_strip(&jobs[i]);
+	/* This thread works too; the strips of threads not made wait for it. */
+	run_worker(&workers[0]);
 	for (int i = 1; i <= started; i++)
 		pthread_join(tids[i], NULL);
-	for (int i = 0; i < nthreads && rc == IF_OK; i++)
-		if (jobs[i].rc != IF_OK)
-			rc = err_set(eb, IF_ERUNTIME,
-				     "median filter of %dx%d, window %d: out of "
-				     "memory",
-				     src->w, src->h, window);
+	/* A worker without memory took no strip: others may have done all. */
+	if (atomic_load(&ctx.next) < ctx.nstrips)
+		for (int i = 0; i <= started && rc == IF_OK; i++)
+			if (workers[i].rc != IF_OK)
+				rc = err_set(eb, IF_ERUNTIME,
+					     "median filter of %dx%d, window "
+					     "%d: out of memory",
+					     src->w, src->h, window);
 	return rc;
 }
 
