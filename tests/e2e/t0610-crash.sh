@@ -11,11 +11,6 @@
 FIX="$TOP/tests/fixtures/daemon"
 PY=${PYTHON:-/usr/bin/python3}
 cp "$FIX"/group.jpg "$FIX"/street.jpg .
-export AWS_ACCESS_KEY_ID=AKIDCRASHTEST0000000
-export AWS_SECRET_ACCESS_KEY=crash-test-secret
-unset AWS_SESSION_TOKEN AWS_PROFILE
-export AWS_SHARED_CREDENTIALS_FILE="$SCRATCH/none"
-
 cat >sim.yaml <<'YAML'
 name: crash
 mturk:
@@ -38,38 +33,15 @@ images:
     ground_truth: [[30, 30, 60, 72], [180, 100, 12, 14]]
 YAML
 
-SIMPIDS=""
-trap 'for p in $SIMPIDS; do kill $p 2>/dev/null; done; rm -rf "$SCRATCH"' EXIT
+. "$TOP/tests/e2e/sim_lib.sh"
 
-# start_sim NAME: a simulator on a free port; sets PORT.
-start_sim() {
-	"$INTOFOCUS" sim --listen 127.0.0.1:0 --seed 7 --experiment sim.yaml \
-		>"sim-$1.log" 2>&1 &
-	SIMPIDS="$SIMPIDS $!"
-	PORT=""
-	i=0
-	while [ -z "$PORT" ] && [ $i -lt 200 ]; do
-		PORT=$(sed -n 's|.*endpoint: http://127.0.0.1:\([0-9]*\).*|\1|p' "sim-$1.log" | head -1)
-		[ -n "$PORT" ] || sleep 0.05
-		i=$((i + 1))
-	done
-}
-
-# exp_for DIR PORT: the experiment file in DIR, talking to that simulator.
-exp_for() {
-	mkdir -p "$1"
-	cp group.jpg street.jpg "$1/"
-	sed "s|^  environment: simulator|  environment: simulator\n  endpoint: http://127.0.0.1:$2|" \
-		sim.yaml >"$1/exp.yaml"
-}
-
-start_sim calm
+start_sim calm --seed 7
 check "the undisturbed simulator started" test -n "$PORT"
 exp_for calm "$PORT"
 expect_exit 0 "an undisturbed run finishes" "$INTOFOCUS" run calm/exp.yaml --state-dir calm/st
 CALM_PORT=$PORT
 
-start_sim crash
+start_sim crash --seed 7
 check "the crash simulator started" test -n "$PORT"
 exp_for crash "$PORT"
 # Rounds over every kind of crash point: in round R each run dies at the
@@ -109,37 +81,8 @@ done
 check "final images identical to the undisturbed run" sh -c \
 	'cmp calm/out/group.jpg crash/out/group.jpg && cmp calm/out/street.jpg crash/out/street.jpg'
 
-# audit PORT: what the simulator holds, through boto3 (an independent client).
-audit() {
-	"$PY" - "$1" <<'PYEOF'
-import sys, collections, boto3
-c = boto3.client("mturk", endpoint_url="http://127.0.0.1:%s" % sys.argv[1],
-                 region_name="us-east-1",
-                 aws_access_key_id="AKIDCRASHTEST0000000",
-                 aws_secret_access_key="crash-test-secret")
-hits, tok = [], None
-while True:
-    kw = {"MaxResults": 100}
-    if tok: kw["NextToken"] = tok
-    r = c.list_hits(**kw)
-    hits += r["HITs"]
-    tok = r.get("NextToken")
-    if not tok: break
-per = collections.Counter(h["RequesterAnnotation"] for h in hits)
-dups = {k: v for k, v in per.items() if v != 1}
-assert not dups, "duplicate HITs: %s" % dups
-assert len(per) == 6, per
-n = 0
-for h in hits:
-    a = c.list_assignments_for_hit(HITId=h["HITId"], MaxResults=100)["Assignments"]
-    assert len(a) == 3, (h["HITId"], len(a))
-    assert all(x["AssignmentStatus"] == "Approved" for x in a), a
-    n += len(a)
-print("ok", len(hits), "HITs", n, "assignments")
-PYEOF
-}
-check "no duplicate HIT and every assignment approved (crash run)" audit "$PORT"
-check "the undisturbed run looks the same to the service" audit "$CALM_PORT"
+check "no duplicate HIT and every assignment approved (crash run)" sim_audit "$PORT" 6
+check "the undisturbed run looks the same to the service" sim_audit "$CALM_PORT" 6
 check "the state recorded each assignment once" sh -c \
 	"[ \$(sqlite3 crash/st/state.db 'SELECT COUNT(*) FROM assignments') = 18 ] && \
 	 [ \$(sqlite3 crash/st/state.db \"SELECT COUNT(*) FROM assignments WHERE approval != 'approved'\") = 0 ]"
