@@ -159,6 +159,41 @@ assert mj["excluded_not_final"] == ["later"], mj
 assert mj["total"]["images"] == 2
 PYEOF
 
+# An experiment stopped half-way (the daemon kills itself at its 4th
+# CreateHIT): the site shows the stages that exist and no final image for
+# the images still on their way, which stay out of the totals.
+sed 's/^name: rep$/name: half/; s/^output_dir: out$/output_dir: out-half/' \
+	rep.yaml >half.yaml
+INTOFOCUS_TEST_CRASH_AT=4 INTOFOCUS_TEST_CRASH_LABEL="after CreateHIT" \
+	"$INTOFOCUS" run half.yaml --state-dir st-half >half.log 2>&1
+check "the half-way daemon was killed (not finished)" \
+	test ! -e out-half/group.json -o ! -e out-half/street.json \
+	-o ! -e out-half/empty.json
+expect_exit 0 "report of an experiment stopped half-way" \
+	"$INTOFOCUS" report half.yaml --state-dir st-half -o half
+check "the half-way site shows what exists, and only that" \
+	"$PY" - <<'PYEOF'
+import json, re
+html = open("half/index.html").read()
+data = json.loads(re.search(r"const IF_DATA = (.*?);</script>", html,
+                            re.S).group(1))
+mj = json.load(open("half/metrics.json"))
+unfinished = [i for i in data["images"] if i["state"] != "done"]
+assert unfinished, [i["state"] for i in data["images"]]
+for im in data["images"]:
+    kinds = [v["kind"] for v in im["views"]]
+    shown = [st["stage"] for st in im["stages"] if st["hits"]]
+    nstage = kinds.count("stage")
+    # A stage image for every stage that has a HIT, at most one more
+    # (rendered, not posted yet), and a final image only when done.
+    assert len(shown) <= nstage <= im["stages_done"] + 1, (im["image"],
+                                                            kinds, shown)
+    assert ("final" in kinds) == (im["state"] == "done"), (im["image"],
+                                                          kinds)
+assert sorted(mj["excluded_not_final"]) == sorted(
+    i["image"] for i in unfinished), mj
+PYEOF
+
 # A hostile feedback cannot break out of the embedded script.
 check "a feedback with </script> stays data" sh -c \
 	"sqlite3 st/state.db \"UPDATE assignments SET feedback='</script><b>x' WHERE rowid=1\" &&
