@@ -460,7 +460,7 @@ cmd_run(int argc, char **argv)
 	struct sim_exp_copy simexp;
 	sigset_t unblocked;
 	char endpoint[256], bucket[96];
-	char *state_dir = NULL;
+	char *state_dir = NULL, *sim_dir = NULL;
 	int rc;
 
 	memset(&ctx, 0, sizeof(ctx));
@@ -543,6 +543,16 @@ cmd_run(int argc, char **argv)
 		scfg.secret_access_key = ctx.creds->secret_access_key;
 		scfg.experiments = &simexp.exp;
 		scfg.nexperiments = 1;
+		/*
+		 * The embedded simulator keeps its HITs beside our state, so a
+		 * daemon restarted after kill -9 finds them again.
+		 */
+		sim_dir = path_join(state_dir, "simulator");
+		if (sim_dir == NULL) {
+			rc = err_set(&eb, IF_ERUNTIME, "out of memory");
+			goto done;
+		}
+		scfg.state_dir = sim_dir;
 		ctx.sim = sim_new(&scfg, &eb);
 		if (ctx.sim == NULL) {
 			rc = eb.code != IF_OK ? eb.code : IF_ERUNTIME;
@@ -633,6 +643,7 @@ done:
 		err_prefix(&eb, "%s", ctx.exp->name);
 	exp_free(ctx.exp);
 	free(state_dir);
+	free(sim_dir);
 	if (rc != IF_OK)
 		return cmd_fail("run", &eb);
 	return IF_OK;

@@ -86,4 +86,19 @@ check "the undisturbed run looks the same to the service" sim_audit "$CALM_PORT"
 check "the state recorded each assignment once" sh -c \
 	"[ \$(sqlite3 crash/st/state.db 'SELECT COUNT(*) FROM assignments') = 18 ] && \
 	 [ \$(sqlite3 crash/st/state.db \"SELECT COUNT(*) FROM assignments WHERE approval != 'approved'\") = 0 ]"
+# The embedded simulator keeps its HITs beside the daemon's state, so a
+# daemon killed mid-run finds its HITs again instead of reposting them.
+mkdir -p embedded
+cp group.jpg street.jpg embedded/
+grep -v "^  endpoint:" sim.yaml >embedded/exp.yaml
+for point in "post" "after CreateHIT" "assignments recorded" "wait"; do
+	INTOFOCUS_TEST_CRASH_AT=2 INTOFOCUS_TEST_CRASH_LABEL="$point" \
+		"$INTOFOCUS" run embedded/exp.yaml --state-dir embedded/st --sim-seed 7 >>embedded.log 2>&1
+done
+expect_exit 0 "an embedded-simulator run killed four times finishes" \
+	"$INTOFOCUS" run embedded/exp.yaml --state-dir embedded/st --sim-seed 7
+check "it was killed four times" test "$(grep -c 'SIGKILL at crash point' embedded.log)" -eq 4
+check "no HIT was lost with the embedded simulator" sh -c '! grep -q "is gone" embedded.log "$SCRATCH/.stderr"'
+check "same final images as the undisturbed run" sh -c \
+	'cmp calm/out/group.jpg embedded/out/group.jpg && cmp calm/out/street.jpg embedded/out/street.jpg'
 done_testing
