@@ -743,7 +743,7 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	struct mturk_assignment *as = NULL;
 	struct hit_rec h;
 	size_t n = 0, have = 0, valid = 0;
-	int64_t now;
+	int64_t now, margin;
 	int rc;
 
 	rc = store_hit_get(ctx->st, im->id, im->stage, im->attempt, &h, eb);
@@ -784,7 +784,11 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	if (have >= (size_t)exp->hit.workers)
 		return finish_stage(ctx, im, &h, NULL, eb);
 	now = now_s(ctx);
-	if (now + EXPIRY_MARGIN_SECONDS >= h.expires_at) {
+	/* Extend a little before the end, never more than a quarter early. */
+	margin = exp->hit.lifetime / 4 < EXPIRY_MARGIN_SECONDS
+			 ? exp->hit.lifetime / 4
+			 : EXPIRY_MARGIN_SECONDS;
+	if (now + margin >= h.expires_at) {
 		if (h.extensions < exp->hit.max_extensions) {
 			int64_t until = now + exp->hit.lifetime;
 			ctx->api_calls++;
