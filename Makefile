@@ -7,6 +7,8 @@
 #   make test SANITIZE=address,undefined   the same suite under sanitizers
 #   make asan       shorthand for the line above
 #   make bench      speed figures against a baseline measured in the same run
+#   make fuzz       every libFuzzer harness for FUZZ_SECONDS (10) each (clang)
+#   make valgrind   the unit suites, corpus replays and e2e under valgrind
 #   make install    PREFIX=/usr/local DESTDIR=
 #
 # Every dependency comes from Debian and is found with pkg-config.
@@ -59,6 +61,14 @@ TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_SUPPORT_SRCS := $(wildcard tests/support/*.c)
 TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(BUILD)/%.o)
 
+# Fuzz harnesses: replayed over their corpus by make test (fuzzreplay_X),
+# run by libFuzzer under make fuzz (see tests/fuzz/run.sh).
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(BUILD)/tests/fuzzreplay_%)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 10
+FUZZ_CC ?= clang
+
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
@@ -66,7 +76,7 @@ BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 -include mk/*.mk
 
 .PHONY: all deps deps-test deps-demo demo test asan bench install uninstall \
-	clean check-style tests-build
+	clean check-style tests-build fuzz fuzz-build valgrind
 .DEFAULT_GOAL := all
 
 all: $(BIN)
@@ -88,6 +98,17 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(TEST_SUPPORT_OBJS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< \
 		$(TEST_SUPPORT_OBJS) $(LIB) $(LDFLAGS) $(LDLIBS) $(CMOCKA_LIBS)
 
+$(BUILD)/tests/fuzzreplay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c \
+		$(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< \
+		tests/fuzz/replay_main.c $(LIB) $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+		$(LIB) $(LDFLAGS) $(LDLIBS)
+
 $(BUILD)/bench/%: tests/bench/%.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) \
@@ -103,8 +124,12 @@ deps-bench:
 	@scripts/deps.sh bench
 deps-demo:
 	@scripts/deps.sh demo
+deps-fuzz:
+	@scripts/deps.sh fuzz
+deps-valgrind:
+	@scripts/deps.sh valgrind
 
-tests-build: $(BIN) $(TEST_BINS)
+tests-build: $(BIN) $(TEST_BINS) $(FUZZ_REPLAY_BINS)
 
 # The dependency step runs first and alone; then the build, then the suite.
 test: deps-test
@@ -113,6 +138,24 @@ test: deps-test
 
 asan:
 	@$(MAKE) --no-print-directory test SANITIZE=address,undefined
+
+# The library is rebuilt by clang with coverage for libFuzzer, in its own
+# build directory; new inputs go to build/fuzz/corpus, never to the seeds.
+# clang's -Wformat=2 also flags vsnprintf(fmt) inside printf-like wrappers,
+# which GCC accepts through their format attribute.
+fuzz: deps-fuzz
+	@$(MAKE) --no-print-directory fuzz-build CC=$(FUZZ_CC) BUILD=build/fuzz \
+		SANITIZE=fuzzer-no-link,address,undefined \
+		WARNINGS="$(WARNINGS) -Wno-format-nonliteral"
+	@BUILD=build/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+
+fuzz-build: $(FUZZ_BINS)
+
+# Unsanitized -O1 build; every test binary and every intofocus the e2e
+# suites start runs under valgrind (tests/valgrind.sh).
+valgrind: deps-valgrind
+	@$(MAKE) --no-print-directory tests-build BUILD=build/vg OPT=-O1
+	@BUILD=build/vg PYTHON=$(PYTHON) tests/valgrind.sh
 
 demo: deps-demo
 	@$(MAKE) --no-print-directory all

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages IntoFocus needs for a purpose, when missing.
-#   scripts/deps.sh build|test|demo|bench
+#   scripts/deps.sh build|test|demo|bench|fuzz|valgrind
 # As root it runs apt-get itself; otherwise it prints the exact apt-get line
 # and stops with exit 1, so that nothing half-builds.
 set -eu
@@ -18,12 +18,17 @@ libmicrohttpd-dev libpng-dev libsystemd-dev"
 # numpy for the report's metrics oracle (t0700).
 test_pkgs="libcmocka-dev python3 python3-pil python3-boto3 sqlite3 systemd strace groff-base nodejs node-jsdom chromium python3-numpy"
 bench_pkgs="python3-opencv python3-numpy"
+# make fuzz: clang and its libFuzzer runtime; make valgrind: valgrind.
+fuzz_pkgs="clang libclang-rt-14-dev"
+valgrind_pkgs="valgrind"
 
 case "$purpose" in
 build|demo) want=$build_pkgs ;;
 test) want="$build_pkgs $test_pkgs" ;;
 bench) want="$build_pkgs $test_pkgs $bench_pkgs" ;;
-*) echo "usage: $0 build|test|demo|bench" >&2; exit 2 ;;
+fuzz) want="$build_pkgs $fuzz_pkgs" ;;
+valgrind) want="$build_pkgs $test_pkgs $valgrind_pkgs" ;;
+*) echo "usage: $0 build|test|demo|bench|fuzz|valgrind" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -2,6 +2,8 @@
 # Runs every test suite and ends with one line "N passed, N failed".
 #
 # Unit suites are cmocka programs (build/tests/test_*), run with TAP output.
+# Fuzz harnesses replay their seed corpus (build/tests/fuzzreplay_X over
+# tests/fuzz/corpus/X), one TAP line per seed.
 # Command-line suites are tests/e2e/t*.sh scripts that print TAP themselves
 # (see tests/e2e/lib.sh).  A suite that crashes or exits non-zero without
 # reporting a failing test counts as one failed test, so a crash is never
@@ -14,7 +16,9 @@ BUILD=${BUILD:-build}
 export BUILD
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 export TOP
-export INTOFOCUS="$TOP/$BUILD/intofocus"
+# tests/valgrind.sh points INTOFOCUS at a wrapper and sets TEST_WRAPPER.
+export INTOFOCUS="${INTOFOCUS:-$TOP/$BUILD/intofocus}"
+wrapper=${TEST_WRAPPER:-}
 export PYTHON=${PYTHON:-/usr/bin/python3}
 pattern=${1:-}
 logdir="$TOP/$BUILD/test-logs"
@@ -57,7 +61,14 @@ for bin in "$TOP/$BUILD"/tests/test_*; do
 	[ -x "$bin" ] || continue
 	name=$(basename "$bin")
 	case "$name" in *"$pattern"*) ;; *) continue ;; esac
-	run_suite "$name" "$bin"
+	run_suite "$name" $wrapper "$bin"
+done
+
+for bin in "$TOP/$BUILD"/tests/fuzzreplay_*; do
+	[ -x "$bin" ] || continue
+	name=$(basename "$bin")
+	case "$name" in *"$pattern"*) ;; *) continue ;; esac
+	run_suite "$name" $wrapper "$bin" "tests/fuzz/corpus/${name#fuzzreplay_}"
 done
 
 for script in "$TOP"/tests/e2e/t*.sh; do

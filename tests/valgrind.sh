@@ -1,0 +1,67 @@
+#!/bin/sh
+# `make valgrind`: the suites of tests/run.sh with every test program under
+# valgrind (memcheck): the cmocka unit suites and the fuzz corpus replays
+# directly (a valgrind error makes the suite exit 1, which run.sh counts as
+# a failure), and every intofocus the e2e suites start through a wrapper
+# that logs to $BUILD/valgrind/PID.log; those logs are checked at the end,
+# because an e2e suite compares exit statuses and cannot tell valgrind's
+# from ours.  Leaks: "definitely lost" blocks are errors, but only when a
+# frame of the project's own code (common/ imaging/ mturk/ config/ daemon/
+# tests/) is on the allocation stack; what libraries keep for the process's
+# lifetime (libcurl, OpenSSL, libxml2 global state) is not our leak.
+#
+#   BUILD=build/vg tests/valgrind.sh [PATTERN]
+#   VALGRIND_E2E=0 skips the e2e suites (they are slow under valgrind).
+set -u
+
+BUILD=${BUILD:-build/vg}
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+cd "$TOP" || exit 1
+logs="$TOP/$BUILD/valgrind"
+rm -rf "$logs"
+mkdir -p "$logs"
+
+VG="valgrind -q --error-exitcode=1 --leak-check=full \
+--errors-for-leak-kinds=definite --show-leak-kinds=definite \
+--track-fds=no --num-callers=30 --suppressions=$TOP/tests/valgrind.supp"
+
+cat >"$logs/vg-unit" <<WRAP
+#!/bin/sh
+exec $VG --log-file="$logs/unit.%p.log" "\$@"
+WRAP
+cat >"$logs/intofocus" <<WRAP
+#!/bin/sh
+exec $VG --log-file="$logs/e2e.%p.log" "$TOP/$BUILD/intofocus" "\$@"
+WRAP
+chmod +x "$logs/vg-unit" "$logs/intofocus"
+
+pattern=${1:-}
+rc=0
+if [ "${VALGRIND_E2E:-1}" = 0 ]; then
+	# Only the programs (no e2e script's name has these prefixes).
+	TEST_WRAPPER="$logs/vg-unit" SUITE_TIMEOUT=${SUITE_TIMEOUT:-1800} \
+		INTOFOCUS="$logs/intofocus" BUILD=$BUILD tests/run.sh "test_$pattern" || rc=1
+	TEST_WRAPPER="$logs/vg-unit" SUITE_TIMEOUT=${SUITE_TIMEOUT:-1800} \
+		INTOFOCUS="$logs/intofocus" BUILD=$BUILD tests/run.sh "fuzzreplay_$pattern" || rc=1
+else
+	TEST_WRAPPER="$logs/vg-unit" SUITE_TIMEOUT=${SUITE_TIMEOUT:-1800} \
+		INTOFOCUS="$logs/intofocus" BUILD=$BUILD tests/run.sh "$pattern" || rc=1
+fi
+
+# Every log with an error report of ours fails the run.
+bad=0
+for f in "$logs"/*.log; do
+	[ -s "$f" ] || continue
+	if grep -q -E '^==[0-9]+== [A-Z]' "$f"; then
+		bad=$((bad + 1))
+		echo "valgrind: $f:"
+		head -40 "$f" | sed 's/^/    /'
+	fi
+done
+n=$(ls "$logs"/*.log 2>/dev/null | wc -l)
+if [ "$bad" -gt 0 ]; then
+	echo "valgrind: $bad of $n processes reported errors"
+	exit 1
+fi
+echo "valgrind: $n processes, no error reported"
+exit $rc
