@@ -277,11 +277,11 @@ image_entry(struct run_ctx *ctx, const struct exp_image *ei,
 		json_object_set_new(rec, "height", json_integer(ei->height));
 		json_object_set_new(rec, "views", views);
 		views = NULL;
-		json_object_set_new(rec, "ground_truth",
-				    ei->has_ground_truth
-					    ? boxes_json_value(ei->ground_truth,
-							       ei->nground_truth)
-					    : json_null());
+		json_t *gt = ei->has_ground_truth
+				     ? boxes_json_value(ei->ground_truth,
+							ei->nground_truth)
+				     : json_null();
+		json_object_set_new(rec, "ground_truth", gt);
 		json_object_set_new(rec, "faces", faces_json(ei, &ib));
 		json_object_set_new(rec, "redacted",
 				    boxes_json_value(ib.all, ib.nall));
@@ -316,8 +316,9 @@ write_metrics(const char *dir, const struct experiment *exp,
 		json_object_set_new(row, "image",
 				    json_string(exp->images[i].id));
 		json_object_set_new(row, "final", json_boolean(final[i]));
-		json_object_set_new(row, "ground_truth",
-				    json_boolean(exp->images[i].has_ground_truth));
+		json_object_set_new(
+			row, "ground_truth",
+			json_boolean(exp->images[i].has_ground_truth));
 		json_array_append_new(rows, row);
 		if (!final[i])
 			json_array_append_new(unfinished,
@@ -331,7 +332,8 @@ write_metrics(const char *dir, const struct experiment *exp,
 	if (metrics_csv_row(&csv, "total", total) != 0)
 		rc = err_set(eb, IF_ERUNTIME, "out of memory");
 	t = metrics_json(total);
-	json_object_set_new(t, "images", json_integer((json_int_t)total->images));
+	json_object_set_new(t, "images",
+			    json_integer((json_int_t)total->images));
 	json_object_set_new(root, "experiment", json_string(exp->name));
 	json_object_set_new(root, "found_rule",
 			    json_string("at least 50% of the face's area "

@@ -109,7 +109,8 @@ test_sizes_and_percentages(void **state)
 	assert_int_equal(m.smallest_found, 100);
 	assert_true(m.largest_face_pct > 4.49 && m.largest_face_pct < 4.51);
 	assert_true(m.smallest_found_pct > 0.49 && m.smallest_found_pct < 0.51);
-	assert_true(metrics_found_pct(&m) > 66.6 && metrics_found_pct(&m) < 66.7);
+	assert_true(metrics_found_pct(&m) > 66.6 &&
+		    metrics_found_pct(&m) < 66.7);
 }
 
 static void
