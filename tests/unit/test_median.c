@@ -169,9 +169,9 @@ test_tiles_and_threads(void **state)
 	static const int threads[] = {1, 2, 3, 7, 0};
 
 	(void)state;
-	/* Wider than two tiles (1024 columns), so tile seams are crossed. */
-	check_against_brute(2100, 7, 13, 1, 256);
-	check_against_brute(1030, 40, 5, 2, 256);
+	/* Wider than two tiles (4096 columns), so tile seams are crossed. */
+	check_against_brute(8300, 3, 13, 1, 256);
+	check_against_brute(4100, 40, 5, 2, 256);
 	/*
 	 * Tall enough for several strips (at least max(4w, 32) rows each),
 	 * more strips than threads for the first, so threads claim several.
