@@ -25,6 +25,9 @@ jpeg_header(const void *data, size_t len, const char *name, int *w, int *h,
 	tjhandle tj = tjInitDecompress();
 	int subsamp, colorspace, rc = IF_OK;
 
+	/* See jpeg_decode: a header cut short may leave them unwritten. */
+	*w = 0;
+	*h = 0;
 	if (tj == NULL)
 		return err_set(eb, IF_ERUNTIME, "%s: TurboJPEG: %s", name,
 			       tjGetErrorStr2(NULL));
@@ -46,7 +49,7 @@ jpeg_decode(const void *data, size_t len, const char *name,
 {
 	tjhandle tj = NULL;
 	struct img *im = NULL;
-	int w, h, subsamp, colorspace, rc = IF_OK;
+	int w = 0, h = 0, subsamp, colorspace, rc = IF_OK;
 
 	*out = NULL;
 	tj = tjInitDecompress();
@@ -62,7 +65,8 @@ jpeg_decode(const void *data, size_t len, const char *name,
 	}
 	/*
 	 * libjpeg pads a stream that ends early with a fake EOI and only
-	 * warns, so a file cut inside its header "succeeds" with no frame.
+	 * warns, so a file cut inside its header "succeeds" with no frame,
+	 * leaving w and h unwritten (valgrind saw it): hence their 0 start.
 	 */
 	if (w <= 0 || h <= 0) {
 		rc = err_set(eb, IF_EINPUT,
