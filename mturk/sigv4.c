@@ -1152,7 +1152,29 @@ secret_equal(const char *a, const char *b)
 	return la == lb && CRYPTO_memcmp(a, b, la) == 0;
 }
 
-/* The headers of req named in list ("a;b;c"), all instances, in order. */
+/* True when the name p[0..l) already occurs in list before p. */
+static bool
+listed_before(const char *list, const char *p, size_t l)
+{
+	const char *q = list;
+
+	while (q < p) {
+		const char *semi = strchr(q, ';');
+		size_t ql = semi == NULL ? strlen(q) : (size_t)(semi - q);
+
+		if (ql == l && strncasecmp(q, p, l) == 0)
+			return true;
+		q = semi == NULL ? q + ql : semi + 1;
+	}
+	return false;
+}
+
+/*
+ * The headers of req named in list ("a;b;c"), all instances, in order.  A
+ * name listed twice is taken once: each header is then copied at most once
+ * and h cannot overflow (a fuzzer's "host;host" did), and the signature
+ * will not match, as no signer lists a name twice.
+ */
 static int
 select_signed(const struct sigv4_request *req, const char *list,
 	      struct sigv4_header **out, size_t *nout, const char **missing,
@@ -1169,9 +1191,9 @@ select_signed(const struct sigv4_request *req, const char *list,
 	while (*p != '\0') {
 		const char *semi = strchr(p, ';');
 		size_t l = semi == NULL ? strlen(p) : (size_t)(semi - p);
-		bool found = false;
+		bool dup = listed_before(list, p, l), found = dup;
 
-		for (size_t i = 0; i < req->nheaders; i++) {
+		for (size_t i = 0; !dup && i < req->nheaders; i++) {
 			const char *name = req->headers[i].name;
 
 			if (name != NULL && strlen(name) == l &&
