@@ -5,10 +5,11 @@
 # a failure), and every intofocus the e2e suites start through a wrapper
 # that logs to $BUILD/valgrind/PID.log; those logs are checked at the end,
 # because an e2e suite compares exit statuses and cannot tell valgrind's
-# from ours.  Leaks: "definitely lost" blocks are errors, but only when a
-# frame of the project's own code (common/ imaging/ mturk/ config/ daemon/
-# tests/) is on the allocation stack; what libraries keep for the process's
-# lifetime (libcurl, OpenSSL, libxml2 global state) is not our leak.
+# from ours.  Leaks: only "definitely lost" blocks are errors; what the
+# libraries keep for the process's lifetime (libcurl, OpenSSL, libxml2
+# global state) is "still reachable" and not reported.  A library's own
+# definite leak, should one appear, goes to tests/valgrind.supp with a note,
+# never one of ours.
 #
 #   BUILD=build/vg tests/valgrind.sh [PATTERN]
 #   VALGRIND_E2E=0 skips the e2e suites (they are slow under valgrind).
