@@ -297,3 +297,39 @@ put("sigv4", "presigned_long_expiry",
     signed("presign", K, S).replace(b"X-Amz-Expires=600",
                                     b"X-Amz-Expires=99999999999999999999"))
 put("sigv4", "empty", b"")
+
+# ---- sim: the simulator's API requests (see fuzz_sim.c for the format) -----
+Q = ('<HTMLQuestion xmlns="http://mechanicalturk.amazonaws.com/'
+     'AWSMechanicalTurkDataSchemas/2011-11-11/HTMLQuestion.xsd"><HTMLContent>'
+     '<![CDATA[<img src="http://127.0.0.1:9000/b/0123456789abcdef0123456789'
+     'abcdef.jpg">]]></HTMLContent><FrameHeight>600</FrameHeight>'
+     '</HTMLQuestion>')
+HT = ('CreateHITType\n{"Title":"t","Description":"d","Reward":"0.10",'
+      '"AssignmentDurationInSeconds":600,"AutoApprovalDelayInSeconds":3600}')
+HITREQ = ('{"HITTypeId":"%s","Question":%s,"LifetimeInSeconds":3600,'
+          '"MaxAssignments":3,"RequesterAnnotation":"e/img/1",'
+          '"UniqueRequestToken":"tok1"}')
+import json as _json
+put("sim", "create_hit", HT + "\n--\nCreateHITWithHITType\n" +
+    HITREQ % ("unknown", _json.dumps(Q)))
+put("sim", "create_hit_direct", 'CreateHIT\n{"Title":"t","Description":"d",'
+    '"Reward":"0.10","AssignmentDurationInSeconds":600,'
+    '"LifetimeInSeconds":3600,"MaxAssignments":2,"Question":%s}'
+    % _json.dumps(Q))
+put("sim", "list_and_balance", 'ListHITs\n{"MaxResults":100}\n--\n'
+    'GetAccountBalance\n{}\n--\nListHITs\n{"NextToken":"zz"}')
+put("sim", "qualifications", 'CreateQualificationType\n{"Name":"q",'
+    '"Description":"d","QualificationTypeStatus":"Active"}\n--\n'
+    'ListQualificationTypes\n{"MustBeRequestable":false,"Query":"q"}\n--\n'
+    'AssociateQualificationWithWorker\n{"QualificationTypeId":"x",'
+    '"WorkerId":"w","IntegerValue":1,"SendNotification":false}')
+put("sim", "assignments_unknown", 'ListAssignmentsForHIT\n{"HITId":"nope",'
+    '"AssignmentStatuses":["Submitted"]}\n--\nApproveAssignment\n'
+    '{"AssignmentId":"nope"}\n--\nGetAssignment\n{"AssignmentId":"nope"}')
+put("sim", "wrong_types", 'CreateHITType\n{"Title":5,"Reward":[],'
+    '"AssignmentDurationInSeconds":"x"}\n--\nUpdateExpirationForHIT\n'
+    '{"HITId":"h","ExpireAt":"soon"}\n--\nDeleteHIT\n{"HITId":null}')
+put("sim", "unknown_op", "Frobnicate\n{}\n--\nListHITs\n[]")
+put("sim", "huge_numbers", 'CreateHIT\n{"Title":"t","Description":"d",'
+    '"Reward":"99999999999999999999.99","AssignmentDurationInSeconds":'
+    '99999999999999999,"LifetimeInSeconds":-1,"MaxAssignments":1000000000}')
