@@ -32,6 +32,7 @@ struct run_opts {
 	int64_t threads;
 	int64_t sim_seed;
 	int64_t sim_delay_ms;
+	bool sim_memory;
 };
 
 /*
@@ -61,7 +62,8 @@ run_usage(FILE *fp)
 	fprintf(fp,
 		"usage: intofocus run EXPERIMENT.yaml [--state-dir DIR] [-v] "
 		"[--threads N]\n"
-		"                     [--sim-seed N] [--sim-delay MS]\n"
+		"                     [--sim-seed N] [--sim-delay MS] "
+		"[--sim-memory]\n"
 		"\n"
 		"Drives every image of the experiment through its stages until "
 		"all are final,\nthen exits 0.  Resumes from its state after "
@@ -74,6 +76,10 @@ run_usage(FILE *fp)
 		"core]\n"
 		"  --sim-seed N      the embedded simulator's seed [default: 1]\n"
 		"  --sim-delay MS    simulated workers' delay [default: 0]\n"
+		"  --sim-memory      the embedded simulator keeps nothing on disk "
+		"(faster for\n"
+		"                    large runs; a restarted daemon then reposts "
+		"its open HITs)\n"
 		"\n"
 		"Signals: SIGTERM/SIGINT finish the step under way and exit 0; "
 		"SIGHUP rereads\nthe experiment file.\n");
@@ -88,6 +94,7 @@ parse_run_opts(int argc, char **argv, struct run_opts *o, struct errbuf *eb)
 		{"threads", required_argument, NULL, 't'},
 		{"sim-seed", required_argument, NULL, 'S'},
 		{"sim-delay", required_argument, NULL, 'D'},
+		{"sim-memory", no_argument, NULL, 'M'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -124,6 +131,9 @@ parse_run_opts(int argc, char **argv, struct run_opts *o, struct errbuf *eb)
 					       "--sim-delay \"%s\" is not "
 					       "0..3600000 ms",
 					       optarg);
+			break;
+		case 'M':
+			o->sim_memory = true;
 			break;
 		case 'h':
 			run_usage(stdout);
@@ -572,12 +582,14 @@ cmd_run(int argc, char **argv)
 		 * The embedded simulator keeps its HITs beside our state, so a
 		 * daemon restarted after kill -9 finds them again.
 		 */
-		sim_dir = path_join(state_dir, "simulator");
-		if (sim_dir == NULL) {
-			rc = err_set(&eb, IF_ERUNTIME, "out of memory");
-			goto done;
+		if (!o.sim_memory) {
+			sim_dir = path_join(state_dir, "simulator");
+			if (sim_dir == NULL) {
+				rc = err_set(&eb, IF_ERUNTIME, "out of memory");
+				goto done;
+			}
+			scfg.state_dir = sim_dir;
 		}
-		scfg.state_dir = sim_dir;
 		ctx.sim = sim_new(&scfg, &eb);
 		if (ctx.sim == NULL) {
 			rc = eb.code != IF_OK ? eb.code : IF_ERUNTIME;

@@ -43,3 +43,7 @@ with open(sys.argv[2], "w") as out:
 PY
 
 "$BENCH" run "$tmp" "$cv"
+
+# The daemon: 1,000 small images through 5 stages on the embedded simulator.
+echo
+BUILD="$BUILD" PYTHON="$PYTHON" "$TOP/tests/bench/daemon_bench.sh" "${BENCH_IMAGES:-1000}"
