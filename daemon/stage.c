@@ -613,16 +613,29 @@ settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
 		   struct errbuf *cause, struct errbuf *eb)
 {
 	const struct experiment *exp = ctx->exp;
+	bool auto_ok = exp->hit.approve == EXP_APPROVE_AUTO;
 	struct assignment_rec *a = NULL;
+	unsigned char *approved = NULL, *granted = NULL;
 	size_t n = 0;
-	int rc = IF_OK;
+	int rc = IF_OK, wrc = IF_OK;
 
 	if (store_assignments_for(ctx->st, im->id, im->stage, &a, &n, eb) !=
 	    IF_OK)
 		return eb->code;
+	approved = calloc(n + 1, 1);
+	granted = calloc(n + 1, 1);
+	if (approved == NULL || granted == NULL) {
+		wrc = err_set(eb, IF_ERUNTIME, "out of memory");
+		goto out;
+	}
+	/*
+	 * The remote calls first, then one transaction for what they did: a
+	 * crash in between only repeats calls that are safe to repeat (a
+	 * second approve is recognised as done, a grant is idempotent).
+	 */
 	for (size_t i = 0; i < n && rc == IF_OK; i++) {
 		if (strcmp(a[i].approval, "pending") == 0) {
-			if (exp->hit.approve == EXP_APPROVE_AUTO && a[i].valid) {
+			if (auto_ok && a[i].valid) {
 				ctx->api_calls++;
 				rc = mturk_approve_assignment(ctx->client,
 							      a[i].assignment_id,
@@ -631,22 +644,13 @@ settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
 				if (rc != IF_OK)
 					break;
 			}
-			rc = store_assignment_set_approval(
-				ctx->st, a[i].assignment_id, a[i].worker_id,
-				exp->hit.approve == EXP_APPROVE_AUTO && a[i].valid
-					? "approved"
-					: "manual",
-				eb);
-			if (rc != IF_OK) {
-				rc = -1;
-				break;
-			}
+			approved[i] = 1;
 		}
 		if (exp->hit.exclusive_stages && !a[i].granted) {
 			int g = store_grant_get(ctx->st, a[i].worker_id,
 						im->stage, eb);
 			if (g != 0 && g != 1) {
-				rc = -1;
+				wrc = eb->code;
 				break;
 			}
 			if (g == 1) {
@@ -657,25 +661,38 @@ settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
 				crash_point(ctx, "after AssociateQualification");
 				if (rc != IF_OK)
 					break;
-				if (store_grant_put(ctx->st, a[i].worker_id,
-						    im->stage, now_s(ctx),
-						    eb) != IF_OK) {
-					rc = -1;
-					break;
-				}
 			}
-			if (store_assignment_set_granted(ctx->st,
-							 a[i].assignment_id,
-							 a[i].worker_id,
-							 eb) != IF_OK) {
-				rc = -1;
-				break;
-			}
+			granted[i] = 1;
 		}
 	}
+	if (wrc != IF_OK)
+		goto out;
+	if (state_begin(ctx->st, eb) != IF_OK) {
+		wrc = eb->code;
+		goto out;
+	}
+	for (size_t i = 0; i < n && wrc == IF_OK; i++) {
+		if (approved[i])
+			wrc = store_assignment_set_approval(
+				ctx->st, a[i].assignment_id, a[i].worker_id,
+				auto_ok && a[i].valid ? "approved" : "manual", eb);
+		if (wrc == IF_OK && granted[i])
+			wrc = store_grant_put(ctx->st, a[i].worker_id,
+					      im->stage, now_s(ctx), eb);
+		if (wrc == IF_OK && granted[i])
+			wrc = store_assignment_set_granted(
+				ctx->st, a[i].assignment_id, a[i].worker_id, eb);
+	}
+	if (wrc == IF_OK)
+		wrc = state_commit(ctx->st, eb);
+	if (wrc != IF_OK)
+		state_rollback(ctx->st);
+out:
+	free(approved);
+	free(granted);
 	assignment_recs_free(a, n);
-	if (rc == -1)
-		return eb->code; /* our own state failed */
+	if (wrc != IF_OK)
+		return wrc; /* our own state failed */
 	return rc;
 }
 
