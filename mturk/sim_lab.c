@@ -413,14 +413,17 @@ sim_lab_submit(struct sim_store *st, const char *base, const char *body,
 	for (tok = strtok_r(copy, "&", &save); tok != NULL;
 	     tok = strtok_r(NULL, "&", &save)) {
 		char *eq = strchr(tok, '=');
-		const char *v = "";
+		/* A field with no '=' has the empty value, in the writable
+		 * copy: form_decode() writes its terminator (it wrote into a
+		 * string literal, a crash a fuzzer found with "&a&"). */
+		char *v = tok + strlen(tok);
 
 		if (eq != NULL) {
 			*eq = '\0';
 			v = eq + 1;
 		}
 		form_decode(tok);
-		form_decode((char *)(uintptr_t)v);
+		form_decode(v);
 		if (strcmp(tok, "assignmentId") == 0) {
 			asg = v;
 			continue;

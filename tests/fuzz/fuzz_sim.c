@@ -7,7 +7,9 @@
  * call so that the simulated crowd works between calls.
  *
  * Input: requests separated by a line "--"; each is the operation name
- * (e.g. CreateHITWithHITType), a newline, then the JSON body.
+ * (e.g. CreateHITWithHITType), a newline, then the JSON body.  The name
+ * "externalSubmit" posts the rest instead, as an urlencoded form, to lab
+ * mode's submit handler (sim_lab.c), and "lab" asks for the lab index.
  */
 #include "tests/fuzz/fuzz.h"
 
@@ -54,6 +56,20 @@ one_call(struct sim_store *st, const uint8_t *p, size_t n)
 		return; /* a header value cannot hold a NUL */
 	p += nl != NULL ? oplen + 1 : oplen;
 	n -= nl != NULL ? oplen + 1 : oplen;
+	if (strcmp(op, "externalSubmit") == 0 || strcmp(op, "lab") == 0) {
+		struct sim_reply r;
+
+		sim_reply_init(&r);
+		if (op[0] == 'e')
+			sim_lab_submit(st, "http://127.0.0.1:9000",
+				       (const char *)p, n, &r);
+		else
+			sim_lab_index(st, "http://127.0.0.1:9000", "W1", &r);
+		if (r.status < 200 || r.status > 599)
+			abort();
+		sim_reply_cleanup(&r);
+		return;
+	}
 	req = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &jerr);
 	if (req == NULL)
 		return;

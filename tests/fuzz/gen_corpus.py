@@ -333,3 +333,11 @@ put("sim", "unknown_op", "Frobnicate\n{}\n--\nListHITs\n[]")
 put("sim", "huge_numbers", 'CreateHIT\n{"Title":"t","Description":"d",'
     '"Reward":"99999999999999999999.99","AssignmentDurationInSeconds":'
     '99999999999999999,"LifetimeInSeconds":-1,"MaxAssignments":1000000000}')
+put("sim", "lab_submit", "externalSubmit\nassignmentId=A1&boxes=%5B%5B1%2C2"
+    "%2C3%2C4%5D%5D&face_found=yes&feedback=caf%C3%A9+%26")
+put("sim", "lab_submit_bad_escapes", "externalSubmit\nassignmentId=%&boxes="
+    "%ZZ&&=&face_found&feedback=%C3")
+put("sim", "lab_after_hit", 'CreateHIT\n{"Title":"t","Description":"d",'
+    '"Reward":"0.10","AssignmentDurationInSeconds":600,'
+    '"LifetimeInSeconds":3600,"MaxAssignments":2,"Question":%s}\n--\nlab\n'
+    % _json.dumps(Q))
