@@ -63,7 +63,6 @@ with open(sys.argv[2], "a") as out:
 ' "$SCRATCH/notify.sock" "$SCRATCH/notify.log" &
 LISTENER=$!
 trap 'kill $LISTENER 2>/dev/null; rm -rf "$SCRATCH"' EXIT
-wait_for notify.log "" || true
 i=0
 while [ ! -S notify.sock ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 
