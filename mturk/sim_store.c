@@ -117,6 +117,14 @@ struct sim_store {
 	size_t ntypes;
 	struct hit **hits;
 	size_t nhits;
+	/*
+	 * An open-addressing index of hits by id (the crowd looks HITs up for
+	 * every assignment it knows; a scan made large runs quadratic).
+	 * hidx_count hits of hits[] are in it; capacity is a power of two.
+	 */
+	struct hit **hidx;
+	size_t hidx_cap;
+	size_t hidx_count;
 	struct asg **asgs;
 	size_t nasgs;
 	struct object **objects;
@@ -215,6 +223,7 @@ sim_store_free(struct sim_store *st)
 		free(st->hits[i]);
 	}
 	free(st->hits);
+	free(st->hidx);
 	for (size_t i = 0; i < st->nasgs; i++) {
 		free(st->asgs[i]->answer);
 		free(st->asgs[i]->feedback);
@@ -422,10 +431,51 @@ ts_json(int64_t ms)
 
 /* ---- lookups ------------------------------------------------------------ */
 
+static void
+hidx_insert(struct hit **table, size_t cap, struct hit *h)
+{
+	size_t i = (size_t)sim_hash_str(0, h->id) & (cap - 1);
+
+	while (table[i] != NULL)
+		i = (i + 1) & (cap - 1);
+	table[i] = h;
+}
+
+/* Indexes the hits added since the last call (those with an id yet). */
+static void
+hidx_update(struct sim_store *st)
+{
+	while (st->hidx_count < st->nhits &&
+	       st->hits[st->hidx_count]->id[0] != '\0') {
+		if ((st->hidx_count + 1) * 2 > st->hidx_cap) {
+			size_t cap = st->hidx_cap != 0 ? st->hidx_cap * 2 : 64;
+			struct hit **t = calloc(cap, sizeof(*t));
+			if (t == NULL)
+				return; /* find_hit scans the rest */
+			for (size_t i = 0; i < st->hidx_count; i++)
+				hidx_insert(t, cap, st->hits[i]);
+			free(st->hidx);
+			st->hidx = t;
+			st->hidx_cap = cap;
+		}
+		hidx_insert(st->hidx, st->hidx_cap, st->hits[st->hidx_count]);
+		st->hidx_count++;
+	}
+}
+
 static struct hit *
 find_hit(struct sim_store *st, const char *id)
 {
-	for (size_t i = 0; id != NULL && i < st->nhits; i++)
+	if (id == NULL)
+		return NULL;
+	hidx_update(st);
+	if (st->hidx_cap > 0) {
+		size_t i = (size_t)sim_hash_str(0, id) & (st->hidx_cap - 1);
+		for (; st->hidx[i] != NULL; i = (i + 1) & (st->hidx_cap - 1))
+			if (strcmp(st->hidx[i]->id, id) == 0)
+				return st->hidx[i];
+	}
+	for (size_t i = st->hidx_count; i < st->nhits; i++)
 		if (strcmp(st->hits[i]->id, id) == 0)
 			return st->hits[i];
 	return NULL;
