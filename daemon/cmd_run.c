@@ -38,11 +38,14 @@ struct run_opts {
 /*
  * The daemon's clock.  INTOFOCUS_TEST_TIME_WARP=N (a test hook) makes it
  * run N times faster from the start of the run, so that HIT lifetimes and
- * extensions can be tested in seconds; the signing clock is not affected.
+ * extensions can be tested in seconds, and INTOFOCUS_TEST_TIME_OFFSET=S
+ * moves it S seconds ahead (a restart a day later); the signing clock is
+ * not affected.
  */
 struct run_clock {
 	int64_t start;
 	int64_t warp;
+	int64_t offset; /* INTOFOCUS_TEST_TIME_OFFSET: seconds added */
 };
 
 static int64_t
@@ -51,9 +54,11 @@ wall_clock(void *arg)
 	const struct run_clock *c = arg;
 	int64_t now = (int64_t)time(NULL);
 
-	if (c == NULL || c->warp <= 1)
+	if (c == NULL)
 		return now;
-	return c->start + (now - c->start) * c->warp;
+	if (c->warp > 1)
+		now = c->start + (now - c->start) * c->warp;
+	return now + c->offset;
 }
 
 static void
@@ -484,7 +489,7 @@ cmd_run(int argc, char **argv)
 	struct mturk_client_config ccfg;
 	struct mturk_host_config hcfg;
 	struct sim_exp_copy simexp;
-	struct run_clock clock = {0, 1};
+	struct run_clock clock = {0, 1, 0};
 	sigset_t unblocked;
 	char endpoint[256], bucket[96];
 	char *state_dir = NULL, *sim_dir = NULL;
@@ -509,11 +514,15 @@ cmd_run(int argc, char **argv)
 	ctx.now = wall_clock;
 	{
 		const char *warp = getenv("INTOFOCUS_TEST_TIME_WARP");
+		const char *offset = getenv("INTOFOCUS_TEST_TIME_OFFSET");
 		if (warp != NULL &&
 		    parse_int64(warp, 2, 100000, &clock.warp) == 0) {
 			clock.start = (int64_t)time(NULL);
 			ctx.now_arg = &clock;
 		}
+		if (offset != NULL &&
+		    parse_int64(offset, 0, 10LL * 365 * 86400, &clock.offset) == 0)
+			ctx.now_arg = &clock;
 	}
 	notify_init(&ctx.notify);
 	{
