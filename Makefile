@@ -75,7 +75,7 @@ BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 # Per-file extra flags (e.g. the vectorised median filter).
 -include mk/*.mk
 
-.PHONY: all deps deps-test deps-demo demo test asan bench install uninstall \
+.PHONY: chaos all deps deps-test deps-demo demo test asan bench install uninstall \
 	clean check-style tests-build fuzz fuzz-build valgrind
 .DEFAULT_GOAL := all
 
@@ -153,6 +153,12 @@ fuzz-build: $(FUZZ_BINS)
 
 # Unsanitized -O1 build; every test binary and every intofocus the e2e
 # suites start runs under valgrind (tests/valgrind.sh).
+# The full chaos run (issue 9): 20 images, 20 seeded SIGKILLs, 20% faults.
+chaos: deps-test
+	@$(MAKE) --no-print-directory $(BIN)
+	@BUILD=$(BUILD) PYTHON=$(PYTHON) TOP=$(CURDIR) \
+		INTOFOCUS=$(CURDIR)/$(BIN) sh tests/chaos.sh 20 20 0.2 42
+
 valgrind: deps-valgrind
 	@$(MAKE) --no-print-directory tests-build BUILD=build/vg OPT=-O1
 	@BUILD=build/vg PYTHON=$(PYTHON) tests/valgrind.sh
