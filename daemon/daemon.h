@@ -326,9 +326,9 @@ int answer_to_record(const char *xml, int w, int h, struct parsed_answer *pa,
 		     struct errbuf *why);
 void parsed_answer_cleanup(struct parsed_answer *pa);
 
-/* The HTMLQuestion XML of an image's current stage. */
+/* The HTMLQuestion XML of an image's current stage, showing image_url. */
 int task_question(struct run_ctx *ctx, const struct image_rec *im,
-		  struct buf *out, struct errbuf *eb);
+		  const char *image_url, struct buf *out, struct errbuf *eb);
 
 /* ---- output.c: the final files ------------------------------------------- */
 

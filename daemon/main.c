@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 static const struct command commands[] = {
 	{"run", "drive an experiment's images through their stages (the daemon)",
@@ -49,6 +50,11 @@ is_help_flag(const char *arg)
 int
 main(int argc, char **argv)
 {
+	/*
+	 * The process holds AWS secrets: no core dump may carry them, and no
+	 * other user may read this process's memory through /proc.
+	 */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	log_init(0, false);
 	if (argc < 2) {
 		usage(stderr);

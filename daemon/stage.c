@@ -340,7 +340,13 @@ step_render(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 					 &cause, eb);
 	if (state_begin(ctx->st, eb) != IF_OK)
 		return eb->code;
-	snprintf(im->image_url, sizeof(im->image_url), "%s", hosted.url);
+	/*
+	 * The state keeps the URL without its query: a presigned URL carries
+	 * the session token of temporary credentials, which has no place on
+	 * disk.  step_post signs a fresh one from the object key.
+	 */
+	snprintf(im->image_url, sizeof(im->image_url), "%.*s",
+		 (int)strcspn(hosted.url, "?"), hosted.url);
 	snprintf(im->object_key, sizeof(im->object_key), "%s", hosted.key);
 	im->url_expires = hosted.expires_at;
 	im->next_at = 0;
@@ -462,8 +468,19 @@ step_post(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 				 exp->name, im->id, im->stage, mh.hit_id);
 	}
 	if (!found) {
+		struct mturk_hosted fresh;
+		const struct exp_hit *eh = &exp->hit;
+
+		rc = mturk_image_host_url(ctx->host, im->object_key,
+					  eh->lifetime * (1 + eh->max_extensions) +
+						  eh->assignment_duration,
+					  &fresh, &cause);
+		if (rc != IF_OK)
+			return image_retry_later(ctx, im, "signing the image URL",
+						 &cause, eb);
 		buf_init(&question, 0);
-		rc = task_question(ctx, im, &question, &cause);
+		rc = task_question(ctx, im, fresh.url, &question, &cause);
+		secure_zero(&fresh, sizeof(fresh));
 		if (rc != IF_OK) {
 			buf_cleanup(&question);
 			return image_fail(ctx, im, "building the task page",

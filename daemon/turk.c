@@ -197,7 +197,7 @@ parsed_answer_cleanup(struct parsed_answer *pa)
 
 int
 task_question(struct run_ctx *ctx, const struct image_rec *im,
-	      struct buf *out, struct errbuf *eb)
+	      const char *image_url, struct buf *out, struct errbuf *eb)
 {
 	const struct exp_image *ei = exp_image_find(ctx->exp, im->id);
 	struct task_page page;
@@ -206,7 +206,7 @@ task_question(struct run_ctx *ctx, const struct image_rec *im,
 		return err_set(eb, IF_EINPUT, "image %s left the experiment",
 			       im->id);
 	memset(&page, 0, sizeof(page));
-	page.image_url = im->image_url;
+	page.image_url = image_url;
 	page.width = ei->width;
 	page.height = ei->height;
 	page.stage = im->stage;

@@ -8,9 +8,10 @@
 # One exception, which is how AWS works, not a leak of ours: a presigned
 # URL made with temporary credentials must carry the session token as its
 # X-Amz-Security-Token parameter, and that URL is the stage image's address
-# given to every worker (and kept in the state, to repost a HIT).  So the
-# token may occur only right after "X-Amz-Security-Token="; the secret key
-# may occur nowhere.
+# given to every worker.  So outside the daemon's own state (the simulator
+# stands for MTurk, which keeps the HIT's page) the token may occur only
+# right after "X-Amz-Security-Token="; the daemon's state keeps URLs without
+# their query and holds no token at all; the secret key occurs nowhere.
 . "$TOP/tests/e2e/lib.sh"
 
 FIX="$TOP/tests/fixtures/daemon"
@@ -89,6 +90,18 @@ check "the run wrote final images and records" test -f out/group.jpg -a -f out/g
 
 no_secret "no secret in run -v's log or output" run.log run.out status.out
 no_secret "no secret in any state file (database, WAL, shm)" $(find st -type f)
+# no_token FILE...: not even the session token inside a URL.
+no_token() {
+	desc=$1
+	shift
+	if grep -a -l -F -e "$TOKEN" "$@" >found 2>/dev/null; then
+		not_ok "$desc"
+		sed 's/^/# found in: /' found
+	else
+		ok "$desc ($# files)"
+	fi
+}
+no_token "the daemon's own state holds no session token" $(find st -maxdepth 1 -type f)
 no_secret "no secret in any output file" $(find out -type f)
 no_secret "no secret in any report file" $(find site -type f)
 
@@ -103,11 +116,13 @@ check "every state file is 0600" sh -c '
 check "the state is a SQLite database with the run in it" sh -c \
 	'ls st | grep -q "\.db$"'
 
-# The search must be able to see into the database: the token is there,
-# inside the stored image URLs (a control, so that a search that reads
-# nothing cannot pass the checks above).
-check "control: the search finds the token's URL parameter in the database" \
-	grep -a -q -F "X-Amz-Security-Token=$TOKEN" st/state.db
+# The search must be able to see into the database (a control, so that a
+# search that reads nothing cannot pass the checks above): the HITs'
+# annotations are there in the clear.
+check "control: the search finds the HITs' annotations in the database" \
+	grep -a -q -F "secrets/group/1" st/state.db
+check "control: the simulator (MTurk's stand-in) does hold the presigned URL" \
+	sh -c "grep -a -r -q -F 'X-Amz-Security-Token=$TOKEN' st/simulator"
 
 # A finished run folds its WAL into the database; a daemon killed by
 # SIGKILL mid-run leaves the WAL as it was, so search that too.
@@ -117,6 +132,7 @@ rc=$?
 check "a run killed after CreateHIT died by SIGKILL (exit 137, got $rc)" test "$rc" -eq 137
 check "the killed run left a WAL" sh -c 'ls st2 | grep -q -- "-wal$"'
 no_secret "no secret in the killed run's state, WAL included" $(find st2 -type f)
+no_token "no session token in the killed run's own state" $(find st2 -maxdepth 1 -type f)
 no_secret "no secret in the killed run's log" crash.out crash.log
 
 # intofocus mturk --verbose against an external simulator, which accepts
