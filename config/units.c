@@ -109,25 +109,8 @@ cfg_format_money(int64_t cents, char *buf, size_t len)
 int
 cfg_parse_color(const char *s, uint32_t *rgb)
 {
-	uint32_t v = 0;
-
-	if (s == NULL || s[0] != '#' || strlen(s) != 7)
-		return -1;
-	for (size_t i = 1; i < 7; i++) {
-		int c = (unsigned char)s[i], d;
-
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
-			return -1;
-		v = v << 4 | (uint32_t)d;
-	}
-	*rgb = v;
-	return 0;
+	/* One parser for the file and for `render --color`. */
+	return parse_rgb_hex(s, rgb);
 }
 
 int64_t
