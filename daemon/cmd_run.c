@@ -177,56 +177,6 @@ state_dir_for(const char *given, const char *exp_name)
 	return strdup(buf);
 }
 
-/* The experiment as the simulated crowd needs to know it. */
-struct sim_exp_copy {
-	struct sim_experiment exp;
-	struct sim_image *images;
-	struct sim_face *faces;
-};
-
-static int
-sim_exp_build(const struct experiment *exp, struct sim_exp_copy *c,
-	      struct errbuf *eb)
-{
-	size_t nfaces = 0, f = 0;
-
-	memset(c, 0, sizeof(*c));
-	for (size_t i = 0; i < exp->nimages; i++)
-		nfaces += exp->images[i].nground_truth;
-	c->images = calloc(exp->nimages + 1, sizeof(*c->images));
-	c->faces = calloc(nfaces + 1, sizeof(*c->faces));
-	if (c->images == NULL || c->faces == NULL) {
-		free(c->images);
-		free(c->faces);
-		return err_set(eb, IF_ERUNTIME, "out of memory");
-	}
-	for (size_t i = 0; i < exp->nimages; i++) {
-		const struct exp_image *ei = &exp->images[i];
-		c->images[i].id = ei->id;
-		c->images[i].width = ei->width;
-		c->images[i].height = ei->height;
-		c->images[i].faces = &c->faces[f];
-		c->images[i].nfaces = ei->nground_truth;
-		for (size_t j = 0; j < ei->nground_truth; j++, f++)
-			c->faces[f] = (struct sim_face){
-				ei->ground_truth[j].x, ei->ground_truth[j].y,
-				ei->ground_truth[j].w, ei->ground_truth[j].h};
-	}
-	c->exp.name = exp->name;
-	c->exp.windows = exp->stages;
-	c->exp.nwindows = exp->nstages;
-	c->exp.images = c->images;
-	c->exp.nimages = exp->nimages;
-	return IF_OK;
-}
-
-static void
-sim_exp_cleanup(struct sim_exp_copy *c)
-{
-	free(c->images);
-	free(c->faces);
-}
-
 /* Inserts the images of the experiment that the state has not seen. */
 static int
 sync_images(struct run_ctx *ctx, struct errbuf *eb)
@@ -327,7 +277,7 @@ progress_say(struct run_ctx *ctx, const struct progress *p, bool last)
 
 /* SIGHUP: reread the file under the rules of spec section 3. */
 static int
-run_reload(struct run_ctx *ctx, struct sim_exp_copy *simexp,
+run_reload(struct run_ctx *ctx, struct sim_view *simexp,
 	   struct errbuf *eb)
 {
 	struct experiment *fresh = NULL;
@@ -378,8 +328,8 @@ run_reload(struct run_ctx *ctx, struct sim_exp_copy *simexp,
 	ctx->exp = fresh;
 	fresh = NULL;
 	if (ctx->sim != NULL) {
-		sim_exp_cleanup(simexp);
-		if (sim_exp_build(ctx->exp, simexp, eb) != IF_OK ||
+		sim_view_cleanup(simexp);
+		if (sim_view_init(simexp, ctx->exp, eb) != IF_OK ||
 		    sim_add_experiment(ctx->sim, &simexp->exp, eb) != IF_OK) {
 			rc = eb->code;
 			goto fatal;
@@ -411,7 +361,7 @@ fatal:
 
 static int
 run_loop(struct run_ctx *ctx, const sigset_t *unblocked,
-	 struct sim_exp_copy *simexp, struct errbuf *eb)
+	 struct sim_view *simexp, struct errbuf *eb)
 {
 	int64_t last_watchdog = 0;
 
@@ -488,7 +438,7 @@ cmd_run(int argc, char **argv)
 	struct aws_creds_env env;
 	struct mturk_client_config ccfg;
 	struct mturk_host_config hcfg;
-	struct sim_exp_copy simexp;
+	struct sim_view simexp;
 	struct run_clock clock = {0, 1, 0};
 	sigset_t unblocked;
 	char endpoint[256], bucket[96];
@@ -577,7 +527,7 @@ cmd_run(int argc, char **argv)
 		snprintf(endpoint, sizeof(endpoint), "%s", ctx.exp->mturk.endpoint);
 	} else if (ctx.exp->mturk.environment == EXP_ENV_SIMULATOR) {
 		struct sim_config scfg;
-		if ((rc = sim_exp_build(ctx.exp, &simexp, &eb)) != IF_OK)
+		if ((rc = sim_view_init(&simexp, ctx.exp, &eb)) != IF_OK)
 			goto done;
 		memset(&scfg, 0, sizeof(scfg));
 		scfg.listen_host = "127.0.0.1";
@@ -682,7 +632,7 @@ done:
 	mturk_image_host_free(ctx.host);
 	mturk_client_free(ctx.client);
 	sim_free(ctx.sim);
-	sim_exp_cleanup(&simexp);
+	sim_view_cleanup(&simexp);
 	aws_creds_free(ctx.creds);
 	state_close(ctx.st);
 	if (rc != IF_OK && ctx.exp != NULL)

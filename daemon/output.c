@@ -10,9 +10,29 @@
 #include "config/config.h"
 
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* The sha256 of a file, hex, to notice an original changed mid-run. */
+int
+file_fingerprint(const char *path, char out[65], struct errbuf *eb)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	struct buf b;
+	int rc;
+
+	buf_init(&b, 1024u * 1024u * 1024u);
+	rc = read_file(path, &b, eb);
+	if (rc == IF_OK) {
+		EVP_Digest(b.data, b.len, md, &mdlen, EVP_sha256(), NULL);
+		hex_encode(md, 32, out);
+	}
+	buf_cleanup(&b);
+	return rc;
+}
 
 static json_t *
 iso_time(int64_t t)

@@ -180,25 +180,6 @@ exp_image_of(const struct run_ctx *ctx, const struct image_rec *im)
 	return exp_image_find(ctx->exp, im->id);
 }
 
-/* The sha256 of a file, hex, to notice an original changed mid-run. */
-int
-file_fingerprint(const char *path, char out[65], struct errbuf *eb)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	struct buf b;
-	int rc;
-
-	buf_init(&b, 1024u * 1024u * 1024u);
-	rc = read_file(path, &b, eb);
-	if (rc == IF_OK) {
-		EVP_Digest(b.data, b.len, md, &mdlen, EVP_sha256(), NULL);
-		hex_encode(md, 32, out);
-	}
-	buf_cleanup(&b);
-	return rc;
-}
-
 /*
  * Loads the original of an image and checks it is the file the experiment
  * started with.  IF_EINPUT when it changed or cannot be read: that image
