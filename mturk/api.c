@@ -86,6 +86,7 @@ struct mturk_client {
 	struct mturk_retry_policy retry;
 	struct mturk_clock clock;
 	int64_t clock_offset;
+	enum mturk_fault fault; /* of the last call; see mturk_client_fault() */
 };
 
 bool
@@ -345,6 +346,22 @@ cleanup:
 	return rc;
 }
 
+enum mturk_fault
+mturk_client_fault(const struct mturk_client *c)
+{
+	return c->fault;
+}
+
+void
+mturk_client_fault_reset(struct mturk_client *c)
+{
+	c->fault = MTURK_FAULT_NONE;
+}
+
+static int mturk_call_once(struct mturk_client *c, const char *operation,
+			   const char *body, size_t body_len, struct buf *out,
+			   struct mturk_error *e, struct errbuf *eb);
+
 int
 mturk_call(struct mturk_client *c, const char *operation, const char *body,
 	   size_t body_len, struct buf *out, struct mturk_error *err,
@@ -352,6 +369,26 @@ mturk_call(struct mturk_client *c, const char *operation, const char *body,
 {
 	struct mturk_error local;
 	struct mturk_error *e = err != NULL ? err : &local;
+	int rc;
+
+	rc = mturk_call_once(c, operation, body, body_len, out, e, eb);
+	if (rc == IF_OK)
+		c->fault = MTURK_FAULT_NONE;
+	else {
+		c->fault = mturk_error_fault(e);
+		/* Failed before sending (signing, a refused URL): ours. */
+		if (c->fault == MTURK_FAULT_NONE)
+			c->fault = rc == IF_ETEMP ? MTURK_FAULT_PASSING
+						  : MTURK_FAULT_REQUEST;
+	}
+	return rc;
+}
+
+static int
+mturk_call_once(struct mturk_client *c, const char *operation,
+		const char *body, size_t body_len, struct buf *out,
+		struct mturk_error *e, struct errbuf *eb)
+{
 	struct errbuf aeb;
 	char target[128], text[700], rid[160];
 	bool skew_retried = false;

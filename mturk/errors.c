@@ -238,6 +238,135 @@ mturk_error_is_clock_skew(const struct mturk_error *e)
 	return false;
 }
 
+/*
+ * Refusals of who we are or what we may do, from the AWS front end (JSON
+ * services), S3, STS and IAM: the same for every request until an operator
+ * changes the keys, the token or the policy.
+ */
+static const char *const credential_codes[] = {
+	"UnrecognizedClientException",
+	"InvalidSignatureException",
+	"SignatureDoesNotMatch",
+	"IncompleteSignature",
+	"IncompleteSignatureException",
+	"MissingAuthenticationToken",
+	"MissingAuthenticationTokenException",
+	"InvalidClientTokenId",
+	"InvalidAccessKeyId",
+	"InvalidToken",
+	"ExpiredToken",
+	"ExpiredTokenException",
+	"TokenRefreshRequired",
+	"AccessDenied",
+	"AccessDeniedException",
+	"AuthFailure",
+	"NotAuthorized",
+	"UnauthorizedOperation",
+	"OptInRequired",
+	"AccountProblem",
+	"AllAccessDisabled",
+	"InvalidAccountException",
+};
+
+/* A passing hint in a RequestError: eventual consistency after a submit. */
+static const char *const passing_turk_codes[] = {
+	"InvalidAssignmentState",
+	"ServiceFault",
+	"ServiceUnavailable",
+};
+
+/* Transport failures that will repeat on every request to this endpoint. */
+static bool
+curl_code_is_endpoint(int code)
+{
+	switch (code) {
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_ISSUER_ERROR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool turk_code_in(const struct mturk_error *e, const char *const *list,
+			 size_t n);
+
+enum mturk_fault
+mturk_error_fault(const struct mturk_error *e)
+{
+	if (e->curl_code == 0 && e->http_status == 0 && e->type[0] == '\0' &&
+	    e->message[0] == '\0')
+		return MTURK_FAULT_NONE;
+	if (e->curl_code != 0) {
+		if (curl_code_is_transient(e->curl_code))
+			return MTURK_FAULT_PASSING;
+		return curl_code_is_endpoint(e->curl_code)
+			       ? MTURK_FAULT_SERVICE
+			       : MTURK_FAULT_REQUEST;
+	}
+	/* Money first: MTurk says so in a RequestError. */
+	if (mturk_error_is(e, "InsufficientFunds") ||
+	    contains_nocase(e->message, "insufficient funds"))
+		return MTURK_FAULT_FUNDS;
+	if (mturk_error_is_retryable(e) || mturk_error_is_clock_skew(e))
+		return MTURK_FAULT_PASSING;
+	if (turk_code_in(e, passing_turk_codes,
+			 sizeof(passing_turk_codes) /
+				 sizeof(passing_turk_codes[0])))
+		return MTURK_FAULT_PASSING;
+	if (in_list(e->type, credential_codes,
+		    sizeof(credential_codes) / sizeof(credential_codes[0])) ||
+	    turk_code_in(e, credential_codes,
+			 sizeof(credential_codes) / sizeof(credential_codes[0])))
+		return MTURK_FAULT_CREDENTIALS;
+	/* S3 answers XML: its <Code> is only in the text we kept. */
+	for (size_t i = 0;
+	     i < sizeof(credential_codes) / sizeof(credential_codes[0]); i++) {
+		char tag[80];
+		snprintf(tag, sizeof(tag), "<Code>%s</Code>", credential_codes[i]);
+		if (strstr(e->message, tag) != NULL)
+			return MTURK_FAULT_CREDENTIALS;
+	}
+	/* A bare 401/403 from the front end or a proxy: who we are. */
+	if (e->type[0] == '\0' && (e->http_status == 401 || e->http_status == 403))
+		return MTURK_FAULT_CREDENTIALS;
+	return MTURK_FAULT_REQUEST;
+}
+
+const char *
+mturk_fault_str(enum mturk_fault f)
+{
+	switch (f) {
+	case MTURK_FAULT_NONE:
+		return "none";
+	case MTURK_FAULT_PASSING:
+		return "passing";
+	case MTURK_FAULT_REQUEST:
+		return "request";
+	case MTURK_FAULT_CREDENTIALS:
+		return "credentials";
+	case MTURK_FAULT_FUNDS:
+		return "funds";
+	case MTURK_FAULT_SERVICE:
+		return "service";
+	}
+	return "?";
+}
+
+bool
+mturk_fault_is_account_wide(enum mturk_fault f)
+{
+	return f == MTURK_FAULT_CREDENTIALS || f == MTURK_FAULT_FUNDS ||
+	       f == MTURK_FAULT_SERVICE;
+}
+
 static const char *
 strip_turk_prefix(const char *s)
 {
@@ -255,6 +384,17 @@ mturk_error_is(const struct mturk_error *e, const char *code)
 	    strcasecmp(strip_turk_prefix(e->turk_code), want) == 0)
 		return true;
 	return e->type[0] != '\0' && strcasecmp(e->type, want) == 0;
+}
+
+static bool
+turk_code_in(const struct mturk_error *e, const char *const *list, size_t n)
+{
+	if (e->turk_code[0] == '\0')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (strcasecmp(strip_turk_prefix(e->turk_code), list[i]) == 0)
+			return true;
+	return false;
 }
 
 int

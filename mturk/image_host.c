@@ -40,6 +40,7 @@ struct mturk_image_host {
 	bool path_style;
 	struct http_client *http;
 	struct http_response resp;
+	enum mturk_fault fault; /* of the last put; see mturk_image_host_fault */
 };
 
 struct host_ops {
@@ -180,6 +181,7 @@ s3_put(struct mturk_image_host *h, const void *data, size_t len,
 			mturk_error_from_response(&e, &h->resp);
 		if (!e.retryable || attempt + 1 == PUT_ATTEMPTS) {
 			char text[700];
+			h->fault = mturk_error_fault(&e);
 			mturk_error_format(&e, text, sizeof(text));
 			rc = err_set(eb, e.retryable ? IF_ETEMP : IF_ERUNTIME,
 				     "PutObject %s: %s", url.data, text);
@@ -453,6 +455,12 @@ mturk_image_host_free(struct mturk_image_host *h)
 	free(h);
 }
 
+enum mturk_fault
+mturk_image_host_fault(const struct mturk_image_host *h)
+{
+	return h->fault;
+}
+
 int
 mturk_image_host_put(struct mturk_image_host *h, const void *data, size_t len,
 		     const char *content_type, const char *ext,
@@ -463,6 +471,7 @@ mturk_image_host_put(struct mturk_image_host *h, const void *data, size_t len,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	h->fault = MTURK_FAULT_NONE;
 	if (ext == NULL)
 		ext = "";
 	if (strlen(ext) > 8 || (ext[0] != '\0' && ext[0] != '.') ||

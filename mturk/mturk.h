@@ -479,6 +479,37 @@ void mturk_error_from_curl(struct mturk_error *e, int curl_code,
 bool mturk_error_is_retryable(const struct mturk_error *e);
 /* A signature rejected because our clock differs from the server's. */
 bool mturk_error_is_clock_skew(const struct mturk_error *e);
+
+/*
+ * What a failure means for the caller, beyond "may a retry help now"
+ * (mturk_error_is_retryable, which bounds the retries inside one call):
+ *   PASSING      throttling, 5xx, network, clock skew, an answer not yet
+ *                consistent: the same request later may well succeed;
+ *   REQUEST      this request is refused for what it says (RequestError,
+ *                ParameterValidationError, ...): another request may pass;
+ *   CREDENTIALS  the keys, the token, the signature or the permissions are
+ *                refused: every request will be, until an operator acts;
+ *   FUNDS        the requester account cannot pay: nothing that costs money
+ *                will pass until someone adds funds;
+ *   SERVICE      the endpoint cannot be used at all (its certificate, its
+ *                protocol): every request will fail the same way.
+ * The last three are account-wide.  NONE is no failure.
+ */
+enum mturk_fault {
+	MTURK_FAULT_NONE = 0,
+	MTURK_FAULT_PASSING,
+	MTURK_FAULT_REQUEST,
+	MTURK_FAULT_CREDENTIALS,
+	MTURK_FAULT_FUNDS,
+	MTURK_FAULT_SERVICE,
+};
+
+/* THE classification of a failure by its consequence (see above). */
+enum mturk_fault mturk_error_fault(const struct mturk_error *e);
+/* "passing", "request", "credentials", "funds", "service" or "none". */
+const char *mturk_fault_str(enum mturk_fault f);
+/* CREDENTIALS, FUNDS or SERVICE: no other request will fare better. */
+bool mturk_fault_is_account_wide(enum mturk_fault f);
 /* The TurkErrorCode (or type) equals code, ignoring case and the
  * "AWS.MechanicalTurk." prefix on either side. */
 bool mturk_error_is(const struct mturk_error *e, const char *code);
@@ -536,6 +567,16 @@ void mturk_client_free(struct mturk_client *c);
 const char *mturk_client_endpoint(const struct mturk_client *c);
 /* Seconds added to the clock when signing, learnt from clock-skew errors. */
 int64_t mturk_client_clock_offset(const struct mturk_client *c);
+/*
+ * The fault of the client's last call (MTURK_FAULT_NONE when it succeeded),
+ * so that a caller of a typed operation that failed can tell a passing
+ * failure from a refused request or an account-wide refusal.  Meaningful
+ * right after a failed operation; an operation that fails before calling
+ * (e.g. a request it cannot build) leaves the previous value, so callers
+ * reset it first with mturk_client_fault_reset().
+ */
+enum mturk_fault mturk_client_fault(const struct mturk_client *c);
+void mturk_client_fault_reset(struct mturk_client *c);
 
 /*
  * Calls operation (e.g. "GetHIT") with the JSON request body.  On IF_OK the
@@ -758,6 +799,11 @@ int mturk_image_host_put(struct mturk_image_host *h, const void *data,
 			 size_t len, const char *content_type, const char *ext,
 			 int64_t valid_for, struct mturk_hosted *out,
 			 struct errbuf *eb);
+/*
+ * The fault of the last put's failure (see enum mturk_fault): NONE after a
+ * success or a failure of our own (a bad extension, no random bytes).
+ */
+enum mturk_fault mturk_image_host_fault(const struct mturk_image_host *h);
 /* A fresh URL for an object put earlier (key as returned by put). */
 int mturk_image_host_url(struct mturk_image_host *h, const char *key,
 			 int64_t valid_for, struct mturk_hosted *out,

@@ -424,6 +424,128 @@ test_curl_classification(void **state)
 	assert_false(e.retryable);
 }
 
+/* mturk_error_fault: what a failure means beyond "retry now". */
+struct fault_case {
+	const char *name;
+	long status;
+	const char *body;
+	const char *error_type_hdr;
+	enum mturk_fault fault;
+};
+
+static const struct fault_case fault_cases[] = {
+	{"throttling passes", 400,
+	 "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}",
+	 NULL, MTURK_FAULT_PASSING},
+	{"ServiceFault passes", 500,
+	 "{\"__type\":\"ServiceFault\",\"Message\":\"try again\"}", NULL,
+	 MTURK_FAULT_PASSING},
+	{"503 passes", 503, "<html>busy</html>", NULL, MTURK_FAULT_PASSING},
+	{"clock skew passes", 400,
+	 "{\"__type\":\"InvalidSignatureException\",\"message\":\"Signature "
+	 "expired: 20260102T030405Z is now earlier than 20260102T040000Z\"}",
+	 NULL, MTURK_FAULT_PASSING},
+	{"approve right after submit passes", 400,
+	 "{\"__type\":\"RequestError\",\"Message\":\"This operation can be "
+	 "called with a status of: Submitted (1)\",\"TurkErrorCode\":"
+	 "\"AWS.MechanicalTurk.InvalidAssignmentState\"}",
+	 NULL, MTURK_FAULT_PASSING},
+	{"unknown key", 400,
+	 "{\"__type\":\"UnrecognizedClientException\",\"message\":\"The "
+	 "security token included in the request is invalid.\"}",
+	 NULL, MTURK_FAULT_CREDENTIALS},
+	{"wrong secret", 400,
+	 "{\"__type\":\"InvalidSignatureException\",\"message\":\"The request "
+	 "signature we calculated does not match the signature you "
+	 "provided.\"}",
+	 NULL, MTURK_FAULT_CREDENTIALS},
+	{"expired session token", 400,
+	 "{\"__type\":\"ExpiredTokenException\",\"message\":\"The security "
+	 "token included in the request is expired\"}",
+	 NULL, MTURK_FAULT_CREDENTIALS},
+	{"IAM refuses", 400,
+	 "{\"__type\":\"com.amazon.coral#AccessDeniedException\",\"Message\":"
+	 "\"User: arn:aws:iam::1:user/x is not authorized to perform: "
+	 "mturk-requester:CreateHIT\"}",
+	 NULL, MTURK_FAULT_CREDENTIALS},
+	{"type only in x-amzn-ErrorType", 403, "{}",
+	 "UnrecognizedClientException:http://internal.amazon.com/",
+	 MTURK_FAULT_CREDENTIALS},
+	{"bare 403", 403, "", NULL, MTURK_FAULT_CREDENTIALS},
+	{"S3 XML refusal", 403,
+	 "<?xml version=\"1.0\"?><Error><Code>InvalidAccessKeyId</Code>"
+	 "<Message>The AWS Access Key Id you provided does not exist in our "
+	 "records.</Message></Error>",
+	 NULL, MTURK_FAULT_CREDENTIALS},
+	{"insufficient funds (text)", 400,
+	 "{\"__type\":\"RequestError\",\"Message\":\"This Requester has "
+	 "insufficient funds in their account to complete this transaction. "
+	 "(1444988036599)\"}",
+	 NULL, MTURK_FAULT_FUNDS},
+	{"insufficient funds (code)", 400,
+	 "{\"__type\":\"RequestError\",\"Message\":\"no money\","
+	 "\"TurkErrorCode\":\"AWS.MechanicalTurk.InsufficientFunds\"}",
+	 NULL, MTURK_FAULT_FUNDS},
+	{"an invalid HIT is this request's", 400,
+	 "{\"__type\":\"ParameterValidationError\",\"Message\":\"Question: "
+	 "the XML is not well formed\"}",
+	 NULL, MTURK_FAULT_REQUEST},
+	{"an unknown qualification type", 400,
+	 "{\"__type\":\"RequestError\",\"Message\":\"Qualification type "
+	 "3XYZ does not exist. (1)\",\"TurkErrorCode\":"
+	 "\"AWS.MechanicalTurk.QualificationTypeDoesNotExist\"}",
+	 NULL, MTURK_FAULT_REQUEST},
+	{"HITDoesNotExist", 400,
+	 "{\"__type\":\"RequestError\",\"Message\":\"Hit X does not exist. "
+	 "(1)\",\"TurkErrorCode\":\"AWS.MechanicalTurk.HITDoesNotExist\"}",
+	 NULL, MTURK_FAULT_REQUEST},
+	{"501", 501, "{}", NULL, MTURK_FAULT_REQUEST},
+};
+
+static void
+test_error_fault(void **state)
+{
+	struct mturk_error e;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(fault_cases) / sizeof(fault_cases[0]);
+	     i++) {
+		const struct fault_case *k = &fault_cases[i];
+		struct http_response resp;
+
+		http_response_init(&resp, 0);
+		resp.status = k->status;
+		assert_int_equal(buf_append_str(&resp.body, k->body), 0);
+		if (k->error_type_hdr != NULL)
+			snprintf(resp.error_type, sizeof(resp.error_type), "%s",
+				 k->error_type_hdr);
+		mturk_error_from_response(&e, &resp);
+		print_message("case %s: %s\n", k->name,
+			      mturk_fault_str(mturk_error_fault(&e)));
+		assert_string_equal(mturk_fault_str(mturk_error_fault(&e)),
+				    mturk_fault_str(k->fault));
+		assert_int_equal(mturk_fault_is_account_wide(k->fault),
+				 k->fault >= MTURK_FAULT_CREDENTIALS);
+		http_response_cleanup(&resp);
+	}
+	mturk_error_clear(&e);
+	assert_int_equal(mturk_error_fault(&e), MTURK_FAULT_NONE);
+	mturk_error_from_curl(&e, CURLE_COULDNT_CONNECT, "refused");
+	assert_int_equal(mturk_error_fault(&e), MTURK_FAULT_PASSING);
+	mturk_error_from_curl(&e, CURLE_OPERATION_TIMEDOUT, "slow");
+	assert_int_equal(mturk_error_fault(&e), MTURK_FAULT_PASSING);
+	mturk_error_from_curl(&e, CURLE_PEER_FAILED_VERIFICATION, "cert");
+	assert_int_equal(mturk_error_fault(&e), MTURK_FAULT_SERVICE);
+	mturk_error_from_curl(&e, CURLE_UNSUPPORTED_PROTOCOL, "gopher");
+	assert_int_equal(mturk_error_fault(&e), MTURK_FAULT_SERVICE);
+	/* Our own body cap: this answer, not the service. */
+	mturk_error_from_curl(&e, CURLE_WRITE_ERROR, "cap");
+	assert_int_equal(mturk_error_fault(&e), MTURK_FAULT_REQUEST);
+	assert_string_equal(mturk_fault_str(MTURK_FAULT_FUNDS), "funds");
+	assert_false(mturk_fault_is_account_wide(MTURK_FAULT_REQUEST));
+	assert_false(mturk_fault_is_account_wide(MTURK_FAULT_PASSING));
+}
+
 static void
 test_error_is_and_recover(void **state)
 {
@@ -550,6 +672,8 @@ test_retry_bound(void **state)
 	assert_true(e.retryable);
 	assert_non_null(strstr(eb.msg, "ListHITs: HTTP 503: unavailable"));
 	assert_non_null(strstr(eb.msg, "gave up after 5 attempts"));
+	/* The client remembers what the failure means for its caller. */
+	assert_int_equal(mturk_client_fault(x->c), MTURK_FAULT_PASSING);
 }
 
 static void
@@ -611,6 +735,33 @@ test_request_error_not_retried(void **state)
 	assert_string_equal(e.request_id, "8a2b-request");
 	assert_string_equal(eb.msg, "GetHIT: RequestError: no [request id "
 				    "8a2b-request]");
+	assert_int_equal(mturk_client_fault(x->c), MTURK_FAULT_REQUEST);
+	/* Wrong keys: account-wide, and a success clears it again. */
+	fake_http_push(x->srv, 400,
+		       "{\"__type\":\"UnrecognizedClientException\",\"message\":"
+		       "\"The security token included in the request is "
+		       "invalid.\"}",
+		       NULL);
+	err_init(&eb);
+	assert_int_equal(mturk_call(x->c, "GetHIT", "{}", 2, NULL, NULL, &eb),
+			 IF_ERUNTIME);
+	assert_int_equal(mturk_client_fault(x->c), MTURK_FAULT_CREDENTIALS);
+	mturk_client_fault_reset(x->c);
+	assert_int_equal(mturk_client_fault(x->c), MTURK_FAULT_NONE);
+	fake_http_push(x->srv, 400,
+		       "{\"__type\":\"RequestError\",\"Message\":\"This "
+		       "Requester has insufficient funds in their account to "
+		       "complete this transaction.\"}",
+		       NULL);
+	err_init(&eb);
+	assert_int_equal(mturk_call(x->c, "GetHIT", "{}", 2, NULL, NULL, &eb),
+			 IF_ERUNTIME);
+	assert_int_equal(mturk_client_fault(x->c), MTURK_FAULT_FUNDS);
+	fake_http_push(x->srv, 200, "{}", NULL);
+	err_init(&eb);
+	assert_int_equal(mturk_call(x->c, "GetHIT", "{}", 2, NULL, NULL, &eb),
+			 IF_OK);
+	assert_int_equal(mturk_client_fault(x->c), MTURK_FAULT_NONE);
 }
 
 /* A port nobody listens on: bind one, learn it, close it. */
@@ -900,6 +1051,7 @@ main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clock_skew_corrected, setup,
 						teardown),
+		cmocka_unit_test(test_error_fault),
 		cmocka_unit_test_setup_teardown(test_clock_skew_retried_once,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_response_cap, setup,
