@@ -110,6 +110,14 @@ struct image_rec {
 	int64_t started_at;
 	int64_t updated_at;
 	int64_t seq; /* order of first appearance in the experiment */
+	/*
+	 * The remote failure the image is retrying, or the one that failed
+	 * it; "" when its last step went well.  error_since: when the run of
+	 * failures began; retries: failed attempts in a row.
+	 */
+	char error[512];
+	int64_t error_since;
+	int retries;
 };
 
 struct hit_rec {

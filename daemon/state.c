@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STATE_SCHEMA_VERSION 1
+#define STATE_SCHEMA_VERSION 2
 #define STATE_FILE "state.db"
 
 struct state {
@@ -108,6 +108,16 @@ static const char schema_v1[] =
 	"CREATE INDEX assignments_by_image ON assignments (image_id, stage);"
 	"CREATE INDEX hits_open ON hits (closed, image_id);";
 
+/*
+ * Version 2: each image remembers the remote failure it is retrying (or
+ * that failed it), since when, and how many attempts in a row failed, so
+ * that `status` shows a stuck image without the journal.
+ */
+static const char migrate_v2[] =
+	"ALTER TABLE images ADD COLUMN error TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE images ADD COLUMN error_since INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE images ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;";
+
 static int
 db_error(struct state *st, struct errbuf *eb, const char *what)
 {
@@ -167,14 +177,21 @@ migrate(struct state *st, const char *experiment, struct errbuf *eb)
 	if (version == 0) {
 		if (state_exec(st, schema_v1, eb) != IF_OK)
 			goto fail;
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
-			 STATE_SCHEMA_VERSION);
-		if (state_exec(st, sql, eb) != IF_OK)
-			goto fail;
 		if (state_meta_set(st, "experiment", experiment, eb) != IF_OK)
 			goto fail;
+		version = 1;
 	}
-	/* Future versions: "if (version == 1) { ALTER ...; }" here. */
+	/* Each step takes version n to n + 1, in the same transaction. */
+	if (version == 1) {
+		if (state_exec(st, migrate_v2, eb) != IF_OK)
+			goto fail;
+		log_info("%s: state schema 1 -> 2 (remote errors per image)",
+			 st->path);
+		version = 2;
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version);
+	if (state_exec(st, sql, eb) != IF_OK)
+		goto fail;
 	return state_exec(st, "COMMIT", eb);
 fail:
 	(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -277,6 +294,14 @@ state_open_readonly(const char *dir, struct state **out, struct errbuf *eb)
 	}
 	sqlite3_busy_timeout(st->db, 5000);
 	if (user_version(st, &version, eb) != IF_OK) {
+		state_close(st);
+		return eb->code;
+	}
+	if (version < STATE_SCHEMA_VERSION) {
+		err_set(eb, IF_ERUNTIME,
+			"%s: schema version %d from an older intofocus; "
+			"\"intofocus run\" migrates it to %d when it starts",
+			st->path, version, STATE_SCHEMA_VERSION);
 		state_close(st);
 		return eb->code;
 	}

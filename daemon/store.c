@@ -87,7 +87,8 @@ bind_text(sqlite3_stmt *stmt, int idx, const char *s)
 
 #define IMAGE_COLS                                                          \
 	"id, file, fingerprint, state, stage, attempt, next_at, reason, "   \
-	"image_url, object_key, url_expires, started_at, updated_at, seq"
+	"image_url, object_key, url_expires, started_at, updated_at, seq, " \
+	"error, error_since, retries"
 
 static void
 image_bind(sqlite3_stmt *stmt, const struct image_rec *im)
@@ -106,6 +107,9 @@ image_bind(sqlite3_stmt *stmt, const struct image_rec *im)
 	sqlite3_bind_int64(stmt, 12, im->started_at);
 	sqlite3_bind_int64(stmt, 13, im->updated_at);
 	sqlite3_bind_int64(stmt, 14, im->seq);
+	bind_text(stmt, 15, im->error);
+	sqlite3_bind_int64(stmt, 16, im->error_since);
+	sqlite3_bind_int(stmt, 17, im->retries);
 }
 
 static void
@@ -132,6 +136,9 @@ image_read(sqlite3_stmt *stmt, struct image_rec *im)
 	im->started_at = sqlite3_column_int64(stmt, 11);
 	im->updated_at = sqlite3_column_int64(stmt, 12);
 	im->seq = sqlite3_column_int64(stmt, 13);
+	copy_text(im->error, sizeof(im->error), stmt, 14);
+	im->error_since = sqlite3_column_int64(stmt, 15);
+	im->retries = sqlite3_column_int(stmt, 16);
 }
 
 int
@@ -142,7 +149,7 @@ store_image_insert(struct state *st, const struct image_rec *im,
 
 	if (prepare(st,
 		    "INSERT INTO images (" IMAGE_COLS ") VALUES "
-		    "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
+		    "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
 		    &stmt, eb) != IF_OK)
 		return eb->code;
 	image_bind(stmt, im);
@@ -159,7 +166,8 @@ store_image_update(struct state *st, const struct image_rec *im,
 		    "UPDATE images SET file=?2, fingerprint=?3, state=?4, "
 		    "stage=?5, attempt=?6, next_at=?7, reason=?8, image_url=?9, "
 		    "object_key=?10, url_expires=?11, started_at=?12, "
-		    "updated_at=?13, seq=?14 WHERE id=?1",
+		    "updated_at=?13, seq=?14, error=?15, error_since=?16, "
+		    "retries=?17 WHERE id=?1",
 		    &stmt, eb) != IF_OK)
 		return eb->code;
 	image_bind(stmt, im);

@@ -99,6 +99,70 @@ test_refuses_newer_schema(void **state)
 	assert_int_equal(state_open_readonly(f->sub, &st, &eb), IF_ERUNTIME);
 }
 
+/*
+ * A state file of schema 1 (before images kept their remote errors) is
+ * migrated in place when the daemon opens it: its rows stay, the new
+ * columns start empty, and status refuses it until then with a message
+ * saying so.
+ */
+static void
+test_migrates_schema_1(void **state)
+{
+	struct fixture *f = *state;
+	struct errbuf eb = {0};
+	struct state *st = NULL;
+	struct image_rec im, got;
+	sqlite3_stmt *stmt;
+
+	assert_int_equal(state_open(f->sub, "exp1", &st, &eb), IF_OK);
+	memset(&im, 0, sizeof(im));
+	snprintf(im.id, sizeof(im.id), "bikes");
+	snprintf(im.file, sizeof(im.file), "bikes.jpg");
+	snprintf(im.fingerprint, sizeof(im.fingerprint), "ab");
+	im.state = IMAGE_WAIT;
+	im.stage = 2;
+	im.attempt = 1;
+	im.started_at = 100;
+	im.updated_at = 200;
+	assert_int_equal(store_image_insert(st, &im, &eb), IF_OK);
+	/* Back to what schema 1 looked like. */
+	assert_int_equal(state_exec(st,
+				    "ALTER TABLE images DROP COLUMN error;"
+				    "ALTER TABLE images DROP COLUMN error_since;"
+				    "ALTER TABLE images DROP COLUMN retries;"
+				    "PRAGMA user_version = 1",
+				    &eb),
+			 IF_OK);
+	state_close(st);
+	assert_int_equal(state_open_readonly(f->sub, &st, &eb), IF_ERUNTIME);
+	assert_non_null(strstr(eb.msg, "schema version 1"));
+	assert_non_null(strstr(eb.msg, "intofocus run"));
+	err_init(&eb);
+	assert_int_equal(state_open(f->sub, "exp1", &st, &eb), IF_OK);
+	assert_int_equal(sqlite3_prepare_v2(state_db(st), "PRAGMA user_version",
+					    -1, &stmt, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(stmt, 0), 2);
+	sqlite3_finalize(stmt);
+	assert_int_equal(store_image_get(st, "bikes", &got, &eb), 0);
+	assert_int_equal(got.state, IMAGE_WAIT);
+	assert_int_equal(got.stage, 2);
+	assert_string_equal(got.error, "");
+	assert_int_equal(got.retries, 0);
+	snprintf(got.error, sizeof(got.error), "CreateHIT: ThrottlingException");
+	got.error_since = 300;
+	got.retries = 3;
+	assert_int_equal(store_image_update(st, &got, &eb), IF_OK);
+	state_close(st);
+	assert_int_equal(state_open_readonly(f->sub, &st, &eb), IF_OK);
+	assert_int_equal(store_image_get(st, "bikes", &got, &eb), 0);
+	assert_string_equal(got.error, "CreateHIT: ThrottlingException");
+	assert_int_equal(got.error_since, 300);
+	assert_int_equal(got.retries, 3);
+	state_close(st);
+}
+
 static void
 test_wal_and_full_sync(void **state)
 {
@@ -295,6 +359,8 @@ main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_other_experiment,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrates_schema_1, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_wal_and_full_sync, setup,
