@@ -32,8 +32,13 @@
 
 /* MTurk forgets a UniqueRequestToken after 24 h; search before that. */
 #define TOKEN_TRUST_SECONDS (23 * 3600)
-/* Retry a step that failed for a passing reason after this long. */
-#define RETRY_SECONDS 15
+/*
+ * A step that failed for a passing reason is retried after 15 s, then 30,
+ * 60, ... up to 15 minutes between attempts (each with "equal jitter", so
+ * that images failing together do not retry together).
+ */
+#define RETRY_FIRST_SECONDS 15
+#define RETRY_CAP_SECONDS 900
 /* A HIT this close to its expiry without enough answers is extended. */
 #define EXPIRY_MARGIN_SECONDS 60
 
@@ -119,6 +124,12 @@ image_enter_state(struct run_ctx *ctx, struct image_rec *im,
 	im->state = to;
 	im->updated_at = now_s(ctx);
 	im->reason[0] = '\0';
+	/* A transition is progress: a FAILED image keeps what failed it. */
+	if (to != IMAGE_FAILED) {
+		im->error[0] = '\0';
+		im->error_since = 0;
+		im->retries = 0;
+	}
 	if (reason != NULL) {
 		va_start(ap, reason);
 		vsnprintf(im->reason, sizeof(im->reason), reason, ap);
@@ -144,6 +155,15 @@ image_enter_state(struct run_ctx *ctx, struct image_rec *im,
 	return IF_OK;
 }
 
+/* A step that went well ends the run of failures it may have had. */
+static void
+image_clear_error(struct image_rec *im)
+{
+	im->error[0] = '\0';
+	im->error_since = 0;
+	im->retries = 0;
+}
+
 /* Saves next_at (and anything else changed in im) without a transition. */
 static int
 image_save(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
@@ -163,16 +183,168 @@ image_fail(struct run_ctx *ctx, struct image_rec *im, const char *what,
 				 cause->msg);
 }
 
-/* A passing failure: try again a little later, and say so. */
+/* Notes a failure of this step in the image row (saved by the caller). */
+static void
+image_note_error(struct run_ctx *ctx, struct image_rec *im, const char *what,
+		 const struct errbuf *cause)
+{
+	snprintf(im->error, sizeof(im->error), "%.100s: %.400s", what,
+		 cause->msg);
+	if (im->error_since == 0)
+		im->error_since = now_s(ctx);
+	im->retries++;
+}
+
+/* The wait before retry number n (1-based): doubling, capped, jittered. */
+static int64_t
+retry_delay(int n)
+{
+	int64_t d = RETRY_FIRST_SECONDS;
+	uint32_t r = 0;
+
+	for (int i = 1; i < n && d < RETRY_CAP_SECONDS; i++)
+		d *= 2;
+	if (d > RETRY_CAP_SECONDS)
+		d = RETRY_CAP_SECONDS;
+	if (random_bytes(&r, sizeof(r)) != 0)
+		return d;
+	return d / 2 + (int64_t)(r % (uint32_t)(d / 2 + 1));
+}
+
+/* A passing failure: try again later, backing off, and say so. */
 static int
 image_retry_later(struct run_ctx *ctx, struct image_rec *im, const char *what,
 		  const struct errbuf *cause, struct errbuf *eb)
 {
-	log_warnx("%s/%s/%d: %s failed, retrying in %ds: %s", ctx->exp->name,
-		  im->id, im->stage, what, RETRY_SECONDS, cause->msg);
-	im->next_at = now_s(ctx) + RETRY_SECONDS;
+	int64_t delay;
+
+	image_note_error(ctx, im, what, cause);
+	delay = retry_delay(im->retries);
+	log_warnx("%s/%s/%d: %s failed (attempt %d), retrying in %llds: %s",
+		  ctx->exp->name, im->id, im->stage, what, im->retries,
+		  (long long)delay, cause->msg);
+	im->next_at = now_s(ctx) + delay;
 	return image_save(ctx, im, eb);
 }
+
+/*
+ * Whose request failed: the image's own (its stage image, its HIT, its
+ * assignments), so a refusal fails that image and the others go on; or the
+ * experiment's (the HIT type, the qualification types, the image host's
+ * bucket), which every image needs, so a refusal stops the daemon rather
+ * than failing the images one after another.
+ */
+enum failure_scope {
+	SCOPE_IMAGE,
+	SCOPE_EXPERIMENT,
+};
+
+/* What an operator does about a failure that will not pass by itself. */
+static const char *
+halt_advice(const struct run_ctx *ctx, enum mturk_fault fault,
+	    enum failure_scope scope, char *buf, size_t bufsz)
+{
+	switch (fault) {
+	case MTURK_FAULT_CREDENTIALS:
+		snprintf(buf, bufsz,
+			 "the service refuses the credentials (from %.200s) or what "
+			 "they may do: check the key pair, the session token's "
+			 "expiry and the IAM policy for this endpoint",
+			 ctx->creds != NULL ? ctx->creds->source : "?");
+		break;
+	case MTURK_FAULT_FUNDS:
+		snprintf(buf, bufsz,
+			 "the requester account cannot pay: add funds (\"intofocus "
+			 "mturk GetAccountBalance\" shows the balance)");
+		break;
+	case MTURK_FAULT_SERVICE:
+		snprintf(buf, bufsz,
+			 "the endpoint %s cannot be used (certificate or "
+			 "protocol): check mturk.endpoint and the system's CA "
+			 "certificates",
+			 ctx->client != NULL ? mturk_client_endpoint(ctx->client)
+					     : "?");
+		break;
+	default:
+		snprintf(buf, bufsz,
+			 "the service refuses the experiment's %s: fix %.400s",
+			 scope == SCOPE_EXPERIMENT ? "settings" : "request",
+			 ctx->exp_path);
+		break;
+	}
+	return buf;
+}
+
+/*
+ * A failure no retry will mend and that is not this image's alone: stop
+ * posting.  The image keeps the error (status shows it), the state says
+ * when and why the daemon stopped, and the error goes up to the loop,
+ * which exits 1 (under systemd, Restart=on-failure tries again later).
+ * Nothing is lost: every intent and answer is committed already, and the
+ * next run resumes where this one stopped.
+ */
+static int
+run_halt(struct run_ctx *ctx, struct image_rec *im, const char *what,
+	 enum mturk_fault fault, enum failure_scope scope,
+	 const struct errbuf *cause, struct errbuf *eb)
+{
+	char advice[512], when[32], status[256];
+
+	image_note_error(ctx, im, what, cause);
+	im->next_at = 0; /* due at once when the daemon starts again */
+	if (image_save(ctx, im, eb) != IF_OK)
+		return eb->code;
+	snprintf(when, sizeof(when), "%lld", (long long)now_s(ctx));
+	if (state_meta_set(ctx->st, "halt_at", when, eb) != IF_OK ||
+	    state_meta_set(ctx->st, "halt_reason", im->error, eb) != IF_OK)
+		return eb->code;
+	snprintf(status, sizeof(status), "stopped (%s): %.200s",
+		 mturk_fault_str(fault), im->error);
+	notify_status(&ctx->notify, status);
+	log_warnx("%s/%s/%d: %s failed and will not pass by itself (%s); "
+		  "stopping",
+		  ctx->exp->name, im->id, im->stage, what,
+		  mturk_fault_str(fault));
+	/* cmd_run prefixes the experiment's name. */
+	return err_set(eb, IF_ERUNTIME,
+		       "image %s, stage %d: %s: %s; %s, then start intofocus "
+		       "run again (the state keeps every HIT and answer; "
+		       "nothing more is posted until then)",
+		       im->id, im->stage, what, cause->msg,
+		       halt_advice(ctx, fault, scope, advice, sizeof(advice)));
+}
+
+/*
+ * The one decision about a remote step that failed, by what the failure
+ * means (mturk_error_fault): passing ones are retried with backoff; a
+ * request of this image refused fails the image, with the reason, through
+ * image_enter_state; account-wide ones, and refusals of what the whole
+ * experiment needs, stop the daemon.  fault NONE (a failure before any
+ * call) counts as passing, or as a refused request when cause says the
+ * input is invalid.
+ */
+static int
+image_remote_failed(struct run_ctx *ctx, struct image_rec *im,
+		    const char *what, enum mturk_fault fault,
+		    enum failure_scope scope, const struct errbuf *cause,
+		    struct errbuf *eb)
+{
+	if (fault == MTURK_FAULT_NONE)
+		fault = cause->code == IF_EINPUT ? MTURK_FAULT_REQUEST
+						 : MTURK_FAULT_PASSING;
+	if (mturk_fault_is_account_wide(fault) ||
+	    (fault == MTURK_FAULT_REQUEST && scope == SCOPE_EXPERIMENT))
+		return run_halt(ctx, im, what, fault, scope, cause, eb);
+	if (fault == MTURK_FAULT_REQUEST) {
+		image_note_error(ctx, im, what, cause);
+		return image_fail(ctx, im, what, cause, eb);
+	}
+	return image_retry_later(ctx, im, what, cause, eb);
+}
+
+/* Shorthands: the fault of the MTurk client's / the image host's last call. */
+#define CLIENT_FAULT(ctx) mturk_client_fault((ctx)->client)
+#define HOST_FAULT(ctx) mturk_image_host_fault((ctx)->host)
 
 static const struct exp_image *
 exp_image_of(const struct run_ctx *ctx, const struct image_rec *im)
@@ -317,8 +489,9 @@ step_render(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	free(jpeg);
 	crash_point(ctx, "after PutObject");
 	if (rc != IF_OK)
-		return image_retry_later(ctx, im, "hosting the stage image",
-					 &cause, eb);
+		return image_remote_failed(ctx, im, "hosting the stage image",
+					   HOST_FAULT(ctx), SCOPE_EXPERIMENT,
+					   &cause, eb);
 	if (state_begin(ctx->st, eb) != IF_OK)
 		return eb->code;
 	/*
@@ -430,12 +603,11 @@ step_post(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 		return image_enter_state(ctx, im, IMAGE_WAIT, eb,
 					 "HIT %s (recorded)", h.hit_id);
 	}
+	mturk_client_fault_reset(ctx->client);
 	if (stage_setup(ctx, im->stage, &cause) != IF_OK)
-		return cause.code == IF_ETEMP
-			       ? image_retry_later(ctx, im, "preparing the HIT type",
-						   &cause, eb)
-			       : image_fail(ctx, im, "preparing the HIT type",
-					    &cause, eb);
+		return image_remote_failed(ctx, im, "preparing the HIT type",
+					   CLIENT_FAULT(ctx), SCOPE_EXPERIMENT,
+					   &cause, eb);
 	memset(&mh, 0, sizeof(mh));
 	if (now_s(ctx) - h.intent_at > TOKEN_TRUST_SECONDS) {
 		/* The token may be forgotten by now: look for the HIT first. */
@@ -443,7 +615,9 @@ step_post(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 		rc = mturk_find_hit_by_annotation(ctx->client, h.annotation, &mh,
 						  &found, &cause);
 		if (rc != IF_OK)
-			return image_retry_later(ctx, im, "ListHITs", &cause, eb);
+			return image_remote_failed(ctx, im, "ListHITs",
+						   CLIENT_FAULT(ctx),
+						   SCOPE_EXPERIMENT, &cause, eb);
 		if (found)
 			log_info("%s/%s/%d: found HIT %s by its annotation",
 				 exp->name, im->id, im->stage, mh.hit_id);
@@ -468,16 +642,17 @@ step_post(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 					  &cause, eb);
 		}
 		ctx->api_calls++;
+		mturk_client_fault_reset(ctx->client);
 		rc = mturk_create_hit(ctx->client, ctx->hit_type[im->stage - 1],
 				      question.data, exp->hit.lifetime,
 				      h.max_assignments, h.annotation, h.token,
 				      &mh, &recovered, &cause);
 		buf_cleanup(&question);
 		crash_point(ctx, "after CreateHIT");
-		if (rc == IF_ETEMP)
-			return image_retry_later(ctx, im, "CreateHIT", &cause, eb);
 		if (rc != IF_OK)
-			return image_fail(ctx, im, "CreateHIT", &cause, eb);
+			return image_remote_failed(ctx, im, "CreateHIT",
+						   CLIENT_FAULT(ctx), SCOPE_IMAGE,
+						   &cause, eb);
 	}
 	snprintf(h.hit_id, sizeof(h.hit_id), "%s", mh.hit_id);
 	snprintf(h.hit_type_id, sizeof(h.hit_type_id), "%s", mh.hit_type_id);
@@ -773,8 +948,9 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	if (rc != IF_OK) {
 		if (rc != IF_ETEMP && strstr(cause.msg, "HITDoesNotExist") != NULL)
 			return hit_vanished(ctx, im, &h, &cause, eb);
-		return image_retry_later(ctx, im, "ListAssignmentsForHIT",
-					 &cause, eb);
+		return image_remote_failed(ctx, im, "ListAssignmentsForHIT",
+					   CLIENT_FAULT(ctx), SCOPE_IMAGE, &cause,
+					   eb);
 	}
 	crash_point(ctx, "after ListAssignmentsForHIT");
 	rc = record_assignments(ctx, im, as, n, eb);
@@ -786,14 +962,16 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	if (exp->hit.exclusive_stages &&
 	    ctx->qual_type[im->stage - 1][0] == '\0' &&
 	    (rc = stage_setup(ctx, im->stage, &cause)) != IF_OK)
-		return image_retry_later(ctx, im, "preparing the HIT type",
-					 &cause, eb);
+		return image_remote_failed(ctx, im, "preparing the HIT type",
+					   CLIENT_FAULT(ctx), SCOPE_EXPERIMENT,
+					   &cause, eb);
 	rc = settle_assignments(ctx, im, &cause, eb);
 	if (rc != IF_OK && err_isset(eb))
 		return rc;
 	if (rc != IF_OK)
-		return image_retry_later(ctx, im, "approving or granting",
-					 &cause, eb);
+		return image_remote_failed(ctx, im, "approving or granting",
+					   CLIENT_FAULT(ctx), SCOPE_IMAGE, &cause,
+					   eb);
 	if (stage_answers(ctx, im, &have, &valid, eb) != IF_OK)
 		return eb->code;
 	if (have >= (size_t)exp->hit.workers)
@@ -811,8 +989,9 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 						     &cause);
 			crash_point(ctx, "after UpdateExpirationForHIT");
 			if (rc != IF_OK)
-				return image_retry_later(
-					ctx, im, "UpdateExpirationForHIT", &cause,
+				return image_remote_failed(
+					ctx, im, "UpdateExpirationForHIT",
+					CLIENT_FAULT(ctx), SCOPE_IMAGE, &cause,
 					eb);
 			h.expires_at = until;
 			h.extensions++;
@@ -847,6 +1026,7 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	im->next_at = now + exp->mturk.poll_interval;
 	if (im->next_at > h.expires_at && h.expires_at > now)
 		im->next_at = h.expires_at;
+	image_clear_error(im);
 	return image_save(ctx, im, eb);
 }
 
@@ -894,6 +1074,9 @@ step_paused(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 int
 image_step(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 {
+	/* Each step reads the fault of its own calls only. */
+	if (ctx->client != NULL)
+		mturk_client_fault_reset(ctx->client);
 	switch (im->state) {
 	case IMAGE_RENDER:
 		return step_render(ctx, im, eb);

@@ -161,6 +161,7 @@ static int
 migrate(struct state *st, const char *experiment, struct errbuf *eb)
 {
 	char sql[256];
+	bool fresh;
 	int version;
 
 	if (state_exec(st, "BEGIN IMMEDIATE", eb) != IF_OK)
@@ -174,6 +175,7 @@ migrate(struct state *st, const char *experiment, struct errbuf *eb)
 			st->path, version, STATE_SCHEMA_VERSION);
 		goto fail;
 	}
+	fresh = version == 0;
 	if (version == 0) {
 		if (state_exec(st, schema_v1, eb) != IF_OK)
 			goto fail;
@@ -185,8 +187,10 @@ migrate(struct state *st, const char *experiment, struct errbuf *eb)
 	if (version == 1) {
 		if (state_exec(st, migrate_v2, eb) != IF_OK)
 			goto fail;
-		log_info("%s: state schema 1 -> 2 (remote errors per image)",
-			 st->path);
+		if (!fresh)
+			log_info("%s: state schema 1 -> 2 (remote errors per "
+				 "image)",
+				 st->path);
 		version = 2;
 	}
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version);

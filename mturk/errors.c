@@ -100,6 +100,57 @@ set_message_from_text(struct mturk_error *e, const char *text, size_t len)
 		memcpy(e->message + 197, "...", 4);
 }
 
+/* The text between <tag> and </tag> in an S3-style XML error, or NULL. */
+static const char *
+xml_field(const char *body, size_t len, const char *tag, size_t *n)
+{
+	char open[32], close[32];
+	const char *p, *q, *end = body + len;
+	size_t ol;
+
+	snprintf(open, sizeof(open), "<%s>", tag);
+	snprintf(close, sizeof(close), "</%s>", tag);
+	ol = strlen(open);
+	for (p = body; p + ol <= end; p++)
+		if (memcmp(p, open, ol) == 0)
+			break;
+	if (p + ol > end)
+		return NULL;
+	p += ol;
+	for (q = p; q + strlen(close) <= end; q++)
+		if (memcmp(q, close, strlen(close)) == 0) {
+			*n = (size_t)(q - p);
+			return p;
+		}
+	return NULL;
+}
+
+/* S3 answers <Error><Code>X</Code><Message>Y</Message></Error>. */
+static bool
+s3_error_parse(struct mturk_error *e, const char *body, size_t len)
+{
+	const char *code, *msg;
+	size_t ncode = 0, nmsg = 0;
+	char tmp[sizeof(e->type)];
+
+	if (len > 65536)
+		return false;
+	code = xml_field(body, len, "Code", &ncode);
+	if (code == NULL || ncode == 0 || ncode >= sizeof(tmp) ||
+	    xml_field(body, len, "Error", &nmsg) == NULL)
+		return false;
+	for (size_t i = 0; i < ncode; i++)
+		if (!isalnum((unsigned char)code[i]) && code[i] != '.')
+			return false;
+	memcpy(tmp, code, ncode);
+	tmp[ncode] = '\0';
+	set_type(e, tmp);
+	msg = xml_field(body, len, "Message", &nmsg);
+	if (msg != NULL)
+		set_message_from_text(e, msg, nmsg);
+	return true;
+}
+
 void
 mturk_error_from_response(struct mturk_error *e,
 			  const struct http_response *resp)
@@ -127,7 +178,8 @@ mturk_error_from_response(struct mturk_error *e,
 		if (json_is_string(v))
 			copy_str(e->turk_code, sizeof(e->turk_code),
 				 json_string_value(v));
-	} else if (resp->body.len > 0) {
+	} else if (resp->body.len > 0 &&
+		   !s3_error_parse(e, resp->body.data, resp->body.len)) {
 		set_message_from_text(e, resp->body.data, resp->body.len);
 	}
 	json_decref(root);

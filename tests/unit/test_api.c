@@ -472,6 +472,14 @@ static const struct fault_case fault_cases[] = {
 	 "UnrecognizedClientException:http://internal.amazon.com/",
 	 MTURK_FAULT_CREDENTIALS},
 	{"bare 403", 403, "", NULL, MTURK_FAULT_CREDENTIALS},
+	{"S3 refusal without a status that says so", 400,
+	 "<Error><Code>SignatureDoesNotMatch</Code><Message>no</Message>"
+	 "</Error>",
+	 NULL, MTURK_FAULT_CREDENTIALS},
+	{"S3 NoSuchBucket is the request's", 404,
+	 "<?xml version=\"1.0\"?><Error><Code>NoSuchBucket</Code><Message>The "
+	 "specified bucket does not exist</Message></Error>",
+	 NULL, MTURK_FAULT_REQUEST},
 	{"S3 XML refusal", 403,
 	 "<?xml version=\"1.0\"?><Error><Code>InvalidAccessKeyId</Code>"
 	 "<Message>The AWS Access Key Id you provided does not exist in our "
@@ -520,12 +528,33 @@ test_error_fault(void **state)
 			snprintf(resp.error_type, sizeof(resp.error_type), "%s",
 				 k->error_type_hdr);
 		mturk_error_from_response(&e, &resp);
-		print_message("case %s: %s\n", k->name,
-			      mturk_fault_str(mturk_error_fault(&e)));
+		print_message("case %s: %s (%s: %s)\n", k->name,
+			      mturk_fault_str(mturk_error_fault(&e)), e.type,
+			      e.message);
 		assert_string_equal(mturk_fault_str(mturk_error_fault(&e)),
 				    mturk_fault_str(k->fault));
 		assert_int_equal(mturk_fault_is_account_wide(k->fault),
 				 k->fault >= MTURK_FAULT_CREDENTIALS);
+		http_response_cleanup(&resp);
+	}
+	{
+		struct http_response resp;
+		char text[700];
+
+		http_response_init(&resp, 0);
+		resp.status = 403;
+		assert_int_equal(
+			buf_append_str(&resp.body,
+				       "<?xml version=\"1.0\"?>\n<Error><Code>"
+				       "InvalidAccessKeyId</Code><Message>The "
+				       "key does not exist.</Message></Error>"),
+			0);
+		mturk_error_from_response(&e, &resp);
+		assert_string_equal(e.type, "InvalidAccessKeyId");
+		assert_string_equal(e.message, "The key does not exist.");
+		mturk_error_format(&e, text, sizeof(text));
+		assert_string_equal(text,
+				    "InvalidAccessKeyId: The key does not exist.");
 		http_response_cleanup(&resp);
 	}
 	mturk_error_clear(&e);
