@@ -4,7 +4,9 @@
  *   intofocus status EXPERIMENT.yaml [--state-dir DIR] [--json]
  *
  * Per image: state, stage and window, HIT ids, assignments submitted and
- * approved, boxes so far; then totals and the money committed.  It opens
+ * approved, boxes so far, and the remote error it is retrying (since when,
+ * how many attempts); then totals and the money committed, and why the
+ * daemon stopped when it stopped on an error no retry mends.  It opens
  * the state read-only, so it is safe beside a running daemon, and it never
  * touches the network.
  */
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct image_status {
 	const struct image_rec *im;
@@ -68,6 +71,51 @@ collect(struct state *st, const struct image_rec *im, struct image_status *s,
 	return IF_OK;
 }
 
+/* "2026-12-04 18:30:12 UTC" */
+static void
+format_time(int64_t t, char *out, size_t outsz)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, outsz, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(out, outsz, "?");
+}
+
+/*
+ * Why the daemon stopped, when it stopped on an account-wide or
+ * experiment-wide refusal (stage.c run_halt) and nothing moved since.
+ */
+struct halt {
+	int64_t at;
+	char *reason; /* NULL when the daemon did not stop that way */
+};
+
+static int
+halt_read(struct state *st, const struct image_rec *list, size_t n,
+	  struct halt *h, struct errbuf *eb)
+{
+	char *at = NULL;
+	int64_t latest = 0;
+
+	memset(h, 0, sizeof(*h));
+	if (state_meta_get(st, "halt_at", &at, eb) != IF_OK)
+		return eb->code;
+	if (at == NULL || parse_int64(at, 0, INT64_MAX, &h->at) != 0) {
+		free(at);
+		return IF_OK;
+	}
+	free(at);
+	for (size_t i = 0; i < n; i++)
+		if (list[i].updated_at > latest)
+			latest = list[i].updated_at;
+	/* A later step of any image means a later run went on. */
+	if (h->at < latest)
+		return IF_OK;
+	return state_meta_get(st, "halt_reason", &h->reason, eb);
+}
+
 static void
 status_usage(FILE *fp)
 {
@@ -94,7 +142,8 @@ cmd_status(int argc, char **argv)
 	struct image_rec *list = NULL;
 	const char *state_dir_opt = NULL;
 	char *state_dir = NULL;
-	size_t n = 0, done = 0, failed = 0;
+	size_t n = 0, done = 0, failed = 0, retrying = 0;
+	struct halt halt = {0, NULL};
 	int64_t committed = 0, open_hits = 0, total_hits = 0;
 	bool json = false;
 	json_t *root = NULL, *images = NULL;
@@ -137,6 +186,8 @@ cmd_status(int argc, char **argv)
 		rc = store_committed_cents(st, &committed, &eb);
 	if (rc == IF_OK)
 		rc = store_hit_counts(st, &open_hits, &total_hits, &eb);
+	if (rc == IF_OK)
+		rc = halt_read(st, list, n, &halt, &eb);
 	if (rc != IF_OK)
 		goto out;
 	if (json) {
@@ -144,6 +195,14 @@ cmd_status(int argc, char **argv)
 		images = json_array();
 	} else {
 		printf("experiment %s, state %s\n", exp->name, state_path(st));
+		if (halt.reason != NULL) {
+			char when[40];
+			format_time(halt.at, when, sizeof(when));
+			printf("STOPPED at %s on an error that will not pass by "
+			       "itself:\n  %s\n  (fix it, then start intofocus run "
+			       "again; nothing is lost)\n",
+			       when, halt.reason);
+		}
 		printf("%-20s %-7s %-6s %-6s %-32s %-9s %-8s %s\n", "IMAGE",
 		       "STATE", "STAGE", "WINDOW", "HIT", "ANSWERS", "APPROVED",
 		       "BOXES");
@@ -164,6 +223,8 @@ cmd_status(int argc, char **argv)
 		}
 		done += im->state == IMAGE_DONE;
 		failed += im->state == IMAGE_FAILED;
+		retrying += im->error[0] != '\0' && im->state != IMAGE_DONE &&
+			    im->state != IMAGE_FAILED;
 		if (json) {
 			json_t *o = json_object(), *ids = json_array();
 			char money[32];
@@ -194,6 +255,23 @@ cmd_status(int argc, char **argv)
 					    json_integer((json_int_t)s.boxes));
 			json_object_set_new(o, "cost_usd", json_string(money));
 			json_object_set_new(o, "reason", json_string(im->reason));
+			/* The remote failure of its last step, if any. */
+			json_object_set_new(o, "error",
+					    im->error[0] != '\0'
+						    ? json_string(im->error)
+						    : json_null());
+			json_object_set_new(o, "error_since",
+					    im->error_since > 0
+						    ? json_integer(im->error_since)
+						    : json_null());
+			json_object_set_new(o, "failed_attempts",
+					    json_integer(im->retries));
+			json_object_set_new(o, "next_attempt_at",
+					    im->next_at > 0 &&
+							    im->state != IMAGE_DONE &&
+							    im->state != IMAGE_FAILED
+						    ? json_integer(im->next_at)
+						    : json_null());
 			json_array_append_new(images, o);
 		} else {
 			char stage[16], answers[24];
@@ -208,6 +286,18 @@ cmd_status(int argc, char **argv)
 			       s.current_hit != NULL ? s.current_hit : "-",
 			       answers, s.approved, s.boxes,
 			       im->reason[0] != '\0' ? "  " : "", im->reason);
+			if (im->error[0] != '\0' &&
+			    strcmp(im->error, im->reason) != 0) {
+				char since[40], next[40];
+				format_time(im->error_since, since, sizeof(since));
+				format_time(im->next_at, next, sizeof(next));
+				printf("  last error since %s, %d failed "
+				       "attempt%s%s%s:\n    %s\n",
+				       since, im->retries,
+				       im->retries == 1 ? "" : "s",
+				       im->next_at > 0 ? ", next at " : "",
+				       im->next_at > 0 ? next : "", im->error);
+			}
 		}
 		free(hits);
 	}
@@ -229,6 +319,17 @@ cmd_status(int argc, char **argv)
 					    json_integer((json_int_t)done));
 			json_object_set_new(root, "images_failed",
 					    json_integer((json_int_t)failed));
+			json_object_set_new(root, "images_retrying",
+					    json_integer((json_int_t)retrying));
+			if (halt.reason != NULL) {
+				json_t *h = json_object();
+				json_object_set_new(h, "at", json_integer(halt.at));
+				json_object_set_new(h, "reason",
+						    json_string(halt.reason));
+				json_object_set_new(root, "stopped", h);
+			} else {
+				json_object_set_new(root, "stopped", json_null());
+			}
 			json_object_set_new(root, "hits_open",
 					    json_integer(open_hits));
 			json_object_set_new(root, "hits_total",
@@ -243,14 +344,18 @@ cmd_status(int argc, char **argv)
 			printf("\n");
 		} else {
 			printf("%zu/%zu images final (%zu done, %zu failed), "
-			       "%lld HITs open of %lld, $%s committed%s%s\n",
+			       "%lld HITs open of %lld, $%s committed%s%s",
 			       done + failed, n, done, failed,
 			       (long long)open_hits, (long long)total_hits, money,
 			       exp->budget_cents >= 0 ? " of $" : "",
 			       exp->budget_cents >= 0 ? budget : "");
+			if (retrying > 0)
+				printf(", %zu with a remote error", retrying);
+			printf("\n");
 		}
 	}
 out:
+	free(halt.reason);
 	json_decref(root);
 	json_decref(images);
 	free(list);
