@@ -84,6 +84,7 @@ usage(FILE *fp)
 		"                     [--experiment FILE]... [--delay SECONDS] "
 		"[--no-crowd]\n"
 		"                     [--slow-ms MS] [--state-dir DIR]\n"
+		"                     [--refuse OPERATION[:TEXT]=ERROR]...\n"
 		"\n"
 		"  --listen ADDR:PORT  loopback address to listen on "
 		"[127.0.0.1:9000]; port 0 = any\n"
@@ -101,7 +102,20 @@ usage(FILE *fp)
 		"[1500]; 0 = none\n"
 		"  --state-dir DIR     keep HITs, answers and images in DIR "
 		"across restarts\n"
-		"                      [default: in memory only]\n");
+		"                      [default: in memory only]\n"
+		"  --refuse OP[:TEXT]=ERROR\n"
+		"                      answer every OP request (whose JSON body "
+		"contains TEXT)\n"
+		"                      with ERROR, one that does not pass: "
+		"InsufficientFunds,\n"
+		"                      ParameterValidationError, "
+		"QualificationTypeDoesNotExist,\n"
+		"                      UnrecognizedClientException, "
+		"AccessDeniedException,\n"
+		"                      ExpiredTokenException, or "
+		"ServiceUnavailable (repeatable,\n"
+		"                      at most 8); e.g. "
+		"CreateHITWithHITType:/street/=ParameterValidationError\n");
 }
 
 /* Splits "HOST:PORT" (or "[::1]:PORT"). */
@@ -160,6 +174,7 @@ cmd_sim(int argc, char **argv)
 		{"no-crowd", no_argument, NULL, 'n'},
 		{"slow-ms", required_argument, NULL, 'w'},
 		{"state-dir", required_argument, NULL, 'S'},
+		{"refuse", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -170,7 +185,8 @@ cmd_sim(int argc, char **argv)
 	struct aws_creds *creds = NULL;
 	struct experiment **exps = NULL;
 	struct sim_view *views = NULL;
-	size_t nexps = 0;
+	const char **refusals = NULL;
+	size_t nexps = 0, nrefusals = 0;
 	char host[128] = "127.0.0.1";
 	unsigned port = 9000;
 	int64_t seed = 1, slow = -2;
@@ -182,7 +198,8 @@ cmd_sim(int argc, char **argv)
 	memset(&cfg, 0, sizeof(cfg));
 	exps = calloc((size_t)argc + 1, sizeof(*exps));
 	views = calloc((size_t)argc + 1, sizeof(*views));
-	if (exps == NULL || views == NULL) {
+	refusals = calloc((size_t)argc + 1, sizeof(*refusals));
+	if (exps == NULL || views == NULL || refusals == NULL) {
 		err_set(&eb, IF_ERUNTIME, "out of memory");
 		goto fail;
 	}
@@ -227,6 +244,9 @@ cmd_sim(int argc, char **argv)
 		case 'S':
 			cfg.state_dir = optarg;
 			break;
+		case 'r':
+			refusals[nrefusals++] = optarg;
+			break;
 		case 'e':
 			if (exp_load(optarg, &exps[nexps], NULL, &eb) != IF_OK ||
 			    sim_view_init(&views[nexps], exps[nexps], &eb) !=
@@ -267,6 +287,8 @@ cmd_sim(int argc, char **argv)
 	cfg.secret_access_key = creds != NULL ? creds->secret_access_key
 					      : SIM_DEFAULT_SECRET_ACCESS_KEY;
 	cfg.session_token = creds != NULL ? creds->session_token : NULL;
+	cfg.refusals = refusals;
+	cfg.nrefusals = nrefusals;
 	/* Threads started by the simulator inherit the blocked signals. */
 	if (loop_signals_init(&unblocked, &eb) != IF_OK)
 		goto fail;
@@ -296,6 +318,8 @@ cmd_sim(int argc, char **argv)
 	       "%zu experiment(s), state %s\n",
 	       (long long)seed, rate, delay, cfg.crowd_off ? "off" : "on", nexps,
 	       cfg.state_dir != NULL ? cfg.state_dir : "in memory only");
+	for (size_t i = 0; i < nrefusals; i++)
+		printf("intofocus sim: refusing %s\n", refusals[i]);
 	fflush(stdout);
 	while (!loop_stop_requested())
 		loop_sleep(&unblocked, 1000);
@@ -312,5 +336,6 @@ out:
 	}
 	free(views);
 	free(exps);
+	free(refusals);
 	return rc;
 }

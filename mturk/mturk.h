@@ -903,6 +903,14 @@ struct sim_config {
 	 * nothing [default: NULL = memory only].
 	 */
 	const char *state_dir;
+	/*
+	 * Refusals, for testing what a client does about errors that do not
+	 * pass: each "OPERATION[:TEXT]=ERROR" makes every request of that API
+	 * operation (whose JSON body contains TEXT, when given) fail with
+	 * ERROR, one of sim_refusal_names().  Checked by sim_new.
+	 */
+	const char *const *refusals;
+	size_t nrefusals;
 };
 
 /*
@@ -919,6 +927,8 @@ struct sim_server;
  * IF_EINPUT / IF_ERUNTIME error naming the address.
  */
 struct sim_server *sim_new(const struct sim_config *cfg, struct errbuf *eb);
+/* The ERROR names --refuse accepts, NULL-terminated. */
+const char *const *sim_refusal_names(void);
 /* The port actually bound (useful with port 0). */
 unsigned sim_port(const struct sim_server *sim);
 /* Teaches the crowd one more experiment (the embedding daemon's). */

@@ -14,6 +14,11 @@
  * against the one configured key pair; refusals use the error types AWS
  * uses, so that botocore raises a proper ClientError.
  *
+ * Refusals (--refuse OP[:TEXT]=ERROR) answer every request of one API
+ * operation, or those whose body contains TEXT, with an error that does not
+ * pass: refused credentials, no funds, an invalid parameter.  They come
+ * before faults, so that a test of the daemon's reaction is exact.
+ *
  * Faults (--faults RATE) apply to API requests only.  Each request draws
  * from a stream seeded by the seed and the request's number, so a run with
  * the same requests sees the same faults.  Kinds: ThrottlingException
@@ -44,8 +49,48 @@
 #define SIM_API_BODY_MAX (1024 * 1024)
 #define SIM_MAX_HEADERS 64
 
+/* One --refuse rule. */
+struct refusal {
+	char op[64];
+	char text[128]; /* "" = every request of op */
+	int kind;	/* index into refusal_kinds */
+};
+
+#define SIM_REFUSALS_MAX 8
+
+/* The errors a refusal can answer with, as the real service words them. */
+static const struct {
+	const char *name;
+	int http;
+	const char *type;
+	const char *turk; /* TurkErrorCode, or "" */
+	const char *message;
+} refusal_kinds[] = {
+	{"UnrecognizedClientException", 400, "UnrecognizedClientException", "",
+	 "The security token included in the request is invalid."},
+	{"AccessDeniedException", 400, "AccessDeniedException", "",
+	 "User is not authorized to perform this operation (refused by "
+	 "--refuse)."},
+	{"ExpiredTokenException", 400, "ExpiredTokenException", "",
+	 "The security token included in the request is expired"},
+	{"InsufficientFunds", 400, "RequestError", "",
+	 "This Requester has insufficient funds in their account to complete "
+	 "this transaction. Please visit https://requester.mturk.com/"
+	 "prepayments/new to purchase Prepaid HITs."},
+	{"ParameterValidationError", 400, "RequestError",
+	 "AWS.MechanicalTurk.ParameterValidationError",
+	 "The request is invalid (refused by --refuse)."},
+	{"QualificationTypeDoesNotExist", 400, "RequestError",
+	 "AWS.MechanicalTurk.QualificationTypeDoesNotExist",
+	 "A QualificationTypeId in QualificationRequirements does not exist."},
+	{"ServiceUnavailable", 503, "ServiceUnavailable", "",
+	 "Service Unavailable"},
+};
+
 struct sim_server {
 	struct MHD_Daemon *mhd;
+	struct refusal refusals[SIM_REFUSALS_MAX];
+	size_t nrefusals;
 	struct sim_store *store;
 	unsigned port;
 	char base[64]; /* http://127.0.0.1:PORT */
@@ -395,6 +440,112 @@ fault_error(struct sim_server *sim, enum fault f, struct sim_err *e)
 	}
 }
 
+/* ---- refusals ---------------------------------------------------------- */
+
+const char *const *
+sim_refusal_names(void)
+{
+	static const char *names[sizeof(refusal_kinds) /
+				 sizeof(refusal_kinds[0]) + 1];
+
+	for (size_t i = 0; i < sizeof(refusal_kinds) / sizeof(refusal_kinds[0]);
+	     i++)
+		names[i] = refusal_kinds[i].name;
+	return names;
+}
+
+/* "OP[:TEXT]=ERROR" into r; IF_EINPUT naming the rule. */
+static int
+refusal_parse(const char *rule, struct refusal *r, struct errbuf *eb)
+{
+	const char *eq = strrchr(rule, '='), *colon;
+	size_t oplen;
+
+	memset(r, 0, sizeof(*r));
+	r->kind = -1;
+	if (eq == NULL)
+		return err_set(eb, IF_EINPUT,
+			       "--refuse \"%s\": expected OPERATION[:TEXT]=ERROR",
+			       rule);
+	colon = memchr(rule, ':', (size_t)(eq - rule));
+	oplen = (size_t)((colon != NULL ? colon : eq) - rule);
+	if (oplen == 0 || oplen >= sizeof(r->op))
+		return err_set(eb, IF_EINPUT,
+			       "--refuse \"%s\": no operation before \"=\"", rule);
+	memcpy(r->op, rule, oplen);
+	if (!mturk_operation_known(r->op))
+		return err_set(eb, IF_EINPUT,
+			       "--refuse \"%s\": \"%s\" is not an MTurk "
+			       "operation",
+			       rule, r->op);
+	if (colon != NULL) {
+		size_t n = (size_t)(eq - colon - 1);
+		if (n == 0 || n >= sizeof(r->text))
+			return err_set(eb, IF_EINPUT,
+				       "--refuse \"%s\": TEXT must be 1 to %zu "
+				       "characters",
+				       rule, sizeof(r->text) - 1);
+		memcpy(r->text, colon + 1, n);
+	}
+	for (size_t i = 0; i < sizeof(refusal_kinds) / sizeof(refusal_kinds[0]);
+	     i++)
+		if (strcmp(eq + 1, refusal_kinds[i].name) == 0)
+			r->kind = (int)i;
+	if (r->kind < 0) {
+		struct buf names;
+		const char *const *n = sim_refusal_names();
+		int rc;
+		buf_init(&names, 0);
+		for (size_t i = 0; n[i] != NULL; i++)
+			buf_printf(&names, "%s%s", i > 0 ? ", " : "", n[i]);
+		rc = err_set(eb, IF_EINPUT,
+			     "--refuse \"%s\": unknown error \"%s\" (one of %s)",
+			     rule, eq + 1,
+			     names.data != NULL ? names.data : "?");
+		buf_cleanup(&names);
+		return rc;
+	}
+	return IF_OK;
+}
+
+static bool
+body_contains(const struct buf *body, const char *text)
+{
+	size_t n = strlen(text);
+
+	if (body->data == NULL || body->len < n)
+		return false;
+	for (size_t i = 0; i + n <= body->len; i++)
+		if (memcmp(body->data + i, text, n) == 0)
+			return true;
+	return false;
+}
+
+/* The refusal that applies to this request, filled into e; 0 if none. */
+static int
+refusal_match(const struct sim_server *sim, const char *op,
+	      const struct buf *body, struct sim_err *e)
+{
+	for (size_t i = 0; i < sim->nrefusals; i++) {
+		const struct refusal *r = &sim->refusals[i];
+		if (strcmp(r->op, op) != 0)
+			continue;
+		if (r->text[0] != '\0' && !body_contains(body, r->text))
+			continue;
+		memset(e, 0, sizeof(*e));
+		e->http = refusal_kinds[r->kind].http;
+		snprintf(e->type, sizeof(e->type), "%s",
+			 refusal_kinds[r->kind].type);
+		snprintf(e->turk, sizeof(e->turk), "%s",
+			 refusal_kinds[r->kind].turk);
+		snprintf(e->message, sizeof(e->message), "%s (%lld)",
+			 refusal_kinds[r->kind].message,
+			 (long long)sim_store_now_ms(sim->store));
+		return 1;
+	}
+	return 0;
+}
+
 /* ---- the MTurk API ------------------------------------------------------ */
 
 static enum MHD_Result
@@ -429,6 +580,10 @@ handle_api(struct sim_server *sim, struct MHD_Connection *c, const char *url,
 		return send_api_error(sim, c, &e);
 	}
 	op = target + strlen(MTURK_TARGET_PREFIX);
+	if (refusal_match(sim, op, &rq->body, &e)) {
+		log_debug("sim: %s -> refused (%s)", op, e.type);
+		return send_api_error(sim, c, &e);
+	}
 	f = draw_fault(sim, strncmp(op, "CreateHIT", 9) == 0 &&
 				    strcmp(op, "CreateHITType") != 0,
 		       &drop_lost);
@@ -702,10 +857,20 @@ sim_new(const struct sim_config *cfg, struct errbuf *eb)
 		err_set(eb, IF_EINPUT, "simulator: no credentials to accept");
 		return NULL;
 	}
+	if (cfg->nrefusals > SIM_REFUSALS_MAX) {
+		err_set(eb, IF_EINPUT, "simulator: at most %d --refuse rules",
+			SIM_REFUSALS_MAX);
+		return NULL;
+	}
 	sim = calloc(1, sizeof(*sim));
 	if (sim == NULL)
 		goto nomem;
 	pthread_mutex_init(&sim->mu, NULL);
+	for (size_t i = 0; i < cfg->nrefusals; i++)
+		if (refusal_parse(cfg->refusals[i], &sim->refusals[i], eb) !=
+		    IF_OK)
+			goto fail;
+	sim->nrefusals = cfg->nrefusals;
 	memset(&scfg, 0, sizeof(scfg));
 	scfg.seed = cfg->seed;
 	scfg.crowd_delay_ms = cfg->crowd_delay_ms;
