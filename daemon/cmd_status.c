@@ -85,7 +85,8 @@ format_time(int64_t t, char *out, size_t outsz)
 
 /*
  * Why the daemon stopped, when it stopped on an account-wide or
- * experiment-wide refusal (stage.c run_halt) and nothing moved since.
+ * experiment-wide refusal (stage.c run_halt) and no image moved on since
+ * (the next transition clears halt_at).
  */
 struct halt {
 	int64_t at;
@@ -93,11 +94,9 @@ struct halt {
 };
 
 static int
-halt_read(struct state *st, const struct image_rec *list, size_t n,
-	  struct halt *h, struct errbuf *eb)
+halt_read(struct state *st, struct halt *h, struct errbuf *eb)
 {
 	char *at = NULL;
-	int64_t latest = 0;
 
 	memset(h, 0, sizeof(*h));
 	if (state_meta_get(st, "halt_at", &at, eb) != IF_OK)
@@ -107,12 +106,6 @@ halt_read(struct state *st, const struct image_rec *list, size_t n,
 		return IF_OK;
 	}
 	free(at);
-	for (size_t i = 0; i < n; i++)
-		if (list[i].updated_at > latest)
-			latest = list[i].updated_at;
-	/* A later step of any image means a later run went on. */
-	if (h->at < latest)
-		return IF_OK;
 	return state_meta_get(st, "halt_reason", &h->reason, eb);
 }
 
@@ -187,7 +180,7 @@ cmd_status(int argc, char **argv)
 	if (rc == IF_OK)
 		rc = store_hit_counts(st, &open_hits, &total_hits, &eb);
 	if (rc == IF_OK)
-		rc = halt_read(st, list, n, &halt, &eb);
+		rc = halt_read(st, &halt, &eb);
 	if (rc != IF_OK)
 		goto out;
 	if (json) {

@@ -271,6 +271,7 @@ struct run_ctx {
 	int jpeg_quality;
 	bool tty;		 /* stderr is a terminal: live progress line */
 	uint64_t api_calls;	 /* MTurk operations called this run */
+	bool halt_cleared;	 /* a stop of an earlier run is forgotten */
 	int64_t (*now)(void *arg); /* seconds since the epoch */
 	void *now_arg;
 	/* Test hook: SIGKILL at this crash point (0 = never); see stage.c. */

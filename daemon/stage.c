@@ -135,12 +135,21 @@ image_enter_state(struct run_ctx *ctx, struct image_rec *im,
 		vsnprintf(im->reason, sizeof(im->reason), reason, ap);
 		va_end(ap);
 	}
+	/* Progress: a stop of an earlier run (run_halt) is over. */
+	if (!ctx->halt_cleared && to != IMAGE_FAILED &&
+	    state_meta_set(ctx->st, "halt_at", "", eb) != IF_OK) {
+		state_rollback(ctx->st);
+		im->state = from;
+		return eb->code;
+	}
 	if (store_image_update(ctx->st, im, eb) != IF_OK ||
 	    state_commit(ctx->st, eb) != IF_OK) {
 		state_rollback(ctx->st);
 		im->state = from;
 		return eb->code;
 	}
+	if (to != IMAGE_FAILED)
+		ctx->halt_cleared = true;
 	crash_point(ctx, image_state_str(to));
 	if (from == to)
 		return IF_OK;
@@ -295,6 +304,7 @@ run_halt(struct run_ctx *ctx, struct image_rec *im, const char *what,
 	if (image_save(ctx, im, eb) != IF_OK)
 		return eb->code;
 	snprintf(when, sizeof(when), "%lld", (long long)now_s(ctx));
+	ctx->halt_cleared = false;
 	if (state_meta_set(ctx->st, "halt_at", when, eb) != IF_OK ||
 	    state_meta_set(ctx->st, "halt_reason", im->error, eb) != IF_OK)
 		return eb->code;
