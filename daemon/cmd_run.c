@@ -225,6 +225,7 @@ sync_images(struct run_ctx *ctx, struct errbuf *eb)
 
 struct progress {
 	size_t images, final, done, failed, paused;
+	size_t erring; /* working images whose last step failed */
 	int64_t open_hits, total_hits, committed;
 	int64_t next_at; /* earliest next_at of a working image, 0 = none */
 };
@@ -249,6 +250,8 @@ progress_read(struct run_ctx *ctx, struct image_rec **list, size_t *n,
 		else {
 			if (im->state == IMAGE_PAUSED)
 				p->paused++;
+			if (im->error[0] != '\0')
+				p->erring++;
 			if (p->next_at == 0 || im->next_at < p->next_at)
 				p->next_at = im->next_at > 0 ? im->next_at : 1;
 		}
@@ -260,14 +263,17 @@ progress_read(struct run_ctx *ctx, struct image_rec **list, size_t *n,
 static void
 progress_say(struct run_ctx *ctx, const struct progress *p, bool last)
 {
-	char line[256], money[32];
+	char line[256], money[32], erring[64] = "";
 
 	cfg_format_money(p->committed, money, sizeof(money));
+	if (p->erring > 0)
+		snprintf(erring, sizeof(erring),
+			 ", %zu retrying after errors (see status)", p->erring);
 	snprintf(line, sizeof(line),
-		 "%zu/%zu images final, %lld HITs open, $%s committed%s%s",
+		 "%zu/%zu images final, %lld HITs open, $%s committed%s%s%s",
 		 p->final, p->images, (long long)p->open_hits, money,
 		 p->failed > 0 ? ", some failed" : "",
-		 p->paused > 0 ? ", some paused for budget" : "");
+		 p->paused > 0 ? ", some paused for budget" : "", erring);
 	notify_status(&ctx->notify, line);
 	if (ctx->tty) {
 		fprintf(stderr, "\r\033[K%s%s", line, last ? "\n" : "");
