@@ -293,6 +293,13 @@ char *state_dir_for(const char *given, const char *exp_name);
  */
 int image_step(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb);
 
+/*
+ * Seconds before the retry of a step whose attempt n (1-based) failed for a
+ * passing reason: 15 s doubling up to 15 minutes, with "equal jitter" from
+ * r (half the wait fixed, half r's share of it).
+ */
+int64_t stage_retry_delay(int n, uint32_t r);
+
 /* The state's per-experiment secret for tokens (created on first use). */
 int run_salt_load(struct run_ctx *ctx, struct errbuf *eb);
 

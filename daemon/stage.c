@@ -204,20 +204,25 @@ image_note_error(struct run_ctx *ctx, struct image_rec *im, const char *what,
 	im->retries++;
 }
 
-/* The wait before retry number n (1-based): doubling, capped, jittered. */
-static int64_t
-retry_delay(int n)
+int64_t
+stage_retry_delay(int n, uint32_t r)
 {
 	int64_t d = RETRY_FIRST_SECONDS;
-	uint32_t r = 0;
 
 	for (int i = 1; i < n && d < RETRY_CAP_SECONDS; i++)
 		d *= 2;
 	if (d > RETRY_CAP_SECONDS)
 		d = RETRY_CAP_SECONDS;
-	if (random_bytes(&r, sizeof(r)) != 0)
-		return d;
 	return d / 2 + (int64_t)(r % (uint32_t)(d / 2 + 1));
+}
+
+static int64_t
+retry_delay(int n)
+{
+	uint32_t r = UINT32_MAX; /* no randomness: the longest wait */
+
+	(void)random_bytes(&r, sizeof(r));
+	return stage_retry_delay(n, r);
 }
 
 /* A passing failure: try again later, backing off, and say so. */
