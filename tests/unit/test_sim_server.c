@@ -254,6 +254,82 @@ test_wrong_secret_refused(void **state)
 	ctx_free(c);
 }
 
+/* --refuse: exact refusals, by operation and body text, before faults. */
+static void
+test_refusals(void **state)
+{
+	static const char *const rules[] = {
+		"GetAccountBalance=InsufficientFunds",
+		"GetHIT:3REFUSEME=ParameterValidationError",
+	};
+	static const char *const bad[] = {
+		"GetAccountBalance",		/* no "=" */
+		"NoSuchOperation=InsufficientFunds", /* unknown operation */
+		"GetHIT=NoSuchError",		/* unknown error */
+		"=InsufficientFunds",		/* no operation */
+		"GetHIT:=InsufficientFunds",	/* empty text */
+	};
+	struct sim_config cfg;
+	struct mturk_client_config mc;
+	struct mturk_client *client = NULL;
+	struct aws_creds *creds;
+	struct sim_server *sim;
+	struct errbuf eb;
+	struct buf out;
+	char base[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.access_key_id = KEY;
+		cfg.secret_access_key = SECRET;
+		cfg.refusals = &bad[i];
+		cfg.nrefusals = 1;
+		err_init(&eb);
+		assert_null(sim_new(&cfg, &eb));
+		assert_int_equal(eb.code, IF_EINPUT);
+		assert_non_null(strstr(eb.msg, "--refuse"));
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.access_key_id = KEY;
+	cfg.secret_access_key = SECRET;
+	cfg.crowd_off = true;
+	cfg.fault_rate = 1.0; /* refusals come first, faults never */
+	cfg.fault_slow_ms = -1;
+	cfg.refusals = rules;
+	cfg.nrefusals = 2;
+	err_init(&eb);
+	sim = sim_new(&cfg, &eb);
+	if (sim == NULL)
+		fail_msg("sim_new: %s", eb.msg);
+	snprintf(base, sizeof(base), "http://127.0.0.1:%u", sim_port(sim));
+	creds = aws_creds_new(KEY, SECRET, NULL, "test");
+	memset(&mc, 0, sizeof(mc));
+	mc.endpoint = base;
+	mc.creds = creds;
+	mc.retry.max_attempts = 1;
+	mc.clock.sleep_ms = no_sleep;
+	mc.clock.random = half;
+	assert_int_equal(mturk_client_new(&mc, &client, &eb), IF_OK);
+	buf_init(&out, 0);
+	assert_int_equal(mturk_call(client, "GetAccountBalance", "{}", 2, &out,
+				    NULL, &eb),
+			 IF_ERUNTIME);
+	assert_non_null(strstr(eb.msg, "insufficient funds"));
+	assert_int_equal(mturk_client_fault(client), MTURK_FAULT_FUNDS);
+	err_init(&eb);
+	assert_int_equal(mturk_call(client, "GetHIT",
+				    "{\"HITId\":\"3REFUSEME\"}", 21, &out,
+				    NULL, &eb),
+			 IF_ERUNTIME);
+	assert_non_null(strstr(eb.msg, "ParameterValidationError"));
+	assert_int_equal(mturk_client_fault(client), MTURK_FAULT_REQUEST);
+	buf_cleanup(&out);
+	mturk_client_free(client);
+	aws_creds_free(creds);
+	sim_free(sim);
+}
+
 static void
 test_faults_no_duplicates(void **state)
 {
@@ -767,6 +843,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_refuses_loopback_only),
+		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_client_round_trip),
 		cmocka_unit_test(test_raw_errors),
 		cmocka_unit_test(test_wrong_secret_refused),
