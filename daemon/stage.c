@@ -242,11 +242,12 @@ image_retry_later(struct run_ctx *ctx, struct image_rec *im, const char *what,
 }
 
 /*
- * Whose request failed: the image's own (its stage image, its HIT, its
- * assignments), so a refusal fails that image and the others go on; or the
- * experiment's (the HIT type, the qualification types, the image host's
- * bucket), which every image needs, so a refusal stops the daemon rather
- * than failing the images one after another.
+ * Whose request failed: the image's own (its HIT, that HIT's assignments
+ * and expiry), so a refusal fails that image and the others go on; or one
+ * every image needs (the HIT type, the qualification types, the image
+ * host's bucket) or that the operator must settle (an approval or a grant
+ * refused for good), so a refusal stops the daemon rather than failing the
+ * images one after another.
  */
 enum failure_scope {
 	SCOPE_IMAGE,
@@ -256,7 +257,7 @@ enum failure_scope {
 /* What an operator does about a failure that will not pass by itself. */
 static const char *
 halt_advice(const struct run_ctx *ctx, enum mturk_fault fault,
-	    enum failure_scope scope, char *buf, size_t bufsz)
+	    const char *what, char *buf, size_t bufsz)
 {
 	switch (fault) {
 	case MTURK_FAULT_CREDENTIALS:
@@ -280,10 +281,17 @@ halt_advice(const struct run_ctx *ctx, enum mturk_fault fault,
 					     : "?");
 		break;
 	default:
-		snprintf(buf, bufsz,
-			 "the service refuses the experiment's %s: fix %.400s",
-			 scope == SCOPE_EXPERIMENT ? "settings" : "request",
-			 ctx->exp_path);
+		if (strncmp(what, "approving", 9) == 0)
+			snprintf(buf, bufsz,
+				 "the service refuses it for good: settle that "
+				 "assignment by hand (intofocus mturk "
+				 "GetAssignment, ApproveAssignment or "
+				 "RejectAssignment)");
+		else
+			snprintf(buf, bufsz,
+				 "the service refuses what every image needs: "
+				 "fix %.300s (its hit or images_host settings)",
+				 ctx->exp_path);
 		break;
 	}
 	return buf;
@@ -299,8 +307,8 @@ halt_advice(const struct run_ctx *ctx, enum mturk_fault fault,
  */
 static int
 run_halt(struct run_ctx *ctx, struct image_rec *im, const char *what,
-	 enum mturk_fault fault, enum failure_scope scope,
-	 const struct errbuf *cause, struct errbuf *eb)
+	 enum mturk_fault fault, const struct errbuf *cause,
+	 struct errbuf *eb)
 {
 	char advice[512], when[32], status[256];
 
@@ -326,7 +334,7 @@ run_halt(struct run_ctx *ctx, struct image_rec *im, const char *what,
 		       "run again (the state keeps every HIT and answer; "
 		       "nothing more is posted until then)",
 		       im->id, im->stage, what, cause->msg,
-		       halt_advice(ctx, fault, scope, advice, sizeof(advice)));
+		       halt_advice(ctx, fault, what, advice, sizeof(advice)));
 }
 
 /*
@@ -349,7 +357,7 @@ image_remote_failed(struct run_ctx *ctx, struct image_rec *im,
 						 : MTURK_FAULT_PASSING;
 	if (mturk_fault_is_account_wide(fault) ||
 	    (fault == MTURK_FAULT_REQUEST && scope == SCOPE_EXPERIMENT))
-		return run_halt(ctx, im, what, fault, scope, cause, eb);
+		return run_halt(ctx, im, what, fault, cause, eb);
 	if (fault == MTURK_FAULT_REQUEST) {
 		image_note_error(ctx, im, what, cause);
 		return image_fail(ctx, im, what, cause, eb);
@@ -983,10 +991,16 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	rc = settle_assignments(ctx, im, &cause, eb);
 	if (rc != IF_OK && err_isset(eb))
 		return rc;
+	/*
+	 * An approval or grant refused for good (not the InvalidAssignmentState
+	 * of a fresh submit, which passes) is a payment or an exclusion the
+	 * operator must decide on; failing the image instead would waste its
+	 * answers and leave its workers to MTurk's auto-approval.
+	 */
 	if (rc != IF_OK)
 		return image_remote_failed(ctx, im, "approving or granting",
-					   CLIENT_FAULT(ctx), SCOPE_IMAGE, &cause,
-					   eb);
+					   CLIENT_FAULT(ctx), SCOPE_EXPERIMENT,
+					   &cause, eb);
 	if (stage_answers(ctx, im, &have, &valid, eb) != IF_OK)
 		return eb->code;
 	if (have >= (size_t)exp->hit.workers)
