@@ -341,9 +341,14 @@ run_reload(struct run_ctx *ctx, struct sim_view *simexp,
 			goto fatal;
 		}
 	}
-	/* Paused images look at the budget again now. */
+	/*
+	 * Paused images look at the budget again now, and images backing off
+	 * after errors try again now (the operator may have mended the cause).
+	 */
 	for (size_t i = 0; i < n; i++)
-		if (list[i].state == IMAGE_PAUSED) {
+		if (list[i].state == IMAGE_PAUSED ||
+		    (list[i].error[0] != '\0' && list[i].state != IMAGE_DONE &&
+		     list[i].state != IMAGE_FAILED)) {
 			list[i].next_at = 0;
 			if (store_image_update(ctx->st, &list[i], eb) != IF_OK) {
 				rc = eb->code;
