@@ -511,9 +511,17 @@ step_render(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 				  valid_for, &hosted, &cause);
 	free(jpeg);
 	crash_point(ctx, "after PutObject");
+	/*
+	 * A refusal by the host is about its bucket or its keys, which every
+	 * image needs; one of ours before any request (an oversized stage
+	 * image) is this image's.
+	 */
 	if (rc != IF_OK)
 		return image_remote_failed(ctx, im, "hosting the stage image",
-					   HOST_FAULT(ctx), SCOPE_EXPERIMENT,
+					   HOST_FAULT(ctx),
+					   HOST_FAULT(ctx) == MTURK_FAULT_NONE
+						   ? SCOPE_IMAGE
+						   : SCOPE_EXPERIMENT,
 					   &cause, eb);
 	if (state_begin(ctx->st, eb) != IF_OK)
 		return eb->code;
