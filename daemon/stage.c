@@ -680,10 +680,18 @@ step_post(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 				      &mh, &recovered, &cause);
 		buf_cleanup(&question);
 		crash_point(ctx, "after CreateHIT");
+		/*
+		 * A HIT inherits its qualification requirements from the HIT
+		 * type: a refusal that names one is the experiment's
+		 * (hit.qualifications), not this image's.
+		 */
 		if (rc != IF_OK)
-			return image_remote_failed(ctx, im, "CreateHIT",
-						   CLIENT_FAULT(ctx), SCOPE_IMAGE,
-						   &cause, eb);
+			return image_remote_failed(
+				ctx, im, "CreateHIT", CLIENT_FAULT(ctx),
+				strstr(cause.msg, "Qualification") != NULL
+					? SCOPE_EXPERIMENT
+					: SCOPE_IMAGE,
+				&cause, eb);
 	}
 	snprintf(h.hit_id, sizeof(h.hit_id), "%s", mh.hit_id);
 	snprintf(h.hit_type_id, sizeof(h.hit_type_id), "%s", mh.hit_type_id);

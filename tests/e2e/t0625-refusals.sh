@@ -152,4 +152,14 @@ expect_stderr "... naming CreateHITType and the error" \
 expect_stderr "... and the experiment file to fix" "fix hittype/exp.yaml"
 check "no image failed for it" sh -c \
 	"[ \$(sqlite3 hittype/st/state.db \"SELECT COUNT(*) FROM images WHERE state='failed'\") = 0 ]"
+# The same refusal only at CreateHIT: still the experiment's qualifications.
+start_sim hitqual --seed 3 \
+	--refuse CreateHITWithHITType=QualificationTypeDoesNotExist
+check "the simulator refusing HITs for a qualification started" test -n "$PORT"
+exp_for hitqual "$PORT"
+expect_exit 1 "a HIT refused for a qualification stops the daemon" \
+	run_bounded hitqual/exp.yaml --state-dir hitqual/st
+expect_stderr "... naming CreateHIT" "CreateHIT: CreateHITWithHITType"
+check "no image failed for it" sh -c \
+	"[ \$(sqlite3 hitqual/st/state.db \"SELECT COUNT(*) FROM images WHERE state='failed'\") = 0 ]"
 done_testing
