@@ -98,6 +98,9 @@ check "... saying so" grep -q "stopping" "$SCRATCH/sim.out"
 
 # With --state-dir, a HIT made before a restart is still there after it.
 start_sim() {
+	# Emptied here, not by the redirection below: that one runs in the
+	# background child, so the loop could read the last run's port.
+	: >"$SCRATCH/sim.out"
 	env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN \
 		-u AWS_PROFILE -u CREDENTIALS_DIRECTORY \
 		-u AWS_SHARED_CREDENTIALS_FILE HOME="$SCRATCH" \
