@@ -941,13 +941,22 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 			return finish_stage(ctx, im, &h, note,
 					    now >= h.expires_at, eb);
 		} else if (now >= h.expires_at) {
+			/* Done with the HIT too: out of the Reviewable list. */
 			if (state_begin(ctx->st, eb) != IF_OK)
 				return eb->code;
-			return image_enter_state(
+			h.closed = HIT_CLOSED;
+			if (store_hit_update(ctx->st, &h, eb) != IF_OK) {
+				state_rollback(ctx->st);
+				return eb->code;
+			}
+			rc = image_enter_state(
 				ctx, im, IMAGE_FAILED, eb,
 				"HIT %s expired without a usable answer after "
 				"%d extensions",
 				h.hit_id, h.extensions);
+			if (rc != IF_OK)
+				return rc;
+			return hit_review(ctx, &h, false, eb);
 		}
 	}
 	im->next_at = now + exp->mturk.poll_interval;
