@@ -370,6 +370,36 @@ fatal:
 	return rc;
 }
 
+/*
+ * The requests sent per operation (pages, retries and read-backs
+ * included), for the operator's view of what polling costs:
+ * "crash: MTurk requests: CreateHITWithHITType 6, ListReviewableHITs 9, ...".
+ */
+static void
+log_calls_by_operation(const struct run_ctx *ctx)
+{
+	const char *const *ops = mturk_operation_names();
+	char line[1024];
+	size_t len = 0;
+
+	line[0] = '\0';
+	for (size_t i = 0; ops[i] != NULL && len < sizeof(line); i++) {
+		uint64_t k = mturk_client_sent(ctx->client, ops[i]);
+		int w;
+
+		if (k == 0)
+			continue;
+		w = snprintf(line + len, sizeof(line) - len, "%s%s %llu",
+			     len > 0 ? ", " : "", ops[i], (unsigned long long)k);
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
+	log_info("%s: MTurk requests: %s (%llu in all)", ctx->exp->name,
+		 len > 0 ? line : "none",
+		 (unsigned long long)mturk_client_sent(ctx->client, NULL));
+}
+
 static int
 run_loop(struct run_ctx *ctx, const sigset_t *unblocked,
 	 struct sim_view *simexp, struct errbuf *eb)
@@ -395,16 +425,29 @@ run_loop(struct run_ctx *ctx, const sigset_t *unblocked,
 			return IF_OK;
 		}
 		now = ctx->now(ctx->now_arg);
+		/*
+		 * One ListReviewableHITs per HIT type decides which WAIT images
+		 * read their assignments this pass (poll.c); then the finished
+		 * HITs leave the Reviewable list.
+		 */
+		if (poll_round(ctx, list, n, now, eb) != IF_OK ||
+		    hits_review_sweep(ctx, now, eb) != IF_OK) {
+			poll_round_end(ctx);
+			free(list);
+			return eb->code;
+		}
 		for (size_t i = 0; i < n && !loop_stop_requested(); i++) {
 			struct image_rec *im = &list[i];
 			if (im->state == IMAGE_DONE || im->state == IMAGE_FAILED ||
 			    im->next_at > now)
 				continue;
 			if (image_step(ctx, im, eb) != IF_OK) {
+				poll_round_end(ctx);
 				free(list);
 				return eb->code;
 			}
 		}
+		poll_round_end(ctx);
 		free(list);
 		if (loop_stop_requested()) {
 			if (progress_read(ctx, &list, &n, &p, eb) == IF_OK)
@@ -638,6 +681,7 @@ cmd_run(int argc, char **argv)
 		free(list);
 		log_info("%s: %llu MTurk operations this run", ctx.exp->name,
 			 (unsigned long long)ctx.api_calls);
+		log_calls_by_operation(&ctx);
 	}
 done:
 	mturk_image_host_free(ctx.host);

@@ -135,7 +135,19 @@ struct hit_rec {
 	int64_t created_at;
 	int64_t expires_at;
 	int extensions;
-	int closed;
+	int closed; /* HIT_OPEN, HIT_CLOSED or HIT_REVIEWED */
+};
+
+/*
+ * hits.closed: open (being polled); closed (its stage is done, or it
+ * vanished), still to be moved out of MTurk's Reviewable list; reviewed
+ * (moved to Reviewing, or nothing left to move).  Closed is the intent of
+ * the UpdateHITReviewStatus that makes it reviewed (spec section 9).
+ */
+enum {
+	HIT_OPEN = 0,
+	HIT_CLOSED = 1,
+	HIT_REVIEWED = 2,
 };
 
 struct assignment_rec {
@@ -179,6 +191,9 @@ int store_hit_update(struct state *st, const struct hit_rec *h,
 /* Every HIT of an image (all stages), oldest first. */
 int store_hits_for_image(struct state *st, const char *image_id,
 			 struct hit_rec **out, size_t *n, struct errbuf *eb);
+/* Every created HIT (hit_id known) whose closed is closed, oldest first. */
+int store_hits_closed(struct state *st, int closed, struct hit_rec **out,
+		      size_t *n, struct errbuf *eb);
 /* Money committed: the cost of every HIT intent, in cents. */
 int store_committed_cents(struct state *st, int64_t *out, struct errbuf *eb);
 /* Counts of HITs created and still open. */
@@ -272,6 +287,15 @@ struct run_ctx {
 	bool tty;		 /* stderr is a terminal: live progress line */
 	uint64_t api_calls;	 /* MTurk operations called this run */
 	bool halt_cleared;	 /* a stop of an earlier run is forgotten */
+	/*
+	 * The poll round under way (poll.c): the HITs that ListReviewableHITs
+	 * gave for the HIT types listed this round, sorted; NULL between
+	 * rounds.  reviews_swept: the first pass's look at every closed HIT
+	 * (stage.c, hits_review_sweep) is done.
+	 */
+	char (*reviewable)[ID_MAX];
+	size_t nreviewable;
+	bool reviews_swept;
 	int64_t (*now)(void *arg); /* seconds since the epoch */
 	void *now_arg;
 	/* Test hook: SIGKILL at this crash point (0 = never); see stage.c. */
@@ -299,6 +323,40 @@ int image_step(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb);
  * r (half the wait fixed, half r's share of it).
  */
 int64_t stage_retry_delay(int n, uint32_t r);
+
+/*
+ * How long before its expiry a HIT that lacks answers is polled and
+ * extended, in seconds: a minute, or a quarter of a shorter lifetime.
+ */
+int64_t hit_expiry_margin(const struct experiment *exp);
+
+/*
+ * Moves the HITs whose stage is done (HIT_CLOSED) out of MTurk's
+ * Reviewable list with UpdateHITReviewStatus, and records them as
+ * HIT_REVIEWED.  Each pass looks at those the poll round saw Reviewable
+ * and those past their expiry and assignment duration; the first pass of
+ * a run at all of them (recovery after a crash between the two).  Only
+ * errors of our own state are returned.
+ */
+int hits_review_sweep(struct run_ctx *ctx, int64_t now, struct errbuf *eb);
+
+/* ---- poll.c: one poll per HIT type ---------------------------------------- */
+
+/*
+ * Starts a poll round: for every HIT type with a due WAIT image, every
+ * page of ListReviewableHITs(Status=Reviewable) into ctx->reviewable; then
+ * every WAIT image of a listed type whose HIT is in it becomes due now,
+ * and every other one not close to its expiry is rescheduled a poll
+ * interval on (saved; no call).  list is the loop's copy of the images,
+ * changed in place.  Only errors of our own state are returned; a failed
+ * listing leaves that type's HITs to their own ListAssignmentsForHIT.
+ */
+int poll_round(struct run_ctx *ctx, struct image_rec *list, size_t n,
+	       int64_t now, struct errbuf *eb);
+/* Ends the round: frees ctx->reviewable. */
+void poll_round_end(struct run_ctx *ctx);
+/* True when this round's listing had hit_id as Reviewable. */
+bool poll_seen_reviewable(const struct run_ctx *ctx, const char *hit_id);
 
 /* The state's per-experiment secret for tokens (created on first use). */
 int run_salt_load(struct run_ctx *ctx, struct errbuf *eb);

@@ -19,6 +19,17 @@
  * assignment is not recorded twice, and an approval that already happened
  * counts as success.  Tokens expire after 24 hours at MTurk, so an intent
  * older than that first searches ListHITs for its RequesterAnnotation.
+ *
+ * WAIT polls only the HITs the poll round (poll.c) found Reviewable, or
+ * close to their expiry.  Once a stage is aggregated its HIT is marked
+ * closed (in the transition's transaction: the intent) and then moved to
+ * Reviewing with UpdateHITReviewStatus, so that MTurk's Reviewable list,
+ * which every round reads, holds only HITs not dealt with yet; a repeat
+ * after a crash finds the HIT Reviewing already and counts as done.
+ * Manual approval changes nothing here: ApproveAssignment and MTurk's
+ * auto-approval work on a Reviewing HIT's assignments as well, and
+ * Reviewing is what the status means ("the requester is reviewing it"):
+ * the operator finds them with ListReviewableHITs Status=Reviewing.
  */
 #include "daemon/daemon.h"
 #include "config/config.h"
@@ -725,7 +736,7 @@ hit_vanished(struct run_ctx *ctx, struct image_rec *im, struct hit_rec *h,
 		  ctx->exp->name, im->id, im->stage, h->hit_id, cause->msg);
 	if (state_begin(ctx->st, eb) != IF_OK)
 		return eb->code;
-	h->closed = 1;
+	h->closed = HIT_REVIEWED; /* gone: not in any list to leave */
 	if (store_hit_update(ctx->st, h, eb) != IF_OK) {
 		state_rollback(ctx->st);
 		return eb->code;
@@ -908,10 +919,104 @@ out:
 	return rc;
 }
 
-/* Aggregates the stage and moves on to the next stage or the final image. */
+int64_t
+hit_expiry_margin(const struct experiment *exp)
+{
+	/* Extend a little before the end, never more than a quarter early. */
+	return exp->hit.lifetime / 4 < EXPIRY_MARGIN_SECONDS
+		       ? exp->hit.lifetime / 4
+		       : EXPIRY_MARGIN_SECONDS;
+}
+
+/*
+ * UpdateHITReviewStatus(Revert=false) for a closed HIT, then HIT_REVIEWED.
+ * A HIT not Reviewable yet (closed with part of its answers before its
+ * expiry) stays HIT_CLOSED for a later pass, unless last_try says it is
+ * past the time it could still be worked on: it is then left where it is,
+ * with a warning, rather than asked about on every pass.  A HIT MTurk no
+ * longer has is done too.  Returns only errors of our own state.
+ */
+static int
+hit_review(struct run_ctx *ctx, struct hit_rec *h, bool last_try,
+	   struct errbuf *eb)
+{
+	struct errbuf cause = {0};
+	char status[32] = "";
+	bool early;
+	int rc;
+
+	ctx->api_calls++;
+	rc = mturk_update_hit_review_status(ctx->client, h->hit_id, false,
+					    status, &cause);
+	crash_point(ctx, "after UpdateHITReviewStatus");
+	early = strcmp(status, "Assignable") == 0 ||
+		strcmp(status, "Unassignable") == 0;
+	if (rc != IF_OK && strstr(cause.msg, "HITDoesNotExist") == NULL &&
+	    strcmp(status, "Disposed") != 0) {
+		if (!early) {
+			log_warnx("%s/%s/%d: HIT %s: moving it to Reviewing "
+				  "failed, trying again later: %s",
+				  ctx->exp->name, h->image_id, h->stage,
+				  h->hit_id, cause.msg);
+			return IF_OK;
+		}
+		if (!last_try) {
+			log_debug("%s/%s/%d: HIT %s is %s; it moves to Reviewing "
+				  "once Reviewable",
+				  ctx->exp->name, h->image_id, h->stage,
+				  h->hit_id, status);
+			return IF_OK;
+		}
+		log_warnx("%s/%s/%d: HIT %s is still %s past its expiry; left "
+			  "as it is",
+			  ctx->exp->name, h->image_id, h->stage, h->hit_id,
+			  status);
+	}
+	if (state_begin(ctx->st, eb) != IF_OK)
+		return eb->code;
+	h->closed = HIT_REVIEWED;
+	if (store_hit_update(ctx->st, h, eb) != IF_OK ||
+	    state_commit(ctx->st, eb) != IF_OK) {
+		state_rollback(ctx->st);
+		return eb->code;
+	}
+	log_debug("%s/%s/%d: HIT %s out of the Reviewable list", ctx->exp->name,
+		  h->image_id, h->stage, h->hit_id);
+	return IF_OK;
+}
+
+int
+hits_review_sweep(struct run_ctx *ctx, int64_t now, struct errbuf *eb)
+{
+	struct hit_rec *hs = NULL;
+	size_t n = 0;
+	int rc = IF_OK;
+
+	if (store_hits_closed(ctx->st, HIT_CLOSED, &hs, &n, eb) != IF_OK)
+		return eb->code;
+	for (size_t i = 0; i < n && rc == IF_OK && !loop_stop_requested();
+	     i++) {
+		bool last = now >= hs[i].expires_at +
+					   ctx->exp->hit.assignment_duration;
+		if (ctx->reviews_swept && !last &&
+		    !poll_seen_reviewable(ctx, hs[i].hit_id))
+			continue;
+		rc = hit_review(ctx, &hs[i], last, eb);
+	}
+	free(hs);
+	if (rc == IF_OK)
+		ctx->reviews_swept = true;
+	return rc;
+}
+
+/*
+ * Aggregates the stage and moves on to the next stage or the final image;
+ * then, when review says the HIT should be Reviewable (all its answers
+ * are in, or it has expired), moves it out of the Reviewable list.
+ */
 static int
 finish_stage(struct run_ctx *ctx, struct image_rec *im, struct hit_rec *h,
-	     const char *note, struct errbuf *eb)
+	     const char *note, bool review, struct errbuf *eb)
 {
 	const struct exp_image *ei = exp_image_of(ctx, im);
 	struct assignment_rec *a = NULL;
@@ -938,7 +1043,7 @@ finish_stage(struct run_ctx *ctx, struct image_rec *im, struct hit_rec *h,
 		free(json);
 		return eb->code;
 	}
-	h->closed = 1;
+	h->closed = HIT_CLOSED; /* the intent of hit_review() */
 	if (store_stage_result_put(ctx->st, im->id, im->stage,
 				   ctx->exp->stages[im->stage - 1], json,
 				   (int)n, now_s(ctx), eb) != IF_OK ||
@@ -957,11 +1062,14 @@ finish_stage(struct run_ctx *ctx, struct image_rec *im, struct hit_rec *h,
 	im->object_key[0] = '\0';
 	im->url_expires = 0;
 	im->next_at = 0;
-	return image_enter_state(ctx, im,
-				 (size_t)im->stage <= ctx->exp->nstages
-					 ? IMAGE_RENDER
-					 : IMAGE_FINAL,
-				 eb, NULL);
+	rc = image_enter_state(ctx, im,
+			       (size_t)im->stage <= ctx->exp->nstages
+				       ? IMAGE_RENDER
+				       : IMAGE_FINAL,
+			       eb, NULL);
+	if (rc != IF_OK || !review)
+		return rc;
+	return hit_review(ctx, h, false, eb);
 }
 
 static int
@@ -1020,12 +1128,9 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	if (stage_answers(ctx, im, &have, &valid, eb) != IF_OK)
 		return eb->code;
 	if (have >= (size_t)exp->hit.workers)
-		return finish_stage(ctx, im, &h, NULL, eb);
+		return finish_stage(ctx, im, &h, NULL, true, eb);
 	now = now_s(ctx);
-	/* Extend a little before the end, never more than a quarter early. */
-	margin = exp->hit.lifetime / 4 < EXPIRY_MARGIN_SECONDS
-			 ? exp->hit.lifetime / 4
-			 : EXPIRY_MARGIN_SECONDS;
+	margin = hit_expiry_margin(exp);
 	if (now + margin >= h.expires_at) {
 		if (h.extensions < exp->hit.max_extensions) {
 			int64_t until = now + exp->hit.lifetime;
@@ -1057,15 +1162,25 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 			snprintf(note, sizeof(note),
 				 "HIT expired with %zu of %d answers", have,
 				 exp->hit.workers);
-			return finish_stage(ctx, im, &h, note, eb);
+			return finish_stage(ctx, im, &h, note,
+					    now >= h.expires_at, eb);
 		} else if (now >= h.expires_at) {
+			/* Done with the HIT too: out of the Reviewable list. */
 			if (state_begin(ctx->st, eb) != IF_OK)
 				return eb->code;
-			return image_enter_state(
+			h.closed = HIT_CLOSED;
+			if (store_hit_update(ctx->st, &h, eb) != IF_OK) {
+				state_rollback(ctx->st);
+				return eb->code;
+			}
+			rc = image_enter_state(
 				ctx, im, IMAGE_FAILED, eb,
 				"HIT %s expired without a usable answer after "
 				"%d extensions",
 				h.hit_id, h.extensions);
+			if (rc != IF_OK)
+				return rc;
+			return hit_review(ctx, &h, false, eb);
 		}
 	}
 	im->next_at = now + exp->mturk.poll_interval;

@@ -346,9 +346,10 @@ store_hit_get(struct state *st, const char *image_id, int stage, int attempt,
 	return rc;
 }
 
-int
-store_hits_for_image(struct state *st, const char *image_id,
-		     struct hit_rec **out, size_t *n, struct errbuf *eb)
+/* Runs a SELECT of HIT_COLS whose ?1 is arg (text, or an int if NULL). */
+static int
+hits_query(struct state *st, const char *sql, const char *arg, int iarg,
+	   struct hit_rec **out, size_t *n, struct errbuf *eb)
 {
 	sqlite3_stmt *stmt = NULL;
 	struct hit_rec *list = NULL;
@@ -357,12 +358,12 @@ store_hits_for_image(struct state *st, const char *image_id,
 
 	*out = NULL;
 	*n = 0;
-	if (prepare(st,
-		    "SELECT " HIT_COLS " FROM hits WHERE image_id=?1 "
-		    "ORDER BY stage, attempt",
-		    &stmt, eb) != IF_OK)
+	if (prepare(st, sql, &stmt, eb) != IF_OK)
 		return eb->code;
-	bind_text(stmt, 1, image_id);
+	if (arg != NULL)
+		bind_text(stmt, 1, arg);
+	else
+		sqlite3_bind_int(stmt, 1, iarg);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		if (count == cap) {
 			size_t ncap = cap != 0 ? cap * 2 : 8;
@@ -386,6 +387,26 @@ store_hits_for_image(struct state *st, const char *image_id,
 	*out = list;
 	*n = count;
 	return IF_OK;
+}
+
+int
+store_hits_for_image(struct state *st, const char *image_id,
+		     struct hit_rec **out, size_t *n, struct errbuf *eb)
+{
+	return hits_query(st,
+			  "SELECT " HIT_COLS " FROM hits WHERE image_id=?1 "
+			  "ORDER BY stage, attempt",
+			  image_id, 0, out, n, eb);
+}
+
+int
+store_hits_closed(struct state *st, int closed, struct hit_rec **out,
+		  size_t *n, struct errbuf *eb)
+{
+	return hits_query(st,
+			  "SELECT " HIT_COLS " FROM hits WHERE closed=?1 AND "
+			  "hit_id != '' ORDER BY intent_at, token",
+			  NULL, closed, out, n, eb);
 }
 
 static int

@@ -87,15 +87,44 @@ struct mturk_client {
 	struct mturk_clock clock;
 	int64_t clock_offset;
 	enum mturk_fault fault; /* of the last call; see mturk_client_fault() */
+	/*
+	 * Requests sent, per operation (index in operations[]), retries
+	 * included: what the service counts, for the operator's view of the
+	 * cost of a poll (intofocus run's summary, the daemon bench).
+	 */
+	uint64_t sent[sizeof(operations) / sizeof(operations[0])];
 };
+
+static int
+operation_index(const char *name)
+{
+	for (size_t i = 0; operations[i] != NULL; i++)
+		if (strcmp(name, operations[i]) == 0)
+			return (int)i;
+	return -1;
+}
 
 bool
 mturk_operation_known(const char *name)
 {
-	for (size_t i = 0; operations[i] != NULL; i++)
-		if (strcmp(name, operations[i]) == 0)
-			return true;
-	return false;
+	return operation_index(name) >= 0;
+}
+
+uint64_t
+mturk_client_sent(const struct mturk_client *c, const char *operation)
+{
+	int i = operation != NULL ? operation_index(operation) : -1;
+	uint64_t total = 0;
+
+	if (c == NULL)
+		return 0;
+	if (i >= 0)
+		return c->sent[i];
+	if (operation != NULL)
+		return 0;
+	for (size_t k = 0; operations[k] != NULL; k++)
+		total += c->sent[k];
+	return total;
 }
 
 const char *const *
@@ -393,10 +422,11 @@ mturk_call_once(struct mturk_client *c, const char *operation,
 	char target[128], text[700], rid[160];
 	bool skew_retried = false;
 	int64_t started;
-	int rc = IF_OK;
+	int rc = IF_OK, opi;
 
 	mturk_error_clear(e);
-	if (!mturk_operation_known(operation))
+	opi = operation_index(operation);
+	if (opi < 0)
 		return err_set(eb, IF_EINPUT,
 			       "\"%s\" is not an MTurk operation (see "
 			       "intofocus mturk --help)",
@@ -406,6 +436,7 @@ mturk_call_once(struct mturk_client *c, const char *operation,
 	started = c->clock.now(c->clock.ctx);
 	for (int attempt = 0;;) {
 		err_init(&aeb);
+		c->sent[opi]++;
 		rc = attempt_once(c, target, body, body_len, &aeb);
 		if (rc == IF_OK && c->resp.status >= 200 &&
 		    c->resp.status < 300) {

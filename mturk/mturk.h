@@ -601,6 +601,12 @@ int64_t mturk_backoff_ms(const struct mturk_retry_policy *p, int attempt,
 bool mturk_operation_known(const char *name);
 /* The known operation names, NULL-terminated, sorted. */
 const char *const *mturk_operation_names(void);
+/*
+ * Requests c has sent for operation (retries and pages included), or for
+ * every operation when operation is NULL; 0 for an unknown name.
+ */
+uint64_t mturk_client_sent(const struct mturk_client *c,
+			   const char *operation);
 
 /* -- ops.c: typed operations -- */
 
@@ -720,6 +726,39 @@ int mturk_list_hits_page(struct mturk_client *c, const char *token,
 int mturk_find_hit_by_annotation(struct mturk_client *c, const char *annotation,
 				 struct mturk_hit *out, bool *found,
 				 struct errbuf *eb);
+/*
+ * One page of ListReviewableHITs: the HITs of type hit_type_id (NULL = all
+ * of the requester's) whose status is status ("Reviewable" or "Reviewing";
+ * NULL = the service's default, Reviewable).  max_results 1-100 (else 100),
+ * token "" or NULL for the first page.  *hits is allocated (free()),
+ * next_token gets the next page's token or "" after the last page.
+ */
+int mturk_list_reviewable_hits_page(struct mturk_client *c,
+				    const char *hit_type_id, const char *status,
+				    const char *token, int max_results,
+				    struct mturk_hit **hits, size_t *n,
+				    char *next_token, size_t next_token_size,
+				    struct errbuf *eb);
+/*
+ * Every page of ListReviewableHITs, 100 HITs a page; *hits is allocated
+ * (free(); NULL when none).  *pages (may be NULL) gets the number of pages
+ * asked for, also on failure.
+ */
+int mturk_list_reviewable_hits(struct mturk_client *c, const char *hit_type_id,
+			       const char *status, struct mturk_hit **hits,
+			       size_t *n, int *pages, struct errbuf *eb);
+/*
+ * UpdateHITReviewStatus: revert false moves a Reviewable HIT to Reviewing,
+ * revert true a Reviewing HIT back to Reviewable.  When the service
+ * refuses, the HIT is read back with GetHIT (as a second approve is): a
+ * HIT already in the status asked for counts as done.  hit_status (may be
+ * NULL; 32 bytes) gets the status GetHIT saw, "" when it was not asked, so
+ * that a caller can tell "not Reviewable yet" (Assignable, Unassignable)
+ * from a real failure.
+ */
+int mturk_update_hit_review_status(struct mturk_client *c, const char *hit_id,
+				   bool revert, char *hit_status,
+				   struct errbuf *eb);
 /* All pages; *out is freed with mturk_assignments_free(). */
 int mturk_list_assignments(struct mturk_client *c, const char *hit_id,
 			   int statuses, struct mturk_assignment **out,

@@ -14,6 +14,9 @@
  *     has already been processed" (facts 1.4).
  *   - CreateQualificationType refuses a name the requester already used; the
  *     existing type is looked up instead (facts 1.5).
+ *   - UpdateHITReviewStatus refused (a repeat after a lost answer or a
+ *     crash): GetHIT, and a HIT already in the status asked for counts as
+ *     done, as for the double approve.
  * Timestamps arrive as epoch numbers, sometimes with a fraction.
  */
 #include "mturk/mturk.h"
@@ -529,24 +532,28 @@ mturk_create_hit(struct mturk_client *c, const char *hit_type_id,
 	return IF_OK;
 }
 
-int
-mturk_list_hits_page(struct mturk_client *c, const char *token,
-		     int max_results, struct mturk_hit **hits, size_t *n,
-		     char *next_token, size_t next_token_size,
-		     struct errbuf *eb)
+/* Sends one page request of a HITs list (ListHITs, ListReviewableHITs). */
+static int
+hits_page(struct mturk_client *c, const char *op, json_t *req,
+	  const char *token, int max_results, struct mturk_hit **hits,
+	  size_t *n, char *next_token, size_t next_token_size,
+	  struct errbuf *eb)
 {
 	struct mturk_error e;
-	struct pctx p = {"ListHITs", eb, IF_OK};
-	json_t *req, *resp = NULL, *list, *h;
+	struct pctx p = {op, eb, IF_OK};
+	json_t *resp = NULL, *list, *h;
 	size_t i, count;
 	int rc;
 
 	*hits = NULL;
 	*n = 0;
 	next_token[0] = '\0';
-	req = json_pack("{s:i}", "MaxResults",
-			max_results > 0 && max_results <= 100 ? max_results
-							      : 100);
+	if (req != NULL)
+		json_object_set_new(req, "MaxResults",
+				    json_integer(max_results > 0 &&
+							 max_results <= 100
+						 ? max_results
+						 : 100));
 	if (req != NULL && token != NULL && *token != '\0')
 		json_object_set_new(req, "NextToken", json_string(token));
 	rc = call_json(c, p.op, req, &resp, &e, eb);
@@ -572,6 +579,134 @@ mturk_list_hits_page(struct mturk_client *c, const char *token,
 		*n = 0;
 	}
 	return p.rc;
+}
+
+int
+mturk_list_hits_page(struct mturk_client *c, const char *token,
+		     int max_results, struct mturk_hit **hits, size_t *n,
+		     char *next_token, size_t next_token_size,
+		     struct errbuf *eb)
+{
+	return hits_page(c, "ListHITs", json_object(), token, max_results,
+			 hits, n, next_token, next_token_size, eb);
+}
+
+int
+mturk_list_reviewable_hits_page(struct mturk_client *c,
+				const char *hit_type_id, const char *status,
+				const char *token, int max_results,
+				struct mturk_hit **hits, size_t *n,
+				char *next_token, size_t next_token_size,
+				struct errbuf *eb)
+{
+	json_t *req = json_object();
+
+	if (req != NULL && hit_type_id != NULL && *hit_type_id != '\0')
+		json_object_set_new(req, "HITTypeId", json_string(hit_type_id));
+	if (req != NULL && status != NULL)
+		json_object_set_new(req, "Status", json_string(status));
+	return hits_page(c, "ListReviewableHITs", req, token, max_results,
+			 hits, n, next_token, next_token_size, eb);
+}
+
+int
+mturk_list_reviewable_hits(struct mturk_client *c, const char *hit_type_id,
+			   const char *status, struct mturk_hit **hits,
+			   size_t *n, int *pages, struct errbuf *eb)
+{
+	char token[256] = "", next[256];
+	struct mturk_hit *all = NULL, *page = NULL, *grown;
+	size_t count = 0, got = 0;
+	int rc = IF_OK;
+
+	*hits = NULL;
+	*n = 0;
+	if (pages != NULL)
+		*pages = 0;
+	for (int k = 0;; k++) {
+		if (k >= MAX_PAGES) {
+			rc = err_set(eb, IF_ERUNTIME,
+				     "ListReviewableHITs: more than %d pages",
+				     MAX_PAGES);
+			break;
+		}
+		if (pages != NULL)
+			(*pages)++;
+		rc = mturk_list_reviewable_hits_page(c, hit_type_id, status,
+						     token, 100, &page, &got,
+						     next, sizeof(next), eb);
+		if (rc != IF_OK)
+			break;
+		if (got > 0) {
+			grown = realloc(all, (count + got) * sizeof(*all));
+			if (grown == NULL) {
+				free(page);
+				rc = err_set(eb, IF_ERUNTIME,
+					     "ListReviewableHITs: out of memory");
+				break;
+			}
+			all = grown;
+			memcpy(all + count, page, got * sizeof(*all));
+			count += got;
+		}
+		free(page);
+		page = NULL;
+		/* Only the absence of a token ends the list. */
+		if (next[0] == '\0') {
+			*hits = all;
+			*n = count;
+			return IF_OK;
+		}
+		if (strcmp(next, token) == 0) {
+			rc = err_set(eb, IF_ERUNTIME,
+				     "ListReviewableHITs: the service repeated "
+				     "the page token %s",
+				     next);
+			break;
+		}
+		memcpy(token, next, sizeof(token));
+	}
+	free(all);
+	return rc;
+}
+
+int
+mturk_update_hit_review_status(struct mturk_client *c, const char *hit_id,
+			       bool revert, char *hit_status,
+			       struct errbuf *eb)
+{
+	struct mturk_error e;
+	struct errbuf ueb = {0}, geb = {0};
+	struct mturk_hit h;
+	const char *want = revert ? "Reviewable" : "Reviewing";
+	json_t *req, *resp = NULL;
+	int rc;
+
+	if (hit_status != NULL)
+		hit_status[0] = '\0';
+	req = json_pack("{s:s, s:b}", "HITId", hit_id, "Revert", revert);
+	rc = call_json(c, "UpdateHITReviewStatus", req, &resp, &e, &ueb);
+	json_decref(resp);
+	if (rc == IF_OK)
+		return IF_OK;
+	/*
+	 * The model calls the operation idempotent, but no answer of the
+	 * real service to a repeat is on record; a refusal is checked as a
+	 * second approve is (facts 1.4): read the HIT, and the status asked
+	 * for counts as done.  Retryable failures are not checked.
+	 */
+	if (rc == IF_ETEMP || strcmp(e.type, "RequestError") != 0)
+		return err_set(eb, ueb.code, "%s", ueb.msg);
+	if (mturk_get_hit(c, hit_id, &h, &geb) != IF_OK)
+		return err_set(eb, ueb.code, "%s (and then %s)", ueb.msg,
+			       geb.msg);
+	if (hit_status != NULL)
+		snprintf(hit_status, 32, "%s", h.hit_status);
+	if (strcmp(h.hit_status, want) == 0)
+		return IF_OK;
+	return err_set(eb, IF_ERUNTIME, "%s (the HIT is %s)", ueb.msg,
+		       h.hit_status[0] != '\0' ? h.hit_status
+					       : "in no status");
 }
 
 int

@@ -44,13 +44,18 @@ start=$(date +%s.%N)
 	--state-dir "$DIR/state" --sim-memory >"$DIR/run.log" 2>&1
 end=$(date +%s.%N)
 calls=$(sed -n 's/.*: \([0-9]*\) MTurk operations this run/\1/p' "$DIR/run.log")
+byop=$(sed -n 's/.*: MTurk requests: \(.*\) ([0-9]* in all)$/\1/p' "$DIR/run.log")
 hits=$((N * 5))
-"$PY" - "$start" "$end" "$calls" "$hits" "$(cat "$DIR/rss")" "$N" <<'PYEOF'
+"$PY" - "$start" "$end" "$calls" "$hits" "$(cat "$DIR/rss")" "$N" "$byop" <<'PYEOF'
 import sys
-start, end, calls, hits, rss, n = sys.argv[1:]
+start, end, calls, hits, rss, n, byop = sys.argv[1:]
 wall = float(end) - float(start)
 print("daemon: %s images x 5 stages x 3 workers on the embedded simulator" % n)
 print("  wall time      %7.1f s    (target <= 120 s)" % wall)
 print("  MTurk calls    %7.2f per HIT (%s calls, %s HITs; target <= 8)" % (int(calls) / int(hits), calls, hits))
+# Requests sent per operation (pages, retries and read-backs included).
+for item in filter(None, (x.strip() for x in byop.split(","))):
+    op, k = item.rsplit(" ", 1)
+    print("    %-32s %6.2f per HIT (%s)" % (op, int(k) / int(hits), k))
 print("  peak RSS       %7.1f MB   (target <= 200 MB)" % (int(rss) / 1024))
 PYEOF

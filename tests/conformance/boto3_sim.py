@@ -198,6 +198,49 @@ for page in mt.get_paginator('list_hits').paginate(
 check('the ListHITs paginator walks every page',
       pages >= 2 and {hit_id, hit2['HITId']} <= ids, (pages, ids))
 
+# --delay 0: every assignment is in, so the HIT is Reviewable.
+pages = 0
+rev = []
+for page in mt.get_paginator('list_reviewable_hits').paginate(
+        HITTypeId=hit['HITTypeId'], Status='Reviewable',
+        PaginationConfig={'PageSize': 1}):
+    pages += 1
+    rev += [h['HITId'] for h in page['HITs']]
+    check('... each page a NumResults that counts its HITs',
+          page['NumResults'] == len(page['HITs']), page)
+check('the ListReviewableHITs paginator finds the finished HIT of its type',
+      hit_id in rev and pages >= 1 and
+      all(h != hit2['HITId'] or hit2['HITTypeId'] == hit['HITTypeId']
+          for h in rev), (pages, rev))
+mt.update_hit_review_status(HITId=hit_id, Revert=False)
+st = mt.get_hit(HITId=hit_id)['HIT']['HITStatus']
+check('UpdateHITReviewStatus(Revert=False) makes it Reviewing',
+      st == 'Reviewing', st)
+got = [h['HITId'] for h in mt.list_reviewable_hits(
+    Status='Reviewing', MaxResults=100)['HITs']]
+check('ListReviewableHITs Status=Reviewing lists it', hit_id in got, got)
+got = [h['HITId'] for h in mt.list_reviewable_hits(
+    HITTypeId=hit['HITTypeId'])['HITs']]
+check('... and the default Status (Reviewable) no longer does',
+      hit_id not in got, got)
+e = client_error(mt.update_hit_review_status, HITId=hit_id, Revert=False)
+check('a repeat is a RequestError InvalidHITState naming the status',
+      e is not None and e.response.get('TurkErrorCode') ==
+      'AWS.MechanicalTurk.InvalidHITState' and
+      "'Reviewing'" in e.response['Error']['Message'], e and e.response)
+mt.update_hit_review_status(HITId=hit_id, Revert=True)
+st = mt.get_hit(HITId=hit_id)['HIT']['HITStatus']
+check('Revert=True brings it back to Reviewable', st == 'Reviewable', st)
+e = client_error(mt.update_hit_review_status,
+                 HITId='3NOSUCHHIT0000000000000000000X')
+check('UpdateHITReviewStatus of an unknown HIT is HITDoesNotExist',
+      e is not None and e.response.get('TurkErrorCode') ==
+      'AWS.MechanicalTurk.HITDoesNotExist', e and e.response)
+e = client_error(mt.list_reviewable_hits, Status='Assignable')
+check('a Status outside the enum is a ValidationException',
+      e is not None and e.response['Error']['Code'] == 'ValidationException',
+      e and e.response)
+
 mt.update_expiration_for_hit(HITId=hit_id, ExpireAt=0)
 st = mt.get_hit(HITId=hit_id)['HIT']['HITStatus']
 check('UpdateExpirationForHIT in the past closes the HIT',

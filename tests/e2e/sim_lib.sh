@@ -70,3 +70,25 @@ for h in hits:
 print("ok", len(hits), "HITs", n, "assignments")
 PYEOF
 }
+
+# sim_reviewing PORT NHITS: through boto3, NHITS HITs are Reviewing and none
+# is left Reviewable (the daemon moved each finished HIT out of the list).
+sim_reviewing() {
+	"${PYTHON:-/usr/bin/python3}" - "$1" "$2" <<'PYEOF'
+import os, sys
+import boto3
+c = boto3.client("mturk", endpoint_url="http://127.0.0.1:%s" % sys.argv[1],
+                 region_name="us-east-1",
+                 aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
+                 aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"])
+def ids(status):
+    out = []
+    for page in c.get_paginator("list_reviewable_hits").paginate(Status=status):
+        out += [h["HITId"] for h in page["HITs"]]
+    return out
+left, done = ids("Reviewable"), ids("Reviewing")
+assert not left, "still Reviewable: %s" % left
+assert len(done) == int(sys.argv[2]), done
+print("ok", len(done), "HITs Reviewing")
+PYEOF
+}

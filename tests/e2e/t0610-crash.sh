@@ -56,7 +56,8 @@ while [ $rc -ne 0 ] && [ $runs -lt 300 ]; do
 	for point in render post wait final done "after PutObject" \
 		"HIT intent recorded" "after CreateHIT" \
 		"after ListAssignmentsForHIT" "assignments recorded" \
-		"after ApproveAssignment" "after AssociateQualification"; do
+		"after ApproveAssignment" "after AssociateQualification" \
+		"after UpdateHITReviewStatus"; do
 		runs=$((runs + 1))
 		INTOFOCUS_TEST_CRASH_AT=$round INTOFOCUS_TEST_CRASH_LABEL="$point" \
 			"$INTOFOCUS" run crash/exp.yaml --state-dir crash/st >>crash.log 2>&1
@@ -72,9 +73,10 @@ done
 echo "# $kills kills in $runs runs, at:"
 grep -o "crash point [0-9]* ([^)]*)" crash.log | sed 's/.*(//; s/)//' | sort | uniq -c | sed 's/^/#   /'
 check "the daemon survived being killed at every crash point" test "$rc" -eq 0
-check "it was killed at least once per kind of point" test "$kills" -ge 12
+check "it was killed at least once per kind of point" test "$kills" -ge 13
 for point in "HIT intent recorded" "after CreateHIT" "after ApproveAssignment" \
 	"after AssociateQualification" "after PutObject" "assignments recorded" \
+	"after UpdateHITReviewStatus" \
 	"render -> post" "post -> wait" "wait -> render" "wait -> final" "final -> done"; do
 	check "killed at least once at: $point" grep -q "crash point 1 (${point##*-> })" crash.log
 done
@@ -83,6 +85,12 @@ check "final images identical to the undisturbed run" sh -c \
 
 check "no duplicate HIT and every assignment approved (crash run)" sim_audit "$PORT" 6
 check "the undisturbed run looks the same to the service" sim_audit "$CALM_PORT" 6
+# A HIT whose UpdateHITReviewStatus was cut short is moved again by the
+# next run, which finds it Reviewing and counts that as done.
+check "every finished HIT left the Reviewable list (crash run)" sim_reviewing "$PORT" 6
+check "... and in the undisturbed run" sim_reviewing "$CALM_PORT" 6
+check "the state recorded every HIT as moved" sh -c \
+	"[ \$(sqlite3 crash/st/state.db 'SELECT COUNT(*) FROM hits WHERE closed = 2') = 6 ]"
 check "the state recorded each assignment once" sh -c \
 	"[ \$(sqlite3 crash/st/state.db 'SELECT COUNT(*) FROM assignments') = 18 ] && \
 	 [ \$(sqlite3 crash/st/state.db \"SELECT COUNT(*) FROM assignments WHERE approval != 'approved'\") = 0 ]"

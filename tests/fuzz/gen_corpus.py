@@ -329,6 +329,13 @@ put("sim", "assignments_unknown", 'ListAssignmentsForHIT\n{"HITId":"nope",'
 put("sim", "wrong_types", 'CreateHITType\n{"Title":5,"Reward":[],'
     '"AssignmentDurationInSeconds":"x"}\n--\nUpdateExpirationForHIT\n'
     '{"HITId":"h","ExpireAt":"soon"}\n--\nDeleteHIT\n{"HITId":null}')
+put("sim", "review_status", 'CreateHIT\n{"Title":"t","Description":"d",'
+    '"Reward":"0.10","AssignmentDurationInSeconds":60,"LifetimeInSeconds":60,'
+    '"MaxAssignments":1,"Question":"<q/>"}\n--\nListReviewableHITs\n'
+    '{"Status":"Reviewing","MaxResults":1}\n--\nListReviewableHITs\n'
+    '{"HITTypeId":7,"Status":"Open","NextToken":"p9"}\n--\n'
+    'UpdateHITReviewStatus\n{"HITId":"nope","Revert":"no"}\n--\n'
+    'UpdateHITReviewStatus\n{"HITId":null}')
 put("sim", "unknown_op", "Frobnicate\n{}\n--\nListHITs\n[]")
 put("sim", "huge_numbers", 'CreateHIT\n{"Title":"t","Description":"d",'
     '"Reward":"99999999999999999999.99","AssignmentDurationInSeconds":'

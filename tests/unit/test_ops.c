@@ -657,6 +657,170 @@ test_approve_and_double_approve(void **state)
 }
 
 static void
+test_list_reviewable_hits_paging(void **state)
+{
+	struct fx *x = *state;
+	struct errbuf eb = {0};
+	struct mturk_hit *hits = NULL;
+	size_t n = 0;
+	int pages = 0;
+
+	fake_http_push(x->srv, 200,
+		       "{\"NextToken\":\"t1\",\"NumResults\":2,\"HITs\":["
+		       "{\"HITId\":\"3H1\",\"HITTypeId\":\"3T\",\"HITStatus\":"
+		       "\"Reviewable\"},{\"HITId\":\"3H2\",\"HITTypeId\":\"3T\"}]}",
+		       NULL);
+	/* An empty page with a token does not end the list. */
+	fake_http_push(x->srv, 200,
+		       "{\"NextToken\":\"t2\",\"NumResults\":0,\"HITs\":[]}",
+		       NULL);
+	fake_http_push(x->srv, 200,
+		       "{\"NumResults\":1,\"HITs\":[{\"HITId\":\"3H3\","
+		       "\"MaxAssignments\":3}]}",
+		       NULL);
+	assert_int_equal(mturk_list_reviewable_hits(x->c, "3T", "Reviewable",
+						    &hits, &n, &pages, &eb),
+			 IF_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(pages, 3);
+	assert_string_equal(hits[0].hit_id, "3H1");
+	assert_string_equal(hits[0].hit_status, "Reviewable");
+	assert_string_equal(hits[2].hit_id, "3H3");
+	assert_int_equal(hits[2].max_assignments, 3);
+	free(hits);
+	expect_request(x, 0, "ListReviewableHITs",
+		       "{\"HITTypeId\":\"3T\",\"Status\":\"Reviewable\","
+		       "\"MaxResults\":100}");
+	expect_request(x, 1, "ListReviewableHITs",
+		       "{\"HITTypeId\":\"3T\",\"Status\":\"Reviewable\","
+		       "\"MaxResults\":100,\"NextToken\":\"t1\"}");
+	expect_request(x, 2, "ListReviewableHITs",
+		       "{\"HITTypeId\":\"3T\",\"Status\":\"Reviewable\","
+		       "\"MaxResults\":100,\"NextToken\":\"t2\"}");
+	assert_int_equal(mturk_client_sent(x->c, "ListReviewableHITs"), 3);
+
+	/* One page, no filter: only MaxResults is sent. */
+	fake_http_clear(x->srv);
+	fake_http_push(x->srv, 200, "{\"NumResults\":0,\"HITs\":[]}", NULL);
+	assert_int_equal(mturk_list_reviewable_hits_page(
+				 x->c, NULL, NULL, NULL, 7, &hits, &n,
+				 (char[256]){0}, 256, &eb),
+			 IF_OK);
+	assert_int_equal(n, 0);
+	assert_null(hits);
+	expect_request(x, 0, "ListReviewableHITs", "{\"MaxResults\":7}");
+
+	/* A malformed HIT fails the whole list and names the field. */
+	fake_http_clear(x->srv);
+	fake_http_push(x->srv, 200,
+		       "{\"HITs\":[{\"HITId\":\"3H1\",\"MaxAssignments\":\"x\"}]}",
+		       NULL);
+	assert_int_equal(mturk_list_reviewable_hits(x->c, "3T", "Reviewable",
+						    &hits, &n, &pages, &eb),
+			 IF_ERUNTIME);
+	assert_null(hits);
+	assert_string_equal(eb.msg, "ListReviewableHITs: answer field "
+				    "MaxAssignments is not an integer");
+
+	/* A token served twice would loop for ever. */
+	err_init(&eb);
+	fake_http_clear(x->srv);
+	fake_http_set_default(x->srv, 200,
+			      "{\"NextToken\":\"same\",\"HITs\":[{\"HITId\":"
+			      "\"3H1\"}]}");
+	assert_int_equal(mturk_list_reviewable_hits(x->c, "3T", NULL, &hits,
+						    &n, &pages, &eb),
+			 IF_ERUNTIME);
+	assert_null(hits);
+	assert_int_equal(pages, 2);
+	assert_non_null(strstr(eb.msg, "repeated the page token same"));
+}
+
+static const char hit_state_error[] =
+	"{\"__type\":\"RequestError\",\"Message\":\"This HIT is currently in "
+	"the state 'Reviewing'.  This operation can be called with a status "
+	"of: Reviewable (1624047673969)\",\"TurkErrorCode\":"
+	"\"AWS.MechanicalTurk.InvalidHITState\"}";
+
+static void
+test_update_hit_review_status(void **state)
+{
+	struct fx *x = *state;
+	struct errbuf eb = {0};
+	char status[32];
+
+	fake_http_push(x->srv, 200, "{}", NULL);
+	assert_int_equal(mturk_update_hit_review_status(x->c, "3H", false,
+							status, &eb),
+			 IF_OK);
+	assert_string_equal(status, "");
+	expect_request(x, 0, "UpdateHITReviewStatus",
+		       "{\"HITId\":\"3H\",\"Revert\":false}");
+	fake_http_clear(x->srv);
+	fake_http_push(x->srv, 200, "{}", NULL);
+	assert_int_equal(mturk_update_hit_review_status(x->c, "3H", true, NULL,
+							&eb),
+			 IF_OK);
+	expect_request(x, 0, "UpdateHITReviewStatus",
+		       "{\"HITId\":\"3H\",\"Revert\":true}");
+
+	/* A repeat: refused, and GetHIT says Reviewing, so it is done. */
+	fake_http_clear(x->srv);
+	fake_http_push(x->srv, 400, hit_state_error, NULL);
+	fake_http_push(x->srv, 200,
+		       "{\"HIT\":{\"HITId\":\"3H\",\"HITStatus\":\"Reviewing\"}}",
+		       NULL);
+	assert_int_equal(mturk_update_hit_review_status(x->c, "3H", false,
+							status, &eb),
+			 IF_OK);
+	assert_string_equal(status, "Reviewing");
+	assert_int_equal(fake_http_count(x->srv), 2);
+	expect_request(x, 1, "GetHIT", "{\"HITId\":\"3H\"}");
+
+	/* Not Reviewable yet: a failure that says what the HIT is. */
+	fake_http_clear(x->srv);
+	fake_http_push(x->srv, 400, hit_state_error, NULL);
+	fake_http_push(x->srv, 200,
+		       "{\"HIT\":{\"HITId\":\"3H\",\"HITStatus\":\"Assignable\"}}",
+		       NULL);
+	assert_int_equal(mturk_update_hit_review_status(x->c, "3H", false,
+							status, &eb),
+			 IF_ERUNTIME);
+	assert_string_equal(status, "Assignable");
+	assert_non_null(strstr(eb.msg, "UpdateHITReviewStatus: "
+				       "AWS.MechanicalTurk.InvalidHITState"));
+	assert_non_null(strstr(eb.msg, "(the HIT is Assignable)"));
+
+	/* The HIT is gone: both messages, for the caller to recognise. */
+	err_init(&eb);
+	fake_http_clear(x->srv);
+	fake_http_push(x->srv, 400, hit_state_error, NULL);
+	fake_http_push(x->srv, 400,
+		       "{\"__type\":\"RequestError\",\"Message\":\"Hit 3H does "
+		       "not exist. (1)\",\"TurkErrorCode\":"
+		       "\"AWS.MechanicalTurk.HITDoesNotExist\"}",
+		       NULL);
+	assert_int_equal(mturk_update_hit_review_status(x->c, "3H", false,
+							status, &eb),
+			 IF_ERUNTIME);
+	assert_string_equal(status, "");
+	assert_non_null(strstr(eb.msg, "(and then GetHIT: "
+				       "AWS.MechanicalTurk.HITDoesNotExist"));
+
+	/* A service fault is not followed by GetHIT. */
+	err_init(&eb);
+	fake_http_clear(x->srv);
+	fake_http_set_default(x->srv, 500,
+			      "{\"__type\":\"ServiceFault\",\"Message\":\"x\"}");
+	assert_int_equal(mturk_update_hit_review_status(x->c, "3H", false,
+							status, &eb),
+			 IF_ETEMP);
+	for (size_t i = 0; i < fake_http_count(x->srv); i++)
+		expect_request(x, i, "UpdateHITReviewStatus",
+			       "{\"HITId\":\"3H\",\"Revert\":false}");
+}
+
+static void
 test_reject(void **state)
 {
 	struct fx *x = *state;
@@ -818,6 +982,8 @@ main(void)
 		T(test_list_assignments_three_pages),
 		T(test_get_assignment),
 		T(test_approve_and_double_approve),
+		T(test_list_reviewable_hits_paging),
+		T(test_update_hit_review_status),
 		T(test_reject),
 		T(test_update_expiration),
 		T(test_delete_hit_and_balance),

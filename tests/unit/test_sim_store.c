@@ -486,20 +486,26 @@ test_delay_expire_delete(void **state)
 	snprintf(body, sizeof(body), "{\"HITId\":\"%s\"}",
 		 json_string_value(json_object_get(json_object_get(r, "HIT"),
 						   "HITId")));
-	/* Nothing submitted yet: both assignments pending. */
+	/*
+	 * Nothing submitted yet: the first worker has accepted, the second
+	 * takes it in a minute, so one assignment is still available.
+	 */
 	l = call_ok(f, "ListAssignmentsForHIT", body);
 	assert_int_equal(json_integer_value(json_object_get(l, "NumResults")), 0);
 	json_decref(l);
 	h = call_ok(f, "GetHIT", body);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(h, "HIT"),
 							    "NumberOfAssignmentsPending")),
-			 2);
+			 1);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(h, "HIT"),
+							    "NumberOfAssignmentsAvailable")),
+			 1);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(h, "HIT"),
 							      "HITStatus")),
-			    "Unassignable");
+			    "Assignable");
 	json_decref(h);
 	expect_error(f, "DeleteHIT", body, 400, "RequestError",
-		     "AWS.MechanicalTurk.InvalidHITState", "Unassignable");
+		     "AWS.MechanicalTurk.InvalidHITState", "Assignable");
 	/* One minute on: the first worker has submitted. */
 	f->now_ms += 60000;
 	l = call_ok(f, "ListAssignmentsForHIT", body);
@@ -526,6 +532,140 @@ test_delay_expire_delete(void **state)
 		     "AWS.MechanicalTurk.HITDoesNotExist", NULL);
 	json_decref(r);
 	free(req);
+	fixture_free(f);
+}
+
+/* HITStatus of a HIT, read with GetHIT. */
+static void
+expect_status(struct fixture *f, const char *hit_id, const char *want)
+{
+	char body[128];
+	json_t *h;
+
+	snprintf(body, sizeof(body), "{\"HITId\":\"%s\"}", hit_id);
+	h = call_ok(f, "GetHIT", body);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(h, "HIT"), "HITStatus")),
+			    want);
+	json_decref(h);
+}
+
+/* The HITIds of one ListReviewableHITs answer, space-separated. */
+static void
+expect_reviewable(struct fixture *f, const char *req, const char *want,
+		  bool more)
+{
+	json_t *r = call_ok(f, "ListReviewableHITs", req), *h;
+	char got[256] = "";
+	size_t i;
+
+	json_array_foreach(json_object_get(r, "HITs"), i, h) {
+		size_t len = strlen(got);
+		snprintf(got + len, sizeof(got) - len, "%s%s", len ? " " : "",
+			 json_string_value(json_object_get(h, "HITId")));
+	}
+	if (strcmp(got, want) != 0)
+		fail_msg("ListReviewableHITs %s: got \"%s\", want \"%s\"", req,
+			 got, want);
+	assert_int_equal(json_integer_value(json_object_get(r, "NumResults")),
+			 json_array_size(json_object_get(r, "HITs")));
+	assert_int_equal(json_object_get(r, "NextToken") != NULL, more);
+	json_decref(r);
+}
+
+static void
+test_review_status(void **state)
+{
+	struct fixture *f = fixture_new(60000, 5);
+	char *ra = hit_req(2, "e/i/1", NULL), *rb = hit_req(1, "e/j/1", NULL);
+	char a[64], b[64], type[64], req[256], ids[160], upd[128];
+	json_t *r;
+
+	(void)state;
+	r = call_ok(f, "CreateHIT", ra);
+	snprintf(a, sizeof(a), "%s", json_string_value(json_object_get(
+					    json_object_get(r, "HIT"), "HITId")));
+	snprintf(type, sizeof(type), "%s",
+		 json_string_value(json_object_get(json_object_get(r, "HIT"),
+						   "HITTypeId")));
+	json_decref(r);
+	r = call_ok(f, "CreateHIT", rb);
+	snprintf(b, sizeof(b), "%s", json_string_value(json_object_get(
+					    json_object_get(r, "HIT"), "HITId")));
+	json_decref(r);
+	snprintf(req, sizeof(req), "{\"HITTypeId\":\"%s\"}", type);
+	/* A: one worker on it, one assignment left; B: its worker on it. */
+	expect_status(f, a, "Assignable");
+	expect_status(f, b, "Unassignable");
+	expect_reviewable(f, req, "", false);
+	/* A minute on: B is submitted; A's second worker has taken it. */
+	f->now_ms += 60000;
+	expect_status(f, a, "Unassignable");
+	expect_status(f, b, "Reviewable");
+	expect_reviewable(f, req, b, false);
+	/* Two minutes: both done.  Paging, one a page, in creation order. */
+	f->now_ms += 60000;
+	expect_status(f, a, "Reviewable");
+	snprintf(ids, sizeof(ids), "%s %s", a, b);
+	expect_reviewable(f, req, ids, false);
+	snprintf(req, sizeof(req),
+		 "{\"HITTypeId\":\"%s\",\"Status\":\"Reviewable\","
+		 "\"MaxResults\":1}",
+		 type);
+	expect_reviewable(f, req, a, true);
+	r = call_ok(f, "ListReviewableHITs", req);
+	snprintf(req, sizeof(req),
+		 "{\"HITTypeId\":\"%s\",\"MaxResults\":1,\"NextToken\":\"%s\"}",
+		 type, json_string_value(json_object_get(r, "NextToken")));
+	json_decref(r);
+	expect_reviewable(f, req, b, false);
+	/* Another type's HITs, or no type: all of the requester's. */
+	expect_reviewable(f, "{\"HITTypeId\":\"3NOTATYPE\"}", "", false);
+	expect_reviewable(f, "{}", ids, false);
+
+	/* A to Reviewing; a repeat is refused, saying where it is. */
+	snprintf(upd, sizeof(upd), "{\"HITId\":\"%s\"}", a);
+	json_decref(call_ok(f, "UpdateHITReviewStatus", upd));
+	expect_status(f, a, "Reviewing");
+	expect_error(f, "UpdateHITReviewStatus", upd, 400, "RequestError",
+		     "AWS.MechanicalTurk.InvalidHITState",
+		     "currently in the state 'Reviewing'");
+	expect_reviewable(f, "{}", b, false);
+	expect_reviewable(f, "{\"Status\":\"Reviewing\"}", a, false);
+	/* Revert only from Reviewing. */
+	snprintf(upd, sizeof(upd), "{\"HITId\":\"%s\",\"Revert\":true}", b);
+	expect_error(f, "UpdateHITReviewStatus", upd, 400, "RequestError",
+		     "AWS.MechanicalTurk.InvalidHITState",
+		     "can be called with a status of: Reviewing");
+	snprintf(upd, sizeof(upd), "{\"HITId\":\"%s\",\"Revert\":true}", a);
+	json_decref(call_ok(f, "UpdateHITReviewStatus", upd));
+	expect_status(f, a, "Reviewable");
+	snprintf(upd, sizeof(upd), "{\"HITId\":\"%s\",\"Revert\":false}", a);
+	json_decref(call_ok(f, "UpdateHITReviewStatus", upd));
+	/* Extended, the HIT is open for new work and no longer Reviewing. */
+	snprintf(upd, sizeof(upd), "{\"HITId\":\"%s\",\"ExpireAt\":%lld}", a,
+		 (long long)(f->now_ms / 1000 + 3600));
+	json_decref(call_ok(f, "UpdateExpirationForHIT", upd));
+	expect_status(f, a, "Reviewable");
+
+	/* Bad requests, in the service's shapes. */
+	expect_error(f, "ListReviewableHITs", "{\"Status\":\"Assignable\"}", 400,
+		     "ValidationException", "", "enum value set");
+	expect_error(f, "ListReviewableHITs", "{\"MaxResults\":101}", 400,
+		     "RequestError", "AWS.MechanicalTurk.ParameterValidationError",
+		     NULL);
+	expect_error(f, "ListReviewableHITs", "{\"NextToken\":\"zz\"}", 400,
+		     "RequestError", "AWS.MechanicalTurk.ParameterValidationError",
+		     NULL);
+	expect_error(f, "UpdateHITReviewStatus", "{}", 400,
+		     "ValidationException", "", "HITId");
+	expect_error(f, "UpdateHITReviewStatus", "{\"HITId\":\"3NOPE\"}", 400,
+		     "RequestError", "AWS.MechanicalTurk.HITDoesNotExist", NULL);
+	snprintf(upd, sizeof(upd), "{\"HITId\":\"%s\",\"Revert\":\"yes\"}", b);
+	expect_error(f, "UpdateHITReviewStatus", upd, 400,
+		     "SerializationException", "", "Revert");
+	free(ra);
+	free(rb);
 	fixture_free(f);
 }
 
@@ -621,8 +761,12 @@ test_state_dir_survives_restart(void **state)
 	a = first_assignment(f, hit_id);
 	snprintf(body, sizeof(body), "{\"AssignmentId\":\"%s\"}",
 		 json_string_value(json_object_get(a, "AssignmentId")));
-	json_decref(a);
 	json_decref(call_ok(f, "ApproveAssignment", body));
+	snprintf(body, sizeof(body), "{\"HITId\":\"%s\"}", hit_id);
+	json_decref(call_ok(f, "UpdateHITReviewStatus", body));
+	snprintf(body, sizeof(body), "{\"AssignmentId\":\"%s\"}",
+		 json_string_value(json_object_get(a, "AssignmentId")));
+	json_decref(a);
 	assert_int_equal(sim_store_put_object(f->st, "b/x.jpg", "xyz", 3,
 					      "image/jpeg"),
 			 0);
@@ -641,6 +785,8 @@ test_state_dir_survives_restart(void **state)
 		     "\"QualificationTypeStatus\":\"Active\"}",
 		     400, "RequestError",
 		     "AWS.MechanicalTurk.QualificationTypeAlreadyExists", NULL);
+	/* Still Reviewing after the restart. */
+	expect_status(f, hit_id, "Reviewing");
 	snprintf(body, sizeof(body), "{\"HITId\":\"%s\"}", hit_id);
 	r = call_ok(f, "ListAssignmentsForHIT", body);
 	assert_int_equal(json_integer_value(json_object_get(r, "NumResults")), 2);
@@ -689,6 +835,7 @@ main(void)
 		cmocka_unit_test(test_paging),
 		cmocka_unit_test(test_qualifications_exclude_workers),
 		cmocka_unit_test(test_delay_expire_delete),
+		cmocka_unit_test(test_review_status),
 		cmocka_unit_test(test_reproducible),
 		cmocka_unit_test(test_objects),
 		cmocka_unit_test(test_state_dir_survives_restart),

@@ -1,0 +1,227 @@
+/*
+ * daemon/poll.c - one poll per HIT type instead of one per HIT (spec
+ * sections 5 and 9; issue 6).
+ *
+ * MTurk moves a HIT to Reviewable once all its assignments are submitted,
+ * or once it has expired with none in progress.  Before that, the answers
+ * of a HIT are of no use to the stage machine (it aggregates a stage only
+ * when all are in) except close to the HIT's expiry, where the decision to
+ * extend or to go on with fewer answers needs their number.  So a poll
+ * round asks MTurk once per HIT type, not once per HIT:
+ *
+ *   1. the HIT types of the WAIT images that are due (each HIT row keeps
+ *      its type; with exclusive_stages there is one per stage);
+ *   2. every page of ListReviewableHITs(HITTypeId, Status=Reviewable) of
+ *      each, into one sorted set of HITIds;
+ *   3. every WAIT image of a listed type: in the set, it is due now and
+ *      its step (step_wait in stage.c) reads the assignments with
+ *      ListAssignmentsForHIT as before; not in the set, it costs no call
+ *      and is rescheduled a poll interval on - never past the start of
+ *      its expiry margin, so that the extension decision is taken in time;
+ *      within the margin it keeps its own schedule and its own
+ *      ListAssignmentsForHIT on every poll, as before.
+ *
+ * Rescheduling every WAIT image of a type at once also lines them up, so
+ * that the next round serves them all with one listing.  A finished HIT
+ * leaves the Reviewable list (UpdateHITReviewStatus, stage.c), so a
+ * listing stays about as long as the number of HITs that finished since
+ * the last round: one page of 100 in practice.
+ *
+ * Nothing here is durable but next_at: the set lives for one pass of the
+ * loop.  After a crash the next round simply lists again.  A listing that
+ * fails leaves its type's HITs to their own calls this round, which is
+ * the old behaviour and always correct.
+ */
+#include "daemon/daemon.h"
+#include "config/config.h"
+#include "mturk/mturk.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int
+id_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+void
+poll_round_end(struct run_ctx *ctx)
+{
+	free(ctx->reviewable);
+	ctx->reviewable = NULL;
+	ctx->nreviewable = 0;
+}
+
+bool
+poll_seen_reviewable(const struct run_ctx *ctx, const char *hit_id)
+{
+	char key[ID_MAX];
+
+	if (ctx->reviewable == NULL || hit_id[0] == '\0')
+		return false;
+	snprintf(key, sizeof(key), "%s", hit_id);
+	return bsearch(key, ctx->reviewable, ctx->nreviewable,
+		       sizeof(ctx->reviewable[0]), id_cmp) != NULL;
+}
+
+/* The open HIT of a WAIT image, or NULL. */
+static const struct hit_rec *
+hit_of(const struct image_rec *im, const struct hit_rec *hits, size_t nhits)
+{
+	for (size_t k = 0; k < nhits; k++)
+		if (hits[k].stage == im->stage &&
+		    hits[k].attempt == im->attempt &&
+		    strcmp(hits[k].image_id, im->id) == 0)
+			return &hits[k];
+	return NULL;
+}
+
+/* Lists one HIT type's Reviewable HITs into ctx->reviewable. */
+static int
+list_type(struct run_ctx *ctx, const char *type, struct errbuf *cause)
+{
+	struct mturk_hit *hits = NULL;
+	char(*grown)[ID_MAX];
+	size_t n = 0;
+	int pages = 0, rc;
+
+	rc = mturk_list_reviewable_hits(ctx->client, type, "Reviewable", &hits,
+					&n, &pages, cause);
+	ctx->api_calls += (uint64_t)(pages > 0 ? pages : 1);
+	if (rc != IF_OK)
+		return rc;
+	log_debug("%s: poll: HIT type %s: %zu Reviewable (%d page%s)",
+		  ctx->exp->name, type, n, pages, pages == 1 ? "" : "s");
+	if (n > 0) {
+		grown = realloc(ctx->reviewable,
+				(ctx->nreviewable + n) * sizeof(*grown));
+		if (grown == NULL) {
+			free(hits);
+			return err_set(cause, IF_ERUNTIME,
+				       "ListReviewableHITs: out of memory");
+		}
+		ctx->reviewable = grown;
+		for (size_t i = 0; i < n; i++)
+			snprintf(ctx->reviewable[ctx->nreviewable++], ID_MAX,
+				 "%s", hits[i].hit_id);
+	}
+	free(hits);
+	return IF_OK;
+}
+
+int
+poll_round(struct run_ctx *ctx, struct image_rec *list, size_t n, int64_t now,
+	   struct errbuf *eb)
+{
+	const struct experiment *exp = ctx->exp;
+	int64_t margin = hit_expiry_margin(exp);
+	struct hit_rec *hits = NULL;
+	const struct hit_rec **of = NULL;
+	char(*types)[ID_MAX] = NULL;
+	unsigned char *listed = NULL;
+	size_t nhits = 0, ntypes = 0;
+	bool open_tx = false, due = false;
+	int rc = IF_OK;
+
+	poll_round_end(ctx);
+	for (size_t i = 0; i < n && !due; i++)
+		due = list[i].state == IMAGE_WAIT && list[i].next_at <= now;
+	if (!due)
+		return IF_OK; /* nothing to poll: no round */
+	if (store_hits_closed(ctx->st, HIT_OPEN, &hits, &nhits, eb) != IF_OK)
+		return eb->code;
+	of = calloc(n, sizeof(*of));
+	types = calloc(n, sizeof(*types));
+	listed = calloc(n, 1);
+	/* An empty set, not NULL: the round is under way. */
+	ctx->reviewable = calloc(1, sizeof(*ctx->reviewable));
+	if (of == NULL || types == NULL || listed == NULL ||
+	    ctx->reviewable == NULL) {
+		rc = err_set(eb, IF_ERUNTIME, "out of memory");
+		goto out;
+	}
+	/* 1. The HIT types of the due WAIT images. */
+	for (size_t i = 0; i < n; i++) {
+		size_t t;
+
+		if (list[i].state != IMAGE_WAIT)
+			continue;
+		of[i] = hit_of(&list[i], hits, nhits);
+		if (of[i] == NULL || of[i]->hit_type_id[0] == '\0' ||
+		    list[i].next_at > now)
+			continue;
+		for (t = 0; t < ntypes; t++)
+			if (strcmp(types[t], of[i]->hit_type_id) == 0)
+				break;
+		if (t == ntypes)
+			snprintf(types[ntypes++], ID_MAX, "%s",
+				 of[i]->hit_type_id);
+	}
+	/* 2. One listing per type. */
+	for (size_t t = 0; t < ntypes && !loop_stop_requested(); t++) {
+		struct errbuf cause = {0};
+
+		if (list_type(ctx, types[t], &cause) == IF_OK)
+			listed[t] = 1;
+		else
+			log_warnx("%s: poll: ListReviewableHITs for HIT type %s "
+				  "failed; its HITs are polled one by one this "
+				  "time: %s",
+				  exp->name, types[t], cause.msg);
+	}
+	if (ctx->nreviewable > 1)
+		qsort(ctx->reviewable, ctx->nreviewable,
+		      sizeof(ctx->reviewable[0]), id_cmp);
+	/* 3. Due now, or rescheduled without a call. */
+	for (size_t i = 0; i < n; i++) {
+		const struct hit_rec *h = of[i];
+		int64_t next;
+		size_t t;
+
+		if (h == NULL || h->hit_type_id[0] == '\0')
+			continue;
+		for (t = 0; t < ntypes; t++)
+			if (strcmp(types[t], h->hit_type_id) == 0)
+				break;
+		if (t == ntypes || !listed[t])
+			continue;
+		if (poll_seen_reviewable(ctx, h->hit_id)) {
+			list[i].next_at = now;
+			continue;
+		}
+		if (now + margin >= h->expires_at)
+			continue; /* the extension decision polls it */
+		next = now + exp->mturk.poll_interval;
+		if (next > h->expires_at - margin)
+			next = h->expires_at - margin;
+		if (next == list[i].next_at)
+			continue;
+		if (!open_tx) {
+			if (state_begin(ctx->st, eb) != IF_OK) {
+				rc = eb->code;
+				goto out;
+			}
+			open_tx = true;
+		}
+		list[i].next_at = next;
+		if (store_image_update(ctx->st, &list[i], eb) != IF_OK) {
+			rc = eb->code;
+			goto out;
+		}
+	}
+	if (open_tx) {
+		rc = state_commit(ctx->st, eb);
+		open_tx = rc != IF_OK;
+	}
+out:
+	if (open_tx)
+		state_rollback(ctx->st);
+	if (rc != IF_OK)
+		poll_round_end(ctx);
+	free(hits);
+	free(of);
+	free(types);
+	free(listed);
+	return rc;
+}
