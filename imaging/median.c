@@ -60,12 +60,11 @@ typedef uint8_t u8x16 __attribute__((vector_size(16)));
 typedef uint16_t u16x16 __attribute__((vector_size(32)));
 
 /*
- * Output columns per tile.  With w = 41 a 4096-column tile has ~1.1 MiB
- * of histograms, more than L2, yet it was faster than tiles of 512..2048
- * on a 12 MP photo: the sweeps are sequential, the prefetcher follows
- * them, and wider tiles mean fewer halo columns and tile starts.
+ * Output columns per tile.  With w = 41 a 2048-column tile has ~0.55 MiB
+ * of histograms, which stay in L2 from one row's sweep to the next; 4096
+ * columns spilled to L3 and were slower by ~10 % on a 12 MP photo.
  */
-#define TILE_COLS 4096
+#define TILE_COLS 2048
 #define MAX_THREADS 64
 /* Strips shorter than this spend more on their halos than on output. */
 #define MIN_STRIP_ROWS 32

@@ -23,9 +23,6 @@ MT_NAME(const struct tile_job *job)
 	const struct img *src = job->src;
 	const int r = job->r, w = 2 * r + 1, H = src->h;
 	const int tw = job->tx1 - job->tx0, n = tw + w;
-	/* Columns lo .. hi-1 are inside the image: no clamping there. */
-	const int lo = clampi(r + 1 - job->tx0, 0, n);
-	const int hi = clampi(src->w + r + 1 - job->tx0, lo, n);
 	const int rank = w * w / 2;
 	/*
 	 * Kernel counts are kept biased by 0x8000 so that a signed 16-bit
@@ -56,31 +53,23 @@ MT_NAME(const struct tile_job *job)
 		u16x16 kc = bias, kf[17], acc = {0};
 		int luc[17];
 		unsigned ck;
-		const u8x16 *fin, *fout;
+		u8x16 *fin;
+		const u8x16 *fout;
+		const uint8_t *ra =
+			src->px + (size_t)clampi(y + r, 0, H - 1) * src->stride;
+		const uint8_t *rs =
+			src->px + (size_t)clampi(y - 1 - r, 0, H - 1) * src->stride;
+		/*
+		 * Columns move down a row as the sweep reaches them (below),
+		 * while their histograms are in L1 anyway, instead of in a
+		 * pass of their own over the whole tile.  Rows clamped to the
+		 * same source row cancel out.
+		 */
+		const bool step = y > job->y0 && ra != rs;
 
-		if (y > job->y0) {
-			const uint8_t *ra =
-				src->px + (size_t)clampi(y + r, 0, H - 1) * src->stride;
-			const uint8_t *rs =
-				src->px +
-				(size_t)clampi(y - 1 - r, 0, H - 1) * src->stride;
-			/* Rows clamped to the same source row cancel out. */
-			if (ra != rs) {
-				for (int i = 0; i < lo; i++)
-					col_down(&e[i], &f[16 * i], ra[offs[i]],
-						 rs[offs[i]]);
-				if (lo < hi) {
-					const uint8_t *pa = ra + offs[lo];
-					const uint8_t *ps = rs + offs[lo];
-
-					for (int i = lo; i < hi; i++, pa += 3, ps += 3)
-						col_down(&e[i], &f[16 * i], *pa, *ps);
-				}
-				for (int i = hi; i < n; i++)
-					col_down(&e[i], &f[16 * i], ra[offs[i]],
-						 rs[offs[i]]);
-			}
-		}
+		if (step)
+			for (int i = 0; i < w; i++)
+				col_down(&e[i], &f[16 * i], ra[offs[i]], rs[offs[i]]);
 		/* The window of p = -1, so that every p below takes one step. */
 		for (int i = 0; i < w; i++)
 			kc += MT_WIDEN(&e[i]);
@@ -94,6 +83,14 @@ MT_NAME(const struct tile_job *job)
 		for (int p = 0; p < tw; p++, fin += 16, fout += 16) {
 			size_t k;
 
+			/*
+			 * Column p + w is the newest the kernel reads, even
+			 * in the lazy catch-up below: every column it reads
+			 * is already on row y.
+			 */
+			if (step)
+				col_down(&e[p + w], fin, ra[offs[p + w]],
+					 rs[offs[p + w]]);
 			kc += MT_WIDEN(&e[p + w]) - MT_WIDEN(&e[p]);
 			/*
 			 * kc is cumulative and exclusive: lane k counts the
