@@ -72,6 +72,8 @@ typedef uint16_t u16x16 __attribute__((vector_size(32)));
 #define STRIPS_PER_THREAD 4
 /* The widest window whose counts fit the 8- and 16-bit histograms. */
 #define NARROW_MAX_WINDOW 255
+/* Columns a row step runs ahead of the sweep (see median_tile.h). */
+#define COL_AHEAD 2
 
 struct tile_job {
 	const struct img *src;
@@ -85,7 +87,8 @@ struct tile_job {
 	 * segment s counts the values 16s .. 16s+b), in f.  The coarse ones
 	 * are apart from the fine ones so that they all stay in L1.
 	 */
-	u8x16 *e, *f;
+	u16x16 *e;
+	u8x16 *f;
 	size_t *offs; /* byte offset in a row of each column's source pixel */
 };
 
@@ -101,7 +104,8 @@ struct filter_ctx {
 
 /* A thread's scratch, allocated once and used for every strip it takes. */
 struct scratch {
-	u8x16 *e, *f;
+	u16x16 *e;
+	u8x16 *f;
 	size_t *offs;
 	uint32_t *col; /* the 32-bit path's column histograms */
 };
@@ -130,31 +134,46 @@ clampi(int v, int lo, int hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
+/* ones16[i] has 1 in lanes i..15, for the 16-bit coarse histograms. */
+static const u16x16 ones16[17] = {
+#define ONES_FROM(i)                                                          \
+	{0 >= i, 1 >= i, 2 >= i, 3 >= i, 4 >= i, 5 >= i, 6 >= i, 7 >= i,     \
+	 8 >= i, 9 >= i, 10 >= i, 11 >= i, 12 >= i, 13 >= i, 14 >= i, 15 >= i}
+	ONES_FROM(0),  ONES_FROM(1),  ONES_FROM(2),  ONES_FROM(3),
+	ONES_FROM(4),  ONES_FROM(5),  ONES_FROM(6),  ONES_FROM(7),
+	ONES_FROM(8),  ONES_FROM(9),  ONES_FROM(10), ONES_FROM(11),
+	ONES_FROM(12), ONES_FROM(13), ONES_FROM(14), ONES_FROM(15),
+	ONES_FROM(16),
+#undef ONES_FROM
+};
+
 /*
  * The vector of bin v >> 4 (of 16 bytes each) begins at byte v & 0xF0:
  * byte offsets instead of indices save the shifts in the hottest loop.
+ * A coarse step of 32 bytes begins at twice that, an address mode's scale.
  */
 #define STEP_AT(off) (*(const u8x16 *)((const char *)ones + (off)))
+#define STEP16_AT(off) (*(const u16x16 *)((const char *)ones16 + 2 * (off)))
 #define SEG_AT(f, off) (*(u8x16 *)((char *)(f) + (off)))
 
 /* Counts value v in a column's coarse e and fine f histograms. */
 static inline __attribute__((always_inline)) void
-col_add(u8x16 *e, u8x16 *f, unsigned v)
+col_add(u16x16 *e, u8x16 *f, unsigned v)
 {
 	const unsigned hi = v & 0xF0, lo = (v << 4) & 0xF0;
 
-	*e += STEP_AT(16 + hi);
+	*e += STEP16_AT(16 + hi);
 	SEG_AT(f, hi) += STEP_AT(lo);
 }
 
 /* Moves a column down a row: va comes in, vs goes out. */
 static inline __attribute__((always_inline)) void
-col_down(u8x16 *e, u8x16 *f, unsigned va, unsigned vs)
+col_down(u16x16 *e, u8x16 *f, unsigned va, unsigned vs)
 {
 	const unsigned ha = va & 0xF0, la = (va << 4) & 0xF0;
 	const unsigned hs = vs & 0xF0, ls = (vs << 4) & 0xF0;
 
-	*e += STEP_AT(16 + ha) - STEP_AT(16 + hs);
+	*e += STEP16_AT(16 + ha) - STEP16_AT(16 + hs);
 	SEG_AT(f, ha) += STEP_AT(la);
 	SEG_AT(f, hs) -= STEP_AT(ls);
 }
@@ -384,9 +403,10 @@ scratch_init(struct scratch *sc, const struct filter_ctx *ctx)
 		return sc->col == NULL ? IF_ERUNTIME : IF_OK;
 	}
 	/* Sizes are multiples of 64, as aligned_alloc() wants. */
-	sc->e = aligned_alloc(64, (size_t)(tile + w + 3) / 4 * 64);
-	sc->f = aligned_alloc(64, (size_t)(tile + w) * 16 * sizeof(u8x16));
-	sc->offs = malloc((size_t)(tile + w) * sizeof(size_t));
+	sc->e = aligned_alloc(64, (size_t)(tile + w + COL_AHEAD + 1) / 2 * 64);
+	sc->f = aligned_alloc(64, (size_t)(tile + w + COL_AHEAD) * 16 *
+					  sizeof(u8x16));
+	sc->offs = malloc((size_t)(tile + w + COL_AHEAD) * sizeof(size_t));
 	if (sc->e == NULL || sc->f == NULL || sc->offs == NULL)
 		return IF_ERUNTIME;
 	return IF_OK;

@@ -14,7 +14,8 @@
  * (coarse e[i], fine f[16 * i .. 16 * i + 15]) holds the histograms of
  * source column tx0 - r - 1 + i (clamped to the image),
  * so that the window of output column tx0 + p is columns p+1 .. p+w and
- * moving right by one adds column p+w and drops column p.
+ * moving right by one adds column p+w and drops column p.  The scratch
+ * has COL_AHEAD columns more than the tile needs (see below).
  */
 
 static MT_TARGET void
@@ -22,7 +23,7 @@ MT_NAME(const struct tile_job *job)
 {
 	const struct img *src = job->src;
 	const int r = job->r, w = 2 * r + 1, H = src->h;
-	const int tw = job->tx1 - job->tx0, n = tw + w;
+	const int tw = job->tx1 - job->tx0, n = tw + w + COL_AHEAD;
 	const int rank = w * w / 2;
 	/*
 	 * Kernel counts are kept biased by 0x8000 so that a signed 16-bit
@@ -31,7 +32,8 @@ MT_NAME(const struct tile_job *job)
 	const u16x16 bias = {0x8000, 0x8000, 0x8000, 0x8000, 0x8000, 0x8000,
 			     0x8000, 0x8000, 0x8000, 0x8000, 0x8000, 0x8000,
 			     0x8000, 0x8000, 0x8000, 0x8000};
-	u8x16 *e = job->e, *f = job->f;
+	u16x16 *e = job->e;
+	u8x16 *f = job->f;
 	size_t *offs = job->offs;
 
 	for (int i = 0; i < n; i++)
@@ -49,12 +51,9 @@ MT_NAME(const struct tile_job *job)
 	for (int y = job->y0; y < job->y1; y++) {
 		uint8_t *out = job->dst->px + (size_t)y * job->dst->stride +
 			       (size_t)job->tx0 * 3 + (size_t)job->ch;
-		/* Slot 16 is a dummy that the first pixel of a row evicts. */
-		u16x16 kc = bias, kf[17], acc = {0};
-		int luc[17];
+		u16x16 kc = bias, kf[16], acc = {0}, below;
+		int luc[16];
 		unsigned ck;
-		u8x16 *fin;
-		const u8x16 *fout;
 		const uint8_t *ra =
 			src->px + (size_t)clampi(y + r, 0, H - 1) * src->stride;
 		const uint8_t *rs =
@@ -68,47 +67,71 @@ MT_NAME(const struct tile_job *job)
 		const bool step = y > job->y0 && ra != rs;
 
 		if (step)
-			for (int i = 0; i < w; i++)
+			for (int i = 0; i < w + COL_AHEAD; i++)
 				col_down(&e[i], &f[16 * i], ra[offs[i]], rs[offs[i]]);
-		/* The window of p = -1, so that every p below takes one step. */
+		/*
+		 * The window of p = -1 (columns 0 .. w-1), so that every p
+		 * below takes one step, with the fine segment of its median
+		 * built: the segment in use is always a real one.
+		 */
 		for (int i = 0; i < w; i++)
-			kc += MT_WIDEN(&e[i]);
-		for (int k = 0; k < 17; k++)
+			kc += e[i];
+		ck = 15 - MT_COUNT_GT(kc, rank - 0x8000);
+		for (int i = 0; i < w; i++)
+			acc += MT_WIDEN(&f[16 * (size_t)i + ck]);
+		for (int k = 0; k < 16; k++)
 			luc[k] = -r - 2;
-		/* The segment in use stays in a register while it lasts. */
-		ck = 16;
-		/* Column p + w comes into the window, column p leaves it. */
-		fin = f + 16 * (size_t)w;
-		fout = f;
-		for (int p = 0; p < tw; p++, fin += 16, fout += 16) {
-			size_t k;
+		luc[ck] = -1;
+		below = kc[ck] + (u16x16){0};
+		for (int p = 0; p < tw; p++) {
+			/* Column p + w comes into the window, column p leaves it. */
+			const u16x16 *ein = &e[p + w], *eout = &e[p];
+			const u8x16 *fin = &f[16 * (size_t)(p + w)];
+			const u8x16 *fout = &f[16 * (size_t)p];
+			const unsigned s = ck;
+			unsigned k;
+			u16x16 next, nbelow;
 
 			/*
-			 * Column p + w is the newest the kernel reads, even
-			 * in the lazy catch-up below: every column it reads
-			 * is already on row y.
+			 * Column p + w + COL_AHEAD moves down now, so that the
+			 * loads of column p + w below find its stores done,
+			 * not waiting to be forwarded.  Every column the
+			 * kernel reads (up to p + w, even in the lazy
+			 * catch-up) is on row y already.
 			 */
 			if (step)
-				col_down(&e[p + w], fin, ra[offs[p + w]],
-					 rs[offs[p + w]]);
-			kc += MT_WIDEN(&e[p + w]) - MT_WIDEN(&e[p]);
+				col_down(&e[p + w + COL_AHEAD],
+					 &f[16 * (size_t)(p + w + COL_AHEAD)],
+					 ra[offs[p + w + COL_AHEAD]],
+					 rs[offs[p + w + COL_AHEAD]]);
+			kc += *ein - *eout;
+			/*
+			 * The segment in use and the count below it move on
+			 * before the search has said whether the median is
+			 * still in that segment (it nearly always is), so
+			 * that their loads need not wait for the search.
+			 */
+			next = acc + MT_WIDEN(&fin[s]) - MT_WIDEN(&fout[s]);
+			nbelow = below + (uint16_t)((*ein)[s] - (*eout)[s]);
 			/*
 			 * kc is cumulative and exclusive: lane k counts the
 			 * values below 16k, so lane 0 is 0 and the median's
 			 * coarse bin is the last lane not above the rank.
 			 */
 			k = 15 - MT_COUNT_GT(kc, rank - 0x8000);
-			if (__builtin_expect(k == ck, 1)) {
-				acc += MT_WIDEN(&fin[k]) - MT_WIDEN(&fout[k]);
+			if (__builtin_expect(k == s, 1)) {
+				acc = next;
+				below = nbelow;
 			} else {
 				/*
 				 * The lazy fine level: catch segment k up
 				 * from where it was last used, or rebuild it
 				 * when that is over half a window back.
 				 */
-				kf[ck] = acc;
-				luc[ck] = p - 1;
-				ck = (unsigned)k;
+				kf[s] = acc;
+				luc[s] = p - 1;
+				ck = k;
+				below = kc[k] + (u16x16){0};
 				if (p - luc[k] > r) {
 					acc = (u16x16){0};
 					for (int i = p + 1; i <= p + w; i++)
@@ -121,13 +144,12 @@ MT_NAME(const struct tile_job *job)
 				}
 			}
 			/*
-			 * acc (fine, unbiased) plus kc[k] (the count below
-			 * segment k, biased) is the biased cumulative count
-			 * up to each fine bin: one add and the same compare.
+			 * acc (fine, unbiased) plus the count below segment
+			 * ck (biased) is the biased cumulative count up to
+			 * each fine bin: one add and the same compare.
 			 */
 			out[(size_t)p * 3] = (uint8_t)(
-				k * 16 + 16 -
-				MT_COUNT_GT(acc + kc[k], rank - 0x8000));
+				ck * 16 + 16 - MT_COUNT_GT(acc + below, rank - 0x8000));
 		}
 	}
 }
