@@ -169,7 +169,7 @@ test_tiles_and_threads(void **state)
 	static const int threads[] = {1, 2, 3, 7, 0};
 
 	(void)state;
-	/* Wider than four tiles (2048 columns), so tile seams are crossed. */
+	/* Wider than eight tiles (1024 columns), so tile seams are crossed. */
 	check_against_brute(8300, 3, 13, 1, 256);
 	check_against_brute(4100, 40, 5, 2, 256);
 	/*
