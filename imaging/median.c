@@ -25,8 +25,9 @@
  * histograms count at most w <= 255 pixels, so they are 8-bit (half the
  * cache), widened to the kernel's 16 bits on load, which is free on AVX2.
  *
- * The hot loop (median_tile.h) is compiled twice, with AVX2 and for the
- * baseline, and chosen at run time, so no build assumes AVX2.  Windows
+ * The hot loop (median_tile.h) is compiled three times, with AVX-512BW/VL,
+ * with AVX2 and for the baseline, and chosen at run time, so no build
+ * assumes either instruction set.  Windows
  * over 255 would overflow those counts; they take a plain 32-bit path
  * whose cost per pixel is 272 bin updates, also independent of w.
  *
@@ -256,6 +257,53 @@ widen_avx2(const u8x16 *v)
 #undef MT_WIDEN
 #endif
 
+#ifdef MEDIAN_HAVE_AVX2
+/*
+ * AVX-512BW/VL on the same 256-bit vectors: a compare into a mask
+ * register and its popcount (one bit per lane, no halving), a broadcast
+ * straight from a general register, and 32 vector registers for the
+ * three channels' state.
+ */
+#define MEDIAN_AVX512_TARGET "avx512f,avx512bw,avx512vl,avx2,popcnt"
+
+__attribute__((target(MEDIAN_AVX512_TARGET))) static inline unsigned
+count_gt_avx512(u16x16 v, int t)
+{
+	return (unsigned)__builtin_popcount(
+		_mm256_cmpgt_epi16_mask((__m256i)v, _mm256_set1_epi16((short)t)));
+}
+
+__attribute__((target(MEDIAN_AVX512_TARGET))) static inline u16x16
+widen_avx512(const u8x16 *v)
+{
+	return (u16x16)_mm256_cvtepu8_epi16(_mm_load_si128((const __m128i *)v));
+}
+
+#define MT_NAME tile_avx512
+#define MT_TARGET __attribute__((target(MEDIAN_AVX512_TARGET)))
+#define MT_COUNT_GT count_gt_avx512
+#define MT_WIDEN widen_avx512
+#include "imaging/median_tile.h"
+#undef MT_NAME
+#undef MT_TARGET
+#undef MT_COUNT_GT
+#undef MT_WIDEN
+#endif
+
+static bool
+cpu_has_avx512(void)
+{
+#ifdef MEDIAN_HAVE_AVX2
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx512f") &&
+	       __builtin_cpu_supports("avx512bw") &&
+	       __builtin_cpu_supports("avx512vl") &&
+	       __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+#else
+	return false;
+#endif
+}
+
 static bool
 cpu_has_avx2(void)
 {
@@ -272,6 +320,8 @@ median_auto_path(int window)
 {
 	if (window > NARROW_MAX_WINDOW)
 		return MEDIAN_PATH_WIDE;
+	if (cpu_has_avx512())
+		return MEDIAN_PATH_AVX512;
 	return cpu_has_avx2() ? MEDIAN_PATH_AVX2 : MEDIAN_PATH_GENERIC;
 }
 
@@ -295,6 +345,10 @@ strip_narrow(const struct filter_ctx *ctx, const struct scratch *sc, int y0,
 	for (tj.tx0 = 0; tj.tx0 < W; tj.tx0 += tile) {
 		tj.tx1 = tj.tx0 + tile < W ? tj.tx0 + tile : W;
 #ifdef MEDIAN_HAVE_AVX2
+		if (ctx->path == MEDIAN_PATH_AVX512) {
+			tile_avx512(&tj);
+			continue;
+		}
 		if (ctx->path == MEDIAN_PATH_AVX2) {
 			tile_avx2(&tj);
 			continue;
@@ -498,7 +552,8 @@ median_filter(const struct img *src, struct img *dst, int window,
 		return IF_OK;
 	}
 	if (window > NARROW_MAX_WINDOW || path == MEDIAN_PATH_AUTO ||
-	    (path == MEDIAN_PATH_AVX2 && !cpu_has_avx2()))
+	    (path == MEDIAN_PATH_AVX2 && !cpu_has_avx2()) ||
+	    (path == MEDIAN_PATH_AVX512 && !cpu_has_avx512()))
 		path = median_auto_path(window);
 	ctx.src = src;
 	ctx.dst = dst;

@@ -87,15 +87,16 @@ brute_median(const struct img *src, struct img *dst, int w)
 
 /*
  * Every code path against the brute force: img_median() itself, and the
- * generic, AVX2 and 32-bit paths forced, so that a machine with AVX2 still
- * checks the baseline code and the other way round.
+ * generic, AVX2, AVX-512 and 32-bit paths forced, so that a machine with
+ * AVX-512 still checks the AVX2 and baseline code (a path the CPU lacks
+ * runs as the one img_median() picks).
  */
 static void
 check_against_brute(int w, int h, int window, int threads, int levels)
 {
 	static const enum median_path paths[] = {
 		MEDIAN_PATH_AUTO, MEDIAN_PATH_GENERIC, MEDIAN_PATH_AVX2,
-		MEDIAN_PATH_WIDE,
+		MEDIAN_PATH_AVX512, MEDIAN_PATH_WIDE,
 	};
 	const uint64_t seed = (uint64_t)w * 1000003 + (uint64_t)h * 10007 +
 			      (uint64_t)window * 101 + (uint64_t)threads;
