@@ -168,16 +168,24 @@ col_add(u16x16 *e, u8x16 *f, unsigned v)
 	SEG_AT(f, hi) += STEP_AT(lo);
 }
 
-/* Moves a column down a row: va comes in, vs goes out. */
+/*
+ * Moves a column down a row: va comes in, vs goes out.  Both fine
+ * segments are read before either is written, and when they are the same
+ * one the second store writes both steps: a load right after a store that
+ * sometimes hits the same address (often, in a photo) would stall on
+ * every guess the core makes about it.  ones[16] is zero.
+ */
 static inline __attribute__((always_inline)) void
 col_down(u16x16 *e, u8x16 *f, unsigned va, unsigned vs)
 {
 	const unsigned ha = va & 0xF0, la = (va << 4) & 0xF0;
 	const unsigned hs = vs & 0xF0, ls = (vs << 4) & 0xF0;
+	const unsigned lx = ha == hs ? ls : 256;
+	const u8x16 a = SEG_AT(f, ha), s = SEG_AT(f, hs);
 
 	*e += STEP16_AT(16 + ha) - STEP16_AT(16 + hs);
-	SEG_AT(f, ha) += STEP_AT(la);
-	SEG_AT(f, hs) -= STEP_AT(ls);
+	SEG_AT(f, hs) = s - STEP_AT(ls);
+	SEG_AT(f, ha) = a + STEP_AT(la) - STEP_AT(lx);
 }
 
 static inline __attribute__((always_inline)) u16x16
