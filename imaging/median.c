@@ -21,7 +21,7 @@
  * each fine lane the values of its segment up to its bin - so that finding
  * the median's bin is one vector comparison against the rank and a count
  * of the lanes that pass, with no scan and no branch.  Adding a value to a
- * cumulative histogram is one vector add of a step (ones[]).  And column
+ * cumulative histogram is one vector add of a step (steps).  And column
  * histograms count at most w <= 255 pixels, so they are 8-bit (half the
  * cache), widened to the kernel's 16 bits on load, which is free on AVX2.
  *
@@ -77,20 +77,26 @@ typedef uint16_t u16x16 __attribute__((vector_size(32)));
 /* Columns a row step runs ahead of the sweep (see median_tile.h). */
 #define COL_AHEAD 2
 
+/*
+ * One column's histograms for one channel: the coarse one, exclusive
+ * (lane k counts the values below 16k), in e; 16 fine segments, inclusive
+ * (lane b of segment s counts the values 16s .. 16s+b), in f.  One record
+ * per column, so that one pointer reaches all of a column and the hot loop
+ * has general registers to spare (288 bytes, a multiple of 32).
+ */
+struct hcol {
+	u16x16 e;
+	u8x16 f[16];
+};
+
 struct tile_job {
 	const struct img *src;
 	struct img *dst;
 	int r;
 	int tx0, tx1; /* output columns */
 	int y0, y1;   /* output rows */
-	/*
-	 * Per column: the coarse histogram, exclusive (lane k counts the
-	 * values below 16k), in e; 16 fine segments, inclusive (lane b of
-	 * segment s counts the values 16s .. 16s+b), in f.  The coarse ones
-	 * are apart from the fine ones so that they all stay in L1.
-	 */
-	u16x16 *e;
-	u8x16 *f;
+	struct hcol *cols;
+	uint8_t *pre; /* PRE_BYTES of a row step's offsets */
 	size_t *offs; /* byte offset in a row of each column's source pixel */
 };
 
@@ -106,8 +112,8 @@ struct filter_ctx {
 
 /* A thread's scratch, allocated once and used for every strip it takes. */
 struct scratch {
-	u16x16 *e;
-	u8x16 *f;
+	struct hcol *cols;
+	uint8_t *pre;
 	size_t *offs;
 	uint32_t *col; /* the 32-bit path's column histograms */
 };
@@ -117,75 +123,138 @@ struct worker {
 	int rc;
 };
 
-/* ones[i] has 1 in lanes i..15: adding it counts a value in bin i. */
-static const u8x16 ones[17] = {
-#define ONES_FROM(i)                                                          \
-	{0 >= i, 1 >= i, 2 >= i, 3 >= i, 4 >= i, 5 >= i, 6 >= i, 7 >= i,     \
-	 8 >= i, 9 >= i, 10 >= i, 11 >= i, 12 >= i, 13 >= i, 14 >= i, 15 >= i}
-	ONES_FROM(0),  ONES_FROM(1),  ONES_FROM(2),  ONES_FROM(3),
-	ONES_FROM(4),  ONES_FROM(5),  ONES_FROM(6),  ONES_FROM(7),
-	ONES_FROM(8),  ONES_FROM(9),  ONES_FROM(10), ONES_FROM(11),
-	ONES_FROM(12), ONES_FROM(13), ONES_FROM(14), ONES_FROM(15),
-	ONES_FROM(16),
-#undef ONES_FROM
-};
-
 static inline int
 clampi(int v, int lo, int hi)
 {
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
-/* ones16[i] has 1 in lanes i..15, for the 16-bit coarse histograms. */
-static const u16x16 ones16[17] = {
+/*
+ * The steps that count a value in a cumulative histogram, in one table so
+ * that one register addresses them all: coarse[i] has 1 in lanes i..15
+ * (16-bit, for the coarse histograms), fine[i] too (8-bit, for the fine
+ * ones); coarse[16] and fine[16] are zero.  The table is small on purpose:
+ * a 4 KiB one indexed by the whole value was slower, its loads colliding
+ * modulo 4 KiB with the stores to the histograms.
+ */
 #define ONES_FROM(i)                                                          \
-	{0 >= i, 1 >= i, 2 >= i, 3 >= i, 4 >= i, 5 >= i, 6 >= i, 7 >= i,     \
-	 8 >= i, 9 >= i, 10 >= i, 11 >= i, 12 >= i, 13 >= i, 14 >= i, 15 >= i}
-	ONES_FROM(0),  ONES_FROM(1),  ONES_FROM(2),  ONES_FROM(3),
-	ONES_FROM(4),  ONES_FROM(5),  ONES_FROM(6),  ONES_FROM(7),
-	ONES_FROM(8),  ONES_FROM(9),  ONES_FROM(10), ONES_FROM(11),
-	ONES_FROM(12), ONES_FROM(13), ONES_FROM(14), ONES_FROM(15),
-	ONES_FROM(16),
-#undef ONES_FROM
+	{0 >= (i), 1 >= (i), 2 >= (i), 3 >= (i), 4 >= (i), 5 >= (i),          \
+	 6 >= (i), 7 >= (i), 8 >= (i), 9 >= (i), 10 >= (i), 11 >= (i),        \
+	 12 >= (i), 13 >= (i), 14 >= (i), 15 >= (i)}
+#define ONES_17                                                               \
+	ONES_FROM(0), ONES_FROM(1), ONES_FROM(2), ONES_FROM(3), ONES_FROM(4),  \
+		ONES_FROM(5), ONES_FROM(6), ONES_FROM(7), ONES_FROM(8),        \
+		ONES_FROM(9), ONES_FROM(10), ONES_FROM(11), ONES_FROM(12),     \
+		ONES_FROM(13), ONES_FROM(14), ONES_FROM(15), ONES_FROM(16)
+static const struct {
+	u16x16 coarse[17];
+	u8x16 fine[17];
+} steps = {
+	.coarse = {ONES_17},
+	.fine = {ONES_17},
 };
+#undef ONES_17
+#undef ONES_FROM
 
 /*
- * The vector of bin v >> 4 (of 16 bytes each) begins at byte v & 0xF0:
- * byte offsets instead of indices save the shifts in the hottest loop.
- * A coarse step of 32 bytes begins at twice that, an address mode's scale.
+ * Byte offsets instead of indices save shifts in the hottest loop: the
+ * fine segment of value v (16 bytes each) begins at byte h = v & 0xF0 of
+ * a column's fine histogram, its coarse step at byte 32 + 2h of coarse[]
+ * (an address mode's scale), its fine step at byte (v << 4) & 0xF0 of
+ * fine[].
  */
-#define STEP_AT(off) (*(const u8x16 *)((const char *)ones + (off)))
-#define STEP16_AT(off) (*(const u16x16 *)((const char *)ones16 + 2 * (off)))
+#define COARSE_STEP(h)                                                        \
+	(*(const u16x16 *)((const char *)steps.coarse + 32 + 2 * (size_t)(h)))
+#define FINE_STEP(off) (*(const u8x16 *)((const char *)steps.fine + (off)))
+#define FINE_OFF(v) (((v) << 4) & 0xF0)
+#define FINE_ZERO (16 << 4)
 #define SEG_AT(f, off) (*(u8x16 *)((char *)(f) + (off)))
 
 /* Counts value v in a column's coarse e and fine f histograms. */
 static inline __attribute__((always_inline)) void
 col_add(u16x16 *e, u8x16 *f, unsigned v)
 {
-	const unsigned hi = v & 0xF0, lo = (v << 4) & 0xF0;
-
-	*e += STEP16_AT(16 + hi);
-	SEG_AT(f, hi) += STEP_AT(lo);
+	*e += COARSE_STEP(v & 0xF0);
+	SEG_AT(f, v & 0xF0) += FINE_STEP(FINE_OFF(v));
 }
 
 /*
- * Moves a column down a row: va comes in, vs goes out.  Both fine
- * segments are read before either is written, and when they are the same
- * one the second store writes both steps: a load right after a store that
- * sometimes hits the same address (often, in a photo) would stall on
- * every guess the core makes about it.  ones[16] is zero.
+ * A row step's offsets, worked out for a whole row before its sweeps (see
+ * row_offsets()): for the value coming in (a) and the one going out (s)
+ * of each column and channel, in arrays PRE_STRIDE bytes apart so that
+ * one pointer and constant displacements reach all five:
+ *   PRE_HA, PRE_HS  the byte offset of their fine segment, v & 0xF0
+ *   PRE_LA, PRE_LS  their fine step's offset in fine[] over 8 (an address
+ *                   mode's scale), (v & 15) * 2
+ *   PRE_LX          PRE_LS when both are in one segment, else that of the
+ *                   zero step fine[16]
+ * PRE_STRIDE covers the widest tile and window, three channels, and a
+ * vector's overrun.
+ */
+#define PRE_STRIDE (3 * (TILE_COLS + NARROW_MAX_WINDOW + COL_AHEAD) + 64)
+#define PRE_HA 0
+#define PRE_HS (1 * PRE_STRIDE)
+#define PRE_LA (2 * PRE_STRIDE)
+#define PRE_LS (3 * PRE_STRIDE)
+#define PRE_LX (4 * PRE_STRIDE)
+#define PRE_BYTES (5 * PRE_STRIDE)
+#define FINE_STEP8(x)                                                         \
+	(*(const u8x16 *)((const char *)steps.fine + 8 * (size_t)(x)))
+
+/* The offsets of one column and channel: a comes in, s goes out. */
+static inline __attribute__((always_inline)) void
+pre_one(uint8_t *q, unsigned a, unsigned s)
+{
+	q[PRE_HA] = (uint8_t)(a & 0xF0);
+	q[PRE_HS] = (uint8_t)(s & 0xF0);
+	q[PRE_LA] = (uint8_t)((a & 15) * 2);
+	q[PRE_LS] = (uint8_t)((s & 15) * 2);
+	q[PRE_LX] = (uint8_t)((a ^ s) < 16 ? (s & 15) * 2 : 32);
+}
+
+/* The same for 16 consecutive bytes (q and the sources unaligned). */
+static inline __attribute__((always_inline)) void
+pre_16(uint8_t *q, const uint8_t *pa, const uint8_t *ps)
+{
+	const u8x16 m15 = {15, 15, 15, 15, 15, 15, 15, 15,
+			   15, 15, 15, 15, 15, 15, 15, 15};
+	const u8x16 z32 = {32, 32, 32, 32, 32, 32, 32, 32,
+			   32, 32, 32, 32, 32, 32, 32, 32};
+	u8x16 a, s, la, ls, same, v;
+
+	memcpy(&a, pa, 16);
+	memcpy(&s, ps, 16);
+	la = (a & m15) + (a & m15);
+	ls = (s & m15) + (s & m15);
+	/* Lanes of a comparison are 0 or all ones. */
+	same = (u8x16)((a ^ s) <= m15);
+	v = a & ~m15;
+	memcpy(q + PRE_HA, &v, 16);
+	v = s & ~m15;
+	memcpy(q + PRE_HS, &v, 16);
+	memcpy(q + PRE_LA, &la, 16);
+	memcpy(q + PRE_LS, &ls, 16);
+	v = (ls & same) | (z32 & ~same);
+	memcpy(q + PRE_LX, &v, 16);
+}
+
+/*
+ * Moves a column down a row by the offsets at q (see PRE_HA): the value
+ * coming in is counted, the one going out uncounted (the same value
+ * changes nothing).  Both fine segments are read before either is
+ * written, and when they are the same one the second store writes both
+ * steps: a load right after a store that sometimes hits the same address
+ * (often, in a photo) would stall on every guess the core makes about it.
  */
 static inline __attribute__((always_inline)) void
-col_down(u16x16 *e, u8x16 *f, unsigned va, unsigned vs)
+col_down(struct hcol *h, const uint8_t *q)
 {
-	const unsigned ha = va & 0xF0, la = (va << 4) & 0xF0;
-	const unsigned hs = vs & 0xF0, ls = (vs << 4) & 0xF0;
-	const unsigned lx = ha == hs ? ls : 256;
-	const u8x16 a = SEG_AT(f, ha), s = SEG_AT(f, hs);
+	const unsigned ha = q[PRE_HA], hs = q[PRE_HS];
+	const u8x16 a = SEG_AT(h->f, ha), s = SEG_AT(h->f, hs);
 
-	*e += STEP16_AT(16 + ha) - STEP16_AT(16 + hs);
-	SEG_AT(f, hs) = s - STEP_AT(ls);
-	SEG_AT(f, ha) = a + STEP_AT(la) - STEP_AT(lx);
+	h->e += COARSE_STEP(ha) - COARSE_STEP(hs);
+	SEG_AT(h->f, hs) = s - FINE_STEP8(q[PRE_LS]);
+	SEG_AT(h->f, ha) = a + FINE_STEP8(q[PRE_LA]) - FINE_STEP8(q[PRE_LX]);
 }
 
 static inline __attribute__((always_inline)) u16x16
@@ -227,11 +296,15 @@ count_gt_generic(u16x16 v, int t)
 #endif
 
 #define MT_NAME tile_generic
+#define MT_SWEEP sweep_generic
+#define MT_ROW_OFFSETS row_offsets_generic
 #define MT_TARGET
 #define MT_COUNT_GT count_gt_generic
 #define MT_WIDEN widen_generic
 #include "imaging/median_tile.h"
 #undef MT_NAME
+#undef MT_SWEEP
+#undef MT_ROW_OFFSETS
 #undef MT_TARGET
 #undef MT_COUNT_GT
 #undef MT_WIDEN
@@ -255,11 +328,15 @@ widen_avx2(const u8x16 *v)
 }
 
 #define MT_NAME tile_avx2
+#define MT_SWEEP sweep_avx2
+#define MT_ROW_OFFSETS row_offsets_avx2
 #define MT_TARGET __attribute__((target("avx2,popcnt")))
 #define MT_COUNT_GT count_gt_avx2
 #define MT_WIDEN widen_avx2
 #include "imaging/median_tile.h"
 #undef MT_NAME
+#undef MT_SWEEP
+#undef MT_ROW_OFFSETS
 #undef MT_TARGET
 #undef MT_COUNT_GT
 #undef MT_WIDEN
@@ -287,15 +364,28 @@ widen_avx512(const u8x16 *v)
 	return (u16x16)_mm256_cvtepu8_epi16(_mm_load_si128((const __m128i *)v));
 }
 
+/* vpermw: lane sel[0] of v in every lane. */
+__attribute__((target(MEDIAN_AVX512_TARGET))) static inline u16x16
+lane_avx512(u16x16 v, u16x16 sel)
+{
+	return (u16x16)_mm256_permutexvar_epi16((__m256i)sel, (__m256i)v);
+}
+
 #define MT_NAME tile_avx512
+#define MT_SWEEP sweep_avx512
+#define MT_ROW_OFFSETS row_offsets_avx512
 #define MT_TARGET __attribute__((target(MEDIAN_AVX512_TARGET)))
 #define MT_COUNT_GT count_gt_avx512
 #define MT_WIDEN widen_avx512
+#define MT_LANE lane_avx512
 #include "imaging/median_tile.h"
 #undef MT_NAME
+#undef MT_SWEEP
+#undef MT_ROW_OFFSETS
 #undef MT_TARGET
 #undef MT_COUNT_GT
 #undef MT_WIDEN
+#undef MT_LANE
 #endif
 
 static bool
@@ -345,8 +435,8 @@ strip_narrow(const struct filter_ctx *ctx, const struct scratch *sc, int y0,
 		.r = ctx->r,
 		.y0 = y0,
 		.y1 = y1,
-		.e = sc->e,
-		.f = sc->f,
+		.cols = sc->cols,
+		.pre = sc->pre,
 		.offs = sc->offs,
 	};
 
@@ -465,12 +555,11 @@ scratch_init(struct scratch *sc, const struct filter_ctx *ctx)
 		return sc->col == NULL ? IF_ERUNTIME : IF_OK;
 	}
 	/* Sizes are multiples of 64, as aligned_alloc() wants. */
-	sc->e = aligned_alloc(64, (size_t)(tile + w + COL_AHEAD + 1) / 2 * 3 *
-					  64);
-	sc->f = aligned_alloc(64, (size_t)(tile + w + COL_AHEAD) * 3 * 16 *
-					  sizeof(u8x16));
+	sc->cols = aligned_alloc(64, (size_t)(tile + w + COL_AHEAD + 1) / 2 * 2 *
+					     3 * sizeof(struct hcol));
+	sc->pre = aligned_alloc(64, (PRE_BYTES + 63) / 64 * 64);
 	sc->offs = malloc((size_t)(tile + w + COL_AHEAD) * sizeof(size_t));
-	if (sc->e == NULL || sc->f == NULL || sc->offs == NULL)
+	if (sc->cols == NULL || sc->pre == NULL || sc->offs == NULL)
 		return IF_ERUNTIME;
 	return IF_OK;
 }
@@ -478,8 +567,8 @@ scratch_init(struct scratch *sc, const struct filter_ctx *ctx)
 static void
 scratch_cleanup(struct scratch *sc)
 {
-	free(sc->e);
-	free(sc->f);
+	free(sc->cols);
+	free(sc->pre);
 	free(sc->offs);
 	free(sc->col);
 	memset(sc, 0, sizeof(*sc));

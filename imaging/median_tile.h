@@ -6,20 +6,168 @@
  *   MT_COUNT_GT    a function (u16x16 v, int t) -> lanes of v > t, the
  *                  lanes read as signed 16-bit
  *   MT_WIDEN       a function (const u8x16 *) -> u16x16, zero-extending
+ * and may define
+ *   MT_LANE        a function (u16x16 v, u16x16 sel) -> v[sel[0]] in every
+ *                  lane (a one-instruction permute), to take the count
+ *                  below the median's segment from the kernel itself
+ *                  instead of keeping it alongside
  * and the types, struct tile_job, col_add() and col_down() it uses.  Only
  * median.c includes this file.
  *
  * One call filters the three channels of one tile (a range of output
- * columns) of one strip (a range of output rows) in one sweep: three
- * independent chains for the core to overlap, and one pass over the
- * contiguous RGB bytes and one set of offsets and counters for all three.
- * Column i of the scratch arrays (coarse e[3i + c], fine f[16 * (3i + c)
- * .. 16 * (3i + c) + 15] for channel c) holds the histograms of source
- * column tx0 - r - 1 + i (clamped to the image), so that the window of
- * output column tx0 + p is columns p+1 .. p+w and moving right by one adds
- * column p+w and drops column p.  The scratch
- * has COL_AHEAD columns more than the tile needs (see below).
+ * columns) of one strip (a range of output rows), a row at a time: first
+ * the offsets of every column's row step, for all three channels at once
+ * over the contiguous RGB bytes and vectorised (row_offsets()), then one
+ * sweep per channel.  Record i of channel c's scratch (cols[c * n + i])
+ * holds the histograms of source column tx0 - r - 1 + i (clamped to the
+ * image), so that the window of output column tx0 + p is columns p+1 ..
+ * p+w and moving right by one adds column p+w and drops column p.  The
+ * scratch has COL_AHEAD columns more than the tile needs (see below).
  */
+
+/*
+ * The offsets of row y's step (see PRE_HA) for column i and channel c at
+ * pre[3i + c]: rows ra (coming in) and ra + ds (going out).  Inside the
+ * image (columns lo .. hi-1) a tile's columns are contiguous bytes.
+ */
+static MT_TARGET void
+MT_ROW_OFFSETS(uint8_t *pre, const uint8_t *ra, ptrdiff_t ds,
+	       const size_t *offs, int n, int lo, int hi)
+{
+	size_t j = 3 * (size_t)lo;
+
+	for (int i = 0; i < lo; i++)
+		for (int c = 0; c < 3; c++)
+			pre_one(pre + 3 * i + c, ra[offs[i] + c],
+				ra[(ptrdiff_t)(offs[i] + c) + ds]);
+	if (lo < hi) {
+		const uint8_t *pa = ra + offs[lo] - j;
+
+		for (; j + 16 <= 3 * (size_t)hi; j += 16)
+			pre_16(pre + j, pa + j, pa + j + ds);
+		for (; j < 3 * (size_t)hi; j++)
+			pre_one(pre + j, pa[j], pa[(ptrdiff_t)j + ds]);
+	}
+	for (int i = hi; i < n; i++)
+		for (int c = 0; c < 3; c++)
+			pre_one(pre + 3 * i + c, ra[offs[i] + c],
+				ra[(ptrdiff_t)(offs[i] + c) + ds]);
+}
+
+/*
+ * One channel's sweep of one row: cc are the channel's column records,
+ * q its offsets (pre + c), out its first output byte.
+ */
+static MT_TARGET void
+MT_SWEEP(struct hcol *cc, const uint8_t *q, uint8_t *out, int r, int tw)
+{
+	const int w = 2 * r + 1, rank = w * w / 2;
+	const u16x16 bias = {0x8000, 0x8000, 0x8000, 0x8000, 0x8000, 0x8000,
+			     0x8000, 0x8000, 0x8000, 0x8000, 0x8000, 0x8000,
+			     0x8000, 0x8000, 0x8000, 0x8000};
+	u16x16 kc = bias, kf[16], acc = {0};
+#ifdef MT_LANE
+	u16x16 sel;
+#define MT_BELOW MT_LANE(kc, sel)
+#else
+	u16x16 below;
+#define MT_BELOW below
+#endif
+	int luc[16];
+	unsigned ck;
+
+	/*
+	 * Columns move down a row as the sweep reaches them (below),
+	 * while their histograms are in L1 anyway, instead of in a pass
+	 * of their own over the whole tile.
+	 */
+	for (int i = 0; i < w + COL_AHEAD; i++)
+		col_down(&cc[i], q + 3 * i);
+	/*
+	 * The window of p = -1 (columns 0 .. w-1), so that every p below
+	 * takes one step, with the fine segment of its median built: the
+	 * segment in use is always a real one.
+	 */
+	for (int i = 0; i < w; i++)
+		kc += cc[i].e;
+	ck = 15 - MT_COUNT_GT(kc, rank - 0x8000);
+	for (int i = 0; i < w; i++)
+		acc += MT_WIDEN(&cc[i].f[ck]);
+	for (int k = 0; k < 16; k++)
+		luc[k] = -r - 2;
+	luc[ck] = -1;
+#ifdef MT_LANE
+	sel = (u16x16){0} + (uint16_t)ck;
+#else
+	below = kc[ck] + (u16x16){0};
+#endif
+	q += 3 * (w + COL_AHEAD);
+	for (int p = 0; p < tw; p++, q += 3, out += 3) {
+		/* Column p + w comes into the window, column p leaves it. */
+		const struct hcol *cout = &cc[p], *cin = cout + w;
+		const unsigned s = ck;
+		unsigned k;
+
+		/*
+		 * Column p + w + COL_AHEAD moves down now, so that the loads
+		 * of column p + w below find its stores done, not waiting to
+		 * be forwarded.  Every column the kernel reads (up to p + w,
+		 * even in the lazy catch-up) is on row y already.
+		 */
+		col_down(&cc[p + w + COL_AHEAD], q);
+		kc += cin->e - cout->e;
+		/*
+		 * The segment in use (and the count below it) moves on
+		 * before the search has said whether the median is still in
+		 * that segment (it nearly always is), so that its loads need
+		 * not wait for the search.  kf[s] and luc[s] keep it as of p
+		 * if the median has left it.
+		 */
+		acc += MT_WIDEN(&cin->f[s]) - MT_WIDEN(&cout->f[s]);
+#ifndef MT_LANE
+		below += (uint16_t)(cin->e[s] - cout->e[s]);
+#endif
+		/*
+		 * kc is cumulative and exclusive: lane k counts the values
+		 * below 16k, so lane 0 is 0 and the median's coarse bin is
+		 * the last lane not above the rank.
+		 */
+		k = 15 - MT_COUNT_GT(kc, rank - 0x8000);
+		if (__builtin_expect(k != s, 0)) {
+			/*
+			 * The lazy fine level: catch segment k up from where
+			 * it was last used, or rebuild it when that is over
+			 * half a window back.
+			 */
+			kf[s] = acc;
+			luc[s] = p;
+			ck = k;
+#ifdef MT_LANE
+			sel = (u16x16){0} + (uint16_t)k;
+#else
+			below = kc[k] + (u16x16){0};
+#endif
+			if (p - luc[k] > r) {
+				acc = (u16x16){0};
+				for (int i = p + 1; i <= p + w; i++)
+					acc += MT_WIDEN(&cc[i].f[k]);
+			} else {
+				acc = kf[k];
+				for (int i = luc[k] + 1; i <= p; i++)
+					acc += MT_WIDEN(&cc[i + w].f[k]) -
+					       MT_WIDEN(&cc[i].f[k]);
+			}
+		}
+		/*
+		 * acc (fine, unbiased) plus the count below segment ck
+		 * (biased) is the biased cumulative count up to each fine
+		 * bin: one add and the same compare.
+		 */
+		*out = (uint8_t)(ck * 16 + 16 -
+				 MT_COUNT_GT(acc + MT_BELOW, rank - 0x8000));
+	}
+#undef MT_BELOW
+}
 
 static MT_TARGET void
 MT_NAME(const struct tile_job *job)
@@ -27,154 +175,44 @@ MT_NAME(const struct tile_job *job)
 	const struct img *src = job->src;
 	const int r = job->r, w = 2 * r + 1, H = src->h;
 	const int tw = job->tx1 - job->tx0, n = tw + w + COL_AHEAD;
-	const int rank = w * w / 2;
-	/*
-	 * Kernel counts are kept biased by 0x8000 so that a signed 16-bit
-	 * compare orders them (counts reach w*w = 65025 for w = 255).
-	 */
-	const u16x16 bias = {0x8000, 0x8000, 0x8000, 0x8000, 0x8000, 0x8000,
-			     0x8000, 0x8000, 0x8000, 0x8000, 0x8000, 0x8000,
-			     0x8000, 0x8000, 0x8000, 0x8000};
-	u16x16 *e = job->e;
-	u8x16 *f = job->f;
+	/* Columns lo .. hi-1 are inside the image: no clamping there. */
+	const int lo = clampi(r + 1 - job->tx0, 0, n);
+	const int hi = clampi(src->w + r + 1 - job->tx0, lo, n);
+	struct hcol *cols = job->cols;
 	size_t *offs = job->offs;
 
 	for (int i = 0; i < n; i++)
 		offs[i] = (size_t)clampi(job->tx0 - r - 1 + i, 0, src->w - 1) * 3;
-	memset(e, 0, (size_t)n * 3 * sizeof(*e));
-	memset(f, 0, (size_t)n * 3 * 16 * sizeof(*f));
+	memset(cols, 0, (size_t)n * 3 * sizeof(*cols));
 	for (int j = -r; j <= r; j++) {
 		const uint8_t *row =
 			src->px + (size_t)clampi(job->y0 + j, 0, H - 1) * src->stride;
-		for (int i = 0; i < 3 * n; i++)
-			col_add(&e[i], &f[16 * i], row[offs[i / 3] + (size_t)(i % 3)]);
+
+		for (int c = 0; c < 3; c++)
+			for (int i = 0; i < n; i++)
+				col_add(&cols[c * n + i].e, cols[c * n + i].f,
+					row[offs[i] + (size_t)c]);
 	}
 	for (int y = job->y0; y < job->y1; y++) {
 		uint8_t *out = job->dst->px + (size_t)y * job->dst->stride +
 			       (size_t)job->tx0 * 3;
-		u16x16 kc[3], kf[3][16], acc[3], below[3];
-		int luc[3][16];
-		unsigned ck[3];
 		const uint8_t *ra =
 			src->px + (size_t)clampi(y + r, 0, H - 1) * src->stride;
-		const uint8_t *rs =
-			src->px + (size_t)clampi(y - 1 - r, 0, H - 1) * src->stride;
 		/*
-		 * Columns move down a row as the sweep reaches them (below),
-		 * while their histograms are in L1 anyway, instead of in a
-		 * pass of their own over the whole tile.  Rows clamped to the
-		 * same source row cancel out.
+		 * From the row coming in to the row going out, in bytes.  On
+		 * a strip's first row the columns stay: adding and removing
+		 * the same row's values changes nothing, and spares the
+		 * sweep a branch.
 		 */
-		const bool step = y > job->y0 && ra != rs;
+		const ptrdiff_t ds =
+			y == job->y0 ? 0
+				     : ((ptrdiff_t)clampi(y - 1 - r, 0, H - 1) -
+					(ptrdiff_t)clampi(y + r, 0, H - 1)) *
+					       (ptrdiff_t)src->stride;
 
-		if (step)
-			for (int i = 0; i < 3 * (w + COL_AHEAD); i++) {
-				const size_t o = offs[i / 3] + (size_t)(i % 3);
-
-				col_down(&e[i], &f[16 * i], ra[o], rs[o]);
-			}
-		/*
-		 * The window of p = -1 (columns 0 .. w-1), so that every p
-		 * below takes one step, with the fine segment of its median
-		 * built: the segment in use is always a real one.
-		 */
-		for (int c = 0; c < 3; c++) {
-			kc[c] = bias;
-			for (int i = 0; i < w; i++)
-				kc[c] += e[3 * i + c];
-			ck[c] = 15 - MT_COUNT_GT(kc[c], rank - 0x8000);
-			acc[c] = (u16x16){0};
-			for (int i = 0; i < w; i++)
-				acc[c] += MT_WIDEN(
-					&f[16 * (3 * (size_t)i + (size_t)c) + ck[c]]);
-			for (int k = 0; k < 16; k++)
-				luc[c][k] = -r - 2;
-			luc[c][ck[c]] = -1;
-			below[c] = kc[c][ck[c]] + (u16x16){0};
-		}
-		for (int p = 0; p < tw; p++) {
-			/* Column p + w comes into the window, column p leaves it. */
-			const u16x16 *ein = &e[3 * (size_t)(p + w)];
-			const u16x16 *eout = &e[3 * (size_t)p];
-			const u8x16 *fin = &f[48 * (size_t)(p + w)];
-			const u8x16 *fout = &f[48 * (size_t)p];
-			/*
-			 * Column p + w + COL_AHEAD moves down now, so that
-			 * the loads of column p + w below find its stores
-			 * done, not waiting to be forwarded.  Every column
-			 * the kernel reads (up to p + w, even in the lazy
-			 * catch-up) is on row y already.
-			 */
-			const size_t ahead = 3 * (size_t)(p + w + COL_AHEAD);
-			const uint8_t *pa = ra + offs[p + w + COL_AHEAD];
-			const uint8_t *ps = rs + offs[p + w + COL_AHEAD];
-
-#pragma GCC unroll 3
-			for (int c = 0; c < 3; c++) {
-				const unsigned s = ck[c];
-				unsigned k;
-				u16x16 next, nbelow;
-
-				if (step)
-					col_down(&e[ahead + (size_t)c],
-						 &f[16 * (ahead + (size_t)c)], pa[c],
-						 ps[c]);
-				kc[c] += ein[c] - eout[c];
-				/*
-				 * The segment in use and the count below it
-				 * move on before the search has said whether
-				 * the median is still in that segment (it
-				 * nearly always is), so that their loads need
-				 * not wait for the search.
-				 */
-				next = acc[c] + MT_WIDEN(&fin[16 * c + s]) -
-				       MT_WIDEN(&fout[16 * c + s]);
-				nbelow = below[c] + (uint16_t)(ein[c][s] - eout[c][s]);
-				/*
-				 * kc is cumulative and exclusive: lane k
-				 * counts the values below 16k, so lane 0 is
-				 * 0 and the median's coarse bin is the last
-				 * lane not above the rank.
-				 */
-				k = 15 - MT_COUNT_GT(kc[c], rank - 0x8000);
-				if (__builtin_expect(k == s, 1)) {
-					acc[c] = next;
-					below[c] = nbelow;
-				} else {
-					/*
-					 * The lazy fine level: catch segment
-					 * k up from where it was last used,
-					 * or rebuild it when that is over
-					 * half a window back.
-					 */
-					const u8x16 *fc = f + 16 * c + k;
-
-					kf[c][s] = acc[c];
-					luc[c][s] = p - 1;
-					ck[c] = k;
-					below[c] = kc[c][k] + (u16x16){0};
-					if (p - luc[c][k] > r) {
-						acc[c] = (u16x16){0};
-						for (int i = p + 1; i <= p + w; i++)
-							acc[c] += MT_WIDEN(
-								&fc[48 * (size_t)i]);
-					} else {
-						acc[c] = kf[c][k];
-						for (int q = luc[c][k] + 1; q <= p; q++)
-							acc[c] += MT_WIDEN(&fc[48 * (size_t)(q + w)]) -
-								  MT_WIDEN(&fc[48 * (size_t)q]);
-					}
-				}
-				/*
-				 * acc (fine, unbiased) plus the count below
-				 * segment ck (biased) is the biased
-				 * cumulative count up to each fine bin: one
-				 * add and the same compare.
-				 */
-				out[(size_t)p * 3 + (size_t)c] = (uint8_t)(
-					ck[c] * 16 + 16 -
-					MT_COUNT_GT(acc[c] + below[c], rank - 0x8000));
-			}
-		}
+		MT_ROW_OFFSETS(job->pre, ra, ds, offs, n, lo, hi);
+		for (int c = 0; c < 3; c++)
+			MT_SWEEP(cols + (size_t)c * (size_t)n, job->pre + c, out + c, r,
+				 tw);
 	}
 }
