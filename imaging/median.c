@@ -89,14 +89,24 @@ struct hcol {
 	u8x16 f[16];
 };
 
+/*
+ * Channels 0 and 1 side by side (576 bytes), so that one 512-bit load
+ * takes both coarse histograms (see MT_SWEEP2 in median_tile.h).
+ */
+struct hcol2 {
+	u16x16 e[2];
+	u8x16 f[2][16];
+};
+
 struct tile_job {
 	const struct img *src;
 	struct img *dst;
 	int r;
 	int tx0, tx1; /* output columns */
 	int y0, y1;   /* output rows */
-	struct hcol *cols;
-	uint8_t *pre; /* PRE_BYTES of a row step's offsets */
+	struct hcol2 *cols01; /* channels 0 and 1 */
+	struct hcol *cols2;   /* channel 2 */
+	uint8_t *pre;	      /* PRE_BYTES of a row step's offsets */
 	size_t *offs; /* byte offset in a row of each column's source pixel */
 };
 
@@ -112,7 +122,8 @@ struct filter_ctx {
 
 /* A thread's scratch, allocated once and used for every strip it takes. */
 struct scratch {
-	struct hcol *cols;
+	struct hcol2 *cols01;
+	struct hcol *cols2;
 	uint8_t *pre;
 	size_t *offs;
 	uint32_t *col; /* the 32-bit path's column histograms */
@@ -247,14 +258,14 @@ pre_16(uint8_t *q, const uint8_t *pa, const uint8_t *ps)
  * (often, in a photo) would stall on every guess the core makes about it.
  */
 static inline __attribute__((always_inline)) void
-col_down(struct hcol *h, const uint8_t *q)
+col_down(u16x16 *e, u8x16 *f, const uint8_t *q)
 {
 	const unsigned ha = q[PRE_HA], hs = q[PRE_HS];
-	const u8x16 a = SEG_AT(h->f, ha), s = SEG_AT(h->f, hs);
+	const u8x16 a = SEG_AT(f, ha), s = SEG_AT(f, hs);
 
-	h->e += COARSE_STEP(ha) - COARSE_STEP(hs);
-	SEG_AT(h->f, hs) = s - FINE_STEP8(q[PRE_LS]);
-	SEG_AT(h->f, ha) = a + FINE_STEP8(q[PRE_LA]) - FINE_STEP8(q[PRE_LX]);
+	*e += COARSE_STEP(ha) - COARSE_STEP(hs);
+	SEG_AT(f, hs) = s - FINE_STEP8(q[PRE_LS]);
+	SEG_AT(f, ha) = a + FINE_STEP8(q[PRE_LA]) - FINE_STEP8(q[PRE_LX]);
 }
 
 static inline __attribute__((always_inline)) u16x16
@@ -364,6 +375,46 @@ widen_avx512(const u8x16 *v)
 	return (u16x16)_mm256_cvtepu8_epi16(_mm_load_si128((const __m128i *)v));
 }
 
+typedef uint16_t u16x32 __attribute__((vector_size(64)));
+
+/* The lanes of v above t (signed), one bit each. */
+__attribute__((target(MEDIAN_AVX512_TARGET))) static inline uint32_t
+mask_gt32_avx512(u16x32 v, int t)
+{
+	return _mm512_cmpgt_epi16_mask((__m512i)v, _mm512_set1_epi16((short)t));
+}
+
+/* Two segments widened side by side: a in lanes 0..15, b in 16..31. */
+__attribute__((target(MEDIAN_AVX512_TARGET))) static inline u16x32
+widen2_avx512(const u8x16 *a, const u8x16 *b)
+{
+	return (u16x32)_mm512_cvtepu8_epi16(_mm256_inserti128_si256(
+		_mm256_castsi128_si256(_mm_load_si128((const __m128i *)a)),
+		_mm_load_si128((const __m128i *)b), 1));
+}
+
+/* Lanes 16c .. 16c+15 of v, and v with them replaced by h. */
+__attribute__((target(MEDIAN_AVX512_TARGET))) static inline u16x16
+half_avx512(u16x32 v, int c)
+{
+	return (u16x16)(c ? _mm512_extracti64x4_epi64((__m512i)v, 1)
+			  : _mm512_castsi512_si256((__m512i)v));
+}
+
+__attribute__((target(MEDIAN_AVX512_TARGET))) static inline u16x32
+set_half_avx512(u16x32 v, int c, u16x16 h)
+{
+	return (u16x32)(c ? _mm512_inserti64x4((__m512i)v, (__m256i)h, 1)
+			  : _mm512_inserti64x4((__m512i)v, (__m256i)h, 0));
+}
+
+/* vpermw on 32 lanes: lane sel[i] of v in lane i. */
+__attribute__((target(MEDIAN_AVX512_TARGET))) static inline u16x32
+lane32_avx512(u16x32 v, u16x32 sel)
+{
+	return (u16x32)_mm512_permutexvar_epi16((__m512i)sel, (__m512i)v);
+}
+
 /* vpermw: lane sel[0] of v in every lane. */
 __attribute__((target(MEDIAN_AVX512_TARGET))) static inline u16x16
 lane_avx512(u16x16 v, u16x16 sel)
@@ -378,7 +429,19 @@ lane_avx512(u16x16 v, u16x16 sel)
 #define MT_COUNT_GT count_gt_avx512
 #define MT_WIDEN widen_avx512
 #define MT_LANE lane_avx512
+#define MT_SWEEP2 sweep2_avx512
+#define MT_MASK_GT32 mask_gt32_avx512
+#define MT_WIDEN2 widen2_avx512
+#define MT_LANE32 lane32_avx512
+#define MT_HALF half_avx512
+#define MT_SET_HALF set_half_avx512
 #include "imaging/median_tile.h"
+#undef MT_HALF
+#undef MT_SET_HALF
+#undef MT_SWEEP2
+#undef MT_MASK_GT32
+#undef MT_WIDEN2
+#undef MT_LANE32
 #undef MT_NAME
 #undef MT_SWEEP
 #undef MT_ROW_OFFSETS
@@ -435,7 +498,8 @@ strip_narrow(const struct filter_ctx *ctx, const struct scratch *sc, int y0,
 		.r = ctx->r,
 		.y0 = y0,
 		.y1 = y1,
-		.cols = sc->cols,
+		.cols01 = sc->cols01,
+		.cols2 = sc->cols2,
 		.pre = sc->pre,
 		.offs = sc->offs,
 	};
@@ -555,11 +619,14 @@ scratch_init(struct scratch *sc, const struct filter_ctx *ctx)
 		return sc->col == NULL ? IF_ERUNTIME : IF_OK;
 	}
 	/* Sizes are multiples of 64, as aligned_alloc() wants. */
-	sc->cols = aligned_alloc(64, (size_t)(tile + w + COL_AHEAD + 1) / 2 * 2 *
-					     3 * sizeof(struct hcol));
+	sc->cols01 = aligned_alloc(64, (size_t)(tile + w + COL_AHEAD) *
+					       sizeof(struct hcol2));
+	sc->cols2 = aligned_alloc(64, (size_t)(tile + w + COL_AHEAD + 1) / 2 * 2 *
+					      sizeof(struct hcol));
 	sc->pre = aligned_alloc(64, (PRE_BYTES + 63) / 64 * 64);
 	sc->offs = malloc((size_t)(tile + w + COL_AHEAD) * sizeof(size_t));
-	if (sc->cols == NULL || sc->pre == NULL || sc->offs == NULL)
+	if (sc->cols01 == NULL || sc->cols2 == NULL || sc->pre == NULL ||
+	    sc->offs == NULL)
 		return IF_ERUNTIME;
 	return IF_OK;
 }
@@ -567,7 +634,8 @@ scratch_init(struct scratch *sc, const struct filter_ctx *ctx)
 static void
 scratch_cleanup(struct scratch *sc)
 {
-	free(sc->cols);
+	free(sc->cols01);
+	free(sc->cols2);
 	free(sc->pre);
 	free(sc->offs);
 	free(sc->col);

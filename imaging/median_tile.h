@@ -11,18 +11,21 @@
  *                  lane (a one-instruction permute), to take the count
  *                  below the median's segment from the kernel itself
  *                  instead of keeping it alongside
+ *   MT_SWEEP2      a name for a sweep of channels 0 and 1 together in
+ *                  512-bit vectors (needs MT_LANE and AVX-512BW)
  * and the types, struct tile_job, col_add() and col_down() it uses.  Only
  * median.c includes this file.
  *
  * One call filters the three channels of one tile (a range of output
  * columns) of one strip (a range of output rows), a row at a time: first
  * the offsets of every column's row step, for all three channels at once
- * over the contiguous RGB bytes and vectorised (row_offsets()), then one
- * sweep per channel.  Record i of channel c's scratch (cols[c * n + i])
- * holds the histograms of source column tx0 - r - 1 + i (clamped to the
- * image), so that the window of output column tx0 + p is columns p+1 ..
- * p+w and moving right by one adds column p+w and drops column p.  The
- * scratch has COL_AHEAD columns more than the tile needs (see below).
+ * over the contiguous RGB bytes and vectorised (row_offsets()), then the
+ * sweeps.  Record i of the scratch (cols01[i] for channels 0 and 1, cols2[i]
+ * for channel 2) holds the histograms of source column tx0 - r - 1 + i
+ * (clamped to the image), so that the window of output column tx0 + p is
+ * columns p+1 .. p+w and moving right by one adds column p+w and drops
+ * column p.  The scratch has COL_AHEAD columns more than the tile needs
+ * (see below).
  */
 
 /*
@@ -55,13 +58,18 @@ MT_ROW_OFFSETS(uint8_t *pre, const uint8_t *ra, ptrdiff_t ds,
 }
 
 /*
- * One channel's sweep of one row: cc are the channel's column records,
- * q its offsets (pre + c), out its first output byte.
+ * One channel's sweep of one row: the coarse histogram of column i at
+ * e0 + i * stride bytes, its fine ones at f0 + i * stride bytes; q are its
+ * offsets (pre + c), out its first output byte.
  */
 static MT_TARGET void
-MT_SWEEP(struct hcol *cc, const uint8_t *q, uint8_t *out, int r, int tw)
+MT_SWEEP(u16x16 *e0, u8x16 *f0, size_t stride, const uint8_t *q,
+	 uint8_t *out, int r, int tw)
 {
+#define COL_E(i) (*(u16x16 *)((char *)e0 + (size_t)(i) * stride))
+#define COL_F(i) ((u8x16 *)((char *)f0 + (size_t)(i) * stride))
 	const int w = 2 * r + 1, rank = w * w / 2;
+	const size_t win = (size_t)w * stride;
 	const u16x16 bias = {0x8000, 0x8000, 0x8000, 0x8000, 0x8000, 0x8000,
 			     0x8000, 0x8000, 0x8000, 0x8000, 0x8000, 0x8000,
 			     0x8000, 0x8000, 0x8000, 0x8000};
@@ -75,6 +83,7 @@ MT_SWEEP(struct hcol *cc, const uint8_t *q, uint8_t *out, int r, int tw)
 #endif
 	int luc[16];
 	unsigned ck;
+	char *ce, *cf;
 
 	/*
 	 * Columns move down a row as the sweep reaches them (below),
@@ -82,17 +91,17 @@ MT_SWEEP(struct hcol *cc, const uint8_t *q, uint8_t *out, int r, int tw)
 	 * of their own over the whole tile.
 	 */
 	for (int i = 0; i < w + COL_AHEAD; i++)
-		col_down(&cc[i], q + 3 * i);
+		col_down(&COL_E(i), COL_F(i), q + 3 * i);
 	/*
 	 * The window of p = -1 (columns 0 .. w-1), so that every p below
 	 * takes one step, with the fine segment of its median built: the
 	 * segment in use is always a real one.
 	 */
 	for (int i = 0; i < w; i++)
-		kc += cc[i].e;
+		kc += COL_E(i);
 	ck = 15 - MT_COUNT_GT(kc, rank - 0x8000);
 	for (int i = 0; i < w; i++)
-		acc += MT_WIDEN(&cc[i].f[ck]);
+		acc += MT_WIDEN(&COL_F(i)[ck]);
 	for (int k = 0; k < 16; k++)
 		luc[k] = -r - 2;
 	luc[ck] = -1;
@@ -102,9 +111,15 @@ MT_SWEEP(struct hcol *cc, const uint8_t *q, uint8_t *out, int r, int tw)
 	below = kc[ck] + (u16x16){0};
 #endif
 	q += 3 * (w + COL_AHEAD);
-	for (int p = 0; p < tw; p++, q += 3, out += 3) {
+	/* Column p's histograms, as p goes. */
+	ce = (char *)e0;
+	cf = (char *)f0;
+	for (int p = 0; p < tw; p++, q += 3, out += 3, ce += stride, cf += stride) {
 		/* Column p + w comes into the window, column p leaves it. */
-		const struct hcol *cout = &cc[p], *cin = cout + w;
+		const u16x16 *eout = (const u16x16 *)ce;
+		const u16x16 *ein = (const u16x16 *)(ce + win);
+		const u8x16 *fout = (const u8x16 *)cf;
+		const u8x16 *fin = (const u8x16 *)(cf + win);
 		const unsigned s = ck;
 		unsigned k;
 
@@ -114,8 +129,9 @@ MT_SWEEP(struct hcol *cc, const uint8_t *q, uint8_t *out, int r, int tw)
 		 * be forwarded.  Every column the kernel reads (up to p + w,
 		 * even in the lazy catch-up) is on row y already.
 		 */
-		col_down(&cc[p + w + COL_AHEAD], q);
-		kc += cin->e - cout->e;
+		col_down((u16x16 *)(ce + win + COL_AHEAD * stride),
+			 (u8x16 *)(cf + win + COL_AHEAD * stride), q);
+		kc += *ein - *eout;
 		/*
 		 * The segment in use (and the count below it) moves on
 		 * before the search has said whether the median is still in
@@ -123,9 +139,9 @@ MT_SWEEP(struct hcol *cc, const uint8_t *q, uint8_t *out, int r, int tw)
 		 * not wait for the search.  kf[s] and luc[s] keep it as of p
 		 * if the median has left it.
 		 */
-		acc += MT_WIDEN(&cin->f[s]) - MT_WIDEN(&cout->f[s]);
+		acc += MT_WIDEN(&fin[s]) - MT_WIDEN(&fout[s]);
 #ifndef MT_LANE
-		below += (uint16_t)(cin->e[s] - cout->e[s]);
+		below += (uint16_t)((*ein)[s] - (*eout)[s]);
 #endif
 		/*
 		 * kc is cumulative and exclusive: lane k counts the values
@@ -150,12 +166,12 @@ MT_SWEEP(struct hcol *cc, const uint8_t *q, uint8_t *out, int r, int tw)
 			if (p - luc[k] > r) {
 				acc = (u16x16){0};
 				for (int i = p + 1; i <= p + w; i++)
-					acc += MT_WIDEN(&cc[i].f[k]);
+					acc += MT_WIDEN(&COL_F(i)[k]);
 			} else {
 				acc = kf[k];
 				for (int i = luc[k] + 1; i <= p; i++)
-					acc += MT_WIDEN(&cc[i + w].f[k]) -
-					       MT_WIDEN(&cc[i].f[k]);
+					acc += MT_WIDEN(&COL_F(i + w)[k]) -
+					       MT_WIDEN(&COL_F(i)[k]);
 			}
 		}
 		/*
@@ -167,7 +183,103 @@ MT_SWEEP(struct hcol *cc, const uint8_t *q, uint8_t *out, int r, int tw)
 				 MT_COUNT_GT(acc + MT_BELOW, rank - 0x8000));
 	}
 #undef MT_BELOW
+#undef COL_E
+#undef COL_F
 }
+
+#ifdef MT_SWEEP2
+/*
+ * Channels 0 and 1 of one row in one sweep, in 512-bit vectors: lanes
+ * 0..15 are channel 0, lanes 16..31 channel 1.  The row step, the fine
+ * segments (one each, likely different) and the lazy catch-up stay per
+ * channel; the coarse update, both searches and both output counts take
+ * one instruction for the two.  q are the offsets of channel 0 (pre + 0),
+ * out its first output byte.
+ */
+static MT_TARGET void
+MT_SWEEP2(struct hcol2 *cc, const uint8_t *q, uint8_t *out, int r, int tw)
+{
+	const int w = 2 * r + 1, rank = w * w / 2;
+	const u16x32 bias = (u16x32){0} + 0x8000;
+	const u16x32 hi16 = {0,	 0,  0,	 0,  0,	 0,  0,	 0,  0,	 0,  0,
+			     0,	 0,  0,	 0,  0,	 16, 16, 16, 16, 16, 16,
+			     16, 16, 16, 16, 16, 16, 16, 16, 16, 16};
+	u16x32 kc = bias, acc = {0}, sel;
+	u16x16 kf[2][16];
+	int luc[2][16];
+	unsigned ck[2];
+	/* The compare mask of kc while both medians stay in their segments. */
+	uint32_t expect;
+
+	for (int i = 0; i < w + COL_AHEAD; i++)
+		for (int c = 0; c < 2; c++)
+			col_down(&cc[i].e[c], cc[i].f[c], q + 3 * i + c);
+	for (int i = 0; i < w; i++)
+		kc += *(const u16x32 *)cc[i].e;
+	expect = MT_MASK_GT32(kc, rank - 0x8000);
+	for (int c = 0; c < 2; c++) {
+		u16x16 a = {0};
+
+		ck[c] = 15 - (unsigned)__builtin_popcount((expect >> (16 * c)) & 0xFFFF);
+		for (int i = 0; i < w; i++)
+			a += MT_WIDEN(&cc[i].f[c][ck[c]]);
+		for (int k = 0; k < 16; k++)
+			luc[c][k] = -r - 2;
+		luc[c][ck[c]] = -1;
+		acc = MT_SET_HALF(acc, c, a);
+	}
+	sel = hi16 + (u16x32){ck[0], ck[0], ck[0], ck[0], ck[0], ck[0], ck[0], ck[0],
+			      ck[0], ck[0], ck[0], ck[0], ck[0], ck[0], ck[0], ck[0],
+			      ck[1], ck[1], ck[1], ck[1], ck[1], ck[1], ck[1], ck[1],
+			      ck[1], ck[1], ck[1], ck[1], ck[1], ck[1], ck[1], ck[1]};
+	q += 3 * (w + COL_AHEAD);
+	for (int p = 0; p < tw; p++, q += 3, out += 3) {
+		const struct hcol2 *cout = &cc[p], *cin = cout + w;
+		struct hcol2 *cah = &cc[p + w + COL_AHEAD];
+		uint32_t m, mo;
+
+		col_down(&cah->e[0], cah->f[0], q);
+		col_down(&cah->e[1], cah->f[1], q + 1);
+		kc += *(const u16x32 *)cin->e - *(const u16x32 *)cout->e;
+		acc += MT_WIDEN2(&cin->f[0][ck[0]], &cin->f[1][ck[1]]) -
+		       MT_WIDEN2(&cout->f[0][ck[0]], &cout->f[1][ck[1]]);
+		m = MT_MASK_GT32(kc, rank - 0x8000);
+		if (__builtin_expect(m != expect, 0)) {
+			/* One median or both have left their segments. */
+			for (int c = 0; c < 2; c++) {
+				const unsigned k = 15 - (unsigned)__builtin_popcount(
+								(m >> (16 * c)) & 0xFFFF);
+				const unsigned s = ck[c];
+				u16x16 a;
+
+				if (k == s)
+					continue;
+				a = MT_HALF(acc, c);
+				kf[c][s] = a;
+				luc[c][s] = p;
+				ck[c] = k;
+				if (p - luc[c][k] > r) {
+					a = (u16x16){0};
+					for (int i = p + 1; i <= p + w; i++)
+						a += MT_WIDEN(&cc[i].f[c][k]);
+				} else {
+					a = kf[c][k];
+					for (int i = luc[c][k] + 1; i <= p; i++)
+						a += MT_WIDEN(&cc[i + w].f[c][k]) -
+						     MT_WIDEN(&cc[i].f[c][k]);
+				}
+				acc = MT_SET_HALF(acc, c, a);
+				sel = MT_SET_HALF(sel, c, (u16x16){0} + (uint16_t)(16 * c + k));
+			}
+			expect = m;
+		}
+		mo = MT_MASK_GT32(acc + MT_LANE32(kc, sel), rank - 0x8000);
+		out[0] = (uint8_t)(ck[0] * 16 + 16 -
+				   (unsigned)__builtin_popcount(mo & 0xFFFF));
+		out[1] = (uint8_t)(ck[1] * 16 + 16 - (unsigned)__builtin_popcount(mo >> 16));
+	}
+}
+#endif
 
 static MT_TARGET void
 MT_NAME(const struct tile_job *job)
@@ -178,20 +290,23 @@ MT_NAME(const struct tile_job *job)
 	/* Columns lo .. hi-1 are inside the image: no clamping there. */
 	const int lo = clampi(r + 1 - job->tx0, 0, n);
 	const int hi = clampi(src->w + r + 1 - job->tx0, lo, n);
-	struct hcol *cols = job->cols;
+	struct hcol2 *cols01 = job->cols01;
+	struct hcol *cols2 = job->cols2;
 	size_t *offs = job->offs;
 
 	for (int i = 0; i < n; i++)
 		offs[i] = (size_t)clampi(job->tx0 - r - 1 + i, 0, src->w - 1) * 3;
-	memset(cols, 0, (size_t)n * 3 * sizeof(*cols));
+	memset(cols01, 0, (size_t)n * sizeof(*cols01));
+	memset(cols2, 0, (size_t)n * sizeof(*cols2));
 	for (int j = -r; j <= r; j++) {
 		const uint8_t *row =
 			src->px + (size_t)clampi(job->y0 + j, 0, H - 1) * src->stride;
 
-		for (int c = 0; c < 3; c++)
-			for (int i = 0; i < n; i++)
-				col_add(&cols[c * n + i].e, cols[c * n + i].f,
-					row[offs[i] + (size_t)c]);
+		for (int i = 0; i < n; i++) {
+			col_add(&cols01[i].e[0], cols01[i].f[0], row[offs[i]]);
+			col_add(&cols01[i].e[1], cols01[i].f[1], row[offs[i] + 1]);
+			col_add(&cols2[i].e, cols2[i].f, row[offs[i] + 2]);
+		}
 	}
 	for (int y = job->y0; y < job->y1; y++) {
 		uint8_t *out = job->dst->px + (size_t)y * job->dst->stride +
@@ -211,8 +326,14 @@ MT_NAME(const struct tile_job *job)
 					       (ptrdiff_t)src->stride;
 
 		MT_ROW_OFFSETS(job->pre, ra, ds, offs, n, lo, hi);
-		for (int c = 0; c < 3; c++)
-			MT_SWEEP(cols + (size_t)c * (size_t)n, job->pre + c, out + c, r,
-				 tw);
+#ifdef MT_SWEEP2
+		MT_SWEEP2(cols01, job->pre, out, r, tw);
+#else
+		for (int c = 0; c < 2; c++)
+			MT_SWEEP(&cols01[0].e[c], cols01[0].f[c], sizeof(*cols01),
+				 job->pre + c, out + c, r, tw);
+#endif
+		MT_SWEEP(&cols2[0].e, cols2[0].f, sizeof(*cols2), job->pre + 2,
+			 out + 2, r, tw);
 	}
 }
