@@ -59,6 +59,8 @@
 
 typedef uint8_t u8x16 __attribute__((vector_size(16)));
 typedef uint16_t u16x16 __attribute__((vector_size(32)));
+/* A row step's offsets (see PRE_HA). */
+typedef uint16_t pre_t;
 
 /*
  * Output columns per tile.  With w = 41 a 1024-column tile has ~0.9 MiB
@@ -106,7 +108,7 @@ struct tile_job {
 	int y0, y1;   /* output rows */
 	struct hcol2 *cols01; /* channels 0 and 1 */
 	struct hcol *cols2;   /* channel 2 */
-	uint8_t *pre;	      /* PRE_BYTES of a row step's offsets */
+	pre_t *pre;	      /* PRE_BYTES of a row step's offsets */
 	size_t *offs; /* byte offset in a row of each column's source pixel */
 };
 
@@ -124,7 +126,7 @@ struct filter_ctx {
 struct scratch {
 	struct hcol2 *cols01;
 	struct hcol *cols2;
-	uint8_t *pre;
+	pre_t *pre;
 	size_t *offs;
 	uint32_t *col; /* the 32-bit path's column histograms */
 };
@@ -144,9 +146,10 @@ clampi(int v, int lo, int hi)
  * The steps that count a value in a cumulative histogram, in one table so
  * that one register addresses them all: coarse[i] has 1 in lanes i..15
  * (16-bit, for the coarse histograms), fine[i] too (8-bit, for the fine
- * ones); coarse[16] and fine[16] are zero.  The table is small on purpose:
- * a 4 KiB one indexed by the whole value was slower, its loads colliding
- * modulo 4 KiB with the stores to the histograms.
+ * ones); coarse[16] and fine[16] are zero.  diff[16x + l] is fine[l] -
+ * fine[x], x <= 16: a value coming into a fine segment together with one
+ * going out of the same segment (x = its low nibble) or alone (x = 16),
+ * one load for what took two.
  */
 #define ONES_FROM(i)                                                          \
 	{0 >= (i), 1 >= (i), 2 >= (i), 3 >= (i), 4 >= (i), 5 >= (i),          \
@@ -157,13 +160,32 @@ clampi(int v, int lo, int hi)
 		ONES_FROM(5), ONES_FROM(6), ONES_FROM(7), ONES_FROM(8),        \
 		ONES_FROM(9), ONES_FROM(10), ONES_FROM(11), ONES_FROM(12),     \
 		ONES_FROM(13), ONES_FROM(14), ONES_FROM(15), ONES_FROM(16)
+#define D1(b, l, x) (uint8_t)(((b) >= (l)) - ((b) >= (x)))
+#define DIFF(l, x)                                                            \
+	{D1(0, l, x),  D1(1, l, x),  D1(2, l, x),  D1(3, l, x),               \
+	 D1(4, l, x),  D1(5, l, x),  D1(6, l, x),  D1(7, l, x),               \
+	 D1(8, l, x),  D1(9, l, x),  D1(10, l, x), D1(11, l, x),              \
+	 D1(12, l, x), D1(13, l, x), D1(14, l, x), D1(15, l, x)}
+#define DIFF_16(x)                                                            \
+	DIFF(0, x), DIFF(1, x), DIFF(2, x), DIFF(3, x), DIFF(4, x),            \
+		DIFF(5, x), DIFF(6, x), DIFF(7, x), DIFF(8, x), DIFF(9, x),    \
+		DIFF(10, x), DIFF(11, x), DIFF(12, x), DIFF(13, x),            \
+		DIFF(14, x), DIFF(15, x)
 static const struct {
 	u16x16 coarse[17];
 	u8x16 fine[17];
+	u8x16 diff[17 * 16];
 } steps = {
 	.coarse = {ONES_17},
 	.fine = {ONES_17},
+	.diff = {DIFF_16(0),  DIFF_16(1),  DIFF_16(2),	DIFF_16(3),  DIFF_16(4),
+		 DIFF_16(5),  DIFF_16(6),  DIFF_16(7),	DIFF_16(8),  DIFF_16(9),
+		 DIFF_16(10), DIFF_16(11), DIFF_16(12), DIFF_16(13), DIFF_16(14),
+		 DIFF_16(15), DIFF_16(16)},
 };
+#undef DIFF_16
+#undef DIFF
+#undef D1
 #undef ONES_17
 #undef ONES_FROM
 
@@ -192,61 +214,56 @@ col_add(u16x16 *e, u8x16 *f, unsigned v)
 /*
  * A row step's offsets, worked out for a whole row before its sweeps (see
  * row_offsets()): for the value coming in (a) and the one going out (s)
- * of each column and channel, in arrays PRE_STRIDE bytes apart so that
- * one pointer and constant displacements reach all five:
+ * of each column and channel, 16-bit, in arrays PRE_STRIDE apart so that
+ * one pointer and constant displacements reach all four:
  *   PRE_HA, PRE_HS  the byte offset of their fine segment, v & 0xF0
- *   PRE_LA, PRE_LS  their fine step's offset in fine[] over 8 (an address
- *                   mode's scale), (v & 15) * 2
- *   PRE_LX          PRE_LS when both are in one segment, else that of the
- *                   zero step fine[16]
+ *   PRE_LS          the byte offset in fine[] of s's step
+ *   PRE_LD          the byte offset in diff[] of a's step, less s's step
+ *                   when both are in one segment
  * PRE_STRIDE covers the widest tile and window, three channels, and a
  * vector's overrun.
  */
-#define PRE_STRIDE (3 * (TILE_COLS + NARROW_MAX_WINDOW + COL_AHEAD) + 64)
+typedef uint16_t pre_x16 __attribute__((vector_size(32)));
+#define PRE_STRIDE (3 * (TILE_COLS + NARROW_MAX_WINDOW + COL_AHEAD) + 32)
 #define PRE_HA 0
 #define PRE_HS (1 * PRE_STRIDE)
-#define PRE_LA (2 * PRE_STRIDE)
-#define PRE_LS (3 * PRE_STRIDE)
-#define PRE_LX (4 * PRE_STRIDE)
-#define PRE_BYTES (5 * PRE_STRIDE)
-#define FINE_STEP8(x)                                                         \
-	(*(const u8x16 *)((const char *)steps.fine + 8 * (size_t)(x)))
+#define PRE_LS (2 * PRE_STRIDE)
+#define PRE_LD (3 * PRE_STRIDE)
+#define PRE_BYTES (4 * PRE_STRIDE * sizeof(pre_t))
+#define FINE_AT(off) (*(const u8x16 *)((const char *)steps.fine + (off)))
+#define DIFF_AT(off) (*(const u8x16 *)((const char *)steps.diff + (off)))
 
 /* The offsets of one column and channel: a comes in, s goes out. */
 static inline __attribute__((always_inline)) void
-pre_one(uint8_t *q, unsigned a, unsigned s)
+pre_one(pre_t *q, unsigned a, unsigned s)
 {
-	q[PRE_HA] = (uint8_t)(a & 0xF0);
-	q[PRE_HS] = (uint8_t)(s & 0xF0);
-	q[PRE_LA] = (uint8_t)((a & 15) * 2);
-	q[PRE_LS] = (uint8_t)((s & 15) * 2);
-	q[PRE_LX] = (uint8_t)((a ^ s) < 16 ? (s & 15) * 2 : 32);
+	q[PRE_HA] = (pre_t)(a & 0xF0);
+	q[PRE_HS] = (pre_t)(s & 0xF0);
+	q[PRE_LS] = (pre_t)((s & 15) << 4);
+	q[PRE_LD] = (pre_t)((((a ^ s) < 16 ? s & 15 : 16) << 8) + ((a & 15) << 4));
 }
 
-/* The same for 16 consecutive bytes (q and the sources unaligned). */
+/* The same for 16 consecutive bytes (the sources unaligned). */
 static inline __attribute__((always_inline)) void
-pre_16(uint8_t *q, const uint8_t *pa, const uint8_t *ps)
+pre_16(pre_t *q, const uint8_t *pa, const uint8_t *ps)
 {
-	const u8x16 m15 = {15, 15, 15, 15, 15, 15, 15, 15,
-			   15, 15, 15, 15, 15, 15, 15, 15};
-	const u8x16 z32 = {32, 32, 32, 32, 32, 32, 32, 32,
-			   32, 32, 32, 32, 32, 32, 32, 32};
-	u8x16 a, s, la, ls, same, v;
+	u8x16 a8, s8;
+	pre_x16 a, s, same, v;
 
-	memcpy(&a, pa, 16);
-	memcpy(&s, ps, 16);
-	la = (a & m15) + (a & m15);
-	ls = (s & m15) + (s & m15);
+	memcpy(&a8, pa, 16);
+	memcpy(&s8, ps, 16);
+	a = __builtin_convertvector(a8, pre_x16);
+	s = __builtin_convertvector(s8, pre_x16);
 	/* Lanes of a comparison are 0 or all ones. */
-	same = (u8x16)((a ^ s) <= m15);
-	v = a & ~m15;
-	memcpy(q + PRE_HA, &v, 16);
-	v = s & ~m15;
-	memcpy(q + PRE_HS, &v, 16);
-	memcpy(q + PRE_LA, &la, 16);
-	memcpy(q + PRE_LS, &ls, 16);
-	v = (ls & same) | (z32 & ~same);
-	memcpy(q + PRE_LX, &v, 16);
+	same = (pre_x16)((a ^ s) <= 15);
+	v = a & 0xF0;
+	memcpy(q + PRE_HA, &v, 32);
+	v = s & 0xF0;
+	memcpy(q + PRE_HS, &v, 32);
+	v = (s & 15) << 4;
+	memcpy(q + PRE_LS, &v, 32);
+	v = ((((s & 15) & same) | (16 & ~same)) << 8) + ((a & 15) << 4);
+	memcpy(q + PRE_LD, &v, 32);
 }
 
 /*
@@ -258,14 +275,14 @@ pre_16(uint8_t *q, const uint8_t *pa, const uint8_t *ps)
  * (often, in a photo) would stall on every guess the core makes about it.
  */
 static inline __attribute__((always_inline)) void
-col_down(u16x16 *e, u8x16 *f, const uint8_t *q)
+col_down(u16x16 *e, u8x16 *f, const pre_t *q)
 {
 	const unsigned ha = q[PRE_HA], hs = q[PRE_HS];
 	const u8x16 a = SEG_AT(f, ha), s = SEG_AT(f, hs);
 
 	*e += COARSE_STEP(ha) - COARSE_STEP(hs);
-	SEG_AT(f, hs) = s - FINE_STEP8(q[PRE_LS]);
-	SEG_AT(f, ha) = a + FINE_STEP8(q[PRE_LA]) - FINE_STEP8(q[PRE_LX]);
+	SEG_AT(f, hs) = s - FINE_AT(q[PRE_LS]);
+	SEG_AT(f, ha) = a + DIFF_AT(q[PRE_LD]);
 }
 
 static inline __attribute__((always_inline)) u16x16

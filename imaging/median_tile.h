@@ -34,7 +34,7 @@
  * image (columns lo .. hi-1) a tile's columns are contiguous bytes.
  */
 static MT_TARGET void
-MT_ROW_OFFSETS(uint8_t *pre, const uint8_t *ra, ptrdiff_t ds,
+MT_ROW_OFFSETS(pre_t *pre, const uint8_t *ra, ptrdiff_t ds,
 	       const size_t *offs, int n, int lo, int hi)
 {
 	size_t j = 3 * (size_t)lo;
@@ -63,7 +63,7 @@ MT_ROW_OFFSETS(uint8_t *pre, const uint8_t *ra, ptrdiff_t ds,
  * offsets (pre + c), out its first output byte.
  */
 static MT_TARGET void
-MT_SWEEP(u16x16 *e0, u8x16 *f0, size_t stride, const uint8_t *q,
+MT_SWEEP(u16x16 *e0, u8x16 *f0, size_t stride, const pre_t *q,
 	 uint8_t *out, int r, int tw)
 {
 #define COL_E(i) (*(u16x16 *)((char *)e0 + (size_t)(i) * stride))
@@ -197,7 +197,7 @@ MT_SWEEP(u16x16 *e0, u8x16 *f0, size_t stride, const uint8_t *q,
  * out its first output byte.
  */
 static MT_TARGET void
-MT_SWEEP2(struct hcol2 *cc, const uint8_t *q, uint8_t *out, int r, int tw)
+MT_SWEEP2(struct hcol2 *cc, const pre_t *q, uint8_t *out, int r, int tw)
 {
 	const int w = 2 * r + 1, rank = w * w / 2;
 	const u16x32 bias = (u16x32){0} + 0x8000;
