@@ -16,20 +16,35 @@
  * date only when the median falls into it (the paper's lazy update), so the
  * cost per pixel does not depend on w.
  *
- * Two departures from the paper make the search cheap.  Histograms are
- * stored cumulatively - each coarse lane counts the values below its bin,
- * each fine lane the values of its segment up to its bin - so that finding
- * the median's bin is one vector comparison against the rank and a count
- * of the lanes that pass, with no scan and no branch.  Adding a value to a
- * cumulative histogram is one vector add of a step (steps).  And column
- * histograms count at most w <= 255 pixels, so they are 8-bit (half the
- * cache), widened to the kernel's 16 bits on load, which is free on AVX2.
+ * Departures from the paper make the search and the updates cheap.
+ * Histograms are stored cumulatively - each coarse lane counts the values
+ * below its bin, each fine lane the values of its segment up to its bin -
+ * so that finding the median's bin is one vector comparison against the
+ * rank and a count of the lanes that pass, with no scan and no branch.
+ * Adding a value to a cumulative histogram is one vector add of a step
+ * (steps).  Fine column histograms count at most w <= 255 pixels, so they
+ * are 8-bit (half the cache), widened to the kernel's 16 bits on load;
+ * coarse ones are 16-bit, one load straight into the kernel.
+ *
+ * The order of work is the other departure.  Row by row, a tile first
+ * works out, vectorised over the contiguous RGB bytes, the table offsets
+ * of every column's row step (the segments and steps of the value coming
+ * in and the one going out, with one step for both when they share a
+ * segment).  Then it sweeps each channel left to right, moving each
+ * column down a row just before the kernel reaches it (COL_AHEAD columns
+ * ahead), while its histograms come into L1 anyway: the row step costs no
+ * pass of its own over the tile and is loads, vector adds and stores only.
+ * The fine segment in use moves on with the kernel before the coarse
+ * search confirms that the median is still in it, which it nearly always
+ * is, so that the loads do not wait for the search.
  *
  * The hot loop (median_tile.h) is compiled three times, with AVX-512BW/VL,
  * with AVX2 and for the baseline, and chosen at run time, so no build
- * assumes either instruction set.  Windows
- * over 255 would overflow those counts; they take a plain 32-bit path
- * whose cost per pixel is 272 bin updates, also independent of w.
+ * assumes either instruction set.  The AVX-512 build also sweeps channels
+ * 0 and 1 together in 512-bit vectors, and takes the count below the
+ * median's segment out of the kernel with a permute.  Windows over 255
+ * would overflow the 8-bit counts; they take a plain 32-bit path whose
+ * cost per pixel is 272 bin updates, also independent of w.
  *
  * Parallelism: horizontal strips, a few per thread, each initialising its
  * column histograms from its own w/2-row halo; threads claim strips as
@@ -64,9 +79,11 @@ typedef uint16_t pre_t;
 
 /*
  * Output columns per tile.  With w = 41 a 1024-column tile has ~0.9 MiB
- * of histograms for its three channels, which stay in L2 from one row's
- * sweep to the next; a tile spilling to L3 was ~10 % slower on a 12 MP
- * photo.
+ * of histograms for its three channels, which stay in a 1 MiB L2 from one
+ * row's sweep to the next; before the row step moved into the sweep, a
+ * tile spilling to L3 was ~10 % slower on a 12 MP photo, while 640 and
+ * 768 columns measured the same as 1024 afterwards (their halos cost
+ * more at wide windows).
  */
 #define TILE_COLS 1024
 #define MAX_THREADS 64

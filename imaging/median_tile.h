@@ -1,7 +1,8 @@
 /*
  * imaging/median_tile.h - the hot loop of imaging/median.c, included there
  * once per instruction set: the including file defines
- *   MT_NAME        the function's name
+ *   MT_NAME        the tile function's name
+ *   MT_SWEEP, MT_ROW_OFFSETS  names for its helpers
  *   MT_TARGET      its target attribute (empty for the baseline)
  *   MT_COUNT_GT    a function (u16x16 v, int t) -> lanes of v > t, the
  *                  lanes read as signed 16-bit
@@ -12,7 +13,8 @@
  *                  below the median's segment from the kernel itself
  *                  instead of keeping it alongside
  *   MT_SWEEP2      a name for a sweep of channels 0 and 1 together in
- *                  512-bit vectors (needs MT_LANE and AVX-512BW)
+ *                  512-bit vectors, with MT_MASK_GT32, MT_WIDEN2,
+ *                  MT_LANE32, MT_HALF and MT_SET_HALF (see median.c)
  * and the types, struct tile_job, col_add() and col_down() it uses.  Only
  * median.c includes this file.
  *
