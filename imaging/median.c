@@ -188,7 +188,7 @@ clampi(int v, int lo, int hi)
 		DIFF(5, x), DIFF(6, x), DIFF(7, x), DIFF(8, x), DIFF(9, x),    \
 		DIFF(10, x), DIFF(11, x), DIFF(12, x), DIFF(13, x),            \
 		DIFF(14, x), DIFF(15, x)
-static const struct {
+static const struct step_table {
 	u16x16 coarse[17];
 	u8x16 fine[17];
 	u8x16 diff[17 * 16];
@@ -247,8 +247,14 @@ typedef uint16_t pre_x16 __attribute__((vector_size(32)));
 #define PRE_LS (2 * PRE_STRIDE)
 #define PRE_LD (3 * PRE_STRIDE)
 #define PRE_BYTES (4 * PRE_STRIDE * sizeof(pre_t))
-#define FINE_AT(off) (*(const u8x16 *)((const char *)steps.fine + (off)))
-#define DIFF_AT(off) (*(const u8x16 *)((const char *)steps.diff + (off)))
+/* The steps at t = (const char *)&steps, offsets as above. */
+#define T_COARSE(t, h)                                                        \
+	(*(const u16x16 *)((t) + offsetof(struct step_table, coarse) + 32 +    \
+			   2 * (size_t)(h)))
+#define T_FINE(t, off)                                                        \
+	(*(const u8x16 *)((t) + offsetof(struct step_table, fine) + (off)))
+#define T_DIFF(t, off)                                                        \
+	(*(const u8x16 *)((t) + offsetof(struct step_table, diff) + (off)))
 
 /* The offsets of one column and channel: a comes in, s goes out. */
 static inline __attribute__((always_inline)) void
@@ -292,14 +298,27 @@ pre_16(pre_t *q, const uint8_t *pa, const uint8_t *ps)
  * (often, in a photo) would stall on every guess the core makes about it.
  */
 static inline __attribute__((always_inline)) void
-col_down(u16x16 *e, u8x16 *f, const pre_t *q)
+col_down(u16x16 *e, u8x16 *f, const pre_t *q, const char *t)
 {
 	const unsigned ha = q[PRE_HA], hs = q[PRE_HS];
 	const u8x16 a = SEG_AT(f, ha), s = SEG_AT(f, hs);
 
-	*e += COARSE_STEP(ha) - COARSE_STEP(hs);
-	SEG_AT(f, hs) = s - FINE_AT(q[PRE_LS]);
-	SEG_AT(f, ha) = a + DIFF_AT(q[PRE_LD]);
+	*e += T_COARSE(t, ha) - T_COARSE(t, hs);
+	SEG_AT(f, hs) = s - T_FINE(t, q[PRE_LS]);
+	SEG_AT(f, ha) = a + T_DIFF(t, q[PRE_LD]);
+}
+
+/*
+ * steps as an address the compiler cannot see through, so that it keeps
+ * the one register for all three tables instead of three (and spills).
+ */
+static inline __attribute__((always_inline)) const char *
+steps_base(void)
+{
+	const char *t = (const char *)&steps;
+
+	__asm__("" : "+r"(t));
+	return t;
 }
 
 static inline __attribute__((always_inline)) u16x16
