@@ -391,7 +391,19 @@ widen_avx2(const u8x16 *v)
 	return (u16x16)_mm256_cvtepu8_epi16(_mm_load_si128((const __m128i *)v));
 }
 
+/* The byte mask of the compare, two bits per lane; its lanes counted. */
+__attribute__((target("avx2,popcnt"))) static inline unsigned
+mask_gt_avx2(u16x16 v, int t)
+{
+	return (unsigned)_mm256_movemask_epi8(
+		_mm256_cmpgt_epi16((__m256i)v, _mm256_set1_epi16((short)t)));
+}
+
+#define MASK_COUNT_AVX2(m) ((unsigned)__builtin_popcount(m) / 2)
+
 #define MT_NAME tile_avx2
+#define MT_MASK_GT mask_gt_avx2
+#define MT_MASK_COUNT MASK_COUNT_AVX2
 #define MT_SWEEP sweep_avx2
 #define MT_ROW_OFFSETS row_offsets_avx2
 #define MT_TARGET __attribute__((target("avx2,popcnt")))
@@ -399,6 +411,8 @@ widen_avx2(const u8x16 *v)
 #define MT_WIDEN widen_avx2
 #include "imaging/median_tile.h"
 #undef MT_NAME
+#undef MT_MASK_GT
+#undef MT_MASK_COUNT
 #undef MT_SWEEP
 #undef MT_ROW_OFFSETS
 #undef MT_TARGET

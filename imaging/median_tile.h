@@ -12,6 +12,10 @@
  *                  lane (a one-instruction permute), to take the count
  *                  below the median's segment from the kernel itself
  *                  instead of keeping it alongside
+ *   MT_MASK_GT     a function (u16x16 v, int t) -> the lanes of v above t
+ *                  in a form that differs when their number does, with
+ *                  MT_MASK_COUNT (mask) -> that number, when comparing
+ *                  masks is cheaper than counting lanes at every step
  *   MT_SWEEP2      a name for a sweep of channels 0 and 1 together in
  *                  512-bit vectors, with MT_MASK_GT32, MT_WIDEN2,
  *                  MT_LANE32, MT_HALF and MT_SET_HALF (see median.c)
@@ -85,6 +89,10 @@ MT_SWEEP(u16x16 *e0, u8x16 *f0, size_t stride, const pre_t *q,
 #endif
 	int luc[16];
 	unsigned ck;
+#ifdef MT_MASK_GT
+	/* The search's result (as MT_MASK_GT gives it) while ck lasts. */
+	unsigned expect;
+#endif
 	char *ce, *cf;
 	/* Here the compiler's choice of registers measured better. */
 	const char *t = (const char *)&steps;
@@ -103,7 +111,12 @@ MT_SWEEP(u16x16 *e0, u8x16 *f0, size_t stride, const pre_t *q,
 	 */
 	for (int i = 0; i < w; i++)
 		kc += COL_E(i);
+#ifdef MT_MASK_GT
+	expect = MT_MASK_GT(kc, rank - 0x8000);
+	ck = 15 - MT_MASK_COUNT(expect);
+#else
 	ck = 15 - MT_COUNT_GT(kc, rank - 0x8000);
+#endif
 	for (int i = 0; i < w; i++)
 		acc += MT_WIDEN(&COL_F(i)[ck]);
 	for (int k = 0; k < 16; k++)
@@ -126,6 +139,9 @@ MT_SWEEP(u16x16 *e0, u8x16 *f0, size_t stride, const pre_t *q,
 		const u8x16 *fin = (const u8x16 *)(cf + win);
 		const unsigned s = ck;
 		unsigned k;
+#ifdef MT_MASK_GT
+		unsigned m;
+#endif
 
 		/*
 		 * Column p + w + COL_AHEAD moves down now, so that the loads
@@ -152,8 +168,15 @@ MT_SWEEP(u16x16 *e0, u8x16 *f0, size_t stride, const pre_t *q,
 		 * below 16k, so lane 0 is 0 and the median's coarse bin is
 		 * the last lane not above the rank.
 		 */
+#ifdef MT_MASK_GT
+		m = MT_MASK_GT(kc, rank - 0x8000);
+		if (__builtin_expect(m != expect, 0)) {
+			k = 15 - MT_MASK_COUNT(m);
+			expect = m;
+#else
 		k = 15 - MT_COUNT_GT(kc, rank - 0x8000);
 		if (__builtin_expect(k != s, 0)) {
+#endif
 			/*
 			 * The lazy fine level: catch segment k up from where
 			 * it was last used, or rebuild it when that is over
@@ -190,6 +213,7 @@ MT_SWEEP(u16x16 *e0, u8x16 *f0, size_t stride, const pre_t *q,
 #undef COL_E
 #undef COL_F
 }
+
 
 #ifdef MT_SWEEP2
 /*
