@@ -217,7 +217,6 @@ static const struct step_table {
 	(*(const u16x16 *)((const char *)steps.coarse + 32 + 2 * (size_t)(h)))
 #define FINE_STEP(off) (*(const u8x16 *)((const char *)steps.fine + (off)))
 #define FINE_OFF(v) (((v) << 4) & 0xF0)
-#define FINE_ZERO (16 << 4)
 #define SEG_AT(f, off) (*(u8x16 *)((char *)(f) + (off)))
 
 /* Counts value v in a column's coarse e and fine f histograms. */
