@@ -16,19 +16,35 @@
  * date only when the median falls into it (the paper's lazy update), so the
  * cost per pixel does not depend on w.
  *
- * Two departures from the paper make the search cheap.  Histograms are
- * stored cumulatively - each coarse lane counts the values below its bin,
- * each fine lane the values of its segment up to its bin - so that finding
- * the median's bin is one vector comparison against the rank and a count
- * of the lanes that pass, with no scan and no branch.  Adding a value to a
- * cumulative histogram is one vector add of a step (ones[]).  And column
- * histograms count at most w <= 255 pixels, so they are 8-bit (half the
- * cache), widened to the kernel's 16 bits on load, which is free on AVX2.
+ * Departures from the paper make the search and the updates cheap.
+ * Histograms are stored cumulatively - each coarse lane counts the values
+ * below its bin, each fine lane the values of its segment up to its bin -
+ * so that finding the median's bin is one vector comparison against the
+ * rank and a count of the lanes that pass, with no scan and no branch.
+ * Adding a value to a cumulative histogram is one vector add of a step
+ * (steps).  Fine column histograms count at most w <= 255 pixels, so they
+ * are 8-bit (half the cache), widened to the kernel's 16 bits on load;
+ * coarse ones are 16-bit, one load straight into the kernel.
  *
- * The hot loop (median_tile.h) is compiled twice, with AVX2 and for the
- * baseline, and chosen at run time, so no build assumes AVX2.  Windows
- * over 255 would overflow those counts; they take a plain 32-bit path
- * whose cost per pixel is 272 bin updates, also independent of w.
+ * The order of work is the other departure.  Row by row, a tile first
+ * works out, vectorised over the contiguous RGB bytes, the table offsets
+ * of every column's row step (the segments and steps of the value coming
+ * in and the one going out, with one step for both when they share a
+ * segment).  Then it sweeps each channel left to right, moving each
+ * column down a row just before the kernel reaches it (COL_AHEAD columns
+ * ahead), while its histograms come into L1 anyway: the row step costs no
+ * pass of its own over the tile and is loads, vector adds and stores only.
+ * The fine segment in use moves on with the kernel before the coarse
+ * search confirms that the median is still in it, which it nearly always
+ * is, so that the loads do not wait for the search.
+ *
+ * The hot loop (median_tile.h) is compiled three times, with AVX-512BW/VL,
+ * with AVX2 and for the baseline, and chosen at run time, so no build
+ * assumes either instruction set.  The AVX-512 build also sweeps channels
+ * 0 and 1 together in 512-bit vectors, and takes the count below the
+ * median's segment out of the kernel with a permute.  Windows over 255
+ * would overflow the 8-bit counts; they take a plain 32-bit path whose
+ * cost per pixel is 272 bin updates, also independent of w.
  *
  * Parallelism: horizontal strips, a few per thread, each initialising its
  * column histograms from its own w/2-row halo; threads claim strips as
@@ -58,14 +74,18 @@
 
 typedef uint8_t u8x16 __attribute__((vector_size(16)));
 typedef uint16_t u16x16 __attribute__((vector_size(32)));
+/* A row step's offsets (see PRE_HA). */
+typedef uint16_t pre_t;
 
 /*
- * Output columns per tile.  With w = 41 a 4096-column tile has ~1.1 MiB
- * of histograms, more than L2, yet it was faster than tiles of 512..2048
- * on a 12 MP photo: the sweeps are sequential, the prefetcher follows
- * them, and wider tiles mean fewer halo columns and tile starts.
+ * Output columns per tile.  With w = 41 a 1024-column tile has ~0.9 MiB
+ * of histograms for its three channels, which stay in a 1 MiB L2 from one
+ * row's sweep to the next; before the row step moved into the sweep, a
+ * tile spilling to L3 was ~10 % slower on a 12 MP photo, while 640 and
+ * 768 columns measured the same as 1024 afterwards (their halos cost
+ * more at wide windows).
  */
-#define TILE_COLS 4096
+#define TILE_COLS 1024
 #define MAX_THREADS 64
 /* Strips shorter than this spend more on their halos than on output. */
 #define MIN_STRIP_ROWS 32
@@ -73,20 +93,39 @@ typedef uint16_t u16x16 __attribute__((vector_size(32)));
 #define STRIPS_PER_THREAD 4
 /* The widest window whose counts fit the 8- and 16-bit histograms. */
 #define NARROW_MAX_WINDOW 255
+/* Columns a row step runs ahead of the sweep (see median_tile.h). */
+#define COL_AHEAD 2
+
+/*
+ * One column's histograms for one channel: the coarse one, exclusive
+ * (lane k counts the values below 16k), in e; 16 fine segments, inclusive
+ * (lane b of segment s counts the values 16s .. 16s+b), in f.  One record
+ * per column, so that one pointer reaches all of a column and the hot loop
+ * has general registers to spare (288 bytes, a multiple of 32).
+ */
+struct hcol {
+	u16x16 e;
+	u8x16 f[16];
+};
+
+/*
+ * Channels 0 and 1 side by side (576 bytes), so that one 512-bit load
+ * takes both coarse histograms (see MT_SWEEP2 in median_tile.h).
+ */
+struct hcol2 {
+	u16x16 e[2];
+	u8x16 f[2][16];
+};
 
 struct tile_job {
 	const struct img *src;
 	struct img *dst;
-	int ch, r;
+	int r;
 	int tx0, tx1; /* output columns */
 	int y0, y1;   /* output rows */
-	/*
-	 * Per column: the coarse histogram, exclusive (lane k counts the
-	 * values below 16k), in e; 16 fine segments, inclusive (lane b of
-	 * segment s counts the values 16s .. 16s+b), in f.  The coarse ones
-	 * are apart from the fine ones so that they all stay in L1.
-	 */
-	u8x16 *e, *f;
+	struct hcol2 *cols01; /* channels 0 and 1 */
+	struct hcol *cols2;   /* channel 2 */
+	pre_t *pre;	      /* PRE_BYTES of a row step's offsets */
 	size_t *offs; /* byte offset in a row of each column's source pixel */
 };
 
@@ -102,7 +141,9 @@ struct filter_ctx {
 
 /* A thread's scratch, allocated once and used for every strip it takes. */
 struct scratch {
-	u8x16 *e, *f;
+	struct hcol2 *cols01;
+	struct hcol *cols2;
+	pre_t *pre;
 	size_t *offs;
 	uint32_t *col; /* the 32-bit path's column histograms */
 };
@@ -112,19 +153,6 @@ struct worker {
 	int rc;
 };
 
-/* ones[i] has 1 in lanes i..15: adding it counts a value in bin i. */
-static const u8x16 ones[17] = {
-#define ONES_FROM(i)                                                          \
-	{0 >= i, 1 >= i, 2 >= i, 3 >= i, 4 >= i, 5 >= i, 6 >= i, 7 >= i,     \
-	 8 >= i, 9 >= i, 10 >= i, 11 >= i, 12 >= i, 13 >= i, 14 >= i, 15 >= i}
-	ONES_FROM(0),  ONES_FROM(1),  ONES_FROM(2),  ONES_FROM(3),
-	ONES_FROM(4),  ONES_FROM(5),  ONES_FROM(6),  ONES_FROM(7),
-	ONES_FROM(8),  ONES_FROM(9),  ONES_FROM(10), ONES_FROM(11),
-	ONES_FROM(12), ONES_FROM(13), ONES_FROM(14), ONES_FROM(15),
-	ONES_FROM(16),
-#undef ONES_FROM
-};
-
 static inline int
 clampi(int v, int lo, int hi)
 {
@@ -132,32 +160,164 @@ clampi(int v, int lo, int hi)
 }
 
 /*
- * The vector of bin v >> 4 (of 16 bytes each) begins at byte v & 0xF0:
- * byte offsets instead of indices save the shifts in the hottest loop.
+ * The steps that count a value in a cumulative histogram, in one table so
+ * that one register addresses them all: coarse[i] has 1 in lanes i..15
+ * (16-bit, for the coarse histograms), fine[i] too (8-bit, for the fine
+ * ones); coarse[16] and fine[16] are zero.  diff[16x + l] is fine[l] -
+ * fine[x], x <= 16: a value coming into a fine segment together with one
+ * going out of the same segment (x = its low nibble) or alone (x = 16),
+ * one load for what took two.
  */
-#define STEP_AT(off) (*(const u8x16 *)((const char *)ones + (off)))
+#define ONES_FROM(i)                                                          \
+	{0 >= (i), 1 >= (i), 2 >= (i), 3 >= (i), 4 >= (i), 5 >= (i),          \
+	 6 >= (i), 7 >= (i), 8 >= (i), 9 >= (i), 10 >= (i), 11 >= (i),        \
+	 12 >= (i), 13 >= (i), 14 >= (i), 15 >= (i)}
+#define ONES_17                                                               \
+	ONES_FROM(0), ONES_FROM(1), ONES_FROM(2), ONES_FROM(3), ONES_FROM(4),  \
+		ONES_FROM(5), ONES_FROM(6), ONES_FROM(7), ONES_FROM(8),        \
+		ONES_FROM(9), ONES_FROM(10), ONES_FROM(11), ONES_FROM(12),     \
+		ONES_FROM(13), ONES_FROM(14), ONES_FROM(15), ONES_FROM(16)
+#define D1(b, l, x) (uint8_t)(((b) >= (l)) - ((b) >= (x)))
+#define DIFF(l, x)                                                            \
+	{D1(0, l, x),  D1(1, l, x),  D1(2, l, x),  D1(3, l, x),               \
+	 D1(4, l, x),  D1(5, l, x),  D1(6, l, x),  D1(7, l, x),               \
+	 D1(8, l, x),  D1(9, l, x),  D1(10, l, x), D1(11, l, x),              \
+	 D1(12, l, x), D1(13, l, x), D1(14, l, x), D1(15, l, x)}
+#define DIFF_16(x)                                                            \
+	DIFF(0, x), DIFF(1, x), DIFF(2, x), DIFF(3, x), DIFF(4, x),            \
+		DIFF(5, x), DIFF(6, x), DIFF(7, x), DIFF(8, x), DIFF(9, x),    \
+		DIFF(10, x), DIFF(11, x), DIFF(12, x), DIFF(13, x),            \
+		DIFF(14, x), DIFF(15, x)
+static const struct step_table {
+	u16x16 coarse[17];
+	u8x16 fine[17];
+	u8x16 diff[17 * 16];
+} steps = {
+	.coarse = {ONES_17},
+	.fine = {ONES_17},
+	.diff = {DIFF_16(0),  DIFF_16(1),  DIFF_16(2),	DIFF_16(3),  DIFF_16(4),
+		 DIFF_16(5),  DIFF_16(6),  DIFF_16(7),	DIFF_16(8),  DIFF_16(9),
+		 DIFF_16(10), DIFF_16(11), DIFF_16(12), DIFF_16(13), DIFF_16(14),
+		 DIFF_16(15), DIFF_16(16)},
+};
+#undef DIFF_16
+#undef DIFF
+#undef D1
+#undef ONES_17
+#undef ONES_FROM
+
+/*
+ * Byte offsets instead of indices save shifts in the hottest loop: the
+ * fine segment of value v (16 bytes each) begins at byte h = v & 0xF0 of
+ * a column's fine histogram, its coarse step at byte 32 + 2h of coarse[]
+ * (an address mode's scale), its fine step at byte (v << 4) & 0xF0 of
+ * fine[].
+ */
+#define COARSE_STEP(h)                                                        \
+	(*(const u16x16 *)((const char *)steps.coarse + 32 + 2 * (size_t)(h)))
+#define FINE_STEP(off) (*(const u8x16 *)((const char *)steps.fine + (off)))
+#define FINE_OFF(v) (((v) << 4) & 0xF0)
 #define SEG_AT(f, off) (*(u8x16 *)((char *)(f) + (off)))
 
 /* Counts value v in a column's coarse e and fine f histograms. */
 static inline __attribute__((always_inline)) void
-col_add(u8x16 *e, u8x16 *f, unsigned v)
+col_add(u16x16 *e, u8x16 *f, unsigned v)
 {
-	const unsigned hi = v & 0xF0, lo = (v << 4) & 0xF0;
-
-	*e += STEP_AT(16 + hi);
-	SEG_AT(f, hi) += STEP_AT(lo);
+	*e += COARSE_STEP(v & 0xF0);
+	SEG_AT(f, v & 0xF0) += FINE_STEP(FINE_OFF(v));
 }
 
-/* Moves a column down a row: va comes in, vs goes out. */
-static inline __attribute__((always_inline)) void
-col_down(u8x16 *e, u8x16 *f, unsigned va, unsigned vs)
-{
-	const unsigned ha = va & 0xF0, la = (va << 4) & 0xF0;
-	const unsigned hs = vs & 0xF0, ls = (vs << 4) & 0xF0;
+/*
+ * A row step's offsets, worked out for a whole row before its sweeps (see
+ * row_offsets()): for the value coming in (a) and the one going out (s)
+ * of each column and channel, 16-bit, in arrays PRE_STRIDE apart so that
+ * one pointer and constant displacements reach all four:
+ *   PRE_HA, PRE_HS  the byte offset of their fine segment, v & 0xF0
+ *   PRE_LS          the byte offset in fine[] of s's step
+ *   PRE_LD          the byte offset in diff[] of a's step, less s's step
+ *                   when both are in one segment
+ * PRE_STRIDE covers the widest tile and window, three channels, and a
+ * vector's overrun.
+ */
+typedef uint16_t pre_x16 __attribute__((vector_size(32)));
+#define PRE_STRIDE (3 * (TILE_COLS + NARROW_MAX_WINDOW + COL_AHEAD) + 32)
+#define PRE_HA 0
+#define PRE_HS (1 * PRE_STRIDE)
+#define PRE_LS (2 * PRE_STRIDE)
+#define PRE_LD (3 * PRE_STRIDE)
+#define PRE_BYTES (4 * PRE_STRIDE * sizeof(pre_t))
+/* The steps at t = (const char *)&steps, offsets as above. */
+#define T_COARSE(t, h)                                                        \
+	(*(const u16x16 *)((t) + offsetof(struct step_table, coarse) + 32 +    \
+			   2 * (size_t)(h)))
+#define T_FINE(t, off)                                                        \
+	(*(const u8x16 *)((t) + offsetof(struct step_table, fine) + (off)))
+#define T_DIFF(t, off)                                                        \
+	(*(const u8x16 *)((t) + offsetof(struct step_table, diff) + (off)))
 
-	*e += STEP_AT(16 + ha) - STEP_AT(16 + hs);
-	SEG_AT(f, ha) += STEP_AT(la);
-	SEG_AT(f, hs) -= STEP_AT(ls);
+/* The offsets of one column and channel: a comes in, s goes out. */
+static inline __attribute__((always_inline)) void
+pre_one(pre_t *q, unsigned a, unsigned s)
+{
+	q[PRE_HA] = (pre_t)(a & 0xF0);
+	q[PRE_HS] = (pre_t)(s & 0xF0);
+	q[PRE_LS] = (pre_t)((s & 15) << 4);
+	q[PRE_LD] = (pre_t)((((a ^ s) < 16 ? s & 15 : 16) << 8) + ((a & 15) << 4));
+}
+
+/* The same for 16 consecutive bytes (the sources unaligned). */
+static inline __attribute__((always_inline)) void
+pre_16(pre_t *q, const uint8_t *pa, const uint8_t *ps)
+{
+	u8x16 a8, s8;
+	pre_x16 a, s, same, v;
+
+	memcpy(&a8, pa, 16);
+	memcpy(&s8, ps, 16);
+	a = __builtin_convertvector(a8, pre_x16);
+	s = __builtin_convertvector(s8, pre_x16);
+	/* Lanes of a comparison are 0 or all ones. */
+	same = (pre_x16)((a ^ s) <= 15);
+	v = a & 0xF0;
+	memcpy(q + PRE_HA, &v, 32);
+	v = s & 0xF0;
+	memcpy(q + PRE_HS, &v, 32);
+	v = (s & 15) << 4;
+	memcpy(q + PRE_LS, &v, 32);
+	v = ((((s & 15) & same) | (16 & ~same)) << 8) + ((a & 15) << 4);
+	memcpy(q + PRE_LD, &v, 32);
+}
+
+/*
+ * Moves a column down a row by the offsets at q (see PRE_HA): the value
+ * coming in is counted, the one going out uncounted (the same value
+ * changes nothing).  Both fine segments are read before either is
+ * written, and when they are the same one the second store writes both
+ * steps: a load right after a store that sometimes hits the same address
+ * (often, in a photo) would stall on every guess the core makes about it.
+ */
+static inline __attribute__((always_inline)) void
+col_down(u16x16 *e, u8x16 *f, const pre_t *q, const char *t)
+{
+	const unsigned ha = q[PRE_HA], hs = q[PRE_HS];
+	const u8x16 a = SEG_AT(f, ha), s = SEG_AT(f, hs);
+
+	*e += T_COARSE(t, ha) - T_COARSE(t, hs);
+	SEG_AT(f, hs) = s - T_FINE(t, q[PRE_LS]);
+	SEG_AT(f, ha) = a + T_DIFF(t, q[PRE_LD]);
+}
+
+/*
+ * steps as an address the compiler cannot see through, so that it keeps
+ * the one register for all three tables instead of three (and spills).
+ */
+static inline __attribute__((always_inline)) const char *
+steps_base(void)
+{
+	const char *t = (const char *)&steps;
+
+	__asm__("" : "+r"(t));
+	return t;
 }
 
 static inline __attribute__((always_inline)) u16x16
@@ -199,11 +359,15 @@ count_gt_generic(u16x16 v, int t)
 #endif
 
 #define MT_NAME tile_generic
+#define MT_SWEEP sweep_generic
+#define MT_ROW_OFFSETS row_offsets_generic
 #define MT_TARGET
 #define MT_COUNT_GT count_gt_generic
 #define MT_WIDEN widen_generic
 #include "imaging/median_tile.h"
 #undef MT_NAME
+#undef MT_SWEEP
+#undef MT_ROW_OFFSETS
 #undef MT_TARGET
 #undef MT_COUNT_GT
 #undef MT_WIDEN
@@ -226,16 +390,146 @@ widen_avx2(const u8x16 *v)
 	return (u16x16)_mm256_cvtepu8_epi16(_mm_load_si128((const __m128i *)v));
 }
 
+/* The byte mask of the compare, two bits per lane; its lanes counted. */
+__attribute__((target("avx2,popcnt"))) static inline unsigned
+mask_gt_avx2(u16x16 v, int t)
+{
+	return (unsigned)_mm256_movemask_epi8(
+		_mm256_cmpgt_epi16((__m256i)v, _mm256_set1_epi16((short)t)));
+}
+
+#define MASK_COUNT_AVX2(m) ((unsigned)__builtin_popcount(m) / 2)
+
 #define MT_NAME tile_avx2
+#define MT_MASK_GT mask_gt_avx2
+#define MT_MASK_COUNT MASK_COUNT_AVX2
+#define MT_SWEEP sweep_avx2
+#define MT_ROW_OFFSETS row_offsets_avx2
 #define MT_TARGET __attribute__((target("avx2,popcnt")))
 #define MT_COUNT_GT count_gt_avx2
 #define MT_WIDEN widen_avx2
 #include "imaging/median_tile.h"
 #undef MT_NAME
+#undef MT_MASK_GT
+#undef MT_MASK_COUNT
+#undef MT_SWEEP
+#undef MT_ROW_OFFSETS
 #undef MT_TARGET
 #undef MT_COUNT_GT
 #undef MT_WIDEN
 #endif
+
+#ifdef MEDIAN_HAVE_AVX2
+/*
+ * AVX-512BW/VL on the same 256-bit vectors: a compare into a mask
+ * register and its popcount (one bit per lane, no halving), a broadcast
+ * straight from a general register, and 32 vector registers for the
+ * three channels' state.
+ */
+#define MEDIAN_AVX512_TARGET "avx512f,avx512bw,avx512vl,avx2,popcnt"
+
+__attribute__((target(MEDIAN_AVX512_TARGET))) static inline unsigned
+count_gt_avx512(u16x16 v, int t)
+{
+	return (unsigned)__builtin_popcount(
+		_mm256_cmpgt_epi16_mask((__m256i)v, _mm256_set1_epi16((short)t)));
+}
+
+__attribute__((target(MEDIAN_AVX512_TARGET))) static inline u16x16
+widen_avx512(const u8x16 *v)
+{
+	return (u16x16)_mm256_cvtepu8_epi16(_mm_load_si128((const __m128i *)v));
+}
+
+typedef uint16_t u16x32 __attribute__((vector_size(64)));
+
+/* The lanes of v above t (signed), one bit each. */
+__attribute__((target(MEDIAN_AVX512_TARGET))) static inline uint32_t
+mask_gt32_avx512(u16x32 v, int t)
+{
+	return _mm512_cmpgt_epi16_mask((__m512i)v, _mm512_set1_epi16((short)t));
+}
+
+/* Two segments widened side by side: a in lanes 0..15, b in 16..31. */
+__attribute__((target(MEDIAN_AVX512_TARGET))) static inline u16x32
+widen2_avx512(const u8x16 *a, const u8x16 *b)
+{
+	return (u16x32)_mm512_cvtepu8_epi16(_mm256_inserti128_si256(
+		_mm256_castsi128_si256(_mm_load_si128((const __m128i *)a)),
+		_mm_load_si128((const __m128i *)b), 1));
+}
+
+/* Lanes 16c .. 16c+15 of v, and v with them replaced by h. */
+__attribute__((target(MEDIAN_AVX512_TARGET))) static inline u16x16
+half_avx512(u16x32 v, int c)
+{
+	return (u16x16)(c ? _mm512_extracti64x4_epi64((__m512i)v, 1)
+			  : _mm512_castsi512_si256((__m512i)v));
+}
+
+__attribute__((target(MEDIAN_AVX512_TARGET))) static inline u16x32
+set_half_avx512(u16x32 v, int c, u16x16 h)
+{
+	return (u16x32)(c ? _mm512_inserti64x4((__m512i)v, (__m256i)h, 1)
+			  : _mm512_inserti64x4((__m512i)v, (__m256i)h, 0));
+}
+
+/* vpermw on 32 lanes: lane sel[i] of v in lane i. */
+__attribute__((target(MEDIAN_AVX512_TARGET))) static inline u16x32
+lane32_avx512(u16x32 v, u16x32 sel)
+{
+	return (u16x32)_mm512_permutexvar_epi16((__m512i)sel, (__m512i)v);
+}
+
+/* vpermw: lane sel[0] of v in every lane. */
+__attribute__((target(MEDIAN_AVX512_TARGET))) static inline u16x16
+lane_avx512(u16x16 v, u16x16 sel)
+{
+	return (u16x16)_mm256_permutexvar_epi16((__m256i)sel, (__m256i)v);
+}
+
+#define MT_NAME tile_avx512
+#define MT_SWEEP sweep_avx512
+#define MT_ROW_OFFSETS row_offsets_avx512
+#define MT_TARGET __attribute__((target(MEDIAN_AVX512_TARGET)))
+#define MT_COUNT_GT count_gt_avx512
+#define MT_WIDEN widen_avx512
+#define MT_LANE lane_avx512
+#define MT_SWEEP2 sweep2_avx512
+#define MT_MASK_GT32 mask_gt32_avx512
+#define MT_WIDEN2 widen2_avx512
+#define MT_LANE32 lane32_avx512
+#define MT_HALF half_avx512
+#define MT_SET_HALF set_half_avx512
+#include "imaging/median_tile.h"
+#undef MT_HALF
+#undef MT_SET_HALF
+#undef MT_SWEEP2
+#undef MT_MASK_GT32
+#undef MT_WIDEN2
+#undef MT_LANE32
+#undef MT_NAME
+#undef MT_SWEEP
+#undef MT_ROW_OFFSETS
+#undef MT_TARGET
+#undef MT_COUNT_GT
+#undef MT_WIDEN
+#undef MT_LANE
+#endif
+
+static bool
+cpu_has_avx512(void)
+{
+#ifdef MEDIAN_HAVE_AVX2
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx512f") &&
+	       __builtin_cpu_supports("avx512bw") &&
+	       __builtin_cpu_supports("avx512vl") &&
+	       __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+#else
+	return false;
+#endif
+}
 
 static bool
 cpu_has_avx2(void)
@@ -253,6 +547,8 @@ median_auto_path(int window)
 {
 	if (window > NARROW_MAX_WINDOW)
 		return MEDIAN_PATH_WIDE;
+	if (cpu_has_avx512())
+		return MEDIAN_PATH_AVX512;
 	return cpu_has_avx2() ? MEDIAN_PATH_AVX2 : MEDIAN_PATH_GENERIC;
 }
 
@@ -268,22 +564,26 @@ strip_narrow(const struct filter_ctx *ctx, const struct scratch *sc, int y0,
 		.r = ctx->r,
 		.y0 = y0,
 		.y1 = y1,
-		.e = sc->e,
-		.f = sc->f,
+		.cols01 = sc->cols01,
+		.cols2 = sc->cols2,
+		.pre = sc->pre,
 		.offs = sc->offs,
 	};
 
-	for (tj.ch = 0; tj.ch < 3; tj.ch++)
-		for (tj.tx0 = 0; tj.tx0 < W; tj.tx0 += tile) {
-			tj.tx1 = tj.tx0 + tile < W ? tj.tx0 + tile : W;
+	for (tj.tx0 = 0; tj.tx0 < W; tj.tx0 += tile) {
+		tj.tx1 = tj.tx0 + tile < W ? tj.tx0 + tile : W;
 #ifdef MEDIAN_HAVE_AVX2
-			if (ctx->path == MEDIAN_PATH_AVX2) {
-				tile_avx2(&tj);
-				continue;
-			}
-#endif
-			tile_generic(&tj);
+		if (ctx->path == MEDIAN_PATH_AVX512) {
+			tile_avx512(&tj);
+			continue;
 		}
+		if (ctx->path == MEDIAN_PATH_AVX2) {
+			tile_avx2(&tj);
+			continue;
+		}
+#endif
+		tile_generic(&tj);
+	}
 }
 
 /*
@@ -385,10 +685,14 @@ scratch_init(struct scratch *sc, const struct filter_ctx *ctx)
 		return sc->col == NULL ? IF_ERUNTIME : IF_OK;
 	}
 	/* Sizes are multiples of 64, as aligned_alloc() wants. */
-	sc->e = aligned_alloc(64, (size_t)(tile + w + 3) / 4 * 64);
-	sc->f = aligned_alloc(64, (size_t)(tile + w) * 16 * sizeof(u8x16));
-	sc->offs = malloc((size_t)(tile + w) * sizeof(size_t));
-	if (sc->e == NULL || sc->f == NULL || sc->offs == NULL)
+	sc->cols01 = aligned_alloc(64, (size_t)(tile + w + COL_AHEAD) *
+					       sizeof(struct hcol2));
+	sc->cols2 = aligned_alloc(64, (size_t)(tile + w + COL_AHEAD + 1) / 2 * 2 *
+					      sizeof(struct hcol));
+	sc->pre = aligned_alloc(64, (PRE_BYTES + 63) / 64 * 64);
+	sc->offs = malloc((size_t)(tile + w + COL_AHEAD) * sizeof(size_t));
+	if (sc->cols01 == NULL || sc->cols2 == NULL || sc->pre == NULL ||
+	    sc->offs == NULL)
 		return IF_ERUNTIME;
 	return IF_OK;
 }
@@ -396,8 +700,9 @@ scratch_init(struct scratch *sc, const struct filter_ctx *ctx)
 static void
 scratch_cleanup(struct scratch *sc)
 {
-	free(sc->e);
-	free(sc->f);
+	free(sc->cols01);
+	free(sc->cols2);
+	free(sc->pre);
 	free(sc->offs);
 	free(sc->col);
 	memset(sc, 0, sizeof(*sc));
@@ -478,7 +783,8 @@ median_filter(const struct img *src, struct img *dst, int window,
 		return IF_OK;
 	}
 	if (window > NARROW_MAX_WINDOW || path == MEDIAN_PATH_AUTO ||
-	    (path == MEDIAN_PATH_AVX2 && !cpu_has_avx2()))
+	    (path == MEDIAN_PATH_AVX2 && !cpu_has_avx2()) ||
+	    (path == MEDIAN_PATH_AVX512 && !cpu_has_avx512()))
 		path = median_auto_path(window);
 	ctx.src = src;
 	ctx.dst = dst;

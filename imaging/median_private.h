@@ -13,6 +13,7 @@ enum median_path {
 	MEDIAN_PATH_GENERIC,  /* the histogram method without AVX2 */
 	MEDIAN_PATH_AVX2,     /* the histogram method with AVX2 (if the CPU has it) */
 	MEDIAN_PATH_WIDE,     /* 32-bit counts, any window (the only one past 255) */
+	MEDIAN_PATH_AVX512,   /* the histogram method with AVX-512BW/VL (ditto) */
 };
 
 /*

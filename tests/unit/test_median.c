@@ -87,15 +87,16 @@ brute_median(const struct img *src, struct img *dst, int w)
 
 /*
  * Every code path against the brute force: img_median() itself, and the
- * generic, AVX2 and 32-bit paths forced, so that a machine with AVX2 still
- * checks the baseline code and the other way round.
+ * generic, AVX2, AVX-512 and 32-bit paths forced, so that a machine with
+ * AVX-512 still checks the AVX2 and baseline code (a path the CPU lacks
+ * runs as the one img_median() picks).
  */
 static void
 check_against_brute(int w, int h, int window, int threads, int levels)
 {
 	static const enum median_path paths[] = {
 		MEDIAN_PATH_AUTO, MEDIAN_PATH_GENERIC, MEDIAN_PATH_AVX2,
-		MEDIAN_PATH_WIDE,
+		MEDIAN_PATH_AVX512, MEDIAN_PATH_WIDE,
 	};
 	const uint64_t seed = (uint64_t)w * 1000003 + (uint64_t)h * 10007 +
 			      (uint64_t)window * 101 + (uint64_t)threads;
@@ -169,7 +170,7 @@ test_tiles_and_threads(void **state)
 	static const int threads[] = {1, 2, 3, 7, 0};
 
 	(void)state;
-	/* Wider than two tiles (4096 columns), so tile seams are crossed. */
+	/* Wider than eight tiles (1024 columns), so tile seams are crossed. */
 	check_against_brute(8300, 3, 13, 1, 256);
 	check_against_brute(4100, 40, 5, 2, 256);
 	/*
