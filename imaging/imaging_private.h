@@ -99,6 +99,11 @@ int exif_tiff_orientation(const void *data, size_t len);
 /* A new image with orientation applied to im (1 = a plain copy). */
 int img_orient(const struct img *im, int orientation, struct img **out,
 	       struct errbuf *eb);
+/*
+ * The same into dst, which must already have the oriented size (im's
+ * with width and height swapped for 5..8) and may not alias im.
+ */
+void img_orient_into(const struct img *im, int orientation, struct img *dst);
 /* True when the orientation swaps width and height (5..8). */
 bool orientation_swaps(int orientation);
 

@@ -1,0 +1,555 @@
+/*
+ * imaging/render.c - a whole stage transition (spec section 4): decode the
+ * original, median filter, redact, encode - with its buffers kept from
+ * one call to the next, and the decode and the encode overlapped with the
+ * filter.
+ *
+ * Buffers.  Every pixel buffer (the original, the stage image, the heavy
+ * image, the filter's band outputs), the file's bytes and the encoded
+ * stream live in the renderer and are reused: a fresh 12 MP buffer is
+ * thousands of page faults (spec section 4), and the daemon renders every
+ * stage of every image through one renderer.  They grow to the largest
+ * image seen and stay; img_renderer_free() gives them back.
+ *
+ * Overlap.  libjpeg decodes one row after another, on one core, while the
+ * filter needs only the rows of its window: an "early" thread filters
+ * bands of rows from the top as soon as the decoder has passed them (plus
+ * the window's half), while this thread decodes.  When the decode is
+ * done, this thread filters the rest in a few bands with every core, and
+ * an encoder thread writes each row of the stage image to the JPEG stream
+ * as soon as it and every row above it are filtered and redacted.
+ *
+ * A band [y0, y1) is the median of a view of the original's rows
+ * [y0 - r, y1 + r), clamped to the image, of which rows y0..y1 are kept:
+ * within the view each kept row sees exactly the rows its window sees in
+ * the whole image (edge rows are replicated only at the image's own top
+ * and bottom, where the view ends too), so a band is bit-identical to the
+ * same rows of a whole-image filter, and the bytes do not depend on the
+ * band sizes, the thread count or the timing.  The price is 2r rows
+ * filtered twice per band boundary, which is why the bands are few.
+ * Boundaries are multiples of 16 rows, the pixelation block, so that each
+ * band is redacted on its own with the same result.
+ *
+ * Streaming needs a JPEG with EXIF orientation 1 (the rows arrive in the
+ * displayed order) and no median redaction (which needs the whole heavy
+ * image first); anything else is decoded whole first, then filtered and
+ * encoded the same way.
+ */
+#include "imaging/imaging_private.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Bands start and end on the pixelation grid. */
+#define BAND_ALIGN 16
+/* Rows the decoder produces between two reports to the early thread. */
+#define DECODE_STEP 32
+/* Bands of the early thread: at least this many rows, or 8 windows. */
+#define EARLY_MIN_ROWS 128
+/* The rows left after the decode are filtered in this many bands. */
+#define LATE_BANDS 4
+/* Late bands shorter than this cost more in halo than they gain. */
+#define LATE_MIN_ROWS 256
+/* Input files larger than this are refused before being read whole. */
+#define MAX_FILE_BYTES (512u * 1024u * 1024u)
+
+struct img_renderer {
+	int threads;
+	uint64_t max_pixels;
+	struct buf file;      /* img_renderer_read_file() */
+	struct img_slot raw;  /* a JPEG as stored, when it must be oriented */
+	struct img_slot orig; /* the original as displayed */
+	struct img_slot stage;
+	struct img_slot heavy;
+	struct img_slot early_band, late_band;
+	struct buf encoded;
+};
+
+int
+img_renderer_new(struct img_renderer **out, int threads, uint64_t max_pixels,
+		 struct errbuf *eb)
+{
+	struct img_renderer *r;
+
+	*out = NULL;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return err_set(eb, IF_ERUNTIME, "out of memory");
+	r->threads = threads > 0 ? threads : cpu_count();
+	r->max_pixels = max_pixels;
+	buf_init(&r->file, MAX_FILE_BYTES);
+	buf_init(&r->encoded, 0);
+	*out = r;
+	return IF_OK;
+}
+
+void
+img_renderer_free(struct img_renderer *r)
+{
+	if (r == NULL)
+		return;
+	buf_cleanup(&r->file);
+	buf_cleanup(&r->encoded);
+	img_slot_cleanup(&r->raw);
+	img_slot_cleanup(&r->orig);
+	img_slot_cleanup(&r->stage);
+	img_slot_cleanup(&r->heavy);
+	img_slot_cleanup(&r->early_band);
+	img_slot_cleanup(&r->late_band);
+	free(r);
+}
+
+int
+img_renderer_read_file(struct img_renderer *r, const char *path,
+		       const void **data, size_t *len, struct errbuf *eb)
+{
+	*data = NULL;
+	*len = 0;
+	if (read_file(path, &r->file, eb) != IF_OK)
+		return eb->code;
+	if (r->file.len == 0)
+		return err_set(eb, IF_EINPUT, "%s: empty file, not an image",
+			       path);
+	*data = r->file.data;
+	*len = r->file.len;
+	return IF_OK;
+}
+
+/* ---- one call's pipeline ------------------------------------------------- */
+
+struct pipeline {
+	struct img_renderer *r;
+	const struct img_stage_spec *spec;
+	const struct img *src; /* the original, rows arriving when streaming */
+	struct img *dst;       /* the stage image */
+	const struct img *heavy;
+	int H, radius;
+	struct jpeg_writer *jw; /* NULL: no encoding here */
+	bool banded;		/* an encoder thread follows the late bands */
+
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	/* Under mu. */
+	int decoded;	    /* rows of src ready */
+	bool decode_done;   /* decoded == H, or failed */
+	int early_claimed;  /* rows [0, early_claimed) are the early thread's */
+	int early_done;	    /* rows [0, early_done) are final */
+	int late_start;	    /* -1 until the decode is done */
+	int late_done;	    /* rows [late_start, late_done) are final */
+	bool failed;
+	struct errbuf err; /* the first error of any thread */
+};
+
+static void
+pipe_fail(struct pipeline *p, const struct errbuf *eb)
+{
+	pthread_mutex_lock(&p->mu);
+	if (!p->failed) {
+		p->failed = true;
+		p->err = *eb;
+	}
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Rows [0, n) of the stage image that are final; under mu. */
+static int
+final_rows(const struct pipeline *p)
+{
+	if (p->late_start < 0 || p->early_done < p->late_start)
+		return p->early_done;
+	return p->late_done;
+}
+
+static int
+align_rows(int y, int H)
+{
+	y = (y + BAND_ALIGN - 1) / BAND_ALIGN * BAND_ALIGN;
+	return y < H ? y : H;
+}
+
+/* Redacts the part of every box inside rows [y0, y1) of the stage image. */
+static int
+redact_band(struct pipeline *p, int y0, int y1, struct errbuf *eb)
+{
+	const struct img_stage_spec *s = p->spec;
+	struct box *part;
+	size_t m = 0;
+	int rc;
+
+	if (s->n == 0)
+		return IF_OK;
+	part = malloc(s->n * sizeof(*part));
+	if (part == NULL)
+		return err_set(eb, IF_ERUNTIME, "out of memory");
+	for (size_t i = 0; i < s->n; i++) {
+		struct box b = s->boxes[i];
+		int top, bottom;
+
+		if (!box_clip(&b, p->dst->w, p->dst->h))
+			continue;
+		top = b.y > y0 ? b.y : y0;
+		bottom = b.y + b.h < y1 ? b.y + b.h : y1;
+		if (bottom <= top)
+			continue;
+		b.y = top;
+		b.h = bottom - top;
+		part[m++] = b;
+	}
+	rc = img_redact(p->dst, part, m, s->style, s->fill_rgb, p->heavy, eb);
+	free(part);
+	return rc;
+}
+
+/*
+ * Rows [y0, y1) of the stage image: the median of a view of the original
+ * (see the top of the file) into tmp, copied, then redacted.
+ */
+static int
+filter_band(struct pipeline *p, int y0, int y1, struct img_slot *tmp,
+	    int threads, struct errbuf *eb)
+{
+	const struct img *src = p->src;
+	int a = y0 - p->radius > 0 ? y0 - p->radius : 0;
+	int b = y1 + p->radius < p->H ? y1 + p->radius : p->H;
+	struct img view = {.w = src->w,
+			   .h = b - a,
+			   .stride = src->stride,
+			   .px = src->px + (size_t)a * src->stride};
+	const size_t row = (size_t)src->w * 3;
+
+	if (a == 0 && b == p->H) {
+		/* The whole image: straight into the stage image. */
+		if (img_median(src, p->dst, p->spec->window, threads, eb) !=
+		    IF_OK)
+			return eb->code;
+	} else {
+		if (img_slot_reserve(tmp, view.w, view.h, UINT64_MAX, eb) !=
+			    IF_OK ||
+		    img_median(&view, &tmp->im, p->spec->window, threads, eb) !=
+			    IF_OK)
+			return eb->code;
+		for (int y = y0; y < y1; y++)
+			memcpy(p->dst->px + (size_t)y * p->dst->stride,
+			       tmp->im.px + (size_t)(y - a) * tmp->im.stride,
+			       row);
+	}
+	return redact_band(p, y0, y1, eb);
+}
+
+/* The early thread's bands: at least EARLY_MIN_ROWS, or 8 windows. */
+static int
+early_rows(const struct pipeline *p)
+{
+	int rows = 8 * p->spec->window;
+
+	return align_rows(rows > EARLY_MIN_ROWS ? rows : EARLY_MIN_ROWS,
+			  INT32_MAX);
+}
+
+/*
+ * Bands from the top, each once the decoder is past it, until the decode
+ * is done.  The first band is claimed for it before it starts, so that it
+ * does that one even when the decoder is done first.
+ */
+static void *
+early_main(void *arg)
+{
+	struct pipeline *p = arg;
+	struct errbuf eb = {0};
+	int y0 = 0, y1;
+
+	pthread_mutex_lock(&p->mu);
+	y1 = p->early_claimed;
+	for (;;) {
+		int need = y1 + p->radius < p->H ? y1 + p->radius : p->H;
+
+		while (!p->failed && p->decoded < need)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->failed)
+			break;
+		pthread_mutex_unlock(&p->mu);
+		if (filter_band(p, y0, y1, &p->r->early_band, 1, &eb) != IF_OK) {
+			pipe_fail(p, &eb);
+			return NULL;
+		}
+		pthread_mutex_lock(&p->mu);
+		p->early_done = y1;
+		pthread_cond_broadcast(&p->cv);
+		y0 = y1;
+		if (p->failed || p->decode_done || y0 >= p->H)
+			break;
+		y1 = align_rows(y0 + early_rows(p), p->H);
+		p->early_claimed = y1;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* Writes rows to the JPEG stream as they become final. */
+static void *
+encoder_main(void *arg)
+{
+	struct pipeline *p = arg;
+	struct errbuf eb = {0};
+	int done = 0;
+
+	while (done < p->H) {
+		int ready = 0;
+		bool failed;
+
+		pthread_mutex_lock(&p->mu);
+		while (!p->failed && (ready = final_rows(p)) <= done)
+			pthread_cond_wait(&p->cv, &p->mu);
+		failed = p->failed;
+		pthread_mutex_unlock(&p->mu);
+		if (failed)
+			return NULL;
+		if (jpeg_writer_rows(p->jw,
+				     p->dst->px + (size_t)done * p->dst->stride,
+				     p->dst->stride, ready - done,
+				     &eb) != IF_OK) {
+			pipe_fail(p, &eb);
+			return NULL;
+		}
+		done = ready;
+	}
+	if (jpeg_writer_finish(p->jw, &eb) != IF_OK)
+		pipe_fail(p, &eb);
+	return NULL;
+}
+
+/* Decodes every row of jr into im, telling the early thread as it goes. */
+static int
+decode_rows(struct pipeline *p, struct jpeg_reader *jr, struct img *im,
+	    struct errbuf *eb)
+{
+	int y = 0, got;
+
+	while (y < im->h) {
+		if (jpeg_reader_rows(jr, im->px + (size_t)y * im->stride,
+				     im->stride, DECODE_STEP, &got,
+				     eb) != IF_OK)
+			return eb->code;
+		y += got;
+		pthread_mutex_lock(&p->mu);
+		p->decoded = y;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+	}
+	return IF_OK;
+}
+
+/* The late bands: rows [from, H) with every core. */
+static int
+filter_late(struct pipeline *p, int from, struct errbuf *eb)
+{
+	int left = p->H - from;
+	int rows = align_rows((left + LATE_BANDS - 1) / LATE_BANDS, INT32_MAX);
+
+	if (rows < LATE_MIN_ROWS)
+		rows = LATE_MIN_ROWS;
+	/* Without an encoder to feed, bands only cost halo. */
+	if (!p->banded)
+		rows = left;
+	for (int y0 = from; y0 < p->H;) {
+		int y1 = align_rows(y0 + rows, p->H);
+
+		if (p->H - y1 < rows / 2)
+			y1 = p->H;
+		if (filter_band(p, y0, y1, &p->r->late_band, p->r->threads,
+				eb) != IF_OK)
+			return eb->code;
+		pthread_mutex_lock(&p->mu);
+		p->late_done = y1;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		y0 = y1;
+	}
+	return IF_OK;
+}
+
+/* The original, as displayed, into r->orig; a JPEG is left to decode. */
+static int
+open_original(struct img_renderer *r, const void *data, size_t len,
+	      const char *name, struct jpeg_reader **jr, int *orientation,
+	      struct errbuf *eb)
+{
+	struct img *loaded = NULL;
+	int w, h, rc;
+
+	*jr = NULL;
+	*orientation = 1;
+	if (len > 0 && img_sniff(data, len) == IMG_FORMAT_JPEG) {
+		if ((rc = jpeg_reader_new(jr, data, len, name, r->max_pixels, &w,
+					  &h, eb)) != IF_OK)
+			return rc;
+		*orientation = exif_jpeg_orientation(data, len);
+		if (*orientation != 1 &&
+		    (rc = img_slot_reserve(&r->raw, w, h, UINT64_MAX, eb)) !=
+			    IF_OK)
+			return rc;
+		if (orientation_swaps(*orientation))
+			return img_slot_reserve(&r->orig, h, w, UINT64_MAX, eb);
+		return img_slot_reserve(&r->orig, w, h, UINT64_MAX, eb);
+	}
+	/* PNG and PPM: decoded whole, then kept in our buffer. */
+	if ((rc = img_load_mem(data, len, name, r->max_pixels, &loaded, eb)) !=
+	    IF_OK)
+		return rc;
+	rc = img_slot_reserve(&r->orig, loaded->w, loaded->h, UINT64_MAX, eb);
+	if (rc == IF_OK)
+		for (int y = 0; y < loaded->h; y++)
+			memcpy(r->orig.im.px + (size_t)y * r->orig.im.stride,
+			       loaded->px + (size_t)y * loaded->stride,
+			       (size_t)loaded->w * 3);
+	img_free(loaded);
+	return rc;
+}
+
+static int
+render(struct img_renderer *r, const void *data, size_t len, const char *name,
+       const struct img_stage_spec *spec, enum img_format fmt, int quality,
+       const struct img **result, struct errbuf *eb)
+{
+	struct pipeline p = {.r = r, .spec = spec, .late_start = -1};
+	struct jpeg_reader *jr = NULL;
+	pthread_t early, encoder;
+	bool early_on = false, encoder_on = false;
+	const bool filter = spec->window > 1;
+	const bool heavy = spec->style == REDACT_MEDIAN && spec->n > 0;
+	int orientation = 1, rc;
+
+	*result = NULL;
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.cv, NULL);
+	buf_reset(&r->encoded);
+	if ((rc = open_original(r, data, len, name, &jr, &orientation, eb)) !=
+	    IF_OK)
+		goto done;
+	p.src = &r->orig.im;
+	p.H = p.src->h;
+	p.radius = spec->window / 2;
+	if (filter) {
+		if ((rc = img_slot_reserve(&r->stage, p.src->w, p.src->h,
+					   UINT64_MAX, eb)) != IF_OK)
+			goto done;
+		p.dst = &r->stage.im;
+	} else {
+		/* The final image: the original itself, redacted in place. */
+		p.dst = &r->orig.im;
+	}
+	if (fmt == IMG_FORMAT_JPEG &&
+	    (rc = jpeg_writer_new(&p.jw, p.src->w, p.src->h, quality,
+				  &r->encoded, eb)) != IF_OK)
+		goto done;
+
+	/*
+	 * Helpers only with more than one thread, and only where they can
+	 * start early: rows that arrive in order, a filter to overlap.
+	 */
+	if (r->threads > 1 && filter && jr != NULL && orientation == 1 &&
+	    !heavy) {
+		p.early_claimed = align_rows(early_rows(&p), p.H);
+		if (pthread_create(&early, NULL, early_main, &p) == 0)
+			early_on = true;
+		else
+			p.early_claimed = 0;
+	}
+	if (r->threads > 1 && filter && p.jw != NULL &&
+	    pthread_create(&encoder, NULL, encoder_main, &p) == 0)
+		encoder_on = true;
+	p.banded = encoder_on;
+	if (jr != NULL) {
+		struct img *into = orientation == 1 ? &r->orig.im : &r->raw.im;
+
+		rc = decode_rows(&p, jr, into, eb);
+		if (rc == IF_OK && orientation != 1)
+			img_orient_into(into, orientation, &r->orig.im);
+	}
+	pthread_mutex_lock(&p.mu);
+	p.decode_done = true;
+	p.late_start = p.early_claimed;
+	p.late_done = p.late_start;
+	pthread_cond_broadcast(&p.cv);
+	pthread_mutex_unlock(&p.mu);
+
+	if (rc == IF_OK && heavy) {
+		int hw = spec->heavy_window > 0 ? spec->heavy_window
+						: IMG_HEAVY_WINDOW;
+
+		if ((rc = img_slot_reserve(&r->heavy, p.src->w, p.src->h,
+					   UINT64_MAX, eb)) == IF_OK)
+			rc = img_median(p.src, &r->heavy.im, hw, r->threads, eb);
+		p.heavy = &r->heavy.im;
+	}
+	if (rc == IF_OK && filter)
+		rc = filter_late(&p, p.late_start, eb);
+	else if (rc == IF_OK)
+		rc = redact_band(&p, 0, p.H, eb);
+	if (rc != IF_OK)
+		pipe_fail(&p, eb);
+	if (early_on)
+		pthread_join(early, NULL);
+	if (encoder_on)
+		pthread_join(encoder, NULL);
+	if (p.failed) {
+		/* The first error of any thread, in the caller's errbuf. */
+		if (rc == IF_OK)
+			rc = err_set(eb, p.err.code != 0 ? p.err.code
+							 : IF_ERUNTIME,
+				     "%s", p.err.msg);
+		goto done;
+	}
+	/* What no thread encoded. */
+	if (p.jw != NULL && !encoder_on) {
+		if ((rc = jpeg_writer_rows(p.jw, p.dst->px, p.dst->stride, p.H,
+					   eb)) == IF_OK)
+			rc = jpeg_writer_finish(p.jw, eb);
+	} else if (fmt == IMG_FORMAT_PNG) {
+		rc = png_encode(p.dst, &r->encoded, eb);
+	} else if (fmt == IMG_FORMAT_PPM) {
+		rc = ppm_encode(p.dst, &r->encoded, eb);
+	}
+	if (rc == IF_OK)
+		*result = p.dst;
+done:
+	jpeg_writer_free(p.jw);
+	jpeg_reader_free(jr);
+	pthread_cond_destroy(&p.cv);
+	pthread_mutex_destroy(&p.mu);
+	return rc;
+}
+
+int
+img_renderer_image(struct img_renderer *r, const void *data, size_t len,
+		   const char *name, const struct img_stage_spec *spec,
+		   const struct img **out, struct errbuf *eb)
+{
+	return render(r, data, len, name, spec, IMG_FORMAT_UNKNOWN, 0, out,
+		      eb);
+}
+
+int
+img_renderer_encode(struct img_renderer *r, const void *data, size_t len,
+		    const char *name, const struct img_stage_spec *spec,
+		    enum img_format fmt, int jpeg_quality,
+		    const unsigned char **out, size_t *outlen,
+		    struct errbuf *eb)
+{
+	const struct img *im;
+	int rc;
+
+	*out = NULL;
+	*outlen = 0;
+	if (fmt != IMG_FORMAT_JPEG && fmt != IMG_FORMAT_PNG &&
+	    fmt != IMG_FORMAT_PPM)
+		return err_set(eb, IF_EINPUT, "unknown output image format");
+	if ((rc = render(r, data, len, name, spec, fmt, jpeg_quality, &im,
+			 eb)) != IF_OK)
+		return rc;
+	*out = (const unsigned char *)r->encoded.data;
+	*outlen = r->encoded.len;
+	return IF_OK;
+}
