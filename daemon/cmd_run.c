@@ -629,6 +629,7 @@ cmd_run(int argc, char **argv)
 			 (unsigned long long)ctx.api_calls);
 	}
 done:
+	img_renderer_free(ctx.renderer);
 	mturk_image_host_free(ctx.host);
 	mturk_client_free(ctx.client);
 	sim_free(ctx.sim);

@@ -260,6 +260,8 @@ struct run_ctx {
 	char hit_type[16][72];	 /* per stage, "" until created this run */
 	char qual_type[16][72];	 /* per stage, with exclusive_stages */
 	int threads;		 /* median filter threads (0 = all cores) */
+	/* Stage images, buffers kept between them; made on first use. */
+	struct img_renderer *renderer;
 	int jpeg_quality;
 	bool tty;		 /* stderr is a terminal: live progress line */
 	uint64_t api_calls;	 /* MTurk operations called this run */
