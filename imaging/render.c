@@ -47,8 +47,11 @@
 #define DECODE_STEP 32
 /* Bands of the early thread: at least this many rows, or 8 windows. */
 #define EARLY_MIN_ROWS 128
-/* The rows left after the decode are filtered in this many bands. */
-#define LATE_BANDS 4
+/*
+ * The rows left after the decode are filtered in this many bands, so that
+ * the encoder has rows to write while the last ones are filtered.
+ */
+#define LATE_BANDS 3
 /* Late bands shorter than this cost more in halo than they gain. */
 #define LATE_MIN_ROWS 256
 /* Input files larger than this are refused before being read whole. */
@@ -238,14 +241,22 @@ filter_band(struct pipeline *p, int y0, int y1, struct img_slot *tmp,
 	return redact_band(p, y0, y1, eb);
 }
 
-/* The early thread's bands: at least EARLY_MIN_ROWS, or 8 windows. */
+/*
+ * The early thread's bands: an eighth of the image, about what one core
+ * filters while the other decodes (libjpeg-turbo decodes a photo some 6
+ * times faster than one core filters it), so that there is one band
+ * boundary, rarely two; at least EARLY_MIN_ROWS and 8 windows.
+ */
 static int
 early_rows(const struct pipeline *p)
 {
-	int rows = 8 * p->spec->window;
+	int rows = p->H / 8;
 
-	return align_rows(rows > EARLY_MIN_ROWS ? rows : EARLY_MIN_ROWS,
-			  INT32_MAX);
+	if (rows < 8 * p->spec->window)
+		rows = 8 * p->spec->window;
+	if (rows < EARLY_MIN_ROWS)
+		rows = EARLY_MIN_ROWS;
+	return align_rows(rows, INT32_MAX);
 }
 
 /*
