@@ -336,6 +336,8 @@ int task_question(struct run_ctx *ctx, const struct image_rec *im,
 
 /* sha256 of a file's bytes, hex. */
 int file_fingerprint(const char *path, char out[65], struct errbuf *eb);
+/* The same of bytes already read. */
+void data_fingerprint(const void *data, size_t len, char out[65]);
 
 /*
  * Writes output_dir/<id>.jpg (the final image, no metadata) and

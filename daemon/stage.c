@@ -197,15 +197,18 @@ read_original(struct run_ctx *ctx, const struct image_rec *im,
 		return err_set(eb, IF_EINPUT,
 			       "image %s is no longer in the experiment file",
 			       im->id);
-	if (file_fingerprint(ei->path, fp, eb) != IF_OK)
+	/* The bytes checked are the bytes decoded: one read, no race. */
+	if (img_renderer_read_file(ctx->renderer, ei->path, data, len, eb) !=
+	    IF_OK)
 		return eb->code;
+	data_fingerprint(*data, *len, fp);
 	if (strcmp(fp, im->fingerprint) != 0)
 		return err_set(eb, IF_EINPUT,
 			       "%s changed since the experiment started; "
 			       "restore it or give it a new image id",
 			       ei->path);
 	*path = ei->path;
-	return img_renderer_read_file(ctx->renderer, ei->path, data, len, eb);
+	return IF_OK;
 }
 
 /* Every box aggregated in stages 1..upto, appended to *boxes. */

@@ -109,11 +109,9 @@ img_renderer_read_file(struct img_renderer *r, const char *path,
 {
 	*data = NULL;
 	*len = 0;
+	/* An empty file is refused by the render, as img_load_mem does. */
 	if (read_file(path, &r->file, eb) != IF_OK)
 		return eb->code;
-	if (r->file.len == 0)
-		return err_set(eb, IF_EINPUT, "%s: empty file, not an image",
-			       path);
 	*data = r->file.data;
 	*len = r->file.len;
 	return IF_OK;
