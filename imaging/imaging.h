@@ -173,8 +173,8 @@ struct img_stage_spec {
 /*
  * A renderer keeps its pixel buffers, the file it read and the stream it
  * encoded from one call to the next (a fresh 12 MP buffer costs thousands
- * of page faults), and overlaps a JPEG's decode and the stage image's
- * encode with the median filter.  threads 0 = one per core; max_pixels 0 =
+ * of page faults), and overlaps a JPEG's decode with the median filter.
+ * threads 0 = one per core; max_pixels 0 =
  * IMG_DEFAULT_MAX_PIXELS.  One renderer serves one thread at a time.
  */
 struct img_renderer;

@@ -37,7 +37,7 @@ void img_slot_cleanup(struct img_slot *slot);
 /*
  * jpeg_io.c: libjpeg-turbo.  Dimensions are as stored (before
  * orientation).  jpeg_decode() and jpeg_encode() work on whole images;
- * the reader and the writer below do the same row by row.
+ * the reader below decodes row by row.
  */
 int jpeg_header(const void *data, size_t len, const char *name, int *w,
 		int *h, struct errbuf *eb);
@@ -63,20 +63,6 @@ int jpeg_reader_rows(struct jpeg_reader *jr, uint8_t *row, size_t stride,
 		     int max_rows, int *got, struct errbuf *eb);
 /* NULL is a no-op. */
 void jpeg_reader_free(struct jpeg_reader *jr);
-
-/*
- * A JPEG encoder appending a w x h image to dst, row by row, top to
- * bottom; jpeg_writer_finish() after the last row writes the end of the
- * stream.  An error leaves the writer good only for jpeg_writer_free().
- */
-struct jpeg_writer;
-int jpeg_writer_new(struct jpeg_writer **out, int w, int h, int quality,
-		    struct buf *dst, struct errbuf *eb);
-int jpeg_writer_rows(struct jpeg_writer *jw, const uint8_t *row,
-		     size_t stride, int nrows, struct errbuf *eb);
-int jpeg_writer_finish(struct jpeg_writer *jw, struct errbuf *eb);
-/* NULL is a no-op. */
-void jpeg_writer_free(struct jpeg_writer *jw);
 
 /*
  * png_io.c: libpng.  Dimensions are as stored; *orientation is the EXIF

@@ -4,8 +4,9 @@
  * The header probe uses the TurboJPEG handle API (Debian 12 ships
  * libjpeg-turbo 2.1, without the tj3 API).  Pixels go through the same
  * library's libjpeg API, row by row, because a stage transition overlaps
- * the decode with the median filter and the encode with the filter's last
- * rows (render.c): TurboJPEG only takes or gives whole images.  The
+ * the decode with the median filter (render.c): TurboJPEG only takes or
+ * gives whole images.  The encoder uses the same API, so that one set of
+ * settings covers both directions.  The
  * settings are those of tjDecompress2(TJFLAG_ACCURATEDCT) and
  * tjCompress2(TJSAMP_420, TJFLAG_ACCURATEDCT), so the bytes are the same
  * as TurboJPEG's (tests/unit/test_imaging.c compares them) - except that
@@ -258,6 +259,10 @@ jpeg_decode(const void *data, size_t len, const char *name,
 
 /* ---- encoding ------------------------------------------------------------ */
 
+struct jpeg_writer;
+static void jpeg_writer_free(struct jpeg_writer *jw);
+
+/* The encoder, appending to out; used by jpeg_encode() only. */
 struct jpeg_writer {
 	struct jpeg_compress_struct c;
 	struct jerr err;
@@ -312,7 +317,7 @@ writer_fail(struct jpeg_writer *jw, struct errbuf *eb)
 		       jw->err.msg);
 }
 
-int
+static int
 jpeg_writer_new(struct jpeg_writer **out, int w, int h, int quality,
 		struct buf *dst, struct errbuf *eb)
 {
@@ -372,7 +377,7 @@ jpeg_writer_new(struct jpeg_writer **out, int w, int h, int quality,
 	return IF_OK;
 }
 
-int
+static int
 jpeg_writer_rows(struct jpeg_writer *jw, const uint8_t *row, size_t stride,
 		 int nrows, struct errbuf *eb)
 {
@@ -399,7 +404,7 @@ jpeg_writer_rows(struct jpeg_writer *jw, const uint8_t *row, size_t stride,
 	return IF_OK;
 }
 
-int
+static int
 jpeg_writer_finish(struct jpeg_writer *jw, struct errbuf *eb)
 {
 	if (setjmp(jw->err.jmp))
@@ -408,7 +413,7 @@ jpeg_writer_finish(struct jpeg_writer *jw, struct errbuf *eb)
 	return IF_OK;
 }
 
-void
+static void
 jpeg_writer_free(struct jpeg_writer *jw)
 {
 	if (jw == NULL)

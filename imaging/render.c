@@ -1,8 +1,7 @@
 /*
  * imaging/render.c - a whole stage transition (spec section 4): decode the
  * original, median filter, redact, encode - with its buffers kept from
- * one call to the next, and the decode and the encode overlapped with the
- * filter.
+ * one call to the next, and the decode overlapped with the filter.
  *
  * Buffers.  Every pixel buffer (the original, the stage image, the heavy
  * image, the filter's band outputs), the file's bytes and the encoded
@@ -15,9 +14,11 @@
  * filter needs only the rows of its window: an "early" thread filters
  * bands of rows from the top as soon as the decoder has passed them (plus
  * the window's half), while this thread decodes.  When the decode is
- * done, this thread filters the rest in a few bands with every core, and
- * an encoder thread writes each row of the stage image to the JPEG stream
- * as soon as it and every row above it are filtered and redacted.
+ * done, this thread filters the rest with every core, then encodes.
+ * (An encoder thread writing rows as they were filtered, the late rows in
+ * three bands, was tried: on the 2-core VM it saved no wall time and cost
+ * some 13 ms of CPU a transition - the encoder only takes its share of
+ * cores that the filter keeps busy.)
  *
  * A band [y0, y1) is the median of a view of the original's rows
  * [y0 - r, y1 + r), clamped to the image, of which rows y0..y1 are kept:
@@ -26,14 +27,14 @@
  * and bottom, where the view ends too), so a band is bit-identical to the
  * same rows of a whole-image filter, and the bytes do not depend on the
  * band sizes, the thread count or the timing.  The price is 2r rows
- * filtered twice per band boundary, which is why the bands are few.
+ * filtered twice per band boundary, which is why there are few: one or
+ * two.
  * Boundaries are multiples of 16 rows, the pixelation block, so that each
  * band is redacted on its own with the same result.
  *
  * Streaming needs a JPEG with EXIF orientation 1 (the rows arrive in the
  * displayed order) and no median redaction (which needs the whole heavy
- * image first); anything else is decoded whole first, then filtered and
- * encoded the same way.
+ * image first); anything else is decoded whole, then filtered whole.
  */
 #include "imaging/imaging_private.h"
 
@@ -47,13 +48,6 @@
 #define DECODE_STEP 32
 /* Bands of the early thread: at least this many rows, or 8 windows. */
 #define EARLY_MIN_ROWS 128
-/*
- * The rows left after the decode are filtered in this many bands, so that
- * the encoder has rows to write while the last ones are filtered.
- */
-#define LATE_BANDS 3
-/* Late bands shorter than this cost more in halo than they gain. */
-#define LATE_MIN_ROWS 256
 /* Input files larger than this are refused before being read whole. */
 #define MAX_FILE_BYTES (512u * 1024u * 1024u)
 
@@ -126,8 +120,6 @@ struct pipeline {
 	struct img *dst;       /* the stage image */
 	const struct img *heavy;
 	int H, radius;
-	struct jpeg_writer *jw; /* NULL: no encoding here */
-	bool banded;		/* an encoder thread follows the late bands */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -135,9 +127,6 @@ struct pipeline {
 	int decoded;	    /* rows of src ready */
 	bool decode_done;   /* decoded == H, or failed */
 	int early_claimed;  /* rows [0, early_claimed) are the early thread's */
-	int early_done;	    /* rows [0, early_done) are final */
-	int late_start;	    /* -1 until the decode is done */
-	int late_done;	    /* rows [late_start, late_done) are final */
 	bool failed;
 	struct errbuf err; /* the first error of any thread */
 };
@@ -152,15 +141,6 @@ pipe_fail(struct pipeline *p, const struct errbuf *eb)
 	}
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
-}
-
-/* Rows [0, n) of the stage image that are final; under mu. */
-static int
-final_rows(const struct pipeline *p)
-{
-	if (p->late_start < 0 || p->early_done < p->late_start)
-		return p->early_done;
-	return p->late_done;
 }
 
 static int
@@ -284,8 +264,6 @@ early_main(void *arg)
 			return NULL;
 		}
 		pthread_mutex_lock(&p->mu);
-		p->early_done = y1;
-		pthread_cond_broadcast(&p->cv);
 		y0 = y1;
 		if (p->failed || p->decode_done || y0 >= p->H)
 			break;
@@ -293,39 +271,6 @@ early_main(void *arg)
 		p->early_claimed = y1;
 	}
 	pthread_mutex_unlock(&p->mu);
-	return NULL;
-}
-
-/* Writes rows to the JPEG stream as they become final. */
-static void *
-encoder_main(void *arg)
-{
-	struct pipeline *p = arg;
-	struct errbuf eb = {0};
-	int done = 0;
-
-	while (done < p->H) {
-		int ready = 0;
-		bool failed;
-
-		pthread_mutex_lock(&p->mu);
-		while (!p->failed && (ready = final_rows(p)) <= done)
-			pthread_cond_wait(&p->cv, &p->mu);
-		failed = p->failed;
-		pthread_mutex_unlock(&p->mu);
-		if (failed)
-			return NULL;
-		if (jpeg_writer_rows(p->jw,
-				     p->dst->px + (size_t)done * p->dst->stride,
-				     p->dst->stride, ready - done,
-				     &eb) != IF_OK) {
-			pipe_fail(p, &eb);
-			return NULL;
-		}
-		done = ready;
-	}
-	if (jpeg_writer_finish(p->jw, &eb) != IF_OK)
-		pipe_fail(p, &eb);
 	return NULL;
 }
 
@@ -346,35 +291,6 @@ decode_rows(struct pipeline *p, struct jpeg_reader *jr, struct img *im,
 		p->decoded = y;
 		pthread_cond_broadcast(&p->cv);
 		pthread_mutex_unlock(&p->mu);
-	}
-	return IF_OK;
-}
-
-/* The late bands: rows [from, H) with every core. */
-static int
-filter_late(struct pipeline *p, int from, struct errbuf *eb)
-{
-	int left = p->H - from;
-	int rows = align_rows((left + LATE_BANDS - 1) / LATE_BANDS, INT32_MAX);
-
-	if (rows < LATE_MIN_ROWS)
-		rows = LATE_MIN_ROWS;
-	/* Without an encoder to feed, bands only cost halo. */
-	if (!p->banded)
-		rows = left;
-	for (int y0 = from; y0 < p->H;) {
-		int y1 = align_rows(y0 + rows, p->H);
-
-		if (p->H - y1 < rows / 2)
-			y1 = p->H;
-		if (filter_band(p, y0, y1, &p->r->late_band, p->r->threads,
-				eb) != IF_OK)
-			return eb->code;
-		pthread_mutex_lock(&p->mu);
-		p->late_done = y1;
-		pthread_cond_broadcast(&p->cv);
-		pthread_mutex_unlock(&p->mu);
-		y0 = y1;
 	}
 	return IF_OK;
 }
@@ -422,18 +338,22 @@ render(struct img_renderer *r, const void *data, size_t len, const char *name,
        const struct img_stage_spec *spec, enum img_format fmt, int quality,
        const struct img **result, struct errbuf *eb)
 {
-	struct pipeline p = {.r = r, .spec = spec, .late_start = -1};
+	struct pipeline p = {.r = r, .spec = spec};
 	struct jpeg_reader *jr = NULL;
-	pthread_t early, encoder;
-	bool early_on = false, encoder_on = false;
+	pthread_t early;
+	bool early_on = false;
 	const bool filter = spec->window > 1;
 	const bool heavy = spec->style == REDACT_MEDIAN && spec->n > 0;
-	int orientation = 1, rc;
+	int orientation = 1, late_start, rc;
 
 	*result = NULL;
+	buf_reset(&r->encoded);
+	/* Refused before the work, not after it. */
+	if (fmt == IMG_FORMAT_JPEG && quality > 100)
+		return err_set(eb, IF_EINPUT, "JPEG quality %d is not 1..100",
+			       quality);
 	pthread_mutex_init(&p.mu, NULL);
 	pthread_cond_init(&p.cv, NULL);
-	buf_reset(&r->encoded);
 	if ((rc = open_original(r, data, len, name, &jr, &orientation, eb)) !=
 	    IF_OK)
 		goto done;
@@ -449,14 +369,10 @@ render(struct img_renderer *r, const void *data, size_t len, const char *name,
 		/* The final image: the original itself, redacted in place. */
 		p.dst = &r->orig.im;
 	}
-	if (fmt == IMG_FORMAT_JPEG &&
-	    (rc = jpeg_writer_new(&p.jw, p.src->w, p.src->h, quality,
-				  &r->encoded, eb)) != IF_OK)
-		goto done;
 
 	/*
-	 * Helpers only with more than one thread, and only where they can
-	 * start early: rows that arrive in order, a filter to overlap.
+	 * The early thread only with more than one thread, and only where
+	 * it can start early: rows that arrive in order, a filter to overlap.
 	 */
 	if (r->threads > 1 && filter && jr != NULL && orientation == 1 &&
 	    !heavy) {
@@ -466,10 +382,6 @@ render(struct img_renderer *r, const void *data, size_t len, const char *name,
 		else
 			p.early_claimed = 0;
 	}
-	if (r->threads > 1 && filter && p.jw != NULL &&
-	    pthread_create(&encoder, NULL, encoder_main, &p) == 0)
-		encoder_on = true;
-	p.banded = encoder_on;
 	if (jr != NULL) {
 		struct img *into = orientation == 1 ? &r->orig.im : &r->raw.im;
 
@@ -479,8 +391,7 @@ render(struct img_renderer *r, const void *data, size_t len, const char *name,
 	}
 	pthread_mutex_lock(&p.mu);
 	p.decode_done = true;
-	p.late_start = p.early_claimed;
-	p.late_done = p.late_start;
+	late_start = p.early_claimed;
 	pthread_cond_broadcast(&p.cv);
 	pthread_mutex_unlock(&p.mu);
 
@@ -493,16 +404,16 @@ render(struct img_renderer *r, const void *data, size_t len, const char *name,
 			rc = img_median(p.src, &r->heavy.im, hw, r->threads, eb);
 		p.heavy = &r->heavy.im;
 	}
-	if (rc == IF_OK && filter)
-		rc = filter_late(&p, p.late_start, eb);
-	else if (rc == IF_OK)
+	/* The rest, with every core (the early thread may still be busy). */
+	if (rc == IF_OK && filter && late_start < p.H)
+		rc = filter_band(&p, late_start, p.H, &r->late_band, r->threads,
+				 eb);
+	else if (rc == IF_OK && !filter)
 		rc = redact_band(&p, 0, p.H, eb);
 	if (rc != IF_OK)
 		pipe_fail(&p, eb);
 	if (early_on)
 		pthread_join(early, NULL);
-	if (encoder_on)
-		pthread_join(encoder, NULL);
 	if (p.failed) {
 		/* The first error of any thread, in the caller's errbuf. */
 		if (rc == IF_OK)
@@ -511,20 +422,15 @@ render(struct img_renderer *r, const void *data, size_t len, const char *name,
 				     "%s", p.err.msg);
 		goto done;
 	}
-	/* What no thread encoded. */
-	if (p.jw != NULL && !encoder_on) {
-		if ((rc = jpeg_writer_rows(p.jw, p.dst->px, p.dst->stride, p.H,
-					   eb)) == IF_OK)
-			rc = jpeg_writer_finish(p.jw, eb);
-	} else if (fmt == IMG_FORMAT_PNG) {
+	if (fmt == IMG_FORMAT_JPEG)
+		rc = jpeg_encode(p.dst, quality, &r->encoded, eb);
+	else if (fmt == IMG_FORMAT_PNG)
 		rc = png_encode(p.dst, &r->encoded, eb);
-	} else if (fmt == IMG_FORMAT_PPM) {
+	else if (fmt == IMG_FORMAT_PPM)
 		rc = ppm_encode(p.dst, &r->encoded, eb);
-	}
 	if (rc == IF_OK)
 		*result = p.dst;
 done:
-	jpeg_writer_free(p.jw);
 	jpeg_reader_free(jr);
 	pthread_cond_destroy(&p.cv);
 	pthread_mutex_destroy(&p.mu);

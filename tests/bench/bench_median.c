@@ -240,7 +240,7 @@ done:
  * stage image for hosting.  "fresh" is the path of separate calls, with
  * new buffers each time (img_load_mem, img_render_stage, img_encode) and
  * its phases timed; "renderer" is struct img_renderer, buffers kept and
- * the decode and encode overlapped with the filter, as the daemon uses it.
+ * the decode overlapped with the filter, as the daemon uses it.
  */
 static const struct box stage_boxes[10] = {
 	{100, 100, 300, 400},	{800, 200, 250, 250},  {1500, 900, 400, 500},
@@ -416,7 +416,7 @@ bench_stage(const char *dir, const char *which, int reps, struct errbuf *eb)
 	       "filter+redact %.1f, encode %.1f; %ld page faults)\n",
 	       fresh.total, fresh.decode, fresh.filter, fresh.encode,
 	       fresh.faults);
-	printf("  renderer, buffers kept, decode and encode overlapped: "
+	printf("  renderer, buffers kept, decode overlapped with the filter: "
 	       "%.1f ms (%ld page faults); target 150 ms\n",
 	       kept.total, kept.faults);
 	printf("  libjpeg-turbo decode+encode alone %.1f ms (decode %.1f, "
