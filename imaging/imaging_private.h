@@ -65,6 +65,15 @@ int jpeg_reader_rows(struct jpeg_reader *jr, uint8_t *row, size_t stride,
 void jpeg_reader_free(struct jpeg_reader *jr);
 
 /*
+ * render.c, for tests only: each render holds the end of its decode until
+ * the early thread has finished n bands (or has none left), so that both
+ * ways a band can end - before and after the decode - are exercised
+ * whatever the timing.  0, the default, holds nothing.
+ */
+struct img_renderer;
+void img_renderer_test_early_bands(struct img_renderer *r, int n);
+
+/*
  * png_io.c: libpng.  Dimensions are as stored; *orientation is the EXIF
  * Orientation of an eXIf chunk before the image data (1 without one).
  */

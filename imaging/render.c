@@ -59,7 +59,8 @@ struct img_renderer {
 	struct img_slot orig; /* the original as displayed */
 	struct img_slot stage;
 	struct img_slot heavy;
-	struct img_slot early_band, late_band;
+	struct img_slot early_band; /* the early thread's band, halo included */
+	int test_early_bands; /* img_renderer_test_early_bands() */
 	struct buf encoded;
 };
 
@@ -93,8 +94,13 @@ img_renderer_free(struct img_renderer *r)
 	img_slot_cleanup(&r->stage);
 	img_slot_cleanup(&r->heavy);
 	img_slot_cleanup(&r->early_band);
-	img_slot_cleanup(&r->late_band);
 	free(r);
+}
+
+void
+img_renderer_test_early_bands(struct img_renderer *r, int n)
+{
+	r->test_early_bands = n;
 }
 
 int
@@ -127,6 +133,9 @@ struct pipeline {
 	int decoded;	    /* rows of src ready */
 	bool decode_done;   /* decoded == H, or failed */
 	int early_claimed;  /* rows [0, early_claimed) are the early thread's */
+	int tail_y0, tail_a; /* see early_main(); tail_y0 -1: nothing left */
+	int early_bands;     /* bands the early thread has finished */
+	bool early_exited;
 	bool failed;
 	struct errbuf err; /* the first error of any thread */
 };
@@ -183,40 +192,63 @@ redact_band(struct pipeline *p, int y0, int y1, struct errbuf *eb)
 	return rc;
 }
 
+/* Rows [y0, y1) of the stage image from rows [y0 - a, y1 - a) of from. */
+static void
+copy_rows(struct pipeline *p, const struct img *from, int a, int y0, int y1)
+{
+	for (int y = y0; y < y1; y++)
+		memcpy(p->dst->px + (size_t)y * p->dst->stride,
+		       from->px + (size_t)(y - a) * from->stride,
+		       (size_t)p->dst->w * 3);
+}
+
 /*
- * Rows [y0, y1) of the stage image: the median of a view of the original
- * (see the top of the file) into tmp, copied, then redacted.
+ * The median of the view of the original's rows [y0 - r, y1 + r), clamped
+ * (see the top of the file), into tmp; *a is the view's first row.
  */
 static int
-filter_band(struct pipeline *p, int y0, int y1, struct img_slot *tmp,
-	    int threads, struct errbuf *eb)
+median_band(struct pipeline *p, int y0, int y1, struct img_slot *tmp,
+	    int threads, int *a, struct errbuf *eb)
 {
 	const struct img *src = p->src;
-	int a = y0 - p->radius > 0 ? y0 - p->radius : 0;
 	int b = y1 + p->radius < p->H ? y1 + p->radius : p->H;
-	struct img view = {.w = src->w,
-			   .h = b - a,
-			   .stride = src->stride,
-			   .px = src->px + (size_t)a * src->stride};
-	const size_t row = (size_t)src->w * 3;
+	struct img view;
 
-	if (a == 0 && b == p->H) {
-		/* The whole image: straight into the stage image. */
-		if (img_median(src, p->dst, p->spec->window, threads, eb) !=
-		    IF_OK)
-			return eb->code;
-	} else {
-		if (img_slot_reserve(tmp, view.w, view.h, UINT64_MAX, eb) !=
-			    IF_OK ||
-		    img_median(&view, &tmp->im, p->spec->window, threads, eb) !=
-			    IF_OK)
-			return eb->code;
-		for (int y = y0; y < y1; y++)
-			memcpy(p->dst->px + (size_t)y * p->dst->stride,
-			       tmp->im.px + (size_t)(y - a) * tmp->im.stride,
-			       row);
-	}
-	return redact_band(p, y0, y1, eb);
+	*a = y0 - p->radius > 0 ? y0 - p->radius : 0;
+	view = (struct img){.w = src->w,
+			    .h = b - *a,
+			    .stride = src->stride,
+			    .px = src->px + (size_t)*a * src->stride};
+	if (img_slot_reserve(tmp, view.w, view.h, UINT64_MAX, eb) != IF_OK ||
+	    img_median(&view, &tmp->im, p->spec->window, threads, eb) != IF_OK)
+		return eb->code;
+	return IF_OK;
+}
+
+/*
+ * Rows [y0, H) of the stage image, the last band, with every core: the
+ * median of the view of rows [y0 - r, H) straight into the same rows of
+ * the stage image.  Its first r rows come out wrong (the view's top edge
+ * is replicated there); they are the early thread's, which puts them
+ * right after this is done (see early_main()).
+ */
+static int
+filter_last(struct pipeline *p, int y0, struct errbuf *eb)
+{
+	int a = y0 - p->radius > 0 ? y0 - p->radius : 0;
+	struct img from = {.w = p->src->w,
+			   .h = p->H - a,
+			   .stride = p->src->stride,
+			   .px = p->src->px + (size_t)a * p->src->stride};
+	struct img into = {.w = p->dst->w,
+			   .h = p->H - a,
+			   .stride = p->dst->stride,
+			   .px = p->dst->px + (size_t)a * p->dst->stride};
+
+	if (img_median(&from, &into, p->spec->window, p->r->threads, eb) !=
+	    IF_OK)
+		return eb->code;
+	return redact_band(p, y0, p->H, eb);
 }
 
 /*
@@ -241,13 +273,21 @@ early_rows(const struct pipeline *p)
  * Bands from the top, each once the decoder is past it, until the decode
  * is done.  The first band is claimed for it before it starts, so that it
  * does that one even when the decoder is done first.
+ *
+ * The last band ends where filter_last() starts, and filter_last() writes
+ * wrong rows just above its start: the rows of a band from the 16-row line
+ * at or above y1 - r down to y1 are copied into the stage image under the
+ * lock while the decode is not done (filter_last() has not started, and
+ * the next band is claimed before the lock is let go), and otherwise left
+ * in early_band for the main thread to copy once both are done (tail_y0).
  */
 static void *
 early_main(void *arg)
 {
 	struct pipeline *p = arg;
 	struct errbuf eb = {0};
-	int y0 = 0, y1;
+	struct img *tmp = &p->r->early_band.im;
+	int y0 = 0, y1, a, ya;
 
 	pthread_mutex_lock(&p->mu);
 	y1 = p->early_claimed;
@@ -259,17 +299,42 @@ early_main(void *arg)
 		if (p->failed)
 			break;
 		pthread_mutex_unlock(&p->mu);
-		if (filter_band(p, y0, y1, &p->r->early_band, 1, &eb) != IF_OK) {
+		ya = y1 == p->H ? y1 : (y1 - p->radius) / BAND_ALIGN * BAND_ALIGN;
+		if (ya < y0)
+			ya = y0;
+		if (median_band(p, y0, y1, &p->r->early_band, 1, &a, &eb) !=
+		    IF_OK) {
+			pipe_fail(p, &eb);
+			return NULL;
+		}
+		copy_rows(p, tmp, a, y0, ya);
+		if (redact_band(p, y0, ya, &eb) != IF_OK) {
 			pipe_fail(p, &eb);
 			return NULL;
 		}
 		pthread_mutex_lock(&p->mu);
+		if (p->decode_done) {
+			/* filter_last() may be writing from y1 - r. */
+			p->tail_y0 = ya;
+			p->tail_a = a;
+			break;
+		}
+		copy_rows(p, tmp, a, ya, y1);
+		if (redact_band(p, ya, y1, &eb) != IF_OK) {
+			pthread_mutex_unlock(&p->mu);
+			pipe_fail(p, &eb);
+			return NULL;
+		}
+		p->early_bands++;
+		pthread_cond_broadcast(&p->cv);
 		y0 = y1;
-		if (p->failed || p->decode_done || y0 >= p->H)
+		if (p->failed || y0 >= p->H)
 			break;
 		y1 = align_rows(y0 + early_rows(p), p->H);
 		p->early_claimed = y1;
 	}
+	p->early_exited = true;
+	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
 }
@@ -338,7 +403,7 @@ render(struct img_renderer *r, const void *data, size_t len, const char *name,
        const struct img_stage_spec *spec, enum img_format fmt, int quality,
        const struct img **result, struct errbuf *eb)
 {
-	struct pipeline p = {.r = r, .spec = spec};
+	struct pipeline p = {.r = r, .spec = spec, .tail_y0 = -1};
 	struct jpeg_reader *jr = NULL;
 	pthread_t early;
 	bool early_on = false;
@@ -390,6 +455,10 @@ render(struct img_renderer *r, const void *data, size_t len, const char *name,
 			img_orient_into(into, orientation, &r->orig.im);
 	}
 	pthread_mutex_lock(&p.mu);
+	/* Tests: hold the decode's end until the early thread did n bands. */
+	while (early_on && !p.failed && !p.early_exited &&
+	       p.early_bands < r->test_early_bands)
+		pthread_cond_wait(&p.cv, &p.mu);
 	p.decode_done = true;
 	late_start = p.early_claimed;
 	pthread_cond_broadcast(&p.cv);
@@ -406,14 +475,19 @@ render(struct img_renderer *r, const void *data, size_t len, const char *name,
 	}
 	/* The rest, with every core (the early thread may still be busy). */
 	if (rc == IF_OK && filter && late_start < p.H)
-		rc = filter_band(&p, late_start, p.H, &r->late_band, r->threads,
-				 eb);
+		rc = filter_last(&p, late_start, eb);
 	else if (rc == IF_OK && !filter)
 		rc = redact_band(&p, 0, p.H, eb);
 	if (rc != IF_OK)
 		pipe_fail(&p, eb);
 	if (early_on)
 		pthread_join(early, NULL);
+	if (!p.failed && p.tail_y0 >= 0) {
+		copy_rows(&p, &r->early_band.im, p.tail_a, p.tail_y0,
+			  late_start);
+		if ((rc = redact_band(&p, p.tail_y0, late_start, eb)) != IF_OK)
+			goto done;
+	}
 	if (p.failed) {
 		/* The first error of any thread, in the caller's errbuf. */
 		if (rc == IF_OK)

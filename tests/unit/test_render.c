@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "imaging/imaging.h"
+#include "imaging/imaging_private.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +198,46 @@ test_same_bytes_as_separate_calls(void **state)
 }
 
 /*
+ * The early thread's bands ending before the decode (the boundary rows
+ * copied at once) and after it (left for the main thread): forced by the
+ * test hook, so that both ways run whatever the timing.
+ */
+static void
+test_early_bands_both_ways(void **state)
+{
+	static const enum redact_style styles[] = {REDACT_FILL,
+						   REDACT_PIXELATE};
+	struct img *src = photo(96, 2400, 5);
+	struct buf in = encoded(src, IMG_FORMAT_JPEG);
+	struct errbuf eb = {0};
+
+	(void)state;
+	for (int threads = 2; threads <= 3; threads++)
+		for (int bands = 1; bands <= 3; bands++)
+			for (size_t s = 0; s < 2; s++) {
+				struct img_renderer *r = NULL;
+				struct img_stage_spec spec = {
+					.window = 27,
+					.boxes = tall_boxes,
+					.n = NTALL,
+					.style = styles[s],
+					.fill_rgb = 0x00ff00,
+				};
+
+				assert_int_equal(img_renderer_new(&r, threads,
+								  0, &eb),
+						 IF_OK);
+				img_renderer_test_early_bands(r, bands);
+				assert_renders_as_reference(r, &in, &spec,
+							    IMG_FORMAT_JPEG,
+							    threads);
+				img_renderer_free(r);
+			}
+	buf_cleanup(&in);
+	img_free(src);
+}
+
+/*
  * One renderer through images of different sizes, windows and formats, in
  * an order that makes it grow, shrink and grow its buffers: every result
  * is the fresh one.  Window 1 is the final image (the original redacted).
@@ -333,6 +373,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same_bytes_as_separate_calls),
+		cmocka_unit_test(test_early_bands_both_ways),
 		cmocka_unit_test(test_reused_across_sizes),
 		cmocka_unit_test(test_oriented_and_png_input),
 		cmocka_unit_test(test_errors_leave_it_usable),
