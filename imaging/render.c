@@ -339,6 +339,48 @@ early_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The heavy image for median redaction, in the rows the boxes cover only:
+ * the median of the view of rows [top - hr, bottom + hr) straight into the
+ * same rows of r->heavy; the hr rows at either end come out wrong and are
+ * never read (faces are a small part of a photo: most rows are skipped).
+ */
+static int
+heavy_rows(struct pipeline *p, struct errbuf *eb)
+{
+	const struct img_stage_spec *s = p->spec;
+	struct img_renderer *r = p->r;
+	int hw = s->heavy_window > 0 ? s->heavy_window : IMG_HEAVY_WINDOW;
+	int top = p->H, bottom = 0, a, b;
+	struct img from, into;
+
+	if (img_slot_reserve(&r->heavy, p->src->w, p->src->h, UINT64_MAX, eb) !=
+	    IF_OK)
+		return eb->code;
+	p->heavy = &r->heavy.im;
+	for (size_t i = 0; i < s->n; i++) {
+		struct box bx = s->boxes[i];
+
+		if (!box_clip(&bx, p->src->w, p->src->h))
+			continue;
+		top = bx.y < top ? bx.y : top;
+		bottom = bx.y + bx.h > bottom ? bx.y + bx.h : bottom;
+	}
+	if (bottom <= top)
+		return IF_OK;
+	a = top - hw / 2 > 0 ? top - hw / 2 : 0;
+	b = bottom + hw / 2 < p->H ? bottom + hw / 2 : p->H;
+	from = (struct img){.w = p->src->w,
+			    .h = b - a,
+			    .stride = p->src->stride,
+			    .px = p->src->px + (size_t)a * p->src->stride};
+	into = (struct img){.w = r->heavy.im.w,
+			    .h = b - a,
+			    .stride = r->heavy.im.stride,
+			    .px = r->heavy.im.px + (size_t)a * r->heavy.im.stride};
+	return img_median(&from, &into, hw, r->threads, eb);
+}
+
 /* Decodes every row of jr into im, telling the early thread as it goes. */
 static int
 decode_rows(struct pipeline *p, struct jpeg_reader *jr, struct img *im,
@@ -464,15 +506,8 @@ render(struct img_renderer *r, const void *data, size_t len, const char *name,
 	pthread_cond_broadcast(&p.cv);
 	pthread_mutex_unlock(&p.mu);
 
-	if (rc == IF_OK && heavy) {
-		int hw = spec->heavy_window > 0 ? spec->heavy_window
-						: IMG_HEAVY_WINDOW;
-
-		if ((rc = img_slot_reserve(&r->heavy, p.src->w, p.src->h,
-					   UINT64_MAX, eb)) == IF_OK)
-			rc = img_median(p.src, &r->heavy.im, hw, r->threads, eb);
-		p.heavy = &r->heavy.im;
-	}
+	if (rc == IF_OK && heavy)
+		rc = heavy_rows(&p, eb);
 	/* The rest, with every core (the early thread may still be busy). */
 	if (rc == IF_OK && filter && late_start < p.H)
 		rc = filter_last(&p, late_start, eb);

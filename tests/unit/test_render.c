@@ -238,6 +238,41 @@ test_early_bands_both_ways(void **state)
 }
 
 /*
+ * Median redaction computes the heavy image only in the rows its boxes
+ * cover (plus the heavy window's half): boxes in a few rows of a tall
+ * image, at the top, in the middle and at the bottom edge, and the final
+ * image (window 1) too.
+ */
+static void
+test_median_redaction_in_few_rows(void **state)
+{
+	static const struct box few[] = {
+		{10, 500, 40, 30}, {60, 520, 50, 70}, {0, 0, 20, 5},
+		{100, 1190, 60, 40},
+	};
+	struct img *src = photo(160, 1203, 9);
+	struct buf in = encoded(src, IMG_FORMAT_JPEG);
+	struct img_renderer *r = NULL;
+	struct errbuf eb = {0};
+
+	(void)state;
+	assert_int_equal(img_renderer_new(&r, 2, 0, &eb), IF_OK);
+	for (size_t k = 1; k <= 4; k++) {
+		struct img_stage_spec spec = {
+			.window = k % 2 ? 27 : 1,
+			.boxes = few + (k == 4 ? 3 : 0),
+			.n = k < 3 ? 2 : k == 3 ? 4 : 1,
+			.style = REDACT_MEDIAN,
+			.heavy_window = 41,
+		};
+		assert_renders_as_reference(r, &in, &spec, IMG_FORMAT_PPM, 2);
+	}
+	img_renderer_free(r);
+	buf_cleanup(&in);
+	img_free(src);
+}
+
+/*
  * One renderer through images of different sizes, windows and formats, in
  * an order that makes it grow, shrink and grow its buffers: every result
  * is the fresh one.  Window 1 is the final image (the original redacted).
@@ -374,6 +409,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same_bytes_as_separate_calls),
 		cmocka_unit_test(test_early_bands_both_ways),
+		cmocka_unit_test(test_median_redaction_in_few_rows),
 		cmocka_unit_test(test_reused_across_sizes),
 		cmocka_unit_test(test_oriented_and_png_input),
 		cmocka_unit_test(test_errors_leave_it_usable),
