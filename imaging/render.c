@@ -498,7 +498,7 @@ render(struct img_renderer *r, const void *data, size_t len, const char *name,
 	}
 	pthread_mutex_lock(&p.mu);
 	/* Tests: hold the decode's end until the early thread did n bands. */
-	while (early_on && !p.failed && !p.early_exited &&
+	while (early_on && rc == IF_OK && !p.failed && !p.early_exited &&
 	       p.early_bands < r->test_early_bands)
 		pthread_cond_wait(&p.cv, &p.mu);
 	p.decode_done = true;

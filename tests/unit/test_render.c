@@ -365,6 +365,14 @@ test_errors_leave_it_usable(void **state)
 
 	(void)state;
 	assert_int_equal(img_renderer_new(&r, 2, 0, &eb), IF_OK);
+	/* The decode fails while the early thread waits for its rows. */
+	img_renderer_test_early_bands(r, 2);
+	assert_int_equal(img_renderer_encode(r, in.data, in.len / 10, "cut.jpg",
+					     &spec, IMG_FORMAT_JPEG, 0, &out,
+					     &len, &eb),
+			 IF_EINPUT);
+	assert_non_null(strstr(eb.msg, "cut.jpg: corrupt or truncated JPEG"));
+	err_init(&eb);
 	assert_int_equal(img_renderer_encode(r, in.data, in.len / 2, "half.jpg",
 					     &spec, IMG_FORMAT_JPEG, 0, &out,
 					     &len, &eb),
