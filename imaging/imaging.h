@@ -167,7 +167,8 @@ struct img_stage_spec {
 	size_t n;
 	enum redact_style style;
 	uint32_t fill_rgb; /* 0xRRGGBB, for REDACT_FILL */
-	int heavy_window;  /* REDACT_MEDIAN's stage-1 window; 0 = IMG_HEAVY_WINDOW */
+	/* REDACT_MEDIAN's stage-1 window; 0 = IMG_HEAVY_WINDOW */
+	int heavy_window;
 };
 
 /*

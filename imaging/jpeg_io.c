@@ -192,8 +192,9 @@ jpeg_reader_rows(struct jpeg_reader *jr, uint8_t *row, size_t stride,
 
 	*got = 0;
 	if (setjmp(jr->err.jmp))
-		return err_set(eb, IF_EINPUT, "%s: corrupt or truncated JPEG: %s",
-			       jr->name, jr->err.msg);
+		return err_set(eb, IF_EINPUT,
+			       "%s: corrupt or truncated JPEG: %s", jr->name,
+			       jr->err.msg);
 	if (!jr->started) {
 		(void)jpeg_start_decompress(&jr->d);
 		jr->started = true;

@@ -299,7 +299,8 @@ early_main(void *arg)
 		if (p->failed)
 			break;
 		pthread_mutex_unlock(&p->mu);
-		ya = y1 == p->H ? y1 : (y1 - p->radius) / BAND_ALIGN * BAND_ALIGN;
+		ya = y1 == p->H ? y1
+				: (y1 - p->radius) / BAND_ALIGN * BAND_ALIGN;
 		if (ya < y0)
 			ya = y0;
 		if (median_band(p, y0, y1, &p->r->early_band, 1, &a, &eb) !=
@@ -374,10 +375,9 @@ heavy_rows(struct pipeline *p, struct errbuf *eb)
 			    .h = b - a,
 			    .stride = p->src->stride,
 			    .px = p->src->px + (size_t)a * p->src->stride};
-	into = (struct img){.w = r->heavy.im.w,
-			    .h = b - a,
-			    .stride = r->heavy.im.stride,
-			    .px = r->heavy.im.px + (size_t)a * r->heavy.im.stride};
+	into = r->heavy.im;
+	into.h = b - a;
+	into.px += (size_t)a * into.stride;
 	return img_median(&from, &into, hw, r->threads, eb);
 }
 
@@ -414,8 +414,8 @@ open_original(struct img_renderer *r, const void *data, size_t len,
 	*jr = NULL;
 	*orientation = 1;
 	if (len > 0 && img_sniff(data, len) == IMG_FORMAT_JPEG) {
-		if ((rc = jpeg_reader_new(jr, data, len, name, r->max_pixels, &w,
-					  &h, eb)) != IF_OK)
+		if ((rc = jpeg_reader_new(jr, data, len, name, r->max_pixels,
+					  &w, &h, eb)) != IF_OK)
 			return rc;
 		*orientation = exif_jpeg_orientation(data, len);
 		if (*orientation != 1 &&

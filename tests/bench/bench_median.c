@@ -460,8 +460,9 @@ cmd_stage(const char *dir, const char *which, const char *reps)
 	int n = atoi(reps);
 	int rc;
 
-	if (n < 1 || (strcmp(which, "all") != 0 && strcmp(which, "fresh") != 0 &&
-		      strcmp(which, "renderer") != 0)) {
+	if (n < 1 ||
+	    (strcmp(which, "all") != 0 && strcmp(which, "fresh") != 0 &&
+	     strcmp(which, "renderer") != 0)) {
 		fprintf(stderr, "bench_median stage: WHICH is all, fresh or "
 				"renderer; REPS at least 1\n");
 		return IF_EINPUT;

@@ -284,10 +284,14 @@ test_reused_across_sizes(void **state)
 		int w, h, window;
 		enum img_format out;
 	} cases[] = {
-		{160, 1203, 27, IMG_FORMAT_JPEG}, {7, 5, 3, IMG_FORMAT_JPEG},
-		{300, 90, 13, IMG_FORMAT_PNG},	  {160, 1203, 1, IMG_FORMAT_JPEG},
-		{61, 700, 41, IMG_FORMAT_PPM},	  {1, 1, 27, IMG_FORMAT_JPEG},
-		{200, 333, 301, IMG_FORMAT_JPEG}, {160, 1203, 27, IMG_FORMAT_PPM},
+		{160, 1203, 27, IMG_FORMAT_JPEG},
+		{7, 5, 3, IMG_FORMAT_JPEG},
+		{300, 90, 13, IMG_FORMAT_PNG},
+		{160, 1203, 1, IMG_FORMAT_JPEG},
+		{61, 700, 41, IMG_FORMAT_PPM},
+		{1, 1, 27, IMG_FORMAT_JPEG},
+		{200, 333, 301, IMG_FORMAT_JPEG},
+		{160, 1203, 27, IMG_FORMAT_PPM},
 	};
 	struct img_renderer *r = NULL;
 	struct errbuf eb = {0};
