@@ -19,7 +19,7 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 PYTHON ?= /usr/bin/python3
 
-PKGS := libcurl openssl libxml-2.0 libturbojpeg yaml-0.1 jansson sqlite3 \
+PKGS := libcurl openssl libxml-2.0 libturbojpeg libjpeg yaml-0.1 jansson sqlite3 \
 	libmicrohttpd libpng libsystemd
 
 ifneq ($(SANITIZE),)

@@ -105,7 +105,11 @@ cmd_render(int argc, char **argv)
 	struct errbuf eb = {0};
 	struct box *boxes = NULL;
 	size_t nboxes = 0;
-	struct img *orig = NULL, *out = NULL, *heavy = NULL;
+	struct img_renderer *r = NULL;
+	struct img_stage_spec spec = {0};
+	const void *data = NULL;
+	const unsigned char *bytes = NULL;
+	size_t len = 0, nbytes = 0;
 	const char *output = NULL, *input;
 	enum redact_style style = REDACT_FILL;
 	uint32_t color = 0;
@@ -225,22 +229,23 @@ cmd_render(int argc, char **argv)
 		goto usage_error;
 	}
 
-	rc = img_load(input, (uint64_t)mp * 1000000ULL, &orig, &eb);
-	if (rc == IF_OK && style == REDACT_MEDIAN && nboxes > 0) {
-		/* orig passed --max-megapixels; 0 would reapply 100 MP. */
-		rc = img_new(&heavy, orig->w, orig->h, UINT64_MAX, &eb);
-		if (rc == IF_OK)
-			rc = img_median(orig, heavy, (int)heavy_window,
-					(int)threads, &eb);
-	}
+	spec.window = (int)window;
+	spec.boxes = boxes;
+	spec.n = nboxes;
+	spec.style = style;
+	spec.fill_rgb = color;
+	spec.heavy_window = (int)heavy_window;
+	rc = img_renderer_new(&r, (int)threads, (uint64_t)mp * 1000000ULL, &eb);
 	if (rc == IF_OK)
-		rc = img_render_stage(orig, (int)window, boxes, nboxes, style,
-				      color, heavy, (int)threads, &out, &eb);
+		rc = img_renderer_read_file(r, input, &data, &len, &eb);
 	if (rc == IF_OK)
-		rc = img_save(out, output, (int)quality, &eb);
-	img_free(orig);
-	img_free(heavy);
-	img_free(out);
+		rc = img_renderer_encode(r, data, len, input, &spec,
+					 img_format_from_name(output),
+					 (int)quality, &bytes, &nbytes, &eb);
+	/* A temporary name, then rename: a failed render leaves no file. */
+	if (rc == IF_OK)
+		rc = atomic_write_file(output, bytes, nbytes, 0644, &eb);
+	img_renderer_free(r);
 	free(boxes);
 	if (rc != IF_OK)
 		return cmd_fail("render", &eb);

@@ -118,6 +118,7 @@ cmd_report(int argc, char **argv)
 		printf("report: %zu images, %s/index.html, %s/metrics.csv, "
 		       "%s/metrics.json\n",
 		       n, out_dir, out_dir, out_dir);
+	img_renderer_free(ctx.renderer);
 	state_close(ctx.st);
 	free(state_dir);
 	exp_free(exp);

@@ -684,6 +684,7 @@ cmd_run(int argc, char **argv)
 		log_calls_by_operation(&ctx);
 	}
 done:
+	img_renderer_free(ctx.renderer);
 	mturk_image_host_free(ctx.host);
 	mturk_client_free(ctx.client);
 	sim_free(ctx.sim);

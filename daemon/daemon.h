@@ -283,6 +283,8 @@ struct run_ctx {
 	char hit_type[16][72];	 /* per stage, "" until created this run */
 	char qual_type[16][72];	 /* per stage, with exclusive_stages */
 	int threads;		 /* median filter threads (0 = all cores) */
+	/* Stage images, buffers kept between them; made on first use. */
+	struct img_renderer *renderer;
 	int jpeg_quality;
 	bool tty;		 /* stderr is a terminal: live progress line */
 	uint64_t api_calls;	 /* MTurk operations called this run */
@@ -408,6 +410,8 @@ int task_question(struct run_ctx *ctx, const struct image_rec *im,
 
 /* sha256 of a file's bytes, hex. */
 int file_fingerprint(const char *path, char out[65], struct errbuf *eb);
+/* The same of bytes already read. */
+void data_fingerprint(const void *data, size_t len, char out[65]);
 
 /*
  * Writes output_dir/<id>.jpg (the final image, no metadata) and

@@ -19,19 +19,25 @@
 int
 file_fingerprint(const char *path, char out[65], struct errbuf *eb)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
 	struct buf b;
 	int rc;
 
 	buf_init(&b, 1024u * 1024u * 1024u);
 	rc = read_file(path, &b, eb);
-	if (rc == IF_OK) {
-		EVP_Digest(b.data, b.len, md, &mdlen, EVP_sha256(), NULL);
-		hex_encode(md, 32, out);
-	}
+	if (rc == IF_OK)
+		data_fingerprint(b.data, b.len, out);
 	buf_cleanup(&b);
 	return rc;
+}
+
+void
+data_fingerprint(const void *data, size_t len, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+	hex_encode(md, 32, out);
 }
 
 static json_t *

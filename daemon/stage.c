@@ -387,30 +387,34 @@ exp_image_of(const struct run_ctx *ctx, const struct image_rec *im)
 }
 
 /*
- * Loads the original of an image and checks it is the file the experiment
- * started with.  IF_EINPUT when it changed or cannot be read: that image
- * cannot go on, the others can.
+ * Reads the original of an image into ctx's renderer and checks it is the
+ * file the experiment started with.  IF_EINPUT when it changed or cannot
+ * be read: that image cannot go on, the others can.  *path names it.
  */
 static int
-load_original(struct run_ctx *ctx, const struct image_rec *im,
-	      struct img **out, struct errbuf *eb)
+read_original(struct run_ctx *ctx, const struct image_rec *im,
+	      const char **path, const void **data, size_t *len,
+	      struct errbuf *eb)
 {
 	const struct exp_image *ei = exp_image_of(ctx, im);
 	char fp[65];
 
-	*out = NULL;
 	if (ei == NULL)
 		return err_set(eb, IF_EINPUT,
 			       "image %s is no longer in the experiment file",
 			       im->id);
-	if (file_fingerprint(ei->path, fp, eb) != IF_OK)
+	/* The bytes checked are the bytes decoded: one read, no race. */
+	if (img_renderer_read_file(ctx->renderer, ei->path, data, len, eb) !=
+	    IF_OK)
 		return eb->code;
+	data_fingerprint(*data, *len, fp);
 	if (strcmp(fp, im->fingerprint) != 0)
 		return err_set(eb, IF_EINPUT,
 			       "%s changed since the experiment started; "
 			       "restore it or give it a new image id",
 			       ei->path);
-	return img_load(ei->path, 0, out, eb);
+	*path = ei->path;
+	return IF_OK;
 }
 
 /* Every box aggregated in stages 1..upto, appended to *boxes. */
@@ -453,33 +457,45 @@ fail:
 	return eb->code;
 }
 
-/* The stage image (window of stage k; 1 for the final image) of im. */
+/*
+ * The stage image (window of stage k; 1 for the final image) of im,
+ * through ctx's renderer, which keeps its buffers for the next stage and
+ * image: encoded as JPEG into *jpeg when jpeg is not NULL, else the image
+ * into *out.  Either belongs to the renderer until its next call.
+ */
 static int
 render(struct run_ctx *ctx, const struct image_rec *im, int window,
-       int boxes_upto, struct img **out, struct errbuf *eb)
+       int boxes_upto, const struct img **out, const unsigned char **jpeg,
+       size_t *len, struct errbuf *eb)
 {
-	struct img *orig = NULL, *heavy = NULL;
+	struct img_stage_spec spec = {
+		.window = window,
+		.style = ctx->exp->redact.style,
+		.fill_rgb = ctx->exp->redact.color,
+		.heavy_window = ctx->exp->stages[0],
+	};
 	struct box *boxes = NULL;
-	size_t n = 0;
+	const char *path = NULL;
+	const void *data = NULL;
+	size_t n = 0, dlen = 0;
 	int rc;
 
-	*out = NULL;
-	rc = load_original(ctx, im, &orig, eb);
+	if (ctx->renderer == NULL &&
+	    (rc = img_renderer_new(&ctx->renderer, ctx->threads, 0, eb)) !=
+		    IF_OK)
+		return rc;
+	rc = read_original(ctx, im, &path, &data, &dlen, eb);
 	if (rc == IF_OK)
 		rc = boxes_through(ctx, im, boxes_upto, &boxes, &n, eb);
-	if (rc == IF_OK && ctx->exp->redact.style == REDACT_MEDIAN && n > 0) {
-		rc = img_new(&heavy, orig->w, orig->h, 0, eb);
-		if (rc == IF_OK)
-			rc = img_median(orig, heavy, ctx->exp->stages[0],
-					ctx->threads, eb);
-	}
-	if (rc == IF_OK)
-		rc = img_render_stage(orig, window, boxes, n,
-				      ctx->exp->redact.style,
-				      ctx->exp->redact.color, heavy,
-				      ctx->threads, out, eb);
-	img_free(orig);
-	img_free(heavy);
+	spec.boxes = boxes;
+	spec.n = n;
+	if (rc == IF_OK && jpeg != NULL)
+		rc = img_renderer_encode(ctx->renderer, data, dlen, path, &spec,
+					 IMG_FORMAT_JPEG, ctx->jpeg_quality,
+					 jpeg, len, eb);
+	else if (rc == IF_OK)
+		rc = img_renderer_image(ctx->renderer, data, dlen, path, &spec,
+					out, eb);
 	free(boxes);
 	return rc;
 }
@@ -492,20 +508,14 @@ step_render(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	const struct exp_hit *hit = &ctx->exp->hit;
 	struct errbuf cause = {0};
 	struct mturk_hosted hosted;
-	struct img *stage_img = NULL;
-	unsigned char *jpeg = NULL;
+	const unsigned char *jpeg = NULL;
 	size_t len = 0;
 	int64_t valid_for;
 	int rc;
 
 	rc = render(ctx, im, ctx->exp->stages[im->stage - 1], im->stage - 1,
-		    &stage_img, &cause);
-	if (rc == IF_OK)
-		rc = img_encode(stage_img, IMG_FORMAT_JPEG, ctx->jpeg_quality,
-				&jpeg, &len, &cause);
-	img_free(stage_img);
+		    NULL, &jpeg, &len, &cause);
 	if (rc != IF_OK) {
-		free(jpeg);
 		if (rc == IF_EINPUT)
 			return image_fail(ctx, im, "rendering", &cause, eb);
 		return err_set(eb, rc, "%s/%s/%d: rendering: %s",
@@ -520,7 +530,6 @@ step_render(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 		    hit->assignment_duration;
 	rc = mturk_image_host_put(ctx->host, jpeg, len, "image/jpeg", ".jpg",
 				  valid_for, &hosted, &cause);
-	free(jpeg);
 	crash_point(ctx, "after PutObject");
 	/*
 	 * A refusal by the host is about its bucket or its keys, which every
@@ -1196,13 +1205,13 @@ static int
 step_final(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 {
 	struct errbuf cause = {0};
-	struct img *final = NULL;
+	const struct img *final = NULL;
 	int rc;
 
-	rc = render(ctx, im, 1, (int)ctx->exp->nstages, &final, &cause);
+	rc = render(ctx, im, 1, (int)ctx->exp->nstages, &final, NULL, NULL,
+		    &cause);
 	if (rc == IF_OK)
 		rc = write_outputs(ctx, im, final, &cause);
-	img_free(final);
 	if (rc == IF_EINPUT)
 		return image_fail(ctx, im, "writing the final image", &cause, eb);
 	if (rc != IF_OK)

@@ -101,16 +101,12 @@ orientation_swaps(int orientation)
 	return orientation >= 5 && orientation <= 8;
 }
 
-int
-img_orient(const struct img *im, int o, struct img **out, struct errbuf *eb)
+void
+img_orient_into(const struct img *im, int o, struct img *dst)
 {
 	int W = im->w, H = im->h;
-	int dw = orientation_swaps(o) ? H : W;
-	int dh = orientation_swaps(o) ? W : H;
-	struct img *dst;
+	int dw = dst->w, dh = dst->h;
 
-	if (img_new(&dst, dw, dh, UINT64_MAX, eb) != IF_OK)
-		return eb->code;
 	for (int dy = 0; dy < dh; dy++) {
 		uint8_t *drow = dst->px + (size_t)dy * dst->stride;
 		for (int dx = 0; dx < dw; dx++) {
@@ -130,6 +126,18 @@ img_orient(const struct img *im, int o, struct img **out, struct errbuf *eb)
 			       3);
 		}
 	}
+}
+
+int
+img_orient(const struct img *im, int o, struct img **out, struct errbuf *eb)
+{
+	struct img *dst;
+
+	if (img_new(&dst, orientation_swaps(o) ? im->h : im->w,
+		    orientation_swaps(o) ? im->w : im->h, UINT64_MAX,
+		    eb) != IF_OK)
+		return eb->code;
+	img_orient_into(im, o, dst);
 	*out = dst;
 	return IF_OK;
 }

@@ -158,4 +158,57 @@ int img_render_stage(const struct img *orig, int window,
 		     const struct img *heavy, int threads, struct img **out,
 		     struct errbuf *eb);
 
+/* ---- render.c: stage transitions with buffers kept between calls ------- */
+
+/* What img_render_stage() takes, for a renderer. */
+struct img_stage_spec {
+	int window;		 /* the stage's window; 0 or 1: the original */
+	const struct box *boxes; /* clipped first */
+	size_t n;
+	enum redact_style style;
+	uint32_t fill_rgb; /* 0xRRGGBB, for REDACT_FILL */
+	/* REDACT_MEDIAN's stage-1 window; 0 = IMG_HEAVY_WINDOW */
+	int heavy_window;
+};
+
+/*
+ * A renderer keeps its pixel buffers, the file it read and the stream it
+ * encoded from one call to the next (a fresh 12 MP buffer costs thousands
+ * of page faults), and overlaps a JPEG's decode with the median filter.
+ * threads 0 = one per core; max_pixels 0 =
+ * IMG_DEFAULT_MAX_PIXELS.  One renderer serves one thread at a time.
+ */
+struct img_renderer;
+int img_renderer_new(struct img_renderer **out, int threads,
+		     uint64_t max_pixels, struct errbuf *eb);
+/* NULL is a no-op. */
+void img_renderer_free(struct img_renderer *r);
+
+/*
+ * Reads a file into the renderer's buffer (reused by the next call);
+ * *data stays valid until then.
+ */
+int img_renderer_read_file(struct img_renderer *r, const char *path,
+			   const void **data, size_t *len, struct errbuf *eb);
+
+/*
+ * The stage image of spec from an encoded original (JPEG, PNG or PPM, as
+ * img_load_mem() takes it): the same pixels as img_load_mem() then
+ * img_render_stage().  *out belongs to the renderer and stays valid until
+ * its next call.
+ */
+int img_renderer_image(struct img_renderer *r, const void *data, size_t len,
+		       const char *name, const struct img_stage_spec *spec,
+		       const struct img **out, struct errbuf *eb);
+
+/*
+ * The same, encoded as img_encode() would (fmt JPEG, PNG or PPM); the
+ * bytes in *out belong to the renderer until its next call.
+ */
+int img_renderer_encode(struct img_renderer *r, const void *data, size_t len,
+			const char *name, const struct img_stage_spec *spec,
+			enum img_format fmt, int jpeg_quality,
+			const unsigned char **out, size_t *outlen,
+			struct errbuf *eb);
+
 #endif /* INTOFOCUS_IMAGING_H */

@@ -9,7 +9,8 @@
  * section 4 measures the first touch of a fresh 4 KiB page at about 12 us
  * on our VMs, 110 ms for one 12 MP RGB image; with 2 MiB pages the same
  * buffer takes 18 faults instead of 9,000.  madvise() is only a hint: where
- * huge pages are off, nothing changes.
+ * huge pages are off, nothing changes.  Buffers that live across stages
+ * (struct img_slot, for render.c) are faulted in once.
  */
 #define _DEFAULT_SOURCE /* MADV_HUGEPAGE (Linux) */
 #include "imaging/imaging_private.h"
@@ -21,31 +22,33 @@
 
 #define HUGE_PAGE ((size_t)2 << 20)
 
+/* Large buffers are 2 MiB-aligned and advised whole, their tail included. */
 static uint8_t *
-alloc_pixels(size_t size)
+alloc_pixels(size_t size, size_t *cap)
 {
 	uint8_t *p;
+	size_t rounded;
 
+	*cap = size;
 	if (size < 2 * HUGE_PAGE)
 		return malloc(size);
 	/* aligned_alloc wants a multiple of the alignment. */
-	p = aligned_alloc(HUGE_PAGE, (size + HUGE_PAGE - 1) / HUGE_PAGE *
-					     HUGE_PAGE);
+	rounded = (size + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+	p = aligned_alloc(HUGE_PAGE, rounded);
+	if (p == NULL)
+		return NULL;
+	*cap = rounded;
 #ifdef MADV_HUGEPAGE
-	if (p != NULL)
-		(void)madvise(p, size, MADV_HUGEPAGE);
+	(void)madvise(p, rounded, MADV_HUGEPAGE);
 #endif
 	return p;
 }
 
 int
-img_new(struct img **out, int w, int h, uint64_t max_pixels,
-	struct errbuf *eb)
+img_check_size(int w, int h, uint64_t max_pixels, struct errbuf *eb)
 {
-	struct img *im;
 	uint64_t pixels;
 
-	*out = NULL;
 	if (max_pixels == 0)
 		max_pixels = IMG_DEFAULT_MAX_PIXELS;
 	if (w <= 0 || h <= 0)
@@ -59,13 +62,26 @@ img_new(struct img **out, int w, int h, uint64_t max_pixels,
 			       (double)max_pixels / 1e6);
 	if (pixels > SIZE_MAX / 3)
 		return err_set(eb, IF_EINPUT, "image of %dx%d is too large", w, h);
+	return IF_OK;
+}
+
+int
+img_new(struct img **out, int w, int h, uint64_t max_pixels,
+	struct errbuf *eb)
+{
+	struct img *im;
+	size_t cap;
+
+	*out = NULL;
+	if (img_check_size(w, h, max_pixels, eb) != IF_OK)
+		return eb->code;
 	im = calloc(1, sizeof(*im));
 	if (im == NULL)
 		return err_set(eb, IF_ERUNTIME, "out of memory");
 	im->w = w;
 	im->h = h;
 	im->stride = (size_t)w * 3;
-	im->px = alloc_pixels(im->stride * (size_t)h);
+	im->px = alloc_pixels(im->stride * (size_t)h, &cap);
 	if (im->px == NULL) {
 		free(im);
 		return err_set(eb, IF_ERUNTIME,
@@ -93,6 +109,37 @@ img_clone(const struct img *src, struct img **out, struct errbuf *eb)
 		memcpy((*out)->px + (size_t)y * (*out)->stride,
 		       src->px + (size_t)y * src->stride, (size_t)src->w * 3);
 	return IF_OK;
+}
+
+int
+img_slot_reserve(struct img_slot *slot, int w, int h, uint64_t max_pixels,
+		 struct errbuf *eb)
+{
+	size_t need;
+
+	if (img_check_size(w, h, max_pixels, eb) != IF_OK)
+		return eb->code;
+	need = (size_t)w * 3 * (size_t)h;
+	if (slot->im.px == NULL || slot->cap < need) {
+		img_slot_cleanup(slot);
+		slot->im.px = alloc_pixels(need, &slot->cap);
+		if (slot->im.px == NULL) {
+			slot->cap = 0;
+			return err_set(eb, IF_ERUNTIME,
+				       "out of memory for a %dx%d image", w, h);
+		}
+	}
+	slot->im.w = w;
+	slot->im.h = h;
+	slot->im.stride = (size_t)w * 3;
+	return IF_OK;
+}
+
+void
+img_slot_cleanup(struct img_slot *slot)
+{
+	free(slot->im.px);
+	memset(slot, 0, sizeof(*slot));
 }
 
 /* ---- PPM (P6, maxval 255) ----------------------------------------------- */

@@ -17,6 +17,7 @@
 
 #include <dirent.h>
 #include <stdlib.h>
+#include <turbojpeg.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -295,6 +296,95 @@ test_jpeg_round_trip(void **state)
 			 IF_EINPUT);
 	assert_null(hi);
 	img_free(im);
+}
+
+/*
+ * imaging/jpeg_io.c decodes and encodes through libjpeg's row API with
+ * the settings of TurboJPEG's tjDecompress2(TJFLAG_ACCURATEDCT) and
+ * tjCompress2(TJSAMP_420, TJFLAG_ACCURATEDCT): the same bytes both ways,
+ * at sizes that are and are not multiples of the 16-pixel MCU, at several
+ * qualities, and on a real photo.
+ */
+static void
+test_jpeg_same_bytes_as_turbojpeg(void **state)
+{
+	static const int sizes[][2] = {{1, 1}, {17, 9}, {96, 64}, {333, 47}};
+	static const int qualities[] = {20, 90, 100};
+	tjhandle c = tjInitCompress(), d = tjInitDecompress();
+	struct errbuf eb = {0};
+
+	(void)state;
+	assert_non_null(c);
+	assert_non_null(d);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		for (size_t q = 0; q < sizeof(qualities) / sizeof(qualities[0]);
+		     q++) {
+			int w = sizes[i][0], h = sizes[i][1];
+			struct img *im = smooth_img(w > 1 ? w : 2, h > 1 ? h : 2);
+			unsigned char *ours = NULL, *tj = NULL, *px = NULL;
+			unsigned long tjlen = 0;
+			size_t len = 0;
+			struct img *back = NULL;
+
+			im->w = w;
+			im->h = h;
+			assert_int_equal(img_encode(im, IMG_FORMAT_JPEG,
+						    qualities[q], &ours, &len,
+						    &eb),
+					 IF_OK);
+			assert_int_equal(tjCompress2(c, im->px, w,
+						     (int)im->stride, h,
+						     TJPF_RGB, &tj, &tjlen,
+						     TJSAMP_420, qualities[q],
+						     TJFLAG_ACCURATEDCT),
+					 0);
+			assert_int_equal(len, tjlen);
+			assert_memory_equal(ours, tj, len);
+			/* And back: the same pixels as tjDecompress2. */
+			assert_int_equal(img_load_mem(ours, len, "ours", 0,
+						      &back, &eb),
+					 IF_OK);
+			px = malloc((size_t)w * (size_t)h * 3);
+			assert_non_null(px);
+			assert_int_equal(tjDecompress2(d, tj, tjlen, px, w,
+						       w * 3, h, TJPF_RGB,
+						       TJFLAG_ACCURATEDCT),
+					 0);
+			for (int y = 0; y < h; y++)
+				assert_memory_equal(pixel(back, 0, y),
+						    px + (size_t)y * w * 3,
+						    (size_t)w * 3);
+			free(px);
+			img_free(back);
+			tjFree(tj);
+			free(ours);
+			img_free(im);
+		}
+	{
+		struct buf b = slurp(FIXDIR "s05_voc_family_group.jpg");
+		struct img *back = NULL;
+		unsigned char *px;
+
+		assert_int_equal(img_load_mem(b.data, b.len, "photo", 0, &back,
+					      &eb),
+				 IF_OK);
+		px = malloc((size_t)back->w * (size_t)back->h * 3);
+		assert_non_null(px);
+		assert_int_equal(tjDecompress2(d, (unsigned char *)b.data,
+					       b.len, px, back->w, back->w * 3,
+					       back->h, TJPF_RGB,
+					       TJFLAG_ACCURATEDCT),
+				 0);
+		for (int y = 0; y < back->h; y++)
+			assert_memory_equal(pixel(back, 0, y),
+					    px + (size_t)y * back->w * 3,
+					    (size_t)back->w * 3);
+		free(px);
+		img_free(back);
+		buf_cleanup(&b);
+	}
+	tjDestroy(c);
+	tjDestroy(d);
 }
 
 /* ---- PNG flavours ------------------------------------------------------- */
@@ -1127,6 +1217,7 @@ main(void)
 		cmocka_unit_test(test_new_and_names),
 		cmocka_unit_test(test_lossless_round_trips),
 		cmocka_unit_test(test_jpeg_round_trip),
+		cmocka_unit_test(test_jpeg_same_bytes_as_turbojpeg),
 		cmocka_unit_test(test_png_flavours),
 		cmocka_unit_test(test_exif_orientations),
 		cmocka_unit_test(test_exif_damaged),
