@@ -79,9 +79,24 @@ check "WATCHDOG=1 from the loop" wait_for notify.log "WATCHDOG=1"
 write_exp "41, 27, 13" "1.00"
 kill -HUP $pid
 check "a changed plan for a started image is refused" wait_for run.log "reload refused"
-check "RELOADING=1 then READY=1 around the reload" sh -c \
-	"grep -n 'RELOADING=1' notify.log | head -1 | cut -d: -f1 >r && \
-	 grep -n 'READY=1' notify.log | tail -1 | cut -d: -f1 >s && [ \$(cat s) -gt \$(cat r) ]"
+# The datagrams reach notify.log through the listener, maybe after the
+# daemon has logged the refusal: wait for the order, do not sample it.
+ready_after_reloading() {
+	r=$(grep -n 'RELOADING=1' notify.log | head -1 | cut -d: -f1)
+	s=$(grep -n 'READY=1' notify.log | tail -1 | cut -d: -f1)
+	[ -n "$r" ] && [ -n "$s" ] && [ "$s" -gt "$r" ]
+}
+wait_until() {
+	i=0
+	while [ $i -lt 600 ]; do
+		"$@" && return 0
+		sleep 0.05
+		i=$((i + 1))
+	done
+	return 1
+}
+check "RELOADING=1 then READY=1 around the reload" \
+	wait_until ready_after_reloading
 check "the old plan goes on (still paused, nothing new posted)" sh -c \
 	"\"$INTOFOCUS\" status exp.yaml --state-dir st | grep -q '^group .*paused'"
 
