@@ -13,10 +13,11 @@
  * The file is 0600 in a 0700 directory (lab answers may be personal
  * data), in WAL mode with synchronous=FULL like the daemon's state: a
  * committed change survives kill -9 and power loss, an interrupted one is
- * rolled back when the file is next opened.  The connection holds an
- * exclusive lock, so a second simulator on the same directory is refused
- * instead of the two overwriting each other's records.  The schema
- * version is PRAGMA user_version.
+ * rolled back when the file is next opened.  The simulator holds an
+ * flock() on the directory, so a second simulator on it is refused
+ * instead of the two overwriting each other's records, while other
+ * programs may still read the file (sqlite3, a test).  The schema version
+ * is PRAGMA user_version.
  */
 #include "mturk/sim_private.h"
 
@@ -25,6 +26,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,6 +36,7 @@
 struct sim_db {
 	sqlite3 *db;
 	char *path;
+	int dirfd; /* holds the flock(); -1 when none */
 	sqlite3_stmt *put; /* the upsert of one record */
 };
 
@@ -120,9 +123,28 @@ sim_db_open(const char *dir, struct sim_db **out, bool *empty,
 
 	*out = NULL;
 	*empty = false;
+	if (d != NULL)
+		d->dirfd = -1;
 	if (d == NULL || (d->path = path_join(dir, SIM_DB_FILE)) == NULL) {
 		sim_db_close(d);
 		return err_set(eb, IF_ERUNTIME, "simulator: out of memory");
+	}
+	/* One simulator per directory (the lock is the directory's, not the
+	 * file's, so it never meets SQLite's own POSIX locks). */
+	d->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->dirfd < 0) {
+		err_set(eb, IF_ERUNTIME, "%s: cannot open: %s", dir,
+			strerror(errno));
+		sim_db_close(d);
+		return eb->code;
+	}
+	if (flock(d->dirfd, LOCK_EX | LOCK_NB) != 0) {
+		err_set(eb, IF_ERUNTIME,
+			"%s: another simulator is using this state directory%s%s",
+			dir, errno == EWOULDBLOCK ? "" : ": ",
+			errno == EWOULDBLOCK ? "" : strerror(errno));
+		sim_db_close(d);
+		return eb->code;
 	}
 	/* Create the file with mode 0600 before SQLite opens it. */
 	fd = open(d->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -141,24 +163,11 @@ sim_db_open(const char *dir, struct sim_db **out, bool *empty,
 		sim_db_close(d);
 		return eb->code;
 	}
+	sqlite3_busy_timeout(d->db, 5000); /* a reader checkpointing */
 	sqlite3_extended_result_codes(d->db, 1);
-	/*
-	 * No busy timeout: the exclusive lock is held for the connection's
-	 * life, so waiting for it would only delay the refusal.
-	 */
-	if (db_exec(d,
-		    "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; "
-		    "PRAGMA synchronous=FULL;",
+	if (db_exec(d, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
 		    IF_EINPUT, "cannot read the simulator state", eb) != IF_OK ||
 	    db_migrate(d, eb) != IF_OK) {
-		if (sqlite3_errcode(d->db) == SQLITE_BUSY ||
-		    sqlite3_errcode(d->db) == SQLITE_LOCKED) {
-			err_init(eb);
-			err_set(eb, IF_ERUNTIME,
-				"%s: another simulator is using this state "
-				"directory",
-				d->path);
-		}
 		sim_db_close(d);
 		return eb->code;
 	}
@@ -189,6 +198,8 @@ sim_db_close(struct sim_db *d)
 	sqlite3_finalize(d->put);
 	if (d->db != NULL)
 		sqlite3_close(d->db);
+	if (d->dirfd >= 0)
+		close(d->dirfd); /* and its lock */
 	free(d->path);
 	free(d);
 }
