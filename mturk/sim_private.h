@@ -39,9 +39,24 @@ int64_t sim_rng_range(struct sim_rng *r, int64_t lo, int64_t hi);
 /* Fills out with n characters of [A-Z0-9] and a NUL. */
 void sim_rng_id(struct sim_rng *r, char *out, size_t n);
 
-/* The id of worker number i of the pool: "A" + 13 of [A-Z0-9]. */
+/* The id of worker number i of the crowd: "A" + 13 of [A-Z0-9]. */
 void sim_worker_id(uint64_t seed, size_t i, char out[SIM_WORKER_ID_LEN + 1]);
 
+/* The most workers the simulated crowd ever grows to. */
+#define SIM_CROWD_MAX 10000
+
+/*
+ * Picks up to want distinct workers for a HIT (key: its annotation, or its
+ * id), in a seeded order, who pass eligible(ctx, worker id); out (room
+ * for min(want, SIM_CROWD_MAX)) gets their numbers.  *size workers have
+ * arrived (at least batch); when too few of them are eligible, batches of
+ * `batch` more arrive and *size grows, up to SIM_CROWD_MAX.  Returns how
+ * many were picked, or -1 when memory runs out.
+ */
+int sim_crowd_pick(uint64_t seed, const char *key, int attempt, size_t *size,
+		   size_t batch, size_t want,
+		   bool (*eligible)(void *ctx, const char *worker_id),
+		   void *ctx, size_t *out);
 
 /* ---- sim_crowd.c: the simulated workers --------------------------------- */
 

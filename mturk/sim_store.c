@@ -133,6 +133,8 @@ struct sim_store {
 	size_t nexps;
 	char *state_dir; /* NULL: memory only */
 	char *base;	 /* "http://127.0.0.1:PORT", NULL until known */
+	/* How many simulated workers have arrived (sim_crowd_pick()). */
+	size_t crowd_size;
 	/*
 	 * Persistence (see "persistence" below): the database, NULL for
 	 * memory only; how much of each array it holds; what changed in
@@ -140,7 +142,7 @@ struct sim_store {
 	 */
 	struct sim_db *db;
 	size_t saved_qtypes, saved_grants, saved_types, saved_hits, saved_asgs,
-		saved_objects;
+		saved_objects, saved_crowd;
 	uint64_t saved_ids;
 	bool save_all; /* the next save writes everything */
 	struct hit **touched_hits;
@@ -204,6 +206,7 @@ sim_store_new(const struct sim_store_config *cfg)
 		st->cfg.clock_ms = real_clock_ms;
 	if (st->cfg.worker_pool == 0)
 		st->cfg.worker_pool = 50;
+	st->crowd_size = st->cfg.worker_pool;
 	sim_rng_init(&st->ids, sim_hash_str(cfg->seed, "ids"));
 	pthread_mutex_init(&st->mu, NULL);
 	return st;
@@ -1132,6 +1135,20 @@ question_image_missing(struct sim_store *st, const char *q)
 	return false;
 }
 
+struct plan_ctx {
+	struct sim_store *st;
+	json_t *reqs;
+};
+
+/* Whether a simulated worker may take the HIT being planned. */
+static bool
+plan_eligible(void *ctx, const char *worker)
+{
+	struct plan_ctx *p = ctx;
+
+	return worker_eligible(p->st, p->reqs, worker);
+}
+
 /* Plans the simulated workers of a new HIT (see the note at the top). */
 static int
 crowd_plan(struct sim_store *st, struct hit *h, struct sim_err *err)
@@ -1141,9 +1158,9 @@ crowd_plan(struct sim_store *st, struct hit *h, struct sim_err *err)
 	json_t *reqs = json_object_get(h->vals, "QualificationRequirements");
 	struct sim_crowd_task task;
 	struct sim_face *covered = NULL;
-	struct sim_rng pick;
-	size_t pool = st->cfg.worker_pool, *order = NULL;
-	int attempt = 0, taken = 0, rc = 0;
+	struct plan_ctx elig;
+	size_t npicked, *picked = NULL;
+	int attempt = 0, taken = 0, rc = 0, n;
 	struct errbuf eb;
 
 	if (st->cfg.crowd_off)
@@ -1159,34 +1176,28 @@ crowd_plan(struct sim_store *st, struct hit *h, struct sim_err *err)
 	crowd_task(st, ann, h, &task, &covered);
 	task.image_missing = question_image_missing(
 		st, json_string_value(json_object_get(h->vals, "Question")));
-	order = calloc(pool, sizeof(*order));
-	if (order == NULL) {
+	npicked = (size_t)h->max < SIM_CROWD_MAX ? (size_t)h->max : SIM_CROWD_MAX;
+	picked = calloc(npicked, sizeof(*picked));
+	elig.st = st;
+	elig.reqs = reqs;
+	n = picked == NULL ? -1
+			   : sim_crowd_pick(st->cfg.seed,
+					    ann != NULL ? ann : h->id, attempt,
+					    &st->crowd_size, st->cfg.worker_pool,
+					    npicked, plan_eligible, &elig, picked);
+	if (n < 0) {
+		free(picked);
 		free(covered);
 		return fail(st, err, 500, "ServiceFault", NULL, "out of memory");
 	}
-	/* A seeded Fisher-Yates shuffle of the pool picks distinct workers. */
-	sim_rng_init(&pick, sim_hash(sim_hash_str(sim_hash_str(st->cfg.seed,
-							       "pick"),
-						  ann != NULL ? ann : h->id),
-				     &attempt, sizeof(attempt)));
-	for (size_t i = 0; i < pool; i++)
-		order[i] = i;
-	for (size_t i = pool; i > 1; i--) {
-		size_t j = (size_t)(sim_rng_next(&pick) % i);
-		size_t t = order[i - 1];
-		order[i - 1] = order[j];
-		order[j] = t;
-	}
-	for (size_t i = 0; i < pool && taken < h->max; i++) {
+	for (int i = 0; i < n; i++) {
 		struct sim_crowd_answer ans;
 		struct asg *a;
 		char worker[SIM_WORKER_ID_LEN + 1];
 		char *boxes_json = NULL;
 		int64_t delay = st->cfg.crowd_delay_ms;
 
-		sim_worker_id(st->cfg.seed, order[i], worker);
-		if (!worker_eligible(st, reqs, worker))
-			continue;
+		sim_worker_id(st->cfg.seed, picked[i], worker);
 		if (sim_crowd_answer(st->cfg.seed, ann != NULL ? ann : h->id,
 				     attempt, worker, &task, &ans, &eb) != IF_OK) {
 			rc = fail(st, err, 500, "ServiceFault", NULL, "%s", eb.msg);
@@ -1229,7 +1240,7 @@ crowd_plan(struct sim_store *st, struct hit *h, struct sim_err *err)
 		}
 		taken++;
 	}
-	free(order);
+	free(picked);
 	free(covered);
 	return rc;
 }
@@ -1582,7 +1593,7 @@ op_delete_hit(struct sim_store *st, json_t *req, json_t **resp,
  *     new operation that changes a record it reached another way must
  *     touch it; test_state_dir_matches_memory compares a reopened store
  *     with the live one;
- *   - the id stream's position.
+ *   - the id stream's position and the crowd's size.
  * A save that fails leaves all of it pending: the request is answered
  * with a ServiceFault (the change has happened in memory, so a retry sees
  * it; a CreateHIT retried with its token finds the HIT), and every later
@@ -1722,6 +1733,8 @@ dump_state(struct sim_store *st)
 	snprintf(rng, sizeof(rng), "%llu", (unsigned long long)st->ids.s);
 	json_object_set_new(o, "version", json_integer(SIM_STATE_VERSION));
 	json_object_set_new(o, "ids", json_string(rng));
+	json_object_set_new(o, "crowd",
+			    json_integer((json_int_t)st->crowd_size));
 	a = json_array();
 	for (size_t i = 0; i < st->nqtypes; i++)
 		json_array_append(a, st->qtypes[i]->obj);
@@ -1795,7 +1808,8 @@ changes_pending(const struct sim_store *st)
 	       st->nhits > st->saved_hits || st->nasgs > st->saved_asgs ||
 	       st->nobjects > st->saved_objects || st->ntouched_hits > 0 ||
 	       st->ntouched_asgs > 0 || st->ntouched_grants > 0 ||
-	       st->ntouched_objects > 0 || st->ids.s != st->saved_ids;
+	       st->ntouched_objects > 0 || st->ids.s != st->saved_ids ||
+	       st->crowd_size != st->saved_crowd;
 }
 
 /* What the database holds now: everything in memory. */
@@ -1809,6 +1823,7 @@ mark_saved(struct sim_store *st)
 	st->saved_asgs = st->nasgs;
 	st->saved_objects = st->nobjects;
 	st->saved_ids = st->ids.s;
+	st->saved_crowd = st->crowd_size;
 	st->ntouched_hits = st->ntouched_asgs = 0;
 	st->ntouched_grants = st->ntouched_objects = 0;
 	st->save_all = false;
@@ -1870,6 +1885,11 @@ save_changes(struct sim_store *st, struct errbuf *eb)
 		rc = put_row(st, "meta", "ids", json_pack("{s:s}", "ids", text),
 			     NULL, eb);
 	}
+	if (rc == IF_OK && (st->save_all || st->crowd_size != st->saved_crowd))
+		rc = put_row(st, "meta", "crowd",
+			     json_pack("{s:I}", "workers",
+				       (json_int_t)st->crowd_size),
+			     NULL, eb);
 	if (rc == IF_OK)
 		rc = sim_db_commit(st->db, eb);
 	if (rc != IF_OK) {
@@ -2120,6 +2140,8 @@ load_record(void *ctxp, const char *kind, const char *key, const char *body,
 	if (strcmp(kind, "meta") == 0) {
 		if (strcmp(key, "ids") == 0)
 			json_object_set(ctx->doc, "ids", json_object_get(v, "ids"));
+		else if (strcmp(key, "crowd") == 0 && jint(v, "workers") > 0)
+			st->crowd_size = (size_t)jint(v, "workers");
 	} else if (strcmp(kind, "objects") == 0) {
 		if (object_add(st, jstr(v, "path"), jstr(v, "content_type"),
 			       data != NULL ? data : "",

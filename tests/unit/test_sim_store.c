@@ -1012,6 +1012,67 @@ test_old_format_migrates(void **state)
 	remove_dir(dir);
 }
 
+/*
+ * exclusive_stages with a crowd of five: once all five hold stage 1's
+ * qualification, stage 2's HIT is taken by workers who arrive for it,
+ * and the crowd's size survives a restart.
+ */
+static void
+test_crowd_grows_when_nobody_may(void **state)
+{
+	char *dir = make_tmpdir(), req[1024], body[512];
+	struct fixture *f = fixture_new_pool(0, 4, 5);
+	struct errbuf eb;
+	json_t *q, *r, *l, *a, *d;
+	char qid[64], pool[5][SIM_WORKER_ID_LEN + 1];
+	size_t i;
+
+	(void)state;
+	err_init(&eb);
+	assert_int_equal(sim_store_open(f->st, dir, &eb), IF_OK);
+	q = call_ok(f, "CreateQualificationType",
+		    "{\"Name\":\"s1\",\"Description\":\"d\","
+		    "\"QualificationTypeStatus\":\"Active\"}");
+	snprintf(qid, sizeof(qid), "%s",
+		 json_string_value(json_object_get(
+			 json_object_get(q, "QualificationType"),
+			 "QualificationTypeId")));
+	json_decref(q);
+	for (i = 0; i < 5; i++) {
+		sim_worker_id(4, i, pool[i]);
+		snprintf(body, sizeof(body),
+			 "{\"QualificationTypeId\":\"%s\",\"WorkerId\":\"%s\","
+			 "\"IntegerValue\":1}",
+			 qid, pool[i]);
+		json_decref(call_ok(f, "AssociateQualificationWithWorker", body));
+	}
+	snprintf(req, sizeof(req), hit_req_fmt, 3, "e/a/2",
+		 ",\"QualificationRequirements\":[{\"QualificationTypeId\":\"",
+		 qid, "\",\"Comparator\":\"DoesNotExist\"}]");
+	r = call_ok(f, "CreateHIT", req);
+	snprintf(body, sizeof(body), "{\"HITId\":\"%s\"}", hit_id_of(r));
+	json_decref(r);
+	l = call_ok(f, "ListAssignmentsForHIT", body);
+	assert_int_equal(json_integer_value(json_object_get(l, "NumResults")), 3);
+	json_array_foreach(json_object_get(l, "Assignments"), i, a) {
+		const char *w = json_string_value(json_object_get(a, "WorkerId"));
+		for (size_t k = 0; k < 5; k++)
+			assert_string_not_equal(w, pool[k]);
+	}
+	json_decref(l);
+	d = dump(f);
+	assert_int_equal(json_integer_value(json_object_get(d, "crowd")), 10);
+	json_decref(d);
+	fixture_free(f);
+	f = fixture_new_pool(0, 4, 5);
+	assert_int_equal(sim_store_open(f->st, dir, &eb), IF_OK);
+	d = dump(f);
+	assert_int_equal(json_integer_value(json_object_get(d, "crowd")), 10);
+	json_decref(d);
+	fixture_free(f);
+	remove_dir(dir);
+}
+
 int
 main(void)
 {
@@ -1031,6 +1092,7 @@ main(void)
 		cmocka_unit_test(test_state_dir_matches_memory),
 		cmocka_unit_test(test_state_dir_in_use),
 		cmocka_unit_test(test_old_format_migrates),
+		cmocka_unit_test(test_crowd_grows_when_nobody_may),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
