@@ -2140,7 +2140,8 @@ load_record(void *ctxp, const char *kind, const char *key, const char *body,
 	if (strcmp(kind, "meta") == 0) {
 		if (strcmp(key, "ids") == 0)
 			json_object_set(ctx->doc, "ids", json_object_get(v, "ids"));
-		else if (strcmp(key, "crowd") == 0 && jint(v, "workers") > 0)
+		else if (strcmp(key, "crowd") == 0 && jint(v, "workers") > 0 &&
+			 jint(v, "workers") <= SIM_CROWD_MAX)
 			st->crowd_size = (size_t)jint(v, "workers");
 	} else if (strcmp(kind, "objects") == 0) {
 		if (object_add(st, jstr(v, "path"), jstr(v, "content_type"),
