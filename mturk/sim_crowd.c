@@ -308,3 +308,85 @@ sim_boxes_parse(const char *json, struct sim_face **boxes, size_t *n)
 out:
 	json_decref(root);
 }
+
+/*
+ * Who takes a HIT.  The crowd is workers 0, 1, 2, ... of the seed (ids
+ * from sim_worker_id()); the first `batch` are there from the start and
+ * the rest arrive `batch` at a time, when a HIT finds too few of those
+ * present who may take it.  That is what exclusive_stages needs: every
+ * worker who answers in stage k is kept out of the other stages, so a
+ * large experiment uses up any fixed pool, where a marketplace has
+ * thousands of workers.  A run whose HITs all fill from the first batch
+ * picks exactly as a fixed pool of `batch` workers did.
+ *
+ * The order is a seeded Fisher-Yates shuffle of the workers present, then
+ * of each batch that arrives for this HIT, from one stream seeded by
+ * (seed, key, attempt): reproducible from the seed and the requests.
+ */
+int
+sim_crowd_pick(uint64_t seed, const char *key, int attempt, size_t *size,
+	       size_t batch, size_t want,
+	       bool (*eligible)(void *ctx, const char *worker_id), void *ctx,
+	       size_t *out)
+{
+	struct sim_rng pick;
+	size_t *order = NULL, from = 0, n = 0, cap;
+	char worker[SIM_WORKER_ID_LEN + 1];
+
+	if (batch == 0)
+		batch = 1;
+	if (*size < batch)
+		*size = batch;
+	if (want > SIM_CROWD_MAX)
+		want = SIM_CROWD_MAX;
+	sim_rng_init(&pick,
+		     sim_hash(sim_hash_str(sim_hash_str(seed, "pick"), key),
+			      &attempt, sizeof(attempt)));
+	cap = *size;
+	order = calloc(cap, sizeof(*order));
+	if (order == NULL)
+		return -1;
+	for (;;) {
+		/* Shuffle [from, *size) and take who may, in that order. */
+		for (size_t i = from; i < *size; i++)
+			order[i] = i;
+		for (size_t i = *size; i > from + 1; i--) {
+			size_t j = from + (size_t)(sim_rng_next(&pick) % (i - from));
+			size_t t = order[i - 1];
+			order[i - 1] = order[j];
+			order[j] = t;
+		}
+		size_t before = n;
+
+		for (size_t i = from; i < *size && n < want; i++) {
+			sim_worker_id(seed, order[i], worker);
+			if (eligible(ctx, worker))
+				out[n++] = order[i];
+		}
+		/*
+		 * Newcomers hold no qualification: when a batch of them
+		 * brought nobody, this HIT wants what none of them has.
+		 */
+		if (n == want || *size >= SIM_CROWD_MAX ||
+		    (from > 0 && n == before))
+			break;
+		/* Too few could take it: the next workers arrive. */
+		from = *size;
+		*size += batch;
+		if (*size > SIM_CROWD_MAX)
+			*size = SIM_CROWD_MAX;
+		if (*size > cap) {
+			size_t *grown;
+
+			cap = *size > cap * 2 ? *size : cap * 2;
+			grown = realloc(order, cap * sizeof(*order));
+			if (grown == NULL) {
+				free(order);
+				return -1;
+			}
+			order = grown;
+		}
+	}
+	free(order);
+	return (int)n;
+}

@@ -39,8 +39,24 @@ int64_t sim_rng_range(struct sim_rng *r, int64_t lo, int64_t hi);
 /* Fills out with n characters of [A-Z0-9] and a NUL. */
 void sim_rng_id(struct sim_rng *r, char *out, size_t n);
 
-/* The id of worker number i of the pool: "A" + 13 of [A-Z0-9]. */
+/* The id of worker number i of the crowd: "A" + 13 of [A-Z0-9]. */
 void sim_worker_id(uint64_t seed, size_t i, char out[SIM_WORKER_ID_LEN + 1]);
+
+/* The most workers the simulated crowd ever grows to. */
+#define SIM_CROWD_MAX 10000
+
+/*
+ * Picks up to want distinct workers for a HIT (key: its annotation, or its
+ * id), in a seeded order, who pass eligible(ctx, worker id); out (room
+ * for min(want, SIM_CROWD_MAX)) gets their numbers.  *size workers have
+ * arrived (at least batch); when too few of them are eligible, batches of
+ * `batch` more arrive and *size grows, up to SIM_CROWD_MAX.  Returns how
+ * many were picked, or -1 when memory runs out.
+ */
+int sim_crowd_pick(uint64_t seed, const char *key, int attempt, size_t *size,
+		   size_t batch, size_t want,
+		   bool (*eligible)(void *ctx, const char *worker_id),
+		   void *ctx, size_t *out);
 
 /* ---- sim_crowd.c: the simulated workers --------------------------------- */
 
@@ -95,6 +111,37 @@ void sim_boxes_parse(const char *json, struct sim_face **boxes, size_t *n);
 double sim_coverage(const struct sim_face *f, const struct sim_face *boxes,
 		    size_t n);
 
+/* ---- sim_db.c: the durable state (DIR/sim.db, SQLite) ------------------- */
+
+struct sim_db;
+
+/*
+ * Opens DIR/sim.db, creating it (0600, WAL, synchronous=FULL) and its
+ * schema when absent; *empty says it holds no record yet.  IF_EINPUT for
+ * a file it cannot read, IF_ERUNTIME when another simulator holds it.
+ */
+int sim_db_open(const char *dir, struct sim_db **out, bool *empty,
+		struct errbuf *eb);
+void sim_db_close(struct sim_db *db);
+const char *sim_db_path(const struct sim_db *db);
+/* One change is begin, puts, commit; a failed one is rolled back. */
+int sim_db_begin(struct sim_db *db, struct errbuf *eb);
+int sim_db_commit(struct sim_db *db, struct errbuf *eb);
+void sim_db_rollback(struct sim_db *db);
+/*
+ * Writes record (kind, key): its JSON text and, for S3 objects, its bytes
+ * (data NULL: none).  A record written again keeps its place in the order.
+ */
+int sim_db_put(struct sim_db *db, const char *kind, const char *key,
+	       const char *body, const void *data, size_t len,
+	       struct errbuf *eb);
+typedef int (*sim_db_record_fn)(void *ctx, const char *kind, const char *key,
+				const char *body, const void *data, size_t len,
+				struct errbuf *eb);
+/* Calls fn on every record in the order of their first write. */
+int sim_db_foreach(struct sim_db *db, sim_db_record_fn fn, void *ctx,
+		   struct errbuf *eb);
+
 /* ---- sim_store.c: the service's data ------------------------------------ */
 
 /* An error as the service returns it. */
@@ -123,10 +170,17 @@ int64_t sim_store_now_ms(const struct sim_store *st);
 int sim_store_set_base(struct sim_store *st, const char *base);
 
 /*
- * Keeps the store in dir (created 0700): loads DIR/sim.json when present,
- * then saves after every change.  IF_EINPUT for a state it cannot read.
+ * Keeps the store in dir (created 0700): loads DIR/sim.db, or migrates an
+ * older simulator's DIR/sim.json into it, then saves each change before
+ * it is answered.  IF_EINPUT for a state it cannot read.
  */
 int sim_store_open(struct sim_store *st, const char *dir, struct errbuf *eb);
+
+/*
+ * The whole state as one JSON object in the old sim.json shape (tests
+ * compare a store with the one reopened from its directory).
+ */
+json_t *sim_store_dump(struct sim_store *st);
 
 /* Copies the experiment in; a second one with the same name replaces it. */
 int sim_store_add_experiment(struct sim_store *st,

@@ -146,7 +146,32 @@ struct sim_store {
 	size_t nexps;
 	char *state_dir; /* NULL: memory only */
 	char *base;	 /* "http://127.0.0.1:PORT", NULL until known */
+	/* How many simulated workers have arrived (sim_crowd_pick()). */
+	size_t crowd_size;
+	/*
+	 * Persistence (see "persistence" below): the database, NULL for
+	 * memory only; how much of each array it holds; what changed in
+	 * place since the last save.
+	 */
+	struct sim_db *db;
+	size_t saved_qtypes, saved_grants, saved_types, saved_hits, saved_asgs,
+		saved_objects, saved_crowd;
+	uint64_t saved_ids;
+	bool save_all; /* the next save writes everything */
+	struct hit **touched_hits;
+	size_t ntouched_hits;
+	struct asg **touched_asgs;
+	size_t ntouched_asgs;
+	size_t *touched_grants;
+	size_t ntouched_grants;
+	struct object **touched_objects;
+	size_t ntouched_objects;
 };
+
+/* Persistence marks (see "persistence" below). */
+static void touch_hit(struct sim_store *st, struct hit *h);
+static void touch_asg(struct sim_store *st, struct asg *a);
+static void touch_grant(struct sim_store *st, size_t i);
 
 /* Appends item to a growable array of pointers; -1 when memory runs out. */
 static int
@@ -194,6 +219,7 @@ sim_store_new(const struct sim_store_config *cfg)
 		st->cfg.clock_ms = real_clock_ms;
 	if (st->cfg.worker_pool == 0)
 		st->cfg.worker_pool = 50;
+	st->crowd_size = st->cfg.worker_pool;
 	sim_rng_init(&st->ids, sim_hash_str(cfg->seed, "ids"));
 	pthread_mutex_init(&st->mu, NULL);
 	return st;
@@ -255,6 +281,11 @@ sim_store_free(struct sim_store *st)
 	free(st->exps);
 	free(st->state_dir);
 	free(st->base);
+	sim_db_close(st->db);
+	free(st->touched_hits);
+	free(st->touched_asgs);
+	free(st->touched_grants);
+	free(st->touched_objects);
 	pthread_mutex_destroy(&st->mu);
 	free(st);
 }
@@ -889,6 +920,7 @@ op_associate_qualification(struct sim_store *st, json_t *req, json_t **resp,
 		snprintf(g->worker_id, sizeof(g->worker_id), "%s", worker);
 	}
 	g->value = (int)value;
+	touch_grant(st, (size_t)(g - st->grants));
 	*resp = json_object();
 	return 0;
 }
@@ -1157,6 +1189,20 @@ question_image_missing(struct sim_store *st, const char *q)
 	return false;
 }
 
+struct plan_ctx {
+	struct sim_store *st;
+	json_t *reqs;
+};
+
+/* Whether a simulated worker may take the HIT being planned. */
+static bool
+plan_eligible(void *ctx, const char *worker)
+{
+	struct plan_ctx *p = ctx;
+
+	return worker_eligible(p->st, p->reqs, worker);
+}
+
 /* Plans the simulated workers of a new HIT (see the note at the top). */
 static int
 crowd_plan(struct sim_store *st, struct hit *h, struct sim_err *err)
@@ -1166,9 +1212,9 @@ crowd_plan(struct sim_store *st, struct hit *h, struct sim_err *err)
 	json_t *reqs = json_object_get(h->vals, "QualificationRequirements");
 	struct sim_crowd_task task;
 	struct sim_face *covered = NULL;
-	struct sim_rng pick;
-	size_t pool = st->cfg.worker_pool, *order = NULL;
-	int attempt = 0, taken = 0, rc = 0;
+	struct plan_ctx elig;
+	size_t npicked, *picked = NULL;
+	int attempt = 0, taken = 0, rc = 0, n;
 	struct errbuf eb;
 
 	if (st->cfg.crowd_off)
@@ -1184,34 +1230,28 @@ crowd_plan(struct sim_store *st, struct hit *h, struct sim_err *err)
 	crowd_task(st, ann, h, &task, &covered);
 	task.image_missing = question_image_missing(
 		st, json_string_value(json_object_get(h->vals, "Question")));
-	order = calloc(pool, sizeof(*order));
-	if (order == NULL) {
+	npicked = (size_t)h->max < SIM_CROWD_MAX ? (size_t)h->max : SIM_CROWD_MAX;
+	picked = calloc(npicked, sizeof(*picked));
+	elig.st = st;
+	elig.reqs = reqs;
+	n = picked == NULL ? -1
+			   : sim_crowd_pick(st->cfg.seed,
+					    ann != NULL ? ann : h->id, attempt,
+					    &st->crowd_size, st->cfg.worker_pool,
+					    npicked, plan_eligible, &elig, picked);
+	if (n < 0) {
+		free(picked);
 		free(covered);
 		return fail(st, err, 500, "ServiceFault", NULL, "out of memory");
 	}
-	/* A seeded Fisher-Yates shuffle of the pool picks distinct workers. */
-	sim_rng_init(&pick, sim_hash(sim_hash_str(sim_hash_str(st->cfg.seed,
-							       "pick"),
-						  ann != NULL ? ann : h->id),
-				     &attempt, sizeof(attempt)));
-	for (size_t i = 0; i < pool; i++)
-		order[i] = i;
-	for (size_t i = pool; i > 1; i--) {
-		size_t j = (size_t)(sim_rng_next(&pick) % i);
-		size_t t = order[i - 1];
-		order[i - 1] = order[j];
-		order[j] = t;
-	}
-	for (size_t i = 0; i < pool && taken < h->max; i++) {
+	for (int i = 0; i < n; i++) {
 		struct sim_crowd_answer ans;
 		struct asg *a;
 		char worker[SIM_WORKER_ID_LEN + 1];
 		char *boxes_json = NULL;
 		int64_t delay = st->cfg.crowd_delay_ms;
 
-		sim_worker_id(st->cfg.seed, order[i], worker);
-		if (!worker_eligible(st, reqs, worker))
-			continue;
+		sim_worker_id(st->cfg.seed, picked[i], worker);
 		if (sim_crowd_answer(st->cfg.seed, ann != NULL ? ann : h->id,
 				     attempt, worker, &task, &ans, &eb) != IF_OK) {
 			rc = fail(st, err, 500, "ServiceFault", NULL, "%s", eb.msg);
@@ -1254,7 +1294,7 @@ crowd_plan(struct sim_store *st, struct hit *h, struct sim_err *err)
 		}
 		taken++;
 	}
-	free(order);
+	free(picked);
 	free(covered);
 	return rc;
 }
@@ -1365,6 +1405,7 @@ get_hit_arg(struct sim_store *st, json_t *req, struct hit **out,
 	if (*out == NULL || (*out)->deleted)
 		return fail(st, err, 400, "RequestError", "HITDoesNotExist",
 			    "Hit %.64s does not exist.", id);
+	touch_hit(st, *out);
 	return 0;
 }
 
@@ -1471,6 +1512,7 @@ get_asg_arg(struct sim_store *st, json_t *req, struct asg **a, struct hit **h,
 	if (*a == NULL || *h == NULL || !asg_listed(*s))
 		return fail(st, err, 400, "RequestError", "AssignmentDoesNotExist",
 			    "Assignment %.64s does not exist.", id);
+	touch_asg(st, *a);
 	return 0;
 }
 
@@ -1675,14 +1717,38 @@ op_delete_hit(struct sim_store *st, json_t *req, json_t **resp,
 /* ---- persistence (optional) ------------------------------------------- */
 
 /*
- * With a state directory, everything but the experiments is written to
- * DIR/sim.json after each change (temp file, fsync, rename) and read back
- * at start, so that a restarted simulator - a lab study that runs for
- * days, or "intofocus run" resumed after a kill - still knows its HITs,
- * assignments, qualifications and tokens.  S3 objects go to DIR/objects/,
- * one file each, named by the SHA-256 of their path.  Files are 0600 in a
- * 0700 directory: lab answers may be personal data.  A write that fails
- * is logged; the operation has happened in memory and stays answered.
+ * With a state directory the store is kept in DIR/sim.db (sim_db.c), so
+ * that a restarted simulator - a lab study that runs for days, or
+ * "intofocus run" resumed after a kill - still knows its HITs,
+ * assignments, qualifications, tokens and S3 objects.  Everything but the
+ * experiments is kept; those come from the configuration at each start.
+ *
+ * Each change is saved in one transaction before the request is answered,
+ * and the transaction holds only what changed:
+ *   - records appended to the store's arrays since the last save (the
+ *     saved_* counts), which is how new HITs, assignments, qualification
+ *     types, grants, HIT types and objects are found: nothing is removed
+ *     from those arrays;
+ *   - records changed in place, which the code that changes them marks
+ *     with touch_*(): get_hit_arg() and get_asg_arg() touch the HIT or
+ *     assignment a request names (touches of a read-only or refused
+ *     request are dropped), and the few other writers touch theirs.  A
+ *     new operation that changes a record it reached another way must
+ *     touch it; test_state_dir_matches_memory compares a reopened store
+ *     with the live one;
+ *   - the id stream's position and the crowd's size.
+ * A save that fails leaves all of it pending: the request is answered
+ * with a ServiceFault (the change has happened in memory, so a retry sees
+ * it; a CreateHIT retried with its token finds the HIT), and every later
+ * request tries again, so nothing is answered that is not on disk.
+ *
+ * The automatic approval of an assignment (asg_settle) is not saved: it
+ * is derived again from the submit time after a restart.
+ *
+ * An older simulator kept the whole state in DIR/sim.json, rewritten at
+ * every change, and S3 objects in DIR/objects/; such a directory is read
+ * by load_state(), written to sim.db in one transaction, and sim.json is
+ * renamed sim.json.migrated (objects/ may be deleted afterwards).
  */
 #define SIM_STATE_VERSION 1
 #define SIM_STATE_MAX (256 * 1024 * 1024)
@@ -1691,6 +1757,116 @@ static bool
 read_only_op(const char *op)
 {
 	return strncmp(op, "Get", 3) == 0 || strncmp(op, "List", 4) == 0;
+}
+
+/* Marks a record changed in place; without memory, the next save is whole. */
+static void
+touch_hit(struct sim_store *st, struct hit *h)
+{
+	if (st->db != NULL &&
+	    vec_push(&st->touched_hits, &st->ntouched_hits, h) != 0)
+		st->save_all = true;
+}
+
+static void
+touch_asg(struct sim_store *st, struct asg *a)
+{
+	if (st->db != NULL &&
+	    vec_push(&st->touched_asgs, &st->ntouched_asgs, a) != 0)
+		st->save_all = true;
+}
+
+static void
+touch_object(struct sim_store *st, struct object *o)
+{
+	if (st->db != NULL &&
+	    vec_push(&st->touched_objects, &st->ntouched_objects, o) != 0)
+		st->save_all = true;
+}
+
+/* Grants live in a plain array that moves: they are touched by index. */
+static void
+touch_grant(struct sim_store *st, size_t i)
+{
+	size_t *grown;
+
+	if (st->db == NULL)
+		return;
+	grown = realloc(st->touched_grants,
+			(st->ntouched_grants + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		st->save_all = true;
+		return;
+	}
+	st->touched_grants = grown;
+	st->touched_grants[st->ntouched_grants++] = i;
+}
+
+/* ---- the records, in the shapes of sim.json's array elements ---- */
+
+static json_t *
+grant_row(const struct grant *g)
+{
+	return json_pack("{s:s, s:s, s:i}", "qual", g->qual_id, "worker",
+			 g->worker_id, "value", g->value);
+}
+
+static json_t *
+hittype_row(const struct hittype *t)
+{
+	return json_pack("{s:s, s:O}", "id", t->id, "values", t->vals);
+}
+
+static json_t *
+hit_row(const struct hit *h)
+{
+	json_t *j = json_pack("{s:s, s:s, s:O, s:I, s:I, s:I, s:I, s:i, s:b}",
+			      "id", h->id, "type", h->type_id, "values",
+			      h->vals, "created", (json_int_t)h->created_ms,
+			      "expiration", (json_int_t)h->expiration_ms,
+			      "duration", (json_int_t)h->duration_s,
+			      "autoapprove", (json_int_t)h->autoapprove_s,
+			      "max", h->max, "deleted", h->deleted);
+
+	if (j != NULL && h->token != NULL)
+		json_object_set_new(j, "token", json_string(h->token));
+	if (j != NULL && h->expire_requested)
+		json_object_set_new(j, "expire_at", json_integer(h->expire_at));
+	if (j != NULL && h->reviewing)
+		json_object_set_new(j, "reviewing", json_true());
+	return j;
+}
+
+static json_t *
+asg_row(const struct asg *x)
+{
+	json_t *boxes = json_array();
+	json_t *j;
+
+	for (size_t k = 0; k < x->nboxes; k++)
+		json_array_append_new(boxes,
+				      json_pack("[i,i,i,i]", x->boxes[k].x,
+						x->boxes[k].y, x->boxes[k].w,
+						x->boxes[k].h));
+	j = json_pack("{s:s, s:s, s:s, s:i, s:b, s:I, s:I, s:I, s:I, s:o}",
+		      "id", x->id, "hit", x->hit_id, "worker", x->worker_id,
+		      "state", (int)x->state, "simulated", x->simulated,
+		      "accept", (json_int_t)x->accept_ms, "submit",
+		      (json_int_t)x->submit_ms, "approval",
+		      (json_int_t)x->approval_ms, "rejection",
+		      (json_int_t)x->rejection_ms, "boxes", boxes);
+	if (j != NULL && x->answer != NULL)
+		json_object_set_new(j, "answer", json_string(x->answer));
+	if (j != NULL && x->feedback != NULL)
+		json_object_set_new(j, "feedback", json_string(x->feedback));
+	return j;
+}
+
+static json_t *
+object_row(const struct object *o)
+{
+	return json_pack("{s:s, s:s}", "path", o->path, "content_type",
+			 o->content_type);
 }
 
 static json_t *
@@ -1702,105 +1878,174 @@ dump_state(struct sim_store *st)
 	snprintf(rng, sizeof(rng), "%llu", (unsigned long long)st->ids.s);
 	json_object_set_new(o, "version", json_integer(SIM_STATE_VERSION));
 	json_object_set_new(o, "ids", json_string(rng));
+	json_object_set_new(o, "crowd",
+			    json_integer((json_int_t)st->crowd_size));
 	a = json_array();
 	for (size_t i = 0; i < st->nqtypes; i++)
 		json_array_append(a, st->qtypes[i]->obj);
 	json_object_set_new(o, "qualification_types", a);
 	a = json_array();
 	for (size_t i = 0; i < st->ngrants; i++)
-		json_array_append_new(a, json_pack("{s:s, s:s, s:i}", "qual",
-						   st->grants[i].qual_id, "worker",
-						   st->grants[i].worker_id, "value",
-						   st->grants[i].value));
+		json_array_append_new(a, grant_row(&st->grants[i]));
 	json_object_set_new(o, "grants", a);
 	a = json_array();
 	for (size_t i = 0; i < st->ntypes; i++)
-		json_array_append_new(a, json_pack("{s:s, s:O}", "id",
-						   st->types[i]->id, "values",
-						   st->types[i]->vals));
+		json_array_append_new(a, hittype_row(st->types[i]));
 	json_object_set_new(o, "hit_types", a);
 	a = json_array();
-	for (size_t i = 0; i < st->nhits; i++) {
-		struct hit *h = st->hits[i];
-		json_t *j = json_pack("{s:s, s:s, s:O, s:I, s:I, s:I, s:I, s:i, "
-				      "s:b}",
-				      "id", h->id, "type", h->type_id, "values",
-				      h->vals, "created", (json_int_t)h->created_ms,
-				      "expiration", (json_int_t)h->expiration_ms,
-				      "duration", (json_int_t)h->duration_s,
-				      "autoapprove", (json_int_t)h->autoapprove_s,
-				      "max", h->max, "deleted", h->deleted);
-		if (j != NULL && h->token != NULL)
-			json_object_set_new(j, "token", json_string(h->token));
-		if (j != NULL && h->expire_requested)
-			json_object_set_new(j, "expire_at",
-					    json_integer(h->expire_at));
-		if (j != NULL && h->reviewing)
-			json_object_set_new(j, "reviewing", json_true());
-		json_array_append_new(a, j);
-	}
+	for (size_t i = 0; i < st->nhits; i++)
+		json_array_append_new(a, hit_row(st->hits[i]));
 	json_object_set_new(o, "hits", a);
 	a = json_array();
-	for (size_t i = 0; i < st->nasgs; i++) {
-		struct asg *x = st->asgs[i];
-		json_t *boxes = json_array();
-		json_t *j;
-
-		for (size_t k = 0; k < x->nboxes; k++)
-			json_array_append_new(boxes,
-					      json_pack("[i,i,i,i]", x->boxes[k].x,
-							x->boxes[k].y, x->boxes[k].w,
-							x->boxes[k].h));
-		j = json_pack("{s:s, s:s, s:s, s:i, s:b, s:I, s:I, s:I, s:I, "
-			      "s:o}",
-			      "id", x->id, "hit", x->hit_id, "worker",
-			      x->worker_id, "state", (int)x->state, "simulated",
-			      x->simulated, "accept", (json_int_t)x->accept_ms,
-			      "submit", (json_int_t)x->submit_ms, "approval",
-			      (json_int_t)x->approval_ms, "rejection",
-			      (json_int_t)x->rejection_ms, "boxes", boxes);
-		if (j != NULL && x->answer != NULL)
-			json_object_set_new(j, "answer", json_string(x->answer));
-		if (j != NULL && x->feedback != NULL)
-			json_object_set_new(j, "feedback", json_string(x->feedback));
-		json_array_append_new(a, j);
-	}
+	for (size_t i = 0; i < st->nasgs; i++)
+		json_array_append_new(a, asg_row(st->asgs[i]));
 	json_object_set_new(o, "assignments", a);
 	a = json_array();
 	for (size_t i = 0; i < st->nobjects; i++)
-		json_array_append_new(a, json_pack("{s:s, s:s}", "path",
-						   st->objects[i]->path,
-						   "content_type",
-						   st->objects[i]->content_type));
+		json_array_append_new(a, object_row(st->objects[i]));
 	json_object_set_new(o, "objects", a);
 	return o;
 }
 
-static void
-persist(struct sim_store *st)
+json_t *
+sim_store_dump(struct sim_store *st)
 {
 	json_t *o;
-	char *text, *path;
-	struct errbuf eb;
 
-	if (st->state_dir == NULL)
-		return;
-	err_init(&eb);
+	pthread_mutex_lock(&st->mu);
 	o = dump_state(st);
-	text = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	path = path_join(st->state_dir, "sim.json");
-	if (text == NULL || path == NULL)
-		err_set(&eb, IF_ERUNTIME, "out of memory");
-	else
-		atomic_write_file(path, text, strlen(text), 0600, &eb);
-	if (err_isset(&eb))
-		log_warnx("simulator: saving state: %s", eb.msg);
-	free(text);
-	free(path);
+	pthread_mutex_unlock(&st->mu);
+	return o;
 }
 
-/* DIR/objects/<sha256 of path>: the file that holds an object's bytes. */
+/* Writes one record; row is consumed. */
+static int
+put_row(struct sim_store *st, const char *kind, const char *key, json_t *row,
+	const struct object *obj, struct errbuf *eb)
+{
+	char *body = row != NULL ? json_dumps(row, JSON_COMPACT) : NULL;
+	int rc;
+
+	json_decref(row);
+	if (body == NULL)
+		return err_set(eb, IF_ERUNTIME, "%s: saving %s %s: out of memory",
+			       sim_db_path(st->db), kind, key);
+	rc = sim_db_put(st->db, kind, key, body, obj != NULL ? obj->data : NULL,
+			obj != NULL ? obj->len : 0, eb);
+	free(body);
+	return rc;
+}
+
+static int
+put_grant(struct sim_store *st, const struct grant *g, struct errbuf *eb)
+{
+	char key[sizeof(g->qual_id) + sizeof(g->worker_id) + 1];
+
+	snprintf(key, sizeof(key), "%s/%s", g->qual_id, g->worker_id);
+	return put_row(st, "grants", key, grant_row(g), NULL, eb);
+}
+
+static bool
+changes_pending(const struct sim_store *st)
+{
+	return st->save_all || st->nqtypes > st->saved_qtypes ||
+	       st->ngrants > st->saved_grants || st->ntypes > st->saved_types ||
+	       st->nhits > st->saved_hits || st->nasgs > st->saved_asgs ||
+	       st->nobjects > st->saved_objects || st->ntouched_hits > 0 ||
+	       st->ntouched_asgs > 0 || st->ntouched_grants > 0 ||
+	       st->ntouched_objects > 0 || st->ids.s != st->saved_ids ||
+	       st->crowd_size != st->saved_crowd;
+}
+
+/* What the database holds now: everything in memory. */
+static void
+mark_saved(struct sim_store *st)
+{
+	st->saved_qtypes = st->nqtypes;
+	st->saved_grants = st->ngrants;
+	st->saved_types = st->ntypes;
+	st->saved_hits = st->nhits;
+	st->saved_asgs = st->nasgs;
+	st->saved_objects = st->nobjects;
+	st->saved_ids = st->ids.s;
+	st->saved_crowd = st->crowd_size;
+	st->ntouched_hits = st->ntouched_asgs = 0;
+	st->ntouched_grants = st->ntouched_objects = 0;
+	st->save_all = false;
+}
+
+/*
+ * Saves what changed since the last save, in one transaction (see the
+ * note above).  Called with the lock held; a no-op without a directory.
+ */
+static int
+save_changes(struct sim_store *st, struct errbuf *eb)
+{
+	size_t from;
+	char text[64];
+	int rc = IF_OK;
+
+	if (st->db == NULL || !changes_pending(st))
+		return IF_OK;
+	if (sim_db_begin(st->db, eb) != IF_OK)
+		return eb->code;
+	from = st->save_all ? 0 : st->saved_qtypes;
+	for (size_t i = from; rc == IF_OK && i < st->nqtypes; i++)
+		rc = put_row(st, "qualification_types", st->qtypes[i]->id,
+			     json_incref(st->qtypes[i]->obj), NULL, eb);
+	from = st->save_all ? 0 : st->saved_grants;
+	for (size_t i = from; rc == IF_OK && i < st->ngrants; i++)
+		rc = put_grant(st, &st->grants[i], eb);
+	for (size_t i = 0; rc == IF_OK && i < st->ntouched_grants; i++)
+		if (st->touched_grants[i] < st->ngrants)
+			rc = put_grant(st, &st->grants[st->touched_grants[i]], eb);
+	from = st->save_all ? 0 : st->saved_types;
+	for (size_t i = from; rc == IF_OK && i < st->ntypes; i++)
+		rc = put_row(st, "hit_types", st->types[i]->id,
+			     hittype_row(st->types[i]), NULL, eb);
+	from = st->save_all ? 0 : st->saved_hits;
+	for (size_t i = from; rc == IF_OK && i < st->nhits; i++)
+		rc = put_row(st, "hits", st->hits[i]->id, hit_row(st->hits[i]),
+			     NULL, eb);
+	for (size_t i = 0; rc == IF_OK && i < st->ntouched_hits; i++)
+		rc = put_row(st, "hits", st->touched_hits[i]->id,
+			     hit_row(st->touched_hits[i]), NULL, eb);
+	from = st->save_all ? 0 : st->saved_asgs;
+	for (size_t i = from; rc == IF_OK && i < st->nasgs; i++)
+		rc = put_row(st, "assignments", st->asgs[i]->id,
+			     asg_row(st->asgs[i]), NULL, eb);
+	for (size_t i = 0; rc == IF_OK && i < st->ntouched_asgs; i++)
+		rc = put_row(st, "assignments", st->touched_asgs[i]->id,
+			     asg_row(st->touched_asgs[i]), NULL, eb);
+	from = st->save_all ? 0 : st->saved_objects;
+	for (size_t i = from; rc == IF_OK && i < st->nobjects; i++)
+		rc = put_row(st, "objects", st->objects[i]->path,
+			     object_row(st->objects[i]), st->objects[i], eb);
+	for (size_t i = 0; rc == IF_OK && i < st->ntouched_objects; i++)
+		rc = put_row(st, "objects", st->touched_objects[i]->path,
+			     object_row(st->touched_objects[i]),
+			     st->touched_objects[i], eb);
+	if (rc == IF_OK && (st->save_all || st->ids.s != st->saved_ids)) {
+		snprintf(text, sizeof(text), "%llu", (unsigned long long)st->ids.s);
+		rc = put_row(st, "meta", "ids", json_pack("{s:s}", "ids", text),
+			     NULL, eb);
+	}
+	if (rc == IF_OK && (st->save_all || st->crowd_size != st->saved_crowd))
+		rc = put_row(st, "meta", "crowd",
+			     json_pack("{s:I}", "workers",
+				       (json_int_t)st->crowd_size),
+			     NULL, eb);
+	if (rc == IF_OK)
+		rc = sim_db_commit(st->db, eb);
+	if (rc != IF_OK) {
+		sim_db_rollback(st->db);
+		return rc;
+	}
+	mark_saved(st);
+	return IF_OK;
+}
+
+/* DIR/objects/<sha256 of path>: where an older simulator kept an object. */
 static char *
 object_file(const struct sim_store *st, const char *path)
 {
@@ -1832,24 +2077,48 @@ jint(json_t *o, const char *k)
 	return (int64_t)json_integer_value(json_object_get(o, k));
 }
 
+/* Adds an object; data is copied.  -1 when memory runs out. */
 static int
-load_state(struct sim_store *st, const char *file, struct errbuf *eb)
+object_add(struct sim_store *st, const char *path, const char *content_type,
+	   const void *data, size_t len)
 {
-	json_error_t je;
-	json_t *o = json_load_file(file, JSON_REJECT_DUPLICATES, &je), *v;
+	struct object *ob = calloc(1, sizeof(*ob));
+
+	if (ob == NULL || (ob->path = strdup(path)) == NULL ||
+	    (ob->data = malloc(len + 1)) == NULL ||
+	    vec_push(&st->objects, &st->nobjects, ob) != 0) {
+		if (ob != NULL) {
+			free(ob->path);
+			free(ob->data);
+		}
+		free(ob);
+		return -1;
+	}
+	if (len > 0)
+		memcpy(ob->data, data, len);
+	ob->len = len;
+	snprintf(ob->content_type, sizeof(ob->content_type), "%s",
+		 content_type);
+	return 0;
+}
+
+/*
+ * Reads a state in the sim.json shape into the empty store.  Objects
+ * listed in it are read from DIR/objects/ (the old layout); sim.db gives
+ * its objects to load_record() instead.
+ */
+static int
+load_doc(struct sim_store *st, json_t *o, const char *file, struct errbuf *eb)
+{
+	json_t *v;
 	size_t i;
 
-	if (o == NULL)
-		return err_set(eb, IF_EINPUT, "%s:%d:%d: %s", file, je.line,
-			       je.column, je.text);
-	if (jint(o, "version") != SIM_STATE_VERSION) {
-		json_decref(o);
+	if (jint(o, "version") != SIM_STATE_VERSION)
 		return err_set(eb, IF_EINPUT,
 			       "%s: state version %lld is not %d; move the "
 			       "directory away to start afresh",
 			       file, (long long)jint(o, "version"),
 			       SIM_STATE_VERSION);
-	}
 	st->ids.s = strtoull(jstr(o, "ids"), NULL, 10);
 	json_array_foreach(json_object_get(o, "qualification_types"), i, v) {
 		struct qtype *q = calloc(1, sizeof(*q));
@@ -1953,59 +2222,153 @@ load_state(struct sim_store *st, const char *file, struct errbuf *eb)
 	json_array_foreach(json_object_get(o, "objects"), i, v) {
 		struct buf data;
 		char *objfile = object_file(st, jstr(v, "path"));
-		struct object *ob = calloc(1, sizeof(*ob));
-		size_t len = 0;
+		int rc;
 
 		buf_init(&data, SIM_STATE_MAX);
-		if (objfile == NULL || ob == NULL ||
-		    read_file(objfile, &data, eb) != IF_OK ||
-		    vec_push(&st->objects, &st->nobjects, ob) != 0) {
-			free(objfile);
-			free(ob);
+		if (objfile == NULL) {
 			buf_cleanup(&data);
-			json_decref(o);
-			return err_isset(eb) ? eb->code
-					     : err_set(eb, IF_ERUNTIME,
-						       "out of memory");
+			goto nomem;
 		}
+		rc = read_file(objfile, &data, eb);
 		free(objfile);
-		ob->path = strdup(jstr(v, "path"));
-		ob->len = data.len;
-		ob->data = buf_steal(&data, &len);
-		snprintf(ob->content_type, sizeof(ob->content_type), "%s",
-			 jstr(v, "content_type"));
+		if (rc == IF_OK && object_add(st, jstr(v, "path"),
+					      jstr(v, "content_type"), data.data,
+					      data.len) != 0)
+			rc = err_set(eb, IF_ERUNTIME, "%s: out of memory", file);
 		buf_cleanup(&data);
+		if (rc != IF_OK)
+			return rc;
 	}
-	json_decref(o);
 	return IF_OK;
 bad:
-	json_decref(o);
 	return err_set(eb, IF_EINPUT, "%s: malformed simulator state", file);
 nomem:
-	json_decref(o);
 	return err_set(eb, IF_ERUNTIME, "%s: out of memory", file);
+}
+
+/* The old layout: DIR/sim.json. */
+static int
+load_state(struct sim_store *st, const char *file, struct errbuf *eb)
+{
+	json_error_t je;
+	json_t *o = json_load_file(file, JSON_REJECT_DUPLICATES, &je);
+	int rc;
+
+	if (o == NULL)
+		return err_set(eb, IF_EINPUT, "%s:%d:%d: %s", file, je.line,
+			       je.column, je.text);
+	rc = load_doc(st, o, file, eb);
+	json_decref(o);
+	return rc;
+}
+
+struct load_ctx {
+	struct sim_store *st;
+	json_t *doc; /* the records gathered in the sim.json shape */
+};
+
+/* One record of sim.db (a sim_db_record_fn). */
+static int
+load_record(void *ctxp, const char *kind, const char *key, const char *body,
+	    const void *data, size_t len, struct errbuf *eb)
+{
+	struct load_ctx *ctx = ctxp;
+	struct sim_store *st = ctx->st;
+	json_error_t je;
+	json_t *v = json_loads(body, JSON_REJECT_DUPLICATES, &je), *arr;
+	int rc = IF_OK;
+
+	if (!json_is_object(v)) {
+		json_decref(v);
+		return err_set(eb, IF_EINPUT, "%s: record %s %s: malformed",
+			       sim_db_path(st->db), kind, key);
+	}
+	if (strcmp(kind, "meta") == 0) {
+		if (strcmp(key, "ids") == 0)
+			json_object_set(ctx->doc, "ids", json_object_get(v, "ids"));
+		else if (strcmp(key, "crowd") == 0 && jint(v, "workers") > 0 &&
+			 jint(v, "workers") <= SIM_CROWD_MAX)
+			st->crowd_size = (size_t)jint(v, "workers");
+	} else if (strcmp(kind, "objects") == 0) {
+		if (object_add(st, jstr(v, "path"), jstr(v, "content_type"),
+			       data != NULL ? data : "",
+			       data != NULL ? len : 0) != 0)
+			rc = err_set(eb, IF_ERUNTIME, "%s: out of memory",
+				     sim_db_path(st->db));
+	} else if ((arr = json_object_get(ctx->doc, kind)) != NULL) {
+		if (json_array_append(arr, v) != 0)
+			rc = err_set(eb, IF_ERUNTIME, "%s: out of memory",
+				     sim_db_path(st->db));
+	} else {
+		rc = err_set(eb, IF_EINPUT, "%s: record %s %s: unknown kind",
+			     sim_db_path(st->db), kind, key);
+	}
+	json_decref(v);
+	return rc;
+}
+
+/* Reads sim.db into the empty store. */
+static int
+load_db(struct sim_store *st, struct errbuf *eb)
+{
+	struct load_ctx ctx = {st, NULL};
+	int rc;
+
+	ctx.doc = json_pack("{s:i, s:s, s:[], s:[], s:[], s:[], s:[]}",
+			    "version", SIM_STATE_VERSION, "ids", "0",
+			    "qualification_types", "grants", "hit_types",
+			    "hits", "assignments");
+	if (ctx.doc == NULL)
+		return err_set(eb, IF_ERUNTIME, "simulator: out of memory");
+	rc = sim_db_foreach(st->db, load_record, &ctx, eb);
+	if (rc == IF_OK)
+		rc = load_doc(st, ctx.doc, sim_db_path(st->db), eb);
+	json_decref(ctx.doc);
+	return rc;
 }
 
 int
 sim_store_open(struct sim_store *st, const char *dir, struct errbuf *eb)
 {
-	char *file = NULL, *objects = NULL;
+	char *file = NULL, *moved = NULL;
 	struct stat sb;
+	bool empty = false, old;
 	int rc = IF_OK;
 
 	st->state_dir = strdup(dir);
-	objects = path_join(dir, "objects");
 	file = path_join(dir, "sim.json");
-	if (st->state_dir == NULL || objects == NULL || file == NULL) {
+	moved = path_join(dir, "sim.json.migrated");
+	if (st->state_dir == NULL || file == NULL || moved == NULL) {
 		rc = err_set(eb, IF_ERUNTIME, "simulator: out of memory");
 		goto out;
 	}
-	rc = mkdir_p(objects, 0700, eb);
-	if (rc == IF_OK && stat(file, &sb) == 0)
+	if ((rc = mkdir_p(dir, 0700, eb)) != IF_OK ||
+	    (rc = sim_db_open(dir, &st->db, &empty, eb)) != IF_OK)
+		goto out;
+	old = stat(file, &sb) == 0;
+	if (!empty) {
+		rc = load_db(st, eb);
+	} else if (old) {
+		/* An older simulator's directory: move it into sim.db. */
 		rc = load_state(st, file, eb);
+		st->save_all = true;
+		if (rc == IF_OK && (rc = save_changes(st, eb)) == IF_OK)
+			log_info("simulator: %s: moved into %s", file,
+				 sim_db_path(st->db));
+	}
+	if (rc != IF_OK)
+		goto out;
+	/* Done again when a crash came between the commit and the rename. */
+	if (old && rename(file, moved) != 0)
+		log_warn("simulator: renaming %s", file);
+	mark_saved(st);
 out:
+	if (rc != IF_OK) {
+		sim_db_close(st->db);
+		st->db = NULL;
+	}
 	free(file);
-	free(objects);
+	free(moved);
 	return rc;
 }
 
@@ -2013,6 +2376,8 @@ int
 sim_store_call(struct sim_store *st, const char *op, json_t *req,
 	       json_t **resp, struct sim_err *err)
 {
+	size_t touched_hits, touched_asgs;
+	struct errbuf eb;
 	int rc;
 
 	*resp = NULL;
@@ -2021,6 +2386,8 @@ sim_store_call(struct sim_store *st, const char *op, json_t *req,
 		return fail(st, err, 400, "SerializationException", NULL,
 			    "The request body must be a JSON object.");
 	pthread_mutex_lock(&st->mu);
+	touched_hits = st->ntouched_hits;
+	touched_asgs = st->ntouched_asgs;
 	if (strcmp(op, "CreateQualificationType") == 0)
 		rc = op_create_qualification_type(st, req, resp, err);
 	else if (strcmp(op, "ListQualificationTypes") == 0)
@@ -2060,8 +2427,20 @@ sim_store_call(struct sim_store *st, const char *op, json_t *req,
 	} else
 		rc = fail(st, err, 400, "UnknownOperationException", NULL,
 			  "The simulator does not implement %.64s.", op);
-	if (rc == 0 && !read_only_op(op))
-		persist(st);
+	/* A read-only or refused request changed nothing it touched. */
+	if (rc != 0 || read_only_op(op)) {
+		st->ntouched_hits = touched_hits;
+		st->ntouched_asgs = touched_asgs;
+	}
+	/* Nothing is answered that is not on disk (see "persistence"). */
+	err_init(&eb);
+	if (save_changes(st, &eb) != IF_OK) {
+		log_warnx("simulator: %s: %s", op, eb.msg);
+		json_decref(*resp);
+		*resp = NULL;
+		rc = fail(st, err, 500, "ServiceFault", NULL,
+			  "The simulator could not save its state; try again.");
+	}
 	pthread_mutex_unlock(&st->mu);
 	if (rc == 0 && *resp == NULL)
 		return fail(st, err, 500, "ServiceFault", NULL, "out of memory");
@@ -2076,6 +2455,8 @@ sim_store_put_object(struct sim_store *st, const char *path, const void *data,
 {
 	struct object *o = NULL;
 	char *copy = malloc(len + 1);
+	struct errbuf eb;
+	int rc = 0;
 
 	if (copy == NULL)
 		return -1;
@@ -2096,26 +2477,21 @@ sim_store_put_object(struct sim_store *st, const char *path, const void *data,
 			free(copy);
 			return -1;
 		}
+	} else {
+		touch_object(st, o);
 	}
 	free(o->data);
 	o->data = copy;
 	o->len = len;
 	snprintf(o->content_type, sizeof(o->content_type), "%s",
 		 content_type != NULL ? content_type : "application/octet-stream");
-	if (st->state_dir != NULL) {
-		char *file = object_file(st, path);
-		struct errbuf eb;
-
-		err_init(&eb);
-		if (file == NULL ||
-		    atomic_write_file(file, copy, len, 0600, &eb) != IF_OK)
-			log_warnx("simulator: saving %s: %s", path,
-				  file == NULL ? "out of memory" : eb.msg);
-		free(file);
-		persist(st);
+	err_init(&eb);
+	if (save_changes(st, &eb) != IF_OK) {
+		log_warnx("simulator: saving %s: %s", path, eb.msg);
+		rc = -1;
 	}
 	pthread_mutex_unlock(&st->mu);
-	return 0;
+	return rc;
 }
 
 int
@@ -2146,6 +2522,21 @@ sim_store_get_object(struct sim_store *st, const char *path, char **data,
 }
 
 /* ---- lab mode ----------------------------------------------------------- */
+
+/* Saves a participant's change before the page says it is done. */
+static int
+lab_save(struct sim_store *st, char *why, size_t whylen)
+{
+	struct errbuf eb;
+
+	err_init(&eb);
+	if (save_changes(st, &eb) == IF_OK)
+		return 0;
+	log_warnx("simulator: lab: %s", eb.msg);
+	snprintf(why, whylen, "The simulator could not save this; please try "
+			      "again.");
+	return -1;
+}
 
 int
 sim_store_lab_list(struct sim_store *st, struct sim_lab_hit **out, size_t *n)
@@ -2271,9 +2662,10 @@ sim_store_lab_accept(struct sim_store *st, const char *hit_id,
 	a->state = ASG_ACCEPTED;
 	a->accept_ms = now;
 	snprintf(assignment_id, SIM_ID_LEN + 1, "%s", a->id);
-	persist(st);
 	rc = 0;
 out:
+	if (lab_save(st, why, whylen) != 0)
+		rc = -1;
 	pthread_mutex_unlock(&st->mu);
 	return rc;
 }
@@ -2315,9 +2707,11 @@ sim_store_lab_submit(struct sim_store *st, const char *assignment_id,
 	a->answer = answer_xml;
 	answer_xml = NULL;
 	sim_boxes_parse(boxes_json, &a->boxes, &a->nboxes);
-	persist(st);
+	touch_asg(st, a);
 	rc = 0;
 out:
+	if (lab_save(st, why, whylen) != 0)
+		rc = -1;
 	pthread_mutex_unlock(&st->mu);
 	free(answer_xml);
 	return rc;

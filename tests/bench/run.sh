@@ -44,6 +44,11 @@ PY
 
 "$BENCH" run "$tmp" "$cv"
 
-# The daemon: 1,000 small images through 5 stages on the embedded simulator.
-echo
-BUILD="$BUILD" PYTHON="$PYTHON" "$TOP/tests/bench/daemon_bench.sh" "${BENCH_IMAGES:-1000}"
+# The daemon: 1,000 small images through 5 stages on the embedded simulator
+# (its state on disk), with exclusive stages as the seed runs them, then
+# without.
+for excl in true false; do
+	echo
+	BUILD="$BUILD" PYTHON="$PYTHON" BENCH_EXCLUSIVE=$excl \
+		"$TOP/tests/bench/daemon_bench.sh" "${BENCH_IMAGES:-1000}"
+done

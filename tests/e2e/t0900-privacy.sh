@@ -124,12 +124,23 @@ print("ok", n, "later-stage images had boxes to redact")
 assert n >= 2, "no later stage had an earlier box: the test proves little"
 PYEOF
 
+# The simulator keeps its objects in simst/sim.db: take them out to look
+# at them as files.
+"$PY" - <<'PYEOF'
+import os, sqlite3
+os.makedirs("stored", exist_ok=True)
+db = sqlite3.connect("simst/sim.db")
+rows = db.execute("SELECT data FROM records WHERE kind = 'objects' ORDER BY seq")
+for i, (data,) in enumerate(rows):
+    open("stored/%d.obj" % i, "wb").write(data)
+PYEOF
+
 # Nothing else reached the image host: each object the simulator stores is
 # one of the served images checked above.
 check "the simulator stores exactly the served images" "$PY" - <<'PYEOF'
 import glob
 served = {open(f, "rb").read() for f in glob.glob("served/*.jpg")}
-stored = [open(f, "rb").read() for f in glob.glob("simst/objects/*")]
+stored = [open(f, "rb").read() for f in glob.glob("stored/*")]
 assert len(stored) == len(served) == 6, (len(stored), len(served))
 assert set(stored) == served
 PYEOF
@@ -256,12 +267,12 @@ sys.exit(1 if bad else 0)
 PYEOF
 
 # Each kind of file must be there, or the scan proves nothing about it.
-for kind in "served/*.jpg" "simst/objects/*" "run/out/*.jpg" "site/images/*"; do
+for kind in "served/*.jpg" "stored/*" "run/out/*.jpg" "site/images/*"; do
 	set -- $kind
 	check "there are files to scan: $kind ($# found)" test -f "$1"
 done
 check "no served stage image carries metadata" "$PY" scan.py served/*.jpg
-check "no object the simulator stores carries metadata" "$PY" scan.py simst/objects/*
+check "no object the simulator stores carries metadata" "$PY" scan.py stored/*
 check "no final image carries metadata" "$PY" scan.py run/out/*.jpg
 check "no image of the results site carries metadata" "$PY" scan.py \
 	$(find site -type f \( -name '*.jpg' -o -name '*.png' \))

@@ -190,11 +190,113 @@ test_ids(void **state)
 			 SIM_ID_LEN);
 }
 
+/* Eligibility for the picker tests: workers listed in ctx are kept out. */
+struct banned {
+	char ids[64][SIM_WORKER_ID_LEN + 1];
+	size_t n;
+};
+
+static bool
+not_banned(void *ctx, const char *worker)
+{
+	struct banned *b = ctx;
+
+	for (size_t i = 0; i < b->n; i++)
+		if (strcmp(b->ids[i], worker) == 0)
+			return false;
+	return true;
+}
+
+/* A HIT that fills from the first batch picks as the fixed pool did. */
+static void
+test_pick_first_batch_is_the_old_pool(void **state)
+{
+	struct banned none = {.n = 0};
+	size_t got[3], want[3], order[50], size = 50;
+	struct sim_rng r;
+	int attempt = 2;
+
+	(void)state;
+	assert_int_equal(sim_crowd_pick(9, "e/a/1", attempt, &size, 50, 3,
+					not_banned, &none, got),
+			 3);
+	assert_int_equal(size, 50);
+	/* The shuffle the store did before the crowd could grow. */
+	sim_rng_init(&r, sim_hash(sim_hash_str(sim_hash_str(9, "pick"), "e/a/1"),
+				  &attempt, sizeof(attempt)));
+	for (size_t i = 0; i < 50; i++)
+		order[i] = i;
+	for (size_t i = 50; i > 1; i--) {
+		size_t j = (size_t)(sim_rng_next(&r) % i), t = order[i - 1];
+		order[i - 1] = order[j];
+		order[j] = t;
+	}
+	memcpy(want, order, sizeof(want));
+	assert_memory_equal(got, want, sizeof(want));
+}
+
+/* When the workers present may not take a HIT, new ones arrive. */
+static void
+test_pick_grows_the_crowd(void **state)
+{
+	struct banned b = {.n = 0};
+	size_t got[3], again[3], size = 5, size2 = 5;
+
+	(void)state;
+	for (size_t i = 0; i < 5; i++)
+		sim_worker_id(3, i, b.ids[b.n++]);
+	assert_int_equal(sim_crowd_pick(3, "e/a/2", 0, &size, 5, 3, not_banned,
+					&b, got),
+			 3);
+	assert_int_equal(size, 10);
+	for (size_t i = 0; i < 3; i++) {
+		assert_true(got[i] >= 5 && got[i] < 10);
+		for (size_t k = 0; k < i; k++)
+			assert_true(got[i] != got[k]);
+	}
+	/* Reproducible from the seed. */
+	assert_int_equal(sim_crowd_pick(3, "e/a/2", 0, &size2, 5, 3, not_banned,
+					&b, again),
+			 3);
+	assert_memory_equal(got, again, sizeof(got));
+	/* Four of five present banned and three wanted: one batch more. */
+	size = 5;
+	b.n = 4;
+	assert_int_equal(sim_crowd_pick(3, "e/b/1", 0, &size, 5, 3, not_banned,
+					&b, got),
+			 3);
+	assert_int_equal(size, 10);
+}
+
+/* A HIT nobody new may take stops the growth after one batch. */
+static bool
+nobody(void *ctx, const char *worker)
+{
+	(void)ctx;
+	(void)worker;
+	return false;
+}
+
+static void
+test_pick_stops_for_a_hit_nobody_may_take(void **state)
+{
+	size_t got[3], size = 5;
+
+	(void)state;
+	assert_int_equal(sim_crowd_pick(3, "e/c/1", 0, &size, 5, 3, nobody, NULL,
+					got),
+			 0);
+	assert_int_equal(size, 10);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_curve),
+		cmocka_unit_test(test_pick_first_batch_is_the_old_pool),
+		cmocka_unit_test(test_pick_grows_the_crowd),
+		cmocka_unit_test(test_pick_stops_for_a_hit_nobody_may_take),
 		cmocka_unit_test(test_same_seed_same_answer),
 		cmocka_unit_test(test_rates_follow_curve),
 		cmocka_unit_test(test_redacted_faces_are_skipped),

@@ -12,6 +12,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct fixture {
 	struct sim_store *st;
@@ -25,7 +26,7 @@ fake_clock(void *ctx)
 }
 
 static struct fixture *
-fixture_new(int64_t delay_ms, uint64_t seed)
+fixture_new_pool(int64_t delay_ms, uint64_t seed, size_t pool)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct sim_store_config cfg;
@@ -33,6 +34,7 @@ fixture_new(int64_t delay_ms, uint64_t seed)
 	assert_non_null(f);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.seed = seed;
+	cfg.worker_pool = pool;
 	cfg.crowd_delay_ms = delay_ms;
 	cfg.clock_ms = fake_clock;
 	cfg.clock_ctx = f;
@@ -40,6 +42,12 @@ fixture_new(int64_t delay_ms, uint64_t seed)
 	f->st = sim_store_new(&cfg);
 	assert_non_null(f->st);
 	return f;
+}
+
+static struct fixture *
+fixture_new(int64_t delay_ms, uint64_t seed)
+{
+	return fixture_new_pool(delay_ms, seed, 0);
 }
 
 static void
@@ -810,16 +818,409 @@ test_state_dir_survives_restart(void **state)
 	fixture_free(f);
 
 	/* A damaged state is refused with the file's name. */
-	snprintf(cmd, sizeof(cmd), "echo '{broken' > %s/sim.json", dir);
+	snprintf(cmd, sizeof(cmd), "echo '{broken' > %s/sim.db", dir);
 	assert_int_equal(system(cmd), 0);
 	f = fixture_new(0, 8);
 	err_init(&eb);
 	assert_int_equal(sim_store_open(f->st, dir, &eb), IF_EINPUT);
-	assert_non_null(strstr(eb.msg, "sim.json"));
+	assert_non_null(strstr(eb.msg, "sim.db"));
 	fixture_free(f);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);
 	free(req);
+}
+
+static char *
+make_tmpdir(void)
+{
+	char tmpl[] = "/tmp/intofocus-simstate.XXXXXX";
+	char *dir = mkdtemp(tmpl);
+
+	assert_non_null(dir);
+	dir = strdup(dir);
+	assert_non_null(dir);
+	return dir;
+}
+
+static void
+remove_dir(char *dir)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	free(dir);
+}
+
+static json_t *
+dump(struct fixture *f)
+{
+	json_t *d = sim_store_dump(f->st);
+
+	assert_non_null(d);
+	return d;
+}
+
+static void
+assert_same_state(json_t *a, json_t *b)
+{
+	if (!json_equal(a, b)) {
+		char *ta = json_dumps(a, JSON_SORT_KEYS | JSON_INDENT(1));
+		char *tb = json_dumps(b, JSON_SORT_KEYS | JSON_INDENT(1));
+		print_error("live:\n%s\nreopened:\n%s\n", ta, tb);
+		free(ta);
+		free(tb);
+		fail_msg("the reopened store differs from the live one");
+	}
+}
+
+static const char *
+hit_id_of(json_t *r)
+{
+	return json_string_value(
+		json_object_get(json_object_get(r, "HIT"), "HITId"));
+}
+
+/*
+ * Every kind of change is saved: after each of a sequence of operations
+ * that change records in place, a store reopened from the directory
+ * holds exactly what the live one does.
+ */
+static void
+test_state_dir_matches_memory(void **state)
+{
+	char *dir = make_tmpdir(), *req = hit_req(3, "e/i/1", "tok-m");
+	struct fixture *f = fixture_new(0, 21), *g;
+	struct errbuf eb;
+	json_t *r, *q, *a, *live, *back;
+	char body[512], hit1[64], hit2[64], qid[64], asg[64], asg2[64];
+	char lab_asg[SIM_ID_LEN + 1], why[128], worker[64];
+	int step;
+
+	(void)state;
+	err_init(&eb);
+	assert_int_equal(sim_store_open(f->st, dir, &eb), IF_OK);
+	for (step = 0; step < 12; step++) {
+		switch (step) {
+		case 0:
+			q = call_ok(f, "CreateQualificationType",
+				    "{\"Name\":\"q\",\"Description\":\"d\","
+				    "\"QualificationTypeStatus\":\"Active\"}");
+			snprintf(qid, sizeof(qid), "%s",
+				 json_string_value(json_object_get(
+					 json_object_get(q, "QualificationType"),
+					 "QualificationTypeId")));
+			json_decref(q);
+			break;
+		case 1:
+			r = call_ok(f, "CreateHIT", req);
+			snprintf(hit1, sizeof(hit1), "%s", hit_id_of(r));
+			json_decref(r);
+			break;
+		case 2:
+			a = first_assignment(f, hit1);
+			snprintf(asg, sizeof(asg), "%s",
+				 json_string_value(json_object_get(a, "AssignmentId")));
+			snprintf(worker, sizeof(worker), "%s",
+				 json_string_value(json_object_get(a, "WorkerId")));
+			json_decref(a);
+			snprintf(body, sizeof(body),
+				 "{\"QualificationTypeId\":\"%s\",\"WorkerId\":"
+				 "\"%s\",\"IntegerValue\":1}",
+				 qid, worker);
+			json_decref(call_ok(f, "AssociateQualificationWithWorker",
+					    body));
+			break;
+		case 3: /* the same grant again, another value */
+			snprintf(body, sizeof(body),
+				 "{\"QualificationTypeId\":\"%s\",\"WorkerId\":"
+				 "\"%s\",\"IntegerValue\":7}",
+				 qid, worker);
+			json_decref(call_ok(f, "AssociateQualificationWithWorker",
+					    body));
+			break;
+		case 4:
+			snprintf(body, sizeof(body),
+				 "{\"AssignmentId\":\"%s\",\"RequesterFeedback\":"
+				 "\"no\"}",
+				 asg);
+			json_decref(call_ok(f, "RejectAssignment", body));
+			break;
+		case 5: /* approved after all */
+			snprintf(body, sizeof(body),
+				 "{\"AssignmentId\":\"%s\",\"OverrideRejection\":"
+				 "true}",
+				 asg);
+			json_decref(call_ok(f, "ApproveAssignment", body));
+			snprintf(body, sizeof(body), "{\"HITId\":\"%s\"}", hit1);
+			r = call_ok(f, "ListAssignmentsForHIT", body);
+			{
+				size_t i;
+				json_array_foreach(json_object_get(r, "Assignments"),
+						   i, a) {
+					snprintf(asg2, sizeof(asg2),
+						 "{\"AssignmentId\":\"%s\"}",
+						 json_string_value(json_object_get(
+							 a, "AssignmentId")));
+					if (i > 0)
+						json_decref(call_ok(
+							f, "ApproveAssignment",
+							asg2));
+				}
+			}
+			json_decref(r);
+			break;
+		case 6:
+			snprintf(body, sizeof(body),
+				 "{\"HITId\":\"%s\",\"ExpireAt\":0}", hit1);
+			json_decref(call_ok(f, "UpdateExpirationForHIT", body));
+			/* Expired, it is Reviewable: moved on, it is Reviewing. */
+			snprintf(body, sizeof(body),
+				 "{\"HITId\":\"%s\",\"Revert\":false}", hit1);
+			json_decref(call_ok(f, "UpdateHITReviewStatus", body));
+			break;
+		case 7:
+			snprintf(body, sizeof(body), "{\"HITId\":\"%s\"}", hit1);
+			json_decref(call_ok(f, "DeleteHIT", body));
+			break;
+		case 8:
+			assert_int_equal(sim_store_put_object(f->st, "b/k", "one",
+							      3, "image/jpeg"),
+					 0);
+			assert_int_equal(sim_store_put_object(f->st, "b/k", "two!",
+							      4, "image/png"),
+					 0);
+			break;
+		case 9: /* a HIT only a lab participant may take */
+			q = call_ok(f, "CreateQualificationType",
+				    "{\"Name\":\"lab\",\"Description\":\"d\","
+				    "\"QualificationTypeStatus\":\"Active\"}");
+			snprintf(qid, sizeof(qid), "%s",
+				 json_string_value(json_object_get(
+					 json_object_get(q, "QualificationType"),
+					 "QualificationTypeId")));
+			json_decref(q);
+			snprintf(body, sizeof(body),
+				 "{\"QualificationTypeId\":\"%s\",\"WorkerId\":"
+				 "\"AP01\",\"IntegerValue\":1}",
+				 qid);
+			json_decref(call_ok(f, "AssociateQualificationWithWorker",
+					    body));
+			{
+				char req2[1024];
+				snprintf(req2, sizeof(req2), hit_req_fmt, 1,
+					 "lab/x/1",
+					 ",\"QualificationRequirements\":[{"
+					 "\"QualificationTypeId\":\"",
+					 qid, "\",\"Comparator\":\"Exists\"}]");
+				r = call_ok(f, "CreateHIT", req2);
+				snprintf(hit2, sizeof(hit2), "%s", hit_id_of(r));
+				json_decref(r);
+			}
+			break;
+		case 10:
+			assert_int_equal(sim_store_lab_accept(f->st, hit2, "AP01",
+							      lab_asg, why,
+							      sizeof(why)),
+					 0);
+			break;
+		case 11:
+			{
+				char *xml = strdup("<QuestionFormAnswers/>");
+				assert_non_null(xml);
+				assert_int_equal(
+					sim_store_lab_submit(f->st, lab_asg, xml,
+							     "[[1,2,3,4]]", worker,
+							     sizeof(worker), why,
+							     sizeof(why)),
+					0);
+				assert_string_equal(worker, "AP01");
+			}
+			break;
+		}
+		/* A store reopened now holds what the live one holds. */
+		live = dump(f);
+		g = fixture_new(0, 21);
+		g->now_ms = f->now_ms;
+		/* The directory is held by f: copy it to read it. */
+		{
+			char *copy = make_tmpdir(), cmd[700];
+			snprintf(cmd, sizeof(cmd), "cp %s/sim.db* %s/", dir, copy);
+			assert_int_equal(system(cmd), 0);
+			err_init(&eb);
+			assert_int_equal(sim_store_open(g->st, copy, &eb), IF_OK);
+			back = dump(g);
+			fixture_free(g);
+			remove_dir(copy);
+		}
+		assert_same_state(live, back);
+		json_decref(live);
+		json_decref(back);
+	}
+	fixture_free(f);
+	remove_dir(dir);
+	free(req);
+}
+
+/* A second simulator on the same directory is refused. */
+static void
+test_state_dir_in_use(void **state)
+{
+	char *dir = make_tmpdir();
+	struct fixture *f = fixture_new(0, 1), *g = fixture_new(0, 1);
+	struct errbuf eb;
+
+	(void)state;
+	err_init(&eb);
+	assert_int_equal(sim_store_open(f->st, dir, &eb), IF_OK);
+	assert_int_equal(sim_store_open(g->st, dir, &eb), IF_ERUNTIME);
+	assert_non_null(strstr(eb.msg, "another simulator"));
+	fixture_free(g);
+	fixture_free(f);
+	remove_dir(dir);
+}
+
+/*
+ * A directory an older simulator wrote (sim.json and objects/, made by
+ * the simulator of commit 7a2d7ad) loads, moves into sim.db, and loads
+ * from there afterwards.
+ */
+static void
+test_old_format_migrates(void **state)
+{
+	char *dir = make_tmpdir(), cmd[700], path[600];
+	struct fixture *f = fixture_new(0, 7);
+	struct errbuf eb;
+	json_error_t je;
+	json_t *old, *d, *d2, *r;
+	char *data = NULL, ct[64];
+	size_t len = 0;
+	struct stat sb;
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd),
+		 "cp -r tests/fixtures/sim-v1/. %s/ && chmod -R go-rwx %s", dir,
+		 dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(path, sizeof(path), "%s/sim.json", dir);
+	old = json_load_file(path, 0, &je);
+	assert_non_null(old);
+	err_init(&eb);
+	assert_int_equal(sim_store_open(f->st, dir, &eb), IF_OK);
+	d = dump(f);
+	assert_true(json_equal(json_object_get(d, "ids"),
+			       json_object_get(old, "ids")));
+	assert_true(json_equal(json_object_get(d, "qualification_types"),
+			       json_object_get(old, "qualification_types")));
+	assert_true(json_equal(json_object_get(d, "grants"),
+			       json_object_get(old, "grants")));
+	assert_true(json_equal(json_object_get(d, "hit_types"),
+			       json_object_get(old, "hit_types")));
+	assert_true(json_equal(json_object_get(d, "hits"),
+			       json_object_get(old, "hits")));
+	assert_true(json_equal(json_object_get(d, "assignments"),
+			       json_object_get(old, "assignments")));
+	assert_true(json_equal(json_object_get(d, "objects"),
+			       json_object_get(old, "objects")));
+	assert_int_equal(json_array_size(json_object_get(d, "hits")), 2);
+	/* Its objects' bytes came along. */
+	assert_int_equal(
+		sim_store_get_object(
+			f->st,
+			json_string_value(json_object_get(
+				json_array_get(json_object_get(old, "objects"), 0),
+				"path")),
+			&data, &len, ct, sizeof(ct)),
+		0);
+	assert_true(len > 1000);
+	assert_memory_equal(data, "\xff\xd8", 2); /* a JPEG */
+	free(data);
+	/* Its tokens still refuse a second HIT. */
+	r = json_array_get(json_object_get(old, "hits"), 0);
+	{
+		char req[1024];
+		snprintf(req, sizeof(req), hit_req_fmt, 3, "x/y/1",
+			 ",\"UniqueRequestToken\":\"",
+			 json_string_value(json_object_get(r, "token")), "\"");
+		expect_error(f, "CreateHIT", req, 400, "RequestError",
+			     "AWS.MechanicalTurk.HitAlreadyExists",
+			     json_string_value(json_object_get(r, "id")));
+	}
+	fixture_free(f);
+	/* sim.json is set aside; the next start reads sim.db. */
+	assert_int_not_equal(stat(path, &sb), 0);
+	snprintf(path, sizeof(path), "%s/sim.json.migrated", dir);
+	assert_int_equal(stat(path, &sb), 0);
+	f = fixture_new(0, 7);
+	assert_int_equal(sim_store_open(f->st, dir, &eb), IF_OK);
+	d2 = dump(f);
+	assert_same_state(d, d2);
+	fixture_free(f);
+	json_decref(d);
+	json_decref(d2);
+	json_decref(old);
+	remove_dir(dir);
+}
+
+/*
+ * exclusive_stages with a crowd of five: once all five hold stage 1's
+ * qualification, stage 2's HIT is taken by workers who arrive for it,
+ * and the crowd's size survives a restart.
+ */
+static void
+test_crowd_grows_when_nobody_may(void **state)
+{
+	char *dir = make_tmpdir(), req[1024], body[512];
+	struct fixture *f = fixture_new_pool(0, 4, 5);
+	struct errbuf eb;
+	json_t *q, *r, *l, *a, *d;
+	char qid[64], pool[5][SIM_WORKER_ID_LEN + 1];
+	size_t i;
+
+	(void)state;
+	err_init(&eb);
+	assert_int_equal(sim_store_open(f->st, dir, &eb), IF_OK);
+	q = call_ok(f, "CreateQualificationType",
+		    "{\"Name\":\"s1\",\"Description\":\"d\","
+		    "\"QualificationTypeStatus\":\"Active\"}");
+	snprintf(qid, sizeof(qid), "%s",
+		 json_string_value(json_object_get(
+			 json_object_get(q, "QualificationType"),
+			 "QualificationTypeId")));
+	json_decref(q);
+	for (i = 0; i < 5; i++) {
+		sim_worker_id(4, i, pool[i]);
+		snprintf(body, sizeof(body),
+			 "{\"QualificationTypeId\":\"%s\",\"WorkerId\":\"%s\","
+			 "\"IntegerValue\":1}",
+			 qid, pool[i]);
+		json_decref(call_ok(f, "AssociateQualificationWithWorker", body));
+	}
+	snprintf(req, sizeof(req), hit_req_fmt, 3, "e/a/2",
+		 ",\"QualificationRequirements\":[{\"QualificationTypeId\":\"",
+		 qid, "\",\"Comparator\":\"DoesNotExist\"}]");
+	r = call_ok(f, "CreateHIT", req);
+	snprintf(body, sizeof(body), "{\"HITId\":\"%s\"}", hit_id_of(r));
+	json_decref(r);
+	l = call_ok(f, "ListAssignmentsForHIT", body);
+	assert_int_equal(json_integer_value(json_object_get(l, "NumResults")), 3);
+	json_array_foreach(json_object_get(l, "Assignments"), i, a) {
+		const char *w = json_string_value(json_object_get(a, "WorkerId"));
+		for (size_t k = 0; k < 5; k++)
+			assert_string_not_equal(w, pool[k]);
+	}
+	json_decref(l);
+	d = dump(f);
+	assert_int_equal(json_integer_value(json_object_get(d, "crowd")), 10);
+	json_decref(d);
+	fixture_free(f);
+	f = fixture_new_pool(0, 4, 5);
+	assert_int_equal(sim_store_open(f->st, dir, &eb), IF_OK);
+	d = dump(f);
+	assert_int_equal(json_integer_value(json_object_get(d, "crowd")), 10);
+	json_decref(d);
+	fixture_free(f);
+	remove_dir(dir);
 }
 
 int
@@ -839,6 +1240,10 @@ main(void)
 		cmocka_unit_test(test_reproducible),
 		cmocka_unit_test(test_objects),
 		cmocka_unit_test(test_state_dir_survives_restart),
+		cmocka_unit_test(test_state_dir_matches_memory),
+		cmocka_unit_test(test_state_dir_in_use),
+		cmocka_unit_test(test_old_format_migrates),
+		cmocka_unit_test(test_crowd_grows_when_nobody_may),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,291 @@
+/*
+ * mturk/sim_db.c - the simulator's durable state: one SQLite file,
+ * DIR/sim.db (the only file of mturk/ that knows SQLite).
+ *
+ * The store (sim_store.c) keeps everything in memory and tells this file
+ * which records changed; each change is one transaction that writes only
+ * those records, so saving costs what the change costs, not what the
+ * state weighs.  A record is (kind, key) -> a JSON text in the shape the
+ * old whole-state file sim.json used for one element of its arrays, plus
+ * a blob for S3 objects' bytes.  Records keep the order of their first
+ * write (seq), which is the order of the store's arrays.
+ *
+ * The file is 0600 in a 0700 directory (lab answers may be personal
+ * data), in WAL mode with synchronous=FULL like the daemon's state: a
+ * committed change survives kill -9 and power loss, an interrupted one is
+ * rolled back when the file is next opened.  The simulator holds an
+ * flock() on the directory, so a second simulator on it is refused
+ * instead of the two overwriting each other's records, while other
+ * programs may still read the file (sqlite3, a test).  The schema version
+ * is PRAGMA user_version.
+ */
+#include "mturk/sim_private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SIM_DB_FILE "sim.db"
+#define SIM_DB_VERSION 1
+
+struct sim_db {
+	sqlite3 *db;
+	char *path;
+	int dirfd; /* holds the flock(); -1 when none */
+	sqlite3_stmt *put; /* the upsert of one record */
+};
+
+static const char schema_v1[] =
+	"CREATE TABLE records ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  kind TEXT NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  body TEXT NOT NULL,"
+	"  data BLOB,"
+	"  UNIQUE (kind, key));";
+
+static int
+db_error(struct sim_db *d, struct errbuf *eb, int code, const char *what)
+{
+	return err_set(eb, code, "%s: %s: %s", d->path, what,
+		       sqlite3_errmsg(d->db));
+}
+
+static int
+db_exec(struct sim_db *d, const char *sql, int code, const char *what,
+	struct errbuf *eb)
+{
+	char *msg = NULL;
+	int rc = IF_OK;
+
+	if (sqlite3_exec(d->db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		rc = err_set(eb, code, "%s: %s: %s", d->path, what,
+			     msg != NULL ? msg : sqlite3_errmsg(d->db));
+	sqlite3_free(msg);
+	return rc;
+}
+
+/* Creates the schema in an empty file; refuses a version it does not know. */
+static int
+db_migrate(struct sim_db *d, struct errbuf *eb)
+{
+	sqlite3_stmt *stmt = NULL;
+	char sql[64];
+	int version = -1;
+
+	if (db_exec(d, "BEGIN IMMEDIATE", IF_EINPUT, "cannot read the state",
+		    eb) != IF_OK)
+		return eb->code;
+	if (sqlite3_prepare_v2(d->db, "PRAGMA user_version", -1, &stmt,
+			       NULL) == SQLITE_OK &&
+	    sqlite3_step(stmt) == SQLITE_ROW)
+		version = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (version < 0) {
+		db_error(d, eb, IF_EINPUT, "cannot read the schema version");
+		goto fail;
+	}
+	if (version > SIM_DB_VERSION) {
+		err_set(eb, IF_EINPUT,
+			"%s: simulator state version %d is newer than this "
+			"intofocus understands (%d); run a newer intofocus",
+			d->path, version, SIM_DB_VERSION);
+		goto fail;
+	}
+	if (version == 0) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+			 SIM_DB_VERSION);
+		if (db_exec(d, schema_v1, IF_ERUNTIME, "creating the schema",
+			    eb) != IF_OK ||
+		    db_exec(d, sql, IF_ERUNTIME, "creating the schema", eb) !=
+			    IF_OK)
+			goto fail;
+	}
+	/* Future versions: "if (version == 1) { ALTER ...; }" here. */
+	return db_exec(d, "COMMIT", IF_ERUNTIME, "creating the schema", eb);
+fail:
+	(void)sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+	return eb->code;
+}
+
+int
+sim_db_open(const char *dir, struct sim_db **out, bool *empty,
+	    struct errbuf *eb)
+{
+	struct sim_db *d = calloc(1, sizeof(*d));
+	sqlite3_stmt *stmt = NULL;
+	int fd;
+
+	*out = NULL;
+	*empty = false;
+	if (d != NULL)
+		d->dirfd = -1;
+	if (d == NULL || (d->path = path_join(dir, SIM_DB_FILE)) == NULL) {
+		sim_db_close(d);
+		return err_set(eb, IF_ERUNTIME, "simulator: out of memory");
+	}
+	/* One simulator per directory (the lock is the directory's, not the
+	 * file's, so it never meets SQLite's own POSIX locks). */
+	d->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->dirfd < 0) {
+		err_set(eb, IF_ERUNTIME, "%s: cannot open: %s", dir,
+			strerror(errno));
+		sim_db_close(d);
+		return eb->code;
+	}
+	if (flock(d->dirfd, LOCK_EX | LOCK_NB) != 0) {
+		err_set(eb, IF_ERUNTIME,
+			"%s: another simulator is using this state directory%s%s",
+			dir, errno == EWOULDBLOCK ? "" : ": ",
+			errno == EWOULDBLOCK ? "" : strerror(errno));
+		sim_db_close(d);
+		return eb->code;
+	}
+	/* Create the file with mode 0600 before SQLite opens it. */
+	fd = open(d->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err_set(eb, IF_ERUNTIME, "%s: cannot open: %s", d->path,
+			strerror(errno));
+		sim_db_close(d);
+		return eb->code;
+	}
+	(void)fchmod(fd, 0600);
+	close(fd);
+	if (sqlite3_open_v2(d->path, &d->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
+			    NULL) != SQLITE_OK) {
+		db_error(d, eb, IF_ERUNTIME, "cannot open the simulator state");
+		sim_db_close(d);
+		return eb->code;
+	}
+	sqlite3_busy_timeout(d->db, 5000); /* a reader checkpointing */
+	sqlite3_extended_result_codes(d->db, 1);
+	if (db_exec(d, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
+		    IF_EINPUT, "cannot read the simulator state", eb) != IF_OK ||
+	    db_migrate(d, eb) != IF_OK) {
+		sim_db_close(d);
+		return eb->code;
+	}
+	if (sqlite3_prepare_v2(d->db,
+			       "INSERT INTO records (kind, key, body, data) "
+			       "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (kind, key) "
+			       "DO UPDATE SET body = excluded.body, "
+			       "data = excluded.data",
+			       -1, &d->put, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(d->db, "SELECT 1 FROM records LIMIT 1", -1,
+			       &stmt, NULL) != SQLITE_OK) {
+		db_error(d, eb, IF_EINPUT, "cannot read the simulator state");
+		sqlite3_finalize(stmt);
+		sim_db_close(d);
+		return eb->code;
+	}
+	*empty = sqlite3_step(stmt) == SQLITE_DONE;
+	sqlite3_finalize(stmt);
+	*out = d;
+	return IF_OK;
+}
+
+void
+sim_db_close(struct sim_db *d)
+{
+	if (d == NULL)
+		return;
+	sqlite3_finalize(d->put);
+	if (d->db != NULL)
+		sqlite3_close(d->db);
+	if (d->dirfd >= 0)
+		close(d->dirfd); /* and its lock */
+	free(d->path);
+	free(d);
+}
+
+const char *
+sim_db_path(const struct sim_db *d)
+{
+	return d->path;
+}
+
+int
+sim_db_begin(struct sim_db *d, struct errbuf *eb)
+{
+	return db_exec(d, "BEGIN IMMEDIATE", IF_ERUNTIME, "saving", eb);
+}
+
+int
+sim_db_commit(struct sim_db *d, struct errbuf *eb)
+{
+	return db_exec(d, "COMMIT", IF_ERUNTIME, "saving", eb);
+}
+
+void
+sim_db_rollback(struct sim_db *d)
+{
+	if (!sqlite3_get_autocommit(d->db))
+		(void)sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int
+sim_db_put(struct sim_db *d, const char *kind, const char *key,
+	   const char *body, const void *data, size_t len, struct errbuf *eb)
+{
+	int rc;
+
+	sqlite3_reset(d->put);
+	sqlite3_clear_bindings(d->put);
+	if (sqlite3_bind_text(d->put, 1, kind, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(d->put, 2, key, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(d->put, 3, body, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    (data != NULL &&
+	     sqlite3_bind_blob64(d->put, 4, len > 0 ? data : "", len,
+				 SQLITE_STATIC) != SQLITE_OK))
+		return db_error(d, eb, IF_ERUNTIME, "saving");
+	rc = sqlite3_step(d->put);
+	sqlite3_reset(d->put);
+	if (rc != SQLITE_DONE)
+		return err_set(eb, IF_ERUNTIME, "%s: saving %s %s: %s", d->path,
+			       kind, key, sqlite3_errstr(rc));
+	return IF_OK;
+}
+
+int
+sim_db_foreach(struct sim_db *d, sim_db_record_fn fn, void *ctx,
+	       struct errbuf *eb)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = IF_OK, step;
+
+	if (sqlite3_prepare_v2(d->db,
+			       "SELECT kind, key, body, data FROM records "
+			       "ORDER BY seq",
+			       -1, &stmt, NULL) != SQLITE_OK)
+		return db_error(d, eb, IF_EINPUT, "reading the simulator state");
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *kind = (const char *)sqlite3_column_text(stmt, 0);
+		const char *key = (const char *)sqlite3_column_text(stmt, 1);
+		const char *body = (const char *)sqlite3_column_text(stmt, 2);
+		const void *data = sqlite3_column_blob(stmt, 3);
+		size_t len = (size_t)sqlite3_column_bytes(stmt, 3);
+
+		if (kind == NULL || key == NULL || body == NULL) {
+			rc = err_set(eb, IF_EINPUT, "%s: a record without a "
+						    "kind, key or body",
+				     d->path);
+			break;
+		}
+		if (sqlite3_column_type(stmt, 3) == SQLITE_NULL)
+			data = NULL;
+		else if (data == NULL)
+			data = "";
+		if ((rc = fn(ctx, kind, key, body, data, len, eb)) != IF_OK)
+			break;
+	}
+	if (rc == IF_OK && step != SQLITE_DONE)
+		rc = db_error(d, eb, IF_EINPUT, "reading the simulator state");
+	sqlite3_finalize(stmt);
+	return rc;
+}
