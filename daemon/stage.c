@@ -17,7 +17,9 @@
  * before ApproveAssignment.  After kill -9 the step simply runs again: a
  * repeated CreateHIT with the same token returns the same HIT, a recorded
  * assignment is not recorded twice, and an approval that already happened
- * counts as success.  Tokens expire after 24 hours at MTurk, so an intent
+ * counts as success; so does one the operator refused by rejecting the
+ * assignment by hand, recorded as rejected (the same read-back answers the
+ * same after a crash, so nothing is approved twice or lost).  Tokens expire after 24 hours at MTurk, so an intent
  * older than that first searches ListHITs for its RequesterAnnotation.
  *
  * WAIT polls only the HITs the poll round (poll.c) found Reviewable, or
@@ -842,7 +844,7 @@ record_assignments(struct run_ctx *ctx, const struct image_rec *im,
  */
 static int
 settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
-		   struct errbuf *cause, struct errbuf *eb)
+		   bool *never, struct errbuf *cause, struct errbuf *eb)
 {
 	const struct experiment *exp = ctx->exp;
 	bool auto_ok = exp->hit.approve == EXP_APPROVE_AUTO;
@@ -851,6 +853,7 @@ settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
 	size_t n = 0;
 	int rc = IF_OK, wrc = IF_OK;
 
+	*never = false;
 	if (store_assignments_for(ctx->st, im->id, im->stage, &a, &n, eb) !=
 	    IF_OK)
 		return eb->code;
@@ -868,15 +871,34 @@ settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
 	for (size_t i = 0; i < n && rc == IF_OK; i++) {
 		if (strcmp(a[i].approval, "pending") == 0) {
 			if (auto_ok && a[i].valid) {
+				char seen[16];
 				ctx->api_calls++;
 				rc = mturk_approve_assignment(ctx->client,
 							      a[i].assignment_id,
-							      NULL, cause);
+							      NULL, seen, cause);
 				crash_point(ctx, "after ApproveAssignment");
-				if (rc != IF_OK)
+				if (rc != IF_OK && strcmp(seen, "Rejected") == 0) {
+					/* Settled outside the daemon: say so, go on. */
+					log_warnx("%s/%s/%d: assignment %s by %s was "
+						  "rejected outside the daemon; its "
+						  "answer counts, no approval is "
+						  "tried again: %s",
+						  exp->name, im->id, im->stage,
+						  a[i].assignment_id,
+						  a[i].worker_id, cause->msg);
+					err_init(cause);
+					rc = IF_OK;
+					approved[i] = 2;
+				} else if (rc != IF_OK) {
+					/* Approve never succeeds from there. */
+					if (seen[0] != '\0' &&
+					    strcmp(seen, "Submitted") != 0)
+						*never = true;
 					break;
+				}
 			}
-			approved[i] = 1;
+			if (approved[i] == 0)
+				approved[i] = 1;
 		}
 		if (exp->hit.exclusive_stages && !a[i].granted) {
 			int g = store_grant_get(ctx->st, a[i].worker_id,
@@ -907,7 +929,10 @@ settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
 		if (approved[i])
 			wrc = store_assignment_set_approval(
 				ctx->st, a[i].assignment_id, a[i].worker_id,
-				auto_ok && a[i].valid ? "approved" : "manual", eb);
+				approved[i] == 2	    ? "rejected"
+				: auto_ok && a[i].valid ? "approved"
+							: "manual",
+				eb);
 		if (wrc == IF_OK && granted[i])
 			wrc = store_grant_put(ctx->st, a[i].worker_id,
 					      im->stage, now_s(ctx), eb);
@@ -1090,6 +1115,7 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	struct hit_rec h;
 	size_t n = 0, have = 0, valid = 0;
 	int64_t now, margin;
+	bool never = false;
 	int rc;
 
 	rc = store_hit_get(ctx->st, im->id, im->stage, im->attempt, &h, eb);
@@ -1121,19 +1147,25 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 		return image_remote_failed(ctx, im, "preparing the HIT type",
 					   CLIENT_FAULT(ctx), SCOPE_EXPERIMENT,
 					   &cause, eb);
-	rc = settle_assignments(ctx, im, &cause, eb);
+	rc = settle_assignments(ctx, im, &never, &cause, eb);
 	if (rc != IF_OK && err_isset(eb))
 		return rc;
 	/*
 	 * An approval or grant refused for good (not the InvalidAssignmentState
 	 * of a fresh submit, which passes) is a payment or an exclusion the
 	 * operator must decide on; failing the image instead would waste its
-	 * answers and leave its workers to MTurk's auto-approval.
+	 * answers and leave its workers to MTurk's auto-approval.  So is an
+	 * approval refused because the assignment is in a state approve never
+	 * leaves (the read-back after InvalidAssignmentState says neither
+	 * Submitted nor Approved nor Rejected): the GetAssignment succeeded, so
+	 * the client's fault says nothing, and retrying would loop.  A
+	 * Rejected one is settled already (settle_assignments records it).
 	 */
 	if (rc != IF_OK)
 		return image_remote_failed(ctx, im, "approving or granting",
-					   CLIENT_FAULT(ctx), SCOPE_EXPERIMENT,
-					   &cause, eb);
+					   never ? MTURK_FAULT_REQUEST
+						 : CLIENT_FAULT(ctx),
+					   SCOPE_EXPERIMENT, &cause, eb);
 	if (stage_answers(ctx, im, &have, &valid, eb) != IF_OK)
 		return eb->code;
 	if (have >= (size_t)exp->hit.workers)
