@@ -54,6 +54,8 @@
 #define RETRY_CAP_SECONDS 900
 /* A HIT this close to its expiry without enough answers is extended. */
 #define EXPIRY_MARGIN_SECONDS 60
+/* im->error's prefix when this HIT's UpdateExpirationForHIT was refused. */
+#define EXTENSION_REFUSED "UpdateExpirationForHIT refused"
 
 /*
  * Test hook for the kill -9 suites (tests/e2e/t0610-crash.sh): with
@@ -1115,7 +1117,7 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	struct hit_rec h;
 	size_t n = 0, have = 0, valid = 0;
 	int64_t now, margin;
-	bool never = false;
+	bool never = false, refused;
 	int rc;
 
 	rc = store_hit_get(ctx->st, im->id, im->stage, im->attempt, &h, eb);
@@ -1172,19 +1174,40 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 		return finish_stage(ctx, im, &h, NULL, true, eb);
 	now = now_s(ctx);
 	margin = hit_expiry_margin(exp);
+	/* An extension refused already (this HIT, kept in im->error). */
+	refused = strncmp(im->error, EXTENSION_REFUSED ":",
+			  strlen(EXTENSION_REFUSED ":")) == 0;
 	if (now + margin >= h.expires_at) {
-		if (h.extensions < exp->hit.max_extensions) {
+		if (h.extensions < exp->hit.max_extensions && !refused) {
 			int64_t until = now + exp->hit.lifetime;
+			enum mturk_fault fault;
 			ctx->api_calls++;
 			rc = mturk_update_expiration(ctx->client, h.hit_id, until,
 						     &cause);
 			crash_point(ctx, "after UpdateExpirationForHIT");
-			if (rc != IF_OK)
+			fault = CLIENT_FAULT(ctx);
+			if (rc != IF_OK && fault != MTURK_FAULT_REQUEST)
 				return image_remote_failed(
-					ctx, im, "UpdateExpirationForHIT",
-					CLIENT_FAULT(ctx), SCOPE_IMAGE, &cause,
-					eb);
-			h.expires_at = until;
+					ctx, im, "UpdateExpirationForHIT", fault,
+					SCOPE_IMAGE, &cause, eb);
+			if (rc != IF_OK) {
+				/*
+				 * Refused for this HIT (too old, say): no more
+				 * time, so the HIT ends as if its extensions
+				 * were spent; kept in the image row so that it
+				 * is not asked again, and status shows it.
+				 */
+				image_note_error(ctx, im, EXTENSION_REFUSED,
+						 &cause);
+				log_warnx("%s/%s/%d: HIT %s cannot be extended, "
+					  "going on with %zu of %d answers: %s",
+					  exp->name, im->id, im->stage, h.hit_id,
+					  have, exp->hit.workers, cause.msg);
+				refused = true;
+			}
+		}
+		if (!refused && h.extensions < exp->hit.max_extensions) {
+			h.expires_at = now + exp->hit.lifetime;
 			h.extensions++;
 			log_info("%s/%s/%d: HIT %s extended (%d of %d) with %zu "
 				 "of %d answers",
@@ -1199,10 +1222,17 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 				return eb->code;
 			}
 		} else if (valid > 0) {
-			char note[96];
-			snprintf(note, sizeof(note),
-				 "HIT expired with %zu of %d answers", have,
-				 exp->hit.workers);
+			char note[600];
+			if (refused)
+				snprintf(note, sizeof(note),
+					 "HIT not extended (%.500s), %zu of %d "
+					 "answers",
+					 im->error + strlen(EXTENSION_REFUSED ": "),
+					 have, exp->hit.workers);
+			else
+				snprintf(note, sizeof(note),
+					 "HIT expired with %zu of %d answers", have,
+					 exp->hit.workers);
 			return finish_stage(ctx, im, &h, note,
 					    now >= h.expires_at, eb);
 		} else if (now >= h.expires_at) {
@@ -1214,11 +1244,19 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 				state_rollback(ctx->st);
 				return eb->code;
 			}
-			rc = image_enter_state(
-				ctx, im, IMAGE_FAILED, eb,
-				"HIT %s expired without a usable answer after "
-				"%d extensions",
-				h.hit_id, h.extensions);
+			if (refused)
+				rc = image_enter_state(
+					ctx, im, IMAGE_FAILED, eb,
+					"HIT %s expired without a usable answer "
+					"and could not be extended (%.400s)",
+					h.hit_id,
+					im->error + strlen(EXTENSION_REFUSED ": "));
+			else
+				rc = image_enter_state(
+					ctx, im, IMAGE_FAILED, eb,
+					"HIT %s expired without a usable answer "
+					"after %d extensions",
+					h.hit_id, h.extensions);
 			if (rc != IF_OK)
 				return rc;
 			return hit_review(ctx, &h, false, eb);
@@ -1227,7 +1265,9 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	im->next_at = now + exp->mturk.poll_interval;
 	if (im->next_at > h.expires_at && h.expires_at > now)
 		im->next_at = h.expires_at;
-	image_clear_error(im);
+	/* A refused extension is remembered until the HIT's end. */
+	if (!refused)
+		image_clear_error(im);
 	return image_save(ctx, im, eb);
 }
 
