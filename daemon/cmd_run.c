@@ -579,7 +579,8 @@ cmd_run(int argc, char **argv)
 		goto done;
 	}
 	if ((rc = state_open(state_dir, ctx.exp->name, &ctx.st, &eb)) != IF_OK ||
-	    (rc = run_salt_load(&ctx, &eb)) != IF_OK)
+	    (rc = run_salt_load(&ctx, &eb)) != IF_OK ||
+	    (rc = run_note_start(&ctx, &eb)) != IF_OK)
 		goto done;
 
 	aws_creds_env_from_process(&env);

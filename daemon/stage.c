@@ -118,6 +118,22 @@ run_salt_load(struct run_ctx *ctx, struct errbuf *eb)
 	return IF_OK;
 }
 
+int
+run_note_start(struct run_ctx *ctx, struct errbuf *eb)
+{
+	char *at = NULL, now[32];
+	bool halted;
+
+	if (state_meta_get(ctx->st, "halt_at", &at, eb) != IF_OK)
+		return eb->code;
+	halted = at != NULL && at[0] != '\0';
+	free(at);
+	if (!halted)
+		return IF_OK;
+	snprintf(now, sizeof(now), "%lld", (long long)now_s(ctx));
+	return state_meta_set(ctx->st, "halt_restarted_at", now, eb);
+}
+
 /*
  * The one place where an image changes state.  The caller has opened a
  * transaction (state_begin) and written whatever goes with the change; this
@@ -334,7 +350,8 @@ run_halt(struct run_ctx *ctx, struct image_rec *im, const char *what,
 	snprintf(when, sizeof(when), "%lld", (long long)now_s(ctx));
 	ctx->halt_cleared = false;
 	if (state_meta_set(ctx->st, "halt_at", when, eb) != IF_OK ||
-	    state_meta_set(ctx->st, "halt_reason", im->error, eb) != IF_OK)
+	    state_meta_set(ctx->st, "halt_reason", im->error, eb) != IF_OK ||
+	    state_meta_set(ctx->st, "halt_restarted_at", "", eb) != IF_OK)
 		return eb->code;
 	snprintf(status, sizeof(status), "stopped (%s): %.200s",
 		 mturk_fault_str(fault), im->error);

@@ -79,6 +79,26 @@ g = [i for i in s["images"] if i["id"] == "group"][0]
 assert "SignatureDoesNotMatch" in g["error"], g
 assert g["error_since"] > 0 and g["failed_attempts"] >= 1, g
 '
+# A run started after the stop is not the stopped daemon, even before any
+# image has moved on: here one with the right keys, killed (the kill -9
+# hook) just after its first request, before its first transition.
+expect_exit 137 "a run started after the stop, killed before any transition" \
+	env INTOFOCUS_TEST_CRASH_AT=1 INTOFOCUS_TEST_CRASH_LABEL="after PutObject" \
+	timeout 120 "$INTOFOCUS" run keys/exp.yaml --state-dir keys/st
+expect_exit 0 "status reads it" \
+	"$INTOFOCUS" status keys/exp.yaml --state-dir keys/st
+check "status no longer says STOPPED" sh -c "! grep -q STOPPED '$SCRATCH/.stdout'"
+expect_stdout "status says the run started again after the stop" \
+	"started again at"
+expect_stdout "... and still names that stop's error" "SignatureDoesNotMatch"
+"$INTOFOCUS" status keys/exp.yaml --state-dir keys/st --json >keys/status2.json
+check "status --json: not stopped, the earlier stop and the restart" "$PYTHON" -c '
+import json
+s = json.load(open("keys/status2.json"))
+assert s["stopped"] is None, s["stopped"]
+b = s["stopped_before"]
+assert "SignatureDoesNotMatch" in b["reason"] and b["restarted_at"] >= b["at"], b
+'
 # An unknown access key on the MTurk API itself (images hosted locally,
 # so CreateHITType is the first call).
 mkdir -p keys2/pub
@@ -97,7 +117,7 @@ expect_exit 0 "with the right keys the same state finishes" \
 check "no duplicate HIT, every assignment approved" sim_audit "$PORT" 6
 expect_exit 0 "status after the fix" \
 	"$INTOFOCUS" status keys/exp.yaml --state-dir keys/st
-check "status no longer says stopped" sh -c '! grep -q STOPPED "$SCRATCH/.stdout"'
+check "status no longer says stopped" sh -c "! grep -q STOPPED '$SCRATCH/.stdout'"
 
 # ---- no funds on ApproveAssignment: exit 1, spec 9 kept ------------------
 start_sim funds --seed 3 --state-dir funds-sim \
