@@ -1217,7 +1217,7 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 				image_note_error(ctx, im, EXTENSION_REFUSED,
 						 &cause);
 				log_warnx("%s/%s/%d: HIT %s cannot be extended, "
-					  "going on with %zu of %d answers: %s",
+					  "so it ends with %zu of %d answers: %s",
 					  exp->name, im->id, im->stage, h.hit_id,
 					  have, exp->hit.workers, cause.msg);
 				refused = true;

@@ -60,7 +60,7 @@ expect_exit 0 "run ends although the image failed" \
 	--sim-refuse UpdateExpirationForHIT=ParameterValidationError
 expect_stderr "the embedded simulator says what it refuses" \
 	"the embedded simulator refuses UpdateExpirationForHIT=ParameterValidationError"
-expect_stderr "the HIT cannot be extended" "cannot be extended, going on with 0 of 1 answers"
+expect_stderr "the HIT cannot be extended" "cannot be extended, so it ends with 0 of 1 answers"
 expect_stderr "the image failed with the refusal as the reason" \
 	"expired without a usable answer and could not be extended (UpdateExpirationForHIT: AWS.MechanicalTurk.ParameterValidationError"
 check "one UpdateExpirationForHIT only" sh -c \

@@ -92,7 +92,7 @@ kill -TERM $pid
 wait $pid
 expect_exit 0 "with the extension refused the run finishes with the answers it has" \
 	env INTOFOCUS_TEST_TIME_OFFSET=3600 timeout 120 "$INTOFOCUS" run ext/exp.yaml --state-dir ext/st
-expect_stderr "it says the HIT cannot be extended" "cannot be extended, going on with 1 of 2 answers"
+expect_stderr "it says the HIT cannot be extended" "cannot be extended, so it ends with 1 of 2 answers"
 expect_stderr "... naming the refusal" "ParameterValidationError"
 expect_stderr "the stage notes it" "HIT not extended (UpdateExpirationForHIT: "
 check "the image is done with the participant's box" "${PYTHON:-/usr/bin/python3}" -c '
