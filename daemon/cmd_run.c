@@ -2,7 +2,8 @@
  * intofocus run: the daemon (spec sections 2, 9, 10).
  *
  *   intofocus run EXPERIMENT.yaml [--state-dir DIR] [-v] [--threads N]
- *                 [--sim-seed N] [--sim-delay MS]
+ *                 [--sim-seed N] [--sim-delay MS] [--sim-memory]
+ *                 [--sim-refuse OP[:TEXT]=ERROR]...
  *
  * Start-up: load the experiment, block the signals (before any thread
  * exists, so every thread inherits the mask), open and recover the state,
@@ -25,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define RUN_SIM_REFUSALS_MAX 32
+
 struct run_opts {
 	const char *exp_path;
 	const char *state_dir;
@@ -33,6 +36,9 @@ struct run_opts {
 	int64_t sim_seed;
 	int64_t sim_delay_ms;
 	bool sim_memory;
+	/* argv's --sim-refuse rules (the simulator checks each, and its cap). */
+	const char *sim_refusals[RUN_SIM_REFUSALS_MAX];
+	size_t sim_nrefusals;
 };
 
 /*
@@ -69,6 +75,7 @@ run_usage(FILE *fp)
 		"[--threads N]\n"
 		"                     [--sim-seed N] [--sim-delay MS] "
 		"[--sim-memory]\n"
+		"                     [--sim-refuse OP[:TEXT]=ERROR]...\n"
 		"\n"
 		"Drives every image of the experiment through its stages until "
 		"all are final,\nthen exits 0.  Resumes from its state after "
@@ -85,6 +92,12 @@ run_usage(FILE *fp)
 		"(faster for\n"
 		"                    large runs; a restarted daemon then reposts "
 		"its open HITs)\n"
+		"  --sim-refuse OP[:TEXT]=ERROR\n"
+		"                    the embedded simulator answers that "
+		"operation (or those of\n"
+		"                    its requests whose body contains TEXT) with "
+		"ERROR, as\n"
+		"                    intofocus sim --refuse does; repeatable\n"
 		"\n"
 		"Signals: SIGTERM/SIGINT finish the step under way and exit 0; "
 		"SIGHUP rereads\nthe experiment file.\n");
@@ -100,6 +113,7 @@ parse_run_opts(int argc, char **argv, struct run_opts *o, struct errbuf *eb)
 		{"sim-seed", required_argument, NULL, 'S'},
 		{"sim-delay", required_argument, NULL, 'D'},
 		{"sim-memory", no_argument, NULL, 'M'},
+		{"sim-refuse", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -139,6 +153,14 @@ parse_run_opts(int argc, char **argv, struct run_opts *o, struct errbuf *eb)
 			break;
 		case 'M':
 			o->sim_memory = true;
+			break;
+		case 'R':
+			if (o->sim_nrefusals == RUN_SIM_REFUSALS_MAX)
+				return err_set(eb, IF_EINPUT,
+					       "--sim-refuse \"%s\": at most %d "
+					       "rules",
+					       optarg, RUN_SIM_REFUSALS_MAX);
+			o->sim_refusals[o->sim_nrefusals++] = optarg;
 			break;
 		case 'h':
 			run_usage(stdout);
@@ -557,7 +579,8 @@ cmd_run(int argc, char **argv)
 		goto done;
 	}
 	if ((rc = state_open(state_dir, ctx.exp->name, &ctx.st, &eb)) != IF_OK ||
-	    (rc = run_salt_load(&ctx, &eb)) != IF_OK)
+	    (rc = run_salt_load(&ctx, &eb)) != IF_OK ||
+	    (rc = run_note_start(&ctx, &eb)) != IF_OK)
 		goto done;
 
 	aws_creds_env_from_process(&env);
@@ -577,6 +600,17 @@ cmd_run(int argc, char **argv)
 		goto done;
 	}
 
+	/* A rule that would not apply must not pass for a tested one. */
+	if (o.sim_nrefusals > 0 &&
+	    (ctx.exp->mturk.endpoint != NULL ||
+	     ctx.exp->mturk.environment != EXP_ENV_SIMULATOR)) {
+		rc = err_set(&eb, IF_EINPUT,
+			     "--sim-refuse \"%s\": %s does not use the embedded "
+			     "simulator (mturk.environment: simulator, no "
+			     "endpoint)",
+			     o.sim_refusals[0], o.exp_path);
+		goto done;
+	}
 	if (ctx.exp->mturk.endpoint != NULL) {
 		snprintf(endpoint, sizeof(endpoint), "%s", ctx.exp->mturk.endpoint);
 	} else if (ctx.exp->mturk.environment == EXP_ENV_SIMULATOR) {
@@ -591,6 +625,8 @@ cmd_run(int argc, char **argv)
 		scfg.secret_access_key = ctx.creds->secret_access_key;
 		scfg.experiments = &simexp.exp;
 		scfg.nexperiments = 1;
+		scfg.refusals = o.sim_refusals;
+		scfg.nrefusals = o.sim_nrefusals;
 		/*
 		 * The embedded simulator keeps its HITs beside our state, so a
 		 * daemon restarted after kill -9 finds them again.
@@ -613,6 +649,9 @@ cmd_run(int argc, char **argv)
 		log_info("%s: embedded simulator at %s (lab mode: open it in a "
 			 "browser)",
 			 ctx.exp->name, endpoint);
+		for (size_t i = 0; i < o.sim_nrefusals; i++)
+			log_info("%s: the embedded simulator refuses %s",
+				 ctx.exp->name, o.sim_refusals[i]);
 	} else {
 		snprintf(endpoint, sizeof(endpoint), "%s",
 			 ctx.exp->mturk.environment == EXP_ENV_PRODUCTION

@@ -90,7 +90,8 @@ format_time(int64_t t, char *out, size_t outsz)
  */
 struct halt {
 	int64_t at;
-	char *reason; /* NULL when the daemon did not stop that way */
+	char *reason;	      /* NULL when the daemon did not stop that way */
+	int64_t restarted_at; /* a run started after the stop; 0: none yet */
 };
 
 static int
@@ -105,6 +106,11 @@ halt_read(struct state *st, struct halt *h, struct errbuf *eb)
 		free(at);
 		return IF_OK;
 	}
+	free(at);
+	if (state_meta_get(st, "halt_restarted_at", &at, eb) != IF_OK)
+		return eb->code;
+	if (at != NULL && parse_int64(at, 0, INT64_MAX, &h->restarted_at) != 0)
+		h->restarted_at = 0;
 	free(at);
 	return state_meta_get(st, "halt_reason", &h->reason, eb);
 }
@@ -136,7 +142,7 @@ cmd_status(int argc, char **argv)
 	const char *state_dir_opt = NULL;
 	char *state_dir = NULL;
 	size_t n = 0, done = 0, failed = 0, retrying = 0;
-	struct halt halt = {0, NULL};
+	struct halt halt = {0, NULL, 0};
 	int64_t committed = 0, open_hits = 0, total_hits = 0;
 	bool json = false;
 	json_t *root = NULL, *images = NULL;
@@ -188,7 +194,14 @@ cmd_status(int argc, char **argv)
 		images = json_array();
 	} else {
 		printf("experiment %s, state %s\n", exp->name, state_path(st));
-		if (halt.reason != NULL) {
+		if (halt.reason != NULL && halt.restarted_at > 0) {
+			char when[40], again[40];
+			format_time(halt.at, when, sizeof(when));
+			format_time(halt.restarted_at, again, sizeof(again));
+			printf("started again at %s after a stop at %s on:\n"
+			       "  %s\n  (no image has moved on since)\n",
+			       again, when, halt.reason);
+		} else if (halt.reason != NULL) {
 			char when[40];
 			format_time(halt.at, when, sizeof(when));
 			printf("STOPPED at %s on an error that will not pass by "
@@ -319,7 +332,20 @@ cmd_status(int argc, char **argv)
 				json_object_set_new(h, "at", json_integer(halt.at));
 				json_object_set_new(h, "reason",
 						    json_string(halt.reason));
-				json_object_set_new(root, "stopped", h);
+				/* Started again since: the stop is history. */
+				json_object_set_new(h, "restarted_at",
+						    halt.restarted_at > 0
+							    ? json_integer(
+								      halt.restarted_at)
+							    : json_null());
+				json_object_set_new(root,
+						    halt.restarted_at > 0
+							    ? "stopped_before"
+							    : "stopped",
+						    h);
+				if (halt.restarted_at > 0)
+					json_object_set_new(root, "stopped",
+							    json_null());
 			} else {
 				json_object_set_new(root, "stopped", json_null());
 			}

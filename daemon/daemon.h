@@ -362,6 +362,13 @@ bool poll_seen_reviewable(const struct run_ctx *ctx, const char *hit_id);
 
 /* The state's per-experiment secret for tokens (created on first use). */
 int run_salt_load(struct run_ctx *ctx, struct errbuf *eb);
+/*
+ * At start: when an earlier run stopped on an error (run_halt) and no image
+ * has moved since, records in the state that this run started after that
+ * stop (halt_restarted_at), so that status does not show the daemon as
+ * stopped while it runs again.  A new stop clears it.
+ */
+int run_note_start(struct run_ctx *ctx, struct errbuf *eb);
 
 /* The UniqueRequestToken of a HIT: hex, 40 characters. */
 void hit_token(const char *salt, const char *annotation, int attempt,

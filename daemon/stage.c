@@ -17,7 +17,9 @@
  * before ApproveAssignment.  After kill -9 the step simply runs again: a
  * repeated CreateHIT with the same token returns the same HIT, a recorded
  * assignment is not recorded twice, and an approval that already happened
- * counts as success.  Tokens expire after 24 hours at MTurk, so an intent
+ * counts as success; so does one the operator refused by rejecting the
+ * assignment by hand, recorded as rejected (the same read-back answers the
+ * same after a crash, so nothing is approved twice or lost).  Tokens expire after 24 hours at MTurk, so an intent
  * older than that first searches ListHITs for its RequesterAnnotation.
  *
  * WAIT polls only the HITs the poll round (poll.c) found Reviewable, or
@@ -52,6 +54,8 @@
 #define RETRY_CAP_SECONDS 900
 /* A HIT this close to its expiry without enough answers is extended. */
 #define EXPIRY_MARGIN_SECONDS 60
+/* im->error's prefix when this HIT's UpdateExpirationForHIT was refused. */
+#define EXTENSION_REFUSED "UpdateExpirationForHIT refused"
 
 /*
  * Test hook for the kill -9 suites (tests/e2e/t0610-crash.sh): with
@@ -112,6 +116,22 @@ run_salt_load(struct run_ctx *ctx, struct errbuf *eb)
 	snprintf(ctx->salt, sizeof(ctx->salt), "%s", salt);
 	free(salt);
 	return IF_OK;
+}
+
+int
+run_note_start(struct run_ctx *ctx, struct errbuf *eb)
+{
+	char *at = NULL, now[32];
+	bool halted;
+
+	if (state_meta_get(ctx->st, "halt_at", &at, eb) != IF_OK)
+		return eb->code;
+	halted = at != NULL && at[0] != '\0';
+	free(at);
+	if (!halted)
+		return IF_OK;
+	snprintf(now, sizeof(now), "%lld", (long long)now_s(ctx));
+	return state_meta_set(ctx->st, "halt_restarted_at", now, eb);
 }
 
 /*
@@ -330,7 +350,8 @@ run_halt(struct run_ctx *ctx, struct image_rec *im, const char *what,
 	snprintf(when, sizeof(when), "%lld", (long long)now_s(ctx));
 	ctx->halt_cleared = false;
 	if (state_meta_set(ctx->st, "halt_at", when, eb) != IF_OK ||
-	    state_meta_set(ctx->st, "halt_reason", im->error, eb) != IF_OK)
+	    state_meta_set(ctx->st, "halt_reason", im->error, eb) != IF_OK ||
+	    state_meta_set(ctx->st, "halt_restarted_at", "", eb) != IF_OK)
 		return eb->code;
 	snprintf(status, sizeof(status), "stopped (%s): %.200s",
 		 mturk_fault_str(fault), im->error);
@@ -842,7 +863,7 @@ record_assignments(struct run_ctx *ctx, const struct image_rec *im,
  */
 static int
 settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
-		   struct errbuf *cause, struct errbuf *eb)
+		   bool *never, struct errbuf *cause, struct errbuf *eb)
 {
 	const struct experiment *exp = ctx->exp;
 	bool auto_ok = exp->hit.approve == EXP_APPROVE_AUTO;
@@ -851,6 +872,7 @@ settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
 	size_t n = 0;
 	int rc = IF_OK, wrc = IF_OK;
 
+	*never = false;
 	if (store_assignments_for(ctx->st, im->id, im->stage, &a, &n, eb) !=
 	    IF_OK)
 		return eb->code;
@@ -868,15 +890,34 @@ settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
 	for (size_t i = 0; i < n && rc == IF_OK; i++) {
 		if (strcmp(a[i].approval, "pending") == 0) {
 			if (auto_ok && a[i].valid) {
+				char seen[16];
 				ctx->api_calls++;
 				rc = mturk_approve_assignment(ctx->client,
 							      a[i].assignment_id,
-							      NULL, cause);
+							      NULL, seen, cause);
 				crash_point(ctx, "after ApproveAssignment");
-				if (rc != IF_OK)
+				if (rc != IF_OK && strcmp(seen, "Rejected") == 0) {
+					/* Settled outside the daemon: say so, go on. */
+					log_warnx("%s/%s/%d: assignment %s by %s was "
+						  "rejected outside the daemon; its "
+						  "answer counts, no approval is "
+						  "tried again: %s",
+						  exp->name, im->id, im->stage,
+						  a[i].assignment_id,
+						  a[i].worker_id, cause->msg);
+					err_init(cause);
+					rc = IF_OK;
+					approved[i] = 2;
+				} else if (rc != IF_OK) {
+					/* Approve never succeeds from there. */
+					if (seen[0] != '\0' &&
+					    strcmp(seen, "Submitted") != 0)
+						*never = true;
 					break;
+				}
 			}
-			approved[i] = 1;
+			if (approved[i] == 0)
+				approved[i] = 1;
 		}
 		if (exp->hit.exclusive_stages && !a[i].granted) {
 			int g = store_grant_get(ctx->st, a[i].worker_id,
@@ -907,7 +948,10 @@ settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
 		if (approved[i])
 			wrc = store_assignment_set_approval(
 				ctx->st, a[i].assignment_id, a[i].worker_id,
-				auto_ok && a[i].valid ? "approved" : "manual", eb);
+				approved[i] == 2	    ? "rejected"
+				: auto_ok && a[i].valid ? "approved"
+							: "manual",
+				eb);
 		if (wrc == IF_OK && granted[i])
 			wrc = store_grant_put(ctx->st, a[i].worker_id,
 					      im->stage, now_s(ctx), eb);
@@ -1090,6 +1134,7 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	struct hit_rec h;
 	size_t n = 0, have = 0, valid = 0;
 	int64_t now, margin;
+	bool never = false, refused;
 	int rc;
 
 	rc = store_hit_get(ctx->st, im->id, im->stage, im->attempt, &h, eb);
@@ -1121,38 +1166,65 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 		return image_remote_failed(ctx, im, "preparing the HIT type",
 					   CLIENT_FAULT(ctx), SCOPE_EXPERIMENT,
 					   &cause, eb);
-	rc = settle_assignments(ctx, im, &cause, eb);
+	rc = settle_assignments(ctx, im, &never, &cause, eb);
 	if (rc != IF_OK && err_isset(eb))
 		return rc;
 	/*
 	 * An approval or grant refused for good (not the InvalidAssignmentState
 	 * of a fresh submit, which passes) is a payment or an exclusion the
 	 * operator must decide on; failing the image instead would waste its
-	 * answers and leave its workers to MTurk's auto-approval.
+	 * answers and leave its workers to MTurk's auto-approval.  So is an
+	 * approval refused because the assignment is in a state approve never
+	 * leaves (the read-back after InvalidAssignmentState says neither
+	 * Submitted nor Approved nor Rejected): the GetAssignment succeeded, so
+	 * the client's fault says nothing, and retrying would loop.  A
+	 * Rejected one is settled already (settle_assignments records it).
 	 */
 	if (rc != IF_OK)
 		return image_remote_failed(ctx, im, "approving or granting",
-					   CLIENT_FAULT(ctx), SCOPE_EXPERIMENT,
-					   &cause, eb);
+					   never ? MTURK_FAULT_REQUEST
+						 : CLIENT_FAULT(ctx),
+					   SCOPE_EXPERIMENT, &cause, eb);
 	if (stage_answers(ctx, im, &have, &valid, eb) != IF_OK)
 		return eb->code;
 	if (have >= (size_t)exp->hit.workers)
 		return finish_stage(ctx, im, &h, NULL, true, eb);
 	now = now_s(ctx);
 	margin = hit_expiry_margin(exp);
+	/* An extension refused already (this HIT, kept in im->error). */
+	refused = strncmp(im->error, EXTENSION_REFUSED ":",
+			  strlen(EXTENSION_REFUSED ":")) == 0;
 	if (now + margin >= h.expires_at) {
-		if (h.extensions < exp->hit.max_extensions) {
+		if (h.extensions < exp->hit.max_extensions && !refused) {
 			int64_t until = now + exp->hit.lifetime;
+			enum mturk_fault fault;
 			ctx->api_calls++;
 			rc = mturk_update_expiration(ctx->client, h.hit_id, until,
 						     &cause);
 			crash_point(ctx, "after UpdateExpirationForHIT");
-			if (rc != IF_OK)
+			fault = CLIENT_FAULT(ctx);
+			if (rc != IF_OK && fault != MTURK_FAULT_REQUEST)
 				return image_remote_failed(
-					ctx, im, "UpdateExpirationForHIT",
-					CLIENT_FAULT(ctx), SCOPE_IMAGE, &cause,
-					eb);
-			h.expires_at = until;
+					ctx, im, "UpdateExpirationForHIT", fault,
+					SCOPE_IMAGE, &cause, eb);
+			if (rc != IF_OK) {
+				/*
+				 * Refused for this HIT (too old, say): no more
+				 * time, so the HIT ends as if its extensions
+				 * were spent; kept in the image row so that it
+				 * is not asked again, and status shows it.
+				 */
+				image_note_error(ctx, im, EXTENSION_REFUSED,
+						 &cause);
+				log_warnx("%s/%s/%d: HIT %s cannot be extended, "
+					  "so it ends with %zu of %d answers: %s",
+					  exp->name, im->id, im->stage, h.hit_id,
+					  have, exp->hit.workers, cause.msg);
+				refused = true;
+			}
+		}
+		if (!refused && h.extensions < exp->hit.max_extensions) {
+			h.expires_at = now + exp->hit.lifetime;
 			h.extensions++;
 			log_info("%s/%s/%d: HIT %s extended (%d of %d) with %zu "
 				 "of %d answers",
@@ -1167,10 +1239,17 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 				return eb->code;
 			}
 		} else if (valid > 0) {
-			char note[96];
-			snprintf(note, sizeof(note),
-				 "HIT expired with %zu of %d answers", have,
-				 exp->hit.workers);
+			char note[600];
+			if (refused)
+				snprintf(note, sizeof(note),
+					 "HIT not extended (%.500s), %zu of %d "
+					 "answers",
+					 im->error + strlen(EXTENSION_REFUSED ": "),
+					 have, exp->hit.workers);
+			else
+				snprintf(note, sizeof(note),
+					 "HIT expired with %zu of %d answers", have,
+					 exp->hit.workers);
 			return finish_stage(ctx, im, &h, note,
 					    now >= h.expires_at, eb);
 		} else if (now >= h.expires_at) {
@@ -1182,11 +1261,19 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 				state_rollback(ctx->st);
 				return eb->code;
 			}
-			rc = image_enter_state(
-				ctx, im, IMAGE_FAILED, eb,
-				"HIT %s expired without a usable answer after "
-				"%d extensions",
-				h.hit_id, h.extensions);
+			if (refused)
+				rc = image_enter_state(
+					ctx, im, IMAGE_FAILED, eb,
+					"HIT %s expired without a usable answer "
+					"and could not be extended (%.400s)",
+					h.hit_id,
+					im->error + strlen(EXTENSION_REFUSED ": "));
+			else
+				rc = image_enter_state(
+					ctx, im, IMAGE_FAILED, eb,
+					"HIT %s expired without a usable answer "
+					"after %d extensions",
+					h.hit_id, h.extensions);
 			if (rc != IF_OK)
 				return rc;
 			return hit_review(ctx, &h, false, eb);
@@ -1195,7 +1282,9 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	im->next_at = now + exp->mturk.poll_interval;
 	if (im->next_at > h.expires_at && h.expires_at > now)
 		im->next_at = h.expires_at;
-	image_clear_error(im);
+	/* A refused extension is remembered until the HIT's end. */
+	if (!refused)
+		image_clear_error(im);
 	return image_save(ctx, im, eb);
 }
 

@@ -767,9 +767,19 @@ int mturk_list_assignments(struct mturk_client *c, const char *hit_id,
 int mturk_get_assignment(struct mturk_client *c, const char *assignment_id,
 			 struct mturk_assignment *out, struct mturk_hit *hit,
 			 struct errbuf *eb);
-/* A repeat approve of an Approved assignment is a success. */
+/*
+ * A repeat approve of an Approved assignment is a success.  When the
+ * service refuses with InvalidAssignmentState, the assignment is read back
+ * with GetAssignment, and status (may be NULL; 16 bytes) gets the status
+ * seen ("" when it was not asked): Submitted is the eventual consistency
+ * right after a submit and passes; Rejected (someone rejected it outside
+ * this call, and without OverrideRejection approve never succeeds from
+ * there) or any other status will not.  The message then names the status
+ * and the rejection's feedback.
+ */
 int mturk_approve_assignment(struct mturk_client *c, const char *assignment_id,
-			     const char *feedback, struct errbuf *eb);
+			     const char *feedback, char *status,
+			     struct errbuf *eb);
 /* feedback is required: the worker sees it. */
 int mturk_reject_assignment(struct mturk_client *c, const char *assignment_id,
 			    const char *feedback, struct errbuf *eb);

@@ -858,7 +858,7 @@ mturk_get_assignment(struct mturk_client *c, const char *assignment_id,
 
 int
 mturk_approve_assignment(struct mturk_client *c, const char *assignment_id,
-			 const char *feedback, struct errbuf *eb)
+			 const char *feedback, char *status, struct errbuf *eb)
 {
 	struct mturk_error e;
 	struct mturk_assignment a;
@@ -867,6 +867,8 @@ mturk_approve_assignment(struct mturk_client *c, const char *assignment_id,
 	bool approved;
 	int rc;
 
+	if (status != NULL)
+		status[0] = '\0';
 	req = json_pack("{s:s}", "AssignmentId", assignment_id);
 	if (req != NULL && feedback != NULL && *feedback != '\0')
 		json_object_set_new(req, "RequesterFeedback",
@@ -881,8 +883,14 @@ mturk_approve_assignment(struct mturk_client *c, const char *assignment_id,
 	if (mturk_get_assignment(c, assignment_id, &a, NULL, &geb) != IF_OK)
 		return err_set(eb, aeb.code, "%s (and then %s)", aeb.msg,
 			       geb.msg);
+	if (status != NULL)
+		snprintf(status, sizeof(a.status), "%s", a.status);
 	approved = strcmp(a.status, "Approved") == 0;
-	if (!approved)
+	if (!approved && a.requester_feedback[0] != '\0')
+		err_set(eb, IF_ERUNTIME,
+			"%s (the assignment is %s, with the feedback \"%.200s\")",
+			aeb.msg, a.status, a.requester_feedback);
+	else if (!approved)
 		err_set(eb, IF_ERUNTIME, "%s (the assignment is %s)", aeb.msg,
 			a.status[0] != '\0' ? a.status : "in no state");
 	mturk_assignment_cleanup(&a);

@@ -15,6 +15,9 @@ trap 'for p in $SIMPIDS; do kill $p 2>/dev/null; done; rm -rf "$SCRATCH"' EXIT
 start_sim() {
 	name=$1
 	shift
+	# The file exists before the child that writes it: the loop below
+	# never reads a file not made yet.
+	: >"sim-$name.log"
 	"$INTOFOCUS" sim --listen 127.0.0.1:0 --experiment sim.yaml "$@" \
 		>"sim-$name.log" 2>&1 &
 	SIMPIDS="$SIMPIDS $!"

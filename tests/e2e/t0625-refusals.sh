@@ -79,6 +79,26 @@ g = [i for i in s["images"] if i["id"] == "group"][0]
 assert "SignatureDoesNotMatch" in g["error"], g
 assert g["error_since"] > 0 and g["failed_attempts"] >= 1, g
 '
+# A run started after the stop is not the stopped daemon, even before any
+# image has moved on: here one with the right keys, killed (the kill -9
+# hook) just after its first request, before its first transition.
+expect_exit 137 "a run started after the stop, killed before any transition" \
+	env INTOFOCUS_TEST_CRASH_AT=1 INTOFOCUS_TEST_CRASH_LABEL="after PutObject" \
+	timeout 120 "$INTOFOCUS" run keys/exp.yaml --state-dir keys/st
+expect_exit 0 "status reads it" \
+	"$INTOFOCUS" status keys/exp.yaml --state-dir keys/st
+check "status no longer says STOPPED" sh -c "! grep -q STOPPED '$SCRATCH/.stdout'"
+expect_stdout "status says the run started again after the stop" \
+	"started again at"
+expect_stdout "... and still names that stop's error" "SignatureDoesNotMatch"
+"$INTOFOCUS" status keys/exp.yaml --state-dir keys/st --json >keys/status2.json
+check "status --json: not stopped, the earlier stop and the restart" "$PYTHON" -c '
+import json
+s = json.load(open("keys/status2.json"))
+assert s["stopped"] is None, s["stopped"]
+b = s["stopped_before"]
+assert "SignatureDoesNotMatch" in b["reason"] and b["restarted_at"] >= b["at"], b
+'
 # An unknown access key on the MTurk API itself (images hosted locally,
 # so CreateHITType is the first call).
 mkdir -p keys2/pub
@@ -97,7 +117,7 @@ expect_exit 0 "with the right keys the same state finishes" \
 check "no duplicate HIT, every assignment approved" sim_audit "$PORT" 6
 expect_exit 0 "status after the fix" \
 	"$INTOFOCUS" status keys/exp.yaml --state-dir keys/st
-check "status no longer says stopped" sh -c '! grep -q STOPPED "$SCRATCH/.stdout"'
+check "status no longer says stopped" sh -c "! grep -q STOPPED '$SCRATCH/.stdout'"
 
 # ---- no funds on ApproveAssignment: exit 1, spec 9 kept ------------------
 start_sim funds --seed 3 --state-dir funds-sim \
@@ -124,6 +144,58 @@ expect_exit 0 "with funds the same state finishes" \
 check "no duplicate HIT, every assignment approved once" sim_audit "$PORT" 6
 check "each assignment recorded once" sh -c \
 	"[ \$(sqlite3 funds/st/state.db 'SELECT COUNT(*) FROM assignments') = 18 ]"
+
+# ---- rejected by hand while the daemon was stopped ------------------------
+# The stop above tells the operator to settle the assignment by hand; one
+# who rejects it must not leave the next run approving it forever (the
+# approve answers InvalidAssignmentState, the read-back says Rejected).
+start_sim byhand --seed 3 --state-dir byhand-sim \
+	--refuse ApproveAssignment=InsufficientFunds
+check "the refusing simulator started" test -n "$PORT"
+BYHAND=$PORT
+exp_for byhand "$PORT"
+expect_exit 1 "no funds stops the daemon" \
+	run_bounded byhand/exp.yaml --state-dir byhand/st
+A=$(sqlite3 byhand/st/state.db \
+	"SELECT assignment_id FROM assignments WHERE approval='pending' ORDER BY assignment_id LIMIT 1")
+check "an assignment waits for its approval" test -n "$A"
+last=$(echo $SIMPIDS | awk '{print $NF}')
+kill "$last" 2>/dev/null
+wait "$last" 2>/dev/null
+start_sim byhand2 --seed 3 --state-dir byhand-sim
+check "the simulator restarted on its state" test -n "$PORT"
+sed -i "s|127.0.0.1:$BYHAND|127.0.0.1:$PORT|" byhand/exp.yaml
+expect_exit 0 "the operator rejects it by hand" \
+	"$INTOFOCUS" mturk RejectAssignment \
+	"{\"AssignmentId\":\"$A\",\"RequesterFeedback\":\"boxes on the wall\"}" \
+	--endpoint "http://127.0.0.1:$PORT"
+expect_exit 0 "the next run finishes instead of retrying the approval" \
+	run_bounded byhand/exp.yaml --state-dir byhand/st
+expect_stderr "... saying it was rejected outside the daemon" \
+	"was rejected outside the daemon"
+expect_stderr "... with the operator's feedback" "boxes on the wall"
+check "the state records it as rejected, once" sh -c \
+	"[ \"\$(sqlite3 byhand/st/state.db \"SELECT approval FROM assignments WHERE assignment_id='$A'\")\" = rejected ]"
+check "every other assignment approved" sh -c \
+	"[ \$(sqlite3 byhand/st/state.db \"SELECT COUNT(*) FROM assignments WHERE approval='approved'\") = 17 ]"
+check "the simulator agrees: one rejected, 17 approved, none twice" \
+	"$PYTHON" - "$PORT" "$A" <<'PYEOF'
+import collections, os, sys
+import boto3
+c = boto3.client("mturk", endpoint_url="http://127.0.0.1:%s" % sys.argv[1],
+                 region_name="us-east-1",
+                 aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
+                 aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"])
+hits = c.list_hits(MaxResults=100)["HITs"]
+assert len(hits) == 6, len(hits)
+st = collections.Counter()
+for h in hits:
+    for a in c.list_assignments_for_hit(HITId=h["HITId"], MaxResults=100)["Assignments"]:
+        st[a["AssignmentStatus"]] += 1
+        if a["AssignmentId"] == sys.argv[2]:
+            assert a["AssignmentStatus"] == "Rejected", a
+assert st == {"Approved": 17, "Rejected": 1}, st
+PYEOF
 
 # ---- one image's HIT is invalid: that image fails, the other is done ------
 start_sim invalid --seed 3 \

@@ -40,4 +40,31 @@ expect_stderr "the summary names the failure" "expiry/group: failed:"
 check "status shows it failed" sh -c \
 	"\"$INTOFOCUS\" status run/exp.yaml --state-dir run/st | grep -q '^group .*failed'"
 check "no final image for a failed image" test ! -e run/out/group.jpg
+
+# ---- the extension refused, on the simulator inside run (--sim-refuse) ----
+# No answer comes (the embedded crowd waits an hour); the first extension
+# is refused.  The HIT is not asked again, and when it expires without a
+# usable answer the image fails with the refusal as the reason.
+sed -e '/^  endpoint:/d' run/exp.yaml >embedded.yaml
+expect_exit 2 "run refuses a --sim-refuse rule that makes no sense" \
+	"$INTOFOCUS" run embedded.yaml --state-dir emb-bad/st \
+	--sim-refuse UpdateExpirationForHIT=Nope
+expect_stderr "... naming it" 'unknown error "Nope"'
+expect_exit 2 "--sim-refuse without the embedded simulator is refused" \
+	"$INTOFOCUS" run run/exp.yaml --state-dir emb-bad2/st \
+	--sim-refuse UpdateExpirationForHIT=ParameterValidationError
+expect_stderr "... saying why" "does not use the embedded simulator"
+expect_exit 0 "run ends although the image failed" \
+	env INTOFOCUS_TEST_TIME_WARP=60 timeout 120 "$INTOFOCUS" run embedded.yaml \
+	--state-dir emb/st --sim-delay 3600000 \
+	--sim-refuse UpdateExpirationForHIT=ParameterValidationError
+expect_stderr "the embedded simulator says what it refuses" \
+	"the embedded simulator refuses UpdateExpirationForHIT=ParameterValidationError"
+expect_stderr "the HIT cannot be extended" "cannot be extended, so it ends with 0 of 1 answers"
+expect_stderr "the image failed with the refusal as the reason" \
+	"expired without a usable answer and could not be extended (UpdateExpirationForHIT: AWS.MechanicalTurk.ParameterValidationError"
+check "one UpdateExpirationForHIT only" sh -c \
+	"grep -q 'MTurk requests: .*UpdateExpirationForHIT 1[,) ]' '$SCRATCH/.stderr'"
+check "status shows it failed" sh -c \
+	"\"$INTOFOCUS\" status embedded.yaml --state-dir emb/st | grep -q '^group .*failed'"
 done_testing

@@ -346,7 +346,7 @@ static const struct class_case class_cases[] = {
 	{"504", 504, "{}", NULL, "", "", "", true, false},
 	{"501 is not retried", 501, "{}", NULL, "", "", "", false, false},
 	{"403 with x-amzn-ErrorType", 403, "{}",
-	 "UnrecognizedClientException:http://internal.amazon.com/", 
+	 "UnrecognizedClientException:http://internal.amazon.com/",
 	 "UnrecognizedClientException", "", "", false, false},
 	{"signature expired", 400,
 	 "{\"__type\":\"InvalidSignatureException\",\"message\":\"Signature "

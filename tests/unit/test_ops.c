@@ -615,13 +615,16 @@ test_approve_and_double_approve(void **state)
 {
 	struct fx *x = *state;
 	struct errbuf eb = {0};
+	char seen[16] = "x";
 
 	fake_http_push(x->srv, 200, "{}", NULL);
-	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", "thanks", &eb),
+	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", "thanks", seen,
+						  &eb),
 			 IF_OK);
 	expect_request(x, 0, "ApproveAssignment",
 		       "{\"AssignmentId\":\"3AS1\",\"RequesterFeedback\":"
 		       "\"thanks\"}");
+	assert_string_equal(seen, ""); /* no read-back */
 	/* Second approve: the state error, then GetAssignment says Approved. */
 	fake_http_clear(x->srv);
 	fake_http_push(x->srv, 400, invalid_state, NULL);
@@ -629,7 +632,7 @@ test_approve_and_double_approve(void **state)
 		       "{\"Assignment\":{\"AssignmentId\":\"3AS1\","
 		       "\"AssignmentStatus\":\"Approved\"}}",
 		       NULL);
-	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", NULL, &eb),
+	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", NULL, NULL, &eb),
 			 IF_OK);
 	assert_int_equal(fake_http_count(x->srv), 2);
 	expect_request(x, 0, "ApproveAssignment", "{\"AssignmentId\":\"3AS1\"}");
@@ -641,17 +644,46 @@ test_approve_and_double_approve(void **state)
 		       "{\"Assignment\":{\"AssignmentId\":\"3AS1\","
 		       "\"AssignmentStatus\":\"Rejected\"}}",
 		       NULL);
-	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", NULL, &eb),
+	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", NULL, seen,
+						  &eb),
 			 IF_ERUNTIME);
 	assert_non_null(strstr(eb.msg, "InvalidAssignmentState"));
 	assert_non_null(strstr(eb.msg, "(the assignment is Rejected)"));
+	assert_string_equal(seen, "Rejected");
+	/* Rejected by hand: the status and the worker's feedback named. */
+	err_init(&eb);
+	fake_http_clear(x->srv);
+	fake_http_push(x->srv, 400, invalid_state, NULL);
+	fake_http_push(x->srv, 200,
+		       "{\"Assignment\":{\"AssignmentId\":\"3AS1\","
+		       "\"AssignmentStatus\":\"Rejected\","
+		       "\"RequesterFeedback\":\"boxes on the wall\"}}",
+		       NULL);
+	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", NULL, seen,
+						  &eb),
+			 IF_ERUNTIME);
+	assert_string_equal(seen, "Rejected");
+	assert_non_null(strstr(eb.msg, "the assignment is Rejected, with the "
+				       "feedback \"boxes on the wall\""));
+	/* Right after a submit: Submitted, which passes. */
+	err_init(&eb);
+	fake_http_clear(x->srv);
+	fake_http_push(x->srv, 400, invalid_state, NULL);
+	fake_http_push(x->srv, 200,
+		       "{\"Assignment\":{\"AssignmentId\":\"3AS1\","
+		       "\"AssignmentStatus\":\"Submitted\"}}",
+		       NULL);
+	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", NULL, seen,
+						  &eb),
+			 IF_ERUNTIME);
+	assert_string_equal(seen, "Submitted");
 	/* Another error is not followed by GetAssignment. */
 	err_init(&eb);
 	fake_http_clear(x->srv);
 	fake_http_push(x->srv, 400,
 		       "{\"__type\":\"RequestError\",\"Message\":\"no funds\"}",
 		       NULL);
-	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", NULL, &eb),
+	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", NULL, NULL, &eb),
 			 IF_ERUNTIME);
 	assert_int_equal(fake_http_count(x->srv), 1);
 }
