@@ -235,7 +235,7 @@ MT_SWEEP2(struct hcol2 *cc, const pre_t *q, uint8_t *out, int r, int tw)
 	u16x32 kc = bias, acc = {0}, sel;
 	u16x16 kf[2][16];
 	int luc[2][16];
-	unsigned ck[2];
+	unsigned ck[2], o0, o1;
 	/* The compare mask of kc while both medians stay in their segments. */
 	uint32_t expect;
 	const char *t = steps_base();
@@ -262,18 +262,34 @@ MT_SWEEP2(struct hcol2 *cc, const pre_t *q, uint8_t *out, int r, int tw)
 			      ck[1], ck[1], ck[1], ck[1], ck[1], ck[1], ck[1], ck[1],
 			      ck[1], ck[1], ck[1], ck[1], ck[1], ck[1], ck[1], ck[1]};
 	q += 3 * (w + COL_AHEAD);
-	for (int p = 0; p < tw; p++, q += 3, out += 3) {
-		const struct hcol2 *cout = &cc[p], *cin = cout + w;
-		struct hcol2 *cah = &cc[p + w + COL_AHEAD];
+	/*
+	 * The segments in use as byte offsets into a record (channel 1's
+	 * past channel 0's), kept in scalars of their own: in the arrays
+	 * GCC reloads one from the stack at every column.
+	 */
+	o0 = (unsigned)offsetof(struct hcol2, f[0][0]) + 16 * ck[0];
+	o1 = (unsigned)offsetof(struct hcol2, f[1][0]) + 16 * ck[1];
+	/*
+	 * Pointers that step, and p only where the rare path needs it:
+	 * with a counter and an index GCC runs out of registers.
+	 */
+	for (struct hcol2 *co = cc, *const oend = cc + tw; co < oend;
+	     co++, q += 3, out += 3) {
+		const struct hcol2 *cout = co, *cin = co + w;
+		struct hcol2 *cah = co + w + COL_AHEAD;
 		uint32_t m, mo;
 
 		col_down(&cah->e[0], cah->f[0], q, t);
 		col_down(&cah->e[1], cah->f[1], q + 1, t);
 		kc += *(const u16x32 *)cin->e - *(const u16x32 *)cout->e;
-		acc += MT_WIDEN2(&cin->f[0][ck[0]], &cin->f[1][ck[1]]) -
-		       MT_WIDEN2(&cout->f[0][ck[0]], &cout->f[1][ck[1]]);
+		acc += MT_WIDEN2((const u8x16 *)((const char *)cin + o0),
+				 (const u8x16 *)((const char *)cin + o1)) -
+		       MT_WIDEN2((const u8x16 *)((const char *)cout + o0),
+				 (const u8x16 *)((const char *)cout + o1));
 		m = MT_MASK_GT32(kc, rank - 0x8000);
 		if (__builtin_expect(m != expect, 0)) {
+			const int p = (int)(co - cc);
+
 			/* One median or both have left their segments. */
 			for (int c = 0; c < 2; c++) {
 				const unsigned k = 15 - (unsigned)__builtin_popcount(
@@ -300,12 +316,16 @@ MT_SWEEP2(struct hcol2 *cc, const pre_t *q, uint8_t *out, int r, int tw)
 				acc = MT_SET_HALF(acc, c, a);
 				sel = MT_SET_HALF(sel, c, (u16x16){0} + (uint16_t)(16 * c + k));
 			}
+			o0 = (unsigned)offsetof(struct hcol2, f[0][0]) + 16 * ck[0];
+			o1 = (unsigned)offsetof(struct hcol2, f[1][0]) + 16 * ck[1];
 			expect = m;
 		}
 		mo = MT_MASK_GT32(acc + MT_LANE32(kc, sel), rank - 0x8000);
-		out[0] = (uint8_t)(ck[0] * 16 + 16 -
+		/* The median is 16 ck + 16 less the fine bins above the rank. */
+		out[0] = (uint8_t)(o0 + (16 - offsetof(struct hcol2, f[0][0])) -
 				   (unsigned)__builtin_popcount(mo & 0xFFFF));
-		out[1] = (uint8_t)(ck[1] * 16 + 16 - (unsigned)__builtin_popcount(mo >> 16));
+		out[1] = (uint8_t)(o1 + (16 - offsetof(struct hcol2, f[1][0])) -
+				   (unsigned)__builtin_popcount(mo >> 16));
 	}
 }
 #endif
