@@ -481,6 +481,15 @@ lane32_avx512(u16x32 v, u16x32 sel)
 	return (u16x32)_mm512_permutexvar_epi16((__m512i)sel, (__m512i)v);
 }
 
+/* The lanes of v above t (signed), one bit each; and their number. */
+__attribute__((target(MEDIAN_AVX512_TARGET))) static inline unsigned
+mask_gt_avx512(u16x16 v, int t)
+{
+	return _mm256_cmpgt_epi16_mask((__m256i)v, _mm256_set1_epi16((short)t));
+}
+
+#define MASK_COUNT_AVX512(m) ((unsigned)__builtin_popcount(m))
+
 /* vpermw: lane sel[0] of v in every lane. */
 __attribute__((target(MEDIAN_AVX512_TARGET))) static inline u16x16
 lane_avx512(u16x16 v, u16x16 sel)
@@ -495,6 +504,8 @@ lane_avx512(u16x16 v, u16x16 sel)
 #define MT_COUNT_GT count_gt_avx512
 #define MT_WIDEN widen_avx512
 #define MT_LANE lane_avx512
+#define MT_MASK_GT mask_gt_avx512
+#define MT_MASK_COUNT MASK_COUNT_AVX512
 #define MT_SWEEP2 sweep2_avx512
 #define MT_MASK_GT32 mask_gt32_avx512
 #define MT_WIDEN2 widen2_avx512
@@ -515,6 +526,8 @@ lane_avx512(u16x16 v, u16x16 sel)
 #undef MT_COUNT_GT
 #undef MT_WIDEN
 #undef MT_LANE
+#undef MT_MASK_GT
+#undef MT_MASK_COUNT
 #endif
 
 static bool

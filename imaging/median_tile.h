@@ -89,13 +89,14 @@ MT_SWEEP(u16x16 *e0, u8x16 *f0, size_t stride, const pre_t *q,
 #endif
 	int luc[16];
 	unsigned ck;
+	size_t cko;
+	uint8_t *out0;
 #ifdef MT_MASK_GT
 	/* The search's result (as MT_MASK_GT gives it) while ck lasts. */
 	unsigned expect;
 #endif
 	char *ce, *cf;
-	/* Here the compiler's choice of registers measured better. */
-	const char *t = (const char *)&steps;
+	const char *t = steps_base();
 
 	/*
 	 * Columns move down a row as the sweep reaches them (below),
@@ -131,12 +132,16 @@ MT_SWEEP(u16x16 *e0, u8x16 *f0, size_t stride, const pre_t *q,
 	/* Column p's histograms, as p goes. */
 	ce = (char *)e0;
 	cf = (char *)f0;
-	for (int p = 0; p < tw; p++, q += 3, out += 3, ce += stride, cf += stride) {
+	/* Segment ck as a byte offset, out's end, p from out (rare path). */
+	cko = 16 * ck;
+	out0 = out;
+	for (const uint8_t *const oend = out + 3 * (size_t)tw; out < oend;
+	     q += 3, out += 3, ce += stride, cf += stride) {
 		/* Column p + w comes into the window, column p leaves it. */
 		const u16x16 *eout = (const u16x16 *)ce;
 		const u16x16 *ein = (const u16x16 *)(ce + win);
-		const u8x16 *fout = (const u8x16 *)cf;
-		const u8x16 *fin = (const u8x16 *)(cf + win);
+		const char *fout = cf;
+		const char *fin = cf + win;
 		const unsigned s = ck;
 		unsigned k;
 #ifdef MT_MASK_GT
@@ -159,7 +164,8 @@ MT_SWEEP(u16x16 *e0, u8x16 *f0, size_t stride, const pre_t *q,
 		 * not wait for the search.  kf[s] and luc[s] keep it as of p
 		 * if the median has left it.
 		 */
-		acc += MT_WIDEN(&fin[s]) - MT_WIDEN(&fout[s]);
+		acc += MT_WIDEN((const u8x16 *)(fin + cko)) -
+		       MT_WIDEN((const u8x16 *)(fout + cko));
 #ifndef MT_LANE
 		below += (uint16_t)((*ein)[s] - (*eout)[s]);
 #endif
@@ -177,6 +183,8 @@ MT_SWEEP(u16x16 *e0, u8x16 *f0, size_t stride, const pre_t *q,
 		k = 15 - MT_COUNT_GT(kc, rank - 0x8000);
 		if (__builtin_expect(k != s, 0)) {
 #endif
+			const int p = (int)((out - out0) / 3);
+
 			/*
 			 * The lazy fine level: catch segment k up from where
 			 * it was last used, or rebuild it when that is over
@@ -185,6 +193,7 @@ MT_SWEEP(u16x16 *e0, u8x16 *f0, size_t stride, const pre_t *q,
 			kf[s] = acc;
 			luc[s] = p;
 			ck = k;
+			cko = 16 * k;
 #ifdef MT_LANE
 			sel = (u16x16){0} + (uint16_t)k;
 #else
@@ -206,7 +215,7 @@ MT_SWEEP(u16x16 *e0, u8x16 *f0, size_t stride, const pre_t *q,
 		 * (biased) is the biased cumulative count up to each fine
 		 * bin: one add and the same compare.
 		 */
-		*out = (uint8_t)(ck * 16 + 16 -
+		*out = (uint8_t)(cko + 16 -
 				 MT_COUNT_GT(acc + MT_BELOW, rank - 0x8000));
 	}
 #undef MT_BELOW
