@@ -265,17 +265,12 @@ pre_one(pre_t *q, unsigned a, unsigned s)
 	q[PRE_LD] = (pre_t)((((a ^ s) < 16 ? s & 15 : 16) << 8) + ((a & 15) << 4));
 }
 
-/* The same for 16 consecutive bytes (the sources unaligned). */
+/* The same for 16 consecutive columns and channels, a and s widened. */
 static inline __attribute__((always_inline)) void
-pre_16(pre_t *q, const uint8_t *pa, const uint8_t *ps)
+pre_16w(pre_t *q, pre_x16 a, pre_x16 s)
 {
-	u8x16 a8, s8;
-	pre_x16 a, s, same, v;
+	pre_x16 same, v;
 
-	memcpy(&a8, pa, 16);
-	memcpy(&s8, ps, 16);
-	a = __builtin_convertvector(a8, pre_x16);
-	s = __builtin_convertvector(s8, pre_x16);
 	/* Lanes of a comparison are 0 or all ones. */
 	same = (pre_x16)((a ^ s) <= 15);
 	v = a & 0xF0;
@@ -286,6 +281,18 @@ pre_16(pre_t *q, const uint8_t *pa, const uint8_t *ps)
 	memcpy(q + PRE_LS, &v, 32);
 	v = ((((s & 15) & same) | (16 & ~same)) << 8) + ((a & 15) << 4);
 	memcpy(q + PRE_LD, &v, 32);
+}
+
+/* The same from 16 consecutive bytes (unaligned). */
+static inline __attribute__((always_inline)) void
+pre_16(pre_t *q, const uint8_t *pa, const uint8_t *ps)
+{
+	u8x16 a8, s8;
+
+	memcpy(&a8, pa, 16);
+	memcpy(&s8, ps, 16);
+	pre_16w(q, __builtin_convertvector(a8, pre_x16),
+		__builtin_convertvector(s8, pre_x16));
 }
 
 /*
@@ -371,6 +378,7 @@ count_gt_generic(u16x16 v, int t)
 #undef MT_TARGET
 #undef MT_COUNT_GT
 #undef MT_WIDEN
+#undef MT_WIDEN_U
 
 #ifdef MEDIAN_HAVE_AVX2
 /* Two mask bits per lane. */
@@ -388,6 +396,13 @@ __attribute__((target("avx2"))) static inline u16x16
 widen_avx2(const u8x16 *v)
 {
 	return (u16x16)_mm256_cvtepu8_epi16(_mm_load_si128((const __m128i *)v));
+}
+
+/* The same from any address. */
+__attribute__((target("avx2"))) static inline u16x16
+widen_u_avx2(const uint8_t *p)
+{
+	return (u16x16)_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)p));
 }
 
 /* The byte mask of the compare, two bits per lane; its lanes counted. */
@@ -408,6 +423,7 @@ mask_gt_avx2(u16x16 v, int t)
 #define MT_TARGET __attribute__((target("avx2,popcnt")))
 #define MT_COUNT_GT count_gt_avx2
 #define MT_WIDEN widen_avx2
+#define MT_WIDEN_U widen_u_avx2
 #include "imaging/median_tile.h"
 #undef MT_NAME
 #undef MT_MASK_GT
@@ -417,6 +433,7 @@ mask_gt_avx2(u16x16 v, int t)
 #undef MT_TARGET
 #undef MT_COUNT_GT
 #undef MT_WIDEN
+#undef MT_WIDEN_U
 #endif
 
 #ifdef MEDIAN_HAVE_AVX2
@@ -503,6 +520,7 @@ lane_avx512(u16x16 v, u16x16 sel)
 #define MT_TARGET __attribute__((target(MEDIAN_AVX512_TARGET)))
 #define MT_COUNT_GT count_gt_avx512
 #define MT_WIDEN widen_avx512
+#define MT_WIDEN_U widen_u_avx2
 #define MT_LANE lane_avx512
 #define MT_MASK_GT mask_gt_avx512
 #define MT_MASK_COUNT MASK_COUNT_AVX512
@@ -525,6 +543,7 @@ lane_avx512(u16x16 v, u16x16 sel)
 #undef MT_TARGET
 #undef MT_COUNT_GT
 #undef MT_WIDEN
+#undef MT_WIDEN_U
 #undef MT_LANE
 #undef MT_MASK_GT
 #undef MT_MASK_COUNT

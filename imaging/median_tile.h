@@ -8,6 +8,8 @@
  *                  lanes read as signed 16-bit
  *   MT_WIDEN       a function (const u8x16 *) -> u16x16, zero-extending
  * and may define
+ *   MT_WIDEN_U     the same as MT_WIDEN from any address (const uint8_t *),
+ *                  when that is one instruction and a conversion is not
  *   MT_LANE        a function (u16x16 v, u16x16 sel) -> v[sel[0]] in every
  *                  lane (a one-instruction permute), to take the count
  *                  below the median's segment from the kernel itself
@@ -53,7 +55,11 @@ MT_ROW_OFFSETS(pre_t *pre, const uint8_t *ra, ptrdiff_t ds,
 		const uint8_t *pa = ra + offs[lo] - j;
 
 		for (; j + 16 <= 3 * (size_t)hi; j += 16)
+#ifdef MT_WIDEN_U
+			pre_16w(pre + j, MT_WIDEN_U(pa + j), MT_WIDEN_U(pa + j + ds));
+#else
 			pre_16(pre + j, pa + j, pa + j + ds);
+#endif
 		for (; j < 3 * (size_t)hi; j++)
 			pre_one(pre + j, pa[j], pa[(ptrdiff_t)j + ds]);
 	}
