@@ -250,7 +250,8 @@ MT_SWEEP2(struct hcol2 *cc, const pre_t *q, uint8_t *out, int r, int tw)
 	u16x32 kc = bias, acc = {0}, sel;
 	u16x16 kf[2][16];
 	int luc[2][16];
-	unsigned ck[2], o0, o1;
+	unsigned ck[2];
+	size_t o0, o1;
 	/* The compare mask of kc while both medians stay in their segments. */
 	uint32_t expect;
 	const char *t = steps_base();
@@ -282,8 +283,8 @@ MT_SWEEP2(struct hcol2 *cc, const pre_t *q, uint8_t *out, int r, int tw)
 	 * past channel 0's), kept in scalars of their own: in the arrays
 	 * GCC reloads one from the stack at every column.
 	 */
-	o0 = (unsigned)offsetof(struct hcol2, f[0][0]) + 16 * ck[0];
-	o1 = (unsigned)offsetof(struct hcol2, f[1][0]) + 16 * ck[1];
+	o0 = offsetof(struct hcol2, f[0][0]) + 16 * ck[0];
+	o1 = offsetof(struct hcol2, f[1][0]) + 16 * ck[1];
 	/*
 	 * Pointers that step, and p only where the rare path needs it:
 	 * with a counter and an index GCC runs out of registers.
@@ -331,15 +332,15 @@ MT_SWEEP2(struct hcol2 *cc, const pre_t *q, uint8_t *out, int r, int tw)
 				acc = MT_SET_HALF(acc, c, a);
 				sel = MT_SET_HALF(sel, c, (u16x16){0} + (uint16_t)(16 * c + k));
 			}
-			o0 = (unsigned)offsetof(struct hcol2, f[0][0]) + 16 * ck[0];
-			o1 = (unsigned)offsetof(struct hcol2, f[1][0]) + 16 * ck[1];
+			o0 = offsetof(struct hcol2, f[0][0]) + 16 * ck[0];
+			o1 = offsetof(struct hcol2, f[1][0]) + 16 * ck[1];
 			expect = m;
 		}
 		mo = MT_MASK_GT32(acc + MT_LANE32(kc, sel), rank - 0x8000);
 		/* The median is 16 ck + 16 less the fine bins above the rank. */
-		out[0] = (uint8_t)(o0 + (16 - offsetof(struct hcol2, f[0][0])) -
+		out[0] = (uint8_t)(o0 + 16 - offsetof(struct hcol2, f[0][0]) -
 				   (unsigned)__builtin_popcount(mo & 0xFFFF));
-		out[1] = (uint8_t)(o1 + (16 - offsetof(struct hcol2, f[1][0])) -
+		out[1] = (uint8_t)(o1 + 16 - offsetof(struct hcol2, f[1][0]) -
 				   (unsigned)__builtin_popcount(mo >> 16));
 	}
 }
