@@ -237,10 +237,12 @@ col_add(u16x16 *e, u8x16 *f, unsigned v)
  *   PRE_LD          the byte offset in diff[] of a's step, less s's step
  *                   when both are in one segment
  * PRE_STRIDE covers the widest tile and window, three channels, and a
- * vector's overrun.
+ * vector's overrun, in whole cache lines: every array starts on one, and
+ * row_offsets()'s 32-byte stores never straddle two.
  */
 typedef uint16_t pre_x16 __attribute__((vector_size(32)));
-#define PRE_STRIDE (3 * (TILE_COLS + NARROW_MAX_WINDOW + COL_AHEAD) + 32)
+#define PRE_STRIDE                                                            \
+	((3 * (TILE_COLS + NARROW_MAX_WINDOW + COL_AHEAD) + 32 + 31) / 32 * 32)
 #define PRE_HA 0
 #define PRE_HS (1 * PRE_STRIDE)
 #define PRE_LS (2 * PRE_STRIDE)
