@@ -509,6 +509,27 @@ mask_gt_avx512(u16x16 v, int t)
 
 #define MASK_COUNT_AVX512(m) ((unsigned)__builtin_popcount(m))
 
+/* pre_16w() for 32 columns and channels, from bytes at pa and ps. */
+__attribute__((target(MEDIAN_AVX512_TARGET))) static inline void
+pre_32_avx512(pre_t *q, const uint8_t *pa, const uint8_t *ps)
+{
+	const u16x32 a = (u16x32)_mm512_cvtepu8_epi16(
+		_mm256_loadu_si256((const __m256i *)pa));
+	const u16x32 s = (u16x32)_mm512_cvtepu8_epi16(
+		_mm256_loadu_si256((const __m256i *)ps));
+	const u16x32 same = (u16x32)((a ^ s) <= 15);
+	u16x32 v;
+
+	v = a & 0xF0;
+	memcpy(q + PRE_HA, &v, 64);
+	v = s & 0xF0;
+	memcpy(q + PRE_HS, &v, 64);
+	v = (s & 15) << 4;
+	memcpy(q + PRE_LS, &v, 64);
+	v = ((((s & 15) & same) | (16 & ~same)) << 8) + ((a & 15) << 4);
+	memcpy(q + PRE_LD, &v, 64);
+}
+
 /* vpermw: lane sel[0] of v in every lane. */
 __attribute__((target(MEDIAN_AVX512_TARGET))) static inline u16x16
 lane_avx512(u16x16 v, u16x16 sel)
@@ -523,6 +544,7 @@ lane_avx512(u16x16 v, u16x16 sel)
 #define MT_COUNT_GT count_gt_avx512
 #define MT_WIDEN widen_avx512
 #define MT_WIDEN_U widen_u_avx2
+#define MT_PRE32 pre_32_avx512
 #define MT_LANE lane_avx512
 #define MT_MASK_GT mask_gt_avx512
 #define MT_MASK_COUNT MASK_COUNT_AVX512
@@ -547,6 +569,7 @@ lane_avx512(u16x16 v, u16x16 sel)
 #undef MT_WIDEN
 #undef MT_WIDEN_U
 #undef MT_LANE
+#undef MT_PRE32
 #undef MT_MASK_GT
 #undef MT_MASK_COUNT
 #endif

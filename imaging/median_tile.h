@@ -10,6 +10,8 @@
  * and may define
  *   MT_WIDEN_U     the same as MT_WIDEN from any address (const uint8_t *),
  *                  when that is one instruction and a conversion is not
+ *   MT_PRE32       a function (pre_t *q, const uint8_t *pa, *ps): the
+ *                  offsets of 32 bytes at once (as pre_16w() does 16)
  *   MT_LANE        a function (u16x16 v, u16x16 sel) -> v[sel[0]] in every
  *                  lane (a one-instruction permute), to take the count
  *                  below the median's segment from the kernel itself
@@ -54,6 +56,10 @@ MT_ROW_OFFSETS(pre_t *pre, const uint8_t *ra, ptrdiff_t ds,
 	if (lo < hi) {
 		const uint8_t *pa = ra + offs[lo] - j;
 
+#ifdef MT_PRE32
+		for (; j + 32 <= 3 * (size_t)hi; j += 32)
+			MT_PRE32(pre + j, pa + j, pa + j + ds);
+#endif
 		for (; j + 16 <= 3 * (size_t)hi; j += 16)
 #ifdef MT_WIDEN_U
 			pre_16w(pre + j, MT_WIDEN_U(pa + j), MT_WIDEN_U(pa + j + ds));
