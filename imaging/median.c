@@ -237,10 +237,12 @@ col_add(u16x16 *e, u8x16 *f, unsigned v)
  *   PRE_LD          the byte offset in diff[] of a's step, less s's step
  *                   when both are in one segment
  * PRE_STRIDE covers the widest tile and window, three channels, and a
- * vector's overrun.
+ * vector's overrun, in whole cache lines: every array starts on one, and
+ * row_offsets()'s 32-byte stores never straddle two.
  */
 typedef uint16_t pre_x16 __attribute__((vector_size(32)));
-#define PRE_STRIDE (3 * (TILE_COLS + NARROW_MAX_WINDOW + COL_AHEAD) + 32)
+#define PRE_STRIDE                                                            \
+	((3 * (TILE_COLS + NARROW_MAX_WINDOW + COL_AHEAD) + 32 + 31) / 32 * 32)
 #define PRE_HA 0
 #define PRE_HS (1 * PRE_STRIDE)
 #define PRE_LS (2 * PRE_STRIDE)
@@ -265,17 +267,12 @@ pre_one(pre_t *q, unsigned a, unsigned s)
 	q[PRE_LD] = (pre_t)((((a ^ s) < 16 ? s & 15 : 16) << 8) + ((a & 15) << 4));
 }
 
-/* The same for 16 consecutive bytes (the sources unaligned). */
+/* The same for 16 consecutive columns and channels, a and s widened. */
 static inline __attribute__((always_inline)) void
-pre_16(pre_t *q, const uint8_t *pa, const uint8_t *ps)
+pre_16w(pre_t *q, pre_x16 a, pre_x16 s)
 {
-	u8x16 a8, s8;
-	pre_x16 a, s, same, v;
+	pre_x16 same, v;
 
-	memcpy(&a8, pa, 16);
-	memcpy(&s8, ps, 16);
-	a = __builtin_convertvector(a8, pre_x16);
-	s = __builtin_convertvector(s8, pre_x16);
 	/* Lanes of a comparison are 0 or all ones. */
 	same = (pre_x16)((a ^ s) <= 15);
 	v = a & 0xF0;
@@ -286,6 +283,18 @@ pre_16(pre_t *q, const uint8_t *pa, const uint8_t *ps)
 	memcpy(q + PRE_LS, &v, 32);
 	v = ((((s & 15) & same) | (16 & ~same)) << 8) + ((a & 15) << 4);
 	memcpy(q + PRE_LD, &v, 32);
+}
+
+/* The same from 16 consecutive bytes (unaligned). */
+static inline __attribute__((always_inline)) void
+pre_16(pre_t *q, const uint8_t *pa, const uint8_t *ps)
+{
+	u8x16 a8, s8;
+
+	memcpy(&a8, pa, 16);
+	memcpy(&s8, ps, 16);
+	pre_16w(q, __builtin_convertvector(a8, pre_x16),
+		__builtin_convertvector(s8, pre_x16));
 }
 
 /*
@@ -371,6 +380,7 @@ count_gt_generic(u16x16 v, int t)
 #undef MT_TARGET
 #undef MT_COUNT_GT
 #undef MT_WIDEN
+#undef MT_WIDEN_U
 
 #ifdef MEDIAN_HAVE_AVX2
 /* Two mask bits per lane. */
@@ -388,6 +398,13 @@ __attribute__((target("avx2"))) static inline u16x16
 widen_avx2(const u8x16 *v)
 {
 	return (u16x16)_mm256_cvtepu8_epi16(_mm_load_si128((const __m128i *)v));
+}
+
+/* The same from any address. */
+__attribute__((target("avx2"))) static inline u16x16
+widen_u_avx2(const uint8_t *p)
+{
+	return (u16x16)_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)p));
 }
 
 /* The byte mask of the compare, two bits per lane; its lanes counted. */
@@ -408,6 +425,7 @@ mask_gt_avx2(u16x16 v, int t)
 #define MT_TARGET __attribute__((target("avx2,popcnt")))
 #define MT_COUNT_GT count_gt_avx2
 #define MT_WIDEN widen_avx2
+#define MT_WIDEN_U widen_u_avx2
 #include "imaging/median_tile.h"
 #undef MT_NAME
 #undef MT_MASK_GT
@@ -417,6 +435,7 @@ mask_gt_avx2(u16x16 v, int t)
 #undef MT_TARGET
 #undef MT_COUNT_GT
 #undef MT_WIDEN
+#undef MT_WIDEN_U
 #endif
 
 #ifdef MEDIAN_HAVE_AVX2
@@ -481,6 +500,36 @@ lane32_avx512(u16x32 v, u16x32 sel)
 	return (u16x32)_mm512_permutexvar_epi16((__m512i)sel, (__m512i)v);
 }
 
+/* The lanes of v above t (signed), one bit each; and their number. */
+__attribute__((target(MEDIAN_AVX512_TARGET))) static inline unsigned
+mask_gt_avx512(u16x16 v, int t)
+{
+	return _mm256_cmpgt_epi16_mask((__m256i)v, _mm256_set1_epi16((short)t));
+}
+
+#define MASK_COUNT_AVX512(m) ((unsigned)__builtin_popcount(m))
+
+/* pre_16w() for 32 columns and channels, from bytes at pa and ps. */
+__attribute__((target(MEDIAN_AVX512_TARGET))) static inline void
+pre_32_avx512(pre_t *q, const uint8_t *pa, const uint8_t *ps)
+{
+	const u16x32 a = (u16x32)_mm512_cvtepu8_epi16(
+		_mm256_loadu_si256((const __m256i *)pa));
+	const u16x32 s = (u16x32)_mm512_cvtepu8_epi16(
+		_mm256_loadu_si256((const __m256i *)ps));
+	const u16x32 same = (u16x32)((a ^ s) <= 15);
+	u16x32 v;
+
+	v = a & 0xF0;
+	memcpy(q + PRE_HA, &v, 64);
+	v = s & 0xF0;
+	memcpy(q + PRE_HS, &v, 64);
+	v = (s & 15) << 4;
+	memcpy(q + PRE_LS, &v, 64);
+	v = ((((s & 15) & same) | (16 & ~same)) << 8) + ((a & 15) << 4);
+	memcpy(q + PRE_LD, &v, 64);
+}
+
 /* vpermw: lane sel[0] of v in every lane. */
 __attribute__((target(MEDIAN_AVX512_TARGET))) static inline u16x16
 lane_avx512(u16x16 v, u16x16 sel)
@@ -494,7 +543,11 @@ lane_avx512(u16x16 v, u16x16 sel)
 #define MT_TARGET __attribute__((target(MEDIAN_AVX512_TARGET)))
 #define MT_COUNT_GT count_gt_avx512
 #define MT_WIDEN widen_avx512
+#define MT_WIDEN_U widen_u_avx2
+#define MT_PRE32 pre_32_avx512
 #define MT_LANE lane_avx512
+#define MT_MASK_GT mask_gt_avx512
+#define MT_MASK_COUNT MASK_COUNT_AVX512
 #define MT_SWEEP2 sweep2_avx512
 #define MT_MASK_GT32 mask_gt32_avx512
 #define MT_WIDEN2 widen2_avx512
@@ -514,7 +567,11 @@ lane_avx512(u16x16 v, u16x16 sel)
 #undef MT_TARGET
 #undef MT_COUNT_GT
 #undef MT_WIDEN
+#undef MT_WIDEN_U
 #undef MT_LANE
+#undef MT_PRE32
+#undef MT_MASK_GT
+#undef MT_MASK_COUNT
 #endif
 
 static bool

@@ -8,6 +8,10 @@
  *                  lanes read as signed 16-bit
  *   MT_WIDEN       a function (const u8x16 *) -> u16x16, zero-extending
  * and may define
+ *   MT_WIDEN_U     the same as MT_WIDEN from any address (const uint8_t *),
+ *                  when that is one instruction and a conversion is not
+ *   MT_PRE32       a function (pre_t *q, const uint8_t *pa, *ps): the
+ *                  offsets of 32 bytes at once (as pre_16w() does 16)
  *   MT_LANE        a function (u16x16 v, u16x16 sel) -> v[sel[0]] in every
  *                  lane (a one-instruction permute), to take the count
  *                  below the median's segment from the kernel itself
@@ -52,8 +56,16 @@ MT_ROW_OFFSETS(pre_t *pre, const uint8_t *ra, ptrdiff_t ds,
 	if (lo < hi) {
 		const uint8_t *pa = ra + offs[lo] - j;
 
+#ifdef MT_PRE32
+		for (; j + 32 <= 3 * (size_t)hi; j += 32)
+			MT_PRE32(pre + j, pa + j, pa + j + ds);
+#endif
 		for (; j + 16 <= 3 * (size_t)hi; j += 16)
+#ifdef MT_WIDEN_U
+			pre_16w(pre + j, MT_WIDEN_U(pa + j), MT_WIDEN_U(pa + j + ds));
+#else
 			pre_16(pre + j, pa + j, pa + j + ds);
+#endif
 		for (; j < 3 * (size_t)hi; j++)
 			pre_one(pre + j, pa[j], pa[(ptrdiff_t)j + ds]);
 	}
@@ -89,13 +101,14 @@ MT_SWEEP(u16x16 *e0, u8x16 *f0, size_t stride, const pre_t *q,
 #endif
 	int luc[16];
 	unsigned ck;
+	size_t cko;
+	uint8_t *out0;
 #ifdef MT_MASK_GT
 	/* The search's result (as MT_MASK_GT gives it) while ck lasts. */
 	unsigned expect;
 #endif
 	char *ce, *cf;
-	/* Here the compiler's choice of registers measured better. */
-	const char *t = (const char *)&steps;
+	const char *t = steps_base();
 
 	/*
 	 * Columns move down a row as the sweep reaches them (below),
@@ -131,12 +144,16 @@ MT_SWEEP(u16x16 *e0, u8x16 *f0, size_t stride, const pre_t *q,
 	/* Column p's histograms, as p goes. */
 	ce = (char *)e0;
 	cf = (char *)f0;
-	for (int p = 0; p < tw; p++, q += 3, out += 3, ce += stride, cf += stride) {
+	/* Segment ck as a byte offset, out's end, p from out (rare path). */
+	cko = 16 * ck;
+	out0 = out;
+	for (const uint8_t *const oend = out + 3 * (size_t)tw; out < oend;
+	     q += 3, out += 3, ce += stride, cf += stride) {
 		/* Column p + w comes into the window, column p leaves it. */
 		const u16x16 *eout = (const u16x16 *)ce;
 		const u16x16 *ein = (const u16x16 *)(ce + win);
-		const u8x16 *fout = (const u8x16 *)cf;
-		const u8x16 *fin = (const u8x16 *)(cf + win);
+		const char *fout = cf;
+		const char *fin = cf + win;
 		const unsigned s = ck;
 		unsigned k;
 #ifdef MT_MASK_GT
@@ -159,7 +176,8 @@ MT_SWEEP(u16x16 *e0, u8x16 *f0, size_t stride, const pre_t *q,
 		 * not wait for the search.  kf[s] and luc[s] keep it as of p
 		 * if the median has left it.
 		 */
-		acc += MT_WIDEN(&fin[s]) - MT_WIDEN(&fout[s]);
+		acc += MT_WIDEN((const u8x16 *)(fin + cko)) -
+		       MT_WIDEN((const u8x16 *)(fout + cko));
 #ifndef MT_LANE
 		below += (uint16_t)((*ein)[s] - (*eout)[s]);
 #endif
@@ -177,6 +195,8 @@ MT_SWEEP(u16x16 *e0, u8x16 *f0, size_t stride, const pre_t *q,
 		k = 15 - MT_COUNT_GT(kc, rank - 0x8000);
 		if (__builtin_expect(k != s, 0)) {
 #endif
+			const int p = (int)((out - out0) / 3);
+
 			/*
 			 * The lazy fine level: catch segment k up from where
 			 * it was last used, or rebuild it when that is over
@@ -185,6 +205,7 @@ MT_SWEEP(u16x16 *e0, u8x16 *f0, size_t stride, const pre_t *q,
 			kf[s] = acc;
 			luc[s] = p;
 			ck = k;
+			cko = 16 * k;
 #ifdef MT_LANE
 			sel = (u16x16){0} + (uint16_t)k;
 #else
@@ -206,7 +227,7 @@ MT_SWEEP(u16x16 *e0, u8x16 *f0, size_t stride, const pre_t *q,
 		 * (biased) is the biased cumulative count up to each fine
 		 * bin: one add and the same compare.
 		 */
-		*out = (uint8_t)(ck * 16 + 16 -
+		*out = (uint8_t)(cko + 16 -
 				 MT_COUNT_GT(acc + MT_BELOW, rank - 0x8000));
 	}
 #undef MT_BELOW
@@ -236,6 +257,7 @@ MT_SWEEP2(struct hcol2 *cc, const pre_t *q, uint8_t *out, int r, int tw)
 	u16x16 kf[2][16];
 	int luc[2][16];
 	unsigned ck[2];
+	size_t o0, o1;
 	/* The compare mask of kc while both medians stay in their segments. */
 	uint32_t expect;
 	const char *t = steps_base();
@@ -262,18 +284,34 @@ MT_SWEEP2(struct hcol2 *cc, const pre_t *q, uint8_t *out, int r, int tw)
 			      ck[1], ck[1], ck[1], ck[1], ck[1], ck[1], ck[1], ck[1],
 			      ck[1], ck[1], ck[1], ck[1], ck[1], ck[1], ck[1], ck[1]};
 	q += 3 * (w + COL_AHEAD);
-	for (int p = 0; p < tw; p++, q += 3, out += 3) {
-		const struct hcol2 *cout = &cc[p], *cin = cout + w;
-		struct hcol2 *cah = &cc[p + w + COL_AHEAD];
+	/*
+	 * The segments in use as byte offsets into a record (channel 1's
+	 * past channel 0's), kept in scalars of their own: in the arrays
+	 * GCC reloads one from the stack at every column.
+	 */
+	o0 = offsetof(struct hcol2, f[0][0]) + 16 * ck[0];
+	o1 = offsetof(struct hcol2, f[1][0]) + 16 * ck[1];
+	/*
+	 * Pointers that step, and p only where the rare path needs it:
+	 * with a counter and an index GCC runs out of registers.
+	 */
+	for (struct hcol2 *co = cc, *const oend = cc + tw; co < oend;
+	     co++, q += 3, out += 3) {
+		const struct hcol2 *cout = co, *cin = co + w;
+		struct hcol2 *cah = co + w + COL_AHEAD;
 		uint32_t m, mo;
 
 		col_down(&cah->e[0], cah->f[0], q, t);
 		col_down(&cah->e[1], cah->f[1], q + 1, t);
 		kc += *(const u16x32 *)cin->e - *(const u16x32 *)cout->e;
-		acc += MT_WIDEN2(&cin->f[0][ck[0]], &cin->f[1][ck[1]]) -
-		       MT_WIDEN2(&cout->f[0][ck[0]], &cout->f[1][ck[1]]);
+		acc += MT_WIDEN2((const u8x16 *)((const char *)cin + o0),
+				 (const u8x16 *)((const char *)cin + o1)) -
+		       MT_WIDEN2((const u8x16 *)((const char *)cout + o0),
+				 (const u8x16 *)((const char *)cout + o1));
 		m = MT_MASK_GT32(kc, rank - 0x8000);
 		if (__builtin_expect(m != expect, 0)) {
+			const int p = (int)(co - cc);
+
 			/* One median or both have left their segments. */
 			for (int c = 0; c < 2; c++) {
 				const unsigned k = 15 - (unsigned)__builtin_popcount(
@@ -300,12 +338,16 @@ MT_SWEEP2(struct hcol2 *cc, const pre_t *q, uint8_t *out, int r, int tw)
 				acc = MT_SET_HALF(acc, c, a);
 				sel = MT_SET_HALF(sel, c, (u16x16){0} + (uint16_t)(16 * c + k));
 			}
+			o0 = offsetof(struct hcol2, f[0][0]) + 16 * ck[0];
+			o1 = offsetof(struct hcol2, f[1][0]) + 16 * ck[1];
 			expect = m;
 		}
 		mo = MT_MASK_GT32(acc + MT_LANE32(kc, sel), rank - 0x8000);
-		out[0] = (uint8_t)(ck[0] * 16 + 16 -
+		/* The median is 16 ck + 16 less the fine bins above the rank. */
+		out[0] = (uint8_t)(o0 + 16 - offsetof(struct hcol2, f[0][0]) -
 				   (unsigned)__builtin_popcount(mo & 0xFFFF));
-		out[1] = (uint8_t)(ck[1] * 16 + 16 - (unsigned)__builtin_popcount(mo >> 16));
+		out[1] = (uint8_t)(o1 + 16 - offsetof(struct hcol2, f[1][0]) -
+				   (unsigned)__builtin_popcount(mo >> 16));
 	}
 }
 #endif

@@ -174,6 +174,13 @@ test_tiles_and_threads(void **state)
 	check_against_brute(8300, 3, 13, 1, 256);
 	check_against_brute(4100, 40, 5, 2, 256);
 	/*
+	 * Wide windows across a seam, random values and few levels: the
+	 * medians change segments often, so the sweeps' rare path (the
+	 * lazy catch-up, p worked out from pointers) runs near tile ends.
+	 */
+	check_against_brute(2100, 12, 41, 1, 256);
+	check_against_brute(1030, 20, 27, 1, 16);
+	/*
 	 * Tall enough for several strips (at least max(4w, 32) rows each),
 	 * more strips than threads for the first, so threads claim several.
 	 */
