@@ -1165,12 +1165,19 @@ type_values(struct sim_store *st, json_t *req, json_t **vals,
 	return 0;
 }
 
-/* CreateHITType is idempotent on its values: same values, same id. */
+/*
+ * CreateHITType is idempotent on its values: same values, same id.  The
+ * type keeps its own copy: CreateHIT goes on to add the HIT's Question and
+ * annotation to vals, which would otherwise end up in the type (and in a
+ * later CreateHITWithHITType's HIT, and in the saved type, whose key then
+ * differs after a restart).
+ */
 static struct hittype *
 hittype_get_or_add(struct sim_store *st, json_t *vals)
 {
 	char *key = json_dumps(vals, JSON_SORT_KEYS | JSON_COMPACT);
 	struct hittype *t;
+	json_t *copy;
 
 	if (key == NULL)
 		return NULL;
@@ -1180,14 +1187,17 @@ hittype_get_or_add(struct sim_store *st, json_t *vals)
 			return st->types[i];
 		}
 	t = calloc(1, sizeof(*t));
-	if (t == NULL || vec_push(&st->types, &st->ntypes, t) != 0) {
+	copy = json_deep_copy(vals);
+	if (t == NULL || copy == NULL ||
+	    vec_push(&st->types, &st->ntypes, t) != 0) {
 		free(t);
+		json_decref(copy);
 		free(key);
 		return NULL;
 	}
 	new_id(st, t->id);
 	t->key = key;
-	t->vals = json_incref(vals);
+	t->vals = copy;
 	return t;
 }
 
