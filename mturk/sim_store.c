@@ -50,6 +50,8 @@ struct grant {
 	char qual_id[SIM_ID_LEN + 1];
 	char worker_id[256];
 	int value;
+	struct grant *worker_prev; /* the worker's previous grant */
+	size_t seq;		   /* its place in st->grants */
 };
 
 struct hittype {
@@ -163,7 +165,7 @@ struct sim_store {
 	struct sim_rng ids;
 	struct qtype **qtypes;
 	size_t nqtypes;
-	struct grant *grants;
+	struct grant **grants;
 	size_t ngrants;
 	struct hittype **types;
 	size_t ntypes;
@@ -176,7 +178,7 @@ struct sim_store {
 	/*
 	 * Indexes (a scan of every record per request runs quadratic in a
 	 * long run).  Each record is added to its array and its indexes by
-	 * one function: hit_add(), asg_add(), object_add().
+	 * one function: hit_add(), asg_add(), object_add(), grant_add().
 	 *   hits_by_id, asgs_by_id, objects_by_path: the record;
 	 *   hits_by_ann: the newest HIT of an annotation key (older ones
 	 *   through hit->ann_prev); hits_by_token: the same for tokens.
@@ -187,6 +189,8 @@ struct sim_store {
 	struct strmap hits_by_token;
 	struct strmap asgs_by_id;
 	struct strmap objects_by_path;
+	/* The newest grant of a worker; older: grant->worker_prev. */
+	struct strmap grants_by_worker;
 	struct exp_copy *exps;
 	size_t nexps;
 	char *state_dir; /* NULL: memory only */
@@ -374,7 +378,10 @@ sim_store_free(struct sim_store *st)
 		free(st->qtypes[i]);
 	}
 	free(st->qtypes);
+	for (size_t i = 0; i < st->ngrants; i++)
+		free(st->grants[i]);
 	free(st->grants);
+	strmap_cleanup(&st->grants_by_worker);
 	for (size_t i = 0; i < st->ntypes; i++) {
 		free(st->types[i]->key);
 		json_decref(st->types[i]->vals);
@@ -698,11 +705,28 @@ find_qtype(struct sim_store *st, const char *id)
 static struct grant *
 find_grant(struct sim_store *st, const char *qual_id, const char *worker)
 {
-	for (size_t i = 0; i < st->ngrants; i++)
-		if (strcmp(st->grants[i].qual_id, qual_id) == 0 &&
-		    strcmp(st->grants[i].worker_id, worker) == 0)
-			return &st->grants[i];
+	for (struct grant *g = strmap_get(&st->grants_by_worker, worker,
+					  strlen(worker));
+	     g != NULL; g = g->worker_prev)
+		if (strcmp(g->qual_id, qual_id) == 0)
+			return g;
 	return NULL;
+}
+
+/*
+ * Adds a new grant to the store and its index; -1 when memory runs out,
+ * and then nothing changed.
+ */
+static int
+grant_add(struct sim_store *st, struct grant *g)
+{
+	if (strmap_reserve(&st->grants_by_worker) != 0 ||
+	    vec_push(&st->grants, &st->ngrants, g) != 0)
+		return -1;
+	g->seq = st->ngrants - 1;
+	g->worker_prev = strmap_put(&st->grants_by_worker, g->worker_id,
+				    strlen(g->worker_id), g);
+	return 0;
 }
 
 static void
@@ -1028,7 +1052,7 @@ op_associate_qualification(struct sim_store *st, json_t *req, json_t **resp,
 {
 	const char *qid, *worker;
 	int64_t value;
-	struct grant *g, *grown;
+	struct grant *g;
 
 	if (get_str(st, req, "QualificationTypeId", true, &qid, err) != 0 ||
 	    get_str(st, req, "WorkerId", true, &worker, err) != 0 ||
@@ -1043,19 +1067,22 @@ op_associate_qualification(struct sim_store *st, json_t *req, json_t **resp,
 		return fail(st, err, 400, "RequestError", "WorkerDoesNotExist",
 			    "Worker %.64s does not exist.", worker);
 	g = find_grant(st, qid, worker);
-	if (g == NULL) {
-		grown = realloc(st->grants, (st->ngrants + 1) * sizeof(*grown));
-		if (grown == NULL)
+	if (g != NULL) {
+		touch_grant(st, g->seq);
+	} else {
+		g = calloc(1, sizeof(*g));
+		if (g != NULL) {
+			snprintf(g->qual_id, sizeof(g->qual_id), "%s", qid);
+			snprintf(g->worker_id, sizeof(g->worker_id), "%s",
+				 worker);
+		}
+		if (g == NULL || grant_add(st, g) != 0) {
+			free(g);
 			return fail(st, err, 500, "ServiceFault", NULL,
 				    "out of memory");
-		st->grants = grown;
-		g = &st->grants[st->ngrants++];
-		memset(g, 0, sizeof(*g));
-		snprintf(g->qual_id, sizeof(g->qual_id), "%s", qid);
-		snprintf(g->worker_id, sizeof(g->worker_id), "%s", worker);
+		}
 	}
 	g->value = (int)value;
-	touch_grant(st, (size_t)(g - st->grants));
 	*resp = json_object();
 	return 0;
 }
@@ -1949,7 +1976,7 @@ touch_object(struct sim_store *st, struct object *o)
 		st->save_all = true;
 }
 
-/* Grants live in a plain array that moves: they are touched by index. */
+/* Grants are touched by their place in st->grants. */
 static void
 touch_grant(struct sim_store *st, size_t i)
 {
@@ -2051,7 +2078,7 @@ dump_state(struct sim_store *st)
 	json_object_set_new(o, "qualification_types", a);
 	a = json_array();
 	for (size_t i = 0; i < st->ngrants; i++)
-		json_array_append_new(a, grant_row(&st->grants[i]));
+		json_array_append_new(a, grant_row(st->grants[i]));
 	json_object_set_new(o, "grants", a);
 	a = json_array();
 	for (size_t i = 0; i < st->ntypes; i++)
@@ -2160,10 +2187,10 @@ save_changes(struct sim_store *st, struct errbuf *eb)
 			     json_incref(st->qtypes[i]->obj), NULL, eb);
 	from = st->save_all ? 0 : st->saved_grants;
 	for (size_t i = from; rc == IF_OK && i < st->ngrants; i++)
-		rc = put_grant(st, &st->grants[i], eb);
+		rc = put_grant(st, st->grants[i], eb);
 	for (size_t i = 0; rc == IF_OK && i < st->ntouched_grants; i++)
 		if (st->touched_grants[i] < st->ngrants)
-			rc = put_grant(st, &st->grants[st->touched_grants[i]], eb);
+			rc = put_grant(st, st->grants[st->touched_grants[i]], eb);
 	from = st->save_all ? 0 : st->saved_types;
 	for (size_t i = from; rc == IF_OK && i < st->ntypes; i++)
 		rc = put_row(st, "hit_types", st->types[i]->id,
@@ -2301,17 +2328,17 @@ load_doc(struct sim_store *st, json_t *o, const char *file, struct errbuf *eb)
 		q->obj = json_incref(v);
 	}
 	json_array_foreach(json_object_get(o, "grants"), i, v) {
-		struct grant *g = realloc(st->grants,
-					  (st->ngrants + 1) * sizeof(*g));
+		struct grant *g = calloc(1, sizeof(*g));
 		if (g == NULL)
 			goto nomem;
-		st->grants = g;
-		g = &st->grants[st->ngrants++];
-		memset(g, 0, sizeof(*g));
 		snprintf(g->qual_id, sizeof(g->qual_id), "%s", jstr(v, "qual"));
 		snprintf(g->worker_id, sizeof(g->worker_id), "%s",
 			 jstr(v, "worker"));
 		g->value = (int)jint(v, "value");
+		if (grant_add(st, g) != 0) {
+			free(g);
+			goto nomem;
+		}
 	}
 	json_array_foreach(json_object_get(o, "hit_types"), i, v) {
 		struct hittype *t = calloc(1, sizeof(*t));

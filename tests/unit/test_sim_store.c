@@ -1628,6 +1628,81 @@ test_crowd_plan_after_delete_and_reload(void **state)
 	remove_dir(dir);
 }
 
+/*
+ * Grants are found by worker: a grant changed after a reload changes that
+ * record (the saved state says so), and a requirement on its new value
+ * decides who may take a HIT.
+ */
+static void
+test_grant_index(void **state)
+{
+	char *dir = make_tmpdir(), body[512], qid[2][64], req[1024];
+	struct fixture *f = fixture_new_pool(0, 34, 3);
+	struct errbuf eb;
+	json_t *r, *live, *back, *a;
+	char pool[3][SIM_WORKER_ID_LEN + 1];
+	size_t i;
+
+	(void)state;
+	err_init(&eb);
+	assert_int_equal(sim_store_open(f->st, dir, &eb), IF_OK);
+	for (int q = 0; q < 2; q++) {
+		snprintf(body, sizeof(body),
+			 "{\"Name\":\"g%d\",\"Description\":\"d\","
+			 "\"QualificationTypeStatus\":\"Active\"}",
+			 q);
+		r = call_ok(f, "CreateQualificationType", body);
+		snprintf(qid[q], sizeof(qid[q]), "%s",
+			 json_string_value(json_object_get(
+				 json_object_get(r, "QualificationType"),
+				 "QualificationTypeId")));
+		json_decref(r);
+	}
+	for (i = 0; i < 3; i++) {
+		sim_worker_id(34, i, pool[i]);
+		for (int q = 0; q < 2; q++) {
+			snprintf(body, sizeof(body),
+				 "{\"QualificationTypeId\":\"%s\",\"WorkerId\":"
+				 "\"%s\",\"IntegerValue\":%d}",
+				 qid[q], pool[i], q + 1);
+			json_decref(call_ok(f, "AssociateQualificationWithWorker",
+					    body));
+		}
+	}
+	fixture_free(f);
+	f = fixture_new_pool(0, 34, 3);
+	assert_int_equal(sim_store_open(f->st, dir, &eb), IF_OK);
+	/* Worker 1's first grant becomes 9. */
+	snprintf(body, sizeof(body),
+		 "{\"QualificationTypeId\":\"%s\",\"WorkerId\":\"%s\","
+		 "\"IntegerValue\":9}",
+		 qid[0], pool[1]);
+	json_decref(call_ok(f, "AssociateQualificationWithWorker", body));
+	live = dump(f);
+	assert_int_equal(json_array_size(json_object_get(live, "grants")), 6);
+	fixture_free(f);
+	f = fixture_new_pool(0, 34, 3);
+	assert_int_equal(sim_store_open(f->st, dir, &eb), IF_OK);
+	back = dump(f);
+	assert_same_state(live, back);
+	json_decref(live);
+	json_decref(back);
+	/* Only worker 1 has 9 (the crowd of three does not grow: max 1). */
+	snprintf(req, sizeof(req), hit_req_fmt, 1, "e/g/1",
+		 ",\"QualificationRequirements\":[{\"QualificationTypeId\":\"",
+		 qid[0],
+		 "\",\"Comparator\":\"EqualTo\",\"IntegerValues\":[9]}]");
+	r = call_ok(f, "CreateHIT", req);
+	a = first_assignment(f, hit_id_of(r));
+	assert_non_null(a);
+	assert_string_equal(json_string_value(json_object_get(a, "WorkerId")),
+			    pool[1]);
+	json_decref(a);
+	json_decref(r);
+	fixture_free(f);
+	remove_dir(dir);
+}
+
 int
 main(void)
 {
@@ -1652,6 +1727,7 @@ main(void)
 		cmocka_unit_test(test_list_assignments_index),
 		cmocka_unit_test(test_abandoned_assignment_taken_again),
 		cmocka_unit_test(test_crowd_plan_after_delete_and_reload),
+		cmocka_unit_test(test_grant_index),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
