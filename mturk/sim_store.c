@@ -50,6 +50,8 @@ struct grant {
 	char qual_id[SIM_ID_LEN + 1];
 	char worker_id[256];
 	int value;
+	struct grant *worker_prev; /* the worker's previous grant */
+	size_t seq;		   /* its place in st->grants */
 };
 
 struct hittype {
@@ -85,6 +87,23 @@ struct hit {
 	bool reviewing;
 	/* Scratch of hits_tally(). */
 	struct hit_counts tally;
+	/*
+	 * The HIT's assignments in the order of st->asgs (the array is
+	 * owned, the assignments are the store's).  Assignments are never
+	 * removed and never change HIT, so the list only grows.
+	 */
+	struct asg **asgs;
+	size_t nasgs;
+	/*
+	 * RequesterAnnotation (borrowed from vals, which never changes after
+	 * creation; NULL when none) and its key in st->hits_by_ann: up to
+	 * its last '/' ("<experiment>/<image>"), or all of it.
+	 */
+	const char *ann;
+	size_t ann_key_len;
+	/* The previous HIT with the same annotation key, and with the same token. */
+	struct hit *ann_prev;
+	struct hit *token_prev;
 };
 
 struct asg {
@@ -101,6 +120,7 @@ struct asg {
 	char *feedback; /* RequesterFeedback */
 	struct sim_face *boxes;
 	size_t nboxes;
+	size_t seq; /* its place in st->asgs */
 };
 
 struct object {
@@ -110,12 +130,33 @@ struct object {
 	char content_type[128];
 };
 
+/*
+ * An open-addressing hash map from a string to a record (linear probing,
+ * capacity a power of two, at most half full).  Keys are borrowed from the
+ * records, which outlive the map; nothing is ever removed.  A put that
+ * follows a successful strmap_reserve() cannot fail, so a record is added
+ * to its array and its maps together or not at all.
+ */
+struct strmap_slot {
+	const char *key; /* NULL: empty */
+	size_t klen;
+	uint64_t hash;
+	void *val;
+};
+
+struct strmap {
+	struct strmap_slot *slot;
+	size_t cap;
+	size_t count;
+};
+
 struct exp_copy {
 	char *name;
 	int *windows;
 	size_t nwindows;
 	struct sim_image *images;
 	size_t nimages;
+	struct strmap images_by_id; /* of images[] */
 };
 
 struct sim_store {
@@ -124,24 +165,32 @@ struct sim_store {
 	struct sim_rng ids;
 	struct qtype **qtypes;
 	size_t nqtypes;
-	struct grant *grants;
+	struct grant **grants;
 	size_t ngrants;
 	struct hittype **types;
 	size_t ntypes;
 	struct hit **hits;
 	size_t nhits;
-	/*
-	 * An open-addressing index of hits by id (the crowd looks HITs up for
-	 * every assignment it knows; a scan made large runs quadratic).
-	 * hidx_count hits of hits[] are in it; capacity is a power of two.
-	 */
-	struct hit **hidx;
-	size_t hidx_cap;
-	size_t hidx_count;
 	struct asg **asgs;
 	size_t nasgs;
 	struct object **objects;
 	size_t nobjects;
+	/*
+	 * Indexes (a scan of every record per request runs quadratic in a
+	 * long run).  Each record is added to its array and its indexes by
+	 * one function: hit_add(), asg_add(), object_add(), grant_add().
+	 *   hits_by_id, asgs_by_id, objects_by_path: the record;
+	 *   hits_by_ann: the newest HIT of an annotation key (older ones
+	 *   through hit->ann_prev); hits_by_token: the same for tokens.
+	 * An assignment's HIT lists it in hit->asgs.
+	 */
+	struct strmap hits_by_id;
+	struct strmap hits_by_ann;
+	struct strmap hits_by_token;
+	struct strmap asgs_by_id;
+	struct strmap objects_by_path;
+	/* The newest grant of a worker; older: grant->worker_prev. */
+	struct strmap grants_by_worker;
 	struct exp_copy *exps;
 	size_t nexps;
 	char *state_dir; /* NULL: memory only */
@@ -191,6 +240,85 @@ vec_push(void *arrp, size_t *n, void *item)
 	return 0;
 }
 
+static uint64_t
+strmap_hash(const char *key, size_t klen)
+{
+	return sim_hash(0, key, klen);
+}
+
+static void
+strmap_cleanup(struct strmap *m)
+{
+	free(m->slot);
+	memset(m, 0, sizeof(*m));
+}
+
+/* The slot of key, or the empty slot where it would go. */
+static struct strmap_slot *
+strmap_slot(const struct strmap *m, const char *key, size_t klen,
+	    uint64_t hash)
+{
+	size_t i = (size_t)hash & (m->cap - 1);
+
+	while (m->slot[i].key != NULL &&
+	       !(m->slot[i].hash == hash && m->slot[i].klen == klen &&
+		 memcmp(m->slot[i].key, key, klen) == 0))
+		i = (i + 1) & (m->cap - 1);
+	return &m->slot[i];
+}
+
+/* Makes room for one more key; -1 when memory runs out (m unchanged). */
+static int
+strmap_reserve(struct strmap *m)
+{
+	struct strmap_slot *old = m->slot, *t;
+	size_t old_cap = m->cap, cap = old_cap != 0 ? old_cap * 2 : 64;
+
+	if ((m->count + 1) * 2 <= old_cap)
+		return 0;
+	t = calloc(cap, sizeof(*t));
+	if (t == NULL)
+		return -1;
+	m->slot = t;
+	m->cap = cap;
+	for (size_t i = 0; i < old_cap; i++)
+		if (old[i].key != NULL)
+			*strmap_slot(m, old[i].key, old[i].klen, old[i].hash) =
+				old[i];
+	free(old);
+	return 0;
+}
+
+/* What key maps to; NULL when nothing. */
+static void *
+strmap_get(const struct strmap *m, const char *key, size_t klen)
+{
+	if (m->cap == 0 || key == NULL)
+		return NULL;
+	return strmap_slot(m, key, klen, strmap_hash(key, klen))->val;
+}
+
+/*
+ * Maps key (borrowed: it must live as long as the map) to val, replacing
+ * what it mapped to; the previous value or NULL.  Needs a strmap_reserve()
+ * since the last put.
+ */
+static void *
+strmap_put(struct strmap *m, const char *key, size_t klen, void *val)
+{
+	uint64_t hash = strmap_hash(key, klen);
+	struct strmap_slot *sl = strmap_slot(m, key, klen, hash);
+	void *prev = sl->val;
+
+	if (sl->key == NULL)
+		m->count++;
+	sl->key = key;
+	sl->klen = klen;
+	sl->hash = hash;
+	sl->val = val;
+	return prev;
+}
+
 static int64_t
 real_clock_ms(void *ctx)
 {
@@ -236,6 +364,7 @@ exp_copy_cleanup(struct exp_copy *e)
 		free((void *)(uintptr_t)e->images[i].faces);
 	}
 	free(e->images);
+	strmap_cleanup(&e->images_by_id);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -249,7 +378,10 @@ sim_store_free(struct sim_store *st)
 		free(st->qtypes[i]);
 	}
 	free(st->qtypes);
+	for (size_t i = 0; i < st->ngrants; i++)
+		free(st->grants[i]);
 	free(st->grants);
+	strmap_cleanup(&st->grants_by_worker);
 	for (size_t i = 0; i < st->ntypes; i++) {
 		free(st->types[i]->key);
 		json_decref(st->types[i]->vals);
@@ -259,10 +391,15 @@ sim_store_free(struct sim_store *st)
 	for (size_t i = 0; i < st->nhits; i++) {
 		json_decref(st->hits[i]->vals);
 		free(st->hits[i]->token);
+		free(st->hits[i]->asgs);
 		free(st->hits[i]);
 	}
 	free(st->hits);
-	free(st->hidx);
+	strmap_cleanup(&st->hits_by_id);
+	strmap_cleanup(&st->hits_by_ann);
+	strmap_cleanup(&st->hits_by_token);
+	strmap_cleanup(&st->asgs_by_id);
+	strmap_cleanup(&st->objects_by_path);
 	for (size_t i = 0; i < st->nasgs; i++) {
 		free(st->asgs[i]->answer);
 		free(st->asgs[i]->feedback);
@@ -335,6 +472,10 @@ sim_store_add_experiment(struct sim_store *st, const struct sim_experiment *exp,
 			goto nomem;
 		if (in->nfaces > 0)
 			memcpy(faces, in->faces, in->nfaces * sizeof(*faces));
+		if (strmap_reserve(&c.images_by_id) != 0)
+			goto nomem;
+		/* A repeated id: the last one counts. */
+		strmap_put(&c.images_by_id, o->id, strlen(o->id), o);
 	}
 	pthread_mutex_lock(&st->mu);
 	for (slot = 0; slot < st->nexps; slot++)
@@ -475,63 +616,81 @@ ts_json(int64_t ms)
 
 /* ---- lookups ------------------------------------------------------------ */
 
-static void
-hidx_insert(struct hit **table, size_t cap, struct hit *h)
-{
-	size_t i = (size_t)sim_hash_str(0, h->id) & (cap - 1);
-
-	while (table[i] != NULL)
-		i = (i + 1) & (cap - 1);
-	table[i] = h;
-}
-
-/* Indexes the hits added since the last call (those with an id yet). */
-static void
-hidx_update(struct sim_store *st)
-{
-	while (st->hidx_count < st->nhits &&
-	       st->hits[st->hidx_count]->id[0] != '\0') {
-		if ((st->hidx_count + 1) * 2 > st->hidx_cap) {
-			size_t cap = st->hidx_cap != 0 ? st->hidx_cap * 2 : 64;
-			struct hit **t = calloc(cap, sizeof(*t));
-			if (t == NULL)
-				return; /* find_hit scans the rest */
-			for (size_t i = 0; i < st->hidx_count; i++)
-				hidx_insert(t, cap, st->hits[i]);
-			free(st->hidx);
-			st->hidx = t;
-			st->hidx_cap = cap;
-		}
-		hidx_insert(st->hidx, st->hidx_cap, st->hits[st->hidx_count]);
-		st->hidx_count++;
-	}
-}
-
 static struct hit *
 find_hit(struct sim_store *st, const char *id)
 {
-	if (id == NULL)
-		return NULL;
-	hidx_update(st);
-	if (st->hidx_cap > 0) {
-		size_t i = (size_t)sim_hash_str(0, id) & (st->hidx_cap - 1);
-		for (; st->hidx[i] != NULL; i = (i + 1) & (st->hidx_cap - 1))
-			if (strcmp(st->hidx[i]->id, id) == 0)
-				return st->hidx[i];
-	}
-	for (size_t i = st->hidx_count; i < st->nhits; i++)
-		if (strcmp(st->hits[i]->id, id) == 0)
-			return st->hits[i];
-	return NULL;
+	return id != NULL ? strmap_get(&st->hits_by_id, id, strlen(id)) : NULL;
 }
 
 static struct asg *
 find_asg(struct sim_store *st, const char *id)
 {
-	for (size_t i = 0; id != NULL && i < st->nasgs; i++)
-		if (strcmp(st->asgs[i]->id, id) == 0)
-			return st->asgs[i];
-	return NULL;
+	return id != NULL ? strmap_get(&st->asgs_by_id, id, strlen(id)) : NULL;
+}
+
+static struct object *
+find_object(struct sim_store *st, const char *path, size_t len)
+{
+	return strmap_get(&st->objects_by_path, path, len);
+}
+
+/* The newest HIT whose annotation key is key[0..len); older: ->ann_prev. */
+static struct hit *
+find_hits_by_ann(struct sim_store *st, const char *key, size_t len)
+{
+	return strmap_get(&st->hits_by_ann, key, len);
+}
+
+/*
+ * Adds a complete HIT (id, vals and token set) to the store and its
+ * indexes; -1 when memory runs out, and then nothing changed.
+ */
+static int
+hit_add(struct sim_store *st, struct hit *h)
+{
+	const char *slash;
+
+	h->ann = json_string_value(
+		json_object_get(h->vals, "RequesterAnnotation"));
+	if (h->ann != NULL) {
+		slash = strrchr(h->ann, '/');
+		h->ann_key_len = slash != NULL ? (size_t)(slash - h->ann)
+					       : strlen(h->ann);
+	}
+	if (strmap_reserve(&st->hits_by_id) != 0 ||
+	    strmap_reserve(&st->hits_by_ann) != 0 ||
+	    strmap_reserve(&st->hits_by_token) != 0 ||
+	    vec_push(&st->hits, &st->nhits, h) != 0)
+		return -1;
+	strmap_put(&st->hits_by_id, h->id, strlen(h->id), h);
+	if (h->ann != NULL)
+		h->ann_prev = strmap_put(&st->hits_by_ann, h->ann,
+					 h->ann_key_len, h);
+	if (h->token != NULL)
+		h->token_prev = strmap_put(&st->hits_by_token, h->token,
+					   strlen(h->token), h);
+	return 0;
+}
+
+/*
+ * Adds a complete assignment (id and hit_id set) of HIT h (NULL: a saved
+ * assignment whose HIT is missing) to the store and its indexes; -1 when
+ * memory runs out, and then nothing changed.
+ */
+static int
+asg_add(struct sim_store *st, struct hit *h, struct asg *a)
+{
+	if (strmap_reserve(&st->asgs_by_id) != 0 ||
+	    (h != NULL && vec_push(&h->asgs, &h->nasgs, a) != 0))
+		return -1;
+	if (vec_push(&st->asgs, &st->nasgs, a) != 0) {
+		if (h != NULL)
+			h->nasgs--;
+		return -1;
+	}
+	a->seq = st->nasgs - 1;
+	strmap_put(&st->asgs_by_id, a->id, strlen(a->id), a);
+	return 0;
 }
 
 static struct qtype *
@@ -546,11 +705,28 @@ find_qtype(struct sim_store *st, const char *id)
 static struct grant *
 find_grant(struct sim_store *st, const char *qual_id, const char *worker)
 {
-	for (size_t i = 0; i < st->ngrants; i++)
-		if (strcmp(st->grants[i].qual_id, qual_id) == 0 &&
-		    strcmp(st->grants[i].worker_id, worker) == 0)
-			return &st->grants[i];
+	for (struct grant *g = strmap_get(&st->grants_by_worker, worker,
+					  strlen(worker));
+	     g != NULL; g = g->worker_prev)
+		if (strcmp(g->qual_id, qual_id) == 0)
+			return g;
 	return NULL;
+}
+
+/*
+ * Adds a new grant to the store and its index; -1 when memory runs out,
+ * and then nothing changed.
+ */
+static int
+grant_add(struct sim_store *st, struct grant *g)
+{
+	if (strmap_reserve(&st->grants_by_worker) != 0 ||
+	    vec_push(&st->grants, &st->ngrants, g) != 0)
+		return -1;
+	g->seq = st->ngrants - 1;
+	g->worker_prev = strmap_put(&st->grants_by_worker, g->worker_id,
+				    strlen(g->worker_id), g);
+	return 0;
 }
 
 static void
@@ -640,17 +816,13 @@ counts_finish(struct hit_counts *c, const struct hit *h)
 }
 
 static struct hit_counts
-hit_counts(struct sim_store *st, const struct hit *h, int64_t now)
+hit_counts(struct sim_store *st, struct hit *h, int64_t now)
 {
 	struct hit_counts c = {0, 0, 0, 0, 0};
 
-	for (size_t i = 0; i < st->nasgs; i++) {
-		struct asg *a = st->asgs[i];
-
-		if (strcmp(a->hit_id, h->id) != 0)
-			continue;
-		count_asg(&c, a, asg_settle(st, a, h, now), now);
-	}
+	for (size_t i = 0; i < h->nasgs; i++)
+		count_asg(&c, h->asgs[i], asg_settle(st, h->asgs[i], h, now),
+			  now);
 	counts_finish(&c, h);
 	return c;
 }
@@ -675,25 +847,12 @@ hit_status(const struct hit *h, const struct hit_counts *c, int64_t now)
 	return h->reviewing ? "Reviewing" : "Reviewable";
 }
 
-/*
- * Counts every HIT's assignments in one pass (into hit->tally), for the
- * operations that need the status of many HITs: a hit_counts() per HIT
- * would scan every assignment once per HIT.
- */
+/* Counts every HIT's assignments (into hit->tally). */
 static void
 hits_tally(struct sim_store *st, int64_t now)
 {
 	for (size_t i = 0; i < st->nhits; i++)
-		memset(&st->hits[i]->tally, 0, sizeof(st->hits[i]->tally));
-	for (size_t i = 0; i < st->nasgs; i++) {
-		struct asg *a = st->asgs[i];
-		struct hit *h = find_hit(st, a->hit_id);
-
-		if (h != NULL)
-			count_asg(&h->tally, a, asg_settle(st, a, h, now), now);
-	}
-	for (size_t i = 0; i < st->nhits; i++)
-		counts_finish(&st->hits[i]->tally, st->hits[i]);
+		st->hits[i]->tally = hit_counts(st, st->hits[i], now);
 }
 
 static json_t *
@@ -893,7 +1052,7 @@ op_associate_qualification(struct sim_store *st, json_t *req, json_t **resp,
 {
 	const char *qid, *worker;
 	int64_t value;
-	struct grant *g, *grown;
+	struct grant *g;
 
 	if (get_str(st, req, "QualificationTypeId", true, &qid, err) != 0 ||
 	    get_str(st, req, "WorkerId", true, &worker, err) != 0 ||
@@ -908,19 +1067,22 @@ op_associate_qualification(struct sim_store *st, json_t *req, json_t **resp,
 		return fail(st, err, 400, "RequestError", "WorkerDoesNotExist",
 			    "Worker %.64s does not exist.", worker);
 	g = find_grant(st, qid, worker);
-	if (g == NULL) {
-		grown = realloc(st->grants, (st->ngrants + 1) * sizeof(*grown));
-		if (grown == NULL)
+	if (g != NULL) {
+		touch_grant(st, g->seq);
+	} else {
+		g = calloc(1, sizeof(*g));
+		if (g != NULL) {
+			snprintf(g->qual_id, sizeof(g->qual_id), "%s", qid);
+			snprintf(g->worker_id, sizeof(g->worker_id), "%s",
+				 worker);
+		}
+		if (g == NULL || grant_add(st, g) != 0) {
+			free(g);
 			return fail(st, err, 500, "ServiceFault", NULL,
 				    "out of memory");
-		st->grants = grown;
-		g = &st->grants[st->ngrants++];
-		memset(g, 0, sizeof(*g));
-		snprintf(g->qual_id, sizeof(g->qual_id), "%s", qid);
-		snprintf(g->worker_id, sizeof(g->worker_id), "%s", worker);
+		}
 	}
 	g->value = (int)value;
-	touch_grant(st, (size_t)(g - st->grants));
 	*resp = json_object();
 	return 0;
 }
@@ -1030,12 +1192,19 @@ type_values(struct sim_store *st, json_t *req, json_t **vals,
 	return 0;
 }
 
-/* CreateHITType is idempotent on its values: same values, same id. */
+/*
+ * CreateHITType is idempotent on its values: same values, same id.  The
+ * type keeps its own copy: CreateHIT goes on to add the HIT's Question and
+ * annotation to vals, which would otherwise end up in the type (and in a
+ * later CreateHITWithHITType's HIT, and in the saved type, whose key then
+ * differs after a restart).
+ */
 static struct hittype *
 hittype_get_or_add(struct sim_store *st, json_t *vals)
 {
 	char *key = json_dumps(vals, JSON_SORT_KEYS | JSON_COMPACT);
 	struct hittype *t;
+	json_t *copy;
 
 	if (key == NULL)
 		return NULL;
@@ -1045,14 +1214,17 @@ hittype_get_or_add(struct sim_store *st, json_t *vals)
 			return st->types[i];
 		}
 	t = calloc(1, sizeof(*t));
-	if (t == NULL || vec_push(&st->types, &st->ntypes, t) != 0) {
+	copy = json_deep_copy(vals);
+	if (t == NULL || copy == NULL ||
+	    vec_push(&st->types, &st->ntypes, t) != 0) {
 		free(t);
+		json_decref(copy);
 		free(key);
 		return NULL;
 	}
 	new_id(st, t->id);
 	t->key = key;
-	t->vals = json_incref(vals);
+	t->vals = copy;
 	return t;
 }
 
@@ -1074,15 +1246,26 @@ op_create_hit_type(struct sim_store *st, json_t *req, json_t **resp,
 	return 0;
 }
 
+/* Orders assignments as they are in st->asgs (a qsort() comparator). */
+static int
+asg_seq_cmp(const void *x, const void *y)
+{
+	const struct asg *a = *(const struct asg *const *)x;
+	const struct asg *b = *(const struct asg *const *)y;
+
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
 /* Resolves "<experiment>/<image-id>/<stage>" against the known experiments. */
 static void
 crowd_task(struct sim_store *st, const char *annotation, const struct hit *self,
 	   struct sim_crowd_task *task, struct sim_face **covered)
 {
-	char exp[256], img[256];
+	char exp[256];
 	const char *s1, *s2;
 	int64_t stage = 0;
-	size_t n = 0;
+	size_t n = 0, nfound = 0;
+	struct asg **found = NULL;
 
 	memset(task, 0, sizeof(*task));
 	*covered = NULL;
@@ -1090,39 +1273,44 @@ crowd_task(struct sim_store *st, const char *annotation, const struct hit *self,
 	    (s2 = strrchr(annotation, '/')) == s1 ||
 	    parse_int64(s2 + 1, 1, 1000, &stage) != 0 ||
 	    (size_t)(s1 - annotation) >= sizeof(exp) ||
-	    (size_t)(s2 - s1 - 1) >= sizeof(img))
+	    (size_t)(s2 - s1 - 1) >= 256)
 		return;
 	memcpy(exp, annotation, (size_t)(s1 - annotation));
 	exp[s1 - annotation] = '\0';
-	memcpy(img, s1 + 1, (size_t)(s2 - s1 - 1));
-	img[s2 - s1 - 1] = '\0';
 	for (size_t e = 0; e < st->nexps; e++) {
 		struct exp_copy *x = &st->exps[e];
+		const struct sim_image *im;
+
 		if (strcmp(x->name, exp) != 0)
 			continue;
-		for (size_t i = 0; i < x->nimages; i++)
-			if (strcmp(x->images[i].id, img) == 0)
-				task->image = &x->images[i];
+		im = strmap_get(&x->images_by_id, s1 + 1,
+				(size_t)(s2 - s1 - 1));
+		if (im != NULL)
+			task->image = im;
 		if ((size_t)stage <= x->nwindows)
 			task->window = x->windows[stage - 1];
 	}
 	task->stage = (int)stage;
 	if (task->image == NULL)
 		return;
-	/* Boxes of earlier stages of this image: what is redacted now. */
-	for (size_t pass = 0; pass < 2; pass++) {
-		size_t k = 0;
-		for (size_t i = 0; i < st->nasgs; i++) {
-			struct asg *a = st->asgs[i];
-			struct hit *h = find_hit(st, a->hit_id);
-			const char *ann;
+	/*
+	 * Boxes of earlier stages of this image: what is redacted now, in
+	 * the order of st->asgs.  The candidates are the assignments of the
+	 * HITs with this annotation key.
+	 */
+	for (struct hit *h = find_hits_by_ann(st, annotation,
+					      (size_t)(s2 - annotation));
+	     h != NULL; h = h->ann_prev) {
+		if (h == self)
+			continue;
+		for (size_t i = 0; i < h->nasgs; i++) {
+			struct asg *a = h->asgs[i];
+			const char *ann = h->ann;
 			const char *slash;
 			int64_t hs = 0;
 
-			if (h == NULL || h == self || a->nboxes == 0)
+			if (a->nboxes == 0)
 				continue;
-			ann = json_string_value(
-				json_object_get(h->vals, "RequesterAnnotation"));
 			if (ann == NULL || (slash = strrchr(ann, '/')) == NULL ||
 			    (size_t)(slash - ann) != (size_t)(s2 - annotation) ||
 			    strncmp(ann, annotation, (size_t)(s2 - annotation)) != 0 ||
@@ -1135,24 +1323,26 @@ crowd_task(struct sim_store *st, const char *annotation, const struct hit *self,
 				if (!asg_listed(s) || s == ASG_REJECTED)
 					continue;
 			}
-			if (pass == 0) {
-				n += a->nboxes;
-			} else {
-				memcpy(*covered + k, a->boxes,
-				       a->nboxes * sizeof(*a->boxes));
-				k += a->nboxes;
-			}
-		}
-		if (pass == 0) {
-			if (n == 0)
-				break;
-			*covered = calloc(n, sizeof(**covered));
-			if (*covered == NULL)
-				break;
+			if (vec_push(&found, &nfound, a) != 0)
+				goto out;
+			n += a->nboxes;
 		}
 	}
+	if (n == 0)
+		goto out;
+	qsort(found, nfound, sizeof(*found), asg_seq_cmp);
+	*covered = calloc(n, sizeof(**covered));
+	if (*covered == NULL)
+		goto out;
+	for (size_t i = 0, k = 0; i < nfound; i++) {
+		memcpy(*covered + k, found[i]->boxes,
+		       found[i]->nboxes * sizeof(*found[i]->boxes));
+		k += found[i]->nboxes;
+	}
 	task->covered = *covered;
-	task->ncovered = *covered != NULL ? n : 0;
+	task->ncovered = n;
+out:
+	free(found);
 }
 
 /*
@@ -1170,20 +1360,14 @@ question_image_missing(struct sim_store *st, const char *q)
 	blen = strlen(st->base);
 	for (p = strstr(q, st->base); p != NULL; p = strstr(p + 1, st->base)) {
 		const char *path = p + blen + 1, *end;
-		char key[1024];
-		bool found = false;
 
 		if (p[blen] != '/')
 			continue;
 		end = path + strcspn(path, "?\"'& <>#");
-		if (end == path || (size_t)(end - path) >= sizeof(key) ||
+		if (end == path || (size_t)(end - path) >= 1024 ||
 		    memchr(path, '/', (size_t)(end - path)) == NULL)
 			continue; /* not /bucket/key: a lab page, say */
-		memcpy(key, path, (size_t)(end - path));
-		key[end - path] = '\0';
-		for (size_t i = 0; i < st->nobjects && !found; i++)
-			found = strcmp(st->objects[i]->path, key) == 0;
-		if (!found)
+		if (find_object(st, path, (size_t)(end - path)) == NULL)
 			return true;
 	}
 	return false;
@@ -1220,13 +1404,13 @@ crowd_plan(struct sim_store *st, struct hit *h, struct sim_err *err)
 	if (st->cfg.crowd_off)
 		return 0;
 	err_init(&eb);
-	/* Attempt: how many HITs with this annotation came before. */
-	for (size_t i = 0; ann != NULL && i < st->nhits; i++) {
-		const char *a2 = json_string_value(
-			json_object_get(st->hits[i]->vals, "RequesterAnnotation"));
-		if (st->hits[i] != h && a2 != NULL && strcmp(a2, ann) == 0)
+	/* Attempt: how many other HITs have this annotation. */
+	for (struct hit *o = ann != NULL ? find_hits_by_ann(st, ann,
+							    h->ann_key_len)
+					 : NULL;
+	     o != NULL; o = o->ann_prev)
+		if (o != h && strcmp(o->ann, ann) == 0)
 			attempt++;
-	}
 	crowd_task(st, ann, h, &task, &covered);
 	task.image_missing = question_image_missing(
 		st, json_string_value(json_object_get(h->vals, "Question")));
@@ -1259,16 +1443,17 @@ crowd_plan(struct sim_store *st, struct hit *h, struct sim_err *err)
 		}
 		a = calloc(1, sizeof(*a));
 		boxes_json = sim_boxes_json(ans.boxes, ans.nboxes);
-		if (a == NULL || boxes_json == NULL ||
-		    vec_push(&st->asgs, &st->nasgs, a) != 0) {
+		if (a != NULL) {
+			new_id(st, a->id);
+			snprintf(a->hit_id, sizeof(a->hit_id), "%s", h->id);
+		}
+		if (a == NULL || boxes_json == NULL || asg_add(st, h, a) != 0) {
 			free(a);
 			free(boxes_json);
 			sim_crowd_answer_cleanup(&ans);
 			rc = fail(st, err, 500, "ServiceFault", NULL, "out of memory");
 			break;
 		}
-		new_id(st, a->id);
-		snprintf(a->hit_id, sizeof(a->hit_id), "%s", h->id);
 		snprintf(a->worker_id, sizeof(a->worker_id), "%s", worker);
 		a->simulated = true;
 		a->state = ASG_SUBMITTED;
@@ -1332,18 +1517,22 @@ op_create_hit(struct sim_store *st, json_t *req, bool with_type, json_t **resp,
 		return fail(st, err, 400, "RequestError", "ParameterValidationError",
 			    "UniqueRequestToken must be 1 to 64 characters.");
 	if (token != NULL) {
-		for (size_t i = 0; i < st->nhits; i++) {
-			struct hit *o = st->hits[i];
-			if (o->token != NULL && strcmp(o->token, token) == 0 &&
-			    now - o->created_ms < SIM_TOKEN_TTL_MS)
-				return fail(st, err, 400, "RequestError",
+		struct hit *dup = NULL;
+
+		/* The first one created that is still in the window. */
+		for (struct hit *o = strmap_get(&st->hits_by_token, token,
+						strlen(token));
+		     o != NULL; o = o->token_prev)
+			if (now - o->created_ms < SIM_TOKEN_TTL_MS)
+				dup = o;
+		if (dup != NULL)
+			return fail(st, err, 400, "RequestError",
 					    "HitAlreadyExists",
 					    "The HIT with ID \"%s\" already "
 					    "exists. No new HIT was created "
 					    "with the UniqueRequestToken "
 					    "\"%s\".",
-					    o->id, token);
-		}
+					    dup->id, token);
 	}
 	if (with_type) {
 		if (get_str(st, req, "HITTypeId", true, &type_id, err) != 0)
@@ -1367,7 +1556,7 @@ op_create_hit(struct sim_store *st, json_t *req, bool with_type, json_t **resp,
 		}
 	}
 	h = calloc(1, sizeof(*h));
-	if (h == NULL || vals == NULL || vec_push(&st->hits, &st->nhits, h) != 0) {
+	if (h == NULL || vals == NULL) {
 		free(h);
 		json_decref(vals);
 		return fail(st, err, 500, "ServiceFault", NULL, "out of memory");
@@ -1386,6 +1575,12 @@ op_create_hit(struct sim_store *st, json_t *req, bool with_type, json_t **resp,
 	h->autoapprove_s = json_integer_value(
 		json_object_get(vals, "AutoApprovalDelayInSeconds"));
 	h->token = token != NULL ? strdup(token) : NULL;
+	if ((token != NULL && h->token == NULL) || hit_add(st, h) != 0) {
+		json_decref(h->vals);
+		free(h->token);
+		free(h);
+		return fail(st, err, 500, "ServiceFault", NULL, "out of memory");
+	}
 	if (crowd_plan(st, h, err) != 0)
 		return -1;
 	*resp = json_object();
@@ -1467,15 +1662,13 @@ op_list_assignments(struct sim_store *st, json_t *req, json_t **resp,
 		return fail(st, err, 400, "SerializationException", NULL,
 			    "AssignmentStatuses: expected a list");
 	items = json_array();
-	for (i = 0; i < st->nasgs; i++) {
-		struct asg *a = st->asgs[i];
+	for (i = 0; i < h->nasgs; i++) {
+		struct asg *a = h->asgs[i];
 		enum asg_state s;
 		bool wanted = statuses == NULL || json_array_size(statuses) == 0;
 		size_t k;
 		json_t *v;
 
-		if (strcmp(a->hit_id, h->id) != 0)
-			continue;
 		s = asg_settle(st, a, h, now);
 		if (!asg_listed(s))
 			continue;
@@ -1702,9 +1895,8 @@ op_delete_hit(struct sim_store *st, json_t *req, json_t **resp,
 			    "operation can be called with a status of: "
 			    "Reviewing, Reviewable",
 			    status);
-	for (size_t i = 0; i < st->nasgs; i++)
-		if (strcmp(st->asgs[i]->hit_id, h->id) == 0 &&
-		    asg_settle(st, st->asgs[i], h, now) == ASG_SUBMITTED)
+	for (size_t i = 0; i < h->nasgs; i++)
+		if (asg_settle(st, h->asgs[i], h, now) == ASG_SUBMITTED)
 			return fail(st, err, 400, "RequestError",
 				    "InvalidHITState",
 				    "This HIT has assignments that are not "
@@ -1784,7 +1976,7 @@ touch_object(struct sim_store *st, struct object *o)
 		st->save_all = true;
 }
 
-/* Grants live in a plain array that moves: they are touched by index. */
+/* Grants are touched by their place in st->grants. */
 static void
 touch_grant(struct sim_store *st, size_t i)
 {
@@ -1886,7 +2078,7 @@ dump_state(struct sim_store *st)
 	json_object_set_new(o, "qualification_types", a);
 	a = json_array();
 	for (size_t i = 0; i < st->ngrants; i++)
-		json_array_append_new(a, grant_row(&st->grants[i]));
+		json_array_append_new(a, grant_row(st->grants[i]));
 	json_object_set_new(o, "grants", a);
 	a = json_array();
 	for (size_t i = 0; i < st->ntypes; i++)
@@ -1995,10 +2187,10 @@ save_changes(struct sim_store *st, struct errbuf *eb)
 			     json_incref(st->qtypes[i]->obj), NULL, eb);
 	from = st->save_all ? 0 : st->saved_grants;
 	for (size_t i = from; rc == IF_OK && i < st->ngrants; i++)
-		rc = put_grant(st, &st->grants[i], eb);
+		rc = put_grant(st, st->grants[i], eb);
 	for (size_t i = 0; rc == IF_OK && i < st->ntouched_grants; i++)
 		if (st->touched_grants[i] < st->ngrants)
-			rc = put_grant(st, &st->grants[st->touched_grants[i]], eb);
+			rc = put_grant(st, st->grants[st->touched_grants[i]], eb);
 	from = st->save_all ? 0 : st->saved_types;
 	for (size_t i = from; rc == IF_OK && i < st->ntypes; i++)
 		rc = put_row(st, "hit_types", st->types[i]->id,
@@ -2077,7 +2269,10 @@ jint(json_t *o, const char *k)
 	return (int64_t)json_integer_value(json_object_get(o, k));
 }
 
-/* Adds an object; data is copied.  -1 when memory runs out. */
+/*
+ * Adds a new object to the store and its index; data is copied.  -1 when
+ * memory runs out, and then nothing changed.
+ */
 static int
 object_add(struct sim_store *st, const char *path, const char *content_type,
 	   const void *data, size_t len)
@@ -2086,6 +2281,7 @@ object_add(struct sim_store *st, const char *path, const char *content_type,
 
 	if (ob == NULL || (ob->path = strdup(path)) == NULL ||
 	    (ob->data = malloc(len + 1)) == NULL ||
+	    strmap_reserve(&st->objects_by_path) != 0 ||
 	    vec_push(&st->objects, &st->nobjects, ob) != 0) {
 		if (ob != NULL) {
 			free(ob->path);
@@ -2094,6 +2290,7 @@ object_add(struct sim_store *st, const char *path, const char *content_type,
 		free(ob);
 		return -1;
 	}
+	strmap_put(&st->objects_by_path, ob->path, strlen(ob->path), ob);
 	if (len > 0)
 		memcpy(ob->data, data, len);
 	ob->len = len;
@@ -2131,17 +2328,17 @@ load_doc(struct sim_store *st, json_t *o, const char *file, struct errbuf *eb)
 		q->obj = json_incref(v);
 	}
 	json_array_foreach(json_object_get(o, "grants"), i, v) {
-		struct grant *g = realloc(st->grants,
-					  (st->ngrants + 1) * sizeof(*g));
+		struct grant *g = calloc(1, sizeof(*g));
 		if (g == NULL)
 			goto nomem;
-		st->grants = g;
-		g = &st->grants[st->ngrants++];
-		memset(g, 0, sizeof(*g));
 		snprintf(g->qual_id, sizeof(g->qual_id), "%s", jstr(v, "qual"));
 		snprintf(g->worker_id, sizeof(g->worker_id), "%s",
 			 jstr(v, "worker"));
 		g->value = (int)jint(v, "value");
+		if (grant_add(st, g) != 0) {
+			free(g);
+			goto nomem;
+		}
 	}
 	json_array_foreach(json_object_get(o, "hit_types"), i, v) {
 		struct hittype *t = calloc(1, sizeof(*t));
@@ -2161,8 +2358,9 @@ load_doc(struct sim_store *st, json_t *o, const char *file, struct errbuf *eb)
 	json_array_foreach(json_object_get(o, "hits"), i, v) {
 		struct hit *h = calloc(1, sizeof(*h));
 		json_t *vals = json_object_get(v, "values");
-		if (h == NULL || !json_is_object(vals) ||
-		    vec_push(&st->hits, &st->nhits, h) != 0) {
+		if (h == NULL)
+			goto nomem;
+		if (!json_is_object(vals)) {
 			free(h);
 			goto bad;
 		}
@@ -2182,18 +2380,26 @@ load_doc(struct sim_store *st, json_t *o, const char *file, struct errbuf *eb)
 			h->expire_at = jint(v, "expire_at");
 		}
 		h->reviewing = json_is_true(json_object_get(v, "reviewing"));
+		if (hit_add(st, h) != 0) {
+			json_decref(h->vals);
+			free(h->token);
+			free(h);
+			goto nomem;
+		}
 	}
 	json_array_foreach(json_object_get(o, "assignments"), i, v) {
 		struct asg *a = calloc(1, sizeof(*a));
 		json_t *boxes = json_object_get(v, "boxes"), *b;
 		size_t k;
 
-		if (a == NULL || vec_push(&st->asgs, &st->nasgs, a) != 0) {
+		if (a == NULL)
+			goto nomem;
+		snprintf(a->id, sizeof(a->id), "%s", jstr(v, "id"));
+		snprintf(a->hit_id, sizeof(a->hit_id), "%s", jstr(v, "hit"));
+		if (asg_add(st, find_hit(st, a->hit_id), a) != 0) {
 			free(a);
 			goto nomem;
 		}
-		snprintf(a->id, sizeof(a->id), "%s", jstr(v, "id"));
-		snprintf(a->hit_id, sizeof(a->hit_id), "%s", jstr(v, "hit"));
 		snprintf(a->worker_id, sizeof(a->worker_id), "%s",
 			 jstr(v, "worker"));
 		a->state = (enum asg_state)jint(v, "state");
@@ -2463,20 +2669,14 @@ sim_store_put_object(struct sim_store *st, const char *path, const void *data,
 	if (len > 0)
 		memcpy(copy, data, len);
 	pthread_mutex_lock(&st->mu);
-	for (size_t i = 0; i < st->nobjects; i++)
-		if (strcmp(st->objects[i]->path, path) == 0)
-			o = st->objects[i];
+	o = find_object(st, path, strlen(path));
 	if (o == NULL) {
-		o = calloc(1, sizeof(*o));
-		if (o == NULL || (o->path = strdup(path)) == NULL ||
-		    vec_push(&st->objects, &st->nobjects, o) != 0) {
+		if (object_add(st, path, "", NULL, 0) != 0) {
 			pthread_mutex_unlock(&st->mu);
-			if (o != NULL)
-				free(o->path);
-			free(o);
 			free(copy);
 			return -1;
 		}
+		o = st->objects[st->nobjects - 1];
 	} else {
 		touch_object(st, o);
 	}
@@ -2503,10 +2703,8 @@ sim_store_get_object(struct sim_store *st, const char *path, char **data,
 	*data = NULL;
 	*len = 0;
 	pthread_mutex_lock(&st->mu);
-	for (size_t i = 0; i < st->nobjects; i++) {
-		struct object *o = st->objects[i];
-		if (strcmp(o->path, path) != 0)
-			continue;
+	for (struct object *o = find_object(st, path, strlen(path)); o != NULL;
+	     o = NULL) {
 		*data = malloc(o->len + 1);
 		if (*data != NULL) {
 			if (o->len > 0)
@@ -2515,7 +2713,6 @@ sim_store_get_object(struct sim_store *st, const char *path, char **data,
 			snprintf(content_type, ctlen, "%s", o->content_type);
 			rc = 0;
 		}
-		break;
 	}
 	pthread_mutex_unlock(&st->mu);
 	return rc;
@@ -2616,10 +2813,9 @@ sim_store_lab_accept(struct sim_store *st, const char *hit_id,
 		goto out;
 	}
 	/* One assignment per worker per HIT, as on MTurk. */
-	for (size_t i = 0; i < st->nasgs; i++) {
-		a = st->asgs[i];
-		if (strcmp(a->hit_id, h->id) != 0 ||
-		    strcmp(a->worker_id, worker_id) != 0)
+	for (size_t i = 0; i < h->nasgs; i++) {
+		a = h->asgs[i];
+		if (strcmp(a->worker_id, worker_id) != 0)
 			continue;
 		enum asg_state s = asg_settle(st, a, h, now);
 		if (s == ASG_ACCEPTED) {
@@ -2651,16 +2847,18 @@ sim_store_lab_accept(struct sim_store *st, const char *hit_id,
 		goto out;
 	}
 	a = calloc(1, sizeof(*a));
-	if (a == NULL || vec_push(&st->asgs, &st->nasgs, a) != 0) {
+	if (a != NULL) {
+		new_id(st, a->id);
+		snprintf(a->hit_id, sizeof(a->hit_id), "%s", h->id);
+		snprintf(a->worker_id, sizeof(a->worker_id), "%s", worker_id);
+		a->state = ASG_ACCEPTED;
+		a->accept_ms = now;
+	}
+	if (a == NULL || asg_add(st, h, a) != 0) {
 		free(a);
 		snprintf(why, whylen, "Out of memory.");
 		goto out;
 	}
-	new_id(st, a->id);
-	snprintf(a->hit_id, sizeof(a->hit_id), "%s", h->id);
-	snprintf(a->worker_id, sizeof(a->worker_id), "%s", worker_id);
-	a->state = ASG_ACCEPTED;
-	a->accept_ms = now;
 	snprintf(assignment_id, SIM_ID_LEN + 1, "%s", a->id);
 	rc = 0;
 out:

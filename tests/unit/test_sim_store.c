@@ -1223,6 +1223,486 @@ test_crowd_grows_when_nobody_may(void **state)
 	remove_dir(dir);
 }
 
+/* ---- the store's indexes ------------------------------------------------ */
+
+/* Every listed assignment of hit_id, paged max at a time, as one array. */
+static json_t *
+list_all_assignments(struct fixture *f, const char *hit_id, int max)
+{
+	json_t *all = json_array(), *r, *a;
+	char tok[64] = "", req[256];
+	size_t i;
+
+	assert_non_null(all);
+	do {
+		snprintf(req, sizeof(req), "{\"HITId\":\"%s\",\"MaxResults\":%d%s%s%s}",
+			 hit_id, max, tok[0] != '\0' ? ",\"NextToken\":\"" : "",
+			 tok, tok[0] != '\0' ? "\"" : "");
+		r = call_ok(f, "ListAssignmentsForHIT", req);
+		assert_true(json_array_size(json_object_get(r, "Assignments")) <=
+			    (size_t)max);
+		json_array_foreach(json_object_get(r, "Assignments"), i, a)
+			json_array_append(all, a);
+		tok[0] = '\0';
+		if (json_is_string(json_object_get(r, "NextToken")))
+			snprintf(tok, sizeof(tok), "%s",
+				 json_string_value(json_object_get(r, "NextToken")));
+		json_decref(r);
+	} while (tok[0] != '\0');
+	return all;
+}
+
+/*
+ * What a scan of every assignment gives for hit_id: the ids, in the
+ * store's order, of its listed assignments (from the dump: states 1-3).
+ */
+static void
+expect_listed_as_scan(struct fixture *f, const char *hit_id, int max)
+{
+	json_t *d = dump(f), *all = list_all_assignments(f, hit_id, max), *a;
+	size_t i, k = 0;
+
+	json_array_foreach(json_object_get(d, "assignments"), i, a) {
+		json_int_t s = json_integer_value(json_object_get(a, "state"));
+		json_int_t submit = json_integer_value(json_object_get(a, "submit"));
+		json_t *got;
+
+		/* Submitted, approved or rejected; a planned one once done. */
+		if (strcmp(json_string_value(json_object_get(a, "hit")),
+			   hit_id) != 0 ||
+		    s < 1 || s > 3 ||
+		    (json_is_true(json_object_get(a, "simulated")) &&
+		     submit > f->now_ms))
+			continue;
+		got = json_array_get(all, k++);
+		assert_non_null(got);
+		assert_string_equal(
+			json_string_value(json_object_get(got, "AssignmentId")),
+			json_string_value(json_object_get(a, "id")));
+		assert_string_equal(
+			json_string_value(json_object_get(got, "WorkerId")),
+			json_string_value(json_object_get(a, "worker")));
+		assert_string_equal(
+			json_string_value(json_object_get(got, "HITId")), hit_id);
+	}
+	assert_int_equal(k, json_array_size(all));
+	json_decref(all);
+	json_decref(d);
+}
+
+/*
+ * ListAssignmentsForHIT reads a HIT's own list of assignments: paged over
+ * many, with other HITs' assignments made in between, it gives what a
+ * scan of all of them gives, before and after a reload.
+ */
+static void
+test_list_assignments_index(void **state)
+{
+	char *dir = make_tmpdir(), req[1024], hits[4][64], body[256];
+	struct fixture *f = fixture_new(1000, 31), *g;
+	struct errbuf eb;
+	json_t *r;
+	int i;
+
+	(void)state;
+	err_init(&eb);
+	assert_int_equal(sim_store_open(f->st, dir, &eb), IF_OK);
+	for (i = 0; i < 4; i++) {
+		char ann[32];
+
+		snprintf(ann, sizeof(ann), "e/m%d/1", i);
+		snprintf(req, sizeof(req), hit_req_fmt, i == 1 ? 120 : 40, ann,
+			 "", "", "");
+		r = call_ok(f, "CreateHIT", req);
+		snprintf(hits[i], sizeof(hits[i]), "%s", hit_id_of(r));
+		json_decref(r);
+	}
+	/* Half of the 120 have submitted, a few of them are approved. */
+	f->now_ms += 60 * 1000;
+	r = list_all_assignments(f, hits[1], 100);
+	assert_int_equal(json_array_size(r), 60);
+	for (i = 0; i < 5; i++) {
+		snprintf(body, sizeof(body), "{\"AssignmentId\":\"%s\"}",
+			 json_string_value(json_object_get(
+				 json_array_get(r, (size_t)i * 7), "AssignmentId")));
+		json_decref(call_ok(f, "ApproveAssignment", body));
+	}
+	json_decref(r);
+	for (i = 0; i < 4; i++) {
+		expect_listed_as_scan(f, hits[i], 7);
+		expect_listed_as_scan(f, hits[i], 100);
+	}
+	/* Only approved ones, paged. */
+	snprintf(body, sizeof(body),
+		 "{\"HITId\":\"%s\",\"AssignmentStatuses\":[\"Approved\"],"
+		 "\"MaxResults\":2}",
+		 hits[1]);
+	r = call_ok(f, "ListAssignmentsForHIT", body);
+	assert_int_equal(json_integer_value(json_object_get(r, "NumResults")), 2);
+	assert_non_null(json_object_get(r, "NextToken"));
+	json_decref(r);
+	/* A store reopened from the directory has the same lists. */
+	g = fixture_new(1000, 31);
+	g->now_ms = f->now_ms;
+	fixture_free(f);
+	assert_int_equal(sim_store_open(g->st, dir, &eb), IF_OK);
+	for (i = 0; i < 4; i++)
+		expect_listed_as_scan(g, hits[i], 7);
+	g->now_ms += 60 * 1000;
+	r = list_all_assignments(g, hits[1], 100);
+	assert_int_equal(json_array_size(r), 120);
+	json_decref(r);
+	expect_listed_as_scan(g, hits[1], 13);
+	fixture_free(g);
+	remove_dir(dir);
+}
+
+/*
+ * A lab assignment abandoned by one participant and taken by another:
+ * each worker's assignment is found by its id and listed with its HIT,
+ * live and after a reload.  (The simulator gives the second participant
+ * a new id; MTurk may hand out the same one.)
+ */
+static void
+test_abandoned_assignment_taken_again(void **state)
+{
+	char *dir = make_tmpdir(), req[1024], hit[64], body[256];
+	char a1[SIM_ID_LEN + 1], a2[SIM_ID_LEN + 1], why[128], worker[64];
+	struct fixture *f = fixture_new(0, 32);
+	struct errbuf eb;
+	json_t *r;
+	char *xml;
+
+	(void)state;
+	err_init(&eb);
+	assert_int_equal(sim_store_open(f->st, dir, &eb), IF_OK);
+	/* A qualification no simulated worker holds keeps the crowd away. */
+	r = call_ok(f, "CreateQualificationType",
+		    "{\"Name\":\"lab\",\"Description\":\"d\","
+		    "\"QualificationTypeStatus\":\"Active\"}");
+	snprintf(body, sizeof(body), "%s",
+		 json_string_value(json_object_get(
+			 json_object_get(r, "QualificationType"),
+			 "QualificationTypeId")));
+	json_decref(r);
+	snprintf(req, sizeof(req), hit_req_fmt, 1, "lab/y/1",
+		 ",\"QualificationRequirements\":[{\"QualificationTypeId\":\"",
+		 body, "\",\"Comparator\":\"Exists\"}]");
+	for (int i = 0; i < 2; i++) {
+		char grant[512];
+
+		snprintf(grant, sizeof(grant),
+			 "{\"QualificationTypeId\":\"%s\",\"WorkerId\":\"AP0%d\"}",
+			 body, i + 1);
+		json_decref(call_ok(f, "AssociateQualificationWithWorker", grant));
+	}
+	r = call_ok(f, "CreateHIT", req);
+	snprintf(hit, sizeof(hit), "%s", hit_id_of(r));
+	json_decref(r);
+	assert_int_equal(sim_store_lab_accept(f->st, hit, "AP01", a1, why,
+					      sizeof(why)),
+			 0);
+	/* Full while AP01 works on it. */
+	assert_int_equal(sim_store_lab_accept(f->st, hit, "AP02", a2, why,
+					      sizeof(why)),
+			 -1);
+	/* AP01's time (300 s) runs out; AP02 takes the assignment. */
+	f->now_ms += 301 * 1000;
+	assert_int_equal(sim_store_lab_accept(f->st, hit, "AP02", a2, why,
+					      sizeof(why)),
+			 0);
+	assert_string_not_equal(a1, a2);
+	assert_int_equal(sim_store_lab_accept(f->st, hit, "AP01", a1 + 0, why,
+					      sizeof(why)),
+			 -1);
+	xml = strdup("<QuestionFormAnswers/>");
+	assert_non_null(xml);
+	assert_int_equal(sim_store_lab_submit(f->st, a2, xml, "[]", worker,
+					      sizeof(worker), why, sizeof(why)),
+			 0);
+	assert_string_equal(worker, "AP02");
+	for (int round = 0; round < 2; round++) {
+		char got[64];
+
+		/* a1 was abandoned: never listed, not found. */
+		snprintf(body, sizeof(body), "{\"AssignmentId\":\"%s\"}", a1);
+		expect_error(f, "GetAssignment", body, 400, "RequestError",
+			     "AWS.MechanicalTurk.AssignmentDoesNotExist", NULL);
+		snprintf(body, sizeof(body), "{\"AssignmentId\":\"%s\"}", a2);
+		r = call_ok(f, "GetAssignment", body);
+		snprintf(got, sizeof(got), "%s",
+			 json_string_value(json_object_get(
+				 json_object_get(r, "Assignment"), "WorkerId")));
+		assert_string_equal(got, "AP02");
+		assert_string_equal(
+			json_string_value(json_object_get(
+				json_object_get(r, "HIT"), "HITStatus")),
+			"Reviewable");
+		json_decref(r);
+		expect_listed_as_scan(f, hit, 10);
+		r = list_all_assignments(f, hit, 10);
+		assert_int_equal(json_array_size(r), 1);
+		json_decref(r);
+		/* Neither may take it again. */
+		assert_int_equal(sim_store_lab_accept(f->st, hit, "AP02", got,
+						      why, sizeof(why)),
+				 -1);
+		assert_non_null(strstr(why, "already worked"));
+		assert_int_equal(sim_store_lab_accept(f->st, hit, "AP01", got,
+						      why, sizeof(why)),
+				 -1);
+		if (round == 0) {
+			struct fixture *g = fixture_new(0, 32);
+
+			g->now_ms = f->now_ms;
+			fixture_free(f);
+			f = g;
+			assert_int_equal(sim_store_open(f->st, dir, &eb), IF_OK);
+		}
+	}
+	/* Submitting the abandoned one is refused. */
+	xml = strdup("<QuestionFormAnswers/>");
+	assert_non_null(xml);
+	assert_int_equal(sim_store_lab_submit(f->st, a1, xml, "[]", worker,
+					      sizeof(worker), why, sizeof(why)),
+			 -1);
+	snprintf(body, sizeof(body), "{\"AssignmentId\":\"%s\"}", a2);
+	json_decref(call_ok(f, "ApproveAssignment", body));
+	snprintf(body, sizeof(body), "{\"HITId\":\"%s\"}", hit);
+	json_decref(call_ok(f, "DeleteHIT", body));
+	fixture_free(f);
+	remove_dir(dir);
+}
+
+static const struct sim_face idx_faces[] = {{10, 10, 30, 34}};
+static const struct sim_image idx_images[] = {
+	{"a", 96, 72, idx_faces, 1},
+	{"b", 96, 72, idx_faces, 1},
+};
+static const int idx_windows[] = {41, 27, 13};
+static const struct sim_experiment idx_exp = {"e", idx_windows, 3,
+					      idx_images, 2};
+
+/* The assignments of a HIT as they are saved, without their ids. */
+static json_t *
+planned(struct fixture *f, const char *hit_id)
+{
+	json_t *d = dump(f), *out = json_array(), *a;
+	size_t i;
+
+	json_array_foreach(json_object_get(d, "assignments"), i, a) {
+		if (strcmp(json_string_value(json_object_get(a, "hit")),
+			   hit_id) != 0)
+			continue;
+		a = json_deep_copy(a);
+		json_object_del(a, "id");
+		json_object_del(a, "hit");
+		json_array_append_new(out, a);
+	}
+	json_decref(d);
+	return out;
+}
+
+static void
+create_hit_with(struct fixture *f, const char *ann, const char *token,
+		char out[64])
+{
+	char *req = hit_req(3, ann, token);
+	json_t *r = call_ok(f, "CreateHIT", req);
+
+	snprintf(out, 64, "%s", hit_id_of(r));
+	json_decref(r);
+	free(req);
+}
+
+/*
+ * What the crowd plans depends on the HITs of the same annotation (the
+ * attempt) and the boxes of the image's earlier stages.  A deleted HIT
+ * still counts; a reload must give the same plan for the next HIT as the
+ * live store, and tokens of reloaded HITs still refuse a second one.
+ */
+static void
+test_crowd_plan_after_delete_and_reload(void **state)
+{
+	char *dir = make_tmpdir(), body[256], h[5][64];
+	struct fixture *f = fixture_new(0, 33), *g;
+	struct errbuf eb;
+	json_t *pf, *pg;
+
+	(void)state;
+	err_init(&eb);
+	assert_int_equal(sim_store_open(f->st, dir, &eb), IF_OK);
+	assert_int_equal(sim_store_add_experiment(f->st, &idx_exp, &eb), IF_OK);
+	create_hit_with(f, "e/a/1", "t-a1", h[0]);
+	create_hit_with(f, "e/b/1", "t-b1", h[1]);
+	/* Approve h[0]'s assignments and delete it. */
+	{
+		json_t *all = list_all_assignments(f, h[0], 10), *a;
+		size_t i;
+
+		assert_int_equal(json_array_size(all), 3);
+		json_array_foreach(all, i, a) {
+			snprintf(body, sizeof(body), "{\"AssignmentId\":\"%s\"}",
+				 json_string_value(json_object_get(a, "AssignmentId")));
+			json_decref(call_ok(f, "ApproveAssignment", body));
+		}
+		json_decref(all);
+	}
+	snprintf(body, sizeof(body), "{\"HITId\":\"%s\"}", h[0]);
+	json_decref(call_ok(f, "DeleteHIT", body));
+	expect_error(f, "GetHIT", body, 400, "RequestError",
+		     "AWS.MechanicalTurk.HITDoesNotExist", NULL);
+	expect_error(f, "ListAssignmentsForHIT", body, 400, "RequestError",
+		     "AWS.MechanicalTurk.HITDoesNotExist", NULL);
+	/* The deleted HIT's token still names it. */
+	{
+		char *req = hit_req(3, "e/a/1", "t-a1");
+		expect_error(f, "CreateHIT", req, 400, "RequestError",
+			     "AWS.MechanicalTurk.HitAlreadyExists", h[0]);
+		free(req);
+	}
+	create_hit_with(f, "e/a/1", NULL, h[2]); /* attempt 1 of e/a/1 */
+	/* The same in a store reopened from a copy of the directory. */
+	g = fixture_new(0, 33);
+	g->now_ms = f->now_ms;
+	{
+		char cmd[700];
+		char *copy = make_tmpdir();
+
+		snprintf(cmd, sizeof(cmd), "cp %s/sim.db* %s/", dir, copy);
+		assert_int_equal(system(cmd), 0);
+		assert_int_equal(sim_store_open(g->st, copy, &eb), IF_OK);
+		assert_int_equal(sim_store_add_experiment(g->st, &idx_exp, &eb),
+				 IF_OK);
+		/* Stage 2 of each image sees the boxes of its stage 1. */
+		create_hit_with(f, "e/a/2", "t-a2", h[3]);
+		create_hit_with(g, "e/a/2", "t-a2", h[4]);
+		assert_string_equal(h[3], h[4]);
+		pf = planned(f, h[3]);
+		pg = planned(g, h[4]);
+		assert_int_equal(json_array_size(pf), 3);
+		assert_true(json_equal(pf, pg));
+		json_decref(pf);
+		json_decref(pg);
+		/* Attempt 2 of e/a/1: its deleted and its live HIT count. */
+		create_hit_with(f, "e/a/1", NULL, h[3]);
+		create_hit_with(g, "e/a/1", NULL, h[4]);
+		pf = planned(f, h[3]);
+		pg = planned(g, h[4]);
+		assert_true(json_equal(pf, pg));
+		json_decref(pf);
+		json_decref(pg);
+		pf = planned(f, h[2]);
+		pg = planned(g, h[3]);
+		assert_false(json_equal(pf, pg)); /* attempt 1 is not attempt 2 */
+		json_decref(pf);
+		json_decref(pg);
+		{
+			char *req = hit_req(3, "e/b/1", "t-b1");
+			expect_error(g, "CreateHIT", req, 400, "RequestError",
+				     "AWS.MechanicalTurk.HitAlreadyExists", h[1]);
+			free(req);
+		}
+		fixture_free(g);
+		remove_dir(copy);
+	}
+	assert_int_equal(sim_store_put_object(f->st, "b/o1", "1", 1, "text/plain"),
+			 0);
+	assert_int_equal(sim_store_put_object(f->st, "b/o1", "22", 2, "text/plain"),
+			 0);
+	{
+		char *data = NULL, ct[32];
+		size_t len = 0;
+
+		assert_int_equal(sim_store_get_object(f->st, "b/o1", &data, &len,
+						      ct, sizeof(ct)),
+				 0);
+		assert_int_equal(len, 2);
+		free(data);
+		pf = dump(f);
+		assert_int_equal(json_array_size(json_object_get(pf, "objects")),
+				 1);
+		json_decref(pf);
+	}
+	fixture_free(f);
+	remove_dir(dir);
+}
+
+/*
+ * Grants are found by worker: a grant changed after a reload changes that
+ * record (the saved state says so), and a requirement on its new value
+ * decides who may take a HIT.
+ */
+static void
+test_grant_index(void **state)
+{
+	char *dir = make_tmpdir(), body[512], qid[2][64], req[1024];
+	struct fixture *f = fixture_new_pool(0, 34, 3);
+	struct errbuf eb;
+	json_t *r, *live, *back, *a;
+	char pool[3][SIM_WORKER_ID_LEN + 1];
+	size_t i;
+
+	(void)state;
+	err_init(&eb);
+	assert_int_equal(sim_store_open(f->st, dir, &eb), IF_OK);
+	for (int q = 0; q < 2; q++) {
+		snprintf(body, sizeof(body),
+			 "{\"Name\":\"g%d\",\"Description\":\"d\","
+			 "\"QualificationTypeStatus\":\"Active\"}",
+			 q);
+		r = call_ok(f, "CreateQualificationType", body);
+		snprintf(qid[q], sizeof(qid[q]), "%s",
+			 json_string_value(json_object_get(
+				 json_object_get(r, "QualificationType"),
+				 "QualificationTypeId")));
+		json_decref(r);
+	}
+	for (i = 0; i < 3; i++) {
+		sim_worker_id(34, i, pool[i]);
+		for (int q = 0; q < 2; q++) {
+			snprintf(body, sizeof(body),
+				 "{\"QualificationTypeId\":\"%s\",\"WorkerId\":"
+				 "\"%s\",\"IntegerValue\":%d}",
+				 qid[q], pool[i], q + 1);
+			json_decref(call_ok(f, "AssociateQualificationWithWorker",
+					    body));
+		}
+	}
+	fixture_free(f);
+	f = fixture_new_pool(0, 34, 3);
+	assert_int_equal(sim_store_open(f->st, dir, &eb), IF_OK);
+	/* Worker 1's first grant becomes 9. */
+	snprintf(body, sizeof(body),
+		 "{\"QualificationTypeId\":\"%s\",\"WorkerId\":\"%s\","
+		 "\"IntegerValue\":9}",
+		 qid[0], pool[1]);
+	json_decref(call_ok(f, "AssociateQualificationWithWorker", body));
+	live = dump(f);
+	assert_int_equal(json_array_size(json_object_get(live, "grants")), 6);
+	fixture_free(f);
+	f = fixture_new_pool(0, 34, 3);
+	assert_int_equal(sim_store_open(f->st, dir, &eb), IF_OK);
+	back = dump(f);
+	assert_same_state(live, back);
+	json_decref(live);
+	json_decref(back);
+	/* Only worker 1 has 9 (the crowd of three does not grow: max 1). */
+	snprintf(req, sizeof(req), hit_req_fmt, 1, "e/g/1",
+		 ",\"QualificationRequirements\":[{\"QualificationTypeId\":\"",
+		 qid[0],
+		 "\",\"Comparator\":\"EqualTo\",\"IntegerValues\":[9]}]");
+	r = call_ok(f, "CreateHIT", req);
+	a = first_assignment(f, hit_id_of(r));
+	assert_non_null(a);
+	assert_string_equal(json_string_value(json_object_get(a, "WorkerId")),
+			    pool[1]);
+	json_decref(a);
+	json_decref(r);
+	fixture_free(f);
+	remove_dir(dir);
+}
+
 int
 main(void)
 {
@@ -1244,6 +1724,10 @@ main(void)
 		cmocka_unit_test(test_state_dir_in_use),
 		cmocka_unit_test(test_old_format_migrates),
 		cmocka_unit_test(test_crowd_grows_when_nobody_may),
+		cmocka_unit_test(test_list_assignments_index),
+		cmocka_unit_test(test_abandoned_assignment_taken_again),
+		cmocka_unit_test(test_crowd_plan_after_delete_and_reload),
+		cmocka_unit_test(test_grant_index),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
