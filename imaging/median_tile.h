@@ -39,7 +39,7 @@
  */
 
 /*
- * The offsets of row y's step (see PRE_HA) for column i and channel c at
+ * The offsets of row y's step (see PRE_H) for column i and channel c at
  * pre[3i + c]: rows ra (coming in) and ra + ds (going out).  Inside the
  * image (columns lo .. hi-1) a tile's columns are contiguous bytes.
  */
