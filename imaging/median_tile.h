@@ -39,7 +39,7 @@
  */
 
 /*
- * The offsets of row y's step (see PRE_HA) for column i and channel c at
+ * The offsets of row y's step (see PRE_H) for column i and channel c at
  * pre[3i + c]: rows ra (coming in) and ra + ds (going out).  Inside the
  * image (columns lo .. hi-1) a tile's columns are contiguous bytes.
  */
@@ -163,7 +163,8 @@ MT_SWEEP(u16x16 *e0, u8x16 *f0, size_t stride, const pre_t *q,
 		/*
 		 * Column p + w + COL_AHEAD moves down now, so that the loads
 		 * of column p + w below find its stores done, not waiting to
-		 * be forwarded.  Every column the kernel reads (up to p + w,
+		 * be forwarded (or, in the pair sweep, unable to be: see
+		 * COL_AHEAD).  Every column the kernel reads (up to p + w,
 		 * even in the lazy catch-up) is on row y already.
 		 */
 		col_down((u16x16 *)(ce + win + COL_AHEAD * stride),
