@@ -15,6 +15,8 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <jansson.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
 #include <string.h>
 #include <strings.h>
 
@@ -100,55 +102,57 @@ set_message_from_text(struct mturk_error *e, const char *text, size_t len)
 		memcpy(e->message + 197, "...", 4);
 }
 
-/* The text between <tag> and </tag> in an S3-style XML error, or NULL. */
-static const char *
-xml_field(const char *body, size_t len, const char *tag, size_t *n)
+/* The text of root's child element called name, or NULL. */
+static xmlChar *
+xml_child_text(const xmlNode *root, const char *name)
 {
-	char open[32], close[32];
-	const char *p, *q, *end = body + len;
-	size_t ol;
-
-	snprintf(open, sizeof(open), "<%s>", tag);
-	snprintf(close, sizeof(close), "</%s>", tag);
-	ol = strlen(open);
-	for (p = body; p + ol <= end; p++)
-		if (memcmp(p, open, ol) == 0)
-			break;
-	if (p + ol > end)
-		return NULL;
-	p += ol;
-	for (q = p; q + strlen(close) <= end; q++)
-		if (memcmp(q, close, strlen(close)) == 0) {
-			*n = (size_t)(q - p);
-			return p;
-		}
+	for (const xmlNode *n = root->children; n != NULL; n = n->next)
+		if (n->type == XML_ELEMENT_NODE &&
+		    xmlStrcmp(n->name, (const xmlChar *)name) == 0)
+			return xmlNodeGetContent(n);
 	return NULL;
 }
 
-/* S3 answers <Error><Code>X</Code><Message>Y</Message></Error>. */
+/*
+ * S3 answers <Error><Code>X</Code><Message>Y</Message></Error>.  Parsed by
+ * libxml2 without network, DTDs or entity expansion: the body comes from
+ * the other end of a connection.
+ */
 static bool
 s3_error_parse(struct mturk_error *e, const char *body, size_t len)
 {
-	const char *code, *msg;
-	size_t ncode = 0, nmsg = 0;
-	char tmp[sizeof(e->type)];
+	xmlDocPtr doc;
+	const xmlNode *root;
+	xmlChar *code = NULL, *msg = NULL;
+	bool ok = false;
 
-	if (len > 65536)
+	if (len > 65536 || memchr(body, '<', len) == NULL)
 		return false;
-	code = xml_field(body, len, "Code", &ncode);
-	if (code == NULL || ncode == 0 || ncode >= sizeof(tmp) ||
-	    xml_field(body, len, "Error", &nmsg) == NULL)
+	doc = xmlReadMemory(body, (int)len, "s3-error.xml", NULL,
+			    XML_PARSE_NONET | XML_PARSE_NOERROR |
+				    XML_PARSE_NOWARNING);
+	if (doc == NULL)
 		return false;
-	for (size_t i = 0; i < ncode; i++)
-		if (!isalnum((unsigned char)code[i]) && code[i] != '.')
-			return false;
-	memcpy(tmp, code, ncode);
-	tmp[ncode] = '\0';
-	set_type(e, tmp);
-	msg = xml_field(body, len, "Message", &nmsg);
-	if (msg != NULL)
-		set_message_from_text(e, msg, nmsg);
-	return true;
+	root = xmlDocGetRootElement(doc);
+	if (root != NULL && xmlStrcmp(root->name, (const xmlChar *)"Error") == 0)
+		code = xml_child_text(root, "Code");
+	if (code != NULL && code[0] != '\0' &&
+	    xmlStrlen(code) < (int)sizeof(e->type)) {
+		ok = true;
+		for (const xmlChar *c = code; *c != '\0' && ok; c++)
+			ok = isalnum(*c) || *c == '.';
+	}
+	if (ok) {
+		set_type(e, (const char *)code);
+		msg = xml_child_text(root, "Message");
+		if (msg != NULL)
+			set_message_from_text(e, (const char *)msg,
+					      (size_t)xmlStrlen(msg));
+	}
+	xmlFree(code);
+	xmlFree(msg);
+	xmlFreeDoc(doc);
+	return ok;
 }
 
 void
@@ -378,14 +382,6 @@ mturk_error_fault(const struct mturk_error *e)
 	    turk_code_in(e, credential_codes,
 			 sizeof(credential_codes) / sizeof(credential_codes[0])))
 		return MTURK_FAULT_CREDENTIALS;
-	/* S3 answers XML: its <Code> is only in the text we kept. */
-	for (size_t i = 0;
-	     i < sizeof(credential_codes) / sizeof(credential_codes[0]); i++) {
-		char tag[80];
-		snprintf(tag, sizeof(tag), "<Code>%s</Code>", credential_codes[i]);
-		if (strstr(e->message, tag) != NULL)
-			return MTURK_FAULT_CREDENTIALS;
-	}
 	/* A bare 401/403 from the front end or a proxy: who we are. */
 	if (e->type[0] == '\0' && (e->http_status == 401 || e->http_status == 403))
 		return MTURK_FAULT_CREDENTIALS;

@@ -224,6 +224,13 @@ put("ops", "delete_hit", "m{}")
 put("ops", "balance", 'n{"AvailableBalance":"10000.00",'
     '"OnHoldBalance":"0.00"}')
 put("ops", "balance_bad_money", 'n{"AvailableBalance":"1e400"}')
+# S3-style XML error bodies (errors.c parses them with libxml2): a good
+# one, one with an entity and a DOCTYPE, one cut short.
+put("ops", "error_s3_xml", 'n403 <?xml version="1.0"?><Error><Code>'
+    'InvalidAccessKeyId</Code><Message>The key &amp; id</Message></Error>')
+put("ops", "error_s3_xml_dtd", 'n403 <!DOCTYPE Error [<!ENTITY x "y">]>'
+    '<Error><Code>&x;</Code><Message>&x;&x;</Message></Error>')
+put("ops", "error_s3_xml_cut", 'n500 <Error><Code>SlowDown</Code><Mess')
 put("ops", "not_json", "d<html>503 Service Unavailable</html>")
 put("ops", "error_not_json", "d503 <html>Service Unavailable</html>")
 put("ops", "error_type_prefix", 'd400 {"__type":"com.amazonaws#'
