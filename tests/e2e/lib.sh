@@ -78,6 +78,26 @@ expect_stdout() {
 	fi
 }
 
+# two_photos_yaml: the end of an experiment file shared by the daemon
+# suites - union aggregation, the simulator's image host, out/, and the two
+# fixture photos (tests/fixtures/daemon/group.jpg and street.jpg, copied
+# beside it) with their ground truth.
+two_photos_yaml() {
+	cat <<'YAML'
+aggregate: union
+images_host:
+  kind: simulator
+output_dir: out
+images:
+  - id: group
+    file: group.jpg
+    ground_truth: [[40, 50, 48, 60], [150, 60, 40, 50], [240, 120, 20, 24]]
+  - id: street
+    file: street.jpg
+    ground_truth: [[30, 30, 60, 72], [180, 100, 12, 14]]
+YAML
+}
+
 done_testing() {
 	echo "1..$TEST_NUM"
 	[ "$TEST_FAILED" -eq 0 ]

@@ -26,18 +26,8 @@ hit:
   workers: 3
   exclusive_stages: false
 stages: [41, 21, 13]
-aggregate: union
-images_host:
-  kind: simulator
-output_dir: out
-images:
-  - id: group
-    file: group.jpg
-    ground_truth: [[40, 50, 48, 60], [150, 60, 40, 50], [240, 120, 20, 24]]
-  - id: street
-    file: street.jpg
-    ground_truth: [[30, 30, 60, 72], [180, 100, 12, 14]]
 YAML
+two_photos_yaml >>sim.yaml
 . "$TOP/tests/e2e/sim_lib.sh"
 
 # A daemon that retried forever would hang the suite: bound it.
