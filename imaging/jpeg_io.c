@@ -1,9 +1,8 @@
 /*
  * imaging/jpeg_io.c - the libjpeg-turbo boundary.
  *
- * The header probe uses the TurboJPEG handle API (Debian 12 ships
- * libjpeg-turbo 2.1, without the tj3 API).  Pixels go through the same
- * library's libjpeg API, row by row, because a stage transition overlaps
+ * Everything goes through libjpeg-turbo's libjpeg API: the header probe,
+ * and the pixels row by row, because a stage transition overlaps
  * the decode with the median filter (render.c): TurboJPEG only takes or
  * gives whole images.  The encoder uses the same API, so that one set of
  * settings covers both directions.  The
@@ -32,34 +31,23 @@
 #include <string.h>
 
 #include <jpeglib.h>
-#include <turbojpeg.h>
 
 #define MAX_SCANS 500
 /* Encoder output is gathered in chunks of this size, then appended. */
 #define OUT_CHUNK 65536
 
+/*
+ * The size from the header alone, through the same reader as the pixels
+ * (no pixel buffer is made; the pixel limit is the caller's to apply).
+ */
 int
 jpeg_header(const void *data, size_t len, const char *name, int *w, int *h,
 	    struct errbuf *eb)
 {
-	tjhandle tj = tjInitDecompress();
-	int subsamp, colorspace, rc = IF_OK;
+	struct jpeg_reader *jr = NULL;
+	int rc = jpeg_reader_new(&jr, data, len, name, UINT64_MAX, w, h, eb);
 
-	/* A header cut short may leave them unwritten. */
-	*w = 0;
-	*h = 0;
-	if (tj == NULL)
-		return err_set(eb, IF_ERUNTIME, "%s: TurboJPEG: %s", name,
-			       tjGetErrorStr2(NULL));
-	if (len > ULONG_MAX ||
-	    tjDecompressHeader3(tj, data, (unsigned long)len, w, h, &subsamp,
-				&colorspace) != 0)
-		rc = err_set(eb, IF_EINPUT, "%s: not a readable JPEG: %s", name,
-			     tjGetErrorStr2(tj));
-	else if (*w <= 0 || *h <= 0)
-		rc = err_set(eb, IF_EINPUT, "%s: JPEG of size %dx%d", name, *w,
-			     *h);
-	tjDestroy(tj);
+	jpeg_reader_free(jr);
 	return rc;
 }
 
