@@ -306,8 +306,75 @@ struct run_ctx {
 	int64_t crash_points;
 };
 
-/* cmd_run.c: --state-dir, else $STATE_DIRECTORY, else ./state/NAME. */
+/* state_dir.c: --state-dir, else $STATE_DIRECTORY, else ./state/NAME. */
 char *state_dir_for(const char *given, const char *exp_name);
+
+/* ---- engine.c: the daemon (intofocus run) -------------------------------- */
+
+/* What one run is given; strings are borrowed for the engine's life. */
+struct engine_config {
+	const char *exp_path;
+	const char *state_dir;	/* NULL: state_dir_for()'s default */
+	int threads;		/* median filter threads (0 = all cores) */
+	/* The embedded simulator (environment: simulator, no endpoint). */
+	uint64_t sim_seed;
+	int64_t sim_delay_ms;	/* a simulated worker's delay */
+	bool sim_memory;	/* nothing on disk: not beside the state */
+	const char *const *sim_refusals; /* as intofocus sim --refuse */
+	size_t sim_nrefusals;
+	/*
+	 * Tests: the clock (seconds) of the daemon, of its signatures and of
+	 * the embedded simulator [default: NULL = the wall clock, with the
+	 * INTOFOCUS_TEST_TIME_* hooks for the daemon's].
+	 */
+	int64_t (*now)(void *arg);
+	void *now_arg;
+};
+
+/* Where the images stand, from the state. */
+struct engine_progress {
+	size_t images, final, done, failed, paused;
+	size_t erring; /* working images whose last step failed */
+	int64_t open_hits, total_hits, committed;
+	int64_t next_at; /* earliest next_at of a working image, 0 = none */
+	bool finished;	 /* engine_pass: every image was final already */
+};
+
+struct engine;
+struct exp_errors;
+
+/*
+ * Start-up: loads the experiment (its problems into errs, when not NULL),
+ * blocks SIGTERM/SIGINT/SIGHUP, opens and recovers the state, finds the
+ * credentials, starts the embedded simulator when the experiment asks for
+ * it, connects the MTurk client and the image host, and adds the
+ * experiment's new images.  engine_close() undoes all of it.
+ */
+int engine_open(const struct engine_config *cfg, struct exp_errors *errs,
+		struct engine **out, struct errbuf *eb);
+void engine_close(struct engine *e);
+/* The run context, for tests that look into the state. */
+struct run_ctx *engine_ctx(struct engine *e);
+/*
+ * The loop: READY=1, then passes until every image is final, or until
+ * SIGTERM/SIGINT once the step under way is done; then a summary in the
+ * log.  Only errors of our own state (SQLite, disk) are returned.
+ */
+int engine_run(struct engine *e, struct errbuf *eb);
+/*
+ * One pass of the loop, without sleeping: a reload when SIGHUP asked for
+ * one, the poll round, one step of every image due, and the progress after
+ * them in *p (p->finished when every image was final before the pass).
+ */
+int engine_pass(struct engine *e, struct engine_progress *p,
+		struct errbuf *eb);
+/*
+ * Rereads the experiment file under the rules of spec section 3: a file
+ * that does not load, or changes what started images depend on, is
+ * refused (logged; the old plan continues, IF_OK).  Paused and erring
+ * images look again at once; new images are added.
+ */
+int engine_reload(struct engine *e, struct errbuf *eb);
 
 /* ---- stage.c: the per-image state machine -------------------------------- */
 
@@ -432,7 +499,7 @@ int image_record_json(struct run_ctx *ctx, const struct image_rec *im,
 int write_outputs(struct run_ctx *ctx, const struct image_rec *im,
 		  const struct img *final, struct errbuf *eb);
 
-/* ---- cmd_sim.c: the simulator's view of an experiment ------------------ */
+/* ---- sim_view.c: the simulator's view of an experiment ------------------ */
 
 #include "mturk/mturk.h"
 
