@@ -292,9 +292,15 @@ hit_rules(struct cross *c)
 	const struct experiment *e = c->e;
 	yaml_node_t *hn = map_get(c->y, c->root, "hit", NULL);
 	yaml_node_t *xn = map_get(c->y, hn, "exclusive_stages", NULL);
+	yaml_node_t *sn = map_get(c->y, c->root, "stages", NULL);
 	size_t need;
 
 	if (!e->hit.exclusive_stages || e->nstages < 2)
+		return;
+	/* A schedule refused already (too long, say) would only repeat it. */
+	if (sn != NULL && (sn->type != YAML_SEQUENCE_NODE ||
+			   (size_t)(sn->data.sequence.items.top -
+				    sn->data.sequence.items.start) != e->nstages))
 		return;
 	need = e->hit.nquals + e->nstages - 1;
 	if (need > EXP_QUALS_MAX)
