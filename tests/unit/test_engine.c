@@ -298,7 +298,8 @@ check_aggregate(struct fx *x, const char *id, int stage,
 		all = realloc(want, (nwant + nb + 1) * sizeof(*all));
 		assert_non_null(all);
 		want = all;
-		memcpy(want + nwant, b, nb * sizeof(*b));
+		if (nb > 0)
+			memcpy(want + nwant, b, nb * sizeof(*b));
 		nwant += nb;
 		free(b);
 		if (rule == EXP_AGG_FIRST)
