@@ -544,8 +544,8 @@ test_manual_approval(void **state)
 
 /*
  * A budget for two HITs: both images post stage 1, then pause before
- * stage 2 with the reason; a reload that raises the budget lets them
- * finish, and nothing was posted twice.
+ * stage 2 with the reason; a reload of a broken file changes nothing, one
+ * that raises the budget lets them finish, and nothing was posted twice.
  */
 static void
 test_budget_pause_and_reload(void **state)
@@ -593,6 +593,19 @@ test_budget_pause_and_reload(void **state)
 	p = drive(x, true);
 	assert_int_equal(p.paused, 2);
 	assert_int_equal(p.total_hits, 2);
+
+	/* A file that does not load is refused; the old plan goes on. */
+	{
+		FILE *f = fopen(x->yaml, "w");
+		assert_non_null(f);
+		fputs("name: budget\nstages: [41, 13\n", f);
+		assert_int_equal(fclose(f), 0);
+	}
+	assert_int_equal(engine_reload(x->e, &eb), IF_OK);
+	assert_int_equal(ctx_of(x)->exp->budget_cents, 110);
+	assert_int_equal(ctx_of(x)->exp->nimages, 2);
+	p = drive(x, true);
+	assert_int_equal(p.paused, 2);
 
 	s.budget = "5.00";
 	write_exp(x, &s);
