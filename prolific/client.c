@@ -29,6 +29,7 @@
 
 struct prolific_client {
 	struct http_client *http;
+	struct http_options http_opt;
 	char *base; /* no trailing slash */
 	char *auth; /* "Authorization: Token ..." (secret, wiped on free) */
 	struct mturk_retry_policy retry;
@@ -124,6 +125,7 @@ prolific_client_new(const struct prolific_client_config *cfg,
 	n = strlen(c->base);
 	while (n > 0 && c->base[n - 1] == '/')
 		c->base[--n] = '\0';
+	c->http_opt = cfg->http;
 	c->retry = cfg->retry;
 	if (c->retry.max_attempts <= 0)
 		c->retry.max_attempts = DEFAULT_ATTEMPTS;
@@ -231,12 +233,19 @@ error_from_body(struct prolific_error *e, const struct buf *body)
 /*
  * One request with the retries its kind allows.  IF_OK with a 2xx answer
  * in c->resp; otherwise err is filled and the status returned.
+ *
+ * A request that must not be repeated goes on a handle of its own, so on
+ * a new connection: libcurl sends a request again by itself when a reused
+ * connection turns out closed before any answer ("Connection died,
+ * retrying a fresh connect"), which for a pay call would pay twice.  A
+ * fresh connection is never resent that way.
  */
 static int
 call(struct prolific_client *c, const char *what, const char *method,
      const char *path, const char *body, bool may_repeat,
      struct prolific_error *err, struct errbuf *eb)
 {
+	struct http_client *once = NULL;
 	const char *hdrs_json[] = {c->auth, "Accept: application/json",
 				   "Content-Type: application/json", NULL};
 	const char *hdrs_bare[] = {c->auth, "Accept: application/json", NULL};
@@ -261,11 +270,19 @@ call(struct prolific_client *c, const char *what, const char *method,
 	req.headers = body != NULL ? hdrs_json : hdrs_bare;
 	req.body = body;
 	req.body_len = body != NULL ? strlen(body) : 0;
+	if (!may_repeat &&
+	    (rc = http_client_new(&c->http_opt, &once, eb)) != IF_OK) {
+		free(url);
+		return rc;
+	}
 	for (;;) {
 		prolific_error_clear(err);
 		err_init(&heb);
 		c->requests++;
-		rc = http_perform(c->http, &req, &c->resp, &heb);
+		rc = http_perform(once != NULL ? once : c->http, &req, &c->resp,
+				  &heb);
+		http_client_free(once);
+		once = NULL;
 		if (rc == IF_OK && c->resp.status >= 200 &&
 		    c->resp.status < 300) {
 			free(url);
