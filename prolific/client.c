@@ -113,13 +113,15 @@ prolific_client_new(const struct prolific_client_config *cfg,
 			       "Prolific client: no usable token");
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
-		return err_set(eb, IF_ERUNTIME, "Prolific client: out of memory");
+		return err_set(eb, IF_ERUNTIME,
+			       "Prolific client: out of memory");
 	c->base = strdup(base);
 	n = strlen("Authorization: Token ") + strlen(cfg->token) + 1;
 	c->auth = malloc(n);
 	if (c->base == NULL || c->auth == NULL) {
 		prolific_client_free(c);
-		return err_set(eb, IF_ERUNTIME, "Prolific client: out of memory");
+		return err_set(eb, IF_ERUNTIME,
+			       "Prolific client: out of memory");
 	}
 	snprintf(c->auth, n, "Authorization: Token %s", cfg->token);
 	n = strlen(c->base);
@@ -307,7 +309,8 @@ call(struct prolific_client *c, const char *what, const char *method,
 		if (!may_repeat || err->fault != PROLIFIC_FAULT_PASSING) {
 			free(url);
 			return err_set(eb, IF_ERUNTIME, "Prolific %s: %s (%s)",
-				       what, text, prolific_fault_str(err->fault));
+				       what, text,
+				       prolific_fault_str(err->fault));
 		}
 		if (attempt + 1 >= c->retry.max_attempts) {
 			free(url);
@@ -320,8 +323,8 @@ call(struct prolific_client *c, const char *what, const char *method,
 				&c->retry, attempt,
 				c->clock.random(c->clock.ctx));
 			int64_t spent = c->clock.now(c->clock.ctx) - started;
-			if (c->retry.max_elapsed_s > 0 &&
-			    spent + (ms + 999) / 1000 > c->retry.max_elapsed_s) {
+			int64_t limit = c->retry.max_elapsed_s;
+			if (limit > 0 && spent + (ms + 999) / 1000 > limit) {
 				free(url);
 				return err_set(eb, IF_ETEMP,
 					       "Prolific %s: %s (gave up after "

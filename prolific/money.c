@@ -84,8 +84,10 @@ prolific_price_study(const struct prolific_price_input *in,
 	if (fee_r < 0 || fee_b < 0 || vat_r < 0 || vat_b < 0 ||
 	    !mul_ok(in->reward_cents, in->places, &out->rewards_cents) ||
 	    !mul_ok(bonus_each, in->places, &out->bonuses_cents) ||
-	    !add_ok(fee_r, fee_b, &x) || !mul_ok(x, in->places, &out->fees_cents) ||
-	    !add_ok(vat_r, vat_b, &x) || !mul_ok(x, in->places, &out->vat_cents) ||
+	    !add_ok(fee_r, fee_b, &x) ||
+	    !mul_ok(x, in->places, &out->fees_cents) ||
+	    !add_ok(vat_r, vat_b, &x) ||
+	    !mul_ok(x, in->places, &out->vat_cents) ||
 	    !add_ok(out->rewards_cents, out->bonuses_cents, &x) ||
 	    !add_ok(x, out->fees_cents, &x) ||
 	    !add_ok(x, out->vat_cents, &out->total_cents)) {

@@ -23,7 +23,7 @@
 #define MAX_SUBS 256
 #define MAX_BULKS 512
 #define MAX_BONUS 64
-#define MAX_FAULTS 32
+#define MAX_FAULTS 256
 #define MAX_LINES 16
 #define MAX_PAGE_SIZE 200
 #define FEE_BP 4280
@@ -210,7 +210,8 @@ do_transition(struct fake_prolific *f, struct sub *s, const char *body,
 		json_object_get(in, "rejection_category"));
 
 	if (action == NULL) {
-		reply_error(r, 400, 140101, "Bad request", "action is required");
+		reply_error(r, 400, 140101, "Bad request",
+			    "action is required");
 	} else if (strcmp(action, "APPROVE") == 0) {
 		s->approve_calls++;
 		if (strcmp(s->status, "AWAITING REVIEW") == 0) {
@@ -638,6 +639,14 @@ fake_prolific_inject(struct fake_prolific *f, const char *method,
 	struct fault *x;
 
 	pthread_mutex_lock(&f->mu);
+	/* Used-up faults leave room; order among live ones is kept. */
+	if (f->n_faults == MAX_FAULTS) {
+		size_t k = 0;
+		for (size_t i = 0; i < f->n_faults; i++)
+			if (f->faults[i].times > 0)
+				f->faults[k++] = f->faults[i];
+		f->n_faults = k;
+	}
 	if (f->n_faults == MAX_FAULTS)
 		abort();
 	x = &f->faults[f->n_faults++];
