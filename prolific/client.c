@@ -731,3 +731,22 @@ prolific_complete_url(const char *code, char *out, size_t outsz,
 			       "Prolific completion URL: buffer too small");
 	return IF_OK;
 }
+
+int
+prolific_entry_check(const char *prolific_pid, const char *study_id,
+		     const char *session_id, const char *expected_study,
+		     struct errbuf *eb)
+{
+	if (!prolific_id_valid(prolific_pid))
+		return err_set(eb, IF_EINPUT,
+			       "PROLIFIC_PID: missing or not an id");
+	if (!prolific_id_valid(study_id))
+		return err_set(eb, IF_EINPUT, "STUDY_ID: missing or not an id");
+	if (!prolific_id_valid(session_id))
+		return err_set(eb, IF_EINPUT,
+			       "SESSION_ID: missing or not an id");
+	if (expected_study == NULL || strcmp(study_id, expected_study) != 0)
+		return err_set(eb, IF_EINPUT,
+			       "STUDY_ID: not this experiment's study");
+	return IF_OK;
+}

@@ -223,6 +223,17 @@ int prolific_bonus_pay(struct prolific_client *c, const char *bulk_id,
 int prolific_complete_url(const char *code, char *out, size_t outsz,
 			  struct errbuf *eb);
 
+/*
+ * The three parameters a participant arrives with from Prolific
+ * (PROLIFIC_PID, STUDY_ID, SESSION_ID; the session id is the submission
+ * id), checked for the task server: each an id by prolific_id_valid(),
+ * and the study the experiment's.  IF_EINPUT naming the parameter (never
+ * echoing its value, which came from the URL).
+ */
+int prolific_entry_check(const char *prolific_pid, const char *study_id,
+			 const char *session_id, const char *expected_study,
+			 struct errbuf *eb);
+
 /* -- money.c: the price of a study, in cents of the study currency -- */
 
 /* The service fee as published (docs/prolific-api.md), basis points. */

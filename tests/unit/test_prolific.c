@@ -295,6 +295,27 @@ test_complete_url(void **state)
 }
 
 static void
+test_entry_check(void **state)
+{
+	struct errbuf eb = {0};
+
+	(void)state;
+	assert_int_equal(prolific_entry_check("5f01", STUDY, SUB1, STUDY, &eb),
+			 IF_OK);
+	assert_int_equal(prolific_entry_check("5f01", "60aa02", SUB1, STUDY,
+					      &eb), IF_EINPUT);
+	assert_non_null(strstr(eb.msg, "STUDY_ID"));
+	err_init(&eb);
+	assert_int_equal(prolific_entry_check("<script>", STUDY, SUB1, STUDY,
+					      &eb), IF_EINPUT);
+	assert_null(strstr(eb.msg, "<script>"));
+	err_init(&eb);
+	assert_int_equal(prolific_entry_check("5f01", STUDY, NULL, STUDY, &eb),
+			 IF_EINPUT);
+	assert_non_null(strstr(eb.msg, "SESSION_ID"));
+}
+
+static void
 test_get_submission(void **state)
 {
 	struct fx *x = *state;
@@ -638,6 +659,7 @@ main(void)
 		cmocka_unit_test(test_price_and_budget),
 		cmocka_unit_test(test_complete_url),
 		cmocka_unit_test(test_https_only),
+		cmocka_unit_test(test_entry_check),
 		cmocka_unit_test_setup_teardown(test_get_submission, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(
