@@ -392,6 +392,102 @@ segment(const char *path, const char *prefix, const char *rest, char *id,
 	return true;
 }
 
+static const char *
+arg(struct MHD_Connection *conn, const char *key)
+{
+	return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static enum fake_prolific_fault
+fault_by_name(const char *name)
+{
+	static const struct {
+		const char *name;
+		enum fake_prolific_fault fault;
+	} names[] = {
+		{"429", FAKE_PROLIFIC_429},   {"500", FAKE_PROLIFIC_500},
+		{"503", FAKE_PROLIFIC_503},   {"drop", FAKE_PROLIFIC_DROP},
+		{"done-drop", FAKE_PROLIFIC_DONE_DROP},
+	};
+
+	for (size_t i = 0; name != NULL && i < sizeof(names) / sizeof(names[0]);
+	     i++)
+		if (strcmp(names[i].name, name) == 0)
+			return names[i].fault;
+	return 0;
+}
+
+static void add_sub_locked(struct fake_prolific *f, const char *id,
+			   const char *participant, const char *status);
+static void inject_locked(struct fake_prolific *f, const char *method,
+			  const char *prefix, enum fake_prolific_fault fault,
+			  int times);
+static void settle_locked(struct fake_prolific *f);
+
+/*
+ * The control surface under /_fake/, for a test that runs the fake in a
+ * process of its own (the e2e suites): the same token, never faulted.
+ *   GET  /_fake/state                     every submission and counter
+ *   POST /_fake/submission?id=&participant=&status=
+ *   POST /_fake/status?id=&status=
+ *   POST /_fake/inject?method=&prefix=&fault=429|500|503|drop|done-drop
+ *        &times=
+ *   POST /_fake/settle
+ */
+static void
+control(struct fake_prolific *f, struct MHD_Connection *conn,
+	const char *method, const char *path, struct reply *r)
+{
+	const char *id = arg(conn, "id"), *status = arg(conn, "status");
+	bool post = strcmp(method, "POST") == 0;
+	struct sub *s;
+
+	if (strcmp(method, "GET") == 0 && strcmp(path, "/_fake/state") == 0) {
+		json_t *subs = json_array();
+		for (size_t i = 0; i < f->n_subs; i++) {
+			struct sub *x = &f->subs[i];
+			json_array_append_new(
+				subs,
+				json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:i,s:i}",
+					  "id", x->id, "participant",
+					  x->participant, "status", x->status,
+					  "bonus_landed", (int)x->n_bonus,
+					  "pay_calls", x->pay_calls,
+					  "approvals", x->approvals,
+					  "approve_calls", x->approve_calls,
+					  "reject_calls", x->reject_calls));
+		}
+		reply_json(r, 200,
+			   json_pack("{s:s,s:o,s:i,s:i,s:i}", "study", f->study,
+				     "submissions", subs, "bulks",
+				     (int)f->n_bulks, "requests",
+				     (int)f->requests, "unauthorized",
+				     (int)f->unauthorized));
+	} else if (post && strcmp(path, "/_fake/submission") == 0 &&
+		   id != NULL && status != NULL && find_sub(f, id) == NULL &&
+		   f->n_subs < MAX_SUBS) {
+		add_sub_locked(f, id, arg(conn, "participant"), status);
+		reply_json(r, 201, json_object());
+	} else if (post && strcmp(path, "/_fake/status") == 0 && id != NULL &&
+		   status != NULL && (s = find_sub(f, id)) != NULL) {
+		copy(s->status, sizeof(s->status), status);
+		reply_json(r, 200, json_object());
+	} else if (post && strcmp(path, "/_fake/inject") == 0 &&
+		   fault_by_name(arg(conn, "fault")) != 0 &&
+		   query_long(conn, "times", 1) > 0) {
+		inject_locked(f, arg(conn, "method"), arg(conn, "prefix"),
+			      fault_by_name(arg(conn, "fault")),
+			      (int)query_long(conn, "times", 1));
+		reply_json(r, 200, json_object());
+	} else if (post && strcmp(path, "/_fake/settle") == 0) {
+		settle_locked(f);
+		reply_json(r, 200, json_object());
+	} else {
+		reply_error(r, 400, 140900, "Bad request",
+			    "unknown or incomplete control request");
+	}
+}
+
 static void
 route(struct fake_prolific *f, struct MHD_Connection *conn,
       const char *method, const char *path, const char *body,
@@ -406,6 +502,10 @@ route(struct fake_prolific *f, struct MHD_Connection *conn,
 		f->unauthorized++;
 		reply_error(r, 401, 140000, "Unauthorized",
 			    "Authentication credentials were not provided.");
+		return;
+	}
+	if (strncmp(path, "/_fake/", 7) == 0) {
+		control(f, conn, method, path, r);
 		return;
 	}
 	if (strcmp(method, "GET") == 0 &&
@@ -487,7 +587,8 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 	}
 	pthread_mutex_lock(&f->mu);
 	f->requests++;
-	fault = take_fault(f, method, url);
+	fault = strncmp(url, "/_fake/", 7) == 0 ? 0
+						 : take_fault(f, method, url);
 	switch (fault) {
 	case FAKE_PROLIFIC_429:
 		reply_error(&r, 429, 140429, "Too many requests",
@@ -590,20 +691,27 @@ fake_prolific_url(const struct fake_prolific *f)
 	return f->url;
 }
 
-void
-fake_prolific_add_submission(struct fake_prolific *f, const char *id,
-			     const char *participant_id, const char *status)
+static void
+add_sub_locked(struct fake_prolific *f, const char *id,
+	       const char *participant, const char *status)
 {
 	struct sub *s;
 
-	pthread_mutex_lock(&f->mu);
 	if (f->n_subs == MAX_SUBS)
 		abort();
 	s = &f->subs[f->n_subs++];
 	memset(s, 0, sizeof(*s));
 	copy(s->id, sizeof(s->id), id);
-	copy(s->participant, sizeof(s->participant), participant_id);
+	copy(s->participant, sizeof(s->participant), participant);
 	copy(s->status, sizeof(s->status), status);
+}
+
+void
+fake_prolific_add_submission(struct fake_prolific *f, const char *id,
+			     const char *participant_id, const char *status)
+{
+	pthread_mutex_lock(&f->mu);
+	add_sub_locked(f, id, participant_id, status);
 	pthread_mutex_unlock(&f->mu);
 }
 
@@ -636,9 +744,17 @@ fake_prolific_inject(struct fake_prolific *f, const char *method,
 		     const char *path_prefix, enum fake_prolific_fault fault,
 		     int times)
 {
+	pthread_mutex_lock(&f->mu);
+	inject_locked(f, method, path_prefix, fault, times);
+	pthread_mutex_unlock(&f->mu);
+}
+
+static void
+inject_locked(struct fake_prolific *f, const char *method, const char *prefix,
+	      enum fake_prolific_fault fault, int times)
+{
 	struct fault *x;
 
-	pthread_mutex_lock(&f->mu);
 	/* Used-up faults leave room; order among live ones is kept. */
 	if (f->n_faults == MAX_FAULTS) {
 		size_t k = 0;
@@ -651,10 +767,9 @@ fake_prolific_inject(struct fake_prolific *f, const char *method,
 		abort();
 	x = &f->faults[f->n_faults++];
 	copy(x->method, sizeof(x->method), method);
-	copy(x->prefix, sizeof(x->prefix), path_prefix);
+	copy(x->prefix, sizeof(x->prefix), prefix);
 	x->kind = fault;
 	x->times = times;
-	pthread_mutex_unlock(&f->mu);
 }
 
 void
@@ -665,13 +780,19 @@ fake_prolific_set_async(struct fake_prolific *f, bool async)
 	pthread_mutex_unlock(&f->mu);
 }
 
+static void
+settle_locked(struct fake_prolific *f)
+{
+	for (size_t i = 0; i < f->n_pending; i++)
+		land(f, &f->bulks[f->pending[i]]);
+	f->n_pending = 0;
+}
+
 void
 fake_prolific_settle(struct fake_prolific *f)
 {
 	pthread_mutex_lock(&f->mu);
-	for (size_t i = 0; i < f->n_pending; i++)
-		land(f, &f->bulks[f->pending[i]]);
-	f->n_pending = 0;
+	settle_locked(f);
 	pthread_mutex_unlock(&f->mu);
 }
 

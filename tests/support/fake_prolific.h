@@ -11,7 +11,9 @@
  * libmicrohttpd's thread; every function is safe while a client talks to
  * it.  Faults are injected per method and path prefix; every pay and every
  * approval is counted, so that a test can assert that nothing was paid or
- * approved twice.  It lives in tests/support, linked into the test
+ * approved twice.  The same is reachable over HTTP under /_fake/ (see
+ * control() in fake_prolific.c), for a test that runs the fake in a
+ * process of its own.  It lives in tests/support, linked into the test
  * programs only: the product never carries a fake service.
  */
 #ifndef INTOFOCUS_FAKE_PROLIFIC_H

@@ -15,6 +15,7 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -313,6 +314,82 @@ test_entry_check(void **state)
 	assert_int_equal(prolific_entry_check("5f01", STUDY, NULL, STUDY, &eb),
 			 IF_EINPUT);
 	assert_non_null(strstr(eb.msg, "SESSION_ID"));
+}
+
+/* One request to the fake's control surface; the status, body in out. */
+static long
+control(struct fx *x, const char *method, const char *path_query,
+	const char *token, struct buf *out)
+{
+	const char *hdrs[] = {NULL, NULL};
+	char auth[128], url[512];
+	struct http_client *h = NULL;
+	struct http_request req = {0};
+	struct http_response resp;
+	struct errbuf eb = {0};
+	long status;
+
+	snprintf(auth, sizeof(auth), "Authorization: Token %s", token);
+	hdrs[0] = auth;
+	snprintf(url, sizeof(url), "%s%s", fake_prolific_url(x->fake),
+		 path_query);
+	assert_int_equal(http_client_new(NULL, &h, &eb), IF_OK);
+	http_response_init(&resp, 0);
+	req.method = method;
+	req.url = url;
+	req.headers = hdrs;
+	req.body = "";
+	assert_int_equal(http_perform(h, &req, &resp, &eb), IF_OK);
+	status = resp.status;
+	if (out != NULL) {
+		buf_reset(out);
+		assert_int_equal(buf_append(out, resp.body.data,
+					    resp.body.len), 0);
+	}
+	http_response_cleanup(&resp);
+	http_client_free(h);
+	return status;
+}
+
+static void
+test_fake_control_surface(void **state)
+{
+	struct fx *x = *state;
+	struct prolific_submission s;
+	struct prolific_error e;
+	struct errbuf eb = {0};
+	struct buf body;
+	json_t *st, *subs;
+
+	buf_init(&body, 1 << 20);
+	assert_int_equal(control(x, "GET", "/_fake/state", "wrong", NULL),
+			 401);
+	assert_int_equal(control(x, "POST",
+				 "/_fake/submission?id=60bb77&participant=5f77"
+				 "&status=AWAITING%20REVIEW", TOKEN, NULL),
+			 201);
+	assert_int_equal(control(x, "POST",
+				 "/_fake/inject?method=GET&prefix=/api/v1/"
+				 "&fault=503&times=1", TOKEN, NULL), 200);
+	assert_int_equal(control(x, "POST", "/_fake/inject?fault=nope", TOKEN,
+				 NULL), 400);
+	/* The injected 503 meets the client, which retries past it. */
+	assert_int_equal(prolific_get_submission(x->c, "60bb77", &s, &e, &eb),
+			 IF_OK);
+	assert_int_equal(s.status, PROLIFIC_STATUS_AWAITING_REVIEW);
+	assert_int_equal(prolific_approve(x->c, "60bb77", &e, &eb), IF_OK);
+	assert_int_equal(control(x, "GET", "/_fake/state", TOKEN, &body), 200);
+	st = json_loads(body.data, 0, NULL);
+	assert_non_null(st);
+	subs = json_object_get(st, "submissions");
+	assert_int_equal(json_array_size(subs), 4);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(subs, 3), "status")),
+			    "APPROVED");
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_array_get(subs, 3), "approvals")), 1);
+	json_decref(st);
+	buf_cleanup(&body);
 }
 
 static void
@@ -662,6 +739,8 @@ main(void)
 		cmocka_unit_test(test_entry_check),
 		cmocka_unit_test_setup_teardown(test_get_submission, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_fake_control_surface,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_wrong_token_is_account_wide, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_paged, setup,
