@@ -167,11 +167,29 @@ read_count(struct prolific_client *c, const struct prolific_bonus *b,
 	    IF_OK)
 		return rc;
 	*count = count_amount(&s, b->amount_cents);
-	if (*count < 0)
+	if (*count < 0) {
+		/* Nothing later will tell better: the operator's case. */
+		err->fault = PROLIFIC_FAULT_REFUSED;
 		return err_set(eb, IF_ERUNTIME,
 			       "submission %s: more than %d bonus payments: "
 			       "cannot tell whether the bonus was paid",
 			       b->submission_id, PROLIFIC_BONUS_KEPT);
+	}
+	return IF_OK;
+}
+
+/*
+ * A refused read leaves the record as it is (a PAYING record must keep
+ * saying that a call may have gone) and hands the bonus to the operator.
+ */
+static int
+read_failed(int rc, const struct prolific_error *err, enum prolific_step *step,
+	    struct errbuf *eb)
+{
+	if (!refused(err))
+		return rc;
+	*step = PROLIFIC_STEP_OPERATOR;
+	err_init(eb);
 	return IF_OK;
 }
 
@@ -224,7 +242,7 @@ prolific_bonus_step(struct prolific_client *c,
 			return IF_OK;
 		}
 		if ((rc = read_count(c, b, &count, err, eb)) != IF_OK)
-			return rc;
+			return read_failed(rc, err, step, eb);
 		if (count > b->baseline) {
 			b->state = PROLIFIC_BONUS_PAID;
 			b->overpaid = count > b->baseline + 1;
@@ -260,7 +278,7 @@ prolific_bonus_step(struct prolific_client *c,
 
 	/* CREATED: the baseline, then the intent, then the one pay call. */
 	if ((rc = read_count(c, b, &count, err, eb)) != IF_OK)
-		return rc;
+		return read_failed(rc, err, step, eb);
 	if (b->baseline < 0) {
 		b->baseline = count;
 	} else if (count > b->baseline) {

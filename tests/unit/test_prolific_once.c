@@ -368,6 +368,28 @@ test_refused_setup_goes_to_operator(void **state)
 }
 
 static void
+test_unreadable_submission_goes_to_operator(void **state)
+{
+	struct fx *x = *state;
+	enum prolific_step step;
+
+	/* The pay call's outcome is unknown, then the submission cannot be
+	 * read (gone: 404): the record keeps saying PAYING, for the
+	 * operator, and nothing is paid again. */
+	fake_prolific_inject(x->fake, "POST", "/api/v1/bulk-bonus-payments/",
+			     FAKE_PROLIFIC_503, 1);
+	new_bonus(&x->st.bonus, SUB1, 150);
+	assert_int_equal(step_bonus(x, &step), IF_ETEMP);
+	x->clock.now += 7200;
+	/* A 404 for the read: the fake answers unknown ids so. */
+	set_id(x->st.bonus.submission_id, "60bb0000000000000000dead");
+	assert_int_equal(step_bonus(x, &step), IF_OK);
+	assert_int_equal(step, PROLIFIC_STEP_OPERATOR);
+	assert_int_equal(x->st.bonus.state, PROLIFIC_BONUS_PAYING);
+	assert_int_equal(fake_prolific_pay_calls(x->fake, SUB1), 0);
+}
+
+static void
 test_baseline_counts_earlier_bonus(void **state)
 {
 	struct fx *x = *state;
@@ -590,6 +612,9 @@ main(void)
 			test_never_again_without_operator, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_refused_setup_goes_to_operator, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_unreadable_submission_goes_to_operator, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_baseline_counts_earlier_bonus, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_approval_once, setup,
