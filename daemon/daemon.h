@@ -381,6 +381,17 @@ int boxes_to_json(const struct box *boxes, size_t n, char **out,
 int boxes_from_json(const char *text, struct box **out, size_t *n,
 		    struct errbuf *eb);
 /*
+ * A worker's boxes with their confidences: [x, y, w, h] or [x, y, w, h, c]
+ * with c in 0..100.  conf (may be NULL) gets one value per box, -1 where
+ * none was given; free() it.  boxes_from_json() reads the same form and
+ * leaves the confidences out.
+ */
+int boxes_conf_from_json(const char *text, struct box **out, int **conf,
+			 size_t *n, struct errbuf *eb);
+/* conf NULL, or -1 for a box, writes that box without a confidence. */
+int boxes_conf_to_json(const struct box *boxes, const int *conf, size_t n,
+		       char **out, struct errbuf *eb);
+/*
  * The boxes a stage redacts, from its recorded assignments (submission
  * order): union, first, or the majority pixel vote of the valid answers.
  * rule is an enum exp_aggregate.
