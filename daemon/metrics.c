@@ -422,10 +422,11 @@ metrics_json(const struct image_metrics *m)
 	}
 	if (m->nstages > 0) {
 		stages = json_array();
-		for (size_t k = 0; k < m->nstages; k++)
-			json_array_append_new(
-				stages, json_integer((json_int_t)
-							     m->found_by_stage[k]));
+		for (size_t k = 0; k < m->nstages; k++) {
+			json_int_t v = (json_int_t)m->found_by_stage[k];
+
+			json_array_append_new(stages, json_integer(v));
+		}
 		json_object_set_new(o, "found_by_stage", stages);
 	}
 	return o;
