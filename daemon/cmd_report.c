@@ -113,7 +113,7 @@ cmd_report(int argc, char **argv)
 	rc = state_dir != NULL ? state_open_readonly(state_dir, &ctx.st, &eb)
 			       : err_set(&eb, IF_ERUNTIME, "out of memory");
 	if (rc == IF_OK)
-		rc = report_write(&ctx, out_dir, &n, &eb);
+		rc = report_write(&ctx, out_dir, &n, NULL, &eb);
 	if (rc == IF_OK)
 		printf("report: %zu images, %s/index.html, %s/metrics.csv, "
 		       "%s/metrics.json\n",

@@ -559,6 +559,27 @@ int metrics_csv_row(struct buf *out, const char *name,
 struct json_t *metrics_json(const struct image_metrics *m);
 struct json_t *metrics_face_json(const struct face_metrics *f);
 
+/* ---- analysis.c: workers, time, HITs and cost, one image at a time ------ */
+
+struct analysis;
+struct exp_image;
+
+int analysis_new(const struct experiment *exp, struct analysis **out,
+		 struct errbuf *eb);
+void analysis_free(struct analysis *a);
+/*
+ * Adds one image: its assignments (all stages, submission order), its
+ * HITs (oldest first) and its faces as metrics_face() measured them (NULL
+ * without ground truth), whose first_worker_stage it fills in.
+ */
+int analysis_add_image(struct analysis *a, const struct exp_image *ei,
+		       const struct assignment_rec *as, size_t nas,
+		       const struct hit_rec *hits, size_t nhits,
+		       struct face_metrics *faces, size_t nfaces,
+		       struct errbuf *eb);
+/* workers, unique_workers, time, hits and stages, as a new object. */
+struct json_t *analysis_json(struct analysis *a);
+
 /* ---- report.c: the results site (spec section 7) ------------------------ */
 
 /*
@@ -566,9 +587,18 @@ struct json_t *metrics_face_json(const struct face_metrics *f);
  * dir: index.html with the data embedded, images/ (each stage image as
  * shown to workers, the original and the final image, re-rendered without
  * metadata), metrics.csv and metrics.json.  Shows what exists for an
- * experiment still running.  *nimages counts the images reported.
+ * experiment still running.  *nimages counts the images reported;
+ * *metrics_out (when not NULL) gets metrics.json's object.
  */
 int report_write(struct run_ctx *ctx, const char *dir, size_t *nimages,
-		 struct errbuf *eb);
+		 struct json_t **metrics_out, struct errbuf *eb);
+/*
+ * The comparison page of several experiments' reports: dir/index.html
+ * with their metrics.json objects (names[i]'s in metrics[i]), each
+ * report in dir/<name>/.
+ */
+int report_compare_write(const char *dir, const char *const *names,
+			 struct json_t *const *metrics, size_t n,
+			 struct errbuf *eb);
 
 #endif /* INTOFOCUS_DAEMON_H */
