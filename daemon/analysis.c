@@ -305,10 +305,11 @@ time_json(const struct analysis *a)
 		for (int64_t s = b * width; s < (b + 1) * width && s <= top;
 		     s++)
 			n += a->hist[s];
-		json_array_append_new(bins,
-				      json_pack("[III]", (json_int_t)(b * width),
-						(json_int_t)((b + 1) * width),
-						(json_int_t)n));
+		json_array_append_new(bins, json_pack("[III]",
+						       (json_int_t)(b * width),
+						       (json_int_t)((b + 1) *
+								    width),
+						       (json_int_t)n));
 	}
 	json_object_set_new(o, "histogram", bins);
 	json_object_set_new(o, "over_a_day",

@@ -488,8 +488,11 @@ report_write(struct run_ctx *ctx, const char *dir, size_t *nimages,
 		goto out;
 	}
 	rc = append_script_json(&page, data, eb);
-	if (rc == IF_OK && (buf_append_str(&page, ";</script>\n") != 0 ||
-			    buf_append_str(&page, report_page_script) != 0))
+	if (rc == IF_OK &&
+	    (buf_append_str(&page, ";</script>\n<script>\n") != 0 ||
+	     buf_append_str(&page, report_page_common) != 0 ||
+	     buf_append_str(&page, report_page_script) != 0 ||
+	     buf_append_str(&page, "</script>\n</body>\n</html>\n") != 0))
 		rc = err_set(eb, IF_ERUNTIME, "out of memory");
 	if (rc == IF_OK)
 		rc = write_text(dir, "index.html", page.data, page.len, eb);
@@ -508,5 +511,40 @@ out:
 	free(ms);
 	free(final);
 	free(imgdir);
+	return rc;
+}
+
+int
+report_compare_write(const char *dir, const char *const *names,
+		     json_t *const *metrics, size_t n, struct errbuf *eb)
+{
+	json_t *data = json_object(), *list = json_array();
+	struct buf page;
+	int rc = IF_OK;
+
+	buf_init(&page, 0);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(list,
+				      json_pack("{s:s,s:O}", "name", names[i],
+						"metrics", metrics[i]));
+	json_object_set_new(data, "experiments", list);
+	if (buf_append_str(&page, report_page_head) != 0 ||
+	    buf_append_str(&page, "<title>IntoFocus comparison</title>\n") !=
+		    0 ||
+	    buf_append_str(&page, report_compare_body) != 0 ||
+	    buf_append_str(&page, "<script>const IF_COMPARE = ") != 0)
+		rc = err_set(eb, IF_ERUNTIME, "out of memory");
+	if (rc == IF_OK)
+		rc = append_script_json(&page, data, eb);
+	if (rc == IF_OK &&
+	    (buf_append_str(&page, ";</script>\n<script>\n") != 0 ||
+	     buf_append_str(&page, report_page_common) != 0 ||
+	     buf_append_str(&page, report_compare_script) != 0 ||
+	     buf_append_str(&page, "</script>\n</body>\n</html>\n") != 0))
+		rc = err_set(eb, IF_ERUNTIME, "out of memory");
+	if (rc == IF_OK)
+		rc = write_text(dir, "index.html", page.data, page.len, eb);
+	buf_cleanup(&page);
+	json_decref(data);
 	return rc;
 }
