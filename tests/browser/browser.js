@@ -122,6 +122,7 @@ async function labTests(browser) {
 		.dispatchEvent(new Event('submit', { cancelable: true })));
 	check('preview: a forced submit is refused with the message',
 		/Accept the HIT to start/.test(await page.textContent('#msg')));
+	await axeCheck(page, 'the task page in preview');
 
 	// (4) and (3) on the task page of a made-up assignment, never
 	// submitted: the face question gates Submit, and touch draws.

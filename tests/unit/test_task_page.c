@@ -40,7 +40,8 @@ static void
 test_contract(void **state)
 {
 	struct task_page p = {
-		.image_url = "https://127.0.0.1:9/b/k.jpg?X-Amz-Signature=ab&x=1",
+		.image_url = "https://127.0.0.1:9/b/k.jpg?X-Amz-Signature=ab"
+			     "&x=1",
 		.width = 640,
 		.height = 480,
 		.stage = 2,
@@ -90,7 +91,8 @@ test_escaping(void **state)
 	(void)state;
 	assert_null(strstr(h, "<script>alert"));
 	assert_null(strstr(h, "\"><script"));
-	assert_non_null(strstr(h, "a&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"
+	assert_non_null(strstr(h, "a&quot;&gt;&lt;script&gt;alert(1)"
+				  "&lt;/script&gt;"
 				  "&#39;]]&gt;"));
 	assert_null(strstr(h, "stage "));
 	free(h);
@@ -234,7 +236,8 @@ test_behaviour_in_jsdom(void **state)
 		skip();
 	}
 	snprintf(cmd, sizeof(cmd),
-		 "NODE_PATH=/usr/share/nodejs node tests/browser/task_page.js %s",
+		 "NODE_PATH=/usr/share/nodejs node "
+		 "tests/browser/task_page.js %s",
 		 path);
 	rc = system(cmd);
 	unlink(path);
