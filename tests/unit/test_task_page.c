@@ -219,13 +219,22 @@ test_behaviour_in_jsdom(void **state)
 		.nstages = 5};
 	char *h = page(&p, false, IF_OK);
 	char path[] = "/tmp/intofocus-page.XXXXXX";
+	char cpath[] = "/tmp/intofocus-cpage.XXXXXX";
 	char cmd[512];
-	int fd = mkstemp(path), rc;
+	int fd = mkstemp(path), cfd = mkstemp(cpath), rc;
 	FILE *fp;
 
 	(void)state;
-	assert_true(fd >= 0);
+	assert_true(fd >= 0 && cfd >= 0);
 	fp = fdopen(fd, "w");
+	assert_non_null(fp);
+	fputs(h, fp);
+	fclose(fp);
+	free(h);
+	/* The same page with the confidence slider. */
+	p.confidence = true;
+	h = page(&p, false, IF_OK);
+	fp = fdopen(cfd, "w");
 	assert_non_null(fp);
 	fputs(h, fp);
 	fclose(fp);
@@ -233,14 +242,16 @@ test_behaviour_in_jsdom(void **state)
 	if (system("NODE_PATH=/usr/share/nodejs node -e "
 		   "\"require('jsdom')\" >/dev/null 2>&1") != 0) {
 		unlink(path);
+		unlink(cpath);
 		skip();
 	}
 	snprintf(cmd, sizeof(cmd),
 		 "NODE_PATH=/usr/share/nodejs node "
-		 "tests/browser/task_page.js %s",
-		 path);
+		 "tests/browser/task_page.js %s %s",
+		 path, cpath);
 	rc = system(cmd);
 	unlink(path);
+	unlink(cpath);
 	assert_int_equal(rc, 0);
 }
 
