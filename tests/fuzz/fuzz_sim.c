@@ -13,7 +13,7 @@
  */
 #include "tests/fuzz/fuzz.h"
 
-#include "mturk/sim_private.h"
+#include "sim/sim_private.h"
 
 #include <jansson.h>
 #include <stdlib.h>

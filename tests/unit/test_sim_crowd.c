@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "mturk/sim_private.h"
+#include "sim/sim_private.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "mturk/mturk.h"
+#include "sim/sim.h"
 
 #include <curl/curl.h>
 #include <jansson.h>

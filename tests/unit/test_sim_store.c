@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "mturk/sim_private.h"
+#include "sim/sim_private.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * mturk/sim_store.c - the simulator's data and the MTurk operations on it
+ * sim/sim_store.c - the simulator's data and the MTurk operations on it
  * (spec sections 5 and 6; shapes from reference/mturk-2017-01-17-service-2).
  *
  * Everything lives in memory behind one mutex: HIT types, HITs,
@@ -17,7 +17,7 @@
  * does.  Ids come from a seeded stream, so the same requests in the same
  * order give the same ids.
  */
-#include "mturk/sim_private.h"
+#include "sim/sim_private.h"
 
 #include <openssl/evp.h>
 #include <pthread.h>

@@ -1,6 +1,6 @@
 /*
- * mturk/sim_db.c - the simulator's durable state: one SQLite file,
- * DIR/sim.db (the only file of mturk/ that knows SQLite).
+ * sim/sim_db.c - the simulator's durable state: one SQLite file,
+ * DIR/sim.db (the only file of sim/ that knows SQLite).
  *
  * The store (sim_store.c) keeps everything in memory and tells this file
  * which records changed; each change is one transaction that writes only
@@ -19,7 +19,7 @@
  * programs may still read the file (sqlite3, a test).  The schema version
  * is PRAGMA user_version.
  */
-#include "mturk/sim_private.h"
+#include "sim/sim_private.h"
 
 #include <errno.h>
 #include <fcntl.h>

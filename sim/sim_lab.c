@@ -1,5 +1,5 @@
 /*
- * mturk/sim_lab.c - lab mode: people do the simulator's HITs in a browser
+ * sim/sim_lab.c - lab mode: people do the simulator's HITs in a browser
  * (spec section 6), and the answer XML of every assignment.
  *
  * GET / lists the open HITs.  A participant's worker id comes from the
@@ -20,7 +20,8 @@
  * The Question XML is parsed with libxml2 with no network and no entity
  * substitution; only HTMLQuestion is served (the daemon's kind).
  */
-#include "mturk/sim_private.h"
+#include "sim/sim_private.h"
+#include "mturk/mturk.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>

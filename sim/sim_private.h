@@ -1,5 +1,5 @@
 /*
- * mturk/sim_private.h - private to the simulator files of mturk/ (sim_*.c).
+ * sim/sim_private.h - private to the simulator, sim/ (sim_*.c).
  *
  * The simulator is four parts: sim_store.c holds the service's data and
  * answers the JSON operations; sim_crowd.c decides what simulated workers
@@ -11,7 +11,8 @@
 #ifndef INTOFOCUS_SIM_PRIVATE_H
 #define INTOFOCUS_SIM_PRIVATE_H
 
-#include "mturk/mturk.h"
+#include "common/common.h"
+#include "sim/sim.h"
 
 #include <jansson.h>
 #include <stdbool.h>
