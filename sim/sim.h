@@ -48,7 +48,7 @@ struct sim_config {
 	unsigned port;		 /* [default: 0 = any free port] */
 	uint64_t seed;		 /* crowd, ids and faults derive from it */
 	double fault_rate;	 /* 0..1 [default: 0] */
-	/* How long a "slow" fault waits, in ms [default: 0 = 1500]; <0: none. */
+	/* How long a "slow" fault waits, in ms [default: 0 = 1500]; <0 none. */
 	int64_t fault_slow_ms;
 	/* Delay from HIT creation to each simulated submission, in ms. */
 	int64_t crowd_delay_ms;
