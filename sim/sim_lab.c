@@ -1,6 +1,6 @@
 /*
- * sim/sim_lab.c - lab mode: people do the simulator's HITs in a browser
- * (spec section 6), and the answer XML of every assignment.
+ * sim/sim_lab.c - lab mode's pages: people do the simulator's HITs in a
+ * browser (spec section 6).
  *
  * GET / lists the open HITs.  A participant's worker id comes from the
  * link (/?workerId=P17) so that people recruited elsewhere can be told
@@ -15,13 +15,14 @@
  * preview link passes assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE.  The page's
  * POST to /mturk/externalSubmit becomes a Submitted assignment whose Answer
  * is the QuestionFormAnswers XML of every form field but assignmentId, in
- * the order posted, written by answer_format() as MTurk writes it.
+ * the order posted, written as MTurk writes it (sim_answer_xml(), in
+ * sim_plan.c).  The pages call the store (sim_store_lab.c), never the
+ * reverse.
  *
  * The Question XML is parsed with libxml2 with no network and no entity
  * substitution; only HTMLQuestion is served (the daemon's kind).
  */
 #include "sim/sim_private.h"
-#include "mturk/mturk.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -47,30 +48,6 @@ sim_reply_cleanup(struct sim_reply *r)
 	if (r == NULL)
 		return;
 	buf_cleanup(&r->body);
-}
-
-char *
-sim_answer_xml(const char *const *names, const char *const *values, size_t n)
-{
-	struct answer_field *f = calloc(n + 1, sizeof(*f));
-	struct buf b;
-	struct errbuf eb;
-	char *out = NULL;
-	size_t len;
-
-	if (f == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		f[i].name = names[i];
-		f[i].value = values[i];
-	}
-	err_init(&eb);
-	buf_init(&b, 0);
-	if (answer_format(f, n, &b, &eb) == IF_OK)
-		out = buf_steal(&b, &len);
-	buf_cleanup(&b);
-	free(f);
-	return out;
 }
 
 static void
