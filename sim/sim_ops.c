@@ -910,16 +910,90 @@ op_delete_hit(struct sim_store *st, json_t *req, json_t **resp,
 
 /* ---- dispatch ----------------------------------------------------------- */
 
-static bool
-read_only_op(const char *op)
+static int
+op_create_hit_alone(struct sim_store *st, json_t *req, json_t **resp,
+		    struct sim_err *err)
 {
-	return strncmp(op, "Get", 3) == 0 || strncmp(op, "List", 4) == 0;
+	return op_create_hit(st, req, false, resp, err);
+}
+
+static int
+op_create_hit_with_type(struct sim_store *st, json_t *req, json_t **resp,
+			struct sim_err *err)
+{
+	return op_create_hit(st, req, true, resp, err);
+}
+
+static int
+op_approve(struct sim_store *st, json_t *req, json_t **resp,
+	   struct sim_err *err)
+{
+	return op_review(st, req, true, resp, err);
+}
+
+static int
+op_reject(struct sim_store *st, json_t *req, json_t **resp,
+	  struct sim_err *err)
+{
+	return op_review(st, req, false, resp, err);
+}
+
+static int
+op_get_account_balance(struct sim_store *st, json_t *req, json_t **resp,
+		       struct sim_err *err)
+{
+	(void)st;
+	(void)req;
+	(void)err;
+	*resp = json_pack("{s:s, s:s}", "AvailableBalance", "10000.00",
+			  "OnHoldBalance", "0.00");
+	return 0;
+}
+
+/*
+ * The operations the simulator implements, each with its handler.  A
+ * read-only one changes no record: sim_store_call() drops the touches its
+ * lookups made, so that it saves nothing (see sim_persist.c).
+ */
+static const struct sim_op {
+	const char *name;
+	int (*run)(struct sim_store *st, json_t *req, json_t **resp,
+		   struct sim_err *err);
+	bool read_only;
+} sim_ops[] = {
+	{"CreateQualificationType", op_create_qualification_type, false},
+	{"ListQualificationTypes", op_list_qualification_types, true},
+	{"AssociateQualificationWithWorker", op_associate_qualification, false},
+	{"CreateHITType", op_create_hit_type, false},
+	{"CreateHIT", op_create_hit_alone, false},
+	{"CreateHITWithHITType", op_create_hit_with_type, false},
+	{"GetHIT", op_get_hit, true},
+	{"ListHITs", op_list_hits, true},
+	{"ListAssignmentsForHIT", op_list_assignments, true},
+	{"GetAssignment", op_get_assignment, true},
+	{"ApproveAssignment", op_approve, false},
+	{"RejectAssignment", op_reject, false},
+	{"UpdateExpirationForHIT", op_update_expiration, false},
+	{"DeleteHIT", op_delete_hit, false},
+	{"ListReviewableHITs", op_list_reviewable_hits, true},
+	{"UpdateHITReviewStatus", op_update_hit_review_status, false},
+	{"GetAccountBalance", op_get_account_balance, true},
+};
+
+static const struct sim_op *
+sim_op_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(sim_ops) / sizeof(sim_ops[0]); i++)
+		if (strcmp(sim_ops[i].name, name) == 0)
+			return &sim_ops[i];
+	return NULL;
 }
 
 int
 sim_store_call(struct sim_store *st, const char *op, json_t *req,
 	       json_t **resp, struct sim_err *err)
 {
+	const struct sim_op *o = sim_op_find(op);
 	size_t touched_hits, touched_asgs;
 	struct errbuf eb;
 	int rc;
@@ -932,51 +1006,17 @@ sim_store_call(struct sim_store *st, const char *op, json_t *req,
 	pthread_mutex_lock(&st->mu);
 	touched_hits = st->ntouched_hits;
 	touched_asgs = st->ntouched_asgs;
-	if (strcmp(op, "CreateQualificationType") == 0)
-		rc = op_create_qualification_type(st, req, resp, err);
-	else if (strcmp(op, "ListQualificationTypes") == 0)
-		rc = op_list_qualification_types(st, req, resp, err);
-	else if (strcmp(op, "AssociateQualificationWithWorker") == 0)
-		rc = op_associate_qualification(st, req, resp, err);
-	else if (strcmp(op, "CreateHITType") == 0)
-		rc = op_create_hit_type(st, req, resp, err);
-	else if (strcmp(op, "CreateHIT") == 0)
-		rc = op_create_hit(st, req, false, resp, err);
-	else if (strcmp(op, "CreateHITWithHITType") == 0)
-		rc = op_create_hit(st, req, true, resp, err);
-	else if (strcmp(op, "GetHIT") == 0)
-		rc = op_get_hit(st, req, resp, err);
-	else if (strcmp(op, "ListHITs") == 0)
-		rc = op_list_hits(st, req, resp, err);
-	else if (strcmp(op, "ListAssignmentsForHIT") == 0)
-		rc = op_list_assignments(st, req, resp, err);
-	else if (strcmp(op, "GetAssignment") == 0)
-		rc = op_get_assignment(st, req, resp, err);
-	else if (strcmp(op, "ApproveAssignment") == 0)
-		rc = op_review(st, req, true, resp, err);
-	else if (strcmp(op, "RejectAssignment") == 0)
-		rc = op_review(st, req, false, resp, err);
-	else if (strcmp(op, "UpdateExpirationForHIT") == 0)
-		rc = op_update_expiration(st, req, resp, err);
-	else if (strcmp(op, "DeleteHIT") == 0)
-		rc = op_delete_hit(st, req, resp, err);
-	else if (strcmp(op, "ListReviewableHITs") == 0)
-		rc = op_list_reviewable_hits(st, req, resp, err);
-	else if (strcmp(op, "UpdateHITReviewStatus") == 0)
-		rc = op_update_hit_review_status(st, req, resp, err);
-	else if (strcmp(op, "GetAccountBalance") == 0) {
-		*resp = json_pack("{s:s, s:s}", "AvailableBalance", "10000.00",
-				  "OnHoldBalance", "0.00");
-		rc = 0;
-	} else
+	if (o != NULL)
+		rc = o->run(st, req, resp, err);
+	else
 		rc = sim_fail(st, err, 400, "UnknownOperationException", NULL,
 			      "The simulator does not implement %.64s.", op);
 	/* A read-only or refused request changed nothing it touched. */
-	if (rc != 0 || read_only_op(op)) {
+	if (rc != 0 || o == NULL || o->read_only) {
 		st->ntouched_hits = touched_hits;
 		st->ntouched_asgs = touched_asgs;
 	}
-	/* Nothing is answered that is not on disk (see "persistence"). */
+	/* Nothing is answered that is not on disk (see sim_persist.c). */
 	err_init(&eb);
 	if (sim_save_changes(st, &eb) != IF_OK) {
 		log_warnx("simulator: %s: %s", op, eb.msg);

@@ -6,7 +6,7 @@
  *                    injects faults, routes to the API, S3 and lab pages;
  *   sim_lab.c        the lab-mode pages;
  *   sim_store_lab.c  the store's side of lab mode;
- *   sim_ops.c        the MTurk operations and the S3 requests;
+ *   sim_ops.c        the MTurk operations (one table) and the S3 requests;
  *   sim_plan.c       the simulated workers of a new HIT, the answer XML;
  *   sim_persist.c    the store kept in DIR/sim.db, and the migration of
  *                    an older DIR/sim.json;
