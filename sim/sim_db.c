@@ -2,7 +2,7 @@
  * sim/sim_db.c - the simulator's durable state: one SQLite file,
  * DIR/sim.db (the only file of sim/ that knows SQLite).
  *
- * The store (sim_store.c) keeps everything in memory and tells this file
+ * The store keeps everything in memory and sim_persist.c tells this file
  * which records changed; each change is one transaction that writes only
  * those records, so saving costs what the change costs, not what the
  * state weighs.  A record is (kind, key) -> a JSON text in the shape the

@@ -1,7 +1,8 @@
 /*
- * mturk/sim_store.c: the simulator's MTurk operations, called directly
- * with an injected clock - shapes, errors, idempotence, paging,
- * qualification requirements and the planned simulated assignments.
+ * sim/sim_ops.c and the store's other files: the simulator's MTurk
+ * operations, called directly with an injected clock - shapes, errors,
+ * idempotence, paging, qualification requirements and the planned
+ * simulated assignments.
  */
 #include <setjmp.h>
 #include <stdarg.h>
