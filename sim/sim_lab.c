@@ -118,7 +118,8 @@ form_decode(char *s)
 		if (*s == '+') {
 			*o++ = ' ';
 		} else if (*s == '%' && s[1] != '\0' && s[2] != '\0' &&
-			   (hi = hexval(s[1])) >= 0 && (lo = hexval(s[2])) >= 0) {
+			   (hi = hexval(s[1])) >= 0 &&
+			   (lo = hexval(s[2])) >= 0) {
 			*o++ = (char)(hi * 16 + lo);
 			s += 2;
 		} else {
@@ -164,7 +165,8 @@ page_start(struct buf *b, const char *title, bool refresh)
 	/* The list reloads itself: the next stage's HITs appear as the
 	 * daemon posts them, with no participant pressing reload. */
 	if (refresh)
-		buf_append_str(b, "<meta http-equiv=\"refresh\" content=\"15\">");
+		buf_append_str(b, "<meta http-equiv=\"refresh\" "
+				  "content=\"15\">");
 	buf_append_str(b, "<title>");
 	html_escaped(b, title);
 	buf_append_str(b, "</title><style>body{font:16px/1.4 system-ui,"
@@ -324,7 +326,8 @@ sim_lab_start(struct sim_store *st, const char *base, const char *hit_id,
 			 worker, hit_id, asg);
 	buf_init(&t, 0);
 	buf_printf(&t, "/lab/task/%s?assignmentId=%s&hitId=%s&turkSubmitTo=",
-		   hit_id, preview ? "ASSIGNMENT_ID_NOT_AVAILABLE" : asg, hit_id);
+		   hit_id, preview ? "ASSIGNMENT_ID_NOT_AVAILABLE" : asg,
+		   hit_id);
 	url_encoded(&t, base);
 	if (!preview)
 		buf_printf(&t, "&workerId=%s", worker);
