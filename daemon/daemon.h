@@ -446,6 +446,7 @@ int write_outputs(struct run_ctx *ctx, const struct image_rec *im,
 /* ---- cmd_sim.c: the simulator's view of an experiment ------------------ */
 
 #include "mturk/mturk.h"
+#include "sim/sim.h"
 
 struct experiment;
 

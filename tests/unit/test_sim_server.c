@@ -1,5 +1,5 @@
 /*
- * mturk/sim_server.c and sim_lab.c over HTTP on 127.0.0.1: the daemon's
+ * sim/sim_server.c and sim_lab.c over HTTP on 127.0.0.1: the daemon's
  * own client (api.c, ops.c) against the simulator, signature refusals,
  * S3 PutObject and presigned GET with expiry, fault injection with
  * UniqueRequestToken recovery, and a lab-mode round trip whose answer XML
@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "mturk/mturk.h"
+#include "sim/sim.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
