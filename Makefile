@@ -50,7 +50,8 @@ LDFLAGS += -pthread $(SAN_FLAGS)
 LDLIBS += $(PKG_LIBS) -lm
 
 LIB_SRCS := $(filter-out daemon/main.c, \
-	$(wildcard common/*.c imaging/*.c mturk/*.c config/*.c daemon/*.c))
+	$(wildcard common/*.c imaging/*.c mturk/*.c sim/*.c config/*.c \
+		daemon/*.c prolific/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/daemon/main.o
 LIB := $(BUILD)/libintofocus.a

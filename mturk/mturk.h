@@ -1,6 +1,7 @@
 /*
  * mturk/mturk.h - everything that talks to Mechanical Turk and to image
- * hosting, and the MTurk-compatible simulator (spec sections 5, 6, 7).
+ * hosting (spec sections 5 and 7).  The MTurk-compatible simulator is in
+ * sim/ (sim/sim.h).
  *
  * Sections below are grouped by the .c file that defines them.
  */
@@ -301,8 +302,9 @@ void aws_creds_free(struct aws_creds *c);
 /*
  * Assignment.Answer, the QuestionFormAnswers XML MTurk writes from the
  * task page's form (spec sections 5 and 7): `boxes` (a JSON array of
- * [x, y, w, h] integers), `face_found` (yes|no) and `feedback` (free
- * text).  Parsing is hardened: size capped before libxml2 sees a byte, no
+ * [x, y, w, h] integers), `face_found` (yes|no), `feedback` (free text)
+ * and, when the page has the slider, `confidence` (a JSON array as long
+ * as boxes of integers 0..100 or null).  Parsing is hardened: size capped before libxml2 sees a byte, no
  * network, no DTD, no entity declarations or substitution.  The formatter
  * writes the XML exactly as MTurk does, for the simulator.
  */
@@ -325,6 +327,8 @@ enum answer_error {
 	ANSWER_BAD_BOXES,	/* boxes not an array of 4-integer arrays */
 	ANSWER_TOO_MANY_BOXES,	/* more than ANSWER_MAX_BOXES */
 	ANSWER_BAD_FACE_FOUND,	/* face_found neither yes nor no */
+	/* confidence not an array of 0..100 or null, one per box */
+	ANSWER_BAD_CONFIDENCE,
 };
 
 /* A short name for the reason ("too_large", "bad_boxes", ...). */
@@ -337,6 +341,11 @@ struct answer {
 	size_t ndropped; /* boxes given but empty or outside the image */
 	bool face_found;
 	char *feedback; /* UTF-8; "" when absent; never NULL after a parse */
+	/*
+	 * The optional confidence field: per kept box, 0..100, or -1 where
+	 * the worker gave none; NULL when the answer has no such field.
+	 */
+	int *confidence;
 };
 
 void answer_init(struct answer *a);
@@ -345,7 +354,7 @@ void answer_cleanup(struct answer *a);
 
 /*
  * Parses len bytes of answer XML for an image of img_w x img_h pixels.
- * Fields other than the three are ignored.  On failure (IF_EINPUT) *why
+ * Fields other than the four are ignored.  On failure (IF_EINPUT) *why
  * says why, eb says what (field, box index, value), and a is left empty:
  * an answer is never half-read.  More than ANSWER_MAX_BOXES boxes is an
  * error rather than a truncation, because a dropped box may be the one
@@ -867,14 +876,43 @@ int mturk_random_object_name(const char *ext, char *out, size_t outsz);
  * XML that carries it.  The page posts boxes (JSON [[x,y,w,h],...] in
  * full-image pixels), face_found (yes|no), feedback and assignmentId to
  * turkSubmitTo + "/mturk/externalSubmit"; in preview mode it cannot submit.
+ * With the confidence slider on, it also posts confidence: a JSON array
+ * as long as boxes, each an integer 0..100 (how sure the worker is that
+ * the box shows something identifying) or null when the worker left the
+ * slider alone.
  */
 
 #define TASK_QUESTION_MAX 65535 /* MTurk's cap on the Question, in bytes */
+
+/*
+ * The page's texts when the experiment file sets none (task.* keys; the
+ * config's defaults are these same macros).  Plain text: the page
+ * escapes them, and a blank line in the instructions parts paragraphs.
+ */
+#define TASK_TEXT_TITLE "Box anything that could identify a person"
+#define TASK_TEXT_INSTRUCTIONS                                              \
+	"The photo below is blurred on purpose, and parts of it may be "    \
+	"blacked out. Draw a box over every face you can see, even a "      \
+	"blurry one, and over anything else that could identify a "         \
+	"person: documents, screens, licence plates, name tags. When you "  \
+	"are unsure whether a region shows a face, box it.\n\n"             \
+	"Drag on the image to draw a box. Click a box to select it; drag "  \
+	"it to move it, drag its blue handle to resize it, and use Remove " \
+	"box (or the Delete key) to remove it. Add box puts a new box in "  \
+	"the middle. From the keyboard: Tab to a box, arrow keys move it, " \
+	"Shift + arrow keys resize it, Delete removes it. Then answer the " \
+	"question and submit."
+#define TASK_TEXT_FACE_QUESTION "Did you find a face?"
+#define TASK_TEXT_CONFIDENCE "How sure are you that this box shows a face?"
 
 struct task_page {
 	const char *image_url; /* http(s); HTML-escaped into the page */
 	int width, height;     /* the stage image's pixels (the original's) */
 	int stage, nstages;    /* "stage 2 of 5"; 0 = not shown */
+	/* Texts (UTF-8, plain); NULL for the TASK_TEXT_* default. */
+	const char *title, *instructions, *face_question;
+	const char *confidence_label;
+	bool confidence; /* a confidence slider per box */
 };
 
 /*
@@ -889,101 +927,5 @@ int task_page_html(const struct task_page *p, struct buf *out,
  */
 int task_page_question(const struct task_page *p, struct buf *out,
 		       struct errbuf *eb);
-
-/* ==== sim_*.c: the simulator ============================================ */
-
-/*
- * The MTurk-compatible service with a simulated crowd, lab mode and fault
- * injection (spec section 6).  It listens on a loopback address only and
- * runs its own threads; sim_new() returns once it accepts connections.
- */
-
-/* A ground-truth face or a box: [x, y, w, h] in image pixels. */
-struct sim_face {
-	int x, y, w, h;
-};
-
-/* One image of an experiment, as far as the crowd needs to know it. */
-struct sim_image {
-	const char *id;
-	int width, height; /* 0 when unknown: no false positives then */
-	const struct sim_face *faces;
-	size_t nfaces;
-};
-
-/*
- * What the crowd learns of an experiment: HITs are matched to it by their
- * RequesterAnnotation "<name>/<image-id>/<stage>" (stage from 1), which
- * gives the image's ground truth and windows[stage - 1].
- */
-struct sim_experiment {
-	const char *name;
-	const int *windows;
-	size_t nwindows;
-	const struct sim_image *images;
-	size_t nimages;
-};
-
-struct sim_config {
-	const char *listen_host; /* [default: "127.0.0.1"]; loopback only */
-	unsigned port;		 /* [default: 0 = any free port] */
-	uint64_t seed;		 /* crowd, ids and faults derive from it */
-	double fault_rate;	 /* 0..1 [default: 0] */
-	/* How long a "slow" fault waits, in ms [default: 0 = 1500]; <0: none. */
-	int64_t fault_slow_ms;
-	/* Delay from HIT creation to each simulated submission, in ms. */
-	int64_t crowd_delay_ms;
-	bool crowd_off;	    /* lab only: no simulated workers */
-	size_t worker_pool; /* [default: 50] simulated worker ids */
-	/* The one key pair requests must be signed with (copied, wiped). */
-	const char *access_key_id;
-	const char *secret_access_key;
-	/* The session token requests must carry; NULL = any or none. */
-	const char *session_token;
-	/* Experiments the crowd knows (deep-copied). */
-	const struct sim_experiment *experiments;
-	size_t nexperiments;
-	/* Wall clock in epoch ms [default: CLOCK_REALTIME]; for tests. */
-	int64_t (*clock_ms)(void *ctx);
-	void *clock_ctx;
-	/*
-	 * Directory (created 0700) the service keeps its HITs, assignments,
-	 * qualifications, tokens and S3 objects in, so that a restart loses
-	 * nothing [default: NULL = memory only].
-	 */
-	const char *state_dir;
-	/*
-	 * Refusals, for testing what a client does about errors that do not
-	 * pass: each "OPERATION[:TEXT]=ERROR" makes every request of that API
-	 * operation (whose JSON body contains TEXT, when given) fail with
-	 * ERROR, one of sim_refusal_names().  Checked by sim_new.
-	 */
-	const char *const *refusals;
-	size_t nrefusals;
-};
-
-/*
- * The credentials the simulator accepts when the chain finds none; printed
- * by "intofocus sim" and documented in the README.
- */
-#define SIM_DEFAULT_ACCESS_KEY_ID "AKIDINTOFOCUSSIM0000"
-#define SIM_DEFAULT_SECRET_ACCESS_KEY "intofocus-simulator-secret-not-for-aws"
-
-struct sim_server;
-
-/*
- * Starts the service.  A non-loopback listen_host or a busy port is an
- * IF_EINPUT / IF_ERUNTIME error naming the address.
- */
-struct sim_server *sim_new(const struct sim_config *cfg, struct errbuf *eb);
-/* The ERROR names --refuse accepts, NULL-terminated. */
-const char *const *sim_refusal_names(void);
-/* The port actually bound (useful with port 0). */
-unsigned sim_port(const struct sim_server *sim);
-/* Teaches the crowd one more experiment (the embedding daemon's). */
-int sim_add_experiment(struct sim_server *sim, const struct sim_experiment *exp,
-		       struct errbuf *eb);
-/* Stops the threads and frees everything; NULL is a no-op. */
-void sim_free(struct sim_server *sim);
 
 #endif /* INTOFOCUS_MTURK_H */

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "mturk/mturk.h"
+#include "sim/sim.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * mturk/sim_server.c - the simulator's HTTP front (spec section 6).
+ * sim/sim_server.c - the simulator's HTTP front (spec section 6).
  *
  * One libmicrohttpd daemon on a loopback address serves three things:
  *   - the MTurk API: POST / with X-Amz-Target MTurkRequesterServiceV20170117.Op
@@ -31,7 +31,8 @@
  * The URL and query reach us raw (an identity unescape callback), because
  * the signature covers the bytes as sent; lab pages decode what they use.
  */
-#include "mturk/sim_private.h"
+#include "sim/sim_private.h"
+#include "mturk/mturk.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>

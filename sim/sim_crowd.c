@@ -1,5 +1,5 @@
 /*
- * mturk/sim_crowd.c - the simulated workers (spec section 6).
+ * sim/sim_crowd.c - the simulated workers (spec section 6).
  *
  * A worker's answer is a pure function of (seed, HIT annotation, attempt,
  * worker id) and what the crowd knows of the image, never of the wall
@@ -24,7 +24,7 @@
  *     the assignments the simulator itself holds, i.e. it assumes union
  *     aggregation; under "first" or "majority" it over-estimates redaction.
  */
-#include "mturk/sim_private.h"
+#include "sim/sim_private.h"
 
 #include <jansson.h>
 #include <math.h>
