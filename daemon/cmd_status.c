@@ -58,11 +58,13 @@ collect(struct state *st, const struct image_rec *im, struct image_status *s,
 		char *json = NULL;
 		struct box *b = NULL;
 		size_t nb = 0;
-		int rc = store_stage_result_get(st, im->id, k, &json, eb);
-		if (rc == 1)
-			continue;
-		if (rc != 0)
+		bool found = false;
+
+		if (store_stage_result_get(st, im->id, k, &json, &found, eb) !=
+		    IF_OK)
 			return eb->code;
+		if (!found)
+			continue;
 		if (boxes_from_json(json, &b, &nb, eb) == IF_OK)
 			s->boxes += nb;
 		free(b);

@@ -170,11 +170,16 @@ struct assignment_rec {
 void assignment_rec_cleanup(struct assignment_rec *a);
 void assignment_recs_free(struct assignment_rec *a, size_t n);
 
+/*
+ * Every store function returns a status only (IF_OK or an error code);
+ * what a lookup found, or whether an insert inserted, travels in its own
+ * out-parameter, set false on an error.
+ */
 int store_image_insert(struct state *st, const struct image_rec *im,
 		       struct errbuf *eb);
-/* 0 = found, 1 = absent (no error), or an error code. */
+/* *found false: no image of that id (out untouched). */
 int store_image_get(struct state *st, const char *id, struct image_rec *out,
-		    struct errbuf *eb);
+		    bool *found, struct errbuf *eb);
 /* All images in experiment order; *out is freed with free(). */
 int store_images_list(struct state *st, struct image_rec **out, size_t *n,
 		      struct errbuf *eb);
@@ -183,9 +188,10 @@ int store_image_update(struct state *st, const struct image_rec *im,
 
 int store_hit_insert(struct state *st, const struct hit_rec *h,
 		     struct errbuf *eb);
-/* The HIT of image/stage/attempt: 0 = found, 1 = absent, or an error. */
+/* The HIT of image/stage/attempt; *found false when there is none. */
 int store_hit_get(struct state *st, const char *image_id, int stage,
-		  int attempt, struct hit_rec *out, struct errbuf *eb);
+		  int attempt, struct hit_rec *out, bool *found,
+		  struct errbuf *eb);
 int store_hit_update(struct state *st, const struct hit_rec *h,
 		     struct errbuf *eb);
 /* Every HIT of an image (all stages), oldest first. */
@@ -200,9 +206,9 @@ int store_committed_cents(struct state *st, int64_t *out, struct errbuf *eb);
 int store_hit_counts(struct state *st, int64_t *open, int64_t *total,
 		     struct errbuf *eb);
 
-/* 0 = inserted, 1 = already recorded (left as it was), or an error. */
+/* *inserted false: recorded already (the row is left as it was). */
 int store_assignment_insert(struct state *st, const struct assignment_rec *a,
-			    struct errbuf *eb);
+			    bool *inserted, struct errbuf *eb);
 int store_assignments_for(struct state *st, const char *image_id, int stage,
 			  struct assignment_rec **out, size_t *n,
 			  struct errbuf *eb);
@@ -215,18 +221,21 @@ int store_assignment_set_granted(struct state *st, const char *assignment_id,
 int store_stage_result_put(struct state *st, const char *image_id, int stage,
 			   int window, const char *boxes_json, int assignments,
 			   int64_t now, struct errbuf *eb);
-/* The aggregated boxes JSON of one stage: 0 found (free *boxes), 1 absent. */
+/*
+ * The aggregated boxes JSON of one stage (free() *boxes_json); *found
+ * false, and *boxes_json NULL, when the stage is not aggregated.
+ */
 int store_stage_result_get(struct state *st, const char *image_id, int stage,
-			   char **boxes_json, struct errbuf *eb);
+			   char **boxes_json, bool *found, struct errbuf *eb);
 
-/* 0 found, 1 absent; *qual_id must hold ID_MAX bytes. */
-int store_qual_get(struct state *st, int stage, char *qual_id,
-		   struct errbuf *eb);
+/* The stage's qualification type into qual_id (size bytes), if known. */
+int store_qual_get(struct state *st, int stage, char *qual_id, size_t size,
+		   bool *found, struct errbuf *eb);
 int store_qual_put(struct state *st, int stage, const char *qual_id,
 		   struct errbuf *eb);
-/* 0 = granted already, 1 = not yet, or an error. */
+/* *granted: the worker has the stage's qualification already. */
 int store_grant_get(struct state *st, const char *worker_id, int stage,
-		    struct errbuf *eb);
+		    bool *granted, struct errbuf *eb);
 int store_grant_put(struct state *st, const char *worker_id, int stage,
 		    int64_t now, struct errbuf *eb);
 

@@ -133,19 +133,21 @@ image_record_json(struct run_ctx *ctx, const struct image_rec *im,
 		struct assignment_rec *as = NULL;
 		size_t nas = 0;
 		char *boxes = NULL;
+		bool found = false;
 
 		json_object_set_new(st, "stage", json_integer((json_int_t)k));
 		json_object_set_new(st, "window", json_integer(exp->stages[k - 1]));
-		rc = store_stage_result_get(ctx->st, im->id, (int)k, &boxes, eb);
-		if (rc != 0 && rc != 1) {
+		rc = store_stage_result_get(ctx->st, im->id, (int)k, &boxes,
+					    &found, eb);
+		if (rc != IF_OK) {
 			json_decref(st);
 			json_decref(jh);
 			json_decref(ja);
 			goto fail;
 		}
-		json_object_set_new(st, "boxes", rc == 0 ? boxes_value(boxes)
-							: json_null());
-		if (rc == 0) {
+		json_object_set_new(st, "boxes", found ? boxes_value(boxes)
+						       : json_null());
+		if (found) {
 			json_t *b = boxes_value(boxes);
 			json_array_extend(all, b);
 			json_decref(b);

@@ -449,11 +449,14 @@ boxes_through(struct run_ctx *ctx, const struct image_rec *im, int upto,
 		char *json = NULL;
 		struct box *b = NULL, *p;
 		size_t nb = 0;
-		int rc = store_stage_result_get(ctx->st, im->id, k, &json, eb);
-		if (rc == 1)
-			continue;
-		if (rc != 0)
+		bool found = false;
+		int rc;
+
+		if (store_stage_result_get(ctx->st, im->id, k, &json, &found,
+					   eb) != IF_OK)
 			goto fail;
+		if (!found)
+			continue;
 		rc = boxes_from_json(json, &b, &nb, eb);
 		free(json);
 		if (rc != IF_OK)
@@ -610,13 +613,13 @@ step_post(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	struct hit_rec h;
 	struct mturk_hit mh;
 	struct buf question;
-	bool recovered = false, found = false;
+	bool recovered = false, found = false, have_hit = false;
 	int rc;
 
-	rc = store_hit_get(ctx->st, im->id, im->stage, im->attempt, &h, eb);
-	if (rc != 0 && rc != 1)
-		return rc;
-	if (rc == 1) {
+	if (store_hit_get(ctx->st, im->id, im->stage, im->attempt, &h,
+			  &have_hit, eb) != IF_OK)
+		return eb->code;
+	if (!have_hit) {
 		int64_t committed = 0, cost;
 		size_t have = 0, valid = 0;
 		int need;
@@ -800,6 +803,7 @@ record_assignments(struct run_ctx *ctx, const struct image_rec *im,
 		struct assignment_rec rec;
 		struct errbuf why = {0};
 		struct parsed_answer pa;
+		bool inserted = false;
 
 		memset(&rec, 0, sizeof(rec));
 		snprintf(rec.assignment_id, sizeof(rec.assignment_id), "%s",
@@ -829,8 +833,8 @@ record_assignments(struct run_ctx *ctx, const struct image_rec *im,
 			 strcmp(as[i].status, "Submitted") == 0 ? "pending"
 			 : strcmp(as[i].status, "Approved") == 0 ? "approved"
 								 : "rejected");
-		rc = store_assignment_insert(ctx->st, &rec, eb);
-		if (rc == 0) {
+		rc = store_assignment_insert(ctx->st, &rec, &inserted, eb);
+		if (rc == IF_OK && inserted) {
 			if (rec.valid)
 				log_info("%s/%s/%d: assignment %s by %s: %s",
 					 ctx->exp->name, im->id, im->stage,
@@ -842,9 +846,6 @@ record_assignments(struct run_ctx *ctx, const struct image_rec *im,
 					  ctx->exp->name, im->id, im->stage,
 					  rec.assignment_id, rec.worker_id,
 					  rec.invalid_reason);
-			rc = IF_OK;
-		} else if (rc == 1) {
-			rc = IF_OK;
 		}
 		if (rec.valid)
 			parsed_answer_cleanup(&pa);
@@ -920,13 +921,14 @@ settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
 				approved[i] = 1;
 		}
 		if (exp->hit.exclusive_stages && !a[i].granted) {
-			int g = store_grant_get(ctx->st, a[i].worker_id,
-						im->stage, eb);
-			if (g != 0 && g != 1) {
+			bool had = false;
+
+			if (store_grant_get(ctx->st, a[i].worker_id, im->stage,
+					    &had, eb) != IF_OK) {
 				wrc = eb->code;
 				break;
 			}
-			if (g == 1) {
+			if (!had) {
 				ctx->api_calls++;
 				rc = mturk_associate_qualification(
 					ctx->client, ctx->qual_type[im->stage - 1],
@@ -1134,16 +1136,16 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	struct hit_rec h;
 	size_t n = 0, have = 0, valid = 0;
 	int64_t now, margin;
-	bool never = false, refused;
+	bool never = false, refused, have_hit = false;
 	int rc;
 
-	rc = store_hit_get(ctx->st, im->id, im->stage, im->attempt, &h, eb);
-	if (rc == 1)
+	if (store_hit_get(ctx->st, im->id, im->stage, im->attempt, &h,
+			  &have_hit, eb) != IF_OK)
+		return eb->code;
+	if (!have_hit)
 		return err_set(eb, IF_ERUNTIME,
 			       "%s/%s/%d: waiting without a HIT row (attempt %d)",
 			       exp->name, im->id, im->stage, im->attempt);
-	if (rc != 0)
-		return rc;
 	ctx->api_calls++;
 	rc = mturk_list_assignments(ctx->client, h.hit_id, 0, &as, &n, &cause);
 	if (rc != IF_OK) {

@@ -61,6 +61,24 @@ step_done(struct state *st, sqlite3_stmt *stmt, struct errbuf *eb)
 	return IF_OK;
 }
 
+/*
+ * Steps a query that gives at most one row: IF_OK with *found telling
+ * whether it did (the row is then the statement's current one), or an
+ * error.
+ */
+static int
+row_or_done(struct state *st, sqlite3_stmt *stmt, bool *found,
+	    struct errbuf *eb)
+{
+	int rc = sqlite3_step(stmt);
+
+	*found = rc == SQLITE_ROW;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return err_set(eb, IF_ERUNTIME, "%s: %s", state_path(st),
+			       sqlite3_errmsg(state_db(st)));
+	return IF_OK;
+}
+
 static void
 copy_text(char *dst, size_t size, sqlite3_stmt *stmt, int col)
 {
@@ -176,25 +194,19 @@ store_image_update(struct state *st, const struct image_rec *im,
 
 int
 store_image_get(struct state *st, const char *id, struct image_rec *out,
-		struct errbuf *eb)
+		bool *found, struct errbuf *eb)
 {
 	sqlite3_stmt *stmt = NULL;
 	int rc;
 
+	*found = false;
 	if (prepare(st, "SELECT " IMAGE_COLS " FROM images WHERE id=?1", &stmt,
 		    eb) != IF_OK)
 		return eb->code;
 	bind_text(stmt, 1, id);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
+	rc = row_or_done(st, stmt, found, eb);
+	if (rc == IF_OK && *found)
 		image_read(stmt, out);
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = 1;
-	} else {
-		rc = err_set(eb, IF_ERUNTIME, "%s: %s", state_path(st),
-			     sqlite3_errmsg(state_db(st)));
-	}
 	sqlite3_finalize(stmt);
 	return rc;
 }
@@ -319,11 +331,12 @@ store_hit_update(struct state *st, const struct hit_rec *h, struct errbuf *eb)
 
 int
 store_hit_get(struct state *st, const char *image_id, int stage, int attempt,
-	      struct hit_rec *out, struct errbuf *eb)
+	      struct hit_rec *out, bool *found, struct errbuf *eb)
 {
 	sqlite3_stmt *stmt = NULL;
 	int rc;
 
+	*found = false;
 	if (prepare(st,
 		    "SELECT " HIT_COLS " FROM hits WHERE image_id=?1 AND "
 		    "stage=?2 AND attempt=?3",
@@ -332,16 +345,9 @@ store_hit_get(struct state *st, const char *image_id, int stage, int attempt,
 	bind_text(stmt, 1, image_id);
 	sqlite3_bind_int(stmt, 2, stage);
 	sqlite3_bind_int(stmt, 3, attempt);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
+	rc = row_or_done(st, stmt, found, eb);
+	if (rc == IF_OK && *found)
 		hit_read(stmt, out);
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = 1;
-	} else {
-		rc = err_set(eb, IF_ERUNTIME, "%s: %s", state_path(st),
-			     sqlite3_errmsg(state_db(st)));
-	}
 	sqlite3_finalize(stmt);
 	return rc;
 }
@@ -477,11 +483,12 @@ assignment_recs_free(struct assignment_rec *a, size_t n)
 
 int
 store_assignment_insert(struct state *st, const struct assignment_rec *a,
-			struct errbuf *eb)
+			bool *inserted, struct errbuf *eb)
 {
 	sqlite3_stmt *stmt = NULL;
 	int rc;
 
+	*inserted = false;
 	if (prepare(st,
 		    "INSERT INTO assignments (" ASSIGNMENT_COLS ", recorded_at) "
 		    "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?6) "
@@ -507,7 +514,8 @@ store_assignment_insert(struct state *st, const struct assignment_rec *a,
 	if (rc != SQLITE_DONE)
 		return err_set(eb, IF_ERUNTIME, "%s: %s", state_path(st),
 			       sqlite3_errmsg(state_db(st)));
-	return sqlite3_changes(state_db(st)) == 1 ? 0 : 1;
+	*inserted = sqlite3_changes(state_db(st)) == 1;
+	return IF_OK;
 }
 
 int
@@ -635,12 +643,13 @@ store_stage_result_put(struct state *st, const char *image_id, int stage,
 
 int
 store_stage_result_get(struct state *st, const char *image_id, int stage,
-		       char **boxes_json, struct errbuf *eb)
+		       char **boxes_json, bool *found, struct errbuf *eb)
 {
 	sqlite3_stmt *stmt = NULL;
 	int rc;
 
 	*boxes_json = NULL;
+	*found = false;
 	if (prepare(st,
 		    "SELECT boxes FROM stage_results WHERE image_id=?1 AND "
 		    "stage=?2",
@@ -648,43 +657,35 @@ store_stage_result_get(struct state *st, const char *image_id, int stage,
 		return eb->code;
 	bind_text(stmt, 1, image_id);
 	sqlite3_bind_int(stmt, 2, stage);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
+	rc = row_or_done(st, stmt, found, eb);
+	if (rc == IF_OK && *found) {
 		*boxes_json = dup_text(stmt, 0);
-		rc = *boxes_json != NULL ? 0
-					 : err_set(eb, IF_ERUNTIME, "out of memory");
-	} else if (rc == SQLITE_DONE) {
-		rc = 1;
-	} else {
-		rc = err_set(eb, IF_ERUNTIME, "%s: %s", state_path(st),
-			     sqlite3_errmsg(state_db(st)));
+		if (*boxes_json == NULL) {
+			*found = false;
+			rc = err_set(eb, IF_ERUNTIME, "out of memory");
+		}
 	}
 	sqlite3_finalize(stmt);
 	return rc;
 }
 
 int
-store_qual_get(struct state *st, int stage, char *qual_id, struct errbuf *eb)
+store_qual_get(struct state *st, int stage, char *qual_id, size_t size,
+	       bool *found, struct errbuf *eb)
 {
 	sqlite3_stmt *stmt = NULL;
 	int rc;
 
+	*found = false;
 	if (prepare(st,
 		    "SELECT qualification_type_id FROM qualifications WHERE "
 		    "stage=?1",
 		    &stmt, eb) != IF_OK)
 		return eb->code;
 	sqlite3_bind_int(stmt, 1, stage);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		copy_text(qual_id, ID_MAX, stmt, 0);
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = 1;
-	} else {
-		rc = err_set(eb, IF_ERUNTIME, "%s: %s", state_path(st),
-			     sqlite3_errmsg(state_db(st)));
-	}
+	rc = row_or_done(st, stmt, found, eb);
+	if (rc == IF_OK && *found)
+		copy_text(qual_id, size, stmt, 0);
 	sqlite3_finalize(stmt);
 	return rc;
 }
@@ -707,25 +708,21 @@ store_qual_put(struct state *st, int stage, const char *qual_id,
 
 int
 store_grant_get(struct state *st, const char *worker_id, int stage,
-		struct errbuf *eb)
+		bool *granted, struct errbuf *eb)
 {
 	sqlite3_stmt *stmt = NULL;
 	int rc;
 
+	*granted = false;
 	if (prepare(st,
 		    "SELECT 1 FROM grants WHERE worker_id=?1 AND stage=?2",
 		    &stmt, eb) != IF_OK)
 		return eb->code;
 	bind_text(stmt, 1, worker_id);
 	sqlite3_bind_int(stmt, 2, stage);
-	rc = sqlite3_step(stmt);
+	rc = row_or_done(st, stmt, granted, eb);
 	sqlite3_finalize(stmt);
-	if (rc == SQLITE_ROW)
-		return 0;
-	if (rc == SQLITE_DONE)
-		return 1;
-	return err_set(eb, IF_ERUNTIME, "%s: %s", state_path(st),
-		       sqlite3_errmsg(state_db(st)));
+	return rc;
 }
 
 int

@@ -24,15 +24,17 @@ ensure_qual_types(struct run_ctx *ctx, struct errbuf *cause)
 
 	for (size_t k = 1; k <= exp->nstages; k++) {
 		char name[128], desc[256];
+		bool found = false;
 		int rc;
 
 		if (ctx->qual_type[k - 1][0] != '\0')
 			continue;
-		rc = store_qual_get(ctx->st, (int)k, ctx->qual_type[k - 1], &eb);
-		if (rc == 0)
-			continue;
-		if (rc != 1)
+		if (store_qual_get(ctx->st, (int)k, ctx->qual_type[k - 1],
+				   sizeof(ctx->qual_type[k - 1]), &found,
+				   &eb) != IF_OK)
 			return err_set(cause, IF_ERUNTIME, "%s", eb.msg);
+		if (found)
+			continue;
 		snprintf(name, sizeof(name), "intofocus %s stage %zu", exp->name,
 			 k);
 		snprintf(desc, sizeof(desc),
