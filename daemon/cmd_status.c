@@ -51,7 +51,7 @@ collect(struct state *st, const struct image_rec *im, struct image_status *s,
 	s->submitted = n;
 	for (size_t i = 0; i < n; i++) {
 		s->valid += a[i].valid != 0;
-		s->approved += strcmp(a[i].approval, "approved") == 0;
+		s->approved += a[i].approval == APPROVAL_APPROVED;
 	}
 	assignment_recs_free(a, n);
 	for (int k = 1; k < im->stage; k++) {

@@ -12,6 +12,7 @@
 
 #include "common/common.h"
 #include "imaging/imaging.h"
+#include "mturk/mturk.h"
 
 #include <signal.h>
 #include <stdint.h>
@@ -64,6 +65,24 @@ int state_begin(struct state *st, struct errbuf *eb);
 int state_commit(struct state *st, struct errbuf *eb);
 /* Rolls back an open transaction; a no-op outside one. */
 void state_rollback(struct state *st);
+/*
+ * The writes of one step as one transaction: BEGIN IMMEDIATE, write(st,
+ * arg, eb), COMMIT; a failure anywhere rolls it all back and is returned,
+ * so that nothing is committed half-done.
+ */
+int state_transaction(struct state *st,
+		      int (*write)(struct state *st, void *arg,
+				   struct errbuf *eb),
+		      void *arg, struct errbuf *eb);
+/*
+ * Test hook, compiled in and inert until set: the n-th write statement
+ * (INSERT, UPDATE, COMMIT) whose SQL contains match (every one when match
+ * is NULL) fails as a full disk would, once.  state_open() sets it from
+ * INTOFOCUS_TEST_STORE_FAIL_AT=n and INTOFOCUS_TEST_STORE_FAIL_MATCH.
+ */
+void state_fail_write_at(struct state *st, int64_t n, const char *match);
+/* The store calls this before each write; IF_OK unless the hook fires. */
+int state_write_check(struct state *st, const char *sql, struct errbuf *eb);
 int state_exec(struct state *st, const char *sql, struct errbuf *eb);
 int state_meta_set(struct state *st, const char *key, const char *value,
 		   struct errbuf *eb);
@@ -92,7 +111,12 @@ const char *image_state_str(enum image_state s);
 /* -1 for an unknown name. */
 int image_state_parse(const char *name);
 
-#define ID_MAX 72
+/*
+ * An MTurk id (HITId, AssignmentId, ...) or an image id: one bound for
+ * both, MTurk's EntityId (1-64 characters; the experiment's image ids are
+ * held to the same).
+ */
+#define ID_MAX MTURK_ID_MAX
 #define URL_MAX 2048
 
 struct image_rec {
@@ -136,6 +160,11 @@ struct hit_rec {
 	int64_t expires_at;
 	int extensions;
 	int closed; /* HIT_OPEN, HIT_CLOSED or HIT_REVIEWED */
+	/*
+	 * Why UpdateExpirationForHIT was refused for this HIT, for good; ""
+	 * while it was not.  A refused HIT is not asked again.
+	 */
+	char extension_refused[512];
 };
 
 /*
@@ -150,6 +179,23 @@ enum {
 	HIT_REVIEWED = 2,
 };
 
+/*
+ * Where the payment of an assignment stands: pending (to approve, or to
+ * leave to the operator), approved, rejected (outside the daemon), or
+ * manual (approve: manual; the operator decides).
+ */
+enum approval {
+	APPROVAL_PENDING = 0,
+	APPROVAL_APPROVED,
+	APPROVAL_REJECTED,
+	APPROVAL_MANUAL,
+};
+
+/* "pending", "approved", "rejected", "manual"; "?" for another value. */
+const char *approval_str(enum approval a);
+/* -1 for an unknown name. */
+int approval_parse(const char *name);
+
 struct assignment_rec {
 	char assignment_id[ID_MAX];
 	char worker_id[256];
@@ -163,7 +209,7 @@ struct assignment_rec {
 	char *boxes;	/* JSON [[x,y,w,h],...]; owned */
 	char face_found[8];
 	char *feedback; /* owned */
-	char approval[16]; /* pending | approved | rejected | manual */
+	enum approval approval;
 	int granted;
 };
 
@@ -194,6 +240,8 @@ int store_hit_get(struct state *st, const char *image_id, int stage,
 		  struct errbuf *eb);
 int store_hit_update(struct state *st, const struct hit_rec *h,
 		     struct errbuf *eb);
+/* store_hit_update of hit (a struct hit_rec *) for state_transaction. */
+int store_hit_write(struct state *st, void *hit, struct errbuf *eb);
 /* Every HIT of an image (all stages), oldest first. */
 int store_hits_for_image(struct state *st, const char *image_id,
 			 struct hit_rec **out, size_t *n, struct errbuf *eb);
@@ -213,7 +261,7 @@ int store_assignments_for(struct state *st, const char *image_id, int stage,
 			  struct assignment_rec **out, size_t *n,
 			  struct errbuf *eb);
 int store_assignment_set_approval(struct state *st, const char *assignment_id,
-				  const char *worker_id, const char *approval,
+				  const char *worker_id, enum approval approval,
 				  struct errbuf *eb);
 int store_assignment_set_granted(struct state *st, const char *assignment_id,
 				 const char *worker_id, struct errbuf *eb);
@@ -289,8 +337,8 @@ struct run_ctx {
 	struct aws_creds *creds;
 	struct notifier notify;
 	char salt[40];		 /* per-state secret mixed into HIT tokens */
-	char hit_type[16][72];	 /* per stage, "" until created this run */
-	char qual_type[16][72];	 /* per stage, with exclusive_stages */
+	char hit_type[16][ID_MAX]; /* per stage, "" until created this run */
+	char qual_type[16][ID_MAX]; /* per stage, with exclusive_stages */
 	int threads;		 /* median filter threads (0 = all cores) */
 	/* Stage images, buffers kept between them; made on first use. */
 	struct img_renderer *renderer;
@@ -335,11 +383,77 @@ int image_step(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb);
  */
 int64_t stage_retry_delay(int n, uint32_t r);
 
+/* The run's clock (ctx->now), seconds since the epoch. */
+int64_t run_now(const struct run_ctx *ctx);
+/* The kill -9 suites' hook (INTOFOCUS_TEST_CRASH_AT); see stage.c. */
+void run_crash_point(struct run_ctx *ctx, const char *where);
+
 /*
- * How long before its expiry a HIT that lacks answers is polled and
- * extended, in seconds: a minute, or a quarter of a shorter lifetime.
+ * The one place where an image changes state: in one transaction, with
+ * (st, with_arg) first when with is not NULL, then the image row; then the
+ * journal line.  On a failure nothing is written and *im is as it was.
+ * reason may be NULL.
  */
-int64_t hit_expiry_margin(const struct experiment *exp);
+int image_enter_state(struct run_ctx *ctx, struct image_rec *im,
+		      enum image_state to,
+		      int (*with)(struct state *st, void *arg,
+				  struct errbuf *eb),
+		      void *with_arg, struct errbuf *eb, const char *reason,
+		      ...) __attribute__((format(printf, 7, 8)));
+/* Saves next_at (and anything else changed in im) without a transition. */
+int image_save(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb);
+
+/* ---- failure.c: what a failed remote step leads to ---------------------- */
+
+/*
+ * Whose request failed: the image's own (its HIT, that HIT's assignments
+ * and expiry), so a refusal fails that image and the others go on; one
+ * every image needs (the HIT type, the qualification types, the image
+ * host's bucket); or a payment or exclusion that the operator must settle
+ * (an approval or a grant refused for good).  A refusal of the last two
+ * stops the daemon rather than failing the images one after another.
+ */
+enum failure_scope {
+	SCOPE_IMAGE,
+	SCOPE_EXPERIMENT,
+	SCOPE_SETTLEMENT,
+};
+
+/*
+ * The one decision about a remote step that failed, by what the failure
+ * means (its typed fault): passing ones are retried with backoff; a
+ * request of this image refused fails the image, with the reason; account-
+ * wide ones, and refusals outside SCOPE_IMAGE, stop the daemon.  fault
+ * NONE (a failure before any call) counts as passing, or as a refused
+ * request when cause says the input is invalid.
+ */
+int image_remote_failed(struct run_ctx *ctx, struct image_rec *im,
+			const char *what, enum mturk_fault fault,
+			enum failure_scope scope, const struct errbuf *cause,
+			struct errbuf *eb);
+/* A passing failure: try again later, backing off, and say so. */
+int image_retry_later(struct run_ctx *ctx, struct image_rec *im,
+		      const char *what, const struct errbuf *cause,
+		      struct errbuf *eb);
+/* Moves the image to FAILED with the message of a failure. */
+int image_fail(struct run_ctx *ctx, struct image_rec *im, const char *what,
+	       const struct errbuf *cause, struct errbuf *eb);
+/* Notes a failure of this step in the image row (saved by the caller). */
+void image_note_error(struct run_ctx *ctx, struct image_rec *im,
+		      const char *what, const struct errbuf *cause);
+
+/* ---- review.c: finished HITs out of the Reviewable list ----------------- */
+
+/*
+ * UpdateHITReviewStatus(Revert=false) for a closed HIT, then HIT_REVIEWED.
+ * A HIT not Reviewable yet (closed with part of its answers before its
+ * expiry) stays HIT_CLOSED for a later pass, unless last_try says it is
+ * past the time it could still be worked on: it is then left where it is,
+ * with a warning, rather than asked about on every pass.  A HIT MTurk no
+ * longer has is done too.  Returns only errors of our own state.
+ */
+int hit_review(struct run_ctx *ctx, struct hit_rec *h, bool last_try,
+	       struct errbuf *eb);
 
 /*
  * Moves the HITs whose stage is done (HIT_CLOSED) out of MTurk's
@@ -368,6 +482,11 @@ int poll_round(struct run_ctx *ctx, struct image_rec *list, size_t n,
 void poll_round_end(struct run_ctx *ctx);
 /* True when this round's listing had hit_id as Reviewable. */
 bool poll_seen_reviewable(const struct run_ctx *ctx, const char *hit_id);
+/*
+ * How long before its expiry a HIT that lacks answers is polled and
+ * extended, in seconds: a minute, or a quarter of a shorter lifetime.
+ */
+int64_t hit_expiry_margin(const struct experiment *exp);
 
 /* The state's per-experiment secret for tokens (created on first use). */
 int run_salt_load(struct run_ctx *ctx, struct errbuf *eb);
@@ -379,9 +498,10 @@ int run_salt_load(struct run_ctx *ctx, struct errbuf *eb);
  */
 int run_note_start(struct run_ctx *ctx, struct errbuf *eb);
 
-/* The UniqueRequestToken of a HIT: hex, 40 characters. */
-void hit_token(const char *salt, const char *annotation, int attempt,
-	       char out[41]);
+/* The UniqueRequestToken of a HIT: hex, 40 characters (IF_ERUNTIME when
+ * the digest cannot be computed). */
+int hit_token(const char *salt, const char *annotation, int attempt,
+	      char out[41]);
 
 /* ---- aggregate.c --------------------------------------------------------- */
 
@@ -426,8 +546,8 @@ int task_question(struct run_ctx *ctx, const struct image_rec *im,
 
 /* sha256 of a file's bytes, hex. */
 int file_fingerprint(const char *path, char out[65], struct errbuf *eb);
-/* The same of bytes already read. */
-void data_fingerprint(const void *data, size_t len, char out[65]);
+/* The same of bytes already read (IF_ERUNTIME when it cannot be had). */
+int data_fingerprint(const void *data, size_t len, char out[65]);
 
 /*
  * Writes output_dir/<id>.jpg (the final image, no metadata) and
@@ -442,8 +562,6 @@ int write_outputs(struct run_ctx *ctx, const struct image_rec *im,
 		  const struct img *final, struct errbuf *eb);
 
 /* ---- cmd_sim.c: the simulator's view of an experiment ------------------ */
-
-#include "mturk/mturk.h"
 
 struct experiment;
 

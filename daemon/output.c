@@ -24,20 +24,25 @@ file_fingerprint(const char *path, char out[65], struct errbuf *eb)
 
 	buf_init(&b, 1024u * 1024u * 1024u);
 	rc = read_file(path, &b, eb);
-	if (rc == IF_OK)
-		data_fingerprint(b.data, b.len, out);
+	if (rc == IF_OK && data_fingerprint(b.data, b.len, out) != IF_OK)
+		rc = err_set(eb, IF_ERUNTIME, "%s: cannot compute its SHA-256",
+			     path);
 	buf_cleanup(&b);
 	return rc;
 }
 
-void
+int
 data_fingerprint(const void *data, size_t len, char out[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 
-	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+	out[0] = '\0';
+	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen != 32)
+		return IF_ERUNTIME;
 	hex_encode(md, 32, out);
+	return IF_OK;
 }
 
 static json_t *
@@ -88,7 +93,7 @@ assignment_json(const struct assignment_rec *a)
 	json_object_set_new(o, "boxes", boxes_value(a->boxes));
 	json_object_set_new(o, "face_found", json_string(a->face_found));
 	json_object_set_new(o, "feedback", json_string(a->feedback));
-	json_object_set_new(o, "approval", json_string(a->approval));
+	json_object_set_new(o, "approval", json_string(approval_str(a->approval)));
 	return o;
 }
 

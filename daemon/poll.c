@@ -39,6 +39,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A HIT this close to its expiry without enough answers is extended. */
+#define EXPIRY_MARGIN_SECONDS 60
+
+int64_t
+hit_expiry_margin(const struct experiment *exp)
+{
+	/* Extend a little before the end, never more than a quarter early. */
+	return exp->hit.lifetime / 4 < EXPIRY_MARGIN_SECONDS
+		       ? exp->hit.lifetime / 4
+		       : EXPIRY_MARGIN_SECONDS;
+}
+
 static int
 id_cmp(const void *a, const void *b)
 {

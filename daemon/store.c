@@ -28,6 +28,32 @@ image_state_str(enum image_state s)
 	return image_state_names[s];
 }
 
+static const char *const approval_names[] = {
+	[APPROVAL_PENDING] = "pending",
+	[APPROVAL_APPROVED] = "approved",
+	[APPROVAL_REJECTED] = "rejected",
+	[APPROVAL_MANUAL] = "manual",
+};
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *
+approval_str(enum approval a)
+{
+	if ((unsigned)a >= NELEM(approval_names))
+		return "?";
+	return approval_names[a];
+}
+
+int
+approval_parse(const char *name)
+{
+	for (size_t i = 0; i < NELEM(approval_names); i++)
+		if (strcmp(name, approval_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
 int
 image_state_parse(const char *name)
 {
@@ -49,11 +75,17 @@ prepare(struct state *st, const char *sql, sqlite3_stmt **stmt,
 	return IF_OK;
 }
 
+/* Runs a write statement and finalizes it. */
 static int
 step_done(struct state *st, sqlite3_stmt *stmt, struct errbuf *eb)
 {
-	int rc = sqlite3_step(stmt);
+	int rc;
 
+	if (state_write_check(st, sqlite3_sql(stmt), eb) != IF_OK) {
+		sqlite3_finalize(stmt);
+		return eb->code;
+	}
+	rc = sqlite3_step(stmt);
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE)
 		return err_set(eb, IF_ERUNTIME, "%s: %s", state_path(st),
@@ -255,7 +287,7 @@ store_images_list(struct state *st, struct image_rec **out, size_t *n,
 #define HIT_COLS                                                            \
 	"token, image_id, stage, attempt, annotation, hit_id, hit_type_id, " \
 	"image_url, max_assignments, cost_cents, intent_at, created_at, "    \
-	"expires_at, extensions, closed"
+	"expires_at, extensions, closed, extension_refused"
 
 static void
 hit_bind(sqlite3_stmt *stmt, const struct hit_rec *h)
@@ -275,6 +307,7 @@ hit_bind(sqlite3_stmt *stmt, const struct hit_rec *h)
 	sqlite3_bind_int64(stmt, 13, h->expires_at);
 	sqlite3_bind_int(stmt, 14, h->extensions);
 	sqlite3_bind_int(stmt, 15, h->closed);
+	bind_text(stmt, 16, h->extension_refused);
 }
 
 static void
@@ -296,6 +329,8 @@ hit_read(sqlite3_stmt *stmt, struct hit_rec *h)
 	h->expires_at = sqlite3_column_int64(stmt, 12);
 	h->extensions = sqlite3_column_int(stmt, 13);
 	h->closed = sqlite3_column_int(stmt, 14);
+	copy_text(h->extension_refused, sizeof(h->extension_refused), stmt,
+		  15);
 }
 
 int
@@ -305,11 +340,18 @@ store_hit_insert(struct state *st, const struct hit_rec *h, struct errbuf *eb)
 
 	if (prepare(st,
 		    "INSERT INTO hits (" HIT_COLS ") VALUES "
-		    "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
+		    "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,"
+		    "?16)",
 		    &stmt, eb) != IF_OK)
 		return eb->code;
 	hit_bind(stmt, h);
 	return step_done(st, stmt, eb);
+}
+
+int
+store_hit_write(struct state *st, void *hit, struct errbuf *eb)
+{
+	return store_hit_update(st, hit, eb);
 }
 
 int
@@ -321,8 +363,8 @@ store_hit_update(struct state *st, const struct hit_rec *h, struct errbuf *eb)
 		    "UPDATE hits SET image_id=?2, stage=?3, attempt=?4, "
 		    "annotation=?5, hit_id=?6, hit_type_id=?7, image_url=?8, "
 		    "max_assignments=?9, cost_cents=?10, intent_at=?11, "
-		    "created_at=?12, expires_at=?13, extensions=?14, closed=?15 "
-		    "WHERE token=?1",
+		    "created_at=?12, expires_at=?13, extensions=?14, closed=?15, "
+		    "extension_refused=?16 WHERE token=?1",
 		    &stmt, eb) != IF_OK)
 		return eb->code;
 	hit_bind(stmt, h);
@@ -507,8 +549,12 @@ store_assignment_insert(struct state *st, const struct assignment_rec *a,
 	bind_text(stmt, 10, a->boxes != NULL ? a->boxes : "[]");
 	bind_text(stmt, 11, a->face_found);
 	bind_text(stmt, 12, a->feedback);
-	bind_text(stmt, 13, a->approval[0] != '\0' ? a->approval : "pending");
+	bind_text(stmt, 13, approval_str(a->approval));
 	sqlite3_bind_int(stmt, 14, a->granted);
+	if (state_write_check(st, sqlite3_sql(stmt), eb) != IF_OK) {
+		sqlite3_finalize(stmt);
+		return eb->code;
+	}
 	rc = sqlite3_step(stmt);
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE)
@@ -541,6 +587,9 @@ store_assignments_for(struct state *st, const char *image_id, int stage,
 	sqlite3_bind_int(stmt, 2, stage);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		struct assignment_rec *a;
+		char approval[16];
+		int ap;
+
 		if (count == cap) {
 			size_t ncap = cap != 0 ? cap * 2 : 8;
 			struct assignment_rec *p = realloc(list, ncap * sizeof(*p));
@@ -563,7 +612,10 @@ store_assignments_for(struct state *st, const char *image_id, int stage,
 		a->boxes = dup_text(stmt, 9);
 		copy_text(a->face_found, sizeof(a->face_found), stmt, 10);
 		a->feedback = dup_text(stmt, 11);
-		copy_text(a->approval, sizeof(a->approval), stmt, 12);
+		copy_text(approval, sizeof(approval), stmt, 12);
+		ap = approval_parse(approval);
+		/* Unknown: from a newer schema; leave it to the operator. */
+		a->approval = ap >= 0 ? (enum approval)ap : APPROVAL_MANUAL;
 		a->granted = sqlite3_column_int(stmt, 13);
 		if (a->boxes == NULL || a->feedback == NULL)
 			goto oom;
@@ -585,7 +637,7 @@ oom:
 
 int
 store_assignment_set_approval(struct state *st, const char *assignment_id,
-			      const char *worker_id, const char *approval,
+			      const char *worker_id, enum approval approval,
 			      struct errbuf *eb)
 {
 	sqlite3_stmt *stmt = NULL;
@@ -597,7 +649,7 @@ store_assignment_set_approval(struct state *st, const char *assignment_id,
 		return eb->code;
 	bind_text(stmt, 1, assignment_id);
 	bind_text(stmt, 2, worker_id);
-	bind_text(stmt, 3, approval);
+	bind_text(stmt, 3, approval_str(approval));
 	return step_done(st, stmt, eb);
 }
 

@@ -131,6 +131,8 @@ test_migrates_schema_1(void **state)
 				    "ALTER TABLE images DROP COLUMN error;"
 				    "ALTER TABLE images DROP COLUMN error_since;"
 				    "ALTER TABLE images DROP COLUMN retries;"
+				    "ALTER TABLE hits DROP COLUMN "
+				    "extension_refused;"
 				    "PRAGMA user_version = 1",
 				    &eb),
 			 IF_OK);
@@ -144,7 +146,7 @@ test_migrates_schema_1(void **state)
 					    -1, &stmt, NULL),
 			 SQLITE_OK);
 	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(stmt, 0), 2);
+	assert_int_equal(sqlite3_column_int(stmt, 0), 3); /* the current one */
 	sqlite3_finalize(stmt);
 	assert_int_equal(store_image_get(st, "bikes", &got, &found, &eb), IF_OK);
 	assert_true(found);
@@ -288,14 +290,14 @@ test_assignments_idempotent(void **state)
 	assert_int_equal(store_assignment_insert(st, &a, &found, &eb), IF_OK);
 	assert_true(found);
 	assert_int_equal(store_assignment_set_approval(st, "A1", "AW1",
-						       "approved", &eb),
+						       APPROVAL_APPROVED, &eb),
 			 IF_OK);
 	assert_int_equal(store_assignments_for(st, "bikes", 1, &list, &n, &eb),
 			 IF_OK);
 	assert_int_equal(n, 2);
 	assert_string_equal(list[0].worker_id, "AW2"); /* submitted first */
-	assert_string_equal(list[0].approval, "pending");
-	assert_string_equal(list[1].approval, "approved");
+	assert_int_equal(list[0].approval, APPROVAL_PENDING);
+	assert_int_equal(list[1].approval, APPROVAL_APPROVED);
 	assert_string_equal(list[1].boxes, "[[1,2,3,4]]");
 	assignment_recs_free(list, n);
 	state_close(st);
