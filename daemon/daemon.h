@@ -465,7 +465,7 @@ int hit_review(struct run_ctx *ctx, struct hit_rec *h, bool last_try,
  */
 int hits_review_sweep(struct run_ctx *ctx, int64_t now, struct errbuf *eb);
 
-/* ---- poll.c: one poll per HIT type ---------------------------------------- */
+/* ---- poll.c: one poll per HIT type -------------------------------------- */
 
 /*
  * Starts a poll round: for every HIT type with a due WAIT image, every

@@ -242,8 +242,8 @@ read_original(struct run_ctx *ctx, const struct image_rec *im,
 	    IF_OK)
 		return eb->code;
 	if (data_fingerprint(*data, *len, fp) != IF_OK)
-		return err_set(eb, IF_ERUNTIME, "%s: cannot compute its SHA-256",
-			       ei->path);
+		return err_set(eb, IF_ERUNTIME,
+			       "%s: cannot compute its SHA-256", ei->path);
 	if (strcmp(fp, im->fingerprint) != 0)
 		return err_set(eb, IF_EINPUT,
 			       "%s changed since the experiment started; "
@@ -510,12 +510,13 @@ post_create(struct run_ctx *ctx, struct image_rec *im, const struct hit_rec *h,
 	if (run_now(ctx) - h->intent_at > TOKEN_TRUST_SECONDS) {
 		/* The token may be forgotten by now: look for the HIT first. */
 		ctx->api_calls++;
-		rc = mturk_find_hit_by_annotation(ctx->client, h->annotation, mh,
-						  &found, &cause);
+		rc = mturk_find_hit_by_annotation(ctx->client, h->annotation,
+						  mh, &found, &cause);
 		if (rc != IF_OK)
 			return image_remote_failed(ctx, im, "ListHITs",
 						   CLIENT_FAULT(ctx),
-						   SCOPE_EXPERIMENT, &cause, eb);
+						   SCOPE_EXPERIMENT, &cause,
+						   eb);
 		if (found) {
 			log_info("%s/%s/%d: found HIT %s by its annotation",
 				 exp->name, im->id, im->stage, mh->hit_id);
@@ -595,8 +596,9 @@ step_post(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	snprintf(h.hit_type_id, sizeof(h.hit_type_id), "%s", mh.hit_type_id);
 	h.created_at = mh.creation_time > 0 ? (int64_t)mh.creation_time
 					    : run_now(ctx);
-	h.expires_at = mh.expiration > 0 ? (int64_t)mh.expiration
-					 : run_now(ctx) + ctx->exp->hit.lifetime;
+	h.expires_at = mh.expiration > 0
+			       ? (int64_t)mh.expiration
+			       : run_now(ctx) + ctx->exp->hit.lifetime;
 	im->next_at = run_now(ctx);
 	return image_enter_state(ctx, im, IMAGE_WAIT, store_hit_write, &h, eb,
 				 "HIT %s%s", h.hit_id,
@@ -1052,14 +1054,14 @@ wait_near_expiry(struct run_ctx *ctx, struct image_rec *im, struct hit_rec *h,
 	*decided = true;
 	h->closed = HIT_CLOSED;
 	if (refused)
-		rc = image_enter_state(ctx, im, IMAGE_FAILED, store_hit_write, h,
-				       eb,
+		rc = image_enter_state(ctx, im, IMAGE_FAILED, store_hit_write,
+				       h, eb,
 				       "HIT %s expired without a usable answer "
 				       "and could not be extended (%.400s)",
 				       h->hit_id, h->extension_refused);
 	else
-		rc = image_enter_state(ctx, im, IMAGE_FAILED, store_hit_write, h,
-				       eb,
+		rc = image_enter_state(ctx, im, IMAGE_FAILED, store_hit_write,
+				       h, eb,
 				       "HIT %s expired without a usable answer "
 				       "after %d extensions",
 				       h->hit_id, h->extensions);
@@ -1086,12 +1088,14 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 		return eb->code;
 	if (!have_hit)
 		return err_set(eb, IF_ERUNTIME,
-			       "%s/%s/%d: waiting without a HIT row (attempt %d)",
+			       "%s/%s/%d: waiting without a HIT row "
+			       "(attempt %d)",
 			       exp->name, im->id, im->stage, im->attempt);
 	ctx->api_calls++;
 	rc = mturk_list_assignments(ctx->client, h.hit_id, 0, &as, &n, &cause);
 	if (rc != IF_OK) {
-		if (rc != IF_ETEMP && mturk_error_is_hit_gone(CLIENT_ERROR(ctx)))
+		if (rc != IF_ETEMP &&
+		    mturk_error_is_hit_gone(CLIENT_ERROR(ctx)))
 			return hit_vanished(ctx, im, &h, &cause, eb);
 		return image_remote_failed(ctx, im, "ListAssignmentsForHIT",
 					   CLIENT_FAULT(ctx), SCOPE_IMAGE,

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
 static const char *const image_state_names[] = {
 	[IMAGE_RENDER] = "render", [IMAGE_POST] = "post",
 	[IMAGE_WAIT] = "wait",	   [IMAGE_FINAL] = "final",
@@ -23,7 +25,7 @@ static const char *const image_state_names[] = {
 const char *
 image_state_str(enum image_state s)
 {
-	if ((unsigned)s >= sizeof(image_state_names) / sizeof(image_state_names[0]))
+	if ((unsigned)s >= NELEM(image_state_names))
 		return "?";
 	return image_state_names[s];
 }
@@ -34,8 +36,6 @@ static const char *const approval_names[] = {
 	[APPROVAL_REJECTED] = "rejected",
 	[APPROVAL_MANUAL] = "manual",
 };
-
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 const char *
 approval_str(enum approval a)
@@ -57,8 +57,7 @@ approval_parse(const char *name)
 int
 image_state_parse(const char *name)
 {
-	for (size_t i = 0;
-	     i < sizeof(image_state_names) / sizeof(image_state_names[0]); i++)
+	for (size_t i = 0; i < NELEM(image_state_names); i++)
 		if (strcmp(name, image_state_names[i]) == 0)
 			return (int)i;
 	return -1;
@@ -199,7 +198,8 @@ store_image_insert(struct state *st, const struct image_rec *im,
 
 	if (prepare(st,
 		    "INSERT INTO images (" IMAGE_COLS ") VALUES "
-		    "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
+		    "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,"
+		    "?17)",
 		    &stmt, eb) != IF_OK)
 		return eb->code;
 	image_bind(stmt, im);
@@ -214,10 +214,10 @@ store_image_update(struct state *st, const struct image_rec *im,
 
 	if (prepare(st,
 		    "UPDATE images SET file=?2, fingerprint=?3, state=?4, "
-		    "stage=?5, attempt=?6, next_at=?7, reason=?8, image_url=?9, "
-		    "object_key=?10, url_expires=?11, started_at=?12, "
-		    "updated_at=?13, seq=?14, error=?15, error_since=?16, "
-		    "retries=?17 WHERE id=?1",
+		    "stage=?5, attempt=?6, next_at=?7, reason=?8, "
+		    "image_url=?9, object_key=?10, url_expires=?11, "
+		    "started_at=?12, updated_at=?13, seq=?14, error=?15, "
+		    "error_since=?16, retries=?17 WHERE id=?1",
 		    &stmt, eb) != IF_OK)
 		return eb->code;
 	image_bind(stmt, im);
@@ -264,7 +264,8 @@ store_images_list(struct state *st, struct image_rec **out, size_t *n,
 			if (p == NULL) {
 				free(list);
 				sqlite3_finalize(stmt);
-				return err_set(eb, IF_ERUNTIME, "out of memory");
+				return err_set(eb, IF_ERUNTIME,
+					       "out of memory");
 			}
 			list = p;
 			cap = ncap;
@@ -363,8 +364,8 @@ store_hit_update(struct state *st, const struct hit_rec *h, struct errbuf *eb)
 		    "UPDATE hits SET image_id=?2, stage=?3, attempt=?4, "
 		    "annotation=?5, hit_id=?6, hit_type_id=?7, image_url=?8, "
 		    "max_assignments=?9, cost_cents=?10, intent_at=?11, "
-		    "created_at=?12, expires_at=?13, extensions=?14, closed=?15, "
-		    "extension_refused=?16 WHERE token=?1",
+		    "created_at=?12, expires_at=?13, extensions=?14, "
+		    "closed=?15, extension_refused=?16 WHERE token=?1",
 		    &stmt, eb) != IF_OK)
 		return eb->code;
 	hit_bind(stmt, h);
@@ -419,7 +420,8 @@ hits_query(struct state *st, const char *sql, const char *arg, int iarg,
 			if (p == NULL) {
 				free(list);
 				sqlite3_finalize(stmt);
-				return err_set(eb, IF_ERUNTIME, "out of memory");
+				return err_set(eb, IF_ERUNTIME,
+					       "out of memory");
 			}
 			list = p;
 			cap = ncap;
@@ -532,8 +534,9 @@ store_assignment_insert(struct state *st, const struct assignment_rec *a,
 
 	*inserted = false;
 	if (prepare(st,
-		    "INSERT INTO assignments (" ASSIGNMENT_COLS ", recorded_at) "
-		    "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?6) "
+		    "INSERT INTO assignments (" ASSIGNMENT_COLS
+		    ", recorded_at) VALUES "
+		    "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?6) "
 		    "ON CONFLICT (assignment_id, worker_id) DO NOTHING",
 		    &stmt, eb) != IF_OK)
 		return eb->code;
@@ -592,7 +595,9 @@ store_assignments_for(struct state *st, const char *image_id, int stage,
 
 		if (count == cap) {
 			size_t ncap = cap != 0 ? cap * 2 : 8;
-			struct assignment_rec *p = realloc(list, ncap * sizeof(*p));
+			struct assignment_rec *p;
+
+			p = realloc(list, ncap * sizeof(*p));
 			if (p == NULL)
 				goto oom;
 			list = p;
@@ -608,7 +613,8 @@ store_assignments_for(struct state *st, const char *image_id, int stage,
 		a->submit_time = sqlite3_column_int64(stmt, 5);
 		a->accept_time = sqlite3_column_int64(stmt, 6);
 		a->valid = sqlite3_column_int(stmt, 7);
-		copy_text(a->invalid_reason, sizeof(a->invalid_reason), stmt, 8);
+		copy_text(a->invalid_reason, sizeof(a->invalid_reason), stmt,
+			  8);
 		a->boxes = dup_text(stmt, 9);
 		copy_text(a->face_found, sizeof(a->face_found), stmt, 10);
 		a->feedback = dup_text(stmt, 11);

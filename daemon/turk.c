@@ -35,11 +35,12 @@ ensure_qual_types(struct run_ctx *ctx, struct errbuf *cause)
 			return err_set(cause, IF_ERUNTIME, "%s", eb.msg);
 		if (found)
 			continue;
-		snprintf(name, sizeof(name), "intofocus %s stage %zu", exp->name,
-			 k);
+		snprintf(name, sizeof(name), "intofocus %s stage %zu",
+			 exp->name, k);
 		snprintf(desc, sizeof(desc),
-			 "Worked on stage %zu of IntoFocus experiment %s; keeps "
-			 "one worker out of the experiment's other stages.",
+			 "Worked on stage %zu of IntoFocus experiment %s; "
+			 "keeps one worker out of the experiment's other "
+			 "stages.",
 			 k, exp->name);
 		ctx->api_calls++;
 		rc = mturk_create_qualification_type(ctx->client, name, desc,
@@ -49,8 +50,8 @@ ensure_qual_types(struct run_ctx *ctx, struct errbuf *cause)
 			ctx->qual_type[k - 1][0] = '\0';
 			return rc;
 		}
-		if (store_qual_put(ctx->st, (int)k, ctx->qual_type[k - 1], &eb) !=
-		    IF_OK)
+		if (store_qual_put(ctx->st, (int)k, ctx->qual_type[k - 1],
+				   &eb) != IF_OK)
 			return err_set(cause, IF_ERUNTIME, "%s", eb.msg);
 		log_info("%s: stage %zu qualification type %s", exp->name, k,
 			 ctx->qual_type[k - 1]);
@@ -90,7 +91,8 @@ stage_setup(struct run_ctx *ctx, int stage, struct errbuf *cause)
 		if (q->nintegers > 0) {
 			ints[i] = calloc(q->nintegers, sizeof(int64_t));
 			if (ints[i] == NULL) {
-				rc = err_set(cause, IF_ERUNTIME, "out of memory");
+				rc = err_set(cause, IF_ERUNTIME,
+					     "out of memory");
 				goto done;
 			}
 			for (size_t j = 0; j < q->nintegers; j++)
@@ -101,7 +103,8 @@ stage_setup(struct run_ctx *ctx, int stage, struct errbuf *cause)
 		if (q->nlocales > 0) {
 			countries[i] = calloc(q->nlocales, sizeof(char *));
 			if (countries[i] == NULL) {
-				rc = err_set(cause, IF_ERUNTIME, "out of memory");
+				rc = err_set(cause, IF_ERUNTIME,
+					     "out of memory");
 				goto done;
 			}
 			for (size_t j = 0; j < q->nlocales; j++)

@@ -453,11 +453,11 @@ mturk_call_once(struct mturk_client *c, const char *operation,
 				buf_reset(out);
 				if (buf_append(out, c->resp.body.data,
 					       c->resp.body.len) != 0)
-					return err_set(eb, IF_ERUNTIME,
-						       "%s: answer of %zu bytes "
-						       "does not fit",
-						       operation,
-						       c->resp.body.len);
+					return err_set(
+						eb, IF_ERUNTIME,
+						"%s: answer of %zu bytes "
+						"does not fit",
+						operation, c->resp.body.len);
 			}
 			mturk_error_clear(e);
 			return IF_OK;

@@ -62,7 +62,7 @@ static const char *const signature_codes[] = {
  * decision on a message goes through message_says().
  */
 enum message_fact {
-	SAYS_RATE_EXCEEDED,	  /* "Rate exceeded" (the front end's throttle) */
+	SAYS_RATE_EXCEEDED,	  /* the front end's throttle */
 	SAYS_INSUFFICIENT_FUNDS,  /* a RequestError about the balance */
 	SAYS_SIGNATURE_EXPIRED,	  /* clock skew without a skew code */
 	SAYS_SIGNATURE_NOT_YET,
@@ -183,7 +183,8 @@ s3_error_parse(struct mturk_error *e, const char *body, size_t len)
 	if (doc == NULL)
 		return false;
 	root = xmlDocGetRootElement(doc);
-	if (root != NULL && xmlStrcmp(root->name, (const xmlChar *)"Error") == 0)
+	if (root != NULL &&
+	    xmlStrcmp(root->name, (const xmlChar *)"Error") == 0)
 		code = xml_child_text(root, "Code");
 	if (code != NULL && code[0] != '\0' &&
 	    xmlStrlen(code) < (int)sizeof(e->type)) {
@@ -428,10 +429,12 @@ mturk_error_fault(const struct mturk_error *e)
 	if (in_list(e->type, credential_codes,
 		    sizeof(credential_codes) / sizeof(credential_codes[0])) ||
 	    turk_code_in(e, credential_codes,
-			 sizeof(credential_codes) / sizeof(credential_codes[0])))
+			 sizeof(credential_codes) /
+				 sizeof(credential_codes[0])))
 		return MTURK_FAULT_CREDENTIALS;
 	/* A bare 401/403 from the front end or a proxy: who we are. */
-	if (e->type[0] == '\0' && (e->http_status == 401 || e->http_status == 403))
+	if (e->type[0] == '\0' &&
+	    (e->http_status == 401 || e->http_status == 403))
 		return MTURK_FAULT_CREDENTIALS;
 	return MTURK_FAULT_REQUEST;
 }
@@ -504,7 +507,8 @@ mturk_error_recover_hit_id(const struct mturk_error *e, const char *token,
 		return -1;
 	while (*p != '\0') {
 		size_t n = 0;
-		while (isupper((unsigned char)p[n]) || isdigit((unsigned char)p[n]))
+		while (isupper((unsigned char)p[n]) ||
+		       isdigit((unsigned char)p[n]))
 			n++;
 		/* A whole word: not the tail of a longer mixed-case one. */
 		if (n >= 20 && n < outsz &&
@@ -533,7 +537,8 @@ mturk_error_format(const struct mturk_error *e, char *out, size_t outsz)
 	else if (code[0] != '\0')
 		snprintf(out, outsz, "%s (HTTP %ld)", code, e->http_status);
 	else if (e->message[0] != '\0')
-		snprintf(out, outsz, "HTTP %ld: %s", e->http_status, e->message);
+		snprintf(out, outsz, "HTTP %ld: %s", e->http_status,
+			 e->message);
 	else
 		snprintf(out, outsz, "HTTP %ld", e->http_status);
 }

@@ -399,7 +399,7 @@ struct http_options {
 	long connect_timeout_ms; /* [default: 10000] */
 	long timeout_ms;	 /* whole transfer [default: 30000] */
 	size_t max_body;	 /* response body cap [default: 8 MiB] */
-	bool trace;		 /* log_debug() each exchange, secrets redacted */
+	bool trace;		 /* log_debug() each exchange, redacted */
 };
 
 struct http_request {
@@ -678,7 +678,7 @@ struct mturk_assignment {
 	double rejection_time;
 	double auto_approval_time;
 	double deadline;
-	char *answer;		  /* QuestionFormAnswers XML; owned, never NULL */
+	char *answer;		  /* QuestionFormAnswers XML; owned, non-NULL */
 	char *requester_feedback; /* owned, never NULL */
 };
 
@@ -730,8 +730,9 @@ int mturk_create_qualification_type(struct mturk_client *c, const char *name,
 int mturk_associate_qualification(struct mturk_client *c, const char *qual_id,
 				  const char *worker_id, int64_t value,
 				  struct errbuf *eb);
-int mturk_create_hit_type(struct mturk_client *c, const struct mturk_hit_type *t,
-			  char id[MTURK_ID_MAX], struct errbuf *eb);
+int mturk_create_hit_type(struct mturk_client *c,
+			  const struct mturk_hit_type *t, char id[MTURK_ID_MAX],
+			  struct errbuf *eb);
 /*
  * CreateHITWithHITType with UniqueRequestToken token.  When the service says
  * the token already made a HIT, that HIT is the answer: *recovered is set,
@@ -962,7 +963,7 @@ struct sim_config {
 	unsigned port;		 /* [default: 0 = any free port] */
 	uint64_t seed;		 /* crowd, ids and faults derive from it */
 	double fault_rate;	 /* 0..1 [default: 0] */
-	/* How long a "slow" fault waits, in ms [default: 0 = 1500]; <0: none. */
+	/* A "slow" fault's wait in ms [default: 0 = 1500]; <0: none. */
 	int64_t fault_slow_ms;
 	/* Delay from HIT creation to each simulated submission, in ms. */
 	int64_t crowd_delay_ms;

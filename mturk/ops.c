@@ -386,7 +386,8 @@ qual_reqs_json(const struct mturk_qual_req *q, size_t n)
 			json_t *iv = json_array();
 			for (size_t k = 0; k < q[i].n_integer_values; k++)
 				json_array_append_new(
-					iv, json_integer(q[i].integer_values[k]));
+					iv,
+					json_integer(q[i].integer_values[k]));
 			json_object_set_new(o, "IntegerValues", iv);
 		}
 		if (q[i].n_countries > 0) {
@@ -446,8 +447,8 @@ mturk_create_hit_type(struct mturk_client *c, const struct mturk_hit_type *t,
 	p_str(&p, resp, "HITTypeId", id, MTURK_ID_MAX);
 	json_decref(resp);
 	if (p.rc == IF_OK && id[0] == '\0')
-		return err_set(eb, IF_ERUNTIME, "%s: the answer has no HITTypeId",
-			       p.op);
+		return err_set(eb, IF_ERUNTIME,
+			       "%s: the answer has no HITTypeId", p.op);
 	return p.rc;
 }
 
@@ -628,8 +629,9 @@ mturk_list_reviewable_hits(struct mturk_client *c, const char *hit_type_id,
 			grown = realloc(all, (count + got) * sizeof(*all));
 			if (grown == NULL) {
 				free(page);
-				rc = err_set(eb, IF_ERUNTIME,
-					     "ListReviewableHITs: out of memory");
+				rc = err_set(
+					eb, IF_ERUNTIME,
+					"ListReviewableHITs: out of memory");
 				break;
 			}
 			all = grown;
@@ -876,7 +878,8 @@ mturk_approve_assignment(struct mturk_client *c, const char *assignment_id,
 	approved = strcmp(a.status, "Approved") == 0;
 	if (!approved && a.requester_feedback[0] != '\0')
 		err_set(eb, IF_ERUNTIME,
-			"%s (the assignment is %s, with the feedback \"%.200s\")",
+			"%s (the assignment is %s, with the feedback "
+			"\"%.200s\")",
 			aeb.msg, a.status, a.requester_feedback);
 	else if (!approved)
 		err_set(eb, IF_ERUNTIME, "%s (the assignment is %s)", aeb.msg,

@@ -349,7 +349,10 @@ sim_store_new(const struct sim_store_config *cfg)
 		st->cfg.worker_pool = 50;
 	st->crowd_size = st->cfg.worker_pool;
 	sim_rng_init(&st->ids, sim_hash_str(cfg->seed, "ids"));
-	pthread_mutex_init(&st->mu, NULL);
+	if (pthread_mutex_init(&st->mu, NULL) != 0) {
+		free(st);
+		return NULL;
+	}
 	return st;
 }
 
@@ -2246,7 +2249,10 @@ object_file(const struct sim_store *st, const char *path)
 	unsigned int mdlen = 0;
 	char *dir, *file;
 
-	EVP_Digest(path, strlen(path), md, &mdlen, EVP_sha256(), NULL);
+	if (EVP_Digest(path, strlen(path), md, &mdlen, EVP_sha256(), NULL) !=
+		    1 ||
+	    mdlen != 32)
+		return NULL; /* the caller's "out of memory" */
 	hex_encode(md, 32, hex);
 	snprintf(name, sizeof(name), "%s.obj", hex);
 	dir = path_join(st->state_dir, "objects");

@@ -91,7 +91,8 @@ test_refuses_newer_schema(void **state)
 	struct state *st = NULL;
 
 	assert_int_equal(state_open(f->sub, "exp1", &st, &eb), IF_OK);
-	assert_int_equal(state_exec(st, "PRAGMA user_version = 99", &eb), IF_OK);
+	assert_int_equal(state_exec(st, "PRAGMA user_version = 99", &eb),
+			 IF_OK);
 	state_close(st);
 	assert_int_equal(state_open(f->sub, "exp1", &st, &eb), IF_ERUNTIME);
 	assert_non_null(strstr(eb.msg, "schema version 99"));
@@ -127,15 +128,16 @@ test_migrates_schema_1(void **state)
 	im.updated_at = 200;
 	assert_int_equal(store_image_insert(st, &im, &eb), IF_OK);
 	/* Back to what schema 1 looked like. */
-	assert_int_equal(state_exec(st,
-				    "ALTER TABLE images DROP COLUMN error;"
-				    "ALTER TABLE images DROP COLUMN error_since;"
-				    "ALTER TABLE images DROP COLUMN retries;"
-				    "ALTER TABLE hits DROP COLUMN "
-				    "extension_refused;"
-				    "PRAGMA user_version = 1",
-				    &eb),
-			 IF_OK);
+	assert_int_equal(
+		state_exec(st,
+			   "ALTER TABLE images DROP COLUMN error;"
+			   "ALTER TABLE images DROP COLUMN error_since;"
+			   "ALTER TABLE images DROP COLUMN retries;"
+			   "ALTER TABLE hits DROP COLUMN "
+			   "extension_refused;"
+			   "PRAGMA user_version = 1",
+			   &eb),
+		IF_OK);
 	state_close(st);
 	assert_int_equal(state_open_readonly(f->sub, &st, &eb), IF_ERUNTIME);
 	assert_non_null(strstr(eb.msg, "schema version 1"));
@@ -148,23 +150,96 @@ test_migrates_schema_1(void **state)
 	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(stmt, 0), 3); /* the current one */
 	sqlite3_finalize(stmt);
-	assert_int_equal(store_image_get(st, "bikes", &got, &found, &eb), IF_OK);
+	assert_int_equal(store_image_get(st, "bikes", &got, &found, &eb),
+			 IF_OK);
 	assert_true(found);
 	assert_int_equal(got.state, IMAGE_WAIT);
 	assert_int_equal(got.stage, 2);
 	assert_string_equal(got.error, "");
 	assert_int_equal(got.retries, 0);
-	snprintf(got.error, sizeof(got.error), "CreateHIT: ThrottlingException");
+	snprintf(got.error, sizeof(got.error),
+		 "CreateHIT: ThrottlingException");
 	got.error_since = 300;
 	got.retries = 3;
 	assert_int_equal(store_image_update(st, &got, &eb), IF_OK);
 	state_close(st);
 	assert_int_equal(state_open_readonly(f->sub, &st, &eb), IF_OK);
-	assert_int_equal(store_image_get(st, "bikes", &got, &found, &eb), IF_OK);
+	assert_int_equal(store_image_get(st, "bikes", &got, &found, &eb),
+			 IF_OK);
 	assert_true(found);
 	assert_string_equal(got.error, "CreateHIT: ThrottlingException");
 	assert_int_equal(got.error_since, 300);
 	assert_int_equal(got.retries, 3);
+	state_close(st);
+}
+
+/*
+ * Schema 2 kept a refused UpdateExpirationForHIT as the prefix
+ * "UpdateExpirationForHIT refused: " of the image's error; schema 3 moves
+ * it to the HIT of the image's current attempt, and to no other HIT.
+ */
+static void
+test_migrates_schema_2(void **state)
+{
+	struct fixture *f = *state;
+	struct errbuf eb = {0};
+	struct state *st = NULL;
+	struct image_rec im = {0}, got;
+	struct hit_rec h = {0}, hg;
+	bool found = false;
+
+	assert_int_equal(state_open(f->sub, "exp1", &st, &eb), IF_OK);
+	snprintf(im.id, sizeof(im.id), "street");
+	im.state = IMAGE_WAIT;
+	im.stage = 2;
+	im.attempt = 1;
+	snprintf(im.error, sizeof(im.error),
+		 "UpdateExpirationForHIT refused: UpdateExpirationForHIT: "
+		 "AWS.MechanicalTurk.HITTooOldForExtension: too old");
+	assert_int_equal(store_image_insert(st, &im, &eb), IF_OK);
+	snprintf(im.id, sizeof(im.id), "group");
+	snprintf(im.error, sizeof(im.error), "ListHITs: refused");
+	assert_int_equal(store_image_insert(st, &im, &eb), IF_OK);
+	snprintf(h.image_id, sizeof(h.image_id), "street");
+	h.stage = 2;
+	h.attempt = 1;
+	snprintf(h.token, sizeof(h.token), "t1");
+	assert_int_equal(store_hit_insert(st, &h, &eb), IF_OK);
+	h.stage = 1; /* an earlier stage's HIT: not this refusal's */
+	snprintf(h.token, sizeof(h.token), "t0");
+	assert_int_equal(store_hit_insert(st, &h, &eb), IF_OK);
+	snprintf(h.image_id, sizeof(h.image_id), "group");
+	h.stage = 2;
+	snprintf(h.token, sizeof(h.token), "t2");
+	assert_int_equal(store_hit_insert(st, &h, &eb), IF_OK);
+	/* Back to what schema 2 looked like. */
+	assert_int_equal(state_exec(st,
+				    "ALTER TABLE hits DROP COLUMN "
+				    "extension_refused;"
+				    "PRAGMA user_version = 2",
+				    &eb),
+			 IF_OK);
+	state_close(st);
+	assert_int_equal(state_open(f->sub, "exp1", &st, &eb), IF_OK);
+	assert_int_equal(store_hit_get(st, "street", 2, 1, &hg, &found, &eb),
+			 IF_OK);
+	assert_true(found);
+	assert_string_equal(hg.extension_refused,
+			    "UpdateExpirationForHIT: AWS.MechanicalTurk."
+			    "HITTooOldForExtension: too old");
+	assert_int_equal(store_hit_get(st, "street", 1, 1, &hg, &found, &eb),
+			 IF_OK);
+	assert_true(found);
+	assert_string_equal(hg.extension_refused, "");
+	assert_int_equal(store_hit_get(st, "group", 2, 1, &hg, &found, &eb),
+			 IF_OK);
+	assert_true(found);
+	assert_string_equal(hg.extension_refused, "");
+	/* The image keeps its error: status shows it until the HIT ends. */
+	assert_int_equal(store_image_get(st, "street", &got, &found, &eb),
+			 IF_OK);
+	assert_true(found);
+	assert_non_null(strstr(got.error, "UpdateExpirationForHIT refused"));
 	state_close(st);
 }
 
@@ -225,12 +300,14 @@ test_images_and_hits(void **state)
 	free(list);
 	assert_int_equal(store_image_get(st, "nope", &got, &found, &eb), IF_OK);
 	assert_false(found);
-	assert_int_equal(store_image_get(st, "bikes", &got, &found, &eb), IF_OK);
+	assert_int_equal(store_image_get(st, "bikes", &got, &found, &eb),
+			 IF_OK);
 	assert_true(found);
 	got.state = IMAGE_WAIT;
 	snprintf(got.reason, sizeof(got.reason), "why");
 	assert_int_equal(store_image_update(st, &got, &eb), IF_OK);
-	assert_int_equal(store_image_get(st, "bikes", &got, &found, &eb), IF_OK);
+	assert_int_equal(store_image_get(st, "bikes", &got, &found, &eb),
+			 IF_OK);
 	assert_true(found);
 	assert_int_equal(got.state, IMAGE_WAIT);
 	assert_string_equal(got.reason, "why");
@@ -247,14 +324,16 @@ test_images_and_hits(void **state)
 	assert_int_equal(total, 0);
 	assert_int_equal(store_committed_cents(st, &cents, &eb), IF_OK);
 	assert_int_equal(cents, 54);
-	assert_int_equal(store_hit_get(st, "bikes", 1, 1, &hg, &found, &eb), IF_OK);
+	assert_int_equal(store_hit_get(st, "bikes", 1, 1, &hg, &found, &eb),
+			 IF_OK);
 	assert_true(found);
 	snprintf(hg.hit_id, sizeof(hg.hit_id), "3ABC");
 	assert_int_equal(store_hit_update(st, &hg, &eb), IF_OK);
 	assert_int_equal(store_hit_counts(st, &open, &total, &eb), IF_OK);
 	assert_int_equal(open, 1);
 	assert_int_equal(total, 1);
-	assert_int_equal(store_hit_get(st, "bikes", 2, 1, &hg, &found, &eb), IF_OK);
+	assert_int_equal(store_hit_get(st, "bikes", 2, 1, &hg, &found, &eb),
+			 IF_OK);
 	assert_false(found);
 	state_close(st);
 }
@@ -316,19 +395,25 @@ test_results_quals_grants(void **state)
 	assert_int_equal(state_open(f->sub, "exp1", &st, &eb), IF_OK);
 	snprintf(im.id, sizeof(im.id), "bikes");
 	assert_int_equal(store_image_insert(st, &im, &eb), IF_OK);
-	assert_int_equal(store_stage_result_get(st, "bikes", 1, &boxes, &found, &eb), IF_OK);
+	assert_int_equal(
+		store_stage_result_get(st, "bikes", 1, &boxes, &found, &eb),
+		IF_OK);
 	assert_false(found);
-	assert_int_equal(store_stage_result_put(st, "bikes", 1, 41, "[[0,0,2,2]]",
-						3, 100, &eb),
+	assert_int_equal(store_stage_result_put(st, "bikes", 1, 41,
+						"[[0,0,2,2]]", 3, 100, &eb),
 			 IF_OK);
-	assert_int_equal(store_stage_result_get(st, "bikes", 1, &boxes, &found, &eb), IF_OK);
+	assert_int_equal(
+		store_stage_result_get(st, "bikes", 1, &boxes, &found, &eb),
+		IF_OK);
 	assert_true(found);
 	assert_string_equal(boxes, "[[0,0,2,2]]");
 	free(boxes);
-	assert_int_equal(store_qual_get(st, 2, qual, sizeof(qual), &found, &eb), IF_OK);
+	assert_int_equal(store_qual_get(st, 2, qual, sizeof(qual), &found, &eb),
+			 IF_OK);
 	assert_false(found);
 	assert_int_equal(store_qual_put(st, 2, "3QUAL", &eb), IF_OK);
-	assert_int_equal(store_qual_get(st, 2, qual, sizeof(qual), &found, &eb), IF_OK);
+	assert_int_equal(store_qual_get(st, 2, qual, sizeof(qual), &found, &eb),
+			 IF_OK);
 	assert_true(found);
 	assert_string_equal(qual, "3QUAL");
 	assert_int_equal(store_grant_get(st, "AW1", 2, &found, &eb), IF_OK);
@@ -385,14 +470,15 @@ test_errors_are_not_absence(void **state)
 	assert_int_equal(state_open(f->sub, "exp1", &st, &eb), IF_OK);
 	snprintf(im.id, sizeof(im.id), "bikes");
 	assert_int_equal(store_image_insert(st, &im, &eb), IF_OK);
-	assert_int_equal(state_exec(st,
-				    "PRAGMA foreign_keys=OFF;"
-				    "DROP TABLE assignments; DROP TABLE hits;"
-				    "DROP TABLE stage_results;"
-				    "DROP TABLE qualifications; DROP TABLE grants;"
-				    "ALTER TABLE images RENAME TO gone",
-				    &eb),
-			 IF_OK);
+	assert_int_equal(
+		state_exec(st,
+			   "PRAGMA foreign_keys=OFF;"
+			   "DROP TABLE assignments; DROP TABLE hits;"
+			   "DROP TABLE stage_results;"
+			   "DROP TABLE qualifications; DROP TABLE grants;"
+			   "ALTER TABLE images RENAME TO gone",
+			   &eb),
+		IF_OK);
 	assert_int_equal(store_image_get(st, "bikes", &got, &found, &eb),
 			 IF_ERUNTIME);
 	assert_false(found);
@@ -449,18 +535,20 @@ main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrates_schema_1, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup,
+		cmocka_unit_test_setup_teardown(test_migrates_schema_2, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_refuses_newer_schema,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_and_full_sync, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_images_and_hits, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_assignments_idempotent,
 						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_results_quals_grants, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_transaction_rollback, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_results_quals_grants,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transaction_rollback,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors_are_not_absence,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_without_state,
