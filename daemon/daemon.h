@@ -81,6 +81,8 @@ int state_transaction(struct state *st,
  * INTOFOCUS_TEST_STORE_FAIL_AT=n and INTOFOCUS_TEST_STORE_FAIL_MATCH.
  */
 void state_fail_write_at(struct state *st, int64_t n, const char *match);
+/* True once the hook has failed its write. */
+bool state_fail_write_fired(const struct state *st);
 /* The store calls this before each write; IF_OK unless the hook fires. */
 int state_write_check(struct state *st, const char *sql, struct errbuf *eb);
 int state_exec(struct state *st, const char *sql, struct errbuf *eb);
@@ -522,9 +524,12 @@ int aggregate_boxes(int rule, const struct assignment_rec *a, size_t n, int w,
 /*
  * The HIT type of stage (from 1) and, with exclusive_stages, every stage's
  * qualification type, created once per run (both are idempotent at MTurk).
- * Errors come back as the remote call returned them (IF_ETEMP: retry).
+ * A remote failure comes back as the call returned it, in cause (IF_ETEMP:
+ * retry); a failure of the state (the qualification types are kept there)
+ * in eb.
  */
-int stage_setup(struct run_ctx *ctx, int stage, struct errbuf *cause);
+int stage_setup(struct run_ctx *ctx, int stage, struct errbuf *cause,
+		struct errbuf *eb);
 
 /* An answer as the state stores it. */
 struct parsed_answer {

@@ -585,10 +585,14 @@ step_post(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 		return image_enter_state(ctx, im, IMAGE_WAIT, NULL, NULL, eb,
 					 "HIT %s (recorded)", h.hit_id);
 	mturk_client_fault_reset(ctx->client);
-	if (stage_setup(ctx, im->stage, &cause) != IF_OK)
-		return image_remote_failed(ctx, im, "preparing the HIT type",
-					   CLIENT_FAULT(ctx), SCOPE_EXPERIMENT,
-					   &cause, eb);
+	if ((rc = stage_setup(ctx, im->stage, &cause, eb)) != IF_OK)
+		return err_isset(eb)
+			       ? rc
+			       : image_remote_failed(ctx, im,
+						     "preparing the HIT type",
+						     CLIENT_FAULT(ctx),
+						     SCOPE_EXPERIMENT, &cause,
+						     eb);
 	rc = post_create(ctx, im, &h, &mh, &recovered, &dealt, eb);
 	if (dealt)
 		return rc;
@@ -1110,10 +1114,14 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	/* After a restart the stage's qualification type is not known yet. */
 	if (exp->hit.exclusive_stages &&
 	    ctx->qual_type[im->stage - 1][0] == '\0' &&
-	    (rc = stage_setup(ctx, im->stage, &cause)) != IF_OK)
-		return image_remote_failed(ctx, im, "preparing the HIT type",
-					   CLIENT_FAULT(ctx), SCOPE_EXPERIMENT,
-					   &cause, eb);
+	    (rc = stage_setup(ctx, im->stage, &cause, eb)) != IF_OK)
+		return err_isset(eb)
+			       ? rc
+			       : image_remote_failed(ctx, im,
+						     "preparing the HIT type",
+						     CLIENT_FAULT(ctx),
+						     SCOPE_EXPERIMENT, &cause,
+						     eb);
 	rc = settle_assignments(ctx, im, &never, &cause, eb);
 	if (rc != IF_OK && err_isset(eb))
 		return rc;

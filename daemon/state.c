@@ -386,6 +386,12 @@ state_fail_write_at(struct state *st, int64_t n, const char *match)
 	st->writes = 0;
 }
 
+bool
+state_fail_write_fired(const struct state *st)
+{
+	return st->fail_at > 0 && st->writes >= st->fail_at;
+}
+
 int
 state_write_check(struct state *st, const char *sql, struct errbuf *eb)
 {
