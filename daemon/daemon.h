@@ -381,7 +381,7 @@ int image_step(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb);
 /*
  * Seconds before the retry of a step whose attempt n (1-based) failed for a
  * passing reason: 15 s doubling up to 15 minutes, with "equal jitter" from
- * r (half the wait fixed, half r's share of it).
+ * r (half the wait fixed, half r's share of it).  In failure.c.
  */
 int64_t stage_retry_delay(int n, uint32_t r);
 
@@ -500,8 +500,10 @@ int run_salt_load(struct run_ctx *ctx, struct errbuf *eb);
  */
 int run_note_start(struct run_ctx *ctx, struct errbuf *eb);
 
-/* The UniqueRequestToken of a HIT: hex, 40 characters (IF_ERUNTIME when
- * the digest cannot be computed). */
+/*
+ * The UniqueRequestToken of a HIT: hex, 40 characters (IF_ERUNTIME when
+ * the digest cannot be computed).
+ */
 int hit_token(const char *salt, const char *annotation, int attempt,
 	      char out[41]);
 
