@@ -106,15 +106,17 @@ rig_add_images(struct rig *r)
 		memset(&im, 0, sizeof(im));
 		snprintf(im.id, sizeof(im.id), "%s", ei->id);
 		snprintf(im.file, sizeof(im.file), "%s", ei->path);
-		assert_int_equal(file_fingerprint(ei->path, im.fingerprint, &eb),
-				 IF_OK);
+		assert_int_equal(
+			file_fingerprint(ei->path, im.fingerprint, &eb),
+			IF_OK);
 		im.state = IMAGE_RENDER;
 		im.stage = 1;
 		im.attempt = 1;
 		im.started_at = r->now;
 		im.updated_at = r->now;
 		im.seq = (int64_t)i;
-		assert_int_equal(store_image_insert(r->ctx.st, &im, &eb), IF_OK);
+		assert_int_equal(store_image_insert(r->ctx.st, &im, &eb),
+				 IF_OK);
 	}
 }
 
