@@ -496,6 +496,11 @@ turk_code_in(const struct mturk_error *e, const char *const *list, size_t n)
 	return false;
 }
 
+/*
+ * The service names the HITId that the token made only in the message of
+ * HitAlreadyExists (mturk-facts 1.2): the other reading of message text,
+ * which takes an id out of it; the decision is the code's.
+ */
 int
 mturk_error_recover_hit_id(const struct mturk_error *e, const char *token,
 			   char *out, size_t outsz)
