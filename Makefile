@@ -50,7 +50,8 @@ LDFLAGS += -pthread $(SAN_FLAGS)
 LDLIBS += $(PKG_LIBS) -lm
 
 LIB_SRCS := $(filter-out daemon/main.c, \
-	$(wildcard common/*.c imaging/*.c mturk/*.c config/*.c daemon/*.c))
+	$(wildcard common/*.c imaging/*.c mturk/*.c config/*.c daemon/*.c \
+	prolific/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/daemon/main.o
 LIB := $(BUILD)/libintofocus.a
@@ -173,6 +174,7 @@ bench: deps-bench
 
 check-style:
 	@scripts/check-style.sh
+	@scripts/check-paths.sh
 
 # The binary, the unit, the man pages and the example experiment; never an
 # operator's file (see scripts/install.sh).

@@ -81,6 +81,12 @@ enum exp_aggregate {
 	EXP_AGG_UNION = 0, /* every box of every assignment [default] */
 	EXP_AGG_FIRST,	   /* the boxes of the first assignment submitted */
 	EXP_AGG_MAJORITY,  /* pixels boxed by more than half of the workers */
+	/*
+	 * majority with each worker's vote on a pixel weighted by the
+	 * confidence (task.confidence) of the box over it: 100% counts 1, a
+	 * box without a confidence 1 too.
+	 */
+	EXP_AGG_MAJORITY_WEIGHTED,
 };
 
 enum exp_approve {
@@ -174,6 +180,19 @@ struct exp_hit {
 	size_t nquals;
 };
 
+/*
+ * What the worker task page says (task: in the file).  Plain text, HTML-
+ * escaped on the page; a blank line in the instructions starts a new
+ * paragraph.  Defaults: the TASK_TEXT_* of mturk/mturk.h.
+ */
+struct exp_task {
+	char *title;		/* the page's heading and <title> */
+	char *instructions;	/* above the image */
+	char *face_question;	/* the yes/no question */
+	bool confidence;	/* a slider per box [default: false] */
+	char *confidence_label; /* the slider's label */
+};
+
 struct exp_redact {
 	enum redact_style style; /* [default: fill] */
 	uint32_t color;		 /* 0xRRGGBB, for fill [default: 0x000000] */
@@ -222,6 +241,7 @@ struct experiment {
 	int stages[EXP_STAGES_MAX]; /* odd, >= 3, strictly decreasing */
 	size_t nstages;		    /* [default: 41, 27, 21, 17, 13] */
 	enum exp_aggregate aggregate; /* [default: union] */
+	struct exp_task task;
 	struct exp_redact redact;
 	struct exp_host images_host;
 	/*

@@ -48,6 +48,8 @@ exp_aggregate_str(enum exp_aggregate agg)
 		return "first";
 	case EXP_AGG_MAJORITY:
 		return "majority";
+	case EXP_AGG_MAJORITY_WEIGHTED:
+		return "majority-weighted";
 	}
 	return "?";
 }
@@ -278,6 +280,51 @@ mturk_rules(struct cross *c)
 		cfg_node_error(c->d, env,
 			       "mturk.environment: production spends real "
 			       "money: set budget_usd to cap it");
+}
+
+/* Weights that no page asks for would all be 100: plain majority. */
+static void
+aggregate_rules(struct cross *c)
+{
+	yaml_node_t *a = map_get(c->y, c->root, "aggregate", NULL);
+
+	if (c->e->aggregate == EXP_AGG_MAJORITY_WEIGHTED &&
+	    !c->e->task.confidence)
+		cfg_node_error(c->d, a != NULL ? a : c->root,
+			       "aggregate: majority-weighted weighs votes by "
+			       "the workers' confidences: set "
+			       "task.confidence: true");
+}
+
+/*
+ * With exclusive stages every HIT also requires that its worker holds none
+ * of the other stages' qualifications, and those count against MTurk's ten
+ * requirements per HIT: a file that passes here must not stop `run` at its
+ * first CreateHIT.
+ */
+static void
+hit_rules(struct cross *c)
+{
+	const struct experiment *e = c->e;
+	yaml_node_t *hn = map_get(c->y, c->root, "hit", NULL);
+	yaml_node_t *xn = map_get(c->y, hn, "exclusive_stages", NULL);
+	yaml_node_t *sn = map_get(c->y, c->root, "stages", NULL);
+	size_t need;
+
+	if (!e->hit.exclusive_stages || e->nstages < 2)
+		return;
+	/* A schedule refused already (too long, say) would only repeat it. */
+	if (sn != NULL && (sn->type != YAML_SEQUENCE_NODE ||
+			   (size_t)(sn->data.sequence.items.top -
+				    sn->data.sequence.items.start) != e->nstages))
+		return;
+	need = e->hit.nquals + e->nstages - 1;
+	if (need > EXP_QUALS_MAX)
+		cfg_node_error(c->d, xn != NULL ? xn : hn != NULL ? hn : c->root,
+			       "hit.exclusive_stages: %zu stages and %zu "
+			       "hit.qualifications make %zu requirements per "
+			       "HIT, MTurk allows at most %d",
+			       e->nstages, e->hit.nquals, need, EXP_QUALS_MAX);
 }
 
 static void
@@ -554,6 +601,8 @@ exp_load(const char *path, struct experiment **out, struct exp_errors *errs,
 		goto oom;
 	c = (struct cross){&y, &d, e, ydoc_root(&y), dir};
 	mturk_rules(&c);
+	aggregate_rules(&c);
+	hit_rules(&c);
 	host_rules(&c);
 	if (image_rules(&c) != 0)
 		goto oom;

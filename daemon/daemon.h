@@ -514,6 +514,17 @@ int boxes_to_json(const struct box *boxes, size_t n, char **out,
 int boxes_from_json(const char *text, struct box **out, size_t *n,
 		    struct errbuf *eb);
 /*
+ * A worker's boxes with their confidences: [x, y, w, h] or [x, y, w, h, c]
+ * with c in 0..100.  conf (may be NULL) gets one value per box, -1 where
+ * none was given; free() it.  boxes_from_json() reads the same form and
+ * leaves the confidences out.
+ */
+int boxes_conf_from_json(const char *text, struct box **out, int **conf,
+			 size_t *n, struct errbuf *eb);
+/* conf NULL, or -1 for a box, writes that box without a confidence. */
+int boxes_conf_to_json(const struct box *boxes, const int *conf, size_t n,
+		       char **out, struct errbuf *eb);
+/*
  * The boxes a stage redacts, from its recorded assignments (submission
  * order): union, first, or the majority pixel vote of the valid answers.
  * rule is an enum exp_aggregate.
@@ -590,6 +601,8 @@ void sim_view_cleanup(struct sim_view *v);
 
 /* ---- metrics.c: the seed's table 1 (spec section 8) --------------------- */
 
+#define METRICS_STAGES_MAX 16 /* EXP_STAGES_MAX */
+
 /*
  * One image's (or the total's) counts.  Areas are pixels; the _pct fields
  * are percentages of the area of the image the face is in.  A face is
@@ -604,6 +617,37 @@ struct image_metrics {
 	int64_t largest_missed;	 /* 0 when every face was found */
 	int64_t smallest_found;	 /* -1 when none was found */
 	double largest_face_pct, largest_missed_pct, smallest_found_pct;
+	/* The same faces' width x height (clipped to the image). */
+	int largest_face_w, largest_face_h;
+	int largest_missed_w, largest_missed_h;
+	int smallest_found_w, smallest_found_h;
+	/*
+	 * metrics_stages(): found_by_stage[k]: faces the redaction of stages
+	 * 1..k+1 covers (cumulative); nstages = 0 until measured.
+	 */
+	size_t nstages;
+	size_t found_by_stage[METRICS_STAGES_MAX];
+	/*
+	 * metrics_privacy_cost(): the cost of privacy in utility.
+	 * redacted_area: pixels the redaction hides; redacted_outside: those
+	 * of them outside every ground-truth face; boxes: redaction boxes;
+	 * boxes_no_face: those that touch no face.
+	 */
+	bool has_cost;
+	int64_t redacted_area, redacted_outside;
+	size_t boxes, boxes_no_face;
+};
+
+/* One ground-truth face, as metrics_face() measures it. */
+struct face_metrics {
+	struct box box;	     /* clipped to the image */
+	int64_t area;
+	double pct;	     /* of the image */
+	double covered;	     /* by the whole redaction, 0..1 */
+	bool found;	     /* covered >= 0.5 */
+	int first_stage;     /* first stage whose redaction covers it; 0 no */
+	/* The first stage one worker covered it alone; 0 never. */
+	int first_worker_stage;
 };
 
 /*
@@ -613,17 +657,63 @@ struct image_metrics {
 int metrics_image(const struct box *truth, size_t ntruth,
 		  const struct box *redacted, size_t nredacted, int w, int h,
 		  struct image_metrics *m, struct errbuf *eb);
+/*
+ * Per face: size, coverage, and the first stage whose redaction covers
+ * it.  redacted holds the stages' boxes in stage order, upto[k] of them
+ * belonging to stages 1..k (upto[0] = 0), for stages 1..nstages.  Returns
+ * false for a face wholly outside the image (not measured).
+ */
+bool metrics_face(const struct box *face, const struct box *redacted,
+		  const size_t *upto, size_t nstages, int w, int h,
+		  struct face_metrics *f);
+/* True when boxes cover at least half of face (a worker "found" it). */
+bool metrics_covers(const struct box *face, const struct box *boxes,
+		    size_t n);
+/* Adds the per-stage cumulative counts of metrics_face() results. */
+void metrics_stages(struct image_metrics *m, const struct face_metrics *f,
+		    size_t nfaces, size_t nstages);
+/* Fills the privacy-cost fields of m; IF_ERUNTIME out of memory. */
+int metrics_privacy_cost(struct image_metrics *m, const struct box *truth,
+			 size_t ntruth, const struct box *redacted,
+			 size_t nredacted, int w, int h, struct errbuf *eb);
 void metrics_total_init(struct image_metrics *t);
 /* Adds an image with ground truth to the total; others are skipped. */
 void metrics_total_add(struct image_metrics *t, const struct image_metrics *m);
 /* found / faces in percent; 0 without faces. */
 double metrics_found_pct(const struct image_metrics *m);
-/* metrics.csv: the header line, then one row per image and "total". */
+/*
+ * metrics.csv: the header line, then one row per image and "total".  With
+ * nstages > 0 the header ends in found_stage1..N, which rows fill from
+ * their found_by_stage (empty when not measured).
+ */
 void metrics_csv_header(struct buf *out);
+void metrics_csv_header_stages(struct buf *out, size_t nstages);
 int metrics_csv_row(struct buf *out, const char *name,
 		    const struct image_metrics *m);
 /* A new JSON object; null for the values that do not exist. */
 struct json_t *metrics_json(const struct image_metrics *m);
+struct json_t *metrics_face_json(const struct face_metrics *f);
+
+/* ---- analysis.c: workers, time, HITs and cost, one image at a time ------ */
+
+struct analysis;
+struct exp_image;
+
+int analysis_new(const struct experiment *exp, struct analysis **out,
+		 struct errbuf *eb);
+void analysis_free(struct analysis *a);
+/*
+ * Adds one image: its assignments (all stages, submission order), its
+ * HITs (oldest first) and its faces as metrics_face() measured them (NULL
+ * without ground truth), whose first_worker_stage it fills in.
+ */
+int analysis_add_image(struct analysis *a, const struct exp_image *ei,
+		       const struct assignment_rec *as, size_t nas,
+		       const struct hit_rec *hits, size_t nhits,
+		       struct face_metrics *faces, size_t nfaces,
+		       struct errbuf *eb);
+/* workers, unique_workers, time, hits and stages, as a new object. */
+struct json_t *analysis_json(struct analysis *a);
 
 /* ---- report.c: the results site (spec section 7) ------------------------ */
 
@@ -632,9 +722,18 @@ struct json_t *metrics_json(const struct image_metrics *m);
  * dir: index.html with the data embedded, images/ (each stage image as
  * shown to workers, the original and the final image, re-rendered without
  * metadata), metrics.csv and metrics.json.  Shows what exists for an
- * experiment still running.  *nimages counts the images reported.
+ * experiment still running.  *nimages counts the images reported;
+ * *metrics_out (when not NULL) gets metrics.json's object.
  */
 int report_write(struct run_ctx *ctx, const char *dir, size_t *nimages,
-		 struct errbuf *eb);
+		 struct json_t **metrics_out, struct errbuf *eb);
+/*
+ * The comparison page of several experiments' reports: dir/index.html
+ * with their metrics.json objects (names[i]'s in metrics[i]), each
+ * report in dir/<name>/.
+ */
+int report_compare_write(const char *dir, const char *const *names,
+			 struct json_t *const *metrics, size_t n,
+			 struct errbuf *eb);
 
 #endif /* INTOFOCUS_DAEMON_H */

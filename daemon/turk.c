@@ -182,7 +182,8 @@ answer_to_record(const char *xml, int w, int h, struct parsed_answer *pa,
 		return err_set(why, IF_EINPUT, "%s: %s", answer_error_str(err),
 			       eb.msg);
 	}
-	rc = boxes_to_json(a.boxes, a.nboxes, &pa->boxes_json, why);
+	rc = boxes_conf_to_json(a.boxes, a.confidence, a.nboxes,
+				&pa->boxes_json, why);
 	if (rc == IF_OK) {
 		pa->feedback = strdup(a.feedback != NULL ? a.feedback : "");
 		if (pa->feedback == NULL)
@@ -221,5 +222,10 @@ task_question(struct run_ctx *ctx, const struct image_rec *im,
 	page.height = ei->height;
 	page.stage = im->stage;
 	page.nstages = (int)ctx->exp->nstages;
+	page.title = ctx->exp->task.title;
+	page.instructions = ctx->exp->task.instructions;
+	page.face_question = ctx->exp->task.face_question;
+	page.confidence = ctx->exp->task.confidence;
+	page.confidence_label = ctx->exp->task.confidence_label;
 	return task_page_question(&page, out, eb);
 }

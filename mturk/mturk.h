@@ -301,9 +301,11 @@ void aws_creds_free(struct aws_creds *c);
 /*
  * Assignment.Answer, the QuestionFormAnswers XML MTurk writes from the
  * task page's form (spec sections 5 and 7): `boxes` (a JSON array of
- * [x, y, w, h] integers), `face_found` (yes|no) and `feedback` (free
- * text).  Parsing is hardened: size capped before libxml2 sees a byte, no
- * network, no DTD, no entity declarations or substitution.  The formatter
+ * [x, y, w, h] integers), `face_found` (yes|no), `feedback` (free text)
+ * and, when the page has the slider, `confidence` (a JSON array as long
+ * as boxes of integers 0..100 or null).  Parsing is hardened: size capped
+ * before libxml2 sees a byte, no network, no DTD, no entity declarations
+ * or substitution.  The formatter
  * writes the XML exactly as MTurk does, for the simulator.
  */
 
@@ -325,6 +327,8 @@ enum answer_error {
 	ANSWER_BAD_BOXES,	/* boxes not an array of 4-integer arrays */
 	ANSWER_TOO_MANY_BOXES,	/* more than ANSWER_MAX_BOXES */
 	ANSWER_BAD_FACE_FOUND,	/* face_found neither yes nor no */
+	/* confidence not an array of 0..100 or null, one per box */
+	ANSWER_BAD_CONFIDENCE,
 };
 
 /* A short name for the reason ("too_large", "bad_boxes", ...). */
@@ -337,6 +341,11 @@ struct answer {
 	size_t ndropped; /* boxes given but empty or outside the image */
 	bool face_found;
 	char *feedback; /* UTF-8; "" when absent; never NULL after a parse */
+	/*
+	 * The optional confidence field: per kept box, 0..100, or -1 where
+	 * the worker gave none; NULL when the answer has no such field.
+	 */
+	int *confidence;
 };
 
 void answer_init(struct answer *a);
@@ -345,7 +354,7 @@ void answer_cleanup(struct answer *a);
 
 /*
  * Parses len bytes of answer XML for an image of img_w x img_h pixels.
- * Fields other than the three are ignored.  On failure (IF_EINPUT) *why
+ * Fields other than the four are ignored.  On failure (IF_EINPUT) *why
  * says why, eb says what (field, box index, value), and a is left empty:
  * an answer is never half-read.  More than ANSWER_MAX_BOXES boxes is an
  * error rather than a truncation, because a dropped box may be the one
@@ -901,14 +910,43 @@ int mturk_random_object_name(const char *ext, char *out, size_t outsz);
  * XML that carries it.  The page posts boxes (JSON [[x,y,w,h],...] in
  * full-image pixels), face_found (yes|no), feedback and assignmentId to
  * turkSubmitTo + "/mturk/externalSubmit"; in preview mode it cannot submit.
+ * With the confidence slider on, it also posts confidence: a JSON array
+ * as long as boxes, each an integer 0..100 (how sure the worker is that
+ * the box shows something identifying) or null when the worker left the
+ * slider alone.
  */
 
 #define TASK_QUESTION_MAX 65535 /* MTurk's cap on the Question, in bytes */
+
+/*
+ * The page's texts when the experiment file sets none (task.* keys; the
+ * config's defaults are these same macros).  Plain text: the page
+ * escapes them, and a blank line in the instructions parts paragraphs.
+ */
+#define TASK_TEXT_TITLE "Box anything that could identify a person"
+#define TASK_TEXT_INSTRUCTIONS                                              \
+	"The photo below is blurred on purpose, and parts of it may be "    \
+	"blacked out. Draw a box over every face you can see, even a "      \
+	"blurry one, and over anything else that could identify a "         \
+	"person: documents, screens, licence plates, name tags. When you "  \
+	"are unsure whether a region shows a face, box it.\n\n"             \
+	"Drag on the image to draw a box. Click a box to select it; drag "  \
+	"it to move it, drag its blue handle to resize it, and use Remove " \
+	"box (or the Delete key) to remove it. Add box puts a new box in "  \
+	"the middle. From the keyboard: Tab to a box, arrow keys move it, " \
+	"Shift + arrow keys resize it, Delete removes it. Then answer the " \
+	"question and submit."
+#define TASK_TEXT_FACE_QUESTION "Did you find a face?"
+#define TASK_TEXT_CONFIDENCE "How sure are you that this box shows a face?"
 
 struct task_page {
 	const char *image_url; /* http(s); HTML-escaped into the page */
 	int width, height;     /* the stage image's pixels (the original's) */
 	int stage, nstages;    /* "stage 2 of 5"; 0 = not shown */
+	/* Texts (UTF-8, plain); NULL for the TASK_TEXT_* default. */
+	const char *title, *instructions, *face_question;
+	const char *confidence_label;
+	bool confidence; /* a confidence slider per box */
 };
 
 /*

@@ -672,7 +672,12 @@ test_lab_round_trip(void **state)
 	struct ctx *c = ctx_new(0.0, true, SECRET);
 	struct errbuf eb;
 	struct buf q;
-	struct task_page tp = {"http://127.0.0.1:1/b/k.jpg", 64, 48, 1, 1};
+	struct task_page tp = {
+		.image_url = "http://127.0.0.1:1/b/k.jpg",
+		.width = 64,
+		.height = 48,
+		.stage = 1,
+		.nstages = 1};
 	struct mturk_hit hit;
 	struct mturk_assignment *as = NULL;
 	struct reply r;
