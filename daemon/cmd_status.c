@@ -60,18 +60,20 @@ collect(struct state *st, const struct image_rec *im, struct image_status *s,
 	s->submitted = n;
 	for (size_t i = 0; i < n; i++) {
 		s->valid += a[i].valid != 0;
-		s->approved += strcmp(a[i].approval, "approved") == 0;
+		s->approved += a[i].approval == APPROVAL_APPROVED;
 	}
 	assignment_recs_free(a, n);
 	for (int k = 1; k < im->stage; k++) {
 		char *json = NULL;
 		struct box *b = NULL;
 		size_t nb = 0;
-		int rc = store_stage_result_get(st, im->id, k, &json, eb);
-		if (rc == 1)
-			continue;
-		if (rc != 0)
+		bool found = false;
+
+		if (store_stage_result_get(st, im->id, k, &json, &found, eb) !=
+		    IF_OK)
 			return eb->code;
+		if (!found)
+			continue;
 		if (boxes_from_json(json, &b, &nb, eb) == IF_OK)
 			s->boxes += nb;
 		free(b);

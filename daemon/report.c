@@ -38,12 +38,14 @@ collect_results(struct run_ctx *ctx, const char *id, struct image_boxes *ib,
 		char *text = NULL;
 		struct box *b = NULL, *grown;
 		size_t n = 0;
-		int rc = store_stage_result_get(ctx->st, id, (int)k, &text, eb);
+		bool found = false;
+		int rc = store_stage_result_get(ctx->st, id, (int)k, &text,
+						&found, eb);
 
-		if (rc == 1)
-			break;
 		if (rc != IF_OK)
 			return rc;
+		if (!found)
+			break;
 		rc = boxes_from_json(text, &b, &n, eb);
 		free(text);
 		if (rc != IF_OK)

@@ -86,7 +86,8 @@ struct mturk_client {
 	struct mturk_retry_policy retry;
 	struct mturk_clock clock;
 	int64_t clock_offset;
-	enum mturk_fault fault; /* of the last call; see mturk_client_fault() */
+	/* The last call's error; see mturk_client_last_error(). */
+	struct mturk_error last_error;
 	/*
 	 * Requests sent, per operation (index in operations[]), retries
 	 * included: what the service counts, for the operator's view of the
@@ -472,13 +473,19 @@ signed_request_send(const struct signed_sender *s,
 enum mturk_fault
 mturk_client_fault(const struct mturk_client *c)
 {
-	return c->fault;
+	return c->last_error.fault;
 }
 
 void
 mturk_client_fault_reset(struct mturk_client *c)
 {
-	c->fault = MTURK_FAULT_NONE;
+	mturk_error_clear(&c->last_error);
+}
+
+const struct mturk_error *
+mturk_client_last_error(const struct mturk_client *c)
+{
+	return &c->last_error;
 }
 
 static int mturk_call_once(struct mturk_client *c, const char *operation,
@@ -495,15 +502,17 @@ mturk_call(struct mturk_client *c, const char *operation, const char *body,
 	int rc;
 
 	rc = mturk_call_once(c, operation, body, body_len, out, e, eb);
-	if (rc == IF_OK)
-		c->fault = MTURK_FAULT_NONE;
-	else {
-		c->fault = mturk_error_fault(e);
-		/* Failed before sending (signing, a refused URL): ours. */
-		if (c->fault == MTURK_FAULT_NONE)
-			c->fault = rc == IF_ETEMP ? MTURK_FAULT_PASSING
-						  : MTURK_FAULT_REQUEST;
+	if (rc == IF_OK) {
+		mturk_error_clear(&c->last_error);
+		return rc;
 	}
+	snprintf(e->operation, sizeof(e->operation), "%s", operation);
+	e->fault = mturk_error_fault(e);
+	/* Failed before sending (signing, a refused URL): ours. */
+	if (e->fault == MTURK_FAULT_NONE)
+		e->fault = rc == IF_ETEMP ? MTURK_FAULT_PASSING
+					  : MTURK_FAULT_REQUEST;
+	c->last_error = *e;
 	return rc;
 }
 

@@ -304,8 +304,9 @@ void aws_creds_free(struct aws_creds *c);
  * task page's form (spec sections 5 and 7): `boxes` (a JSON array of
  * [x, y, w, h] integers), `face_found` (yes|no), `feedback` (free text)
  * and, when the page has the slider, `confidence` (a JSON array as long
- * as boxes of integers 0..100 or null).  Parsing is hardened: size capped before libxml2 sees a byte, no
- * network, no DTD, no entity declarations or substitution.  The formatter
+ * as boxes of integers 0..100 or null).  Parsing is hardened: size capped
+ * before libxml2 sees a byte, no network, no DTD, no entity declarations
+ * or substitution.  The formatter
  * writes the XML exactly as MTurk does, for the simulator.
  */
 
@@ -408,7 +409,7 @@ struct http_options {
 	long connect_timeout_ms; /* [default: 10000] */
 	long timeout_ms;	 /* whole transfer [default: 30000] */
 	size_t max_body;	 /* response body cap [default: 8 MiB] */
-	bool trace;		 /* log_debug() each exchange, secrets redacted */
+	bool trace;		 /* log_debug() each exchange, redacted */
 };
 
 struct http_request {
@@ -464,31 +465,6 @@ int64_t http_date_parse(const char *date);
 
 /* -- errors.c: one classification of remote failures -- */
 
-struct mturk_error {
-	long http_status;      /* 0 when no response arrived */
-	int curl_code;	       /* CURLcode; 0 when the exchange completed */
-	char type[128];	       /* __type without "ns#" prefix, ":..." suffix */
-	char turk_code[128];   /* TurkErrorCode, e.g. AWS.MechanicalTurk.X */
-	char message[512];     /* Message (or message) */
-	char request_id[128];  /* x-amzn-RequestId */
-	bool retryable;	       /* set by mturk_error_is_retryable() */
-};
-
-void mturk_error_clear(struct mturk_error *e);
-/* From an HTTP answer with status >= 300: body decoded when JSON. */
-void mturk_error_from_response(struct mturk_error *e,
-			       const struct http_response *resp);
-/* From a failed transfer (curl_code != 0) with curl's message. */
-void mturk_error_from_curl(struct mturk_error *e, int curl_code,
-			   const char *msg);
-/*
- * THE classification: throttling codes, ServiceFault, HTTP 429/500/502/503/
- * 504 and network errors are retryable; RequestError never is.
- */
-bool mturk_error_is_retryable(const struct mturk_error *e);
-/* A signature rejected because our clock differs from the server's. */
-bool mturk_error_is_clock_skew(const struct mturk_error *e);
-
 /*
  * What a failure means for the caller, beyond "may a retry help now"
  * (mturk_error_is_retryable, which bounds the retries inside one call):
@@ -513,6 +489,40 @@ enum mturk_fault {
 	MTURK_FAULT_SERVICE,
 };
 
+/*
+ * A failed call, typed: the operation, what came back (HTTP status, the
+ * service's error code, its message) and what it means (fault).  Callers
+ * decide with the questions below (mturk_error_is, mturk_error_fault,
+ * mturk_error_is_hit_gone, ...), never by reading message.
+ */
+struct mturk_error {
+	char operation[64];    /* e.g. "CreateHITWithHITType"; "" unknown */
+	enum mturk_fault fault; /* set by mturk_call (mturk_error_fault) */
+	long http_status;      /* 0 when no response arrived */
+	int curl_code;	       /* CURLcode; 0 when the exchange completed */
+	char type[128];	       /* __type without "ns#" prefix, ":..." suffix */
+	char turk_code[128];   /* TurkErrorCode, e.g. AWS.MechanicalTurk.X */
+	char message[512];     /* Message (or message) */
+	char request_id[128];  /* x-amzn-RequestId */
+	bool retryable;	       /* set by mturk_error_is_retryable() */
+};
+
+void mturk_error_clear(struct mturk_error *e);
+/* From an HTTP answer with status >= 300: body decoded when JSON. */
+void mturk_error_from_response(struct mturk_error *e,
+			       const struct http_response *resp);
+/* From a failed transfer (curl_code != 0) with curl's message. */
+void mturk_error_from_curl(struct mturk_error *e, int curl_code,
+			   const char *msg);
+/*
+ * THE classification: throttling codes, ServiceFault, HTTP 429/500/502/503/
+ * 504 and network errors are retryable; RequestError never is.
+ */
+bool mturk_error_is_retryable(const struct mturk_error *e);
+/* A signature rejected because our clock differs from the server's. */
+bool mturk_error_is_clock_skew(const struct mturk_error *e);
+
+
 /* THE classification of a failure by its consequence (see above). */
 enum mturk_fault mturk_error_fault(const struct mturk_error *e);
 /* "passing", "request", "credentials", "funds", "service" or "none". */
@@ -531,6 +541,23 @@ int mturk_error_recover_hit_id(const struct mturk_error *e, const char *token,
 			       char *out, size_t outsz);
 /* "TurkErrorCode: message" (or type, or HTTP status, or curl text). */
 void mturk_error_format(const struct mturk_error *e, char *out, size_t outsz);
+/* The service's RequestError: it refuses the request for what it says. */
+bool mturk_error_is_request_error(const struct mturk_error *e);
+/* HITDoesNotExist: the service no longer knows the HIT. */
+bool mturk_error_is_hit_gone(const struct mturk_error *e);
+/*
+ * A refusal that names a qualification (a QualificationTypeDoesNotExist
+ * of a HIT type's requirements, say): the experiment's settings, not the
+ * request of one image.
+ */
+bool mturk_error_is_qualification_refusal(const struct mturk_error *e);
+/* CreateQualificationType refused a name the requester already uses. */
+bool mturk_error_is_name_taken(const struct mturk_error *e);
+/*
+ * A repeat of an UpdateExpirationForHIT already done ("The idempotency
+ * token ... has already been processed"; mturk-facts 1.4).
+ */
+bool mturk_error_is_processed_repeat(const struct mturk_error *e);
 
 /* -- api.c: one signed AWS JSON 1.1 call with retries -- */
 
@@ -586,6 +613,13 @@ int64_t mturk_client_clock_offset(const struct mturk_client *c);
  */
 enum mturk_fault mturk_client_fault(const struct mturk_client *c);
 void mturk_client_fault_reset(struct mturk_client *c);
+/*
+ * The typed error of the client's last call (all empty, fault NONE, when
+ * it succeeded or after mturk_client_fault_reset()); valid until the next
+ * call.  Its fault is mturk_client_fault().
+ */
+const struct mturk_error *mturk_client_last_error(
+	const struct mturk_client *c);
 
 /*
  * Calls operation (e.g. "GetHIT") with the JSON request body.  On IF_OK the
@@ -654,7 +688,7 @@ struct mturk_assignment {
 	double rejection_time;
 	double auto_approval_time;
 	double deadline;
-	char *answer;		  /* QuestionFormAnswers XML; owned, never NULL */
+	char *answer;		  /* QuestionFormAnswers XML; owned, non-NULL */
 	char *requester_feedback; /* owned, never NULL */
 };
 
@@ -706,8 +740,9 @@ int mturk_create_qualification_type(struct mturk_client *c, const char *name,
 int mturk_associate_qualification(struct mturk_client *c, const char *qual_id,
 				  const char *worker_id, int64_t value,
 				  struct errbuf *eb);
-int mturk_create_hit_type(struct mturk_client *c, const struct mturk_hit_type *t,
-			  char id[MTURK_ID_MAX], struct errbuf *eb);
+int mturk_create_hit_type(struct mturk_client *c,
+			  const struct mturk_hit_type *t, char id[MTURK_ID_MAX],
+			  struct errbuf *eb);
 /*
  * CreateHITWithHITType with UniqueRequestToken token.  When the service says
  * the token already made a HIT, that HIT is the answer: *recovered is set,
@@ -761,12 +796,12 @@ int mturk_list_reviewable_hits(struct mturk_client *c, const char *hit_type_id,
  * revert true a Reviewing HIT back to Reviewable.  When the service
  * refuses, the HIT is read back with GetHIT (as a second approve is): a
  * HIT already in the status asked for counts as done.  hit_status (may be
- * NULL; 32 bytes) gets the status GetHIT saw, "" when it was not asked, so
+ * NULL; size bytes) gets the status GetHIT saw, "" when it was not asked, so
  * that a caller can tell "not Reviewable yet" (Assignable, Unassignable)
  * from a real failure.
  */
 int mturk_update_hit_review_status(struct mturk_client *c, const char *hit_id,
-				   bool revert, char *hit_status,
+				   bool revert, char *hit_status, size_t size,
 				   struct errbuf *eb);
 /* All pages; *out is freed with mturk_assignments_free(). */
 int mturk_list_assignments(struct mturk_client *c, const char *hit_id,
@@ -779,7 +814,7 @@ int mturk_get_assignment(struct mturk_client *c, const char *assignment_id,
 /*
  * A repeat approve of an Approved assignment is a success.  When the
  * service refuses with InvalidAssignmentState, the assignment is read back
- * with GetAssignment, and status (may be NULL; 16 bytes) gets the status
+ * with GetAssignment, and status (may be NULL; size bytes) gets the status
  * seen ("" when it was not asked): Submitted is the eventual consistency
  * right after a submit and passes; Rejected (someone rejected it outside
  * this call, and without OverrideRejection approve never succeeds from
@@ -787,7 +822,7 @@ int mturk_get_assignment(struct mturk_client *c, const char *assignment_id,
  * and the rejection's feedback.
  */
 int mturk_approve_assignment(struct mturk_client *c, const char *assignment_id,
-			     const char *feedback, char *status,
+			     const char *feedback, char *status, size_t size,
 			     struct errbuf *eb);
 /* feedback is required: the worker sees it. */
 int mturk_reject_assignment(struct mturk_client *c, const char *assignment_id,

@@ -344,7 +344,10 @@ object_file(const struct sim_store *st, const char *path)
 	unsigned int mdlen = 0;
 	char *dir, *file;
 
-	EVP_Digest(path, strlen(path), md, &mdlen, EVP_sha256(), NULL);
+	if (EVP_Digest(path, strlen(path), md, &mdlen, EVP_sha256(), NULL) !=
+		    1 ||
+	    mdlen != 32)
+		return NULL; /* the caller's "out of memory" */
 	hex_encode(md, 32, hex);
 	snprintf(name, sizeof(name), "%s.obj", hex);
 	dir = path_join(st->state_dir, "objects");

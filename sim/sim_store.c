@@ -150,7 +150,10 @@ sim_store_new(const struct sim_store_config *cfg)
 		st->cfg.worker_pool = 50;
 	st->crowd_size = st->cfg.worker_pool;
 	sim_rng_init(&st->ids, sim_hash_str(cfg->seed, "ids"));
-	pthread_mutex_init(&st->mu, NULL);
+	if (pthread_mutex_init(&st->mu, NULL) != 0) {
+		free(st);
+		return NULL;
+	}
 	return st;
 }
 

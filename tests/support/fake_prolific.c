@@ -649,7 +649,10 @@ fake_prolific_start(const char *token, const char *study_id)
 
 	if (f == NULL)
 		return NULL;
-	pthread_mutex_init(&f->mu, NULL);
+	if (pthread_mutex_init(&f->mu, NULL) != 0) {
+		free(f);
+		return NULL;
+	}
 	snprintf(f->auth, sizeof(f->auth), "Token %s", token);
 	copy(f->study, sizeof(f->study), study_id);
 	memset(&sa, 0, sizeof(sa));

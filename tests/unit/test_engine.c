@@ -195,10 +195,12 @@ stage_boxes(struct fx *x, const char *id, int stage, struct box **b,
 {
 	struct errbuf eb = {0};
 	char *json = NULL;
+	bool found = false;
 
-	assert_int_equal(
-		store_stage_result_get(ctx_of(x)->st, id, stage, &json, &eb),
-		0);
+	assert_int_equal(store_stage_result_get(ctx_of(x)->st, id, stage,
+						&json, &found, &eb),
+			 IF_OK);
+	assert_true(found);
 	assert_int_equal(boxes_from_json(json, b, n, &eb), IF_OK);
 	free(json);
 }
@@ -210,7 +212,7 @@ stage_boxes(struct fx *x, const char *id, int stage, struct box **b,
 static bool
 approval_is(const struct assignment_rec *a, const char *name)
 {
-	return strcmp(a->approval, name) == 0;
+	return strcmp(approval_str(a->approval), name) == 0;
 }
 
 static void

@@ -172,7 +172,7 @@ test_workflow_and_idempotency(void **state)
 	assert_non_null(strstr(eb.msg, "HITDoesNotExist"));
 	err_init(&eb);
 	assert_int_equal(mturk_approve_assignment(x->c, "NOSUCHASSIGNMENT",
-						  NULL, NULL, &eb),
+						  NULL, NULL, 0, &eb),
 			 IF_ERUNTIME);
 }
 

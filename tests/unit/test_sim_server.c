@@ -214,11 +214,11 @@ test_client_round_trip(void **state)
 				 IF_OK);
 	}
 	assert_int_equal(mturk_approve_assignment(c->client, as[0].assignment_id,
-						  NULL, NULL, &eb),
+						  NULL, NULL, 0, &eb),
 			 IF_OK);
 	/* The client treats a repeat approve of an Approved one as success. */
 	assert_int_equal(mturk_approve_assignment(c->client, as[0].assignment_id,
-						  NULL, NULL, &eb),
+						  NULL, NULL, 0, &eb),
 			 IF_OK);
 	assert_int_equal(mturk_update_expiration(c->client, hit.hit_id, 0, &eb),
 			 IF_OK);
