@@ -444,6 +444,21 @@ int engine_reload(struct engine *e, struct errbuf *eb);
  * returned, and they stop the daemon.
  */
 int image_step(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb);
+/*
+ * image_step again and again while the image can go on without waiting
+ * for anyone: from a finished stage's answers to its next HIT (or the
+ * final image) in one call.  Returns like image_step.
+ */
+int image_advance(struct run_ctx *ctx, struct image_rec *im,
+		  struct errbuf *eb);
+/*
+ * One pass over the images due by now (list from store_images_list):
+ * the WAIT images' steps first (answers read, qualifications granted),
+ * then image_advance for every image that can go on.  The first error
+ * of our own state is returned.
+ */
+int images_advance_due(struct run_ctx *ctx, struct image_rec *list, size_t n,
+		       int64_t now, struct errbuf *eb);
 
 /*
  * Seconds before the retry of a step whose attempt n (1-based) failed for a

@@ -614,8 +614,10 @@ log_calls_by_operation(const struct run_ctx *ctx)
 
 /*
  * One ListReviewableHITs per HIT type decides which WAIT images read
- * their assignments this pass (poll.c); then the finished HITs leave the
- * Reviewable list, and every image due by now takes one step.
+ * their assignments this pass (poll.c); every image due by now goes as
+ * far as it can without waiting (image_advance: a finished stage to its
+ * next HIT); then, off that path, the finished HITs leave the Reviewable
+ * list.
  */
 static int
 step_due_images(struct run_ctx *ctx, struct image_rec *list, size_t n,
@@ -624,18 +626,12 @@ step_due_images(struct run_ctx *ctx, struct image_rec *list, size_t n,
 	int64_t now = ctx->now(ctx->now_arg);
 	int rc = IF_OK;
 
-	if (poll_round(ctx, list, n, now, eb) != IF_OK ||
-	    hits_review_sweep(ctx, now, eb) != IF_OK)
+	if (poll_round(ctx, list, n, now, eb) != IF_OK)
 		rc = eb->code;
-	for (size_t i = 0; rc == IF_OK && i < n && !loop_stop_requested();
-	     i++) {
-		struct image_rec *im = &list[i];
-		if (im->state == IMAGE_DONE || im->state == IMAGE_FAILED ||
-		    im->next_at > now)
-			continue;
-		if (image_step(ctx, im, eb) != IF_OK)
-			rc = eb->code;
-	}
+	if (rc == IF_OK && images_advance_due(ctx, list, n, now, eb) != IF_OK)
+		rc = eb->code;
+	if (rc == IF_OK && hits_review_sweep(ctx, now, eb) != IF_OK)
+		rc = eb->code;
 	poll_round_end(ctx);
 	return rc;
 }
@@ -652,8 +648,16 @@ engine_pass(struct engine *e, struct engine_progress *p, struct errbuf *eb)
 	if (progress_read(ctx, &list, p, eb) != IF_OK)
 		return eb->code;
 	if (p->final == p->images) {
-		p->finished = true;
 		free(list);
+		/*
+		 * The last HITs leave the Reviewable list after their images
+		 * are final (the sweep ends the pass): a restart finds any
+		 * left behind.
+		 */
+		if (!ctx->reviews_swept &&
+		    hits_review_sweep(ctx, ctx->now(ctx->now_arg), eb) != IF_OK)
+			return eb->code;
+		p->finished = true;
 		return IF_OK;
 	}
 	rc = step_due_images(ctx, list, p->images, eb);

@@ -1143,8 +1143,13 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 					   SCOPE_SETTLEMENT, &cause, eb);
 	if (stage_answers(ctx, im, &have, &valid, eb) != IF_OK)
 		return eb->code;
+	/*
+	 * A HIT this round found Reviewable leaves the list in the review
+	 * sweep at the end of the pass, off the path to the next HIT.
+	 */
 	if (have >= (size_t)exp->hit.workers)
-		return finish_stage(ctx, im, &h, NULL, true, eb);
+		return finish_stage(ctx, im, &h, NULL,
+				    !poll_seen_reviewable(ctx, h.hit_id), eb);
 	now = run_now(ctx);
 	snprintf(refused_before, sizeof(refused_before), "%s",
 		 h.extension_refused);
@@ -1228,5 +1233,61 @@ image_step(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	case IMAGE_FAILED:
 		break;
 	}
+	return IF_OK;
+}
+
+/*
+ * The steps that need no one else follow one another in one pass: a
+ * stage whose answers are in goes through aggregation, rendering, hosting
+ * and CreateHIT without waiting for the next pass (issue 19).  The chain
+ * ends where the image waits for someone (WAIT for workers, PAUSED for
+ * the operator), is final, or was scheduled later (a retry after a
+ * passing failure); a step that changes nothing ends it too.
+ */
+#define ADVANCE_STEPS_MAX 8
+
+int
+image_advance(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
+{
+	for (int i = 0; i < ADVANCE_STEPS_MAX; i++) {
+		enum image_state from = im->state;
+		int stage = im->stage, attempt = im->attempt;
+
+		if (image_step(ctx, im, eb) != IF_OK)
+			return eb->code;
+		if (im->state == from && im->stage == stage &&
+		    im->attempt == attempt)
+			return IF_OK;
+		if (im->state != IMAGE_RENDER && im->state != IMAGE_POST &&
+		    im->state != IMAGE_FINAL)
+			return IF_OK;
+		if (im->next_at > run_now(ctx) || loop_stop_requested())
+			return IF_OK;
+	}
+	return IF_OK;
+}
+
+/*
+ * Every due image, in two rounds: first the WAIT images read their
+ * answers and grant their stage qualifications, then every image that
+ * can goes on to its next HIT.  So a worker whose answer this pass read,
+ * for any image, is kept out of the next stage's HITs this pass creates.
+ */
+int
+images_advance_due(struct run_ctx *ctx, struct image_rec *list, size_t n,
+		   int64_t now, struct errbuf *eb)
+{
+	for (int round = 0; round < 2; round++)
+		for (size_t i = 0; i < n && !loop_stop_requested(); i++) {
+			struct image_rec *im = &list[i];
+
+			if (im->state == IMAGE_DONE ||
+			    im->state == IMAGE_FAILED || im->next_at > now ||
+			    (im->state == IMAGE_WAIT) != (round == 0))
+				continue;
+			if ((round == 0 ? image_step(ctx, im, eb)
+					: image_advance(ctx, im, eb)) != IF_OK)
+				return eb->code;
+		}
 	return IF_OK;
 }

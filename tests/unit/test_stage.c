@@ -211,7 +211,8 @@ rig_restart(struct rig *r)
 }
 
 /*
- * One pass of run's loop: the poll round, the review sweep, each due step.
+ * One pass of run's loop: the poll round, each due image as far as it
+ * goes, the review sweep.
  * IF_OK with *final when every image is final, else the first error.
  */
 static int
@@ -229,16 +230,18 @@ rig_pass(struct rig *r, bool *final, struct errbuf *eb)
 			  list[i].state == IMAGE_FAILED;
 	if (nfinal == n) {
 		free(list);
+		/* As engine_pass: a restart sweeps what the last pass left. */
+		if (!r->ctx.reviews_swept &&
+		    hits_review_sweep(&r->ctx, r->now, eb) != IF_OK)
+			return eb->code;
 		*final = true;
 		return IF_OK;
 	}
 	rc = poll_round(&r->ctx, list, n, r->now, eb);
 	if (rc == IF_OK)
+		rc = images_advance_due(&r->ctx, list, n, r->now, eb);
+	if (rc == IF_OK)
 		rc = hits_review_sweep(&r->ctx, r->now, eb);
-	for (size_t i = 0; i < n && rc == IF_OK; i++)
-		if (list[i].state != IMAGE_DONE &&
-		    list[i].state != IMAGE_FAILED && list[i].next_at <= r->now)
-			rc = image_step(&r->ctx, &list[i], eb);
 	poll_round_end(&r->ctx);
 	free(list);
 	r->now++;
