@@ -2,7 +2,8 @@
  * intofocus run: the daemon (spec sections 2, 9, 10).
  *
  *   intofocus run EXPERIMENT.yaml [--state-dir DIR] [-v] [--threads N]
- *                 [--sim-seed N] [--sim-delay MS] [--sim-memory]
+ *                 [--sim-seed N] [--sim-delay MS] [--sim-latency MS]
+ *                 [--sim-memory]
  *                 [--sim-refuse OP[:TEXT]=ERROR]...
  *
  * The options, then the engine (engine.c): it ends when every image is
@@ -25,6 +26,7 @@ struct run_opts {
 	int64_t threads;
 	int64_t sim_seed;
 	int64_t sim_delay_ms;
+	int64_t sim_latency_ms;
 	bool sim_memory;
 	/* argv's --sim-refuse rules (the simulator checks each one). */
 	const char *sim_refusals[RUN_SIM_REFUSALS_MAX];
@@ -38,8 +40,9 @@ run_usage(FILE *fp)
 		"usage: intofocus run EXPERIMENT.yaml [--state-dir DIR] [-v] "
 		"[--threads N]\n"
 		"                     [--sim-seed N] [--sim-delay MS] "
-		"[--sim-memory]\n"
-		"                     [--sim-refuse OP[:TEXT]=ERROR]...\n"
+		"[--sim-latency MS]\n"
+		"                     [--sim-memory]"
+		" [--sim-refuse OP[:TEXT]=ERROR]...\n"
 		"\n"
 		"Drives every image of the experiment through its stages until "
 		"all are final,\nthen exits 0.  Resumes from its state after "
@@ -53,6 +56,9 @@ run_usage(FILE *fp)
 		"  --sim-seed N      the embedded simulator's seed "
 		"[default: 1]\n"
 		"  --sim-delay MS    simulated workers' delay [default: 0]\n"
+		"  --sim-latency MS  each request to the embedded simulator "
+		"waits MS, as on a\n"
+		"                    remote service [default: 0]\n"
 		"  --sim-memory      the embedded simulator keeps nothing on "
 		"disk (faster for\n"
 		"                    large runs; a restarted daemon then "
@@ -77,6 +83,7 @@ parse_run_opts(int argc, char **argv, struct run_opts *o, struct errbuf *eb)
 		{"threads", required_argument, NULL, 't'},
 		{"sim-seed", required_argument, NULL, 'S'},
 		{"sim-delay", required_argument, NULL, 'D'},
+		{"sim-latency", required_argument, NULL, 'L'},
 		{"sim-memory", no_argument, NULL, 'M'},
 		{"sim-refuse", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
@@ -116,6 +123,14 @@ parse_run_opts(int argc, char **argv, struct run_opts *o, struct errbuf *eb)
 				return err_set(eb, IF_EINPUT,
 					       "--sim-delay \"%s\" is not "
 					       "0..3600000 ms",
+					       optarg);
+			break;
+		case 'L':
+			if (parse_int64(optarg, 0, 2000,
+					&o->sim_latency_ms) != 0)
+				return err_set(eb, IF_EINPUT,
+					       "--sim-latency \"%s\" is not "
+					       "0..2000 ms",
 					       optarg);
 			break;
 		case 'M':
@@ -173,6 +188,7 @@ cmd_run(int argc, char **argv)
 	cfg.threads = (int)o.threads;
 	cfg.sim_seed = (uint64_t)o.sim_seed;
 	cfg.sim_delay_ms = o.sim_delay_ms;
+	cfg.sim_latency_ms = o.sim_latency_ms;
 	cfg.sim_memory = o.sim_memory;
 	cfg.sim_refusals = o.sim_refusals;
 	cfg.sim_nrefusals = o.sim_nrefusals;

@@ -25,7 +25,7 @@ struct sim_opts {
 	struct sim_config cfg; /* listen, seed, faults, crowd, state */
 	char host[128];
 	double delay, rate;
-	int64_t seed, slow;
+	int64_t seed, slow, latency;
 	struct experiment **exps; /* --experiment files, loaded */
 	struct sim_view *views;	  /* the crowd's view of each */
 	size_t nexps;
@@ -41,7 +41,8 @@ usage(FILE *fp)
 		"[--faults RATE]\n"
 		"                     [--experiment FILE]... [--delay SECONDS] "
 		"[--no-crowd]\n"
-		"                     [--slow-ms MS] [--state-dir DIR]\n"
+		"                     [--slow-ms MS] [--latency-ms MS] "
+		"[--state-dir DIR]\n"
 		"                     [--refuse OPERATION[:TEXT]=ERROR]...\n"
 		"\n"
 		"  --listen ADDR:PORT  loopback address to listen on "
@@ -58,6 +59,9 @@ usage(FILE *fp)
 		"  --no-crowd          no simulated workers: lab mode only\n"
 		"  --slow-ms MS        how long a \"slow reply\" fault waits "
 		"[1500]; 0 = none\n"
+		"  --latency-ms MS     every API and S3 request waits MS "
+		"(0..2000) before its\n"
+		"                      answer, like a remote service [0]\n"
 		"  --state-dir DIR     keep HITs, answers and images in DIR "
 		"across restarts\n"
 		"                      [default: in memory only]\n"
@@ -158,6 +162,13 @@ sim_opt(struct sim_opts *o, int c, const char *arg, struct errbuf *eb)
 				       "--slow-ms \"%s\": expected 0 to 2000",
 				       arg);
 		return IF_OK;
+	case 'L':
+		if (parse_int64(arg, 0, 2000, &o->latency) != 0)
+			return err_set(eb, IF_EINPUT,
+				       "--latency-ms \"%s\": expected 0 to "
+				       "2000",
+				       arg);
+		return IF_OK;
 	case 'n':
 		o->cfg.crowd_off = true;
 		return IF_OK;
@@ -196,6 +207,7 @@ parse_sim_opts(int argc, char **argv, struct sim_opts *o, struct errbuf *eb)
 		{"delay", required_argument, NULL, 'd'},
 		{"no-crowd", no_argument, NULL, 'n'},
 		{"slow-ms", required_argument, NULL, 'w'},
+		{"latency-ms", required_argument, NULL, 'L'},
 		{"state-dir", required_argument, NULL, 'S'},
 		{"refuse", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
@@ -248,6 +260,7 @@ sim_configure(struct sim_opts *o, const struct aws_creds *creds)
 	cfg->fault_rate = o->rate;
 	cfg->fault_slow_ms = o->slow == -2 ? 0 : o->slow == 0 ? -1 : o->slow;
 	cfg->crowd_delay_ms = (int64_t)(o->delay * 1000.0);
+	cfg->call_latency_ms = o->latency;
 	cfg->access_key_id = creds != NULL ? creds->access_key_id
 					   : SIM_DEFAULT_ACCESS_KEY_ID;
 	cfg->secret_access_key = creds != NULL
@@ -286,6 +299,9 @@ sim_announce(const struct sim_opts *o, const struct sim_server *sim,
 	       o->cfg.crowd_off ? "off" : "on", o->nexps,
 	       o->cfg.state_dir != NULL ? o->cfg.state_dir
 					: "in memory only");
+	if (o->latency > 0)
+		printf("intofocus sim: every request waits %lld ms\n",
+		       (long long)o->latency);
 	for (size_t i = 0; i < o->nrefusals; i++)
 		printf("intofocus sim: refusing %s\n", o->refusals[i]);
 	fflush(stdout);

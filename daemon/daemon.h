@@ -378,6 +378,7 @@ struct engine_config {
 	/* The embedded simulator (environment: simulator, no endpoint). */
 	uint64_t sim_seed;
 	int64_t sim_delay_ms;	/* a simulated worker's delay */
+	int64_t sim_latency_ms;	/* each request's wait, as if remote */
 	bool sim_memory;	/* nothing on disk: not beside the state */
 	const char *const *sim_refusals; /* as intofocus sim --refuse */
 	size_t sim_nrefusals;

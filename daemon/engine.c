@@ -208,6 +208,7 @@ engine_sim_start(struct engine *e, struct errbuf *eb)
 	scfg.listen_host = "127.0.0.1";
 	scfg.seed = e->cfg.sim_seed;
 	scfg.crowd_delay_ms = e->cfg.sim_delay_ms;
+	scfg.call_latency_ms = e->cfg.sim_latency_ms;
 	scfg.access_key_id = ctx->creds->access_key_id;
 	scfg.secret_access_key = ctx->creds->secret_access_key;
 	scfg.experiments = &e->simexp.exp;

@@ -52,6 +52,11 @@ struct sim_config {
 	int64_t fault_slow_ms;
 	/* Delay from HIT creation to each simulated submission, in ms. */
 	int64_t crowd_delay_ms;
+	/*
+	 * Time each API and S3 request waits before it is answered, in ms,
+	 * so that the service answers like a remote one [default: 0].
+	 */
+	int64_t call_latency_ms;
 	bool crowd_off;	    /* lab only: no simulated workers */
 	size_t worker_pool; /* [default: 50] simulated worker ids */
 	/* The one key pair requests must be signed with (copied, wiped). */

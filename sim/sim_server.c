@@ -100,6 +100,7 @@ struct sim_server {
 	char *session_token; /* NULL: requests must carry none */
 	double fault_rate;
 	int64_t fault_slow_ms;
+	int64_t call_latency_ms; /* each API and S3 request, like a remote */
 	uint64_t seed;
 	pthread_mutex_t mu; /* guards nreq */
 	uint64_t nreq;
@@ -786,6 +787,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		if (rq->body.len > SIM_API_BODY_MAX)
 			return send_reply(sim, c, 413, "text/plain",
 					  "Request too large\n", 18, NULL, NULL);
+		/* The connection's own thread waits: others go on. */
+		sleep_ms(sim->call_latency_ms);
 		return handle_api(sim, c, url, rq, target);
 	}
 	signed_req = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -796,8 +799,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 						 "AWSAccessKeyId") != NULL;
 	if (strcmp(method, "PUT") == 0 ||
 	    (signed_req && (strcmp(method, "GET") == 0 ||
-			    strcmp(method, "HEAD") == 0)))
+			    strcmp(method, "HEAD") == 0))) {
+		sleep_ms(sim->call_latency_ms);
 		return handle_s3(sim, c, method, url, rq);
+	}
 	return handle_lab(sim, c, method, url, rq);
 }
 
@@ -907,6 +912,10 @@ sim_new(const struct sim_config *cfg, struct errbuf *eb)
 						      : cfg->fault_slow_ms;
 	if (sim->fault_slow_ms > 2000)
 		sim->fault_slow_ms = 2000; /* "slow", never a hang */
+	sim->call_latency_ms = cfg->call_latency_ms > 0 ? cfg->call_latency_ms
+							: 0;
+	if (sim->call_latency_ms > 2000)
+		sim->call_latency_ms = 2000;
 	for (size_t i = 0; i < cfg->nexperiments; i++)
 		if (sim_store_add_experiment(sim->store, &cfg->experiments[i],
 					     eb) != IF_OK)
