@@ -767,6 +767,7 @@ approve_one(struct run_ctx *ctx, const struct image_rec *im,
 	    const struct assignment_rec *a, enum approval *settled,
 	    bool *never, struct errbuf *cause)
 {
+	/* a->stage: a finished stage's approvals follow its next HIT. */
 	char seen[16];
 	int rc;
 
@@ -783,7 +784,7 @@ approve_one(struct run_ctx *ctx, const struct image_rec *im,
 		log_warnx("%s/%s/%d: assignment %s by %s was rejected outside "
 			  "the daemon; its answer counts, no approval is tried "
 			  "again: %s",
-			  ctx->exp->name, im->id, im->stage, a->assignment_id,
+			  ctx->exp->name, im->id, a->stage, a->assignment_id,
 			  a->worker_id, cause->msg);
 		err_init(cause);
 		*settled = APPROVAL_REJECTED;
@@ -796,13 +797,15 @@ approve_one(struct run_ctx *ctx, const struct image_rec *im,
 }
 
 /*
- * Approves (approve: auto) and grants the stage qualification
- * (exclusive_stages) for every recorded assignment of the stage that still
- * needs it.  A passing failure leaves the rest for the next poll.
+ * Approves (approve: auto, when approve) and grants the stage
+ * qualification (exclusive_stages, when grant) for every recorded
+ * assignment of the image's stage that still needs it.  A passing failure
+ * leaves the rest for the next poll.
  */
 static int
 settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
-		   bool *never, struct errbuf *cause, struct errbuf *eb)
+		   int stage, bool approve, bool grant, bool *never,
+		   struct errbuf *cause, struct errbuf *eb)
 {
 	const struct experiment *exp = ctx->exp;
 	bool auto_ok = exp->hit.approve == EXP_APPROVE_AUTO;
@@ -813,8 +816,7 @@ settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
 	int rc = IF_OK, wrc = IF_OK;
 
 	*never = false;
-	if (store_assignments_for(ctx->st, im->id, im->stage, &a, &n, eb) !=
-	    IF_OK)
+	if (store_assignments_for(ctx->st, im->id, stage, &a, &n, eb) != IF_OK)
 		return eb->code;
 	settled = calloc(n + 1, sizeof(*settled));
 	granted = calloc(n + 1, 1);
@@ -828,7 +830,7 @@ settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
 	 * second approve is recognised as done, a grant is idempotent).
 	 */
 	for (size_t i = 0; i < n && rc == IF_OK; i++) {
-		if (a[i].approval == APPROVAL_PENDING) {
+		if (approve && a[i].approval == APPROVAL_PENDING) {
 			settled[i] = APPROVAL_MANUAL;
 			if (auto_ok && a[i].valid) {
 				rc = approve_one(ctx, im, &a[i], &settled[i],
@@ -839,10 +841,10 @@ settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
 				}
 			}
 		}
-		if (exp->hit.exclusive_stages && !a[i].granted) {
+		if (grant && exp->hit.exclusive_stages && !a[i].granted) {
 			bool had = false;
 
-			if (store_grant_get(ctx->st, a[i].worker_id, im->stage,
+			if (store_grant_get(ctx->st, a[i].worker_id, stage,
 					    &had, eb) != IF_OK) {
 				wrc = eb->code;
 				break;
@@ -851,7 +853,7 @@ settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
 				ctx->api_calls++;
 				rc = mturk_associate_qualification(
 					ctx->client,
-					ctx->qual_type[im->stage - 1],
+					ctx->qual_type[stage - 1],
 					a[i].worker_id, 1, cause);
 				run_crash_point(ctx,
 						"after AssociateQualification");
@@ -862,7 +864,7 @@ settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
 		}
 	}
 	if (wrc == IF_OK) {
-		struct settle_write w = {a, n, settled, granted, im->stage,
+		struct settle_write w = {a, n, settled, granted, stage,
 					 run_now(ctx)};
 		wrc = state_transaction(ctx->st, write_settlement, &w, eb);
 	}
@@ -873,6 +875,32 @@ out:
 	if (wrc != IF_OK)
 		return wrc; /* our own state failed */
 	return rc;
+}
+
+/*
+ * The approvals of a finished stage (stage < im->stage), which follow its
+ * next HIT: in the pass that finished it (images_advance_due), or, after
+ * a crash or a passing failure, before the next stage's step.  *dealt
+ * when a failure was dealt with (failure.c): the step ends there.
+ */
+static int
+settle_earlier(struct run_ctx *ctx, struct image_rec *im, int stage,
+	       bool *dealt, struct errbuf *eb)
+{
+	struct errbuf cause = {0};
+	bool never = false;
+	int rc;
+
+	*dealt = false;
+	rc = settle_assignments(ctx, im, stage, true, false, &never, &cause,
+				eb);
+	if (rc == IF_OK || err_isset(eb))
+		return rc;
+	*dealt = true;
+	return image_remote_failed(ctx, im, "approving",
+				   never ? MTURK_FAULT_REQUEST
+					 : CLIENT_FAULT(ctx),
+				   SCOPE_SETTLEMENT, &cause, eb);
 }
 
 struct stage_write {
@@ -1084,9 +1112,15 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	char refused_before[sizeof(h.extension_refused)];
 	size_t n = 0, have = 0, valid = 0;
 	int64_t now;
-	bool never = false, have_hit = false, decided = false;
+	bool never = false, have_hit = false, decided = false, dealt = false;
+	bool complete;
 	int rc;
 
+	if (im->stage > 1 &&
+	    ((rc = settle_earlier(ctx, im, im->stage - 1, &dealt, eb)) !=
+		     IF_OK ||
+	     dealt))
+		return rc;
 	if (store_hit_get(ctx->st, im->id, im->stage, im->attempt, &h,
 			  &have_hit, eb) != IF_OK)
 		return eb->code;
@@ -1122,7 +1156,16 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 						     CLIENT_FAULT(ctx),
 						     SCOPE_EXPERIMENT, &cause,
 						     eb);
-	rc = settle_assignments(ctx, im, &never, &cause, eb);
+	if (stage_answers(ctx, im, &have, &valid, eb) != IF_OK)
+		return eb->code;
+	/*
+	 * With every answer in, the grants (which must precede the next
+	 * stage's HIT) are all that is settled here; the approvals follow
+	 * the next HIT (images_advance_due).
+	 */
+	complete = have >= (size_t)exp->hit.workers;
+	rc = settle_assignments(ctx, im, im->stage, !complete, true, &never,
+				&cause, eb);
 	if (rc != IF_OK && err_isset(eb))
 		return rc;
 	/*
@@ -1141,13 +1184,11 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 					   never ? MTURK_FAULT_REQUEST
 						 : CLIENT_FAULT(ctx),
 					   SCOPE_SETTLEMENT, &cause, eb);
-	if (stage_answers(ctx, im, &have, &valid, eb) != IF_OK)
-		return eb->code;
 	/*
 	 * A HIT this round found Reviewable leaves the list in the review
 	 * sweep at the end of the pass, off the path to the next HIT.
 	 */
-	if (have >= (size_t)exp->hit.workers)
+	if (complete)
 		return finish_stage(ctx, im, &h, NULL,
 				    !poll_seen_reviewable(ctx, h.hit_id), eb);
 	now = run_now(ctx);
@@ -1180,8 +1221,14 @@ step_final(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 {
 	struct errbuf cause = {0};
 	const struct img *final = NULL;
+	bool dealt = false;
 	int rc;
 
+	/* The last stage's approvals, before the image is done. */
+	if ((rc = settle_earlier(ctx, im, im->stage - 1, &dealt, eb)) !=
+		    IF_OK ||
+	    dealt)
+		return rc;
 	rc = render(ctx, im, 1, (int)ctx->exp->nstages, &final, NULL, NULL,
 		    &cause);
 	if (rc == IF_OK)
@@ -1268,26 +1315,69 @@ image_advance(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 }
 
 /*
- * Every due image, in two rounds: first the WAIT images read their
+ * The approvals of the stages a pass finished, once every next HIT is
+ * out.  An image that failed on its way on leaves a failed approval to
+ * MTurk's auto-approval (the log says so); any other passing failure is
+ * retried before the image's next step (settle_earlier).
+ */
+static int
+approve_finished(struct run_ctx *ctx, struct image_rec *im, int stage,
+		 struct errbuf *eb)
+{
+	struct errbuf cause = {0};
+	bool never = false, dealt = false;
+	int rc;
+
+	if (im->state != IMAGE_FAILED)
+		return settle_earlier(ctx, im, stage, &dealt, eb);
+	rc = settle_assignments(ctx, im, stage, true, false, &never, &cause,
+				eb);
+	if (rc != IF_OK && err_isset(eb))
+		return rc;
+	if (rc != IF_OK)
+		log_warnx("%s/%s/%d: approving the answers of the failed "
+			  "image failed; MTurk approves them after the HIT "
+			  "type's auto-approval delay: %s",
+			  ctx->exp->name, im->id, stage, cause.msg);
+	return IF_OK;
+}
+
+/*
+ * Every due image, in three rounds: first the WAIT images read their
  * answers and grant their stage qualifications, then every image that
- * can goes on to its next HIT.  So a worker whose answer this pass read,
- * for any image, is kept out of the next stage's HITs this pass creates.
+ * can goes on to its next HIT, then the stages finished this pass are
+ * approved.  So a worker whose answer this pass read, for any image, is
+ * kept out of the next stage's HITs this pass creates, and no approval
+ * delays a next HIT.
  */
 int
 images_advance_due(struct run_ctx *ctx, struct image_rec *list, size_t n,
 		   int64_t now, struct errbuf *eb)
 {
-	for (int round = 0; round < 2; round++)
-		for (size_t i = 0; i < n && !loop_stop_requested(); i++) {
+	int *was = calloc(n + 1, sizeof(*was));
+	int rc = IF_OK;
+
+	if (was == NULL)
+		return err_set(eb, IF_ERUNTIME, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		was[i] = list[i].stage;
+	for (int round = 0; round < 2 && rc == IF_OK; round++)
+		for (size_t i = 0; i < n && rc == IF_OK &&
+				   !loop_stop_requested();
+		     i++) {
 			struct image_rec *im = &list[i];
 
 			if (im->state == IMAGE_DONE ||
 			    im->state == IMAGE_FAILED || im->next_at > now ||
 			    (im->state == IMAGE_WAIT) != (round == 0))
 				continue;
-			if ((round == 0 ? image_step(ctx, im, eb)
-					: image_advance(ctx, im, eb)) != IF_OK)
-				return eb->code;
+			rc = round == 0 ? image_step(ctx, im, eb)
+					: image_advance(ctx, im, eb);
 		}
-	return IF_OK;
+	for (size_t i = 0; i < n && rc == IF_OK && !loop_stop_requested();
+	     i++)
+		if (list[i].stage != was[i])
+			rc = approve_finished(ctx, &list[i], was[i], eb);
+	free(was);
+	return rc;
 }

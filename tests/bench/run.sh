@@ -52,3 +52,9 @@ for excl in true false; do
 	BUILD="$BUILD" PYTHON="$PYTHON" BENCH_EXCLUSIVE=$excl \
 		"$TOP/tests/bench/daemon_bench.sh" "${BENCH_IMAGES:-1000}"
 done
+
+# The delay from a stage's last answer to the image's next HIT, with the
+# embedded simulator answering each request in 50 ms like a remote service.
+echo
+BUILD="$BUILD" PYTHON="$PYTHON" "$TOP/tests/bench/latency_bench.sh"
+

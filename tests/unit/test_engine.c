@@ -696,6 +696,95 @@ test_expired_hit_fails_the_image(void **state)
 	free(list);
 }
 
+/*
+ * Asserts that no image of the state stands between a stage's answers
+ * and its next HIT: none in RENDER, POST or FINAL, and each stage result
+ * recorded has the next stage's HIT created (its HITId in the state).
+ * Returns how many stage results are recorded.
+ */
+static int
+assert_no_image_between_stages(struct fx *x, int nstages)
+{
+	struct run_ctx *ctx = ctx_of(x);
+	struct image_rec *list = NULL;
+	struct errbuf eb = {0};
+	size_t n = 0;
+	int results = 0;
+
+	assert_int_equal(store_images_list(ctx->st, &list, &n, &eb), IF_OK);
+	for (size_t i = 0; i < n; i++) {
+		struct hit_rec *hits = NULL;
+		size_t nh = 0;
+
+		assert_int_not_equal(list[i].state, IMAGE_RENDER);
+		assert_int_not_equal(list[i].state, IMAGE_POST);
+		assert_int_not_equal(list[i].state, IMAGE_FINAL);
+		assert_int_equal(store_hits_for_image(ctx->st, list[i].id,
+						      &hits, &nh, &eb),
+				 IF_OK);
+		for (int k = 1; k <= nstages; k++) {
+			char *json = NULL;
+			bool found = false, next = k == nstages;
+
+			assert_int_equal(store_stage_result_get(
+						 ctx->st, list[i].id, k, &json,
+						 &found, &eb),
+					 IF_OK);
+			free(json);
+			if (!found)
+				continue;
+			results++;
+			for (size_t h = 0; h < nh && !next; h++)
+				next = hits[h].stage == k + 1 &&
+				       hits[h].hit_id[0] != '\0';
+			assert_true(next);
+		}
+		free(hits);
+	}
+	free(list);
+	return results;
+}
+
+/*
+ * Issue 19: the pass that reads a stage's last answers creates the next
+ * stage's HIT.  With an instant crowd on the test clock, pass 1 posts
+ * stage 1, and each later pass reads one stage and posts the next (or
+ * writes the final image): nstages + 1 passes, none ending with an image
+ * between two stages.
+ */
+static void
+test_next_hit_in_the_same_pass(void **state)
+{
+	struct fx *x = *state;
+	struct exp_spec s = {
+		.name = "samepass", .stages = "41, 21, 13",
+		.aggregate = "union", .workers = 3, .exclusive = true,
+		.budget = "50.00", .lifetime = "1d", .max_extensions = 3,
+		.nimages = 2,
+	};
+	struct engine_progress p;
+	struct errbuf eb = {0};
+	int passes = 0, results = 0, before;
+
+	write_exp(x, &s);
+	open_engine(x);
+	do {
+		before = results;
+		if (engine_pass(x->e, &p, &eb) != IF_OK)
+			fail_msg("engine_pass: %s", eb.msg);
+		passes++;
+		results = assert_no_image_between_stages(x, 3);
+		/* Every pass after the first finishes a stage of each. */
+		if (passes > 1)
+			assert_int_equal(results, before + 2);
+		if (p.next_at > x->now)
+			x->now = p.next_at;
+	} while (p.final < p.images && passes < MAX_PASSES);
+	assert_int_equal(p.done, 2);
+	assert_int_equal(passes, 3 + 1);
+	check_done(x, &s, 3);
+}
+
 int
 main(void)
 {
@@ -711,6 +800,8 @@ main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_expired_hit_fails_the_image, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_next_hit_in_the_same_pass,
+						setup, teardown),
 	};
 
 	/* The simulator's pair, whatever the environment holds. */
