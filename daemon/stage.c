@@ -1161,11 +1161,14 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	/*
 	 * With every answer in, the grants (which must precede the next
 	 * stage's HIT) are all that is settled here; the approvals follow
-	 * the next HIT (images_advance_due).
+	 * the next HIT (images_advance_due).  The last stage has no next
+	 * HIT: its approvals come with its grants, as before.
 	 */
 	complete = have >= (size_t)exp->hit.workers;
-	rc = settle_assignments(ctx, im, im->stage, !complete, true, &never,
-				&cause, eb);
+	rc = settle_assignments(ctx, im, im->stage,
+				!complete ||
+					(size_t)im->stage >= exp->nstages,
+				true, &never, &cause, eb);
 	if (rc != IF_OK && err_isset(eb))
 		return rc;
 	/*

@@ -1,7 +1,7 @@
 #!/bin/sh
 # make bench, the latency part (issue 19): how long an image waits between
-# a stage's last answer and its next stage's HIT.  6 images x 5 stages x 3
-# workers, exclusive stages, poll_interval 1 s, on the embedded simulator
+# a stage's last answer and its next stage's HIT.  N images (default 6,
+# half of them the group photo, half the street) x 5 stages x 3 workers, exclusive stages, poll_interval 1 s, on the embedded simulator
 # made to answer like a remote service (every request waits
 # BENCH_LATENCY_MS, default 50) with workers answering in 50 ms.  The
 # times come from the simulator's own records (sim.db beside the state):
@@ -10,13 +10,14 @@
 # to the target (worst <= poll interval + 0.5 s).  Figures only; it never
 # fails on speed.
 #
-#   BUILD=build tests/bench/latency_bench.sh
+#   BUILD=build tests/bench/latency_bench.sh [N]
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}
 case "$BUILD" in /*) ;; *) BUILD="$TOP/$BUILD" ;; esac
 PY=${PYTHON:-/usr/bin/python3}
 LATENCY=${BENCH_LATENCY_MS:-50}
+N=${1:-6}
 DIR="$BUILD/bench-latency"
 FIX="$TOP/tests/fixtures/daemon"
 rm -rf "$DIR"
@@ -26,17 +27,25 @@ mkdir -p "$DIR"
 	printf '  poll_interval: 1s\nhit:\n  reward: "0.05"\n  workers: 3\n'
 	printf '  exclusive_stages: true\nstages: [41, 27, 21, 17, 13]\n'
 	printf 'images_host:\n  kind: simulator\noutput_dir: out\nimages:\n'
-	for i in 0 1 2; do
-		printf '  - id: group%d\n    file: %s/group.jpg\n' "$i" "$FIX"
-		printf '    ground_truth: [[40, 50, 48, 60], [150, 60, 40, 50], '
-		printf '[240, 120, 20, 24]]\n'
-		printf '  - id: street%d\n    file: %s/street.jpg\n' "$i" "$FIX"
-		printf '    ground_truth: [[30, 30, 60, 72], [180, 100, 12, 14]]\n'
+	i=0
+	while [ "$i" -lt "$N" ]; do
+		if [ $((i % 2)) -eq 0 ]; then
+			printf '  - id: group%d\n    file: %s/group.jpg\n' \
+				"$i" "$FIX"
+			printf '    ground_truth: [[40, 50, 48, 60], '
+			printf '[150, 60, 40, 50], [240, 120, 20, 24]]\n'
+		else
+			printf '  - id: street%d\n    file: %s/street.jpg\n' \
+				"$i" "$FIX"
+			printf '    ground_truth: [[30, 30, 60, 72], '
+			printf '[180, 100, 12, 14]]\n'
+		fi
+		i=$((i + 1))
 	done
 } >"$DIR/exp.yaml"
 "$BUILD/intofocus" run "$DIR/exp.yaml" --state-dir "$DIR/state" \
 	--sim-delay 50 --sim-latency "$LATENCY" >"$DIR/run.log" 2>&1
-"$PY" - "$DIR/state/simulator/sim.db" "$LATENCY" <<'PYEOF'
+"$PY" - "$DIR/state/simulator/sim.db" "$LATENCY" "$N" <<'PYEOF'
 import json, sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 hits, last = {}, {}
@@ -55,8 +64,9 @@ if not delays:
     sys.exit("latency bench: no stage transitions in " + sys.argv[1])
 mid = len(delays) // 2
 median = delays[mid] if len(delays) % 2 else (delays[mid - 1] + delays[mid]) / 2
-print("latency: 6 images x 5 stages x 3 workers, exclusive stages, poll "
-      "interval 1 s, simulator answering each request in %s ms" % sys.argv[2])
+print("latency: %s image(s) x 5 stages x 3 workers, exclusive stages, poll "
+      "interval 1 s, simulator answering each request in %s ms"
+      % (sys.argv[3], sys.argv[2]))
 print("  last answer -> next HIT: median %.2f s, worst %.2f s over %d "
       "transitions (target worst <= 1.5 s)" % (median, delays[-1], len(delays)))
 PYEOF

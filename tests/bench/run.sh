@@ -56,5 +56,8 @@ done
 # The delay from a stage's last answer to the image's next HIT, with the
 # embedded simulator answering each request in 50 ms like a remote service.
 echo
-BUILD="$BUILD" PYTHON="$PYTHON" "$TOP/tests/bench/latency_bench.sh"
+# One image alone, then six whose stages end together.
+for n in 1 6; do
+	BUILD="$BUILD" PYTHON="$PYTHON" "$TOP/tests/bench/latency_bench.sh" $n
+done
 
