@@ -56,6 +56,47 @@ format_str(enum img_format f)
 	return f == IMG_FORMAT_JPEG ? "jpeg" : f == IMG_FORMAT_PNG ? "png" : "?";
 }
 
+/* Each image's windows in pixels, when they are not all the schedule's. */
+static void
+print_windows(const struct experiment *e, int idw)
+{
+	bool fitted = false;
+
+	for (size_t k = 0; k < e->nstages; k++)
+		fitted |= e->stage_specs[k].bp > 0;
+	for (size_t i = 0; i < e->nimages; i++)
+		fitted |= e->images[i].nwindow_specs > 0;
+	if (!fitted)
+		return;
+	printf("  windows fitted to each image, in pixels:\n");
+	for (size_t i = 0; i < e->nimages; i++) {
+		const struct exp_image *im = &e->images[i];
+
+		printf("  %-*s ", idw, im->id);
+		for (size_t k = 0; k < e->nstages; k++)
+			printf("%s%d", k == 0 ? " " : ", ", im->windows[k]);
+		printf("%s\n", im->nwindow_specs > 0 ? "  (its own)" : "");
+	}
+}
+
+static void
+print_detector(const struct experiment *e)
+{
+	const struct exp_detector *d = &e->detector;
+	char len[16], margin[16];
+
+	if (!d->enabled)
+		return;
+	cfg_format_length(&d->min_face, len, sizeof(len));
+	cfg_format_percent(d->margin_bp, margin, sizeof(margin));
+	printf("detector     OpenCV cascades");
+	for (size_t i = 0; i < d->ncascades; i++)
+		printf("%s%s", i == 0 ? " " : ", ", d->cascades[i]);
+	printf("; faces from %s%s, grown by %s\n", len,
+	       d->min_face.bp > 0 ? " of the shorter side" : " px",
+	       d->margin_bp > 0 ? margin : "0%");
+}
+
 static void
 print_text(const struct experiment *e, const struct exp_plan *p)
 {
@@ -89,9 +130,16 @@ print_text(const struct experiment *e, const struct exp_plan *p)
 		       im->file, size, faces);
 	}
 	printf("stages       %zu, median windows", e->nstages);
-	for (size_t i = 0; i < e->nstages; i++)
-		printf("%s%d", i == 0 ? " " : ", ", e->stages[i]);
-	printf("\naggregate    %s of %d worker%s per stage\n",
+	for (size_t i = 0; i < e->nstages; i++) {
+		char len[16];
+
+		cfg_format_length(&e->stage_specs[i], len, sizeof(len));
+		printf("%s%s", i == 0 ? " " : ", ", len);
+	}
+	printf("\n");
+	print_windows(e, (int)idw);
+	print_detector(e);
+	printf("aggregate    %s of %d worker%s per stage\n",
 	       exp_aggregate_str(e->aggregate), e->hit.workers,
 	       e->hit.workers == 1 ? "" : "s");
 	cfg_format_duration(e->hit.assignment_duration, dur, sizeof(dur));
@@ -136,6 +184,25 @@ money_json(int64_t cents)
 }
 
 static json_t *
+detector_json(const struct experiment *e)
+{
+	const struct exp_detector *d = &e->detector;
+	json_t *o, *c = json_array();
+	char len[16];
+
+	if (!d->enabled) {
+		json_decref(c);
+		return json_null();
+	}
+	for (size_t i = 0; i < d->ncascades; i++)
+		json_array_append_new(c, json_string(d->cascades[i]));
+	cfg_format_length(&d->min_face, len, sizeof(len));
+	o = json_pack("{s:o, s:s, s:i}", "cascades", c, "min_face", len,
+		      "margin_bp", d->margin_bp);
+	return o;
+}
+
+static json_t *
 plan_json(const struct experiment *e, const struct exp_plan *p)
 {
 	json_t *o = json_object(), *imgs = json_array(), *st = json_array();
@@ -157,6 +224,26 @@ plan_json(const struct experiment *e, const struct exp_plan *p)
 	}
 	for (size_t i = 0; i < e->nstages; i++)
 		json_array_append_new(st, json_integer(e->stages[i]));
+	for (size_t i = 0; i < e->nimages; i++) {
+		json_t *w = json_array();
+
+		for (size_t k = 0; k < e->nstages; k++)
+			json_array_append_new(
+				w, json_integer(e->images[i].windows[k]));
+		json_object_set_new(json_array_get(imgs, i), "windows", w);
+	}
+	{
+		json_t *specs = json_array();
+		char len[16];
+
+		for (size_t k = 0; k < e->nstages; k++) {
+			cfg_format_length(&e->stage_specs[k], len,
+					  sizeof(len));
+			json_array_append_new(specs, json_string(len));
+		}
+		json_object_set_new(o, "stages_written", specs);
+	}
+	json_object_set_new(o, "detector", detector_json(e));
 	json_object_set_new(cost, "reward_per_assignment_usd",
 			    money_json(p->reward_cents));
 	json_object_set_new(cost, "fee_per_assignment_usd",

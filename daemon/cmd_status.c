@@ -219,7 +219,7 @@ cmd_status(int argc, char **argv)
 		size_t nhits = 0;
 		const struct image_rec *im = &list[i];
 		int window = im->stage >= 1 && (size_t)im->stage <= exp->nstages
-				     ? exp->stages[im->stage - 1]
+				     ? exp_window(exp, im->id, (size_t)im->stage)
 				     : 1;
 
 		rc = collect(st, im, &s, &hits, &nhits, &eb);

@@ -493,7 +493,7 @@ render(struct run_ctx *ctx, const struct image_rec *im, int window,
 		.window = window,
 		.style = ctx->exp->redact.style,
 		.fill_rgb = ctx->exp->redact.color,
-		.heavy_window = ctx->exp->stages[0],
+		.heavy_window = exp_window(ctx->exp, im->id, 1),
 	};
 	struct box *boxes = NULL;
 	const char *path = NULL;
@@ -534,7 +534,8 @@ step_render(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	int64_t valid_for;
 	int rc;
 
-	rc = render(ctx, im, ctx->exp->stages[im->stage - 1], im->stage - 1,
+	rc = render(ctx, im, exp_window(ctx->exp, im->id, (size_t)im->stage),
+		    im->stage - 1,
 		    NULL, &jpeg, &len, &cause);
 	if (rc != IF_OK) {
 		if (rc == IF_EINPUT)
@@ -1098,7 +1099,7 @@ finish_stage(struct run_ctx *ctx, struct image_rec *im, struct hit_rec *h,
 	}
 	h->closed = HIT_CLOSED; /* the intent of hit_review() */
 	if (store_stage_result_put(ctx->st, im->id, im->stage,
-				   ctx->exp->stages[im->stage - 1], json,
+				   exp_window(ctx->exp, im->id, (size_t)im->stage), json,
 				   (int)n, now_s(ctx), eb) != IF_OK ||
 	    store_hit_update(ctx->st, h, eb) != IF_OK) {
 		state_rollback(ctx->st);
@@ -1106,7 +1107,7 @@ finish_stage(struct run_ctx *ctx, struct image_rec *im, struct hit_rec *h,
 		return eb->code;
 	}
 	log_info("%s/%s/%d: window %d done, %zu boxes %s%s%s", ctx->exp->name,
-		 im->id, im->stage, ctx->exp->stages[im->stage - 1], nboxes,
+		 im->id, im->stage, exp_window(ctx->exp, im->id, (size_t)im->stage), nboxes,
 		 json, note != NULL ? "; " : "", note != NULL ? note : "");
 	free(json);
 	im->stage++;
