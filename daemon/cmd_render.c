@@ -3,12 +3,17 @@
  *
  *   intofocus render IMAGE -w WINDOW [--box x,y,w,h]... [--style S]
  *                    [--color #rrggbb] [--quality Q] [--threads N]
- *                    [--heavy-window N] [--max-megapixels N] -o OUT
+ *                    [--heavy-window N] [--max-megapixels N]
+ *                    [--detect [--cascade C]... [--min-face L] [--margin P]]
+ *                    -o OUT
  *
  * The output format follows OUT's extension (.jpg/.jpeg, .png, .ppm) and is
- * written atomically: a failed render leaves no file behind.
+ * written atomically: a failed render leaves no file behind.  --detect
+ * adds the faces `intofocus detect` finds to the boxes, as the detector
+ * of an experiment does before its first stage.
  */
 #include "daemon/daemon.h"
+#include "config/config.h"
 #include "imaging/imaging.h"
 
 #include <getopt.h>
@@ -26,7 +31,9 @@ render_usage(FILE *fp)
 		"[--style fill|median|pixelate]\n"
 		"                        [--color #rrggbb] [--quality Q] "
 		"[--threads N] [--heavy-window N]\n"
-		"                        [--max-megapixels N] -o OUT\n"
+		"                        [--max-megapixels N] [--detect "
+		"[--cascade C]... [--min-face L]\n"
+		"                        [--margin P]] -o OUT\n"
 		"\n"
 		"Renders one stage image: the median filter of IMAGE at WINDOW "
 		"(odd; 1 = no filter),\n"
@@ -45,6 +52,10 @@ render_usage(FILE *fp)
 		"      --heavy-window N  window of the median redaction "
 		"[default: 41]\n"
 		"      --max-megapixels N  refuse larger images [default: 100]\n"
+		"      --detect          also redact the faces OpenCV's "
+		"cascades find (see\n"
+		"                        intofocus detect --help for "
+		"--cascade, --min-face, --margin)\n"
 		"  -o, --output OUT      the file to write\n"
 		"\nexit status: 0 written, 1 runtime failure, 2 bad arguments or "
 		"unreadable image\n");
@@ -86,6 +97,40 @@ parse_box(const char *s, struct box *b, struct errbuf *eb)
 	return IF_OK;
 }
 
+/* Appends the detector's faces in the image at path to *boxes. */
+static int
+detect_boxes(const char *path, uint64_t max_pixels,
+	     const char *const *cascades, size_t ncascades,
+	     const struct exp_length *min_face, int margin_bp,
+	     struct box **boxes, size_t *nboxes, struct errbuf *eb)
+{
+	struct img *im = NULL;
+	struct box *found = NULL, *p;
+	size_t nfound = 0;
+	int rc;
+
+	rc = img_load(path, max_pixels, &im, eb);
+	if (rc == IF_OK)
+		rc = detect_faces_in(im, cascades, ncascades, min_face,
+				     margin_bp, false, &found, &nfound, NULL,
+				     eb);
+	img_free(im);
+	if (rc != IF_OK || nfound == 0) {
+		free(found);
+		return rc;
+	}
+	p = realloc(*boxes, (*nboxes + nfound) * sizeof(*p));
+	if (p == NULL) {
+		free(found);
+		return err_set(eb, IF_ERUNTIME, "out of memory");
+	}
+	memcpy(p + *nboxes, found, nfound * sizeof(*p));
+	*boxes = p;
+	*nboxes += nfound;
+	free(found);
+	return IF_OK;
+}
+
 int
 cmd_render(int argc, char **argv)
 {
@@ -99,6 +144,10 @@ cmd_render(int argc, char **argv)
 		{"output", required_argument, NULL, 'o'},
 		{"heavy-window", required_argument, NULL, 'H'},
 		{"max-megapixels", required_argument, NULL, 'M'},
+		{"detect", no_argument, NULL, 'd'},
+		{"cascade", required_argument, NULL, 'C'},
+		{"min-face", required_argument, NULL, 'F'},
+		{"margin", required_argument, NULL, 'G'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -115,6 +164,11 @@ cmd_render(int argc, char **argv)
 	uint32_t color = 0;
 	int64_t window = -1, quality = IMG_DEFAULT_JPEG_QUALITY, threads = 0;
 	int64_t heavy_window = IMG_HEAVY_WINDOW, mp = 100;
+	const char *cascades[FACE_CASCADES_MAX];
+	size_t ncascades = 0;
+	struct exp_length min_face = {.px = 20};
+	int margin_bp = 1000;
+	bool detect = false;
 	int c, rc = IF_OK;
 
 	optind = 1;
@@ -185,6 +239,34 @@ cmd_render(int argc, char **argv)
 		case 'o':
 			output = optarg;
 			break;
+		case 'd':
+			detect = true;
+			break;
+		case 'C':
+			if (ncascades == FACE_CASCADES_MAX)
+				rc = err_set(&eb, IF_EINPUT,
+					     "more than %d --cascade options",
+					     FACE_CASCADES_MAX);
+			else
+				cascades[ncascades++] = optarg;
+			break;
+		case 'F':
+			if (cfg_parse_length(optarg, 100000, &min_face) != 0)
+				rc = err_set(&eb, IF_EINPUT,
+					     "--min-face \"%s\": give pixels "
+					     "(1..100000) or a share like 2%%",
+					     optarg);
+			break;
+		case 'G':
+			margin_bp = 0;
+			if (strcmp(optarg, "0") != 0 &&
+			    strcmp(optarg, "0%") != 0 &&
+			    cfg_parse_percent(optarg, &margin_bp) != 0)
+				rc = err_set(&eb, IF_EINPUT,
+					     "--margin \"%s\": give a "
+					     "percentage like 10%%",
+					     optarg);
+			break;
 		case 'h':
 			render_usage(stdout);
 			free(boxes);
@@ -229,6 +311,15 @@ cmd_render(int argc, char **argv)
 		goto usage_error;
 	}
 
+	if (detect) {
+		rc = detect_boxes(input, (uint64_t)mp * 1000000ULL, cascades,
+				  ncascades, &min_face, margin_bp, &boxes,
+				  &nboxes, &eb);
+		if (rc != IF_OK) {
+			free(boxes);
+			return cmd_fail("render", &eb);
+		}
+	}
 	spec.window = (int)window;
 	spec.boxes = boxes;
 	spec.n = nboxes;

@@ -30,6 +30,7 @@ int cmd_report(int argc, char **argv);	/* cmd_report.c */
 int cmd_render(int argc, char **argv);	/* cmd_render.c */
 int cmd_mturk(int argc, char **argv);	/* cmd_mturk.c */
 int cmd_sim(int argc, char **argv);	/* cmd_sim.c */
+int cmd_detect(int argc, char **argv);	/* cmd_detect.c */
 
 /*
  * Prints "intofocus CMD: message" for an error and returns its code, for the
@@ -305,6 +306,18 @@ struct run_ctx {
 	const char *crash_label; /* count only points of this name, or NULL */
 	int64_t crash_points;
 };
+
+/*
+ * cmd_detect.c: the faces of im (boxes grown by margin_bp, inside the
+ * image) found by the cascades (none: frontalface_alt2 and profileface)
+ * at min_face resolved against im; *min_px (may be NULL) gets that size
+ * in pixels.  Also `render --detect`.  *out is freed with free().
+ */
+struct exp_length;
+int detect_faces_in(const struct img *im, const char *const *cascades,
+		    size_t ncascades, const struct exp_length *min_face,
+		    int margin_bp, bool no_downscale, struct box **out,
+		    size_t *nout, int *min_px, struct errbuf *eb);
 
 /* cmd_run.c: --state-dir, else $STATE_DIRECTORY, else ./state/NAME. */
 char *state_dir_for(const char *given, const char *exp_name);

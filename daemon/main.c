@@ -16,6 +16,8 @@ static const struct command commands[] = {
 	{"status", "show an experiment's progress from its state", cmd_status},
 	{"report", "write the results site and the metrics table", cmd_report},
 	{"render", "render one stage image offline", cmd_render},
+	{"detect", "print the faces OpenCV's cascades find in an image",
+	 cmd_detect},
 	{"mturk", "call one MTurk API operation and print the answer",
 	 cmd_mturk},
 	{"sim", "run the MTurk-compatible simulator", cmd_sim},

@@ -16,6 +16,7 @@ extern "C" {
 #include <opencv2/objdetect.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -55,6 +56,35 @@ ends_with(const std::string &s, const char *tail)
 	return s.size() >= n && s.compare(s.size() - n, n, tail) == 0;
 }
 
+/* Loads one cascade; false with eb set when it cannot be. */
+static bool
+load_cascade(const std::string &path, cv::CascadeClassifier &c,
+	     struct errbuf *eb)
+{
+	/* Looked at first: OpenCV would log its own error to stderr. */
+	FILE *fp = std::fopen(path.c_str(), "r");
+
+	if (fp == nullptr) {
+		err_set(eb, IF_EINPUT,
+			"face detector: %s: %s (install opencv-data, or "
+			"give a path)",
+			path.c_str(), std::strerror(errno));
+		return false;
+	}
+	std::fclose(fp);
+	try {
+		if (c.load(path))
+			return true;
+	} catch (const cv::Exception &e) {
+		err_set(eb, IF_EINPUT, "face detector: %s: not a cascade: %s",
+			path.c_str(), e.err.c_str());
+		return false;
+	}
+	err_set(eb, IF_EINPUT, "face detector: %s: not a cascade",
+		path.c_str());
+	return false;
+}
+
 extern "C" int
 face_detector_new(const char *const *cascades, size_t n,
 		  struct face_detector **out, struct errbuf *eb)
@@ -69,19 +99,14 @@ face_detector_new(const char *const *cascades, size_t n,
 
 		for (size_t i = 0; i < n; i++) {
 			std::string path = cascade_path(cascades[i]);
-			cv::CascadeClassifier c;
 			std::string stem = path;
+			cv::CascadeClassifier c;
 
 			if (ends_with(stem, ".xml"))
 				stem.resize(stem.size() - 4);
-			/* load() prints nothing and says false. */
-			if (!c.load(path)) {
+			if (!load_cascade(path, c, eb)) {
 				delete d;
-				return err_set(eb, IF_EINPUT,
-					       "face detector: %s: not a "
-					       "readable cascade (install "
-					       "opencv-data, or give a path)",
-					       path.c_str());
+				return eb != nullptr ? eb->code : IF_EINPUT;
 			}
 			d->cascades.push_back(c);
 			d->mirrored.push_back(ends_with(stem, "profileface"));
@@ -89,8 +114,6 @@ face_detector_new(const char *const *cascades, size_t n,
 		}
 		*out = d;
 		return IF_OK;
-	} catch (const cv::Exception &e) {
-		return err_set(eb, IF_EINPUT, "face detector: %s", e.what());
 	} catch (const std::bad_alloc &) {
 		return err_set(eb, IF_ERUNTIME, "face detector: out of memory");
 	}
