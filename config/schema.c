@@ -204,7 +204,7 @@ parse_schedule(struct cfg_walk *w, yaml_node_t *n, const char *name,
 		yaml_node_t *item = ydoc_node(w->y, *it);
 		const char *s = ynode_scalar(item);
 		struct exp_length l = {0};
-		char text[16];
+		char text[16], prev[16];
 		int64_t v;
 
 		if (count >= EXP_STAGES_MAX) {
@@ -222,14 +222,14 @@ parse_schedule(struct cfg_walk *w, yaml_node_t *n, const char *name,
 				continue;
 			}
 			cfg_format_percent(l.bp, text, sizeof(text));
+			cfg_format_percent(prev_bp, prev, sizeof(prev));
 			if (prev_bp != 0 && l.bp >= prev_bp)
 				cfg_node_error(w->d, item,
-					       "%s%s: window %s after %.2f%%: "
+					       "%s%s: window %s after %s: "
 					       "windows must strictly "
 					       "decrease, from the heaviest "
 					       "blur to the lightest",
-					       w->prefix, name, text,
-					       prev_bp / 100.0);
+					       w->prefix, name, text, prev);
 			prev_bp = l.bp;
 			specs[(*nspecs)++] = l;
 			continue;

@@ -10,10 +10,10 @@
  * it (hidden, as a redaction would hide it); a detection counts as right
  * when it covers at least half of some ground-truth face.  Then the time
  * of one detection on a 12 MP image (the image with the most faces
- * scaled up to 4032x3024) with the smallest face at 2% of the shorter side: searched
- * at full size (the baseline) and scaled down so that the smallest face
- * meets the cascades' 24-px window (what intofocus does).  Figures only:
- * the bench never fails on them.
+ * scaled up to 4032x3024) with the smallest face at 2% of the shorter
+ * side: searched at full size (the baseline) and scaled down so that the
+ * smallest face meets the cascades' 24-px window (what intofocus does).
+ * Figures only: the bench never fails on them.
  */
 #include "config/config.h"
 #include "imaging/imaging.h"
@@ -170,7 +170,8 @@ main(int argc, char **argv)
 		printf("12 MP (4032x3024), smallest face 60 px (2%%): "
 		       "%.0f ms, %zu faces; searched at full size %.0f ms, "
 		       "%zu faces (%.1fx)\n",
-		       small, nsmall, full, nfull, small > 0 ? full / small : 0);
+		       small, nsmall, full, nfull,
+		       small > 0 ? full / small : 0.0);
 		img_free(big);
 		img_free(first);
 	}

@@ -162,10 +162,11 @@ test_margin(void **state)
 	assert_int_equal(n, n2);
 	assert_true(n > 0);
 	for (size_t k = 0; k < n; k++) {
-		int mx = bare[k].w * 2500 / 10000, my = bare[k].h * 2500 / 10000;
-		int x0 = bare[k].x - mx < 0 ? 0 : bare[k].x - mx;
-		int y0 = bare[k].y - my < 0 ? 0 : bare[k].y - my;
-		int x1 = bare[k].x + bare[k].w + mx, y1 = bare[k].y + bare[k].h + my;
+		const struct box *o = &bare[k];
+		int mx = o->w * 2500 / 10000, my = o->h * 2500 / 10000;
+		int x0 = o->x - mx < 0 ? 0 : o->x - mx;
+		int y0 = o->y - my < 0 ? 0 : o->y - my;
+		int x1 = o->x + o->w + mx, y1 = o->y + o->h + my;
 
 		x1 = x1 > im->w ? im->w : x1;
 		y1 = y1 > im->h ? im->h : y1;
