@@ -461,6 +461,7 @@ struct sim_view {
 	struct sim_image *images;
 	struct sim_face **faces;
 	size_t nimages;
+	struct sim_crowd_model crowd; /* the experiment's simulator: keys */
 };
 
 int sim_view_init(struct sim_view *v, const struct experiment *exp,
