@@ -18,6 +18,8 @@ static const struct command commands[] = {
 	{"render", "render one stage image offline", cmd_render},
 	{"detect", "print the faces OpenCV's cascades find in an image",
 	 cmd_detect},
+	{"calibrate", "fit the crowd's detection curve; propose a schedule",
+	 cmd_calibrate},
 	{"mturk", "call one MTurk API operation and print the answer",
 	 cmd_mturk},
 	{"sim", "run the MTurk-compatible simulator", cmd_sim},
