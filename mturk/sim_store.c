@@ -1265,26 +1265,24 @@ op_create_hit_type(struct sim_store *st, json_t *req, json_t **resp,
 	return 0;
 }
 
-/* Orders assignments as they are in st->asgs (a qsort() comparator). */
-static int
-asg_seq_cmp(const void *x, const void *y)
-{
-	const struct asg *a = *(const struct asg *const *)x;
-	const struct asg *b = *(const struct asg *const *)y;
-
-	return a->seq < b->seq ? -1 : a->seq > b->seq;
-}
-
-/* Orders assignments by submission, then as in st->asgs. */
+/*
+ * Orders assignments as the daemon's state does ("first" is its first):
+ * by submission time in whole seconds (SubmitTime as the daemon keeps
+ * it), then assignment id, then worker id.
+ */
 static int
 asg_submit_cmp(const void *x, const void *y)
 {
 	const struct asg *a = *(const struct asg *const *)x;
 	const struct asg *b = *(const struct asg *const *)y;
+	int64_t sa = a->submit_ms / 1000, sb = b->submit_ms / 1000;
+	int c;
 
-	if (a->submit_ms != b->submit_ms)
-		return a->submit_ms < b->submit_ms ? -1 : 1;
-	return asg_seq_cmp(x, y);
+	if (sa != sb)
+		return sa < sb ? -1 : 1;
+	if ((c = strcmp(a->id, b->id)) != 0)
+		return c;
+	return strcmp(a->worker_id, b->worker_id);
 }
 
 /* Appends n boxes to *all (count *nall); 0 or -1. */

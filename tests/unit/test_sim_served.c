@@ -68,6 +68,23 @@ serve(struct sim_face **served, size_t *n, const struct box *b, size_t nb)
 						      b[i].h};
 }
 
+/*
+ * The order of the daemon's state (store_assignments_for): submission
+ * time in seconds, assignment id, worker id.
+ */
+static int
+daemon_order(const void *x, const void *y)
+{
+	const struct assignment_rec *a = x, *b = y;
+	int c;
+
+	if (a->submit_time != b->submit_time)
+		return a->submit_time < b->submit_time ? -1 : 1;
+	if ((c = strcmp(a->assignment_id, b->assignment_id)) != 0)
+		return c;
+	return strcmp(a->worker_id, b->worker_id);
+}
+
 struct tally {
 	size_t answers;
 	size_t differs_from_all_boxes; /* the old crowd would answer else */
@@ -102,7 +119,8 @@ run_rule(int rule, enum sim_aggregate sim_rule, uint64_t seed,
 			 "{\"Title\":\"t\",\"Description\":\"d\","
 			 "\"Reward\":\"0.15\",\"AssignmentDurationInSeconds\":"
 			 "300,\"LifetimeInSeconds\":3600,\"MaxAssignments\":%d,"
-			 "\"Question\":\"<q/>\",\"RequesterAnnotation\":\"%s\"}",
+			 "\"Question\":\"<q/>\","
+			 "\"RequesterAnnotation\":\"%s\"}",
 			 WORKERS, ann);
 		hit = call_ok(st, "CreateHIT", req);
 		snprintf(req, sizeof(req), "{\"HITId\":\"%s\"}",
@@ -163,9 +181,18 @@ run_rule(int rule, enum sim_aggregate sim_rule, uint64_t seed,
 						       &recs[i].boxes, &eb),
 					 IF_OK);
 			recs[i].valid = 1;
+			recs[i].submit_time = (int64_t)json_number_value(
+				json_object_get(a, "SubmitTime"));
+			snprintf(recs[i].assignment_id,
+				 sizeof(recs[i].assignment_id), "%s",
+				 json_string_value(
+					 json_object_get(a, "AssignmentId")));
+			snprintf(recs[i].worker_id, sizeof(recs[i].worker_id),
+				 "%s", worker);
 			answer_cleanup(&got);
 		}
-		/* The daemon's redaction of this stage. */
+		/* The daemon's redaction of this stage, in its order. */
+		qsort(recs, n, sizeof(recs[0]), daemon_order);
 		assert_int_equal(aggregate_boxes(rule, recs, n, W, H, &red,
 						 &nred, &eb),
 				 IF_OK);
