@@ -75,8 +75,9 @@ calib_fit(const struct calib_data *d, struct calib_fit *f,
 	if (d->n < 10 || found == 0 || found == d->n)
 		return err_set(eb, IF_EINPUT,
 			       "calibrate: %zu observations, %zu of them "
-			       "found: a curve needs at least 10 observations with "
-			       "both found and missed faces",
+			       "found: a curve needs at least 10 "
+			       "observations with both found and missed "
+			       "faces",
 			       d->n, found);
 	/* Start from the base rate: a flat curve through it. */
 	a = log((double)found / (double)(d->n - found));
