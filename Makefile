@@ -197,6 +197,7 @@ bench: deps-bench
 
 check-style:
 	@scripts/check-style.sh
+	@scripts/check-paths.sh
 
 # The binary, the unit, the man pages and the example experiment; never an
 # operator's file (see scripts/install.sh).

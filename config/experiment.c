@@ -297,6 +297,37 @@ mturk_rules(struct cross *c)
 			       "money: set budget_usd to cap it");
 }
 
+/*
+ * With exclusive stages every HIT also requires that its worker holds none
+ * of the other stages' qualifications, and those count against MTurk's ten
+ * requirements per HIT: a file that passes here must not stop `run` at its
+ * first CreateHIT.
+ */
+static void
+hit_rules(struct cross *c)
+{
+	const struct experiment *e = c->e;
+	yaml_node_t *hn = map_get(c->y, c->root, "hit", NULL);
+	yaml_node_t *xn = map_get(c->y, hn, "exclusive_stages", NULL);
+	yaml_node_t *sn = map_get(c->y, c->root, "stages", NULL);
+	size_t need;
+
+	if (!e->hit.exclusive_stages || e->nstages < 2)
+		return;
+	/* A schedule refused already (too long, say) would only repeat it. */
+	if (sn != NULL && (sn->type != YAML_SEQUENCE_NODE ||
+			   (size_t)(sn->data.sequence.items.top -
+				    sn->data.sequence.items.start) != e->nstages))
+		return;
+	need = e->hit.nquals + e->nstages - 1;
+	if (need > EXP_QUALS_MAX)
+		cfg_node_error(c->d, xn != NULL ? xn : hn != NULL ? hn : c->root,
+			       "hit.exclusive_stages: %zu stages and %zu "
+			       "hit.qualifications make %zu requirements per "
+			       "HIT, MTurk allows at most %d",
+			       e->nstages, e->hit.nquals, need, EXP_QUALS_MAX);
+}
+
 static void
 host_rules(struct cross *c)
 {
@@ -693,6 +724,7 @@ exp_load(const char *path, struct experiment **out, struct exp_errors *errs,
 		goto oom;
 	c = (struct cross){&y, &d, e, ydoc_root(&y), dir};
 	mturk_rules(&c);
+	hit_rules(&c);
 	host_rules(&c);
 	if (image_rules(&c) != 0 || detector_rules(&c) != 0)
 		goto oom;

@@ -282,10 +282,16 @@ pre_one(pre_t *q, unsigned a, unsigned s)
 	q[PRE_LD] = (pre_t)((((a ^ s) < 16 ? s & 15 : 16) << 8) + ((a & 15) << 4));
 }
 
-/* The same for 16 consecutive columns and channels, a and s widened. */
+/*
+ * The same for 16 consecutive columns and channels, a and s widened.  The
+ * vectors come by address: this baseline function is inlined into the AVX
+ * sweeps, and clang refuses a 32-byte vector argument across that target
+ * boundary even where no call remains.
+ */
 static inline __attribute__((always_inline)) void
-pre_16w(pre_t *q, pre_x16 a, pre_x16 s)
+pre_16w(pre_t *q, const pre_x16 *pa, const pre_x16 *ps)
 {
+	const pre_x16 a = *pa, s = *ps;
 	pre_x16 same, v;
 
 	/* Lanes of a comparison are 0 or all ones. */
@@ -303,11 +309,13 @@ static inline __attribute__((always_inline)) void
 pre_16(pre_t *q, const uint8_t *pa, const uint8_t *ps)
 {
 	u8x16 a8, s8;
+	pre_x16 a, s;
 
 	memcpy(&a8, pa, 16);
 	memcpy(&s8, ps, 16);
-	pre_16w(q, __builtin_convertvector(a8, pre_x16),
-		__builtin_convertvector(s8, pre_x16));
+	a = __builtin_convertvector(a8, pre_x16);
+	s = __builtin_convertvector(s8, pre_x16);
+	pre_16w(q, &a, &s);
 }
 
 /*

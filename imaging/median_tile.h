@@ -60,12 +60,16 @@ MT_ROW_OFFSETS(pre_t *pre, const uint8_t *ra, ptrdiff_t ds,
 		for (; j + 32 <= 3 * (size_t)hi; j += 32)
 			MT_PRE32(pre + j, pa + j, pa + j + ds);
 #endif
-		for (; j + 16 <= 3 * (size_t)hi; j += 16)
+		for (; j + 16 <= 3 * (size_t)hi; j += 16) {
 #ifdef MT_WIDEN_U
-			pre_16w(pre + j, MT_WIDEN_U(pa + j), MT_WIDEN_U(pa + j + ds));
+			const pre_x16 a = MT_WIDEN_U(pa + j);
+			const pre_x16 s = MT_WIDEN_U(pa + j + ds);
+
+			pre_16w(pre + j, &a, &s);
 #else
 			pre_16(pre + j, pa + j, pa + j + ds);
 #endif
+		}
 		for (; j < 3 * (size_t)hi; j++)
 			pre_one(pre + j, pa[j], pa[(ptrdiff_t)j + ds]);
 	}

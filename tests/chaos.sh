@@ -6,7 +6,7 @@
 # final images byte-identical to an undisturbed run.  Prints TAP.
 #
 #   tests/chaos.sh [N_IMAGES] [KILLS] [FAULT_RATE] [SEED]
-# `make test` runs a small variant (tests/e2e/t0620-chaos-small.sh);
+# `make test` runs a small variant (tests/e2e/t0660-chaos-small.sh);
 # `make chaos` the full one (20 images, 20 kills, 0.2).
 . "$TOP/tests/e2e/lib.sh"
 

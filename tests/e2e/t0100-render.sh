@@ -35,7 +35,7 @@ check "quality 50 is smaller than the default 90" \
 expect_exit 0 "JPEG to PPM" "$INTOFOCUS" render "$PHOTO" -w 1 -o orig.ppm
 check "the .ppm is a 500x375 binary PPM" \
 	sh -c '[ "$(head -n 3 orig.ppm | tr "\n" " ")" = "P6 500 375 255 " ]'
-# pixel_sha256 of s05 in ../shared/images/manifest.yaml: the SHA-256 of the
+# pixel_sha256 of s05 in the team's images manifest (manifest.yaml): the SHA-256 of the
 # RGB bytes Pillow decodes.  Ours are the same bytes.
 check "the JPEG decodes to exactly Pillow's pixels" \
 	test "$(tail -c +16 orig.ppm | sha256sum | cut -d' ' -f1)" = \

@@ -1,6 +1,6 @@
 /*
  * mturk/sigv4.c: every case of the public SigV4 suites in
- * ../shared/vectors/sigv4 (original format) and ../shared/vectors/sigv4-crt
+ * tests/vectors/sigv4 (original format) and tests/vectors/sigv4-crt
  * (header and query variants), each stage checked on its own; the MTurk
  * vector of mturk-facts.md 1.1; S3 against non-S3 path rules; and the
  * verifier's refusals.
@@ -37,7 +37,7 @@ static char *
 vectors_dir(const char *sub)
 {
 	const char *top = getenv("TOP");
-	char *base = path_join(top != NULL ? top : ".", "../shared/vectors");
+	char *base = path_join(top != NULL ? top : ".", "tests/vectors");
 	char *d = path_join(base, sub);
 
 	free(base);
