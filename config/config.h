@@ -163,7 +163,7 @@ struct exp_hit {
 	char **keywords;
 	size_t nkeywords;
 	int64_t reward_cents;	     /* per assignment, > 0; required */
-	int workers;		     /* assignments per HIT, 1-100 [default: 3] */
+	int workers;		     /* per HIT, 1-100 [default: 3] */
 	int64_t assignment_duration; /* seconds, 30s..365d [default: 5m] */
 	int64_t lifetime;	     /* seconds, 30s..365d [default: 1d] */
 	int64_t auto_approval_delay; /* seconds, 0..30d [default: 3d] */

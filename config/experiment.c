@@ -123,7 +123,8 @@ const struct exp_image *
 exp_image_find(const struct experiment *exp, const char *id)
 {
 	for (size_t i = 0; i < exp->nimages; i++)
-		if (exp->images[i].id != NULL && strcmp(exp->images[i].id, id) == 0)
+		if (exp->images[i].id != NULL &&
+		    strcmp(exp->images[i].id, id) == 0)
 			return &exp->images[i];
 	return NULL;
 }
@@ -166,7 +167,7 @@ exp_free(struct experiment *exp)
 	free(exp);
 }
 
-/* ---- helpers for the cross-field rules ------------------------------------ */
+/* ---- helpers for the cross-field rules ----------------------------------- */
 
 /* The value node of key name in mapping m, and its key node; NULL if none. */
 static yaml_node_t *
@@ -315,13 +316,17 @@ hit_rules(struct cross *c)
 	if (!e->hit.exclusive_stages || e->nstages < 2)
 		return;
 	/* A schedule refused already (too long, say) would only repeat it. */
-	if (sn != NULL && (sn->type != YAML_SEQUENCE_NODE ||
-			   (size_t)(sn->data.sequence.items.top -
-				    sn->data.sequence.items.start) != e->nstages))
+	if (sn != NULL &&
+	    (sn->type != YAML_SEQUENCE_NODE ||
+	     (size_t)(sn->data.sequence.items.top -
+		      sn->data.sequence.items.start) != e->nstages))
 		return;
 	need = e->hit.nquals + e->nstages - 1;
 	if (need > EXP_QUALS_MAX)
-		cfg_node_error(c->d, xn != NULL ? xn : hn != NULL ? hn : c->root,
+		cfg_node_error(c->d,
+			       xn != NULL   ? xn
+			       : hn != NULL ? hn
+					    : c->root,
 			       "hit.exclusive_stages: %zu stages and %zu "
 			       "hit.qualifications make %zu requirements per "
 			       "HIT, MTurk allows at most %d",
@@ -344,7 +349,10 @@ host_rules(struct cross *c)
 		if (strcmp(cfg_root_keys[i].name, "images_host") == 0)
 			keys = cfg_root_keys[i].sub;
 	if (kind == NULL) {
-		/* A broken section is reported already; its default would mislead. */
+		/*
+		 * A broken section is reported already; its default would
+		 * mislead.
+		 */
 		if ((hn != NULL && hn->type != YAML_MAPPING_NODE) ||
 		    (mn != NULL && mn->type != YAML_MAPPING_NODE))
 			return;
@@ -401,8 +409,9 @@ host_rules(struct cross *c)
 			cfg_node_error(c->d,
 				       map_get(c->y, hn, "url_expiry", NULL),
 				       "images_host.url_expiry: shorter than "
-				       "hit.lifetime + hit.assignment_duration: "
-				       "late workers would see no image");
+				       "hit.lifetime + "
+				       "hit.assignment_duration: late workers "
+				       "would see no image");
 	} else if (h->kind == EXP_HOST_LOCAL) {
 		if (h->dir == NULL)
 			cfg_node_error(c->d, at,
@@ -507,8 +516,9 @@ image_rules(struct cross *c)
 					continue;
 				cfg_node_error(c->d,
 					       map_get(c->y, item, "id", NULL),
-					       "images[%zu].id: duplicate image "
-					       "id \"%s\" (first at line %d)",
+					       "images[%zu].id: duplicate "
+					       "image id \"%s\" (first at "
+					       "line %d)",
 					       i + 1, im->id,
 					       e->images[j].line);
 				break;
@@ -547,8 +557,9 @@ image_rules(struct cross *c)
 			    (size_t)(gn->data.sequence.items.top -
 				     gn->data.sequence.items.start) ==
 				    im->nground_truth)
-				bn = ydoc_node(c->y,
-					       gn->data.sequence.items.start[b]);
+				bn = ydoc_node(
+					c->y,
+					gn->data.sequence.items.start[b]);
 
 			/* 64-bit sums: the walker allows up to INT32_MAX. */
 			if ((int64_t)x->x + x->w > im->width ||

@@ -137,7 +137,7 @@ check_bucket(const char *s, char *why, size_t len)
 	return 0;
 }
 
-/* ---- custom values -------------------------------------------------------- */
+/* ---- custom values ------------------------------------------------------- */
 
 static void
 type_error(struct cfg_walk *w, yaml_node_t *n, const char *name,
@@ -355,8 +355,8 @@ parse_cascades(struct cfg_walk *w, yaml_node_t *n, const struct cfg_key *k,
 static int
 cmp_cascades(const void *a, const void *b)
 {
-	const struct exp_detector *x = &((const struct experiment *)a)->detector;
-	const struct exp_detector *y = &((const struct experiment *)b)->detector;
+	const struct experiment *ea = a, *eb = b;
+	const struct exp_detector *x = &ea->detector, *y = &eb->detector;
 
 	if (x->ncascades != y->ncascades)
 		return 1;
@@ -622,7 +622,8 @@ parse_quals(struct cfg_walk *w, yaml_node_t *n, const struct cfg_key *k,
 		type_error(w, n, k->name, "a list of {id, comparator, ...}");
 		return 0;
 	}
-	cap = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	cap = (size_t)(n->data.sequence.items.top -
+		       n->data.sequence.items.start);
 	if (cap > EXP_QUALS_MAX) {
 		cfg_node_error(w->d, n,
 			       "hit.qualifications: %zu requirements, MTurk "
@@ -667,7 +668,8 @@ cmp_quals(const void *a, const void *b)
 	for (size_t i = 0; i < x->nquals; i++) {
 		const struct exp_qual *p = &x->quals[i], *q = &y->quals[i];
 
-		if (strcmp(p->id, q->id) != 0 || p->comparator != q->comparator ||
+		if (strcmp(p->id, q->id) != 0 ||
+		    p->comparator != q->comparator ||
 		    p->guard != q->guard || p->nintegers != q->nintegers ||
 		    p->nlocales != q->nlocales)
 			return 1;
@@ -698,7 +700,8 @@ parse_ground_truth(struct cfg_walk *w, yaml_node_t *n,
 			   "a list of [x, y, w, h] boxes");
 		return 0;
 	}
-	cap = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	cap = (size_t)(n->data.sequence.items.top -
+		       n->data.sequence.items.start);
 	if (cap == 0)
 		return 0;
 	if ((im->ground_truth = calloc(cap, sizeof(*im->ground_truth))) == NULL)
@@ -744,7 +747,8 @@ parse_images(struct cfg_walk *w, yaml_node_t *n, const struct cfg_key *k,
 		type_error(w, n, k->name, "a list of {id, file, ground_truth}");
 		return 0;
 	}
-	cap = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	cap = (size_t)(n->data.sequence.items.top -
+		       n->data.sequence.items.start);
 	if (cap > EXP_IMAGES_MAX) {
 		cfg_node_error(w->d, n, "images: %zu images, at most %d", cap,
 			       EXP_IMAGES_MAX);
@@ -769,7 +773,7 @@ parse_images(struct cfg_walk *w, yaml_node_t *n, const struct cfg_key *k,
 	return 0;
 }
 
-/* ---- the tables ----------------------------------------------------------- */
+/* ---- the tables ---------------------------------------------------------- */
 
 static const struct cfg_key mturk_keys[] = {
 	{.name = "environment", .type = CFG_ENUM,
@@ -987,7 +991,7 @@ const struct cfg_key cfg_image_keys[] = {
 	{0},
 };
 
-/* ---- the walker ----------------------------------------------------------- */
+/* ---- the walker ---------------------------------------------------------- */
 
 size_t
 cfg_keys_count(const struct cfg_key *keys)
@@ -1231,7 +1235,8 @@ cfg_apply_defaults(const struct cfg_key *keys, void *base)
 			if (cfg_apply_defaults(k->sub, base) != 0)
 				return -1;
 		} else if (k->def != NULL &&
-			   set_from_text(k, base, k->def, why, sizeof(why)) != 0) {
+			   set_from_text(k, base, k->def, why,
+					 sizeof(why)) != 0) {
 			return -1;
 		}
 	}
@@ -1384,7 +1389,7 @@ walk_value(struct cfg_walk *w, yaml_node_t *n, const struct cfg_key *k,
 			   : k->type == CFG_DURATION ? "a duration like 5m"
 			   : k->type == CFG_MONEY    ? "an amount like \"0.15\""
 			   : k->type == CFG_REAL     ? "a number"
-			   : k->type == CFG_LENGTH   ? "pixels or a share like 2%"
+			   : k->type == CFG_LENGTH   ? "pixels or a share"
 			   : k->type == CFG_PERCENT  ? "a percentage like 10%"
 						     : "a value");
 		return 0;
@@ -1432,7 +1437,8 @@ cfg_walk_map(struct cfg_walk *w, yaml_node_t *n, const struct cfg_key *keys,
 		}
 		if (seen->line[i] != 0) {
 			cfg_node_error(w->d, kn,
-				       "duplicate key \"%s\" (first at line %d)",
+				       "duplicate key \"%s\" (first at line "
+				       "%d)",
 				       name, seen->line[i]);
 			continue;
 		}

@@ -122,7 +122,7 @@ cfg_div_half_up(int64_t num, int64_t den)
 size_t
 cfg_edit_distance(const char *a, const char *b)
 {
-	/* Two rows of the classic table; keys are short, so the cap is ample. */
+	/* Two rows of the classic table; keys are short: the cap is ample. */
 	size_t prev[65], cur[65];
 	size_t la = strlen(a), lb = strlen(b);
 

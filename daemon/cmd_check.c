@@ -32,7 +32,8 @@ usage(FILE *fp)
 		"  --keys   describe every key of an experiment file\n"
 		"\n"
 		"exit status: 0 valid (also when over budget: run pauses the "
-		"images\nthe budget cannot pay for), 2 invalid file or usage\n");
+		"images\nthe budget cannot pay for), 2 invalid file or "
+		"usage\n");
 }
 
 static const char *
@@ -42,7 +43,8 @@ endpoint_of(const struct experiment *e)
 		return e->mturk.endpoint;
 	switch (e->mturk.environment) {
 	case EXP_ENV_SANDBOX:
-		return "https://mturk-requester-sandbox.us-east-1.amazonaws.com";
+		return "https://mturk-requester-sandbox.us-east-1."
+		       "amazonaws.com";
 	case EXP_ENV_PRODUCTION:
 		return "https://mturk-requester.us-east-1.amazonaws.com";
 	default:
@@ -53,7 +55,9 @@ endpoint_of(const struct experiment *e)
 static const char *
 format_str(enum img_format f)
 {
-	return f == IMG_FORMAT_JPEG ? "jpeg" : f == IMG_FORMAT_PNG ? "png" : "?";
+	return f == IMG_FORMAT_JPEG  ? "jpeg"
+	       : f == IMG_FORMAT_PNG ? "png"
+				     : "?";
 }
 
 /* Each image's windows in pixels, when they are not all the schedule's. */
@@ -123,7 +127,8 @@ print_text(const struct experiment *e, const struct exp_plan *p)
 
 		snprintf(size, sizeof(size), "%dx%d", im->width, im->height);
 		if (im->has_ground_truth)
-			snprintf(faces, sizeof(faces), "%zu", im->nground_truth);
+			snprintf(faces, sizeof(faces), "%zu",
+				 im->nground_truth);
 		else
 			snprintf(faces, sizeof(faces), "-");
 		printf("  %-*s  %-*s  %11s  %s\n", (int)idw, im->id, (int)filew,
@@ -211,16 +216,18 @@ plan_json(const struct experiment *e, const struct exp_plan *p)
 	for (size_t i = 0; i < e->nimages; i++) {
 		const struct exp_image *im = &e->images[i];
 
+		json_t *faces =
+			im->has_ground_truth
+				? json_integer((json_int_t)im->nground_truth)
+				: json_null();
+
 		json_array_append_new(
 			imgs,
 			json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:o}", "id",
 				  im->id, "file", im->file, "path", im->path,
 				  "width", im->width, "height", im->height,
 				  "format", format_str(im->format), "faces",
-				  im->has_ground_truth
-					  ? json_integer((json_int_t)
-								 im->nground_truth)
-					  : json_null()));
+				  faces));
 	}
 	for (size_t i = 0; i < e->nstages; i++)
 		json_array_append_new(st, json_integer(e->stages[i]));
@@ -275,8 +282,9 @@ plan_json(const struct experiment *e, const struct exp_plan *p)
 			    e->mturk.endpoint != NULL
 				    ? json_string(e->mturk.endpoint)
 				    : json_null());
-	json_object_set_new(o, "images_host",
-			    json_string(exp_host_kind_str(e->images_host.kind)));
+	json_object_set_new(
+		o, "images_host",
+		json_string(exp_host_kind_str(e->images_host.kind)));
 	json_object_set_new(o, "images", imgs);
 	json_object_set_new(o, "stages", st);
 	json_object_set_new(o, "aggregate",

@@ -51,14 +51,15 @@ render_usage(FILE *fp)
 		"per core]\n"
 		"      --heavy-window N  window of the median redaction "
 		"[default: 41]\n"
-		"      --max-megapixels N  refuse larger images [default: 100]\n"
+		"      --max-megapixels N  refuse larger images "
+		"[default: 100]\n"
 		"      --detect          also redact the faces OpenCV's "
 		"cascades find (see\n"
 		"                        intofocus detect --help for "
 		"--cascade, --min-face, --margin)\n"
 		"  -o, --output OUT      the file to write\n"
-		"\nexit status: 0 written, 1 runtime failure, 2 bad arguments or "
-		"unreadable image\n");
+		"\nexit status: 0 written, 1 runtime failure, 2 bad "
+		"arguments or unreadable image\n");
 }
 
 static int
@@ -81,7 +82,8 @@ parse_box(const char *s, struct box *b, struct errbuf *eb)
 	if (sscanf(s, "%lld,%lld,%lld,%lld%c", &v[0], &v[1], &v[2], &v[3],
 		   &tail) != 4)
 		return err_set(eb, IF_EINPUT,
-			       "--box \"%s\" is not x,y,w,h (four whole numbers)",
+			       "--box \"%s\" is not x,y,w,h (four whole "
+			       "numbers)",
 			       s);
 	for (int i = 0; i < 4; i++)
 		if (v[i] < -1000000000LL || v[i] > 1000000000LL)
@@ -188,8 +190,8 @@ cmd_render(int argc, char **argv)
 				break;
 			}
 			{
-				struct box *p = realloc(boxes, (nboxes + 1) *
-								       sizeof(*p));
+				struct box *p = realloc(
+					boxes, (nboxes + 1) * sizeof(*p));
 				if (p == NULL) {
 					rc = err_set(&eb, IF_ERUNTIME,
 						     "out of memory");

@@ -432,7 +432,7 @@ int64_t hit_expiry_margin(const struct experiment *exp);
  */
 int hits_review_sweep(struct run_ctx *ctx, int64_t now, struct errbuf *eb);
 
-/* ---- poll.c: one poll per HIT type ---------------------------------------- */
+/* ---- poll.c: one poll per HIT type --------------------------------------- */
 
 /*
  * Starts a poll round: for every HIT type with a due WAIT image, every
