@@ -32,7 +32,7 @@ usage(FILE *fp)
 		    "       intofocus COMMAND --help\n"
 		    "       intofocus --version\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(fp, "  %-8s %s\n", commands[i].name, commands[i].summary);
+		fprintf(fp, "  %-9s %s\n", commands[i].name, commands[i].summary);
 	fprintf(fp, "\nexit status: 0 success, 1 runtime failure, "
 		    "2 usage or invalid input, 75 temporary failure\n");
 }
