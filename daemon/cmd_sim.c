@@ -128,7 +128,12 @@ usage(FILE *fp)
 		"                      ExpiredTokenException, or "
 		"ServiceUnavailable (repeatable,\n"
 		"                      at most 8); e.g. "
-		"CreateHITWithHITType:/street/=ParameterValidationError\n");
+		"CreateHITWithHITType:/street/=ParameterValidationError\n"
+		"  --crowd-k K, --crowd-x0 X, --spurious P, --jitter J\n"
+		"                      the simulated crowd's model for every "
+		"--experiment, over\n"
+		"                      its simulator: keys (e.g. a curve "
+		"fitted by calibrate)\n");
 }
 
 /* Splits "HOST:PORT" (or "[::1]:PORT"). */
@@ -188,6 +193,10 @@ cmd_sim(int argc, char **argv)
 		{"slow-ms", required_argument, NULL, 'w'},
 		{"state-dir", required_argument, NULL, 'S'},
 		{"refuse", required_argument, NULL, 'r'},
+		{"crowd-k", required_argument, NULL, 'K'},
+		{"crowd-x0", required_argument, NULL, 'X'},
+		{"spurious", required_argument, NULL, 'P'},
+		{"jitter", required_argument, NULL, 'J'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -204,6 +213,8 @@ cmd_sim(int argc, char **argv)
 	unsigned port = 9000;
 	int64_t seed = 1, slow = -2;
 	double delay = 0.0, rate = 0.0;
+	/* The crowd's model for every --experiment; < 0: the file's own. */
+	double crowd_k = -1, crowd_x0 = -1, spurious = -1, jitter = -1;
 	sigset_t unblocked;
 	int c, rc = IF_OK;
 
@@ -260,6 +271,26 @@ cmd_sim(int argc, char **argv)
 		case 'r':
 			refusals[nrefusals++] = optarg;
 			break;
+		case 'K':
+			if (parse_double("--crowd-k", optarg, 0.001, 100.0,
+					 &crowd_k, &eb) != IF_OK)
+				goto fail;
+			break;
+		case 'X':
+			if (parse_double("--crowd-x0", optarg, 0.0, 100.0,
+					 &crowd_x0, &eb) != IF_OK)
+				goto fail;
+			break;
+		case 'P':
+			if (parse_double("--spurious", optarg, 0.0, 1.0,
+					 &spurious, &eb) != IF_OK)
+				goto fail;
+			break;
+		case 'J':
+			if (parse_double("--jitter", optarg, 0.0, 1.0, &jitter,
+					 &eb) != IF_OK)
+				goto fail;
+			break;
 		case 'e':
 			if (exp_load(optarg, &exps[nexps], NULL, &eb) != IF_OK ||
 			    sim_view_init(&views[nexps], exps[nexps], &eb) !=
@@ -285,6 +316,15 @@ cmd_sim(int argc, char **argv)
 		usage(stderr);
 		err_set(&eb, IF_EINPUT, "unexpected argument \"%s\"", argv[optind]);
 		goto fail;
+	}
+	/* Flags replay a fitted crowd over what the files say. */
+	for (size_t i = 0; i < nexps; i++) {
+		struct sim_crowd_model *m = &views[i].crowd;
+
+		m->k = crowd_k >= 0 ? crowd_k : m->k;
+		m->x0 = crowd_x0 >= 0 ? crowd_x0 : m->x0;
+		m->spurious = spurious >= 0 ? spurious : m->spurious;
+		m->jitter = jitter >= 0 ? jitter : m->jitter;
 	}
 	aws_creds_env_from_process(&env);
 	if (aws_creds_find(&env, NULL, &creds, &eb) != IF_OK)
