@@ -67,7 +67,8 @@ LDLIBS += $(PKG_LIBS) -Wl,--as-needed $(OPENCV_LIBS) -Wl,--no-as-needed \
 	-lstdc++ -lm
 
 LIB_SRCS := $(filter-out daemon/main.c, \
-	$(wildcard common/*.c imaging/*.c mturk/*.c config/*.c daemon/*.c))
+	$(wildcard common/*.c imaging/*.c mturk/*.c sim/*.c config/*.c \
+		daemon/*.c prolific/*.c))
 LIB_CXX_SRCS := $(wildcard imaging/*.cc)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(LIB_CXX_SRCS:%.cc=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/daemon/main.o

@@ -81,6 +81,12 @@ enum exp_aggregate {
 	EXP_AGG_UNION = 0, /* every box of every assignment [default] */
 	EXP_AGG_FIRST,	   /* the boxes of the first assignment submitted */
 	EXP_AGG_MAJORITY,  /* pixels boxed by more than half of the workers */
+	/*
+	 * majority with each worker's vote on a pixel weighted by the
+	 * confidence (task.confidence) of the box over it: 100% counts 1, a
+	 * box without a confidence 1 too.
+	 */
+	EXP_AGG_MAJORITY_WEIGHTED,
 };
 
 enum exp_approve {
@@ -172,6 +178,19 @@ struct exp_hit {
 	int max_extensions;	     /* 0-100 [default: 3] */
 	struct exp_qual *quals;	     /* 0-10 [default: none] */
 	size_t nquals;
+};
+
+/*
+ * What the worker task page says (task: in the file).  Plain text, HTML-
+ * escaped on the page; a blank line in the instructions starts a new
+ * paragraph.  Defaults: the TASK_TEXT_* of mturk/mturk.h.
+ */
+struct exp_task {
+	char *title;		/* the page's heading and <title> */
+	char *instructions;	/* above the image */
+	char *face_question;	/* the yes/no question */
+	bool confidence;	/* a slider per box [default: false] */
+	char *confidence_label; /* the slider's label */
 };
 
 struct exp_redact {
@@ -277,6 +296,7 @@ struct experiment {
 	int stages[EXP_STAGES_MAX];
 	size_t nstages; /* [default: 41, 27, 21, 17, 13] */
 	enum exp_aggregate aggregate; /* [default: union] */
+	struct exp_task task;
 	struct exp_redact redact;
 	struct exp_detector detector;
 	struct exp_sim_crowd sim_crowd;

@@ -52,6 +52,8 @@ exp_aggregate_str(enum exp_aggregate agg)
 		return "first";
 	case EXP_AGG_MAJORITY:
 		return "majority";
+	case EXP_AGG_MAJORITY_WEIGHTED:
+		return "majority-weighted";
 	}
 	return "?";
 }
@@ -296,6 +298,20 @@ mturk_rules(struct cross *c)
 		cfg_node_error(c->d, env,
 			       "mturk.environment: production spends real "
 			       "money: set budget_usd to cap it");
+}
+
+/* Weights that no page asks for would all be 100: plain majority. */
+static void
+aggregate_rules(struct cross *c)
+{
+	yaml_node_t *a = map_get(c->y, c->root, "aggregate", NULL);
+
+	if (c->e->aggregate == EXP_AGG_MAJORITY_WEIGHTED &&
+	    !c->e->task.confidence)
+		cfg_node_error(c->d, a != NULL ? a : c->root,
+			       "aggregate: majority-weighted weighs votes by "
+			       "the workers' confidences: set "
+			       "task.confidence: true");
 }
 
 /*
@@ -735,6 +751,7 @@ exp_load(const char *path, struct experiment **out, struct exp_errors *errs,
 		goto oom;
 	c = (struct cross){&y, &d, e, ydoc_root(&y), dir};
 	mturk_rules(&c);
+	aggregate_rules(&c);
 	hit_rules(&c);
 	host_rules(&c);
 	if (image_rules(&c) != 0 || detector_rules(&c) != 0)

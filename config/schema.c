@@ -15,6 +15,7 @@
  * Checks that span several keys live in experiment.c.
  */
 #include "config/config_private.h"
+#include "mturk/mturk.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -28,7 +29,8 @@
 #define NNAMES(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const env_names[] = {"simulator", "sandbox", "production"};
-static const char *const agg_names[] = {"union", "first", "majority"};
+static const char *const agg_names[] = {"union", "first", "majority",
+					"majority-weighted"};
 static const char *const approve_names[] = {"auto", "manual"};
 static const char *const host_names[] = {"simulator", "s3", "local"};
 static const char *const style_names[] = {"fill", "median", "pixelate"};
@@ -890,6 +892,27 @@ static const struct cfg_key simulator_keys[] = {
 	{0},
 };
 
+static const struct cfg_key task_keys[] = {
+	{.name = "title", .type = CFG_STR, .off = OFF(task.title), .min = 1,
+	 .max = 200, .def = TASK_TEXT_TITLE,
+	 .doc = "the task page's heading"},
+	{.name = "instructions", .type = CFG_STR, .off = OFF(task.instructions),
+	 .min = 1, .max = 8000, .def = TASK_TEXT_INSTRUCTIONS,
+	 .doc = "plain text above the image; a blank line starts a paragraph"},
+	{.name = "face_question", .type = CFG_STR,
+	 .off = OFF(task.face_question), .min = 1, .max = 300,
+	 .def = TASK_TEXT_FACE_QUESTION,
+	 .doc = "the yes/no question under the image"},
+	{.name = "confidence", .type = CFG_BOOL, .off = OFF(task.confidence),
+	 .def = "false",
+	 .doc = "a slider per box: how sure the worker is (answer field "
+		"confidence, 0-100 per box)"},
+	{.name = "confidence_label", .type = CFG_STR,
+	 .off = OFF(task.confidence_label), .min = 1, .max = 200,
+	 .def = TASK_TEXT_CONFIDENCE, .doc = "the slider's label"},
+	{0},
+};
+
 static const struct cfg_key host_keys[] = {
 	{.name = "kind", .type = CFG_ENUM, .off = OFF(images_host.kind),
 	 .names = host_names, .nnames = NNAMES(host_names),
@@ -935,7 +958,9 @@ const struct cfg_key cfg_root_keys[] = {
 		"13]"},
 	{.name = "aggregate", .type = CFG_ENUM, .off = OFF(aggregate),
 	 .def = "union", .names = agg_names, .nnames = NNAMES(agg_names),
-	 .doc = "how the boxes of a stage's workers combine"},
+	 .doc = "how the boxes of a stage's workers combine; "
+		"majority-weighted weighs each vote by the box's confidence"},
+	{.name = "task", .type = CFG_MAP, .sub = task_keys},
 	{.name = "redact", .type = CFG_MAP, .sub = redact_keys},
 	{.name = "detector", .type = CFG_MAP, .sub = detector_keys},
 	{.name = "simulator", .type = CFG_MAP, .sub = simulator_keys},
@@ -1531,6 +1556,8 @@ describe(const struct cfg_key *keys, const char *prefix, struct buf *out)
 		describe_type(k, out);
 		if (k->flags & CFG_REQUIRED)
 			buf_printf(out, ", required");
+		else if (k->def != NULL && strchr(k->def, '\n') != NULL)
+			buf_printf(out, " [default: in intofocus.yaml(5)]");
 		else if (k->def != NULL)
 			buf_printf(out, " [default: %s]",
 				   k->def[0] != '\0' ? k->def : "\"\"");

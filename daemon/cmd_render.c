@@ -23,6 +23,20 @@
 
 #define MAX_RENDER_BOXES 10000
 
+struct render_opts {
+	const char *input, *output;
+	struct box *boxes; /* owned */
+	size_t nboxes;
+	enum redact_style style;
+	uint32_t color;
+	int64_t window, quality, threads, heavy_window, mp;
+	bool detect; /* --detect: the detector's faces join the boxes */
+	const char *cascades[FACE_CASCADES_MAX];
+	size_t ncascades;
+	struct exp_length min_face;
+	int margin_bp;
+};
+
 static void
 render_usage(FILE *fp)
 {
@@ -99,42 +113,130 @@ parse_box(const char *s, struct box *b, struct errbuf *eb)
 	return IF_OK;
 }
 
-/* Appends the detector's faces in the image at path to *boxes. */
+/* Appends one --box. */
 static int
-detect_boxes(const char *path, uint64_t max_pixels,
-	     const char *const *cascades, size_t ncascades,
-	     const struct exp_length *min_face, int margin_bp,
-	     struct box **boxes, size_t *nboxes, struct errbuf *eb)
+add_box(struct render_opts *o, const char *arg, struct errbuf *eb)
 {
-	struct img *im = NULL;
-	struct box *found = NULL, *p;
-	size_t nfound = 0;
-	int rc;
+	struct box *p;
 
-	rc = img_load(path, max_pixels, &im, eb);
-	if (rc == IF_OK)
-		rc = detect_faces_in(im, cascades, ncascades, min_face,
-				     margin_bp, false, &found, &nfound, NULL,
-				     eb);
-	img_free(im);
-	if (rc != IF_OK || nfound == 0) {
-		free(found);
-		return rc;
-	}
-	p = realloc(*boxes, (*nboxes + nfound) * sizeof(*p));
-	if (p == NULL) {
-		free(found);
+	if (o->nboxes == MAX_RENDER_BOXES)
+		return err_set(eb, IF_EINPUT, "more than %d --box options",
+			       MAX_RENDER_BOXES);
+	p = realloc(o->boxes, (o->nboxes + 1) * sizeof(*p));
+	if (p == NULL)
 		return err_set(eb, IF_ERUNTIME, "out of memory");
-	}
-	memcpy(p + *nboxes, found, nfound * sizeof(*p));
-	*boxes = p;
-	*nboxes += nfound;
-	free(found);
+	o->boxes = p;
+	if (parse_box(arg, &o->boxes[o->nboxes], eb) != IF_OK)
+		return eb->code;
+	o->nboxes++;
 	return IF_OK;
 }
 
-int
-cmd_render(int argc, char **argv)
+static int
+parse_style(const char *arg, enum redact_style *style, struct errbuf *eb)
+{
+	if (strcmp(arg, "fill") == 0)
+		*style = REDACT_FILL;
+	else if (strcmp(arg, "median") == 0)
+		*style = REDACT_MEDIAN;
+	else if (strcmp(arg, "pixelate") == 0)
+		*style = REDACT_PIXELATE;
+	else
+		return err_set(eb, IF_EINPUT,
+			       "--style \"%s\": use fill, median or pixelate",
+			       arg);
+	return IF_OK;
+}
+
+/* One option (getopt's c and optarg); missing and unknown ones too. */
+static int
+render_opt(struct render_opts *o, int c, const char *arg, const char *opt,
+	   struct errbuf *eb)
+{
+	switch (c) {
+	case 'w':
+		return parse_int_arg("window", arg, 1, 65535, &o->window, eb);
+	case 'b':
+		return add_box(o, arg, eb);
+	case 's':
+		return parse_style(arg, &o->style, eb);
+	case 'c':
+		if (parse_rgb_hex(arg, &o->color) != 0)
+			return err_set(eb, IF_EINPUT,
+				       "--color \"%s\" is not #rrggbb", arg);
+		return IF_OK;
+	case 'q':
+		return parse_int_arg("quality", arg, 1, 100, &o->quality, eb);
+	case 't':
+		return parse_int_arg("threads", arg, 0, 256, &o->threads, eb);
+	case 'H':
+		return parse_int_arg("heavy window", arg, 1, 65535,
+				     &o->heavy_window, eb);
+	case 'M':
+		return parse_int_arg("max megapixels", arg, 1, 100000, &o->mp,
+				     eb);
+	case 'o':
+		o->output = arg;
+		return IF_OK;
+	case 'd':
+		o->detect = true;
+		return IF_OK;
+	case 'C':
+		if (o->ncascades == FACE_CASCADES_MAX)
+			return err_set(eb, IF_EINPUT,
+				       "more than %d --cascade options",
+				       FACE_CASCADES_MAX);
+		o->cascades[o->ncascades++] = arg;
+		return IF_OK;
+	case 'F':
+		if (cfg_parse_length(arg, 100000, &o->min_face) != 0)
+			return err_set(eb, IF_EINPUT,
+				       "--min-face \"%s\": give pixels "
+				       "(1..100000) or a share like 2%%",
+				       arg);
+		return IF_OK;
+	case 'G':
+		o->margin_bp = 0;
+		if (strcmp(arg, "0") != 0 && strcmp(arg, "0%") != 0 &&
+		    cfg_parse_percent(arg, &o->margin_bp) != 0)
+			return err_set(eb, IF_EINPUT,
+				       "--margin \"%s\": give a percentage "
+				       "like 10%%",
+				       arg);
+		return IF_OK;
+	case ':':
+		return err_set(eb, IF_EINPUT, "%s needs a value", opt);
+	default:
+		return err_set(eb, IF_EINPUT, "unknown option \"%s\"", opt);
+	}
+}
+
+/* What the options must say together: IMAGE, -w, odd windows, -o. */
+static int
+render_opts_check(const struct render_opts *o, struct errbuf *eb)
+{
+	if (o->window < 0)
+		return err_set(eb, IF_EINPUT, "-w WINDOW is required");
+	if (o->window % 2 == 0 || o->heavy_window % 2 == 0)
+		return err_set(eb, IF_EINPUT,
+			       "window %lld is even; windows are odd",
+			       (long long)(o->window % 2 == 0
+						   ? o->window
+						   : o->heavy_window));
+	if (o->output == NULL)
+		return err_set(eb, IF_EINPUT, "-o OUT is required");
+	if (img_format_from_name(o->output) == IMG_FORMAT_UNKNOWN)
+		return err_set(eb, IF_EINPUT,
+			       "%s: unknown output format; use .jpg, .png or "
+			       ".ppm",
+			       o->output);
+	return IF_OK;
+}
+
+/* IF_OK to go on, -1 after --help, or IF_EINPUT with eb set. */
+static int
+parse_render_opts(int argc, char **argv, struct render_opts *o,
+		  struct errbuf *eb)
 {
 	static const struct option opts[] = {
 		{"window", required_argument, NULL, 'w'},
@@ -153,200 +255,119 @@ cmd_render(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct errbuf eb = {0};
-	struct box *boxes = NULL;
-	size_t nboxes = 0;
-	struct img_renderer *r = NULL;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->style = REDACT_FILL;
+	o->window = -1;
+	o->quality = IMG_DEFAULT_JPEG_QUALITY;
+	o->heavy_window = IMG_HEAVY_WINDOW;
+	o->mp = 100;
+	o->min_face.px = 20;
+	o->margin_bp = 1000;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":w:b:s:c:q:t:o:h", opts,
+				NULL)) != -1) {
+		if (c == 'h') {
+			render_usage(stdout);
+			return -1;
+		}
+		if (render_opt(o, c, optarg, argv[optind - 1], eb) != IF_OK)
+			return eb->code;
+	}
+	if (optind != argc - 1)
+		return err_set(eb, IF_EINPUT,
+			       optind >= argc
+				       ? "no IMAGE given"
+				       : "one IMAGE only (got \"%s\" too)",
+			       optind + 1 < argc ? argv[optind + 1] : "");
+	o->input = argv[optind];
+	return render_opts_check(o, eb);
+}
+
+/* Appends the detector's faces in the image to the boxes (--detect). */
+static int
+detect_boxes(struct render_opts *o, struct errbuf *eb)
+{
+	struct img *im = NULL;
+	struct box *found = NULL, *p;
+	size_t nfound = 0;
+	int rc;
+
+	rc = img_load(o->input, (uint64_t)o->mp * 1000000ULL, &im, eb);
+	if (rc == IF_OK)
+		rc = detect_faces_in(im, o->cascades, o->ncascades,
+				     &o->min_face, o->margin_bp, false, &found,
+				     &nfound, NULL, eb);
+	img_free(im);
+	if (rc != IF_OK || nfound == 0) {
+		free(found);
+		return rc;
+	}
+	p = realloc(o->boxes, (o->nboxes + nfound) * sizeof(*p));
+	if (p == NULL) {
+		free(found);
+		return err_set(eb, IF_ERUNTIME, "out of memory");
+	}
+	memcpy(p + o->nboxes, found, nfound * sizeof(*p));
+	o->boxes = p;
+	o->nboxes += nfound;
+	free(found);
+	return IF_OK;
+}
+
+/* Renders and writes OUT atomically: a failed render leaves no file. */
+static int
+render_write(const struct render_opts *o, struct errbuf *eb)
+{
 	struct img_stage_spec spec = {0};
+	struct img_renderer *r = NULL;
 	const void *data = NULL;
 	const unsigned char *bytes = NULL;
 	size_t len = 0, nbytes = 0;
-	const char *output = NULL, *input;
-	enum redact_style style = REDACT_FILL;
-	uint32_t color = 0;
-	int64_t window = -1, quality = IMG_DEFAULT_JPEG_QUALITY, threads = 0;
-	int64_t heavy_window = IMG_HEAVY_WINDOW, mp = 100;
-	const char *cascades[FACE_CASCADES_MAX];
-	size_t ncascades = 0;
-	struct exp_length min_face = {.px = 20};
-	int margin_bp = 1000;
-	bool detect = false;
-	int c, rc = IF_OK;
+	int rc;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":w:b:s:c:q:t:o:h", opts, NULL)) !=
-	       -1) {
-		switch (c) {
-		case 'w':
-			rc = parse_int_arg("window", optarg, 1, 65535, &window,
-					   &eb);
-			break;
-		case 'b':
-			if (nboxes == MAX_RENDER_BOXES) {
-				rc = err_set(&eb, IF_EINPUT,
-					     "more than %d --box options",
-					     MAX_RENDER_BOXES);
-				break;
-			}
-			{
-				struct box *p = realloc(
-					boxes, (nboxes + 1) * sizeof(*p));
-				if (p == NULL) {
-					rc = err_set(&eb, IF_ERUNTIME,
-						     "out of memory");
-					break;
-				}
-				boxes = p;
-			}
-			rc = parse_box(optarg, &boxes[nboxes], &eb);
-			if (rc == IF_OK)
-				nboxes++;
-			break;
-		case 's':
-			if (strcmp(optarg, "fill") == 0)
-				style = REDACT_FILL;
-			else if (strcmp(optarg, "median") == 0)
-				style = REDACT_MEDIAN;
-			else if (strcmp(optarg, "pixelate") == 0)
-				style = REDACT_PIXELATE;
-			else
-				rc = err_set(&eb, IF_EINPUT,
-					     "--style \"%s\": use fill, median "
-					     "or pixelate",
-					     optarg);
-			break;
-		case 'c':
-			if (parse_rgb_hex(optarg, &color) != 0)
-				rc = err_set(&eb, IF_EINPUT,
-					     "--color \"%s\" is not #rrggbb",
-					     optarg);
-			break;
-		case 'q':
-			rc = parse_int_arg("quality", optarg, 1, 100, &quality,
-					   &eb);
-			break;
-		case 't':
-			rc = parse_int_arg("threads", optarg, 0, 256, &threads,
-					   &eb);
-			break;
-		case 'H':
-			rc = parse_int_arg("heavy window", optarg, 1, 65535,
-					   &heavy_window, &eb);
-			break;
-		case 'M':
-			rc = parse_int_arg("max megapixels", optarg, 1, 100000,
-					   &mp, &eb);
-			break;
-		case 'o':
-			output = optarg;
-			break;
-		case 'd':
-			detect = true;
-			break;
-		case 'C':
-			if (ncascades == FACE_CASCADES_MAX)
-				rc = err_set(&eb, IF_EINPUT,
-					     "more than %d --cascade options",
-					     FACE_CASCADES_MAX);
-			else
-				cascades[ncascades++] = optarg;
-			break;
-		case 'F':
-			if (cfg_parse_length(optarg, 100000, &min_face) != 0)
-				rc = err_set(&eb, IF_EINPUT,
-					     "--min-face \"%s\": give pixels "
-					     "(1..100000) or a share like 2%%",
-					     optarg);
-			break;
-		case 'G':
-			margin_bp = 0;
-			if (strcmp(optarg, "0") != 0 &&
-			    strcmp(optarg, "0%") != 0 &&
-			    cfg_parse_percent(optarg, &margin_bp) != 0)
-				rc = err_set(&eb, IF_EINPUT,
-					     "--margin \"%s\": give a "
-					     "percentage like 10%%",
-					     optarg);
-			break;
-		case 'h':
-			render_usage(stdout);
-			free(boxes);
-			return IF_OK;
-		case ':':
-			rc = err_set(&eb, IF_EINPUT, "%s needs a value",
-				     argv[optind - 1]);
-			break;
-		default:
-			rc = err_set(&eb, IF_EINPUT, "unknown option \"%s\"",
-				     argv[optind - 1]);
-			break;
-		}
-		if (rc != IF_OK)
-			goto usage_error;
-	}
-	if (optind != argc - 1) {
-		err_set(&eb, IF_EINPUT,
-			optind >= argc ? "no IMAGE given"
-				       : "one IMAGE only (got \"%s\" too)",
-			optind + 1 < argc ? argv[optind + 1] : "");
-		goto usage_error;
-	}
-	input = argv[optind];
-	if (window < 0) {
-		err_set(&eb, IF_EINPUT, "-w WINDOW is required");
-		goto usage_error;
-	}
-	if (window % 2 == 0 || heavy_window % 2 == 0) {
-		err_set(&eb, IF_EINPUT, "window %lld is even; windows are odd",
-			(long long)(window % 2 == 0 ? window : heavy_window));
-		goto usage_error;
-	}
-	if (output == NULL) {
-		err_set(&eb, IF_EINPUT, "-o OUT is required");
-		goto usage_error;
-	}
-	if (img_format_from_name(output) == IMG_FORMAT_UNKNOWN) {
-		err_set(&eb, IF_EINPUT,
-			"%s: unknown output format; use .jpg, .png or .ppm",
-			output);
-		goto usage_error;
-	}
-
-	if (detect) {
-		rc = detect_boxes(input, (uint64_t)mp * 1000000ULL, cascades,
-				  ncascades, &min_face, margin_bp, &boxes,
-				  &nboxes, &eb);
-		if (rc != IF_OK) {
-			free(boxes);
-			return cmd_fail("render", &eb);
-		}
-	}
-	spec.window = (int)window;
-	spec.boxes = boxes;
-	spec.n = nboxes;
-	spec.style = style;
-	spec.fill_rgb = color;
-	spec.heavy_window = (int)heavy_window;
-	rc = img_renderer_new(&r, (int)threads, (uint64_t)mp * 1000000ULL, &eb);
+	spec.window = (int)o->window;
+	spec.boxes = o->boxes;
+	spec.n = o->nboxes;
+	spec.style = o->style;
+	spec.fill_rgb = o->color;
+	spec.heavy_window = (int)o->heavy_window;
+	rc = img_renderer_new(&r, (int)o->threads,
+			      (uint64_t)o->mp * 1000000ULL, eb);
 	if (rc == IF_OK)
-		rc = img_renderer_read_file(r, input, &data, &len, &eb);
+		rc = img_renderer_read_file(r, o->input, &data, &len, eb);
 	if (rc == IF_OK)
-		rc = img_renderer_encode(r, data, len, input, &spec,
-					 img_format_from_name(output),
-					 (int)quality, &bytes, &nbytes, &eb);
-	/* A temporary name, then rename: a failed render leaves no file. */
+		rc = img_renderer_encode(r, data, len, o->input, &spec,
+					 img_format_from_name(o->output),
+					 (int)o->quality, &bytes, &nbytes, eb);
 	if (rc == IF_OK)
-		rc = atomic_write_file(output, bytes, nbytes, 0644, &eb);
+		rc = atomic_write_file(o->output, bytes, nbytes, 0644, eb);
 	img_renderer_free(r);
-	free(boxes);
-	if (rc != IF_OK)
-		return cmd_fail("render", &eb);
-	return IF_OK;
+	return rc;
+}
 
-usage_error:
-	free(boxes);
-	fprintf(stderr, "intofocus render: %s\n", eb.msg);
-	fprintf(stderr, "Try \"intofocus render --help\".\n");
-	return IF_EINPUT;
+int
+cmd_render(int argc, char **argv)
+{
+	struct errbuf eb = {0};
+	struct render_opts o;
+	int rc;
+
+	rc = parse_render_opts(argc, argv, &o, &eb);
+	if (rc == IF_OK)
+		rc = (!o.detect || detect_boxes(&o, &eb) == IF_OK) &&
+				     render_write(&o, &eb) == IF_OK
+			     ? IF_OK
+			     : cmd_fail("render", &eb);
+	else if (rc != -1) {
+		fprintf(stderr, "intofocus render: %s\n", eb.msg);
+		fprintf(stderr, "Try \"intofocus render --help\".\n");
+		rc = IF_EINPUT;
+	} else {
+		rc = IF_OK;
+	}
+	free(o.boxes);
+	return rc;
 }

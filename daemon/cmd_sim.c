@@ -8,10 +8,7 @@
  * one shell agree; the secret is never printed), or else the fixed,
  * documented pair SIM_DEFAULT_* (which it prints, since it guards
  * nothing).  --experiment files teach the simulated crowd the images'
- * ground truth and the stages' windows.
- *
- * This file also turns a loaded experiment into the simulator's view of
- * it, for "intofocus run" embedding the simulator.
+ * ground truth and the stages' windows (sim_view.c).
  */
 #include "daemon/daemon.h"
 #include "config/config.h"
@@ -23,70 +20,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-int
-sim_view_init(struct sim_view *v, const struct experiment *exp,
-	      struct errbuf *eb)
-{
-	memset(v, 0, sizeof(*v));
-	v->images = calloc(exp->nimages + 1, sizeof(*v->images));
-	v->faces = calloc(exp->nimages + 1, sizeof(*v->faces));
-	if (v->images == NULL || v->faces == NULL)
-		goto nomem;
-	for (size_t i = 0; i < exp->nimages; i++) {
-		const struct exp_image *im = &exp->images[i];
-		struct sim_face *f = calloc(im->nground_truth + 1, sizeof(*f));
-
-		if (f == NULL)
-			goto nomem;
-		v->faces[i] = f;
-		for (size_t k = 0; k < im->nground_truth; k++) {
-			f[k].x = im->ground_truth[k].x;
-			f[k].y = im->ground_truth[k].y;
-			f[k].w = im->ground_truth[k].w;
-			f[k].h = im->ground_truth[k].h;
-		}
-		v->images[i].id = im->id;
-		v->images[i].width = im->width;
-		v->images[i].height = im->height;
-		v->images[i].faces = f;
-		v->images[i].nfaces = im->nground_truth;
-		/* Windows fitted to the image (issue 17). */
-		v->images[i].windows = im->windows;
-		v->images[i].nwindows = exp->nstages;
-	}
-	v->nimages = exp->nimages;
-	v->exp.name = exp->name;
-	v->exp.windows = exp->stages;
-	v->exp.nwindows = exp->nstages;
-	v->exp.images = v->images;
-	v->exp.nimages = exp->nimages;
-	/* The crowd judges what the daemon serves: it combines the same way. */
-	v->exp.aggregate = exp->aggregate == EXP_AGG_FIRST ? SIM_AGG_FIRST
-			   : exp->aggregate == EXP_AGG_MAJORITY
-				   ? SIM_AGG_MAJORITY
-				   : SIM_AGG_UNION;
-	v->crowd.k = exp->sim_crowd.k;
-	v->crowd.x0 = exp->sim_crowd.x0;
-	v->crowd.spurious = exp->sim_crowd.spurious;
-	v->crowd.jitter = exp->sim_crowd.jitter;
-	v->exp.crowd = &v->crowd;
-	return IF_OK;
-nomem:
-	sim_view_cleanup(v);
-	return err_set(eb, IF_ERUNTIME, "%s: out of memory", exp->source);
-}
-
-void
-sim_view_cleanup(struct sim_view *v)
-{
-	if (v == NULL)
-		return;
-	for (size_t i = 0; v->faces != NULL && i <= v->nimages; i++)
-		free(v->faces[i]);
-	free(v->faces);
-	free(v->images);
-	memset(v, 0, sizeof(*v));
-}
+/* The command line; the arrays hold one entry per argument at most. */
+struct sim_opts {
+	struct sim_config cfg; /* listen, seed, faults, crowd, state */
+	char host[128];
+	double delay, rate;
+	int64_t seed, slow;
+	struct experiment **exps; /* --experiment files, loaded */
+	struct sim_view *views;	  /* the crowd's view of each */
+	size_t nexps;
+	const char **refusals;
+	size_t nrefusals;
+	/* The crowd's model for every --experiment; < 0: the file's own. */
+	double crowd_k, crowd_x0, spurious, jitter;
+};
 
 static void
 usage(FILE *fp)
@@ -101,12 +48,12 @@ usage(FILE *fp)
 		"\n"
 		"  --listen ADDR:PORT  loopback address to listen on "
 		"[127.0.0.1:9000]; port 0 = any\n"
-		"  --seed N            seed of the crowd, the ids and the faults "
-		"[1]\n"
+		"  --seed N            seed of the crowd, the ids and the "
+		"faults [1]\n"
 		"  --faults RATE       share of API requests that fail "
 		"(0..1) [0]\n"
-		"  --experiment FILE   teach the crowd this experiment's ground "
-		"truth (repeatable)\n"
+		"  --experiment FILE   teach the crowd this experiment's "
+		"ground truth (repeatable)\n"
 		"  --delay SECONDS     time a simulated worker takes; the "
 		"workers of a HIT\n"
 		"                      work one after another [0]\n"
@@ -117,8 +64,8 @@ usage(FILE *fp)
 		"across restarts\n"
 		"                      [default: in memory only]\n"
 		"  --refuse OP[:TEXT]=ERROR\n"
-		"                      answer every OP request (whose JSON body "
-		"contains TEXT)\n"
+		"                      answer every OP request (whose JSON "
+		"body contains TEXT)\n"
 		"                      with ERROR, one that does not pass: "
 		"InsufficientFunds,\n"
 		"                      ParameterValidationError, "
@@ -146,8 +93,7 @@ parse_listen(const char *s, char *host, size_t hostlen, unsigned *port,
 	size_t hl;
 	int64_t p;
 
-	if (colon == NULL ||
-	    parse_int64(colon + 1, 0, 65535, &p) != 0)
+	if (colon == NULL || parse_int64(colon + 1, 0, 65535, &p) != 0)
 		return err_set(eb, IF_EINPUT,
 			       "--listen \"%s\": expected ADDRESS:PORT, e.g. "
 			       "127.0.0.1:9000",
@@ -158,7 +104,8 @@ parse_listen(const char *s, char *host, size_t hostlen, unsigned *port,
 		hl -= 2;
 	}
 	if (hl == 0 || hl >= hostlen)
-		return err_set(eb, IF_EINPUT, "--listen \"%s\": bad address", s);
+		return err_set(eb, IF_EINPUT, "--listen \"%s\": bad address",
+			       s);
 	memcpy(host, h, hl);
 	host[hl] = '\0';
 	*port = (unsigned)p;
@@ -166,22 +113,98 @@ parse_listen(const char *s, char *host, size_t hostlen, unsigned *port,
 }
 
 static int
-parse_double(const char *opt, const char *s, double lo, double hi, double *out,
-	     struct errbuf *eb)
+parse_double(const char *opt, const char *s, double lo, double hi,
+	     double *out, struct errbuf *eb)
 {
 	char *end = NULL;
 	double v = strtod(s, &end);
 
 	if (end == s || *end != '\0' || !(v >= lo && v <= hi))
 		return err_set(eb, IF_EINPUT,
-			       "%s \"%s\": expected a number from %g to %g", opt,
-			       s, lo, hi);
+			       "%s \"%s\": expected a number from %g to %g",
+			       opt, s, lo, hi);
 	*out = v;
 	return IF_OK;
 }
 
-int
-cmd_sim(int argc, char **argv)
+static void
+sim_opts_cleanup(struct sim_opts *o)
+{
+	for (size_t i = 0; i < o->nexps; i++) {
+		sim_view_cleanup(&o->views[i]);
+		exp_free(o->exps[i]);
+	}
+	free(o->views);
+	free(o->exps);
+	free(o->refusals);
+}
+
+/* One option; IF_OK, or an error with eb set. */
+static int
+sim_opt(struct sim_opts *o, int c, const char *arg, struct errbuf *eb)
+{
+	switch (c) {
+	case 'l':
+		return parse_listen(arg, o->host, sizeof(o->host),
+				    &o->cfg.port, eb);
+	case 's':
+		if (parse_int64(arg, 0, INT64_MAX, &o->seed) != 0)
+			return err_set(eb, IF_EINPUT,
+				       "--seed \"%s\": expected a whole "
+				       "number >= 0",
+				       arg);
+		return IF_OK;
+	case 'f':
+		return parse_double("--faults", arg, 0.0, 1.0, &o->rate, eb);
+	case 'd':
+		return parse_double("--delay", arg, 0.0, 86400.0, &o->delay,
+				    eb);
+	case 'w':
+		if (parse_int64(arg, 0, 2000, &o->slow) != 0)
+			return err_set(eb, IF_EINPUT,
+				       "--slow-ms \"%s\": expected 0 to 2000",
+				       arg);
+		return IF_OK;
+	case 'n':
+		o->cfg.crowd_off = true;
+		return IF_OK;
+	case 'S':
+		o->cfg.state_dir = arg;
+		return IF_OK;
+	case 'r':
+		o->refusals[o->nrefusals++] = arg;
+		return IF_OK;
+	case 'K':
+		return parse_double("--crowd-k", arg, 0.001, 100.0,
+				    &o->crowd_k, eb);
+	case 'X':
+		return parse_double("--crowd-x0", arg, 0.0, 100.0,
+				    &o->crowd_x0, eb);
+	case 'P':
+		return parse_double("--spurious", arg, 0.0, 1.0, &o->spurious,
+				    eb);
+	case 'J':
+		return parse_double("--jitter", arg, 0.0, 1.0, &o->jitter, eb);
+	case 'e':
+		if (exp_load(arg, &o->exps[o->nexps], NULL, eb) != IF_OK ||
+		    sim_view_init(&o->views[o->nexps], o->exps[o->nexps],
+				  eb) != IF_OK) {
+			exp_free(o->exps[o->nexps]);
+			o->exps[o->nexps] = NULL;
+			return eb->code;
+		}
+		o->nexps++;
+		return IF_OK;
+	}
+	return err_set(eb, IF_EINPUT, "unknown option");
+}
+
+/*
+ * IF_OK to go on, -1 after --help, or an error with eb set (the usage
+ * printed when the command line itself is wrong).
+ */
+static int
+parse_sim_opts(int argc, char **argv, struct sim_opts *o, struct errbuf *eb)
 {
 	static const struct option opts[] = {
 		{"listen", required_argument, NULL, 'l'},
@@ -200,164 +223,85 @@ cmd_sim(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct errbuf eb;
-	struct sim_config cfg;
-	struct sim_server *sim = NULL;
-	struct aws_creds_env env;
-	struct aws_creds *creds = NULL;
-	struct experiment **exps = NULL;
-	struct sim_view *views = NULL;
-	const char **refusals = NULL;
-	size_t nexps = 0, nrefusals = 0;
-	char host[128] = "127.0.0.1";
-	unsigned port = 9000;
-	int64_t seed = 1, slow = -2;
-	double delay = 0.0, rate = 0.0;
-	/* The crowd's model for every --experiment; < 0: the file's own. */
-	double crowd_k = -1, crowd_x0 = -1, spurious = -1, jitter = -1;
-	sigset_t unblocked;
-	int c, rc = IF_OK;
+	int c;
 
-	err_init(&eb);
-	memset(&cfg, 0, sizeof(cfg));
-	exps = calloc((size_t)argc + 1, sizeof(*exps));
-	views = calloc((size_t)argc + 1, sizeof(*views));
-	refusals = calloc((size_t)argc + 1, sizeof(*refusals));
-	if (exps == NULL || views == NULL || refusals == NULL) {
-		err_set(&eb, IF_ERUNTIME, "out of memory");
-		goto fail;
-	}
+	memset(o, 0, sizeof(*o));
+	snprintf(o->host, sizeof(o->host), "127.0.0.1");
+	o->cfg.port = 9000;
+	o->seed = 1;
+	o->slow = -2;
+	o->crowd_k = o->crowd_x0 = o->spurious = o->jitter = -1;
+	o->exps = calloc((size_t)argc + 1, sizeof(*o->exps));
+	o->views = calloc((size_t)argc + 1, sizeof(*o->views));
+	o->refusals = calloc((size_t)argc + 1, sizeof(*o->refusals));
+	if (o->exps == NULL || o->views == NULL || o->refusals == NULL)
+		return err_set(eb, IF_ERUNTIME, "out of memory");
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			if (parse_listen(optarg, host, sizeof(host), &port,
-					 &eb) != IF_OK)
-				goto fail;
-			break;
-		case 's':
-			if (parse_int64(optarg, 0, INT64_MAX, &seed) != 0) {
-				err_set(&eb, IF_EINPUT,
-					"--seed \"%s\": expected a whole number "
-					">= 0", optarg);
-				goto fail;
-			}
-			break;
-		case 'f':
-			if (parse_double("--faults", optarg, 0.0, 1.0, &rate,
-					 &eb) != IF_OK)
-				goto fail;
-			break;
-		case 'd':
-			if (parse_double("--delay", optarg, 0.0, 86400.0,
-					 &delay, &eb) != IF_OK)
-				goto fail;
-			break;
-		case 'w':
-			if (parse_int64(optarg, 0, 2000, &slow) != 0) {
-				err_set(&eb, IF_EINPUT,
-					"--slow-ms \"%s\": expected 0 to 2000",
-					optarg);
-				goto fail;
-			}
-			break;
-		case 'n':
-			cfg.crowd_off = true;
-			break;
-		case 'S':
-			cfg.state_dir = optarg;
-			break;
-		case 'r':
-			refusals[nrefusals++] = optarg;
-			break;
-		case 'K':
-			if (parse_double("--crowd-k", optarg, 0.001, 100.0,
-					 &crowd_k, &eb) != IF_OK)
-				goto fail;
-			break;
-		case 'X':
-			if (parse_double("--crowd-x0", optarg, 0.0, 100.0,
-					 &crowd_x0, &eb) != IF_OK)
-				goto fail;
-			break;
-		case 'P':
-			if (parse_double("--spurious", optarg, 0.0, 1.0,
-					 &spurious, &eb) != IF_OK)
-				goto fail;
-			break;
-		case 'J':
-			if (parse_double("--jitter", optarg, 0.0, 1.0, &jitter,
-					 &eb) != IF_OK)
-				goto fail;
-			break;
-		case 'e':
-			if (exp_load(optarg, &exps[nexps], NULL, &eb) != IF_OK ||
-			    sim_view_init(&views[nexps], exps[nexps], &eb) !=
-				    IF_OK) {
-				exp_free(exps[nexps]);
-				exps[nexps] = NULL;
-				goto fail;
-			}
-			nexps++;
-			break;
-		case 'h':
+		if (c == 'h') {
 			usage(stdout);
-			goto out;
-		default:
-			usage(stderr);
-			err_set(&eb, IF_EINPUT, "unknown or incomplete option "
-						"\"%s\"",
-				argv[optind - 1]);
-			goto fail;
+			return -1;
 		}
+		if (c == '?' || c == ':') {
+			usage(stderr);
+			return err_set(eb, IF_EINPUT,
+				       "unknown or incomplete option \"%s\"",
+				       argv[optind - 1]);
+		}
+		if (sim_opt(o, c, optarg, eb) != IF_OK)
+			return eb->code;
 	}
 	if (optind < argc) {
 		usage(stderr);
-		err_set(&eb, IF_EINPUT, "unexpected argument \"%s\"", argv[optind]);
-		goto fail;
+		return err_set(eb, IF_EINPUT, "unexpected argument \"%s\"",
+			       argv[optind]);
 	}
 	/* Flags replay a fitted crowd over what the files say. */
-	for (size_t i = 0; i < nexps; i++) {
-		struct sim_crowd_model *m = &views[i].crowd;
+	for (size_t i = 0; i < o->nexps; i++) {
+		struct sim_crowd_model *m = &o->views[i].crowd;
 
-		m->k = crowd_k >= 0 ? crowd_k : m->k;
-		m->x0 = crowd_x0 >= 0 ? crowd_x0 : m->x0;
-		m->spurious = spurious >= 0 ? spurious : m->spurious;
-		m->jitter = jitter >= 0 ? jitter : m->jitter;
+		m->k = o->crowd_k >= 0 ? o->crowd_k : m->k;
+		m->x0 = o->crowd_x0 >= 0 ? o->crowd_x0 : m->x0;
+		m->spurious = o->spurious >= 0 ? o->spurious : m->spurious;
+		m->jitter = o->jitter >= 0 ? o->jitter : m->jitter;
 	}
-	aws_creds_env_from_process(&env);
-	if (aws_creds_find(&env, NULL, &creds, &eb) != IF_OK)
-		goto fail;
-	cfg.listen_host = host;
-	cfg.port = port;
-	cfg.seed = (uint64_t)seed;
-	cfg.fault_rate = rate;
-	cfg.fault_slow_ms = slow == -2 ? 0 : slow == 0 ? -1 : slow;
-	cfg.crowd_delay_ms = (int64_t)(delay * 1000.0);
-	cfg.access_key_id = creds != NULL ? creds->access_key_id
-					  : SIM_DEFAULT_ACCESS_KEY_ID;
-	cfg.secret_access_key = creds != NULL ? creds->secret_access_key
-					      : SIM_DEFAULT_SECRET_ACCESS_KEY;
-	cfg.session_token = creds != NULL ? creds->session_token : NULL;
-	cfg.refusals = refusals;
-	cfg.nrefusals = nrefusals;
-	/* Threads started by the simulator inherit the blocked signals. */
-	if (loop_signals_init(&unblocked, &eb) != IF_OK)
-		goto fail;
-	sim = sim_new(&cfg, &eb);
-	if (sim == NULL)
-		goto fail;
-	for (size_t i = 0; i < nexps; i++)
-		if (sim_add_experiment(sim, &views[i].exp, &eb) != IF_OK)
-			goto fail;
+	return IF_OK;
+}
+
+/* The service's settings from the options and the credentials. */
+static void
+sim_configure(struct sim_opts *o, const struct aws_creds *creds)
+{
+	struct sim_config *cfg = &o->cfg;
+
+	cfg->listen_host = o->host;
+	cfg->seed = (uint64_t)o->seed;
+	cfg->fault_rate = o->rate;
+	cfg->fault_slow_ms = o->slow == -2 ? 0 : o->slow == 0 ? -1 : o->slow;
+	cfg->crowd_delay_ms = (int64_t)(o->delay * 1000.0);
+	cfg->access_key_id = creds != NULL ? creds->access_key_id
+					   : SIM_DEFAULT_ACCESS_KEY_ID;
+	cfg->secret_access_key = creds != NULL
+					 ? creds->secret_access_key
+					 : SIM_DEFAULT_SECRET_ACCESS_KEY;
+	cfg->session_token = creds != NULL ? creds->session_token : NULL;
+	cfg->refusals = o->refusals;
+	cfg->nrefusals = o->nrefusals;
+}
+
+/* Where the service listens and what it accepts, on stdout. */
+static void
+sim_announce(const struct sim_opts *o, const struct sim_server *sim,
+	     const struct aws_creds *creds)
+{
+	bool v6 = strchr(o->host, ':') != NULL;
+
 	printf("intofocus sim: MTurk API and S3 endpoint: "
 	       "http://%s%s%s:%u\n",
-	       strchr(host, ':') != NULL ? "[" : "", host,
-	       strchr(host, ':') != NULL ? "]" : "", sim_port(sim));
-	printf("intofocus sim: lab mode: http://%s%s%s:%u/\n",
-	       strchr(host, ':') != NULL ? "[" : "", host,
-	       strchr(host, ':') != NULL ? "]" : "", sim_port(sim));
+	       v6 ? "[" : "", o->host, v6 ? "]" : "", sim_port(sim));
+	printf("intofocus sim: lab mode: http://%s%s%s:%u/\n", v6 ? "[" : "",
+	       o->host, v6 ? "]" : "", sim_port(sim));
 	if (creds != NULL)
 		printf("intofocus sim: accepting access key %s from %s "
 		       "(region us-east-1)\n",
@@ -366,14 +310,52 @@ cmd_sim(int argc, char **argv)
 		printf("intofocus sim: no credentials configured; accepting "
 		       "AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s "
 		       "(region us-east-1)\n",
-		       SIM_DEFAULT_ACCESS_KEY_ID, SIM_DEFAULT_SECRET_ACCESS_KEY);
+		       SIM_DEFAULT_ACCESS_KEY_ID,
+		       SIM_DEFAULT_SECRET_ACCESS_KEY);
 	printf("intofocus sim: seed %lld, faults %g, delay %gs, crowd %s, "
 	       "%zu experiment(s), state %s\n",
-	       (long long)seed, rate, delay, cfg.crowd_off ? "off" : "on", nexps,
-	       cfg.state_dir != NULL ? cfg.state_dir : "in memory only");
-	for (size_t i = 0; i < nrefusals; i++)
-		printf("intofocus sim: refusing %s\n", refusals[i]);
+	       (long long)o->seed, o->rate, o->delay,
+	       o->cfg.crowd_off ? "off" : "on", o->nexps,
+	       o->cfg.state_dir != NULL ? o->cfg.state_dir
+					: "in memory only");
+	for (size_t i = 0; i < o->nrefusals; i++)
+		printf("intofocus sim: refusing %s\n", o->refusals[i]);
 	fflush(stdout);
+}
+
+int
+cmd_sim(int argc, char **argv)
+{
+	struct errbuf eb;
+	struct sim_opts o;
+	struct sim_server *sim = NULL;
+	struct aws_creds_env env;
+	struct aws_creds *creds = NULL;
+	sigset_t unblocked;
+	int rc = IF_OK;
+
+	err_init(&eb);
+	rc = parse_sim_opts(argc, argv, &o, &eb);
+	if (rc == -1) {
+		rc = IF_OK;
+		goto out;
+	}
+	if (rc != IF_OK)
+		goto fail;
+	aws_creds_env_from_process(&env);
+	if (aws_creds_find(&env, NULL, &creds, &eb) != IF_OK)
+		goto fail;
+	sim_configure(&o, creds);
+	/* Threads started by the simulator inherit the blocked signals. */
+	if (loop_signals_init(&unblocked, &eb) != IF_OK)
+		goto fail;
+	sim = sim_new(&o.cfg, &eb);
+	if (sim == NULL)
+		goto fail;
+	for (size_t i = 0; i < o.nexps; i++)
+		if (sim_add_experiment(sim, &o.views[i].exp, &eb) != IF_OK)
+			goto fail;
+	sim_announce(&o, sim, creds);
 	while (!loop_stop_requested())
 		loop_sleep(&unblocked, 1000);
 	printf("intofocus sim: stopping\n");
@@ -383,12 +365,6 @@ fail:
 out:
 	sim_free(sim);
 	aws_creds_free(creds);
-	for (size_t i = 0; i < nexps; i++) {
-		sim_view_cleanup(&views[i]);
-		exp_free(exps[i]);
-	}
-	free(views);
-	free(exps);
-	free(refusals);
+	sim_opts_cleanup(&o);
 	return rc;
 }

@@ -20,8 +20,17 @@
 #include <string.h>
 #include <time.h>
 
+struct status_opts {
+	const char *exp_path;
+	const char *state_dir;
+	bool json;
+};
+
+/* One image as status shows it; hits belong to the caller of collect(). */
 struct image_status {
 	const struct image_rec *im;
+	int window; /* of its current stage */
+	const struct hit_rec *hit_list; /* hits of them */
 	const char *current_hit;
 	size_t hits;
 	size_t submitted, valid, approved;
@@ -51,18 +60,20 @@ collect(struct state *st, const struct image_rec *im, struct image_status *s,
 	s->submitted = n;
 	for (size_t i = 0; i < n; i++) {
 		s->valid += a[i].valid != 0;
-		s->approved += strcmp(a[i].approval, "approved") == 0;
+		s->approved += a[i].approval == APPROVAL_APPROVED;
 	}
 	assignment_recs_free(a, n);
 	for (int k = 1; k < im->stage; k++) {
 		char *json = NULL;
 		struct box *b = NULL;
 		size_t nb = 0;
-		int rc = store_stage_result_get(st, im->id, k, &json, eb);
-		if (rc == 1)
-			continue;
-		if (rc != 0)
+		bool found = false;
+
+		if (store_stage_result_get(st, im->id, k, &json, &found, eb) !=
+		    IF_OK)
 			return eb->code;
+		if (!found)
+			continue;
 		if (boxes_from_json(json, &b, &nb, eb) == IF_OK)
 			s->boxes += nb;
 		free(b);
@@ -90,7 +101,7 @@ format_time(int64_t t, char *out, size_t outsz)
  */
 struct halt {
 	int64_t at;
-	char *reason;	      /* NULL when the daemon did not stop that way */
+	char *reason; /* NULL when the daemon did not stop that way */
 	int64_t restarted_at; /* a run started after the stop; 0: none yet */
 };
 
@@ -115,18 +126,295 @@ halt_read(struct state *st, struct halt *h, struct errbuf *eb)
 	return state_meta_get(st, "halt_reason", &h->reason, eb);
 }
 
+/* What status shows beside the images: totals, money, the stop. */
+struct status_totals {
+	const struct experiment *exp;
+	const char *state_path;
+	size_t images, done, failed, retrying;
+	int64_t committed, open_hits, total_hits;
+	struct halt halt;
+};
+
+/* The totals, from the image list and the state's counters. */
+static int
+totals_read(struct state *st, const struct experiment *exp,
+	    const struct image_rec *list, size_t n, struct status_totals *t,
+	    struct errbuf *eb)
+{
+	memset(t, 0, sizeof(*t));
+	t->exp = exp;
+	t->state_path = state_path(st);
+	t->images = n;
+	for (size_t i = 0; i < n; i++) {
+		const struct image_rec *im = &list[i];
+		t->done += im->state == IMAGE_DONE;
+		t->failed += im->state == IMAGE_FAILED;
+		t->retrying += im->error[0] != '\0' &&
+			       im->state != IMAGE_DONE &&
+			       im->state != IMAGE_FAILED;
+	}
+	if (store_committed_cents(st, &t->committed, eb) != IF_OK ||
+	    store_hit_counts(st, &t->open_hits, &t->total_hits, eb) != IF_OK ||
+	    halt_read(st, &t->halt, eb) != IF_OK)
+		return eb->code;
+	return IF_OK;
+}
+
+/* ---- text ------------------------------------------------------------- */
+
+static void
+text_begin(const struct status_totals *t)
+{
+	const struct halt *h = &t->halt;
+	char when[40], again[40];
+
+	printf("experiment %s, state %s\n", t->exp->name, t->state_path);
+	format_time(h->at, when, sizeof(when));
+	if (h->reason != NULL && h->restarted_at > 0) {
+		format_time(h->restarted_at, again, sizeof(again));
+		printf("started again at %s after a stop at %s on:\n"
+		       "  %s\n  (no image has moved on since)\n",
+		       again, when, h->reason);
+	} else if (h->reason != NULL) {
+		printf("STOPPED at %s on an error that will not pass by "
+		       "itself:\n  %s\n  (fix it, then start intofocus run "
+		       "again; nothing is lost)\n",
+		       when, h->reason);
+	}
+	printf("%-20s %-7s %-6s %-6s %-32s %-9s %-8s %s\n", "IMAGE", "STATE",
+	       "STAGE", "WINDOW", "HIT", "ANSWERS", "APPROVED", "BOXES");
+}
+
+static void
+text_image(const struct status_totals *t, const struct image_status *s)
+{
+	const struct image_rec *im = s->im;
+	char stage[16], answers[24], since[40], next[40];
+
+	if (im->state == IMAGE_DONE)
+		snprintf(stage, sizeof(stage), "final");
+	else
+		snprintf(stage, sizeof(stage), "%d/%zu", im->stage,
+			 t->exp->nstages);
+	snprintf(answers, sizeof(answers), "%zu", s->submitted);
+	printf("%-20s %-7s %-6s %-6d %-32s %-9s %-8zu %zu%s%s\n", im->id,
+	       image_state_str(im->state), stage, s->window,
+	       s->current_hit != NULL ? s->current_hit : "-", answers,
+	       s->approved, s->boxes, im->reason[0] != '\0' ? "  " : "",
+	       im->reason);
+	if (im->error[0] == '\0' || strcmp(im->error, im->reason) == 0)
+		return;
+	format_time(im->error_since, since, sizeof(since));
+	format_time(im->next_at, next, sizeof(next));
+	printf("  last error since %s, %d failed attempt%s%s%s:\n    %s\n",
+	       since, im->retries, im->retries == 1 ? "" : "s",
+	       im->next_at > 0 ? ", next at " : "",
+	       im->next_at > 0 ? next : "", im->error);
+}
+
+static int
+text_end(const struct status_totals *t)
+{
+	char money[32], budget[32] = "";
+
+	cfg_format_money(t->committed, money, sizeof(money));
+	if (t->exp->budget_cents >= 0)
+		cfg_format_money(t->exp->budget_cents, budget, sizeof(budget));
+	printf("%zu/%zu images final (%zu done, %zu failed), "
+	       "%lld HITs open of %lld, $%s committed%s%s",
+	       t->done + t->failed, t->images, t->done, t->failed,
+	       (long long)t->open_hits, (long long)t->total_hits, money,
+	       t->exp->budget_cents >= 0 ? " of $" : "", budget);
+	if (t->retrying > 0)
+		printf(", %zu with a remote error", t->retrying);
+	printf("\n");
+	return IF_OK;
+}
+
+/* ---- JSON ------------------------------------------------------------- */
+
+static json_t *
+json_count(size_t n)
+{
+	return json_integer((json_int_t)n);
+}
+
+/* A time, or null for none. */
+static json_t *
+json_time(bool set, int64_t t)
+{
+	return set ? json_integer(t) : json_null();
+}
+
+static json_t *
+json_image(const struct status_totals *t, const struct image_status *s)
+{
+	const struct image_rec *im = s->im;
+	json_t *o = json_object(), *ids = json_array();
+	bool working = im->state != IMAGE_DONE && im->state != IMAGE_FAILED;
+	char money[32];
+
+	for (size_t h = 0; h < s->hits; h++)
+		if (s->hit_list[h].hit_id[0] != '\0')
+			json_array_append_new(
+				ids, json_string(s->hit_list[h].hit_id));
+	cfg_format_money(s->cost_cents, money, sizeof(money));
+	json_object_set_new(o, "id", json_string(im->id));
+	json_object_set_new(o, "state",
+			    json_string(image_state_str(im->state)));
+	json_object_set_new(o, "stage", json_integer(im->stage));
+	json_object_set_new(o, "stages", json_count(t->exp->nstages));
+	json_object_set_new(o, "window", json_integer(s->window));
+	json_object_set_new(o, "hit_ids", ids);
+	json_object_set_new(o, "current_hit",
+			    s->current_hit != NULL
+				    ? json_string(s->current_hit)
+				    : json_null());
+	json_object_set_new(o, "assignments_submitted",
+			    json_count(s->submitted));
+	json_object_set_new(o, "assignments_valid", json_count(s->valid));
+	json_object_set_new(o, "assignments_approved",
+			    json_count(s->approved));
+	json_object_set_new(o, "boxes", json_count(s->boxes));
+	json_object_set_new(o, "cost_usd", json_string(money));
+	json_object_set_new(o, "reason", json_string(im->reason));
+	/* The remote failure of its last step, if any. */
+	json_object_set_new(o, "error",
+			    im->error[0] != '\0' ? json_string(im->error)
+						 : json_null());
+	json_object_set_new(o, "error_since",
+			    json_time(im->error_since > 0, im->error_since));
+	json_object_set_new(o, "failed_attempts", json_integer(im->retries));
+	json_object_set_new(o, "next_attempt_at",
+			    json_time(im->next_at > 0 && working,
+				      im->next_at));
+	return o;
+}
+
+/* "stopped" (or, once a run started again, "stopped_before"). */
+static void
+json_halt(json_t *root, const struct halt *halt)
+{
+	json_t *h;
+
+	if (halt->reason == NULL) {
+		json_object_set_new(root, "stopped", json_null());
+		return;
+	}
+	h = json_object();
+	json_object_set_new(h, "at", json_integer(halt->at));
+	json_object_set_new(h, "reason", json_string(halt->reason));
+	/* Started again since: the stop is history. */
+	json_object_set_new(h, "restarted_at",
+			    json_time(halt->restarted_at > 0,
+				      halt->restarted_at));
+	json_object_set_new(root,
+			    halt->restarted_at > 0 ? "stopped_before"
+						   : "stopped",
+			    h);
+	if (halt->restarted_at > 0)
+		json_object_set_new(root, "stopped", json_null());
+}
+
+/* Takes images (the array of json_image objects). */
+static int
+json_end(const struct status_totals *t, json_t *images)
+{
+	json_t *root = json_object();
+	char money[32], budget[32];
+
+	cfg_format_money(t->committed, money, sizeof(money));
+	if (t->exp->budget_cents >= 0)
+		cfg_format_money(t->exp->budget_cents, budget, sizeof(budget));
+	json_object_set_new(root, "experiment", json_string(t->exp->name));
+	json_object_set_new(root, "state", json_string(t->state_path));
+	json_object_set_new(root, "images", images);
+	json_object_set_new(root, "images_total", json_count(t->images));
+	json_object_set_new(root, "images_done", json_count(t->done));
+	json_object_set_new(root, "images_failed", json_count(t->failed));
+	json_object_set_new(root, "images_retrying",
+			    json_count(t->retrying));
+	json_halt(root, &t->halt);
+	json_object_set_new(root, "hits_open", json_integer(t->open_hits));
+	json_object_set_new(root, "hits_total", json_integer(t->total_hits));
+	json_object_set_new(root, "committed_usd", json_string(money));
+	json_object_set_new(root, "budget_usd",
+			    t->exp->budget_cents >= 0 ? json_string(budget)
+						      : json_null());
+	json_dumpf(root, stdout, JSON_INDENT(2));
+	printf("\n");
+	json_decref(root);
+	return IF_OK;
+}
+
+/* ---- the command -------------------------------------------------------- */
+
+/*
+ * Collects one image at a time and hands it to the printer, so that
+ * memory follows one image, not the study.
+ */
+static int
+status_show(struct state *st, const struct experiment *exp,
+	    const struct image_rec *list, size_t n, bool json,
+	    struct errbuf *eb)
+{
+	struct status_totals t;
+	json_t *images = NULL;
+	int rc;
+
+	if ((rc = totals_read(st, exp, list, n, &t, eb)) != IF_OK)
+		goto out;
+	if (json)
+		images = json_array();
+	else
+		text_begin(&t);
+	for (size_t i = 0; i < n; i++) {
+		const struct image_rec *im = &list[i];
+		struct image_status s;
+		struct hit_rec *hits = NULL;
+		size_t nhits = 0;
+
+		rc = collect(st, im, &s, &hits, &nhits, eb);
+		if (rc != IF_OK) {
+			free(hits);
+			goto out;
+		}
+		s.hit_list = hits;
+		s.window = im->stage >= 1 && (size_t)im->stage <= exp->nstages
+				   ? exp_window(exp, im->id,
+						(size_t)im->stage)
+				   : 1;
+		if (json)
+			json_array_append_new(images, json_image(&t, &s));
+		else
+			text_image(&t, &s);
+		free(hits);
+	}
+	if (json) {
+		rc = json_end(&t, images);
+		images = NULL;
+	} else {
+		rc = text_end(&t);
+	}
+out:
+	json_decref(images);
+	free(t.halt.reason);
+	return rc;
+}
+
 static void
 status_usage(FILE *fp)
 {
 	fprintf(fp, "usage: intofocus status EXPERIMENT.yaml [--state-dir DIR] "
 		    "[--json]\n\n"
-		    "Shows each image's stage, HITs, assignments and boxes, and "
-		    "the money\ncommitted, from the state alone (read-only; safe "
-		    "beside a running daemon).\n");
+		    "Shows each image's stage, HITs, assignments and boxes, "
+		    "and the money\ncommitted, from the state alone "
+		    "(read-only; safe beside a running daemon).\n");
 }
 
-int
-cmd_status(int argc, char **argv)
+/* 0 to go on, -1 after --help, or IF_EINPUT (usage printed). */
+static int
+parse_status_opts(int argc, char **argv, struct status_opts *o)
 {
 	static const struct option opts[] = {
 		{"state-dir", required_argument, NULL, 'd'},
@@ -134,33 +422,22 @@ cmd_status(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct experiment *exp = NULL;
-	struct exp_errors errs = {0};
-	struct errbuf eb = {0};
-	struct state *st = NULL;
-	struct image_rec *list = NULL;
-	const char *state_dir_opt = NULL;
-	char *state_dir = NULL;
-	size_t n = 0, done = 0, failed = 0, retrying = 0;
-	struct halt halt = {0, NULL, 0};
-	int64_t committed = 0, open_hits = 0, total_hits = 0;
-	bool json = false;
-	json_t *root = NULL, *images = NULL;
-	int c, rc;
+	int c;
 
+	memset(o, 0, sizeof(*o));
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":d:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
-			state_dir_opt = optarg;
+			o->state_dir = optarg;
 			break;
 		case 'j':
-			json = true;
+			o->json = true;
 			break;
 		case 'h':
 			status_usage(stdout);
-			return IF_OK;
+			return -1;
 		default:
 			fprintf(stderr, "intofocus status: bad option \"%s\"\n",
 				argv[optind - 1]);
@@ -172,211 +449,37 @@ cmd_status(int argc, char **argv)
 		status_usage(stderr);
 		return IF_EINPUT;
 	}
-	rc = exp_load(argv[optind], &exp, &errs, &eb);
+	o->exp_path = argv[optind];
+	return IF_OK;
+}
+
+int
+cmd_status(int argc, char **argv)
+{
+	struct status_opts o;
+	struct experiment *exp = NULL;
+	struct exp_errors errs = {0};
+	struct errbuf eb = {0};
+	struct state *st = NULL;
+	struct image_rec *list = NULL;
+	char *state_dir = NULL;
+	size_t n = 0;
+	int rc;
+
+	rc = parse_status_opts(argc, argv, &o);
+	if (rc != IF_OK)
+		return rc == -1 ? IF_OK : rc;
+	rc = exp_load(o.exp_path, &exp, &errs, &eb);
 	exp_errors_cleanup(&errs);
 	if (rc != IF_OK)
 		return cmd_fail("status", &eb);
-	state_dir = state_dir_for(state_dir_opt, exp->name);
+	state_dir = state_dir_for(o.state_dir, exp->name);
 	rc = state_dir != NULL ? state_open_readonly(state_dir, &st, &eb)
 			       : err_set(&eb, IF_ERUNTIME, "out of memory");
 	if (rc == IF_OK)
 		rc = store_images_list(st, &list, &n, &eb);
 	if (rc == IF_OK)
-		rc = store_committed_cents(st, &committed, &eb);
-	if (rc == IF_OK)
-		rc = store_hit_counts(st, &open_hits, &total_hits, &eb);
-	if (rc == IF_OK)
-		rc = halt_read(st, &halt, &eb);
-	if (rc != IF_OK)
-		goto out;
-	if (json) {
-		root = json_object();
-		images = json_array();
-	} else {
-		printf("experiment %s, state %s\n", exp->name, state_path(st));
-		if (halt.reason != NULL && halt.restarted_at > 0) {
-			char when[40], again[40];
-			format_time(halt.at, when, sizeof(when));
-			format_time(halt.restarted_at, again, sizeof(again));
-			printf("started again at %s after a stop at %s on:\n"
-			       "  %s\n  (no image has moved on since)\n",
-			       again, when, halt.reason);
-		} else if (halt.reason != NULL) {
-			char when[40];
-			format_time(halt.at, when, sizeof(when));
-			printf("STOPPED at %s on an error that will not pass by "
-			       "itself:\n  %s\n  (fix it, then start intofocus run "
-			       "again; nothing is lost)\n",
-			       when, halt.reason);
-		}
-		printf("%-20s %-7s %-6s %-6s %-32s %-9s %-8s %s\n", "IMAGE",
-		       "STATE", "STAGE", "WINDOW", "HIT", "ANSWERS", "APPROVED",
-		       "BOXES");
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct image_status s;
-		struct hit_rec *hits = NULL;
-		size_t nhits = 0;
-		const struct image_rec *im = &list[i];
-		int window = im->stage >= 1 && (size_t)im->stage <= exp->nstages
-				     ? exp_window(exp, im->id, (size_t)im->stage)
-				     : 1;
-
-		rc = collect(st, im, &s, &hits, &nhits, &eb);
-		if (rc != IF_OK) {
-			free(hits);
-			goto out;
-		}
-		done += im->state == IMAGE_DONE;
-		failed += im->state == IMAGE_FAILED;
-		retrying += im->error[0] != '\0' && im->state != IMAGE_DONE &&
-			    im->state != IMAGE_FAILED;
-		if (json) {
-			json_t *o = json_object(), *ids = json_array();
-			char money[32];
-			for (size_t h = 0; h < nhits; h++)
-				if (hits[h].hit_id[0] != '\0')
-					json_array_append_new(
-						ids, json_string(hits[h].hit_id));
-			cfg_format_money(s.cost_cents, money, sizeof(money));
-			json_object_set_new(o, "id", json_string(im->id));
-			json_object_set_new(o, "state",
-					    json_string(image_state_str(im->state)));
-			json_object_set_new(o, "stage", json_integer(im->stage));
-			json_object_set_new(o, "stages",
-					    json_integer((json_int_t)exp->nstages));
-			json_object_set_new(o, "window", json_integer(window));
-			json_object_set_new(o, "hit_ids", ids);
-			json_object_set_new(o, "current_hit",
-					    s.current_hit != NULL
-						    ? json_string(s.current_hit)
-						    : json_null());
-			json_object_set_new(o, "assignments_submitted",
-					    json_integer((json_int_t)s.submitted));
-			json_object_set_new(o, "assignments_valid",
-					    json_integer((json_int_t)s.valid));
-			json_object_set_new(o, "assignments_approved",
-					    json_integer((json_int_t)s.approved));
-			json_object_set_new(o, "boxes",
-					    json_integer((json_int_t)s.boxes));
-			json_object_set_new(o, "cost_usd", json_string(money));
-			json_object_set_new(o, "reason", json_string(im->reason));
-			/* The remote failure of its last step, if any. */
-			json_object_set_new(o, "error",
-					    im->error[0] != '\0'
-						    ? json_string(im->error)
-						    : json_null());
-			json_object_set_new(o, "error_since",
-					    im->error_since > 0
-						    ? json_integer(im->error_since)
-						    : json_null());
-			json_object_set_new(o, "failed_attempts",
-					    json_integer(im->retries));
-			json_object_set_new(o, "next_attempt_at",
-					    im->next_at > 0 &&
-							    im->state != IMAGE_DONE &&
-							    im->state != IMAGE_FAILED
-						    ? json_integer(im->next_at)
-						    : json_null());
-			json_array_append_new(images, o);
-		} else {
-			char stage[16], answers[24];
-			if (im->state == IMAGE_DONE)
-				snprintf(stage, sizeof(stage), "final");
-			else
-				snprintf(stage, sizeof(stage), "%d/%zu", im->stage,
-					 exp->nstages);
-			snprintf(answers, sizeof(answers), "%zu", s.submitted);
-			printf("%-20s %-7s %-6s %-6d %-32s %-9s %-8zu %zu%s%s\n",
-			       im->id, image_state_str(im->state), stage, window,
-			       s.current_hit != NULL ? s.current_hit : "-",
-			       answers, s.approved, s.boxes,
-			       im->reason[0] != '\0' ? "  " : "", im->reason);
-			if (im->error[0] != '\0' &&
-			    strcmp(im->error, im->reason) != 0) {
-				char since[40], next[40];
-				format_time(im->error_since, since, sizeof(since));
-				format_time(im->next_at, next, sizeof(next));
-				printf("  last error since %s, %d failed "
-				       "attempt%s%s%s:\n    %s\n",
-				       since, im->retries,
-				       im->retries == 1 ? "" : "s",
-				       im->next_at > 0 ? ", next at " : "",
-				       im->next_at > 0 ? next : "", im->error);
-			}
-		}
-		free(hits);
-	}
-	{
-		char money[32], budget[32];
-		cfg_format_money(committed, money, sizeof(money));
-		if (exp->budget_cents >= 0)
-			cfg_format_money(exp->budget_cents, budget,
-					 sizeof(budget));
-		if (json) {
-			json_object_set_new(root, "experiment",
-					    json_string(exp->name));
-			json_object_set_new(root, "state", json_string(state_path(st)));
-			json_object_set_new(root, "images", images);
-			images = NULL;
-			json_object_set_new(root, "images_total",
-					    json_integer((json_int_t)n));
-			json_object_set_new(root, "images_done",
-					    json_integer((json_int_t)done));
-			json_object_set_new(root, "images_failed",
-					    json_integer((json_int_t)failed));
-			json_object_set_new(root, "images_retrying",
-					    json_integer((json_int_t)retrying));
-			if (halt.reason != NULL) {
-				json_t *h = json_object();
-				json_object_set_new(h, "at", json_integer(halt.at));
-				json_object_set_new(h, "reason",
-						    json_string(halt.reason));
-				/* Started again since: the stop is history. */
-				json_object_set_new(h, "restarted_at",
-						    halt.restarted_at > 0
-							    ? json_integer(
-								      halt.restarted_at)
-							    : json_null());
-				json_object_set_new(root,
-						    halt.restarted_at > 0
-							    ? "stopped_before"
-							    : "stopped",
-						    h);
-				if (halt.restarted_at > 0)
-					json_object_set_new(root, "stopped",
-							    json_null());
-			} else {
-				json_object_set_new(root, "stopped", json_null());
-			}
-			json_object_set_new(root, "hits_open",
-					    json_integer(open_hits));
-			json_object_set_new(root, "hits_total",
-					    json_integer(total_hits));
-			json_object_set_new(root, "committed_usd",
-					    json_string(money));
-			json_object_set_new(root, "budget_usd",
-					    exp->budget_cents >= 0
-						    ? json_string(budget)
-						    : json_null());
-			json_dumpf(root, stdout, JSON_INDENT(2));
-			printf("\n");
-		} else {
-			printf("%zu/%zu images final (%zu done, %zu failed), "
-			       "%lld HITs open of %lld, $%s committed%s%s",
-			       done + failed, n, done, failed,
-			       (long long)open_hits, (long long)total_hits, money,
-			       exp->budget_cents >= 0 ? " of $" : "",
-			       exp->budget_cents >= 0 ? budget : "");
-			if (retrying > 0)
-				printf(", %zu with a remote error", retrying);
-			printf("\n");
-		}
-	}
-out:
-	free(halt.reason);
-	json_decref(root);
-	json_decref(images);
+		rc = status_show(st, exp, list, n, o.json, &eb);
 	free(list);
 	state_close(st);
 	free(state_dir);

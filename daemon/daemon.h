@@ -13,6 +13,7 @@
 #include "common/common.h"
 #include "config/config.h"
 #include "imaging/imaging.h"
+#include "mturk/mturk.h"
 
 #include <signal.h>
 #include <stdint.h>
@@ -66,6 +67,26 @@ int state_begin(struct state *st, struct errbuf *eb);
 int state_commit(struct state *st, struct errbuf *eb);
 /* Rolls back an open transaction; a no-op outside one. */
 void state_rollback(struct state *st);
+/*
+ * The writes of one step as one transaction: BEGIN IMMEDIATE, write(st,
+ * arg, eb), COMMIT; a failure anywhere rolls it all back and is returned,
+ * so that nothing is committed half-done.
+ */
+int state_transaction(struct state *st,
+		      int (*write)(struct state *st, void *arg,
+				   struct errbuf *eb),
+		      void *arg, struct errbuf *eb);
+/*
+ * Test hook, compiled in and inert until set: the n-th write statement
+ * (INSERT, UPDATE, COMMIT) whose SQL contains match (every one when match
+ * is NULL) fails as a full disk would, once.  state_open() sets it from
+ * INTOFOCUS_TEST_STORE_FAIL_AT=n and INTOFOCUS_TEST_STORE_FAIL_MATCH.
+ */
+void state_fail_write_at(struct state *st, int64_t n, const char *match);
+/* True once the hook has failed its write. */
+bool state_fail_write_fired(const struct state *st);
+/* The store calls this before each write; IF_OK unless the hook fires. */
+int state_write_check(struct state *st, const char *sql, struct errbuf *eb);
 int state_exec(struct state *st, const char *sql, struct errbuf *eb);
 int state_meta_set(struct state *st, const char *key, const char *value,
 		   struct errbuf *eb);
@@ -94,7 +115,12 @@ const char *image_state_str(enum image_state s);
 /* -1 for an unknown name. */
 int image_state_parse(const char *name);
 
-#define ID_MAX 72
+/*
+ * An MTurk id (HITId, AssignmentId, ...) or an image id: one bound for
+ * both, MTurk's EntityId (1-64 characters; the experiment's image ids are
+ * held to the same).
+ */
+#define ID_MAX MTURK_ID_MAX
 #define URL_MAX 2048
 
 struct image_rec {
@@ -138,6 +164,11 @@ struct hit_rec {
 	int64_t expires_at;
 	int extensions;
 	int closed; /* HIT_OPEN, HIT_CLOSED or HIT_REVIEWED */
+	/*
+	 * Why UpdateExpirationForHIT was refused for this HIT, for good; ""
+	 * while it was not.  A refused HIT is not asked again.
+	 */
+	char extension_refused[512];
 };
 
 /*
@@ -152,6 +183,23 @@ enum {
 	HIT_REVIEWED = 2,
 };
 
+/*
+ * Where the payment of an assignment stands: pending (to approve, or to
+ * leave to the operator), approved, rejected (outside the daemon), or
+ * manual (approve: manual; the operator decides).
+ */
+enum approval {
+	APPROVAL_PENDING = 0,
+	APPROVAL_APPROVED,
+	APPROVAL_REJECTED,
+	APPROVAL_MANUAL,
+};
+
+/* "pending", "approved", "rejected", "manual"; "?" for another value. */
+const char *approval_str(enum approval a);
+/* -1 for an unknown name. */
+int approval_parse(const char *name);
+
 struct assignment_rec {
 	char assignment_id[ID_MAX];
 	char worker_id[256];
@@ -165,18 +213,23 @@ struct assignment_rec {
 	char *boxes;	/* JSON [[x,y,w,h],...]; owned */
 	char face_found[8];
 	char *feedback; /* owned */
-	char approval[16]; /* pending | approved | rejected | manual */
+	enum approval approval;
 	int granted;
 };
 
 void assignment_rec_cleanup(struct assignment_rec *a);
 void assignment_recs_free(struct assignment_rec *a, size_t n);
 
+/*
+ * Every store function returns a status only (IF_OK or an error code);
+ * what a lookup found, or whether an insert inserted, travels in its own
+ * out-parameter, set false on an error.
+ */
 int store_image_insert(struct state *st, const struct image_rec *im,
 		       struct errbuf *eb);
-/* 0 = found, 1 = absent (no error), or an error code. */
+/* *found false: no image of that id (out untouched). */
 int store_image_get(struct state *st, const char *id, struct image_rec *out,
-		    struct errbuf *eb);
+		    bool *found, struct errbuf *eb);
 /* All images in experiment order; *out is freed with free(). */
 int store_images_list(struct state *st, struct image_rec **out, size_t *n,
 		      struct errbuf *eb);
@@ -185,11 +238,14 @@ int store_image_update(struct state *st, const struct image_rec *im,
 
 int store_hit_insert(struct state *st, const struct hit_rec *h,
 		     struct errbuf *eb);
-/* The HIT of image/stage/attempt: 0 = found, 1 = absent, or an error. */
+/* The HIT of image/stage/attempt; *found false when there is none. */
 int store_hit_get(struct state *st, const char *image_id, int stage,
-		  int attempt, struct hit_rec *out, struct errbuf *eb);
+		  int attempt, struct hit_rec *out, bool *found,
+		  struct errbuf *eb);
 int store_hit_update(struct state *st, const struct hit_rec *h,
 		     struct errbuf *eb);
+/* store_hit_update of hit (a struct hit_rec *) for state_transaction. */
+int store_hit_write(struct state *st, void *hit, struct errbuf *eb);
 /* Every HIT of an image (all stages), oldest first. */
 int store_hits_for_image(struct state *st, const char *image_id,
 			 struct hit_rec **out, size_t *n, struct errbuf *eb);
@@ -202,14 +258,14 @@ int store_committed_cents(struct state *st, int64_t *out, struct errbuf *eb);
 int store_hit_counts(struct state *st, int64_t *open, int64_t *total,
 		     struct errbuf *eb);
 
-/* 0 = inserted, 1 = already recorded (left as it was), or an error. */
+/* *inserted false: recorded already (the row is left as it was). */
 int store_assignment_insert(struct state *st, const struct assignment_rec *a,
-			    struct errbuf *eb);
+			    bool *inserted, struct errbuf *eb);
 int store_assignments_for(struct state *st, const char *image_id, int stage,
 			  struct assignment_rec **out, size_t *n,
 			  struct errbuf *eb);
 int store_assignment_set_approval(struct state *st, const char *assignment_id,
-				  const char *worker_id, const char *approval,
+				  const char *worker_id, enum approval approval,
 				  struct errbuf *eb);
 int store_assignment_set_granted(struct state *st, const char *assignment_id,
 				 const char *worker_id, struct errbuf *eb);
@@ -217,18 +273,21 @@ int store_assignment_set_granted(struct state *st, const char *assignment_id,
 int store_stage_result_put(struct state *st, const char *image_id, int stage,
 			   int window, const char *boxes_json, int assignments,
 			   int64_t now, struct errbuf *eb);
-/* The aggregated boxes JSON of one stage: 0 found (free *boxes), 1 absent. */
+/*
+ * The aggregated boxes JSON of one stage (free() *boxes_json); *found
+ * false, and *boxes_json NULL, when the stage is not aggregated.
+ */
 int store_stage_result_get(struct state *st, const char *image_id, int stage,
-			   char **boxes_json, struct errbuf *eb);
+			   char **boxes_json, bool *found, struct errbuf *eb);
 
-/* 0 found, 1 absent; *qual_id must hold ID_MAX bytes. */
-int store_qual_get(struct state *st, int stage, char *qual_id,
-		   struct errbuf *eb);
+/* The stage's qualification type into qual_id (size bytes), if known. */
+int store_qual_get(struct state *st, int stage, char *qual_id, size_t size,
+		   bool *found, struct errbuf *eb);
 int store_qual_put(struct state *st, int stage, const char *qual_id,
 		   struct errbuf *eb);
-/* 0 = granted already, 1 = not yet, or an error. */
+/* *granted: the worker has the stage's qualification already. */
 int store_grant_get(struct state *st, const char *worker_id, int stage,
-		    struct errbuf *eb);
+		    bool *granted, struct errbuf *eb);
 int store_grant_put(struct state *st, const char *worker_id, int stage,
 		    int64_t now, struct errbuf *eb);
 
@@ -282,8 +341,8 @@ struct run_ctx {
 	struct aws_creds *creds;
 	struct notifier notify;
 	char salt[40];		 /* per-state secret mixed into HIT tokens */
-	char hit_type[16][72];	 /* per stage, "" until created this run */
-	char qual_type[16][72];	 /* per stage, with exclusive_stages */
+	char hit_type[16][ID_MAX]; /* per stage, "" until created this run */
+	char qual_type[16][ID_MAX]; /* per stage, with exclusive_stages */
 	int threads;		 /* median filter threads (0 = all cores) */
 	/* Stage images, buffers kept between them; made on first use. */
 	struct img_renderer *renderer;
@@ -396,8 +455,75 @@ int calib_collect(const struct experiment *exp, const char *state_dir,
 		  struct errbuf *eb);
 int cmd_calibrate(int argc, char **argv); /* cmd_calibrate.c */
 
-/* cmd_run.c: --state-dir, else $STATE_DIRECTORY, else ./state/NAME. */
+/* state_dir.c: --state-dir, else $STATE_DIRECTORY, else ./state/NAME. */
 char *state_dir_for(const char *given, const char *exp_name);
+
+/* ---- engine.c: the daemon (intofocus run) -------------------------------- */
+
+/* What one run is given; strings are borrowed for the engine's life. */
+struct engine_config {
+	const char *exp_path;
+	const char *state_dir;	/* NULL: state_dir_for()'s default */
+	int threads;		/* median filter threads (0 = all cores) */
+	/* The embedded simulator (environment: simulator, no endpoint). */
+	uint64_t sim_seed;
+	int64_t sim_delay_ms;	/* a simulated worker's delay */
+	bool sim_memory;	/* nothing on disk: not beside the state */
+	const char *const *sim_refusals; /* as intofocus sim --refuse */
+	size_t sim_nrefusals;
+	/*
+	 * Tests: the clock (seconds) of the daemon, of its signatures and of
+	 * the embedded simulator [default: NULL = the wall clock, with the
+	 * INTOFOCUS_TEST_TIME_* hooks for the daemon's].
+	 */
+	int64_t (*now)(void *arg);
+	void *now_arg;
+};
+
+/* Where the images stand, from the state. */
+struct engine_progress {
+	size_t images, final, done, failed, paused;
+	size_t erring; /* working images whose last step failed */
+	int64_t open_hits, total_hits, committed;
+	int64_t next_at; /* earliest next_at of a working image, 0 = none */
+	bool finished;	 /* engine_pass: every image was final already */
+};
+
+struct engine;
+struct exp_errors;
+
+/*
+ * Start-up: loads the experiment (its problems into errs, when not NULL),
+ * blocks SIGTERM/SIGINT/SIGHUP, opens and recovers the state, finds the
+ * credentials, starts the embedded simulator when the experiment asks for
+ * it, connects the MTurk client and the image host, and adds the
+ * experiment's new images.  engine_close() undoes all of it.
+ */
+int engine_open(const struct engine_config *cfg, struct exp_errors *errs,
+		struct engine **out, struct errbuf *eb);
+void engine_close(struct engine *e);
+/* The run context, for tests that look into the state. */
+struct run_ctx *engine_ctx(struct engine *e);
+/*
+ * The loop: READY=1, then passes until every image is final, or until
+ * SIGTERM/SIGINT once the step under way is done; then a summary in the
+ * log.  Only errors of our own state (SQLite, disk) are returned.
+ */
+int engine_run(struct engine *e, struct errbuf *eb);
+/*
+ * One pass of the loop, without sleeping: a reload when SIGHUP asked for
+ * one, the poll round, one step of every image due, and the progress after
+ * them in *p (p->finished when every image was final before the pass).
+ */
+int engine_pass(struct engine *e, struct engine_progress *p,
+		struct errbuf *eb);
+/*
+ * Rereads the experiment file under the rules of spec section 3: a file
+ * that does not load, or changes what started images depend on, is
+ * refused (logged; the old plan continues, IF_OK).  Paused and erring
+ * images look again at once; new images are added.
+ */
+int engine_reload(struct engine *e, struct errbuf *eb);
 
 /* ---- stage.c: the per-image state machine -------------------------------- */
 
@@ -412,15 +538,81 @@ int image_step(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb);
 /*
  * Seconds before the retry of a step whose attempt n (1-based) failed for a
  * passing reason: 15 s doubling up to 15 minutes, with "equal jitter" from
- * r (half the wait fixed, half r's share of it).
+ * r (half the wait fixed, half r's share of it).  In failure.c.
  */
 int64_t stage_retry_delay(int n, uint32_t r);
 
+/* The run's clock (ctx->now), seconds since the epoch. */
+int64_t run_now(const struct run_ctx *ctx);
+/* The kill -9 suites' hook (INTOFOCUS_TEST_CRASH_AT); see stage.c. */
+void run_crash_point(struct run_ctx *ctx, const char *where);
+
 /*
- * How long before its expiry a HIT that lacks answers is polled and
- * extended, in seconds: a minute, or a quarter of a shorter lifetime.
+ * The one place where an image changes state: in one transaction, with
+ * (st, with_arg) first when with is not NULL, then the image row; then the
+ * journal line.  On a failure nothing is written and *im is as it was.
+ * reason may be NULL.
  */
-int64_t hit_expiry_margin(const struct experiment *exp);
+int image_enter_state(struct run_ctx *ctx, struct image_rec *im,
+		      enum image_state to,
+		      int (*with)(struct state *st, void *arg,
+				  struct errbuf *eb),
+		      void *with_arg, struct errbuf *eb, const char *reason,
+		      ...) __attribute__((format(printf, 7, 8)));
+/* Saves next_at (and anything else changed in im) without a transition. */
+int image_save(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb);
+
+/* ---- failure.c: what a failed remote step leads to ---------------------- */
+
+/*
+ * Whose request failed: the image's own (its HIT, that HIT's assignments
+ * and expiry), so a refusal fails that image and the others go on; one
+ * every image needs (the HIT type, the qualification types, the image
+ * host's bucket); or a payment or exclusion that the operator must settle
+ * (an approval or a grant refused for good).  A refusal of the last two
+ * stops the daemon rather than failing the images one after another.
+ */
+enum failure_scope {
+	SCOPE_IMAGE,
+	SCOPE_EXPERIMENT,
+	SCOPE_SETTLEMENT,
+};
+
+/*
+ * The one decision about a remote step that failed, by what the failure
+ * means (its typed fault): passing ones are retried with backoff; a
+ * request of this image refused fails the image, with the reason; account-
+ * wide ones, and refusals outside SCOPE_IMAGE, stop the daemon.  fault
+ * NONE (a failure before any call) counts as passing, or as a refused
+ * request when cause says the input is invalid.
+ */
+int image_remote_failed(struct run_ctx *ctx, struct image_rec *im,
+			const char *what, enum mturk_fault fault,
+			enum failure_scope scope, const struct errbuf *cause,
+			struct errbuf *eb);
+/* A passing failure: try again later, backing off, and say so. */
+int image_retry_later(struct run_ctx *ctx, struct image_rec *im,
+		      const char *what, const struct errbuf *cause,
+		      struct errbuf *eb);
+/* Moves the image to FAILED with the message of a failure. */
+int image_fail(struct run_ctx *ctx, struct image_rec *im, const char *what,
+	       const struct errbuf *cause, struct errbuf *eb);
+/* Notes a failure of this step in the image row (saved by the caller). */
+void image_note_error(struct run_ctx *ctx, struct image_rec *im,
+		      const char *what, const struct errbuf *cause);
+
+/* ---- review.c: finished HITs out of the Reviewable list ----------------- */
+
+/*
+ * UpdateHITReviewStatus(Revert=false) for a closed HIT, then HIT_REVIEWED.
+ * A HIT not Reviewable yet (closed with part of its answers before its
+ * expiry) stays HIT_CLOSED for a later pass, unless last_try says it is
+ * past the time it could still be worked on: it is then left where it is,
+ * with a warning, rather than asked about on every pass.  A HIT MTurk no
+ * longer has is done too.  Returns only errors of our own state.
+ */
+int hit_review(struct run_ctx *ctx, struct hit_rec *h, bool last_try,
+	       struct errbuf *eb);
 
 /*
  * Moves the HITs whose stage is done (HIT_CLOSED) out of MTurk's
@@ -432,7 +624,7 @@ int64_t hit_expiry_margin(const struct experiment *exp);
  */
 int hits_review_sweep(struct run_ctx *ctx, int64_t now, struct errbuf *eb);
 
-/* ---- poll.c: one poll per HIT type --------------------------------------- */
+/* ---- poll.c: one poll per HIT type -------------------------------------- */
 
 /*
  * Starts a poll round: for every HIT type with a due WAIT image, every
@@ -449,6 +641,11 @@ int poll_round(struct run_ctx *ctx, struct image_rec *list, size_t n,
 void poll_round_end(struct run_ctx *ctx);
 /* True when this round's listing had hit_id as Reviewable. */
 bool poll_seen_reviewable(const struct run_ctx *ctx, const char *hit_id);
+/*
+ * How long before its expiry a HIT that lacks answers is polled and
+ * extended, in seconds: a minute, or a quarter of a shorter lifetime.
+ */
+int64_t hit_expiry_margin(const struct experiment *exp);
 
 /* The state's per-experiment secret for tokens (created on first use). */
 int run_salt_load(struct run_ctx *ctx, struct errbuf *eb);
@@ -460,9 +657,12 @@ int run_salt_load(struct run_ctx *ctx, struct errbuf *eb);
  */
 int run_note_start(struct run_ctx *ctx, struct errbuf *eb);
 
-/* The UniqueRequestToken of a HIT: hex, 40 characters. */
-void hit_token(const char *salt, const char *annotation, int attempt,
-	       char out[41]);
+/*
+ * The UniqueRequestToken of a HIT: hex, 40 characters (IF_ERUNTIME when
+ * the digest cannot be computed).
+ */
+int hit_token(const char *salt, const char *annotation, int attempt,
+	      char out[41]);
 
 /* ---- aggregate.c --------------------------------------------------------- */
 
@@ -470,6 +670,17 @@ int boxes_to_json(const struct box *boxes, size_t n, char **out,
 		  struct errbuf *eb);
 int boxes_from_json(const char *text, struct box **out, size_t *n,
 		    struct errbuf *eb);
+/*
+ * A worker's boxes with their confidences: [x, y, w, h] or [x, y, w, h, c]
+ * with c in 0..100.  conf (may be NULL) gets one value per box, -1 where
+ * none was given; free() it.  boxes_from_json() reads the same form and
+ * leaves the confidences out.
+ */
+int boxes_conf_from_json(const char *text, struct box **out, int **conf,
+			 size_t *n, struct errbuf *eb);
+/* conf NULL, or -1 for a box, writes that box without a confidence. */
+int boxes_conf_to_json(const struct box *boxes, const int *conf, size_t n,
+		       char **out, struct errbuf *eb);
 /*
  * The boxes a stage redacts, from its recorded assignments (submission
  * order): union, first, or the majority pixel vote of the valid answers.
@@ -483,9 +694,12 @@ int aggregate_boxes(int rule, const struct assignment_rec *a, size_t n, int w,
 /*
  * The HIT type of stage (from 1) and, with exclusive_stages, every stage's
  * qualification type, created once per run (both are idempotent at MTurk).
- * Errors come back as the remote call returned them (IF_ETEMP: retry).
+ * A remote failure comes back as the call returned it, in cause (IF_ETEMP:
+ * retry); a failure of the state (the qualification types are kept there)
+ * in eb.
  */
-int stage_setup(struct run_ctx *ctx, int stage, struct errbuf *cause);
+int stage_setup(struct run_ctx *ctx, int stage, struct errbuf *cause,
+		struct errbuf *eb);
 
 /* An answer as the state stores it. */
 struct parsed_answer {
@@ -507,8 +721,8 @@ int task_question(struct run_ctx *ctx, const struct image_rec *im,
 
 /* sha256 of a file's bytes, hex. */
 int file_fingerprint(const char *path, char out[65], struct errbuf *eb);
-/* The same of bytes already read. */
-void data_fingerprint(const void *data, size_t len, char out[65]);
+/* The same of bytes already read (IF_ERUNTIME when it cannot be had). */
+int data_fingerprint(const void *data, size_t len, char out[65]);
 
 /*
  * Writes output_dir/<id>.jpg (the final image, no metadata) and
@@ -522,9 +736,10 @@ int image_record_json(struct run_ctx *ctx, const struct image_rec *im,
 int write_outputs(struct run_ctx *ctx, const struct image_rec *im,
 		  const struct img *final, struct errbuf *eb);
 
-/* ---- cmd_sim.c: the simulator's view of an experiment ------------------ */
+/* ---- sim_view.c: the simulator's view of an experiment ------------------ */
 
 #include "mturk/mturk.h"
+#include "sim/sim.h"
 
 struct experiment;
 
@@ -547,6 +762,8 @@ void sim_view_cleanup(struct sim_view *v);
 
 /* ---- metrics.c: the seed's table 1 (spec section 8) --------------------- */
 
+#define METRICS_STAGES_MAX 16 /* EXP_STAGES_MAX */
+
 /*
  * One image's (or the total's) counts.  Areas are pixels; the _pct fields
  * are percentages of the area of the image the face is in.  A face is
@@ -561,6 +778,38 @@ struct image_metrics {
 	int64_t largest_missed;	 /* 0 when every face was found */
 	int64_t smallest_found;	 /* -1 when none was found */
 	double largest_face_pct, largest_missed_pct, smallest_found_pct;
+	/* The same faces' width x height (clipped to the image). */
+	int largest_face_w, largest_face_h;
+	int largest_missed_w, largest_missed_h;
+	int smallest_found_w, smallest_found_h;
+	/*
+	 * metrics_stages(): found_by_stage[k]: faces the redaction of stages
+	 * 1..k+1 covers (cumulative); nstages = 0 until measured.
+	 */
+	size_t nstages;
+	size_t found_by_stage[METRICS_STAGES_MAX];
+	/*
+	 * metrics_privacy_cost(): the cost of privacy in utility.
+	 * redacted_area: pixels the redaction hides; redacted_outside: those
+	 * of them outside every ground-truth face; boxes: redaction boxes;
+	 * boxes_no_face: those that touch no face.
+	 */
+	bool has_cost;
+	int64_t redacted_area, redacted_outside;
+	size_t boxes, boxes_no_face;
+};
+
+/* One ground-truth face, as metrics_face() measures it. */
+struct face_metrics {
+	struct box box;	     /* clipped to the image */
+	int64_t area;
+	double pct;	     /* of the image */
+	double covered;	     /* by the whole redaction, 0..1 */
+	bool found;	     /* covered >= 0.5 */
+	/* The first stage whose redaction covers it; 0 never. */
+	int first_stage;
+	/* The first stage one worker covered it in; 0 never. */
+	int first_worker_stage;
 };
 
 /*
@@ -570,17 +819,63 @@ struct image_metrics {
 int metrics_image(const struct box *truth, size_t ntruth,
 		  const struct box *redacted, size_t nredacted, int w, int h,
 		  struct image_metrics *m, struct errbuf *eb);
+/*
+ * Per face: size, coverage, and the first stage whose redaction covers
+ * it.  redacted holds the stages' boxes in stage order, upto[k] of them
+ * belonging to stages 1..k (upto[0] = 0), for stages 1..nstages.  Returns
+ * false for a face wholly outside the image (not measured).
+ */
+bool metrics_face(const struct box *face, const struct box *redacted,
+		  const size_t *upto, size_t nstages, int w, int h,
+		  struct face_metrics *f);
+/* True when boxes cover at least half of face (a worker "found" it). */
+bool metrics_covers(const struct box *face, const struct box *boxes,
+		    size_t n);
+/* Adds the per-stage cumulative counts of metrics_face() results. */
+void metrics_stages(struct image_metrics *m, const struct face_metrics *f,
+		    size_t nfaces, size_t nstages);
+/* Fills the privacy-cost fields of m; IF_ERUNTIME out of memory. */
+int metrics_privacy_cost(struct image_metrics *m, const struct box *truth,
+			 size_t ntruth, const struct box *redacted,
+			 size_t nredacted, int w, int h, struct errbuf *eb);
 void metrics_total_init(struct image_metrics *t);
 /* Adds an image with ground truth to the total; others are skipped. */
 void metrics_total_add(struct image_metrics *t, const struct image_metrics *m);
 /* found / faces in percent; 0 without faces. */
 double metrics_found_pct(const struct image_metrics *m);
-/* metrics.csv: the header line, then one row per image and "total". */
+/*
+ * metrics.csv: the header line, then one row per image and "total".  With
+ * nstages > 0 the header ends in found_stage1..N, which rows fill from
+ * their found_by_stage (empty when not measured).
+ */
 void metrics_csv_header(struct buf *out);
+void metrics_csv_header_stages(struct buf *out, size_t nstages);
 int metrics_csv_row(struct buf *out, const char *name,
 		    const struct image_metrics *m);
 /* A new JSON object; null for the values that do not exist. */
 struct json_t *metrics_json(const struct image_metrics *m);
+struct json_t *metrics_face_json(const struct face_metrics *f);
+
+/* ---- analysis.c: workers, time, HITs and cost, one image at a time ------ */
+
+struct analysis;
+struct exp_image;
+
+int analysis_new(const struct experiment *exp, struct analysis **out,
+		 struct errbuf *eb);
+void analysis_free(struct analysis *a);
+/*
+ * Adds one image: its assignments (all stages, submission order), its
+ * HITs (oldest first) and its faces as metrics_face() measured them (NULL
+ * without ground truth), whose first_worker_stage it fills in.
+ */
+int analysis_add_image(struct analysis *a, const struct exp_image *ei,
+		       const struct assignment_rec *as, size_t nas,
+		       const struct hit_rec *hits, size_t nhits,
+		       struct face_metrics *faces, size_t nfaces,
+		       struct errbuf *eb);
+/* workers, unique_workers, time, hits and stages, as a new object. */
+struct json_t *analysis_json(struct analysis *a);
 
 /* ---- report.c: the results site (spec section 7) ------------------------ */
 
@@ -589,9 +884,18 @@ struct json_t *metrics_json(const struct image_metrics *m);
  * dir: index.html with the data embedded, images/ (each stage image as
  * shown to workers, the original and the final image, re-rendered without
  * metadata), metrics.csv and metrics.json.  Shows what exists for an
- * experiment still running.  *nimages counts the images reported.
+ * experiment still running.  *nimages counts the images reported;
+ * *metrics_out (when not NULL) gets metrics.json's object.
  */
 int report_write(struct run_ctx *ctx, const char *dir, size_t *nimages,
-		 struct errbuf *eb);
+		 struct json_t **metrics_out, struct errbuf *eb);
+/*
+ * The comparison page of several experiments' reports: dir/index.html
+ * with their metrics.json objects (names[i]'s in metrics[i]), each
+ * report in dir/<name>/.
+ */
+int report_compare_write(const char *dir, const char *const *names,
+			 struct json_t *const *metrics, size_t n,
+			 struct errbuf *eb);
 
 #endif /* INTOFOCUS_DAEMON_H */

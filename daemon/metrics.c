@@ -1,6 +1,8 @@
 /*
- * daemon/metrics.c - the seed's table 1 (spec section 8): per image and in
- * total, how many ground-truth faces the final redaction caught.
+ * daemon/metrics.c - the seed's table 1 (spec section 8) and the analysis
+ * around it: per image and in total, how many ground-truth faces the
+ * final redaction caught, at which stage each face was first covered,
+ * and what the redaction cost in hidden pixels that show no face.
  *
  * A face counts as found when the union of every stage's aggregated boxes
  * covers at least half of its area.  Coverage is measured exactly by
@@ -13,6 +15,8 @@
 #include "daemon/daemon.h"
 
 #include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static double
@@ -29,16 +33,11 @@ metrics_image(const struct box *truth, size_t ntruth,
 	if (w <= 0 || h <= 0)
 		return err_set(eb, IF_EINPUT, "metrics: bad image size %dx%d",
 			       w, h);
+	memset(m, 0, sizeof(*m));
 	m->has_truth = true;
 	m->image_area = (int64_t)w * h;
 	m->faces = ntruth;
-	m->found = 0;
-	m->largest_face = 0;
-	m->largest_missed = 0;
 	m->smallest_found = -1;
-	m->largest_missed_pct = 0.0;
-	m->largest_face_pct = 0.0;
-	m->smallest_found_pct = 0.0;
 	for (size_t i = 0; i < ntruth; i++) {
 		struct box face = truth[i];
 		int64_t area;
@@ -51,14 +50,22 @@ metrics_image(const struct box *truth, size_t ntruth,
 		}
 		area = (int64_t)face.w * face.h;
 		cov = box_coverage(&face, redacted, nredacted);
-		if (area > m->largest_face)
+		if (area > m->largest_face) {
 			m->largest_face = area;
+			m->largest_face_w = face.w;
+			m->largest_face_h = face.h;
+		}
 		if (cov >= 0.5) {
 			m->found++;
-			if (m->smallest_found < 0 || area < m->smallest_found)
+			if (m->smallest_found < 0 || area < m->smallest_found) {
 				m->smallest_found = area;
+				m->smallest_found_w = face.w;
+				m->smallest_found_h = face.h;
+			}
 		} else if (area > m->largest_missed) {
 			m->largest_missed = area;
+			m->largest_missed_w = face.w;
+			m->largest_missed_h = face.h;
 		}
 	}
 	m->largest_missed_pct = pct(m->largest_missed, m->image_area);
@@ -68,18 +75,128 @@ metrics_image(const struct box *truth, size_t ntruth,
 	return IF_OK;
 }
 
+bool
+metrics_covers(const struct box *face, const struct box *boxes, size_t n)
+{
+	return n > 0 && box_coverage(face, boxes, n) >= 0.5;
+}
+
+bool
+metrics_face(const struct box *face, const struct box *redacted,
+	     const size_t *upto, size_t nstages, int w, int h,
+	     struct face_metrics *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->box = *face;
+	if (w <= 0 || h <= 0 || !box_clip(&f->box, w, h))
+		return false;
+	f->area = (int64_t)f->box.w * f->box.h;
+	f->pct = pct(f->area, (int64_t)w * h);
+	f->covered = nstages > 0 && upto[nstages] > 0
+			     ? box_coverage(&f->box, redacted, upto[nstages])
+			     : 0.0;
+	f->found = f->covered >= 0.5;
+	/* Stage prefixes only grow, so the first covering one is found by
+	 * walking up from stage 1. */
+	for (size_t k = 1; f->found && k <= nstages; k++)
+		if (metrics_covers(&f->box, redacted, upto[k])) {
+			f->first_stage = (int)k;
+			break;
+		}
+	return true;
+}
+
+void
+metrics_stages(struct image_metrics *m, const struct face_metrics *f,
+	       size_t nfaces, size_t nstages)
+{
+	if (nstages > METRICS_STAGES_MAX)
+		nstages = METRICS_STAGES_MAX;
+	m->nstages = nstages;
+	memset(m->found_by_stage, 0, sizeof(m->found_by_stage));
+	for (size_t i = 0; i < nfaces; i++)
+		for (size_t k = 0; f[i].first_stage > 0 && k < nstages; k++)
+			if ((size_t)f[i].first_stage <= k + 1)
+				m->found_by_stage[k]++;
+}
+
+/* Pixels of the w x h image under the union of boxes. */
+static int64_t
+union_area(const struct box *boxes, size_t n, int w, int h)
+{
+	struct box all = {0, 0, w, h};
+
+	if (n == 0)
+		return 0;
+	return llround(box_coverage(&all, boxes, n) * (double)w * h);
+}
+
+static bool
+overlaps(const struct box *a, const struct box *b, struct box *out)
+{
+	int x0 = a->x > b->x ? a->x : b->x, y0 = a->y > b->y ? a->y : b->y;
+	int64_t x1 = (int64_t)a->x + a->w, y1 = (int64_t)a->y + a->h;
+
+	if ((int64_t)b->x + b->w < x1)
+		x1 = (int64_t)b->x + b->w;
+	if ((int64_t)b->y + b->h < y1)
+		y1 = (int64_t)b->y + b->h;
+	if (x1 <= x0 || y1 <= y0)
+		return false;
+	if (out != NULL)
+		*out = (struct box){x0, y0, (int)(x1 - x0), (int)(y1 - y0)};
+	return true;
+}
+
+int
+metrics_privacy_cost(struct image_metrics *m, const struct box *truth,
+		     size_t ntruth, const struct box *redacted,
+		     size_t nredacted, int w, int h, struct errbuf *eb)
+{
+	struct box *inter = NULL;
+	size_t ninter = 0;
+
+	m->has_cost = true;
+	m->boxes = nredacted;
+	m->boxes_no_face = 0;
+	m->redacted_area = union_area(redacted, nredacted, w, h);
+	if (nredacted > 0 && ntruth > 0) {
+		inter = calloc(nredacted * ntruth, sizeof(*inter));
+		if (inter == NULL)
+			return err_set(eb, IF_ERUNTIME, "out of memory");
+	}
+	for (size_t i = 0; i < nredacted; i++) {
+		bool any = false;
+
+		for (size_t j = 0; j < ntruth; j++)
+			if (overlaps(&redacted[i], &truth[j], &inter[ninter])) {
+				ninter++;
+				any = true;
+			}
+		if (!any)
+			m->boxes_no_face++;
+	}
+	/* Hidden pixels inside faces: the union of the overlaps. */
+	m->redacted_outside =
+		m->redacted_area - union_area(inter, ninter, w, h);
+	free(inter);
+	return IF_OK;
+}
+
 void
 metrics_total_init(struct image_metrics *t)
 {
 	memset(t, 0, sizeof(*t));
 	t->has_truth = true;
+	t->has_cost = true;
 	t->smallest_found = -1;
 }
 
 /*
  * The total's areas are the extremes over the images, each with the
  * percentage of its own image (an area summed over images of different
- * sizes would say nothing).  image_area is the sum.
+ * sizes would say nothing).  image_area and the redacted areas are sums,
+ * so that the total's redacted percentages are of all pixels.
  */
 void
 metrics_total_add(struct image_metrics *t, const struct image_metrics *m)
@@ -93,16 +210,34 @@ metrics_total_add(struct image_metrics *t, const struct image_metrics *m)
 	if (m->largest_face > t->largest_face) {
 		t->largest_face = m->largest_face;
 		t->largest_face_pct = m->largest_face_pct;
+		t->largest_face_w = m->largest_face_w;
+		t->largest_face_h = m->largest_face_h;
 	}
 	if (m->largest_missed > t->largest_missed) {
 		t->largest_missed = m->largest_missed;
 		t->largest_missed_pct = m->largest_missed_pct;
+		t->largest_missed_w = m->largest_missed_w;
+		t->largest_missed_h = m->largest_missed_h;
 	}
 	if (m->smallest_found >= 0 &&
 	    (t->smallest_found < 0 || m->smallest_found < t->smallest_found)) {
 		t->smallest_found = m->smallest_found;
 		t->smallest_found_pct = m->smallest_found_pct;
+		t->smallest_found_w = m->smallest_found_w;
+		t->smallest_found_h = m->smallest_found_h;
 	}
+	t->has_cost = t->has_cost && m->has_cost;
+	t->redacted_area += m->redacted_area;
+	t->redacted_outside += m->redacted_outside;
+	t->boxes += m->boxes;
+	t->boxes_no_face += m->boxes_no_face;
+	if (m->nstages > t->nstages)
+		t->nstages = m->nstages;
+	for (size_t k = 0; k < m->nstages; k++)
+		t->found_by_stage[k] += m->found_by_stage[k];
+	/* An image with fewer stages has found all it will by its last. */
+	for (size_t k = m->nstages; m->nstages > 0 && k < t->nstages; k++)
+		t->found_by_stage[k] += m->found_by_stage[m->nstages - 1];
 }
 
 double
@@ -113,13 +248,61 @@ metrics_found_pct(const struct image_metrics *m)
 }
 
 void
-metrics_csv_header(struct buf *out)
+metrics_csv_header_stages(struct buf *out, size_t nstages)
 {
 	buf_append_str(out,
 		       "image,faces,found,not_found,found_pct,"
 		       "largest_not_found_area,largest_not_found_pct,"
 		       "largest_face_area,largest_face_pct,image_area,"
-		       "smallest_found_area,smallest_found_pct\n");
+		       "smallest_found_area,smallest_found_pct,"
+		       "not_found_pct,largest_not_found_wxh,largest_face_wxh,"
+		       "smallest_found_wxh,redacted_pct,"
+		       "redacted_outside_faces_pct,redaction_boxes,"
+		       "boxes_on_no_face");
+	for (size_t k = 1; k <= nstages; k++)
+		buf_printf(out, ",found_stage%zu", k);
+	buf_append_str(out, "\n");
+}
+
+void
+metrics_csv_header(struct buf *out)
+{
+	metrics_csv_header_stages(out, 0);
+}
+
+static int
+csv_wxh(struct buf *out, bool present, int w, int h)
+{
+	return present ? buf_printf(out, ",%dx%d", w, h)
+		       : buf_append_str(out, ",");
+}
+
+/* The columns after table 1's first twelve. */
+static int
+csv_more(struct buf *out, const struct image_metrics *m)
+{
+	int rc = 0;
+
+	if (m->faces > 0)
+		rc = buf_printf(out, ",%.1f", 100.0 - metrics_found_pct(m));
+	else
+		rc = buf_append_str(out, ",");
+	rc |= csv_wxh(out, m->faces > m->found, m->largest_missed_w,
+		      m->largest_missed_h);
+	rc |= csv_wxh(out, m->faces > 0, m->largest_face_w,
+		      m->largest_face_h);
+	rc |= csv_wxh(out, m->smallest_found >= 0, m->smallest_found_w,
+		      m->smallest_found_h);
+	if (m->has_cost)
+		rc |= buf_printf(out, ",%.4f,%.4f,%zu,%zu",
+				 pct(m->redacted_area, m->image_area),
+				 pct(m->redacted_outside, m->image_area),
+				 m->boxes, m->boxes_no_face);
+	else
+		rc |= buf_append_str(out, ",,,,");
+	for (size_t k = 0; k < m->nstages; k++)
+		rc |= buf_printf(out, ",%zu", m->found_by_stage[k]);
+	return rc;
 }
 
 /*
@@ -133,8 +316,12 @@ metrics_csv_row(struct buf *out, const char *name,
 {
 	int rc;
 
-	if (!m->has_truth)
-		return buf_printf(out, "%s,,,,,,,,,,,\n", name);
+	if (!m->has_truth) {
+		rc = buf_printf(out, "%s,,,,,,,,,,,,,,,,,,,", name);
+		for (size_t k = 0; k < m->nstages; k++)
+			rc |= buf_append_str(out, ",");
+		return rc | buf_append_str(out, "\n");
+	}
 	rc = buf_printf(out, "%s,%zu,%zu,%zu,", name, m->faces, m->found,
 			m->faces - m->found);
 	if (rc == 0 && m->faces > 0)
@@ -154,12 +341,13 @@ metrics_csv_row(struct buf *out, const char *name,
 	if (rc == 0)
 		rc = buf_printf(out, "%lld,", (long long)m->image_area);
 	if (rc == 0 && m->smallest_found >= 0)
-		rc = buf_printf(out, "%lld,%.4f\n",
-				(long long)m->smallest_found,
+		rc = buf_printf(out, "%lld,%.4f", (long long)m->smallest_found,
 				m->smallest_found_pct);
 	else if (rc == 0)
-		rc = buf_append_str(out, ",\n");
-	return rc;
+		rc = buf_append_str(out, ",");
+	if (rc == 0)
+		rc = csv_more(out, m);
+	return rc != 0 ? rc : buf_append_str(out, "\n");
 }
 
 static json_t *
@@ -174,10 +362,16 @@ real_or_null(bool present, double v)
 	return present ? json_real(v) : json_null();
 }
 
+static json_t *
+wxh_or_null(bool present, int w, int h)
+{
+	return present ? json_pack("[ii]", w, h) : json_null();
+}
+
 json_t *
 metrics_json(const struct image_metrics *m)
 {
-	json_t *o = json_object();
+	json_t *o = json_object(), *stages;
 	bool missed = m->faces > m->found, found = m->smallest_found >= 0;
 
 	json_object_set_new(o, "ground_truth", json_boolean(m->has_truth));
@@ -189,18 +383,68 @@ metrics_json(const struct image_metrics *m)
 			    json_integer((json_int_t)(m->faces - m->found)));
 	json_object_set_new(o, "found_pct",
 			    real_or_null(m->faces > 0, metrics_found_pct(m)));
+	json_object_set_new(o, "not_found_pct",
+			    real_or_null(m->faces > 0,
+					 100.0 - metrics_found_pct(m)));
 	json_object_set_new(o, "largest_not_found_area",
 			    area_or_null(missed, m->largest_missed));
 	json_object_set_new(o, "largest_not_found_pct",
 			    real_or_null(missed, m->largest_missed_pct));
+	json_object_set_new(o, "largest_not_found_wxh",
+			    wxh_or_null(missed, m->largest_missed_w,
+					m->largest_missed_h));
 	json_object_set_new(o, "largest_face_area",
 			    area_or_null(m->faces > 0, m->largest_face));
 	json_object_set_new(o, "largest_face_pct",
 			    real_or_null(m->faces > 0, m->largest_face_pct));
+	json_object_set_new(o, "largest_face_wxh",
+			    wxh_or_null(m->faces > 0, m->largest_face_w,
+					m->largest_face_h));
 	json_object_set_new(o, "image_area", json_integer(m->image_area));
 	json_object_set_new(o, "smallest_found_area",
 			    area_or_null(found, m->smallest_found));
 	json_object_set_new(o, "smallest_found_pct",
 			    real_or_null(found, m->smallest_found_pct));
+	json_object_set_new(o, "smallest_found_wxh",
+			    wxh_or_null(found, m->smallest_found_w,
+					m->smallest_found_h));
+	if (m->has_cost) {
+		json_object_set_new(o, "redacted_pct",
+				    json_real(pct(m->redacted_area,
+						  m->image_area)));
+		json_object_set_new(o, "redacted_outside_faces_pct",
+				    json_real(pct(m->redacted_outside,
+						  m->image_area)));
+		json_object_set_new(o, "redaction_boxes",
+				    json_integer((json_int_t)m->boxes));
+		json_object_set_new(o, "boxes_on_no_face",
+				    json_integer((json_int_t)m->boxes_no_face));
+	}
+	if (m->nstages > 0) {
+		stages = json_array();
+		for (size_t k = 0; k < m->nstages; k++) {
+			json_int_t v = (json_int_t)m->found_by_stage[k];
+
+			json_array_append_new(stages, json_integer(v));
+		}
+		json_object_set_new(o, "found_by_stage", stages);
+	}
 	return o;
+}
+
+static json_t *
+stage_or_null(int k)
+{
+	return k > 0 ? json_integer(k) : json_null();
+}
+
+json_t *
+metrics_face_json(const struct face_metrics *f)
+{
+	return json_pack("{s:[iiii],s:I,s:f,s:f,s:b,s:o,s:o}", "box", f->box.x,
+			 f->box.y, f->box.w, f->box.h, "area",
+			 (json_int_t)f->area, "pct", f->pct, "covered",
+			 f->covered, "found", f->found, "first_stage",
+			 stage_or_null(f->first_stage), "first_worker_stage",
+			 stage_or_null(f->first_worker_stage));
 }

@@ -24,20 +24,25 @@ file_fingerprint(const char *path, char out[65], struct errbuf *eb)
 
 	buf_init(&b, 1024u * 1024u * 1024u);
 	rc = read_file(path, &b, eb);
-	if (rc == IF_OK)
-		data_fingerprint(b.data, b.len, out);
+	if (rc == IF_OK && data_fingerprint(b.data, b.len, out) != IF_OK)
+		rc = err_set(eb, IF_ERUNTIME, "%s: cannot compute its SHA-256",
+			     path);
 	buf_cleanup(&b);
 	return rc;
 }
 
-void
+int
 data_fingerprint(const void *data, size_t len, char out[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 
-	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+	out[0] = '\0';
+	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen != 32)
+		return IF_ERUNTIME;
 	hex_encode(md, 32, out);
+	return IF_OK;
 }
 
 static json_t *
@@ -88,7 +93,8 @@ assignment_json(const struct assignment_rec *a)
 	json_object_set_new(o, "boxes", boxes_value(a->boxes));
 	json_object_set_new(o, "face_found", json_string(a->face_found));
 	json_object_set_new(o, "feedback", json_string(a->feedback));
-	json_object_set_new(o, "approval", json_string(a->approval));
+	json_object_set_new(o, "approval",
+			    json_string(approval_str(a->approval)));
 	return o;
 }
 
@@ -129,23 +135,27 @@ image_record_json(struct run_ctx *ctx, const struct image_rec *im,
 	if (rc != IF_OK)
 		goto fail;
 	for (size_t k = 1; k <= exp->nstages; k++) {
-		json_t *st = json_object(), *jh = json_array(), *ja = json_array();
+		json_t *st = json_object(), *jh = json_array(),
+		       *ja = json_array();
 		struct assignment_rec *as = NULL;
 		size_t nas = 0;
 		char *boxes = NULL;
+		bool found = false;
 
 		json_object_set_new(st, "stage", json_integer((json_int_t)k));
-		json_object_set_new(st, "window", json_integer(exp_window(exp, im->id, k)));
-		rc = store_stage_result_get(ctx->st, im->id, (int)k, &boxes, eb);
-		if (rc != 0 && rc != 1) {
+		json_object_set_new(st, "window",
+				    json_integer(exp_window(exp, im->id, k)));
+		rc = store_stage_result_get(ctx->st, im->id, (int)k, &boxes,
+					    &found, eb);
+		if (rc != IF_OK) {
 			json_decref(st);
 			json_decref(jh);
 			json_decref(ja);
 			goto fail;
 		}
-		json_object_set_new(st, "boxes", rc == 0 ? boxes_value(boxes)
-							: json_null());
-		if (rc == 0) {
+		json_object_set_new(st, "boxes", found ? boxes_value(boxes)
+						       : json_null());
+		if (found) {
 			json_t *b = boxes_value(boxes);
 			json_array_extend(all, b);
 			json_decref(b);
@@ -157,7 +167,8 @@ image_record_json(struct run_ctx *ctx, const struct image_rec *im,
 				cost += hits[i].cost_cents;
 			}
 		json_object_set_new(st, "hits", jh);
-		rc = store_assignments_for(ctx->st, im->id, (int)k, &as, &nas, eb);
+		rc = store_assignments_for(ctx->st, im->id, (int)k, &as, &nas,
+					   eb);
 		if (rc != IF_OK) {
 			json_decref(st);
 			json_decref(ja);
@@ -178,13 +189,15 @@ image_record_json(struct run_ctx *ctx, const struct image_rec *im,
 		json_object_set_new(root, "width", json_integer(ei->width));
 		json_object_set_new(root, "height", json_integer(ei->height));
 	}
-	json_object_set_new(root, "state", json_string(image_state_str(im->state)));
+	json_object_set_new(root, "state",
+			    json_string(image_state_str(im->state)));
 	if (im->reason[0] != '\0')
 		json_object_set_new(root, "reason", json_string(im->reason));
 	json_object_set_new(root, "aggregate",
 			    json_string(exp_aggregate_str(exp->aggregate)));
-	json_object_set_new(root, "redact",
-			    json_string(exp_redact_style_str(exp->redact.style)));
+	json_object_set_new(
+		root, "redact",
+		json_string(exp_redact_style_str(exp->redact.style)));
 	json_object_set_new(root, "stages", stages);
 	json_object_set_new(root, "boxes", all);
 	json_object_set_new(root, "cost_usd", money(cost));

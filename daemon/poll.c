@@ -39,6 +39,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A HIT this close to its expiry without enough answers is extended. */
+#define EXPIRY_MARGIN_SECONDS 60
+
+int64_t
+hit_expiry_margin(const struct experiment *exp)
+{
+	/* Extend a little before the end, never more than a quarter early. */
+	return exp->hit.lifetime / 4 < EXPIRY_MARGIN_SECONDS
+		       ? exp->hit.lifetime / 4
+		       : EXPIRY_MARGIN_SECONDS;
+}
+
 static int
 id_cmp(const void *a, const void *b)
 {
@@ -110,6 +122,25 @@ list_type(struct run_ctx *ctx, const char *type, struct errbuf *cause)
 	return IF_OK;
 }
 
+/* The images whose next_at a round moved (changed[i]), in one go. */
+struct reschedule {
+	const struct image_rec *list;
+	const unsigned char *changed;
+	size_t n;
+};
+
+static int
+write_reschedule(struct state *st, void *arg, struct errbuf *eb)
+{
+	const struct reschedule *r = arg;
+
+	for (size_t i = 0; i < r->n; i++)
+		if (r->changed[i] &&
+		    store_image_update(st, &r->list[i], eb) != IF_OK)
+			return eb->code;
+	return IF_OK;
+}
+
 int
 poll_round(struct run_ctx *ctx, struct image_rec *list, size_t n, int64_t now,
 	   struct errbuf *eb)
@@ -119,9 +150,10 @@ poll_round(struct run_ctx *ctx, struct image_rec *list, size_t n, int64_t now,
 	struct hit_rec *hits = NULL;
 	const struct hit_rec **of = NULL;
 	char(*types)[ID_MAX] = NULL;
-	unsigned char *listed = NULL;
+	unsigned char *listed = NULL, *changed = NULL;
+	int64_t *was = NULL;
 	size_t nhits = 0, ntypes = 0;
-	bool open_tx = false, due = false;
+	bool any = false, due = false;
 	int rc = IF_OK;
 
 	poll_round_end(ctx);
@@ -134,10 +166,12 @@ poll_round(struct run_ctx *ctx, struct image_rec *list, size_t n, int64_t now,
 	of = calloc(n, sizeof(*of));
 	types = calloc(n, sizeof(*types));
 	listed = calloc(n, 1);
+	changed = calloc(n, 1);
+	was = calloc(n, sizeof(*was));
 	/* An empty set, not NULL: the round is under way. */
 	ctx->reviewable = calloc(1, sizeof(*ctx->reviewable));
-	if (of == NULL || types == NULL || listed == NULL ||
-	    ctx->reviewable == NULL) {
+	if (of == NULL || types == NULL || listed == NULL || changed == NULL ||
+	    was == NULL || ctx->reviewable == NULL) {
 		rc = err_set(eb, IF_ERUNTIME, "out of memory");
 		goto out;
 	}
@@ -165,9 +199,9 @@ poll_round(struct run_ctx *ctx, struct image_rec *list, size_t n, int64_t now,
 		if (list_type(ctx, types[t], &cause) == IF_OK)
 			listed[t] = 1;
 		else
-			log_warnx("%s: poll: ListReviewableHITs for HIT type %s "
-				  "failed; its HITs are polled one by one this "
-				  "time: %s",
+			log_warnx("%s: poll: ListReviewableHITs for HIT type "
+				  "%s failed; its HITs are polled one by one "
+				  "this time: %s",
 				  exp->name, types[t], cause.msg);
 	}
 	if (ctx->nreviewable > 1)
@@ -197,31 +231,28 @@ poll_round(struct run_ctx *ctx, struct image_rec *list, size_t n, int64_t now,
 			next = h->expires_at - margin;
 		if (next == list[i].next_at)
 			continue;
-		if (!open_tx) {
-			if (state_begin(ctx->st, eb) != IF_OK) {
-				rc = eb->code;
-				goto out;
-			}
-			open_tx = true;
-		}
+		was[i] = list[i].next_at;
 		list[i].next_at = next;
-		if (store_image_update(ctx->st, &list[i], eb) != IF_OK) {
-			rc = eb->code;
-			goto out;
-		}
+		changed[i] = 1;
+		any = true;
 	}
-	if (open_tx) {
-		rc = state_commit(ctx->st, eb);
-		open_tx = rc != IF_OK;
+	if (any) {
+		struct reschedule r = {list, changed, n};
+
+		rc = state_transaction(ctx->st, write_reschedule, &r, eb);
+		/* Not saved: the loop's copy stays as the state has it. */
+		for (size_t i = 0; rc != IF_OK && i < n; i++)
+			if (changed[i])
+				list[i].next_at = was[i];
 	}
 out:
-	if (open_tx)
-		state_rollback(ctx->st);
 	if (rc != IF_OK)
 		poll_round_end(ctx);
 	free(hits);
 	free(of);
 	free(types);
 	free(listed);
+	free(changed);
+	free(was);
 	return rc;
 }

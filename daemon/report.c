@@ -38,12 +38,14 @@ collect_results(struct run_ctx *ctx, const char *id, struct image_boxes *ib,
 		char *text = NULL;
 		struct box *b = NULL, *grown;
 		size_t n = 0;
-		int rc = store_stage_result_get(ctx->st, id, (int)k, &text, eb);
+		bool found = false;
+		int rc = store_stage_result_get(ctx->st, id, (int)k, &text,
+						&found, eb);
 
-		if (rc == 1)
-			break;
 		if (rc != IF_OK)
 			return rc;
+		if (!found)
+			break;
 		rc = boxes_from_json(text, &b, &n, eb);
 		free(text);
 		if (rc != IF_OK)
@@ -186,26 +188,60 @@ boxes_json_value(const struct box *b, size_t n)
 	return a;
 }
 
-/* Per face: found or not, for the Ground truth tab. */
-static json_t *
-faces_json(const struct exp_image *ei, const struct image_boxes *ib)
+/*
+ * The image's faces measured (first stage, coverage), then its answers
+ * and HITs fed to the study's analysis, which adds each face's first
+ * single-worker stage.  *faces_out: a new array of the faces' JSON.
+ */
+static int
+measure_image(struct run_ctx *ctx, const struct exp_image *ei,
+	      const struct image_rec *im, const struct image_boxes *ib,
+	      struct analysis *an, struct image_metrics *m,
+	      json_t **faces_out, struct errbuf *eb)
 {
-	json_t *a = json_array();
+	struct face_metrics *faces = NULL;
+	struct assignment_rec *as = NULL;
+	struct hit_rec *hits = NULL;
+	size_t nfaces = 0, nas = 0, nhits = 0;
+	int rc = IF_OK;
 
-	for (size_t i = 0; i < ei->nground_truth; i++) {
-		struct box f = ei->ground_truth[i];
-		double cov = box_clip(&f, ei->width, ei->height)
-				     ? box_coverage(&f, ib->all, ib->nall)
-				     : 0.0;
-		json_array_append_new(
-			a, json_pack("{s:[iiii],s:f,s:b}", "box",
-				     ei->ground_truth[i].x,
-				     ei->ground_truth[i].y,
-				     ei->ground_truth[i].w,
-				     ei->ground_truth[i].h, "covered", cov,
-				     "found", cov >= 0.5));
+	*faces_out = json_array();
+	/* Every CSV row has the stage columns, empty or not. */
+	m->nstages = ctx->exp->nstages;
+	if (ei->has_ground_truth) {
+		faces = calloc(ei->nground_truth + 1, sizeof(*faces));
+		if (faces == NULL)
+			return err_set(eb, IF_ERUNTIME, "out of memory");
+		for (size_t i = 0; i < ei->nground_truth; i++)
+			if (metrics_face(&ei->ground_truth[i], ib->all,
+					 ib->upto, ib->nresults, ei->width,
+					 ei->height, &faces[nfaces]))
+				nfaces++;
+		rc = metrics_image(ei->ground_truth, ei->nground_truth,
+				   ib->all, ib->nall, ei->width, ei->height,
+				   m, eb);
+		if (rc == IF_OK) {
+			metrics_stages(m, faces, nfaces, ctx->exp->nstages);
+			rc = metrics_privacy_cost(m, ei->ground_truth,
+						  ei->nground_truth, ib->all,
+						  ib->nall, ei->width,
+						  ei->height, eb);
+		}
 	}
-	return a;
+	if (rc == IF_OK && im != NULL)
+		rc = store_assignments_for(ctx->st, im->id, 0, &as, &nas, eb);
+	if (rc == IF_OK && im != NULL)
+		rc = store_hits_for_image(ctx->st, im->id, &hits, &nhits, eb);
+	if (rc == IF_OK)
+		rc = analysis_add_image(an, ei, as, nas, hits, nhits,
+					ei->has_ground_truth ? faces : NULL,
+					nfaces, eb);
+	for (size_t i = 0; rc == IF_OK && i < nfaces; i++)
+		json_array_append_new(*faces_out, metrics_face_json(&faces[i]));
+	assignment_recs_free(as, nas);
+	free(hits);
+	free(faces);
+	return rc;
 }
 
 /*
@@ -246,11 +282,11 @@ write_text(const char *dir, const char *name, const char *text, size_t len,
 /* One image's entry of the site's data, with its metrics. */
 static int
 image_entry(struct run_ctx *ctx, const struct exp_image *ei,
-	    const struct image_rec *im, const char *dir, json_t **out,
-	    struct image_metrics *m, struct errbuf *eb)
+	    const struct image_rec *im, const char *dir, struct analysis *an,
+	    json_t **out, struct image_metrics *m, struct errbuf *eb)
 {
 	struct image_boxes ib;
-	json_t *rec = NULL, *views = json_array();
+	json_t *rec = NULL, *views = json_array(), *faces = NULL;
 	int rc;
 
 	*out = NULL;
@@ -269,9 +305,8 @@ image_entry(struct run_ctx *ctx, const struct exp_image *ei,
 	}
 	if (rc == IF_OK)
 		rc = render_views(ctx, ei, im, &ib, dir, views, eb);
-	if (rc == IF_OK && ei->has_ground_truth)
-		rc = metrics_image(ei->ground_truth, ei->nground_truth, ib.all,
-				   ib.nall, ei->width, ei->height, m, eb);
+	if (rc == IF_OK)
+		rc = measure_image(ctx, ei, im, &ib, an, m, &faces, eb);
 	if (rc == IF_OK) {
 		json_object_set_new(rec, "width", json_integer(ei->width));
 		json_object_set_new(rec, "height", json_integer(ei->height));
@@ -282,7 +317,8 @@ image_entry(struct run_ctx *ctx, const struct exp_image *ei,
 							ei->nground_truth)
 				     : json_null();
 		json_object_set_new(rec, "ground_truth", gt);
-		json_object_set_new(rec, "faces", faces_json(ei, &ib));
+		json_object_set_new(rec, "faces", faces);
+		faces = NULL;
 		json_object_set_new(rec, "redacted",
 				    boxes_json_value(ib.all, ib.nall));
 		json_object_set_new(rec, "stages_done",
@@ -293,15 +329,20 @@ image_entry(struct run_ctx *ctx, const struct exp_image *ei,
 	}
 	json_decref(rec);
 	json_decref(views);
+	json_decref(faces);
 	free(ib.all);
 	return rc;
 }
 
+/*
+ * metrics.csv (table 1 per image and in total) and metrics.json (the same
+ * with each image's faces, plus the study's analysis and windows).
+ */
 static int
 write_metrics(const char *dir, const struct experiment *exp,
 	      const struct image_metrics *ms, const bool *final,
-	      const struct image_metrics *total, json_t **out,
-	      struct errbuf *eb)
+	      const struct image_metrics *total, json_t *images,
+	      json_t *analysis, json_t **out, struct errbuf *eb)
 {
 	struct buf csv;
 	json_t *root = json_object(), *rows = json_array(),
@@ -310,11 +351,14 @@ write_metrics(const char *dir, const struct experiment *exp,
 	int rc = IF_OK;
 
 	buf_init(&csv, 0);
-	metrics_csv_header(&csv);
+	metrics_csv_header_stages(&csv, exp->nstages);
 	for (size_t i = 0; i < exp->nimages; i++) {
 		json_t *row = metrics_json(&ms[i]);
+		json_t *entry = json_array_get(images, i);
+
 		json_object_set_new(row, "image",
 				    json_string(exp->images[i].id));
+		json_object_set(row, "faces", json_object_get(entry, "faces"));
 		json_object_set_new(row, "final", json_boolean(final[i]));
 		json_object_set_new(
 			row, "ground_truth",
@@ -342,6 +386,13 @@ write_metrics(const char *dir, const struct experiment *exp,
 	json_object_set_new(root, "total", t);
 	json_object_set_new(root, "excluded_without_ground_truth", excluded);
 	json_object_set_new(root, "excluded_not_final", unfinished);
+	json_object_set(root, "analysis", analysis);
+	t = json_array();
+	for (size_t k = 0; k < exp->nstages; k++)
+		json_array_append_new(t, json_integer(exp->stages[k]));
+	json_object_set_new(root, "windows", t);
+	json_object_set_new(root, "aggregate",
+			    json_string(exp_aggregate_str(exp->aggregate)));
 	if (rc == IF_OK)
 		rc = write_text(dir, "metrics.csv", csv.data, csv.len, eb);
 	if (rc == IF_OK) {
@@ -362,22 +413,29 @@ write_metrics(const char *dir, const struct experiment *exp,
 
 int
 report_write(struct run_ctx *ctx, const char *dir, size_t *nimages,
-	     struct errbuf *eb)
+	     json_t **metrics_out, struct errbuf *eb)
 {
 	const struct experiment *exp = ctx->exp;
 	struct image_rec *list = NULL;
 	struct image_metrics *ms = NULL, total;
+	struct analysis *an = NULL;
 	bool *final = NULL;
 	json_t *data = json_object(), *images = json_array(),
-	       *metrics = NULL;
+	       *metrics = NULL, *analysis = NULL;
 	struct buf page;
 	char *imgdir = NULL;
 	size_t n = 0;
 	int rc;
 
 	*nimages = 0;
+	if (metrics_out != NULL)
+		*metrics_out = NULL;
 	buf_init(&page, 0);
 	metrics_total_init(&total);
+	if (analysis_new(exp, &an, eb) != IF_OK) {
+		rc = eb->code;
+		goto out;
+	}
 	ms = calloc(exp->nimages + 1, sizeof(*ms));
 	final = calloc(exp->nimages + 1, sizeof(*final));
 	imgdir = path_join(dir, "images");
@@ -396,7 +454,7 @@ report_write(struct run_ctx *ctx, const char *dir, size_t *nimages,
 		for (size_t j = 0; j < n; j++)
 			if (strcmp(list[j].id, ei->id) == 0)
 				im = &list[j];
-		rc = image_entry(ctx, ei, im, dir, &entry, &ms[i], eb);
+		rc = image_entry(ctx, ei, im, dir, an, &entry, &ms[i], eb);
 		if (rc != IF_OK)
 			break;
 		/*
@@ -410,8 +468,11 @@ report_write(struct run_ctx *ctx, const char *dir, size_t *nimages,
 		metrics_total_add(&total, &ms[i]);
 		(*nimages)++;
 	}
+	if (rc == IF_OK && (analysis = analysis_json(an)) == NULL)
+		rc = err_set(eb, IF_ERUNTIME, "out of memory");
 	if (rc == IF_OK)
-		rc = write_metrics(dir, exp, ms, final, &total, &metrics, eb);
+		rc = write_metrics(dir, exp, ms, final, &total, images,
+				   analysis, &metrics, eb);
 	if (rc != IF_OK)
 		goto out;
 	json_object_set_new(data, "experiment", json_string(exp->name));
@@ -419,8 +480,7 @@ report_write(struct run_ctx *ctx, const char *dir, size_t *nimages,
 			    json_string(exp_aggregate_str(exp->aggregate)));
 	json_object_set_new(data, "images", images);
 	images = NULL;
-	json_object_set_new(data, "metrics", metrics);
-	metrics = NULL;
+	json_object_set(data, "metrics", metrics);
 	if (buf_append_str(&page, report_page_head) != 0 ||
 	    buf_printf(&page, "<title>IntoFocus: %s</title>\n", exp->name) !=
 		    0 ||
@@ -430,12 +490,21 @@ report_write(struct run_ctx *ctx, const char *dir, size_t *nimages,
 		goto out;
 	}
 	rc = append_script_json(&page, data, eb);
-	if (rc == IF_OK && (buf_append_str(&page, ";</script>\n") != 0 ||
-			    buf_append_str(&page, report_page_script) != 0))
+	if (rc == IF_OK &&
+	    (buf_append_str(&page, ";</script>\n<script>\n") != 0 ||
+	     buf_append_str(&page, report_page_common) != 0 ||
+	     buf_append_str(&page, report_page_script) != 0 ||
+	     buf_append_str(&page, "</script>\n</body>\n</html>\n") != 0))
 		rc = err_set(eb, IF_ERUNTIME, "out of memory");
 	if (rc == IF_OK)
 		rc = write_text(dir, "index.html", page.data, page.len, eb);
+	if (rc == IF_OK && metrics_out != NULL) {
+		*metrics_out = metrics;
+		metrics = NULL;
+	}
 out:
+	analysis_free(an);
+	json_decref(analysis);
 	buf_cleanup(&page);
 	json_decref(data);
 	json_decref(images);
@@ -444,5 +513,40 @@ out:
 	free(ms);
 	free(final);
 	free(imgdir);
+	return rc;
+}
+
+int
+report_compare_write(const char *dir, const char *const *names,
+		     json_t *const *metrics, size_t n, struct errbuf *eb)
+{
+	json_t *data = json_object(), *list = json_array();
+	struct buf page;
+	int rc = IF_OK;
+
+	buf_init(&page, 0);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(list,
+				      json_pack("{s:s,s:O}", "name", names[i],
+						"metrics", metrics[i]));
+	json_object_set_new(data, "experiments", list);
+	if (buf_append_str(&page, report_page_head) != 0 ||
+	    buf_append_str(&page, "<title>IntoFocus comparison</title>\n") !=
+		    0 ||
+	    buf_append_str(&page, report_compare_body) != 0 ||
+	    buf_append_str(&page, "<script>const IF_COMPARE = ") != 0)
+		rc = err_set(eb, IF_ERUNTIME, "out of memory");
+	if (rc == IF_OK)
+		rc = append_script_json(&page, data, eb);
+	if (rc == IF_OK &&
+	    (buf_append_str(&page, ";</script>\n<script>\n") != 0 ||
+	     buf_append_str(&page, report_page_common) != 0 ||
+	     buf_append_str(&page, report_compare_script) != 0 ||
+	     buf_append_str(&page, "</script>\n</body>\n</html>\n") != 0))
+		rc = err_set(eb, IF_ERUNTIME, "out of memory");
+	if (rc == IF_OK)
+		rc = write_text(dir, "index.html", page.data, page.len, eb);
+	buf_cleanup(&page);
+	json_decref(data);
 	return rc;
 }

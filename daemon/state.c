@@ -22,12 +22,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STATE_SCHEMA_VERSION 2
+#define STATE_SCHEMA_VERSION 3
 #define STATE_FILE "state.db"
 
 struct state {
 	sqlite3 *db;
 	char *path;
+	/*
+	 * Test hook (state_fail_write_at): the fail_at-th write statement
+	 * whose SQL contains fail_match (any, when NULL) fails; 0 = never.
+	 */
+	int64_t fail_at;
+	int64_t writes;
+	char *fail_match;
 };
 
 static const char schema_v1[] =
@@ -118,6 +125,26 @@ static const char migrate_v2[] =
 	"ALTER TABLE images ADD COLUMN error_since INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE images ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;";
 
+/*
+ * Version 3: a refused UpdateExpirationForHIT is the HIT's own column,
+ * not a prefix of the image's error text read back later.  A refusal that
+ * schema 2 kept as "UpdateExpirationForHIT refused: MESSAGE" in the error
+ * of an image moves to the HIT of that image's current attempt.
+ */
+static const char migrate_v3[] =
+	"ALTER TABLE hits ADD COLUMN extension_refused TEXT NOT NULL "
+	"DEFAULT '';"
+	"UPDATE hits SET extension_refused = ("
+	"  SELECT substr(i.error, 33) FROM images i"
+	"  WHERE i.id = hits.image_id AND i.stage = hits.stage"
+	"  AND i.attempt = hits.attempt"
+	"  AND substr(i.error, 1, 32) = 'UpdateExpirationForHIT refused: ')"
+	" WHERE EXISTS ("
+	"  SELECT 1 FROM images i"
+	"  WHERE i.id = hits.image_id AND i.stage = hits.stage"
+	"  AND i.attempt = hits.attempt"
+	"  AND substr(i.error, 1, 32) = 'UpdateExpirationForHIT refused: ');";
+
 static int
 db_error(struct state *st, struct errbuf *eb, const char *what)
 {
@@ -193,6 +220,15 @@ migrate(struct state *st, const char *experiment, struct errbuf *eb)
 				 st->path);
 		version = 2;
 	}
+	if (version == 2) {
+		if (state_exec(st, migrate_v3, eb) != IF_OK)
+			goto fail;
+		if (!fresh)
+			log_info("%s: state schema 2 -> 3 (refused extensions "
+				 "per HIT)",
+				 st->path);
+		version = 3;
+	}
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version);
 	if (state_exec(st, sql, eb) != IF_OK)
 		goto fail;
@@ -267,6 +303,15 @@ state_open(const char *dir, const char *experiment, struct state **out,
 		return eb->code;
 	}
 	free(stored);
+	/* The store-failure suites' hook (see state_fail_write_at). */
+	{
+		const char *at = getenv("INTOFOCUS_TEST_STORE_FAIL_AT");
+		const char *m = getenv("INTOFOCUS_TEST_STORE_FAIL_MATCH");
+		int64_t n = 0;
+
+		if (at != NULL && parse_int64(at, 1, INT64_MAX, &n) == 0)
+			state_fail_write_at(st, n, m);
+	}
 	*out = st;
 	return IF_OK;
 }
@@ -327,7 +372,60 @@ state_close(struct state *st)
 	if (st->db != NULL)
 		sqlite3_close(st->db);
 	free(st->path);
+	free(st->fail_match);
 	free(st);
+}
+
+void
+state_fail_write_at(struct state *st, int64_t n, const char *match)
+{
+	free(st->fail_match);
+	st->fail_match = match != NULL && *match != '\0' ? strdup(match)
+							 : NULL;
+	st->fail_at = n;
+	st->writes = 0;
+}
+
+bool
+state_fail_write_fired(const struct state *st)
+{
+	return st->fail_at > 0 && st->writes >= st->fail_at;
+}
+
+int
+state_write_check(struct state *st, const char *sql, struct errbuf *eb)
+{
+	if (st->fail_at <= 0)
+		return IF_OK;
+	if (st->fail_match != NULL &&
+	    (sql == NULL || strstr(sql, st->fail_match) == NULL))
+		return IF_OK;
+	if (++st->writes != st->fail_at)
+		return IF_OK;
+	log_warnx("test: write %lld to the state fails (%.60s)",
+		  (long long)st->writes, sql != NULL ? sql : "?");
+	return err_set(eb, IF_ERUNTIME,
+		       "%s: database or disk is full (test: write %lld, "
+		       "%.40s)",
+		       st->path, (long long)st->writes,
+		       sql != NULL ? sql : "?");
+}
+
+int
+state_transaction(struct state *st,
+		  int (*write)(struct state *st, void *arg, struct errbuf *eb),
+		  void *arg, struct errbuf *eb)
+{
+	int rc;
+
+	if (state_begin(st, eb) != IF_OK)
+		return eb->code;
+	rc = write(st, arg, eb);
+	if (rc == IF_OK)
+		rc = state_commit(st, eb);
+	if (rc != IF_OK)
+		state_rollback(st);
+	return rc;
 }
 
 const char *
@@ -351,6 +449,8 @@ state_begin(struct state *st, struct errbuf *eb)
 int
 state_commit(struct state *st, struct errbuf *eb)
 {
+	if (state_write_check(st, "COMMIT", eb) != IF_OK)
+		return eb->code;
 	return state_exec(st, "COMMIT", eb);
 }
 
@@ -368,6 +468,8 @@ state_meta_set(struct state *st, const char *key, const char *value,
 	sqlite3_stmt *stmt = NULL;
 	int rc = IF_OK;
 
+	if (state_write_check(st, "INSERT INTO meta", eb) != IF_OK)
+		return eb->code;
 	if (sqlite3_prepare_v2(st->db,
 			       "INSERT INTO meta (key, value) VALUES (?1, ?2) "
 			       "ON CONFLICT (key) DO UPDATE SET value = ?2",

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
 static const char *const image_state_names[] = {
 	[IMAGE_RENDER] = "render", [IMAGE_POST] = "post",
 	[IMAGE_WAIT] = "wait",	   [IMAGE_FINAL] = "final",
@@ -23,16 +25,39 @@ static const char *const image_state_names[] = {
 const char *
 image_state_str(enum image_state s)
 {
-	if ((unsigned)s >= sizeof(image_state_names) / sizeof(image_state_names[0]))
+	if ((unsigned)s >= NELEM(image_state_names))
 		return "?";
 	return image_state_names[s];
+}
+
+static const char *const approval_names[] = {
+	[APPROVAL_PENDING] = "pending",
+	[APPROVAL_APPROVED] = "approved",
+	[APPROVAL_REJECTED] = "rejected",
+	[APPROVAL_MANUAL] = "manual",
+};
+
+const char *
+approval_str(enum approval a)
+{
+	if ((unsigned)a >= NELEM(approval_names))
+		return "?";
+	return approval_names[a];
+}
+
+int
+approval_parse(const char *name)
+{
+	for (size_t i = 0; i < NELEM(approval_names); i++)
+		if (strcmp(name, approval_names[i]) == 0)
+			return (int)i;
+	return -1;
 }
 
 int
 image_state_parse(const char *name)
 {
-	for (size_t i = 0;
-	     i < sizeof(image_state_names) / sizeof(image_state_names[0]); i++)
+	for (size_t i = 0; i < NELEM(image_state_names); i++)
 		if (strcmp(name, image_state_names[i]) == 0)
 			return (int)i;
 	return -1;
@@ -49,13 +74,37 @@ prepare(struct state *st, const char *sql, sqlite3_stmt **stmt,
 	return IF_OK;
 }
 
+/* Runs a write statement and finalizes it. */
 static int
 step_done(struct state *st, sqlite3_stmt *stmt, struct errbuf *eb)
 {
-	int rc = sqlite3_step(stmt);
+	int rc;
 
+	if (state_write_check(st, sqlite3_sql(stmt), eb) != IF_OK) {
+		sqlite3_finalize(stmt);
+		return eb->code;
+	}
+	rc = sqlite3_step(stmt);
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE)
+		return err_set(eb, IF_ERUNTIME, "%s: %s", state_path(st),
+			       sqlite3_errmsg(state_db(st)));
+	return IF_OK;
+}
+
+/*
+ * Steps a query that gives at most one row: IF_OK with *found telling
+ * whether it did (the row is then the statement's current one), or an
+ * error.
+ */
+static int
+row_or_done(struct state *st, sqlite3_stmt *stmt, bool *found,
+	    struct errbuf *eb)
+{
+	int rc = sqlite3_step(stmt);
+
+	*found = rc == SQLITE_ROW;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return err_set(eb, IF_ERUNTIME, "%s: %s", state_path(st),
 			       sqlite3_errmsg(state_db(st)));
 	return IF_OK;
@@ -149,7 +198,8 @@ store_image_insert(struct state *st, const struct image_rec *im,
 
 	if (prepare(st,
 		    "INSERT INTO images (" IMAGE_COLS ") VALUES "
-		    "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
+		    "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,"
+		    "?17)",
 		    &stmt, eb) != IF_OK)
 		return eb->code;
 	image_bind(stmt, im);
@@ -164,10 +214,10 @@ store_image_update(struct state *st, const struct image_rec *im,
 
 	if (prepare(st,
 		    "UPDATE images SET file=?2, fingerprint=?3, state=?4, "
-		    "stage=?5, attempt=?6, next_at=?7, reason=?8, image_url=?9, "
-		    "object_key=?10, url_expires=?11, started_at=?12, "
-		    "updated_at=?13, seq=?14, error=?15, error_since=?16, "
-		    "retries=?17 WHERE id=?1",
+		    "stage=?5, attempt=?6, next_at=?7, reason=?8, "
+		    "image_url=?9, object_key=?10, url_expires=?11, "
+		    "started_at=?12, updated_at=?13, seq=?14, error=?15, "
+		    "error_since=?16, retries=?17 WHERE id=?1",
 		    &stmt, eb) != IF_OK)
 		return eb->code;
 	image_bind(stmt, im);
@@ -176,25 +226,19 @@ store_image_update(struct state *st, const struct image_rec *im,
 
 int
 store_image_get(struct state *st, const char *id, struct image_rec *out,
-		struct errbuf *eb)
+		bool *found, struct errbuf *eb)
 {
 	sqlite3_stmt *stmt = NULL;
 	int rc;
 
+	*found = false;
 	if (prepare(st, "SELECT " IMAGE_COLS " FROM images WHERE id=?1", &stmt,
 		    eb) != IF_OK)
 		return eb->code;
 	bind_text(stmt, 1, id);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
+	rc = row_or_done(st, stmt, found, eb);
+	if (rc == IF_OK && *found)
 		image_read(stmt, out);
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = 1;
-	} else {
-		rc = err_set(eb, IF_ERUNTIME, "%s: %s", state_path(st),
-			     sqlite3_errmsg(state_db(st)));
-	}
 	sqlite3_finalize(stmt);
 	return rc;
 }
@@ -220,7 +264,8 @@ store_images_list(struct state *st, struct image_rec **out, size_t *n,
 			if (p == NULL) {
 				free(list);
 				sqlite3_finalize(stmt);
-				return err_set(eb, IF_ERUNTIME, "out of memory");
+				return err_set(eb, IF_ERUNTIME,
+					       "out of memory");
 			}
 			list = p;
 			cap = ncap;
@@ -243,7 +288,7 @@ store_images_list(struct state *st, struct image_rec **out, size_t *n,
 #define HIT_COLS                                                            \
 	"token, image_id, stage, attempt, annotation, hit_id, hit_type_id, " \
 	"image_url, max_assignments, cost_cents, intent_at, created_at, "    \
-	"expires_at, extensions, closed"
+	"expires_at, extensions, closed, extension_refused"
 
 static void
 hit_bind(sqlite3_stmt *stmt, const struct hit_rec *h)
@@ -263,6 +308,7 @@ hit_bind(sqlite3_stmt *stmt, const struct hit_rec *h)
 	sqlite3_bind_int64(stmt, 13, h->expires_at);
 	sqlite3_bind_int(stmt, 14, h->extensions);
 	sqlite3_bind_int(stmt, 15, h->closed);
+	bind_text(stmt, 16, h->extension_refused);
 }
 
 static void
@@ -284,6 +330,8 @@ hit_read(sqlite3_stmt *stmt, struct hit_rec *h)
 	h->expires_at = sqlite3_column_int64(stmt, 12);
 	h->extensions = sqlite3_column_int(stmt, 13);
 	h->closed = sqlite3_column_int(stmt, 14);
+	copy_text(h->extension_refused, sizeof(h->extension_refused), stmt,
+		  15);
 }
 
 int
@@ -293,11 +341,18 @@ store_hit_insert(struct state *st, const struct hit_rec *h, struct errbuf *eb)
 
 	if (prepare(st,
 		    "INSERT INTO hits (" HIT_COLS ") VALUES "
-		    "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
+		    "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,"
+		    "?16)",
 		    &stmt, eb) != IF_OK)
 		return eb->code;
 	hit_bind(stmt, h);
 	return step_done(st, stmt, eb);
+}
+
+int
+store_hit_write(struct state *st, void *hit, struct errbuf *eb)
+{
+	return store_hit_update(st, hit, eb);
 }
 
 int
@@ -309,8 +364,8 @@ store_hit_update(struct state *st, const struct hit_rec *h, struct errbuf *eb)
 		    "UPDATE hits SET image_id=?2, stage=?3, attempt=?4, "
 		    "annotation=?5, hit_id=?6, hit_type_id=?7, image_url=?8, "
 		    "max_assignments=?9, cost_cents=?10, intent_at=?11, "
-		    "created_at=?12, expires_at=?13, extensions=?14, closed=?15 "
-		    "WHERE token=?1",
+		    "created_at=?12, expires_at=?13, extensions=?14, "
+		    "closed=?15, extension_refused=?16 WHERE token=?1",
 		    &stmt, eb) != IF_OK)
 		return eb->code;
 	hit_bind(stmt, h);
@@ -319,11 +374,12 @@ store_hit_update(struct state *st, const struct hit_rec *h, struct errbuf *eb)
 
 int
 store_hit_get(struct state *st, const char *image_id, int stage, int attempt,
-	      struct hit_rec *out, struct errbuf *eb)
+	      struct hit_rec *out, bool *found, struct errbuf *eb)
 {
 	sqlite3_stmt *stmt = NULL;
 	int rc;
 
+	*found = false;
 	if (prepare(st,
 		    "SELECT " HIT_COLS " FROM hits WHERE image_id=?1 AND "
 		    "stage=?2 AND attempt=?3",
@@ -332,16 +388,9 @@ store_hit_get(struct state *st, const char *image_id, int stage, int attempt,
 	bind_text(stmt, 1, image_id);
 	sqlite3_bind_int(stmt, 2, stage);
 	sqlite3_bind_int(stmt, 3, attempt);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
+	rc = row_or_done(st, stmt, found, eb);
+	if (rc == IF_OK && *found)
 		hit_read(stmt, out);
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = 1;
-	} else {
-		rc = err_set(eb, IF_ERUNTIME, "%s: %s", state_path(st),
-			     sqlite3_errmsg(state_db(st)));
-	}
 	sqlite3_finalize(stmt);
 	return rc;
 }
@@ -371,7 +420,8 @@ hits_query(struct state *st, const char *sql, const char *arg, int iarg,
 			if (p == NULL) {
 				free(list);
 				sqlite3_finalize(stmt);
-				return err_set(eb, IF_ERUNTIME, "out of memory");
+				return err_set(eb, IF_ERUNTIME,
+					       "out of memory");
 			}
 			list = p;
 			cap = ncap;
@@ -477,14 +527,16 @@ assignment_recs_free(struct assignment_rec *a, size_t n)
 
 int
 store_assignment_insert(struct state *st, const struct assignment_rec *a,
-			struct errbuf *eb)
+			bool *inserted, struct errbuf *eb)
 {
 	sqlite3_stmt *stmt = NULL;
 	int rc;
 
+	*inserted = false;
 	if (prepare(st,
-		    "INSERT INTO assignments (" ASSIGNMENT_COLS ", recorded_at) "
-		    "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?6) "
+		    "INSERT INTO assignments (" ASSIGNMENT_COLS
+		    ", recorded_at) VALUES "
+		    "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?6) "
 		    "ON CONFLICT (assignment_id, worker_id) DO NOTHING",
 		    &stmt, eb) != IF_OK)
 		return eb->code;
@@ -500,14 +552,19 @@ store_assignment_insert(struct state *st, const struct assignment_rec *a,
 	bind_text(stmt, 10, a->boxes != NULL ? a->boxes : "[]");
 	bind_text(stmt, 11, a->face_found);
 	bind_text(stmt, 12, a->feedback);
-	bind_text(stmt, 13, a->approval[0] != '\0' ? a->approval : "pending");
+	bind_text(stmt, 13, approval_str(a->approval));
 	sqlite3_bind_int(stmt, 14, a->granted);
+	if (state_write_check(st, sqlite3_sql(stmt), eb) != IF_OK) {
+		sqlite3_finalize(stmt);
+		return eb->code;
+	}
 	rc = sqlite3_step(stmt);
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE)
 		return err_set(eb, IF_ERUNTIME, "%s: %s", state_path(st),
 			       sqlite3_errmsg(state_db(st)));
-	return sqlite3_changes(state_db(st)) == 1 ? 0 : 1;
+	*inserted = sqlite3_changes(state_db(st)) == 1;
+	return IF_OK;
 }
 
 int
@@ -533,9 +590,14 @@ store_assignments_for(struct state *st, const char *image_id, int stage,
 	sqlite3_bind_int(stmt, 2, stage);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		struct assignment_rec *a;
+		char approval[16];
+		int ap;
+
 		if (count == cap) {
 			size_t ncap = cap != 0 ? cap * 2 : 8;
-			struct assignment_rec *p = realloc(list, ncap * sizeof(*p));
+			struct assignment_rec *p;
+
+			p = realloc(list, ncap * sizeof(*p));
 			if (p == NULL)
 				goto oom;
 			list = p;
@@ -551,11 +613,15 @@ store_assignments_for(struct state *st, const char *image_id, int stage,
 		a->submit_time = sqlite3_column_int64(stmt, 5);
 		a->accept_time = sqlite3_column_int64(stmt, 6);
 		a->valid = sqlite3_column_int(stmt, 7);
-		copy_text(a->invalid_reason, sizeof(a->invalid_reason), stmt, 8);
+		copy_text(a->invalid_reason, sizeof(a->invalid_reason), stmt,
+			  8);
 		a->boxes = dup_text(stmt, 9);
 		copy_text(a->face_found, sizeof(a->face_found), stmt, 10);
 		a->feedback = dup_text(stmt, 11);
-		copy_text(a->approval, sizeof(a->approval), stmt, 12);
+		copy_text(approval, sizeof(approval), stmt, 12);
+		ap = approval_parse(approval);
+		/* Unknown: from a newer schema; leave it to the operator. */
+		a->approval = ap >= 0 ? (enum approval)ap : APPROVAL_MANUAL;
 		a->granted = sqlite3_column_int(stmt, 13);
 		if (a->boxes == NULL || a->feedback == NULL)
 			goto oom;
@@ -577,7 +643,7 @@ oom:
 
 int
 store_assignment_set_approval(struct state *st, const char *assignment_id,
-			      const char *worker_id, const char *approval,
+			      const char *worker_id, enum approval approval,
 			      struct errbuf *eb)
 {
 	sqlite3_stmt *stmt = NULL;
@@ -589,7 +655,7 @@ store_assignment_set_approval(struct state *st, const char *assignment_id,
 		return eb->code;
 	bind_text(stmt, 1, assignment_id);
 	bind_text(stmt, 2, worker_id);
-	bind_text(stmt, 3, approval);
+	bind_text(stmt, 3, approval_str(approval));
 	return step_done(st, stmt, eb);
 }
 
@@ -635,12 +701,13 @@ store_stage_result_put(struct state *st, const char *image_id, int stage,
 
 int
 store_stage_result_get(struct state *st, const char *image_id, int stage,
-		       char **boxes_json, struct errbuf *eb)
+		       char **boxes_json, bool *found, struct errbuf *eb)
 {
 	sqlite3_stmt *stmt = NULL;
 	int rc;
 
 	*boxes_json = NULL;
+	*found = false;
 	if (prepare(st,
 		    "SELECT boxes FROM stage_results WHERE image_id=?1 AND "
 		    "stage=?2",
@@ -648,43 +715,35 @@ store_stage_result_get(struct state *st, const char *image_id, int stage,
 		return eb->code;
 	bind_text(stmt, 1, image_id);
 	sqlite3_bind_int(stmt, 2, stage);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
+	rc = row_or_done(st, stmt, found, eb);
+	if (rc == IF_OK && *found) {
 		*boxes_json = dup_text(stmt, 0);
-		rc = *boxes_json != NULL ? 0
-					 : err_set(eb, IF_ERUNTIME, "out of memory");
-	} else if (rc == SQLITE_DONE) {
-		rc = 1;
-	} else {
-		rc = err_set(eb, IF_ERUNTIME, "%s: %s", state_path(st),
-			     sqlite3_errmsg(state_db(st)));
+		if (*boxes_json == NULL) {
+			*found = false;
+			rc = err_set(eb, IF_ERUNTIME, "out of memory");
+		}
 	}
 	sqlite3_finalize(stmt);
 	return rc;
 }
 
 int
-store_qual_get(struct state *st, int stage, char *qual_id, struct errbuf *eb)
+store_qual_get(struct state *st, int stage, char *qual_id, size_t size,
+	       bool *found, struct errbuf *eb)
 {
 	sqlite3_stmt *stmt = NULL;
 	int rc;
 
+	*found = false;
 	if (prepare(st,
 		    "SELECT qualification_type_id FROM qualifications WHERE "
 		    "stage=?1",
 		    &stmt, eb) != IF_OK)
 		return eb->code;
 	sqlite3_bind_int(stmt, 1, stage);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		copy_text(qual_id, ID_MAX, stmt, 0);
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = 1;
-	} else {
-		rc = err_set(eb, IF_ERUNTIME, "%s: %s", state_path(st),
-			     sqlite3_errmsg(state_db(st)));
-	}
+	rc = row_or_done(st, stmt, found, eb);
+	if (rc == IF_OK && *found)
+		copy_text(qual_id, size, stmt, 0);
 	sqlite3_finalize(stmt);
 	return rc;
 }
@@ -707,25 +766,21 @@ store_qual_put(struct state *st, int stage, const char *qual_id,
 
 int
 store_grant_get(struct state *st, const char *worker_id, int stage,
-		struct errbuf *eb)
+		bool *granted, struct errbuf *eb)
 {
 	sqlite3_stmt *stmt = NULL;
 	int rc;
 
+	*granted = false;
 	if (prepare(st,
 		    "SELECT 1 FROM grants WHERE worker_id=?1 AND stage=?2",
 		    &stmt, eb) != IF_OK)
 		return eb->code;
 	bind_text(stmt, 1, worker_id);
 	sqlite3_bind_int(stmt, 2, stage);
-	rc = sqlite3_step(stmt);
+	rc = row_or_done(st, stmt, granted, eb);
 	sqlite3_finalize(stmt);
-	if (rc == SQLITE_ROW)
-		return 0;
-	if (rc == SQLITE_DONE)
-		return 1;
-	return err_set(eb, IF_ERUNTIME, "%s: %s", state_path(st),
-		       sqlite3_errmsg(state_db(st)));
+	return rc;
 }
 
 int

@@ -15,29 +15,33 @@
  * Creates (or finds, by name) the qualification type of every stage, so
  * that each HIT can require that its worker holds none of the others.
  * Stored in the state so that a restart does not depend on name lookups.
+ * A remote failure fills cause, one of the state eb.
  */
 static int
-ensure_qual_types(struct run_ctx *ctx, struct errbuf *cause)
+ensure_qual_types(struct run_ctx *ctx, struct errbuf *cause,
+		  struct errbuf *eb)
 {
 	const struct experiment *exp = ctx->exp;
-	struct errbuf eb = {0};
 
 	for (size_t k = 1; k <= exp->nstages; k++) {
 		char name[128], desc[256];
+		bool found = false;
 		int rc;
 
 		if (ctx->qual_type[k - 1][0] != '\0')
 			continue;
-		rc = store_qual_get(ctx->st, (int)k, ctx->qual_type[k - 1], &eb);
-		if (rc == 0)
+		if (store_qual_get(ctx->st, (int)k, ctx->qual_type[k - 1],
+				   sizeof(ctx->qual_type[k - 1]), &found,
+				   eb) != IF_OK)
+			return eb->code;
+		if (found)
 			continue;
-		if (rc != 1)
-			return err_set(cause, IF_ERUNTIME, "%s", eb.msg);
-		snprintf(name, sizeof(name), "intofocus %s stage %zu", exp->name,
-			 k);
+		snprintf(name, sizeof(name), "intofocus %s stage %zu",
+			 exp->name, k);
 		snprintf(desc, sizeof(desc),
-			 "Worked on stage %zu of IntoFocus experiment %s; keeps "
-			 "one worker out of the experiment's other stages.",
+			 "Worked on stage %zu of IntoFocus experiment %s; "
+			 "keeps one worker out of the experiment's other "
+			 "stages.",
 			 k, exp->name);
 		ctx->api_calls++;
 		rc = mturk_create_qualification_type(ctx->client, name, desc,
@@ -47,9 +51,12 @@ ensure_qual_types(struct run_ctx *ctx, struct errbuf *cause)
 			ctx->qual_type[k - 1][0] = '\0';
 			return rc;
 		}
-		if (store_qual_put(ctx->st, (int)k, ctx->qual_type[k - 1], &eb) !=
-		    IF_OK)
-			return err_set(cause, IF_ERUNTIME, "%s", eb.msg);
+		if (store_qual_put(ctx->st, (int)k, ctx->qual_type[k - 1],
+				   eb) != IF_OK) {
+			/* Made at MTurk; found again by its name next time. */
+			ctx->qual_type[k - 1][0] = '\0';
+			return eb->code;
+		}
 		log_info("%s: stage %zu qualification type %s", exp->name, k,
 			 ctx->qual_type[k - 1]);
 	}
@@ -63,7 +70,8 @@ comparator_name(enum exp_comparator c)
 }
 
 int
-stage_setup(struct run_ctx *ctx, int stage, struct errbuf *cause)
+stage_setup(struct run_ctx *ctx, int stage, struct errbuf *cause,
+	    struct errbuf *eb)
 {
 	const struct experiment *exp = ctx->exp;
 	struct mturk_qual_req reqs[EXP_QUALS_MAX + EXP_STAGES_MAX];
@@ -77,7 +85,7 @@ stage_setup(struct run_ctx *ctx, int stage, struct errbuf *cause)
 	if (ctx->hit_type[stage - 1][0] != '\0')
 		return IF_OK;
 	if (exp->hit.exclusive_stages &&
-	    (rc = ensure_qual_types(ctx, cause)) != IF_OK)
+	    (rc = ensure_qual_types(ctx, cause, eb)) != IF_OK)
 		return rc;
 	for (size_t i = 0; i < exp->hit.nquals; i++) {
 		const struct exp_qual *q = &exp->hit.quals[i];
@@ -88,7 +96,8 @@ stage_setup(struct run_ctx *ctx, int stage, struct errbuf *cause)
 		if (q->nintegers > 0) {
 			ints[i] = calloc(q->nintegers, sizeof(int64_t));
 			if (ints[i] == NULL) {
-				rc = err_set(cause, IF_ERUNTIME, "out of memory");
+				rc = err_set(cause, IF_ERUNTIME,
+					     "out of memory");
 				goto done;
 			}
 			for (size_t j = 0; j < q->nintegers; j++)
@@ -99,7 +108,8 @@ stage_setup(struct run_ctx *ctx, int stage, struct errbuf *cause)
 		if (q->nlocales > 0) {
 			countries[i] = calloc(q->nlocales, sizeof(char *));
 			if (countries[i] == NULL) {
-				rc = err_set(cause, IF_ERUNTIME, "out of memory");
+				rc = err_set(cause, IF_ERUNTIME,
+					     "out of memory");
 				goto done;
 			}
 			for (size_t j = 0; j < q->nlocales; j++)
@@ -172,7 +182,8 @@ answer_to_record(const char *xml, int w, int h, struct parsed_answer *pa,
 		return err_set(why, IF_EINPUT, "%s: %s", answer_error_str(err),
 			       eb.msg);
 	}
-	rc = boxes_to_json(a.boxes, a.nboxes, &pa->boxes_json, why);
+	rc = boxes_conf_to_json(a.boxes, a.confidence, a.nboxes,
+				&pa->boxes_json, why);
 	if (rc == IF_OK) {
 		pa->feedback = strdup(a.feedback != NULL ? a.feedback : "");
 		if (pa->feedback == NULL)
@@ -211,5 +222,10 @@ task_question(struct run_ctx *ctx, const struct image_rec *im,
 	page.height = ei->height;
 	page.stage = im->stage;
 	page.nstages = (int)ctx->exp->nstages;
+	page.title = ctx->exp->task.title;
+	page.instructions = ctx->exp->task.instructions;
+	page.face_question = ctx->exp->task.face_question;
+	page.confidence = ctx->exp->task.confidence;
+	page.confidence_label = ctx->exp->task.confidence_label;
 	return task_page_question(&page, out, eb);
 }

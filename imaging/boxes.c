@@ -101,12 +101,18 @@ find_edge(const int *e, size_t n, int v)
 	return lo;
 }
 
-int
-boxes_vote(const struct box *const *sets, const size_t *counts, size_t nsets,
-	   size_t threshold, int w, int h, struct box **out, size_t *nout,
-	   struct errbuf *eb)
+/*
+ * The vote of boxes_vote() and boxes_vote_weighted(): a set gives a cell
+ * the largest weight (0..100) among its boxes over it, 100 when weights
+ * is NULL; a cell wins when its votes pass need.
+ */
+static int
+vote(const struct box *const *sets, const int *const *weights,
+     const size_t *counts, size_t nsets, uint64_t need, int w, int h,
+     struct box **out, size_t *nout, struct errbuf *eb)
 {
 	struct box **clipped = NULL;
+	unsigned char **cw = NULL;
 	size_t *ccounts = NULL, nx = 0, ny = 0, nres = 0, cap = 0;
 	int *xs = NULL, *ys = NULL, rc = IF_OK;
 	uint32_t *votes = NULL;
@@ -116,16 +122,29 @@ boxes_vote(const struct box *const *sets, const size_t *counts, size_t nsets,
 	*out = NULL;
 	*nout = 0;
 	clipped = calloc(nsets + 1, sizeof(*clipped));
+	cw = calloc(nsets + 1, sizeof(*cw));
 	ccounts = calloc(nsets + 1, sizeof(*ccounts));
-	if (clipped == NULL || ccounts == NULL)
+	if (clipped == NULL || cw == NULL || ccounts == NULL)
 		goto oom;
 	for (size_t s = 0; s < nsets; s++) {
 		clipped[s] = malloc((counts[s] + 1) * sizeof(struct box));
-		if (clipped[s] == NULL)
+		cw[s] = malloc(counts[s] + 1);
+		if (clipped[s] == NULL || cw[s] == NULL)
 			goto oom;
-		if (counts[s] > 0)
-			memcpy(clipped[s], sets[s], counts[s] * sizeof(struct box));
-		ccounts[s] = boxes_clip_all(clipped[s], counts[s], w, h);
+		/* Clipped in step with the weights: empty boxes go. */
+		for (size_t i = 0; i < counts[s]; i++) {
+			struct box b = sets[s][i];
+			int wt = weights != NULL && weights[s] != NULL
+					 ? weights[s][i]
+					 : 100;
+
+			if (!box_clip(&b, w, h))
+				continue;
+			cw[s][ccounts[s]] =
+				(unsigned char)(wt < 0 ? 100 : wt > 100 ? 100
+									: wt);
+			clipped[s][ccounts[s]++] = b;
+		}
 	}
 	xs = edges((const struct box *const *)clipped, ccounts, nsets, true, &nx);
 	ys = edges((const struct box *const *)clipped, ccounts, nsets, false, &ny);
@@ -150,13 +169,15 @@ boxes_vote(const struct box *const *sets, const size_t *counts, size_t nsets,
 			size_t y1 = find_edge(ys, ny, b->y + b->h);
 			for (size_t y = y0; y < y1; y++)
 				for (size_t x = x0; x < x1; x++)
-					seen[y * (nx - 1) + x] = 1;
+					if (seen[y * (nx - 1) + x] < cw[s][i])
+						seen[y * (nx - 1) + x] =
+							cw[s][i];
 		}
 		for (size_t c = 0; c < (nx - 1) * (ny - 1); c++)
 			votes[c] += seen[c];
 	}
 	for (size_t c = 0; c < (nx - 1) * (ny - 1); c++)
-		cell[c] = votes[c] > threshold;
+		cell[c] = votes[c] > need;
 	/*
 	 * Greedy cover of the winning cells by rectangles: extend right along
 	 * the row, then down while the whole run wins.  Exact: every winning
@@ -202,7 +223,10 @@ done:
 	}
 	for (size_t s = 0; clipped != NULL && s < nsets; s++)
 		free(clipped[s]);
+	for (size_t s = 0; cw != NULL && s < nsets; s++)
+		free(cw[s]);
 	free(clipped);
+	free(cw);
 	free(ccounts);
 	free(xs);
 	free(ys);
@@ -210,6 +234,25 @@ done:
 	free(seen);
 	free(cell);
 	return rc;
+}
+
+int
+boxes_vote(const struct box *const *sets, const size_t *counts, size_t nsets,
+	   size_t threshold, int w, int h, struct box **out, size_t *nout,
+	   struct errbuf *eb)
+{
+	return vote(sets, NULL, counts, nsets, (uint64_t)threshold * 100, w, h,
+		    out, nout, eb);
+}
+
+int
+boxes_vote_weighted(const struct box *const *sets,
+		    const int *const *weights, const size_t *counts,
+		    size_t nsets, size_t threshold, int w, int h,
+		    struct box **out, size_t *nout, struct errbuf *eb)
+{
+	return vote(sets, weights, counts, nsets, (uint64_t)threshold * 100, w,
+		    h, out, nout, eb);
 }
 
 double

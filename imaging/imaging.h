@@ -131,6 +131,17 @@ size_t boxes_clip_all(struct box *boxes, size_t n, int w, int h);
 int boxes_vote(const struct box *const *sets, const size_t *counts,
 	       size_t nsets, size_t threshold, int w, int h, struct box **out,
 	       size_t *nout, struct errbuf *eb);
+/*
+ * The same vote with a weight per box, 0..100 (weights[s][i] for
+ * sets[s][i]; a NULL weights[s], or a negative weight, counts 100): a set
+ * gives a pixel the largest weight among its boxes over it, and a pixel
+ * wins when the sum passes threshold * 100.  With every weight 100 it is
+ * boxes_vote().
+ */
+int boxes_vote_weighted(const struct box *const *sets,
+			const int *const *weights, const size_t *counts,
+			size_t nsets, size_t threshold, int w, int h,
+			struct box **out, size_t *nout, struct errbuf *eb);
 /* Fraction (0..1) of target's area covered by the union of boxes. */
 double box_coverage(const struct box *target, const struct box *boxes,
 		    size_t n);

@@ -459,8 +459,14 @@ render(struct img_renderer *r, const void *data, size_t len, const char *name,
 	if (fmt == IMG_FORMAT_JPEG && quality > 100)
 		return err_set(eb, IF_EINPUT, "JPEG quality %d is not 1..100",
 			       quality);
-	pthread_mutex_init(&p.mu, NULL);
-	pthread_cond_init(&p.cv, NULL);
+	if (pthread_mutex_init(&p.mu, NULL) != 0)
+		return err_set(eb, IF_ERUNTIME, "rendering: cannot make a "
+			       "mutex");
+	if (pthread_cond_init(&p.cv, NULL) != 0) {
+		pthread_mutex_destroy(&p.mu);
+		return err_set(eb, IF_ERUNTIME, "rendering: cannot make a "
+			       "condition variable");
+	}
 	if ((rc = open_original(r, data, len, name, &jr, &orientation, eb)) !=
 	    IF_OK)
 		goto done;

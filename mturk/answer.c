@@ -61,6 +61,8 @@ answer_error_str(enum answer_error e)
 		return "too_many_boxes";
 	case ANSWER_BAD_FACE_FOUND:
 		return "bad_face_found";
+	case ANSWER_BAD_CONFIDENCE:
+		return "bad_confidence";
 	}
 	return "unknown";
 }
@@ -78,6 +80,7 @@ answer_cleanup(struct answer *a)
 		return;
 	free(a->boxes);
 	free(a->feedback);
+	free(a->confidence);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -128,9 +131,82 @@ in_range(json_t *v, json_int_t lo, json_int_t hi, json_int_t *out)
 	return *out >= lo && *out <= hi;
 }
 
+/*
+ * The confidence field: a JSON array of exactly nboxes integers 0..100 or
+ * nulls (-1), into *out (nboxes + 1 ints).  It is checked as strictly as
+ * the boxes: a box's confidence that cannot be read is a bad answer.
+ */
 static int
-parse_boxes(const char *text, int img_w, int img_h, struct answer *a,
-	    enum answer_error *why, struct errbuf *eb)
+parse_confidence(const char *text, size_t nboxes, int **out,
+		 enum answer_error *why, struct errbuf *eb)
+{
+	json_error_t jerr;
+	json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+	int rc = IF_OK;
+
+	*out = NULL;
+	if (root == NULL || !json_is_array(root)) {
+		rc = bad(why, ANSWER_BAD_CONFIDENCE, eb,
+			 "confidence: not a JSON array");
+		goto cleanup;
+	}
+	if (json_array_size(root) != nboxes) {
+		rc = bad(why, ANSWER_BAD_CONFIDENCE, eb,
+			 "confidence: %zu values for %zu boxes",
+			 json_array_size(root), nboxes);
+		goto cleanup;
+	}
+	if ((*out = calloc(nboxes + 1, sizeof(**out))) == NULL) {
+		rc = err_set(eb, IF_ERUNTIME, "answer: out of memory");
+		goto cleanup;
+	}
+	for (size_t i = 0; i < nboxes; i++) {
+		json_t *v = json_array_get(root, i);
+		json_int_t c;
+
+		if (json_is_null(v)) {
+			(*out)[i] = -1;
+			continue;
+		}
+		if (!in_range(v, 0, 100, &c)) {
+			rc = bad(why, ANSWER_BAD_CONFIDENCE, eb,
+				 "confidence[%zu]: not an integer 0..100 or "
+				 "null",
+				 i);
+			goto cleanup;
+		}
+		(*out)[i] = (int)c;
+	}
+cleanup:
+	if (rc != IF_OK) {
+		free(*out);
+		*out = NULL;
+	}
+	json_decref(root);
+	return rc;
+}
+
+/*
+ * The number of entries of the boxes array, or -1 when it is not one
+ * that parse_boxes() accepts the size of (it says why then).
+ */
+static long
+boxes_given(const char *text)
+{
+	json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	long n = json_is_array(root) &&
+				 json_array_size(root) <= ANSWER_MAX_BOXES
+			 ? (long)json_array_size(root)
+			 : -1;
+
+	json_decref(root);
+	return n;
+}
+
+/* conf: the parsed confidence field (one per box given), or NULL. */
+static int
+parse_boxes(const char *text, const int *conf, int img_w, int img_h,
+	    struct answer *a, enum answer_error *why, struct errbuf *eb)
 {
 	json_error_t jerr;
 	json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
@@ -156,6 +232,11 @@ parse_boxes(const char *text, int img_w, int img_h, struct answer *a,
 		goto cleanup;
 	}
 	if (n > 0 && (a->boxes = calloc(n, sizeof(*a->boxes))) == NULL) {
+		rc = err_set(eb, IF_ERUNTIME, "answer: out of memory");
+		goto cleanup;
+	}
+	if (conf != NULL &&
+	    (a->confidence = calloc(n + 1, sizeof(*a->confidence))) == NULL) {
 		rc = err_set(eb, IF_ERUNTIME, "answer: out of memory");
 		goto cleanup;
 	}
@@ -187,10 +268,13 @@ parse_boxes(const char *text, int img_w, int img_h, struct answer *a,
 			}
 		}
 		bx = (struct box){(int)v[0], (int)v[1], (int)v[2], (int)v[3]};
-		if (box_clip(&bx, img_w, img_h))
-			a->boxes[a->nboxes++] = bx;
-		else
+		if (!box_clip(&bx, img_w, img_h)) {
 			a->ndropped++;
+			continue;
+		}
+		if (conf != NULL)
+			a->confidence[a->nboxes] = conf[i];
+		a->boxes[a->nboxes++] = bx;
 	}
 	rc = IF_OK;
 cleanup:
@@ -217,7 +301,7 @@ is_blank(const xmlNode *n)
 
 /* The fields we know, as found (owned xmlChar strings). */
 struct found {
-	xmlChar *boxes, *face_found, *feedback;
+	xmlChar *boxes, *face_found, *feedback, *confidence;
 };
 
 static int
@@ -253,7 +337,8 @@ read_answers(const xmlNode *root, struct found *fd, enum answer_error *why,
 			return bad(why, ANSWER_BAD_SHAPE, eb,
 				   "an <Answer> without QuestionIdentifier");
 		if ((name = xmlNodeGetContent(qid)) == NULL)
-			return err_set(eb, IF_ERUNTIME, "answer: out of memory");
+			return err_set(eb, IF_ERUNTIME,
+				       "answer: out of memory");
 		s = (const char *)name;
 		if (strcmp(s, "boxes") == 0)
 			slot = &fd->boxes;
@@ -261,6 +346,8 @@ read_answers(const xmlNode *root, struct found *fd, enum answer_error *why,
 			slot = &fd->face_found;
 		else if (strcmp(s, "feedback") == 0)
 			slot = &fd->feedback;
+		else if (strcmp(s, "confidence") == 0)
+			slot = &fd->confidence;
 		if (slot == NULL) {
 			/* Someone else's field: ignorable. */
 			xmlFree(name);
@@ -288,7 +375,8 @@ read_answers(const xmlNode *root, struct found *fd, enum answer_error *why,
 		if (text == NULL)
 			text = xmlStrdup((const xmlChar *)"");
 		if (text == NULL)
-			return err_set(eb, IF_ERUNTIME, "answer: out of memory");
+			return err_set(eb, IF_ERUNTIME,
+				       "answer: out of memory");
 		*slot = text;
 	}
 	return IF_OK;
@@ -323,6 +411,8 @@ answer_parse(const char *xml, size_t len, int img_w, int img_h,
 	xmlDocPtr doc = NULL;
 	const xmlNode *root;
 	struct found fd = {0};
+	int *conf = NULL;
+	long given;
 	size_t i = 0;
 	int rc;
 
@@ -409,8 +499,14 @@ answer_parse(const char *xml, size_t len, int img_w, int img_h,
 			 "face_found is neither yes nor no");
 		goto cleanup;
 	}
-	if ((rc = parse_boxes((const char *)fd.boxes, img_w, img_h, a, why,
-			      eb)) != IF_OK)
+	/* Checked against the boxes as given, before any is dropped. */
+	if (fd.confidence != NULL &&
+	    (given = boxes_given((const char *)fd.boxes)) >= 0 &&
+	    (rc = parse_confidence((const char *)fd.confidence,
+				   (size_t)given, &conf, why, eb)) != IF_OK)
+		goto cleanup;
+	if ((rc = parse_boxes((const char *)fd.boxes, conf, img_w, img_h, a,
+			      why, eb)) != IF_OK)
 		goto cleanup;
 	a->feedback = strdup(fd.feedback != NULL ? (const char *)fd.feedback
 						 : "");
@@ -425,6 +521,8 @@ cleanup:
 	xmlFree(fd.boxes);
 	xmlFree(fd.face_found);
 	xmlFree(fd.feedback);
+	xmlFree(fd.confidence);
+	free(conf);
 	xmlFreeDoc(doc);
 	xmlFreeParserCtxt(ctxt);
 	return rc;

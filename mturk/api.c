@@ -18,7 +18,7 @@
  * the one failure that waiting does not cure.
  */
 #define _DEFAULT_SOURCE
-#include "mturk/mturk.h"
+#include "mturk/client_private.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -86,7 +86,8 @@ struct mturk_client {
 	struct mturk_retry_policy retry;
 	struct mturk_clock clock;
 	int64_t clock_offset;
-	enum mturk_fault fault; /* of the last call; see mturk_client_fault() */
+	/* The last call's error; see mturk_client_last_error(). */
+	struct mturk_error last_error;
 	/*
 	 * Requests sent, per operation (index in operations[]), retries
 	 * included: what the service counts, for the operator's view of the
@@ -310,61 +311,68 @@ header_line(const char *name, const char *value)
 	return line;
 }
 
+/* Headers a request may sign: what the S3 and MTurk requests need. */
+#define SIGNED_HEADERS_MAX 8
+
 /*
- * Signs and sends one attempt at the client's clock plus its offset.  The
+ * Signs and sends one attempt at the sender's clock plus its offset.  The
  * lines holding the signature and the token are wiped once sent.
  */
 static int
-attempt_once(struct mturk_client *c, const char *target, const char *body,
-	     size_t body_len, struct errbuf *eb)
+attempt_once(const struct signed_sender *s, const struct signed_request *req,
+	     struct errbuf *eb)
 {
-	struct sigv4_header signed_hdrs[3] = {
-		{"Content-Type", "application/x-amz-json-1.1"},
-		{"Host", c->host},
-		{"X-Amz-Target", target},
-	};
+	const struct mturk_clock *k = s->clock;
 	struct sigv4_request sreq = {
-		.method = "POST",
-		.path = c->path,
-		.headers = signed_hdrs,
-		.nheaders = 3,
-		.body = body,
-		.body_len = body_len,
+		.method = req->method,
+		.path = req->path,
+		.headers = req->headers,
+		.nheaders = req->nheaders,
+		.body = req->body,
+		.body_len = req->body_len,
 	};
 	struct sigv4_params sp = {
-		.access_key_id = c->creds->access_key_id,
-		.secret_access_key = c->creds->secret_access_key,
-		.session_token = c->creds->session_token,
-		.region = c->region,
-		.service = MTURK_SERVICE,
-		.when = (time_t)(c->clock.now(c->clock.ctx) + c->clock_offset),
+		.access_key_id = s->creds->access_key_id,
+		.secret_access_key = s->creds->secret_access_key,
+		.session_token = s->creds->session_token,
+		.region = req->region,
+		.service = req->service,
+		.when = (time_t)(k->now(k->ctx) +
+				 (s->clock_offset != NULL ? *s->clock_offset
+							  : 0)),
+		.s3 = req->s3,
+		.sign_body = req->s3,
 	};
 	struct sigv4_result sr;
-	struct http_request req;
-	char *lines[8] = {0};
+	struct http_request hreq;
+	/* The signed headers, the signer's (at most 4), NULL. */
+	char *lines[SIGNED_HEADERS_MAX + 5] = {0};
 	size_t nl = 0;
 	int rc;
 
+	if (req->nheaders > SIGNED_HEADERS_MAX)
+		return err_set(eb, IF_EINPUT, "%zu headers to sign, at most %d",
+			       req->nheaders, SIGNED_HEADERS_MAX);
 	sigv4_result_init(&sr);
 	rc = sigv4_sign_headers(&sreq, &sp, &sr, eb);
 	if (rc != IF_OK)
 		goto cleanup;
-	for (size_t i = 0; i < 3; i++)
-		lines[nl++] = header_line(signed_hdrs[i].name,
-					  signed_hdrs[i].value);
-	for (size_t i = 0; i < sr.nadd && nl < 7; i++)
+	for (size_t i = 0; i < req->nheaders; i++)
+		lines[nl++] = header_line(req->headers[i].name,
+					  req->headers[i].value);
+	for (size_t i = 0; i < sr.nadd && i < 4; i++)
 		lines[nl++] = header_line(sr.add[i].name, sr.add[i].value);
 	for (size_t i = 0; i < nl; i++)
 		if (lines[i] == NULL) {
 			rc = err_set(eb, IF_ERUNTIME, "out of memory");
 			goto cleanup;
 		}
-	req.method = "POST";
-	req.url = c->url;
-	req.headers = (const char *const *)lines;
-	req.body = body;
-	req.body_len = body_len;
-	rc = http_perform(c->http, &req, &c->resp, eb);
+	hreq.method = req->method;
+	hreq.url = req->url;
+	hreq.headers = (const char *const *)lines;
+	hreq.body = req->body;
+	hreq.body_len = req->body_len;
+	rc = http_perform(s->http, &hreq, s->resp, eb);
 cleanup:
 	for (size_t i = 0; i < nl; i++) {
 		if (lines[i] != NULL)
@@ -375,16 +383,109 @@ cleanup:
 	return rc;
 }
 
+/*
+ * A clock-skew error: takes the server's clock from its Date header.
+ * True when the offset changed, so that the request is worth sending again.
+ */
+static bool
+correct_clock(const struct signed_sender *s)
+{
+	int64_t server = http_date_parse(s->resp->date);
+	int64_t offset = server - s->clock->now(s->clock->ctx);
+
+	if (server <= 0 || offset == *s->clock_offset)
+		return false;
+	log_warnx("%s: clock skew: the server's clock is %+lld s from ours; "
+		  "signing with that offset",
+		  s->log_name != NULL ? s->log_name : "AWS",
+		  (long long)offset);
+	*s->clock_offset = offset;
+	return true;
+}
+
+int
+signed_request_send(const struct signed_sender *s,
+		    const struct signed_request *req, struct mturk_error *e,
+		    struct signed_outcome *out, struct errbuf *eb)
+{
+	const struct mturk_clock *k = s->clock;
+	const struct mturk_retry_policy *p = s->retry;
+	struct errbuf aeb;
+	char text[700];
+	bool skew_retried = false;
+	int64_t started = k->now(k->ctx);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	mturk_error_clear(e);
+	for (int attempt = 0;;) {
+		int64_t ms;
+
+		err_init(&aeb);
+		if (s->sent != NULL)
+			(*s->sent)++;
+		rc = attempt_once(s, req, &aeb);
+		if (rc == IF_OK && s->resp->status >= 200 &&
+		    s->resp->status < 300)
+			return IF_OK;
+		out->attempts = attempt + 1;
+		if (rc != IF_OK && s->resp->curl_code == 0) {
+			/* Failed before sending: signing, a refused URL. */
+			out->not_sent = true;
+			return err_set(eb, rc, "%s", aeb.msg);
+		}
+		if (rc != IF_OK) {
+			mturk_error_from_curl(e, s->resp->curl_code, aeb.msg);
+			/* An answer over the cap is as large the next time. */
+			if (s->resp->curl_code == CURLE_WRITE_ERROR)
+				e->retryable = false;
+		} else {
+			mturk_error_from_response(e, s->resp);
+		}
+		if (s->clock_offset != NULL && !skew_retried &&
+		    mturk_error_is_clock_skew(e)) {
+			skew_retried = true;
+			if (correct_clock(s))
+				continue;
+		}
+		if (!e->retryable)
+			return IF_ERUNTIME;
+		if (attempt + 1 >= p->max_attempts)
+			return IF_ETEMP;
+		ms = mturk_backoff_ms(p, attempt, k->random(k->ctx));
+		out->spent_s = k->now(k->ctx) - started;
+		if (p->max_elapsed_s > 0 &&
+		    out->spent_s + (ms + 999) / 1000 > p->max_elapsed_s) {
+			out->out_of_time = true;
+			return IF_ETEMP;
+		}
+		if (s->log_name != NULL) {
+			mturk_error_format(e, text, sizeof(text));
+			log_info("%s: %s; retry %d of %d in %lld ms",
+				 s->log_name, text, attempt + 1,
+				 p->max_attempts - 1, (long long)ms);
+		}
+		k->sleep_ms(k->ctx, ms);
+		attempt++;
+	}
+}
+
 enum mturk_fault
 mturk_client_fault(const struct mturk_client *c)
 {
-	return c->fault;
+	return c->last_error.fault;
 }
 
 void
 mturk_client_fault_reset(struct mturk_client *c)
 {
-	c->fault = MTURK_FAULT_NONE;
+	mturk_error_clear(&c->last_error);
+}
+
+const struct mturk_error *
+mturk_client_last_error(const struct mturk_client *c)
+{
+	return &c->last_error;
 }
 
 static int mturk_call_once(struct mturk_client *c, const char *operation,
@@ -401,15 +502,17 @@ mturk_call(struct mturk_client *c, const char *operation, const char *body,
 	int rc;
 
 	rc = mturk_call_once(c, operation, body, body_len, out, e, eb);
-	if (rc == IF_OK)
-		c->fault = MTURK_FAULT_NONE;
-	else {
-		c->fault = mturk_error_fault(e);
-		/* Failed before sending (signing, a refused URL): ours. */
-		if (c->fault == MTURK_FAULT_NONE)
-			c->fault = rc == IF_ETEMP ? MTURK_FAULT_PASSING
-						  : MTURK_FAULT_REQUEST;
+	if (rc == IF_OK) {
+		mturk_error_clear(&c->last_error);
+		return rc;
 	}
+	snprintf(e->operation, sizeof(e->operation), "%s", operation);
+	e->fault = mturk_error_fault(e);
+	/* Failed before sending (signing, a refused URL): ours. */
+	if (e->fault == MTURK_FAULT_NONE)
+		e->fault = rc == IF_ETEMP ? MTURK_FAULT_PASSING
+					  : MTURK_FAULT_REQUEST;
+	c->last_error = *e;
 	return rc;
 }
 
@@ -418,11 +521,34 @@ mturk_call_once(struct mturk_client *c, const char *operation,
 		const char *body, size_t body_len, struct buf *out,
 		struct mturk_error *e, struct errbuf *eb)
 {
-	struct errbuf aeb;
-	char target[128], text[700], rid[160];
-	bool skew_retried = false;
-	int64_t started;
-	int rc = IF_OK, opi;
+	char target[128], text[700], rid[160], name[160];
+	struct sigv4_header signed_hdrs[3] = {
+		{"Content-Type", "application/x-amz-json-1.1"},
+		{"Host", c->host},
+		{"X-Amz-Target", target},
+	};
+	struct signed_request req = {
+		.method = "POST",
+		.url = c->url,
+		.path = c->path,
+		.headers = signed_hdrs,
+		.nheaders = 3,
+		.body = body,
+		.body_len = body_len,
+		.service = MTURK_SERVICE,
+		.region = c->region,
+	};
+	struct signed_sender s = {
+		.http = c->http,
+		.resp = &c->resp,
+		.creds = c->creds,
+		.clock = &c->clock,
+		.retry = &c->retry,
+		.clock_offset = &c->clock_offset,
+		.log_name = name,
+	};
+	struct signed_outcome o;
+	int rc, opi;
 
 	mturk_error_clear(e);
 	opi = operation_index(operation);
@@ -433,81 +559,41 @@ mturk_call_once(struct mturk_client *c, const char *operation,
 			       operation);
 	snprintf(target, sizeof(target), "%s%s", MTURK_TARGET_PREFIX,
 		 operation);
-	started = c->clock.now(c->clock.ctx);
-	for (int attempt = 0;;) {
-		err_init(&aeb);
-		c->sent[opi]++;
-		rc = attempt_once(c, target, body, body_len, &aeb);
-		if (rc == IF_OK && c->resp.status >= 200 &&
-		    c->resp.status < 300) {
-			if (out != NULL) {
-				buf_reset(out);
-				if (buf_append(out, c->resp.body.data,
-					       c->resp.body.len) != 0)
-					return err_set(eb, IF_ERUNTIME,
-						       "%s: answer of %zu bytes "
-						       "does not fit",
-						       operation,
-						       c->resp.body.len);
-			}
-			mturk_error_clear(e);
-			return IF_OK;
+	snprintf(name, sizeof(name), "MTurk %s", operation);
+	s.sent = &c->sent[opi];
+	rc = signed_request_send(&s, &req, e, &o, eb);
+	if (rc == IF_OK) {
+		if (out != NULL) {
+			buf_reset(out);
+			if (buf_append(out, c->resp.body.data,
+				       c->resp.body.len) != 0)
+				return err_set(eb, IF_ERUNTIME,
+					       "%s: answer of %zu bytes does "
+					       "not fit",
+					       operation, c->resp.body.len);
 		}
-		if (rc != IF_OK && c->resp.curl_code == 0) {
-			/* Failed before sending: signing, a refused URL. */
-			return err_set(eb, rc, "%s: %s", operation, aeb.msg);
-		}
-		if (rc != IF_OK) {
-			mturk_error_from_curl(e, c->resp.curl_code, aeb.msg);
-			if (c->resp.curl_code == CURLE_WRITE_ERROR)
-				e->retryable = false;
-		} else {
-			mturk_error_from_response(e, &c->resp);
-		}
-		if (!skew_retried && mturk_error_is_clock_skew(e)) {
-			int64_t server = http_date_parse(c->resp.date);
-			int64_t offset = server - c->clock.now(c->clock.ctx);
-			skew_retried = true;
-			if (server > 0 && offset != c->clock_offset) {
-				log_warnx("MTurk %s: clock skew: the server's "
-					  "clock is %+lld s from ours; signing "
-					  "with that offset",
-					  operation, (long long)offset);
-				c->clock_offset = offset;
-				continue;
-			}
-		}
-		mturk_error_format(e, text, sizeof(text));
-		/* AWS support asks for the request id of a failed call. */
-		if (e->request_id[0] != '\0')
-			snprintf(rid, sizeof(rid), " [request id %s]",
-				 e->request_id);
-		else
-			rid[0] = '\0';
-		if (!e->retryable)
-			return err_set(eb, IF_ERUNTIME, "%s: %s%s", operation,
-				       text, rid);
-		if (attempt + 1 >= c->retry.max_attempts)
-			return err_set(eb, IF_ETEMP,
-				       "%s: %s (gave up after %d attempts)%s",
-				       operation, text, attempt + 1, rid);
-		{
-			int64_t ms = mturk_backoff_ms(
-				&c->retry, attempt,
-				c->clock.random(c->clock.ctx));
-			int64_t spent = c->clock.now(c->clock.ctx) - started;
-			if (c->retry.max_elapsed_s > 0 &&
-			    spent + (ms + 999) / 1000 > c->retry.max_elapsed_s)
-				return err_set(eb, IF_ETEMP,
-					       "%s: %s (gave up after %d "
-					       "attempts in %lld s)%s",
-					       operation, text, attempt + 1,
-					       (long long)spent, rid);
-			log_info("MTurk %s: %s; retry %d of %d in %lld ms",
-				 operation, text, attempt + 1,
-				 c->retry.max_attempts - 1, (long long)ms);
-			c->clock.sleep_ms(c->clock.ctx, ms);
-		}
-		attempt++;
+		mturk_error_clear(e);
+		return IF_OK;
 	}
+	if (o.not_sent) {
+		err_prefix(eb, "%s", operation);
+		return rc;
+	}
+	mturk_error_format(e, text, sizeof(text));
+	/* AWS support asks for the request id of a failed call. */
+	if (e->request_id[0] != '\0')
+		snprintf(rid, sizeof(rid), " [request id %s]", e->request_id);
+	else
+		rid[0] = '\0';
+	if (!e->retryable)
+		return err_set(eb, IF_ERUNTIME, "%s: %s%s", operation, text,
+			       rid);
+	if (o.out_of_time)
+		return err_set(eb, IF_ETEMP,
+			       "%s: %s (gave up after %d attempts in %lld "
+			       "s)%s",
+			       operation, text, o.attempts,
+			       (long long)o.spent_s, rid);
+	return err_set(eb, IF_ETEMP, "%s: %s (gave up after %d attempts)%s",
+		       operation, text, o.attempts, rid);
 }

@@ -53,6 +53,55 @@ static const char *const signature_codes[] = {
 	"AuthFailure",
 };
 
+/*
+ * What the service says only in words.  For these it gives no error code
+ * of its own (or a generic one such as RequestError or a signature code),
+ * so this is the one place that reads a human sentence: the phrases are
+ * those the service and the AWS front end use (mturk-facts 1.4 and 5,
+ * botocore), matched ignoring case unless exact_case is set.  Every
+ * decision on a message goes through message_says().
+ */
+enum message_fact {
+	SAYS_RATE_EXCEEDED,	  /* the front end's throttle */
+	SAYS_INSUFFICIENT_FUNDS,  /* a RequestError about the balance */
+	SAYS_SIGNATURE_EXPIRED,	  /* clock skew without a skew code */
+	SAYS_SIGNATURE_NOT_YET,
+	SAYS_EXPIRED,		  /* in a signature error: about time */
+	SAYS_TIME,
+	SAYS_DATE,
+	SAYS_ALREADY,		  /* a name already used */
+	SAYS_IDEMPOTENCY_TOKEN,	  /* UpdateExpirationForHIT's repeat */
+	SAYS_ALREADY_PROCESSED,
+	SAYS_QUALIFICATION,	  /* a refusal about a qualification */
+};
+
+static const struct {
+	const char *phrase;
+	bool exact_case;
+} message_facts[] = {
+	[SAYS_RATE_EXCEEDED] = {"Rate exceeded", true},
+	[SAYS_INSUFFICIENT_FUNDS] = {"insufficient funds", false},
+	[SAYS_SIGNATURE_EXPIRED] = {"signature expired", false},
+	[SAYS_SIGNATURE_NOT_YET] = {"signature not yet current", false},
+	[SAYS_EXPIRED] = {"expired", false},
+	[SAYS_TIME] = {"time", false},
+	[SAYS_DATE] = {"date", false},
+	[SAYS_ALREADY] = {"already", false},
+	[SAYS_IDEMPOTENCY_TOKEN] = {"idempotency token", false},
+	[SAYS_ALREADY_PROCESSED] = {"already been processed", false},
+	[SAYS_QUALIFICATION] = {"Qualification", true},
+};
+
+static bool contains_nocase(const char *hay, const char *needle);
+
+static bool
+message_says(const struct mturk_error *e, enum message_fact f)
+{
+	if (message_facts[f].exact_case)
+		return strstr(e->message, message_facts[f].phrase) != NULL;
+	return contains_nocase(e->message, message_facts[f].phrase);
+}
+
 void
 mturk_error_clear(struct mturk_error *e)
 {
@@ -134,7 +183,8 @@ s3_error_parse(struct mturk_error *e, const char *body, size_t len)
 	if (doc == NULL)
 		return false;
 	root = xmlDocGetRootElement(doc);
-	if (root != NULL && xmlStrcmp(root->name, (const xmlChar *)"Error") == 0)
+	if (root != NULL &&
+	    xmlStrcmp(root->name, (const xmlChar *)"Error") == 0)
 		code = xml_child_text(root, "Code");
 	if (code != NULL && code[0] != '\0' &&
 	    xmlStrlen(code) < (int)sizeof(e->type)) {
@@ -250,7 +300,7 @@ mturk_error_is_retryable(const struct mturk_error *e)
 	if (in_list(e->type, throttle_codes,
 		    sizeof(throttle_codes) / sizeof(throttle_codes[0])))
 		return true;
-	if (strstr(e->message, "Rate exceeded") != NULL)
+	if (message_says(e, SAYS_RATE_EXCEEDED))
 		return true;
 	switch (e->http_status) {
 	case 429:
@@ -283,14 +333,13 @@ mturk_error_is_clock_skew(const struct mturk_error *e)
 	if (in_list(e->type, skew_codes,
 		    sizeof(skew_codes) / sizeof(skew_codes[0])))
 		return true;
-	if (contains_nocase(e->message, "signature expired") ||
-	    contains_nocase(e->message, "signature not yet current"))
+	if (message_says(e, SAYS_SIGNATURE_EXPIRED) ||
+	    message_says(e, SAYS_SIGNATURE_NOT_YET))
 		return true;
 	if (in_list(e->type, signature_codes,
 		    sizeof(signature_codes) / sizeof(signature_codes[0])))
-		return contains_nocase(e->message, "expired") ||
-		       contains_nocase(e->message, "time") ||
-		       contains_nocase(e->message, "date");
+		return message_says(e, SAYS_EXPIRED) ||
+		       message_says(e, SAYS_TIME) || message_says(e, SAYS_DATE);
 	return false;
 }
 
@@ -369,7 +418,7 @@ mturk_error_fault(const struct mturk_error *e)
 	}
 	/* Money first: MTurk says so in a RequestError. */
 	if (mturk_error_is(e, "InsufficientFunds") ||
-	    contains_nocase(e->message, "insufficient funds"))
+	    message_says(e, SAYS_INSUFFICIENT_FUNDS))
 		return MTURK_FAULT_FUNDS;
 	if (mturk_error_is_retryable(e) || mturk_error_is_clock_skew(e))
 		return MTURK_FAULT_PASSING;
@@ -380,10 +429,12 @@ mturk_error_fault(const struct mturk_error *e)
 	if (in_list(e->type, credential_codes,
 		    sizeof(credential_codes) / sizeof(credential_codes[0])) ||
 	    turk_code_in(e, credential_codes,
-			 sizeof(credential_codes) / sizeof(credential_codes[0])))
+			 sizeof(credential_codes) /
+				 sizeof(credential_codes[0])))
 		return MTURK_FAULT_CREDENTIALS;
 	/* A bare 401/403 from the front end or a proxy: who we are. */
-	if (e->type[0] == '\0' && (e->http_status == 401 || e->http_status == 403))
+	if (e->type[0] == '\0' &&
+	    (e->http_status == 401 || e->http_status == 403))
 		return MTURK_FAULT_CREDENTIALS;
 	return MTURK_FAULT_REQUEST;
 }
@@ -445,6 +496,11 @@ turk_code_in(const struct mturk_error *e, const char *const *list, size_t n)
 	return false;
 }
 
+/*
+ * The service names the HITId that the token made only in the message of
+ * HitAlreadyExists (mturk-facts 1.2): the other reading of message text,
+ * which takes an id out of it; the decision is the code's.
+ */
 int
 mturk_error_recover_hit_id(const struct mturk_error *e, const char *token,
 			   char *out, size_t outsz)
@@ -456,7 +512,8 @@ mturk_error_recover_hit_id(const struct mturk_error *e, const char *token,
 		return -1;
 	while (*p != '\0') {
 		size_t n = 0;
-		while (isupper((unsigned char)p[n]) || isdigit((unsigned char)p[n]))
+		while (isupper((unsigned char)p[n]) ||
+		       isdigit((unsigned char)p[n]))
 			n++;
 		/* A whole word: not the tail of a longer mixed-case one. */
 		if (n >= 20 && n < outsz &&
@@ -485,7 +542,47 @@ mturk_error_format(const struct mturk_error *e, char *out, size_t outsz)
 	else if (code[0] != '\0')
 		snprintf(out, outsz, "%s (HTTP %ld)", code, e->http_status);
 	else if (e->message[0] != '\0')
-		snprintf(out, outsz, "HTTP %ld: %s", e->http_status, e->message);
+		snprintf(out, outsz, "HTTP %ld: %s", e->http_status,
+			 e->message);
 	else
 		snprintf(out, outsz, "HTTP %ld", e->http_status);
+}
+
+bool
+mturk_error_is_request_error(const struct mturk_error *e)
+{
+	return strcmp(e->type, "RequestError") == 0;
+}
+
+bool
+mturk_error_is_hit_gone(const struct mturk_error *e)
+{
+	return e->curl_code == 0 && mturk_error_is(e, "HITDoesNotExist");
+}
+
+bool
+mturk_error_is_qualification_refusal(const struct mturk_error *e)
+{
+	if (e->curl_code != 0 || mturk_error_fault(e) != MTURK_FAULT_REQUEST)
+		return false;
+	/* A code naming one (QualificationTypeDoesNotExist, ...), or words. */
+	return strstr(e->turk_code, "Qualification") != NULL ||
+	       strstr(e->type, "Qualification") != NULL ||
+	       message_says(e, SAYS_QUALIFICATION);
+}
+
+bool
+mturk_error_is_name_taken(const struct mturk_error *e)
+{
+	return mturk_error_is_request_error(e) &&
+	       (message_says(e, SAYS_ALREADY) ||
+		contains_nocase(e->turk_code, "AlreadyExists"));
+}
+
+bool
+mturk_error_is_processed_repeat(const struct mturk_error *e)
+{
+	return mturk_error_is_request_error(e) &&
+	       message_says(e, SAYS_IDEMPOTENCY_TOKEN) &&
+	       message_says(e, SAYS_ALREADY_PROCESSED);
 }

@@ -20,7 +20,7 @@
  * never past url_expiry or SigV4's 7-day limit.
  */
 #define _DEFAULT_SOURCE
-#include "mturk/mturk.h"
+#include "mturk/client_private.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +40,8 @@ struct mturk_image_host {
 	bool path_style;
 	struct http_client *http;
 	struct http_response resp;
-	enum mturk_fault fault; /* of the last put; see mturk_image_host_fault */
+	/* The fault of the last put; see mturk_image_host_fault(). */
+	enum mturk_fault fault;
 };
 
 struct host_ops {
@@ -97,114 +98,59 @@ object_path(const struct mturk_image_host *h, const char *key, struct buf *out)
 	return buf_printf(out, "/%s", key);
 }
 
+/* A PUT is retried three times, with the API client's backoff. */
+static const struct mturk_retry_policy put_retry = {
+	.max_attempts = PUT_ATTEMPTS,
+	.base_ms = 1000,
+	.cap_ms = 20000,
+};
+
 static int
 s3_put(struct mturk_image_host *h, const void *data, size_t len,
        const char *content_type, const char *key, struct errbuf *eb)
 {
-	struct buf path, url;
 	struct sigv4_header sh[2] = {{"Host", h->host},
 				     {"Content-Type", content_type}};
-	struct sigv4_request sreq;
-	struct sigv4_params sp;
-	struct sigv4_result sr;
-	struct http_request req;
+	struct signed_request req = {
+		.method = "PUT",
+		.headers = sh,
+		.nheaders = 2,
+		.body = data,
+		.body_len = len,
+		.service = "s3",
+		.region = h->region,
+		.s3 = true,
+	};
+	struct signed_sender s = {
+		.http = h->http,
+		.resp = &h->resp,
+		.creds = h->cfg.creds,
+		.clock = &h->cfg.clock,
+		.retry = &put_retry,
+	};
+	struct signed_outcome o;
 	struct mturk_error e;
-	char *lines[8] = {0};
-	size_t nl = 0;
-	int rc = IF_OK;
+	struct buf path, url;
+	char text[700];
+	int rc;
 
 	buf_init(&path, 4096);
 	buf_init(&url, 8192);
-	sigv4_result_init(&sr);
 	if (object_path(h, key, &path) != 0 ||
 	    buf_printf(&url, "%s%s", h->base, path.data) != 0) {
 		rc = err_set(eb, IF_EINPUT, "%s: object name too long", key);
 		goto cleanup;
 	}
-	for (int attempt = 0; attempt < PUT_ATTEMPTS; attempt++) {
-		struct errbuf peb = {0};
-		memset(&sreq, 0, sizeof(sreq));
-		sreq.method = "PUT";
-		sreq.path = path.data;
-		sreq.headers = sh;
-		sreq.nheaders = 2;
-		sreq.body = data;
-		sreq.body_len = len;
-		memset(&sp, 0, sizeof(sp));
-		sp.access_key_id = h->cfg.creds->access_key_id;
-		sp.secret_access_key = h->cfg.creds->secret_access_key;
-		sp.session_token = h->cfg.creds->session_token;
-		sp.region = h->region;
-		sp.service = "s3";
-		sp.when = (time_t)host_now(h);
-		sp.s3 = true;
-		sp.sign_body = true;
-		sigv4_result_cleanup(&sr);
-		sigv4_result_init(&sr);
-		rc = sigv4_sign_headers(&sreq, &sp, &sr, eb);
-		if (rc != IF_OK)
-			goto cleanup;
-		for (size_t i = 0; i < nl; i++) {
-			secure_zero(lines[i], strlen(lines[i]));
-			free(lines[i]);
-			lines[i] = NULL;
-		}
-		nl = 0;
-		for (size_t i = 0; i < 2; i++) {
-			struct buf b;
-			buf_init(&b, 0);
-			buf_printf(&b, "%s: %s", sh[i].name, sh[i].value);
-			lines[nl++] = buf_steal(&b, NULL);
-		}
-		for (size_t i = 0; i < sr.nadd && nl < 7; i++) {
-			struct buf b;
-			buf_init(&b, 0);
-			buf_printf(&b, "%s: %s", sr.add[i].name, sr.add[i].value);
-			lines[nl++] = buf_steal(&b, NULL);
-		}
-		for (size_t i = 0; i < nl; i++)
-			if (lines[i] == NULL) {
-				rc = err_set(eb, IF_ERUNTIME, "out of memory");
-				goto cleanup;
-			}
-		req.method = "PUT";
-		req.url = url.data;
-		req.headers = (const char *const *)lines;
-		req.body = data;
-		req.body_len = len;
-		rc = http_perform(h->http, &req, &h->resp, &peb);
-		if (rc == IF_OK && h->resp.status >= 200 && h->resp.status < 300)
-			goto cleanup;
-		if (rc != IF_OK)
-			mturk_error_from_curl(&e, h->resp.curl_code, peb.msg);
-		else
-			mturk_error_from_response(&e, &h->resp);
-		if (!e.retryable || attempt + 1 == PUT_ATTEMPTS) {
-			char text[700];
-			h->fault = mturk_error_fault(&e);
-			mturk_error_format(&e, text, sizeof(text));
-			rc = err_set(eb, e.retryable ? IF_ETEMP : IF_ERUNTIME,
-				     "PutObject %s: %s", url.data, text);
-			goto cleanup;
-		}
-		{
-			double r = h->cfg.clock.random(h->cfg.clock.ctx);
-			struct mturk_retry_policy p = {
-				.max_attempts = PUT_ATTEMPTS,
-				.base_ms = 1000,
-				.cap_ms = 20000,
-			};
-			h->cfg.clock.sleep_ms(h->cfg.clock.ctx,
-					      mturk_backoff_ms(&p, attempt, r));
-		}
+	req.path = path.data;
+	req.url = url.data;
+	rc = signed_request_send(&s, &req, &e, &o, eb);
+	if (rc != IF_OK && !o.not_sent) {
+		h->fault = mturk_error_fault(&e);
+		mturk_error_format(&e, text, sizeof(text));
+		rc = err_set(eb, e.retryable ? IF_ETEMP : IF_ERUNTIME,
+			     "PutObject %s: %s", url.data, text);
 	}
 cleanup:
-	for (size_t i = 0; i < nl; i++) {
-		if (lines[i] != NULL)
-			secure_zero(lines[i], strlen(lines[i]));
-		free(lines[i]);
-	}
-	sigv4_result_cleanup(&sr);
 	buf_cleanup(&path);
 	buf_cleanup(&url);
 	return rc;
@@ -255,7 +201,8 @@ s3_url(struct mturk_image_host *h, const char *key, int64_t valid_for,
 		goto cleanup;
 	if ((size_t)snprintf(out->url, sizeof(out->url), "%s%s?%s", h->base,
 			     path.data, sr.query.data) >= sizeof(out->url)) {
-		rc = err_set(eb, IF_ERUNTIME, "%s: presigned URL too long", key);
+		rc = err_set(eb, IF_ERUNTIME, "%s: presigned URL too long",
+			     key);
 		goto cleanup;
 	}
 	out->expires_at = now + expires;

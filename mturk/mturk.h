@@ -1,6 +1,7 @@
 /*
  * mturk/mturk.h - everything that talks to Mechanical Turk and to image
- * hosting, and the MTurk-compatible simulator (spec sections 5, 6, 7).
+ * hosting (spec sections 5 and 7).  The MTurk-compatible simulator is in
+ * sim/ (sim/sim.h).
  *
  * Sections below are grouped by the .c file that defines them.
  */
@@ -301,9 +302,11 @@ void aws_creds_free(struct aws_creds *c);
 /*
  * Assignment.Answer, the QuestionFormAnswers XML MTurk writes from the
  * task page's form (spec sections 5 and 7): `boxes` (a JSON array of
- * [x, y, w, h] integers), `face_found` (yes|no) and `feedback` (free
- * text).  Parsing is hardened: size capped before libxml2 sees a byte, no
- * network, no DTD, no entity declarations or substitution.  The formatter
+ * [x, y, w, h] integers), `face_found` (yes|no), `feedback` (free text)
+ * and, when the page has the slider, `confidence` (a JSON array as long
+ * as boxes of integers 0..100 or null).  Parsing is hardened: size capped
+ * before libxml2 sees a byte, no network, no DTD, no entity declarations
+ * or substitution.  The formatter
  * writes the XML exactly as MTurk does, for the simulator.
  */
 
@@ -325,6 +328,8 @@ enum answer_error {
 	ANSWER_BAD_BOXES,	/* boxes not an array of 4-integer arrays */
 	ANSWER_TOO_MANY_BOXES,	/* more than ANSWER_MAX_BOXES */
 	ANSWER_BAD_FACE_FOUND,	/* face_found neither yes nor no */
+	/* confidence not an array of 0..100 or null, one per box */
+	ANSWER_BAD_CONFIDENCE,
 };
 
 /* A short name for the reason ("too_large", "bad_boxes", ...). */
@@ -337,6 +342,11 @@ struct answer {
 	size_t ndropped; /* boxes given but empty or outside the image */
 	bool face_found;
 	char *feedback; /* UTF-8; "" when absent; never NULL after a parse */
+	/*
+	 * The optional confidence field: per kept box, 0..100, or -1 where
+	 * the worker gave none; NULL when the answer has no such field.
+	 */
+	int *confidence;
 };
 
 void answer_init(struct answer *a);
@@ -345,7 +355,7 @@ void answer_cleanup(struct answer *a);
 
 /*
  * Parses len bytes of answer XML for an image of img_w x img_h pixels.
- * Fields other than the three are ignored.  On failure (IF_EINPUT) *why
+ * Fields other than the four are ignored.  On failure (IF_EINPUT) *why
  * says why, eb says what (field, box index, value), and a is left empty:
  * an answer is never half-read.  More than ANSWER_MAX_BOXES boxes is an
  * error rather than a truncation, because a dropped box may be the one
@@ -399,7 +409,7 @@ struct http_options {
 	long connect_timeout_ms; /* [default: 10000] */
 	long timeout_ms;	 /* whole transfer [default: 30000] */
 	size_t max_body;	 /* response body cap [default: 8 MiB] */
-	bool trace;		 /* log_debug() each exchange, secrets redacted */
+	bool trace;		 /* log_debug() each exchange, redacted */
 };
 
 struct http_request {
@@ -455,31 +465,6 @@ int64_t http_date_parse(const char *date);
 
 /* -- errors.c: one classification of remote failures -- */
 
-struct mturk_error {
-	long http_status;      /* 0 when no response arrived */
-	int curl_code;	       /* CURLcode; 0 when the exchange completed */
-	char type[128];	       /* __type without "ns#" prefix, ":..." suffix */
-	char turk_code[128];   /* TurkErrorCode, e.g. AWS.MechanicalTurk.X */
-	char message[512];     /* Message (or message) */
-	char request_id[128];  /* x-amzn-RequestId */
-	bool retryable;	       /* set by mturk_error_is_retryable() */
-};
-
-void mturk_error_clear(struct mturk_error *e);
-/* From an HTTP answer with status >= 300: body decoded when JSON. */
-void mturk_error_from_response(struct mturk_error *e,
-			       const struct http_response *resp);
-/* From a failed transfer (curl_code != 0) with curl's message. */
-void mturk_error_from_curl(struct mturk_error *e, int curl_code,
-			   const char *msg);
-/*
- * THE classification: throttling codes, ServiceFault, HTTP 429/500/502/503/
- * 504 and network errors are retryable; RequestError never is.
- */
-bool mturk_error_is_retryable(const struct mturk_error *e);
-/* A signature rejected because our clock differs from the server's. */
-bool mturk_error_is_clock_skew(const struct mturk_error *e);
-
 /*
  * What a failure means for the caller, beyond "may a retry help now"
  * (mturk_error_is_retryable, which bounds the retries inside one call):
@@ -504,6 +489,40 @@ enum mturk_fault {
 	MTURK_FAULT_SERVICE,
 };
 
+/*
+ * A failed call, typed: the operation, what came back (HTTP status, the
+ * service's error code, its message) and what it means (fault).  Callers
+ * decide with the questions below (mturk_error_is, mturk_error_fault,
+ * mturk_error_is_hit_gone, ...), never by reading message.
+ */
+struct mturk_error {
+	char operation[64];    /* e.g. "CreateHITWithHITType"; "" unknown */
+	enum mturk_fault fault; /* set by mturk_call (mturk_error_fault) */
+	long http_status;      /* 0 when no response arrived */
+	int curl_code;	       /* CURLcode; 0 when the exchange completed */
+	char type[128];	       /* __type without "ns#" prefix, ":..." suffix */
+	char turk_code[128];   /* TurkErrorCode, e.g. AWS.MechanicalTurk.X */
+	char message[512];     /* Message (or message) */
+	char request_id[128];  /* x-amzn-RequestId */
+	bool retryable;	       /* set by mturk_error_is_retryable() */
+};
+
+void mturk_error_clear(struct mturk_error *e);
+/* From an HTTP answer with status >= 300: body decoded when JSON. */
+void mturk_error_from_response(struct mturk_error *e,
+			       const struct http_response *resp);
+/* From a failed transfer (curl_code != 0) with curl's message. */
+void mturk_error_from_curl(struct mturk_error *e, int curl_code,
+			   const char *msg);
+/*
+ * THE classification: throttling codes, ServiceFault, HTTP 429/500/502/503/
+ * 504 and network errors are retryable; RequestError never is.
+ */
+bool mturk_error_is_retryable(const struct mturk_error *e);
+/* A signature rejected because our clock differs from the server's. */
+bool mturk_error_is_clock_skew(const struct mturk_error *e);
+
+
 /* THE classification of a failure by its consequence (see above). */
 enum mturk_fault mturk_error_fault(const struct mturk_error *e);
 /* "passing", "request", "credentials", "funds", "service" or "none". */
@@ -522,6 +541,23 @@ int mturk_error_recover_hit_id(const struct mturk_error *e, const char *token,
 			       char *out, size_t outsz);
 /* "TurkErrorCode: message" (or type, or HTTP status, or curl text). */
 void mturk_error_format(const struct mturk_error *e, char *out, size_t outsz);
+/* The service's RequestError: it refuses the request for what it says. */
+bool mturk_error_is_request_error(const struct mturk_error *e);
+/* HITDoesNotExist: the service no longer knows the HIT. */
+bool mturk_error_is_hit_gone(const struct mturk_error *e);
+/*
+ * A refusal that names a qualification (a QualificationTypeDoesNotExist
+ * of a HIT type's requirements, say): the experiment's settings, not the
+ * request of one image.
+ */
+bool mturk_error_is_qualification_refusal(const struct mturk_error *e);
+/* CreateQualificationType refused a name the requester already uses. */
+bool mturk_error_is_name_taken(const struct mturk_error *e);
+/*
+ * A repeat of an UpdateExpirationForHIT already done ("The idempotency
+ * token ... has already been processed"; mturk-facts 1.4).
+ */
+bool mturk_error_is_processed_repeat(const struct mturk_error *e);
 
 /* -- api.c: one signed AWS JSON 1.1 call with retries -- */
 
@@ -577,6 +613,13 @@ int64_t mturk_client_clock_offset(const struct mturk_client *c);
  */
 enum mturk_fault mturk_client_fault(const struct mturk_client *c);
 void mturk_client_fault_reset(struct mturk_client *c);
+/*
+ * The typed error of the client's last call (all empty, fault NONE, when
+ * it succeeded or after mturk_client_fault_reset()); valid until the next
+ * call.  Its fault is mturk_client_fault().
+ */
+const struct mturk_error *mturk_client_last_error(
+	const struct mturk_client *c);
 
 /*
  * Calls operation (e.g. "GetHIT") with the JSON request body.  On IF_OK the
@@ -645,7 +688,7 @@ struct mturk_assignment {
 	double rejection_time;
 	double auto_approval_time;
 	double deadline;
-	char *answer;		  /* QuestionFormAnswers XML; owned, never NULL */
+	char *answer;		  /* QuestionFormAnswers XML; owned, non-NULL */
 	char *requester_feedback; /* owned, never NULL */
 };
 
@@ -697,8 +740,9 @@ int mturk_create_qualification_type(struct mturk_client *c, const char *name,
 int mturk_associate_qualification(struct mturk_client *c, const char *qual_id,
 				  const char *worker_id, int64_t value,
 				  struct errbuf *eb);
-int mturk_create_hit_type(struct mturk_client *c, const struct mturk_hit_type *t,
-			  char id[MTURK_ID_MAX], struct errbuf *eb);
+int mturk_create_hit_type(struct mturk_client *c,
+			  const struct mturk_hit_type *t, char id[MTURK_ID_MAX],
+			  struct errbuf *eb);
 /*
  * CreateHITWithHITType with UniqueRequestToken token.  When the service says
  * the token already made a HIT, that HIT is the answer: *recovered is set,
@@ -752,12 +796,12 @@ int mturk_list_reviewable_hits(struct mturk_client *c, const char *hit_type_id,
  * revert true a Reviewing HIT back to Reviewable.  When the service
  * refuses, the HIT is read back with GetHIT (as a second approve is): a
  * HIT already in the status asked for counts as done.  hit_status (may be
- * NULL; 32 bytes) gets the status GetHIT saw, "" when it was not asked, so
+ * NULL; size bytes) gets the status GetHIT saw, "" when it was not asked, so
  * that a caller can tell "not Reviewable yet" (Assignable, Unassignable)
  * from a real failure.
  */
 int mturk_update_hit_review_status(struct mturk_client *c, const char *hit_id,
-				   bool revert, char *hit_status,
+				   bool revert, char *hit_status, size_t size,
 				   struct errbuf *eb);
 /* All pages; *out is freed with mturk_assignments_free(). */
 int mturk_list_assignments(struct mturk_client *c, const char *hit_id,
@@ -770,7 +814,7 @@ int mturk_get_assignment(struct mturk_client *c, const char *assignment_id,
 /*
  * A repeat approve of an Approved assignment is a success.  When the
  * service refuses with InvalidAssignmentState, the assignment is read back
- * with GetAssignment, and status (may be NULL; 16 bytes) gets the status
+ * with GetAssignment, and status (may be NULL; size bytes) gets the status
  * seen ("" when it was not asked): Submitted is the eventual consistency
  * right after a submit and passes; Rejected (someone rejected it outside
  * this call, and without OverrideRejection approve never succeeds from
@@ -778,7 +822,7 @@ int mturk_get_assignment(struct mturk_client *c, const char *assignment_id,
  * and the rejection's feedback.
  */
 int mturk_approve_assignment(struct mturk_client *c, const char *assignment_id,
-			     const char *feedback, char *status,
+			     const char *feedback, char *status, size_t size,
 			     struct errbuf *eb);
 /* feedback is required: the worker sees it. */
 int mturk_reject_assignment(struct mturk_client *c, const char *assignment_id,
@@ -867,14 +911,43 @@ int mturk_random_object_name(const char *ext, char *out, size_t outsz);
  * XML that carries it.  The page posts boxes (JSON [[x,y,w,h],...] in
  * full-image pixels), face_found (yes|no), feedback and assignmentId to
  * turkSubmitTo + "/mturk/externalSubmit"; in preview mode it cannot submit.
+ * With the confidence slider on, it also posts confidence: a JSON array
+ * as long as boxes, each an integer 0..100 (how sure the worker is that
+ * the box shows something identifying) or null when the worker left the
+ * slider alone.
  */
 
 #define TASK_QUESTION_MAX 65535 /* MTurk's cap on the Question, in bytes */
+
+/*
+ * The page's texts when the experiment file sets none (task.* keys; the
+ * config's defaults are these same macros).  Plain text: the page
+ * escapes them, and a blank line in the instructions parts paragraphs.
+ */
+#define TASK_TEXT_TITLE "Box anything that could identify a person"
+#define TASK_TEXT_INSTRUCTIONS                                              \
+	"The photo below is blurred on purpose, and parts of it may be "    \
+	"blacked out. Draw a box over every face you can see, even a "      \
+	"blurry one, and over anything else that could identify a "         \
+	"person: documents, screens, licence plates, name tags. When you "  \
+	"are unsure whether a region shows a face, box it.\n\n"             \
+	"Drag on the image to draw a box. Click a box to select it; drag "  \
+	"it to move it, drag its blue handle to resize it, and use Remove " \
+	"box (or the Delete key) to remove it. Add box puts a new box in "  \
+	"the middle. From the keyboard: Tab to a box, arrow keys move it, " \
+	"Shift + arrow keys resize it, Delete removes it. Then answer the " \
+	"question and submit."
+#define TASK_TEXT_FACE_QUESTION "Did you find a face?"
+#define TASK_TEXT_CONFIDENCE "How sure are you that this box shows a face?"
 
 struct task_page {
 	const char *image_url; /* http(s); HTML-escaped into the page */
 	int width, height;     /* the stage image's pixels (the original's) */
 	int stage, nstages;    /* "stage 2 of 5"; 0 = not shown */
+	/* Texts (UTF-8, plain); NULL for the TASK_TEXT_* default. */
+	const char *title, *instructions, *face_question;
+	const char *confidence_label;
+	bool confidence; /* a confidence slider per box */
 };
 
 /*
@@ -889,129 +962,5 @@ int task_page_html(const struct task_page *p, struct buf *out,
  */
 int task_page_question(const struct task_page *p, struct buf *out,
 		       struct errbuf *eb);
-
-/* ==== sim_*.c: the simulator ============================================ */
-
-/*
- * The MTurk-compatible service with a simulated crowd, lab mode and fault
- * injection (spec section 6).  It listens on a loopback address only and
- * runs its own threads; sim_new() returns once it accepts connections.
- */
-
-/* A ground-truth face or a box: [x, y, w, h] in image pixels. */
-struct sim_face {
-	int x, y, w, h;
-};
-
-/* One image of an experiment, as far as the crowd needs to know it. */
-struct sim_image {
-	const char *id;
-	int width, height; /* 0 when unknown: no false positives then */
-	const struct sim_face *faces;
-	size_t nfaces;
-	/* Its own windows, stage by stage, or NULL for the experiment's. */
-	const int *windows;
-	size_t nwindows;
-};
-
-/*
- * The simulated workers' model (README: "the simulated crowd"): a worker
- * finds a face it can see with p = 1 / (1 + exp(-k * (side / window -
- * x0))), side being the face's smaller side; each edge of its box moves
- * by up to jitter x side; it adds one spurious box with probability
- * spurious.
- */
-struct sim_crowd_model {
-	double k, x0, spurious, jitter;
-};
-#define SIM_CROWD_MODEL_DEFAULT {3.0, 1.0, 0.10, 0.10}
-
-/* How the daemon combines a stage's answers into what it redacts. */
-enum sim_aggregate {
-	SIM_AGG_UNION = 0,
-	SIM_AGG_FIRST,	  /* the first answer submitted */
-	SIM_AGG_MAJORITY, /* pixels boxed by more than half of the answers */
-};
-
-/*
- * What the crowd learns of an experiment: HITs are matched to it by their
- * RequesterAnnotation "<name>/<image-id>/<stage>" (stage from 1), which
- * gives the image's ground truth and windows[stage - 1].
- */
-struct sim_experiment {
-	const char *name;
-	const int *windows;
-	size_t nwindows;
-	const struct sim_image *images;
-	size_t nimages;
-	/*
-	 * What the daemon redacts of a stage's answers: a worker sees a
-	 * face hidden only when the image it is served hides it.
-	 */
-	enum sim_aggregate aggregate;
-	const struct sim_crowd_model *crowd; /* NULL: the default model */
-};
-
-struct sim_config {
-	const char *listen_host; /* [default: "127.0.0.1"]; loopback only */
-	unsigned port;		 /* [default: 0 = any free port] */
-	uint64_t seed;		 /* crowd, ids and faults derive from it */
-	double fault_rate;	 /* 0..1 [default: 0] */
-	/* How long a "slow" fault waits, in ms [default: 0 = 1500]; <0: none. */
-	int64_t fault_slow_ms;
-	/* Delay from HIT creation to each simulated submission, in ms. */
-	int64_t crowd_delay_ms;
-	bool crowd_off;	    /* lab only: no simulated workers */
-	size_t worker_pool; /* [default: 50] simulated worker ids */
-	/* The one key pair requests must be signed with (copied, wiped). */
-	const char *access_key_id;
-	const char *secret_access_key;
-	/* The session token requests must carry; NULL = any or none. */
-	const char *session_token;
-	/* Experiments the crowd knows (deep-copied). */
-	const struct sim_experiment *experiments;
-	size_t nexperiments;
-	/* Wall clock in epoch ms [default: CLOCK_REALTIME]; for tests. */
-	int64_t (*clock_ms)(void *ctx);
-	void *clock_ctx;
-	/*
-	 * Directory (created 0700) the service keeps its HITs, assignments,
-	 * qualifications, tokens and S3 objects in, so that a restart loses
-	 * nothing [default: NULL = memory only].
-	 */
-	const char *state_dir;
-	/*
-	 * Refusals, for testing what a client does about errors that do not
-	 * pass: each "OPERATION[:TEXT]=ERROR" makes every request of that API
-	 * operation (whose JSON body contains TEXT, when given) fail with
-	 * ERROR, one of sim_refusal_names().  Checked by sim_new.
-	 */
-	const char *const *refusals;
-	size_t nrefusals;
-};
-
-/*
- * The credentials the simulator accepts when the chain finds none; printed
- * by "intofocus sim" and documented in the README.
- */
-#define SIM_DEFAULT_ACCESS_KEY_ID "AKIDINTOFOCUSSIM0000"
-#define SIM_DEFAULT_SECRET_ACCESS_KEY "intofocus-simulator-secret-not-for-aws"
-
-struct sim_server;
-
-/*
- * Starts the service.  A non-loopback listen_host or a busy port is an
- * IF_EINPUT / IF_ERUNTIME error naming the address.
- */
-struct sim_server *sim_new(const struct sim_config *cfg, struct errbuf *eb);
-/* The ERROR names --refuse accepts, NULL-terminated. */
-const char *const *sim_refusal_names(void);
-/* The port actually bound (useful with port 0). */
-unsigned sim_port(const struct sim_server *sim);
-/* Teaches the crowd one more experiment (the embedding daemon's). */
-int sim_add_experiment(struct sim_server *sim, const struct sim_experiment *exp,
-		       struct errbuf *eb);
-/* Stops the threads and frees everything; NULL is a no-op. */
-void sim_free(struct sim_server *sim);
 
 #endif /* INTOFOCUS_MTURK_H */

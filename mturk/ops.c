@@ -266,17 +266,6 @@ cleanup:
 	return rc;
 }
 
-static bool
-contains_nocase(const char *hay, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	for (; *hay != '\0'; hay++)
-		if (strncasecmp(hay, needle, n) == 0)
-			return true;
-	return false;
-}
-
 /* Finds the caller's qualification type named name, every page. */
 static int
 find_qualification_type(struct mturk_client *c, const char *name,
@@ -350,9 +339,7 @@ mturk_create_qualification_type(struct mturk_client *c, const char *name,
 		return p.rc;
 	}
 	/* Names are unique per requester: a rerun finds its own type. */
-	if (strcmp(e.type, "RequestError") != 0 ||
-	    !(contains_nocase(e.message, "already") ||
-	      contains_nocase(e.turk_code, "AlreadyExists")))
+	if (!mturk_error_is_name_taken(&e))
 		return err_set(eb, ceb.code, "%s", ceb.msg);
 	rc = find_qualification_type(c, name, id, &found, eb);
 	if (rc != IF_OK)
@@ -399,7 +386,8 @@ qual_reqs_json(const struct mturk_qual_req *q, size_t n)
 			json_t *iv = json_array();
 			for (size_t k = 0; k < q[i].n_integer_values; k++)
 				json_array_append_new(
-					iv, json_integer(q[i].integer_values[k]));
+					iv,
+					json_integer(q[i].integer_values[k]));
 			json_object_set_new(o, "IntegerValues", iv);
 		}
 		if (q[i].n_countries > 0) {
@@ -459,8 +447,8 @@ mturk_create_hit_type(struct mturk_client *c, const struct mturk_hit_type *t,
 	p_str(&p, resp, "HITTypeId", id, MTURK_ID_MAX);
 	json_decref(resp);
 	if (p.rc == IF_OK && id[0] == '\0')
-		return err_set(eb, IF_ERUNTIME, "%s: the answer has no HITTypeId",
-			       p.op);
+		return err_set(eb, IF_ERUNTIME,
+			       "%s: the answer has no HITTypeId", p.op);
 	return p.rc;
 }
 
@@ -641,8 +629,9 @@ mturk_list_reviewable_hits(struct mturk_client *c, const char *hit_type_id,
 			grown = realloc(all, (count + got) * sizeof(*all));
 			if (grown == NULL) {
 				free(page);
-				rc = err_set(eb, IF_ERUNTIME,
-					     "ListReviewableHITs: out of memory");
+				rc = err_set(
+					eb, IF_ERUNTIME,
+					"ListReviewableHITs: out of memory");
 				break;
 			}
 			all = grown;
@@ -672,7 +661,7 @@ mturk_list_reviewable_hits(struct mturk_client *c, const char *hit_type_id,
 
 int
 mturk_update_hit_review_status(struct mturk_client *c, const char *hit_id,
-			       bool revert, char *hit_status,
+			       bool revert, char *hit_status, size_t size,
 			       struct errbuf *eb)
 {
 	struct mturk_error e;
@@ -682,7 +671,7 @@ mturk_update_hit_review_status(struct mturk_client *c, const char *hit_id,
 	json_t *req, *resp = NULL;
 	int rc;
 
-	if (hit_status != NULL)
+	if (hit_status != NULL && size > 0)
 		hit_status[0] = '\0';
 	req = json_pack("{s:s, s:b}", "HITId", hit_id, "Revert", revert);
 	rc = call_json(c, "UpdateHITReviewStatus", req, &resp, &e, &ueb);
@@ -695,13 +684,13 @@ mturk_update_hit_review_status(struct mturk_client *c, const char *hit_id,
 	 * second approve is (facts 1.4): read the HIT, and the status asked
 	 * for counts as done.  Retryable failures are not checked.
 	 */
-	if (rc == IF_ETEMP || strcmp(e.type, "RequestError") != 0)
+	if (rc == IF_ETEMP || !mturk_error_is_request_error(&e))
 		return err_set(eb, ueb.code, "%s", ueb.msg);
 	if (mturk_get_hit(c, hit_id, &h, &geb) != IF_OK)
 		return err_set(eb, ueb.code, "%s (and then %s)", ueb.msg,
 			       geb.msg);
-	if (hit_status != NULL)
-		snprintf(hit_status, 32, "%s", h.hit_status);
+	if (hit_status != NULL && size > 0)
+		snprintf(hit_status, size, "%s", h.hit_status);
 	if (strcmp(h.hit_status, want) == 0)
 		return IF_OK;
 	return err_set(eb, IF_ERUNTIME, "%s (the HIT is %s)", ueb.msg,
@@ -858,7 +847,8 @@ mturk_get_assignment(struct mturk_client *c, const char *assignment_id,
 
 int
 mturk_approve_assignment(struct mturk_client *c, const char *assignment_id,
-			 const char *feedback, char *status, struct errbuf *eb)
+			 const char *feedback, char *status, size_t size,
+			 struct errbuf *eb)
 {
 	struct mturk_error e;
 	struct mturk_assignment a;
@@ -867,7 +857,7 @@ mturk_approve_assignment(struct mturk_client *c, const char *assignment_id,
 	bool approved;
 	int rc;
 
-	if (status != NULL)
+	if (status != NULL && size > 0)
 		status[0] = '\0';
 	req = json_pack("{s:s}", "AssignmentId", assignment_id);
 	if (req != NULL && feedback != NULL && *feedback != '\0')
@@ -883,12 +873,13 @@ mturk_approve_assignment(struct mturk_client *c, const char *assignment_id,
 	if (mturk_get_assignment(c, assignment_id, &a, NULL, &geb) != IF_OK)
 		return err_set(eb, aeb.code, "%s (and then %s)", aeb.msg,
 			       geb.msg);
-	if (status != NULL)
-		snprintf(status, sizeof(a.status), "%s", a.status);
+	if (status != NULL && size > 0)
+		snprintf(status, size, "%s", a.status);
 	approved = strcmp(a.status, "Approved") == 0;
 	if (!approved && a.requester_feedback[0] != '\0')
 		err_set(eb, IF_ERUNTIME,
-			"%s (the assignment is %s, with the feedback \"%.200s\")",
+			"%s (the assignment is %s, with the feedback "
+			"\"%.200s\")",
 			aeb.msg, a.status, a.requester_feedback);
 	else if (!approved)
 		err_set(eb, IF_ERUNTIME, "%s (the assignment is %s)", aeb.msg,
@@ -935,9 +926,7 @@ mturk_update_expiration(struct mturk_client *c, const char *hit_id,
 	if (rc == IF_OK)
 		return IF_OK;
 	/* The same (HITId, ExpireAt) again: the first call did the work. */
-	if (strcmp(e.type, "RequestError") == 0 &&
-	    contains_nocase(e.message, "idempotency token") &&
-	    contains_nocase(e.message, "already been processed"))
+	if (mturk_error_is_processed_repeat(&e))
 		return IF_OK;
 	return err_set(eb, ueb.code, "%s", ueb.msg);
 }

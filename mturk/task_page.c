@@ -6,150 +6,212 @@
  * script, font or CDN (MTurk runs it in a sandboxed iframe, and lab mode
  * must work offline).  It shows the stage image, lets the worker draw boxes
  * by dragging (pointer events: mouse, pen and touch alike), select, move,
- * resize and remove them, "Add box" and "Remove box", asks "Did you find a
- * face?", takes feedback, and posts to turkSubmitTo + /mturk/externalSubmit
- * the fields boxes (JSON [[x,y,w,h],...]), face_found (yes|no), feedback and
- * assignmentId.  Boxes live in full-image pixel coordinates; the display
- * scale only applies when they are drawn, so a phone and a desktop give the
- * same numbers.  In preview (assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE) the
- * image shows but Submit is disabled with "Accept the HIT to start".
+ * resize and remove them, "Add box" and "Remove box", asks the face
+ * question, takes feedback, and posts to turkSubmitTo +
+ * /mturk/externalSubmit the fields boxes (JSON [[x,y,w,h],...]),
+ * face_found (yes|no), feedback and assignmentId, and with the slider on,
+ * confidence.  Boxes live in full-image pixel coordinates; the display
+ * scale only applies when they are drawn, so a phone and a desktop give
+ * the same numbers.  In preview (assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE)
+ * the image shows but Submit is disabled with "Accept the HIT to start".
  *
- * Values from outside (the image URL) are HTML-escaped into attributes and
- * never pasted into script; the script reads them from data- attributes.
- * Since the HTML sits in a CDATA section, escaping '>' also rules out a
- * "]]>" that would end it.  The whole Question is checked against MTurk's
- * 65,535-byte limit before anyone sends it.
+ * Every box is also a keyboard control: Tab reaches it, the arrow keys
+ * move it, Shift + arrows resize it, Delete removes it, and the focused
+ * box has a visible outline.  The resize handle is 44 CSS pixels square
+ * (a finger's size) around a smaller visible dot.
+ *
+ * Values from outside (the image URL, the experiment's texts) are
+ * HTML-escaped and never pasted into script; the script reads the URL
+ * from data- attributes.  Since the HTML sits in a CDATA section,
+ * escaping '>' also rules out a "]]>" that would end it.  The whole
+ * Question is checked against MTurk's 65,535-byte limit before anyone
+ * sends it.
  */
 #include "mturk/mturk.h"
 
 #include <string.h>
 
-#define HTMLQUESTION_NS                                                       \
-	"http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/"   \
+#define HTMLQUESTION_NS                                                     \
+	"http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/" \
 	"2011-11-11/HTMLQuestion.xsd"
 
-static const char page_head[] =
-	"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+static const char page_style[] =
 	"<meta name=\"viewport\" content=\"width=device-width, "
-	"initial-scale=1\">\n<title>Box anything that could identify a "
-	"person</title>\n<style>\n"
+	"initial-scale=1\">\n<style>\n"
 	"body{font:16px/1.4 system-ui,sans-serif;margin:0;padding:12px;"
 	"color:#222;background:#fafafa}\n"
 	"h1{font-size:1.2em;margin:0 0 .4em}\n"
 	".inst{max-width:60em}\n"
 	"#wrap{position:relative;display:inline-block;max-width:100%;"
 	"touch-action:none;user-select:none;-webkit-user-select:none;"
-	"cursor:crosshair;border:1px solid #888;line-height:0}\n"
+	"cursor:crosshair;border:1px solid #888;line-height:0;"
+	"margin:22px 22px 22px 0}\n"
 	"#img{max-width:100%;height:auto;display:block;pointer-events:none}\n"
 	".box{position:absolute;border:2px solid #e00;background:"
 	"rgba(255,0,0,.12);box-sizing:border-box;cursor:move}\n"
 	".box.sel{border-color:#06f;background:rgba(0,102,255,.15)}\n"
-	".box .h{position:absolute;right:-7px;bottom:-7px;width:14px;"
-	"height:14px;background:#06f;border-radius:7px;cursor:nwse-resize;"
-	"display:none}\n.box.sel .h{display:block}\n"
+	".box:focus{outline:3px solid #111;outline-offset:2px;"
+	"box-shadow:0 0 0 2px #fff}\n"
+	".box .h{position:absolute;right:-22px;bottom:-22px;width:44px;"
+	"height:44px;cursor:nwse-resize;display:none}\n"
+	".box .h::after{content:'';position:absolute;left:12px;top:12px;"
+	"width:20px;height:20px;border-radius:10px;background:#06f;"
+	"border:2px solid #fff;box-sizing:border-box}\n"
+	".box.sel .h{display:block}\n"
+	".box .c{position:absolute;left:0;top:0;font:12px/1.2 sans-serif;"
+	"background:#fff;color:#000;padding:0 2px}\n"
 	".bar{margin:.6em 0}\nbutton,input[type=submit]{font:inherit;"
-	"padding:.4em 1em;margin-right:.5em}\n"
+	"padding:.4em 1em;margin-right:.5em;min-height:44px}\n"
+	"#conf{width:14em;max-width:100%;vertical-align:middle}\n"
 	"fieldset{border:1px solid #bbb;margin:.6em 0;max-width:40em}\n"
+	"fieldset label{display:inline-block;padding:.5em 1em .5em 0}\n"
 	"textarea{width:100%;max-width:40em;box-sizing:border-box}\n"
 	"#msg{color:#b00;font-weight:bold;min-height:1.4em}\n"
 	"</style></head><body>\n";
 
+/* The page's behaviour; reads nothing from outside but data- attributes. */
 static const char page_script[] =
-	"<script>\n(function(){\n"
+	"(function(){\n"
 	"'use strict';\n"
+	"function byId(i){return document.getElementById(i);}\n"
 	"var W=0,H=0,boxes=[],sel=-1,drag=null;\n"
-	"var wrap=document.getElementById('wrap'),"
-	"img=document.getElementById('img'),"
-	"form=document.getElementById('mturk_form'),"
-	"msg=document.getElementById('msg'),"
-	"btn=document.getElementById('submitButton');\n"
-	"W=parseInt(wrap.getAttribute('data-w'),10)||0;"
+	"var wrap=byId('wrap'),img=byId('img'),form=byId('mturk_form'),\n"
+	"msg=byId('msg'),btn=byId('submitButton'),conf=byId('conf'),\n"
+	"confv=byId('confv');\n"
+	"W=parseInt(wrap.getAttribute('data-w'),10)||0;\n"
 	"H=parseInt(wrap.getAttribute('data-h'),10)||0;\n"
-	"function param(n){var m=new RegExp('[?&]'+n+'=([^&#]*)')"
-	".exec(location.search);if(!m)return '';"
-	"try{return decodeURIComponent(m[1].replace(/\\+/g,' '));}"
+	"function param(n){var m=new RegExp('[?&]'+n+'=([^&#]*)')\n"
+	".exec(location.search);if(!m)return '';\n"
+	"try{return decodeURIComponent(m[1].replace(/\\+/g,' '));}\n"
 	"catch(e){return '';}}\n"
 	"var aid=param('assignmentId');\n"
 	"var preview=(aid===''||aid==='ASSIGNMENT_ID_NOT_AVAILABLE');\n"
-	"document.getElementById('assignmentId').value=aid;\n"
+	"byId('assignmentId').value=aid;\n"
 	"var to=param('turkSubmitTo');\n"
 	"if(!/^https?:\\/\\/[^\\s]+$/.test(to))to='https://www.mturk.com';\n"
 	"form.action=to.replace(/\\/+$/,'')+'/mturk/externalSubmit';\n"
-	"if(preview){btn.disabled=true;btn.value='Accept the HIT to start';"
+	"if(preview){btn.disabled=true;btn.value='Accept the HIT to start';\n"
 	"msg.textContent='Preview: accept the HIT to start.';}\n"
-	"function size(){if(!W||!H){W=img.naturalWidth;H=img.naturalHeight;}}\n"
+	"function size(){if(!W||!H){W=img.naturalWidth;H=img.naturalHeight;}}"
+	"\n"
 	"function scale(){size();return W?img.clientWidth/W:1;}\n"
-	"function clip(b){var x0=Math.max(0,Math.min(W,b.x)),"
-	"y0=Math.max(0,Math.min(H,b.y)),x1=Math.max(0,Math.min(W,b.x+b.w)),"
-	"y1=Math.max(0,Math.min(H,b.y+b.h));"
-	"return{x:Math.min(x0,x1),y:Math.min(y0,y1),w:Math.abs(x1-x0),"
-	"h:Math.abs(y1-y0)};}\n"
-	"function draw(){var s=scale(),old=wrap.querySelectorAll('.box');"
-	"for(var i=0;i<old.length;i++)wrap.removeChild(old[i]);"
-	"boxes.forEach(function(b,i){var d=document.createElement('div');"
-	"d.className='box'+(i===sel?' sel':'');d.setAttribute('data-i',i);"
-	"d.style.left=(b.x*s)+'px';d.style.top=(b.y*s)+'px';"
-	"d.style.width=(b.w*s)+'px';d.style.height=(b.h*s)+'px';"
-	"var h=document.createElement('div');h.className='h';"
-	"d.appendChild(h);wrap.appendChild(d);});"
-	"document.getElementById('count').textContent=boxes.length;}\n"
-	"function at(e){var r=wrap.getBoundingClientRect(),s=scale();"
+	"function clip(b){var x0=Math.max(0,Math.min(W,b.x)),\n"
+	"y0=Math.max(0,Math.min(H,b.y)),x1=Math.max(0,Math.min(W,b.x+b.w)),\n"
+	"y1=Math.max(0,Math.min(H,b.y+b.h));\n"
+	"return{x:Math.min(x0,x1),y:Math.min(y0,y1),w:Math.abs(x1-x0),\n"
+	"h:Math.abs(y1-y0),c:b.c};}\n"
+	"function known(c){return c!==undefined&&c!==null;}\n"
+	"function syncConf(){if(!conf)return;var b=sel>=0?boxes[sel]:null;\n"
+	"conf.disabled=!b;conf.value=b&&known(b.c)?b.c:50;\n"
+	"confv.textContent=!b?'select a box':known(b.c)?b.c+'%':'not set';}\n"
+	"function boxEl(i){return wrap.querySelector('.box[data-i=\"'+i+'\"]')"
+	";}\n"
+	"function draw(){var s=scale(),old=wrap.querySelectorAll('.box'),\n"
+	"a=document.activeElement,had=!!(a&&a.parentNode===wrap);\n"
+	"for(var i=0;i<old.length;i++)wrap.removeChild(old[i]);\n"
+	"boxes.forEach(function(b,i){var d=document.createElement('div');\n"
+	"d.className='box'+(i===sel?' sel':'');d.setAttribute('data-i',i);\n"
+	"d.tabIndex=0;d.setAttribute('role','button');\n"
+	"d.setAttribute('aria-label','Box '+(i+1)+': '+Math.round(b.w)+' by '+"
+	"\n"
+	"Math.round(b.h)+' pixels at '+Math.round(b.x)+', '+Math.round(b.y)+\n"
+	"(conf?', sure: '+(known(b.c)?b.c+'%':'not set'):''));\n"
+	"d.style.left=(b.x*s)+'px';d.style.top=(b.y*s)+'px';\n"
+	"d.style.width=(b.w*s)+'px';d.style.height=(b.h*s)+'px';\n"
+	"if(conf&&known(b.c)){var t=document.createElement('span');\n"
+	"t.className='c';t.textContent=b.c+'%';d.appendChild(t);}\n"
+	"var h=document.createElement('div');h.className='h';\n"
+	"d.appendChild(h);wrap.appendChild(d);});\n"
+	"if(had&&sel>=0)boxEl(sel).focus({preventScroll:true});\n"
+	"byId('count').textContent=boxes.length;syncConf();}\n"
+	"function at(e){var r=wrap.getBoundingClientRect(),s=scale();\n"
 	"return{x:(e.clientX-r.left)/s,y:(e.clientY-r.top)/s};}\n"
-	"wrap.addEventListener('pointerdown',function(e){size();"
-	"if(!W)return;e.preventDefault();var p=at(e),t=e.target,"
-	"i=t.getAttribute('data-i');"
-	"if(t.className==='h'){i=t.parentNode.getAttribute('data-i');"
-	"sel=+i;drag={mode:'size',p:p,b:Object.assign({},boxes[sel])};}"
-	"else if(i!==null){sel=+i;drag={mode:'move',p:p,"
-	"b:Object.assign({},boxes[sel])};}"
-	"else{boxes.push({x:p.x,y:p.y,w:0,h:0});sel=boxes.length-1;"
-	"drag={mode:'new',p:p,b:{x:p.x,y:p.y,w:0,h:0}};}"
-	"if(wrap.setPointerCapture&&e.pointerId!==undefined)"
+	"wrap.addEventListener('pointerdown',function(e){size();\n"
+	"if(!W)return;e.preventDefault();var p=at(e),t=e.target,\n"
+	"i=t.getAttribute('data-i');\n"
+	"if(t.className==='c'){t=t.parentNode;i=t.getAttribute('data-i');}\n"
+	"if(t.className==='h'){i=t.parentNode.getAttribute('data-i');\n"
+	"sel=+i;drag={mode:'size',p:p,b:Object.assign({},boxes[sel])};}\n"
+	"else if(i!==null){sel=+i;drag={mode:'move',p:p,\n"
+	"b:Object.assign({},boxes[sel])};}\n"
+	"else{boxes.push({x:p.x,y:p.y,w:0,h:0});sel=boxes.length-1;\n"
+	"drag={mode:'new',p:p,b:{x:p.x,y:p.y,w:0,h:0}};}\n"
+	"if(wrap.setPointerCapture&&e.pointerId!==undefined)\n"
 	"wrap.setPointerCapture(e.pointerId);draw();});\n"
-	"wrap.addEventListener('pointermove',function(e){if(!drag)return;"
-	"e.preventDefault();var p=at(e),dx=p.x-drag.p.x,dy=p.y-drag.p.y,"
-	"b=drag.b,n;"
-	"if(drag.mode==='new')n={x:b.x,y:b.y,w:dx,h:dy};"
+	"wrap.addEventListener('pointermove',function(e){if(!drag)return;\n"
+	"e.preventDefault();var p=at(e),dx=p.x-drag.p.x,dy=p.y-drag.p.y,\n"
+	"b=drag.b,n;\n"
+	"if(drag.mode==='new')n={x:b.x,y:b.y,w:dx,h:dy};\n"
 	"else if(drag.mode==='move'){n={x:Math.max(0,Math.min(W-b.w,b.x+dx)),"
-	"y:Math.max(0,Math.min(H-b.h,b.y+dy)),w:b.w,h:b.h};}"
-	"else n={x:b.x,y:b.y,w:Math.max(1,b.w+dx),h:Math.max(1,b.h+dy)};"
-	"boxes[sel]=clip(n);draw();});\n"
-	"function end(){if(!drag)return;var b=boxes[sel];"
-	"if(drag.mode==='new'&&(b.w<3||b.h<3)){boxes.splice(sel,1);sel=-1;}"
+	"\n"
+	"y:Math.max(0,Math.min(H-b.h,b.y+dy)),w:b.w,h:b.h};}\n"
+	"else n={x:b.x,y:b.y,w:Math.max(1,b.w+dx),h:Math.max(1,b.h+dy)};\n"
+	"n.c=b.c;boxes[sel]=clip(n);draw();});\n"
+	"function end(){if(!drag)return;var b=boxes[sel];\n"
+	"if(drag.mode==='new'&&(b.w<3||b.h<3)){boxes.splice(sel,1);sel=-1;}\n"
 	"drag=null;draw();}\n"
-	"wrap.addEventListener('pointerup',end);"
+	"wrap.addEventListener('pointerup',end);\n"
 	"wrap.addEventListener('pointercancel',end);\n"
-	"document.getElementById('add').addEventListener('click',function(){"
-	"size();if(!W)return;var s=Math.max(8,Math.round(Math.min(W,H)/5));"
-	"boxes.push({x:Math.round((W-s)/2),y:Math.round((H-s)/2),w:s,h:s});"
+	"wrap.addEventListener('focusin',function(e){\n"
+	"var i=e.target.getAttribute('data-i');\n"
+	"if(i!==null&&+i!==sel){sel=+i;draw();}});\n"
+	"wrap.addEventListener('keydown',function(e){\n"
+	"var i=e.target.getAttribute('data-i'),dx=0,dy=0,b,st;\n"
+	"if(i===null)return;sel=+i;\n"
+	"if(e.key==='Delete'||e.key==='Backspace'){e.preventDefault();\n"
+	"e.stopPropagation();remove();return;}\n"
+	"if(e.key==='ArrowLeft')dx=-1;else if(e.key==='ArrowRight')dx=1;\n"
+	"else if(e.key==='ArrowUp')dy=-1;else if(e.key==='ArrowDown')dy=1;\n"
+	"else return;\n"
+	"e.preventDefault();size();b=Object.assign({},boxes[sel]);\n"
+	"st=Math.max(1,Math.round(4/scale()));\n"
+	"if(e.shiftKey){b.w=Math.max(1,b.w+dx*st);b.h=Math.max(1,b.h+dy*st);}"
+	"\n"
+	"else{b.x=Math.max(0,Math.min(W-b.w,b.x+dx*st));\n"
+	"b.y=Math.max(0,Math.min(H-b.h,b.y+dy*st));}\n"
+	"boxes[sel]=clip(b);draw();});\n"
+	"byId('add').addEventListener('click',function(){\n"
+	"size();if(!W)return;var s=Math.max(8,Math.round(Math.min(W,H)/5));\n"
+	"boxes.push({x:Math.round((W-s)/2),y:Math.round((H-s)/2),w:s,h:s});\n"
 	"sel=boxes.length-1;draw();});\n"
-	"function remove(){if(sel<0)return;boxes.splice(sel,1);sel=-1;"
-	"draw();}\n"
-	"document.getElementById('remove').addEventListener('click',remove);\n"
-	"document.addEventListener('keydown',function(e){"
-	"if((e.key==='Delete'||e.key==='Backspace')&&"
-	"e.target.tagName!=='TEXTAREA'){e.preventDefault();remove();}});\n"
-	"window.addEventListener('resize',draw);img.addEventListener('load',"
+	"function remove(){if(sel<0)return;var a=document.activeElement,\n"
+	"had=!!(a&&a.parentNode===wrap);boxes.splice(sel,1);\n"
+	"sel=had&&boxes.length?Math.min(sel,boxes.length-1):-1;draw();\n"
+	"if(had&&sel<0)byId('add').focus();}\n"
+	"byId('remove').addEventListener('click',remove);\n"
+	"document.addEventListener('keydown',function(e){\n"
+	"if((e.key==='Delete'||e.key==='Backspace')&&\n"
+	"!/^(TEXTAREA|INPUT)$/.test(e.target.tagName)){e.preventDefault();\n"
+	"remove();}});\n"
+	"if(conf)conf.addEventListener('input',function(){if(sel<0)return;\n"
+	"boxes[sel].c=parseInt(conf.value,10);draw();});\n"
+	"window.addEventListener('resize',draw);img.addEventListener('load',\n"
 	"draw);\n"
-	"form.addEventListener('submit',function(e){"
-	"if(preview){e.preventDefault();"
-	"msg.textContent='Accept the HIT to start.';return;}"
-	"var f=form.querySelector('input[name=face_found]:checked');"
-	"if(!f){e.preventDefault();msg.textContent="
-	"'Please answer: did you find a face?';return;}"
-	"document.getElementById('boxes').value=JSON.stringify("
-	"boxes.map(clip).filter(function(b){return b.w>=1&&b.h>=1;})"
-	".map(function(b){return[Math.round(b.x),Math.round(b.y),"
-	"Math.max(1,Math.round(b.w)),Math.max(1,Math.round(b.h))];}));});\n"
-	"draw();\n})();\n</script>\n";
+	"form.addEventListener('submit',function(e){\n"
+	"if(preview){e.preventDefault();\n"
+	"msg.textContent='Accept the HIT to start.';return;}\n"
+	"var f=form.querySelector('input[name=face_found]:checked');\n"
+	"if(!f){e.preventDefault();msg.textContent=\n"
+	"'Please answer: '+byId('fq').textContent;return;}\n"
+	"var kept=boxes.map(clip).filter(function(b){return b.w>=1&&b.h>=1;});"
+	"\n"
+	"byId('boxes').value=JSON.stringify(kept.map(function(b){\n"
+	"return[Math.round(b.x),Math.round(b.y),\n"
+	"Math.max(1,Math.round(b.w)),Math.max(1,Math.round(b.h))];}));\n"
+	"if(conf)byId('confidence').value=JSON.stringify(kept.map(function(b){"
+	"\n"
+	"return known(b.c)?Math.round(b.c):null;}));});\n"
+	"draw();\n"
+	"})();\n";
 
 /* Appends s HTML-escaped for text or a quoted attribute. */
 static int
-append_escaped(struct buf *b, const char *s)
+append_escaped(struct buf *b, const char *s, size_t len)
 {
-	for (; *s != '\0'; s++) {
+	for (size_t i = 0; i < len; i++) {
 		const char *rep = NULL;
-		switch (*s) {
+
+		switch (s[i]) {
 		case '&':
 			rep = "&amp;";
 			break;
@@ -168,10 +230,62 @@ append_escaped(struct buf *b, const char *s)
 		default:
 			break;
 		}
-		if ((rep != NULL ? buf_append_str(b, rep) : buf_append(b, s, 1)) != 0)
+		if ((rep != NULL ? buf_append_str(b, rep)
+				 : buf_append(b, s + i, 1)) != 0)
 			return -1;
 	}
 	return 0;
+}
+
+static int
+append_text(struct buf *b, const char *s)
+{
+	return append_escaped(b, s, strlen(s));
+}
+
+/*
+ * The instructions as paragraphs: a line holding only white space parts
+ * them; other line breaks are kept as spaces.
+ */
+static int
+append_paragraphs(struct buf *b, const char *s)
+{
+	int rc = 0;
+
+	while (*s != '\0' && rc == 0) {
+		const char *end = s, *next;
+
+		/* The paragraph ends at a newline followed by a blank line. */
+		for (;;) {
+			const char *nl = strchr(end, '\n');
+			const char *p;
+
+			if (nl == NULL) {
+				end = s + strlen(s);
+				next = end;
+				break;
+			}
+			p = nl + 1;
+			while (*p == ' ' || *p == '\t' || *p == '\r')
+				p++;
+			if (*p == '\n' || *p == '\0') {
+				end = nl;
+				next = p;
+				break;
+			}
+			end = nl + 1;
+		}
+		while (*next == '\n' || *next == ' ' || *next == '\t' ||
+		       *next == '\r')
+			next++;
+		if (end > s) {
+			rc |= buf_append_str(b, "<p>");
+			rc |= append_escaped(b, s, (size_t)(end - s));
+			rc |= buf_append_str(b, "</p>\n");
+		}
+		s = next;
+	}
+	return rc;
 }
 
 static int
@@ -198,49 +312,81 @@ check_params(const struct task_page *p, struct errbuf *eb)
 	return IF_OK;
 }
 
+static const char *
+text_or(const char *s, const char *def)
+{
+	return s != NULL && s[0] != '\0' ? s : def;
+}
+
+/* The slider under the image, for the selected box. */
+static int
+append_confidence(struct buf *out, const struct task_page *p)
+{
+	int rc = buf_append_str(out, "<div class=\"bar\"><label for=\"conf\">");
+
+	rc |= append_text(out, text_or(p->confidence_label,
+				       TASK_TEXT_CONFIDENCE));
+	rc |= buf_append_str(
+		out, "</label> <input type=\"range\" id=\"conf\" min=\"0\" "
+		     "max=\"100\" step=\"5\" value=\"50\" disabled> <output "
+		     "id=\"confv\" for=\"conf\" aria-live=\"polite\">select a "
+		     "box</output></div>\n");
+	return rc;
+}
+
 int
 task_page_html(const struct task_page *p, struct buf *out, struct errbuf *eb)
 {
+	const char *title = text_or(p->title, TASK_TEXT_TITLE);
 	int rc = check_params(p, eb);
 
 	if (rc != IF_OK)
 		return rc;
-	rc = buf_append_str(out, page_head);
-	rc |= buf_append_str(out, "<h1>Box anything that could identify a "
-				  "person");
+	rc = buf_append_str(out, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
+				 "<meta charset=\"utf-8\">\n<title>");
+	rc |= append_text(out, title);
+	rc |= buf_append_str(out, "</title>\n");
+	rc |= buf_append_str(out, page_style);
+	rc |= buf_append_str(out, "<main>\n<h1>");
+	rc |= append_text(out, title);
 	if (p->stage > 0 && p->nstages > 0)
 		rc |= buf_printf(out, " <small>(stage %d of %d)</small>",
 				 p->stage, p->nstages);
-	rc |= buf_append_str(
-		out,
-		"</h1>\n<div class=\"inst\"><p>The photo below is blurred on "
-		"purpose, and parts of it may be blacked out. Draw a box over "
-		"every <b>face</b> you can see, even a blurry one, and over "
-		"anything else that could identify a person: documents, "
-		"screens, licence plates, name tags.</p>\n<p>Drag on the image "
-		"to draw a box. Click a box to select it; drag it to move it, "
-		"drag its blue dot to resize it, and use <b>Remove box</b> (or "
-		"the Delete key) to remove it. <b>Add box</b> puts a new box in "
-		"the middle. Then answer the question and submit.</p></div>\n");
+	rc |= buf_append_str(out, "</h1>\n<div class=\"inst\">");
+	rc |= append_paragraphs(out, text_or(p->instructions,
+					     TASK_TEXT_INSTRUCTIONS));
+	rc |= buf_append_str(out, "</div>\n");
 	rc |= buf_printf(out, "<div id=\"wrap\" data-w=\"%d\" data-h=\"%d\">"
 			      "<img id=\"img\" alt=\"the image to check\" "
 			      "width=\"%d\" height=\"%d\" src=\"",
 			 p->width, p->height, p->width, p->height);
-	rc |= append_escaped(out, p->image_url);
+	rc |= append_text(out, p->image_url);
 	rc |= buf_append_str(
 		out,
 		"\"></div>\n<div class=\"bar\"><button type=\"button\" "
 		"id=\"add\">Add box</button><button type=\"button\" "
 		"id=\"remove\">Remove box</button> Boxes: <span "
-		"id=\"count\">0</span></div>\n"
+		"id=\"count\">0</span></div>\n");
+	if (p->confidence)
+		rc |= append_confidence(out, p);
+	rc |= buf_append_str(
+		out,
 		"<form name=\"mturk_form\" id=\"mturk_form\" method=\"post\" "
 		"action=\"https://www.mturk.com/mturk/externalSubmit\">\n"
 		"<input type=\"hidden\" name=\"assignmentId\" "
 		"id=\"assignmentId\" value=\"\">\n"
 		"<input type=\"hidden\" name=\"boxes\" id=\"boxes\" "
-		"value=\"[]\">\n"
-		"<fieldset><legend>Did you find a face?</legend>\n"
-		"<label><input type=\"radio\" name=\"face_found\" "
+		"value=\"[]\">\n");
+	if (p->confidence)
+		rc |= buf_append_str(out, "<input type=\"hidden\" "
+					  "name=\"confidence\" "
+					  "id=\"confidence\" value=\"[]\">\n");
+	rc |= buf_append_str(out, "<fieldset><legend id=\"fq\">");
+	rc |= append_text(out, text_or(p->face_question,
+				       TASK_TEXT_FACE_QUESTION));
+	rc |= buf_append_str(
+		out,
+		"</legend>\n<label><input type=\"radio\" name=\"face_found\" "
 		"value=\"yes\"> Yes</label>\n<label><input type=\"radio\" "
 		"name=\"face_found\" value=\"no\"> No</label></fieldset>\n"
 		"<p><label for=\"feedback\">Feedback (optional)</label><br>"
@@ -248,9 +394,9 @@ task_page_html(const struct task_page *p, struct buf *out, struct errbuf *eb)
 		"maxlength=\"2000\"></textarea></p>\n"
 		"<p id=\"msg\" role=\"alert\"></p>\n"
 		"<input type=\"submit\" id=\"submitButton\" value=\"Submit\">\n"
-		"</form>\n");
+		"</form>\n</main>\n<script>\n");
 	rc |= buf_append_str(out, page_script);
-	rc |= buf_append_str(out, "</body></html>\n");
+	rc |= buf_append_str(out, "</script>\n</body></html>\n");
 	if (rc != 0)
 		return err_set(eb, IF_ERUNTIME,
 			       "task page: out of memory or over the size cap");

@@ -17,7 +17,9 @@ opencv-data"
 # oracles (median fixtures, simulator conformance); sqlite3 and systemd for
 # inspecting state and checking the unit file; strace and groff for tracing
 # the binary against the unit's sandbox and checking the man pages;
-# chromium for the browser suite (t0710, with npm's playwright-core) and
+# chromium for the browser suite (t0710, with npm's playwright-core and
+# axe-core, pinned in tests/browser/package.json and installed there by
+# t0710 with npm ci) and
 # numpy for the report's metrics oracle (t0700).
 test_pkgs="libcmocka-dev python3 python3-pil python3-boto3 sqlite3 systemd strace groff-base nodejs node-jsdom chromium python3-numpy"
 bench_pkgs="python3-opencv python3-numpy"

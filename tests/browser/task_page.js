@@ -1,13 +1,16 @@
 // Behaviour of the worker task page (mturk/task_page.c) in jsdom: drawing
 // by dragging with full-image coordinates at half display scale, moving,
 // Add box / Remove box, the face question gating Submit, preview mode, and
-// the externalSubmit target.  Usage: node task_page.js PAGE.html
-// (NODE_PATH must reach Debian's node-jsdom, /usr/share/nodejs).
+// the externalSubmit target; with a second page made with the confidence
+// slider, the keyboard (arrows move, Shift+arrows resize, Delete removes)
+// and the confidence field.  Usage: node task_page.js PAGE.html
+// [CONFIDENCE_PAGE.html] (NODE_PATH must reach Debian's node-jsdom,
+// /usr/share/nodejs).
 'use strict';
 const fs = require('fs');
 const { JSDOM } = require('jsdom');
 
-const html = fs.readFileSync(process.argv[2], 'utf8');
+let html = fs.readFileSync(process.argv[2], 'utf8');
 let failures = 0;
 function check(what, cond, detail) {
 	if (!cond) {
@@ -130,5 +133,57 @@ check('a turkSubmitTo that is not http(s) falls back to MTurk',
 	w.document.getElementById('mturk_form').action ===
 	'https://www.mturk.com/mturk/externalSubmit',
 	w.document.getElementById('mturk_form').action);
+
+function key(window, target, k, shift) {
+	target.dispatchEvent(new window.KeyboardEvent('keydown', {
+		key: k, shiftKey: !!shift, bubbles: true, cancelable: true }));
+}
+
+if (process.argv[3]) {
+	html = fs.readFileSync(process.argv[3], 'utf8');
+	w = load('assignmentId=3ASG&turkSubmitTo=' +
+		encodeURIComponent('http://127.0.0.1:9'));
+	d = w.document;
+	d.getElementById('add').click();
+	let b = d.querySelector('#wrap .box');
+	check('a box is a focusable button with a name', b.tabIndex === 0 &&
+		b.getAttribute('role') === 'button' &&
+		/^Box 1: 96 by 96 pixels/.test(b.getAttribute('aria-label')),
+		b.getAttribute('aria-label'));
+	b.focus();
+	// Display scale 1/2: a key step is 4 display pixels, 8 image pixels.
+	key(w, d.activeElement, 'ArrowLeft');
+	key(w, d.activeElement, 'ArrowUp');
+	key(w, d.activeElement, 'ArrowUp');
+	key(w, d.activeElement, 'ArrowRight', true);
+	key(w, d.activeElement, 'ArrowDown', true);
+	check('focus stays on the box as it is redrawn',
+		d.activeElement.classList.contains('box'));
+	d.querySelector('input[name=face_found][value=yes]').checked = true;
+	submit(w);
+	check('arrows move the box, Shift+arrows resize it',
+		d.getElementById('boxes').value === '[[264,176,104,104]]',
+		d.getElementById('boxes').value);
+	check('... and with the slider untouched its confidence is null',
+		d.getElementById('confidence').value === '[null]',
+		d.getElementById('confidence').value);
+	const conf = d.getElementById('conf');
+	conf.value = '70';
+	conf.dispatchEvent(new w.Event('input', { bubbles: true }));
+	d.getElementById('add').click();
+	submit(w);
+	check('the slider sets the selected box\'s confidence',
+		d.getElementById('confidence').value === '[70,null]',
+		d.getElementById('confidence').value);
+	d.querySelector('#wrap .box[data-i="1"]').focus();
+	key(w, d.activeElement, 'Delete');
+	check('Delete removes the focused box',
+		d.querySelectorAll('#wrap .box').length === 1);
+	check('... and focus goes to the next box',
+		d.activeElement.getAttribute('data-i') === '0');
+	submit(w);
+	check('... its confidence going with it',
+		d.getElementById('confidence').value === '[70]');
+}
 
 process.exit(failures === 0 ? 0 : 1);

@@ -1,8 +1,8 @@
 # intofocus report: the results site and the metrics table (spec sections
 # 7 and 8) of a small experiment run on the embedded simulator, checked
-# against an independent Python oracle (pixel masks for the 50% rule,
-# Pillow for the stage images), a partially finished experiment, and the
-# usage errors.
+# against an independent Python oracle (pixel masks for the 50% rule and
+# the analysis, Pillow for the stage images), the comparison of two
+# experiments, a partially finished experiment, and the usage errors.
 . "$TOP/tests/e2e/lib.sh"
 
 FIX="$TOP/tests/fixtures/daemon"
@@ -139,6 +139,141 @@ for bad in ("http://", "https://", "fetch(", "src=\"//"):
 for tab in ("HITs", "Boxes", "Images", "Ground truth"):
     assert ">%s</button>" % tab in html, tab
 PYEOF
+
+# The analysis beyond table 1, recomputed from the daemon's own records
+# and the state with pixel masks: per face the first covering stage and
+# the first single-worker stage, faces found per stage, the privacy cost,
+# per worker recall and precision, and the HIT and time figures.
+check "per-face stages, privacy cost and workers agree with the oracle" \
+	"$PY" - <<'PYEOF'
+import csv, json, sqlite3
+import numpy as np
+gt = {"group": [[40, 50, 48, 60], [150, 60, 40, 50], [240, 120, 20, 24]],
+      "street": [[30, 30, 60, 72], [180, 100, 12, 14]]}
+mj = json.load(open("site/metrics.json"))
+rows = {r["image"]: r for r in csv.DictReader(open("site/metrics.csv"))}
+db = sqlite3.connect("file:st/state.db?mode=ro", uri=True)
+def mask_of(boxes, w, h):
+    m = np.zeros((h, w), bool)
+    for b in boxes:
+        x, y, bw, bh = b[:4]
+        m[max(y, 0):y + bh, max(x, 0):x + bw] = True
+    return m
+def covers(m, f):
+    return m[f[1]:f[1] + f[3], f[0]:f[0] + f[2]].sum() * 2 >= f[2] * f[3]
+workers = {}
+tot_found = [0, 0]
+for img, faces in gt.items():
+    rec = json.load(open("out/%s.json" % img))
+    w, h = rec["width"], rec["height"]
+    row = [i for i in mj["images"] if i["image"] == img][0]
+    masks = []
+    m = np.zeros((h, w), bool)
+    for st in rec["stages"]:
+        m = m | mask_of(st["boxes"], w, h)
+        masks.append(m.copy())
+    first = [next((k + 1 for k, mk in enumerate(masks) if covers(mk, f)),
+                  None) for f in faces]
+    assert [f["first_stage"] for f in row["faces"]] == first, (img, first)
+    for k in range(2):
+        n = sum(1 for s in first if s is not None and s <= k + 1)
+        assert int(rows[img]["found_stage%d" % (k + 1)]) == n, (img, k, n)
+        tot_found[k] += n
+    # One worker's boxes alone.
+    wfirst = [None] * len(faces)
+    for sid, wid, boxes in db.execute(
+            "SELECT stage, worker_id, boxes FROM assignments WHERE "
+            "image_id=? AND valid=1 ORDER BY stage", (img,)):
+        bm = mask_of(json.loads(boxes), w, h)
+        bl = [b for b in json.loads(boxes)]
+        ws = workers.setdefault(wid, [0, 0, 0, 0])
+        for i, f in enumerate(faces):
+            hidden = first[i] is not None and first[i] < sid
+            hit = covers(bm, f)
+            if hit and wfirst[i] is None:
+                wfirst[i] = sid
+            if not hidden:
+                ws[0] += 1
+                ws[1] += hit
+        for b in bl:
+            x0, y0 = max(b[0], 0), max(b[1], 0)
+            x1, y1 = min(b[0] + b[2], w), min(b[1] + b[3], h)
+            if x1 <= x0 or y1 <= y0:
+                continue
+            ws[2] += 1
+            ws[3] += any(x0 < f[0] + f[2] and f[0] < x1 and
+                         y0 < f[1] + f[3] and f[1] < y1 for f in faces)
+    assert [f["first_worker_stage"] for f in row["faces"]] == wfirst, \
+        (img, wfirst)
+    fm = np.zeros((h, w), bool)
+    for f in faces:
+        fm[f[1]:f[1] + f[3], f[0]:f[0] + f[2]] = True
+    out = (m & ~fm).sum()
+    assert abs(row["redacted_outside_faces_pct"] - 100 * out / (w * h)) \
+        < 1e-6, (img, row["redacted_outside_faces_pct"], out)
+    assert abs(row["redacted_pct"] - 100 * m.sum() / (w * h)) < 1e-6
+    allb = [b for st in rec["stages"] for b in st["boxes"]]
+    nf = sum(1 for b in allb if not any(
+        b[0] < f[0] + f[2] and f[0] < b[0] + b[2] and
+        b[1] < f[1] + f[3] and f[1] < b[1] + b[3] for f in faces))
+    assert row["boxes_on_no_face"] == nf and row["redaction_boxes"] == \
+        len(allb), (img, nf, len(allb))
+assert mj["total"]["found_by_stage"] == tot_found, mj["total"]
+assert int(rows["total"]["found_stage2"]) == tot_found[1]
+an = mj["analysis"]
+for wk in an["workers"]:
+    if wk["worker"] not in workers:
+        continue
+    faces_seen, found, boxes, on = workers[wk["worker"]]
+    assert wk["faces"] == faces_seen and wk["faces_found"] == found, wk
+    assert wk["recall"] == (found / faces_seen if faces_seen else None), wk
+    assert wk["precision"] == (on / boxes if boxes else None), wk
+n = db.execute("SELECT COUNT(DISTINCT worker_id) FROM assignments")
+assert an["unique_workers"] == n.fetchone()[0]
+secs = sorted(s for (s,) in db.execute(
+    "SELECT submit_time - accept_time FROM assignments"))
+assert an["time"]["assignments"] == len(secs)
+assert an["time"]["median_seconds"] == float(np.median(secs)), an["time"]
+assert abs(an["time"]["mean_seconds"] - float(np.mean(secs))) < 1e-9
+hits = db.execute("SELECT COUNT(*), SUM(extensions) FROM hits").fetchone()
+assert an["hits"]["hits"] == hits[0], an["hits"]
+cost = dict(db.execute("SELECT stage, SUM(cost_cents) FROM hits "
+                       "GROUP BY stage").fetchall())
+assert [round(s["cost_usd"] * 100) for s in an["stages"]] == \
+    [cost.get(1, 0), cost.get(2, 0)], an["stages"]
+assert [s["window"] for s in an["stages"]] == [15, 9]
+PYEOF
+
+# Two experiments compared: each site in DIR/NAME/, the comparison above.
+sed 's/^name: rep$/name: rep-b/; s/^aggregate: union$/aggregate: first/' \
+	rep.yaml >rep-b.yaml
+expect_exit 0 "the second experiment runs" \
+	"$INTOFOCUS" run rep-b.yaml --state-dir st-b
+expect_exit 0 "report A.yaml B.yaml compares them" \
+	"$INTOFOCUS" report rep.yaml rep-b.yaml --state-dir st --state-dir st-b \
+	-o cmp
+expect_stdout "it says so" "2 experiments compared in cmp/index.html"
+check "each site in its folder, the comparison holding both" \
+	"$PY" - <<'PYEOF'
+import json, re
+for n in ("rep", "rep-b"):
+    json.load(open("cmp/%s/metrics.json" % n))
+    open("cmp/%s/index.html" % n).close()
+html = open("cmp/index.html").read()
+c = json.loads(re.search(r"const IF_COMPARE = (.*?);</script>", html,
+                         re.S).group(1))
+assert [e["name"] for e in c["experiments"]] == ["rep", "rep-b"]
+assert [e["metrics"]["aggregate"] for e in c["experiments"]] == \
+    ["union", "first"]
+assert c["experiments"][0]["metrics"] == json.load(open("cmp/rep/metrics.json"))
+for bad in ("http://", "https://", "fetch("):
+    assert bad not in html, bad
+PYEOF
+expect_exit 2 "the same experiment twice is refused" \
+	"$INTOFOCUS" report rep.yaml rep.yaml --state-dir st --state-dir st -o twice
+expect_stderr "... saying why" 'both experiment "rep"'
+expect_exit 2 "more --state-dir than experiments is a usage error" \
+	"$INTOFOCUS" report rep.yaml --state-dir st --state-dir st -o x
 
 # A partially finished experiment: a new image the daemon has not seen.
 sed 's/^images:$/images:\n  - id: later\n    file: street.jpg\n    ground_truth: [[1, 1, 10, 10]]/' \

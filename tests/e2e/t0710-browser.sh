@@ -1,8 +1,11 @@
 # Browser tests (spec section 7): the worker task page in the simulator's
-# lab mode and the results site from file://, in Debian's chromium driven
-# by playwright-core (tests/browser/browser.js).  A missing chromium, node
-# or playwright-core is a failure, not a skip: these pages are only tested
-# here.
+# lab mode (with the confidence slider and keyboard-operated boxes), the
+# results site from file:// (overview, tabs, ground-truth editor) and the
+# comparison of two experiments, in Debian's chromium driven by
+# playwright-core (tests/browser/browser.js), each page checked by
+# axe-core for serious or critical accessibility violations.  A missing
+# chromium, node, playwright-core or axe-core is a failure, not a skip:
+# these pages are only tested here.
 . "$TOP/tests/e2e/lib.sh"
 
 BROWSER_DIR="$TOP/tests/browser"
@@ -14,7 +17,8 @@ trap '[ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null;
 check "Debian's chromium is installed (scripts/deps.sh test)" \
 	test -x /usr/bin/chromium
 check "node is on PATH" command -v node
-if [ ! -d "$BROWSER_DIR/node_modules/playwright-core" ]; then
+if [ ! -d "$BROWSER_DIR/node_modules/playwright-core" ] ||
+	[ ! -d "$BROWSER_DIR/node_modules/axe-core" ]; then
 	# The committed package-lock.json pins it; CI reaches the registry.
 	(cd "$BROWSER_DIR" && npm ci --no-audit --no-fund) \
 		>"$SCRATCH/npm.log" 2>&1 ||
@@ -22,6 +26,8 @@ if [ ! -d "$BROWSER_DIR/node_modules/playwright-core" ]; then
 fi
 check "playwright-core is installed in tests/browser/node_modules" \
 	test -d "$BROWSER_DIR/node_modules/playwright-core"
+check "axe-core is installed in tests/browser/node_modules" \
+	test -f "$BROWSER_DIR/node_modules/axe-core/axe.min.js"
 
 # The simulator and the daemon agree on these made-up credentials.
 export AWS_ACCESS_KEY_ID=AKIDBROWSERTEST00000
@@ -59,19 +65,46 @@ stages: [9]
 images_host:
   kind: simulator
 output_dir: out
+task:
+  face_question: "Did you find a face? (yes or no)"
+  confidence: true
 images:
   - id: group
     file: group.jpg
     ground_truth: [[40, 50, 48, 60], [150, 60, 40, 50], [240, 120, 20, 24]]
 YAML
+# A second experiment for the comparison page: the embedded simulator's
+# crowd, three stages, the first answer only.
+cat >cmp.yaml <<YAML
+name: cmp
+mturk:
+  environment: simulator
+  poll_interval: 1s
+hit:
+  reward: "0.10"
+  workers: 2
+  lifetime: 1d
+stages: [21, 15, 9]
+aggregate: first
+images_host:
+  kind: simulator
+output_dir: cmp-out
+images:
+  - id: group
+    file: group.jpg
+    ground_truth: [[40, 50, 48, 60], [150, 60, 40, 50], [240, 120, 20, 24]]
+YAML
+check "the comparison's experiment runs on the embedded simulator" \
+	"$INTOFOCUS" run cmp.yaml --state-dir st-cmp
 "$INTOFOCUS" run lab.yaml --state-dir st >run.log 2>&1 &
 RUN_PID=$!
 
 LAB_URL="http://127.0.0.1:$PORT/" INTOFOCUS="$INTOFOCUS" EXP=lab.yaml \
 	STATE_DIR=st OUT_DIR=out IMAGE_ID=group SITE_DIR=site \
+	CMP_EXP=cmp.yaml CMP_STATE_DIR=st-cmp CMP_DIR=compare \
 	SHOT_DIR="$TOP/${BUILD:-build}/browser" \
 	NODE_PATH="$BROWSER_DIR/node_modules" \
-	timeout 170 node "$BROWSER_DIR/browser.js" >browser.out 2>&1
+	timeout 280 node "$BROWSER_DIR/browser.js" >browser.out 2>&1
 echo "# node exit $?"
 while IFS= read -r line; do
 	case $line in

@@ -110,7 +110,8 @@ if command -v groff >/dev/null 2>&1; then
 		redact.style redact.color images_host.kind images_host.bucket \
 		images_host.region images_host.prefix images_host.endpoint \
 		images_host.url_expiry images_host.dir images_host.base_url \
-		budget_usd output_dir images; do
+		budget_usd output_dir images task.title task.instructions \
+		task.face_question task.confidence task.confidence_label; do
 		check "intofocus.yaml(5) documents $k" \
 			sh -c 'printf "%s\n" "$1" | grep -Eq "^       $2( |\$)"' \
 			- "$keys" "$k"

@@ -161,7 +161,7 @@ run_op(int op, struct mturk_client *c)
 		mturk_assignment_cleanup(&a);
 		break;
 	case 9:
-		mturk_approve_assignment(c, "A1", "thanks", NULL, &eb);
+		mturk_approve_assignment(c, "A1", "thanks", NULL, 0, &eb);
 		break;
 	case 10:
 		mturk_reject_assignment(c, "A1", "no", &eb);

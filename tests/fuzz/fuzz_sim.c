@@ -1,6 +1,6 @@
 /*
- * tests/fuzz/fuzz_sim.c - the simulator's API requests (mturk/sim_store.c
- * behind mturk/sim_server.c; spec section 6): what any loopback client may
+ * tests/fuzz/fuzz_sim.c - the simulator's API requests (sim/sim_ops.c
+ * behind sim/sim_server.c; spec section 6): what any loopback client may
  * send.  The HTTP framing and signature are libmicrohttpd's and fuzz_sigv4's;
  * this harness feeds the JSON bodies, parsed as sim_server.c parses them,
  * to one in-memory store per input, with a clock that steps one second per
@@ -13,7 +13,7 @@
  */
 #include "tests/fuzz/fuzz.h"
 
-#include "mturk/sim_private.h"
+#include "sim/sim_private.h"
 
 #include <jansson.h>
 #include <stdlib.h>

@@ -63,6 +63,12 @@ put("answer", "edge_clip", answer("[[490,390,50,50],[-10,-10,20,20]]"))
 put("answer", "cdata", answer("<![CDATA[[[1,2,3,4]]]]>"))
 put("answer", "no_decl", answer("[[1,2,3,4]]", decl=""))
 put("answer", "truncated_json", answer("[[1,2,3,"))
+# The confidence field of the task page's slider (one value per box).
+put("answer", "confidence",
+    answer("[[1,2,3,4],[900,900,5,5],[5,5,5,5]]").replace(
+        "</QuestionFormAnswers>",
+        "<Answer><QuestionIdentifier>confidence</QuestionIdentifier>"
+        "<FreeText>[80,null,0]</FreeText></Answer></QuestionFormAnswers>"))
 
 # ---- image: JPEG, PNG, PPM headers and EXIF --------------------------------
 def img_bytes(fmt, size=(8, 6), mode="RGB", **kw):

@@ -281,7 +281,10 @@ fake_http_start(void)
 
 	if (f == NULL)
 		return NULL;
-	pthread_mutex_init(&f->mu, NULL);
+	if (pthread_mutex_init(&f->mu, NULL) != 0) {
+		free(f);
+		return NULL;
+	}
 	f->default_status = 500;
 	f->default_body = xstrdup("{}");
 	memset(&sa, 0, sizeof(sa));

@@ -1,6 +1,6 @@
 /*
- * daemon/aggregate.c: union, first and majority over recorded assignments,
- * and the boxes' JSON form.
+ * daemon/aggregate.c: union, first, majority and majority-weighted over
+ * recorded assignments, and the boxes' JSON form (with confidences).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -112,6 +112,103 @@ test_majority(void **state)
 	free(out);
 }
 
+static long
+area_of(const struct box *b, size_t n)
+{
+	long a = 0;
+
+	for (size_t i = 0; i < n; i++)
+		a += (long)b[i].w * b[i].h;
+	return a;
+}
+
+static void
+test_confidence_json(void **state)
+{
+	struct box in[3] = {{1, 2, 3, 4}, {5, 6, 7, 8}, {9, 9, 9, 9}};
+	int conf[3] = {80, -1, 0}, *back = NULL;
+	struct box *out = NULL;
+	struct errbuf eb = {0};
+	char *json = NULL;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(boxes_conf_to_json(in, conf, 3, &json, &eb), IF_OK);
+	assert_string_equal(json, "[[1,2,3,4,80],[5,6,7,8],[9,9,9,9,0]]");
+	assert_int_equal(boxes_conf_from_json(json, &out, &back, &n, &eb),
+			 IF_OK);
+	assert_int_equal(n, 3);
+	assert_memory_equal(in, out, sizeof(in));
+	assert_memory_equal(conf, back, sizeof(conf));
+	free(out);
+	free(back);
+	/* Readers of plain boxes see the same boxes. */
+	assert_int_equal(boxes_from_json(json, &out, &n, &eb), IF_OK);
+	assert_int_equal(n, 3);
+	assert_memory_equal(in, out, sizeof(in));
+	free(out);
+	free(json);
+	assert_int_equal(boxes_conf_from_json("[[1,2,3,4,101]]", &out, &back,
+					      &n, &eb),
+			 IF_ERUNTIME);
+	err_init(&eb);
+	assert_int_equal(boxes_conf_from_json("[[1,2,3,4,5,6]]", &out, &back,
+					      &n, &eb),
+			 IF_ERUNTIME);
+}
+
+/*
+ * Three workers box the same 10x10 region with confidences: the region
+ * is redacted when their weights sum past half of 3 x 100%.
+ */
+static void
+test_majority_weighted(void **state)
+{
+	struct assignment_rec a[3] = {
+		rec("[[0,0,10,10,40]]", 1),
+		rec("[[0,0,10,10,40]]", 1),
+		rec("[[0,0,10,10]]", 1),
+	};
+	struct errbuf eb = {0};
+	struct box *out = NULL;
+	size_t n = 0;
+
+	(void)state;
+	/* 40 + 40 + 100 (no confidence counts in full) = 180 > 100. */
+	assert_int_equal(aggregate_boxes(EXP_AGG_MAJORITY_WEIGHTED, a, 3, 100,
+					 100, &out, &n, &eb),
+			 IF_OK);
+	assert_int_equal(area_of(out, n), 100);
+	free(out);
+	/* 40 + 40 + 20 = 100, not more than half of 3 x 100%. */
+	a[2] = rec("[[0,0,10,10,20]]", 1);
+	assert_int_equal(aggregate_boxes(EXP_AGG_MAJORITY_WEIGHTED, a, 3, 100,
+					 100, &out, &n, &eb),
+			 IF_OK);
+	assert_int_equal(n, 0);
+	free(out);
+	/* The plain majority ignores the confidences. */
+	assert_int_equal(aggregate_boxes(EXP_AGG_MAJORITY, a, 3, 100, 100,
+					 &out, &n, &eb),
+			 IF_OK);
+	assert_int_equal(area_of(out, n), 100);
+	free(out);
+	/*
+	 * A box clipped away keeps the others' confidences in step: the
+	 * first worker's off-image box is dropped, its second box (90%)
+	 * and the others' 90% win over [20,20,10,10].
+	 */
+	a[0] = rec("[[500,500,5,5,100],[20,20,10,10,90]]", 1);
+	a[1] = rec("[[20,20,10,10,90]]", 1);
+	a[2] = rec("[[20,20,10,10,0]]", 1);
+	assert_int_equal(aggregate_boxes(EXP_AGG_MAJORITY_WEIGHTED, a, 3, 100,
+					 100, &out, &n, &eb),
+			 IF_OK);
+	assert_int_equal(area_of(out, n), 100);
+	assert_int_equal(out[0].x, 20);
+	free(out);
+}
+
 static void
 test_token(void **state)
 {
@@ -135,6 +232,8 @@ main(void)
 		cmocka_unit_test(test_json_round_trip),
 		cmocka_unit_test(test_union_and_first),
 		cmocka_unit_test(test_majority),
+		cmocka_unit_test(test_confidence_json),
+		cmocka_unit_test(test_majority_weighted),
 		cmocka_unit_test(test_token),
 	};
 

@@ -347,6 +347,71 @@ test_round_trip(void **state)
 	}
 }
 
+/* Formats the four fields with confidence conf; parses; returns rc. */
+static void
+conf_answer(const char *boxes, const char *conf, enum answer_error want,
+	    struct answer *a)
+{
+	const struct answer_field f[] = {
+		{"boxes", boxes},
+		{"face_found", "yes"},
+		{"feedback", ""},
+		{"confidence", conf},
+	};
+	struct buf b;
+	struct errbuf eb = {0};
+
+	buf_init(&b, 0);
+	assert_int_equal(answer_format(f, conf != NULL ? 4 : 3, &b, &eb),
+			 IF_OK);
+	expect(conf != NULL ? conf : "(no confidence)", b.data, b.len, want,
+	       a);
+	buf_cleanup(&b);
+}
+
+static void
+test_confidence(void **state)
+{
+	struct answer a;
+
+	(void)state;
+	/* No field: no confidences at all. */
+	conf_answer("[[1,1,5,5]]", NULL, ANSWER_OK, &a);
+	assert_null(a.confidence);
+	answer_cleanup(&a);
+	/* One per box, null where the slider was left alone. */
+	conf_answer("[[1,1,5,5],[10,10,5,5],[20,20,5,5]]", "[80,null,0]",
+		    ANSWER_OK, &a);
+	assert_int_equal(a.nboxes, 3);
+	assert_non_null(a.confidence);
+	assert_int_equal(a.confidence[0], 80);
+	assert_int_equal(a.confidence[1], -1);
+	assert_int_equal(a.confidence[2], 0);
+	answer_cleanup(&a);
+	/* A box outside the image is dropped with its confidence. */
+	conf_answer("[[500,500,5,5],[10,10,5,5]]", "[10,90]", ANSWER_OK, &a);
+	assert_int_equal(a.nboxes, 1);
+	assert_int_equal(a.ndropped, 1);
+	assert_int_equal(a.confidence[0], 90);
+	answer_cleanup(&a);
+	conf_answer("[]", "[]", ANSWER_OK, &a);
+	assert_int_equal(a.nboxes, 0);
+	answer_cleanup(&a);
+	/* Everything else is a bad answer, never half-read. */
+	conf_answer("[[1,1,5,5]]", "[80,90]", ANSWER_BAD_CONFIDENCE, &a);
+	conf_answer("[[1,1,5,5]]", "[]", ANSWER_BAD_CONFIDENCE, &a);
+	conf_answer("[[1,1,5,5]]", "[101]", ANSWER_BAD_CONFIDENCE, &a);
+	conf_answer("[[1,1,5,5]]", "[-1]", ANSWER_BAD_CONFIDENCE, &a);
+	conf_answer("[[1,1,5,5]]", "[50.5]", ANSWER_BAD_CONFIDENCE, &a);
+	conf_answer("[[1,1,5,5]]", "[\"80\"]", ANSWER_BAD_CONFIDENCE, &a);
+	conf_answer("[[1,1,5,5]]", "{\"0\":80}", ANSWER_BAD_CONFIDENCE, &a);
+	conf_answer("[[1,1,5,5]]", "", ANSWER_BAD_CONFIDENCE, &a);
+	/* Bad boxes are reported as such, whatever the confidence says. */
+	conf_answer("{}", "[1]", ANSWER_BAD_BOXES, &a);
+	assert_string_equal(answer_error_str(ANSWER_BAD_CONFIDENCE),
+			    "bad_confidence");
+}
+
 static void
 test_error_names(void **state)
 {
@@ -475,6 +540,7 @@ main(void)
 		cmocka_unit_test(test_format_exact),
 		cmocka_unit_test(test_format_refusals),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_confidence),
 		cmocka_unit_test(test_error_names),
 		cmocka_unit_test(test_mutations),
 	};

@@ -510,6 +510,74 @@ static const struct fault_case fault_cases[] = {
 	{"501", 501, "{}", NULL, MTURK_FAULT_REQUEST},
 };
 
+/* A typed error from an answer body, for the questions below. */
+static void
+error_of(struct mturk_error *e, long status, const char *body)
+{
+	struct http_response resp;
+
+	http_response_init(&resp, 0);
+	resp.status = status;
+	assert_int_equal(buf_append_str(&resp.body, body), 0);
+	mturk_error_from_response(e, &resp);
+	http_response_cleanup(&resp);
+}
+
+/*
+ * The questions the daemon asks a failure instead of reading its message
+ * (issue 14): each answers from the codes, or - where the service says it
+ * only in words - from mturk/errors.c's one reading of the message.
+ */
+static void
+test_error_questions(void **state)
+{
+	struct mturk_error e;
+
+	(void)state;
+	error_of(&e, 400,
+		 "{\"__type\":\"RequestError\",\"Message\":\"Hit X does not "
+		 "exist. (1)\",\"TurkErrorCode\":\"AWS.MechanicalTurk."
+		 "HITDoesNotExist\"}");
+	assert_true(mturk_error_is_hit_gone(&e));
+	assert_true(mturk_error_is_request_error(&e));
+	assert_false(mturk_error_is_qualification_refusal(&e));
+	assert_false(mturk_error_is_name_taken(&e));
+	assert_false(mturk_error_is_processed_repeat(&e));
+	error_of(&e, 400,
+		 "{\"__type\":\"RequestError\",\"Message\":\"A "
+		 "QualificationTypeId does not exist. (1)\",\"TurkErrorCode\":"
+		 "\"AWS.MechanicalTurk.QualificationTypeDoesNotExist\"}");
+	assert_true(mturk_error_is_qualification_refusal(&e));
+	assert_false(mturk_error_is_hit_gone(&e));
+	/* Only the words say so. */
+	error_of(&e, 400,
+		 "{\"__type\":\"RequestError\",\"Message\":\"You may not "
+		 "use Qualification 3ABC. (1)\"}");
+	assert_true(mturk_error_is_qualification_refusal(&e));
+	/* A passing failure is nobody's refusal. */
+	error_of(&e, 503,
+		 "{\"__type\":\"ServiceUnavailable\",\"Message\":\"the "
+		 "Qualification service is down\"}");
+	assert_false(mturk_error_is_qualification_refusal(&e));
+	error_of(&e, 400,
+		 "{\"__type\":\"RequestError\",\"Message\":\"You have "
+		 "already created a QualificationType with this name. (1)\"}");
+	assert_true(mturk_error_is_name_taken(&e));
+	error_of(&e, 400,
+		 "{\"__type\":\"RequestError\",\"Message\":\"The "
+		 "idempotency token \\\"3X1767225600\\\" has already been "
+		 "processed. (1)\"}");
+	assert_true(mturk_error_is_processed_repeat(&e));
+	assert_false(mturk_error_is_name_taken(&e) &&
+		     !mturk_error_is_request_error(&e));
+	/* The same words from another error type decide nothing. */
+	error_of(&e, 400,
+		 "{\"__type\":\"ValidationException\",\"message\":\"The "
+		 "idempotency token has already been processed\"}");
+	assert_false(mturk_error_is_processed_repeat(&e));
+	assert_false(mturk_error_is_request_error(&e));
+}
+
 static void
 test_error_fault(void **state)
 {
@@ -765,6 +833,12 @@ test_request_error_not_retried(void **state)
 	assert_string_equal(eb.msg, "GetHIT: RequestError: no [request id "
 				    "8a2b-request]");
 	assert_int_equal(mturk_client_fault(x->c), MTURK_FAULT_REQUEST);
+	/* The client keeps the call's typed error for its caller. */
+	assert_string_equal(mturk_client_last_error(x->c)->operation, "GetHIT");
+	assert_int_equal(mturk_client_last_error(x->c)->http_status, 400);
+	assert_int_equal(mturk_client_last_error(x->c)->fault,
+			 MTURK_FAULT_REQUEST);
+	assert_true(mturk_error_is_request_error(mturk_client_last_error(x->c)));
 	/* Wrong keys: account-wide, and a success clears it again. */
 	fake_http_push(x->srv, 400,
 		       "{\"__type\":\"UnrecognizedClientException\",\"message\":"
@@ -791,6 +865,7 @@ test_request_error_not_retried(void **state)
 	assert_int_equal(mturk_call(x->c, "GetHIT", "{}", 2, NULL, NULL, &eb),
 			 IF_OK);
 	assert_int_equal(mturk_client_fault(x->c), MTURK_FAULT_NONE);
+	assert_string_equal(mturk_client_last_error(x->c)->operation, "");
 }
 
 /* A port nobody listens on: bind one, learn it, close it. */
@@ -1081,6 +1156,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_clock_skew_corrected, setup,
 						teardown),
 		cmocka_unit_test(test_error_fault),
+		cmocka_unit_test(test_error_questions),
 		cmocka_unit_test_setup_teardown(test_clock_skew_retried_once,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_response_cap, setup,

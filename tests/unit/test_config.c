@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "config/config.h"
+#include "mturk/mturk.h"
 
 #include <dirent.h>
 #include <stdlib.h>
@@ -173,6 +174,14 @@ test_defaults(void **state)
 	assert_int_equal(e->stages[0], 41);
 	assert_int_equal(e->stages[4], 13);
 	assert_int_equal(e->aggregate, EXP_AGG_UNION);
+	assert_string_equal(e->task.title, TASK_TEXT_TITLE);
+	assert_string_equal(e->task.instructions, TASK_TEXT_INSTRUCTIONS);
+	assert_non_null(strstr(e->task.instructions,
+			       "When you are unsure whether a region shows a "
+			       "face, box it."));
+	assert_string_equal(e->task.face_question, TASK_TEXT_FACE_QUESTION);
+	assert_false(e->task.confidence);
+	assert_string_equal(e->task.confidence_label, TASK_TEXT_CONFIDENCE);
 	assert_int_equal(e->redact.style, REDACT_FILL);
 	assert_int_equal(e->redact.color, 0);
 	assert_int_equal(e->images_host.kind, EXP_HOST_SIMULATOR);
@@ -444,6 +453,21 @@ test_snippets(void **state)
 		 1},
 		{"one stage is fine", HEAD HIT "images: []\nstages: [5]\n",
 		 NULL, 0},
+		{"task texts", HEAD HIT "images: []\ntask:\n  title: T\n"
+		 "  instructions: |\n    one\n\n    two\n"
+		 "  face_question: Q?\n  confidence: true\n", NULL, 0},
+		{"task title empty", HEAD HIT "images: []\ntask:\n  title: "
+		 "\"\"\n", "8:10: task.title: must not be empty", 1},
+		{"task typo", HEAD HIT "images: []\ntask:\n  confidense: "
+		 "true\n", "8:3: unknown key \"confidense\" (did you mean "
+		 "\"confidence\"?)", 1},
+		{"weighted majority needs the slider",
+		 HEAD HIT "images: []\naggregate: majority-weighted\n",
+		 "7:12: aggregate: majority-weighted weighs votes by the "
+		 "workers' confidences: set task.confidence: true", 1},
+		{"weighted majority with the slider",
+		 HEAD HIT "images: []\naggregate: majority-weighted\n"
+		 "task:\n  confidence: true\n", NULL, 0},
 		{"window bound", HEAD HIT "images: []\nstages: [1003]\n",
 		 "7:10: stages: 1003 is out of range 1..1001", 1},
 		{"window quoted", HEAD HIT "images: []\nstages: [\"41\"]\n",
@@ -1016,6 +1040,8 @@ test_enum_names(void **state)
 	assert_string_equal(exp_env_str(EXP_ENV_SANDBOX), "sandbox");
 	assert_string_equal(exp_env_str(EXP_ENV_PRODUCTION), "production");
 	assert_string_equal(exp_aggregate_str(EXP_AGG_MAJORITY), "majority");
+	assert_string_equal(exp_aggregate_str(EXP_AGG_MAJORITY_WEIGHTED),
+			    "majority-weighted");
 	assert_string_equal(exp_approve_str(EXP_APPROVE_MANUAL), "manual");
 	assert_string_equal(exp_host_kind_str(EXP_HOST_LOCAL), "local");
 	assert_string_equal(exp_comparator_str(EXP_CMP_DOES_NOT_EXIST),

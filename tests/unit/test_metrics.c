@@ -197,9 +197,13 @@ test_csv_and_json(void **state)
 		b.data,
 		"image,faces,found,not_found,found_pct,largest_not_found_area,"
 		"largest_not_found_pct,largest_face_area,largest_face_pct,"
-		"image_area,smallest_found_area,smallest_found_pct\n"
-		"bikes,1,1,0,100.0,,,100,1.0000,10000,100,1.0000\n"
-		"cat,,,,,,,,,,,\n");
+		"image_area,smallest_found_area,smallest_found_pct,"
+		"not_found_pct,largest_not_found_wxh,largest_face_wxh,"
+		"smallest_found_wxh,redacted_pct,redacted_outside_faces_pct,"
+		"redaction_boxes,boxes_on_no_face\n"
+		"bikes,1,1,0,100.0,,,100,1.0000,10000,100,1.0000,"
+		"0.0,,10x10,10x10,,,,\n"
+		"cat,,,,,,,,,,,,,,,,,,,\n");
 	buf_cleanup(&b);
 	j = metrics_json(&m);
 	text = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
@@ -211,6 +215,92 @@ test_csv_and_json(void **state)
 	j = metrics_json(&none);
 	text = json_dumps(j, JSON_COMPACT);
 	assert_string_equal(text, "{\"ground_truth\":false}");
+	free(text);
+	json_decref(j);
+}
+
+/*
+ * Per face: the first stage whose redaction covers it; per stage the
+ * cumulative count; the privacy cost in pixels outside the faces.
+ */
+static void
+test_stages_and_cost(void **state)
+{
+	/* Three 10x10 faces on a 100x100 image. */
+	const struct box faces[] = {{0, 0, 10, 10}, {50, 50, 10, 10},
+				    {80, 0, 10, 10}};
+	/*
+	 * Stage 1 covers face 0; stage 2 half of face 1 (found at stage 2);
+	 * stage 3 a box over no face (20x10).
+	 */
+	const struct box red[] = {{0, 0, 10, 10}, {50, 50, 5, 10},
+				  {20, 80, 20, 10}};
+	const size_t upto[] = {0, 1, 2, 3};
+	struct face_metrics f[3];
+	struct image_metrics m, t;
+	struct errbuf eb = {0};
+	struct buf b;
+	json_t *j;
+	char *text;
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++)
+		assert_true(metrics_face(&faces[i], red, upto, 3, 100, 100,
+					 &f[i]));
+	assert_int_equal(f[0].first_stage, 1);
+	assert_int_equal(f[1].first_stage, 2);
+	assert_int_equal(f[2].first_stage, 0);
+	assert_false(f[2].found);
+	assert_true(f[1].found);
+	assert_true(f[0].pct > 0.999 && f[0].pct < 1.001);
+	m = measure(faces, 3, red, 3, 100, 100);
+	metrics_stages(&m, f, 3, 3);
+	assert_int_equal(m.found_by_stage[0], 1);
+	assert_int_equal(m.found_by_stage[1], 2);
+	assert_int_equal(m.found_by_stage[2], 2);
+	assert_int_equal(m.largest_missed_w, 10);
+	assert_int_equal(metrics_privacy_cost(&m, faces, 3, red, 3, 100, 100,
+					      &eb),
+			 IF_OK);
+	/* 100 + 50 + 200 hidden, 150 of them on faces. */
+	assert_int_equal(m.redacted_area, 350);
+	assert_int_equal(m.redacted_outside, 200);
+	assert_int_equal(m.boxes, 3);
+	assert_int_equal(m.boxes_no_face, 1);
+	/* A face outside the image is not measured. */
+	{
+		const struct box out = {200, 200, 5, 5};
+		struct face_metrics g;
+
+		assert_false(metrics_face(&out, red, upto, 3, 100, 100, &g));
+	}
+	/* A worker's boxes cover a face at half, not below. */
+	assert_true(metrics_covers(&faces[1], &red[1], 1));
+	assert_false(metrics_covers(&faces[2], red, 3));
+	metrics_total_init(&t);
+	metrics_total_add(&t, &m);
+	metrics_total_add(&t, &m);
+	assert_int_equal(t.found_by_stage[1], 4);
+	assert_int_equal(t.redacted_outside, 400);
+	buf_init(&b, 0);
+	metrics_csv_header_stages(&b, 3);
+	assert_int_equal(metrics_csv_row(&b, "x", &m), 0);
+	assert_non_null(strstr(b.data, ",found_stage1,found_stage2,"
+				       "found_stage3\n"));
+	/* not found 33.3%, the missed face, the largest, the smallest. */
+	assert_non_null(strstr(b.data, ",33.3,10x10,10x10,10x10,"));
+	assert_non_null(strstr(b.data, ",3.5000,2.0000,3,1,1,2,2\n"));
+	buf_cleanup(&b);
+	j = metrics_json(&m);
+	text = json_dumps(j, JSON_COMPACT);
+	assert_non_null(strstr(text, "\"found_by_stage\":[1,2,2]"));
+	assert_non_null(strstr(text, "\"largest_not_found_wxh\":[10,10]"));
+	assert_non_null(strstr(text, "\"not_found_pct\":33.3"));
+	free(text);
+	json_decref(j);
+	j = metrics_face_json(&f[2]);
+	text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_non_null(strstr(text, "\"first_stage\":null"));
 	free(text);
 	json_decref(j);
 }
@@ -228,6 +318,7 @@ main(void)
 		cmocka_unit_test(test_no_redaction_no_faces),
 		cmocka_unit_test(test_totals_skip_images_without_truth),
 		cmocka_unit_test(test_csv_and_json),
+		cmocka_unit_test(test_stages_and_cost),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "mturk/mturk.h"
+#include "sim/sim.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -171,7 +172,7 @@ test_workflow_and_idempotency(void **state)
 	assert_non_null(strstr(eb.msg, "HITDoesNotExist"));
 	err_init(&eb);
 	assert_int_equal(mturk_approve_assignment(x->c, "NOSUCHASSIGNMENT",
-						  NULL, NULL, &eb),
+						  NULL, NULL, 0, &eb),
 			 IF_ERUNTIME);
 }
 

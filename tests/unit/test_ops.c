@@ -618,7 +618,7 @@ test_approve_and_double_approve(void **state)
 	char seen[16] = "x";
 
 	fake_http_push(x->srv, 200, "{}", NULL);
-	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", "thanks", seen,
+	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", "thanks", seen, sizeof(seen),
 						  &eb),
 			 IF_OK);
 	expect_request(x, 0, "ApproveAssignment",
@@ -632,7 +632,7 @@ test_approve_and_double_approve(void **state)
 		       "{\"Assignment\":{\"AssignmentId\":\"3AS1\","
 		       "\"AssignmentStatus\":\"Approved\"}}",
 		       NULL);
-	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", NULL, NULL, &eb),
+	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", NULL, NULL, 0, &eb),
 			 IF_OK);
 	assert_int_equal(fake_http_count(x->srv), 2);
 	expect_request(x, 0, "ApproveAssignment", "{\"AssignmentId\":\"3AS1\"}");
@@ -644,7 +644,7 @@ test_approve_and_double_approve(void **state)
 		       "{\"Assignment\":{\"AssignmentId\":\"3AS1\","
 		       "\"AssignmentStatus\":\"Rejected\"}}",
 		       NULL);
-	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", NULL, seen,
+	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", NULL, seen, sizeof(seen),
 						  &eb),
 			 IF_ERUNTIME);
 	assert_non_null(strstr(eb.msg, "InvalidAssignmentState"));
@@ -659,7 +659,7 @@ test_approve_and_double_approve(void **state)
 		       "\"AssignmentStatus\":\"Rejected\","
 		       "\"RequesterFeedback\":\"boxes on the wall\"}}",
 		       NULL);
-	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", NULL, seen,
+	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", NULL, seen, sizeof(seen),
 						  &eb),
 			 IF_ERUNTIME);
 	assert_string_equal(seen, "Rejected");
@@ -673,7 +673,7 @@ test_approve_and_double_approve(void **state)
 		       "{\"Assignment\":{\"AssignmentId\":\"3AS1\","
 		       "\"AssignmentStatus\":\"Submitted\"}}",
 		       NULL);
-	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", NULL, seen,
+	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", NULL, seen, sizeof(seen),
 						  &eb),
 			 IF_ERUNTIME);
 	assert_string_equal(seen, "Submitted");
@@ -683,7 +683,7 @@ test_approve_and_double_approve(void **state)
 	fake_http_push(x->srv, 400,
 		       "{\"__type\":\"RequestError\",\"Message\":\"no funds\"}",
 		       NULL);
-	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", NULL, NULL, &eb),
+	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", NULL, NULL, 0, &eb),
 			 IF_ERUNTIME);
 	assert_int_equal(fake_http_count(x->srv), 1);
 }
@@ -783,14 +783,14 @@ test_update_hit_review_status(void **state)
 
 	fake_http_push(x->srv, 200, "{}", NULL);
 	assert_int_equal(mturk_update_hit_review_status(x->c, "3H", false,
-							status, &eb),
+							status, sizeof(status), &eb),
 			 IF_OK);
 	assert_string_equal(status, "");
 	expect_request(x, 0, "UpdateHITReviewStatus",
 		       "{\"HITId\":\"3H\",\"Revert\":false}");
 	fake_http_clear(x->srv);
 	fake_http_push(x->srv, 200, "{}", NULL);
-	assert_int_equal(mturk_update_hit_review_status(x->c, "3H", true, NULL,
+	assert_int_equal(mturk_update_hit_review_status(x->c, "3H", true, NULL, 0,
 							&eb),
 			 IF_OK);
 	expect_request(x, 0, "UpdateHITReviewStatus",
@@ -803,7 +803,7 @@ test_update_hit_review_status(void **state)
 		       "{\"HIT\":{\"HITId\":\"3H\",\"HITStatus\":\"Reviewing\"}}",
 		       NULL);
 	assert_int_equal(mturk_update_hit_review_status(x->c, "3H", false,
-							status, &eb),
+							status, sizeof(status), &eb),
 			 IF_OK);
 	assert_string_equal(status, "Reviewing");
 	assert_int_equal(fake_http_count(x->srv), 2);
@@ -816,7 +816,7 @@ test_update_hit_review_status(void **state)
 		       "{\"HIT\":{\"HITId\":\"3H\",\"HITStatus\":\"Assignable\"}}",
 		       NULL);
 	assert_int_equal(mturk_update_hit_review_status(x->c, "3H", false,
-							status, &eb),
+							status, sizeof(status), &eb),
 			 IF_ERUNTIME);
 	assert_string_equal(status, "Assignable");
 	assert_non_null(strstr(eb.msg, "UpdateHITReviewStatus: "
@@ -833,7 +833,7 @@ test_update_hit_review_status(void **state)
 		       "\"AWS.MechanicalTurk.HITDoesNotExist\"}",
 		       NULL);
 	assert_int_equal(mturk_update_hit_review_status(x->c, "3H", false,
-							status, &eb),
+							status, sizeof(status), &eb),
 			 IF_ERUNTIME);
 	assert_string_equal(status, "");
 	assert_non_null(strstr(eb.msg, "(and then GetHIT: "
@@ -845,7 +845,7 @@ test_update_hit_review_status(void **state)
 	fake_http_set_default(x->srv, 500,
 			      "{\"__type\":\"ServiceFault\",\"Message\":\"x\"}");
 	assert_int_equal(mturk_update_hit_review_status(x->c, "3H", false,
-							status, &eb),
+							status, sizeof(status), &eb),
 			 IF_ETEMP);
 	for (size_t i = 0; i < fake_http_count(x->srv); i++)
 		expect_request(x, i, "UpdateHITReviewStatus",

@@ -1,5 +1,5 @@
 /*
- * mturk/sim_crowd.c: the simulated workers - the detection curve, seeded
+ * sim/sim_crowd.c: the simulated workers - the detection curve, seeded
  * reproducibility, jitter bounds, redacted faces and the boxes JSON.
  */
 #include <setjmp.h>
@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "mturk/sim_private.h"
+#include "sim/sim_private.h"
 
 #include <math.h>
 #include <stdlib.h>

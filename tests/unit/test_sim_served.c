@@ -16,7 +16,8 @@
 
 #include "config/config.h"
 #include "daemon/daemon.h"
-#include "mturk/sim_private.h"
+#include "mturk/mturk.h"
+#include "sim/sim_private.h"
 
 #include <math.h>
 #include <stdlib.h>

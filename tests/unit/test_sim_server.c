@@ -1,5 +1,5 @@
 /*
- * mturk/sim_server.c and sim_lab.c over HTTP on 127.0.0.1: the daemon's
+ * sim/sim_server.c and sim_lab.c over HTTP on 127.0.0.1: the daemon's
  * own client (api.c, ops.c) against the simulator, signature refusals,
  * S3 PutObject and presigned GET with expiry, fault injection with
  * UniqueRequestToken recovery, and a lab-mode round trip whose answer XML
@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "mturk/mturk.h"
+#include "sim/sim.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -213,11 +214,11 @@ test_client_round_trip(void **state)
 				 IF_OK);
 	}
 	assert_int_equal(mturk_approve_assignment(c->client, as[0].assignment_id,
-						  NULL, NULL, &eb),
+						  NULL, NULL, 0, &eb),
 			 IF_OK);
 	/* The client treats a repeat approve of an Approved one as success. */
 	assert_int_equal(mturk_approve_assignment(c->client, as[0].assignment_id,
-						  NULL, NULL, &eb),
+						  NULL, NULL, 0, &eb),
 			 IF_OK);
 	assert_int_equal(mturk_update_expiration(c->client, hit.hit_id, 0, &eb),
 			 IF_OK);
@@ -672,7 +673,12 @@ test_lab_round_trip(void **state)
 	struct ctx *c = ctx_new(0.0, true, SECRET);
 	struct errbuf eb;
 	struct buf q;
-	struct task_page tp = {"http://127.0.0.1:1/b/k.jpg", 64, 48, 1, 1};
+	struct task_page tp = {
+		.image_url = "http://127.0.0.1:1/b/k.jpg",
+		.width = 64,
+		.height = 48,
+		.stage = 1,
+		.nstages = 1};
 	struct mturk_hit hit;
 	struct mturk_assignment *as = NULL;
 	struct reply r;

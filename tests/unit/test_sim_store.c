@@ -1,15 +1,17 @@
 /*
- * mturk/sim_store.c: the simulator's MTurk operations, called directly
- * with an injected clock - shapes, errors, idempotence, paging,
- * qualification requirements and the planned simulated assignments.
+ * sim/sim_ops.c and the store's other files: the simulator's MTurk
+ * operations, called directly with an injected clock - shapes, errors,
+ * idempotence, paging, qualification requirements and the planned
+ * simulated assignments.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "mturk/sim_private.h"
+#include "sim/sim_private.h"
 
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -1704,6 +1706,90 @@ test_grant_index(void **state)
 	remove_dir(dir);
 }
 
+/* sim.db's PRAGMA data_version: it moves when another connection commits. */
+static int64_t
+data_version(sqlite3 *db)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t v;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &q,
+					    NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return v;
+}
+
+/*
+ * The operations sim_ops.c's table marks read-only leave sim.db as it
+ * was, also when the clock has approved an assignment in memory (an
+ * automatic approval is derived again after a restart, never saved); a
+ * writer changes it, which shows the check can fail.
+ */
+static void
+test_read_only_ops_save_nothing(void **state)
+{
+	char *dir = make_tmpdir(), *req = hit_req(2, "e/i/1", NULL);
+	struct fixture *f = fixture_new(0, 29);
+	char file[600], hit[64], asg[64], by_hit[128], by_asg[128], exp[128];
+	struct errbuf eb;
+	sqlite3 *db = NULL;
+	json_t *r, *a;
+	int64_t before;
+	const struct {
+		const char *op;
+		const char *body;
+	} reads[] = {
+		{"GetHIT", by_hit},
+		{"ListHITs", "{}"},
+		{"ListAssignmentsForHIT", by_hit},
+		{"GetAssignment", by_asg},
+		{"ListReviewableHITs", "{}"},
+		{"ListQualificationTypes", "{\"MustBeRequestable\":false}"},
+		{"GetAccountBalance", "{}"},
+	};
+
+	(void)state;
+	err_init(&eb);
+	assert_int_equal(sim_store_open(f->st, dir, &eb), IF_OK);
+	r = call_ok(f, "CreateHIT", req);
+	snprintf(hit, sizeof(hit), "%s", hit_id_of(r));
+	json_decref(r);
+	a = first_assignment(f, hit);
+	snprintf(asg, sizeof(asg), "%s",
+		 json_string_value(json_object_get(a, "AssignmentId")));
+	json_decref(a);
+	snprintf(by_hit, sizeof(by_hit), "{\"HITId\":\"%s\"}", hit);
+	snprintf(by_asg, sizeof(by_asg), "{\"AssignmentId\":\"%s\"}", asg);
+	snprintf(exp, sizeof(exp), "{\"HITId\":\"%s\",\"ExpireAt\":0}", hit);
+	/* Past the default AutoApprovalDelayInSeconds (30 days). */
+	f->now_ms += 31LL * 24 * 3600 * 1000;
+	snprintf(file, sizeof(file), "%s/sim.db", dir);
+	assert_int_equal(sqlite3_open_v2(file, &db, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
+	before = data_version(db);
+	for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+		json_decref(call_ok(f, reads[i].op, reads[i].body));
+		if (data_version(db) != before)
+			fail_msg("%s changed sim.db", reads[i].op);
+	}
+	r = call_ok(f, "GetAssignment", by_asg);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(r, "Assignment"),
+				    "AssignmentStatus")),
+			    "Approved");
+	json_decref(r);
+	assert_true(data_version(db) == before);
+	json_decref(call_ok(f, "UpdateExpirationForHIT", exp));
+	assert_true(data_version(db) != before);
+	sqlite3_close(db);
+	fixture_free(f);
+	remove_dir(dir);
+	free(req);
+}
+
 int
 main(void)
 {
@@ -1729,6 +1815,7 @@ main(void)
 		cmocka_unit_test(test_abandoned_assignment_taken_again),
 		cmocka_unit_test(test_crowd_plan_after_delete_and_reload),
 		cmocka_unit_test(test_grant_index),
+		cmocka_unit_test(test_read_only_ops_save_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -91,7 +91,8 @@ test_refuses_newer_schema(void **state)
 	struct state *st = NULL;
 
 	assert_int_equal(state_open(f->sub, "exp1", &st, &eb), IF_OK);
-	assert_int_equal(state_exec(st, "PRAGMA user_version = 99", &eb), IF_OK);
+	assert_int_equal(state_exec(st, "PRAGMA user_version = 99", &eb),
+			 IF_OK);
 	state_close(st);
 	assert_int_equal(state_open(f->sub, "exp1", &st, &eb), IF_ERUNTIME);
 	assert_non_null(strstr(eb.msg, "schema version 99"));
@@ -110,6 +111,7 @@ test_migrates_schema_1(void **state)
 {
 	struct fixture *f = *state;
 	struct errbuf eb = {0};
+	bool found = false;
 	struct state *st = NULL;
 	struct image_rec im, got;
 	sqlite3_stmt *stmt;
@@ -126,13 +128,16 @@ test_migrates_schema_1(void **state)
 	im.updated_at = 200;
 	assert_int_equal(store_image_insert(st, &im, &eb), IF_OK);
 	/* Back to what schema 1 looked like. */
-	assert_int_equal(state_exec(st,
-				    "ALTER TABLE images DROP COLUMN error;"
-				    "ALTER TABLE images DROP COLUMN error_since;"
-				    "ALTER TABLE images DROP COLUMN retries;"
-				    "PRAGMA user_version = 1",
-				    &eb),
-			 IF_OK);
+	assert_int_equal(
+		state_exec(st,
+			   "ALTER TABLE images DROP COLUMN error;"
+			   "ALTER TABLE images DROP COLUMN error_since;"
+			   "ALTER TABLE images DROP COLUMN retries;"
+			   "ALTER TABLE hits DROP COLUMN "
+			   "extension_refused;"
+			   "PRAGMA user_version = 1",
+			   &eb),
+		IF_OK);
 	state_close(st);
 	assert_int_equal(state_open_readonly(f->sub, &st, &eb), IF_ERUNTIME);
 	assert_non_null(strstr(eb.msg, "schema version 1"));
@@ -143,23 +148,98 @@ test_migrates_schema_1(void **state)
 					    -1, &stmt, NULL),
 			 SQLITE_OK);
 	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(stmt, 0), 2);
+	assert_int_equal(sqlite3_column_int(stmt, 0), 3); /* the current one */
 	sqlite3_finalize(stmt);
-	assert_int_equal(store_image_get(st, "bikes", &got, &eb), 0);
+	assert_int_equal(store_image_get(st, "bikes", &got, &found, &eb),
+			 IF_OK);
+	assert_true(found);
 	assert_int_equal(got.state, IMAGE_WAIT);
 	assert_int_equal(got.stage, 2);
 	assert_string_equal(got.error, "");
 	assert_int_equal(got.retries, 0);
-	snprintf(got.error, sizeof(got.error), "CreateHIT: ThrottlingException");
+	snprintf(got.error, sizeof(got.error),
+		 "CreateHIT: ThrottlingException");
 	got.error_since = 300;
 	got.retries = 3;
 	assert_int_equal(store_image_update(st, &got, &eb), IF_OK);
 	state_close(st);
 	assert_int_equal(state_open_readonly(f->sub, &st, &eb), IF_OK);
-	assert_int_equal(store_image_get(st, "bikes", &got, &eb), 0);
+	assert_int_equal(store_image_get(st, "bikes", &got, &found, &eb),
+			 IF_OK);
+	assert_true(found);
 	assert_string_equal(got.error, "CreateHIT: ThrottlingException");
 	assert_int_equal(got.error_since, 300);
 	assert_int_equal(got.retries, 3);
+	state_close(st);
+}
+
+/*
+ * Schema 2 kept a refused UpdateExpirationForHIT as the prefix
+ * "UpdateExpirationForHIT refused: " of the image's error; schema 3 moves
+ * it to the HIT of the image's current attempt, and to no other HIT.
+ */
+static void
+test_migrates_schema_2(void **state)
+{
+	struct fixture *f = *state;
+	struct errbuf eb = {0};
+	struct state *st = NULL;
+	struct image_rec im = {0}, got;
+	struct hit_rec h = {0}, hg;
+	bool found = false;
+
+	assert_int_equal(state_open(f->sub, "exp1", &st, &eb), IF_OK);
+	snprintf(im.id, sizeof(im.id), "street");
+	im.state = IMAGE_WAIT;
+	im.stage = 2;
+	im.attempt = 1;
+	snprintf(im.error, sizeof(im.error),
+		 "UpdateExpirationForHIT refused: UpdateExpirationForHIT: "
+		 "AWS.MechanicalTurk.HITTooOldForExtension: too old");
+	assert_int_equal(store_image_insert(st, &im, &eb), IF_OK);
+	snprintf(im.id, sizeof(im.id), "group");
+	snprintf(im.error, sizeof(im.error), "ListHITs: refused");
+	assert_int_equal(store_image_insert(st, &im, &eb), IF_OK);
+	snprintf(h.image_id, sizeof(h.image_id), "street");
+	h.stage = 2;
+	h.attempt = 1;
+	snprintf(h.token, sizeof(h.token), "t1");
+	assert_int_equal(store_hit_insert(st, &h, &eb), IF_OK);
+	h.stage = 1; /* an earlier stage's HIT: not this refusal's */
+	snprintf(h.token, sizeof(h.token), "t0");
+	assert_int_equal(store_hit_insert(st, &h, &eb), IF_OK);
+	snprintf(h.image_id, sizeof(h.image_id), "group");
+	h.stage = 2;
+	snprintf(h.token, sizeof(h.token), "t2");
+	assert_int_equal(store_hit_insert(st, &h, &eb), IF_OK);
+	/* Back to what schema 2 looked like. */
+	assert_int_equal(state_exec(st,
+				    "ALTER TABLE hits DROP COLUMN "
+				    "extension_refused;"
+				    "PRAGMA user_version = 2",
+				    &eb),
+			 IF_OK);
+	state_close(st);
+	assert_int_equal(state_open(f->sub, "exp1", &st, &eb), IF_OK);
+	assert_int_equal(store_hit_get(st, "street", 2, 1, &hg, &found, &eb),
+			 IF_OK);
+	assert_true(found);
+	assert_string_equal(hg.extension_refused,
+			    "UpdateExpirationForHIT: AWS.MechanicalTurk."
+			    "HITTooOldForExtension: too old");
+	assert_int_equal(store_hit_get(st, "street", 1, 1, &hg, &found, &eb),
+			 IF_OK);
+	assert_true(found);
+	assert_string_equal(hg.extension_refused, "");
+	assert_int_equal(store_hit_get(st, "group", 2, 1, &hg, &found, &eb),
+			 IF_OK);
+	assert_true(found);
+	assert_string_equal(hg.extension_refused, "");
+	/* The image keeps its error: status shows it until the HIT ends. */
+	assert_int_equal(store_image_get(st, "street", &got, &found, &eb),
+			 IF_OK);
+	assert_true(found);
+	assert_non_null(strstr(got.error, "UpdateExpirationForHIT refused"));
 	state_close(st);
 }
 
@@ -192,6 +272,7 @@ test_images_and_hits(void **state)
 {
 	struct fixture *f = *state;
 	struct errbuf eb = {0};
+	bool found = false;
 	struct state *st = NULL;
 	struct image_rec im = {0}, got;
 	struct hit_rec h = {0}, hg;
@@ -217,12 +298,17 @@ test_images_and_hits(void **state)
 	assert_int_equal(n, 2);
 	assert_string_equal(list[0].id, "cats"); /* experiment order */
 	free(list);
-	assert_int_equal(store_image_get(st, "nope", &got, &eb), 1);
-	assert_int_equal(store_image_get(st, "bikes", &got, &eb), 0);
+	assert_int_equal(store_image_get(st, "nope", &got, &found, &eb), IF_OK);
+	assert_false(found);
+	assert_int_equal(store_image_get(st, "bikes", &got, &found, &eb),
+			 IF_OK);
+	assert_true(found);
 	got.state = IMAGE_WAIT;
 	snprintf(got.reason, sizeof(got.reason), "why");
 	assert_int_equal(store_image_update(st, &got, &eb), IF_OK);
-	assert_int_equal(store_image_get(st, "bikes", &got, &eb), 0);
+	assert_int_equal(store_image_get(st, "bikes", &got, &found, &eb),
+			 IF_OK);
+	assert_true(found);
 	assert_int_equal(got.state, IMAGE_WAIT);
 	assert_string_equal(got.reason, "why");
 
@@ -238,13 +324,17 @@ test_images_and_hits(void **state)
 	assert_int_equal(total, 0);
 	assert_int_equal(store_committed_cents(st, &cents, &eb), IF_OK);
 	assert_int_equal(cents, 54);
-	assert_int_equal(store_hit_get(st, "bikes", 1, 1, &hg, &eb), 0);
+	assert_int_equal(store_hit_get(st, "bikes", 1, 1, &hg, &found, &eb),
+			 IF_OK);
+	assert_true(found);
 	snprintf(hg.hit_id, sizeof(hg.hit_id), "3ABC");
 	assert_int_equal(store_hit_update(st, &hg, &eb), IF_OK);
 	assert_int_equal(store_hit_counts(st, &open, &total, &eb), IF_OK);
 	assert_int_equal(open, 1);
 	assert_int_equal(total, 1);
-	assert_int_equal(store_hit_get(st, "bikes", 2, 1, &hg, &eb), 1);
+	assert_int_equal(store_hit_get(st, "bikes", 2, 1, &hg, &found, &eb),
+			 IF_OK);
+	assert_false(found);
 	state_close(st);
 }
 
@@ -253,6 +343,7 @@ test_assignments_idempotent(void **state)
 {
 	struct fixture *f = *state;
 	struct errbuf eb = {0};
+	bool found = false;
 	struct state *st = NULL;
 	struct image_rec im = {0};
 	struct assignment_rec a = {0}, *list;
@@ -268,21 +359,24 @@ test_assignments_idempotent(void **state)
 	a.submit_time = 20;
 	a.valid = 1;
 	a.boxes = "[[1,2,3,4]]";
-	assert_int_equal(store_assignment_insert(st, &a, &eb), 0);
-	assert_int_equal(store_assignment_insert(st, &a, &eb), 1);
+	assert_int_equal(store_assignment_insert(st, &a, &found, &eb), IF_OK);
+	assert_true(found);
+	assert_int_equal(store_assignment_insert(st, &a, &found, &eb), IF_OK);
+	assert_false(found);
 	/* The same assignment id with another worker is another record. */
 	snprintf(a.worker_id, sizeof(a.worker_id), "AW2");
 	a.submit_time = 10;
-	assert_int_equal(store_assignment_insert(st, &a, &eb), 0);
+	assert_int_equal(store_assignment_insert(st, &a, &found, &eb), IF_OK);
+	assert_true(found);
 	assert_int_equal(store_assignment_set_approval(st, "A1", "AW1",
-						       "approved", &eb),
+						       APPROVAL_APPROVED, &eb),
 			 IF_OK);
 	assert_int_equal(store_assignments_for(st, "bikes", 1, &list, &n, &eb),
 			 IF_OK);
 	assert_int_equal(n, 2);
 	assert_string_equal(list[0].worker_id, "AW2"); /* submitted first */
-	assert_string_equal(list[0].approval, "pending");
-	assert_string_equal(list[1].approval, "approved");
+	assert_int_equal(list[0].approval, APPROVAL_PENDING);
+	assert_int_equal(list[1].approval, APPROVAL_APPROVED);
 	assert_string_equal(list[1].boxes, "[[1,2,3,4]]");
 	assignment_recs_free(list, n);
 	state_close(st);
@@ -293,6 +387,7 @@ test_results_quals_grants(void **state)
 {
 	struct fixture *f = *state;
 	struct errbuf eb = {0};
+	bool found = false;
 	struct state *st = NULL;
 	struct image_rec im = {0};
 	char *boxes, qual[ID_MAX];
@@ -300,22 +395,35 @@ test_results_quals_grants(void **state)
 	assert_int_equal(state_open(f->sub, "exp1", &st, &eb), IF_OK);
 	snprintf(im.id, sizeof(im.id), "bikes");
 	assert_int_equal(store_image_insert(st, &im, &eb), IF_OK);
-	assert_int_equal(store_stage_result_get(st, "bikes", 1, &boxes, &eb), 1);
-	assert_int_equal(store_stage_result_put(st, "bikes", 1, 41, "[[0,0,2,2]]",
-						3, 100, &eb),
+	assert_int_equal(
+		store_stage_result_get(st, "bikes", 1, &boxes, &found, &eb),
+		IF_OK);
+	assert_false(found);
+	assert_int_equal(store_stage_result_put(st, "bikes", 1, 41,
+						"[[0,0,2,2]]", 3, 100, &eb),
 			 IF_OK);
-	assert_int_equal(store_stage_result_get(st, "bikes", 1, &boxes, &eb), 0);
+	assert_int_equal(
+		store_stage_result_get(st, "bikes", 1, &boxes, &found, &eb),
+		IF_OK);
+	assert_true(found);
 	assert_string_equal(boxes, "[[0,0,2,2]]");
 	free(boxes);
-	assert_int_equal(store_qual_get(st, 2, qual, &eb), 1);
+	assert_int_equal(store_qual_get(st, 2, qual, sizeof(qual), &found, &eb),
+			 IF_OK);
+	assert_false(found);
 	assert_int_equal(store_qual_put(st, 2, "3QUAL", &eb), IF_OK);
-	assert_int_equal(store_qual_get(st, 2, qual, &eb), 0);
+	assert_int_equal(store_qual_get(st, 2, qual, sizeof(qual), &found, &eb),
+			 IF_OK);
+	assert_true(found);
 	assert_string_equal(qual, "3QUAL");
-	assert_int_equal(store_grant_get(st, "AW1", 2, &eb), 1);
+	assert_int_equal(store_grant_get(st, "AW1", 2, &found, &eb), IF_OK);
+	assert_false(found);
 	assert_int_equal(store_grant_put(st, "AW1", 2, 5, &eb), IF_OK);
 	assert_int_equal(store_grant_put(st, "AW1", 2, 6, &eb), IF_OK);
-	assert_int_equal(store_grant_get(st, "AW1", 2, &eb), 0);
-	assert_int_equal(store_grant_get(st, "AW1", 3, &eb), 1);
+	assert_int_equal(store_grant_get(st, "AW1", 2, &found, &eb), IF_OK);
+	assert_true(found);
+	assert_int_equal(store_grant_get(st, "AW1", 3, &found, &eb), IF_OK);
+	assert_false(found);
 	state_close(st);
 }
 
@@ -324,6 +432,7 @@ test_transaction_rollback(void **state)
 {
 	struct fixture *f = *state;
 	struct errbuf eb = {0};
+	bool found = false;
 	struct state *st = NULL;
 	struct image_rec im = {0}, got;
 
@@ -332,11 +441,76 @@ test_transaction_rollback(void **state)
 	snprintf(im.id, sizeof(im.id), "gone");
 	assert_int_equal(store_image_insert(st, &im, &eb), IF_OK);
 	state_rollback(st);
-	assert_int_equal(store_image_get(st, "gone", &got, &eb), 1);
+	assert_int_equal(store_image_get(st, "gone", &got, &found, &eb), IF_OK);
+	assert_false(found);
 	state_rollback(st); /* outside a transaction: harmless */
 	assert_string_equal(image_state_str(IMAGE_PAUSED), "paused");
 	assert_int_equal(image_state_parse("wait"), IMAGE_WAIT);
 	assert_int_equal(image_state_parse("bogus"), -1);
+	state_close(st);
+}
+
+/*
+ * A failing store is an error, never "absent" or "recorded already": the
+ * two meanings once shared the value 1 with IF_ERUNTIME, and an answer
+ * whose insert failed was taken as recorded.
+ */
+static void
+test_errors_are_not_absence(void **state)
+{
+	struct fixture *f = *state;
+	struct errbuf eb = {0};
+	struct state *st = NULL;
+	struct image_rec im = {0}, got;
+	struct hit_rec hg;
+	struct assignment_rec a = {0};
+	char *boxes = NULL, qual[ID_MAX];
+	bool found = true;
+
+	assert_int_equal(state_open(f->sub, "exp1", &st, &eb), IF_OK);
+	snprintf(im.id, sizeof(im.id), "bikes");
+	assert_int_equal(store_image_insert(st, &im, &eb), IF_OK);
+	assert_int_equal(
+		state_exec(st,
+			   "PRAGMA foreign_keys=OFF;"
+			   "DROP TABLE assignments; DROP TABLE hits;"
+			   "DROP TABLE stage_results;"
+			   "DROP TABLE qualifications; DROP TABLE grants;"
+			   "ALTER TABLE images RENAME TO gone",
+			   &eb),
+		IF_OK);
+	assert_int_equal(store_image_get(st, "bikes", &got, &found, &eb),
+			 IF_ERUNTIME);
+	assert_false(found);
+	found = true;
+	err_init(&eb);
+	assert_int_equal(store_hit_get(st, "bikes", 1, 1, &hg, &found, &eb),
+			 IF_ERUNTIME);
+	assert_false(found);
+	found = true;
+	err_init(&eb);
+	snprintf(a.assignment_id, sizeof(a.assignment_id), "A1");
+	snprintf(a.worker_id, sizeof(a.worker_id), "AW1");
+	assert_int_equal(store_assignment_insert(st, &a, &found, &eb),
+			 IF_ERUNTIME);
+	assert_false(found);
+	found = true;
+	err_init(&eb);
+	assert_int_equal(store_stage_result_get(st, "bikes", 1, &boxes, &found,
+						&eb),
+			 IF_ERUNTIME);
+	assert_false(found);
+	assert_null(boxes);
+	found = true;
+	err_init(&eb);
+	assert_int_equal(store_qual_get(st, 1, qual, sizeof(qual), &found, &eb),
+			 IF_ERUNTIME);
+	assert_false(found);
+	found = true;
+	err_init(&eb);
+	assert_int_equal(store_grant_get(st, "AW1", 1, &found, &eb),
+			 IF_ERUNTIME);
+	assert_false(found);
 	state_close(st);
 }
 
@@ -361,18 +535,22 @@ main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrates_schema_1, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup,
+		cmocka_unit_test_setup_teardown(test_migrates_schema_2, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_refuses_newer_schema,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_and_full_sync, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_images_and_hits, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_assignments_idempotent,
 						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_results_quals_grants, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_transaction_rollback, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_results_quals_grants,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transaction_rollback,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_errors_are_not_absence,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_without_state,
 						setup, teardown),
 	};

@@ -39,8 +39,13 @@ page(const struct task_page *p, bool question, int want)
 static void
 test_contract(void **state)
 {
-	struct task_page p = {"https://127.0.0.1:9/b/k.jpg?X-Amz-Signature=ab&x=1",
-			      640, 480, 2, 5};
+	struct task_page p = {
+		.image_url = "https://127.0.0.1:9/b/k.jpg?X-Amz-Signature=ab"
+			     "&x=1",
+		.width = 640,
+		.height = 480,
+		.stage = 2,
+		.nstages = 5};
 	char *h = page(&p, false, IF_OK);
 
 	(void)state;
@@ -74,15 +79,20 @@ test_contract(void **state)
 static void
 test_escaping(void **state)
 {
-	struct task_page p = {"https://x.example/a\"><script>alert(1)</script>'"
+	struct task_page p = {
+		.image_url = "https://x.example/a\"><script>alert(1)</script>'"
 			      "]]>",
-			      10, 10, 0, 0};
+		.width = 10,
+		.height = 10,
+		.stage = 0,
+		.nstages = 0};
 	char *h = page(&p, false, IF_OK), *q;
 
 	(void)state;
 	assert_null(strstr(h, "<script>alert"));
 	assert_null(strstr(h, "\"><script"));
-	assert_non_null(strstr(h, "a&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"
+	assert_non_null(strstr(h, "a&quot;&gt;&lt;script&gt;alert(1)"
+				  "&lt;/script&gt;"
 				  "&#39;]]&gt;"));
 	assert_null(strstr(h, "stage "));
 	free(h);
@@ -101,7 +111,12 @@ test_escaping(void **state)
 static void
 test_refusals(void **state)
 {
-	struct task_page p = {"javascript:alert(1)", 10, 10, 0, 0};
+	struct task_page p = {
+		.image_url = "javascript:alert(1)",
+		.width = 10,
+		.height = 10,
+		.stage = 0,
+		.nstages = 0};
 
 	(void)state;
 	assert_null(page(&p, false, IF_EINPUT));
@@ -119,8 +134,12 @@ test_refusals(void **state)
 static void
 test_question_xml(void **state)
 {
-	struct task_page p = {"http://127.0.0.1:8/b/k.png?a=1&b=2", 300, 200, 1,
-			      3};
+	struct task_page p = {
+		.image_url = "http://127.0.0.1:8/b/k.png?a=1&b=2",
+		.width = 300,
+		.height = 200,
+		.stage = 1,
+		.nstages = 3};
 	char *q = page(&p, true, IF_OK), *h = page(&p, false, IF_OK);
 	xmlDocPtr doc;
 	xmlNodePtr root, n;
@@ -165,7 +184,12 @@ test_size_limit(void **state)
 {
 	size_t n = 70000;
 	char *url = malloc(n + 1);
-	struct task_page p = {NULL, 10, 10, 0, 0};
+	struct task_page p = {
+		.image_url = NULL,
+		.width = 10,
+		.height = 10,
+		.stage = 0,
+		.nstages = 0};
 
 	(void)state;
 	memcpy(url, "https://x.example/", 18);
@@ -187,16 +211,30 @@ test_size_limit(void **state)
 static void
 test_behaviour_in_jsdom(void **state)
 {
-	struct task_page p = {"http://127.0.0.1:1/b/k.jpg", 640, 480, 1, 5};
+	struct task_page p = {
+		.image_url = "http://127.0.0.1:1/b/k.jpg",
+		.width = 640,
+		.height = 480,
+		.stage = 1,
+		.nstages = 5};
 	char *h = page(&p, false, IF_OK);
 	char path[] = "/tmp/intofocus-page.XXXXXX";
+	char cpath[] = "/tmp/intofocus-cpage.XXXXXX";
 	char cmd[512];
-	int fd = mkstemp(path), rc;
+	int fd = mkstemp(path), cfd = mkstemp(cpath), rc;
 	FILE *fp;
 
 	(void)state;
-	assert_true(fd >= 0);
+	assert_true(fd >= 0 && cfd >= 0);
 	fp = fdopen(fd, "w");
+	assert_non_null(fp);
+	fputs(h, fp);
+	fclose(fp);
+	free(h);
+	/* The same page with the confidence slider. */
+	p.confidence = true;
+	h = page(&p, false, IF_OK);
+	fp = fdopen(cfd, "w");
 	assert_non_null(fp);
 	fputs(h, fp);
 	fclose(fp);
@@ -204,14 +242,88 @@ test_behaviour_in_jsdom(void **state)
 	if (system("NODE_PATH=/usr/share/nodejs node -e "
 		   "\"require('jsdom')\" >/dev/null 2>&1") != 0) {
 		unlink(path);
+		unlink(cpath);
 		skip();
 	}
 	snprintf(cmd, sizeof(cmd),
-		 "NODE_PATH=/usr/share/nodejs node tests/browser/task_page.js %s",
-		 path);
+		 "NODE_PATH=/usr/share/nodejs node "
+		 "tests/browser/task_page.js %s %s",
+		 path, cpath);
 	rc = system(cmd);
 	unlink(path);
+	unlink(cpath);
 	assert_int_equal(rc, 0);
+}
+
+/* The experiment's texts, escaped; paragraphs; the default's advice. */
+static void
+test_texts(void **state)
+{
+	struct task_page p = {
+		.image_url = "http://127.0.0.1:1/b/k.jpg",
+		.width = 64,
+		.height = 48,
+		.title = "Mark <faces> & more",
+		.instructions = "First ]]> para\nstill first\n  \nSecond.",
+		.face_question = "Any \"face\"?",
+	};
+	char *h = page(&p, false, IF_OK), *q;
+
+	(void)state;
+	assert_non_null(strstr(h, "<title>Mark &lt;faces&gt; &amp; more"
+				  "</title>"));
+	assert_non_null(strstr(h, "<h1>Mark &lt;faces&gt; &amp; more</h1>"));
+	assert_non_null(strstr(h, "<p>First ]]&gt; para\nstill first</p>\n"
+				  "<p>Second.</p>"));
+	assert_non_null(strstr(h, ">Any &quot;face&quot;?</legend>"));
+	assert_null(strstr(h, TASK_TEXT_FACE_QUESTION));
+	/* No slider unless asked for. */
+	assert_null(strstr(h, "id=\"conf\""));
+	assert_null(strstr(h, "name=\"confidence\""));
+	free(h);
+	q = page(&p, true, IF_OK);
+	assert_non_null(strstr(q, "]]></HTMLContent>"));
+	assert_int_equal(strstr(q, "]]>") - q,
+			 strstr(q, "]]></HTMLContent>") - q);
+	free(q);
+	/* The defaults, with the study's advice for the unsure. */
+	memset(&p, 0, sizeof(p));
+	p.image_url = "http://127.0.0.1:1/b/k.jpg";
+	p.width = 64;
+	p.height = 48;
+	h = page(&p, false, IF_OK);
+	assert_non_null(strstr(h, "<h1>" TASK_TEXT_TITLE "</h1>"));
+	assert_non_null(strstr(h, "When you are unsure whether a region "
+				  "shows a face, box it."));
+	assert_non_null(strstr(h, "<p>Drag on the image"));
+	assert_non_null(strstr(h, TASK_TEXT_FACE_QUESTION "</legend>"));
+	free(h);
+}
+
+/* The slider and its field of its own, with an escaped label. */
+static void
+test_confidence_slider(void **state)
+{
+	struct task_page p = {
+		.image_url = "http://127.0.0.1:1/b/k.jpg",
+		.width = 64,
+		.height = 48,
+		.confidence = true,
+	};
+	char *h;
+
+	(void)state;
+	h = page(&p, false, IF_OK);
+	assert_non_null(strstr(h, "<input type=\"range\" id=\"conf\" "
+				  "min=\"0\" max=\"100\""));
+	assert_non_null(strstr(h, "<label for=\"conf\">"
+				  TASK_TEXT_CONFIDENCE "</label>"));
+	assert_non_null(strstr(h, "name=\"confidence\""));
+	free(h);
+	p.confidence_label = "Sure <1-100>?";
+	h = page(&p, false, IF_OK);
+	assert_non_null(strstr(h, ">Sure &lt;1-100&gt;?</label>"));
+	free(h);
 }
 
 int
@@ -224,6 +336,8 @@ main(void)
 		cmocka_unit_test(test_question_xml),
 		cmocka_unit_test(test_size_limit),
 		cmocka_unit_test(test_behaviour_in_jsdom),
+		cmocka_unit_test(test_texts),
+		cmocka_unit_test(test_confidence_slider),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

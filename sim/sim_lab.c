@@ -1,6 +1,6 @@
 /*
- * mturk/sim_lab.c - lab mode: people do the simulator's HITs in a browser
- * (spec section 6), and the answer XML of every assignment.
+ * sim/sim_lab.c - lab mode's pages: people do the simulator's HITs in a
+ * browser (spec section 6).
  *
  * GET / lists the open HITs.  A participant's worker id comes from the
  * link (/?workerId=P17) so that people recruited elsewhere can be told
@@ -15,12 +15,14 @@
  * preview link passes assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE.  The page's
  * POST to /mturk/externalSubmit becomes a Submitted assignment whose Answer
  * is the QuestionFormAnswers XML of every form field but assignmentId, in
- * the order posted, written by answer_format() as MTurk writes it.
+ * the order posted, written as MTurk writes it (sim_answer_xml(), in
+ * sim_plan.c).  The pages call the store (sim_store_lab.c), never the
+ * reverse.
  *
  * The Question XML is parsed with libxml2 with no network and no entity
  * substitution; only HTMLQuestion is served (the daemon's kind).
  */
-#include "mturk/sim_private.h"
+#include "sim/sim_private.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -46,30 +48,6 @@ sim_reply_cleanup(struct sim_reply *r)
 	if (r == NULL)
 		return;
 	buf_cleanup(&r->body);
-}
-
-char *
-sim_answer_xml(const char *const *names, const char *const *values, size_t n)
-{
-	struct answer_field *f = calloc(n + 1, sizeof(*f));
-	struct buf b;
-	struct errbuf eb;
-	char *out = NULL;
-	size_t len;
-
-	if (f == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		f[i].name = names[i];
-		f[i].value = values[i];
-	}
-	err_init(&eb);
-	buf_init(&b, 0);
-	if (answer_format(f, n, &b, &eb) == IF_OK)
-		out = buf_steal(&b, &len);
-	buf_cleanup(&b);
-	free(f);
-	return out;
 }
 
 static void
@@ -140,7 +118,8 @@ form_decode(char *s)
 		if (*s == '+') {
 			*o++ = ' ';
 		} else if (*s == '%' && s[1] != '\0' && s[2] != '\0' &&
-			   (hi = hexval(s[1])) >= 0 && (lo = hexval(s[2])) >= 0) {
+			   (hi = hexval(s[1])) >= 0 &&
+			   (lo = hexval(s[2])) >= 0) {
 			*o++ = (char)(hi * 16 + lo);
 			s += 2;
 		} else {
@@ -186,7 +165,8 @@ page_start(struct buf *b, const char *title, bool refresh)
 	/* The list reloads itself: the next stage's HITs appear as the
 	 * daemon posts them, with no participant pressing reload. */
 	if (refresh)
-		buf_append_str(b, "<meta http-equiv=\"refresh\" content=\"15\">");
+		buf_append_str(b, "<meta http-equiv=\"refresh\" "
+				  "content=\"15\">");
 	buf_append_str(b, "<title>");
 	html_escaped(b, title);
 	buf_append_str(b, "</title><style>body{font:16px/1.4 system-ui,"
@@ -346,7 +326,8 @@ sim_lab_start(struct sim_store *st, const char *base, const char *hit_id,
 			 worker, hit_id, asg);
 	buf_init(&t, 0);
 	buf_printf(&t, "/lab/task/%s?assignmentId=%s&hitId=%s&turkSubmitTo=",
-		   hit_id, preview ? "ASSIGNMENT_ID_NOT_AVAILABLE" : asg, hit_id);
+		   hit_id, preview ? "ASSIGNMENT_ID_NOT_AVAILABLE" : asg,
+		   hit_id);
 	url_encoded(&t, base);
 	if (!preview)
 		buf_printf(&t, "&workerId=%s", worker);

@@ -1,8 +1,8 @@
 /*
- * mturk/sim_db.c - the simulator's durable state: one SQLite file,
- * DIR/sim.db (the only file of mturk/ that knows SQLite).
+ * sim/sim_db.c - the simulator's durable state: one SQLite file,
+ * DIR/sim.db (the only file of sim/ that knows SQLite).
  *
- * The store (sim_store.c) keeps everything in memory and tells this file
+ * The store keeps everything in memory and sim_persist.c tells this file
  * which records changed; each change is one transaction that writes only
  * those records, so saving costs what the change costs, not what the
  * state weighs.  A record is (kind, key) -> a JSON text in the shape the
@@ -19,7 +19,7 @@
  * programs may still read the file (sqlite3, a test).  The schema version
  * is PRAGMA user_version.
  */
-#include "mturk/sim_private.h"
+#include "sim/sim_private.h"
 
 #include <errno.h>
 #include <fcntl.h>

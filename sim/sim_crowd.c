@@ -1,5 +1,5 @@
 /*
- * mturk/sim_crowd.c - the simulated workers (spec section 6).
+ * sim/sim_crowd.c - the simulated workers (spec section 6).
  *
  * A worker's answer is a pure function of (seed, HIT annotation, attempt,
  * worker id) and what the crowd knows of the image, never of the wall
@@ -30,7 +30,7 @@
  *     or majority: sim_store.c), so that a face boxed by a second worker
  *     under "first" stays visible.
  */
-#include "mturk/sim_private.h"
+#include "sim/sim_private.h"
 
 #include <jansson.h>
 #include <math.h>

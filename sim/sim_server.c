@@ -1,5 +1,5 @@
 /*
- * mturk/sim_server.c - the simulator's HTTP front (spec section 6).
+ * sim/sim_server.c - the simulator's HTTP front (spec section 6).
  *
  * One libmicrohttpd daemon on a loopback address serves three things:
  *   - the MTurk API: POST / with X-Amz-Target MTurkRequesterServiceV20170117.Op
@@ -31,7 +31,8 @@
  * The URL and query reach us raw (an identity unescape callback), because
  * the signature covers the bytes as sent; lab pages decode what they use.
  */
-#include "mturk/sim_private.h"
+#include "sim/sim_private.h"
+#include "mturk/mturk.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -660,8 +661,13 @@ handle_s3(struct sim_server *sim, struct MHD_Connection *c, const char *method,
 			return send_s3_error(sim, c, 400, "InvalidRequest",
 					     "Missing x-amz-content-sha256.");
 		if (strcmp(sha, SIGV4_UNSIGNED_PAYLOAD) != 0) {
-			EVP_Digest(rq->body.data != NULL ? rq->body.data : "",
-				   rq->body.len, md, &mdlen, EVP_sha256(), NULL);
+			if (EVP_Digest(rq->body.data != NULL ? rq->body.data
+							      : "",
+				       rq->body.len, md, &mdlen, EVP_sha256(),
+				       NULL) != 1)
+				return send_s3_error(sim, c, 500,
+						     "InternalError",
+						     "SHA-256 failed.");
 			hex_encode(md, mdlen, hex);
 			if (strcmp(hex, sha) != 0)
 				return send_s3_error(
@@ -865,7 +871,11 @@ sim_new(const struct sim_config *cfg, struct errbuf *eb)
 	sim = calloc(1, sizeof(*sim));
 	if (sim == NULL)
 		goto nomem;
-	pthread_mutex_init(&sim->mu, NULL);
+	if (pthread_mutex_init(&sim->mu, NULL) != 0) {
+		free(sim);
+		err_set(eb, IF_ERUNTIME, "simulator: cannot make a mutex");
+		return NULL;
+	}
 	for (size_t i = 0; i < cfg->nrefusals; i++)
 		if (refusal_parse(cfg->refusals[i], &sim->refusals[i], eb) !=
 		    IF_OK)

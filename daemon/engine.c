@@ -1,0 +1,758 @@
+/*
+ * daemon/engine.c - the daemon behind "intofocus run" (spec sections 2, 9,
+ * 10), without its command line.
+ *
+ * engine_open() is the start-up: load the experiment, block the signals
+ * (before any thread exists, so every thread inherits the mask), open and
+ * recover the state, find the credentials, start the embedded simulator
+ * when the experiment says `environment: simulator` without an endpoint,
+ * connect the MTurk client and the image host, add the experiment's new
+ * images.  engine_run() is the loop: due steps one at a time, progress to
+ * systemd and the terminal, sleep until the next step is due or a signal
+ * arrives.  It ends when every image is final (done or failed), or after
+ * SIGTERM/SIGINT once the step under way is finished.  engine_pass() is
+ * one turn of that loop without the sleep, for tests that keep the clock.
+ */
+#include "daemon/daemon.h"
+#include "config/config.h"
+#include "mturk/mturk.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/*
+ * The daemon's clock.  INTOFOCUS_TEST_TIME_WARP=N (a test hook) makes it
+ * run N times faster from the start of the run, so that HIT lifetimes and
+ * extensions can be tested in seconds, and INTOFOCUS_TEST_TIME_OFFSET=S
+ * moves it S seconds ahead (a restart a day later); the signing clock is
+ * not affected.
+ */
+struct run_clock {
+	int64_t start;
+	int64_t warp;
+	int64_t offset; /* INTOFOCUS_TEST_TIME_OFFSET: seconds added */
+};
+
+struct engine {
+	struct run_ctx ctx;
+	struct engine_config cfg;
+	struct run_clock clock;
+	struct sim_view simexp; /* the embedded simulator's view, if any */
+	sigset_t unblocked;	/* the mask loop_sleep() waits under */
+	char *state_dir;
+	char *sim_dir;
+	char endpoint[256];
+	char bucket[96];
+};
+
+static int64_t
+wall_clock(void *arg)
+{
+	const struct run_clock *c = arg;
+	int64_t now = (int64_t)time(NULL);
+
+	if (c == NULL)
+		return now;
+	if (c->warp > 1)
+		now = c->start + (now - c->start) * c->warp;
+	return now + c->offset;
+}
+
+/* The embedded simulator on a test's clock (engine_config.now). */
+static int64_t
+test_clock_ms(void *arg)
+{
+	const struct engine *e = arg;
+
+	return e->cfg.now(e->cfg.now_arg) * 1000;
+}
+
+/* The clock, and the test hooks the environment may set. */
+static void
+engine_hooks(struct engine *e)
+{
+	struct run_ctx *ctx = &e->ctx;
+	const char *warp = getenv("INTOFOCUS_TEST_TIME_WARP");
+	const char *offset = getenv("INTOFOCUS_TEST_TIME_OFFSET");
+	const char *crash = getenv("INTOFOCUS_TEST_CRASH_AT");
+
+	e->clock = (struct run_clock){0, 1, 0};
+	ctx->now = wall_clock;
+	if (e->cfg.now != NULL) {
+		ctx->now = e->cfg.now;
+		ctx->now_arg = e->cfg.now_arg;
+	} else {
+		if (warp != NULL &&
+		    parse_int64(warp, 2, 100000, &e->clock.warp) == 0) {
+			e->clock.start = (int64_t)time(NULL);
+			ctx->now_arg = &e->clock;
+		}
+		if (offset != NULL &&
+		    parse_int64(offset, 0, 10LL * 365 * 86400,
+				&e->clock.offset) == 0)
+			ctx->now_arg = &e->clock;
+	}
+	/* The kill -9 suites' hook (see crash_point in stage.c). */
+	if (crash != NULL &&
+	    parse_int64(crash, 1, INT64_MAX, &ctx->crash_at) != 0)
+		ctx->crash_at = 0;
+	ctx->crash_label = getenv("INTOFOCUS_TEST_CRASH_LABEL");
+}
+
+/* Inserts the images of the experiment that the state has not seen. */
+static int
+sync_images(struct run_ctx *ctx, struct errbuf *eb)
+{
+	struct image_rec *have = NULL;
+	size_t nhave = 0;
+	int64_t seq = 0;
+	int rc = IF_OK;
+
+	if (store_images_list(ctx->st, &have, &nhave, eb) != IF_OK)
+		return eb->code;
+	for (size_t i = 0; i < nhave; i++)
+		if (have[i].seq >= seq)
+			seq = have[i].seq + 1;
+	for (size_t i = 0; i < ctx->exp->nimages && rc == IF_OK; i++) {
+		const struct exp_image *ei = &ctx->exp->images[i];
+		struct image_rec im;
+		bool known = false;
+
+		for (size_t j = 0; j < nhave && !known; j++)
+			known = strcmp(have[j].id, ei->id) == 0;
+		if (known)
+			continue;
+		memset(&im, 0, sizeof(im));
+		snprintf(im.id, sizeof(im.id), "%s", ei->id);
+		snprintf(im.file, sizeof(im.file), "%s", ei->path);
+		rc = file_fingerprint(ei->path, im.fingerprint, eb);
+		if (rc != IF_OK)
+			break;
+		im.state = IMAGE_RENDER;
+		im.stage = 1;
+		im.attempt = 1;
+		im.started_at = ctx->now(ctx->now_arg);
+		im.updated_at = im.started_at;
+		im.seq = seq++;
+		rc = store_image_insert(ctx->st, &im, eb);
+		if (rc == IF_OK)
+			log_info("%s/%s: new image (%dx%d, %zu faces in the "
+				 "ground truth)",
+				 ctx->exp->name, ei->id, ei->width,
+				 ei->height, ei->nground_truth);
+	}
+	free(have);
+	return rc;
+}
+
+/* The state: opened (created, recovered) with its salt. */
+static int
+engine_state_open(struct engine *e, struct errbuf *eb)
+{
+	struct run_ctx *ctx = &e->ctx;
+
+	e->state_dir = state_dir_for(e->cfg.state_dir, ctx->exp->name);
+	if (e->state_dir == NULL)
+		return err_set(eb, IF_ERUNTIME, "out of memory");
+	if (state_open(e->state_dir, ctx->exp->name, &ctx->st, eb) != IF_OK ||
+	    run_salt_load(ctx, eb) != IF_OK ||
+	    run_note_start(ctx, eb) != IF_OK)
+		return eb->code;
+	return IF_OK;
+}
+
+/* The simulator takes any credentials the chain finds, else its own. */
+static int
+engine_creds(struct engine *e, struct errbuf *eb)
+{
+	struct run_ctx *ctx = &e->ctx;
+	const struct experiment *exp = ctx->exp;
+	struct aws_creds_env env;
+	int rc;
+
+	aws_creds_env_from_process(&env);
+	if (exp->mturk.environment == EXP_ENV_SIMULATOR) {
+		rc = aws_creds_find(&env, exp->mturk.profile, &ctx->creds, eb);
+		if (rc == IF_OK && ctx->creds == NULL)
+			ctx->creds = aws_creds_new(
+				SIM_DEFAULT_ACCESS_KEY_ID,
+				SIM_DEFAULT_SECRET_ACCESS_KEY, NULL,
+				"the simulator's pair");
+	} else {
+		rc = aws_creds_load(&env, exp->mturk.profile, &ctx->creds, eb);
+	}
+	if (rc != IF_OK)
+		return rc;
+	if (ctx->creds == NULL)
+		return err_set(eb, IF_ERUNTIME, "out of memory");
+	return IF_OK;
+}
+
+/*
+ * The embedded simulator, listening on loopback; e->endpoint its URL.  It
+ * keeps its HITs beside our state (unless sim_memory), so that a daemon
+ * restarted after kill -9 finds them again.
+ */
+static int
+engine_sim_start(struct engine *e, struct errbuf *eb)
+{
+	struct run_ctx *ctx = &e->ctx;
+	struct sim_config scfg;
+
+	if (sim_view_init(&e->simexp, ctx->exp, eb) != IF_OK)
+		return eb->code;
+	memset(&scfg, 0, sizeof(scfg));
+	scfg.listen_host = "127.0.0.1";
+	scfg.seed = e->cfg.sim_seed;
+	scfg.crowd_delay_ms = e->cfg.sim_delay_ms;
+	scfg.access_key_id = ctx->creds->access_key_id;
+	scfg.secret_access_key = ctx->creds->secret_access_key;
+	scfg.experiments = &e->simexp.exp;
+	scfg.nexperiments = 1;
+	scfg.refusals = e->cfg.sim_refusals;
+	scfg.nrefusals = e->cfg.sim_nrefusals;
+	if (e->cfg.now != NULL) {
+		scfg.clock_ms = test_clock_ms;
+		scfg.clock_ctx = e;
+	}
+	if (!e->cfg.sim_memory) {
+		e->sim_dir = path_join(e->state_dir, "simulator");
+		if (e->sim_dir == NULL)
+			return err_set(eb, IF_ERUNTIME, "out of memory");
+		scfg.state_dir = e->sim_dir;
+	}
+	ctx->sim = sim_new(&scfg, eb);
+	if (ctx->sim == NULL)
+		return eb->code != IF_OK ? eb->code : IF_ERUNTIME;
+	snprintf(e->endpoint, sizeof(e->endpoint), "http://127.0.0.1:%u",
+		 sim_port(ctx->sim));
+	log_info("%s: embedded simulator at %s (lab mode: open it in a "
+		 "browser)",
+		 ctx->exp->name, e->endpoint);
+	for (size_t i = 0; i < e->cfg.sim_nrefusals; i++)
+		log_info("%s: the embedded simulator refuses %s",
+			 ctx->exp->name, e->cfg.sim_refusals[i]);
+	return IF_OK;
+}
+
+/* The MTurk endpoint: given, the embedded simulator, or MTurk's own. */
+static int
+engine_endpoint(struct engine *e, struct errbuf *eb)
+{
+	const struct experiment *exp = e->ctx.exp;
+
+	/* A rule that would not apply must not pass for a tested one. */
+	if (e->cfg.sim_nrefusals > 0 &&
+	    (exp->mturk.endpoint != NULL ||
+	     exp->mturk.environment != EXP_ENV_SIMULATOR))
+		return err_set(eb, IF_EINPUT,
+			       "--sim-refuse \"%s\": %s does not use the "
+			       "embedded simulator (mturk.environment: "
+			       "simulator, no endpoint)",
+			       e->cfg.sim_refusals[0], e->cfg.exp_path);
+	if (exp->mturk.endpoint != NULL)
+		snprintf(e->endpoint, sizeof(e->endpoint), "%s",
+			 exp->mturk.endpoint);
+	else if (exp->mturk.environment == EXP_ENV_SIMULATOR)
+		return engine_sim_start(e, eb);
+	else
+		snprintf(e->endpoint, sizeof(e->endpoint), "%s",
+			 exp->mturk.environment == EXP_ENV_PRODUCTION
+				 ? MTURK_ENDPOINT_PRODUCTION
+				 : MTURK_ENDPOINT_SANDBOX);
+	return IF_OK;
+}
+
+static int
+engine_client_open(struct engine *e, struct errbuf *eb)
+{
+	struct mturk_client_config ccfg;
+
+	memset(&ccfg, 0, sizeof(ccfg));
+	ccfg.endpoint = e->endpoint;
+	ccfg.region = e->ctx.exp->mturk.region;
+	ccfg.creds = e->ctx.creds;
+	if (e->cfg.now != NULL) {
+		ccfg.clock.now = e->cfg.now;
+		ccfg.clock.ctx = e->cfg.now_arg;
+	}
+	return mturk_client_new(&ccfg, &e->ctx.client, eb);
+}
+
+static int
+engine_host_open(struct engine *e, struct errbuf *eb)
+{
+	const struct experiment *exp = e->ctx.exp;
+	struct mturk_host_config hcfg;
+
+	memset(&hcfg, 0, sizeof(hcfg));
+	hcfg.creds = e->ctx.creds;
+	if (e->cfg.now != NULL) {
+		hcfg.clock.now = e->cfg.now;
+		hcfg.clock.ctx = e->cfg.now_arg;
+	}
+	switch (exp->images_host.kind) {
+	case EXP_HOST_SIMULATOR:
+		snprintf(e->bucket, sizeof(e->bucket), "intofocus-%s",
+			 exp->name);
+		hcfg.kind = MTURK_HOST_SIMULATOR;
+		hcfg.bucket = e->bucket;
+		hcfg.endpoint = e->endpoint;
+		hcfg.path_style = true;
+		break;
+	case EXP_HOST_S3:
+		hcfg.kind = MTURK_HOST_S3;
+		hcfg.bucket = exp->images_host.bucket;
+		hcfg.region = exp->images_host.region;
+		hcfg.prefix = exp->images_host.prefix;
+		hcfg.endpoint = exp->images_host.endpoint;
+		hcfg.path_style = exp->images_host.endpoint != NULL;
+		hcfg.url_expiry = exp->images_host.url_expiry;
+		break;
+	case EXP_HOST_LOCAL:
+		hcfg.kind = MTURK_HOST_LOCAL;
+		hcfg.dir = exp->images_host.dir;
+		hcfg.base_url = exp->images_host.base_url;
+		break;
+	}
+	return mturk_image_host_new(&hcfg, &e->ctx.host, eb);
+}
+
+/* Everything after the experiment is loaded, in the order it must be. */
+static int
+engine_start(struct engine *e, struct errbuf *eb)
+{
+	struct run_ctx *ctx = &e->ctx;
+
+	/* Block the signals before any thread (simulator, filter) exists. */
+	if (loop_signals_init(&e->unblocked, eb) != IF_OK ||
+	    engine_state_open(e, eb) != IF_OK ||
+	    engine_creds(e, eb) != IF_OK || engine_endpoint(e, eb) != IF_OK ||
+	    engine_client_open(e, eb) != IF_OK ||
+	    engine_host_open(e, eb) != IF_OK || sync_images(ctx, eb) != IF_OK)
+		return eb->code;
+	log_info("%s: running from %s (state %s, credentials from %s)",
+		 ctx->exp->name, e->cfg.exp_path, state_path(ctx->st),
+		 ctx->creds->source);
+	return IF_OK;
+}
+
+int
+engine_open(const struct engine_config *cfg, struct exp_errors *errs,
+	    struct engine **out, struct errbuf *eb)
+{
+	struct engine *e;
+	int rc;
+
+	*out = NULL;
+	e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return err_set(eb, IF_ERUNTIME, "out of memory");
+	e->cfg = *cfg;
+	e->ctx.exp_path = cfg->exp_path;
+	e->ctx.threads = cfg->threads;
+	e->ctx.jpeg_quality = IMG_DEFAULT_JPEG_QUALITY;
+	e->ctx.tty = isatty(STDERR_FILENO) && getenv("JOURNAL_STREAM") == NULL;
+	engine_hooks(e);
+	notify_init(&e->ctx.notify);
+	rc = exp_load(cfg->exp_path, &e->ctx.exp, errs, eb);
+	if (rc == IF_OK)
+		rc = engine_start(e, eb);
+	if (rc != IF_OK) {
+		if (e->ctx.exp != NULL)
+			err_prefix(eb, "%s", e->ctx.exp->name);
+		engine_close(e);
+		return rc;
+	}
+	*out = e;
+	return IF_OK;
+}
+
+void
+engine_close(struct engine *e)
+{
+	if (e == NULL)
+		return;
+	img_renderer_free(e->ctx.renderer);
+	mturk_image_host_free(e->ctx.host);
+	mturk_client_free(e->ctx.client);
+	sim_free(e->ctx.sim);
+	sim_view_cleanup(&e->simexp);
+	aws_creds_free(e->ctx.creds);
+	state_close(e->ctx.st);
+	exp_free(e->ctx.exp);
+	free(e->state_dir);
+	free(e->sim_dir);
+	free(e);
+}
+
+struct run_ctx *
+engine_ctx(struct engine *e)
+{
+	return &e->ctx;
+}
+
+/* ---- progress ------------------------------------------------------------ */
+
+/* The counts of progress; *list, when not NULL, gets the images. */
+static int
+progress_read(struct run_ctx *ctx, struct image_rec **list,
+	      struct engine_progress *p, struct errbuf *eb)
+{
+	struct image_rec *images = NULL;
+	size_t n = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (store_images_list(ctx->st, &images, &n, eb) != IF_OK ||
+	    store_hit_counts(ctx->st, &p->open_hits, &p->total_hits, eb) !=
+		    IF_OK ||
+	    store_committed_cents(ctx->st, &p->committed, eb) != IF_OK) {
+		free(images);
+		return eb->code;
+	}
+	p->images = n;
+	for (size_t i = 0; i < n; i++) {
+		const struct image_rec *im = &images[i];
+		if (im->state == IMAGE_DONE)
+			p->done++;
+		else if (im->state == IMAGE_FAILED)
+			p->failed++;
+		else {
+			if (im->state == IMAGE_PAUSED)
+				p->paused++;
+			if (im->error[0] != '\0')
+				p->erring++;
+			if (p->next_at == 0 || im->next_at < p->next_at)
+				p->next_at = im->next_at > 0 ? im->next_at : 1;
+		}
+	}
+	p->final = p->done + p->failed;
+	if (list != NULL)
+		*list = images;
+	else
+		free(images);
+	return IF_OK;
+}
+
+/* The progress line: systemd's STATUS=, and the terminal's last line. */
+static void
+progress_say(struct run_ctx *ctx, const struct engine_progress *p,
+	     bool last)
+{
+	char line[256], money[32], erring[64] = "";
+
+	cfg_format_money(p->committed, money, sizeof(money));
+	if (p->erring > 0)
+		snprintf(erring, sizeof(erring),
+			 ", %zu retrying after errors (see status)",
+			 p->erring);
+	snprintf(line, sizeof(line),
+		 "%zu/%zu images final, %lld HITs open, $%s committed%s%s%s",
+		 p->final, p->images, (long long)p->open_hits, money,
+		 p->failed > 0 ? ", some failed" : "",
+		 p->paused > 0 ? ", some paused for budget" : "", erring);
+	notify_status(&ctx->notify, line);
+	if (ctx->tty) {
+		fprintf(stderr, "\r\033[K%s%s", line, last ? "\n" : "");
+		fflush(stderr);
+	}
+}
+
+/* ---- reload ------------------------------------------------------------- */
+
+/* The fresh experiment replaces the old one, in the simulator too. */
+static int
+engine_adopt(struct engine *e, struct experiment *fresh, struct errbuf *eb)
+{
+	struct run_ctx *ctx = &e->ctx;
+
+	exp_free(ctx->exp);
+	ctx->exp = fresh;
+	if (ctx->sim == NULL)
+		return IF_OK;
+	sim_view_cleanup(&e->simexp);
+	if (sim_view_init(&e->simexp, ctx->exp, eb) != IF_OK ||
+	    sim_add_experiment(ctx->sim, &e->simexp.exp, eb) != IF_OK)
+		return eb->code;
+	return IF_OK;
+}
+
+/*
+ * Paused images look at the budget again now, and images backing off
+ * after errors try again now (the operator may have mended the cause).
+ */
+static int
+engine_wake(struct run_ctx *ctx, struct image_rec *list, size_t n,
+	    struct errbuf *eb)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i].state == IMAGE_PAUSED ||
+		    (list[i].error[0] != '\0' && list[i].state != IMAGE_DONE &&
+		     list[i].state != IMAGE_FAILED)) {
+			list[i].next_at = 0;
+			if (store_image_update(ctx->st, &list[i], eb) != IF_OK)
+				return eb->code;
+		}
+	return IF_OK;
+}
+
+/*
+ * What the reload may not change: exp_diff against the started images.
+ * A change the rules refuse sets *refused with the reason in why.
+ */
+static int
+reload_check(struct run_ctx *ctx, const struct experiment *fresh,
+	     const struct image_rec *list, size_t n, bool *refused,
+	     struct errbuf *why, struct errbuf *eb)
+{
+	struct exp_diff diff;
+	const char **started = calloc(n + 1, sizeof(*started));
+	int rc;
+
+	if (started == NULL)
+		return err_set(eb, IF_ERUNTIME, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		started[i] = list[i].id;
+	memset(&diff, 0, sizeof(diff));
+	rc = exp_diff(ctx->exp, fresh, started, n, &diff, why);
+	if (rc == IF_OK && diff.budget_changed) {
+		char a[32], b[32];
+		cfg_format_money(diff.old_budget_cents, a, sizeof(a));
+		cfg_format_money(diff.new_budget_cents, b, sizeof(b));
+		log_info("%s: budget $%s -> $%s", ctx->exp->name, a, b);
+	}
+	exp_diff_cleanup(&diff);
+	free(started);
+	*refused = rc != IF_OK;
+	return IF_OK;
+}
+
+/* SIGHUP: reread the file under the rules of spec section 3. */
+int
+engine_reload(struct engine *e, struct errbuf *eb)
+{
+	struct run_ctx *ctx = &e->ctx;
+	struct experiment *fresh = NULL;
+	struct exp_errors errs = {0};
+	struct image_rec *list = NULL;
+	struct errbuf why = {0};
+	bool refused = false;
+	size_t n = 0;
+	int rc;
+
+	notify_reloading(&ctx->notify);
+	log_info("%s: SIGHUP: rereading %s", ctx->exp->name, ctx->exp_path);
+	rc = exp_load(ctx->exp_path, &fresh, &errs, &why);
+	if (rc != IF_OK) {
+		for (size_t i = 0; i < errs.nmsgs; i++)
+			log_warnx("%s", errs.msgs[i]);
+		goto refused;
+	}
+	if ((rc = store_images_list(ctx->st, &list, &n, eb)) != IF_OK)
+		goto out;
+	if ((rc = reload_check(ctx, fresh, list, n, &refused, &why, eb)) !=
+	    IF_OK)
+		goto out;
+	if (refused)
+		goto refused;
+	rc = engine_adopt(e, fresh, eb);
+	fresh = NULL;
+	if (rc == IF_OK)
+		rc = engine_wake(ctx, list, n, eb);
+	if (rc == IF_OK)
+		rc = sync_images(ctx, eb);
+	if (rc == IF_OK)
+		log_info("%s: reloaded", ctx->exp->name);
+	goto out;
+refused:
+	log_warnx("%s: reload refused, the old plan continues: %s",
+		  ctx->exp->name, why.msg);
+	rc = IF_OK;
+out:
+	exp_errors_cleanup(&errs);
+	exp_free(fresh);
+	free(list);
+	notify_ready(&ctx->notify);
+	return rc;
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+/*
+ * The requests sent per operation (pages, retries and read-backs
+ * included), for the operator's view of what polling costs:
+ * "crash: MTurk requests: CreateHITWithHITType 6, ListReviewableHITs 9, ...".
+ */
+static void
+log_calls_by_operation(const struct run_ctx *ctx)
+{
+	const char *const *ops = mturk_operation_names();
+	char line[1024];
+	size_t len = 0;
+
+	line[0] = '\0';
+	for (size_t i = 0; ops[i] != NULL && len < sizeof(line); i++) {
+		uint64_t k = mturk_client_sent(ctx->client, ops[i]);
+		int w;
+
+		if (k == 0)
+			continue;
+		w = snprintf(line + len, sizeof(line) - len, "%s%s %llu",
+			     len > 0 ? ", " : "", ops[i],
+			     (unsigned long long)k);
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
+	log_info("%s: MTurk requests: %s (%llu in all)", ctx->exp->name,
+		 len > 0 ? line : "none",
+		 (unsigned long long)mturk_client_sent(ctx->client, NULL));
+}
+
+/*
+ * One ListReviewableHITs per HIT type decides which WAIT images read
+ * their assignments this pass (poll.c); then the finished HITs leave the
+ * Reviewable list, and every image due by now takes one step.
+ */
+static int
+step_due_images(struct run_ctx *ctx, struct image_rec *list, size_t n,
+		struct errbuf *eb)
+{
+	int64_t now = ctx->now(ctx->now_arg);
+	int rc = IF_OK;
+
+	if (poll_round(ctx, list, n, now, eb) != IF_OK ||
+	    hits_review_sweep(ctx, now, eb) != IF_OK)
+		rc = eb->code;
+	for (size_t i = 0; rc == IF_OK && i < n && !loop_stop_requested();
+	     i++) {
+		struct image_rec *im = &list[i];
+		if (im->state == IMAGE_DONE || im->state == IMAGE_FAILED ||
+		    im->next_at > now)
+			continue;
+		if (image_step(ctx, im, eb) != IF_OK)
+			rc = eb->code;
+	}
+	poll_round_end(ctx);
+	return rc;
+}
+
+int
+engine_pass(struct engine *e, struct engine_progress *p, struct errbuf *eb)
+{
+	struct run_ctx *ctx = &e->ctx;
+	struct image_rec *list = NULL;
+	int rc;
+
+	if (loop_take_reload() && engine_reload(e, eb) != IF_OK)
+		return eb->code;
+	if (progress_read(ctx, &list, p, eb) != IF_OK)
+		return eb->code;
+	if (p->final == p->images) {
+		p->finished = true;
+		free(list);
+		return IF_OK;
+	}
+	rc = step_due_images(ctx, list, p->images, eb);
+	free(list);
+	if (rc != IF_OK || loop_stop_requested())
+		return rc;
+	return progress_read(ctx, NULL, p, eb);
+}
+
+/* How long to sleep before the next pass, in ms of the wall clock. */
+static int64_t
+engine_wait_ms(const struct engine *e, const struct engine_progress *p)
+{
+	const struct run_ctx *ctx = &e->ctx;
+	int64_t now = ctx->now(ctx->now_arg);
+	int64_t wait_ms = p->next_at > now ? (p->next_at - now) * 1000 : 0;
+
+	if (ctx->now_arg == &e->clock)
+		wait_ms /= e->clock.warp;
+	/* Wake for the watchdog at half its interval. */
+	if (ctx->notify.watchdog_usec > 0 &&
+	    wait_ms > (int64_t)(ctx->notify.watchdog_usec / 2000))
+		wait_ms = (int64_t)(ctx->notify.watchdog_usec / 2000);
+	return wait_ms;
+}
+
+static int
+engine_loop(struct engine *e, struct errbuf *eb)
+{
+	struct run_ctx *ctx = &e->ctx;
+	int64_t last_watchdog = 0;
+
+	for (;;) {
+		struct engine_progress p;
+		int64_t now, wait_ms;
+
+		if (engine_pass(e, &p, eb) != IF_OK)
+			return eb->code;
+		if (p.finished) {
+			progress_say(ctx, &p, true);
+			return IF_OK;
+		}
+		if (loop_stop_requested()) {
+			if (progress_read(ctx, NULL, &p, eb) == IF_OK)
+				progress_say(ctx, &p, true);
+			log_info("%s: stopping on request; run again to go on",
+				 ctx->exp->name);
+			return IF_OK;
+		}
+		progress_say(ctx, &p, false);
+		now = ctx->now(ctx->now_arg);
+		if (ctx->notify.watchdog_usec > 0 || now != last_watchdog) {
+			notify_watchdog(&ctx->notify);
+			last_watchdog = now;
+		}
+		if (p.final == p.images)
+			continue;
+		wait_ms = engine_wait_ms(e, &p);
+		if (wait_ms > 0)
+			loop_sleep(&e->unblocked, wait_ms);
+	}
+}
+
+/* The end of a run: what became of the images, and what it cost. */
+static void
+engine_summary(struct run_ctx *ctx, struct errbuf *eb)
+{
+	struct image_rec *list = NULL;
+	struct engine_progress p;
+
+	if (progress_read(ctx, &list, &p, eb) == IF_OK &&
+	    p.final == p.images) {
+		log_info("%s: all %zu images final (%zu done, %zu failed); "
+			 "final images in %s",
+			 ctx->exp->name, p.images, p.done, p.failed,
+			 ctx->exp->output_dir);
+		for (size_t i = 0; i < p.images; i++)
+			if (list[i].state == IMAGE_FAILED)
+				log_warnx("%s/%s: failed: %s", ctx->exp->name,
+					  list[i].id, list[i].reason);
+	}
+	free(list);
+	log_info("%s: %llu MTurk operations this run", ctx->exp->name,
+		 (unsigned long long)ctx->api_calls);
+	log_calls_by_operation(ctx);
+}
+
+int
+engine_run(struct engine *e, struct errbuf *eb)
+{
+	struct run_ctx *ctx = &e->ctx;
+	int rc;
+
+	notify_ready(&ctx->notify);
+	rc = engine_loop(e, eb);
+	notify_stopping(&ctx->notify);
+	if (rc == IF_OK)
+		engine_summary(ctx, eb);
+	else
+		err_prefix(eb, "%s", ctx->exp->name);
+	return rc;
+}

@@ -1,0 +1,136 @@
+/*
+ * sim/sim.h - the MTurk-compatible simulator (spec section 6): the service
+ * with a simulated crowd, lab mode and fault injection, and its
+ * S3-compatible image store.  It listens on a loopback address only and
+ * runs its own threads; sim_new() returns once it accepts connections.
+ *
+ * The rest of sim/ is private to it (sim/sim_private.h).  The simulator
+ * uses the client (mturk/) only for what both sides of the protocol share:
+ * SigV4 verification, the answer XML and the names of the operations.
+ */
+#ifndef INTOFOCUS_SIM_H
+#define INTOFOCUS_SIM_H
+
+#include "common/common.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A ground-truth face or a box: [x, y, w, h] in image pixels. */
+struct sim_face {
+	int x, y, w, h;
+};
+
+/* One image of an experiment, as far as the crowd needs to know it. */
+struct sim_image {
+	const char *id;
+	int width, height; /* 0 when unknown: no false positives then */
+	const struct sim_face *faces;
+	size_t nfaces;
+	/* Its own windows, stage by stage, or NULL for the experiment's. */
+	const int *windows;
+	size_t nwindows;
+};
+
+/*
+ * The simulated workers' model (README: "the simulated crowd"): a worker
+ * finds a face it can see with p = 1 / (1 + exp(-k * (side / window -
+ * x0))), side being the face's smaller side; each edge of its box moves
+ * by up to jitter x side; it adds one spurious box with probability
+ * spurious.
+ */
+struct sim_crowd_model {
+	double k, x0, spurious, jitter;
+};
+#define SIM_CROWD_MODEL_DEFAULT {3.0, 1.0, 0.10, 0.10}
+
+/* How the daemon combines a stage's answers into what it redacts. */
+enum sim_aggregate {
+	SIM_AGG_UNION = 0,
+	SIM_AGG_FIRST,	  /* the first answer submitted */
+	SIM_AGG_MAJORITY, /* pixels boxed by more than half of the answers */
+};
+
+/*
+ * What the crowd learns of an experiment: HITs are matched to it by their
+ * RequesterAnnotation "<name>/<image-id>/<stage>" (stage from 1), which
+ * gives the image's ground truth and windows[stage - 1].
+ */
+struct sim_experiment {
+	const char *name;
+	const int *windows;
+	size_t nwindows;
+	const struct sim_image *images;
+	size_t nimages;
+	/*
+	 * What the daemon redacts of a stage's answers: a worker sees a
+	 * face hidden only when the image it is served hides it.
+	 */
+	enum sim_aggregate aggregate;
+	const struct sim_crowd_model *crowd; /* NULL: the default model */
+};
+
+struct sim_config {
+	const char *listen_host; /* [default: "127.0.0.1"]; loopback only */
+	unsigned port;		 /* [default: 0 = any free port] */
+	uint64_t seed;		 /* crowd, ids and faults derive from it */
+	double fault_rate;	 /* 0..1 [default: 0] */
+	/* How long a "slow" fault waits, in ms [default: 0 = 1500]; <0 none. */
+	int64_t fault_slow_ms;
+	/* Delay from HIT creation to each simulated submission, in ms. */
+	int64_t crowd_delay_ms;
+	bool crowd_off;	    /* lab only: no simulated workers */
+	size_t worker_pool; /* [default: 50] simulated worker ids */
+	/* The one key pair requests must be signed with (copied, wiped). */
+	const char *access_key_id;
+	const char *secret_access_key;
+	/* The session token requests must carry; NULL = any or none. */
+	const char *session_token;
+	/* Experiments the crowd knows (deep-copied). */
+	const struct sim_experiment *experiments;
+	size_t nexperiments;
+	/* Wall clock in epoch ms [default: CLOCK_REALTIME]; for tests. */
+	int64_t (*clock_ms)(void *ctx);
+	void *clock_ctx;
+	/*
+	 * Directory (created 0700) the service keeps its HITs, assignments,
+	 * qualifications, tokens and S3 objects in, so that a restart loses
+	 * nothing [default: NULL = memory only].
+	 */
+	const char *state_dir;
+	/*
+	 * Refusals, for testing what a client does about errors that do not
+	 * pass: each "OPERATION[:TEXT]=ERROR" makes every request of that API
+	 * operation (whose JSON body contains TEXT, when given) fail with
+	 * ERROR, one of sim_refusal_names().  Checked by sim_new.
+	 */
+	const char *const *refusals;
+	size_t nrefusals;
+};
+
+/*
+ * The credentials the simulator accepts when the chain finds none; printed
+ * by "intofocus sim" and documented in the README.
+ */
+#define SIM_DEFAULT_ACCESS_KEY_ID "AKIDINTOFOCUSSIM0000"
+#define SIM_DEFAULT_SECRET_ACCESS_KEY "intofocus-simulator-secret-not-for-aws"
+
+struct sim_server;
+
+/*
+ * Starts the service.  A non-loopback listen_host or a busy port is an
+ * IF_EINPUT / IF_ERUNTIME error naming the address.
+ */
+struct sim_server *sim_new(const struct sim_config *cfg, struct errbuf *eb);
+/* The ERROR names --refuse accepts, NULL-terminated. */
+const char *const *sim_refusal_names(void);
+/* The port actually bound (useful with port 0). */
+unsigned sim_port(const struct sim_server *sim);
+/* Teaches the crowd one more experiment (the embedding daemon's). */
+int sim_add_experiment(struct sim_server *sim, const struct sim_experiment *exp,
+		       struct errbuf *eb);
+/* Stops the threads and frees everything; NULL is a no-op. */
+void sim_free(struct sim_server *sim);
+
+#endif /* INTOFOCUS_SIM_H */

@@ -1,0 +1,560 @@
+/*
+ * sim/sim_private.h - private to the simulator, sim/ (sim_*.c).
+ *
+ * The simulator's parts, each calling only those listed after it:
+ *   sim_server.c     the HTTP front (libmicrohttpd): verifies signatures,
+ *                    injects faults, routes to the API, S3 and lab pages;
+ *   sim_lab.c        the lab-mode pages;
+ *   sim_store_lab.c  the store's side of lab mode;
+ *   sim_ops.c        the MTurk operations (one table) and the S3 requests;
+ *   sim_plan.c       the simulated workers of a new HIT, the answer XML;
+ *   sim_persist.c    the store kept in DIR/sim.db, and the migration of
+ *                    an older DIR/sim.json;
+ *   sim_store.c      the data model: records, indexes, states;
+ *   sim_crowd.c      what simulated workers answer (pure);
+ *   sim_db.c         the SQLite file.
+ * The store is the only shared mutable object; every sim_store_* function
+ * takes its lock, so the server may run one thread per connection.  The
+ * other functions of the store's files (sim_find_hit, sim_touch_asg, ...)
+ * expect the lock held.
+ */
+#ifndef INTOFOCUS_SIM_PRIVATE_H
+#define INTOFOCUS_SIM_PRIVATE_H
+
+#include "common/common.h"
+#include "sim/sim.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Size of MTurk HIT and assignment ids ([A-Z0-9]{30}). */
+#define SIM_ID_LEN 30
+#define SIM_WORKER_ID_LEN 14
+
+/* ---- sim_crowd.c: deterministic randomness ------------------------------ */
+
+/* A splitmix64 stream: tiny, seedable, and good enough for a crowd. */
+struct sim_rng {
+	uint64_t s;
+};
+
+uint64_t sim_hash(uint64_t h, const void *data, size_t len);
+uint64_t sim_hash_str(uint64_t h, const char *s);
+void sim_rng_init(struct sim_rng *r, uint64_t seed);
+uint64_t sim_rng_next(struct sim_rng *r);
+/* Uniform in [0, 1). */
+double sim_rng_unit(struct sim_rng *r);
+/* Uniform integer in [lo, hi]. */
+int64_t sim_rng_range(struct sim_rng *r, int64_t lo, int64_t hi);
+/* Fills out with n characters of [A-Z0-9] and a NUL. */
+void sim_rng_id(struct sim_rng *r, char *out, size_t n);
+
+/* The id of worker number i of the crowd: "A" + 13 of [A-Z0-9]. */
+void sim_worker_id(uint64_t seed, size_t i, char out[SIM_WORKER_ID_LEN + 1]);
+
+/* The most workers the simulated crowd ever grows to. */
+#define SIM_CROWD_MAX 10000
+
+/*
+ * Picks up to want distinct workers for a HIT (key: its annotation, or its
+ * id), in a seeded order, who pass eligible(ctx, worker id); out (room
+ * for min(want, SIM_CROWD_MAX)) gets their numbers.  *size workers have
+ * arrived (at least batch); when too few of them are eligible, batches of
+ * `batch` more arrive and *size grows, up to SIM_CROWD_MAX.  Returns how
+ * many were picked, or -1 when memory runs out.
+ */
+int sim_crowd_pick(uint64_t seed, const char *key, int attempt, size_t *size,
+		   size_t batch, size_t want,
+		   bool (*eligible)(void *ctx, const char *worker_id),
+		   void *ctx, size_t *out);
+
+/* ---- sim_crowd.c: the simulated workers --------------------------------- */
+
+/*
+ * The detection curve's default is stated once, as SIM_CROWD_MODEL_DEFAULT
+ * in sim.h (README: "the simulated crowd").
+ */
+
+/* p = 1/(1+exp(-k*(side/window - x0))) for a face of smaller side `side`. */
+double sim_crowd_p_find(int side, int window);
+/* The same for a model (NULL: the default one). */
+double sim_crowd_p_find_model(const struct sim_crowd_model *m, int side,
+			      int window);
+
+/* What the crowd knows about one HIT, resolved from its annotation. */
+struct sim_crowd_task {
+	const struct sim_image *image; /* NULL: not an experiment we know */
+	int window;		       /* the stage's median window, or 0 */
+	const struct sim_crowd_model *model; /* NULL: the default model */
+	int stage;		       /* from 1; 0 unknown */
+	/* Boxes already given for this image in earlier stages (redacted). */
+	const struct sim_face *covered;
+	size_t ncovered;
+	/*
+	 * The page shows an image hosted here that does not exist: workers
+	 * see a broken image, box nothing and say so in their feedback.
+	 */
+	bool image_missing;
+};
+
+/* One simulated worker's answer. */
+struct sim_crowd_answer {
+	struct sim_face *boxes; /* owned */
+	size_t nboxes;
+	bool face_found;
+	char feedback[64];
+};
+
+void sim_crowd_answer_cleanup(struct sim_crowd_answer *a);
+
+/*
+ * What worker `worker_id` answers for the task; reproducible from
+ * (seed, annotation, attempt, worker id) alone.
+ */
+int sim_crowd_answer(uint64_t seed, const char *annotation, int attempt,
+		     const char *worker_id, const struct sim_crowd_task *task,
+		     struct sim_crowd_answer *out, struct errbuf *eb);
+
+/* The answer as the JSON text of the "boxes" form field. */
+char *sim_boxes_json(const struct sim_face *boxes, size_t n);
+/* Parses a "boxes" field ([[x,y,w,h],...]); bad input gives 0 boxes. */
+void sim_boxes_parse(const char *json, struct sim_face **boxes, size_t *n);
+
+/* Fraction of face f covered by the union of boxes (sampled on a grid). */
+double sim_coverage(const struct sim_face *f, const struct sim_face *boxes,
+		    size_t n);
+
+/* ---- sim_db.c: the durable state (DIR/sim.db, SQLite) ------------------- */
+
+struct sim_db;
+
+/*
+ * Opens DIR/sim.db, creating it (0600, WAL, synchronous=FULL) and its
+ * schema when absent; *empty says it holds no record yet.  IF_EINPUT for
+ * a file it cannot read, IF_ERUNTIME when another simulator holds it.
+ */
+int sim_db_open(const char *dir, struct sim_db **out, bool *empty,
+		struct errbuf *eb);
+void sim_db_close(struct sim_db *db);
+const char *sim_db_path(const struct sim_db *db);
+/* One change is begin, puts, commit; a failed one is rolled back. */
+int sim_db_begin(struct sim_db *db, struct errbuf *eb);
+int sim_db_commit(struct sim_db *db, struct errbuf *eb);
+void sim_db_rollback(struct sim_db *db);
+/*
+ * Writes record (kind, key): its JSON text and, for S3 objects, its bytes
+ * (data NULL: none).  A record written again keeps its place in the order.
+ */
+int sim_db_put(struct sim_db *db, const char *kind, const char *key,
+	       const char *body, const void *data, size_t len,
+	       struct errbuf *eb);
+typedef int (*sim_db_record_fn)(void *ctx, const char *kind, const char *key,
+				const char *body, const void *data, size_t len,
+				struct errbuf *eb);
+/* Calls fn on every record in the order of their first write. */
+int sim_db_foreach(struct sim_db *db, sim_db_record_fn fn, void *ctx,
+		   struct errbuf *eb);
+
+/* ---- the store: its interface (sim_store.c and its jobs' files) -------- */
+
+/* An error as the service returns it. */
+struct sim_err {
+	int http;	   /* 400, 403, 500, 503 */
+	char type[64];	   /* __type: RequestError, ServiceFault, ... */
+	char turk[96];	   /* TurkErrorCode, "" when none */
+	char message[1100]; /* ends with " (epoch-ms)" where AWS adds it */
+};
+
+struct sim_store;
+
+struct sim_store_config {
+	uint64_t seed;
+	int64_t crowd_delay_ms;
+	bool crowd_off;
+	size_t worker_pool;
+	int64_t (*clock_ms)(void *ctx);
+	void *clock_ctx;
+};
+
+/* sim_store.c */
+struct sim_store *sim_store_new(const struct sim_store_config *cfg);
+void sim_store_free(struct sim_store *st);
+int64_t sim_store_now_ms(const struct sim_store *st);
+/* The service's own URL, "http://127.0.0.1:PORT", to recognise its images. */
+int sim_store_set_base(struct sim_store *st, const char *base);
+
+/* Copies the experiment in; a second one with the same name replaces it. */
+int sim_store_add_experiment(struct sim_store *st,
+			     const struct sim_experiment *exp,
+			     struct errbuf *eb);
+
+/* sim_persist.c */
+/*
+ * Keeps the store in dir (created 0700): loads DIR/sim.db, or migrates an
+ * older simulator's DIR/sim.json into it, then saves each change before
+ * it is answered.  IF_EINPUT for a state it cannot read.
+ */
+int sim_store_open(struct sim_store *st, const char *dir, struct errbuf *eb);
+
+/*
+ * The whole state as one JSON object in the old sim.json shape (tests
+ * compare a store with the one reopened from its directory).
+ */
+json_t *sim_store_dump(struct sim_store *st);
+
+/* sim_ops.c */
+/*
+ * Runs one MTurk operation (the part after
+ * "MTurkRequesterServiceV20170117.") on a parsed request.  0 with *resp
+ * set (caller json_decref()s it), or -1 with *err filled.
+ */
+int sim_store_call(struct sim_store *st, const char *op, json_t *req,
+		   json_t **resp, struct sim_err *err);
+
+/* The S3 side: objects by "bucket/key". */
+int sim_store_put_object(struct sim_store *st, const char *path,
+			 const void *data, size_t len,
+			 const char *content_type);
+/* 0 with a malloc'ed copy in *data (free it), or -1 when absent. */
+int sim_store_get_object(struct sim_store *st, const char *path, char **data,
+			 size_t *len, char *content_type, size_t ctlen);
+
+/* ---- the store: its records (sim_store.c; used by the store's files) ---- */
+
+enum asg_state {
+	ASG_ACCEPTED = 0, /* a lab participant is working on it */
+	ASG_SUBMITTED,
+	ASG_APPROVED,
+	ASG_REJECTED,
+	/* Derived, never stored: */
+	ASG_PENDING,   /* simulated worker not submitted yet */
+	ASG_ABANDONED, /* accepted but the time ran out, or never taken */
+};
+
+struct qtype {
+	char id[SIM_ID_LEN + 1];
+	json_t *obj; /* the QualificationType shape */
+};
+
+struct grant {
+	char qual_id[SIM_ID_LEN + 1];
+	char worker_id[256];
+	int value;
+	struct grant *worker_prev; /* the worker's previous grant */
+	size_t seq;		   /* its place in st->grants */
+};
+
+struct hittype {
+	char id[SIM_ID_LEN + 1];
+	char *key;     /* canonical JSON of the defining values */
+	json_t *vals;  /* Title, Description, Reward, ... */
+};
+
+/*
+ * A HIT's assignments by state.  pending counts those not submitted yet,
+ * untaken the part of them a planned worker has not accepted yet (on MTurk
+ * those are still available; the plan keeps them for its worker).
+ */
+struct hit_counts {
+	int pending, done, approved_rejected, available, untaken;
+};
+
+struct hit {
+	char id[SIM_ID_LEN + 1];
+	char type_id[SIM_ID_LEN + 1];
+	json_t *vals; /* the HIT type's values plus Question, annotation */
+	int64_t created_ms;
+	int64_t expiration_ms;
+	int64_t duration_s;
+	int64_t autoapprove_s;
+	int max;
+	char *token; /* NULL when none was given */
+	bool deleted;
+	/* The last UpdateExpirationForHIT's ExpireAt (seconds), if any. */
+	bool expire_requested;
+	int64_t expire_at;
+	/* UpdateHITReviewStatus(Revert=false): Reviewing while Reviewable. */
+	bool reviewing;
+	/* Scratch of sim_hits_tally(). */
+	struct hit_counts tally;
+	/*
+	 * The HIT's assignments in the order of st->asgs (the array is
+	 * owned, the assignments are the store's).  Assignments are never
+	 * removed and never change HIT, so the list only grows.
+	 */
+	struct asg **asgs;
+	size_t nasgs;
+	/*
+	 * RequesterAnnotation (borrowed from vals, which never changes after
+	 * creation; NULL when none) and its key in st->hits_by_ann: up to
+	 * its last '/' ("<experiment>/<image>"), or all of it.
+	 */
+	const char *ann;
+	size_t ann_key_len;
+	/* The previous HIT with the same annotation key, and the same token. */
+	struct hit *ann_prev;
+	struct hit *token_prev;
+};
+
+struct asg {
+	char id[SIM_ID_LEN + 1];
+	char hit_id[SIM_ID_LEN + 1];
+	char worker_id[256];
+	enum asg_state state;
+	bool simulated;
+	int64_t accept_ms;
+	int64_t submit_ms;
+	int64_t approval_ms;
+	int64_t rejection_ms;
+	char *answer;
+	char *feedback; /* RequesterFeedback */
+	struct sim_face *boxes;
+	size_t nboxes;
+	size_t seq; /* its place in st->asgs */
+};
+
+struct object {
+	char *path;
+	char *data;
+	size_t len;
+	char content_type[128];
+};
+
+/*
+ * An open-addressing hash map from a string to a record (linear probing,
+ * capacity a power of two, at most half full).  Keys are borrowed from the
+ * records, which outlive the map; nothing is ever removed.  A put that
+ * follows a successful strmap_reserve() cannot fail, so a record is added
+ * to its array and its maps together or not at all.
+ */
+struct strmap_slot {
+	const char *key; /* NULL: empty */
+	size_t klen;
+	uint64_t hash;
+	void *val;
+};
+
+struct strmap {
+	struct strmap_slot *slot;
+	size_t cap;
+	size_t count;
+};
+
+struct exp_copy {
+	char *name;
+	int *windows;
+	size_t nwindows;
+	enum sim_aggregate aggregate;
+	struct sim_crowd_model crowd;
+	struct sim_image *images;
+	size_t nimages;
+	struct strmap images_by_id; /* of images[] */
+};
+
+struct sim_store {
+	pthread_mutex_t mu;
+	struct sim_store_config cfg;
+	struct sim_rng ids;
+	struct qtype **qtypes;
+	size_t nqtypes;
+	struct grant **grants;
+	size_t ngrants;
+	struct hittype **types;
+	size_t ntypes;
+	struct hit **hits;
+	size_t nhits;
+	struct asg **asgs;
+	size_t nasgs;
+	struct object **objects;
+	size_t nobjects;
+	/*
+	 * Indexes (a scan of every record per request runs quadratic in a
+	 * long run).  Each record is added to its array and its indexes by
+	 * one function: sim_hit_add(), sim_asg_add(), sim_object_add(),
+	 * sim_grant_add().
+	 *   hits_by_id, asgs_by_id, objects_by_path: the record;
+	 *   hits_by_ann: the newest HIT of an annotation key (older ones
+	 *   through hit->ann_prev); hits_by_token: the same for tokens.
+	 * An assignment's HIT lists it in hit->asgs.
+	 */
+	struct strmap hits_by_id;
+	struct strmap hits_by_ann;
+	struct strmap hits_by_token;
+	struct strmap asgs_by_id;
+	struct strmap objects_by_path;
+	/* The newest grant of a worker; older: grant->worker_prev. */
+	struct strmap grants_by_worker;
+	struct exp_copy *exps;
+	size_t nexps;
+	char *state_dir; /* NULL: memory only */
+	char *base;	 /* "http://127.0.0.1:PORT", NULL until known */
+	/* How many simulated workers have arrived (sim_crowd_pick()). */
+	size_t crowd_size;
+	/*
+	 * Persistence (see "persistence" below): the database, NULL for
+	 * memory only; how much of each array it holds; what changed in
+	 * place since the last save.
+	 */
+	struct sim_db *db;
+	size_t saved_qtypes, saved_grants, saved_types, saved_hits, saved_asgs,
+		saved_objects, saved_crowd;
+	uint64_t saved_ids;
+	bool save_all; /* the next save writes everything */
+	struct hit **touched_hits;
+	size_t ntouched_hits;
+	struct asg **touched_asgs;
+	size_t ntouched_asgs;
+	size_t *touched_grants;
+	size_t ntouched_grants;
+	struct object **touched_objects;
+	size_t ntouched_objects;
+};
+
+/* sim_store.c: the data model. */
+
+/* Appends item to a growable array of pointers; -1 when memory runs out. */
+int sim_vec_push(void *arrp, size_t *n, void *item);
+/* What key maps to in m; NULL when nothing. */
+void *sim_strmap_get(const struct strmap *m, const char *key, size_t klen);
+/* Fills err as the service would and returns -1. */
+int sim_fail(const struct sim_store *st, struct sim_err *err, int http,
+	     const char *type, const char *turk, const char *fmt, ...)
+	IF_PRINTF(6, 7);
+
+struct hit *sim_find_hit(struct sim_store *st, const char *id);
+struct asg *sim_find_asg(struct sim_store *st, const char *id);
+struct object *sim_find_object(struct sim_store *st, const char *path,
+			       size_t len);
+/* The newest HIT whose annotation key is key[0..len); older: ->ann_prev. */
+struct hit *sim_find_hits_by_ann(struct sim_store *st, const char *key,
+				 size_t len);
+struct qtype *sim_find_qtype(struct sim_store *st, const char *id);
+struct grant *sim_find_grant(struct sim_store *st, const char *qual_id,
+			     const char *worker);
+/*
+ * Add a complete record to the store and its indexes; -1 when memory runs
+ * out, and then nothing changed.  h of sim_asg_add may be NULL (a saved
+ * assignment whose HIT is missing); sim_object_add copies data.
+ */
+int sim_hit_add(struct sim_store *st, struct hit *h);
+int sim_asg_add(struct sim_store *st, struct hit *h, struct asg *a);
+int sim_grant_add(struct sim_store *st, struct grant *g);
+int sim_object_add(struct sim_store *st, const char *path,
+		   const char *content_type, const void *data, size_t len);
+/* The next id of the seeded stream. */
+void sim_new_id(struct sim_store *st, char out[SIM_ID_LEN + 1]);
+
+/* The state an assignment is in at time now. */
+enum asg_state sim_asg_state_at(const struct sim_store *st,
+				const struct asg *a, const struct hit *h,
+				int64_t now);
+/* The same, making a derived auto-approval permanent. */
+enum asg_state sim_asg_settle(struct sim_store *st, struct asg *a,
+			      const struct hit *h, int64_t now);
+/* "Submitted", "Approved", "Rejected"; "" for the others. */
+const char *sim_asg_state_str(enum asg_state s);
+/* A listed assignment: submitted, approved or rejected, never pending. */
+bool sim_asg_listed(enum asg_state s);
+struct hit_counts sim_hit_counts(struct sim_store *st, struct hit *h,
+				 int64_t now);
+/* Assignable, Unassignable, Reviewable, Reviewing or Disposed. */
+const char *sim_hit_status(const struct hit *h, const struct hit_counts *c,
+			   int64_t now);
+/* Counts every HIT's assignments (into hit->tally). */
+void sim_hits_tally(struct sim_store *st, int64_t now);
+/* Whether worker meets every requirement of reqs. */
+bool sim_worker_eligible(struct sim_store *st, json_t *reqs,
+			 const char *worker);
+
+/* sim_persist.c: what the store's other files tell it. */
+
+/* Mark a record changed in place, for the next save. */
+void sim_touch_hit(struct sim_store *st, struct hit *h);
+void sim_touch_asg(struct sim_store *st, struct asg *a);
+void sim_touch_object(struct sim_store *st, struct object *o);
+/* Grants are touched by their place in st->grants. */
+void sim_touch_grant(struct sim_store *st, size_t i);
+/*
+ * Saves what changed since the last save, in one transaction; a no-op
+ * without a directory.  A failed save leaves it all pending.
+ */
+int sim_save_changes(struct sim_store *st, struct errbuf *eb);
+
+/* ---- sim_plan.c: the simulated workers of a new HIT --------------------- */
+
+/* Plans the simulated workers of the new HIT h (see sim_plan.c). */
+int sim_plan_crowd(struct sim_store *st, struct hit *h, struct sim_err *err);
+
+/*
+ * The QuestionFormAnswers XML MTurk writes for these form fields (through
+ * answer_format()); NULL when memory runs out or a value is not UTF-8.
+ */
+char *sim_answer_xml(const char *const *names, const char *const *values,
+		     size_t n);
+
+/* ---- sim_store_lab.c: lab mode's side of the store (for sim_lab.c) ------ */
+
+struct sim_lab_hit {
+	char hit_id[SIM_ID_LEN + 1];
+	char title[256];
+	char annotation[256];
+	char reward[32];
+	int available;
+	int max;
+	int64_t expiration_ms;
+};
+
+/* The HITs a participant could take now; *out freed with free(). */
+int sim_store_lab_list(struct sim_store *st, struct sim_lab_hit **out,
+		       size_t *n);
+/* A malloc'ed copy of the HIT's Question XML; -1 when unknown. */
+int sim_store_lab_question(struct sim_store *st, const char *hit_id,
+			   char **question);
+/*
+ * Accepts a HIT for worker: fills assignment_id with the worker's open
+ * assignment (the same one again on a reload).  -1 with a reason when the
+ * HIT is gone, full, or the worker already submitted it or lacks a
+ * qualification.
+ */
+int sim_store_lab_accept(struct sim_store *st, const char *hit_id,
+			 const char *worker_id,
+			 char assignment_id[SIM_ID_LEN + 1], char *why,
+			 size_t whylen);
+/*
+ * Submits an accepted assignment with its answer XML (consumed: the store
+ * keeps it) and the boxes field for the crowd's knowledge of redaction.
+ */
+int sim_store_lab_submit(struct sim_store *st, const char *assignment_id,
+			 char *answer_xml, const char *boxes_json,
+			 char *worker_id, size_t worker_len, char *why,
+			 size_t whylen);
+
+/* ---- sim_lab.c: lab mode's pages ---------------------------------------- */
+
+/* What the server sends back for a page. */
+struct sim_reply {
+	int status;
+	char content_type[64];
+	char location[2048]; /* a redirect target, "" for none */
+	struct buf body;
+};
+
+void sim_reply_init(struct sim_reply *r);
+void sim_reply_cleanup(struct sim_reply *r);
+
+/* Lab pages.  base is "http://127.0.0.1:PORT"; strings are decoded. */
+void sim_lab_index(struct sim_store *st, const char *base,
+		   const char *worker_id, struct sim_reply *r);
+/* Accepts (or previews) a HIT and redirects to its task page. */
+void sim_lab_start(struct sim_store *st, const char *base, const char *hit_id,
+		   const char *worker_id, bool preview, struct sim_reply *r);
+/* The HIT's HTMLQuestion content, as MTurk's iframe shows it. */
+void sim_lab_task(struct sim_store *st, const char *hit_id,
+		  struct sim_reply *r);
+/* The externalSubmit form post (an urlencoded body). */
+void sim_lab_submit(struct sim_store *st, const char *base, const char *body,
+		    size_t len, struct sim_reply *r);
+
+#endif /* INTOFOCUS_SIM_PRIVATE_H */

@@ -1,0 +1,685 @@
+/*
+ * sim/sim_store.c - the simulator's data model (spec section 6): HIT
+ * types, HITs, assignments, qualification types and grants, request tokens
+ * and S3 objects, their indexes, and the states assignments and HITs go
+ * through as the clock passes.
+ *
+ * Everything lives in memory behind one mutex (struct sim_store, in
+ * sim_private.h).  The other files of the store each do one job on it and
+ * call this one, never the reverse: sim_ops.c answers the MTurk operations
+ * and the S3 requests, sim_plan.c plans a new HIT's simulated workers,
+ * sim_persist.c keeps the store in DIR/sim.db, and sim_store_lab.c serves
+ * lab mode's participants.
+ *
+ * A Submitted assignment is approved automatically once its
+ * AutoApprovalTime has passed, as MTurk does.  Ids come from a seeded
+ * stream, so the same requests in the same order give the same ids.
+ */
+#include "sim/sim_private.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Appends item to a growable array of pointers; -1 when memory runs out. */
+int
+sim_vec_push(void *arrp, size_t *n, void *item)
+{
+	void ***arr = arrp;
+	void **grown;
+
+	/* Capacities 4, 8, 16, ...: grow when n reaches one of them. */
+	if (*n == 0 || (*n >= 4 && (*n & (*n - 1)) == 0)) {
+		grown = realloc(*arr, (*n == 0 ? 4 : *n * 2) * sizeof(**arr));
+		if (grown == NULL)
+			return -1;
+		*arr = grown;
+	}
+	(*arr)[(*n)++] = item;
+	return 0;
+}
+
+static uint64_t
+strmap_hash(const char *key, size_t klen)
+{
+	return sim_hash(0, key, klen);
+}
+
+static void
+strmap_cleanup(struct strmap *m)
+{
+	free(m->slot);
+	memset(m, 0, sizeof(*m));
+}
+
+/* The slot of key, or the empty slot where it would go. */
+static struct strmap_slot *
+strmap_slot(const struct strmap *m, const char *key, size_t klen,
+	    uint64_t hash)
+{
+	size_t i = (size_t)hash & (m->cap - 1);
+
+	while (m->slot[i].key != NULL &&
+	       !(m->slot[i].hash == hash && m->slot[i].klen == klen &&
+		 memcmp(m->slot[i].key, key, klen) == 0))
+		i = (i + 1) & (m->cap - 1);
+	return &m->slot[i];
+}
+
+/* Makes room for one more key; -1 when memory runs out (m unchanged). */
+static int
+strmap_reserve(struct strmap *m)
+{
+	struct strmap_slot *old = m->slot, *t;
+	size_t old_cap = m->cap, cap = old_cap != 0 ? old_cap * 2 : 64;
+
+	if ((m->count + 1) * 2 <= old_cap)
+		return 0;
+	t = calloc(cap, sizeof(*t));
+	if (t == NULL)
+		return -1;
+	m->slot = t;
+	m->cap = cap;
+	for (size_t i = 0; i < old_cap; i++)
+		if (old[i].key != NULL)
+			*strmap_slot(m, old[i].key, old[i].klen, old[i].hash) =
+				old[i];
+	free(old);
+	return 0;
+}
+
+/* What key maps to; NULL when nothing. */
+void *
+sim_strmap_get(const struct strmap *m, const char *key, size_t klen)
+{
+	if (m->cap == 0 || key == NULL)
+		return NULL;
+	return strmap_slot(m, key, klen, strmap_hash(key, klen))->val;
+}
+
+/*
+ * Maps key (borrowed: it must live as long as the map) to val, replacing
+ * what it mapped to; the previous value or NULL.  Needs a strmap_reserve()
+ * since the last put.
+ */
+static void *
+strmap_put(struct strmap *m, const char *key, size_t klen, void *val)
+{
+	uint64_t hash = strmap_hash(key, klen);
+	struct strmap_slot *sl = strmap_slot(m, key, klen, hash);
+	void *prev = sl->val;
+
+	if (sl->key == NULL)
+		m->count++;
+	sl->key = key;
+	sl->klen = klen;
+	sl->hash = hash;
+	sl->val = val;
+	return prev;
+}
+
+static int64_t
+real_clock_ms(void *ctx)
+{
+	struct timespec ts;
+
+	(void)ctx;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+sim_store_now_ms(const struct sim_store *st)
+{
+	return st->cfg.clock_ms(st->cfg.clock_ctx);
+}
+
+struct sim_store *
+sim_store_new(const struct sim_store_config *cfg)
+{
+	struct sim_store *st = calloc(1, sizeof(*st));
+
+	if (st == NULL)
+		return NULL;
+	st->cfg = *cfg;
+	if (st->cfg.clock_ms == NULL)
+		st->cfg.clock_ms = real_clock_ms;
+	if (st->cfg.worker_pool == 0)
+		st->cfg.worker_pool = 50;
+	st->crowd_size = st->cfg.worker_pool;
+	sim_rng_init(&st->ids, sim_hash_str(cfg->seed, "ids"));
+	if (pthread_mutex_init(&st->mu, NULL) != 0) {
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
+static void
+exp_copy_cleanup(struct exp_copy *e)
+{
+	free(e->name);
+	free(e->windows);
+	for (size_t i = 0; i < e->nimages; i++) {
+		/* The copies are ours; the struct is const for callers. */
+		free((void *)(uintptr_t)e->images[i].id);
+		free((void *)(uintptr_t)e->images[i].faces);
+		free((void *)(uintptr_t)e->images[i].windows);
+	}
+	free(e->images);
+	strmap_cleanup(&e->images_by_id);
+	memset(e, 0, sizeof(*e));
+}
+
+void
+sim_store_free(struct sim_store *st)
+{
+	if (st == NULL)
+		return;
+	for (size_t i = 0; i < st->nqtypes; i++) {
+		json_decref(st->qtypes[i]->obj);
+		free(st->qtypes[i]);
+	}
+	free(st->qtypes);
+	for (size_t i = 0; i < st->ngrants; i++)
+		free(st->grants[i]);
+	free(st->grants);
+	strmap_cleanup(&st->grants_by_worker);
+	for (size_t i = 0; i < st->ntypes; i++) {
+		free(st->types[i]->key);
+		json_decref(st->types[i]->vals);
+		free(st->types[i]);
+	}
+	free(st->types);
+	for (size_t i = 0; i < st->nhits; i++) {
+		json_decref(st->hits[i]->vals);
+		free(st->hits[i]->token);
+		free(st->hits[i]->asgs);
+		free(st->hits[i]);
+	}
+	free(st->hits);
+	strmap_cleanup(&st->hits_by_id);
+	strmap_cleanup(&st->hits_by_ann);
+	strmap_cleanup(&st->hits_by_token);
+	strmap_cleanup(&st->asgs_by_id);
+	strmap_cleanup(&st->objects_by_path);
+	for (size_t i = 0; i < st->nasgs; i++) {
+		free(st->asgs[i]->answer);
+		free(st->asgs[i]->feedback);
+		free(st->asgs[i]->boxes);
+		free(st->asgs[i]);
+	}
+	free(st->asgs);
+	for (size_t i = 0; i < st->nobjects; i++) {
+		free(st->objects[i]->path);
+		free(st->objects[i]->data);
+		free(st->objects[i]);
+	}
+	free(st->objects);
+	for (size_t i = 0; i < st->nexps; i++)
+		exp_copy_cleanup(&st->exps[i]);
+	free(st->exps);
+	free(st->state_dir);
+	free(st->base);
+	sim_db_close(st->db);
+	free(st->touched_hits);
+	free(st->touched_asgs);
+	free(st->touched_grants);
+	free(st->touched_objects);
+	pthread_mutex_destroy(&st->mu);
+	free(st);
+}
+
+int
+sim_store_set_base(struct sim_store *st, const char *base)
+{
+	char *copy = strdup(base);
+
+	if (copy == NULL)
+		return -1;
+	pthread_mutex_lock(&st->mu);
+	free(st->base);
+	st->base = copy;
+	pthread_mutex_unlock(&st->mu);
+	return 0;
+}
+
+int
+sim_store_add_experiment(struct sim_store *st, const struct sim_experiment *exp,
+			 struct errbuf *eb)
+{
+	struct exp_copy c;
+	struct exp_copy *grown;
+	size_t slot;
+
+	memset(&c, 0, sizeof(c));
+	if (exp->name == NULL || exp->name[0] == '\0')
+		return err_set(eb, IF_EINPUT,
+			       "simulator: experiment without a name");
+	c.name = strdup(exp->name);
+	c.windows = calloc(exp->nwindows + 1, sizeof(int));
+	c.images = calloc(exp->nimages + 1, sizeof(*c.images));
+	if (c.name == NULL || c.windows == NULL || c.images == NULL)
+		goto nomem;
+	memcpy(c.windows, exp->windows, exp->nwindows * sizeof(int));
+	c.nwindows = exp->nwindows;
+	c.aggregate = exp->aggregate;
+	if (exp->crowd != NULL)
+		c.crowd = *exp->crowd;
+	else
+		c.crowd = (struct sim_crowd_model)SIM_CROWD_MODEL_DEFAULT;
+	for (size_t i = 0; i < exp->nimages; i++) {
+		const struct sim_image *in = &exp->images[i];
+		struct sim_image *o = &c.images[i];
+		struct sim_face *faces = calloc(in->nfaces + 1, sizeof(*faces));
+
+		c.nimages++;
+		*o = *in;
+		o->id = strdup(in->id != NULL ? in->id : "");
+		o->faces = faces;
+		o->windows = NULL;
+		o->nwindows = 0;
+		if (o->id == NULL || faces == NULL)
+			goto nomem;
+		if (in->windows != NULL && in->nwindows > 0) {
+			int *w = calloc(in->nwindows, sizeof(*w));
+
+			if (w == NULL)
+				goto nomem;
+			memcpy(w, in->windows, in->nwindows * sizeof(*w));
+			o->windows = w;
+			o->nwindows = in->nwindows;
+		}
+		if (in->nfaces > 0)
+			memcpy(faces, in->faces, in->nfaces * sizeof(*faces));
+		if (strmap_reserve(&c.images_by_id) != 0)
+			goto nomem;
+		/* A repeated id: the last one counts. */
+		strmap_put(&c.images_by_id, o->id, strlen(o->id), o);
+	}
+	pthread_mutex_lock(&st->mu);
+	for (slot = 0; slot < st->nexps; slot++)
+		if (strcmp(st->exps[slot].name, c.name) == 0)
+			break;
+	if (slot < st->nexps) {
+		exp_copy_cleanup(&st->exps[slot]);
+		st->exps[slot] = c;
+	} else {
+		grown = realloc(st->exps, (st->nexps + 1) * sizeof(*grown));
+		if (grown == NULL) {
+			pthread_mutex_unlock(&st->mu);
+			goto nomem;
+		}
+		st->exps = grown;
+		st->exps[st->nexps++] = c;
+	}
+	pthread_mutex_unlock(&st->mu);
+	return IF_OK;
+nomem:
+	exp_copy_cleanup(&c);
+	return err_set(eb, IF_ERUNTIME,
+		       "simulator: experiment %s: out of memory", exp->name);
+}
+
+/* ---- errors ------------------------------------------------------------- */
+
+/* Fills err as the service would and returns -1. */
+int
+sim_fail(const struct sim_store *st, struct sim_err *err, int http,
+	 const char *type, const char *turk, const char *fmt, ...)
+{
+	va_list ap;
+	size_t len;
+
+	err->http = http;
+	snprintf(err->type, sizeof(err->type), "%s", type);
+	snprintf(err->turk, sizeof(err->turk), "%s%s",
+		 turk != NULL ? "AWS.MechanicalTurk." : "",
+		 turk != NULL ? turk : "");
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	/* The real service ends every RequestError message with the time. */
+	if (strcmp(type, "RequestError") == 0 ||
+	    strcmp(type, "ServiceFault") == 0) {
+		len = strlen(err->message);
+		snprintf(err->message + len, sizeof(err->message) - len,
+			 " (%lld)", (long long)sim_store_now_ms(st));
+	}
+	return -1;
+}
+
+/* ---- lookups ------------------------------------------------------------ */
+
+struct hit *
+sim_find_hit(struct sim_store *st, const char *id)
+{
+	return id != NULL ? sim_strmap_get(&st->hits_by_id, id, strlen(id))
+			  : NULL;
+}
+
+struct asg *
+sim_find_asg(struct sim_store *st, const char *id)
+{
+	return id != NULL ? sim_strmap_get(&st->asgs_by_id, id, strlen(id))
+			  : NULL;
+}
+
+struct object *
+sim_find_object(struct sim_store *st, const char *path, size_t len)
+{
+	return sim_strmap_get(&st->objects_by_path, path, len);
+}
+
+/* The newest HIT whose annotation key is key[0..len); older: ->ann_prev. */
+struct hit *
+sim_find_hits_by_ann(struct sim_store *st, const char *key, size_t len)
+{
+	return sim_strmap_get(&st->hits_by_ann, key, len);
+}
+
+/*
+ * Adds a complete HIT (id, vals and token set) to the store and its
+ * indexes; -1 when memory runs out, and then nothing changed.
+ */
+int
+sim_hit_add(struct sim_store *st, struct hit *h)
+{
+	const char *slash;
+
+	h->ann = json_string_value(
+		json_object_get(h->vals, "RequesterAnnotation"));
+	if (h->ann != NULL) {
+		slash = strrchr(h->ann, '/');
+		h->ann_key_len = slash != NULL ? (size_t)(slash - h->ann)
+					       : strlen(h->ann);
+	}
+	if (strmap_reserve(&st->hits_by_id) != 0 ||
+	    strmap_reserve(&st->hits_by_ann) != 0 ||
+	    strmap_reserve(&st->hits_by_token) != 0 ||
+	    sim_vec_push(&st->hits, &st->nhits, h) != 0)
+		return -1;
+	strmap_put(&st->hits_by_id, h->id, strlen(h->id), h);
+	if (h->ann != NULL)
+		h->ann_prev = strmap_put(&st->hits_by_ann, h->ann,
+					 h->ann_key_len, h);
+	if (h->token != NULL)
+		h->token_prev = strmap_put(&st->hits_by_token, h->token,
+					   strlen(h->token), h);
+	return 0;
+}
+
+/*
+ * Adds a complete assignment (id and hit_id set) of HIT h (NULL: a saved
+ * assignment whose HIT is missing) to the store and its indexes; -1 when
+ * memory runs out, and then nothing changed.
+ */
+int
+sim_asg_add(struct sim_store *st, struct hit *h, struct asg *a)
+{
+	if (strmap_reserve(&st->asgs_by_id) != 0 ||
+	    (h != NULL && sim_vec_push(&h->asgs, &h->nasgs, a) != 0))
+		return -1;
+	if (sim_vec_push(&st->asgs, &st->nasgs, a) != 0) {
+		if (h != NULL)
+			h->nasgs--;
+		return -1;
+	}
+	a->seq = st->nasgs - 1;
+	strmap_put(&st->asgs_by_id, a->id, strlen(a->id), a);
+	return 0;
+}
+
+struct qtype *
+sim_find_qtype(struct sim_store *st, const char *id)
+{
+	for (size_t i = 0; id != NULL && i < st->nqtypes; i++)
+		if (strcmp(st->qtypes[i]->id, id) == 0)
+			return st->qtypes[i];
+	return NULL;
+}
+
+struct grant *
+sim_find_grant(struct sim_store *st, const char *qual_id, const char *worker)
+{
+	for (struct grant *g = sim_strmap_get(&st->grants_by_worker, worker,
+					      strlen(worker));
+	     g != NULL; g = g->worker_prev)
+		if (strcmp(g->qual_id, qual_id) == 0)
+			return g;
+	return NULL;
+}
+
+/*
+ * Adds a new grant to the store and its index; -1 when memory runs out,
+ * and then nothing changed.
+ */
+int
+sim_grant_add(struct sim_store *st, struct grant *g)
+{
+	if (strmap_reserve(&st->grants_by_worker) != 0 ||
+	    sim_vec_push(&st->grants, &st->ngrants, g) != 0)
+		return -1;
+	g->seq = st->ngrants - 1;
+	g->worker_prev = strmap_put(&st->grants_by_worker, g->worker_id,
+				    strlen(g->worker_id), g);
+	return 0;
+}
+
+void
+sim_new_id(struct sim_store *st, char out[SIM_ID_LEN + 1])
+{
+	/* MTurk ids start with a digit (e.g. "3PR3LX..."). */
+	sim_rng_id(&st->ids, out, SIM_ID_LEN);
+	out[0] = '3';
+}
+
+/* ---- assignment and HIT states ----------------------------------------- */
+
+/* The state an assignment is in at time now. */
+enum asg_state
+sim_asg_state_at(const struct sim_store *st, const struct asg *a,
+		 const struct hit *h, int64_t now)
+{
+	(void)st;
+	if (a->simulated) {
+		/* The HIT closed before this worker took it. */
+		if (a->state == ASG_SUBMITTED &&
+		    a->accept_ms >= h->expiration_ms &&
+		    a->submit_ms > h->expiration_ms)
+			return ASG_ABANDONED;
+		if (a->state == ASG_SUBMITTED && a->submit_ms > now)
+			return ASG_PENDING;
+	}
+	if (a->state == ASG_ACCEPTED &&
+	    now > a->accept_ms + h->duration_s * 1000)
+		return ASG_ABANDONED;
+	if (a->state == ASG_SUBMITTED &&
+	    now >= a->submit_ms + h->autoapprove_s * 1000)
+		return ASG_APPROVED;
+	return a->state;
+}
+
+/* Makes a derived auto-approval permanent, as MTurk records it. */
+enum asg_state
+sim_asg_settle(struct sim_store *st, struct asg *a, const struct hit *h,
+	       int64_t now)
+{
+	enum asg_state s = sim_asg_state_at(st, a, h, now);
+
+	if (s == ASG_APPROVED && a->state == ASG_SUBMITTED) {
+		a->state = ASG_APPROVED;
+		a->approval_ms = a->submit_ms + h->autoapprove_s * 1000;
+	}
+	return s;
+}
+
+const char *
+sim_asg_state_str(enum asg_state s)
+{
+	switch (s) {
+	case ASG_SUBMITTED:
+		return "Submitted";
+	case ASG_APPROVED:
+		return "Approved";
+	case ASG_REJECTED:
+		return "Rejected";
+	default:
+		return "";
+	}
+}
+
+/* Adds assignment a, in state s at time now, to the counts of its HIT. */
+static void
+count_asg(struct hit_counts *c, const struct asg *a, enum asg_state s,
+	  int64_t now)
+{
+	if (s == ASG_PENDING || s == ASG_ACCEPTED) {
+		c->pending++;
+		/* A planned worker who has not accepted it yet. */
+		if (a->simulated && a->accept_ms > now)
+			c->untaken++;
+	} else if (s != ASG_ABANDONED) {
+		c->done++;
+	}
+	if (s == ASG_APPROVED || s == ASG_REJECTED)
+		c->approved_rejected++;
+}
+
+static void
+counts_finish(struct hit_counts *c, const struct hit *h)
+{
+	c->available = h->max - c->pending - c->done;
+	if (c->available < 0)
+		c->available = 0;
+}
+
+struct hit_counts
+sim_hit_counts(struct sim_store *st, struct hit *h, int64_t now)
+{
+	struct hit_counts c = {0, 0, 0, 0, 0};
+
+	for (size_t i = 0; i < h->nasgs; i++)
+		count_asg(&c, h->asgs[i],
+			  sim_asg_settle(st, h->asgs[i], h, now), now);
+	counts_finish(&c, h);
+	return c;
+}
+
+/*
+ * MTurk's HIT statuses: Assignable while it is open and has an assignment
+ * left to take; Unassignable while every remaining assignment is accepted
+ * (or, after the expiry, while accepted ones are still being worked on);
+ * Reviewable once every assignment is submitted or the HIT expired with
+ * none in progress; Reviewing when the requester moved a Reviewable HIT
+ * there with UpdateHITReviewStatus; Disposed once deleted.
+ */
+const char *
+sim_hit_status(const struct hit *h, const struct hit_counts *c, int64_t now)
+{
+	if (h->deleted)
+		return "Disposed";
+	if (now < h->expiration_ms && c->available + c->untaken > 0)
+		return "Assignable";
+	if (c->pending > 0)
+		return "Unassignable";
+	return h->reviewing ? "Reviewing" : "Reviewable";
+}
+
+/* Counts every HIT's assignments (into hit->tally). */
+void
+sim_hits_tally(struct sim_store *st, int64_t now)
+{
+	for (size_t i = 0; i < st->nhits; i++)
+		st->hits[i]->tally = sim_hit_counts(st, st->hits[i], now);
+}
+
+/* A listed assignment: submitted, approved or rejected, never pending. */
+bool
+sim_asg_listed(enum asg_state s)
+{
+	return s == ASG_SUBMITTED || s == ASG_APPROVED || s == ASG_REJECTED;
+}
+
+/* ---- qualifications of workers ----------------------------------------- */
+
+/*
+ * Whether worker meets every requirement.  Requirements on qualification
+ * types the simulator does not hold (the system ones: approval rate,
+ * locale, ...) count as met: the simulated workers are good workers.
+ */
+bool
+sim_worker_eligible(struct sim_store *st, json_t *reqs, const char *worker)
+{
+	size_t i;
+	json_t *r;
+
+	json_array_foreach(reqs, i, r) {
+		const char *qid = json_string_value(
+			json_object_get(r, "QualificationTypeId"));
+		const char *cmp =
+			json_string_value(json_object_get(r, "Comparator"));
+		json_t *ints = json_object_get(r, "IntegerValues");
+		struct grant *g;
+		int64_t want;
+
+		if (qid == NULL || cmp == NULL ||
+		    sim_find_qtype(st, qid) == NULL)
+			continue;
+		g = sim_find_grant(st, qid, worker);
+		if (strcmp(cmp, "DoesNotExist") == 0) {
+			if (g != NULL)
+				return false;
+			continue;
+		}
+		if (g == NULL)
+			return false;
+		if (strcmp(cmp, "Exists") == 0 || json_array_size(ints) == 0)
+			continue;
+		want = json_integer_value(json_array_get(ints, 0));
+		if ((strcmp(cmp, "EqualTo") == 0 && g->value != want) ||
+		    (strcmp(cmp, "NotEqualTo") == 0 && g->value == want) ||
+		    (strcmp(cmp, "LessThan") == 0 && !(g->value < want)) ||
+		    (strcmp(cmp, "LessThanOrEqualTo") == 0 &&
+		     !(g->value <= want)) ||
+		    (strcmp(cmp, "GreaterThan") == 0 && !(g->value > want)) ||
+		    (strcmp(cmp, "GreaterThanOrEqualTo") == 0 &&
+		     !(g->value >= want)))
+			return false;
+	}
+	return true;
+}
+
+/* ---- S3 objects --------------------------------------------------------- */
+
+/*
+ * Adds a new object to the store and its index; data is copied.  -1 when
+ * memory runs out, and then nothing changed.
+ */
+int
+sim_object_add(struct sim_store *st, const char *path, const char *content_type,
+	       const void *data, size_t len)
+{
+	struct object *ob = calloc(1, sizeof(*ob));
+
+	if (ob == NULL || (ob->path = strdup(path)) == NULL ||
+	    (ob->data = malloc(len + 1)) == NULL ||
+	    strmap_reserve(&st->objects_by_path) != 0 ||
+	    sim_vec_push(&st->objects, &st->nobjects, ob) != 0) {
+		if (ob != NULL) {
+			free(ob->path);
+			free(ob->data);
+		}
+		free(ob);
+		return -1;
+	}
+	strmap_put(&st->objects_by_path, ob->path, strlen(ob->path), ob);
+	if (len > 0)
+		memcpy(ob->data, data, len);
+	ob->len = len;
+	snprintf(ob->content_type, sizeof(ob->content_type), "%s",
+		 content_type);
+	return 0;
+}

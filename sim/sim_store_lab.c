@@ -1,0 +1,208 @@
+/*
+ * sim/sim_store_lab.c - the store's side of lab mode (spec section 6): the
+ * open HITs a participant may take, accepting one and submitting its
+ * answer.  The pages are sim_lab.c's; every change is saved before the
+ * page says it is done.
+ */
+#include "sim/sim_private.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Saves a participant's change before the page says it is done. */
+static int
+lab_save(struct sim_store *st, char *why, size_t whylen)
+{
+	struct errbuf eb;
+
+	err_init(&eb);
+	if (sim_save_changes(st, &eb) == IF_OK)
+		return 0;
+	log_warnx("simulator: lab: %s", eb.msg);
+	snprintf(why, whylen, "The simulator could not save this; please try "
+			      "again.");
+	return -1;
+}
+
+int
+sim_store_lab_list(struct sim_store *st, struct sim_lab_hit **out, size_t *n)
+{
+	int64_t now;
+
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&st->mu);
+	now = sim_store_now_ms(st);
+	*out = calloc(st->nhits + 1, sizeof(**out));
+	if (*out == NULL) {
+		pthread_mutex_unlock(&st->mu);
+		return -1;
+	}
+	for (size_t i = 0; i < st->nhits; i++) {
+		struct hit *h = st->hits[i];
+		struct hit_counts c;
+		struct sim_lab_hit *l;
+		const char *s;
+
+		if (h->deleted || now >= h->expiration_ms)
+			continue;
+		c = sim_hit_counts(st, h, now);
+		l = &(*out)[(*n)++];
+		snprintf(l->hit_id, sizeof(l->hit_id), "%s", h->id);
+		s = json_string_value(json_object_get(h->vals, "Title"));
+		snprintf(l->title, sizeof(l->title), "%s", s != NULL ? s : "");
+		s = json_string_value(
+			json_object_get(h->vals, "RequesterAnnotation"));
+		snprintf(l->annotation, sizeof(l->annotation), "%s",
+			 s != NULL ? s : "");
+		s = json_string_value(json_object_get(h->vals, "Reward"));
+		snprintf(l->reward, sizeof(l->reward), "%s",
+			 s != NULL ? s : "");
+		l->available = c.available;
+		l->max = h->max;
+		l->expiration_ms = h->expiration_ms;
+	}
+	pthread_mutex_unlock(&st->mu);
+	return 0;
+}
+
+int
+sim_store_lab_question(struct sim_store *st, const char *hit_id,
+		       char **question)
+{
+	struct hit *h;
+	const char *q;
+
+	*question = NULL;
+	pthread_mutex_lock(&st->mu);
+	h = sim_find_hit(st, hit_id);
+	q = h != NULL && !h->deleted
+		    ? json_string_value(json_object_get(h->vals, "Question"))
+		    : NULL;
+	if (q != NULL)
+		*question = strdup(q);
+	pthread_mutex_unlock(&st->mu);
+	return *question != NULL ? 0 : -1;
+}
+
+int
+sim_store_lab_accept(struct sim_store *st, const char *hit_id,
+		     const char *worker_id, char assignment_id[SIM_ID_LEN + 1],
+		     char *why, size_t whylen)
+{
+	struct hit *h;
+	struct hit_counts c;
+	struct asg *a;
+	json_t *quals;
+	int64_t now;
+	int rc = -1;
+
+	pthread_mutex_lock(&st->mu);
+	now = sim_store_now_ms(st);
+	h = sim_find_hit(st, hit_id);
+	if (h == NULL || h->deleted) {
+		snprintf(why, whylen, "This HIT does not exist.");
+		goto out;
+	}
+	/* One assignment per worker per HIT, as on MTurk. */
+	for (size_t i = 0; i < h->nasgs; i++) {
+		a = h->asgs[i];
+		if (strcmp(a->worker_id, worker_id) != 0)
+			continue;
+		enum asg_state s = sim_asg_settle(st, a, h, now);
+		if (s == ASG_ACCEPTED) {
+			snprintf(assignment_id, SIM_ID_LEN + 1, "%s", a->id);
+			rc = 0;
+			goto out;
+		}
+		if (s != ASG_ABANDONED) {
+			snprintf(why, whylen,
+				 "You have already worked on this HIT.");
+			goto out;
+		}
+	}
+	if (now >= h->expiration_ms) {
+		snprintf(why, whylen, "This HIT has expired.");
+		goto out;
+	}
+	quals = json_object_get(h->vals, "QualificationRequirements");
+	if (!sim_worker_eligible(st, quals, worker_id)) {
+		snprintf(why, whylen, "You do not meet the qualification "
+				      "requirements of this HIT.");
+		goto out;
+	}
+	c = sim_hit_counts(st, h, now);
+	if (c.available <= 0) {
+		snprintf(why, whylen, "There are no more assignments available "
+				      "for this HIT.");
+		goto out;
+	}
+	a = calloc(1, sizeof(*a));
+	if (a != NULL) {
+		sim_new_id(st, a->id);
+		snprintf(a->hit_id, sizeof(a->hit_id), "%s", h->id);
+		snprintf(a->worker_id, sizeof(a->worker_id), "%s", worker_id);
+		a->state = ASG_ACCEPTED;
+		a->accept_ms = now;
+	}
+	if (a == NULL || sim_asg_add(st, h, a) != 0) {
+		free(a);
+		snprintf(why, whylen, "Out of memory.");
+		goto out;
+	}
+	snprintf(assignment_id, SIM_ID_LEN + 1, "%s", a->id);
+	rc = 0;
+out:
+	if (lab_save(st, why, whylen) != 0)
+		rc = -1;
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
+int
+sim_store_lab_submit(struct sim_store *st, const char *assignment_id,
+		     char *answer_xml, const char *boxes_json, char *worker_id,
+		     size_t worker_len, char *why, size_t whylen)
+{
+	struct asg *a;
+	struct hit *h = NULL;
+	int rc = -1;
+	int64_t now;
+
+	worker_id[0] = '\0';
+	pthread_mutex_lock(&st->mu);
+	now = sim_store_now_ms(st);
+	a = sim_find_asg(st, assignment_id);
+	if (a != NULL)
+		h = sim_find_hit(st, a->hit_id);
+	if (a == NULL || h == NULL || a->simulated) {
+		snprintf(why, whylen, "Unknown assignment.");
+		goto out;
+	}
+	switch (sim_asg_settle(st, a, h, now)) {
+	case ASG_ACCEPTED:
+		break;
+	case ASG_ABANDONED:
+		snprintf(why, whylen, "The time allotted for this assignment "
+				      "has expired.");
+		goto out;
+	default:
+		snprintf(why, whylen, "This assignment was already submitted.");
+		goto out;
+	}
+	a->state = ASG_SUBMITTED;
+	a->submit_ms = now;
+	snprintf(worker_id, worker_len, "%s", a->worker_id);
+	a->answer = answer_xml;
+	answer_xml = NULL;
+	sim_boxes_parse(boxes_json, &a->boxes, &a->nboxes);
+	sim_touch_asg(st, a);
+	rc = 0;
+out:
+	if (lab_save(st, why, whylen) != 0)
+		rc = -1;
+	pthread_mutex_unlock(&st->mu);
+	free(answer_xml);
+	return rc;
+}

@@ -1,0 +1,724 @@
+/*
+ * daemon/engine.c and the stage machine (stage.c, poll.c) driven in one
+ * process against the simulator: images go through every stage under
+ * union, first and majority aggregation, with exclusive stages, pause for
+ * budget and go on after a reload, or fail when their HIT expires without
+ * an answer.  The daemon, its signatures and the simulator share a clock
+ * the test owns and moves to the next step that is due, so nothing here
+ * depends on timing.  The assertions read the state (store.c), the final
+ * files and what the simulator holds, through the MTurk client.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "daemon/daemon.h"
+#include "config/config.h"
+#include "mturk/mturk.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Enough passes for any scenario here; more is a loop that never ends. */
+#define MAX_PASSES 2000
+
+struct fx {
+	char dir[64];	/* scratch: the experiment, state, outputs */
+	char top[1024]; /* the source tree, for the fixture photos */
+	char yaml[128];
+	int64_t now; /* the clock of daemon and simulator, seconds */
+	struct engine *e;
+	struct sim_server *sim; /* a simulator of the test's own, or NULL */
+};
+
+/* What an experiment file says, for write_exp(). */
+struct exp_spec {
+	const char *name;
+	const char *stages;    /* "41, 21, 13" */
+	const char *aggregate; /* union, first, majority */
+	int workers;
+	bool exclusive;
+	const char *budget;   /* "50.00" */
+	const char *lifetime; /* "1d" */
+	int max_extensions;
+	bool manual; /* approve: manual (the operator approves) */
+	size_t nimages; /* the first n of group, street */
+	unsigned endpoint_port; /* 0: the embedded simulator */
+};
+
+static int64_t
+test_now(void *arg)
+{
+	const struct fx *x = arg;
+
+	return x->now;
+}
+
+static int64_t
+test_clock_ms(void *arg)
+{
+	return test_now(arg) * 1000;
+}
+
+static int
+setup(void **state)
+{
+	struct fx *x = calloc(1, sizeof(*x));
+
+	if (x == NULL)
+		return -1;
+	snprintf(x->dir, sizeof(x->dir), "/tmp/intofocus-engine.XXXXXX");
+	if (mkdtemp(x->dir) == NULL || getcwd(x->top, sizeof(x->top)) == NULL)
+		return -1;
+	snprintf(x->yaml, sizeof(x->yaml), "%s/exp.yaml", x->dir);
+	/* A fixed start: every run of the suite sees the same times. */
+	x->now = 1790000000;
+	*state = x;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *x = *state;
+	char cmd[128];
+
+	engine_close(x->e);
+	sim_free(x->sim);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", x->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(x);
+	return 0;
+}
+
+static void
+write_exp(struct fx *x, const struct exp_spec *s)
+{
+	/* The fixture photos and their ground truth (tests/e2e). */
+	static const char *const ids[] = {"group", "street"};
+	static const char *const truth[] = {
+		"[[40, 50, 48, 60], [150, 60, 40, 50], [240, 120, 20, 24]]",
+		"[[30, 30, 60, 72], [180, 100, 12, 14]]",
+	};
+	FILE *f = fopen(x->yaml, "w");
+
+	assert_non_null(f);
+	fprintf(f, "name: %s\nmturk:\n  environment: simulator\n"
+		   "  poll_interval: 1s\n",
+		s->name);
+	if (s->endpoint_port != 0)
+		fprintf(f, "  endpoint: http://127.0.0.1:%u\n",
+			s->endpoint_port);
+	fprintf(f,
+		"hit:\n  reward: \"0.15\"\n  workers: %d\n"
+		"  assignment_duration: 5m\n  lifetime: %s\n"
+		"  max_extensions: %d\n  exclusive_stages: %s\n"
+		"  approve: %s\n"
+		"stages: [%s]\naggregate: %s\nimages_host:\n"
+		"  kind: simulator\nbudget_usd: \"%s\"\noutput_dir: out\n"
+		"images:\n",
+		s->workers, s->lifetime, s->max_extensions,
+		s->exclusive ? "true" : "false", s->manual ? "manual" : "auto",
+		s->stages, s->aggregate, s->budget);
+	for (size_t i = 0; i < s->nimages; i++)
+		fprintf(f,
+			"  - id: %s\n"
+			"    file: %s/tests/fixtures/daemon/%s.jpg\n"
+			"    ground_truth: %s\n",
+			ids[i], x->top, ids[i], truth[i]);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void
+open_engine(struct fx *x)
+{
+	struct engine_config cfg;
+	struct errbuf eb = {0};
+	char state_dir[128];
+
+	snprintf(state_dir, sizeof(state_dir), "%s/state", x->dir);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.exp_path = x->yaml;
+	cfg.state_dir = state_dir;
+	cfg.threads = 1;
+	cfg.sim_seed = 7;
+	cfg.sim_memory = true;
+	cfg.now = test_now;
+	cfg.now_arg = x;
+	if (engine_open(&cfg, NULL, &x->e, &eb) != IF_OK)
+		fail_msg("engine_open: %s", eb.msg);
+}
+
+/*
+ * Passes until every image is final, or until every image that is not
+ * is paused for budget (until_paused); the clock jumps to the next step
+ * due after each pass.  Returns the last progress.
+ */
+static struct engine_progress
+drive(struct fx *x, bool until_paused)
+{
+	struct engine_progress p;
+	struct errbuf eb = {0};
+
+	for (int i = 0; i < MAX_PASSES; i++) {
+		if (engine_pass(x->e, &p, &eb) != IF_OK)
+			fail_msg("engine_pass: %s", eb.msg);
+		if (p.finished || p.final == p.images)
+			return p;
+		if (until_paused && p.final + p.paused == p.images)
+			return p;
+		if (p.next_at > x->now)
+			x->now = p.next_at;
+	}
+	fail_msg("no end after %d passes", MAX_PASSES);
+	return p;
+}
+
+static struct run_ctx *
+ctx_of(struct fx *x)
+{
+	return engine_ctx(x->e);
+}
+
+/*
+ * The aggregated boxes of a stage, from the state; the one place this
+ * suite reads a lookup that may find nothing.
+ */
+static void
+stage_boxes(struct fx *x, const char *id, int stage, struct box **b,
+	    size_t *n)
+{
+	struct errbuf eb = {0};
+	char *json = NULL;
+	bool found = false;
+
+	assert_int_equal(store_stage_result_get(ctx_of(x)->st, id, stage,
+						&json, &found, &eb),
+			 IF_OK);
+	assert_true(found);
+	assert_int_equal(boxes_from_json(json, b, n, &eb), IF_OK);
+	free(json);
+}
+
+/*
+ * An assignment's approval as the state records it; with stage_boxes()
+ * the one place this suite depends on how the store spells a value.
+ */
+static bool
+approval_is(const struct assignment_rec *a, const char *name)
+{
+	return strcmp(approval_str(a->approval), name) == 0;
+}
+
+static void
+assert_same_boxes(const struct box *a, size_t na, const struct box *b,
+		  size_t nb)
+{
+	assert_int_equal(na, nb);
+	for (size_t i = 0; i < na; i++) {
+		assert_int_equal(a[i].x, b[i].x);
+		assert_int_equal(a[i].y, b[i].y);
+		assert_int_equal(a[i].w, b[i].w);
+		assert_int_equal(a[i].h, b[i].h);
+	}
+}
+
+static const struct exp_image *
+exp_image(struct fx *x, const char *id)
+{
+	const struct experiment *exp = ctx_of(x)->exp;
+
+	for (size_t i = 0; i < exp->nimages; i++)
+		if (strcmp(exp->images[i].id, id) == 0)
+			return &exp->images[i];
+	fail_msg("no image %s", id);
+	return NULL;
+}
+
+/* How many valid answers boxed the pixel (px, py). */
+static int
+votes(const struct assignment_rec *a, size_t n, int px, int py)
+{
+	int k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct box *b = NULL;
+		size_t nb = 0;
+		struct errbuf eb = {0};
+		bool in = false;
+
+		if (!a[i].valid)
+			continue;
+		assert_int_equal(boxes_from_json(a[i].boxes, &b, &nb, &eb),
+				 IF_OK);
+		for (size_t j = 0; j < nb && !in; j++)
+			in = px >= b[j].x && px < b[j].x + b[j].w &&
+			     py >= b[j].y && py < b[j].y + b[j].h;
+		k += in;
+		free(b);
+	}
+	return k;
+}
+
+/* The stage's result is what its rule makes of its recorded answers. */
+static void
+check_aggregate(struct fx *x, const char *id, int stage,
+		const struct assignment_rec *a, size_t n)
+{
+	enum exp_aggregate rule = ctx_of(x)->exp->aggregate;
+	struct box *got = NULL, *want = NULL;
+	size_t ngot = 0, nwant = 0;
+	struct errbuf eb = {0};
+
+	stage_boxes(x, id, stage, &got, &ngot);
+	if (rule == EXP_AGG_MAJORITY) {
+		/* Each box's middle was boxed by more than half. */
+		size_t valid = 0;
+		for (size_t i = 0; i < n; i++)
+			valid += a[i].valid != 0;
+		for (size_t i = 0; i < ngot; i++)
+			assert_true(2 * votes(a, n, got[i].x + got[i].w / 2,
+					      got[i].y + got[i].h / 2) >
+				    (int)valid);
+		free(got);
+		return;
+	}
+	/* union: every valid answer's boxes in turn; first: the first's. */
+	for (size_t i = 0; i < n; i++) {
+		struct box *b = NULL, *all;
+		size_t nb = 0;
+
+		if (!a[i].valid)
+			continue;
+		assert_int_equal(boxes_from_json(a[i].boxes, &b, &nb, &eb),
+				 IF_OK);
+		all = realloc(want, (nwant + nb + 1) * sizeof(*all));
+		assert_non_null(all);
+		want = all;
+		if (nb > 0)
+			memcpy(want + nwant, b, nb * sizeof(*b));
+		nwant += nb;
+		free(b);
+		if (rule == EXP_AGG_FIRST)
+			break;
+	}
+	assert_same_boxes(got, ngot, want, nwant);
+	free(got);
+	free(want);
+}
+
+/*
+ * One stage of a finished image: its HIT in the state and at the
+ * simulator, reviewed; every answer recorded once, approved on both
+ * sides; the aggregate.  Returns the stage's workers (free()).
+ */
+static char **
+check_stage(struct fx *x, const char *id, const struct hit_rec *h,
+	    int workers)
+{
+	struct run_ctx *ctx = ctx_of(x);
+	/* Manual approval leaves every answer to the operator. */
+	bool manual = ctx->exp->hit.approve == EXP_APPROVE_MANUAL;
+	struct assignment_rec *a = NULL;
+	struct mturk_assignment *ma = NULL;
+	struct mturk_hit mh;
+	struct errbuf eb = {0};
+	size_t n = 0, nm = 0;
+	char **who = calloc((size_t)workers + 1, sizeof(*who));
+
+	assert_non_null(who);
+	assert_true(h->hit_id[0] != '\0');
+	assert_int_equal(h->closed, HIT_REVIEWED);
+	assert_int_equal(mturk_get_hit(ctx->client, h->hit_id, &mh, &eb),
+			 IF_OK);
+	assert_string_equal(mh.hit_status, "Reviewing");
+	assert_string_equal(mh.requester_annotation, h->annotation);
+	assert_int_equal(mh.max_assignments, workers);
+
+	assert_int_equal(store_assignments_for(ctx->st, id, h->stage, &a, &n,
+					       &eb),
+			 IF_OK);
+	assert_int_equal(n, (size_t)workers);
+	assert_int_equal(mturk_list_assignments(ctx->client, h->hit_id, 0,
+						&ma, &nm, &eb),
+			 IF_OK);
+	assert_int_equal(nm, n);
+	for (size_t i = 0; i < n; i++) {
+		bool seen = false;
+
+		assert_string_equal(a[i].hit_id, h->hit_id);
+		assert_true(a[i].valid);
+		assert_true(approval_is(&a[i], manual ? "manual" : "approved"));
+		for (size_t k = 0; k < nm; k++)
+			if (strcmp(ma[k].assignment_id,
+				   a[i].assignment_id) == 0) {
+				assert_false(seen);
+				seen = true;
+				assert_string_equal(ma[k].status,
+						    manual ? "Submitted"
+							   : "Approved");
+				assert_string_equal(ma[k].worker_id,
+						    a[i].worker_id);
+			}
+		assert_true(seen);
+		if (ctx->exp->hit.exclusive_stages)
+			assert_true(a[i].granted);
+		who[i] = strdup(a[i].worker_id);
+		assert_non_null(who[i]);
+	}
+	check_aggregate(x, id, h->stage, a, n);
+	mturk_assignments_free(ma, nm);
+	assignment_recs_free(a, n);
+	return who;
+}
+
+/* The final image: the original's size, every selected region black. */
+static void
+check_final(struct fx *x, const char *id, int nstages)
+{
+	const char *out = ctx_of(x)->exp->output_dir;
+	const struct exp_image *ei = exp_image(x, id);
+	struct img *im = NULL;
+	struct errbuf eb = {0};
+	struct stat st;
+	char path[1200];
+	size_t nboxes = 0;
+
+	snprintf(path, sizeof(path), "%s/%s.json", out, id);
+	assert_int_equal(stat(path, &st), 0);
+	snprintf(path, sizeof(path), "%s/%s.jpg", out, id);
+	assert_int_equal(img_load(path, 0, &im, &eb), IF_OK);
+	assert_int_equal(im->w, ei->width);
+	assert_int_equal(im->h, ei->height);
+	for (int k = 1; k <= nstages; k++) {
+		struct box *b = NULL;
+		size_t n = 0;
+
+		stage_boxes(x, id, k, &b, &n);
+		for (size_t i = 0; i < n; i++) {
+			int cx = b[i].x + b[i].w / 2, cy = b[i].y + b[i].h / 2;
+			const uint8_t *p;
+
+			if (cx < 0 || cy < 0 || cx >= im->w || cy >= im->h)
+				continue;
+			p = im->px + (size_t)cy * im->stride + (size_t)cx * 3;
+			/* Black, give or take JPEG's noise. */
+			assert_true(p[0] < 40 && p[1] < 40 && p[2] < 40);
+		}
+		nboxes += n;
+		free(b);
+	}
+	/* The crowd finds the large faces: something was redacted. */
+	assert_true(nboxes > 0);
+	img_free(im);
+}
+
+/*
+ * Every image done, each stage's HIT and answers checked; with exclusive
+ * stages no worker is in two stages.
+ */
+static void
+check_done(struct fx *x, const struct exp_spec *s, int nstages)
+{
+	struct run_ctx *ctx = ctx_of(x);
+	struct image_rec *list = NULL;
+	struct errbuf eb = {0};
+	char **stage_workers[8] = {0};
+	int64_t committed = -1, open = -1, total = -1, cost = 0;
+	size_t n = 0, nw = 0;
+
+	assert_int_equal(store_images_list(ctx->st, &list, &n, &eb), IF_OK);
+	assert_int_equal(n, s->nimages);
+	for (size_t i = 0; i < n; i++) {
+		struct hit_rec *hits = NULL;
+		size_t nh = 0;
+
+		assert_int_equal(list[i].state, IMAGE_DONE);
+		assert_string_equal(list[i].error, "");
+		assert_int_equal(store_hits_for_image(ctx->st, list[i].id,
+						      &hits, &nh, &eb),
+				 IF_OK);
+		assert_int_equal(nh, (size_t)nstages);
+		for (size_t k = 0; k < nh; k++) {
+			char **who;
+
+			assert_int_equal(hits[k].stage, (int)k + 1);
+			assert_int_equal(hits[k].cost_cents,
+					 plan_hit_cents(ctx->exp));
+			cost += hits[k].cost_cents;
+			who = check_stage(x, list[i].id, &hits[k], s->workers);
+			/* Gather each stage's workers over the images. */
+			for (size_t w = 0; who[w] != NULL; w++) {
+				char ***sw = &stage_workers[k];
+				size_t m = 0;
+				while (*sw != NULL && (*sw)[m] != NULL)
+					m++;
+				*sw = realloc(*sw, (m + 2) * sizeof(**sw));
+				assert_non_null(*sw);
+				(*sw)[m] = who[w];
+				(*sw)[m + 1] = NULL;
+				nw++;
+			}
+			free(who);
+		}
+		check_final(x, list[i].id, nstages);
+		free(hits);
+	}
+	assert_int_equal(store_committed_cents(ctx->st, &committed, &eb),
+			 IF_OK);
+	assert_int_equal(committed, cost);
+	assert_int_equal(store_hit_counts(ctx->st, &open, &total, &eb), IF_OK);
+	assert_int_equal(open, 0);
+	assert_int_equal(total, (int64_t)(n * (size_t)nstages));
+	assert_int_equal(nw, n * (size_t)nstages * (size_t)s->workers);
+	for (int k = 0; k < nstages; k++)
+		for (int j = k + 1; s->exclusive && j < nstages; j++)
+			for (size_t a = 0; stage_workers[k][a] != NULL; a++)
+				for (size_t b = 0; stage_workers[j][b] != NULL;
+				     b++)
+					assert_string_not_equal(
+						stage_workers[k][a],
+						stage_workers[j][b]);
+	for (int k = 0; k < nstages; k++) {
+		for (size_t a = 0; stage_workers[k][a] != NULL; a++)
+			free(stage_workers[k][a]);
+		free(stage_workers[k]);
+	}
+	free(list);
+}
+
+static void
+run_to_the_end(void **state, const char *aggregate, bool exclusive,
+	       bool manual)
+{
+	struct fx *x = *state;
+	struct exp_spec s = {
+		.name = "unit", .stages = "41, 21, 13",
+		.aggregate = aggregate, .workers = 3, .exclusive = exclusive,
+		.budget = "50.00", .lifetime = "1d", .max_extensions = 3,
+		.manual = manual, .nimages = 2,
+	};
+	struct engine_progress p;
+
+	/* The output directory is relative to the experiment file. */
+	write_exp(x, &s);
+	open_engine(x);
+	p = drive(x, false);
+	assert_int_equal(p.images, 2);
+	assert_int_equal(p.done, 2);
+	assert_int_equal(p.failed, 0);
+	check_done(x, &s, 3);
+	/* Finished: another pass posts nothing and changes nothing. */
+	p = drive(x, false);
+	assert_true(p.finished);
+	assert_int_equal(p.total_hits, 6);
+}
+
+static void
+test_union(void **state)
+{
+	run_to_the_end(state, "union", false, false);
+}
+
+static void
+test_first_exclusive(void **state)
+{
+	run_to_the_end(state, "first", true, false);
+}
+
+static void
+test_majority_exclusive(void **state)
+{
+	run_to_the_end(state, "majority", true, false);
+}
+
+/* approve: manual: the stages go on, the payments wait for the operator. */
+static void
+test_manual_approval(void **state)
+{
+	run_to_the_end(state, "union", true, true);
+}
+
+/*
+ * A budget for two HITs: both images post stage 1, then pause before
+ * stage 2 with the reason; a reload of a broken file changes nothing, one
+ * that raises the budget lets them finish, and nothing was posted twice.
+ */
+static void
+test_budget_pause_and_reload(void **state)
+{
+	struct fx *x = *state;
+	struct exp_spec s = {
+		.name = "budget", .stages = "41, 13", .aggregate = "union",
+		.workers = 3, .exclusive = true, .budget = "1.10",
+		.lifetime = "1d", .max_extensions = 3, .nimages = 2,
+	};
+	struct engine_progress p;
+	struct image_rec *list = NULL;
+	struct mturk_hit *hits = NULL;
+	struct errbuf eb = {0};
+	char next[256];
+	size_t n = 0, nh = 0;
+
+	write_exp(x, &s);
+	open_engine(x);
+	/* 3 answers of 0.15 and MTurk's 20% fee: 0.54 a HIT. */
+	assert_int_equal(plan_hit_cents(ctx_of(x)->exp), 54);
+	p = drive(x, true);
+	assert_int_equal(p.paused, 2);
+	assert_int_equal(p.final, 0);
+	assert_int_equal(p.committed, 108);
+	assert_int_equal(p.total_hits, 2);
+	assert_int_equal(store_images_list(ctx_of(x)->st, &list, &n, &eb),
+			 IF_OK);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(list[i].state, IMAGE_PAUSED);
+		assert_int_equal(list[i].stage, 2);
+		assert_non_null(strstr(list[i].reason,
+				       "would pass the budget of $1.10"));
+	}
+	free(list);
+	/* The simulator holds those two HITs and no other. */
+	assert_int_equal(mturk_list_hits_page(ctx_of(x)->client, NULL, 100,
+					      &hits, &nh, next, sizeof(next),
+					      &eb),
+			 IF_OK);
+	assert_int_equal(nh, 2);
+	free(hits);
+	/* Paused images wait without posting. */
+	x->now += 3600;
+	p = drive(x, true);
+	assert_int_equal(p.paused, 2);
+	assert_int_equal(p.total_hits, 2);
+
+	/* A file that does not load is refused; the old plan goes on. */
+	{
+		FILE *f = fopen(x->yaml, "w");
+		assert_non_null(f);
+		fputs("name: budget\nstages: [41, 13\n", f);
+		assert_int_equal(fclose(f), 0);
+	}
+	assert_int_equal(engine_reload(x->e, &eb), IF_OK);
+	assert_int_equal(ctx_of(x)->exp->budget_cents, 110);
+	assert_int_equal(ctx_of(x)->exp->nimages, 2);
+	p = drive(x, true);
+	assert_int_equal(p.paused, 2);
+
+	s.budget = "5.00";
+	write_exp(x, &s);
+	assert_int_equal(engine_reload(x->e, &eb), IF_OK);
+	assert_int_equal(ctx_of(x)->exp->budget_cents, 500);
+	p = drive(x, false);
+	assert_int_equal(p.done, 2);
+	check_done(x, &s, 2);
+}
+
+/*
+ * No worker answers (a simulator without a crowd): the HIT is extended
+ * as often as allowed, then the image fails with the reason and its HIT
+ * leaves the Reviewable list.
+ */
+static void
+test_expired_hit_fails_the_image(void **state)
+{
+	struct fx *x = *state;
+	struct sim_config scfg;
+	struct exp_spec s = {
+		.name = "expiry", .stages = "41, 13", .aggregate = "union",
+		.workers = 1, .exclusive = false, .budget = "5.00",
+		.lifetime = "30s", .max_extensions = 2, .nimages = 1,
+	};
+	struct engine_progress p;
+	struct image_rec *list = NULL;
+	struct hit_rec *hits = NULL;
+	struct mturk_assignment *ma = NULL;
+	struct mturk_hit mh;
+	struct errbuf eb = {0};
+	struct stat st;
+	char path[1200];
+	size_t n = 0, nh = 0, nm = 0;
+
+	memset(&scfg, 0, sizeof(scfg));
+	scfg.listen_host = "127.0.0.1";
+	scfg.seed = 3;
+	scfg.crowd_off = true;
+	scfg.access_key_id = SIM_DEFAULT_ACCESS_KEY_ID;
+	scfg.secret_access_key = SIM_DEFAULT_SECRET_ACCESS_KEY;
+	scfg.clock_ms = test_clock_ms;
+	scfg.clock_ctx = x;
+	x->sim = sim_new(&scfg, &eb);
+	if (x->sim == NULL)
+		fail_msg("sim_new: %s", eb.msg);
+	s.endpoint_port = sim_port(x->sim);
+	write_exp(x, &s);
+	open_engine(x);
+	p = drive(x, false);
+	assert_int_equal(p.failed, 1);
+	assert_int_equal(p.done, 0);
+
+	assert_int_equal(store_images_list(ctx_of(x)->st, &list, &n, &eb),
+			 IF_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(list[0].state, IMAGE_FAILED);
+	assert_int_equal(list[0].stage, 1);
+	assert_non_null(strstr(list[0].reason,
+			       "expired without a usable answer after 2 "
+			       "extensions"));
+	assert_int_equal(store_hits_for_image(ctx_of(x)->st, "group", &hits,
+					      &nh, &eb),
+			 IF_OK);
+	assert_int_equal(nh, 1);
+	assert_int_equal(hits[0].extensions, 2);
+	assert_true(hits[0].expires_at > hits[0].created_at + 30);
+	assert_true(x->now >= hits[0].expires_at);
+	assert_int_not_equal(hits[0].closed, HIT_OPEN);
+	/* The simulator agrees: extended to that time, never answered. */
+	assert_int_equal(mturk_get_hit(ctx_of(x)->client, hits[0].hit_id, &mh,
+				       &eb),
+			 IF_OK);
+	assert_int_equal((int64_t)mh.expiration, hits[0].expires_at);
+	assert_int_equal(mturk_list_assignments(ctx_of(x)->client,
+						hits[0].hit_id, 0, &ma, &nm,
+						&eb),
+			 IF_OK);
+	assert_int_equal(nm, 0);
+	/* No final image for a failed one. */
+	snprintf(path, sizeof(path), "%s/group.jpg",
+		 ctx_of(x)->exp->output_dir);
+	assert_int_not_equal(stat(path, &st), 0);
+	mturk_assignments_free(ma, nm);
+	free(hits);
+	free(list);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_union, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_first_exclusive, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_majority_exclusive, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_manual_approval, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_budget_pause_and_reload,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_expired_hit_fails_the_image, setup, teardown),
+	};
+
+	/* The simulator's pair, whatever the environment holds. */
+	setenv("AWS_ACCESS_KEY_ID", SIM_DEFAULT_ACCESS_KEY_ID, 1);
+	setenv("AWS_SECRET_ACCESS_KEY", SIM_DEFAULT_SECRET_ACCESS_KEY, 1);
+	unsetenv("AWS_SESSION_TOKEN");
+	unsetenv("AWS_PROFILE");
+	unsetenv("STATE_DIRECTORY");
+	log_init(0, false);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
