@@ -16,11 +16,13 @@
 PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= cc
+CXX ?= c++
 PKG_CONFIG ?= pkg-config
 PYTHON ?= /usr/bin/python3
 
 PKGS := libcurl openssl libxml-2.0 libturbojpeg libjpeg yaml-0.1 jansson sqlite3 \
 	libmicrohttpd libpng libsystemd
+# pkg-config opencv4 (below) gives the face detector its flags.
 
 ifneq ($(SANITIZE),)
 BUILD ?= build/san
@@ -38,21 +40,37 @@ WARNINGS := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
 
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+# The face detector (imaging/face_detect.cc) is OpenCV's; its cascades come
+# from opencv-data under the package's prefix.
+# -isystem: OpenCV's own headers do not pass our warnings.
+OPENCV_CFLAGS = $(patsubst -I%,-isystem %,\
+	$(shell $(PKG_CONFIG) --cflags opencv4 2>/dev/null))
+OPENCV_LIBS = $(shell $(PKG_CONFIG) --libs opencv4 2>/dev/null)
+CASCADE_DIR ?= $(shell $(PKG_CONFIG) --variable=prefix opencv4 \
+	2>/dev/null)/share/opencv4/haarcascades
 CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-CPPFLAGS += -I. -D_POSIX_C_SOURCE=200809L -DINTOFOCUS_VERSION=\"$(VERSION)\"
+CPPFLAGS += -I. -D_POSIX_C_SOURCE=200809L -DINTOFOCUS_VERSION=\"$(VERSION)\" \
+	-DFACE_CASCADE_DIR=\"$(CASCADE_DIR)\"
 CFLAGS ?= $(OPT) -g
 CFLAGS += -std=c11 -pthread $(WARNINGS) -fstack-protector-strong $(SAN_FLAGS)
 LDFLAGS += -pthread $(SAN_FLAGS)
-LDLIBS += $(PKG_LIBS) -lm
+CXXFLAGS ?= $(OPT) -g
+CXXFLAGS += -std=c++17 -pthread -Wall -Wextra -Werror -Wshadow \
+	-Wpointer-arith -Wcast-qual -Wformat=2 -fstack-protector-strong \
+	$(SAN_FLAGS)
+# --as-needed: of the modules pkg-config lists, only those used are loaded.
+LDLIBS += $(PKG_LIBS) -Wl,--as-needed $(OPENCV_LIBS) -Wl,--no-as-needed \
+	-lstdc++ -lm
 
 LIB_SRCS := $(filter-out daemon/main.c, \
 	$(wildcard common/*.c imaging/*.c mturk/*.c sim/*.c config/*.c \
 		daemon/*.c prolific/*.c))
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB_CXX_SRCS := $(wildcard imaging/*.cc)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(LIB_CXX_SRCS:%.cc=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/daemon/main.o
 LIB := $(BUILD)/libintofocus.a
 BIN := $(BUILD)/intofocus
@@ -69,6 +87,7 @@ FUZZ_REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(BUILD)/tests/fuzzreplay_%)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 10
 FUZZ_CC ?= clang
+FUZZ_CXX ?= clang++
 
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
@@ -93,6 +112,10 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(CFLAGS_$(subst /,_,$*)) $(PKG_CFLAGS) \
 		$(CMOCKA_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/%.o: %.cc
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(OPENCV_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(TEST_SUPPORT_OBJS)
 	@mkdir -p $(@D)
@@ -145,7 +168,8 @@ asan:
 # clang's -Wformat=2 also flags vsnprintf(fmt) inside printf-like wrappers,
 # which GCC accepts through their format attribute.
 fuzz: deps-fuzz
-	@$(MAKE) --no-print-directory fuzz-build CC=$(FUZZ_CC) BUILD=build/fuzz \
+	@$(MAKE) --no-print-directory fuzz-build CC=$(FUZZ_CC) CXX=$(FUZZ_CXX) \
+		BUILD=build/fuzz \
 		SANITIZE=fuzzer-no-link,address,undefined \
 		WARNINGS="$(WARNINGS) -Wno-format-nonliteral"
 	@BUILD=build/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh

@@ -169,7 +169,7 @@ struct exp_hit {
 	char **keywords;
 	size_t nkeywords;
 	int64_t reward_cents;	     /* per assignment, > 0; required */
-	int workers;		     /* assignments per HIT, 1-100 [default: 3] */
+	int workers;		     /* per HIT, 1-100 [default: 3] */
 	int64_t assignment_duration; /* seconds, 30s..365d [default: 5m] */
 	int64_t lifetime;	     /* seconds, 30s..365d [default: 1d] */
 	int64_t auto_approval_delay; /* seconds, 0..30d [default: 3d] */
@@ -221,6 +221,38 @@ struct exp_host {
 	char *base_url; /* required for local; https:// or loopback */
 };
 
+/*
+ * A length written in pixels ("41") or relative to an image's shorter side
+ * ("3%", "2.5%"): bp > 0 is that share in hundredths of a percent (basis
+ * points: "2.5%" is 250) and px is unused; bp == 0 means px pixels.
+ */
+struct exp_length {
+	int px;
+	int bp;
+};
+
+/* The face detector's settings (issue 17), under "detector:". */
+struct exp_detector {
+	bool enabled;	  /* [default: false] */
+	char **cascades;  /* names or paths [default: frontalface_alt2, */
+	size_t ncascades; /*   profileface] */
+	/* The smallest face looked for [default: 20 px]. */
+	struct exp_length min_face;
+	int margin_bp; /* each edge moves out by this share [default: 10%] */
+};
+
+/*
+ * The simulated crowd's model (issue 17), under "simulator:", so that a
+ * crowd fitted by `intofocus calibrate` can be replayed.  A worker finds
+ * a face it can see with p = 1 / (1 + exp(-k * (side / window - x0))).
+ */
+struct exp_sim_crowd {
+	double k;	 /* steepness [default: 3] */
+	double x0;	 /* side/window found half of the time [default: 1] */
+	double spurious; /* chance of one spurious box [default: 0.1] */
+	double jitter;	 /* each edge moves up to this share [default: 0.1] */
+};
+
 struct exp_image {
 	char *id;
 	char *file; /* as written in the experiment file */
@@ -231,6 +263,18 @@ struct exp_image {
 	size_t nground_truth;
 	bool has_ground_truth; /* the key was present (possibly []) */
 	int line;	       /* of the entry in the file, for messages */
+	/*
+	 * The image's own schedule as written ("windows:", as many as
+	 * stages), or nwindow_specs 0 for the experiment's.
+	 */
+	struct exp_length window_specs[EXP_STAGES_MAX];
+	size_t nwindow_specs;
+	/*
+	 * The windows this image is filtered with, stage by stage: its own
+	 * schedule or the experiment's, relative lengths resolved against
+	 * its displayed size to odd pixels >= 3.  Always nstages of them.
+	 */
+	int windows[EXP_STAGES_MAX];
 };
 
 struct experiment {
@@ -238,11 +282,24 @@ struct experiment {
 	char *name;   /* required; see EXP_NAME_MAX */
 	struct exp_mturk mturk;
 	struct exp_hit hit;
-	int stages[EXP_STAGES_MAX]; /* odd, >= 3, strictly decreasing */
-	size_t nstages;		    /* [default: 41, 27, 21, 17, 13] */
+	/*
+	 * The schedule as written: pixels or relative lengths, pixels odd
+	 * and >= 3, strictly decreasing where comparable.
+	 */
+	struct exp_length stage_specs[EXP_STAGES_MAX];
+	/*
+	 * The windows in pixels.  A relative stage holds the widest window
+	 * any image resolves it to (the heaviest blur, never a lighter
+	 * one); an image's own windows are in images[].windows, which is
+	 * what every stage of that image must use.
+	 */
+	int stages[EXP_STAGES_MAX];
+	size_t nstages; /* [default: 41, 27, 21, 17, 13] */
 	enum exp_aggregate aggregate; /* [default: union] */
 	struct exp_task task;
 	struct exp_redact redact;
+	struct exp_detector detector;
+	struct exp_sim_crowd sim_crowd;
 	struct exp_host images_host;
 	/*
 	 * The money the experiment may commit, or -1 for no limit.  Optional
@@ -295,6 +352,14 @@ void exp_free(struct experiment *exp);
 const struct exp_image *exp_image_find(const struct experiment *exp,
 				       const char *id);
 
+/*
+ * The window of stage (from 1) for the image with this id: its resolved
+ * window, or the experiment's stages[] for an id not in the file.  0 past
+ * the last stage (the final image is the original).
+ */
+int exp_window(const struct experiment *exp, const char *image_id,
+	       size_t stage);
+
 /* Names as written in the file ("sandbox", "union", "GreaterThan", ...). */
 const char *exp_env_str(enum exp_env env);
 const char *exp_aggregate_str(enum exp_aggregate agg);
@@ -331,6 +396,27 @@ void cfg_format_duration(int64_t seconds, char *buf, size_t len);
 int cfg_parse_money(const char *s, int64_t *cents);
 /* "0.15", "20.00", "-1.05": the CurrencyAmount MTurk expects (cents >= 0). */
 void cfg_format_money(int64_t cents, char *buf, size_t len);
+
+/*
+ * "3%", "2.5%", "0.25%": a percentage with at most two decimals, more
+ * than 0 and at most 100, in hundredths of a percent.  0 or -1.
+ */
+int cfg_parse_percent(const char *s, int *bp);
+/* "2.5%" from 250; buf holds >= 16 bytes. */
+void cfg_format_percent(int bp, char *buf, size_t len);
+/*
+ * A length: whole pixels in 1..max_px ("41"), or a percentage (above).
+ * 0 or -1.
+ */
+int cfg_parse_length(const char *s, int max_px, struct exp_length *out);
+/* "41" or "3%"; buf holds >= 16 bytes. */
+void cfg_format_length(const struct exp_length *l, char *buf, size_t len);
+/*
+ * A relative window resolved against a w x h image: the odd number of
+ * pixels nearest to bp of the shorter side, at least 3 and at most
+ * EXP_WINDOW_MAX; a window in pixels is returned as it is.
+ */
+int exp_window_resolve(const struct exp_length *l, int w, int h);
 
 /* "#rrggbb" (either case) -> 0xRRGGBB.  0 or -1. */
 int cfg_parse_color(const char *s, uint32_t *rgb);

@@ -67,6 +67,9 @@ enum cfg_type {
 	CFG_MONEY,
 	CFG_ENUM,
 	CFG_COLOR,
+	CFG_LENGTH,  /* struct exp_length; max bounds the pixels */
+	CFG_PERCENT, /* int, hundredths of a percent; min/max likewise */
+	CFG_REAL,    /* double; min/max in millionths */
 	CFG_MAP,    /* a section: sub is its table */
 	CFG_CUSTOM, /* parse does the work */
 };

@@ -44,6 +44,12 @@ key_differs(const struct cfg_key *k, const void *a, const void *b)
 		return *(const int64_t *)x != *(const int64_t *)y;
 	case CFG_COLOR:
 		return *(const uint32_t *)x != *(const uint32_t *)y;
+	case CFG_LENGTH:
+		return memcmp(x, y, sizeof(struct exp_length)) != 0;
+	case CFG_PERCENT:
+		return *(const int *)x != *(const int *)y;
+	case CFG_REAL:
+		return *(const double *)x != *(const double *)y;
 	case CFG_CUSTOM:
 		return k->cmp != NULL && k->cmp(a, b) != 0;
 	default:

@@ -17,12 +17,16 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 static const char *const default_keywords[] = {"image", "privacy", "faces"};
 static const int default_stages[] = {41, 27, 21, 17, 13};
+static const char *const default_cascades[] = {"frontalface_alt2",
+					       "profileface"};
 
 const char *
 exp_env_str(enum exp_env env)
@@ -121,9 +125,20 @@ const struct exp_image *
 exp_image_find(const struct experiment *exp, const char *id)
 {
 	for (size_t i = 0; i < exp->nimages; i++)
-		if (exp->images[i].id != NULL && strcmp(exp->images[i].id, id) == 0)
+		if (exp->images[i].id != NULL &&
+		    strcmp(exp->images[i].id, id) == 0)
 			return &exp->images[i];
 	return NULL;
+}
+
+int
+exp_window(const struct experiment *exp, const char *image_id, size_t stage)
+{
+	const struct exp_image *im = exp_image_find(exp, image_id);
+
+	if (stage < 1 || stage > exp->nstages)
+		return 0;
+	return im != NULL ? im->windows[stage - 1] : exp->stages[stage - 1];
 }
 
 void
@@ -141,6 +156,9 @@ exp_free(struct experiment *exp)
 		free(exp->hit.quals[i].locales);
 	}
 	free(exp->hit.quals);
+	for (size_t i = 0; i < exp->detector.ncascades; i++)
+		free(exp->detector.cascades[i]);
+	free(exp->detector.cascades);
 	for (size_t i = 0; i < exp->nimages; i++) {
 		cfg_free_fields(cfg_image_keys, &exp->images[i]);
 		free(exp->images[i].path);
@@ -151,7 +169,7 @@ exp_free(struct experiment *exp)
 	free(exp);
 }
 
-/* ---- helpers for the cross-field rules ------------------------------------ */
+/* ---- helpers for the cross-field rules ----------------------------------- */
 
 /* The value node of key name in mapping m, and its key node; NULL if none. */
 static yaml_node_t *
@@ -314,13 +332,17 @@ hit_rules(struct cross *c)
 	if (!e->hit.exclusive_stages || e->nstages < 2)
 		return;
 	/* A schedule refused already (too long, say) would only repeat it. */
-	if (sn != NULL && (sn->type != YAML_SEQUENCE_NODE ||
-			   (size_t)(sn->data.sequence.items.top -
-				    sn->data.sequence.items.start) != e->nstages))
+	if (sn != NULL &&
+	    (sn->type != YAML_SEQUENCE_NODE ||
+	     (size_t)(sn->data.sequence.items.top -
+		      sn->data.sequence.items.start) != e->nstages))
 		return;
 	need = e->hit.nquals + e->nstages - 1;
 	if (need > EXP_QUALS_MAX)
-		cfg_node_error(c->d, xn != NULL ? xn : hn != NULL ? hn : c->root,
+		cfg_node_error(c->d,
+			       xn != NULL   ? xn
+			       : hn != NULL ? hn
+					    : c->root,
 			       "hit.exclusive_stages: %zu stages and %zu "
 			       "hit.qualifications make %zu requirements per "
 			       "HIT, MTurk allows at most %d",
@@ -343,7 +365,10 @@ host_rules(struct cross *c)
 		if (strcmp(cfg_root_keys[i].name, "images_host") == 0)
 			keys = cfg_root_keys[i].sub;
 	if (kind == NULL) {
-		/* A broken section is reported already; its default would mislead. */
+		/*
+		 * A broken section is reported already; its default would
+		 * mislead.
+		 */
 		if ((hn != NULL && hn->type != YAML_MAPPING_NODE) ||
 		    (mn != NULL && mn->type != YAML_MAPPING_NODE))
 			return;
@@ -400,8 +425,9 @@ host_rules(struct cross *c)
 			cfg_node_error(c->d,
 				       map_get(c->y, hn, "url_expiry", NULL),
 				       "images_host.url_expiry: shorter than "
-				       "hit.lifetime + hit.assignment_duration: "
-				       "late workers would see no image");
+				       "hit.lifetime + "
+				       "hit.assignment_duration: late workers "
+				       "would see no image");
 	} else if (h->kind == EXP_HOST_LOCAL) {
 		if (h->dir == NULL)
 			cfg_node_error(c->d, at,
@@ -411,6 +437,75 @@ host_rules(struct cross *c)
 				       "images_host: kind local needs "
 				       "\"base_url\"");
 		url_rule(c, hn, "base_url", "images_host.", h->base_url);
+	}
+}
+
+/*
+ * An image's windows in pixels: its own schedule or the experiment's,
+ * each relative length resolved against its displayed size.  Windows
+ * that no longer strictly decrease once resolved (3% and 2.5% of a small
+ * image can both be 5 px) are an error at the schedule that made them.
+ */
+static void
+resolve_windows(struct cross *c, yaml_node_t *item, size_t i)
+{
+	struct experiment *e = c->e;
+	struct exp_image *im = &e->images[i];
+	const struct exp_length *specs = e->stage_specs;
+	yaml_node_t *at = map_get(c->y, item, "windows", NULL);
+	char list[EXP_STAGES_MAX * 8] = "";
+	size_t used = 0;
+	bool bad = false, relative = false;
+
+	if (im->nwindow_specs > 0) {
+		if (im->nwindow_specs != e->nstages) {
+			cfg_node_error(c->d, at,
+				       "images[%zu].windows: %zu windows for "
+				       "%zu stages: an image's schedule has "
+				       "as many stages as the experiment's",
+				       i + 1, im->nwindow_specs, e->nstages);
+			return;
+		}
+		specs = im->window_specs;
+	} else {
+		at = map_get(c->y, c->root, "stages", NULL);
+	}
+	for (size_t k = 0; k < e->nstages; k++) {
+		im->windows[k] = exp_window_resolve(&specs[k], im->width,
+						    im->height);
+		relative |= specs[k].bp > 0;
+		if (k > 0 && im->windows[k] >= im->windows[k - 1])
+			bad = true;
+		used += (size_t)snprintf(list + used, sizeof(list) - used,
+					 "%s%d", k > 0 ? ", " : "",
+					 im->windows[k]);
+	}
+	/* Pixels alone were compared by the walker already. */
+	if (bad && relative)
+		cfg_node_error(c->d, at != NULL ? at : item,
+			       "images[%zu]: its windows resolve to [%s] on "
+			       "the %dx%d image: they must strictly decrease "
+			       "(write larger shares, or pixels, or give "
+			       "the image its own windows)",
+			       i + 1, list, im->width, im->height);
+}
+
+/*
+ * The experiment's stages[] for a relative window: the widest window any
+ * image resolves it to, so that a reader of stages[] errs towards more
+ * blur, never less.
+ */
+static void
+widest_windows(struct experiment *e)
+{
+	for (size_t k = 0; k < e->nstages; k++) {
+		if (e->stage_specs[k].bp == 0)
+			continue;
+		e->stages[k] = exp_window_resolve(&e->stage_specs[k], 0, 0);
+		for (size_t i = 0; i < e->nimages; i++)
+			if (e->images[i].nwindow_specs == 0 &&
+			    e->images[i].windows[k] > e->stages[k])
+				e->stages[k] = e->images[i].windows[k];
 	}
 }
 
@@ -437,8 +532,9 @@ image_rules(struct cross *c)
 					continue;
 				cfg_node_error(c->d,
 					       map_get(c->y, item, "id", NULL),
-					       "images[%zu].id: duplicate image "
-					       "id \"%s\" (first at line %d)",
+					       "images[%zu].id: duplicate "
+					       "image id \"%s\" (first at "
+					       "line %d)",
 					       i + 1, im->id,
 					       e->images[j].line);
 				break;
@@ -477,8 +573,9 @@ image_rules(struct cross *c)
 			    (size_t)(gn->data.sequence.items.top -
 				     gn->data.sequence.items.start) ==
 				    im->nground_truth)
-				bn = ydoc_node(c->y,
-					       gn->data.sequence.items.start[b]);
+				bn = ydoc_node(
+					c->y,
+					gn->data.sequence.items.start[b]);
 
 			/* 64-bit sums: the walker allows up to INT32_MAX. */
 			if ((int64_t)x->x + x->w > im->width ||
@@ -490,6 +587,48 @@ image_rules(struct cross *c)
 					       i + 1, x->x, x->y, x->w, x->h,
 					       im->width, im->height);
 		}
+		resolve_windows(c, item, i);
+	}
+	widest_windows(e);
+	return 0;
+}
+
+/*
+ * With the detector on, each cascade must be readable now rather than
+ * when the first image starts; a path with a '/' is relative to the file.
+ */
+static int
+detector_rules(struct cross *c)
+{
+	struct exp_detector *d = &c->e->detector;
+	yaml_node_t *dn = map_get(c->y, c->root, "detector", NULL);
+	yaml_node_t *cn = map_get(c->y, dn, "cascades", NULL);
+	char path[4096];
+
+	if (!d->enabled)
+		return 0;
+	for (size_t i = 0; i < d->ncascades; i++) {
+		yaml_node_t *at = cn != NULL ? cn : dn != NULL ? dn : c->root;
+
+		if (strchr(d->cascades[i], '/') != NULL) {
+			char *r = resolve(c->dir, d->cascades[i]);
+
+			if (r == NULL)
+				return -1;
+			free(d->cascades[i]);
+			d->cascades[i] = r;
+		}
+		if (cn != NULL && cn->type == YAML_SEQUENCE_NODE &&
+		    (size_t)(cn->data.sequence.items.top -
+			     cn->data.sequence.items.start) == d->ncascades)
+			at = ydoc_node(c->y, cn->data.sequence.items.start[i]);
+		face_cascade_path(d->cascades[i], path, sizeof(path));
+		if (access(path, R_OK) != 0)
+			cfg_node_error(c->d, at,
+				       "detector.cascades: %s: %s (the "
+				       "cascades come with Debian's "
+				       "opencv-data)",
+				       path, strerror(errno));
 	}
 	return 0;
 }
@@ -504,6 +643,17 @@ set_defaults(struct experiment *e)
 		return -1;
 	memcpy(e->stages, default_stages, sizeof(default_stages));
 	e->nstages = sizeof(default_stages) / sizeof(default_stages[0]);
+	for (size_t i = 0; i < e->nstages; i++)
+		e->stage_specs[i].px = default_stages[i];
+	e->detector.cascades = calloc(2, sizeof(char *));
+	if (e->detector.cascades == NULL)
+		return -1;
+	for (size_t i = 0; i < 2; i++) {
+		e->detector.cascades[i] = strdup(default_cascades[i]);
+		if (e->detector.cascades[i] == NULL)
+			return -1;
+		e->detector.ncascades++;
+	}
 	if ((e->hit.keywords = calloc(nk, sizeof(char *))) == NULL)
 		return -1;
 	for (size_t i = 0; i < nk; i++) {
@@ -604,7 +754,7 @@ exp_load(const char *path, struct experiment **out, struct exp_errors *errs,
 	aggregate_rules(&c);
 	hit_rules(&c);
 	host_rules(&c);
-	if (image_rules(&c) != 0)
+	if (image_rules(&c) != 0 || detector_rules(&c) != 0)
 		goto oom;
 	if (e->output_dir != NULL) {
 		char *r = resolve(dir, e->output_dir);

@@ -18,7 +18,9 @@
 #include "mturk/mturk.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -137,7 +139,7 @@ check_bucket(const char *s, char *why, size_t len)
 	return 0;
 }
 
-/* ---- custom values -------------------------------------------------------- */
+/* ---- custom values ------------------------------------------------------- */
 
 static void
 type_error(struct cfg_walk *w, yaml_node_t *n, const char *name,
@@ -179,54 +181,97 @@ node_int(struct cfg_walk *w, yaml_node_t *n, const char *name, int64_t min,
 	return 0;
 }
 
+/*
+ * A schedule of windows: whole pixels (odd, >= 3) or percentages of the
+ * image's shorter side, resolved per image by experiment.c.  Pixels must
+ * strictly decrease among themselves, and so must percentages; a pixel
+ * window and a relative one are compared once resolved.
+ */
+static void
+parse_schedule(struct cfg_walk *w, yaml_node_t *n, const char *name,
+	       struct exp_length *specs, size_t *nspecs)
+{
+	yaml_node_item_t *it;
+	size_t count = 0;
+	int prev_px = 0, prev_bp = 0;
+
+	*nspecs = 0;
+	if (n->type != YAML_SEQUENCE_NODE) {
+		type_error(w, n, name, "a list of odd window widths like "
+				       "[41, 27, 21, 17, 13]");
+		return;
+	}
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	     it++, count++) {
+		yaml_node_t *item = ydoc_node(w->y, *it);
+		const char *s = ynode_scalar(item);
+		struct exp_length l = {0};
+		char text[16], prev[16];
+		int64_t v;
+
+		if (count >= EXP_STAGES_MAX) {
+			cfg_node_error(w->d, item, "%s%s: more than %d stages",
+				       w->prefix, name, EXP_STAGES_MAX);
+			break;
+		}
+		if (s != NULL && strchr(s, '%') != NULL) {
+			if (cfg_parse_percent(s, &l.bp) != 0) {
+				cfg_node_error(w->d, item,
+					       "%s%s: \"%s\" is not a share "
+					       "of the image like 3%% or "
+					       "2.5%% (above 0, at most 100%%)",
+					       w->prefix, name, s);
+				continue;
+			}
+			cfg_format_percent(l.bp, text, sizeof(text));
+			cfg_format_percent(prev_bp, prev, sizeof(prev));
+			if (prev_bp != 0 && l.bp >= prev_bp)
+				cfg_node_error(w->d, item,
+					       "%s%s: window %s after %s: "
+					       "windows must strictly "
+					       "decrease, from the heaviest "
+					       "blur to the lightest",
+					       w->prefix, name, text, prev);
+			prev_bp = l.bp;
+			specs[(*nspecs)++] = l;
+			continue;
+		}
+		if (node_int(w, item, name, 1, EXP_WINDOW_MAX, &v) != 0)
+			continue;
+		if (v < 3 || v % 2 == 0) {
+			cfg_node_error(w->d, item,
+				       "%s%s: window %lld must be odd and at "
+				       "least 3 (the median filter is centred "
+				       "on a pixel)",
+				       w->prefix, name, (long long)v);
+		} else if (prev_px != 0 && v >= prev_px) {
+			cfg_node_error(w->d, item,
+				       "%s%s: window %lld after %d: windows "
+				       "must strictly decrease, from the "
+				       "heaviest blur to the lightest (a "
+				       "typo?)",
+				       w->prefix, name, (long long)v, prev_px);
+		}
+		prev_px = (int)v;
+		l.px = (int)v;
+		specs[(*nspecs)++] = l;
+	}
+	if (count == 0)
+		cfg_node_error(w->d, n, "%s%s: needs at least one window, "
+					"e.g. [41, 27, 21, 17, 13]",
+			       w->prefix, name);
+}
+
 static int
 parse_stages(struct cfg_walk *w, yaml_node_t *n, const struct cfg_key *k,
 	     void *base)
 {
 	struct experiment *e = base;
-	yaml_node_item_t *it;
-	size_t count = 0;
-	int prev = 0;
 
-	if (n->type != YAML_SEQUENCE_NODE) {
-		type_error(w, n, k->name, "a list of odd window widths like "
-					  "[41, 27, 21, 17, 13]");
-		return 0;
-	}
-	e->nstages = 0;
-	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
-	     it++, count++) {
-		yaml_node_t *item = ydoc_node(w->y, *it);
-		int64_t v;
-
-		if (count >= EXP_STAGES_MAX) {
-			cfg_node_error(w->d, item,
-				       "stages: more than %d stages",
-				       EXP_STAGES_MAX);
-			break;
-		}
-		if (node_int(w, item, "stages", 1, EXP_WINDOW_MAX, &v) != 0)
-			continue;
-		if (v < 3 || v % 2 == 0) {
-			cfg_node_error(w->d, item,
-				       "stages: window %lld must be odd and at "
-				       "least 3 (the median filter is centred "
-				       "on a pixel)",
-				       (long long)v);
-		} else if (prev != 0 && v >= prev) {
-			cfg_node_error(w->d, item,
-				       "stages: window %lld after %d: windows "
-				       "must strictly decrease, from the "
-				       "heaviest blur to the lightest (a "
-				       "typo?)",
-				       (long long)v, prev);
-		}
-		prev = (int)v;
-		e->stages[e->nstages++] = (int)v;
-	}
-	if (count == 0)
-		cfg_node_error(w->d, n, "stages: needs at least one window, "
-					"e.g. [41, 27, 21, 17, 13]");
+	parse_schedule(w, n, k->name, e->stage_specs, &e->nstages);
+	/* Relative windows are resolved with the images (experiment.c). */
+	for (size_t i = 0; i < e->nstages; i++)
+		e->stages[i] = e->stage_specs[i].px;
 	return 0;
 }
 
@@ -237,7 +282,90 @@ cmp_stages(const void *a, const void *b)
 
 	if (x->nstages != y->nstages)
 		return 1;
-	return memcmp(x->stages, y->stages, x->nstages * sizeof(int));
+	return memcmp(x->stage_specs, y->stage_specs,
+		      x->nstages * sizeof(x->stage_specs[0]));
+}
+
+static int
+parse_image_windows(struct cfg_walk *w, yaml_node_t *n,
+		    const struct cfg_key *k, void *base)
+{
+	struct exp_image *im = base;
+
+	parse_schedule(w, n, k->name, im->window_specs, &im->nwindow_specs);
+	return 0;
+}
+
+static int
+cmp_image_windows(const void *a, const void *b)
+{
+	const struct exp_image *x = a, *y = b;
+
+	if (x->nwindow_specs != y->nwindow_specs)
+		return 1;
+	return memcmp(x->window_specs, y->window_specs,
+		      x->nwindow_specs * sizeof(x->window_specs[0]));
+}
+
+/* Cascade names ("frontalface_alt2") or paths, 1 to FACE_CASCADES_MAX. */
+static int
+parse_cascades(struct cfg_walk *w, yaml_node_t *n, const struct cfg_key *k,
+	       void *base)
+{
+	struct experiment *e = base;
+	yaml_node_item_t *it;
+	size_t cap;
+	char **v;
+
+	if (n->type != YAML_SEQUENCE_NODE) {
+		type_error(w, n, k->name, "a list of cascades like "
+					  "[frontalface_alt2, profileface]");
+		return 0;
+	}
+	cap = (size_t)(n->data.sequence.items.top -
+		       n->data.sequence.items.start);
+	if (cap == 0 || cap > FACE_CASCADES_MAX) {
+		cfg_node_error(w->d, n, "%s%s: 1 to %d cascades", w->prefix,
+			       k->name, FACE_CASCADES_MAX);
+		return 0;
+	}
+	if ((v = calloc(cap, sizeof(*v))) == NULL)
+		return -1;
+	for (size_t i = 0; i < e->detector.ncascades; i++)
+		free(e->detector.cascades[i]);
+	free(e->detector.cascades);
+	e->detector.cascades = v;
+	e->detector.ncascades = 0;
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	     it++) {
+		yaml_node_t *item = ydoc_node(w->y, *it);
+		const char *s = ynode_scalar(item);
+
+		if (s == NULL || ynode_null(item) || s[0] == '\0' ||
+		    strlen(s) > 1024) {
+			type_error(w, item, k->name,
+				   "a cascade name or path");
+			continue;
+		}
+		if ((v[e->detector.ncascades] = strdup(s)) == NULL)
+			return -1;
+		e->detector.ncascades++;
+	}
+	return 0;
+}
+
+static int
+cmp_cascades(const void *a, const void *b)
+{
+	const struct experiment *ea = a, *eb = b;
+	const struct exp_detector *x = &ea->detector, *y = &eb->detector;
+
+	if (x->ncascades != y->ncascades)
+		return 1;
+	for (size_t i = 0; i < x->ncascades; i++)
+		if (strcmp(x->cascades[i], y->cascades[i]) != 0)
+			return 1;
+	return 0;
 }
 
 static void
@@ -496,7 +624,8 @@ parse_quals(struct cfg_walk *w, yaml_node_t *n, const struct cfg_key *k,
 		type_error(w, n, k->name, "a list of {id, comparator, ...}");
 		return 0;
 	}
-	cap = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	cap = (size_t)(n->data.sequence.items.top -
+		       n->data.sequence.items.start);
 	if (cap > EXP_QUALS_MAX) {
 		cfg_node_error(w->d, n,
 			       "hit.qualifications: %zu requirements, MTurk "
@@ -541,7 +670,8 @@ cmp_quals(const void *a, const void *b)
 	for (size_t i = 0; i < x->nquals; i++) {
 		const struct exp_qual *p = &x->quals[i], *q = &y->quals[i];
 
-		if (strcmp(p->id, q->id) != 0 || p->comparator != q->comparator ||
+		if (strcmp(p->id, q->id) != 0 ||
+		    p->comparator != q->comparator ||
 		    p->guard != q->guard || p->nintegers != q->nintegers ||
 		    p->nlocales != q->nlocales)
 			return 1;
@@ -572,7 +702,8 @@ parse_ground_truth(struct cfg_walk *w, yaml_node_t *n,
 			   "a list of [x, y, w, h] boxes");
 		return 0;
 	}
-	cap = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	cap = (size_t)(n->data.sequence.items.top -
+		       n->data.sequence.items.start);
 	if (cap == 0)
 		return 0;
 	if ((im->ground_truth = calloc(cap, sizeof(*im->ground_truth))) == NULL)
@@ -618,7 +749,8 @@ parse_images(struct cfg_walk *w, yaml_node_t *n, const struct cfg_key *k,
 		type_error(w, n, k->name, "a list of {id, file, ground_truth}");
 		return 0;
 	}
-	cap = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	cap = (size_t)(n->data.sequence.items.top -
+		       n->data.sequence.items.start);
 	if (cap > EXP_IMAGES_MAX) {
 		cfg_node_error(w->d, n, "images: %zu images, at most %d", cap,
 			       EXP_IMAGES_MAX);
@@ -643,7 +775,7 @@ parse_images(struct cfg_walk *w, yaml_node_t *n, const struct cfg_key *k,
 	return 0;
 }
 
-/* ---- the tables ----------------------------------------------------------- */
+/* ---- the tables ---------------------------------------------------------- */
 
 static const struct cfg_key mturk_keys[] = {
 	{.name = "environment", .type = CFG_ENUM,
@@ -723,6 +855,43 @@ static const struct cfg_key redact_keys[] = {
 	{0},
 };
 
+static const struct cfg_key detector_keys[] = {
+	{.name = "enabled", .type = CFG_BOOL, .off = OFF(detector.enabled),
+	 .def = "false",
+	 .doc = "find faces with OpenCV's cascades before any worker looks"},
+	{.name = "cascades", .type = CFG_CUSTOM, .off = OFF(detector.cascades),
+	 .parse = parse_cascades, .cmp = cmp_cascades,
+	 .doc = "opencv-data cascade names or .xml paths [default: "
+		"frontalface_alt2, profileface]"},
+	{.name = "min_face", .type = CFG_LENGTH, .off = OFF(detector.min_face),
+	 .min = 1, .max = 100000, .def = "20",
+	 .doc = "smallest face side looked for: pixels, or a share of the "
+		"image's shorter side like 2%"},
+	{.name = "margin", .type = CFG_PERCENT, .off = OFF(detector.margin_bp),
+	 .min = 0, .max = 10000, .def = "10%",
+	 .doc = "each edge of a found face moves out by this share of its "
+		"side"},
+	{0},
+};
+
+/* Bounds of CFG_REAL keys are in millionths. */
+static const struct cfg_key simulator_keys[] = {
+	{.name = "crowd_k", .type = CFG_REAL, .off = OFF(sim_crowd.k),
+	 .min = 1000, .max = 100000000, .def = "3",
+	 .doc = "steepness k of the simulated crowd's detection curve"},
+	{.name = "crowd_x0", .type = CFG_REAL, .off = OFF(sim_crowd.x0),
+	 .min = 0, .max = 100000000, .def = "1",
+	 .doc = "side/window ratio a simulated worker finds half of the time"},
+	{.name = "spurious_rate", .type = CFG_REAL,
+	 .off = OFF(sim_crowd.spurious), .min = 0, .max = 1000000,
+	 .def = "0.1", .doc = "chance that a worker adds one spurious box"},
+	{.name = "jitter", .type = CFG_REAL, .off = OFF(sim_crowd.jitter),
+	 .min = 0, .max = 1000000, .def = "0.1",
+	 .doc = "each edge of a worker's box moves up to this share of the "
+		"face's side"},
+	{0},
+};
+
 static const struct cfg_key task_keys[] = {
 	{.name = "title", .type = CFG_STR, .off = OFF(task.title), .min = 1,
 	 .max = 200, .def = TASK_TEXT_TITLE,
@@ -784,7 +953,8 @@ const struct cfg_key cfg_root_keys[] = {
 	{.name = "hit", .type = CFG_MAP, .sub = hit_keys},
 	{.name = "stages", .type = CFG_CUSTOM, .off = OFF(stages),
 	 .parse = parse_stages, .cmp = cmp_stages,
-	 .doc = "median windows, odd, decreasing [default: 41, 27, 21, 17, "
+	 .doc = "median windows, odd pixels or shares of the image's "
+		"shorter side like 3%, decreasing [default: 41, 27, 21, 17, "
 		"13]"},
 	{.name = "aggregate", .type = CFG_ENUM, .off = OFF(aggregate),
 	 .def = "union", .names = agg_names, .nnames = NNAMES(agg_names),
@@ -792,6 +962,8 @@ const struct cfg_key cfg_root_keys[] = {
 		"majority-weighted weighs each vote by the box's confidence"},
 	{.name = "task", .type = CFG_MAP, .sub = task_keys},
 	{.name = "redact", .type = CFG_MAP, .sub = redact_keys},
+	{.name = "detector", .type = CFG_MAP, .sub = detector_keys},
+	{.name = "simulator", .type = CFG_MAP, .sub = simulator_keys},
 	{.name = "images_host", .type = CFG_MAP, .sub = host_keys},
 	{.name = "budget_usd", .type = CFG_MONEY, .off = OFF(budget_cents),
 	 .min = 0, .max = INT64_MAX, .reload = CFG_RELOAD_ANY,
@@ -838,10 +1010,13 @@ const struct cfg_key cfg_image_keys[] = {
 	{.name = "ground_truth", .type = CFG_CUSTOM, .off = IOFF(ground_truth),
 	 .parse = parse_ground_truth,
 	 .doc = "faces as [[x, y, w, h], ...] inside the displayed image"},
+	{.name = "windows", .type = CFG_CUSTOM, .off = IOFF(window_specs),
+	 .parse = parse_image_windows, .cmp = cmp_image_windows,
+	 .doc = "this image's own schedule, as many windows as stages"},
 	{0},
 };
 
-/* ---- the walker ----------------------------------------------------------- */
+/* ---- the walker ---------------------------------------------------------- */
 
 size_t
 cfg_keys_count(const struct cfg_key *keys)
@@ -1002,6 +1177,60 @@ set_from_text(const struct cfg_key *k, void *base, const char *s, char *why,
 		}
 		*(int *)field = idx;
 		return 0;
+	case CFG_LENGTH: {
+		struct exp_length l;
+
+		if (cfg_parse_length(s, (int)k->max, &l) != 0) {
+			snprintf(why, len,
+				 "\"%s\" is not a length: whole pixels "
+				 "1..%lld, or a share of the image's shorter "
+				 "side like 2%% or 2.5%%",
+				 s, (long long)k->max);
+			return -1;
+		}
+		*(struct exp_length *)field = l;
+		return 0;
+	}
+	case CFG_PERCENT: {
+		int bp = 0;
+
+		if (strcmp(s, "0%") != 0 && strcmp(s, "0") != 0 &&
+		    cfg_parse_percent(s, &bp) != 0) {
+			snprintf(why, len,
+				 "\"%s\" is not a percentage like 10%% or "
+				 "2.5%% (0%% to 100%%)",
+				 s);
+			return -1;
+		}
+		if (bp < k->min || bp > k->max) {
+			snprintf(why, len, "%s is out of range %lld..%lld%%",
+				 s, (long long)k->min / 100,
+				 (long long)k->max / 100);
+			return -1;
+		}
+		*(int *)field = bp;
+		return 0;
+	}
+	case CFG_REAL: {
+		char *end;
+		double d;
+
+		errno = 0;
+		d = strtod(s, &end);
+		if (s[0] == '\0' || *end != '\0' || errno != 0 ||
+		    !isfinite(d) || isspace((unsigned char)s[0])) {
+			snprintf(why, len, "expected a number like 0.5, found "
+					   "\"%s\"", s);
+			return -1;
+		}
+		if (d * 1e6 < (double)k->min || d * 1e6 > (double)k->max) {
+			snprintf(why, len, "%s is out of range %g..%g", s,
+				 k->min / 1e6, k->max / 1e6);
+			return -1;
+		}
+		*(double *)field = d;
+		return 0;
+	}
 	case CFG_COLOR: {
 		uint32_t rgb;
 
@@ -1031,7 +1260,8 @@ cfg_apply_defaults(const struct cfg_key *keys, void *base)
 			if (cfg_apply_defaults(k->sub, base) != 0)
 				return -1;
 		} else if (k->def != NULL &&
-			   set_from_text(k, base, k->def, why, sizeof(why)) != 0) {
+			   set_from_text(k, base, k->def, why,
+					 sizeof(why)) != 0) {
 			return -1;
 		}
 	}
@@ -1164,10 +1394,12 @@ walk_value(struct cfg_walk *w, yaml_node_t *n, const struct cfg_key *k,
 		break;
 	case CFG_INT:
 	case CFG_BOOL:
+	case CFG_REAL:
 		if (s != NULL && !ynode_plain(n)) {
 			type_error(w, n, k->name,
-				   k->type == CFG_INT ? "an integer"
-						      : "true or false");
+				   k->type == CFG_INT	 ? "an integer"
+				   : k->type == CFG_REAL ? "a number"
+							 : "true or false");
 			return 0;
 		}
 		break;
@@ -1181,6 +1413,9 @@ walk_value(struct cfg_walk *w, yaml_node_t *n, const struct cfg_key *k,
 			   : k->type == CFG_BOOL     ? "true or false"
 			   : k->type == CFG_DURATION ? "a duration like 5m"
 			   : k->type == CFG_MONEY    ? "an amount like \"0.15\""
+			   : k->type == CFG_REAL     ? "a number"
+			   : k->type == CFG_LENGTH   ? "pixels or a share"
+			   : k->type == CFG_PERCENT  ? "a percentage like 10%"
 						     : "a value");
 		return 0;
 	}
@@ -1227,7 +1462,8 @@ cfg_walk_map(struct cfg_walk *w, yaml_node_t *n, const struct cfg_key *keys,
 		}
 		if (seen->line[i] != 0) {
 			cfg_node_error(w->d, kn,
-				       "duplicate key \"%s\" (first at line %d)",
+				       "duplicate key \"%s\" (first at line "
+				       "%d)",
 				       name, seen->line[i]);
 			continue;
 		}
@@ -1282,6 +1518,18 @@ describe_type(const struct cfg_key *k, struct buf *out)
 		break;
 	case CFG_COLOR:
 		buf_printf(out, "colour \"#rrggbb\"");
+		break;
+	case CFG_LENGTH:
+		buf_printf(out, "pixels 1..%lld or a share of the shorter "
+				"side like \"2%%\"",
+			   (long long)k->max);
+		break;
+	case CFG_PERCENT:
+		buf_printf(out, "percentage %lld%%..%lld%%",
+			   (long long)k->min / 100, (long long)k->max / 100);
+		break;
+	case CFG_REAL:
+		buf_printf(out, "number %g..%g", k->min / 1e6, k->max / 1e6);
 		break;
 	default:
 		buf_printf(out, "list");

@@ -122,7 +122,7 @@ cfg_div_half_up(int64_t num, int64_t den)
 size_t
 cfg_edit_distance(const char *a, const char *b)
 {
-	/* Two rows of the classic table; keys are short, so the cap is ample. */
+	/* Two rows of the classic table; keys are short: the cap is ample. */
 	size_t prev[65], cur[65];
 	size_t la = strlen(a), lb = strlen(b);
 
@@ -143,4 +143,95 @@ cfg_edit_distance(const char *a, const char *b)
 		memcpy(prev, cur, (lb + 1) * sizeof(prev[0]));
 	}
 	return prev[lb];
+}
+
+int
+cfg_parse_percent(const char *s, int *bp)
+{
+	int64_t v = 0;
+	size_t i = 0, digits = 0, decimals = 0;
+
+	if (s == NULL)
+		return -1;
+	for (; isdigit((unsigned char)s[i]); i++, digits++) {
+		if (digits >= 3)
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (digits == 0)
+		return -1;
+	v *= 100;
+	if (s[i] == '.') {
+		int64_t frac = 0;
+
+		for (i++; isdigit((unsigned char)s[i]); i++, decimals++) {
+			if (decimals >= 2)
+				return -1;
+			frac = frac * 10 + (s[i] - '0');
+		}
+		if (decimals == 0)
+			return -1;
+		v += decimals == 1 ? frac * 10 : frac;
+	}
+	if (s[i] != '%' || s[i + 1] != '\0' || v <= 0 || v > 10000)
+		return -1;
+	*bp = (int)v;
+	return 0;
+}
+
+void
+cfg_format_percent(int bp, char *buf, size_t len)
+{
+	if (bp % 100 == 0)
+		snprintf(buf, len, "%d%%", bp / 100);
+	else if (bp % 10 == 0)
+		snprintf(buf, len, "%d.%d%%", bp / 100, bp % 100 / 10);
+	else
+		snprintf(buf, len, "%d.%02d%%", bp / 100, bp % 100);
+}
+
+int
+cfg_parse_length(const char *s, int max_px, struct exp_length *out)
+{
+	int64_t px;
+	int bp;
+
+	if (s == NULL)
+		return -1;
+	if (strchr(s, '%') != NULL) {
+		if (cfg_parse_percent(s, &bp) != 0)
+			return -1;
+		out->px = 0;
+		out->bp = bp;
+		return 0;
+	}
+	for (size_t i = 0; s[i] != '\0'; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+	if (parse_int64(s, 1, max_px, &px) != 0)
+		return -1;
+	out->px = (int)px;
+	out->bp = 0;
+	return 0;
+}
+
+void
+cfg_format_length(const struct exp_length *l, char *buf, size_t len)
+{
+	if (l->bp > 0)
+		cfg_format_percent(l->bp, buf, len);
+	else
+		snprintf(buf, len, "%d", l->px);
+}
+
+int
+exp_window_resolve(const struct exp_length *l, int w, int h)
+{
+	int64_t side = w < h ? w : h, v;
+
+	if (l->bp <= 0)
+		return l->px;
+	/* The odd number nearest to bp/10000 of the side. */
+	v = 2 * (side * l->bp / 20000) + 1;
+	return v < 3 ? 3 : v > EXP_WINDOW_MAX ? EXP_WINDOW_MAX : (int)v;
 }

@@ -32,7 +32,8 @@ usage(FILE *fp)
 		"  --keys   describe every key of an experiment file\n"
 		"\n"
 		"exit status: 0 valid (also when over budget: run pauses the "
-		"images\nthe budget cannot pay for), 2 invalid file or usage\n");
+		"images\nthe budget cannot pay for), 2 invalid file or "
+		"usage\n");
 }
 
 static const char *
@@ -42,7 +43,8 @@ endpoint_of(const struct experiment *e)
 		return e->mturk.endpoint;
 	switch (e->mturk.environment) {
 	case EXP_ENV_SANDBOX:
-		return "https://mturk-requester-sandbox.us-east-1.amazonaws.com";
+		return "https://mturk-requester-sandbox.us-east-1."
+		       "amazonaws.com";
 	case EXP_ENV_PRODUCTION:
 		return "https://mturk-requester.us-east-1.amazonaws.com";
 	default:
@@ -53,7 +55,50 @@ endpoint_of(const struct experiment *e)
 static const char *
 format_str(enum img_format f)
 {
-	return f == IMG_FORMAT_JPEG ? "jpeg" : f == IMG_FORMAT_PNG ? "png" : "?";
+	return f == IMG_FORMAT_JPEG  ? "jpeg"
+	       : f == IMG_FORMAT_PNG ? "png"
+				     : "?";
+}
+
+/* Each image's windows in pixels, when they are not all the schedule's. */
+static void
+print_windows(const struct experiment *e, int idw)
+{
+	bool fitted = false;
+
+	for (size_t k = 0; k < e->nstages; k++)
+		fitted |= e->stage_specs[k].bp > 0;
+	for (size_t i = 0; i < e->nimages; i++)
+		fitted |= e->images[i].nwindow_specs > 0;
+	if (!fitted)
+		return;
+	printf("  windows fitted to each image, in pixels:\n");
+	for (size_t i = 0; i < e->nimages; i++) {
+		const struct exp_image *im = &e->images[i];
+
+		printf("  %-*s ", idw, im->id);
+		for (size_t k = 0; k < e->nstages; k++)
+			printf("%s%d", k == 0 ? " " : ", ", im->windows[k]);
+		printf("%s\n", im->nwindow_specs > 0 ? "  (its own)" : "");
+	}
+}
+
+static void
+print_detector(const struct experiment *e)
+{
+	const struct exp_detector *d = &e->detector;
+	char len[16], margin[16];
+
+	if (!d->enabled)
+		return;
+	cfg_format_length(&d->min_face, len, sizeof(len));
+	cfg_format_percent(d->margin_bp, margin, sizeof(margin));
+	printf("detector     OpenCV cascades");
+	for (size_t i = 0; i < d->ncascades; i++)
+		printf("%s%s", i == 0 ? " " : ", ", d->cascades[i]);
+	printf("; faces from %s%s, grown by %s\n", len,
+	       d->min_face.bp > 0 ? " of the shorter side" : " px",
+	       d->margin_bp > 0 ? margin : "0%");
 }
 
 static void
@@ -82,16 +127,24 @@ print_text(const struct experiment *e, const struct exp_plan *p)
 
 		snprintf(size, sizeof(size), "%dx%d", im->width, im->height);
 		if (im->has_ground_truth)
-			snprintf(faces, sizeof(faces), "%zu", im->nground_truth);
+			snprintf(faces, sizeof(faces), "%zu",
+				 im->nground_truth);
 		else
 			snprintf(faces, sizeof(faces), "-");
 		printf("  %-*s  %-*s  %11s  %s\n", (int)idw, im->id, (int)filew,
 		       im->file, size, faces);
 	}
 	printf("stages       %zu, median windows", e->nstages);
-	for (size_t i = 0; i < e->nstages; i++)
-		printf("%s%d", i == 0 ? " " : ", ", e->stages[i]);
-	printf("\naggregate    %s of %d worker%s per stage\n",
+	for (size_t i = 0; i < e->nstages; i++) {
+		char len[16];
+
+		cfg_format_length(&e->stage_specs[i], len, sizeof(len));
+		printf("%s%s", i == 0 ? " " : ", ", len);
+	}
+	printf("\n");
+	print_windows(e, (int)idw);
+	print_detector(e);
+	printf("aggregate    %s of %d worker%s per stage\n",
 	       exp_aggregate_str(e->aggregate), e->hit.workers,
 	       e->hit.workers == 1 ? "" : "s");
 	cfg_format_duration(e->hit.assignment_duration, dur, sizeof(dur));
@@ -136,6 +189,25 @@ money_json(int64_t cents)
 }
 
 static json_t *
+detector_json(const struct experiment *e)
+{
+	const struct exp_detector *d = &e->detector;
+	json_t *o, *c = json_array();
+	char len[16];
+
+	if (!d->enabled) {
+		json_decref(c);
+		return json_null();
+	}
+	for (size_t i = 0; i < d->ncascades; i++)
+		json_array_append_new(c, json_string(d->cascades[i]));
+	cfg_format_length(&d->min_face, len, sizeof(len));
+	o = json_pack("{s:o, s:s, s:i}", "cascades", c, "min_face", len,
+		      "margin_bp", d->margin_bp);
+	return o;
+}
+
+static json_t *
 plan_json(const struct experiment *e, const struct exp_plan *p)
 {
 	json_t *o = json_object(), *imgs = json_array(), *st = json_array();
@@ -144,19 +216,41 @@ plan_json(const struct experiment *e, const struct exp_plan *p)
 	for (size_t i = 0; i < e->nimages; i++) {
 		const struct exp_image *im = &e->images[i];
 
+		json_t *faces =
+			im->has_ground_truth
+				? json_integer((json_int_t)im->nground_truth)
+				: json_null();
+
 		json_array_append_new(
 			imgs,
 			json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:o}", "id",
 				  im->id, "file", im->file, "path", im->path,
 				  "width", im->width, "height", im->height,
 				  "format", format_str(im->format), "faces",
-				  im->has_ground_truth
-					  ? json_integer((json_int_t)
-								 im->nground_truth)
-					  : json_null()));
+				  faces));
 	}
 	for (size_t i = 0; i < e->nstages; i++)
 		json_array_append_new(st, json_integer(e->stages[i]));
+	for (size_t i = 0; i < e->nimages; i++) {
+		json_t *w = json_array();
+
+		for (size_t k = 0; k < e->nstages; k++)
+			json_array_append_new(
+				w, json_integer(e->images[i].windows[k]));
+		json_object_set_new(json_array_get(imgs, i), "windows", w);
+	}
+	{
+		json_t *specs = json_array();
+		char len[16];
+
+		for (size_t k = 0; k < e->nstages; k++) {
+			cfg_format_length(&e->stage_specs[k], len,
+					  sizeof(len));
+			json_array_append_new(specs, json_string(len));
+		}
+		json_object_set_new(o, "stages_written", specs);
+	}
+	json_object_set_new(o, "detector", detector_json(e));
 	json_object_set_new(cost, "reward_per_assignment_usd",
 			    money_json(p->reward_cents));
 	json_object_set_new(cost, "fee_per_assignment_usd",
@@ -188,8 +282,9 @@ plan_json(const struct experiment *e, const struct exp_plan *p)
 			    e->mturk.endpoint != NULL
 				    ? json_string(e->mturk.endpoint)
 				    : json_null());
-	json_object_set_new(o, "images_host",
-			    json_string(exp_host_kind_str(e->images_host.kind)));
+	json_object_set_new(
+		o, "images_host",
+		json_string(exp_host_kind_str(e->images_host.kind)));
 	json_object_set_new(o, "images", imgs);
 	json_object_set_new(o, "stages", st);
 	json_object_set_new(o, "aggregate",

@@ -3,12 +3,17 @@
  *
  *   intofocus render IMAGE -w WINDOW [--box x,y,w,h]... [--style S]
  *                    [--color #rrggbb] [--quality Q] [--threads N]
- *                    [--heavy-window N] [--max-megapixels N] -o OUT
+ *                    [--heavy-window N] [--max-megapixels N]
+ *                    [--detect [--cascade C]... [--min-face L] [--margin P]]
+ *                    -o OUT
  *
  * The output format follows OUT's extension (.jpg/.jpeg, .png, .ppm) and is
- * written atomically: a failed render leaves no file behind.
+ * written atomically: a failed render leaves no file behind.  --detect
+ * adds the faces `intofocus detect` finds to the boxes, as the detector
+ * of an experiment does before its first stage.
  */
 #include "daemon/daemon.h"
+#include "config/config.h"
 #include "imaging/imaging.h"
 
 #include <getopt.h>
@@ -25,6 +30,11 @@ struct render_opts {
 	enum redact_style style;
 	uint32_t color;
 	int64_t window, quality, threads, heavy_window, mp;
+	bool detect; /* --detect: the detector's faces join the boxes */
+	const char *cascades[FACE_CASCADES_MAX];
+	size_t ncascades;
+	struct exp_length min_face;
+	int margin_bp;
 };
 
 static void
@@ -35,7 +45,9 @@ render_usage(FILE *fp)
 		"[--style fill|median|pixelate]\n"
 		"                        [--color #rrggbb] [--quality Q] "
 		"[--threads N] [--heavy-window N]\n"
-		"                        [--max-megapixels N] -o OUT\n"
+		"                        [--max-megapixels N] [--detect "
+		"[--cascade C]... [--min-face L]\n"
+		"                        [--margin P]] -o OUT\n"
 		"\n"
 		"Renders one stage image: the median filter of IMAGE at WINDOW "
 		"(odd; 1 = no filter),\n"
@@ -55,6 +67,10 @@ render_usage(FILE *fp)
 		"[default: 41]\n"
 		"      --max-megapixels N  refuse larger images "
 		"[default: 100]\n"
+		"      --detect          also redact the faces OpenCV's "
+		"cascades find (see\n"
+		"                        intofocus detect --help for "
+		"--cascade, --min-face, --margin)\n"
 		"  -o, --output OUT      the file to write\n"
 		"\nexit status: 0 written, 1 runtime failure, 2 bad "
 		"arguments or unreadable image\n");
@@ -162,6 +178,32 @@ render_opt(struct render_opts *o, int c, const char *arg, const char *opt,
 	case 'o':
 		o->output = arg;
 		return IF_OK;
+	case 'd':
+		o->detect = true;
+		return IF_OK;
+	case 'C':
+		if (o->ncascades == FACE_CASCADES_MAX)
+			return err_set(eb, IF_EINPUT,
+				       "more than %d --cascade options",
+				       FACE_CASCADES_MAX);
+		o->cascades[o->ncascades++] = arg;
+		return IF_OK;
+	case 'F':
+		if (cfg_parse_length(arg, 100000, &o->min_face) != 0)
+			return err_set(eb, IF_EINPUT,
+				       "--min-face \"%s\": give pixels "
+				       "(1..100000) or a share like 2%%",
+				       arg);
+		return IF_OK;
+	case 'G':
+		o->margin_bp = 0;
+		if (strcmp(arg, "0") != 0 && strcmp(arg, "0%") != 0 &&
+		    cfg_parse_percent(arg, &o->margin_bp) != 0)
+			return err_set(eb, IF_EINPUT,
+				       "--margin \"%s\": give a percentage "
+				       "like 10%%",
+				       arg);
+		return IF_OK;
 	case ':':
 		return err_set(eb, IF_EINPUT, "%s needs a value", opt);
 	default:
@@ -206,6 +248,10 @@ parse_render_opts(int argc, char **argv, struct render_opts *o,
 		{"output", required_argument, NULL, 'o'},
 		{"heavy-window", required_argument, NULL, 'H'},
 		{"max-megapixels", required_argument, NULL, 'M'},
+		{"detect", no_argument, NULL, 'd'},
+		{"cascade", required_argument, NULL, 'C'},
+		{"min-face", required_argument, NULL, 'F'},
+		{"margin", required_argument, NULL, 'G'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -217,6 +263,8 @@ parse_render_opts(int argc, char **argv, struct render_opts *o,
 	o->quality = IMG_DEFAULT_JPEG_QUALITY;
 	o->heavy_window = IMG_HEAVY_WINDOW;
 	o->mp = 100;
+	o->min_face.px = 20;
+	o->margin_bp = 1000;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":w:b:s:c:q:t:o:h", opts,
@@ -236,6 +284,37 @@ parse_render_opts(int argc, char **argv, struct render_opts *o,
 			       optind + 1 < argc ? argv[optind + 1] : "");
 	o->input = argv[optind];
 	return render_opts_check(o, eb);
+}
+
+/* Appends the detector's faces in the image to the boxes (--detect). */
+static int
+detect_boxes(struct render_opts *o, struct errbuf *eb)
+{
+	struct img *im = NULL;
+	struct box *found = NULL, *p;
+	size_t nfound = 0;
+	int rc;
+
+	rc = img_load(o->input, (uint64_t)o->mp * 1000000ULL, &im, eb);
+	if (rc == IF_OK)
+		rc = detect_faces_in(im, o->cascades, o->ncascades,
+				     &o->min_face, o->margin_bp, false, &found,
+				     &nfound, NULL, eb);
+	img_free(im);
+	if (rc != IF_OK || nfound == 0) {
+		free(found);
+		return rc;
+	}
+	p = realloc(o->boxes, (o->nboxes + nfound) * sizeof(*p));
+	if (p == NULL) {
+		free(found);
+		return err_set(eb, IF_ERUNTIME, "out of memory");
+	}
+	memcpy(p + o->nboxes, found, nfound * sizeof(*p));
+	o->boxes = p;
+	o->nboxes += nfound;
+	free(found);
+	return IF_OK;
 }
 
 /* Renders and writes OUT atomically: a failed render leaves no file. */
@@ -278,8 +357,10 @@ cmd_render(int argc, char **argv)
 
 	rc = parse_render_opts(argc, argv, &o, &eb);
 	if (rc == IF_OK)
-		rc = render_write(&o, &eb) == IF_OK ? IF_OK
-						     : cmd_fail("render", &eb);
+		rc = (!o.detect || detect_boxes(&o, &eb) == IF_OK) &&
+				     render_write(&o, &eb) == IF_OK
+			     ? IF_OK
+			     : cmd_fail("render", &eb);
 	else if (rc != -1) {
 		fprintf(stderr, "intofocus render: %s\n", eb.msg);
 		fprintf(stderr, "Try \"intofocus render --help\".\n");

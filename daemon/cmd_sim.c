@@ -31,6 +31,8 @@ struct sim_opts {
 	size_t nexps;
 	const char **refusals;
 	size_t nrefusals;
+	/* The crowd's model for every --experiment; < 0: the file's own. */
+	double crowd_k, crowd_x0, spurious, jitter;
 };
 
 static void
@@ -77,7 +79,12 @@ usage(FILE *fp)
 		"                      ExpiredTokenException, or "
 		"ServiceUnavailable (repeatable,\n"
 		"                      at most 8); e.g. "
-		"CreateHITWithHITType:/street/=ParameterValidationError\n");
+		"CreateHITWithHITType:/street/=ParameterValidationError\n"
+		"  --crowd-k K, --crowd-x0 X, --spurious P, --jitter J\n"
+		"                      the simulated crowd's model for every "
+		"--experiment, over\n"
+		"                      its simulator: keys (e.g. a curve "
+		"fitted by calibrate)\n");
 }
 
 /* Splits "HOST:PORT" (or "[::1]:PORT"). */
@@ -178,6 +185,17 @@ sim_opt(struct sim_opts *o, int c, const char *arg, struct errbuf *eb)
 	case 'r':
 		o->refusals[o->nrefusals++] = arg;
 		return IF_OK;
+	case 'K':
+		return parse_double("--crowd-k", arg, 0.001, 100.0,
+				    &o->crowd_k, eb);
+	case 'X':
+		return parse_double("--crowd-x0", arg, 0.0, 100.0,
+				    &o->crowd_x0, eb);
+	case 'P':
+		return parse_double("--spurious", arg, 0.0, 1.0, &o->spurious,
+				    eb);
+	case 'J':
+		return parse_double("--jitter", arg, 0.0, 1.0, &o->jitter, eb);
 	case 'e':
 		if (exp_load(arg, &o->exps[o->nexps], NULL, eb) != IF_OK ||
 		    sim_view_init(&o->views[o->nexps], o->exps[o->nexps],
@@ -210,6 +228,10 @@ parse_sim_opts(int argc, char **argv, struct sim_opts *o, struct errbuf *eb)
 		{"latency-ms", required_argument, NULL, 'L'},
 		{"state-dir", required_argument, NULL, 'S'},
 		{"refuse", required_argument, NULL, 'r'},
+		{"crowd-k", required_argument, NULL, 'K'},
+		{"crowd-x0", required_argument, NULL, 'X'},
+		{"spurious", required_argument, NULL, 'P'},
+		{"jitter", required_argument, NULL, 'J'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -220,6 +242,7 @@ parse_sim_opts(int argc, char **argv, struct sim_opts *o, struct errbuf *eb)
 	o->cfg.port = 9000;
 	o->seed = 1;
 	o->slow = -2;
+	o->crowd_k = o->crowd_x0 = o->spurious = o->jitter = -1;
 	o->exps = calloc((size_t)argc + 1, sizeof(*o->exps));
 	o->views = calloc((size_t)argc + 1, sizeof(*o->views));
 	o->refusals = calloc((size_t)argc + 1, sizeof(*o->refusals));
@@ -245,6 +268,15 @@ parse_sim_opts(int argc, char **argv, struct sim_opts *o, struct errbuf *eb)
 		usage(stderr);
 		return err_set(eb, IF_EINPUT, "unexpected argument \"%s\"",
 			       argv[optind]);
+	}
+	/* Flags replay a fitted crowd over what the files say. */
+	for (size_t i = 0; i < o->nexps; i++) {
+		struct sim_crowd_model *m = &o->views[i].crowd;
+
+		m->k = o->crowd_k >= 0 ? o->crowd_k : m->k;
+		m->x0 = o->crowd_x0 >= 0 ? o->crowd_x0 : m->x0;
+		m->spurious = o->spurious >= 0 ? o->spurious : m->spurious;
+		m->jitter = o->jitter >= 0 ? o->jitter : m->jitter;
 	}
 	return IF_OK;
 }

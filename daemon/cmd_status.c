@@ -381,7 +381,8 @@ status_show(struct state *st, const struct experiment *exp,
 		}
 		s.hit_list = hits;
 		s.window = im->stage >= 1 && (size_t)im->stage <= exp->nstages
-				   ? exp->stages[im->stage - 1]
+				   ? exp_window(exp, im->id,
+						(size_t)im->stage)
 				   : 1;
 		if (json)
 			json_array_append_new(images, json_image(&t, &s));

@@ -11,6 +11,7 @@
 #define INTOFOCUS_DAEMON_H
 
 #include "common/common.h"
+#include "config/config.h"
 #include "imaging/imaging.h"
 #include "mturk/mturk.h"
 
@@ -31,6 +32,7 @@ int cmd_report(int argc, char **argv);	/* cmd_report.c */
 int cmd_render(int argc, char **argv);	/* cmd_render.c */
 int cmd_mturk(int argc, char **argv);	/* cmd_mturk.c */
 int cmd_sim(int argc, char **argv);	/* cmd_sim.c */
+int cmd_detect(int argc, char **argv);	/* cmd_detect.c */
 
 /*
  * Prints "intofocus CMD: message" for an error and returns its code, for the
@@ -365,6 +367,94 @@ struct run_ctx {
 	int64_t crash_points;
 };
 
+/*
+ * cmd_detect.c: the faces of im (boxes grown by margin_bp, inside the
+ * image) found by the cascades (none: frontalface_alt2 and profileface)
+ * at min_face resolved against im; *min_px (may be NULL) gets that size
+ * in pixels.  Also `render --detect`.  *out is freed with free().
+ */
+struct exp_length;
+int detect_faces_in(const struct img *im, const char *const *cascades,
+		    size_t ncascades, const struct exp_length *min_face,
+		    int margin_bp, bool no_downscale, struct box **out,
+		    size_t *nout, int *min_px, struct errbuf *eb);
+
+/* ---- calibrate.c: the crowd's detection curve (docs/calibrate.md) ----- */
+
+/* One worker facing one face the served image did not hide. */
+struct calib_obs {
+	double x;   /* the face's smaller side / the stage's window */
+	bool found; /* the worker's boxes cover at least half of it */
+};
+
+struct calib_data {
+	struct calib_obs *obs;
+	size_t n, cap;
+};
+
+int calib_add(struct calib_data *d, double x, bool found);
+void calib_data_cleanup(struct calib_data *d);
+
+/* P(found) = 1 / (1 + exp(-k (x - x0))), fitted by maximum likelihood. */
+struct calib_fit {
+	double k, x0;	    /* the curve */
+	double se_k, se_x0; /* standard errors (observed information) */
+	double a, b;	    /* eta = a + b x: b = k, a = -k x0 */
+	double var_a, var_b, cov_ab;
+	double loglik;
+	size_t n, found;
+	int iterations;
+};
+
+/* The curve's value at x. */
+double calib_p(double k, double x0, double x);
+/*
+ * Fits the curve to d.  IF_EINPUT when the data cannot determine it
+ * (fewer than 10 observations, all found or all missed, separated).
+ */
+int calib_fit(const struct calib_data *d, struct calib_fit *f,
+	      struct errbuf *eb);
+
+/* What the operator asks of a schedule. */
+struct calib_target {
+	int min_face;	  /* the smallest face side to find, px */
+	double recall;	  /* wanted for faces of that side, 0..1 */
+	int workers;	  /* assignments per HIT */
+	int first_window; /* odd, >= 3 */
+	int64_t assignment_cents; /* reward + fee; 0 = unknown */
+};
+
+struct calib_plan {
+	int windows[EXP_STAGES_MAX];
+	size_t nwindows;
+	double p_stage[EXP_STAGES_MAX]; /* one worker, smallest face */
+	double recall;		/* for the smallest face */
+	double recall_double;	/* for faces twice as large */
+	int64_t assignments;	/* per image */
+	int64_t cost_cents;	/* per image; 0 when the price is unknown */
+};
+
+/*
+ * The cheapest schedule (fewest stages) from first_window reaching the
+ * recall for min_face under the fitted curve, with the widest last
+ * window among those; IF_EINPUT when none of up to EXP_STAGES_MAX does.
+ */
+int calib_schedule(const struct calib_fit *f, const struct calib_target *t,
+		   struct calib_plan *p, struct errbuf *eb);
+
+struct calib_counts {
+	size_t images, stages, assignments, hidden;
+};
+
+/*
+ * The observations of a finished experiment: its images' ground truth
+ * (exp) and its state (state_dir/state.db, opened read-only).
+ */
+int calib_collect(const struct experiment *exp, const char *state_dir,
+		  struct calib_data *d, struct calib_counts *c,
+		  struct errbuf *eb);
+int cmd_calibrate(int argc, char **argv); /* cmd_calibrate.c */
+
 /* state_dir.c: --state-dir, else $STATE_DIRECTORY, else ./state/NAME. */
 char *state_dir_for(const char *given, const char *exp_name);
 
@@ -679,6 +769,7 @@ struct sim_view {
 	struct sim_image *images;
 	struct sim_face **faces;
 	size_t nimages;
+	struct sim_crowd_model crowd; /* the experiment's simulator: keys */
 };
 
 int sim_view_init(struct sim_view *v, const struct experiment *exp,

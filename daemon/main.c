@@ -16,6 +16,10 @@ static const struct command commands[] = {
 	{"status", "show an experiment's progress from its state", cmd_status},
 	{"report", "write the results site and the metrics table", cmd_report},
 	{"render", "render one stage image offline", cmd_render},
+	{"detect", "print the faces OpenCV's cascades find in an image",
+	 cmd_detect},
+	{"calibrate", "fit the crowd's detection curve; propose a schedule",
+	 cmd_calibrate},
 	{"mturk", "call one MTurk API operation and print the answer",
 	 cmd_mturk},
 	{"sim", "run the MTurk-compatible simulator", cmd_sim},
@@ -28,7 +32,7 @@ usage(FILE *fp)
 		    "       intofocus COMMAND --help\n"
 		    "       intofocus --version\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(fp, "  %-8s %s\n", commands[i].name, commands[i].summary);
+		fprintf(fp, "  %-9s %s\n", commands[i].name, commands[i].summary);
 	fprintf(fp, "\nexit status: 0 success, 1 runtime failure, "
 		    "2 usage or invalid input, 75 temporary failure\n");
 }

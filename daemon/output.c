@@ -144,7 +144,7 @@ image_record_json(struct run_ctx *ctx, const struct image_rec *im,
 
 		json_object_set_new(st, "stage", json_integer((json_int_t)k));
 		json_object_set_new(st, "window",
-				    json_integer(exp->stages[k - 1]));
+				    json_integer(exp_window(exp, im->id, k)));
 		rc = store_stage_result_get(ctx->st, im->id, (int)k, &boxes,
 					    &found, eb);
 		if (rc != IF_OK) {

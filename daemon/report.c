@@ -133,14 +133,14 @@ render_views(struct run_ctx *ctx, const struct exp_image *ei,
 	    ib->nall > 0) {
 		rc = img_new(&heavy, orig->w, orig->h, 0, eb);
 		if (rc == IF_OK)
-			rc = img_median(orig, heavy, exp->stages[0],
+			rc = img_median(orig, heavy, exp_window(exp, ei->id, 1),
 					ctx->threads, eb);
 	}
 	for (size_t k = 1; rc == IF_OK && im != NULL && k <= exp->nstages;
 	     k++) {
 		if (!stage_shown(im, ib, k, hits, nhits))
 			break;
-		rc = img_render_stage(orig, exp->stages[k - 1], ib->all,
+		rc = img_render_stage(orig, exp_window(exp, ei->id, k), ib->all,
 				      ib->upto[k - 1],
 				      exp->redact.style, exp->redact.color,
 				      heavy, ctx->threads, &out, eb);
@@ -148,7 +148,7 @@ render_views(struct run_ctx *ctx, const struct exp_image *ei,
 			break;
 		snprintf(name, sizeof(name), "%s-stage%zu.jpg", im->id, k);
 		snprintf(label, sizeof(label), "Stage %zu (window %d)", k,
-			 exp->stages[k - 1]);
+			 exp_window(exp, ei->id, k));
 		rc = save_view(out, dir, name, ctx->jpeg_quality, views, label,
 			       "stage", (int)k, eb);
 		img_free(out);

@@ -37,6 +37,9 @@ sim_view_init(struct sim_view *v, const struct experiment *exp,
 		v->images[i].height = im->height;
 		v->images[i].faces = f;
 		v->images[i].nfaces = im->nground_truth;
+		/* Windows fitted to the image (issue 17). */
+		v->images[i].windows = im->windows;
+		v->images[i].nwindows = exp->nstages;
 	}
 	v->nimages = exp->nimages;
 	v->exp.name = exp->name;
@@ -44,6 +47,22 @@ sim_view_init(struct sim_view *v, const struct experiment *exp,
 	v->exp.nwindows = exp->nstages;
 	v->exp.images = v->images;
 	v->exp.nimages = exp->nimages;
+	/*
+	 * The crowd judges what the daemon serves: it combines the same way.
+	 * majority-weighted counts as majority: the crowd gives no
+	 * confidences, so each box weighs 1.
+	 */
+	v->exp.aggregate = exp->aggregate == EXP_AGG_FIRST ? SIM_AGG_FIRST
+			   : exp->aggregate == EXP_AGG_MAJORITY ||
+					   exp->aggregate ==
+						   EXP_AGG_MAJORITY_WEIGHTED
+				   ? SIM_AGG_MAJORITY
+				   : SIM_AGG_UNION;
+	v->crowd.k = exp->sim_crowd.k;
+	v->crowd.x0 = exp->sim_crowd.x0;
+	v->crowd.spurious = exp->sim_crowd.spurious;
+	v->crowd.jitter = exp->sim_crowd.jitter;
+	v->exp.crowd = &v->crowd;
 	return IF_OK;
 nomem:
 	sim_view_cleanup(v);

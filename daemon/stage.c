@@ -311,7 +311,7 @@ render(struct run_ctx *ctx, const struct image_rec *im, int window,
 		.window = window,
 		.style = ctx->exp->redact.style,
 		.fill_rgb = ctx->exp->redact.color,
-		.heavy_window = ctx->exp->stages[0],
+		.heavy_window = exp_window(ctx->exp, im->id, 1),
 	};
 	struct box *boxes = NULL;
 	const char *path = NULL;
@@ -353,7 +353,8 @@ step_render(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	int64_t valid_for;
 	int rc;
 
-	rc = render(ctx, im, ctx->exp->stages[im->stage - 1], im->stage - 1,
+	rc = render(ctx, im, exp_window(ctx->exp, im->id, (size_t)im->stage),
+		    im->stage - 1,
 		    NULL, &jpeg, &len, &cause);
 	if (rc != IF_OK) {
 		if (rc == IF_EINPUT)
@@ -956,8 +957,9 @@ finish_stage(struct run_ctx *ctx, struct image_rec *im, struct hit_rec *h,
 	if (rc != IF_OK)
 		return rc;
 	h->closed = HIT_CLOSED; /* the intent of hit_review() */
-	w = (struct stage_write){im, h, ctx->exp->stages[stage - 1], json,
-				 (int)n, run_now(ctx)};
+	w = (struct stage_write){im, h,
+				 exp_window(ctx->exp, im->id, (size_t)stage),
+				 json, (int)n, run_now(ctx)};
 	/* The image row written is the next stage's; w.im reads it first. */
 	{
 		struct image_rec next = *im;
@@ -981,7 +983,8 @@ finish_stage(struct run_ctx *ctx, struct image_rec *im, struct hit_rec *h,
 		*im = next;
 	}
 	log_info("%s/%s/%d: window %d done, %zu boxes %s%s%s", ctx->exp->name,
-		 im->id, stage, ctx->exp->stages[stage - 1], nboxes, json,
+		 im->id, stage, exp_window(ctx->exp, im->id, (size_t)stage),
+		 nboxes, json,
 		 note != NULL ? "; " : "", note != NULL ? note : "");
 	free(json);
 	if (!review)

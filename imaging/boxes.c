@@ -299,3 +299,16 @@ box_coverage(const struct box *target, const struct box *boxes, size_t n)
 	area = (double)target->w * target->h;
 	return covered / area;
 }
+
+int
+img_length_resolve(int px, int bp, int w, int h)
+{
+	int64_t side = w < h ? w : h;
+	int64_t v;
+
+	if (bp <= 0)
+		return px > 0 ? px : 1;
+	/* Rounded half up, in integers: bp is hundredths of a percent. */
+	v = (side * bp + 5000) / 10000;
+	return v < 1 ? 1 : v > INT32_MAX ? INT32_MAX : (int)v;
+}

@@ -14,6 +14,7 @@
 
 #include "common/common.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -221,5 +222,72 @@ int img_renderer_encode(struct img_renderer *r, const void *data, size_t len,
 			enum img_format fmt, int jpeg_quality,
 			const unsigned char **out, size_t *outlen,
 			struct errbuf *eb);
+
+
+/* ---- face_detect.cc: OpenCV's cascade classifiers ----------------------- */
+
+/*
+ * Where Debian's opencv-data puts the cascades; a cascade named without a
+ * '/' ("frontalface_default") is FACE_CASCADE_DIR/haarcascade_NAME.xml.
+ */
+#ifndef FACE_CASCADE_DIR
+#define FACE_CASCADE_DIR "/usr/share/opencv4/haarcascades"
+#endif
+#define FACE_CASCADES_MAX 8
+/* The cascades used when none is named: frontal faces and profiles. */
+#define FACE_DEFAULT_CASCADES "frontalface_alt2,profileface"
+
+/*
+ * A detector holds its loaded cascades; one detector serves one thread at
+ * a time.  A cascade whose name ends in "profileface" also runs on the
+ * mirrored image, since it was trained on faces turned one way only.
+ */
+struct face_detector;
+
+/*
+ * Loads every cascade, each a name or a path (see FACE_CASCADE_DIR).  A
+ * missing or unreadable cascade is IF_EINPUT naming the file.
+ */
+int face_detector_new(const char *const *cascades, size_t n,
+		      struct face_detector **out, struct errbuf *eb);
+/* NULL is a no-op. */
+void face_detector_free(struct face_detector *d);
+/* The file a cascade name stands for; truncated to len - 1 bytes. */
+void face_cascade_path(const char *name, char *out, size_t len);
+
+/* What face_detect() looks for and how it reports it. */
+struct face_detect_opts {
+	/* The smallest face side looked for, in pixels (>= 1). */
+	int min_face;
+	/*
+	 * Each edge of a found face moves out by this many hundredths of a
+	 * percent of the face's side (1000 = 10%), then is clipped to the
+	 * image: what is hidden should cover hair and ears too.
+	 */
+	int margin_bp;
+	/*
+	 * The image is scaled down for the search so that min_face maps to
+	 * the cascades' own window (about 24 px) when it is larger: the
+	 * same faces at a fraction of the cost.  false searches full size.
+	 */
+	bool no_downscale;
+};
+
+/*
+ * The faces in im, each once (boxes of several cascades that overlap by
+ * more than a third are merged into their union), grown by the margin
+ * and inside the image, sorted top to bottom then left to right.  *out is
+ * freed with free(); it is NULL when *nout is 0.
+ */
+int face_detect(struct face_detector *d, const struct img *im,
+		const struct face_detect_opts *opts, struct box **out,
+		size_t *nout, struct errbuf *eb);
+
+/*
+ * A length written as pixels or as hundredths of a percent of an image's
+ * shorter side, resolved for that image: bp 250 on a 4000x3000 image is
+ * 75 px.  Rounded to the nearest pixel, at least 1.
+ */
+int img_length_resolve(int px, int bp, int w, int h);
 
 #endif /* INTOFOCUS_IMAGING_H */

@@ -11,7 +11,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 2
 wide=scripts/check-style.wide
-files=$(git ls-files '*.c' '*.h') || exit 2
+files=$(git ls-files '*.c' '*.cc' '*.h') || exit 2
 [ -n "$files" ] || { echo "check-style: no C files from git" >&2; exit 2; }
 bad=0
 for f in $files; do

@@ -7,9 +7,12 @@ set -eu
 
 purpose=${1:-build}
 
+# The face detector: OpenCV's objdetect (libopencv-dev carries the
+# opencv4.pc pkg-config file) and the Haar cascades of opencv-data.
 build_pkgs="build-essential pkg-config libcurl4-openssl-dev libssl-dev
 libxml2-dev libturbojpeg0-dev libjpeg62-turbo-dev libyaml-dev libjansson-dev
-libsqlite3-dev libmicrohttpd-dev libpng-dev libsystemd-dev"
+libsqlite3-dev libmicrohttpd-dev libpng-dev libsystemd-dev libopencv-dev
+opencv-data"
 # Tests: cmocka for unit suites; Python with Pillow and boto3 as independent
 # oracles (median fixtures, simulator conformance); sqlite3 and systemd for
 # inspecting state and checking the unit file; strace and groff for tracing

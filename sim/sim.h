@@ -28,6 +28,28 @@ struct sim_image {
 	int width, height; /* 0 when unknown: no false positives then */
 	const struct sim_face *faces;
 	size_t nfaces;
+	/* Its own windows, stage by stage, or NULL for the experiment's. */
+	const int *windows;
+	size_t nwindows;
+};
+
+/*
+ * The simulated workers' model (README: "the simulated crowd"): a worker
+ * finds a face it can see with p = 1 / (1 + exp(-k * (side / window -
+ * x0))), side being the face's smaller side; each edge of its box moves
+ * by up to jitter x side; it adds one spurious box with probability
+ * spurious.
+ */
+struct sim_crowd_model {
+	double k, x0, spurious, jitter;
+};
+#define SIM_CROWD_MODEL_DEFAULT {3.0, 1.0, 0.10, 0.10}
+
+/* How the daemon combines a stage's answers into what it redacts. */
+enum sim_aggregate {
+	SIM_AGG_UNION = 0,
+	SIM_AGG_FIRST,	  /* the first answer submitted */
+	SIM_AGG_MAJORITY, /* pixels boxed by more than half of the answers */
 };
 
 /*
@@ -41,6 +63,12 @@ struct sim_experiment {
 	size_t nwindows;
 	const struct sim_image *images;
 	size_t nimages;
+	/*
+	 * What the daemon redacts of a stage's answers: a worker sees a
+	 * face hidden only when the image it is served hides it.
+	 */
+	enum sim_aggregate aggregate;
+	const struct sim_crowd_model *crowd; /* NULL: the default model */
 };
 
 struct sim_config {

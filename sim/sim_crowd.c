@@ -5,24 +5,30 @@
  * worker id) and what the crowd knows of the image, never of the wall
  * clock or of request order, so that a run is reproducible.
  *
- * The model, deliberately simple and stated in the README:
+ * The model, deliberately simple and stated in the README; its numbers
+ * are an experiment's settings (struct sim_crowd_model, "simulator:" in
+ * the experiment file), so that a crowd fitted by `intofocus calibrate`
+ * can be replayed:
  *   - each visible ground-truth face is found with probability
  *     p = 1 / (1 + exp(-k * (side / window - x0))), side being the face's
- *     smaller side and window the stage's median window, k = 3, x0 = 1:
- *     a face as wide as the window is found half of the time, one twice as
- *     wide 95% of the time, one half as wide 18% of the time;
- *   - a found face is boxed with each edge moved by up to 10% of its side;
- *   - with probability 0.1 the worker adds one spurious box somewhere in
- *     the image (only when the image size is known);
+ *     smaller side and window the stage's median window; by default
+ *     k = 3, x0 = 1: a face as wide as the window is found half of the
+ *     time, one twice as wide 95% of the time, one half as wide 18% of
+ *     the time;
+ *   - a found face is boxed with each edge moved by up to jitter (10%)
+ *     of its side;
+ *   - with probability spurious (0.1) the worker adds one spurious box
+ *     somewhere in the image (only when the image size is known);
  *   - face_found is "yes" when the worker boxed at least one real face;
  *   - a worker whose page shows an image hosted by the simulator that
  *     does not exist boxes nothing, answers "no" and says the image did
  *     not load: the daemon's image hosting is part of what is tested;
- *   - a face that earlier stages of the same image already covered for at
- *     least half of its area is redacted in the image the worker sees, so
- *     it is neither found nor missed.  The crowd learns those boxes from
- *     the assignments the simulator itself holds, i.e. it assumes union
- *     aggregation; under "first" or "majority" it over-estimates redaction.
+ *   - a face that the image served hides for at least half of its area
+ *     is neither found nor missed.  The crowd learns what is hidden from
+ *     the assignments of earlier stages the simulator itself holds,
+ *     combined stage by stage as the daemon combines them (union, first
+ *     or majority: sim_store.c), so that a face boxed by a second worker
+ *     under "first" stays visible.
  */
 #include "sim/sim_private.h"
 
@@ -108,17 +114,29 @@ sim_worker_id(uint64_t seed, size_t i, char out[SIM_WORKER_ID_LEN + 1])
 	sim_rng_id(&r, out + 1, SIM_WORKER_ID_LEN - 1);
 }
 
+static const struct sim_crowd_model default_model =
+	SIM_CROWD_MODEL_DEFAULT;
+
 double
-sim_crowd_p_find(int side, int window)
+sim_crowd_p_find_model(const struct sim_crowd_model *m, int side,
+		       int window)
 {
 	double ratio;
 
+	if (m == NULL)
+		m = &default_model;
 	if (side <= 0)
 		return 0.0;
 	if (window <= 0)
 		return 1.0; /* an unfiltered image: every face is plain */
 	ratio = (double)side / (double)window;
-	return 1.0 / (1.0 + exp(-SIM_CROWD_K * (ratio - SIM_CROWD_X0)));
+	return 1.0 / (1.0 + exp(-m->k * (ratio - m->x0)));
+}
+
+double
+sim_crowd_p_find(int side, int window)
+{
+	return sim_crowd_p_find_model(NULL, side, window);
 }
 
 void
@@ -165,10 +183,11 @@ clampi(int v, int lo, int hi)
 }
 
 static struct sim_face
-jitter(struct sim_rng *r, const struct sim_face *f, int width, int height)
+jitter(struct sim_rng *r, const struct sim_face *f, int width, int height,
+       double share)
 {
 	int side = f->w < f->h ? f->w : f->h;
-	int j = (int)(side * SIM_CROWD_JITTER);
+	int j = (int)(side * share);
 	int x0 = f->x + (int)sim_rng_range(r, -j, j);
 	int y0 = f->y + (int)sim_rng_range(r, -j, j);
 	int x1 = f->x + f->w + (int)sim_rng_range(r, -j, j);
@@ -199,6 +218,8 @@ sim_crowd_answer(uint64_t seed, const char *annotation, int attempt,
 		 struct sim_crowd_answer *out, struct errbuf *eb)
 {
 	const struct sim_image *im = task->image;
+	const struct sim_crowd_model *m =
+		task->model != NULL ? task->model : &default_model;
 	size_t cap = (im != NULL ? im->nfaces : 0) + 1;
 	struct sim_rng r;
 	uint64_t h, att = (uint64_t)attempt;
@@ -224,16 +245,17 @@ sim_crowd_answer(uint64_t seed, const char *annotation, int attempt,
 		/* Draw for every face, seen or not, so that one face's fate
 		 * does not shift the random stream of the others. */
 		double u = sim_rng_unit(&r);
-		struct sim_face b = jitter(&r, f, im->width, im->height);
+		struct sim_face b = jitter(&r, f, im->width, im->height,
+					   m->jitter);
 
 		if (sim_coverage(f, task->covered, task->ncovered) >= 0.5)
 			continue;
-		if (u < sim_crowd_p_find(side, task->window)) {
+		if (u < sim_crowd_p_find_model(m, side, task->window)) {
 			out->boxes[out->nboxes++] = b;
 			found_real = true;
 		}
 	}
-	if (sim_rng_unit(&r) < SIM_CROWD_FALSE_POSITIVE && im != NULL &&
+	if (sim_rng_unit(&r) < m->spurious && im != NULL &&
 	    im->width > 8 && im->height > 8) {
 		int w = task->window > 0 ? task->window : 32;
 		struct sim_face b;

@@ -8,9 +8,11 @@
  * what the daemon's exclusive_stages flow needs: it grants qualifications
  * before it posts the next stage's HIT.  What each worker answers is
  * sim_crowd.c's; this file finds what the crowd knows of the HIT (the
- * image, the stage, what earlier stages redacted) and records the answers.
+ * image, the stage, what earlier stages redacted, combined as the daemon
+ * combines them) and records the answers.
  */
 #include "sim/sim_private.h"
+#include "imaging/imaging.h"
 #include "mturk/mturk.h"
 
 #include <stdlib.h>
@@ -40,14 +42,105 @@ sim_answer_xml(const char *const *names, const char *const *values, size_t n)
 	return out;
 }
 
-/* Orders assignments as they are in st->asgs (a qsort() comparator). */
+/*
+ * Orders assignments as the daemon's state does ("first" is its first):
+ * by submission time in whole seconds (SubmitTime as the daemon keeps
+ * it), then assignment id, then worker id.
+ */
 static int
-asg_seq_cmp(const void *x, const void *y)
+asg_submit_cmp(const void *x, const void *y)
 {
 	const struct asg *a = *(const struct asg *const *)x;
 	const struct asg *b = *(const struct asg *const *)y;
+	int64_t sa = a->submit_ms / 1000, sb = b->submit_ms / 1000;
+	int c;
 
-	return a->seq < b->seq ? -1 : a->seq > b->seq;
+	if (sa != sb)
+		return sa < sb ? -1 : 1;
+	if ((c = strcmp(a->id, b->id)) != 0)
+		return c;
+	return strcmp(a->worker_id, b->worker_id);
+}
+
+/* Appends n boxes to *all (count *nall); 0 or -1. */
+static int
+faces_append(struct sim_face **all, size_t *nall, const struct sim_face *b,
+	     size_t n)
+{
+	struct sim_face *grown;
+
+	if (n == 0)
+		return 0;
+	grown = realloc(*all, (*nall + n) * sizeof(*grown));
+	if (grown == NULL)
+		return -1;
+	memcpy(grown + *nall, b, n * sizeof(*grown));
+	*all = grown;
+	*nall += n;
+	return 0;
+}
+
+/*
+ * What the daemon redacts of one stage's answers (daemon/aggregate.c),
+ * appended to *all: every box (union), the first answer's (first), or
+ * the pixels more than half of the answers boxed (majority, imaging's
+ * pixel vote; without the image's size, the union stands in).
+ */
+static int
+served_redaction(const struct sim_image *im, enum sim_aggregate rule,
+		 struct asg *const *group, size_t n, struct sim_face **all,
+		 size_t *nall)
+{
+	const struct box **sets;
+	size_t *counts, nout = 0;
+	struct box *out = NULL;
+	struct errbuf eb = {0};
+	int rc = 0;
+
+	if (rule == SIM_AGG_FIRST)
+		return faces_append(all, nall, group[0]->boxes,
+				    group[0]->nboxes);
+	if (rule != SIM_AGG_MAJORITY || im->width <= 0 || im->height <= 0) {
+		for (size_t i = 0; i < n; i++)
+			if (faces_append(all, nall, group[i]->boxes,
+					 group[i]->nboxes) != 0)
+				return -1;
+		return 0;
+	}
+	sets = calloc(n, sizeof(*sets));
+	counts = calloc(n, sizeof(*counts));
+	if (sets == NULL || counts == NULL) {
+		free(sets);
+		free(counts);
+		return -1;
+	}
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct box *b = calloc(group[i]->nboxes + 1, sizeof(*b));
+
+		if (b == NULL)
+			rc = -1;
+		for (size_t k = 0; b != NULL && k < group[i]->nboxes; k++) {
+			const struct sim_face *f = &group[i]->boxes[k];
+
+			b[k] = (struct box){f->x, f->y, f->w, f->h};
+		}
+		sets[i] = b;
+		counts[i] = group[i]->nboxes;
+	}
+	if (rc == 0 && boxes_vote(sets, counts, n, n / 2, im->width,
+				  im->height, &out, &nout, &eb) != IF_OK)
+		rc = -1;
+	for (size_t i = 0; rc == 0 && i < nout; i++) {
+		struct sim_face f = {out[i].x, out[i].y, out[i].w, out[i].h};
+
+		rc = faces_append(all, nall, &f, 1);
+	}
+	free(out);
+	for (size_t i = 0; i < n; i++)
+		free((void *)(uintptr_t)sets[i]);
+	free(sets);
+	free(counts);
+	return rc;
 }
 
 /* Resolves "<experiment>/<image-id>/<stage>" against the known experiments. */
@@ -58,8 +151,10 @@ crowd_task(struct sim_store *st, const char *annotation, const struct hit *self,
 	char exp[256];
 	const char *s1, *s2;
 	int64_t stage = 0;
-	size_t n = 0, nfound = 0;
+	size_t nfound = 0;
 	struct asg **found = NULL;
+	int *stage_of = NULL;
+	enum sim_aggregate rule = SIM_AGG_UNION;
 
 	memset(task, 0, sizeof(*task));
 	*covered = NULL;
@@ -78,22 +173,29 @@ crowd_task(struct sim_store *st, const char *annotation, const struct hit *self,
 		if (strcmp(x->name, exp) != 0)
 			continue;
 		im = sim_strmap_get(&x->images_by_id, s1 + 1,
-				    (size_t)(s2 - s1 - 1));
-		if (im != NULL)
+				(size_t)(s2 - s1 - 1));
+		if (im != NULL) {
 			task->image = im;
-		if ((size_t)stage <= x->nwindows)
+			task->model = &x->crowd;
+			rule = x->aggregate;
+		}
+		if (im != NULL && im->windows != NULL &&
+		    (size_t)stage <= im->nwindows)
+			task->window = im->windows[stage - 1];
+		else if ((size_t)stage <= x->nwindows)
 			task->window = x->windows[stage - 1];
 	}
 	task->stage = (int)stage;
 	if (task->image == NULL)
 		return;
 	/*
-	 * Boxes of earlier stages of this image: what is redacted now, in
-	 * the order of st->asgs.  The candidates are the assignments of the
-	 * HITs with this annotation key.
+	 * Answers of earlier stages of this image, each with its stage: what
+	 * is redacted now is each stage's answers combined by the rule.  The
+	 * candidates are the assignments of the HITs with this annotation
+	 * key; an answer without boxes counts too (it votes, or comes first).
 	 */
 	for (struct hit *h = sim_find_hits_by_ann(st, annotation,
-						  (size_t)(s2 - annotation));
+					      (size_t)(s2 - annotation));
 	     h != NULL; h = h->ann_prev) {
 		if (h == self)
 			continue;
@@ -103,8 +205,6 @@ crowd_task(struct sim_store *st, const char *annotation, const struct hit *self,
 			const char *slash;
 			int64_t hs = 0;
 
-			if (a->nboxes == 0)
-				continue;
 			if (ann == NULL ||
 			    (slash = strrchr(ann, '/')) == NULL ||
 			    (size_t)(slash - ann) !=
@@ -122,24 +222,43 @@ crowd_task(struct sim_store *st, const char *annotation, const struct hit *self,
 			}
 			if (sim_vec_push(&found, &nfound, a) != 0)
 				goto out;
-			n += a->nboxes;
+			{
+				int *grown = realloc(stage_of,
+						     nfound * sizeof(int));
+
+				if (grown == NULL)
+					goto out;
+				stage_of = grown;
+				stage_of[nfound - 1] = (int)hs;
+			}
 		}
 	}
-	if (n == 0)
+	if (nfound == 0)
 		goto out;
-	qsort(found, nfound, sizeof(*found), asg_seq_cmp);
-	*covered = calloc(n, sizeof(**covered));
-	if (*covered == NULL)
-		goto out;
-	for (size_t i = 0, k = 0; i < nfound; i++) {
-		memcpy(*covered + k, found[i]->boxes,
-		       found[i]->nboxes * sizeof(*found[i]->boxes));
-		k += found[i]->nboxes;
+	/* Stage by stage, each in submission order. */
+	for (int s = 1; s < stage; s++) {
+		struct asg **group = NULL;
+		size_t ngroup = 0;
+
+		for (size_t i = 0; i < nfound; i++)
+			if (stage_of[i] == s &&
+			    sim_vec_push(&group, &ngroup, found[i]) != 0) {
+				free(group);
+				goto out;
+			}
+		qsort(group, ngroup, sizeof(*group), asg_submit_cmp);
+		if (ngroup > 0 &&
+		    served_redaction(task->image, rule, group, ngroup, covered,
+				     &task->ncovered) != 0) {
+			free(group);
+			goto out;
+		}
+		free(group);
 	}
 	task->covered = *covered;
-	task->ncovered = n;
 out:
 	free(found);
+	free(stage_of);
 }
 
 /*

@@ -72,19 +72,22 @@ int sim_crowd_pick(uint64_t seed, const char *key, int attempt, size_t *size,
 
 /* ---- sim_crowd.c: the simulated workers --------------------------------- */
 
-/* The detection curve, stated once (README: "the simulated crowd"). */
-#define SIM_CROWD_K 3.0	 /* steepness of the logistic curve */
-#define SIM_CROWD_X0 1.0 /* side/window ratio found half of the time */
-#define SIM_CROWD_JITTER 0.10 /* each edge moves up to 10% of the side */
-#define SIM_CROWD_FALSE_POSITIVE 0.10 /* chance of one spurious box */
+/*
+ * The detection curve's default is stated once, as SIM_CROWD_MODEL_DEFAULT
+ * in sim.h (README: "the simulated crowd").
+ */
 
 /* p = 1/(1+exp(-k*(side/window - x0))) for a face of smaller side `side`. */
 double sim_crowd_p_find(int side, int window);
+/* The same for a model (NULL: the default one). */
+double sim_crowd_p_find_model(const struct sim_crowd_model *m, int side,
+			      int window);
 
 /* What the crowd knows about one HIT, resolved from its annotation. */
 struct sim_crowd_task {
 	const struct sim_image *image; /* NULL: not an experiment we know */
 	int window;		       /* the stage's median window, or 0 */
+	const struct sim_crowd_model *model; /* NULL: the default model */
 	int stage;		       /* from 1; 0 unknown */
 	/* Boxes already given for this image in earlier stages (redacted). */
 	const struct sim_face *covered;
@@ -343,6 +346,8 @@ struct exp_copy {
 	char *name;
 	int *windows;
 	size_t nwindows;
+	enum sim_aggregate aggregate;
+	struct sim_crowd_model crowd;
 	struct sim_image *images;
 	size_t nimages;
 	struct strmap images_by_id; /* of images[] */

@@ -166,6 +166,7 @@ exp_copy_cleanup(struct exp_copy *e)
 		/* The copies are ours; the struct is const for callers. */
 		free((void *)(uintptr_t)e->images[i].id);
 		free((void *)(uintptr_t)e->images[i].faces);
+		free((void *)(uintptr_t)e->images[i].windows);
 	}
 	free(e->images);
 	strmap_cleanup(&e->images_by_id);
@@ -264,6 +265,11 @@ sim_store_add_experiment(struct sim_store *st, const struct sim_experiment *exp,
 		goto nomem;
 	memcpy(c.windows, exp->windows, exp->nwindows * sizeof(int));
 	c.nwindows = exp->nwindows;
+	c.aggregate = exp->aggregate;
+	if (exp->crowd != NULL)
+		c.crowd = *exp->crowd;
+	else
+		c.crowd = (struct sim_crowd_model)SIM_CROWD_MODEL_DEFAULT;
 	for (size_t i = 0; i < exp->nimages; i++) {
 		const struct sim_image *in = &exp->images[i];
 		struct sim_image *o = &c.images[i];
@@ -273,8 +279,19 @@ sim_store_add_experiment(struct sim_store *st, const struct sim_experiment *exp,
 		*o = *in;
 		o->id = strdup(in->id != NULL ? in->id : "");
 		o->faces = faces;
+		o->windows = NULL;
+		o->nwindows = 0;
 		if (o->id == NULL || faces == NULL)
 			goto nomem;
+		if (in->windows != NULL && in->nwindows > 0) {
+			int *w = calloc(in->nwindows, sizeof(*w));
+
+			if (w == NULL)
+				goto nomem;
+			memcpy(w, in->windows, in->nwindows * sizeof(*w));
+			o->windows = w;
+			o->nwindows = in->nwindows;
+		}
 		if (in->nfaces > 0)
 			memcpy(faces, in->faces, in->nfaces * sizeof(*faces));
 		if (strmap_reserve(&c.images_by_id) != 0)

@@ -9,6 +9,8 @@
 # 3. bench_median run prints our figures, one thread and all cores, the
 #    OpenCV/ours ratio, t(41)/t(13), and a whole stage transition against
 #    libjpeg-turbo's own decode+encode time.
+# 4. bench_detect: the face detector's recall and precision on the
+#    examples with ground truth, and its time on a 12 MP image.
 # Figures only: the bench never fails on speed.
 set -eu
 
@@ -43,6 +45,11 @@ with open(sys.argv[2], "w") as out:
 PY
 
 "$BENCH" run "$tmp" "$cv"
+
+# The face detector: recall and precision on the examples' ground truth,
+# and a 12 MP image searched scaled down against searched at full size.
+echo
+"$TOP/$BUILD/bench/bench_detect" "$TOP/examples/exp1.yaml"
 
 # The daemon: 1,000 small images through 5 stages on the embedded simulator
 # (its state on disk), with exclusive stages as the seed runs them, then
