@@ -9,6 +9,8 @@
 # 3. bench_median run prints our figures, one thread and all cores, the
 #    OpenCV/ours ratio, t(41)/t(13), and a whole stage transition against
 #    libjpeg-turbo's own decode+encode time.
+# 4. bench_redact: 600 whole-image boxes on 12 MP, the redaction before
+#    issue 15 (box after box) against today's, time and pixels written.
 # Figures only: the bench never fails on speed.
 set -eu
 
@@ -43,6 +45,11 @@ with open(sys.argv[2], "w") as out:
 PY
 
 "$BENCH" run "$tmp" "$cv"
+
+# Redaction of 600 whole-image boxes on 12 MP, box after box against the
+# union (issue 15).
+echo
+"$TOP/$BUILD/bench/bench_redact"
 
 # The daemon: 1,000 small images through 5 stages on the embedded simulator
 # (its state on disk), with exclusive stages as the seed runs them, then
