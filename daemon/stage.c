@@ -695,10 +695,13 @@ write_answers(struct state *st, void *arg, struct errbuf *eb)
 		}
 		rec.approval = approval_of_status(as->status);
 		rc = store_assignment_insert(st, &rec, &inserted, eb);
+		/* A summary: the boxes stay in the state (issue 15). */
 		if (rc == IF_OK && inserted && rec.valid)
-			log_info("%s/%s/%d: assignment %s by %s: %s", name,
-				 im->id, im->stage, rec.assignment_id,
-				 rec.worker_id, rec.boxes);
+			log_info("%s/%s/%d: assignment %s by %s: %zu boxes "
+				 "over %.1f%% of the image",
+				 name, im->id, im->stage, rec.assignment_id,
+				 rec.worker_id, pa.nboxes,
+				 100.0 * pa.union_share);
 		else if (rc == IF_OK && inserted)
 			log_warnx("%s/%s/%d: assignment %s by %s is not "
 				  "usable: %s",
@@ -911,6 +914,7 @@ finish_stage(struct run_ctx *ctx, struct image_rec *im, struct hit_rec *h,
 	struct stage_write w;
 	size_t n = 0, nboxes = 0;
 	char *json = NULL;
+	double share;
 	int stage = im->stage, rc;
 
 	if (ei == NULL)
@@ -924,6 +928,8 @@ finish_stage(struct run_ctx *ctx, struct image_rec *im, struct hit_rec *h,
 	assignment_recs_free(a, n);
 	if (rc == IF_OK)
 		rc = boxes_to_json(boxes, nboxes, &json, eb);
+	share = box_coverage(&(struct box){0, 0, ei->width, ei->height},
+			     boxes, nboxes);
 	free(boxes);
 	if (rc != IF_OK)
 		return rc;
@@ -952,9 +958,11 @@ finish_stage(struct run_ctx *ctx, struct image_rec *im, struct hit_rec *h,
 		}
 		*im = next;
 	}
-	log_info("%s/%s/%d: window %d done, %zu boxes %s%s%s", ctx->exp->name,
-		 im->id, stage, ctx->exp->stages[stage - 1], nboxes, json,
-		 note != NULL ? "; " : "", note != NULL ? note : "");
+	log_info("%s/%s/%d: window %d done, %zu boxes over %.1f%% of the "
+		 "image%s%s",
+		 ctx->exp->name, im->id, stage, ctx->exp->stages[stage - 1],
+		 nboxes, 100.0 * share, note != NULL ? "; " : "",
+		 note != NULL ? note : "");
 	free(json);
 	if (!review)
 		return IF_OK;
