@@ -218,7 +218,7 @@ test_same_bytes_as_box_after_box(void **state)
  * each pixel is written once, where box after box wrote it 600 times.
  */
 static void
-test_600_whole_image_boxes_write_each_pixel_once(void **state)
+test_600_whole_boxes_write_pixels_once(void **state)
 {
 	static const enum redact_style styles[] = {REDACT_FILL, REDACT_MEDIAN,
 						   REDACT_PIXELATE};
@@ -279,7 +279,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same_bytes_as_box_after_box),
-		cmocka_unit_test(test_600_whole_image_boxes_write_each_pixel_once),
+		cmocka_unit_test(test_600_whole_boxes_write_pixels_once),
 		cmocka_unit_test(test_pixelate_writes_bounded_by_borders),
 	};
 
