@@ -70,7 +70,8 @@ ref_pixelate_box(struct img *im, const struct box *b)
 			if (x1 <= x0 || y1 <= y0)
 				continue;
 			for (int y = y0; y < y1; y++) {
-				const uint8_t *p = im->px + (size_t)y * im->stride +
+				const uint8_t *p = im->px +
+						   (size_t)y * im->stride +
 						   (size_t)x0 * 3;
 				for (int x = x0; x < x1; x++, p += 3) {
 					sum[0] += p[0];
