@@ -439,6 +439,7 @@ signed_request_send(const struct signed_sender *s,
 			/* An answer over the cap is as large the next time. */
 			if (s->resp->curl_code == CURLE_WRITE_ERROR)
 				e->retryable = false;
+			e->response_over_cap = s->resp->body_over_cap;
 		} else {
 			mturk_error_from_response(e, s->resp);
 		}

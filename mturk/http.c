@@ -127,6 +127,7 @@ response_reset(struct http_response *resp)
 	buf_reset(&resp->body);
 	resp->status = 0;
 	resp->curl_code = 0;
+	resp->body_over_cap = false;
 	resp->date[0] = '\0';
 	resp->request_id[0] = '\0';
 	resp->error_type[0] = '\0';
@@ -419,6 +420,7 @@ http_perform(struct http_client *c, const struct http_request *req,
 	if (cc != CURLE_OK) {
 		if (c->body_too_big || cc == CURLE_FILESIZE_EXCEEDED) {
 			resp->curl_code = CURLE_WRITE_ERROR;
+			resp->body_over_cap = true;
 			rc = err_set(eb, IF_ERUNTIME,
 				     "%s %s: response larger than the %zu-byte "
 				     "limit", req->method, req->url,

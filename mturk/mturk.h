@@ -424,6 +424,7 @@ struct http_request {
 struct http_response {
 	long status;	       /* 0 when no response arrived */
 	int curl_code;	       /* CURLcode of the transfer; 0 = CURLE_OK */
+	bool body_over_cap;    /* the answer was larger than max_body */
 	struct buf body;       /* capped at http_options.max_body */
 	char date[64];	       /* Date header, "" if none */
 	char request_id[128];  /* x-amzn-RequestId or x-amz-request-id */
@@ -505,6 +506,7 @@ struct mturk_error {
 	char message[512];     /* Message (or message) */
 	char request_id[128];  /* x-amzn-RequestId */
 	bool retryable;	       /* set by mturk_error_is_retryable() */
+	bool response_over_cap; /* the answer passed http_options.max_body */
 };
 
 void mturk_error_clear(struct mturk_error *e);
@@ -545,6 +547,11 @@ void mturk_error_format(const struct mturk_error *e, char *out, size_t outsz);
 bool mturk_error_is_request_error(const struct mturk_error *e);
 /* HITDoesNotExist: the service no longer knows the HIT. */
 bool mturk_error_is_hit_gone(const struct mturk_error *e);
+/*
+ * The answer was larger than the client's response cap (max_body): the
+ * same request fails the same way; a smaller page may pass.
+ */
+bool mturk_error_is_response_over_cap(const struct mturk_error *e);
 /*
  * A refusal that names a qualification (a QualificationTypeDoesNotExist
  * of a HIT type's requirements, say): the experiment's settings, not the

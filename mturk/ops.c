@@ -759,7 +759,7 @@ mturk_list_assignments(struct mturk_client *c, const char *hit_id,
 	char token[256] = "", next[256];
 	size_t count = 0, i;
 	json_t *req, *resp = NULL, *list, *a;
-	int rc = IF_OK;
+	int rc = IF_OK, page_size = 100;
 
 	*out = NULL;
 	*n = 0;
@@ -770,7 +770,7 @@ mturk_list_assignments(struct mturk_client *c, const char *hit_id,
 			goto fail;
 		}
 		req = json_pack("{s:s, s:i}", "HITId", hit_id, "MaxResults",
-				100);
+				page_size);
 		if (req != NULL && statuses != 0)
 			json_object_set_new(req, "AssignmentStatuses",
 					    statuses_json(statuses));
@@ -778,6 +778,17 @@ mturk_list_assignments(struct mturk_client *c, const char *hit_id,
 			json_object_set_new(req, "NextToken",
 					    json_string(token));
 		rc = call_json(c, p.op, req, &resp, &e, eb);
+		/*
+		 * A page larger than the response cap (answers are the
+		 * workers' text): the same page again, smaller, down to one
+		 * assignment, and the rest of the list at that size.
+		 */
+		if (rc != IF_OK && mturk_error_is_response_over_cap(&e) &&
+		    page_size > 1) {
+			page_size /= 2;
+			err_init(eb);
+			continue;
+		}
 		if (rc != IF_OK)
 			goto fail;
 		list = json_object_get(resp, "Assignments");
