@@ -680,7 +680,11 @@ write_answers(struct state *st, void *arg, struct errbuf *eb)
 		rec.stage = im->stage;
 		rec.submit_time = (int64_t)as->submit_time;
 		rec.accept_time = (int64_t)as->accept_time;
-		if (answer_to_record(as->answer, w->ei->width, w->ei->height,
+		/* Isolated by the listing (issue 15): never approved. */
+		if (as->answer_too_large)
+			err_set(&why, IF_EINPUT, "answer too large to read");
+		if (!as->answer_too_large &&
+		    answer_to_record(as->answer, w->ei->width, w->ei->height,
 				     &pa, &why) == IF_OK) {
 			rec.valid = 1;
 			rec.boxes = pa.boxes_json;

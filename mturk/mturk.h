@@ -419,12 +419,20 @@ struct http_request {
 	const char *const *headers;
 	const void *body;
 	size_t body_len;
+	/*
+	 * When not 0, the answer is JSON and every string value longer than
+	 * this many bytes (at most a quarter of max_body) is kept as ""
+	 * (counted in strings_elided), so that the rest of an answer with one
+	 * huge field can be read under the cap.
+	 */
+	size_t elide_strings_over;
 };
 
 struct http_response {
 	long status;	       /* 0 when no response arrived */
 	int curl_code;	       /* CURLcode of the transfer; 0 = CURLE_OK */
 	bool body_over_cap;    /* the answer was larger than max_body */
+	size_t strings_elided; /* see http_request.elide_strings_over */
 	struct buf body;       /* capped at http_options.max_body */
 	char date[64];	       /* Date header, "" if none */
 	char request_id[128];  /* x-amzn-RequestId or x-amz-request-id */
@@ -697,6 +705,11 @@ struct mturk_assignment {
 	double deadline;
 	char *answer;		  /* QuestionFormAnswers XML; owned, non-NULL */
 	char *requester_feedback; /* owned, never NULL */
+	/*
+	 * The assignment alone was larger than the response cap: answer is
+	 * "" and cannot be read (mturk_list_assignments).
+	 */
+	bool answer_too_large;
 };
 
 void mturk_assignment_cleanup(struct mturk_assignment *a);
