@@ -720,6 +720,8 @@ int stage_setup(struct run_ctx *ctx, int stage, struct errbuf *cause,
 /* An answer as the state stores it. */
 struct parsed_answer {
 	char *boxes_json; /* [[x,y,w,h],...] clipped to the image */
+	size_t nboxes;
+	double union_share; /* of the image the boxes' union covers, 0..1 */
 	char face_found[8];
 	char *feedback;
 };

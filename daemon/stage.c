@@ -681,7 +681,11 @@ write_answers(struct state *st, void *arg, struct errbuf *eb)
 		rec.stage = im->stage;
 		rec.submit_time = (int64_t)as->submit_time;
 		rec.accept_time = (int64_t)as->accept_time;
-		if (answer_to_record(as->answer, w->ei->width, w->ei->height,
+		/* Isolated by the listing (issue 15): never approved. */
+		if (as->answer_too_large)
+			err_set(&why, IF_EINPUT, "answer too large to read");
+		if (!as->answer_too_large &&
+		    answer_to_record(as->answer, w->ei->width, w->ei->height,
 				     &pa, &why) == IF_OK) {
 			rec.valid = 1;
 			rec.boxes = pa.boxes_json;
@@ -696,10 +700,13 @@ write_answers(struct state *st, void *arg, struct errbuf *eb)
 		}
 		rec.approval = approval_of_status(as->status);
 		rc = store_assignment_insert(st, &rec, &inserted, eb);
+		/* A summary: the boxes stay in the state (issue 15). */
 		if (rc == IF_OK && inserted && rec.valid)
-			log_info("%s/%s/%d: assignment %s by %s: %s", name,
-				 im->id, im->stage, rec.assignment_id,
-				 rec.worker_id, rec.boxes);
+			log_info("%s/%s/%d: assignment %s by %s: %zu boxes "
+				 "over %.1f%% of the image",
+				 name, im->id, im->stage, rec.assignment_id,
+				 rec.worker_id, pa.nboxes,
+				 100.0 * pa.union_share);
 		else if (rc == IF_OK && inserted)
 			log_warnx("%s/%s/%d: assignment %s by %s is not "
 				  "usable: %s",
@@ -940,6 +947,7 @@ finish_stage(struct run_ctx *ctx, struct image_rec *im, struct hit_rec *h,
 	struct stage_write w;
 	size_t n = 0, nboxes = 0;
 	char *json = NULL;
+	double share;
 	int stage = im->stage, rc;
 
 	if (ei == NULL)
@@ -953,6 +961,8 @@ finish_stage(struct run_ctx *ctx, struct image_rec *im, struct hit_rec *h,
 	assignment_recs_free(a, n);
 	if (rc == IF_OK)
 		rc = boxes_to_json(boxes, nboxes, &json, eb);
+	share = box_coverage(&(struct box){0, 0, ei->width, ei->height},
+			     boxes, nboxes);
 	free(boxes);
 	if (rc != IF_OK)
 		return rc;
@@ -982,10 +992,12 @@ finish_stage(struct run_ctx *ctx, struct image_rec *im, struct hit_rec *h,
 		}
 		*im = next;
 	}
-	log_info("%s/%s/%d: window %d done, %zu boxes %s%s%s", ctx->exp->name,
-		 im->id, stage, exp_window(ctx->exp, im->id, (size_t)stage),
-		 nboxes, json,
-		 note != NULL ? "; " : "", note != NULL ? note : "");
+	log_info("%s/%s/%d: window %d done, %zu boxes over %.1f%% of the "
+		 "image%s%s",
+		 ctx->exp->name, im->id, stage,
+		 exp_window(ctx->exp, im->id, (size_t)stage), nboxes,
+		 100.0 * share, note != NULL ? "; " : "",
+		 note != NULL ? note : "");
 	free(json);
 	if (!review)
 		return IF_OK;

@@ -185,6 +185,10 @@ answer_to_record(const char *xml, int w, int h, struct parsed_answer *pa,
 	rc = boxes_conf_to_json(a.boxes, a.confidence, a.nboxes,
 				&pa->boxes_json, why);
 	if (rc == IF_OK) {
+		struct box image = {0, 0, w, h};
+
+		pa->nboxes = a.nboxes;
+		pa->union_share = box_coverage(&image, a.boxes, a.nboxes);
 		pa->feedback = strdup(a.feedback != NULL ? a.feedback : "");
 		if (pa->feedback == NULL)
 			rc = err_set(why, IF_ERUNTIME, "out of memory");

@@ -255,13 +255,19 @@ boxes_vote_weighted(const struct box *const *sets,
 		    h, out, nout, eb);
 }
 
+/*
+ * Sweeps the horizontal slabs between consecutive y edges: in each, the
+ * boxes spanning it mark their x cells in a difference array, whose running
+ * sum says which cells are covered.  O(y edges x (boxes + x edges)), so
+ * hundreds of boxes over the whole image stay cheap (issue 15).
+ */
 double
 box_coverage(const struct box *target, const struct box *boxes, size_t n)
 {
 	struct box *inside;
-	size_t k = 0, nx = 0, ny = 0;
+	size_t k = 0, nx = 0, ny = 0, *x0 = NULL, *x1 = NULL;
 	const struct box *sets[1];
-	int *xs, *ys;
+	int *xs, *ys, *diff = NULL;
 	double covered = 0, area;
 
 	if (target->w <= 0 || target->h <= 0)
@@ -280,19 +286,37 @@ box_coverage(const struct box *target, const struct box *boxes, size_t n)
 	xs = edges(sets, &k, 1, true, &nx);
 	ys = edges(sets, &k, 1, false, &ny);
 	if (xs != NULL && ys != NULL && nx >= 2 && ny >= 2) {
-		for (size_t y = 0; y + 1 < ny; y++)
-			for (size_t x = 0; x + 1 < nx; x++) {
-				for (size_t i = 0; i < k; i++) {
-					const struct box *b = &inside[i];
-					if (b->x <= xs[x] && xs[x + 1] <= b->x + b->w &&
-					    b->y <= ys[y] && ys[y + 1] <= b->y + b->h) {
-						covered += (double)(xs[x + 1] - xs[x]) *
-							   (ys[y + 1] - ys[y]);
-						break;
-					}
-				}
-			}
+		x0 = malloc(k * sizeof(*x0));
+		x1 = malloc(k * sizeof(*x1));
+		diff = malloc(nx * sizeof(*diff));
 	}
+	if (x0 != NULL && x1 != NULL && diff != NULL) {
+		for (size_t i = 0; i < k; i++) {
+			x0[i] = find_edge(xs, nx, inside[i].x);
+			x1[i] = find_edge(xs, nx, inside[i].x + inside[i].w);
+		}
+		for (size_t y = 0; y + 1 < ny; y++) {
+			int cover = 0;
+			int64_t len = 0;
+
+			memset(diff, 0, nx * sizeof(*diff));
+			for (size_t i = 0; i < k; i++)
+				if (inside[i].y <= ys[y] &&
+				    ys[y + 1] <= inside[i].y + inside[i].h) {
+					diff[x0[i]]++;
+					diff[x1[i]]--;
+				}
+			for (size_t x = 0; x + 1 < nx; x++) {
+				cover += diff[x];
+				if (cover > 0)
+					len += xs[x + 1] - xs[x];
+			}
+			covered += (double)len * (ys[y + 1] - ys[y]);
+		}
+	}
+	free(x0);
+	free(x1);
+	free(diff);
 	free(xs);
 	free(ys);
 	free(inside);

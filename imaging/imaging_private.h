@@ -102,4 +102,13 @@ void img_orient_into(const struct img *im, int orientation, struct img *dst);
 /* True when the orientation swaps width and height (5..8). */
 bool orientation_swaps(int orientation);
 
+/*
+ * redact.c: img_redact() that also says how many pixels it wrote, so that
+ * tests and the bench can show the cost bounded by the image area.
+ */
+int img_redact_counted(struct img *im, const struct box *boxes, size_t n,
+		       enum redact_style style, uint32_t fill_rgb,
+		       const struct img *heavy, uint64_t *pixel_writes,
+		       struct errbuf *eb);
+
 #endif

@@ -372,6 +372,7 @@ attempt_once(const struct signed_sender *s, const struct signed_request *req,
 	hreq.headers = (const char *const *)lines;
 	hreq.body = req->body;
 	hreq.body_len = req->body_len;
+	hreq.elide_strings_over = req->elide_strings_over;
 	rc = http_perform(s->http, &hreq, s->resp, eb);
 cleanup:
 	for (size_t i = 0; i < nl; i++) {
@@ -439,6 +440,7 @@ signed_request_send(const struct signed_sender *s,
 			/* An answer over the cap is as large the next time. */
 			if (s->resp->curl_code == CURLE_WRITE_ERROR)
 				e->retryable = false;
+			e->response_over_cap = s->resp->body_over_cap;
 		} else {
 			mturk_error_from_response(e, s->resp);
 		}
@@ -489,19 +491,33 @@ mturk_client_last_error(const struct mturk_client *c)
 }
 
 static int mturk_call_once(struct mturk_client *c, const char *operation,
-			   const char *body, size_t body_len, struct buf *out,
-			   struct mturk_error *e, struct errbuf *eb);
+			   const char *body, size_t body_len, size_t elide_over,
+			   struct buf *out, struct mturk_error *e,
+			   struct errbuf *eb);
 
 int
 mturk_call(struct mturk_client *c, const char *operation, const char *body,
 	   size_t body_len, struct buf *out, struct mturk_error *err,
 	   struct errbuf *eb)
 {
+	return mturk_call_eliding(c, operation, body, body_len, 0, out, NULL,
+				  err, eb);
+}
+
+int
+mturk_call_eliding(struct mturk_client *c, const char *operation,
+		   const char *body, size_t body_len, size_t elide_over,
+		   struct buf *out, size_t *elided, struct mturk_error *err,
+		   struct errbuf *eb)
+{
 	struct mturk_error local;
 	struct mturk_error *e = err != NULL ? err : &local;
 	int rc;
 
-	rc = mturk_call_once(c, operation, body, body_len, out, e, eb);
+	rc = mturk_call_once(c, operation, body, body_len, elide_over, out, e,
+			     eb);
+	if (elided != NULL)
+		*elided = c->resp.strings_elided;
 	if (rc == IF_OK) {
 		mturk_error_clear(&c->last_error);
 		return rc;
@@ -518,8 +534,8 @@ mturk_call(struct mturk_client *c, const char *operation, const char *body,
 
 static int
 mturk_call_once(struct mturk_client *c, const char *operation,
-		const char *body, size_t body_len, struct buf *out,
-		struct mturk_error *e, struct errbuf *eb)
+		const char *body, size_t body_len, size_t elide_over,
+		struct buf *out, struct mturk_error *e, struct errbuf *eb)
 {
 	char target[128], text[700], rid[160], name[160];
 	struct sigv4_header signed_hdrs[3] = {
@@ -537,6 +553,7 @@ mturk_call_once(struct mturk_client *c, const char *operation,
 		.body_len = body_len,
 		.service = MTURK_SERVICE,
 		.region = c->region,
+		.elide_strings_over = elide_over,
 	};
 	struct signed_sender s = {
 		.http = c->http,

@@ -22,6 +22,7 @@ struct signed_request {
 	const char *region;
 	/* S3's signing rules, and x-amz-content-sha256 signed. */
 	bool s3;
+	size_t elide_strings_over; /* http_request.elide_strings_over */
 };
 
 /* Where and how requests go (all borrowed). */
@@ -62,5 +63,15 @@ int signed_request_send(const struct signed_sender *s,
 			const struct signed_request *req,
 			struct mturk_error *e, struct signed_outcome *out,
 			struct errbuf *eb);
+
+/*
+ * api.c, for ops.c: mturk_call with JSON strings longer than elide_over
+ * bytes in the answer kept as "" (http_request.elide_strings_over);
+ * *elided gets how many were.
+ */
+int mturk_call_eliding(struct mturk_client *c, const char *operation,
+		       const char *body, size_t body_len, size_t elide_over,
+		       struct buf *out, size_t *elided, struct mturk_error *err,
+		       struct errbuf *eb);
 
 #endif /* INTOFOCUS_MTURK_CLIENT_PRIVATE_H */

@@ -561,6 +561,12 @@ mturk_error_is_hit_gone(const struct mturk_error *e)
 }
 
 bool
+mturk_error_is_response_over_cap(const struct mturk_error *e)
+{
+	return e->response_over_cap;
+}
+
+bool
 mturk_error_is_qualification_refusal(const struct mturk_error *e)
 {
 	if (e->curl_code != 0 || mturk_error_fault(e) != MTURK_FAULT_REQUEST)

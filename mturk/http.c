@@ -127,16 +127,66 @@ response_reset(struct http_response *resp)
 	buf_reset(&resp->body);
 	resp->status = 0;
 	resp->curl_code = 0;
+	resp->body_over_cap = false;
+	resp->strings_elided = 0;
 	resp->date[0] = '\0';
 	resp->request_id[0] = '\0';
 	resp->error_type[0] = '\0';
 	resp->content_type[0] = '\0';
 }
 
+#define ELIDING_READ_FACTOR 16
+
 struct xfer {
 	struct http_client *c;
 	struct http_response *resp;
+	size_t elide_over; /* http_request.elide_strings_over */
+	/* Where the JSON lexer of an eliding transfer stands. */
+	bool in_string, escaped;
+	size_t string_len; /* bytes of the current string's content */
+	size_t string_at;  /* offset of its content in the body */
 };
+
+/*
+ * Appends an answer's bytes, a JSON string's content dropped (rewound to
+ * its opening quote) once it passes x->elide_over bytes; the quotes stay,
+ * so the string reads "".
+ */
+static int
+append_eliding(struct xfer *x, const char *p, size_t n)
+{
+	struct buf *b = &x->resp->body;
+
+	for (size_t i = 0; i < n; i++) {
+		char ch = p[i];
+
+		if (!x->in_string || (!x->escaped && ch == '"')) {
+			/* Outside strings, and the quotes: kept. */
+			if (!x->in_string) {
+				x->in_string = ch == '"';
+				x->escaped = false;
+				x->string_len = 0;
+				x->string_at = b->len + 1;
+			} else {
+				x->in_string = false;
+			}
+			if (buf_append(b, &ch, 1) != 0)
+				return -1;
+			continue;
+		}
+		x->escaped = !x->escaped && ch == '\\';
+		if (++x->string_len > x->elide_over) {
+			if (x->string_len == x->elide_over + 1) {
+				b->len = x->string_at; /* drop what was kept */
+				x->resp->strings_elided++;
+			}
+			continue;
+		}
+		if (buf_append(b, &ch, 1) != 0)
+			return -1;
+	}
+	return 0;
+}
 
 static size_t
 write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -144,6 +194,13 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	struct xfer *x = userdata;
 	size_t n = size * nmemb;
 
+	if (x->elide_over > 0) {
+		if (append_eliding(x, ptr, n) != 0) {
+			x->c->body_too_big = true;
+			return 0;
+		}
+		return n;
+	}
 	if (buf_append(&x->resp->body, ptr, n) != 0) {
 		x->c->body_too_big = true;
 		return 0; /* curl aborts with CURLE_WRITE_ERROR */
@@ -353,10 +410,16 @@ setup(struct http_client *c, const struct http_request *req, bool http_ok,
 	bad |= curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb) !=
 	       CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_HEADERDATA, x) != CURLE_OK;
-	if (c->opt.max_body <= (size_t)LONG_MAX)
-		bad |= curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
-					(curl_off_t)c->opt.max_body) !=
-		       CURLE_OK;
+	/*
+	 * An eliding transfer keeps at most max_body but may read more: an
+	 * answer of one huge string, up to ELIDING_READ_FACTOR times the cap.
+	 */
+	if (c->opt.max_body <= (size_t)LONG_MAX / ELIDING_READ_FACTOR)
+		bad |= curl_easy_setopt(
+			       h, CURLOPT_MAXFILESIZE_LARGE,
+			       (curl_off_t)c->opt.max_body *
+				       (x->elide_over > 0 ? ELIDING_READ_FACTOR
+							  : 1)) != CURLE_OK;
 	if (c->opt.trace) {
 		bad |= curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb) !=
 		       CURLE_OK;
@@ -383,7 +446,11 @@ http_perform(struct http_client *c, const struct http_request *req,
 	     struct http_response *resp, struct errbuf *eb)
 {
 	struct curl_slist *hdrs = NULL, *tmp;
-	struct xfer x = {c, resp};
+	struct xfer x = {c, resp, req->elide_strings_over, false, false, 0, 0};
+
+	/* Within the cap, whatever the caller asked for. */
+	if (x.elide_over > 0 && c->opt.max_body / 4 < x.elide_over)
+		x.elide_over = c->opt.max_body / 4 > 0 ? c->opt.max_body / 4 : 1;
 	struct errbuf ueb = {0};
 	CURLcode cc;
 	long status = 0;
@@ -419,6 +486,7 @@ http_perform(struct http_client *c, const struct http_request *req,
 	if (cc != CURLE_OK) {
 		if (c->body_too_big || cc == CURLE_FILESIZE_EXCEEDED) {
 			resp->curl_code = CURLE_WRITE_ERROR;
+			resp->body_over_cap = true;
 			rc = err_set(eb, IF_ERUNTIME,
 				     "%s %s: response larger than the %zu-byte "
 				     "limit", req->method, req->url,

@@ -419,11 +419,20 @@ struct http_request {
 	const char *const *headers;
 	const void *body;
 	size_t body_len;
+	/*
+	 * When not 0, the answer is JSON and every string value longer than
+	 * this many bytes (at most a quarter of max_body) is kept as ""
+	 * (counted in strings_elided), so that the rest of an answer with one
+	 * huge field can be read under the cap.
+	 */
+	size_t elide_strings_over;
 };
 
 struct http_response {
 	long status;	       /* 0 when no response arrived */
 	int curl_code;	       /* CURLcode of the transfer; 0 = CURLE_OK */
+	bool body_over_cap;    /* the answer was larger than max_body */
+	size_t strings_elided; /* see http_request.elide_strings_over */
 	struct buf body;       /* capped at http_options.max_body */
 	char date[64];	       /* Date header, "" if none */
 	char request_id[128];  /* x-amzn-RequestId or x-amz-request-id */
@@ -505,6 +514,7 @@ struct mturk_error {
 	char message[512];     /* Message (or message) */
 	char request_id[128];  /* x-amzn-RequestId */
 	bool retryable;	       /* set by mturk_error_is_retryable() */
+	bool response_over_cap; /* the answer passed http_options.max_body */
 };
 
 void mturk_error_clear(struct mturk_error *e);
@@ -545,6 +555,11 @@ void mturk_error_format(const struct mturk_error *e, char *out, size_t outsz);
 bool mturk_error_is_request_error(const struct mturk_error *e);
 /* HITDoesNotExist: the service no longer knows the HIT. */
 bool mturk_error_is_hit_gone(const struct mturk_error *e);
+/*
+ * The answer was larger than the client's response cap (max_body): the
+ * same request fails the same way; a smaller page may pass.
+ */
+bool mturk_error_is_response_over_cap(const struct mturk_error *e);
 /*
  * A refusal that names a qualification (a QualificationTypeDoesNotExist
  * of a HIT type's requirements, say): the experiment's settings, not the
@@ -690,6 +705,11 @@ struct mturk_assignment {
 	double deadline;
 	char *answer;		  /* QuestionFormAnswers XML; owned, non-NULL */
 	char *requester_feedback; /* owned, never NULL */
+	/*
+	 * The assignment alone was larger than the response cap: answer is
+	 * "" and cannot be read (mturk_list_assignments).
+	 */
+	bool answer_too_large;
 };
 
 void mturk_assignment_cleanup(struct mturk_assignment *a);

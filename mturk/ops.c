@@ -19,6 +19,7 @@
  *     done, as for the double approve.
  * Timestamps arrive as epoch numbers, sometimes with a fraction.
  */
+#include "mturk/client_private.h"
 #include "mturk/mturk.h"
 
 #include <ctype.h>
@@ -28,6 +29,8 @@
 #include <strings.h>
 
 #define MAX_PAGES 10000 /* a paging loop that never ends is a bug there */
+/* An assignment alone over the response cap: strings longer are dropped. */
+#define ANSWER_ELIDE_OVER (64 * 1024)
 
 /* Parsing state: the first bad field sets the error; the rest are skipped. */
 struct pctx {
@@ -223,11 +226,13 @@ mturk_money_parse(const char *s, int64_t *cents)
 /*
  * Sends req (consumed, also on failure) as operation op and parses the
  * answer into *resp (an object; json_decref() it).  e receives the remote
- * error, if any.
+ * error, if any.  elide_over and *elided (may be NULL): see
+ * mturk_call_eliding().
  */
 static int
-call_json(struct mturk_client *c, const char *op, json_t *req, json_t **resp,
-	  struct mturk_error *e, struct errbuf *eb)
+call_json_eliding(struct mturk_client *c, const char *op, json_t *req,
+		  json_t **resp, size_t elide_over, size_t *elided,
+		  struct mturk_error *e, struct errbuf *eb)
 {
 	struct buf out;
 	json_error_t jerr;
@@ -245,7 +250,13 @@ call_json(struct mturk_client *c, const char *op, json_t *req, json_t **resp,
 		return err_set(eb, IF_ERUNTIME, "%s: cannot build the request",
 			       op);
 	buf_init(&out, 0);
-	rc = mturk_call(c, op, body, strlen(body), &out, e, eb);
+	if (elided != NULL)
+		*elided = 0;
+	if (elide_over > 0)
+		rc = mturk_call_eliding(c, op, body, strlen(body), elide_over,
+					&out, elided, e, eb);
+	else
+		rc = mturk_call(c, op, body, strlen(body), &out, e, eb);
 	free(body);
 	if (rc != IF_OK)
 		goto cleanup;
@@ -264,6 +275,13 @@ call_json(struct mturk_client *c, const char *op, json_t *req, json_t **resp,
 cleanup:
 	buf_cleanup(&out);
 	return rc;
+}
+
+static int
+call_json(struct mturk_client *c, const char *op, json_t *req, json_t **resp,
+	  struct mturk_error *e, struct errbuf *eb)
+{
+	return call_json_eliding(c, op, req, resp, 0, NULL, e, eb);
 }
 
 /* Finds the caller's qualification type named name, every page. */
@@ -757,9 +775,10 @@ mturk_list_assignments(struct mturk_client *c, const char *hit_id,
 	struct pctx p = {"ListAssignmentsForHIT", eb, IF_OK};
 	struct mturk_assignment *all = NULL, *grown;
 	char token[256] = "", next[256];
-	size_t count = 0, i;
+	size_t count = 0, i, elided = 0, first;
 	json_t *req, *resp = NULL, *list, *a;
-	int rc = IF_OK;
+	int rc = IF_OK, page_size = 100;
+	bool eliding = false;
 
 	*out = NULL;
 	*n = 0;
@@ -770,16 +789,35 @@ mturk_list_assignments(struct mturk_client *c, const char *hit_id,
 			goto fail;
 		}
 		req = json_pack("{s:s, s:i}", "HITId", hit_id, "MaxResults",
-				100);
+				page_size);
 		if (req != NULL && statuses != 0)
 			json_object_set_new(req, "AssignmentStatuses",
 					    statuses_json(statuses));
 		if (req != NULL && token[0] != '\0')
 			json_object_set_new(req, "NextToken",
 					    json_string(token));
-		rc = call_json(c, p.op, req, &resp, &e, eb);
+		rc = call_json_eliding(c, p.op, req, &resp,
+				       eliding ? ANSWER_ELIDE_OVER : 0, &elided,
+				       &e, eb);
+		/*
+		 * A page larger than the response cap (answers are the
+		 * workers' text): the same page again, smaller, down to one
+		 * assignment, and the rest of the list at that size.  One
+		 * assignment alone over the cap is read without its long
+		 * strings: its ids and the next page's token, not its answer.
+		 */
+		if (rc != IF_OK && mturk_error_is_response_over_cap(&e) &&
+		    !eliding) {
+			if (page_size > 1)
+				page_size /= 2;
+			else
+				eliding = true;
+			err_init(eb);
+			continue;
+		}
 		if (rc != IF_OK)
 			goto fail;
+		first = count;
 		list = json_object_get(resp, "Assignments");
 		if (json_array_size(list) > 0) {
 			grown = realloc(all, (count + json_array_size(list)) *
@@ -794,6 +832,9 @@ mturk_list_assignments(struct mturk_client *c, const char *hit_id,
 		}
 		json_array_foreach(list, i, a)
 			parse_assignment(&p, a, &all[count++]);
+		for (i = first; eliding && elided > 0 && i < count; i++)
+			all[i].answer_too_large = true;
+		eliding = false;
 		p_str(&p, resp, "NextToken", next, sizeof(next));
 		json_decref(resp);
 		if (p.rc != IF_OK) {

@@ -394,7 +394,16 @@ sim_plan_crowd(struct sim_store *st, struct hit *h, struct sim_err *err)
 			const char *vals[] = {boxes_json,
 					      ans.face_found ? "yes" : "no",
 					      ans.feedback};
+			char *big = NULL;
+
+			if (taken == 0 && st->test_answer_bytes > 0 &&
+			    (big = malloc(st->test_answer_bytes + 1)) != NULL) {
+				memset(big, 'x', st->test_answer_bytes);
+				big[st->test_answer_bytes] = '\0';
+				vals[2] = big;
+			}
 			a->answer = sim_answer_xml(names, vals, 3);
+			free(big);
 		}
 		free(boxes_json);
 		sim_crowd_answer_cleanup(&ans);

@@ -354,6 +354,12 @@ struct exp_copy {
 };
 
 struct sim_store {
+	/*
+	 * Test hook (issue 15): INTOFOCUS_TEST_SIM_ANSWER_BYTES makes the
+	 * first simulated answer of every HIT carry a feedback of that many
+	 * bytes, an answer too large for the daemon to read; 0 = none.
+	 */
+	size_t test_answer_bytes;
 	pthread_mutex_t mu;
 	struct sim_store_config cfg;
 	struct sim_rng ids;

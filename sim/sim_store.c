@@ -149,6 +149,12 @@ sim_store_new(const struct sim_store_config *cfg)
 	if (st->cfg.worker_pool == 0)
 		st->cfg.worker_pool = 50;
 	st->crowd_size = st->cfg.worker_pool;
+	{
+		const char *big = getenv("INTOFOCUS_TEST_SIM_ANSWER_BYTES");
+
+		if (big != NULL)
+			st->test_answer_bytes = (size_t)strtoull(big, NULL, 10);
+	}
 	sim_rng_init(&st->ids, sim_hash_str(cfg->seed, "ids"));
 	if (pthread_mutex_init(&st->mu, NULL) != 0) {
 		free(st);

@@ -120,6 +120,16 @@ expect_exit 0 "a second state of the same experiment runs" \
 check "the same seed gives byte-identical final images" sh -c \
 	'for i in group street empty; do cmp -s out-exp1/$i.jpg out-again/$i.jpg || exit 1; done'
 
+# Log lines summarise boxes (issue 15); the boxes stay in the JSON.
+check "answers are logged as a box count and the union's share" \
+	grep -Eq 'assignment .* by .*: [0-9]+ boxes over [0-9.]+% of the image' \
+	"$SCRATCH/.stderr"
+check "a finished stage is logged the same way" \
+	grep -Eq 'window [0-9]+ done, [0-9]+ boxes over [0-9.]+% of the image' \
+	"$SCRATCH/.stderr"
+check "no log line lists the boxes" sh -c "! grep -q '\\[\\[' \"\$1\"" sh \
+	"$SCRATCH/.stderr"
+
 # Budget: one HIT costs 3 x (0.15 + 0.03) = 0.54; 1.00 pays for one stage
 # of one image only, then everything pauses and run keeps waiting.
 write_exp poor "41, 21, 13" union "1.00"

@@ -201,7 +201,7 @@ test_image_host_on_sim(void **state)
 	struct mturk_hosted out;
 	struct http_client *hcl = NULL;
 	struct http_response resp;
-	struct http_request get = {"GET", NULL, NULL, NULL, 0};
+	struct http_request get = {"GET", NULL, NULL, NULL, 0, 0};
 	struct errbuf eb = {0};
 	const char img[] = "\x89PNG\r\n\x1a\n fake png bytes";
 

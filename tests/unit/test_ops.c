@@ -578,6 +578,135 @@ test_list_assignments_three_pages(void **state)
 		       "{\"HITId\":\"3H\",\"MaxResults\":100}");
 }
 
+/*
+ * A page larger than the response cap is asked for again, smaller, down to
+ * one assignment; the rest of the list keeps the smaller size.  One
+ * assignment alone over the cap is read once more without its long strings
+ * and marked answer_too_large, and the list goes on after it; the answer
+ * over the cap is a typed error (issue 15).
+ */
+static void
+test_list_assignments_pages_smaller_over_cap(void **state)
+{
+	struct fx *x = *state;
+	struct mturk_client_config cfg;
+	struct mturk_client *small = NULL;
+	struct errbuf eb = {0};
+	struct mturk_assignment *a = NULL;
+	size_t n = 0;
+	char big[4096], big_token[4096], want[128];
+	static const int sizes[] = {100, 50, 25, 12, 6, 3, 1};
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.endpoint = fake_http_url(x->srv);
+	cfg.creds = x->creds;
+	cfg.clock.now = f_now;
+	cfg.clock.sleep_ms = f_sleep;
+	cfg.clock.random = f_random;
+	cfg.clock.ctx = x;
+	cfg.http.max_body = 2048;
+	if (mturk_client_new(&cfg, &small, &eb) != IF_OK)
+		fail_msg("%s", eb.msg);
+	snprintf(big, sizeof(big),
+		 "{\"Assignments\":[{\"AssignmentId\":\"3AS1\","
+		 "\"Answer\":\"%03000d\"}]}",
+		 0);
+	fake_http_push(x->srv, 200, big, NULL);
+	fake_http_push(x->srv, 200,
+		       "{\"NextToken\":\"t1\",\"Assignments\":[{"
+		       "\"AssignmentId\":\"3AS1\",\"Answer\":\"<x/>\"}]}",
+		       NULL);
+	fake_http_push(x->srv, 200,
+		       "{\"Assignments\":[{\"AssignmentId\":\"3AS2\","
+		       "\"Answer\":\"<y/>\"}]}",
+		       NULL);
+	assert_int_equal(mturk_list_assignments(small, "3H", 0, &a, &n, &eb),
+			 IF_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(a[0].assignment_id, "3AS1");
+	assert_string_equal(a[1].assignment_id, "3AS2");
+	mturk_assignments_free(a, n);
+	assert_int_equal(fake_http_count(x->srv), 3);
+	expect_request(x, 0, "ListAssignmentsForHIT",
+		       "{\"HITId\":\"3H\",\"MaxResults\":100}");
+	expect_request(x, 1, "ListAssignmentsForHIT",
+		       "{\"HITId\":\"3H\",\"MaxResults\":50}");
+	expect_request(x, 2, "ListAssignmentsForHIT",
+		       "{\"HITId\":\"3H\",\"MaxResults\":50,"
+		       "\"NextToken\":\"t1\"}");
+	/*
+	 * One answer alone over the cap (escapes in it): pages of 100 down
+	 * to 1, that page again without its long strings, then the rest.
+	 */
+	snprintf(big_token, sizeof(big_token),
+		 "{\"Assignments\":[{\"AssignmentId\":\"3AS1\","
+		 "\"WorkerId\":\"AW1\",\"Answer\":\"\\\"\\\\%03000d\\\"\"}],"
+		 "\"NextToken\":\"t9\"}",
+		 0);
+	fake_http_clear(x->srv);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		fake_http_push(x->srv, 200, big_token, NULL);
+	fake_http_push(x->srv, 200, big_token, NULL);
+	fake_http_push(x->srv, 200,
+		       "{\"Assignments\":[{\"AssignmentId\":\"3AS2\","
+		       "\"Answer\":\"<y/>\"}]}",
+		       NULL);
+	err_init(&eb);
+	if (mturk_list_assignments(small, "3H", 0, &a, &n, &eb) != IF_OK)
+		fail_msg("%s", eb.msg);
+	assert_int_equal(n, 2);
+	assert_string_equal(a[0].assignment_id, "3AS1");
+	assert_string_equal(a[0].worker_id, "AW1");
+	assert_true(a[0].answer_too_large);
+	assert_string_equal(a[0].answer, "");
+	assert_string_equal(a[1].assignment_id, "3AS2");
+	assert_false(a[1].answer_too_large);
+	assert_string_equal(a[1].answer, "<y/>");
+	mturk_assignments_free(a, n);
+	assert_int_equal(fake_http_count(x->srv), 9);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		snprintf(want, sizeof(want),
+			 "{\"HITId\":\"3H\",\"MaxResults\":%d}", sizes[i]);
+		expect_request(x, i, "ListAssignmentsForHIT", want);
+	}
+	expect_request(x, 7, "ListAssignmentsForHIT",
+		       "{\"HITId\":\"3H\",\"MaxResults\":1}");
+	expect_request(x, 8, "ListAssignmentsForHIT",
+		       "{\"HITId\":\"3H\",\"MaxResults\":1,"
+		       "\"NextToken\":\"t9\"}");
+	/* Still over the cap without its long strings: a typed error. */
+	fake_http_clear(x->srv);
+	for (size_t i = 0; i < 8; i++)
+		fake_http_push(x->srv, 200, big, NULL);
+	assert_int_equal(mturk_list_assignments(small, "3H", 0, &a, &n, &eb),
+			 IF_OK);
+	mturk_assignments_free(a, n);
+	fake_http_clear(x->srv);
+	snprintf(big, sizeof(big), "{\"Assignments\":[%0*d]}", 3000, 0);
+	for (size_t i = 0; i < 8; i++)
+		fake_http_push(x->srv, 200, big, NULL);
+	err_init(&eb);
+	assert_int_equal(mturk_list_assignments(small, "3H", 0, &a, &n, &eb),
+			 IF_ERUNTIME);
+	assert_null(a);
+	assert_true(mturk_error_is_response_over_cap(
+		mturk_client_last_error(small)));
+	assert_int_equal(mturk_client_fault(small), MTURK_FAULT_REQUEST);
+	assert_int_equal(fake_http_count(x->srv), 8);
+	/* Other failures are not over the cap. */
+	fake_http_clear(x->srv);
+	fake_http_push(x->srv, 400,
+		       "{\"__type\":\"RequestError\",\"Message\":\"response "
+		       "larger than the limit\"}",
+		       NULL);
+	assert_int_equal(mturk_list_assignments(small, "3H", 0, &a, &n, &eb),
+			 IF_ERUNTIME);
+	assert_false(mturk_error_is_response_over_cap(
+		mturk_client_last_error(small)));
+	assert_int_equal(fake_http_count(x->srv), 1);
+	mturk_client_free(small);
+}
+
 static void
 test_get_assignment(void **state)
 {
@@ -1012,6 +1141,7 @@ main(void)
 		T(test_get_hit_and_bad_answers),
 		T(test_list_hits_and_find_by_annotation),
 		T(test_list_assignments_three_pages),
+		T(test_list_assignments_pages_smaller_over_cap),
 		T(test_get_assignment),
 		T(test_approve_and_double_approve),
 		T(test_list_reviewable_hits_paging),

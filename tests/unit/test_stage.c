@@ -51,6 +51,9 @@ static const char exp_yaml[] =
 	"    file: street.jpg\n"
 	"    ground_truth: [[30, 30, 60, 72]]\n";
 
+/* The daemon client's response cap; 0 = the default (8 MiB). */
+static size_t rig_max_body;
+
 struct rig {
 	char dir[64];
 	int64_t now; /* seconds; the simulator's clock too */
@@ -161,6 +164,7 @@ rig_new(void)
 	ccfg.creds = r->creds;
 	ccfg.clock.now = rig_now; /* requests are signed at the rig's time */
 	ccfg.clock.ctx = r;
+	ccfg.http.max_body = rig_max_body;
 	assert_int_equal(mturk_client_new(&ccfg, &r->ctx.client, &eb), IF_OK);
 	memset(&hcfg, 0, sizeof(hcfg));
 	snprintf(bucket, sizeof(bucket), "intofocus-%s", r->ctx.exp->name);
@@ -418,12 +422,79 @@ test_each_write_fails_once(void **state)
 	buf_cleanup(&want[1]);
 }
 
+/*
+ * Issue 15: the first answer of every HIT is larger than the daemon's
+ * response cap (the simulator's test hook; a scaled-down 12 MB feedback
+ * against the 8 MB cap).  The listing pages down until it is alone, it is
+ * recorded invalid with its reason and left to the operator (never
+ * approved), and every stage
+ * goes on with the other answer: both images end done.
+ */
+static void
+test_answer_over_the_cap_isolated(void **state)
+{
+	struct rig *r;
+	bool failed = true;
+	struct errbuf eb = {0};
+	sqlite3_stmt *stmt = NULL;
+	size_t nhits = 0, submitted = 0, approved = 0;
+
+	(void)state;
+	assert_int_equal(setenv("INTOFOCUS_TEST_SIM_ANSWER_BYTES", "65536", 1),
+			 0);
+	rig_max_body = 32 * 1024;
+	r = rig_new();
+	unsetenv("INTOFOCUS_TEST_SIM_ANSWER_BYTES");
+	rig_max_body = 0;
+	rig_run(r, 0, &failed);
+	assert_false(failed);
+	assert_int_equal(count(r, "SELECT COUNT(*) FROM images WHERE "
+				  "state = 'done'"),
+			 2);
+	/* Two images x two stages: one answer too large in each HIT. */
+	assert_int_equal(count(r, "SELECT COUNT(*) FROM assignments WHERE "
+				  "valid = 0 AND invalid_reason = 'answer too "
+				  "large to read' AND approval = 'manual'"),
+			 4);
+	assert_int_equal(count(r, "SELECT COUNT(*) FROM assignments WHERE "
+				  "valid = 1 AND approval = 'approved'"),
+			 4);
+	assert_int_equal(count(r, "SELECT COUNT(*) FROM assignments"), 8);
+	/* The service saw the large ones left Submitted, the others paid. */
+	assert_int_equal(sqlite3_prepare_v2(state_db(r->ctx.st),
+					    "SELECT hit_id FROM hits", -1,
+					    &stmt, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(stmt) == SQLITE_ROW) {
+		const char *hit_id =
+			(const char *)sqlite3_column_text(stmt, 0);
+		struct mturk_assignment *as = NULL;
+		size_t na = 0;
+
+		nhits++;
+		if (mturk_list_assignments(r->ctx.client, hit_id, 0, &as, &na,
+					   &eb) != IF_OK)
+			fail_msg("%s", eb.msg);
+		for (size_t k = 0; k < na; k++) {
+			submitted += strcmp(as[k].status, "Submitted") == 0;
+			approved += strcmp(as[k].status, "Approved") == 0;
+		}
+		mturk_assignments_free(as, na);
+	}
+	sqlite3_finalize(stmt);
+	assert_int_equal(nhits, 4);
+	assert_int_equal(submitted, 4);
+	assert_int_equal(approved, 4);
+	rig_free(r);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_undisturbed),
 		cmocka_unit_test(test_each_write_fails_once),
+		cmocka_unit_test(test_answer_over_the_cap_isolated),
 	};
 
 	log_init(-1, false);
