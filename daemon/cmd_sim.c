@@ -119,8 +119,8 @@ usage(FILE *fp)
 }
 
 /* Splits "HOST:PORT" (or "[::1]:PORT"). */
-static int
-parse_listen(const char *s, char *host, size_t hostlen, unsigned *port,
+int
+sim_parse_listen(const char *s, char *host, size_t hostlen, unsigned *port,
 	     struct errbuf *eb)
 {
 	const char *colon = strrchr(s, ':');
@@ -208,7 +208,7 @@ cmd_sim(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
-			if (parse_listen(optarg, host, sizeof(host), &port,
+			if (sim_parse_listen(optarg, host, sizeof(host), &port,
 					 &eb) != IF_OK)
 				goto fail;
 			break;
