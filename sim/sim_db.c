@@ -175,8 +175,8 @@ sim_db_open(const char *dir, struct sim_db **out, bool *empty,
 		return eb->code;
 	}
 	/* Create the file with mode 0600 before SQLite opens it. */
-	fd = openat(d->dirfd, SIM_DB_FILE,
-		    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* The directory was opened without following a link just above. */
+	fd = open(d->path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		err_set(eb, IF_ERUNTIME, "%s: cannot open%s: %s", d->path,
 			errno == ELOOP ? " (a symbolic link is refused)" : "",
