@@ -664,10 +664,10 @@ page_enter(struct sim_people *p, const struct sim_people_request *rq,
 		 PEOPLE_COOKIE_AGE, p->https ? "; Secure" : "");
 	log_info("serve: participant %s entered (%s)", id, how);
 	page_start(&r->body, "Welcome");
-	/* Id checked: [A-Za-z0-9_-] only. */
-	buf_append_str(&r->body, "<meta http-equiv=\"refresh\" content=\"0;url=/\">"
-				 "<h1>Welcome</h1><p><a href=\"/\">Continue to "
-				 "your tasks</a></p></body></html>\n");
+	buf_append_str(&r->body,
+		       "<meta http-equiv=\"refresh\" content=\"0;url=/\">"
+		       "<h1>Welcome</h1><p><a href=\"/\">Continue to your "
+		       "tasks</a></p></body></html>\n");
 }
 
 /* GET /: where the participant stands; their task, or done. */
@@ -699,7 +699,8 @@ page_home(struct sim_people *p, struct sim_store *st, const char *id,
 	page_start(&r->body, "Your tasks");
 	buf_append_str(&r->body, "<h1>Your tasks</h1>");
 	if (p->share > 0)
-		buf_printf(&r->body, "<p>You have done %d of your %d tasks.</p>",
+		buf_printf(&r->body,
+			   "<p>You have done %d of your %d tasks.</p>",
 			   submitted, p->share);
 	else
 		buf_printf(&r->body, "<p>You have done %d tasks.</p>",
@@ -884,7 +885,7 @@ page_image(struct sim_store *st, const char *id, const char *asg,
 	free(data);
 	snprintf(r->content_type, sizeof(r->content_type), "%s",
 		 strncmp(ctype, "image/", 6) == 0 ? ctype
-						   : "application/octet-stream");
+						  : "application/octet-stream");
 	r->csp[0] = '\0'; /* the strictest policy */
 }
 
