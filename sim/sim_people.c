@@ -356,8 +356,8 @@ sim_people_link(const char *state_dir, const char *public_url,
 	if (participant != NULL) {
 		if (!sim_participant_id_valid(participant))
 			return err_set(eb, IF_EINPUT,
-				       "participant id \"%.80s\": expected 1 to "
-				       "64 of A-Z a-z 0-9 _ -",
+				       "participant id \"%.80s\": expected 1 "
+				       "to 64 of A-Z a-z 0-9 _ -",
 				       participant);
 		snprintf(id, sizeof(id), "%s", participant);
 	} else {
