@@ -22,14 +22,15 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-		"usage: intofocus serve --state-dir DIR [--listen 127.0.0.1:PORT]\n"
-		"                       [--public-url https://HOST] [--share N]\n"
-		"                       [--prolific-study ID --prolific-code CODE]\n"
-		"                       [--participant-param] [--per-ip N]\n"
-		"                       [--max-connections N] [--timeout SECONDS]\n"
-		"                       [--threads N]\n"
+		"usage: intofocus serve --state-dir DIR "
+		"[--listen 127.0.0.1:PORT]\n"
+		"         [--public-url https://HOST] [--share N]\n"
+		"         [--prolific-study ID --prolific-code CODE]\n"
+		"         [--participant-param] [--per-ip N]\n"
+		"         [--max-connections N] [--timeout SECONDS] "
+		"[--threads N]\n"
 		"       intofocus serve link --state-dir DIR --public-url URL\n"
-		"                       [--participant ID | --count N]\n"
+		"         [--participant ID | --count N]\n"
 		"\n"
 		"  --state-dir DIR       HITs, answers, images and the session "
 		"key (required)\n"
@@ -115,7 +116,8 @@ cmd_serve_link(int argc, char **argv)
 	}
 	if (dir == NULL || url == NULL || optind < argc) {
 		usage(stderr);
-		err_set(&eb, IF_EINPUT, "link needs --state-dir and --public-url");
+		err_set(&eb, IF_EINPUT,
+			"link needs --state-dir and --public-url");
 		goto fail;
 	}
 	if (participant != NULL)
@@ -236,7 +238,8 @@ cmd_serve(int argc, char **argv)
 	}
 	if (optind < argc) {
 		usage(stderr);
-		err_set(&eb, IF_EINPUT, "unexpected argument \"%s\"", argv[optind]);
+		err_set(&eb, IF_EINPUT, "unexpected argument \"%s\"",
+			argv[optind]);
 		goto fail;
 	}
 	if (cfg.state_dir == NULL) {

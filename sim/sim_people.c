@@ -265,7 +265,8 @@ origin_parse(const char *url, char *out, size_t n, bool *https,
 		host = url + 7;
 	} else {
 		return err_set(eb, IF_EINPUT,
-			       "--public-url \"%s\": expected https://HOST[:PORT]",
+			       "--public-url \"%s\": expected "
+			       "https://HOST[:PORT]",
 			       url);
 	}
 	len = strlen(url);
