@@ -57,11 +57,20 @@
 #define PEOPLE_ID_MAX 64
 #define PEOPLE_COOKIE_AGE (30 * 24 * 3600)
 
-/* A HIT's page: its own inline script and style, its image from here. */
+
+/*
+ * A HIT's page: its own inline script and style, its image from here.
+ * form-action is added (it also governs where a post's redirects go:
+ * Prolific's completion page, for Prolific's participants).
+ */
 #define PEOPLE_CSP_TASK                                                    \
 	"default-src 'none'; script-src 'unsafe-inline'; "                 \
-	"style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; "  \
-	"frame-ancestors 'none'; base-uri 'none'"
+	"style-src 'unsafe-inline'; img-src 'self'; "                      \
+	"frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+/* The other pages: style only. */
+#define PEOPLE_CSP_PAGE                                                    \
+	"default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "  \
+	"frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 struct sim_people {
 	unsigned char key[PEOPLE_KEY_LEN];
@@ -72,6 +81,7 @@ struct sim_people {
 	char complete_url[512];			/* "" = a "done" page */
 	bool participant_param;
 	int share;
+	char csp_task[512], csp_page[512];
 };
 
 /* ---- ids, keys and MACs ------------------------------------------------- */
@@ -327,6 +337,21 @@ sim_people_new(const struct sim_people_config *cfg, const char *state_dir,
 		goto fail;
 	p->participant_param = cfg->participant_param;
 	p->share = cfg->share > 0 ? cfg->share : 0;
+	{
+		/* Prolific's origin, from its completion URL ("" if none). */
+		char origin[256] = "";
+		const char *host = strstr(p->complete_url, "://");
+
+		if (host != NULL)
+			snprintf(origin, sizeof(origin), " %.*s",
+				 (int)(host + 3 - p->complete_url +
+				       (ptrdiff_t)strcspn(host + 3, "/?")),
+				 p->complete_url);
+		snprintf(p->csp_task, sizeof(p->csp_task), "%s%s",
+			 PEOPLE_CSP_TASK, origin);
+		snprintf(p->csp_page, sizeof(p->csp_page), "%s%s",
+			 PEOPLE_CSP_PAGE, origin);
+	}
 	return p;
 fail:
 	sim_people_free(p);
@@ -852,7 +877,7 @@ page_task(struct sim_people *p, struct sim_store *st, const char *id,
 	buf_reset(&r->body);
 	buf_append(&r->body, out.data != NULL ? out.data : "", out.len);
 	buf_cleanup(&out);
-	snprintf(r->csp, sizeof(r->csp), "%s", PEOPLE_CSP_TASK);
+	snprintf(r->csp, sizeof(r->csp), "%s", p->csp_task);
 	xmlFree(html);
 }
 
@@ -956,6 +981,7 @@ sim_people_handle(struct sim_people *p, struct sim_store *st,
 	bool post = strcmp(rq->method, "POST") == 0;
 	bool prolific = false;
 
+	snprintf(r->csp, sizeof(r->csp), "%s", p->csp_page);
 	if (get && strcmp(rq->path, "/enter") == 0) {
 		page_enter(p, rq, r);
 		return;

@@ -201,7 +201,12 @@ send_reply_full(struct sim_server *sim, struct MHD_Connection *c, int status,
 							     : SIM_CSP_NONE);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
-	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	/*
+	 * Not no-referrer: under it Chromium sends "Origin: null" with the
+	 * pages' own form posts, which the Origin check must then refuse.
+	 * Nothing leaves for another site.
+	 */
+	MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
 	MHD_add_response_header(resp, "Cross-Origin-Opener-Policy",
 				"same-origin");
 	if (cookie != NULL && cookie[0] != '\0')

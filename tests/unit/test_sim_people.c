@@ -271,8 +271,9 @@ test_answer_parse(void **state)
 	sim_lab_answer_cleanup(&a);
 	/* 2000 characters of feedback pass, 2001 do not ("é" is 2 bytes). */
 	for (int extra = 0; extra < 2; extra++) {
-		n = (size_t)snprintf(body, sizeof(body),
-				     "assignmentId=3ABC&csrf_token=t&feedback=");
+		n = (size_t)snprintf(body, sizeof(body), "%s",
+				     "assignmentId=3ABC&csrf_token=t&"
+				     "feedback=");
 		for (int i = 0; i < SIM_FEEDBACK_MAX + extra; i++)
 			n += (size_t)snprintf(body + n, sizeof(body) - n,
 					      "%%C3%%A9");
