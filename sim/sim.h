@@ -3,6 +3,8 @@
  * with a simulated crowd, lab mode and fault injection, and its
  * S3-compatible image store.  It listens on a loopback address only and
  * runs its own threads; sim_new() returns once it accepts connections.
+ * With sim_config.people it is the task server for real participants
+ * ("intofocus serve"): no crowd, sessions, and the pages of sim_people.c.
  *
  * The rest of sim/ is private to it (sim/sim_private.h).  The simulator
  * uses the client (mturk/) only for what both sides of the protocol share:

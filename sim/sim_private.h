@@ -4,7 +4,9 @@
  * The simulator's parts, each calling only those listed after it:
  *   sim_server.c     the HTTP front (libmicrohttpd): verifies signatures,
  *                    injects faults, routes to the API, S3 and lab pages;
- *   sim_lab.c        the lab-mode pages;
+ *   sim_people.c     the participants' pages of "intofocus serve"
+ *                    (sessions, entry links, tasks for their holder);
+ *   sim_lab.c        the lab-mode pages (and the answer form's parser);
  *   sim_store_lab.c  the store's side of lab mode;
  *   sim_ops.c        the MTurk operations (one table) and the S3 requests;
  *   sim_plan.c       the simulated workers of a new HIT, the answer XML;
