@@ -88,8 +88,8 @@ usage(FILE *fp)
 }
 
 /* Splits "HOST:PORT" (or "[::1]:PORT"). */
-static int
-parse_listen(const char *s, char *host, size_t hostlen, unsigned *port,
+int
+sim_parse_listen(const char *s, char *host, size_t hostlen, unsigned *port,
 	     struct errbuf *eb)
 {
 	const char *colon = strrchr(s, ':');
@@ -149,7 +149,7 @@ sim_opt(struct sim_opts *o, int c, const char *arg, struct errbuf *eb)
 {
 	switch (c) {
 	case 'l':
-		return parse_listen(arg, o->host, sizeof(o->host),
+		return sim_parse_listen(arg, o->host, sizeof(o->host),
 				    &o->cfg.port, eb);
 	case 's':
 		if (parse_int64(arg, 0, INT64_MAX, &o->seed) != 0)

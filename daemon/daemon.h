@@ -33,6 +33,7 @@ int cmd_render(int argc, char **argv);	/* cmd_render.c */
 int cmd_mturk(int argc, char **argv);	/* cmd_mturk.c */
 int cmd_sim(int argc, char **argv);	/* cmd_sim.c */
 int cmd_detect(int argc, char **argv);	/* cmd_detect.c */
+int cmd_serve(int argc, char **argv);	/* cmd_serve.c */
 
 /*
  * Prints "intofocus CMD: message" for an error and returns its code, for the
@@ -777,6 +778,9 @@ struct sim_view {
 int sim_view_init(struct sim_view *v, const struct experiment *exp,
 		  struct errbuf *eb);
 void sim_view_cleanup(struct sim_view *v);
+/* --listen's "HOST:PORT" (or "[::1]:PORT"); IF_EINPUT naming it. */
+int sim_parse_listen(const char *s, char *host, size_t hostlen,
+		     unsigned *port, struct errbuf *eb);
 
 /* ---- metrics.c: the seed's table 1 (spec section 8) --------------------- */
 

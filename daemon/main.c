@@ -23,6 +23,7 @@ static const struct command commands[] = {
 	{"mturk", "call one MTurk API operation and print the answer",
 	 cmd_mturk},
 	{"sim", "run the MTurk-compatible simulator", cmd_sim},
+	{"serve", "run the task server for real participants", cmd_serve},
 };
 
 static void

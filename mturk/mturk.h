@@ -209,6 +209,13 @@ struct sigv4_expect {
 	long max_skew;	 /* seconds; 0 = SIGV4_MAX_SKEW */
 	sigv4_secret_fn *secret_for;
 	void *arg;
+	/*
+	 * S3 header-signed requests: take x-amz-content-sha256 as the payload
+	 * hash without hashing the body, which the caller checks against it
+	 * itself once read.  So that a server can refuse a bad signature
+	 * before it reads a byte of the body.
+	 */
+	bool s3_defer_payload;
 };
 
 /*

@@ -1446,7 +1446,8 @@ sigv4_verify(const struct sigv4_request *req, const struct sigv4_expect *x,
 				    "x-amz-content-sha256");
 			goto cleanup;
 		}
-		if (strcmp(ch, SIGV4_UNSIGNED_PAYLOAD) != 0) {
+		if (strcmp(ch, SIGV4_UNSIGNED_PAYLOAD) != 0 &&
+		    !x->s3_defer_payload) {
 			if (sha256_hex(req->body, req->body_len, hash) < 0) {
 				rc = err_set(eb, IF_ERUNTIME,
 					     "SigV4 verify: SHA-256 failed");

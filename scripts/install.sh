@@ -62,6 +62,8 @@ do_install() {
 	say install -m 0755 "$BIN" "$D$PREFIX/bin/intofocus"
 	install_text "$SRC/systemd/intofocus@.service" \
 		"$D$UNITDIR/intofocus@.service" 0644 "$unit_sed"
+	install_text "$SRC/systemd/intofocus-serve@.service" \
+		"$D$UNITDIR/intofocus-serve@.service" 0644 "$unit_sed"
 	say install -m 0644 "$SRC/man/intofocus.1" "$D$MANDIR/man1/intofocus.1"
 	say install -m 0644 "$SRC/man/intofocus.yaml.5" \
 		"$D$MANDIR/man5/intofocus.yaml.5"
@@ -99,6 +101,7 @@ remove_if_pristine() {
 
 do_uninstall() {
 	say rm -f "$D$PREFIX/bin/intofocus" "$D$UNITDIR/intofocus@.service" \
+		"$D$UNITDIR/intofocus-serve@.service" \
 		"$D$MANDIR/man1/intofocus.1" "$D$MANDIR/man5/intofocus.yaml.5" \
 		"$D$DATADIR/example/astronaut.jpg" "$D$DATADIR/example/LICENSES.md"
 	rmdir "$D$DATADIR/example" "$D$DATADIR" 2>/dev/null || true

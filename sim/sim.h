@@ -3,6 +3,8 @@
  * with a simulated crowd, lab mode and fault injection, and its
  * S3-compatible image store.  It listens on a loopback address only and
  * runs its own threads; sim_new() returns once it accepts connections.
+ * With sim_config.people it is the task server for real participants
+ * ("intofocus serve"): no crowd, sessions, and the pages of sim_people.c.
  *
  * The rest of sim/ is private to it (sim/sim_private.h).  The simulator
  * uses the client (mturk/) only for what both sides of the protocol share:
@@ -112,6 +114,35 @@ struct sim_config {
 	 */
 	const char *const *refusals;
 	size_t nrefusals;
+	/*
+	 * People only ("intofocus serve"); NULL: the simulator.  With it
+	 * there is no simulated crowd, no fault and no refusal, ids come from
+	 * the CSPRNG, and participants reach their tasks through a session
+	 * opened by an entry link (sim_people.c).
+	 */
+	const struct sim_people_config *people;
+};
+
+/* The task server for real participants. */
+struct sim_people_config {
+	/*
+	 * The address participants use, "https://tasks.example.org" (no
+	 * path), when a reverse proxy terminating TLS sits in front; links,
+	 * the Origin check and the cookie's Secure flag follow it.
+	 * [default: the listening address, http]
+	 */
+	const char *public_url;
+	/* Prolific: the study whose entry links are taken, and the code of
+	 * its completion URL (NULL: a "you are done" page). */
+	const char *prolific_study;
+	const char *prolific_code;
+	/* Take /enter?participant=ID links (a pool's own ids, unchecked). */
+	bool participant_param;
+	int share;		   /* tasks per participant; 0 = no limit */
+	unsigned per_ip_limit;	   /* connections per address [64] */
+	unsigned connection_limit; /* connections in all [1024] */
+	unsigned timeout_s;	   /* an idle connection's life [30] */
+	unsigned threads;	   /* epoll threads [4] */
 };
 
 /*
@@ -135,6 +166,18 @@ unsigned sim_port(const struct sim_server *sim);
 /* Teaches the crowd one more experiment (the embedding daemon's). */
 int sim_add_experiment(struct sim_server *sim, const struct sim_experiment *exp,
 		       struct errbuf *eb);
+/*
+ * An operator's entry link for participant (NULL: a new random id), under
+ * public_url, appended to out: "URL/enter?p=ID&t=MAC".  The MAC's key is
+ * DIR/serve.key (made 0600 when missing), so links outlive restarts and
+ * cannot be forged without the key.
+ */
+int sim_people_link(const char *state_dir, const char *public_url,
+		    const char *participant, struct buf *out,
+		    struct errbuf *eb);
+/* Whether id is a participant id kept as given: [A-Za-z0-9_-]{1,64}. */
+bool sim_participant_id_valid(const char *id);
+
 /* Stops the threads and frees everything; NULL is a no-op. */
 void sim_free(struct sim_server *sim);
 

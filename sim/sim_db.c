@@ -113,6 +113,27 @@ fail:
 	return eb->code;
 }
 
+/*
+ * The state directory, as the daemon keeps its own: owned by us, mode
+ * 0700 whatever it was created or planted with.
+ */
+static int
+dir_make_private(int dirfd, const char *dir, struct errbuf *eb)
+{
+	struct stat sb;
+
+	if (fstat(dirfd, &sb) != 0)
+		return err_set(eb, IF_ERUNTIME, "%s: %s", dir, strerror(errno));
+	if (sb.st_uid != geteuid())
+		return err_set(eb, IF_EINPUT,
+			       "%s: owned by uid %u, not by this user (uid %u)",
+			       dir, (unsigned)sb.st_uid, (unsigned)geteuid());
+	if ((sb.st_mode & 07777) != 0700 && fchmod(dirfd, 0700) != 0)
+		return err_set(eb, IF_ERUNTIME, "%s: cannot make it 0700: %s",
+			       dir, strerror(errno));
+	return IF_OK;
+}
+
 int
 sim_db_open(const char *dir, struct sim_db **out, bool *empty,
 	    struct errbuf *eb)
@@ -131,10 +152,17 @@ sim_db_open(const char *dir, struct sim_db **out, bool *empty,
 	}
 	/* One simulator per directory (the lock is the directory's, not the
 	 * file's, so it never meets SQLite's own POSIX locks). */
-	d->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (d->dirfd < 0) {
-		err_set(eb, IF_ERUNTIME, "%s: cannot open: %s", dir,
+		err_set(eb, IF_ERUNTIME, "%s: cannot open%s: %s", dir,
+			errno == ELOOP || errno == ENOTDIR
+				? " (a symbolic link is refused)"
+				: "",
 			strerror(errno));
+		sim_db_close(d);
+		return eb->code;
+	}
+	if (dir_make_private(d->dirfd, dir, eb) != IF_OK) {
 		sim_db_close(d);
 		return eb->code;
 	}
@@ -147,17 +175,27 @@ sim_db_open(const char *dir, struct sim_db **out, bool *empty,
 		return eb->code;
 	}
 	/* Create the file with mode 0600 before SQLite opens it. */
-	fd = open(d->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* The directory was opened without following a link just above. */
+	fd = open(d->path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		err_set(eb, IF_ERUNTIME, "%s: cannot open: %s", d->path,
+		err_set(eb, IF_ERUNTIME, "%s: cannot open%s: %s", d->path,
+			errno == ELOOP ? " (a symbolic link is refused)" : "",
 			strerror(errno));
 		sim_db_close(d);
 		return eb->code;
 	}
-	(void)fchmod(fd, 0600);
+	if (fchmod(fd, 0600) != 0) {
+		err_set(eb, IF_ERUNTIME, "%s: cannot make it private: %s",
+			d->path, strerror(errno));
+		close(fd);
+		sim_db_close(d);
+		return eb->code;
+	}
 	close(fd);
+	/* NOFOLLOW also covers the -wal and -shm files SQLite makes. */
 	if (sqlite3_open_v2(d->path, &d->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX |
+				    SQLITE_OPEN_NOFOLLOW,
 			    NULL) != SQLITE_OK) {
 		db_error(d, eb, IF_ERUNTIME, "cannot open the simulator state");
 		sim_db_close(d);

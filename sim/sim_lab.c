@@ -39,6 +39,7 @@ sim_reply_init(struct sim_reply *r)
 	r->status = 200;
 	snprintf(r->content_type, sizeof(r->content_type),
 		 "text/html; charset=utf-8");
+	snprintf(r->csp, sizeof(r->csp), "%s", SIM_CSP_PAGE);
 	buf_init(&r->body, 0);
 }
 
@@ -367,31 +368,57 @@ sim_lab_task(struct sim_store *st, const char *hit_id, struct sim_reply *r)
 		goto out;
 	}
 	buf_append_str(&r->body, (const char *)html);
+	/* The HIT's page runs its own script; its image is hosted here or
+	 * wherever the requester put it, as on MTurk. */
+	snprintf(r->csp, sizeof(r->csp), "%s", SIM_CSP_TASK_SIM);
 out:
 	xmlFree(html);
 	xmlFreeDoc(doc);
 	free(q);
 }
 
-void
-sim_lab_submit(struct sim_store *st, const char *base, const char *body,
-	       size_t len, struct sim_reply *r)
+/* The number of UTF-8 characters of s (bytes that do not continue one). */
+static size_t
+utf8_chars(const char *s)
 {
-	const char *names[LAB_FORM_MAX_FIELDS], *values[LAB_FORM_MAX_FIELDS];
-	const char *asg = NULL, *boxes = NULL;
-	char *copy, *save = NULL, *tok, *xml, why[256], worker[256];
 	size_t n = 0;
 
-	(void)base;
-	copy = malloc(len + 1);
-	if (copy == NULL) {
-		error_page(r, 500, "Out of memory.", NULL);
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xC0) != 0x80)
+			n++;
+	return n;
+}
+
+void
+sim_lab_answer_cleanup(struct sim_lab_answer *a)
+{
+	if (a == NULL)
 		return;
+	free(a->copy);
+	free(a->xml);
+	memset(a, 0, sizeof(*a));
+}
+
+int
+sim_lab_answer_parse(const char *body, size_t len, struct sim_lab_answer *a,
+		     char *why, size_t whylen)
+{
+	const char *names[LAB_FORM_MAX_FIELDS], *values[LAB_FORM_MAX_FIELDS];
+	char *save = NULL, *tok;
+	size_t n = 0;
+
+	memset(a, 0, sizeof(*a));
+	a->copy = malloc(len + 1);
+	if (a->copy == NULL) {
+		snprintf(why, whylen, "Out of memory.");
+		return -1;
 	}
 	if (len > 0)
-		memcpy(copy, body, len);
-	copy[len] = '\0';
-	for (tok = strtok_r(copy, "&", &save); tok != NULL;
+		memcpy(a->copy, body, len);
+	a->copy[len] = '\0';
+	if (memchr(body, '\0', len) != NULL)
+		goto nul;
+	for (tok = strtok_r(a->copy, "&", &save); tok != NULL;
 	     tok = strtok_r(NULL, "&", &save)) {
 		char *eq = strchr(tok, '=');
 		/* A field with no '=' has the empty value, in the writable
@@ -403,50 +430,89 @@ sim_lab_submit(struct sim_store *st, const char *base, const char *body,
 			*eq = '\0';
 			v = eq + 1;
 		}
+		/* A %00 would cut the value short, unseen: refused. */
+		if (strstr(tok, "%00") != NULL || strstr(v, "%00") != NULL)
+			goto nul;
 		form_decode(tok);
 		form_decode(v);
 		if (strcmp(tok, "assignmentId") == 0) {
-			asg = v;
+			a->assignment_id = v;
+			continue;
+		}
+		if (strcmp(tok, SIM_CSRF_FIELD) == 0) {
+			a->csrf = v;
 			continue;
 		}
 		if (n == LAB_FORM_MAX_FIELDS) {
-			error_page(r, 400, "Too many form fields.", NULL);
-			free(copy);
-			return;
+			snprintf(why, whylen, "Too many form fields.");
+			return -1;
 		}
 		if (strcmp(tok, "boxes") == 0)
-			boxes = v;
+			a->boxes = v;
+		if (strcmp(tok, "feedback") == 0 &&
+		    utf8_chars(v) > SIM_FEEDBACK_MAX) {
+			snprintf(why, whylen,
+				 "The feedback is longer than %d characters.",
+				 SIM_FEEDBACK_MAX);
+			return -1;
+		}
 		names[n] = tok;
 		values[n] = v;
 		n++;
 	}
-	if (asg == NULL || strcmp(asg, "ASSIGNMENT_ID_NOT_AVAILABLE") == 0 ||
-	    !id_ok(asg)) {
-		error_page(r, 400, "This HIT was not accepted: accept the HIT "
-				   "before submitting.", NULL);
-		free(copy);
+	if (a->assignment_id == NULL ||
+	    strcmp(a->assignment_id, "ASSIGNMENT_ID_NOT_AVAILABLE") == 0 ||
+	    !id_ok(a->assignment_id)) {
+		snprintf(why, whylen, "This HIT was not accepted: accept the "
+				      "HIT before submitting.");
+		return -1;
+	}
+	a->xml = sim_answer_xml(names, values, n);
+	if (a->xml == NULL) {
+		snprintf(why, whylen,
+			 "The answer could not be recorded (not UTF-8?).");
+		return -1;
+	}
+	if (strlen(a->xml) > SIM_ANSWER_XML_MAX) {
+		snprintf(why, whylen, "The answer is too large.");
+		return -1;
+	}
+	return 0;
+nul:
+	snprintf(why, whylen, "The answer contains a NUL character.");
+	return -1;
+}
+
+void
+sim_lab_submit(struct sim_store *st, const char *base, const char *body,
+	       size_t len, struct sim_reply *r)
+{
+	struct sim_lab_answer a;
+	char why[256], worker[256];
+	char *xml;
+
+	(void)base;
+	if (sim_lab_answer_parse(body, len, &a, why, sizeof(why)) != 0) {
+		error_page(r, 400, why, NULL);
+		sim_lab_answer_cleanup(&a);
 		return;
 	}
-	xml = sim_answer_xml(names, values, n);
-	if (xml == NULL) {
-		error_page(r, 400, "The answer could not be recorded (not "
-				   "UTF-8?).", NULL);
-		free(copy);
-		return;
-	}
-	if (sim_store_lab_submit(st, asg, xml, boxes, worker, sizeof(worker),
-				 why, sizeof(why)) != 0) {
+	xml = a.xml;
+	a.xml = NULL; /* the store's now */
+	if (sim_store_lab_submit(st, a.assignment_id, xml, a.boxes, worker,
+				 sizeof(worker), why, sizeof(why)) != 0) {
 		error_page(r, 409, why, NULL);
-		free(copy);
+		sim_lab_answer_cleanup(&a);
 		return;
 	}
-	log_info("sim lab: worker %s submitted assignment %s", worker, asg);
+	log_info("sim lab: worker %s submitted assignment %s", worker,
+		 a.assignment_id);
 	page_start(&r->body, "IntoFocus lab: thank you", false);
 	buf_append_str(&r->body, "<h1>Thank you</h1><p>Your answer was "
 				 "recorded for assignment <code>");
-	html_escaped(&r->body, asg);
+	html_escaped(&r->body, a.assignment_id);
 	buf_append_str(&r->body, "</code>.</p>");
 	back_link(&r->body, worker);
 	buf_append_str(&r->body, "</body></html>\n");
-	free(copy);
+	sim_lab_answer_cleanup(&a);
 }

@@ -320,7 +320,10 @@ op_associate_qualification(struct sim_store *st, json_t *req, json_t **resp,
 		return sim_fail(st, err, 400, "RequestError",
 				"QualificationTypeDoesNotExist",
 				"QualificationType %.64s does not exist.", qid);
-	if (strlen(worker) >= sizeof(g->worker_id) || worker[0] != 'A')
+	/* Real participants keep their pool's ids ("intofocus serve"). */
+	if (strlen(worker) >= sizeof(g->worker_id) ||
+	    (st->cfg.people ? !sim_participant_id_valid(worker)
+			    : worker[0] != 'A'))
 		return sim_fail(st, err, 400, "RequestError",
 				"WorkerDoesNotExist",
 				"Worker %.64s does not exist.", worker);

@@ -4,7 +4,9 @@
  * The simulator's parts, each calling only those listed after it:
  *   sim_server.c     the HTTP front (libmicrohttpd): verifies signatures,
  *                    injects faults, routes to the API, S3 and lab pages;
- *   sim_lab.c        the lab-mode pages;
+ *   sim_people.c     the participants' pages of "intofocus serve"
+ *                    (sessions, entry links, tasks for their holder);
+ *   sim_lab.c        the lab-mode pages (and the answer form's parser);
  *   sim_store_lab.c  the store's side of lab mode;
  *   sim_ops.c        the MTurk operations (one table) and the S3 requests;
  *   sim_plan.c       the simulated workers of a new HIT, the answer XML;
@@ -176,6 +178,10 @@ struct sim_store_config {
 	size_t worker_pool;
 	int64_t (*clock_ms)(void *ctx);
 	void *clock_ctx;
+	/* Ids from the CSPRNG, not the seed: people can see them. */
+	bool csprng_ids;
+	/* Real participants only: any sim_participant_id_valid() worker. */
+	bool people;
 };
 
 /* sim_store.c */
@@ -537,6 +543,36 @@ int sim_store_lab_submit(struct sim_store *st, const char *assignment_id,
 			 char *worker_id, size_t worker_len, char *why,
 			 size_t whylen);
 
+/*
+ * People only ("intofocus serve"; sim_store_lab.c).  The worker id is the
+ * session's participant, never a request's field.
+ */
+/* Submits like sim_store_lab_submit, only an assignment worker_id holds. */
+int sim_store_people_submit(struct sim_store *st, const char *worker_id,
+			    const char *assignment_id, char *answer_xml,
+			    const char *boxes_json, char *why, size_t whylen);
+/* The participant's open assignment ("" when none), and submitted count. */
+int sim_store_people_status(struct sim_store *st, const char *worker_id,
+			    char open_asg[SIM_ID_LEN + 1], int *submitted);
+/*
+ * Gives the participant a task: their open assignment if they hold one,
+ * else a new assignment of the oldest HIT they may take (qualified, not
+ * worked on, one left).  0 with assignment_id; 1 when there is nothing for
+ * them (share done, or nothing left); -1 with why.  peek: only says
+ * whether there is one (0 with assignment_id "" for a new one).
+ */
+int sim_store_people_take(struct sim_store *st, const char *worker_id,
+			  int share, bool peek,
+			  char assignment_id[SIM_ID_LEN + 1], char *why,
+			  size_t whylen);
+/* The Question of an assignment worker_id holds open now; -1 otherwise. */
+int sim_store_people_task(struct sim_store *st, const char *worker_id,
+			  const char *assignment_id, char **question,
+			  char hit_id[SIM_ID_LEN + 1]);
+/* Whether the S3 object "bucket/key" (len bytes of path) exists. */
+bool sim_store_people_object(struct sim_store *st, const char *path,
+			     size_t len);
+
 /* ---- sim_lab.c: lab mode's pages ---------------------------------------- */
 
 /* What the server sends back for a page. */
@@ -544,8 +580,48 @@ struct sim_reply {
 	int status;
 	char content_type[64];
 	char location[2048]; /* a redirect target, "" for none */
+	char csp[512];	     /* Content-Security-Policy [SIM_CSP_PAGE] */
+	char cookie[512];    /* a Set-Cookie value, "" for none */
 	struct buf body;
 };
+
+/* Pages: their own style, images from here, forms posted here. */
+#define SIM_CSP_PAGE                                                       \
+	"default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "  \
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+/* A HIT's page (its inline script) in the simulator's lab mode. */
+#define SIM_CSP_TASK_SIM                                                   \
+	"default-src 'none'; script-src 'unsafe-inline'; "                 \
+	"style-src 'unsafe-inline'; img-src 'self' http: https: data: "    \
+	"blob:; form-action 'self'; frame-ancestors 'none'; "              \
+	"base-uri 'none'"
+
+/* The longest feedback a participant may give, in characters (the task
+ * page's textarea says the same with maxlength). */
+#define SIM_FEEDBACK_MAX 2000
+/* The largest answer XML kept: 100 of them fit well in a daemon's read. */
+#define SIM_ANSWER_XML_MAX (32 * 1024)
+/* The form field carrying the CSRF token ("intofocus serve"). */
+#define SIM_CSRF_FIELD "csrf_token"
+
+/* An externalSubmit body, parsed (pointers into copy). */
+struct sim_lab_answer {
+	char *copy;
+	const char *assignment_id;
+	const char *csrf;  /* NULL when absent */
+	const char *boxes; /* NULL when absent */
+	char *xml;	   /* the QuestionFormAnswers of every other field */
+};
+
+/*
+ * Parses a submitted form: refuses a NUL anywhere, a feedback longer than
+ * SIM_FEEDBACK_MAX, more than 32 fields, an answer XML above
+ * SIM_ANSWER_XML_MAX, and a missing or preview assignment id.  -1 with
+ * why (constant text); cleanup in any case.
+ */
+int sim_lab_answer_parse(const char *body, size_t len,
+			 struct sim_lab_answer *a, char *why, size_t whylen);
+void sim_lab_answer_cleanup(struct sim_lab_answer *a);
 
 void sim_reply_init(struct sim_reply *r);
 void sim_reply_cleanup(struct sim_reply *r);
@@ -562,5 +638,35 @@ void sim_lab_task(struct sim_store *st, const char *hit_id,
 /* The externalSubmit form post (an urlencoded body). */
 void sim_lab_submit(struct sim_store *st, const char *base, const char *body,
 		    size_t len, struct sim_reply *r);
+
+/* ---- sim_people.c: the participants' pages of "intofocus serve" ------- */
+
+struct sim_people;
+
+/* A request as the pages see it (strings raw, as received). */
+struct sim_people_request {
+	const char *method;
+	const char *path;
+	const char *cookie; /* the Cookie header, NULL when none */
+	const char *origin; /* the Origin header, NULL when none */
+	const char *body;
+	size_t body_len;
+	/* A raw query argument, NULL when absent. */
+	const char *(*arg)(void *ctx, const char *name);
+	void *arg_ctx;
+};
+
+/*
+ * The pages' state: the session key (DIR/serve.key, or a random one when
+ * state_dir is NULL) and the configuration; local_base is the listening
+ * address, the public URL's default.
+ */
+struct sim_people *sim_people_new(const struct sim_people_config *cfg,
+				  const char *state_dir,
+				  const char *local_base, struct errbuf *eb);
+void sim_people_free(struct sim_people *p);
+void sim_people_handle(struct sim_people *p, struct sim_store *st,
+		       const struct sim_people_request *rq,
+		       struct sim_reply *r);
 
 #endif /* INTOFOCUS_SIM_PRIVATE_H */

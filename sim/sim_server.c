@@ -104,13 +104,26 @@ struct sim_server {
 	uint64_t seed;
 	pthread_mutex_t mu; /* guards nreq */
 	uint64_t nreq;
+	bool people_mode;	   /* "intofocus serve" */
+	struct sim_people *people; /* its pages, once the port is known */
 };
 
 /* Per-connection request state across MHD's calls of the handler. */
 struct request {
 	struct buf body;
 	bool too_big;
+	bool answered; /* a reply was queued before the body was read */
 };
+
+/*
+ * The most body each route takes, checked against Content-Length before a
+ * byte is read and enforced while reading (chunked bodies).  A task's
+ * answer is small: boxes and a feedback of at most SIM_FEEDBACK_MAX
+ * characters; what the daemon then reads back stays far below its 8 MB
+ * cap on a ListAssignmentsForHIT page of 100 answers.
+ */
+#define SIM_SUBMIT_BODY_MAX (32 * 1024)
+#define SIM_FORM_BODY_MAX (4 * 1024)
 
 enum fault {
 	FAULT_NONE = 0,
@@ -149,10 +162,19 @@ is_loopback(const char *host, struct sockaddr_storage *ss, socklen_t *sslen,
 
 /* ---- replies ------------------------------------------------------------ */
 
+/*
+ * Every reply's policy: nothing loads, runs or frames it unless the page
+ * says so (the task page's own script and style, its image).
+ */
+#define SIM_CSP_NONE                                                      \
+	"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; "   \
+	"form-action 'none'"
+
 static enum MHD_Result
-send_reply(struct sim_server *sim, struct MHD_Connection *c, int status,
-	   const char *ctype, const char *body, size_t len,
-	   const char *location, const char *error_type)
+send_reply_full(struct sim_server *sim, struct MHD_Connection *c, int status,
+		const char *ctype, const char *body, size_t len,
+		const char *location, const char *error_type, const char *csp,
+		const char *cookie)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
@@ -175,6 +197,21 @@ send_reply(struct sim_server *sim, struct MHD_Connection *c, int status,
 		MHD_add_response_header(resp, "x-amzn-RequestId", rid);
 	}
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "Content-Security-Policy",
+				csp != NULL && csp[0] != '\0' ? csp
+							     : SIM_CSP_NONE);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	/*
+	 * Not no-referrer: under it Chromium sends "Origin: null" with the
+	 * pages' own form posts, which the Origin check must then refuse.
+	 * Nothing leaves for another site.
+	 */
+	MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
+	MHD_add_response_header(resp, "Cross-Origin-Opener-Policy",
+				"same-origin");
+	if (cookie != NULL && cookie[0] != '\0')
+		MHD_add_response_header(resp, "Set-Cookie", cookie);
 	/*
 	 * Date from the simulator's own clock (the one the verifier uses), so
 	 * that a client correcting its clock skew from Date agrees with it.
@@ -192,6 +229,15 @@ send_reply(struct sim_server *sim, struct MHD_Connection *c, int status,
 	ret = MHD_queue_response(c, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+static enum MHD_Result
+send_reply(struct sim_server *sim, struct MHD_Connection *c, int status,
+	   const char *ctype, const char *body, size_t len,
+	   const char *location, const char *error_type)
+{
+	return send_reply_full(sim, c, status, ctype, body, len, location,
+			       error_type, NULL, NULL);
 }
 
 static enum MHD_Result
@@ -216,6 +262,30 @@ send_api_error(struct sim_server *sim, struct MHD_Connection *c,
 	return ret;
 }
 
+/* Text for XML content: markup characters and controls escaped. */
+static void
+xml_escaped(struct buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '&')
+			buf_append_str(b, "&amp;");
+		else if (ch == '<')
+			buf_append_str(b, "&lt;");
+		else if (ch == '>')
+			buf_append_str(b, "&gt;");
+		else if (ch == '"')
+			buf_append_str(b, "&quot;");
+		else if (ch == '\'')
+			buf_append_str(b, "&apos;");
+		else if (ch < 0x20 || ch == 0x7f)
+			buf_append_str(b, "?");
+		else
+			buf_append(b, s, 1);
+	}
+}
+
 static enum MHD_Result
 send_s3_error(struct sim_server *sim, struct MHD_Connection *c, int status,
 	      const char *code, const char *msg)
@@ -224,11 +294,17 @@ send_s3_error(struct sim_server *sim, struct MHD_Connection *c, int status,
 	enum MHD_Result ret;
 
 	buf_init(&b, 0);
-	/* S3 codes and messages are ours or the verifier's: no markup. */
-	buf_printf(&b,
-		   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		   "<Error><Code>%s</Code><Message>%s</Message></Error>",
-		   code, msg);
+	/*
+	 * The verifier's messages quote the request (a signed header's name
+	 * comes from the URL): escaped, so that a crafted link cannot put
+	 * markup, and with it script, on this origin.
+	 */
+	buf_append_str(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+			   "<Error><Code>");
+	xml_escaped(&b, code);
+	buf_append_str(&b, "</Code><Message>");
+	xml_escaped(&b, msg);
+	buf_append_str(&b, "</Message></Error>");
 	ret = send_reply(sim, c, status, "application/xml",
 			 b.data != NULL ? b.data : "", b.len, NULL, NULL);
 	buf_cleanup(&b);
@@ -307,7 +383,8 @@ secret_for(void *arg, const char *access_key_id, const char **token)
 static int
 verify(struct sim_server *sim, struct MHD_Connection *c, const char *method,
        const char *url, const struct buf *body, const char *service, bool s3,
-       enum sigv4_verdict *verdict, char *msg, size_t msglen)
+       bool defer_payload, enum sigv4_verdict *verdict, char *msg,
+       size_t msglen)
 {
 	struct header_list hl;
 	struct buf query;
@@ -336,6 +413,7 @@ verify(struct sim_server *sim, struct MHD_Connection *c, const char *method,
 	x.region = MTURK_REGION;
 	x.service = service;
 	x.s3 = s3;
+	x.s3_defer_payload = defer_payload;
 	x.now = (time_t)(sim_store_now_ms(sim->store) / 1000);
 	x.secret_for = secret_for;
 	va.sim = sim;
@@ -567,8 +645,8 @@ handle_api(struct sim_server *sim, struct MHD_Connection *c, const char *url,
 	int rc;
 
 	memset(&e, 0, sizeof(e));
-	if (verify(sim, c, "POST", url, &rq->body, MTURK_SERVICE, false, &v, msg,
-		   sizeof(msg)) != 0) {
+	if (verify(sim, c, "POST", url, &rq->body, MTURK_SERVICE, false, false,
+		   &v, msg, sizeof(msg)) != 0) {
 		e.http = 400;
 		snprintf(e.type, sizeof(e.type), "%s", api_auth_type(v));
 		snprintf(e.message, sizeof(e.message), "%s", msg);
@@ -645,7 +723,7 @@ handle_s3(struct sim_server *sim, struct MHD_Connection *c, const char *method,
 	if (strlen(url) < 4 || strchr(url + 1, '/') == NULL)
 		return send_s3_error(sim, c, 400, "InvalidRequest",
 				     "Path-style /bucket/key requests only.");
-	if (verify(sim, c, method, url, &rq->body, "s3", true, &v, msg,
+	if (verify(sim, c, method, url, &rq->body, "s3", true, false, &v, msg,
 		   sizeof(msg)) != 0) {
 		const char *code = sigv4_verdict_code(v);
 		return send_s3_error(sim, c, 403, code[0] != '\0' ? code : "AccessDenied",
@@ -745,14 +823,125 @@ handle_lab(struct sim_server *sim, struct MHD_Connection *c, const char *method,
 			 "text/plain; charset=utf-8");
 		buf_append_str(&r.body, "Not found.\n");
 	}
-	ret = send_reply(sim, c, r.status, r.content_type,
-			 r.body.data != NULL ? r.body.data : "", r.body.len,
-			 r.location, NULL);
+	ret = send_reply_full(sim, c, r.status, r.content_type,
+			      r.body.data != NULL ? r.body.data : "",
+			      r.body.len, r.location, NULL, r.csp, r.cookie);
+	sim_reply_cleanup(&r);
+	return ret;
+}
+
+/* ---- people only ("intofocus serve") ------------------------------------ */
+
+static const char *
+people_arg(void *ctx, const char *name)
+{
+	return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static enum MHD_Result
+handle_people(struct sim_server *sim, struct MHD_Connection *c,
+	      const char *method, const char *url, struct request *rq)
+{
+	struct sim_people_request pr;
+	struct sim_reply r;
+	struct sim_people *people;
+	enum MHD_Result ret;
+
+	/* Set once the port is known (sim_new); until then, no pages. */
+	pthread_mutex_lock(&sim->mu);
+	people = sim->people;
+	pthread_mutex_unlock(&sim->mu);
+	if (people == NULL)
+		return send_reply(sim, c, 503, "text/plain; charset=utf-8",
+				  "Starting\n", 9, NULL, NULL);
+	memset(&pr, 0, sizeof(pr));
+	pr.method = method;
+	pr.path = url;
+	pr.cookie = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Cookie");
+	pr.origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+	pr.body = rq->body.data != NULL ? rq->body.data : "";
+	pr.body_len = rq->body.len;
+	pr.arg = people_arg;
+	pr.arg_ctx = c;
+	sim_reply_init(&r);
+	sim_people_handle(people, sim->store, &pr, &r);
+	ret = send_reply_full(sim, c, r.status, r.content_type,
+			      r.body.data != NULL ? r.body.data : "",
+			      r.body.len, r.location, NULL, r.csp, r.cookie);
 	sim_reply_cleanup(&r);
 	return ret;
 }
 
 /* ---- dispatch ----------------------------------------------------------- */
+
+static bool
+is_signed(struct MHD_Connection *c)
+{
+	return MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+					   "Authorization") != NULL ||
+	       MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+					   "X-Amz-Signature") != NULL ||
+	       MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+					   "AWSAccessKeyId") != NULL;
+}
+
+/* The most body this request's route takes. */
+static size_t
+route_body_max(const char *method, const char *url, bool api)
+{
+	if (api)
+		return SIM_API_BODY_MAX;
+	if (strcmp(method, "PUT") == 0)
+		return SIM_BODY_MAX;
+	if (strcmp(method, "POST") == 0)
+		return strcmp(url, "/mturk/externalSubmit") == 0
+			       ? SIM_SUBMIT_BODY_MAX
+			       : SIM_FORM_BODY_MAX;
+	return 1; /* buf limit 0 would mean none */
+}
+
+/*
+ * The first call, headers only: refuses a body larger than the route
+ * takes, and an S3 PUT whose signature (headers and the declared payload
+ * hash) does not check out, before reading any of the body.  MHD_YES
+ * with rq->answered when it queued that refusal.
+ */
+static enum MHD_Result
+on_headers(struct sim_server *sim, struct MHD_Connection *c, const char *url,
+	   const char *method, struct request *rq)
+{
+	bool api = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+					       "X-Amz-Target") != NULL &&
+		   strcmp(method, "POST") == 0;
+	size_t max = route_body_max(method, url, api);
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						     "Content-Length");
+	int64_t declared = 0;
+
+	buf_init(&rq->body, max);
+	if (cl != NULL && (parse_int64(cl, 0, INT64_MAX, &declared) != 0 ||
+			   (uint64_t)declared > max)) {
+		rq->answered = true;
+		return send_reply(sim, c, 413, "text/plain; charset=utf-8",
+				  "Request too large\n", 18, NULL, NULL);
+	}
+	if (strcmp(method, "PUT") == 0 && !api) {
+		enum sigv4_verdict v = SIGV4_VALID;
+		char msg[1024];
+
+		if (verify(sim, c, method, url, &rq->body, "s3", true, true, &v,
+			   msg, sizeof(msg)) != 0) {
+			const char *code = sigv4_verdict_code(v);
+
+			rq->answered = true;
+			return send_s3_error(sim, c, 403,
+					     code[0] != '\0' ? code
+							     : "AccessDenied",
+					     msg);
+		}
+	}
+	return MHD_YES;
+}
 
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -762,47 +951,50 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	struct sim_server *sim = cls;
 	struct request *rq = *con_cls;
 	const char *target;
-	bool signed_req;
 
 	(void)version;
 	if (rq == NULL) {
 		rq = calloc(1, sizeof(*rq));
 		if (rq == NULL)
 			return MHD_NO;
-		buf_init(&rq->body, SIM_BODY_MAX);
 		*con_cls = rq;
+		return on_headers(sim, c, url, method, rq);
+	}
+	if (rq->answered) {
+		/* Refused already: drop whatever body still comes. */
+		*upload_size = 0;
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
-		if (buf_append(&rq->body, upload, *upload_size) != 0)
+		if (!rq->too_big &&
+		    buf_append(&rq->body, upload, *upload_size) != 0) {
 			rq->too_big = true;
+			buf_cleanup(&rq->body);
+		}
 		*upload_size = 0;
 		return MHD_YES;
 	}
 	if (rq->too_big)
-		return send_reply(sim, c, 413, "text/plain", "Request too large\n", 18,
-				  NULL, NULL);
+		return send_reply(sim, c, 413, "text/plain; charset=utf-8",
+				  "Request too large\n", 18, NULL, NULL);
 	target = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Target");
 	if (target != NULL && strcmp(method, "POST") == 0) {
 		if (rq->body.len > SIM_API_BODY_MAX)
-			return send_reply(sim, c, 413, "text/plain",
+			return send_reply(sim, c, 413,
+					  "text/plain; charset=utf-8",
 					  "Request too large\n", 18, NULL, NULL);
 		/* The connection's own thread waits: others go on. */
 		sleep_ms(sim->call_latency_ms);
 		return handle_api(sim, c, url, rq, target);
 	}
-	signed_req = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						 "Authorization") != NULL ||
-		     MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
-						 "X-Amz-Signature") != NULL ||
-		     MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
-						 "AWSAccessKeyId") != NULL;
 	if (strcmp(method, "PUT") == 0 ||
-	    (signed_req && (strcmp(method, "GET") == 0 ||
-			    strcmp(method, "HEAD") == 0))) {
+	    (is_signed(c) && (strcmp(method, "GET") == 0 ||
+			      strcmp(method, "HEAD") == 0))) {
 		sleep_ms(sim->call_latency_ms);
 		return handle_s3(sim, c, method, url, rq);
 	}
+	if (sim->people_mode)
+		return handle_people(sim, c, method, url, rq);
 	return handle_lab(sim, c, method, url, rq);
 }
 
@@ -873,6 +1065,12 @@ sim_new(const struct sim_config *cfg, struct errbuf *eb)
 			SIM_REFUSALS_MAX);
 		return NULL;
 	}
+	if (cfg->people != NULL &&
+	    (cfg->fault_rate > 0.0 || cfg->nrefusals > 0 || !cfg->crowd_off)) {
+		err_set(eb, IF_EINPUT, "task server: no crowd, fault or "
+				       "refusal with people");
+		return NULL;
+	}
 	sim = calloc(1, sizeof(*sim));
 	if (sim == NULL)
 		goto nomem;
@@ -881,6 +1079,7 @@ sim_new(const struct sim_config *cfg, struct errbuf *eb)
 		err_set(eb, IF_ERUNTIME, "simulator: cannot make a mutex");
 		return NULL;
 	}
+	sim->people_mode = cfg->people != NULL;
 	for (size_t i = 0; i < cfg->nrefusals; i++)
 		if (refusal_parse(cfg->refusals[i], &sim->refusals[i], eb) !=
 		    IF_OK)
@@ -893,6 +1092,8 @@ sim_new(const struct sim_config *cfg, struct errbuf *eb)
 	scfg.worker_pool = cfg->worker_pool;
 	scfg.clock_ms = cfg->clock_ms;
 	scfg.clock_ctx = cfg->clock_ctx;
+	scfg.csprng_ids = cfg->people != NULL;
+	scfg.people = cfg->people != NULL;
 	sim->store = sim_store_new(&scfg);
 	sim->access_key_id = strdup(cfg->access_key_id);
 	sim->secret_access_key = strdup(cfg->secret_access_key);
@@ -920,20 +1121,55 @@ sim_new(const struct sim_config *cfg, struct errbuf *eb)
 		if (sim_store_add_experiment(sim->store, &cfg->experiments[i],
 					     eb) != IF_OK)
 			goto fail;
-	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-		(v6 ? MHD_USE_IPv6 : 0);
 	if (v6)
 		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)cfg->port);
 	else
 		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)cfg->port);
-	sim->mhd = MHD_start_daemon(
-		flags, (uint16_t)cfg->port, NULL, NULL, on_request, sim,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, sim,
-		MHD_OPTION_UNESCAPE_CALLBACK, identity_unescape, sim,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
-		MHD_OPTION_END);
+	if (cfg->people != NULL) {
+		/*
+		 * For the internet: a few epoll threads (no thread per
+		 * connection for idle ones to pile up), a cap per address and
+		 * in all, and idle connections closed.
+		 */
+		const struct sim_people_config *pc = cfg->people;
+
+		flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			MHD_USE_TURBO | (v6 ? MHD_USE_IPv6 : 0);
+		sim->mhd = MHD_start_daemon(
+			flags, (uint16_t)cfg->port, NULL, NULL, on_request, sim,
+			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, sim,
+			MHD_OPTION_UNESCAPE_CALLBACK, identity_unescape, sim,
+			MHD_OPTION_THREAD_POOL_SIZE,
+			(unsigned)(pc->threads > 0 ? pc->threads : 4),
+			MHD_OPTION_CONNECTION_LIMIT,
+			(unsigned)(pc->connection_limit > 0
+					   ? pc->connection_limit
+					   : 1024),
+			MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+			(unsigned)(pc->per_ip_limit > 0 ? pc->per_ip_limit
+							: 64),
+			MHD_OPTION_CONNECTION_TIMEOUT,
+			(unsigned)(pc->timeout_s > 0 ? pc->timeout_s : 30),
+			MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+			(size_t)(64 * 1024), MHD_OPTION_END);
+	} else {
+		/*
+		 * The simulator: a thread per connection, so that a "slow"
+		 * fault delays nobody else; loopback only.
+		 */
+		flags = MHD_USE_INTERNAL_POLLING_THREAD |
+			MHD_USE_THREAD_PER_CONNECTION |
+			(v6 ? MHD_USE_IPv6 : 0);
+		sim->mhd = MHD_start_daemon(
+			flags, (uint16_t)cfg->port, NULL, NULL, on_request, sim,
+			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, sim,
+			MHD_OPTION_UNESCAPE_CALLBACK, identity_unescape, sim,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+			MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+			(size_t)(256 * 1024), MHD_OPTION_END);
+	}
 	if (sim->mhd == NULL) {
 		err_set(eb, IF_ERUNTIME,
 			"simulator: cannot listen on %s port %u (in use?)", host,
@@ -947,6 +1183,17 @@ sim_new(const struct sim_config *cfg, struct errbuf *eb)
 		 strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, sim->port);
 	if (sim_store_set_base(sim->store, sim->base) != 0)
 		goto nomem;
+	if (cfg->people != NULL) {
+		struct sim_people *people =
+			sim_people_new(cfg->people, cfg->state_dir, sim->base,
+				       eb);
+
+		if (people == NULL)
+			goto fail;
+		pthread_mutex_lock(&sim->mu);
+		sim->people = people;
+		pthread_mutex_unlock(&sim->mu);
+	}
 	return sim;
 nomem:
 	err_set(eb, IF_ERUNTIME, "simulator: out of memory");
@@ -976,6 +1223,7 @@ sim_free(struct sim_server *sim)
 	if (sim->mhd != NULL)
 		MHD_stop_daemon(sim->mhd);
 	sim_store_free(sim->store);
+	sim_people_free(sim->people);
 	if (sim->secret_access_key != NULL)
 		OPENSSL_cleanse(sim->secret_access_key,
 				strlen(sim->secret_access_key));

@@ -477,8 +477,23 @@ sim_grant_add(struct sim_store *st, struct grant *g)
 void
 sim_new_id(struct sim_store *st, char out[SIM_ID_LEN + 1])
 {
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	unsigned char rnd[SIM_ID_LEN];
+
 	/* MTurk ids start with a digit (e.g. "3PR3LX..."). */
 	sim_rng_id(&st->ids, out, SIM_ID_LEN);
+	if (st->cfg.csprng_ids) {
+		/*
+		 * Unpredictable (the ids people hold must not be guessed); the
+		 * seeded stream still advances, so nothing else changes.  An
+		 * id with 29 of 36 characters carries about 150 bits; the
+		 * modulo bias (256 % 36) costs a fraction of one.
+		 */
+		if (random_bytes(rnd, sizeof(rnd)) != 0)
+			abort(); /* no CSPRNG: never fall back to the seed */
+		for (size_t i = 0; i < SIM_ID_LEN; i++)
+			out[i] = alphabet[rnd[i] % 36];
+	}
 	out[0] = '3';
 }
 

@@ -160,10 +160,10 @@ out:
 	return rc;
 }
 
-int
-sim_store_lab_submit(struct sim_store *st, const char *assignment_id,
-		     char *answer_xml, const char *boxes_json, char *worker_id,
-		     size_t worker_len, char *why, size_t whylen)
+static int
+lab_submit(struct sim_store *st, const char *assignment_id,
+	   const char *holder, char *answer_xml, const char *boxes_json,
+	   char *worker_id, size_t worker_len, char *why, size_t whylen)
 {
 	struct asg *a;
 	struct hit *h = NULL;
@@ -176,7 +176,8 @@ sim_store_lab_submit(struct sim_store *st, const char *assignment_id,
 	a = sim_find_asg(st, assignment_id);
 	if (a != NULL)
 		h = sim_find_hit(st, a->hit_id);
-	if (a == NULL || h == NULL || a->simulated) {
+	if (a == NULL || h == NULL || a->simulated ||
+	    (holder != NULL && strcmp(a->worker_id, holder) != 0)) {
 		snprintf(why, whylen, "Unknown assignment.");
 		goto out;
 	}
@@ -205,4 +206,192 @@ out:
 	pthread_mutex_unlock(&st->mu);
 	free(answer_xml);
 	return rc;
+}
+
+int
+sim_store_lab_submit(struct sim_store *st, const char *assignment_id,
+		     char *answer_xml, const char *boxes_json, char *worker_id,
+		     size_t worker_len, char *why, size_t whylen)
+{
+	return lab_submit(st, assignment_id, NULL, answer_xml, boxes_json,
+			  worker_id, worker_len, why, whylen);
+}
+
+/* ---- people only ("intofocus serve"): the participant is the session's - */
+
+int
+sim_store_people_submit(struct sim_store *st, const char *worker_id,
+			const char *assignment_id, char *answer_xml,
+			const char *boxes_json, char *why, size_t whylen)
+{
+	char holder[256];
+
+	return lab_submit(st, assignment_id, worker_id, answer_xml, boxes_json,
+			  holder, sizeof(holder), why, whylen);
+}
+
+/*
+ * The participant's open assignment (settled now) and how many they
+ * submitted; the lock held.  A scan of the assignments: the data model
+ * has no index by worker yet.
+ */
+static struct asg *
+people_standing(struct sim_store *st, const char *worker_id, int64_t now,
+		int *submitted)
+{
+	struct asg *open = NULL;
+
+	*submitted = 0;
+	for (size_t i = 0; i < st->nasgs; i++) {
+		struct asg *a = st->asgs[i];
+		struct hit *h;
+		enum asg_state s;
+
+		if (a->simulated || strcmp(a->worker_id, worker_id) != 0)
+			continue;
+		h = sim_find_hit(st, a->hit_id);
+		if (h == NULL)
+			continue;
+		s = sim_asg_settle(st, a, h, now);
+		if (s == ASG_ACCEPTED && !h->deleted)
+			open = a;
+		else if (s == ASG_SUBMITTED || s == ASG_APPROVED ||
+			 s == ASG_REJECTED)
+			(*submitted)++;
+	}
+	return open;
+}
+
+/* Whether worker_id has an assignment of h, in any state but abandoned. */
+static bool
+people_worked_on(struct sim_store *st, struct hit *h, const char *worker_id,
+		 int64_t now)
+{
+	for (size_t i = 0; i < h->nasgs; i++) {
+		struct asg *a = h->asgs[i];
+
+		if (strcmp(a->worker_id, worker_id) == 0 &&
+		    sim_asg_settle(st, a, h, now) != ASG_ABANDONED)
+			return true;
+	}
+	return false;
+}
+
+int
+sim_store_people_status(struct sim_store *st, const char *worker_id,
+			char open_asg[SIM_ID_LEN + 1], int *submitted)
+{
+	struct asg *a;
+
+	open_asg[0] = '\0';
+	pthread_mutex_lock(&st->mu);
+	a = people_standing(st, worker_id, sim_store_now_ms(st), submitted);
+	if (a != NULL)
+		snprintf(open_asg, SIM_ID_LEN + 1, "%s", a->id);
+	pthread_mutex_unlock(&st->mu);
+	return 0;
+}
+
+int
+sim_store_people_take(struct sim_store *st, const char *worker_id,
+		      int share, bool peek, char assignment_id[SIM_ID_LEN + 1],
+		      char *why, size_t whylen)
+{
+	struct asg *open, *a;
+	struct hit *pick = NULL;
+	int64_t now;
+	int submitted, rc = 1;
+
+	assignment_id[0] = '\0';
+	pthread_mutex_lock(&st->mu);
+	now = sim_store_now_ms(st);
+	open = people_standing(st, worker_id, now, &submitted);
+	if (open != NULL) {
+		/* One open assignment at a time: the same one again. */
+		snprintf(assignment_id, SIM_ID_LEN + 1, "%s", open->id);
+		rc = 0;
+		goto out;
+	}
+	if (share > 0 && submitted >= share)
+		goto out;
+	/* The oldest HIT the participant may take: the server chooses. */
+	for (size_t i = 0; i < st->nhits && pick == NULL; i++) {
+		struct hit *h = st->hits[i];
+
+		if (h->deleted || now >= h->expiration_ms ||
+		    sim_hit_counts(st, h, now).available <= 0 ||
+		    people_worked_on(st, h, worker_id, now) ||
+		    !sim_worker_eligible(
+			    st,
+			    json_object_get(h->vals,
+					    "QualificationRequirements"),
+			    worker_id))
+			continue;
+		pick = h;
+	}
+	if (pick == NULL)
+		goto out;
+	rc = 0;
+	if (peek)
+		goto out;
+	a = calloc(1, sizeof(*a));
+	if (a != NULL) {
+		sim_new_id(st, a->id);
+		snprintf(a->hit_id, sizeof(a->hit_id), "%s", pick->id);
+		snprintf(a->worker_id, sizeof(a->worker_id), "%s", worker_id);
+		a->state = ASG_ACCEPTED;
+		a->accept_ms = now;
+	}
+	if (a == NULL || sim_asg_add(st, pick, a) != 0) {
+		free(a);
+		snprintf(why, whylen, "Out of memory.");
+		rc = -1;
+		goto out;
+	}
+	snprintf(assignment_id, SIM_ID_LEN + 1, "%s", a->id);
+	rc = 0;
+	if (lab_save(st, why, whylen) != 0)
+		rc = -1;
+out:
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
+int
+sim_store_people_task(struct sim_store *st, const char *worker_id,
+		      const char *assignment_id, char **question,
+		      char hit_id[SIM_ID_LEN + 1])
+{
+	struct asg *a;
+	struct hit *h = NULL;
+	const char *q = NULL;
+	int64_t now;
+
+	*question = NULL;
+	pthread_mutex_lock(&st->mu);
+	now = sim_store_now_ms(st);
+	a = sim_find_asg(st, assignment_id);
+	if (a != NULL)
+		h = sim_find_hit(st, a->hit_id);
+	if (a != NULL && h != NULL && !a->simulated && !h->deleted &&
+	    strcmp(a->worker_id, worker_id) == 0 &&
+	    sim_asg_settle(st, a, h, now) == ASG_ACCEPTED)
+		q = json_string_value(json_object_get(h->vals, "Question"));
+	if (q != NULL) {
+		*question = strdup(q);
+		snprintf(hit_id, SIM_ID_LEN + 1, "%s", h->id);
+	}
+	pthread_mutex_unlock(&st->mu);
+	return *question != NULL ? 0 : -1;
+}
+
+bool
+sim_store_people_object(struct sim_store *st, const char *path, size_t len)
+{
+	bool found;
+
+	pthread_mutex_lock(&st->mu);
+	found = sim_find_object(st, path, len) != NULL;
+	pthread_mutex_unlock(&st->mu);
+	return found;
 }

@@ -255,4 +255,32 @@ else
 		timeout -s TERM 15 "$INTOFOCUS" run "$SCRATCH/example.yaml"
 fi
 
+# ---- the task server's unit (intofocus serve) ----------------------------
+SUNIT="$TOP/systemd/intofocus-serve@.service"
+check "the task server's unit exists" test -f "$SUNIT"
+sed "s|/usr/local/bin/intofocus|$INTOFOCUS|" "$SUNIT" \
+	>unit/intofocus-serve@test.service
+check "its systemd-analyze verify is clean" \
+	verify_clean unit/intofocus-serve@test.service
+slevel=$(exposure unit/intofocus-serve@test.service)
+echo "# task server exposure level: ${slevel:-none}"
+if [ -n "$slevel" ] && awk -v l="$slevel" 'BEGIN { exit !(l <= 1.5) }'; then
+	ok "the task server's exposure level $slevel <= 1.5"
+else
+	not_ok "the task server's exposure level ${slevel:-not found} <= 1.5"
+fi
+sed '/^# Hardening/,/^SystemCallErrorNumber/d' \
+	unit/intofocus-serve@test.service >unit/intofocus-serve@soft.service
+ssoft=$(exposure unit/intofocus-serve@soft.service)
+check "... and without its hardening it scores worse (${ssoft:-?})" \
+	awk -v l="${ssoft:-0}" 'BEGIN { exit !(l > 1.5) }'
+for line in "DynamicUser=yes" "StateDirectory=intofocus-serve/%i" \
+	"StateDirectoryMode=0700" "UMask=0077" "IPAddressDeny=any" \
+	"IPAddressAllow=localhost" "RestartPreventExitStatus=2" \
+	"LoadCredential=aws:/etc/intofocus/credentials" \
+	"ExecStart=/usr/local/bin/intofocus serve --state-dir \${STATE_DIRECTORY} \$SERVE_ARGS"; do
+	check "the task server's unit says $line" \
+		test "$(grep -cxF "$line" "$SUNIT")" -eq 1
+done
+
 done_testing
