@@ -86,6 +86,42 @@ buf_append_str(struct buf *b, const char *s)
 }
 
 int
+buf_append_html(struct buf *b, const char *s, size_t len)
+{
+	size_t run = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		const char *rep;
+
+		switch (s[i]) {
+		case '&':
+			rep = "&amp;";
+			break;
+		case '<':
+			rep = "&lt;";
+			break;
+		case '>':
+			rep = "&gt;";
+			break;
+		case '"':
+			rep = "&quot;";
+			break;
+		case '\'':
+			rep = "&#39;";
+			break;
+		default:
+			continue;
+		}
+		/* The plain bytes before this one in one call. */
+		if (buf_append(b, s + run, i - run) != 0 ||
+		    buf_append_str(b, rep) != 0)
+			return -1;
+		run = i + 1;
+	}
+	return buf_append(b, s + run, len - run);
+}
+
+int
 buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list ap2;

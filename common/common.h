@@ -92,6 +92,11 @@ void buf_reset(struct buf *b);
 /* 0 on success; -1 when the cap would be passed or memory runs out. */
 int buf_append(struct buf *b, const void *data, size_t len);
 int buf_append_str(struct buf *b, const char *s);
+/*
+ * Appends len bytes of s escaped for HTML text or a quoted attribute
+ * (& < > " ' as entities); 0 or -1 as buf_append().
+ */
+int buf_append_html(struct buf *b, const char *s, size_t len);
 int buf_printf(struct buf *b, const char *fmt, ...) IF_PRINTF(2, 3);
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap) IF_PRINTF(2, 0);
 /*

@@ -204,43 +204,10 @@ static const char page_script[] =
 	"draw();\n"
 	"})();\n";
 
-/* Appends s HTML-escaped for text or a quoted attribute. */
-static int
-append_escaped(struct buf *b, const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		const char *rep = NULL;
-
-		switch (s[i]) {
-		case '&':
-			rep = "&amp;";
-			break;
-		case '<':
-			rep = "&lt;";
-			break;
-		case '>':
-			rep = "&gt;";
-			break;
-		case '"':
-			rep = "&quot;";
-			break;
-		case '\'':
-			rep = "&#39;";
-			break;
-		default:
-			break;
-		}
-		if ((rep != NULL ? buf_append_str(b, rep)
-				 : buf_append(b, s + i, 1)) != 0)
-			return -1;
-	}
-	return 0;
-}
-
 static int
 append_text(struct buf *b, const char *s)
 {
-	return append_escaped(b, s, strlen(s));
+	return buf_append_html(b, s, strlen(s));
 }
 
 /*
@@ -280,7 +247,7 @@ append_paragraphs(struct buf *b, const char *s)
 			next++;
 		if (end > s) {
 			rc |= buf_append_str(b, "<p>");
-			rc |= append_escaped(b, s, (size_t)(end - s));
+			rc |= buf_append_html(b, s, (size_t)(end - s));
 			rc |= buf_append_str(b, "</p>\n");
 		}
 		s = next;

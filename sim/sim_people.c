@@ -409,27 +409,7 @@ sim_people_link(const char *state_dir, const char *public_url,
 static void
 html_escaped(struct buf *b, const char *s)
 {
-	for (; *s != '\0'; s++) {
-		switch (*s) {
-		case '&':
-			buf_append_str(b, "&amp;");
-			break;
-		case '<':
-			buf_append_str(b, "&lt;");
-			break;
-		case '>':
-			buf_append_str(b, "&gt;");
-			break;
-		case '"':
-			buf_append_str(b, "&quot;");
-			break;
-		case '\'':
-			buf_append_str(b, "&#39;");
-			break;
-		default:
-			buf_append(b, s, 1);
-		}
-	}
+	(void)buf_append_html(b, s, strlen(s));
 }
 
 static void

@@ -103,6 +103,28 @@ test_buf_grows(void **state)
 	assert_null(b.data);
 }
 
+/* The one HTML escaper of the pages, by byte count, embedded NULs kept. */
+static void
+test_buf_append_html(void **state)
+{
+	static const char in[] = "a<b>&\"c'\0d";
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 0);
+	assert_int_equal(buf_append_html(&b, in, sizeof(in) - 1), 0);
+	assert_int_equal(b.len, 29);
+	assert_memory_equal(b.data, "a&lt;b&gt;&amp;&quot;c&#39;\0d", 29);
+	buf_reset(&b);
+	assert_int_equal(buf_append_html(&b, "plain", 5), 0);
+	assert_memory_equal(b.data, "plain", 5);
+	buf_cleanup(&b);
+	/* A cap the escaped text would pass is an error, not a cut. */
+	buf_init(&b, 8);
+	assert_int_equal(buf_append_html(&b, "<<<", 3), -1);
+	buf_cleanup(&b);
+}
+
 static char *
 scratch_dir(void)
 {
@@ -246,6 +268,7 @@ main(void)
 		cmocka_unit_test(test_err_prefix_truncates_safely),
 		cmocka_unit_test(test_buf_cap),
 		cmocka_unit_test(test_buf_grows),
+		cmocka_unit_test(test_buf_append_html),
 		cmocka_unit_test(test_atomic_write),
 		cmocka_unit_test(test_atomic_write_missing_dir),
 		cmocka_unit_test(test_mkdir_and_secrecy),
