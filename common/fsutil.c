@@ -112,7 +112,8 @@ atomic_file_commit(struct atomic_file *af, struct errbuf *eb)
 		atomic_file_abort(af);
 		return err_set(eb, IF_ERUNTIME, "atomic file not open");
 	}
-	if (fflush(af->fp) != 0 || ferror(af->fp) || fsync(fileno(af->fp)) != 0) {
+	if (fflush(af->fp) != 0 || ferror(af->fp) ||
+	    fsync(fileno(af->fp)) != 0) {
 		rc = err_set(eb, IF_ERUNTIME, "%s: write failed: %s", af->path,
 			     strerror(errno));
 		goto fail;
@@ -132,7 +133,8 @@ atomic_file_commit(struct atomic_file *af, struct errbuf *eb)
 	free(af->tmppath);
 	af->tmppath = NULL;
 	if (fsync_parent(af->path) != 0)
-		rc = err_set(eb, IF_ERUNTIME, "%s: fsync of directory failed: %s",
+		rc = err_set(eb, IF_ERUNTIME,
+			     "%s: fsync of directory failed: %s",
 			     af->path, strerror(errno));
 fail:
 	atomic_file_abort(af);
@@ -174,7 +176,8 @@ mkdir_p(const char *path, mode_t mode, struct errbuf *eb)
 		return IF_OK;
 	}
 	if (errno != ENOENT)
-		return err_set(eb, IF_ERUNTIME, "%s: %s", path, strerror(errno));
+		return err_set(eb, IF_ERUNTIME, "%s: %s", path,
+			       strerror(errno));
 	parent = strdup(path);
 	if (parent == NULL)
 		return err_set(eb, IF_ERUNTIME, "%s: out of memory", path);
@@ -189,7 +192,8 @@ mkdir_p(const char *path, mode_t mode, struct errbuf *eb)
 	if (rc != IF_OK)
 		return rc;
 	if (mkdir(path, mode) != 0 && errno != EEXIST)
-		return err_set(eb, IF_ERUNTIME, "%s: cannot create directory: %s",
+		return err_set(eb, IF_ERUNTIME,
+			       "%s: cannot create directory: %s",
 			       path, strerror(errno));
 	return IF_OK;
 }
@@ -203,8 +207,8 @@ file_check_secrecy(const char *path, struct errbuf *eb)
 		return err_set(eb, IF_EINPUT, "%s: %s", path, strerror(errno));
 	if (st.st_uid != getuid() && st.st_uid != 0)
 		return err_set(eb, IF_EINPUT,
-			       "%s: holds secrets but is owned by uid %u, not by "
-			       "you (uid %u) or root",
+			       "%s: holds secrets but is owned by uid %u, "
+			       "not by you (uid %u) or root",
 			       path, (unsigned)st.st_uid, (unsigned)getuid());
 	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
 		return err_set(eb, IF_EINPUT,

@@ -31,8 +31,9 @@ plan_uses_masters(const struct experiment *exp)
 	for (size_t i = 0; i < exp->hit.nquals; i++) {
 		const char *id = exp->hit.quals[i].id;
 
-		if (id != NULL && (strcmp(id, EXP_QUAL_MASTERS_PRODUCTION) == 0 ||
-				   strcmp(id, EXP_QUAL_MASTERS_SANDBOX) == 0) &&
+		if (id != NULL &&
+		    (strcmp(id, EXP_QUAL_MASTERS_PRODUCTION) == 0 ||
+		     strcmp(id, EXP_QUAL_MASTERS_SANDBOX) == 0) &&
 		    exp->hit.quals[i].comparator != EXP_CMP_DOES_NOT_EXIST)
 			return true;
 	}

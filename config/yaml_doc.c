@@ -89,8 +89,8 @@ cfg_node_error(struct cfg_diag *d, const yaml_node_t *n, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	diag_vadd(d, n != NULL ? ynode_line(n) : 0, n != NULL ? ynode_col(n) : 0,
-		  fmt, ap);
+	diag_vadd(d, n != NULL ? ynode_line(n) : 0,
+		  n != NULL ? ynode_col(n) : 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -184,15 +184,16 @@ parser_error(const yaml_parser_t *p, const char *data, size_t len,
 				  "(save the file as UTF-8)",
 				  (unsigned)(unsigned char)data[off]);
 		else
-			cfg_error(d, line, col, "%s (save the file as UTF-8 text)",
+			cfg_error(d, line, col,
+				  "%s (save the file as UTF-8 text)",
 				  p->problem);
 		return;
 	}
 	if (p->context != NULL)
 		cfg_error(d, (int)p->problem_mark.line + 1,
 			  (int)p->problem_mark.column + 1,
-			  "YAML syntax: %s %s (line %d)", p->problem, p->context,
-			  (int)p->context_mark.line + 1);
+			  "YAML syntax: %s %s (line %d)", p->problem,
+			  p->context, (int)p->context_mark.line + 1);
 	else
 		cfg_error(d, (int)p->problem_mark.line + 1,
 			  (int)p->problem_mark.column + 1, "YAML syntax: %s",

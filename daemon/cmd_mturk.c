@@ -39,15 +39,17 @@ mturk_usage(FILE *fp)
 		"\n"
 		"Calls one MTurk requester API operation and prints its answer "
 		"as JSON.\n"
-		"JSON is the request body (default {}); - reads it from stdin.\n"
+		"JSON is the request body (default {}); - reads it from "
+		"stdin.\n"
 		"Example: intofocus mturk ListHITs '{\"MaxResults\":10}'\n"
 		"\n"
-		"  -e, --endpoint URL     API endpoint (https://, or http:// on "
-		"a loopback address)\n"
+		"  -e, --endpoint URL     API endpoint (https://, or "
+		"http:// on a loopback address)\n"
 		"      --sandbox          the sandbox endpoint [default]\n"
-		"      --production       the production endpoint (real money)\n"
-		"  -x, --experiment FILE  take environment, endpoint, region and "
-		"profile from FILE\n"
+		"      --production       the production endpoint "
+		"(real money)\n"
+		"  -x, --experiment FILE  take environment, endpoint, "
+		"region and profile from FILE\n"
 		"  -p, --profile NAME     credentials profile [default: "
 		"AWS_PROFILE, else default]\n"
 		"  -r, --region R         signing region [default: us-east-1]\n"
@@ -61,8 +63,9 @@ mturk_usage(FILE *fp)
 		"\noperations:\n");
 	for (size_t i = 0; ops[i] != NULL; i++)
 		fprintf(fp, "  %s\n", ops[i]);
-	fprintf(fp, "\nexit status: 0 answered, 1 the service refused, 2 bad "
-		    "arguments or JSON,\n75 the service could not be reached\n");
+	fprintf(fp, "\nexit status: 0 answered, 1 the service refused, "
+		    "2 bad arguments or JSON,\n75 the service could not be "
+		    "reached\n");
 }
 
 struct mturk_opts {

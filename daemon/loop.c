@@ -1,16 +1,12 @@
 /*
- * daemon/loop.c - the scheduler of `intofocus run` (spec sections 2, 9, 10).
- *
- * One thread, one step at a time: each pass lists the images, runs the
- * steps that are due (image_step does one bounded step and returns), tells
- * systemd and the terminal how far things are, and sleeps until the
- * earliest next_at, a signal, or half the watchdog interval.
+ * daemon/loop.c - the signals and the sleep of the daemon's loop; the loop
+ * itself (engine_run) is in daemon/engine.c (spec sections 2, 9, 10).
  *
  * Signals only set flags.  They are blocked everywhere except inside
  * ppoll(), which unblocks them atomically while it sleeps, so that a signal
  * arriving between the check of a flag and the sleep still wakes the loop.
  * SIGTERM and SIGINT end the loop after the step under way; SIGHUP rereads
- * the experiment file (run_reload in cmd_run.c).
+ * the experiment file (engine_reload in engine.c).
  */
 #define _GNU_SOURCE
 #include "daemon/daemon.h"
@@ -47,7 +43,8 @@ loop_signals_init(sigset_t *unblocked, struct errbuf *eb)
 	if (sigaction(SIGTERM, &sa, NULL) != 0 ||
 	    sigaction(SIGINT, &sa, NULL) != 0 ||
 	    sigaction(SIGHUP, &sa, NULL) != 0)
-		return err_set(eb, IF_ERUNTIME, "sigaction: %s", strerror(errno));
+		return err_set(eb, IF_ERUNTIME, "sigaction: %s",
+			       strerror(errno));
 	/* A closed pipe to a client must be an error return, not a death. */
 	sa.sa_handler = SIG_IGN;
 	(void)sigaction(SIGPIPE, &sa, NULL);

@@ -9,8 +9,8 @@
 #include <sys/prctl.h>
 
 static const struct command commands[] = {
-	{"run", "drive an experiment's images through their stages (the daemon)",
-	 cmd_run},
+	{"run", "drive an experiment's images through their stages "
+	 "(the daemon)", cmd_run},
 	{"check", "validate an experiment file and print its plan and cost",
 	 cmd_check},
 	{"status", "show an experiment's progress from its state", cmd_status},
@@ -33,7 +33,8 @@ usage(FILE *fp)
 		    "       intofocus COMMAND --help\n"
 		    "       intofocus --version\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(fp, "  %-9s %s\n", commands[i].name, commands[i].summary);
+		fprintf(fp, "  %-9s %s\n", commands[i].name,
+			commands[i].summary);
 	fprintf(fp, "\nexit status: 0 success, 1 runtime failure, "
 		    "2 usage or invalid input, 75 temporary failure\n");
 }
@@ -69,7 +70,8 @@ main(int argc, char **argv)
 		usage(stdout);
 		return IF_OK;
 	}
-	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+	if (strcmp(argv[1], "--version") == 0 ||
+	    strcmp(argv[1], "version") == 0) {
 		printf("intofocus %s\n", INTOFOCUS_VERSION);
 		return IF_OK;
 	}

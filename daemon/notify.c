@@ -44,7 +44,10 @@ notify_reloading(const struct notifier *n)
 	struct timespec ts;
 	char line[64];
 
-	/* systemd 253+ wants MONOTONIC_USEC with RELOADING=1; older ignore it. */
+	/*
+	 * systemd 253+ wants MONOTONIC_USEC with RELOADING=1; older ignore
+	 * it.
+	 */
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	snprintf(line, sizeof(line), "RELOADING=1\nMONOTONIC_USEC=%llu",
 		 (unsigned long long)ts.tv_sec * 1000000ULL +

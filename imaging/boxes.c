@@ -146,8 +146,10 @@ vote(const struct box *const *sets, const int *const *weights,
 			clipped[s][ccounts[s]++] = b;
 		}
 	}
-	xs = edges((const struct box *const *)clipped, ccounts, nsets, true, &nx);
-	ys = edges((const struct box *const *)clipped, ccounts, nsets, false, &ny);
+	xs = edges((const struct box *const *)clipped, ccounts, nsets, true,
+		   &nx);
+	ys = edges((const struct box *const *)clipped, ccounts, nsets, false,
+		   &ny);
 	if (xs == NULL || ys == NULL)
 		goto oom;
 	if (nx < 2 || ny < 2)
@@ -159,7 +161,10 @@ vote(const struct box *const *sets, const int *const *weights,
 	if (votes == NULL || seen == NULL || cell == NULL)
 		goto oom;
 	for (size_t s = 0; s < nsets; s++) {
-		/* A set votes once per cell, however many of its boxes overlap. */
+		/*
+		 * A set votes once per cell, however many of its boxes
+		 * overlap.
+		 */
 		memset(seen, 0, (nx - 1) * (ny - 1));
 		for (size_t i = 0; i < ccounts[s]; i++) {
 			const struct box *b = &clipped[s][i];

@@ -122,8 +122,8 @@ img_orient_into(const struct img *im, int o, struct img *dst)
 			default: sx = dx; sy = dy; break;
 			}
 			memcpy(drow + (size_t)dx * 3,
-			       im->px + (size_t)sy * im->stride + (size_t)sx * 3,
-			       3);
+			       im->px + (size_t)sy * im->stride +
+			       (size_t)sx * 3, 3);
 		}
 	}
 }

@@ -52,7 +52,8 @@ img_check_size(int w, int h, uint64_t max_pixels, struct errbuf *eb)
 	if (max_pixels == 0)
 		max_pixels = IMG_DEFAULT_MAX_PIXELS;
 	if (w <= 0 || h <= 0)
-		return err_set(eb, IF_EINPUT, "image size %dx%d is empty", w, h);
+		return err_set(eb, IF_EINPUT, "image size %dx%d is empty",
+			       w, h);
 	pixels = (uint64_t)w * (uint64_t)h;
 	if (pixels > max_pixels)
 		return err_set(eb, IF_EINPUT,
@@ -61,7 +62,8 @@ img_check_size(int w, int h, uint64_t max_pixels, struct errbuf *eb)
 			       w, h, (double)pixels / 1e6,
 			       (double)max_pixels / 1e6);
 	if (pixels > SIZE_MAX / 3)
-		return err_set(eb, IF_EINPUT, "image of %dx%d is too large", w, h);
+		return err_set(eb, IF_EINPUT, "image of %dx%d is too large",
+			       w, h);
 	return IF_OK;
 }
 
@@ -218,8 +220,8 @@ ppm_decode(const void *data, size_t len, const char *name,
 		img_free(*out);
 		*out = NULL;
 		return err_set(eb, IF_EINPUT,
-			       "%s: truncated PPM: %zu of %zu pixel bytes", name,
-			       len - off, need);
+			       "%s: truncated PPM: %zu of %zu pixel bytes",
+			       name, len - off, need);
 	}
 	memcpy((*out)->px, (const unsigned char *)data + off, need);
 	return IF_OK;

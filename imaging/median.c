@@ -201,10 +201,11 @@ static const struct step_table {
 } steps = {
 	.coarse = {ONES_17},
 	.fine = {ONES_17},
-	.diff = {DIFF_16(0),  DIFF_16(1),  DIFF_16(2),	DIFF_16(3),  DIFF_16(4),
-		 DIFF_16(5),  DIFF_16(6),  DIFF_16(7),	DIFF_16(8),  DIFF_16(9),
-		 DIFF_16(10), DIFF_16(11), DIFF_16(12), DIFF_16(13), DIFF_16(14),
-		 DIFF_16(15), DIFF_16(16)},
+	.diff = {DIFF_16(0), DIFF_16(1), DIFF_16(2), DIFF_16(3),
+		 DIFF_16(4), DIFF_16(5), DIFF_16(6), DIFF_16(7),
+		 DIFF_16(8), DIFF_16(9), DIFF_16(10), DIFF_16(11),
+		 DIFF_16(12), DIFF_16(13), DIFF_16(14), DIFF_16(15),
+		 DIFF_16(16)},
 };
 #undef DIFF_16
 #undef DIFF
@@ -279,7 +280,8 @@ pre_one(pre_t *q, unsigned a, unsigned s)
 {
 	q[PRE_H] = (pre_t)PRE_H_WORD(a & 0xF0, s & 0xF0);
 	q[PRE_LS] = (pre_t)((s & 15) << 4);
-	q[PRE_LD] = (pre_t)((((a ^ s) < 16 ? s & 15 : 16) << 8) + ((a & 15) << 4));
+	q[PRE_LD] = (pre_t)((((a ^ s) < 16 ? s & 15 : 16) << 8) +
+			    ((a & 15) << 4));
 }
 
 /*
@@ -408,10 +410,11 @@ count_gt_generic(u16x16 v, int t)
 __attribute__((target("avx2,popcnt"))) static inline unsigned
 count_gt_avx2(u16x16 v, int t)
 {
-	__m256i gt = _mm256_cmpgt_epi16((__m256i)v, _mm256_set1_epi16((short)t));
+	__m256i gt = _mm256_cmpgt_epi16((__m256i)v,
+					_mm256_set1_epi16((short)t));
 
-	return (unsigned)__builtin_popcount((unsigned)_mm256_movemask_epi8(gt)) /
-	       2;
+	return (unsigned)__builtin_popcount(
+		   (unsigned)_mm256_movemask_epi8(gt)) / 2;
 }
 
 /* One vpmovzxbw from memory (GCC splits __builtin_convertvector in two). */
@@ -425,7 +428,8 @@ widen_avx2(const u8x16 *v)
 __attribute__((target("avx2"))) static inline u16x16
 widen_u_avx2(const uint8_t *p)
 {
-	return (u16x16)_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)p));
+	return (u16x16)_mm256_cvtepu8_epi16(
+		_mm_loadu_si128((const __m128i *)p));
 }
 
 /* The byte mask of the compare, two bits per lane; its lanes counted. */
@@ -472,7 +476,8 @@ __attribute__((target(MEDIAN_AVX512_TARGET))) static inline unsigned
 count_gt_avx512(u16x16 v, int t)
 {
 	return (unsigned)__builtin_popcount(
-		_mm256_cmpgt_epi16_mask((__m256i)v, _mm256_set1_epi16((short)t)));
+		_mm256_cmpgt_epi16_mask((__m256i)v,
+					_mm256_set1_epi16((short)t)));
 }
 
 __attribute__((target(MEDIAN_AVX512_TARGET))) static inline u16x16
@@ -601,7 +606,8 @@ cpu_has_avx512(void)
 	return __builtin_cpu_supports("avx512f") &&
 	       __builtin_cpu_supports("avx512bw") &&
 	       __builtin_cpu_supports("avx512vl") &&
-	       __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+	       __builtin_cpu_supports("avx2") &&
+	       __builtin_cpu_supports("popcnt");
 #else
 	return false;
 #endif
@@ -612,7 +618,8 @@ cpu_has_avx2(void)
 {
 #ifdef MEDIAN_HAVE_AVX2
 	__builtin_cpu_init();
-	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+	return __builtin_cpu_supports("avx2") &&
+	       __builtin_cpu_supports("popcnt");
 #else
 	return false;
 #endif
@@ -696,38 +703,42 @@ strip_wide(const struct filter_ctx *ctx, uint32_t *col, int y0, int y1)
 					   row[(size_t)c * 3 + (size_t)ch], 1);
 		}
 		for (int y = y0; y < y1; y++) {
-			uint8_t *out = ctx->dst->px + (size_t)y * ctx->dst->stride +
+			uint8_t *out = ctx->dst->px +
+				       (size_t)y * ctx->dst->stride +
 				       (size_t)ch;
 
 			if (y > y0) {
-				const uint8_t *ra =
-					src->px +
-					(size_t)clampi(y + r, 0, H - 1) * src->stride;
-				const uint8_t *rs =
-					src->px + (size_t)clampi(y - 1 - r, 0, H - 1) *
-							  src->stride;
+				const uint8_t *ra = src->px +
+				    (size_t)clampi(y + r, 0, H - 1) *
+				    src->stride;
+				const uint8_t *rs = src->px +
+				    (size_t)clampi(y - 1 - r, 0, H - 1) *
+				    src->stride;
 				for (int c = 0; c < W; c++) {
-					uint32_t *cc = col + (size_t)c * WIDE_BINS;
-					wide_count(cc, ra[(size_t)c * 3 + (size_t)ch], 1);
+					uint32_t *cc =
+					    col + (size_t)c * WIDE_BINS;
+					wide_count(cc,
+					    ra[(size_t)c * 3 + (size_t)ch], 1);
 					/* Adding 2^32 - 1 subtracts one. */
-					wide_count(cc, rs[(size_t)c * 3 + (size_t)ch],
-						   UINT32_MAX);
+					wide_count(cc,
+					    rs[(size_t)c * 3 + (size_t)ch],
+					    UINT32_MAX);
 				}
 			}
 			/* The window of x = -1; each x below takes one step. */
 			memset(kern, 0, sizeof(kern));
 			for (int j = -r - 1; j < r; j++) {
-				const uint32_t *cc =
-					col + (size_t)clampi(j, 0, W - 1) * WIDE_BINS;
+				const uint32_t *cc = col +
+				    (size_t)clampi(j, 0, W - 1) * WIDE_BINS;
 				for (int v = 0; v < WIDE_BINS; v++)
 					kern[v] += cc[v];
 			}
 			for (int x = 0; x < W; x++) {
-				const uint32_t *ca =
-					col + (size_t)clampi(x + r, 0, W - 1) * WIDE_BINS;
-				const uint32_t *cs =
-					col +
-					(size_t)clampi(x - 1 - r, 0, W - 1) * WIDE_BINS;
+				const uint32_t *ca = col +
+				    (size_t)clampi(x + r, 0, W - 1) * WIDE_BINS;
+				const uint32_t *cs = col +
+				    (size_t)clampi(x - 1 - r, 0, W - 1) *
+				    WIDE_BINS;
 				uint64_t sum = 0;
 				int k, v;
 
@@ -763,8 +774,9 @@ scratch_init(struct scratch *sc, const struct filter_ctx *ctx)
 	/* Sizes are multiples of 64, as aligned_alloc() wants. */
 	sc->cols01 = aligned_alloc(64, (size_t)(tile + w + COL_AHEAD) *
 					       sizeof(struct hcol2));
-	sc->cols2 = aligned_alloc(64, (size_t)(tile + w + COL_AHEAD + 1) / 2 * 2 *
-					      sizeof(struct hcol));
+	sc->cols2 = aligned_alloc(64,
+				  (size_t)(tile + w + COL_AHEAD + 1) / 2 * 2 *
+				  sizeof(struct hcol));
 	sc->pre = aligned_alloc(64, (PRE_BYTES + 63) / 64 * 64);
 	sc->offs = malloc((size_t)(tile + w + COL_AHEAD) * sizeof(size_t));
 	if (sc->cols01 == NULL || sc->cols2 == NULL || sc->pre == NULL ||
@@ -883,7 +895,8 @@ median_filter(const struct img *src, struct img *dst, int window,
 	for (int i = 0; i < nthreads; i++)
 		workers[i] = (struct worker){.ctx = &ctx, .rc = IF_OK};
 	for (int i = 1; i < nthreads; i++) {
-		if (pthread_create(&tids[i], NULL, run_worker, &workers[i]) != 0)
+		if (pthread_create(&tids[i], NULL, run_worker,
+				   &workers[i]) != 0)
 			break;
 		started = i;
 	}

@@ -11,9 +11,12 @@
 enum median_path {
 	MEDIAN_PATH_AUTO = 0, /* what img_median() uses */
 	MEDIAN_PATH_GENERIC,  /* the histogram method without AVX2 */
-	MEDIAN_PATH_AVX2,     /* the histogram method with AVX2 (if the CPU has it) */
-	MEDIAN_PATH_WIDE,     /* 32-bit counts, any window (the only one past 255) */
-	MEDIAN_PATH_AVX512,   /* the histogram method with AVX-512BW/VL (ditto) */
+	MEDIAN_PATH_AVX2,     /* the histogram method with AVX2 (if the CPU
+			       * has it) */
+	MEDIAN_PATH_WIDE,     /* 32-bit counts, any window (the only one
+			       * past 255) */
+	MEDIAN_PATH_AVX512,   /* the histogram method with AVX-512BW/VL
+			       * (ditto) */
 };
 
 /*

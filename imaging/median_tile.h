@@ -276,7 +276,8 @@ MT_SWEEP2(struct hcol2 *cc, const pre_t *q, uint8_t *out, int r, int tw)
 	for (int c = 0; c < 2; c++) {
 		u16x16 a = {0};
 
-		ck[c] = 15 - (unsigned)__builtin_popcount((expect >> (16 * c)) & 0xFFFF);
+		ck[c] = 15 - (unsigned)__builtin_popcount((expect >> (16 * c)) &
+							  0xFFFF);
 		for (int i = 0; i < w; i++)
 			a += MT_WIDEN(&cc[i].f[c][ck[c]]);
 		for (int k = 0; k < 16; k++)
@@ -284,10 +285,11 @@ MT_SWEEP2(struct hcol2 *cc, const pre_t *q, uint8_t *out, int r, int tw)
 		luc[c][ck[c]] = -1;
 		acc = MT_SET_HALF(acc, c, a);
 	}
-	sel = hi16 + (u16x32){ck[0], ck[0], ck[0], ck[0], ck[0], ck[0], ck[0], ck[0],
-			      ck[0], ck[0], ck[0], ck[0], ck[0], ck[0], ck[0], ck[0],
-			      ck[1], ck[1], ck[1], ck[1], ck[1], ck[1], ck[1], ck[1],
-			      ck[1], ck[1], ck[1], ck[1], ck[1], ck[1], ck[1], ck[1]};
+	sel = hi16 + (u16x32){
+		ck[0], ck[0], ck[0], ck[0], ck[0], ck[0], ck[0], ck[0],
+		ck[0], ck[0], ck[0], ck[0], ck[0], ck[0], ck[0], ck[0],
+		ck[1], ck[1], ck[1], ck[1], ck[1], ck[1], ck[1], ck[1],
+		ck[1], ck[1], ck[1], ck[1], ck[1], ck[1], ck[1], ck[1]};
 	q += 3 * (w + COL_AHEAD);
 	/*
 	 * The segments in use as byte offsets into a record (channel 1's
@@ -319,8 +321,9 @@ MT_SWEEP2(struct hcol2 *cc, const pre_t *q, uint8_t *out, int r, int tw)
 
 			/* One median or both have left their segments. */
 			for (int c = 0; c < 2; c++) {
-				const unsigned k = 15 - (unsigned)__builtin_popcount(
-								(m >> (16 * c)) & 0xFFFF);
+				const unsigned k = 15 - (unsigned)
+				    __builtin_popcount((m >> (16 * c)) &
+						       0xFFFF);
 				const unsigned s = ck[c];
 				u16x16 a;
 
@@ -337,18 +340,23 @@ MT_SWEEP2(struct hcol2 *cc, const pre_t *q, uint8_t *out, int r, int tw)
 				} else {
 					a = kf[c][k];
 					for (int i = luc[c][k] + 1; i <= p; i++)
-						a += MT_WIDEN(&cc[i + w].f[c][k]) -
-						     MT_WIDEN(&cc[i].f[c][k]);
+						a += MT_WIDEN(
+						    &cc[i + w].f[c][k]) -
+						    MT_WIDEN(&cc[i].f[c][k]);
 				}
 				acc = MT_SET_HALF(acc, c, a);
-				sel = MT_SET_HALF(sel, c, (u16x16){0} + (uint16_t)(16 * c + k));
+				sel = MT_SET_HALF(sel, c, (u16x16){0} +
+						  (uint16_t)(16 * c + k));
 			}
 			o0 = offsetof(struct hcol2, f[0][0]) + 16 * ck[0];
 			o1 = offsetof(struct hcol2, f[1][0]) + 16 * ck[1];
 			expect = m;
 		}
 		mo = MT_MASK_GT32(acc + MT_LANE32(kc, sel), rank - 0x8000);
-		/* The median is 16 ck + 16 less the fine bins above the rank. */
+		/*
+		 * The median is 16 ck + 16 less the fine bins above the
+		 * rank.
+		 */
 		out[0] = (uint8_t)(o0 + 16 - offsetof(struct hcol2, f[0][0]) -
 				   (unsigned)__builtin_popcount(mo & 0xFFFF));
 		out[1] = (uint8_t)(o1 + 16 - offsetof(struct hcol2, f[1][0]) -
@@ -371,16 +379,18 @@ MT_NAME(const struct tile_job *job)
 	size_t *offs = job->offs;
 
 	for (int i = 0; i < n; i++)
-		offs[i] = (size_t)clampi(job->tx0 - r - 1 + i, 0, src->w - 1) * 3;
+		offs[i] = (size_t)clampi(job->tx0 - r - 1 + i, 0,
+					 src->w - 1) * 3;
 	memset(cols01, 0, (size_t)n * sizeof(*cols01));
 	memset(cols2, 0, (size_t)n * sizeof(*cols2));
 	for (int j = -r; j <= r; j++) {
-		const uint8_t *row =
-			src->px + (size_t)clampi(job->y0 + j, 0, H - 1) * src->stride;
+		const uint8_t *row = src->px +
+		    (size_t)clampi(job->y0 + j, 0, H - 1) * src->stride;
 
 		for (int i = 0; i < n; i++) {
 			col_add(&cols01[i].e[0], cols01[i].f[0], row[offs[i]]);
-			col_add(&cols01[i].e[1], cols01[i].f[1], row[offs[i] + 1]);
+			col_add(&cols01[i].e[1], cols01[i].f[1],
+				row[offs[i] + 1]);
 			col_add(&cols2[i].e, cols2[i].f, row[offs[i] + 2]);
 		}
 	}
@@ -406,8 +416,8 @@ MT_NAME(const struct tile_job *job)
 		MT_SWEEP2(cols01, job->pre, out, r, tw);
 #else
 		for (int c = 0; c < 2; c++)
-			MT_SWEEP(&cols01[0].e[c], cols01[0].f[c], sizeof(*cols01),
-				 job->pre + c, out + c, r, tw);
+			MT_SWEEP(&cols01[0].e[c], cols01[0].f[c],
+				 sizeof(*cols01), job->pre + c, out + c, r, tw);
 #endif
 		MT_SWEEP(&cols2[0].e, cols2[0].f, sizeof(*cols2), job->pre + 2,
 			 out + 2, r, tw);

@@ -124,7 +124,8 @@ read_header(png_structp png, png_infop info, struct png_src *src)
 		png_set_gray_to_rgb(png);
 	png_set_interlace_handling(png);
 	png_read_update_info(png, info);
-	if (png_get_rowbytes(png, info) != (size_t)src->w * (src->alpha ? 4 : 3))
+	if (png_get_rowbytes(png, info) !=
+	    (size_t)src->w * (src->alpha ? 4 : 3))
 		png_error(png, "unexpected row layout after conversion");
 	return 0;
 }

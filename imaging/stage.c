@@ -31,7 +31,8 @@ img_render_stage(const struct img *orig, int window, const struct box *boxes,
 			goto fail;
 		heavy = own_heavy;
 	}
-	if ((rc = img_redact(im, boxes, n, style, fill_rgb, heavy, eb)) != IF_OK)
+	if ((rc = img_redact(im, boxes, n, style, fill_rgb, heavy,
+			     eb)) != IF_OK)
 		goto fail;
 	img_free(own_heavy);
 	*out = im;

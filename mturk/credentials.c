@@ -16,7 +16,8 @@
  * Secrets: a file is refused when group or others can read it (before it
  * is read, and the file read is the file checked), it is read without
  * stdio or reallocation so no stray copy is left in freed memory, its bytes
- * are wiped after parsing, and struct aws_creds is wiped on free.  Messages name files, lines and profiles, never values.
+ * are wiped after parsing, and struct aws_creds is wiped on free.
+ * Messages name files, lines and profiles, never values.
  */
 #include "mturk/mturk.h"
 
@@ -156,9 +157,9 @@ parse_ini(char *text, const char *path, const char *profile,
 		if (in_section && have_opt && indent > opt_indent) {
 			if (after_ours)
 				return err_set(eb, IF_EINPUT,
-					       "%s:%d: an access key, secret or "
-					       "token cannot continue on the "
-					       "next line",
+					       "%s:%d: an access key, secret "
+					       "or token cannot continue on "
+					       "the next line",
 					       path, lineno);
 			line = next;
 			continue;
@@ -170,14 +171,15 @@ parse_ini(char *text, const char *path, const char *profile,
 			if (close == NULL || close[1] != '\0')
 				return err_set(eb, IF_EINPUT,
 					       "%s:%d: malformed section "
-					       "header (expected [profile-name])",
+					       "header (expected "
+					       "[profile-name])",
 					       path, lineno);
 			*close = '\0';
 			name = trim(s + 1);
 			if (*name == '\0')
 				return err_set(eb, IF_EINPUT,
-					       "%s:%d: empty profile name", path,
-					       lineno);
+					       "%s:%d: empty profile name",
+					       path, lineno);
 			in_section = true;
 			have_opt = false;
 			in_wanted = strcmp(name, profile) == 0;
@@ -421,8 +423,8 @@ chain(const struct aws_creds_env *env, const char *profile, bool allow_none,
 			goto cleanup;
 		if (!exists && is_set(env->shared_credentials_file)) {
 			rc = err_set(eb, IF_EINPUT,
-				     "%s (AWS_SHARED_CREDENTIALS_FILE): no such "
-				     "file",
+				     "%s (AWS_SHARED_CREDENTIALS_FILE): "
+				     "no such file",
 				     shared);
 			goto cleanup;
 		}

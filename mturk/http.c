@@ -88,8 +88,10 @@ http_url_check(const char *url, char *host_hdr, size_t host_hdr_size,
 		goto cleanup;
 	}
 	if (host_hdr != NULL) {
-		/* The port is in Host only when the URL names a non-default one,
-		 * which is what curl itself would send. */
+		/*
+		 * The port is in Host only when the URL names a non-default
+		 * one, which is what curl itself would send.
+		 */
 		if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
 			port = NULL;
 		if (port != NULL &&
@@ -315,7 +317,8 @@ debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *userp)
 					  (int)(colon - p), p);
 			} else {
 				log_debug("http %s %.*s", dir,
-					  (int)(shown > 1000 ? 1000 : shown), p);
+					  (int)(shown > 1000 ? 1000 : shown),
+					  p);
 			}
 		}
 		p += len + 1;
@@ -348,7 +351,8 @@ http_client_new(const struct http_options *opt, struct http_client **out,
 	c->curl = curl_easy_init();
 	if (c->curl == NULL) {
 		http_client_free(c);
-		return err_set(eb, IF_ERUNTIME, "libcurl: cannot create a handle");
+		return err_set(eb, IF_ERUNTIME,
+			       "libcurl: cannot create a handle");
 	}
 	*out = c;
 	return IF_OK;
@@ -450,7 +454,8 @@ http_perform(struct http_client *c, const struct http_request *req,
 
 	/* Within the cap, whatever the caller asked for. */
 	if (x.elide_over > 0 && c->opt.max_body / 4 < x.elide_over)
-		x.elide_over = c->opt.max_body / 4 > 0 ? c->opt.max_body / 4 : 1;
+		x.elide_over = c->opt.max_body / 4 > 0 ?
+		    c->opt.max_body / 4 : 1;
 	struct errbuf ueb = {0};
 	CURLcode cc;
 	long status = 0;
@@ -467,7 +472,8 @@ http_perform(struct http_client *c, const struct http_request *req,
 	http_ok = strncasecmp(req->url, "http:", 5) == 0;
 	/* Without these curl would add headers the signature does not cover
 	 * (a form content type) or stall on 100-continue. */
-	for (const char *const *h = req->headers; h != NULL && *h != NULL; h++) {
+	for (const char *const *h = req->headers; h != NULL && *h != NULL;
+	     h++) {
 		tmp = curl_slist_append(hdrs, *h);
 		if (tmp == NULL)
 			goto nomem;

@@ -529,13 +529,15 @@ canonical_headers(const struct sigv4_header *h, size_t n, struct buf *canon,
 			have_host = true;
 	}
 	if (!have_host) {
-		rc = err_set(eb, IF_EINPUT, "SigV4: request has no host header");
+		rc = err_set(eb, IF_EINPUT,
+			     "SigV4: request has no host header");
 		goto cleanup;
 	}
 	qsort(ch, n, sizeof(*ch), header_cmp);
 	for (size_t i = 0; i < n; i++) {
 		bool first = i == 0 || strcmp(ch[i].name, ch[i - 1].name) != 0;
-		bool last = i + 1 == n || strcmp(ch[i].name, ch[i + 1].name) != 0;
+		bool last = i + 1 == n ||
+		    strcmp(ch[i].name, ch[i + 1].name) != 0;
 		int r = 0;
 
 		if (first) {
@@ -857,8 +859,8 @@ sigv4_presign(const struct sigv4_request *req, const struct sigv4_params *p,
 	buf_init(&list, SIGV4_BUF_LIMIT);
 	if (expires < 1 || expires > SIGV4_MAX_EXPIRES) {
 		rc = err_set(eb, IF_EINPUT,
-			     "SigV4: presign expiry %ld s not in 1..%d", expires,
-			     SIGV4_MAX_EXPIRES);
+			     "SigV4: presign expiry %ld s not in 1..%d",
+			     expires, SIGV4_MAX_EXPIRES);
 		goto cleanup;
 	}
 	if (query_params(req->query, NULL, &ps, &n) < 0) {
@@ -919,7 +921,8 @@ sigv4_presign(const struct sigv4_request *req, const struct sigv4_params *p,
 	     (buf_append_str(&q, "&X-Amz-Security-Token=") < 0 ||
 	      uri_encode(&q, p->session_token, strlen(p->session_token),
 			 false, false) < 0))) {
-		rc = err_set(eb, IF_ERUNTIME, "SigV4: presigned query too large");
+		rc = err_set(eb, IF_ERUNTIME,
+			     "SigV4: presigned query too large");
 		goto cleanup;
 	}
 	sreq.query = q.data;
@@ -928,7 +931,8 @@ sigv4_presign(const struct sigv4_request *req, const struct sigv4_params *p,
 		goto cleanup;
 	if (buf_append(&r->query, q.data, q.len) < 0 ||
 	    buf_printf(&r->query, "&X-Amz-Signature=%s", r->signature) < 0) {
-		rc = err_set(eb, IF_ERUNTIME, "SigV4: presigned query too large");
+		rc = err_set(eb, IF_ERUNTIME,
+			     "SigV4: presigned query too large");
 		goto cleanup;
 	}
 	rc = IF_OK;
@@ -1236,7 +1240,8 @@ sigv4_verify(const struct sigv4_request *req, const struct sigv4_expect *x,
 
 	sigv4_result_init(&r);
 	*verdict = SIGV4_VALID;
-	if (req->query != NULL && strstr(req->query, "X-Amz-Algorithm=") != NULL)
+	if (req->query != NULL &&
+	    strstr(req->query, "X-Amz-Algorithm=") != NULL)
 		presigned = true;
 	if (auth != NULL && presigned) {
 		rc = refuse(verdict, SIGV4_INCOMPLETE, eb,
@@ -1408,7 +1413,8 @@ sigv4_verify(const struct sigv4_request *req, const struct sigv4_expect *x,
 
 		while (*s != '\0') {
 			const char *semi = strchr(s, ';');
-			size_t l = semi == NULL ? strlen(s) : (size_t)(semi - s);
+			size_t l = semi == NULL ? strlen(s) :
+			    (size_t)(semi - s);
 
 			if (l == 4 && strncmp(s, "host", 4) == 0)
 				host = true;

@@ -233,7 +233,8 @@ sim_crowd_answer(uint64_t seed, const char *annotation, int attempt,
 	sim_rng_init(&r, h);
 	out->boxes = calloc(cap, sizeof(*out->boxes));
 	if (out->boxes == NULL)
-		return err_set(eb, IF_ERUNTIME, "simulated crowd: out of memory");
+		return err_set(eb, IF_ERUNTIME,
+			       "simulated crowd: out of memory");
 	if (task->image_missing) {
 		snprintf(out->feedback, sizeof(out->feedback),
 			 "The image did not load.");
@@ -315,7 +316,8 @@ sim_boxes_parse(const char *json, struct sim_face **boxes, size_t *n)
 
 		for (size_t k = 0; ok && k < 4; k++) {
 			json_t *e = json_array_get(b, k);
-			ok = json_is_number(e) && fabs(json_number_value(e)) < 1e7;
+			ok = json_is_number(e) &&
+			    fabs(json_number_value(e)) < 1e7;
 			v[k] = ok ? (int)json_number_value(e) : 0;
 		}
 		if (!ok || v[2] <= 0 || v[3] <= 0)
@@ -373,7 +375,8 @@ sim_crowd_pick(uint64_t seed, const char *key, int attempt, size_t *size,
 		for (size_t i = from; i < *size; i++)
 			order[i] = i;
 		for (size_t i = *size; i > from + 1; i--) {
-			size_t j = from + (size_t)(sim_rng_next(&pick) % (i - from));
+			size_t j = from +
+			    (size_t)(sim_rng_next(&pick) % (i - from));
 			size_t t = order[i - 1];
 			order[i - 1] = order[j];
 			order[j] = t;

@@ -168,7 +168,8 @@ sim_db_open(const char *dir, struct sim_db **out, bool *empty,
 	}
 	if (flock(d->dirfd, LOCK_EX | LOCK_NB) != 0) {
 		err_set(eb, IF_ERUNTIME,
-			"%s: another simulator is using this state directory%s%s",
+			"%s: another simulator is using this state "
+			"directory%s%s",
 			dir, errno == EWOULDBLOCK ? "" : ": ",
 			errno == EWOULDBLOCK ? "" : strerror(errno));
 		sim_db_close(d);
@@ -204,14 +205,16 @@ sim_db_open(const char *dir, struct sim_db **out, bool *empty,
 	sqlite3_busy_timeout(d->db, 5000); /* a reader checkpointing */
 	sqlite3_extended_result_codes(d->db, 1);
 	if (db_exec(d, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
-		    IF_EINPUT, "cannot read the simulator state", eb) != IF_OK ||
+		    IF_EINPUT, "cannot read the simulator state",
+		    eb) != IF_OK ||
 	    db_migrate(d, eb) != IF_OK) {
 		sim_db_close(d);
 		return eb->code;
 	}
 	if (sqlite3_prepare_v2(d->db,
 			       "INSERT INTO records (kind, key, body, data) "
-			       "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (kind, key) "
+			       "VALUES (?1, ?2, ?3, ?4) "
+			       "ON CONFLICT (kind, key) "
 			       "DO UPDATE SET body = excluded.body, "
 			       "data = excluded.data",
 			       -1, &d->put, NULL) != SQLITE_OK ||
@@ -275,9 +278,12 @@ sim_db_put(struct sim_db *d, const char *kind, const char *key,
 
 	sqlite3_reset(d->put);
 	sqlite3_clear_bindings(d->put);
-	if (sqlite3_bind_text(d->put, 1, kind, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(d->put, 2, key, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(d->put, 3, body, -1, SQLITE_STATIC) != SQLITE_OK ||
+	if (sqlite3_bind_text(d->put, 1, kind, -1,
+			      SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(d->put, 2, key, -1,
+			      SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(d->put, 3, body, -1,
+			      SQLITE_STATIC) != SQLITE_OK ||
 	    (data != NULL &&
 	     sqlite3_bind_blob64(d->put, 4, len > 0 ? data : "", len,
 				 SQLITE_STATIC) != SQLITE_OK))
@@ -301,7 +307,8 @@ sim_db_foreach(struct sim_db *d, sim_db_record_fn fn, void *ctx,
 			       "SELECT kind, key, body, data FROM records "
 			       "ORDER BY seq",
 			       -1, &stmt, NULL) != SQLITE_OK)
-		return db_error(d, eb, IF_EINPUT, "reading the simulator state");
+		return db_error(d, eb, IF_EINPUT,
+				"reading the simulator state");
 	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
 		const char *kind = (const char *)sqlite3_column_text(stmt, 0);
 		const char *key = (const char *)sqlite3_column_text(stmt, 1);

@@ -504,7 +504,8 @@ fault_error(struct sim_server *sim, enum fault f, struct sim_err *e)
 	case FAULT_LOST:
 		e->http = 500;
 		snprintf(e->type, sizeof(e->type), "ServiceFault");
-		snprintf(e->turk, sizeof(e->turk), "AWS.MechanicalTurk.ServiceFault");
+		snprintf(e->turk, sizeof(e->turk),
+			 "AWS.MechanicalTurk.ServiceFault");
 		snprintf(e->message, sizeof(e->message),
 			 "We are temporarily unable to process your request. "
 			 "Try your call again. (%lld)", (long long)now);
@@ -545,13 +546,14 @@ refusal_parse(const char *rule, struct refusal *r, struct errbuf *eb)
 	r->kind = -1;
 	if (eq == NULL)
 		return err_set(eb, IF_EINPUT,
-			       "--refuse \"%s\": expected OPERATION[:TEXT]=ERROR",
-			       rule);
+			       "--refuse \"%s\": expected "
+			       "OPERATION[:TEXT]=ERROR", rule);
 	colon = memchr(rule, ':', (size_t)(eq - rule));
 	oplen = (size_t)((colon != NULL ? colon : eq) - rule);
 	if (oplen == 0 || oplen >= sizeof(r->op))
 		return err_set(eb, IF_EINPUT,
-			       "--refuse \"%s\": no operation before \"=\"", rule);
+			       "--refuse \"%s\": no operation before \"=\"",
+			       rule);
 	memcpy(r->op, rule, oplen);
 	if (!mturk_operation_known(r->op))
 		return err_set(eb, IF_EINPUT,
@@ -579,7 +581,8 @@ refusal_parse(const char *rule, struct refusal *r, struct errbuf *eb)
 		for (size_t i = 0; n[i] != NULL; i++)
 			buf_printf(&names, "%s%s", i > 0 ? ", " : "", n[i]);
 		rc = err_set(eb, IF_EINPUT,
-			     "--refuse \"%s\": unknown error \"%s\" (one of %s)",
+			     "--refuse \"%s\": unknown error \"%s\" "
+			     "(one of %s)",
 			     rule, eq + 1,
 			     names.data != NULL ? names.data : "?");
 		buf_cleanup(&names);
@@ -652,7 +655,8 @@ handle_api(struct sim_server *sim, struct MHD_Connection *c, const char *url,
 		snprintf(e.message, sizeof(e.message), "%s", msg);
 		return send_api_error(sim, c, &e);
 	}
-	if (strncmp(target, MTURK_TARGET_PREFIX, strlen(MTURK_TARGET_PREFIX)) != 0) {
+	if (strncmp(target, MTURK_TARGET_PREFIX,
+		    strlen(MTURK_TARGET_PREFIX)) != 0) {
 		e.http = 400;
 		snprintf(e.type, sizeof(e.type), "UnknownOperationException");
 		snprintf(e.message, sizeof(e.message), "Unknown target %.200s",
@@ -726,7 +730,8 @@ handle_s3(struct sim_server *sim, struct MHD_Connection *c, const char *method,
 	if (verify(sim, c, method, url, &rq->body, "s3", true, false, &v, msg,
 		   sizeof(msg)) != 0) {
 		const char *code = sigv4_verdict_code(v);
-		return send_s3_error(sim, c, 403, code[0] != '\0' ? code : "AccessDenied",
+		return send_s3_error(sim, c, 403,
+				     code[0] != '\0' ? code : "AccessDenied",
 				     msg);
 	}
 	if (strcmp(method, "PUT") == 0) {
@@ -750,7 +755,8 @@ handle_s3(struct sim_server *sim, struct MHD_Connection *c, const char *method,
 			hex_encode(md, mdlen, hex);
 			if (strcmp(hex, sha) != 0)
 				return send_s3_error(
-					sim, c, 400, "XAmzContentSHA256Mismatch",
+					sim, c, 400,
+					"XAmzContentSHA256Mismatch",
 					"The provided 'x-amz-content-sha256' "
 					"header does not match what was "
 					"computed.");
@@ -801,8 +807,8 @@ handle_lab(struct sim_server *sim, struct MHD_Connection *c, const char *method,
 	arg_decoded(c, "workerId", worker, sizeof(worker));
 	if (strcmp(method, "POST") == 0 &&
 	    strcmp(url, "/mturk/externalSubmit") == 0) {
-		sim_lab_submit(sim->store, sim->base, rq->body.data, rq->body.len,
-			       &r);
+		sim_lab_submit(sim->store, sim->base, rq->body.data,
+			       rq->body.len, &r);
 	} else if (strcmp(method, "GET") == 0 && strcmp(url, "/") == 0) {
 		sim_lab_index(sim->store, sim->base, worker, &r);
 	} else if (strcmp(method, "GET") == 0 &&
@@ -977,12 +983,14 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	if (rq->too_big)
 		return send_reply(sim, c, 413, "text/plain; charset=utf-8",
 				  "Request too large\n", 18, NULL, NULL);
-	target = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Target");
+	target = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+					     "X-Amz-Target");
 	if (target != NULL && strcmp(method, "POST") == 0) {
 		if (rq->body.len > SIM_API_BODY_MAX)
 			return send_reply(sim, c, 413,
 					  "text/plain; charset=utf-8",
-					  "Request too large\n", 18, NULL, NULL);
+					  "Request too large\n", 18, NULL,
+					  NULL);
 		/* The connection's own thread waits: others go on. */
 		sleep_ms(sim->call_latency_ms);
 		return handle_api(sim, c, url, rq, target);
@@ -1042,12 +1050,14 @@ sim_new(const struct sim_config *cfg, struct errbuf *eb)
 		err_set(eb, IF_EINPUT,
 			"simulator: refusing to listen on %s: only loopback "
 			"addresses (127.0.0.0/8, ::1, localhost) are allowed; "
-			"put a reverse proxy in front to reach it from elsewhere",
+			"put a reverse proxy in front to reach it from "
+			"elsewhere",
 			host);
 		return NULL;
 	}
 	if (cfg->port > 65535) {
-		err_set(eb, IF_EINPUT, "simulator: port %u out of range", cfg->port);
+		err_set(eb, IF_EINPUT, "simulator: port %u out of range",
+			cfg->port);
 		return NULL;
 	}
 	if (cfg->fault_rate < 0.0 || cfg->fault_rate > 1.0) {
@@ -1122,9 +1132,11 @@ sim_new(const struct sim_config *cfg, struct errbuf *eb)
 					     eb) != IF_OK)
 			goto fail;
 	if (v6)
-		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)cfg->port);
+		((struct sockaddr_in6 *)&ss)->sin6_port =
+		    htons((uint16_t)cfg->port);
 	else
-		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)cfg->port);
+		((struct sockaddr_in *)&ss)->sin_port =
+		    htons((uint16_t)cfg->port);
 	if (cfg->people != NULL) {
 		/*
 		 * For the internet: a few epoll threads (no thread per
@@ -1172,15 +1184,16 @@ sim_new(const struct sim_config *cfg, struct errbuf *eb)
 	}
 	if (sim->mhd == NULL) {
 		err_set(eb, IF_ERUNTIME,
-			"simulator: cannot listen on %s port %u (in use?)", host,
-			cfg->port);
+			"simulator: cannot listen on %s port %u (in use?)",
+			host, cfg->port);
 		goto fail;
 	}
 	info = MHD_get_daemon_info(sim->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	sim->port = info != NULL ? info->port : cfg->port;
 	snprintf(sim->base, sizeof(sim->base), v6 ? "http://[%s]:%u"
 						  : "http://%s:%u",
-		 strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, sim->port);
+		 strcmp(host, "localhost") == 0 ? "127.0.0.1" : host,
+		 sim->port);
 	if (sim_store_set_base(sim->store, sim->base) != 0)
 		goto nomem;
 	if (cfg->people != NULL) {
