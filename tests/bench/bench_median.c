@@ -90,7 +90,8 @@ synth_photo(struct img **out, struct errbuf *eb)
 		for (int x = 0; x < PHOTO_W; x++) {
 			int base[3] = {40 + x * 150 / PHOTO_W,
 				       60 + y * 120 / PHOTO_H,
-				       200 - (x + y) * 120 / (PHOTO_W + PHOTO_H)};
+				       200 - (x + y) * 120 /
+					       (PHOTO_W + PHOTO_H)};
 			int dx = x - 1400, dy = y - 1300;
 			int noise = (int)(rng_next(&r) % 17) - 8;
 
@@ -98,7 +99,8 @@ synth_photo(struct img **out, struct errbuf *eb)
 				base[0] = 210;
 				base[1] = 170 + dy / 20;
 				base[2] = 140;
-			} else if (x > 2600 && x < 3600 && y > 500 && y < 2500) {
+			} else if (x > 2600 && x < 3600 && y > 500 &&
+				   y < 2500) {
 				base[0] = 30 + (y / 40 % 2) * 40;
 				base[1] = 90;
 				base[2] = 50 + (x / 25 % 3) * 30;
@@ -119,7 +121,8 @@ cmd_gen(const char *dir)
 {
 	struct errbuf eb = {0};
 	struct img *im = NULL;
-	char *ppm = path_join(dir, "photo.ppm"), *jpg = path_join(dir, "photo.jpg");
+	char *ppm = path_join(dir, "photo.ppm"),
+	     *jpg = path_join(dir, "photo.jpg");
 	int rc;
 
 	if (ppm == NULL || jpg == NULL) {
@@ -332,8 +335,8 @@ turbo_once(const void *jpeg, size_t len, double *ms, double *dec_ms,
 	double t0 = now_ms(), t1 = 0;
 
 	if (d == NULL || c == NULL ||
-	    tjDecompressHeader3(d, jpeg, (unsigned long)len, &w, &h, &ss, &cs) !=
-		    0 ||
+	    tjDecompressHeader3(d, jpeg, (unsigned long)len, &w, &h, &ss,
+				&cs) != 0 ||
 	    (px = malloc((size_t)w * (size_t)h * 3)) == NULL ||
 	    tjDecompress2(d, jpeg, (unsigned long)len, px, w, w * 3, h,
 			  TJPF_RGB, TJFLAG_ACCURATEDCT) != 0 ||

@@ -10,8 +10,9 @@
  * paging, its idempotency recoveries that read the error message - runs
  * exactly as in the daemon, only without a socket.
  *
- * Input: byte 0 picks the operation ('a' + n: the n-th case of run_op); the rest is replies separated by a
- * line "--".  A reply that starts with three digits and a space has that
+ * Input: byte 0 picks the operation ('a' + n: the n-th case of run_op);
+ * the rest is replies separated by a line "--".  A reply that starts with
+ * three digits and a space has that
  * HTTP status (>= 300 goes through mturk_error_from_response(), as a
  * service error would), else it is a 200 with the whole reply as body.
  * When the replies run out, the service answers 400 with no body.

@@ -56,8 +56,9 @@ xstrdup(const char *s)
 {
 	char *p = strdup(s != NULL ? s : "");
 
+	/* A test helper: running out of memory ends the test. */
 	if (p == NULL)
-		abort(); /* a test helper: running out of memory ends the test */
+		abort();
 	return p;
 }
 

@@ -200,7 +200,8 @@ static char *
 padded_answer(size_t total)
 {
 	static const char head[] =
-		"<?xml version=\"1.0\" encoding=\"ASCII\"?><QuestionFormAnswers "
+		"<?xml version=\"1.0\" encoding=\"ASCII\"?>"
+		"<QuestionFormAnswers "
 		"xmlns=\"" ANSWER_NAMESPACE "\"><Answer><QuestionIdentifier>"
 		"boxes</QuestionIdentifier><FreeText>[]</FreeText></Answer>"
 		"<Answer><QuestionIdentifier>face_found</QuestionIdentifier>"
@@ -249,7 +250,8 @@ test_format_exact(void **state)
 	const struct answer_field f[] = {
 		{"boxes", "[[1,2,3,4]]"},
 		{"face_found", "yes"},
-		{"feedback", "a<b & c>d \"q\" 'r' caf\xC3\xA9 \xF0\x9F\x98\x80\r\n"},
+		{"feedback",
+		 "a<b & c>d \"q\" 'r' caf\xC3\xA9 \xF0\x9F\x98\x80\r\n"},
 	};
 	struct buf b;
 	struct errbuf eb = {0};
@@ -259,7 +261,8 @@ test_format_exact(void **state)
 	assert_int_equal(answer_format(f, 3, &b, &eb), IF_OK);
 	assert_string_equal(
 		b.data,
-		"<?xml version=\"1.0\" encoding=\"ASCII\"?><QuestionFormAnswers "
+		"<?xml version=\"1.0\" encoding=\"ASCII\"?>"
+		"<QuestionFormAnswers "
 		"xmlns=\"http://mechanicalturk.amazonaws.com/"
 		"AWSMechanicalTurkDataSchemas/2005-10-01/"
 		"QuestionFormAnswers.xsd\">"
@@ -504,11 +507,13 @@ test_mutations(void **state)
 				for (size_t i = 0; i < a.nboxes; i++) {
 					assert_true(a.boxes[i].x >= 0 &&
 						    a.boxes[i].w > 0 &&
-						    a.boxes[i].x + a.boxes[i].w <=
+						    a.boxes[i].x +
+							    a.boxes[i].w <=
 							    IMG_W);
 					assert_true(a.boxes[i].y >= 0 &&
 						    a.boxes[i].h > 0 &&
-						    a.boxes[i].y + a.boxes[i].h <=
+						    a.boxes[i].y +
+							    a.boxes[i].h <=
 							    IMG_H);
 				}
 				nok++;

@@ -382,7 +382,8 @@ test_error_classification(void **state)
 		http_response_init(&resp, 0);
 		resp.status = k->status;
 		assert_int_equal(buf_append_str(&resp.body, k->body), 0);
-		snprintf(resp.request_id, sizeof(resp.request_id), "rid-%zu", i);
+		snprintf(resp.request_id, sizeof(resp.request_id), "rid-%zu",
+			 i);
 		if (k->error_type_hdr != NULL)
 			snprintf(resp.error_type, sizeof(resp.error_type), "%s",
 				 k->error_type_hdr);
@@ -622,7 +623,8 @@ test_error_fault(void **state)
 		assert_string_equal(e.message, "The key does not exist.");
 		mturk_error_format(&e, text, sizeof(text));
 		assert_string_equal(text,
-				    "InvalidAccessKeyId: The key does not exist.");
+				    "InvalidAccessKeyId: "
+				    "The key does not exist.");
 		http_response_cleanup(&resp);
 	}
 	mturk_error_clear(&e);
@@ -656,13 +658,15 @@ test_error_is_and_recover(void **state)
 		 "AWS.MechanicalTurk.HitAlreadyExists");
 	snprintf(e.message, sizeof(e.message),
 		 "The HIT with ID \"3AQN9REUTFGXCRWFMFVS1BEXAMPLE1\" already "
-		 "exists for token TOKENABCDEFGHIJKLMNOPQRSTU. (1624047673969)");
+		 "exists for token TOKENABCDEFGHIJKLMNOPQRSTU. "
+		 "(1624047673969)");
 	assert_true(mturk_error_is(&e, "HitAlreadyExists"));
 	assert_true(mturk_error_is(&e, "AWS.MechanicalTurk.HITALREADYEXISTS"));
 	assert_false(mturk_error_is(&e, "HITDoesNotExist"));
-	assert_int_equal(mturk_error_recover_hit_id(&e, "TOKENABCDEFGHIJKLMNOPQRSTU",
-						    id, sizeof(id)),
-			 0);
+	assert_int_equal(
+		mturk_error_recover_hit_id(&e, "TOKENABCDEFGHIJKLMNOPQRSTU",
+					   id, sizeof(id)),
+		0);
 	assert_string_equal(id, "3AQN9REUTFGXCRWFMFVS1BEXAMPLE1");
 	/* The token comes first here: it is skipped. */
 	snprintf(e.message, sizeof(e.message),
@@ -670,9 +674,10 @@ test_error_is_and_recover(void **state)
 		 "3AQN9REUTFGXCRWFMFVS1BEXAMPLE2.");
 	snprintf(e.turk_code, sizeof(e.turk_code),
 		 "AWS.MechanicalTurk.HITAlreadyExists"); /* legacy spelling */
-	assert_int_equal(mturk_error_recover_hit_id(&e, "TOKENABCDEFGHIJKLMNOPQRSTU",
-						    id, sizeof(id)),
-			 0);
+	assert_int_equal(
+		mturk_error_recover_hit_id(&e, "TOKENABCDEFGHIJKLMNOPQRSTU",
+					   id, sizeof(id)),
+		0);
 	assert_string_equal(id, "3AQN9REUTFGXCRWFMFVS1BEXAMPLE2");
 	/* No id in the message, or another error: nothing recovered. */
 	snprintf(e.message, sizeof(e.message), "exists (1624047673969)");
@@ -680,7 +685,8 @@ test_error_is_and_recover(void **state)
 			 -1);
 	snprintf(e.turk_code, sizeof(e.turk_code),
 		 "AWS.MechanicalTurk.HITDoesNotExist");
-	snprintf(e.message, sizeof(e.message), "3AQN9REUTFGXCRWFMFVS1BEXAMPLE1");
+	snprintf(e.message, sizeof(e.message),
+		 "3AQN9REUTFGXCRWFMFVS1BEXAMPLE1");
 	assert_int_equal(mturk_error_recover_hit_id(&e, NULL, id, sizeof(id)),
 			 -1);
 	mturk_error_format(&e, text, sizeof(text));
@@ -812,7 +818,8 @@ test_request_error_not_retried(void **state)
 	struct mturk_error e;
 
 	fake_http_set_default(x->srv, 400,
-			      "{\"__type\":\"RequestError\",\"Message\":\"Hit X "
+			      "{\"__type\":\"RequestError\","
+			      "\"Message\":\"Hit X "
 			      "does not exist.\",\"TurkErrorCode\":\"AWS."
 			      "MechanicalTurk.HITDoesNotExist\"}");
 	assert_int_equal(mturk_call(x->c, "GetHIT", "{}", 2, NULL, &e, &eb),
@@ -820,8 +827,9 @@ test_request_error_not_retried(void **state)
 	assert_int_equal(fake_http_count(x->srv), 1);
 	assert_int_equal(x->clk.nsleeps, 0);
 	assert_false(e.retryable);
-	assert_string_equal(eb.msg, "GetHIT: AWS.MechanicalTurk.HITDoesNotExist: "
-				    "Hit X does not exist.");
+	assert_string_equal(eb.msg,
+			    "GetHIT: AWS.MechanicalTurk.HITDoesNotExist: "
+			    "Hit X does not exist.");
 	/* With a request id, the message carries it for AWS support. */
 	fake_http_push(x->srv, 400,
 		       "{\"__type\":\"RequestError\",\"Message\":\"no\"}",
@@ -838,10 +846,12 @@ test_request_error_not_retried(void **state)
 	assert_int_equal(mturk_client_last_error(x->c)->http_status, 400);
 	assert_int_equal(mturk_client_last_error(x->c)->fault,
 			 MTURK_FAULT_REQUEST);
-	assert_true(mturk_error_is_request_error(mturk_client_last_error(x->c)));
+	assert_true(mturk_error_is_request_error(
+		mturk_client_last_error(x->c)));
 	/* Wrong keys: account-wide, and a success clears it again. */
 	fake_http_push(x->srv, 400,
-		       "{\"__type\":\"UnrecognizedClientException\",\"message\":"
+		       "{\"__type\":\"UnrecognizedClientException\","
+		       "\"message\":"
 		       "\"The security token included in the request is "
 		       "invalid.\"}",
 		       NULL);
@@ -1129,10 +1139,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_request_shape_and_signature,
+		cmocka_unit_test_setup_teardown(
+			test_request_shape_and_signature, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_session_token_signed,
 						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_session_token_signed, setup,
-						teardown),
 		cmocka_unit_test_setup_teardown(test_connection_reused, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_path_sent_as_signed, setup,
@@ -1141,8 +1151,8 @@ main(void)
 		cmocka_unit_test(test_curl_classification),
 		cmocka_unit_test(test_error_is_and_recover),
 		cmocka_unit_test(test_backoff_formula),
-		cmocka_unit_test_setup_teardown(test_retry_schedule_then_success,
-						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_retry_schedule_then_success, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_bound, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_retry_time_budget, setup,
@@ -1151,10 +1161,10 @@ main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_refused, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_connection_closed_every_time,
+		cmocka_unit_test_setup_teardown(
+			test_connection_closed_every_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clock_skew_corrected,
 						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_clock_skew_corrected, setup,
-						teardown),
 		cmocka_unit_test(test_error_fault),
 		cmocka_unit_test(test_error_questions),
 		cmocka_unit_test_setup_teardown(test_clock_skew_retried_once,

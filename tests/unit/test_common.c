@@ -22,7 +22,8 @@ test_err_first_wins(void **state)
 	(void)state;
 	err_init(&eb);
 	assert_false(err_isset(&eb));
-	assert_int_equal(err_set(&eb, IF_EINPUT, "%s: bad", "a.jpg"), IF_EINPUT);
+	assert_int_equal(err_set(&eb, IF_EINPUT, "%s: bad", "a.jpg"),
+			 IF_EINPUT);
 	assert_int_equal(err_set(&eb, IF_ERUNTIME, "later"), IF_ERUNTIME);
 	assert_int_equal(eb.code, IF_EINPUT);
 	assert_string_equal(eb.msg, "a.jpg: bad");
@@ -158,11 +159,13 @@ test_atomic_write(void **state)
 	/* The directory holds only the final file. */
 	{
 		char cmd[512];
-		snprintf(cmd, sizeof(cmd), "test $(ls -A %s | wc -l) -eq 1", dir);
+		snprintf(cmd, sizeof(cmd), "test $(ls -A %s | wc -l) -eq 1",
+			 dir);
 		assert_int_equal(system(cmd), 0);
 	}
 	/* A file over the read cap is refused with its name. */
-	assert_int_equal(atomic_write_file(path, "0123456789abc", 13, 0600, &eb),
+	assert_int_equal(atomic_write_file(path, "0123456789abc", 13, 0600,
+					   &eb),
 			 IF_OK);
 	buf_cleanup(&b);
 	buf_init(&b, 12);
@@ -182,7 +185,8 @@ test_atomic_write_missing_dir(void **state)
 	struct errbuf eb = {0};
 
 	(void)state;
-	assert_int_equal(atomic_write_file("/nonexistent-dir/x", "a", 1, 0600, &eb),
+	assert_int_equal(atomic_write_file("/nonexistent-dir/x", "a", 1, 0600,
+					   &eb),
 			 IF_ERUNTIME);
 	assert_non_null(strstr(eb.msg, "/nonexistent-dir/x"));
 }

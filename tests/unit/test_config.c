@@ -233,7 +233,8 @@ test_full(void **state)
 	assert_string_equal(q->locales[0].subdivision, "");
 	assert_string_equal(q->locales[1].country, "CA");
 	assert_string_equal(q->locales[1].subdivision, "QC");
-	assert_string_equal(exp_guard_str(q->guard), "DiscoverPreviewAndAccept");
+	assert_string_equal(exp_guard_str(q->guard),
+			    "DiscoverPreviewAndAccept");
 	assert_int_equal(e->hit.quals[2].comparator, EXP_CMP_EXISTS);
 	assert_string_equal(exp_comparator_str(e->hit.quals[3].comparator),
 			    "NotIn");
@@ -361,7 +362,7 @@ test_invalid_corpus(void **state)
 	assert_true(files >= 30);
 }
 
-/* ---- snippets ------------------------------------------------------------- */
+/* ---- snippets ----------------------------------------------------------- */
 
 #define HEAD "name: t\nmturk:\n  environment: simulator\n"
 #define HIT "hit:\n  reward: \"0.15\"\n"
@@ -476,8 +477,8 @@ test_snippets(void **state)
 		 1},
 		{"reward unquoted is still exact",
 		 HEAD "hit:\n  reward: 0.15\nimages: []\n", NULL, 0},
-		{"reward 1 decimal", HEAD "hit:\n  reward: \"0.1\"\nimages: []\n",
-		 NULL, 0},
+		{"reward 1 decimal",
+		 HEAD "hit:\n  reward: \"0.1\"\nimages: []\n", NULL, 0},
 		{"budget zero is allowed", HEAD HIT "images: []\nbudget_usd: "
 						    "\"0\"\n",
 		 NULL, 0},
@@ -489,7 +490,8 @@ test_snippets(void **state)
 		{"workers 100 is the bound", HEAD HIT "  workers: 100\n"
 						      "images: []\n",
 		 NULL, 0},
-		{"workers 1 is the bound", HEAD HIT "  workers: 1\nimages: []\n",
+		{"workers 1 is the bound", HEAD HIT "  workers: 1\n"
+						    "images: []\n",
 		 NULL, 0},
 		{"workers float", HEAD HIT "  workers: 2.5\nimages: []\n",
 		 "6:12: hit.workers: expected an integer, found \"2.5\"", 1},
@@ -517,7 +519,8 @@ test_snippets(void **state)
 		{"http on localhost6 is not",
 		 "name: t\nmturk:\n  environment: simulator\n"
 		 "  endpoint: http://128.0.0.1/\n" HIT "images: []\n",
-		 "4:13: mturk.endpoint: \"http://128.0.0.1/\" must use https:// "
+		 "4:13: mturk.endpoint: \"http://128.0.0.1/\" must use "
+		 "https:// "
 		 "(plain http:// is allowed only on a loopback address such "
 		 "as 127.0.0.1)",
 		 1},
@@ -646,7 +649,7 @@ test_unreadable(void **state)
 					   "1..100");
 }
 
-/* ---- plan ------------------------------------------------------------------- */
+/* ---- plan --------------------------------------------------------------- */
 
 static void
 test_plan(void **state)
@@ -711,7 +714,7 @@ test_plan(void **state)
 	exp_free(e);
 }
 
-/* ---- diff ------------------------------------------------------------------- */
+/* ---- diff --------------------------------------------------------------- */
 
 static const char diff_base[] =
 	"name: d\nmturk:\n  environment: simulator\nhit:\n  reward: \"0.15\"\n"
@@ -880,7 +883,7 @@ test_diff_environment(void **state)
 	exp_free(b);
 }
 
-/* ---- hostile input ---------------------------------------------------------- */
+/* ---- hostile input ------------------------------------------------------ */
 
 static uint64_t
 xorshift(uint64_t *x)
@@ -915,8 +918,9 @@ test_mutations(void **state)
 		 "name: m\nmturk:\n  environment: simulator\n"
 		 "  poll_interval: 5s\nhit:\n  title: \"T\"\n"
 		 "  description: \"Sed do eiusmod tempor incididunt ut labore "
-		 "et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud "
-		 "exercitation ullamco laboris nisi ut aliquip ex ea commodo\"\n"
+		 "et dolore magna aliqua. Ut enim ad minim veniam, quis "
+		 "nostrud exercitation ullamco laboris nisi ut aliquip ex "
+		 "ea commodo\"\n"
 		 "  keywords: [a, b]\n  reward: \"0.15\"\n  workers: 3\n"
 		 "  lifetime: 1h\n  qualifications:\n"
 		 "    - {id: \"00000000000000000071\", comparator: In, "
@@ -988,8 +992,8 @@ test_mutations(void **state)
 			accepted++;
 		} else {
 			if (rc != IF_EINPUT)
-				fail_msg("iteration %d: status %d: %s", iter, rc,
-					 eb.msg);
+				fail_msg("iteration %d: status %d: %s", iter,
+					 rc, eb.msg);
 			assert_null(e);
 			assert_true(errs.n >= 1);
 			for (size_t i = 0; i < errs.nmsgs; i++)

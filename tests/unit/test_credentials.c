@@ -475,11 +475,13 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_permissions_refused, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_comments_and_whitespace,
 						setup, teardown),
 		cmocka_unit_test(test_new_and_free),
-		cmocka_unit_test_setup_teardown(test_mutations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mutations, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

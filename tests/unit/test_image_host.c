@@ -389,7 +389,8 @@ test_put_errors_and_retries(void **state)
 	assert_int_equal(mturk_image_host_fault(h), MTURK_FAULT_CREDENTIALS);
 	/* 503 SlowDown is retried with backoff, up to the attempt bound. */
 	fake_http_clear(x->srv);
-	fake_http_set_default(x->srv, 503, "<Error><Code>SlowDown</Code></Error>");
+	fake_http_set_default(x->srv, 503,
+			      "<Error><Code>SlowDown</Code></Error>");
 	err_init(&eb);
 	assert_int_equal(mturk_image_host_put(h, "abc", 3, "image/png", ".png",
 					      60, &out, &eb),

@@ -320,7 +320,8 @@ test_jpeg_same_bytes_as_turbojpeg(void **state)
 		for (size_t q = 0; q < sizeof(qualities) / sizeof(qualities[0]);
 		     q++) {
 			int w = sizes[i][0], h = sizes[i][1];
-			struct img *im = smooth_img(w > 1 ? w : 2, h > 1 ? h : 2);
+			struct img *im = smooth_img(w > 1 ? w : 2,
+						     h > 1 ? h : 2);
 			unsigned char *ours = NULL, *tj = NULL, *px = NULL;
 			unsigned long tjlen = 0;
 			size_t len = 0;

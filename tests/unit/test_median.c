@@ -46,7 +46,8 @@ random_image(uint64_t seed, int w, int h, int levels)
 		for (int x = 0; x < w * 3; x++)
 			im->px[(size_t)y * im->stride + (size_t)x] =
 				(uint8_t)(rng_next(&r) % (uint32_t)levels *
-					  (255 / (levels - 1 > 0 ? levels - 1 : 1)));
+					  (255 /
+					   (levels - 1 > 0 ? levels - 1 : 1)));
 	return im;
 }
 
@@ -70,18 +71,22 @@ brute_median(const struct img *src, struct img *dst, int w)
 				int v;
 				for (int dy = -r; dy <= r; dy++)
 					for (int dx = -r; dx <= r; dx++) {
-						int yy = clampi(y + dy, 0, src->h - 1);
-						int xx = clampi(x + dx, 0, src->w - 1);
-						hist[src->px[(size_t)yy * src->stride +
-							     (size_t)xx * 3 + (size_t)c]]++;
+						int yy = clampi(y + dy, 0,
+								src->h - 1);
+						int xx = clampi(x + dx, 0,
+								src->w - 1);
+						hist[src->px[(size_t)yy *
+							     src->stride +
+							     (size_t)xx * 3 +
+							     (size_t)c]]++;
 					}
 				for (v = 0; v < 255; v++) {
 					if (sum + hist[v] > rank)
 						break;
 					sum += hist[v];
 				}
-				dst->px[(size_t)y * dst->stride + (size_t)x * 3 +
-					(size_t)c] = (uint8_t)v;
+				dst->px[(size_t)y * dst->stride +
+					(size_t)x * 3 + (size_t)c] = (uint8_t)v;
 			}
 }
 
@@ -110,11 +115,12 @@ check_against_brute(int w, int h, int window, int threads, int levels)
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		memset(got->px, 0xA5, got->stride * (size_t)h);
 		if (paths[i] == MEDIAN_PATH_AUTO)
-			assert_int_equal(img_median(src, got, window, threads, &eb),
+			assert_int_equal(img_median(src, got, window, threads,
+						    &eb),
 					 IF_OK);
 		else
-			assert_int_equal(median_filter(src, got, window, threads,
-						       paths[i], &eb),
+			assert_int_equal(median_filter(src, got, window,
+						       threads, paths[i], &eb),
 					 IF_OK);
 		for (int y = 0; y < h; y++)
 			if (memcmp(got->px + (size_t)y * got->stride,
@@ -122,7 +128,8 @@ check_against_brute(int w, int h, int window, int threads, int levels)
 				   (size_t)w * 3) != 0)
 				fail_msg("%dx%d window %d threads %d path %d: "
 					 "row %d differs",
-					 w, h, window, threads, (int)paths[i], y);
+					 w, h, window, threads, (int)paths[i],
+					 y);
 	}
 	img_free(src);
 	img_free(got);
@@ -259,7 +266,8 @@ test_pillow_fixtures(void **state)
 			if (memcmp(got->px + (size_t)y * got->stride,
 				   want->px + (size_t)y * want->stride,
 				   (size_t)src->w * 3) != 0)
-				fail_msg("%s window %d differs from Pillow at row %d",
+				fail_msg("%s window %d differs from Pillow "
+					 "at row %d",
 					 input, window, y);
 		img_free(src);
 		img_free(want);

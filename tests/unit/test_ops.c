@@ -278,8 +278,8 @@ test_create_hit_type(void **state)
 		"\"Comparator\":\"DoesNotExist\",\"ActionsGuarded\":"
 		"\"DiscoverPreviewAndAccept\"},"
 		"{\"QualificationTypeId\":\"000000000000000000L0\","
-		"\"Comparator\":\"GreaterThanOrEqualTo\",\"IntegerValues\":[95]},"
-		"{\"QualificationTypeId\":\"00000000000000000071\","
+		"\"Comparator\":\"GreaterThanOrEqualTo\",\"IntegerValues\":"
+		"[95]},{\"QualificationTypeId\":\"00000000000000000071\","
 		"\"Comparator\":\"In\",\"LocaleValues\":[{\"Country\":\"US\"},"
 		"{\"Country\":\"DE\"}]}]}");
 	/* Without optional members they are left out, not sent empty. */
@@ -366,8 +366,8 @@ test_create_hit_token_recovery(void **state)
 
 	fake_http_push(x->srv, 400,
 		       "{\"__type\":\"RequestError\",\"Message\":\"There is "
-		       "already a HIT which exists with the same Unique Request "
-		       "Token. HIT ID: 3HITID00000000000000000001 "
+		       "already a HIT which exists with the same Unique "
+		       "Request Token. HIT ID: 3HITID00000000000000000001 "
 		       "(1624047673969)\",\"TurkErrorCode\":\"AWS."
 		       "MechanicalTurk.HitAlreadyExists\"}",
 		       NULL);
@@ -391,7 +391,8 @@ test_create_hit_token_recovery(void **state)
 		       "\"AWS.MechanicalTurk.HITAlreadyExists\"}",
 		       NULL);
 	fake_http_push(x->srv, 400,
-		       "{\"__type\":\"RequestError\",\"Message\":\"no\"}", NULL);
+		       "{\"__type\":\"RequestError\",\"Message\":"
+		       "\"no\"}", NULL);
 	assert_int_equal(mturk_create_hit(x->c, "T", "<q/>", 60, 1, NULL,
 					  "tok", &h, &recovered, &eb),
 			 IF_OK);
@@ -442,8 +443,8 @@ test_get_hit_and_bad_answers(void **state)
 	assert_non_null(strstr(eb.msg, "duplicate"));
 	err_init(&eb);
 	fake_http_push(x->srv, 200,
-		       "{\"HIT\":{\"HITId\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-		       "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}}",
+		       "{\"HIT\":{\"HITId\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		       "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}}",
 		       NULL);
 	assert_int_equal(mturk_get_hit(x->c, "H", &h, &eb), IF_ERUNTIME);
 	assert_string_equal(eb.msg, "GetHIT: answer field HITId is too long");
@@ -451,7 +452,8 @@ test_get_hit_and_bad_answers(void **state)
 	fake_http_push(x->srv, 200, "{\"HIT\":{\"CreationTime\":\"x\"}}", NULL);
 	assert_int_equal(mturk_get_hit(x->c, "H", &h, &eb), IF_ERUNTIME);
 	assert_string_equal(
-		eb.msg, "GetHIT: answer field CreationTime is not an epoch number");
+		eb.msg,
+		"GetHIT: answer field CreationTime is not an epoch number");
 }
 
 static void
@@ -464,8 +466,9 @@ test_list_hits_and_find_by_annotation(void **state)
 
 	fake_http_push(x->srv, 200,
 		       "{\"NextToken\":\"n1\",\"NumResults\":2,\"HITs\":["
-		       "{\"HITId\":\"3A0000000000000000001\",\"RequesterAnnotation\":"
-		       "\"exp1/bikes/10\"},{\"HITId\":\"3A0000000000000000002\"}]}",
+		       "{\"HITId\":\"3A0000000000000000001\","
+		       "\"RequesterAnnotation\":\"exp1/bikes/10\"},{\"HITId\":"
+		       "\"3A0000000000000000002\"}]}",
 		       NULL);
 	fake_http_push(x->srv, 200,
 		       "{\"NumResults\":1,\"HITs\":[{\"HITId\":"
@@ -488,7 +491,8 @@ test_list_hits_and_find_by_annotation(void **state)
 	assert_false(found);
 	/* A token served twice would loop for ever. */
 	fake_http_clear(x->srv);
-	fake_http_set_default(x->srv, 200, "{\"NextToken\":\"same\",\"HITs\":[]}");
+	fake_http_set_default(x->srv, 200,
+			      "{\"NextToken\":\"same\",\"HITs\":[]}");
 	assert_int_equal(mturk_find_hit_by_annotation(x->c, "exp1/x/1", &h,
 						      &found, &eb),
 			 IF_ERUNTIME);
@@ -504,8 +508,8 @@ test_list_assignments_three_pages(void **state)
 	size_t n = 0;
 
 	fake_http_push(x->srv, 200,
-		       "{\"NextToken\":\"t1\",\"NumResults\":2,\"Assignments\":["
-		       "{\"AssignmentId\":\"3AS1\",\"WorkerId\":\"AW1\","
+		       "{\"NextToken\":\"t1\",\"NumResults\":2,\"Assignments\":"
+		       "[{\"AssignmentId\":\"3AS1\",\"WorkerId\":\"AW1\","
 		       "\"HITId\":\"3H\",\"AssignmentStatus\":\"Submitted\","
 		       "\"AcceptTime\":1767323000.25,\"SubmitTime\":1767323100,"
 		       "\"AutoApprovalTime\":1767582300,\"Answer\":"
@@ -517,7 +521,8 @@ test_list_assignments_three_pages(void **state)
 		       NULL);
 	/* An empty page with a token does not end the list. */
 	fake_http_push(x->srv, 200,
-		       "{\"NextToken\":\"t2\",\"NumResults\":0,\"Assignments\":[]}",
+		       "{\"NextToken\":\"t2\",\"NumResults\":0,\"Assignments\":"
+		       "[]}",
 		       NULL);
 	fake_http_push(x->srv, 200,
 		       "{\"NumResults\":1,\"Assignments\":[{\"AssignmentId\":"
@@ -527,7 +532,7 @@ test_list_assignments_three_pages(void **state)
 		       NULL);
 	assert_int_equal(mturk_list_assignments(x->c, "3H",
 						MTURK_ASSIGNMENT_SUBMITTED |
-							MTURK_ASSIGNMENT_APPROVED,
+						MTURK_ASSIGNMENT_APPROVED,
 						&a, &n, &eb),
 			 IF_OK);
 	assert_int_equal(n, 3);
@@ -563,8 +568,8 @@ test_list_assignments_three_pages(void **state)
 	/* A failure on a later page frees what was gathered (ASan checks). */
 	fake_http_clear(x->srv);
 	fake_http_push(x->srv, 200,
-		       "{\"NextToken\":\"t1\",\"Assignments\":[{\"AssignmentId\":"
-		       "\"3AS1\",\"Answer\":\"<x/>\"}]}",
+		       "{\"NextToken\":\"t1\",\"Assignments\":[{"
+		       "\"AssignmentId\":\"3AS1\",\"Answer\":\"<x/>\"}]}",
 		       NULL);
 	fake_http_push(x->srv, 400,
 		       "{\"__type\":\"RequestError\",\"Message\":\"bad "
@@ -747,8 +752,8 @@ test_approve_and_double_approve(void **state)
 	char seen[16] = "x";
 
 	fake_http_push(x->srv, 200, "{}", NULL);
-	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", "thanks", seen, sizeof(seen),
-						  &eb),
+	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", "thanks", seen,
+						  sizeof(seen), &eb),
 			 IF_OK);
 	expect_request(x, 0, "ApproveAssignment",
 		       "{\"AssignmentId\":\"3AS1\",\"RequesterFeedback\":"
@@ -761,10 +766,12 @@ test_approve_and_double_approve(void **state)
 		       "{\"Assignment\":{\"AssignmentId\":\"3AS1\","
 		       "\"AssignmentStatus\":\"Approved\"}}",
 		       NULL);
-	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", NULL, NULL, 0, &eb),
+	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", NULL, NULL, 0,
+						  &eb),
 			 IF_OK);
 	assert_int_equal(fake_http_count(x->srv), 2);
-	expect_request(x, 0, "ApproveAssignment", "{\"AssignmentId\":\"3AS1\"}");
+	expect_request(x, 0, "ApproveAssignment",
+		       "{\"AssignmentId\":\"3AS1\"}");
 	expect_request(x, 1, "GetAssignment", "{\"AssignmentId\":\"3AS1\"}");
 	/* Rejected meanwhile: the approve failed for real. */
 	fake_http_clear(x->srv);
@@ -773,8 +780,8 @@ test_approve_and_double_approve(void **state)
 		       "{\"Assignment\":{\"AssignmentId\":\"3AS1\","
 		       "\"AssignmentStatus\":\"Rejected\"}}",
 		       NULL);
-	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", NULL, seen, sizeof(seen),
-						  &eb),
+	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", NULL, seen,
+						  sizeof(seen), &eb),
 			 IF_ERUNTIME);
 	assert_non_null(strstr(eb.msg, "InvalidAssignmentState"));
 	assert_non_null(strstr(eb.msg, "(the assignment is Rejected)"));
@@ -788,8 +795,8 @@ test_approve_and_double_approve(void **state)
 		       "\"AssignmentStatus\":\"Rejected\","
 		       "\"RequesterFeedback\":\"boxes on the wall\"}}",
 		       NULL);
-	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", NULL, seen, sizeof(seen),
-						  &eb),
+	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", NULL, seen,
+						  sizeof(seen), &eb),
 			 IF_ERUNTIME);
 	assert_string_equal(seen, "Rejected");
 	assert_non_null(strstr(eb.msg, "the assignment is Rejected, with the "
@@ -802,8 +809,8 @@ test_approve_and_double_approve(void **state)
 		       "{\"Assignment\":{\"AssignmentId\":\"3AS1\","
 		       "\"AssignmentStatus\":\"Submitted\"}}",
 		       NULL);
-	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", NULL, seen, sizeof(seen),
-						  &eb),
+	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", NULL, seen,
+						  sizeof(seen), &eb),
 			 IF_ERUNTIME);
 	assert_string_equal(seen, "Submitted");
 	/* Another error is not followed by GetAssignment. */
@@ -812,7 +819,8 @@ test_approve_and_double_approve(void **state)
 	fake_http_push(x->srv, 400,
 		       "{\"__type\":\"RequestError\",\"Message\":\"no funds\"}",
 		       NULL);
-	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", NULL, NULL, 0, &eb),
+	assert_int_equal(mturk_approve_assignment(x->c, "3AS1", NULL, NULL, 0,
+						  &eb),
 			 IF_ERUNTIME);
 	assert_int_equal(fake_http_count(x->srv), 1);
 }
@@ -829,7 +837,8 @@ test_list_reviewable_hits_paging(void **state)
 	fake_http_push(x->srv, 200,
 		       "{\"NextToken\":\"t1\",\"NumResults\":2,\"HITs\":["
 		       "{\"HITId\":\"3H1\",\"HITTypeId\":\"3T\",\"HITStatus\":"
-		       "\"Reviewable\"},{\"HITId\":\"3H2\",\"HITTypeId\":\"3T\"}]}",
+		       "\"Reviewable\"},{\"HITId\":\"3H2\",\"HITTypeId\":"
+		       "\"3T\"}]}",
 		       NULL);
 	/* An empty page with a token does not end the list. */
 	fake_http_push(x->srv, 200,
@@ -874,7 +883,8 @@ test_list_reviewable_hits_paging(void **state)
 	/* A malformed HIT fails the whole list and names the field. */
 	fake_http_clear(x->srv);
 	fake_http_push(x->srv, 200,
-		       "{\"HITs\":[{\"HITId\":\"3H1\",\"MaxAssignments\":\"x\"}]}",
+		       "{\"HITs\":[{\"HITId\":\"3H1\",\"MaxAssignments\":"
+		       "\"x\"}]}",
 		       NULL);
 	assert_int_equal(mturk_list_reviewable_hits(x->c, "3T", "Reviewable",
 						    &hits, &n, &pages, &eb),
@@ -912,15 +922,16 @@ test_update_hit_review_status(void **state)
 
 	fake_http_push(x->srv, 200, "{}", NULL);
 	assert_int_equal(mturk_update_hit_review_status(x->c, "3H", false,
-							status, sizeof(status), &eb),
+							status, sizeof(status),
+							&eb),
 			 IF_OK);
 	assert_string_equal(status, "");
 	expect_request(x, 0, "UpdateHITReviewStatus",
 		       "{\"HITId\":\"3H\",\"Revert\":false}");
 	fake_http_clear(x->srv);
 	fake_http_push(x->srv, 200, "{}", NULL);
-	assert_int_equal(mturk_update_hit_review_status(x->c, "3H", true, NULL, 0,
-							&eb),
+	assert_int_equal(mturk_update_hit_review_status(x->c, "3H", true,
+							NULL, 0, &eb),
 			 IF_OK);
 	expect_request(x, 0, "UpdateHITReviewStatus",
 		       "{\"HITId\":\"3H\",\"Revert\":true}");
@@ -929,10 +940,12 @@ test_update_hit_review_status(void **state)
 	fake_http_clear(x->srv);
 	fake_http_push(x->srv, 400, hit_state_error, NULL);
 	fake_http_push(x->srv, 200,
-		       "{\"HIT\":{\"HITId\":\"3H\",\"HITStatus\":\"Reviewing\"}}",
+		       "{\"HIT\":{\"HITId\":\"3H\",\"HITStatus\":"
+		       "\"Reviewing\"}}",
 		       NULL);
 	assert_int_equal(mturk_update_hit_review_status(x->c, "3H", false,
-							status, sizeof(status), &eb),
+							status, sizeof(status),
+							&eb),
 			 IF_OK);
 	assert_string_equal(status, "Reviewing");
 	assert_int_equal(fake_http_count(x->srv), 2);
@@ -942,10 +955,12 @@ test_update_hit_review_status(void **state)
 	fake_http_clear(x->srv);
 	fake_http_push(x->srv, 400, hit_state_error, NULL);
 	fake_http_push(x->srv, 200,
-		       "{\"HIT\":{\"HITId\":\"3H\",\"HITStatus\":\"Assignable\"}}",
+		       "{\"HIT\":{\"HITId\":\"3H\",\"HITStatus\":"
+		       "\"Assignable\"}}",
 		       NULL);
 	assert_int_equal(mturk_update_hit_review_status(x->c, "3H", false,
-							status, sizeof(status), &eb),
+							status, sizeof(status),
+							&eb),
 			 IF_ERUNTIME);
 	assert_string_equal(status, "Assignable");
 	assert_non_null(strstr(eb.msg, "UpdateHITReviewStatus: "
@@ -962,7 +977,8 @@ test_update_hit_review_status(void **state)
 		       "\"AWS.MechanicalTurk.HITDoesNotExist\"}",
 		       NULL);
 	assert_int_equal(mturk_update_hit_review_status(x->c, "3H", false,
-							status, sizeof(status), &eb),
+							status, sizeof(status),
+							&eb),
 			 IF_ERUNTIME);
 	assert_string_equal(status, "");
 	assert_non_null(strstr(eb.msg, "(and then GetHIT: "
@@ -972,9 +988,11 @@ test_update_hit_review_status(void **state)
 	err_init(&eb);
 	fake_http_clear(x->srv);
 	fake_http_set_default(x->srv, 500,
-			      "{\"__type\":\"ServiceFault\",\"Message\":\"x\"}");
+			      "{\"__type\":\"ServiceFault\",\"Message\":"
+			      "\"x\"}");
 	assert_int_equal(mturk_update_hit_review_status(x->c, "3H", false,
-							status, sizeof(status), &eb),
+							status, sizeof(status),
+							&eb),
 			 IF_ETEMP);
 	for (size_t i = 0; i < fake_http_count(x->srv); i++)
 		expect_request(x, i, "UpdateHITReviewStatus",
@@ -1013,8 +1031,8 @@ test_update_expiration(void **state)
 		       "{\"HITId\":\"3H\",\"ExpireAt\":1767409445}");
 	fake_http_push(x->srv, 400,
 		       "{\"__type\":\"RequestError\",\"Message\":\"The "
-		       "idempotency token \\\"3H1767409445\\\" has already been "
-		       "processed. (1624047673969)\",\"TurkErrorCode\":"
+		       "idempotency token \\\"3H1767409445\\\" has already "
+		       "been processed. (1624047673969)\",\"TurkErrorCode\":"
 		       "\"AWS.MechanicalTurk.InvalidParameterValue\"}",
 		       NULL);
 	assert_int_equal(mturk_update_expiration(x->c, "3H", 1767409445, &eb),
@@ -1026,8 +1044,9 @@ test_update_expiration(void **state)
 		       NULL);
 	assert_int_equal(mturk_update_expiration(x->c, "3H", 1767409445, &eb),
 			 IF_ERUNTIME);
-	assert_string_equal(eb.msg, "UpdateExpirationForHIT: AWS.MechanicalTurk."
-				    "HITTooOldForExtension: HIT too old");
+	assert_string_equal(eb.msg,
+			    "UpdateExpirationForHIT: AWS.MechanicalTurk."
+			    "HITTooOldForExtension: HIT too old");
 }
 
 static void
@@ -1075,7 +1094,8 @@ test_hostile_answers(void **state)
 		memcpy(bad, reply, cut);
 		bad[cut] = '\0';
 		fake_http_push(x->srv, 200, bad, NULL);
-		assert_int_equal(mturk_get_hit(x->c, "H", &h, &eb), IF_ERUNTIME);
+		assert_int_equal(mturk_get_hit(x->c, "H", &h, &eb),
+				 IF_ERUNTIME);
 		assert_true(eb.msg[0] != '\0');
 		refused++;
 	}
@@ -1114,7 +1134,8 @@ test_money(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int64_t c = -7;
 		print_message("money \"%s\"\n", cases[i].s);
-		assert_int_equal(mturk_money_parse(cases[i].s, &c), cases[i].rc);
+		assert_int_equal(mturk_money_parse(cases[i].s, &c),
+				 cases[i].rc);
 		if (cases[i].rc == 0)
 			assert_int_equal(c, cases[i].cents);
 	}

@@ -25,7 +25,8 @@ test_curve(void **state)
 	assert_true(sim_crowd_p_find(200, 13) > 0.999);
 	/* Monotonic in size, and in the window (smaller window: easier). */
 	for (int s = 1; s < 300; s++)
-		assert_true(sim_crowd_p_find(s, 27) < sim_crowd_p_find(s + 1, 27));
+		assert_true(sim_crowd_p_find(s, 27) <
+			    sim_crowd_p_find(s + 1, 27));
 	assert_true(sim_crowd_p_find(30, 13) > sim_crowd_p_find(30, 41));
 	assert_true(sim_crowd_p_find(0, 13) == 0.0);
 }
@@ -50,8 +51,8 @@ answer(uint64_t seed, const char *worker, int window,
 	t.covered = covered;
 	t.ncovered = ncovered;
 	err_init(&eb);
-	assert_int_equal(sim_crowd_answer(seed, "exp/bikes/1", 0, worker, &t, out,
-					  &eb),
+	assert_int_equal(sim_crowd_answer(seed, "exp/bikes/1", 0, worker, &t,
+					  out, &eb),
 			 IF_OK);
 }
 
@@ -66,7 +67,8 @@ test_same_seed_same_answer(void **state)
 	answer(9, "AWORKER1", 27, NULL, 0, &b);
 	assert_int_equal(a.nboxes, b.nboxes);
 	if (a.nboxes > 0)
-		assert_memory_equal(a.boxes, b.boxes, a.nboxes * sizeof(*a.boxes));
+		assert_memory_equal(a.boxes, b.boxes,
+				    a.nboxes * sizeof(*a.boxes));
 	assert_int_equal(a.face_found, b.face_found);
 	assert_string_equal(a.feedback, b.feedback);
 	/* Over many seeds, answers differ somewhere. */
@@ -74,7 +76,8 @@ test_same_seed_same_answer(void **state)
 		answer(s, "AWORKER1", 27, NULL, 0, &c);
 		differs = c.nboxes != a.nboxes ||
 			  (c.nboxes > 0 &&
-			   memcmp(c.boxes, a.boxes, c.nboxes * sizeof(*c.boxes)) != 0);
+			   memcmp(c.boxes, a.boxes,
+				  c.nboxes * sizeof(*c.boxes)) != 0);
 		sim_crowd_answer_cleanup(&c);
 	}
 	assert_true(differs);
@@ -98,7 +101,8 @@ test_rates_follow_curve(void **state)
 		for (size_t k = 0; k < a.nboxes; k++) {
 			const struct sim_face *b = &a.boxes[k];
 			/* Inside the image, always. */
-			assert_true(b->x >= 0 && b->y >= 0 && b->w > 0 && b->h > 0);
+			assert_true(b->x >= 0 && b->y >= 0 && b->w > 0 &&
+				    b->h > 0);
 			assert_true(b->x + b->w <= 800 && b->y + b->h <= 600);
 			if (sim_coverage(&faces[2], b, 1) > 0.7) {
 				found_big++;
@@ -222,7 +226,8 @@ test_pick_first_batch_is_the_old_pool(void **state)
 			 3);
 	assert_int_equal(size, 50);
 	/* The shuffle the store did before the crowd could grow. */
-	sim_rng_init(&r, sim_hash(sim_hash_str(sim_hash_str(9, "pick"), "e/a/1"),
+	sim_rng_init(&r, sim_hash(sim_hash_str(sim_hash_str(9, "pick"),
+					       "e/a/1"),
 				  &attempt, sizeof(attempt)));
 	for (size_t i = 0; i < 50; i++)
 		order[i] = i;
@@ -283,8 +288,8 @@ test_pick_stops_for_a_hit_nobody_may_take(void **state)
 	size_t got[3], size = 5;
 
 	(void)state;
-	assert_int_equal(sim_crowd_pick(3, "e/c/1", 0, &size, 5, 3, nobody, NULL,
-					got),
+	assert_int_equal(sim_crowd_pick(3, "e/c/1", 0, &size, 5, 3, nobody,
+					NULL, got),
 			 0);
 	assert_int_equal(size, 10);
 }

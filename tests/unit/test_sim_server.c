@@ -172,36 +172,38 @@ test_client_round_trip(void **state)
 
 	(void)state;
 	err_init(&eb);
-	assert_int_equal(mturk_get_account_balance(c->client, &avail, &hold, &eb),
+	assert_int_equal(mturk_get_account_balance(c->client, &avail, &hold,
+						   &eb),
 			 IF_OK);
 	assert_int_equal(avail, 1000000);
-	assert_int_equal(mturk_create_qualification_type(c->client, "exp-s1", "d",
-							  qual, &eb),
+	assert_int_equal(mturk_create_qualification_type(c->client, "exp-s1",
+							  "d", qual, &eb),
 			 IF_OK);
 	/* The client finds the existing type on the duplicate-name error. */
-	assert_int_equal(mturk_create_qualification_type(c->client, "exp-s1", "d",
-							  again, &eb),
+	assert_int_equal(mturk_create_qualification_type(c->client, "exp-s1",
+							  "d", again, &eb),
 			 IF_OK);
 	assert_string_equal(qual, again);
-	assert_int_equal(mturk_create_hit_type(c->client, &t, type_id, &eb), IF_OK);
+	assert_int_equal(mturk_create_hit_type(c->client, &t, type_id, &eb),
+			 IF_OK);
 	assert_int_equal(mturk_create_hit(c->client, type_id, "<q/>", 3600, 3,
-					  "exp/img/1", "tok-a", &hit, &recovered,
-					  &eb),
+					  "exp/img/1", "tok-a", &hit,
+					  &recovered, &eb),
 			 IF_OK);
 	assert_false(recovered);
 	assert_string_equal(hit.requester_annotation, "exp/img/1");
 	/* The same token: the same HIT, recovered from HitAlreadyExists. */
 	{
 		struct mturk_hit h2;
-		assert_int_equal(mturk_create_hit(c->client, type_id, "<q/>", 3600,
-						  3, "exp/img/1", "tok-a", &h2,
-						  &recovered, &eb),
+		assert_int_equal(mturk_create_hit(c->client, type_id, "<q/>",
+						  3600, 3, "exp/img/1", "tok-a",
+						  &h2, &recovered, &eb),
 				 IF_OK);
 		assert_true(recovered);
 		assert_string_equal(h2.hit_id, hit.hit_id);
 	}
-	assert_int_equal(mturk_list_assignments(c->client, hit.hit_id, 0, &as, &n,
-						&eb),
+	assert_int_equal(mturk_list_assignments(c->client, hit.hit_id, 0,
+						&as, &n, &eb),
 			 IF_OK);
 	assert_int_equal(n, 3);
 	for (size_t i = 0; i < n; i++) {
@@ -213,11 +215,13 @@ test_client_round_trip(void **state)
 							       1, &eb),
 				 IF_OK);
 	}
-	assert_int_equal(mturk_approve_assignment(c->client, as[0].assignment_id,
+	assert_int_equal(mturk_approve_assignment(c->client,
+						  as[0].assignment_id,
 						  NULL, NULL, 0, &eb),
 			 IF_OK);
 	/* The client treats a repeat approve of an Approved one as success. */
-	assert_int_equal(mturk_approve_assignment(c->client, as[0].assignment_id,
+	assert_int_equal(mturk_approve_assignment(c->client,
+						  as[0].assignment_id,
 						  NULL, NULL, 0, &eb),
 			 IF_OK);
 	assert_int_equal(mturk_update_expiration(c->client, hit.hit_id, 0, &eb),
@@ -233,7 +237,8 @@ test_raw_errors(void **state)
 	struct mturk_error e;
 
 	(void)state;
-	assert_null(api(c, "GetHIT", "{\"HITId\":\"3NOSUCH\"}", &e, IF_ERUNTIME));
+	assert_null(api(c, "GetHIT", "{\"HITId\":\"3NOSUCH\"}", &e,
+			IF_ERUNTIME));
 	assert_int_equal(e.http_status, 400);
 	assert_string_equal(e.type, "RequestError");
 	assert_string_equal(e.turk_code, "AWS.MechanicalTurk.HITDoesNotExist");
@@ -345,7 +350,8 @@ test_faults_no_duplicates(void **state)
 
 	(void)state;
 	err_init(&eb);
-	assert_int_equal(mturk_create_hit_type(c->client, &t, type_id, &eb), IF_OK);
+	assert_int_equal(mturk_create_hit_type(c->client, &t, type_id, &eb),
+			 IF_OK);
 	for (int i = 0; i < 12; i++) {
 		char ann[64], token[64];
 		struct mturk_hit h;
@@ -362,8 +368,9 @@ test_faults_no_duplicates(void **state)
 	/* Some replies were lost, yet every image has exactly one HIT. */
 	do {
 		err_init(&eb);
-		if (mturk_list_hits_page(c->client, tok[0] ? tok : NULL, 5, &hits,
-					 &n, next, sizeof(next), &eb) != IF_OK)
+		if (mturk_list_hits_page(c->client, tok[0] ? tok : NULL, 5,
+					 &hits, &n, next, sizeof(next),
+					 &eb) != IF_OK)
 			fail_msg("ListHITs: %s", eb.msg);
 		total += n;
 		free(hits);
@@ -398,7 +405,8 @@ test_session_token(void **state)
 	assert_non_null(sim);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u", sim_port(sim));
 	for (int i = 0; i < 5; i++) {
-		struct aws_creds *cr = aws_creds_new(KEY, SECRET, tokens[i], "t");
+		struct aws_creds *cr = aws_creds_new(KEY, SECRET,
+						     tokens[i], "t");
 		struct mturk_client_config mc;
 		struct mturk_client *cl = NULL;
 		struct mturk_error e;
@@ -412,11 +420,12 @@ test_session_token(void **state)
 		buf_init(&out, 0);
 		err_init(&eb);
 		mturk_error_clear(&e);
-		assert_int_equal(mturk_call(cl, "GetAccountBalance", "{}", 2, &out,
-					    &e, &eb),
+		assert_int_equal(mturk_call(cl, "GetAccountBalance", "{}", 2,
+					    &out, &e, &eb),
 				 want[i]);
 		if (want[i] != IF_OK)
-			assert_string_equal(e.type, "UnrecognizedClientException");
+			assert_string_equal(e.type,
+					    "UnrecognizedClientException");
 		buf_cleanup(&out);
 		mturk_client_free(cl);
 		aws_creds_free(cr);
@@ -633,7 +642,8 @@ test_crowd_sees_missing_images(void **state)
 	(void)state;
 	err_init(&eb);
 	assert_int_equal(s3_put(c, "/imgs/present.jpg", "jpeg bytes"), 200);
-	assert_int_equal(mturk_create_hit_type(c->client, &t, type_id, &eb), IF_OK);
+	assert_int_equal(mturk_create_hit_type(c->client, &t, type_id, &eb),
+			 IF_OK);
 	for (int i = 0; i < 2; i++) {
 		struct mturk_hit hit;
 		struct mturk_assignment *as = NULL;
@@ -648,18 +658,20 @@ test_crowd_sees_missing_images(void **state)
 			 c->base, keys[i]);
 		snprintf(tok, sizeof(tok), "img-%d", i);
 		assert_int_equal(mturk_create_hit(c->client, type_id, q, 600, 3,
-						  "x/y/1", tok, &hit, &rec, &eb),
+						  "x/y/1", tok, &hit, &rec,
+						  &eb),
 				 IF_OK);
-		assert_int_equal(mturk_list_assignments(c->client, hit.hit_id, 0,
-							&as, &n, &eb),
+		assert_int_equal(mturk_list_assignments(c->client, hit.hit_id,
+							0, &as, &n, &eb),
 				 IF_OK);
 		assert_int_equal(n, 3);
 		broken[i] = true;
 		for (size_t k = 0; k < n; k++)
 			broken[i] = broken[i] &&
-				    strstr(as[k].answer, "did not load") != NULL &&
-				    strstr(as[k].answer, "<FreeText>[]</FreeText>") !=
-					    NULL;
+				    strstr(as[k].answer, "did not load") !=
+					    NULL &&
+				    strstr(as[k].answer,
+					   "<FreeText>[]</FreeText>") != NULL;
 		mturk_assignments_free(as, n);
 	}
 	assert_false(broken[0]);
@@ -683,8 +695,8 @@ test_lab_round_trip(void **state)
 	struct mturk_assignment *as = NULL;
 	struct reply r;
 	char type_id[MTURK_ID_MAX], url[8192], task[4096];
-	struct mturk_hit_type t = {"Lab HIT <b>", "D", NULL, 15, 300, 3600, NULL,
-				   0};
+	struct mturk_hit_type t = {"Lab HIT <b>", "D", NULL, 15, 300, 3600,
+				   NULL, 0};
 	bool rec;
 	size_t n = 0;
 	char body[1024];
@@ -693,7 +705,8 @@ test_lab_round_trip(void **state)
 	err_init(&eb);
 	buf_init(&q, 0);
 	assert_int_equal(task_page_question(&tp, &q, &eb), IF_OK);
-	assert_int_equal(mturk_create_hit_type(c->client, &t, type_id, &eb), IF_OK);
+	assert_int_equal(mturk_create_hit_type(c->client, &t, type_id, &eb),
+			 IF_OK);
 	assert_int_equal(mturk_create_hit(c->client, type_id, q.data, 3600, 2,
 					  "lab/k/1", "lab-1", &hit, &rec, &eb),
 			 IF_OK);
@@ -739,7 +752,8 @@ test_lab_round_trip(void **state)
 		char aid[64];
 		snprintf(aid, sizeof(aid), "%.*s", (int)strcspn(a, "&"), a);
 		snprintf(body, sizeof(body),
-			 "assignmentId=%s&boxes=%%5B%%5B1%%2C2%%2C3%%2C4%%5D%%5D"
+			 "assignmentId=%s&boxes="
+			 "%%5B%%5B1%%2C2%%2C3%%2C4%%5D%%5D"
 			 "&face_found=yes&feedback=caf%%C3%%A9+%%3C3",
 			 aid);
 	}
@@ -757,8 +771,8 @@ test_lab_round_trip(void **state)
 	     &r);
 	assert_int_equal(r.status, 400);
 	buf_cleanup(&r.body);
-	assert_int_equal(mturk_list_assignments(c->client, hit.hit_id, 0, &as, &n,
-						&eb),
+	assert_int_equal(mturk_list_assignments(c->client, hit.hit_id, 0,
+						&as, &n, &eb),
 			 IF_OK);
 	assert_int_equal(n, 1);
 	assert_string_equal(as[0].worker_id, "AP17");
@@ -818,7 +832,8 @@ test_fault_kinds(void **state)
 		} else if (e.http_status == 503) {
 			fault503++;
 		} else {
-			fail_msg("unexpected fault %ld %s", e.http_status, e.type);
+			fail_msg("unexpected fault %ld %s", e.http_status,
+				 e.type);
 		}
 	}
 	assert_true(throttled > 0 && fault500 > 0 && fault503 > 0);
@@ -827,7 +842,8 @@ test_fault_kinds(void **state)
 	assert_int_equal(throttled + fault500 + fault503 + dropped + ok, 60);
 	for (int i = 0; i < 30; i++) {
 		j = api(c, "CreateHIT",
-			"{\"Title\":\"t\",\"Description\":\"d\",\"Reward\":\"1\","
+			"{\"Title\":\"t\",\"Description\":\"d\","
+			"\"Reward\":\"1\","
 			"\"AssignmentDurationInSeconds\":60,"
 			"\"LifetimeInSeconds\":600,\"Question\":\"<q/>\"}",
 			&e, -1);

@@ -59,7 +59,10 @@ fixture_free(struct fixture *f)
 	free(f);
 }
 
-/* Calls op with a JSON text request; returns the response (or NULL with err). */
+/*
+ * Calls op with a JSON text request; returns the response (or NULL with
+ * err).
+ */
 static json_t *
 call(struct fixture *f, const char *op, const char *req_text,
      struct sim_err *err)
@@ -121,7 +124,8 @@ hit_req(int max, const char *ann, const char *token)
 
 	assert_non_null(s);
 	if (token != NULL)
-		snprintf(tok, sizeof(tok), ",\"UniqueRequestToken\":\"%s\"", token);
+		snprintf(tok, sizeof(tok), ",\"UniqueRequestToken\":\"%s\"",
+			 token);
 	snprintf(s, 1024, hit_req_fmt, max, ann, tok, "", "");
 	return s;
 }
@@ -134,8 +138,9 @@ test_balance_and_unknown_op(void **state)
 
 	(void)state;
 	r = call_ok(f, "GetAccountBalance", "{}");
-	assert_string_equal(json_string_value(json_object_get(r, "AvailableBalance")),
-			    "10000.00");
+	assert_string_equal(
+		json_string_value(json_object_get(r, "AvailableBalance")),
+		"10000.00");
 	json_decref(r);
 	expect_error(f, "SendTestEventNotification", "{}", 400,
 		     "UnknownOperationException", "", NULL);
@@ -159,17 +164,20 @@ test_create_hit_shape_and_token(void **state)
 	assert_int_equal(strlen(id), SIM_ID_LEN);
 	assert_int_equal(strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"),
 			 SIM_ID_LEN);
-	assert_string_equal(json_string_value(json_object_get(hit, "HITStatus")),
-			    "Reviewable"); /* delay 0: all 3 submitted at once */
-	assert_int_equal(json_integer_value(json_object_get(hit, "MaxAssignments")),
-			 3);
+	assert_string_equal(
+		json_string_value(json_object_get(hit, "HITStatus")),
+		"Reviewable"); /* delay 0: all 3 submitted at once */
+	assert_int_equal(
+		json_integer_value(json_object_get(hit, "MaxAssignments")), 3);
 	assert_true(json_is_number(json_object_get(hit, "CreationTime")));
-	assert_int_equal(json_integer_value(json_object_get(hit, "CreationTime")),
-			 1767323045);
+	assert_int_equal(
+		json_integer_value(json_object_get(hit, "CreationTime")),
+		1767323045);
 	assert_int_equal(json_integer_value(json_object_get(hit, "Expiration")),
 			 1767323045 + 3600);
-	assert_string_equal(json_string_value(json_object_get(hit, "RequesterAnnotation")),
-			    "exp/img/1");
+	assert_string_equal(
+		json_string_value(json_object_get(hit, "RequesterAnnotation")),
+		"exp/img/1");
 	/* The same token again: HitAlreadyExists naming the HIT. */
 	snprintf(want, sizeof(want), "\"%s\"", id);
 	expect_error(f, "CreateHIT", req, 400, "RequestError",
@@ -192,9 +200,11 @@ static void
 test_hit_type_idempotent(void **state)
 {
 	struct fixture *f = fixture_new(0, 1);
-	const char *t = "{\"Title\":\"T\",\"Description\":\"D\",\"Reward\":\"0.15\","
+	const char *t = "{\"Title\":\"T\",\"Description\":\"D\","
+			"\"Reward\":\"0.15\","
 			"\"AssignmentDurationInSeconds\":300}";
-	const char *t2 = "{\"Title\":\"T\",\"Description\":\"D\",\"Reward\":\"0.16\","
+	const char *t2 = "{\"Title\":\"T\",\"Description\":\"D\","
+			 "\"Reward\":\"0.16\","
 			 "\"AssignmentDurationInSeconds\":300}";
 	json_t *a, *b, *c, *h;
 	char req[512];
@@ -205,8 +215,9 @@ test_hit_type_idempotent(void **state)
 	c = call_ok(f, "CreateHITType", t2);
 	assert_string_equal(json_string_value(json_object_get(a, "HITTypeId")),
 			    json_string_value(json_object_get(b, "HITTypeId")));
-	assert_string_not_equal(json_string_value(json_object_get(a, "HITTypeId")),
-				json_string_value(json_object_get(c, "HITTypeId")));
+	assert_string_not_equal(
+		json_string_value(json_object_get(a, "HITTypeId")),
+		json_string_value(json_object_get(c, "HITTypeId")));
 	snprintf(req, sizeof(req),
 		 "{\"HITTypeId\":\"%s\",\"LifetimeInSeconds\":60,"
 		 "\"MaxAssignments\":2,\"Question\":\"<q/>\"}",
@@ -218,8 +229,8 @@ test_hit_type_idempotent(void **state)
 	expect_error(f, "CreateHITWithHITType",
 		     "{\"HITTypeId\":\"NOPE\",\"LifetimeInSeconds\":60,"
 		     "\"Question\":\"<q/>\"}",
-		     400, "RequestError", "AWS.MechanicalTurk.HITTypeDoesNotExist",
-		     NULL);
+		     400, "RequestError",
+		     "AWS.MechanicalTurk.HITTypeDoesNotExist", NULL);
 	expect_error(f, "CreateHITType",
 		     "{\"Title\":\"T\",\"Description\":\"D\",\"Reward\":\"$1\","
 		     "\"AssignmentDurationInSeconds\":300}",
@@ -247,11 +258,11 @@ test_unknown_ids(void **state)
 		     400, "RequestError", "AWS.MechanicalTurk.HITDoesNotExist",
 		     NULL);
 	expect_error(f, "GetAssignment", "{\"AssignmentId\":\"3X\"}", 400,
-		     "RequestError", "AWS.MechanicalTurk.AssignmentDoesNotExist",
-		     NULL);
+		     "RequestError",
+		     "AWS.MechanicalTurk.AssignmentDoesNotExist", NULL);
 	expect_error(f, "ApproveAssignment", "{\"AssignmentId\":\"3X\"}", 400,
-		     "RequestError", "AWS.MechanicalTurk.AssignmentDoesNotExist",
-		     NULL);
+		     "RequestError",
+		     "AWS.MechanicalTurk.AssignmentDoesNotExist", NULL);
 	fixture_free(f);
 }
 
@@ -283,18 +294,21 @@ test_approve_twice_and_reject(void **state)
 						   "HITId"));
 	a = first_assignment(f, hit_id);
 	assert_non_null(a);
-	assert_string_equal(json_string_value(json_object_get(a, "AssignmentStatus")),
-			    "Submitted");
-	assert_non_null(strstr(json_string_value(json_object_get(a, "Answer")),
-			       "<QuestionIdentifier>face_found</QuestionIdentifier>"));
+	assert_string_equal(
+		json_string_value(json_object_get(a, "AssignmentStatus")),
+		"Submitted");
+	assert_non_null(
+		strstr(json_string_value(json_object_get(a, "Answer")),
+		       "<QuestionIdentifier>face_found</QuestionIdentifier>"));
 	snprintf(body, sizeof(body), "{\"AssignmentId\":\"%s\"}",
 		 json_string_value(json_object_get(a, "AssignmentId")));
 	json_decref(call_ok(f, "ApproveAssignment", body));
 	expect_error(f, "ApproveAssignment", body, 400, "RequestError",
 		     "AWS.MechanicalTurk.InvalidAssignmentState",
-		     "This operation can be called with a status of: Submitted");
-	expect_error(f, "RejectAssignment", body, 400, "ValidationException", "",
-		     "RequesterFeedback");
+		     "This operation can be called with a status of: "
+		     "Submitted");
+	expect_error(f, "RejectAssignment", body, 400, "ValidationException",
+		     "", "RequesterFeedback");
 	g = call_ok(f, "GetAssignment", body);
 	assert_string_equal(json_string_value(json_object_get(
 				    json_object_get(g, "Assignment"),
@@ -313,20 +327,24 @@ test_approve_twice_and_reject(void **state)
 		json_t *l, *b;
 
 		snprintf(lreq, sizeof(lreq),
-			 "{\"HITId\":\"%s\",\"AssignmentStatuses\":[\"Submitted\"]}",
+			 "{\"HITId\":\"%s\",\"AssignmentStatuses\":["
+			 "\"Submitted\"]}",
 			 hit_id);
 		l = call_ok(f, "ListAssignmentsForHIT", lreq);
-		assert_int_equal(json_integer_value(json_object_get(l, "NumResults")),
-				 1);
+		assert_int_equal(
+			json_integer_value(json_object_get(l, "NumResults")),
+			1);
 		b = json_array_get(json_object_get(l, "Assignments"), 0);
 		snprintf(body, sizeof(body),
-			 "{\"AssignmentId\":\"%s\",\"RequesterFeedback\":\"no\"}",
+			 "{\"AssignmentId\":\"%s\",\"RequesterFeedback\":"
+			 "\"no\"}",
 			 json_string_value(json_object_get(b, "AssignmentId")));
 		json_decref(call_ok(f, "RejectAssignment", body));
 		json_decref(l);
 		l = call_ok(f, "ListAssignmentsForHIT", lreq);
-		assert_int_equal(json_integer_value(json_object_get(l, "NumResults")),
-				 0);
+		assert_int_equal(
+			json_integer_value(json_object_get(l, "NumResults")),
+			0);
 		json_decref(l);
 	}
 	json_decref(r);
@@ -345,12 +363,14 @@ test_expire_at_creation_keeps_answers(void **state)
 
 	(void)state;
 	r = call_ok(f, "CreateHIT", req);
-	id = json_string_value(json_object_get(json_object_get(r, "HIT"), "HITId"));
+	id = json_string_value(
+		json_object_get(json_object_get(r, "HIT"), "HITId"));
 	snprintf(upd, sizeof(upd), "{\"HITId\":\"%s\",\"ExpireAt\":0}", id);
 	snprintf(body, sizeof(body), "{\"HITId\":\"%s\"}", id);
 	json_decref(call_ok(f, "UpdateExpirationForHIT", upd));
 	l = call_ok(f, "ListAssignmentsForHIT", body);
-	assert_int_equal(json_integer_value(json_object_get(l, "NumResults")), 3);
+	assert_int_equal(json_integer_value(json_object_get(l, "NumResults")),
+			 3);
 	json_decref(l);
 	json_decref(r);
 	free(req);
@@ -378,17 +398,20 @@ test_paging(void **state)
 	do {
 		if (tok[0] != '\0')
 			snprintf(req, sizeof(req),
-				 "{\"MaxResults\":3,\"NextToken\":\"%s\"}", tok);
+				 "{\"MaxResults\":3,\"NextToken\":"
+				 "\"%s\"}", tok);
 		else
 			snprintf(req, sizeof(req), "{\"MaxResults\":3}");
 		r = call_ok(f, "ListHITs", req);
 		total += json_array_size(json_object_get(r, "HITs"));
-		assert_int_equal(json_integer_value(json_object_get(r, "NumResults")),
-				 json_array_size(json_object_get(r, "HITs")));
+		assert_int_equal(
+			json_integer_value(json_object_get(r, "NumResults")),
+			json_array_size(json_object_get(r, "HITs")));
 		tok[0] = '\0';
 		if (json_is_string(json_object_get(r, "NextToken")))
 			snprintf(tok, sizeof(tok), "%s",
-				 json_string_value(json_object_get(r, "NextToken")));
+				 json_string_value(
+					 json_object_get(r, "NextToken")));
 		json_decref(r);
 		pages++;
 	} while (tok[0] != '\0');
@@ -397,8 +420,8 @@ test_paging(void **state)
 	expect_error(f, "ListHITs", "{\"MaxResults\":101}", 400, "RequestError",
 		     "AWS.MechanicalTurk.ParameterValidationError", NULL);
 	expect_error(f, "ListHITs", "{\"NextToken\":\"garbage\"}", 400,
-		     "RequestError", "AWS.MechanicalTurk.ParameterValidationError",
-		     NULL);
+		     "RequestError",
+		     "AWS.MechanicalTurk.ParameterValidationError", NULL);
 	fixture_free(f);
 }
 
@@ -415,16 +438,19 @@ test_qualifications_exclude_workers(void **state)
 	q = call_ok(f, "CreateQualificationType",
 		    "{\"Name\":\"exp-stage-1\",\"Description\":\"d\","
 		    "\"QualificationTypeStatus\":\"Active\"}");
-	qid = json_string_value(json_object_get(json_object_get(q, "QualificationType"),
-						"QualificationTypeId"));
+	qid = json_string_value(json_object_get(
+					json_object_get(q, "QualificationType"),
+					"QualificationTypeId"));
 	expect_error(f, "CreateQualificationType",
 		     "{\"Name\":\"exp-stage-1\",\"Description\":\"d\","
 		     "\"QualificationTypeStatus\":\"Active\"}",
 		     400, "RequestError",
 		     "AWS.MechanicalTurk.QualificationTypeAlreadyExists", NULL);
 	l = call_ok(f, "ListQualificationTypes",
-		    "{\"MustBeRequestable\":false,\"MustBeOwnedByCaller\":true}");
-	assert_int_equal(json_integer_value(json_object_get(l, "NumResults")), 1);
+		    "{\"MustBeRequestable\":false,\"MustBeOwnedByCaller\":"
+		    "true}");
+	assert_int_equal(json_integer_value(json_object_get(l, "NumResults")),
+			 1);
 	json_decref(l);
 	/* Stage 1 with three workers; grant them the stage's qualification. */
 	{
@@ -459,8 +485,10 @@ test_qualifications_exclude_workers(void **state)
 		 "{\"Title\":\"t\",\"Description\":\"d\",\"Reward\":\"0.15\","
 		 "\"AssignmentDurationInSeconds\":300,\"LifetimeInSeconds\":60,"
 		 "\"MaxAssignments\":20,\"Question\":\"<q/>\","
-		 "\"RequesterAnnotation\":\"e/a/2\",\"QualificationRequirements\":"
-		 "[{\"QualificationTypeId\":\"%s\",\"Comparator\":\"DoesNotExist\","
+		 "\"RequesterAnnotation\":\"e/a/2\","
+		 "\"QualificationRequirements\":"
+		 "[{\"QualificationTypeId\":\"%s\",\"Comparator\":"
+		 "\"DoesNotExist\","
 		 "\"ActionsGuarded\":\"DiscoverPreviewAndAccept\"}]}",
 		 qid);
 	r = call_ok(f, "CreateHIT", req);
@@ -468,16 +496,19 @@ test_qualifications_exclude_workers(void **state)
 		 json_string_value(json_object_get(json_object_get(r, "HIT"),
 						   "HITId")));
 	l = call_ok(f, "ListAssignmentsForHIT", body);
-	assert_int_equal(json_array_size(json_object_get(l, "Assignments")), 20);
+	assert_int_equal(json_array_size(json_object_get(l, "Assignments")),
+			 20);
 	json_array_foreach(json_object_get(l, "Assignments"), i, a) {
-		const char *w = json_string_value(json_object_get(a, "WorkerId"));
+		const char *w = json_string_value(
+			json_object_get(a, "WorkerId"));
 		for (int k = 0; k < 3; k++)
 			assert_string_not_equal(w, workers[k]);
 	}
 	json_decref(l);
 	json_decref(r);
 	expect_error(f, "AssociateQualificationWithWorker",
-		     "{\"QualificationTypeId\":\"3NOPE\",\"WorkerId\":\"AX\"}", 400,
+		     "{\"QualificationTypeId\":\"3NOPE\",\"WorkerId\":"
+		     "\"AX\"}", 400,
 		     "RequestError",
 		     "AWS.MechanicalTurk.QualificationTypeDoesNotExist", NULL);
 	json_decref(q);
@@ -501,17 +532,21 @@ test_delay_expire_delete(void **state)
 	 * takes it in a minute, so one assignment is still available.
 	 */
 	l = call_ok(f, "ListAssignmentsForHIT", body);
-	assert_int_equal(json_integer_value(json_object_get(l, "NumResults")), 0);
+	assert_int_equal(json_integer_value(json_object_get(l, "NumResults")),
+			 0);
 	json_decref(l);
 	h = call_ok(f, "GetHIT", body);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(h, "HIT"),
-							    "NumberOfAssignmentsPending")),
+	assert_int_equal(json_integer_value(
+				 json_object_get(json_object_get(h, "HIT"),
+						 "NumberOfAssignmentsPending")),
 			 1);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(h, "HIT"),
-							    "NumberOfAssignmentsAvailable")),
-			 1);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(h, "HIT"),
-							      "HITStatus")),
+	assert_int_equal(json_integer_value(
+				 json_object_get(
+					 json_object_get(h, "HIT"),
+					 "NumberOfAssignmentsAvailable")), 1);
+	assert_string_equal(json_string_value(json_object_get(
+						      json_object_get(h, "HIT"),
+						      "HITStatus")),
 			    "Assignable");
 	json_decref(h);
 	expect_error(f, "DeleteHIT", body, 400, "RequestError",
@@ -519,11 +554,13 @@ test_delay_expire_delete(void **state)
 	/* One minute on: the first worker has submitted. */
 	f->now_ms += 60000;
 	l = call_ok(f, "ListAssignmentsForHIT", body);
-	assert_int_equal(json_integer_value(json_object_get(l, "NumResults")), 1);
+	assert_int_equal(json_integer_value(json_object_get(l, "NumResults")),
+			 1);
 	json_decref(l);
 	f->now_ms += 60000;
 	l = call_ok(f, "ListAssignmentsForHIT", body);
-	assert_int_equal(json_integer_value(json_object_get(l, "NumResults")), 2);
+	assert_int_equal(json_integer_value(json_object_get(l, "NumResults")),
+			 2);
 	json_decref(l);
 	/* Expire it now; Submitted assignments still block DeleteHIT. */
 	snprintf(upd, sizeof(upd), "{\"HITId\":\"%s\",\"ExpireAt\":0}",
@@ -593,15 +630,17 @@ test_review_status(void **state)
 
 	(void)state;
 	r = call_ok(f, "CreateHIT", ra);
-	snprintf(a, sizeof(a), "%s", json_string_value(json_object_get(
-					    json_object_get(r, "HIT"), "HITId")));
+	snprintf(a, sizeof(a), "%s",
+		 json_string_value(
+			 json_object_get(json_object_get(r, "HIT"), "HITId")));
 	snprintf(type, sizeof(type), "%s",
 		 json_string_value(json_object_get(json_object_get(r, "HIT"),
 						   "HITTypeId")));
 	json_decref(r);
 	r = call_ok(f, "CreateHIT", rb);
-	snprintf(b, sizeof(b), "%s", json_string_value(json_object_get(
-					    json_object_get(r, "HIT"), "HITId")));
+	snprintf(b, sizeof(b), "%s",
+		 json_string_value(
+			 json_object_get(json_object_get(r, "HIT"), "HITId")));
 	json_decref(r);
 	snprintf(req, sizeof(req), "{\"HITTypeId\":\"%s\"}", type);
 	/* A: one worker on it, one assignment left; B: its worker on it. */
@@ -659,18 +698,19 @@ test_review_status(void **state)
 	expect_status(f, a, "Reviewable");
 
 	/* Bad requests, in the service's shapes. */
-	expect_error(f, "ListReviewableHITs", "{\"Status\":\"Assignable\"}", 400,
-		     "ValidationException", "", "enum value set");
+	expect_error(f, "ListReviewableHITs", "{\"Status\":\"Assignable\"}",
+		     400, "ValidationException", "", "enum value set");
 	expect_error(f, "ListReviewableHITs", "{\"MaxResults\":101}", 400,
-		     "RequestError", "AWS.MechanicalTurk.ParameterValidationError",
-		     NULL);
+		     "RequestError",
+		     "AWS.MechanicalTurk.ParameterValidationError", NULL);
 	expect_error(f, "ListReviewableHITs", "{\"NextToken\":\"zz\"}", 400,
-		     "RequestError", "AWS.MechanicalTurk.ParameterValidationError",
-		     NULL);
+		     "RequestError",
+		     "AWS.MechanicalTurk.ParameterValidationError", NULL);
 	expect_error(f, "UpdateHITReviewStatus", "{}", 400,
 		     "ValidationException", "", "HITId");
 	expect_error(f, "UpdateHITReviewStatus", "{\"HITId\":\"3NOPE\"}", 400,
-		     "RequestError", "AWS.MechanicalTurk.HITDoesNotExist", NULL);
+		     "RequestError", "AWS.MechanicalTurk.HITDoesNotExist",
+		     NULL);
 	snprintf(upd, sizeof(upd), "{\"HITId\":\"%s\",\"Revert\":\"yes\"}", b);
 	expect_error(f, "UpdateHITReviewStatus", upd, 400,
 		     "SerializationException", "", "Revert");
@@ -800,15 +840,17 @@ test_state_dir_survives_restart(void **state)
 	expect_status(f, hit_id, "Reviewing");
 	snprintf(body, sizeof(body), "{\"HITId\":\"%s\"}", hit_id);
 	r = call_ok(f, "ListAssignmentsForHIT", body);
-	assert_int_equal(json_integer_value(json_object_get(r, "NumResults")), 2);
+	assert_int_equal(json_integer_value(json_object_get(r, "NumResults")),
+			 2);
 	json_decref(r);
 	/* New ids continue the stream instead of repeating it. */
 	{
 		char *req2 = hit_req(1, "e/i/2", NULL);
 		r = call_ok(f, "CreateHIT", req2);
-		assert_string_not_equal(json_string_value(json_object_get(
-						json_object_get(r, "HIT"), "HITId")),
-					hit_id);
+		assert_string_not_equal(
+			json_string_value(json_object_get(
+				json_object_get(r, "HIT"), "HITId")),
+			hit_id);
 		json_decref(r);
 		free(req2);
 	}
@@ -910,9 +952,12 @@ test_state_dir_matches_memory(void **state)
 				    "{\"Name\":\"q\",\"Description\":\"d\","
 				    "\"QualificationTypeStatus\":\"Active\"}");
 			snprintf(qid, sizeof(qid), "%s",
-				 json_string_value(json_object_get(
-					 json_object_get(q, "QualificationType"),
-					 "QualificationTypeId")));
+				 json_string_value(
+					 json_object_get(
+						 json_object_get(
+							 q,
+							 "QualificationType"),
+						 "QualificationTypeId")));
 			json_decref(q);
 			break;
 		case 1:
@@ -923,15 +968,18 @@ test_state_dir_matches_memory(void **state)
 		case 2:
 			a = first_assignment(f, hit1);
 			snprintf(asg, sizeof(asg), "%s",
-				 json_string_value(json_object_get(a, "AssignmentId")));
+				 json_string_value(
+					 json_object_get(a, "AssignmentId")));
 			snprintf(worker, sizeof(worker), "%s",
-				 json_string_value(json_object_get(a, "WorkerId")));
+				 json_string_value(
+					 json_object_get(a, "WorkerId")));
 			json_decref(a);
 			snprintf(body, sizeof(body),
 				 "{\"QualificationTypeId\":\"%s\",\"WorkerId\":"
 				 "\"%s\",\"IntegerValue\":1}",
 				 qid, worker);
-			json_decref(call_ok(f, "AssociateQualificationWithWorker",
+			json_decref(call_ok(f,
+					    "AssociateQualificationWithWorker",
 					    body));
 			break;
 		case 3: /* the same grant again, another value */
@@ -939,32 +987,37 @@ test_state_dir_matches_memory(void **state)
 				 "{\"QualificationTypeId\":\"%s\",\"WorkerId\":"
 				 "\"%s\",\"IntegerValue\":7}",
 				 qid, worker);
-			json_decref(call_ok(f, "AssociateQualificationWithWorker",
+			json_decref(call_ok(f,
+					    "AssociateQualificationWithWorker",
 					    body));
 			break;
 		case 4:
 			snprintf(body, sizeof(body),
-				 "{\"AssignmentId\":\"%s\",\"RequesterFeedback\":"
+				 "{\"AssignmentId\":\"%s\","
+				 "\"RequesterFeedback\":"
 				 "\"no\"}",
 				 asg);
 			json_decref(call_ok(f, "RejectAssignment", body));
 			break;
 		case 5: /* approved after all */
 			snprintf(body, sizeof(body),
-				 "{\"AssignmentId\":\"%s\",\"OverrideRejection\":"
+				 "{\"AssignmentId\":\"%s\","
+				 "\"OverrideRejection\":"
 				 "true}",
 				 asg);
 			json_decref(call_ok(f, "ApproveAssignment", body));
-			snprintf(body, sizeof(body), "{\"HITId\":\"%s\"}", hit1);
+			snprintf(body, sizeof(body), "{\"HITId\":\"%s\"}",
+				 hit1);
 			r = call_ok(f, "ListAssignmentsForHIT", body);
 			{
 				size_t i;
-				json_array_foreach(json_object_get(r, "Assignments"),
-						   i, a) {
+				json_array_foreach(
+					json_object_get(r, "Assignments"),
+					i, a) {
 					snprintf(asg2, sizeof(asg2),
-						 "{\"AssignmentId\":\"%s\"}",
-						 json_string_value(json_object_get(
-							 a, "AssignmentId")));
+					    "{\"AssignmentId\":\"%s\"}",
+					    json_string_value(json_object_get(
+						a, "AssignmentId")));
 					if (i > 0)
 						json_decref(call_ok(
 							f, "ApproveAssignment",
@@ -977,37 +1030,43 @@ test_state_dir_matches_memory(void **state)
 			snprintf(body, sizeof(body),
 				 "{\"HITId\":\"%s\",\"ExpireAt\":0}", hit1);
 			json_decref(call_ok(f, "UpdateExpirationForHIT", body));
-			/* Expired, it is Reviewable: moved on, it is Reviewing. */
+			/* Expired, it is Reviewable: moved on, it is
+			 * Reviewing. */
 			snprintf(body, sizeof(body),
 				 "{\"HITId\":\"%s\",\"Revert\":false}", hit1);
 			json_decref(call_ok(f, "UpdateHITReviewStatus", body));
 			break;
 		case 7:
-			snprintf(body, sizeof(body), "{\"HITId\":\"%s\"}", hit1);
+			snprintf(body, sizeof(body), "{\"HITId\":\"%s\"}",
+				 hit1);
 			json_decref(call_ok(f, "DeleteHIT", body));
 			break;
 		case 8:
-			assert_int_equal(sim_store_put_object(f->st, "b/k", "one",
-							      3, "image/jpeg"),
-					 0);
-			assert_int_equal(sim_store_put_object(f->st, "b/k", "two!",
-							      4, "image/png"),
-					 0);
+			assert_int_equal(sim_store_put_object(f->st, "b/k",
+							      "one", 3,
+							      "image/jpeg"), 0);
+			assert_int_equal(sim_store_put_object(f->st, "b/k",
+							      "two!", 4,
+							      "image/png"), 0);
 			break;
 		case 9: /* a HIT only a lab participant may take */
 			q = call_ok(f, "CreateQualificationType",
 				    "{\"Name\":\"lab\",\"Description\":\"d\","
 				    "\"QualificationTypeStatus\":\"Active\"}");
 			snprintf(qid, sizeof(qid), "%s",
-				 json_string_value(json_object_get(
-					 json_object_get(q, "QualificationType"),
-					 "QualificationTypeId")));
+				 json_string_value(
+					 json_object_get(
+						 json_object_get(
+							 q,
+							 "QualificationType"),
+						 "QualificationTypeId")));
 			json_decref(q);
 			snprintf(body, sizeof(body),
 				 "{\"QualificationTypeId\":\"%s\",\"WorkerId\":"
 				 "\"AP01\",\"IntegerValue\":1}",
 				 qid);
-			json_decref(call_ok(f, "AssociateQualificationWithWorker",
+			json_decref(call_ok(f,
+					    "AssociateQualificationWithWorker",
 					    body));
 			{
 				char req2[1024];
@@ -1017,26 +1076,26 @@ test_state_dir_matches_memory(void **state)
 					 "\"QualificationTypeId\":\"",
 					 qid, "\",\"Comparator\":\"Exists\"}]");
 				r = call_ok(f, "CreateHIT", req2);
-				snprintf(hit2, sizeof(hit2), "%s", hit_id_of(r));
+				snprintf(hit2, sizeof(hit2), "%s",
+					 hit_id_of(r));
 				json_decref(r);
 			}
 			break;
 		case 10:
-			assert_int_equal(sim_store_lab_accept(f->st, hit2, "AP01",
-							      lab_asg, why,
-							      sizeof(why)),
+			assert_int_equal(sim_store_lab_accept(f->st, hit2,
+							      "AP01", lab_asg,
+							      why, sizeof(why)),
 					 0);
 			break;
 		case 11:
 			{
 				char *xml = strdup("<QuestionFormAnswers/>");
 				assert_non_null(xml);
-				assert_int_equal(
-					sim_store_lab_submit(f->st, lab_asg, xml,
-							     "[[1,2,3,4]]", worker,
-							     sizeof(worker), why,
-							     sizeof(why)),
-					0);
+				assert_int_equal(sim_store_lab_submit(
+							 f->st, lab_asg, xml,
+							 "[[1,2,3,4]]", worker,
+							 sizeof(worker), why,
+							 sizeof(why)), 0);
 				assert_string_equal(worker, "AP01");
 			}
 			break;
@@ -1048,10 +1107,12 @@ test_state_dir_matches_memory(void **state)
 		/* The directory is held by f: copy it to read it. */
 		{
 			char *copy = make_tmpdir(), cmd[700];
-			snprintf(cmd, sizeof(cmd), "cp %s/sim.db* %s/", dir, copy);
+			snprintf(cmd, sizeof(cmd), "cp %s/sim.db* %s/", dir,
+				 copy);
 			assert_int_equal(system(cmd), 0);
 			err_init(&eb);
-			assert_int_equal(sim_store_open(g->st, copy, &eb), IF_OK);
+			assert_int_equal(sim_store_open(g->st, copy, &eb),
+					 IF_OK);
 			back = dump(g);
 			fixture_free(g);
 			remove_dir(copy);
@@ -1131,7 +1192,8 @@ test_old_format_migrates(void **state)
 		sim_store_get_object(
 			f->st,
 			json_string_value(json_object_get(
-				json_array_get(json_object_get(old, "objects"), 0),
+				json_array_get(json_object_get(old, "objects"),
+					       0),
 				"path")),
 			&data, &len, ct, sizeof(ct)),
 		0);
@@ -1197,7 +1259,8 @@ test_crowd_grows_when_nobody_may(void **state)
 			 "{\"QualificationTypeId\":\"%s\",\"WorkerId\":\"%s\","
 			 "\"IntegerValue\":1}",
 			 qid, pool[i]);
-		json_decref(call_ok(f, "AssociateQualificationWithWorker", body));
+		json_decref(
+			call_ok(f, "AssociateQualificationWithWorker", body));
 	}
 	snprintf(req, sizeof(req), hit_req_fmt, 3, "e/a/2",
 		 ",\"QualificationRequirements\":[{\"QualificationTypeId\":\"",
@@ -1206,9 +1269,11 @@ test_crowd_grows_when_nobody_may(void **state)
 	snprintf(body, sizeof(body), "{\"HITId\":\"%s\"}", hit_id_of(r));
 	json_decref(r);
 	l = call_ok(f, "ListAssignmentsForHIT", body);
-	assert_int_equal(json_integer_value(json_object_get(l, "NumResults")), 3);
+	assert_int_equal(json_integer_value(json_object_get(l, "NumResults")),
+			 3);
 	json_array_foreach(json_object_get(l, "Assignments"), i, a) {
-		const char *w = json_string_value(json_object_get(a, "WorkerId"));
+		const char *w = json_string_value(
+			json_object_get(a, "WorkerId"));
 		for (size_t k = 0; k < 5; k++)
 			assert_string_not_equal(w, pool[k]);
 	}
@@ -1238,18 +1303,21 @@ list_all_assignments(struct fixture *f, const char *hit_id, int max)
 
 	assert_non_null(all);
 	do {
-		snprintf(req, sizeof(req), "{\"HITId\":\"%s\",\"MaxResults\":%d%s%s%s}",
-			 hit_id, max, tok[0] != '\0' ? ",\"NextToken\":\"" : "",
-			 tok, tok[0] != '\0' ? "\"" : "");
+		snprintf(req, sizeof(req),
+			 "{\"HITId\":\"%s\",\"MaxResults\":%d%s%s%s}", hit_id,
+			 max, tok[0] != '\0' ? ",\"NextToken\":\"" : "", tok,
+			 tok[0] != '\0' ? "\"" : "");
 		r = call_ok(f, "ListAssignmentsForHIT", req);
-		assert_true(json_array_size(json_object_get(r, "Assignments")) <=
-			    (size_t)max);
+		assert_true(
+			json_array_size(json_object_get(r, "Assignments")) <=
+			(size_t)max);
 		json_array_foreach(json_object_get(r, "Assignments"), i, a)
 			json_array_append(all, a);
 		tok[0] = '\0';
 		if (json_is_string(json_object_get(r, "NextToken")))
 			snprintf(tok, sizeof(tok), "%s",
-				 json_string_value(json_object_get(r, "NextToken")));
+				 json_string_value(
+					 json_object_get(r, "NextToken")));
 		json_decref(r);
 	} while (tok[0] != '\0');
 	return all;
@@ -1267,7 +1335,8 @@ expect_listed_as_scan(struct fixture *f, const char *hit_id, int max)
 
 	json_array_foreach(json_object_get(d, "assignments"), i, a) {
 		json_int_t s = json_integer_value(json_object_get(a, "state"));
-		json_int_t submit = json_integer_value(json_object_get(a, "submit"));
+		json_int_t submit = json_integer_value(
+			json_object_get(a, "submit"));
 		json_t *got;
 
 		/* Submitted, approved or rejected; a planned one once done. */
@@ -1286,7 +1355,8 @@ expect_listed_as_scan(struct fixture *f, const char *hit_id, int max)
 			json_string_value(json_object_get(got, "WorkerId")),
 			json_string_value(json_object_get(a, "worker")));
 		assert_string_equal(
-			json_string_value(json_object_get(got, "HITId")), hit_id);
+			json_string_value(json_object_get(got, "HITId")),
+			hit_id);
 	}
 	assert_int_equal(k, json_array_size(all));
 	json_decref(all);
@@ -1327,7 +1397,8 @@ test_list_assignments_index(void **state)
 	for (i = 0; i < 5; i++) {
 		snprintf(body, sizeof(body), "{\"AssignmentId\":\"%s\"}",
 			 json_string_value(json_object_get(
-				 json_array_get(r, (size_t)i * 7), "AssignmentId")));
+				 json_array_get(r, (size_t)i * 7),
+				 "AssignmentId")));
 		json_decref(call_ok(f, "ApproveAssignment", body));
 	}
 	json_decref(r);
@@ -1341,7 +1412,8 @@ test_list_assignments_index(void **state)
 		 "\"MaxResults\":2}",
 		 hits[1]);
 	r = call_ok(f, "ListAssignmentsForHIT", body);
-	assert_int_equal(json_integer_value(json_object_get(r, "NumResults")), 2);
+	assert_int_equal(json_integer_value(json_object_get(r, "NumResults")),
+			 2);
 	assert_non_null(json_object_get(r, "NextToken"));
 	json_decref(r);
 	/* A store reopened from the directory has the same lists. */
@@ -1395,9 +1467,11 @@ test_abandoned_assignment_taken_again(void **state)
 		char grant[512];
 
 		snprintf(grant, sizeof(grant),
-			 "{\"QualificationTypeId\":\"%s\",\"WorkerId\":\"AP0%d\"}",
+			 "{\"QualificationTypeId\":\"%s\",\"WorkerId\":"
+			 "\"AP0%d\"}",
 			 body, i + 1);
-		json_decref(call_ok(f, "AssociateQualificationWithWorker", grant));
+		json_decref(
+			call_ok(f, "AssociateQualificationWithWorker", grant));
 	}
 	r = call_ok(f, "CreateHIT", req);
 	snprintf(hit, sizeof(hit), "%s", hit_id_of(r));
@@ -1435,7 +1509,9 @@ test_abandoned_assignment_taken_again(void **state)
 		r = call_ok(f, "GetAssignment", body);
 		snprintf(got, sizeof(got), "%s",
 			 json_string_value(json_object_get(
-				 json_object_get(r, "Assignment"), "WorkerId")));
+						   json_object_get(
+							   r, "Assignment"),
+						   "WorkerId")));
 		assert_string_equal(got, "AP02");
 		assert_string_equal(
 			json_string_value(json_object_get(
@@ -1460,7 +1536,8 @@ test_abandoned_assignment_taken_again(void **state)
 			g->now_ms = f->now_ms;
 			fixture_free(f);
 			f = g;
-			assert_int_equal(sim_store_open(f->st, dir, &eb), IF_OK);
+			assert_int_equal(sim_store_open(f->st, dir, &eb),
+					 IF_OK);
 		}
 	}
 	/* Submitting the abandoned one is refused. */
@@ -1545,8 +1622,10 @@ test_crowd_plan_after_delete_and_reload(void **state)
 
 		assert_int_equal(json_array_size(all), 3);
 		json_array_foreach(all, i, a) {
-			snprintf(body, sizeof(body), "{\"AssignmentId\":\"%s\"}",
-				 json_string_value(json_object_get(a, "AssignmentId")));
+			snprintf(body, sizeof(body),
+				 "{\"AssignmentId\":\"%s\"}",
+				 json_string_value(
+					 json_object_get(a, "AssignmentId")));
 			json_decref(call_ok(f, "ApproveAssignment", body));
 		}
 		json_decref(all);
@@ -1597,34 +1676,35 @@ test_crowd_plan_after_delete_and_reload(void **state)
 		json_decref(pg);
 		pf = planned(f, h[2]);
 		pg = planned(g, h[3]);
-		assert_false(json_equal(pf, pg)); /* attempt 1 is not attempt 2 */
+		/* attempt 1 is not attempt 2 */
+		assert_false(json_equal(pf, pg));
 		json_decref(pf);
 		json_decref(pg);
 		{
 			char *req = hit_req(3, "e/b/1", "t-b1");
 			expect_error(g, "CreateHIT", req, 400, "RequestError",
-				     "AWS.MechanicalTurk.HitAlreadyExists", h[1]);
+				     "AWS.MechanicalTurk.HitAlreadyExists",
+				     h[1]);
 			free(req);
 		}
 		fixture_free(g);
 		remove_dir(copy);
 	}
-	assert_int_equal(sim_store_put_object(f->st, "b/o1", "1", 1, "text/plain"),
-			 0);
-	assert_int_equal(sim_store_put_object(f->st, "b/o1", "22", 2, "text/plain"),
-			 0);
+	assert_int_equal(
+		sim_store_put_object(f->st, "b/o1", "1", 1, "text/plain"), 0);
+	assert_int_equal(
+		sim_store_put_object(f->st, "b/o1", "22", 2, "text/plain"), 0);
 	{
 		char *data = NULL, ct[32];
 		size_t len = 0;
 
-		assert_int_equal(sim_store_get_object(f->st, "b/o1", &data, &len,
-						      ct, sizeof(ct)),
-				 0);
+		assert_int_equal(sim_store_get_object(f->st, "b/o1", &data,
+						      &len, ct, sizeof(ct)), 0);
 		assert_int_equal(len, 2);
 		free(data);
 		pf = dump(f);
-		assert_int_equal(json_array_size(json_object_get(pf, "objects")),
-				 1);
+		assert_int_equal(
+			json_array_size(json_object_get(pf, "objects")), 1);
 		json_decref(pf);
 	}
 	fixture_free(f);
@@ -1668,7 +1748,8 @@ test_grant_index(void **state)
 				 "{\"QualificationTypeId\":\"%s\",\"WorkerId\":"
 				 "\"%s\",\"IntegerValue\":%d}",
 				 qid[q], pool[i], q + 1);
-			json_decref(call_ok(f, "AssociateQualificationWithWorker",
+			json_decref(call_ok(f,
+					    "AssociateQualificationWithWorker",
 					    body));
 		}
 	}
