@@ -370,24 +370,26 @@ jint(json_t *o, const char *k)
 	return (int64_t)json_integer_value(json_object_get(o, k));
 }
 
-/*
- * Reads a state in the sim.json shape into the empty store.  Objects
- * listed in it are read from DIR/objects/ (the old layout); sim.db gives
- * its objects to load_record() instead.
- */
 static int
-load_doc(struct sim_store *st, json_t *o, const char *file, struct errbuf *eb)
+doc_malformed(const char *file, struct errbuf *eb)
+{
+	return err_set(eb, IF_EINPUT, "%s: malformed simulator state", file);
+}
+
+static int
+doc_nomem(const char *file, struct errbuf *eb)
+{
+	return err_set(eb, IF_ERUNTIME, "%s: out of memory", file);
+}
+
+/* The qualification types of a sim.json-shaped state. */
+static int
+load_qual_types(struct sim_store *st, json_t *o, const char *file,
+		 struct errbuf *eb)
 {
 	json_t *v;
 	size_t i;
 
-	if (jint(o, "version") != SIM_STATE_VERSION)
-		return err_set(eb, IF_EINPUT,
-			       "%s: state version %lld is not %d; move the "
-			       "directory away to start afresh",
-			       file, (long long)jint(o, "version"),
-			       SIM_STATE_VERSION);
-	st->ids.s = strtoull(jstr(o, "ids"), NULL, 10);
 	json_array_foreach(json_object_get(o, "qualification_types"), i, v) {
 		struct qtype *q = calloc(1, sizeof(*q));
 		if (q == NULL ||
@@ -399,6 +401,19 @@ load_doc(struct sim_store *st, json_t *o, const char *file, struct errbuf *eb)
 			 jstr(v, "QualificationTypeId"));
 		q->obj = json_incref(v);
 	}
+	return IF_OK;
+nomem:
+	return doc_nomem(file, eb);
+}
+
+/* Its qualification grants. */
+static int
+load_grants(struct sim_store *st, json_t *o, const char *file,
+	     struct errbuf *eb)
+{
+	json_t *v;
+	size_t i;
+
 	json_array_foreach(json_object_get(o, "grants"), i, v) {
 		struct grant *g = calloc(1, sizeof(*g));
 		if (g == NULL)
@@ -412,6 +427,19 @@ load_doc(struct sim_store *st, json_t *o, const char *file, struct errbuf *eb)
 			goto nomem;
 		}
 	}
+	return IF_OK;
+nomem:
+	return doc_nomem(file, eb);
+}
+
+/* Its HIT types. */
+static int
+load_hit_types(struct sim_store *st, json_t *o, const char *file,
+		struct errbuf *eb)
+{
+	json_t *v;
+	size_t i;
+
 	json_array_foreach(json_object_get(o, "hit_types"), i, v) {
 		struct hittype *t = calloc(1, sizeof(*t));
 		json_t *vals = json_object_get(v, "values");
@@ -427,6 +455,19 @@ load_doc(struct sim_store *st, json_t *o, const char *file, struct errbuf *eb)
 		snprintf(t->id, sizeof(t->id), "%s", jstr(v, "id"));
 		t->vals = json_incref(vals);
 	}
+	return IF_OK;
+bad:
+	return doc_malformed(file, eb);
+}
+
+/* Its HITs. */
+static int
+load_hits(struct sim_store *st, json_t *o, const char *file,
+	   struct errbuf *eb)
+{
+	json_t *v;
+	size_t i;
+
 	json_array_foreach(json_object_get(o, "hits"), i, v) {
 		struct hit *h = calloc(1, sizeof(*h));
 		json_t *vals = json_object_get(v, "values");
@@ -459,6 +500,21 @@ load_doc(struct sim_store *st, json_t *o, const char *file, struct errbuf *eb)
 			goto nomem;
 		}
 	}
+	return IF_OK;
+bad:
+	return doc_malformed(file, eb);
+nomem:
+	return doc_nomem(file, eb);
+}
+
+/* Its assignments, with their boxes. */
+static int
+load_assignments(struct sim_store *st, json_t *o, const char *file,
+		  struct errbuf *eb)
+{
+	json_t *v;
+	size_t i;
+
 	json_array_foreach(json_object_get(o, "assignments"), i, v) {
 		struct asg *a = calloc(1, sizeof(*a));
 		json_t *boxes = json_object_get(v, "boxes"), *b;
@@ -502,6 +558,21 @@ load_doc(struct sim_store *st, json_t *o, const char *file, struct errbuf *eb)
 		}
 		a->nboxes = json_array_size(boxes);
 	}
+	return IF_OK;
+bad:
+	return doc_malformed(file, eb);
+nomem:
+	return doc_nomem(file, eb);
+}
+
+/* Its S3 objects, from DIR/objects/ (the old layout). */
+static int
+load_objects(struct sim_store *st, json_t *o, const char *file,
+	      struct errbuf *eb)
+{
+	json_t *v;
+	size_t i;
+
 	json_array_foreach(json_object_get(o, "objects"), i, v) {
 		struct buf data;
 		char *objfile = object_file(st, jstr(v, "path"));
@@ -524,10 +595,34 @@ load_doc(struct sim_store *st, json_t *o, const char *file, struct errbuf *eb)
 			return rc;
 	}
 	return IF_OK;
-bad:
-	return err_set(eb, IF_EINPUT, "%s: malformed simulator state", file);
 nomem:
-	return err_set(eb, IF_ERUNTIME, "%s: out of memory", file);
+	return doc_nomem(file, eb);
+}
+
+/*
+ * Reads a state in the sim.json shape into the empty store.  Objects
+ * listed in it are read from DIR/objects/ (the old layout); sim.db gives
+ * its objects to load_record() instead.
+ */
+static int
+load_doc(struct sim_store *st, json_t *o, const char *file, struct errbuf *eb)
+{
+	int rc;
+
+	if (jint(o, "version") != SIM_STATE_VERSION)
+		return err_set(eb, IF_EINPUT,
+			       "%s: state version %lld is not %d; move the "
+			       "directory away to start afresh",
+			       file, (long long)jint(o, "version"),
+			       SIM_STATE_VERSION);
+	st->ids.s = strtoull(jstr(o, "ids"), NULL, 10);
+	if ((rc = load_qual_types(st, o, file, eb)) != IF_OK ||
+	    (rc = load_grants(st, o, file, eb)) != IF_OK ||
+	    (rc = load_hit_types(st, o, file, eb)) != IF_OK ||
+	    (rc = load_hits(st, o, file, eb)) != IF_OK ||
+	    (rc = load_assignments(st, o, file, eb)) != IF_OK)
+		return rc;
+	return load_objects(st, o, file, eb);
 }
 
 /* The old layout: DIR/sim.json. */
