@@ -131,7 +131,7 @@ $(BUILD)/tests/fuzzreplay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c \
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -fsanitize=fuzzer -o $@ $< \
-		$(LIB) $(LDFLAGS) $(LDLIBS)
+		$(LIB) $(LDFLAGS) $(FUZZ_LDFLAGS) $(LDLIBS)
 
 $(BUILD)/bench/%: tests/bench/%.c $(LIB)
 	@mkdir -p $(@D)
@@ -166,11 +166,14 @@ asan:
 # The library is rebuilt by clang with coverage for libFuzzer, in its own
 # build directory; new inputs go to build/fuzz/corpus, never to the seeds.
 # clang's -Wformat=2 also flags vsnprintf(fmt) inside printf-like wrappers,
-# which GCC accepts through their format attribute.
+# which GCC accepts through their format attribute.  The harnesses are C,
+# linked by clang, but the face detector is C++ built with UBSan's vptr
+# checks, whose runtime only the C++ driver brings in by itself.
 fuzz: deps-fuzz
 	@$(MAKE) --no-print-directory fuzz-build CC=$(FUZZ_CC) CXX=$(FUZZ_CXX) \
 		BUILD=build/fuzz \
 		SANITIZE=fuzzer-no-link,address,undefined \
+		FUZZ_LDFLAGS=-fsanitize-link-c++-runtime \
 		WARNINGS="$(WARNINGS) -Wno-format-nonliteral"
 	@BUILD=build/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
 
