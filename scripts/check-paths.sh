@@ -2,9 +2,10 @@
 # make check-style, second part: a clone of the project works with nothing
 # beside it, so no tracked source, script, Makefile or experiment file reads
 # a path outside the repository:
-#   - no name of the team's reference folder beside the checkout ("../shared")
-#     and no absolute path of a developer's machine (/work/, /farm/, /root/,
-#     /tmp/bash_jobs);
+#   - no name of the team's reference folder beside the checkout (the
+#     folder "shared" one level up) and no absolute path of a developer's
+#     machine (under /work, /farm, /root, or the shell tool's job folders
+#     in /tmp);
 #   - a path climbing with "../" from an anchor stays inside the tree: from
 #     $(dirname "$0") a script may climb as deep as its own folder; from
 #     $TOP or $(CURDIR) (the top) it may not climb at all; in an experiment
@@ -33,7 +34,7 @@ for f in $files; do
 		{
 			line = $0
 			if (line ~ /\.\.\/shared([\/"'"'"' ]|$)/)
-				print f ":" NR ": reads ../shared, which a clone does not have"
+				print f ":" NR ": reads the team folder beside the checkout, which a clone does not have"
 			if (line ~ /(^|[^A-Za-z0-9_.])\/(work|farm|root)\// ||
 			    line ~ /\/tmp\/bash_jobs/)
 				print f ":" NR ": names an absolute path of a developer machine"
