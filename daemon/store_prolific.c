@@ -101,7 +101,7 @@ bind_text(sqlite3_stmt *stmt, int idx, const char *s)
 	sqlite3_bind_text(stmt, idx, s != NULL ? s : "", -1, SQLITE_TRANSIENT);
 }
 
-/* ---- submissions ---------------------------------------------------------- */
+/* ---- submissions -------------------------------------------------------- */
 
 #define SUB_COLS                                                           \
 	"submission_id, participant_id, status, seen_at, awaiting_since, " \
@@ -283,7 +283,7 @@ store_participant_answers(struct state *st, const char *participant_id,
 	return IF_OK;
 }
 
-/* ---- approvals ------------------------------------------------------------ */
+/* ---- approvals ---------------------------------------------------------- */
 
 int
 store_prolific_approval_get(struct state *st, const char *submission_id,
@@ -346,7 +346,7 @@ store_prolific_approval_put(struct state *st,
 	return write_done(st, stmt, eb);
 }
 
-/* ---- bonuses -------------------------------------------------------------- */
+/* ---- bonuses ------------------------------------------------------------ */
 
 int
 store_prolific_bonus_get(struct state *st, const char *submission_id,
