@@ -22,8 +22,10 @@ static const char *const approval_state_names[] = {
 };
 
 static const char *const bonus_state_names[] = {
-	[PROLIFIC_BONUS_NEW] = "new",	     [PROLIFIC_BONUS_CREATED] = "created",
-	[PROLIFIC_BONUS_PAYING] = "paying", [PROLIFIC_BONUS_PAID] = "paid",
+	[PROLIFIC_BONUS_NEW] = "new",
+	[PROLIFIC_BONUS_CREATED] = "created",
+	[PROLIFIC_BONUS_PAYING] = "paying",
+	[PROLIFIC_BONUS_PAID] = "paid",
 	[PROLIFIC_BONUS_REFUSED] = "refused",
 };
 
