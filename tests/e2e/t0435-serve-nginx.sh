@@ -72,6 +72,37 @@ check "limits per address: the proxy's connections are not held to --per-ip, the
 sed 's/^/# /' "$SCRATCH/.out" | head -20
 serve_stop
 
+# ---- links from root for the unit's dynamic user's state ------------------
+# Under systemd the state directory belongs to the unit's dynamic user and
+# the guide issues links as root: root reads that key, changing nothing.
+if [ "$(id -u)" -eq 0 ]; then
+	link_want=$("$INTOFOCUS" serve link --state-dir lim \
+		--public-url https://tasks.example.org --participant P9)
+	chown -R 65534:65534 lim
+	expect_exit 0 "root issues links from a state directory the service's user owns" \
+		"$INTOFOCUS" serve link --state-dir lim \
+		--public-url https://tasks.example.org --participant P9
+	check "... the same link as the service's own key gives" \
+		test "$(cat "$SCRATCH/.stdout")" = "$link_want"
+	check "... and nothing in the directory changed hands" sh -c \
+		"test \$(stat -c %u:%a lim/serve.key) = 65534:600 &&
+		 test \$(stat -c %u:%a lim) = 65534:700"
+	chmod 0750 lim
+	expect_exit 2 "... but not from one others may read" \
+		"$INTOFOCUS" serve link --state-dir lim \
+		--public-url https://tasks.example.org --participant P9
+	mkdir -m 0700 fresh
+	chown 65534:65534 fresh
+	expect_exit 2 "... nor before the service made its key" \
+		"$INTOFOCUS" serve link --state-dir fresh \
+		--public-url https://tasks.example.org --count 1
+	expect_stderr "... saying to start it first" "start it, then issue links"
+	check "... without making one" test ! -e fresh/serve.key
+else
+	TEST_NUM=$((TEST_NUM + 1))
+	echo "ok $TEST_NUM # SKIP links from root: the test is not root"
+fi
+
 # ---- behind nginx -----------------------------------------------------------
 NGINX=$(command -v nginx || true)
 [ -n "$NGINX" ] || [ ! -x /usr/sbin/nginx ] || NGINX=/usr/sbin/nginx
