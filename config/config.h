@@ -159,6 +159,14 @@ struct exp_mturk {
 	char *region;	       /* signing region [default: "us-east-1"] */
 	char *profile;	       /* credentials profile, or NULL [default] */
 	int64_t poll_interval; /* seconds, 1s..1h [default: 30s] */
+	/*
+	 * PEM file of the CA certificates the endpoint's TLS certificate is
+	 * verified against, instead of the system's (a task server behind a
+	 * proxy with its own CA); resolved like image paths, readable when
+	 * the file is loaded.  Also used for images_host kind simulator,
+	 * which shares the endpoint.  [default: NULL = the system's]
+	 */
+	char *ca_file;
 };
 
 struct exp_hit {

@@ -303,18 +303,44 @@ url_rule(struct cross *c, yaml_node_t *section, const char *key,
 		       why);
 }
 
-static void
+/*
+ * The CA file is read by libcurl at the first request: a missing one must
+ * show in check, not as a TLS failure of a running daemon.
+ */
+static int
+ca_file_rule(struct cross *c, yaml_node_t *section)
+{
+	struct exp_mturk *m = &c->e->mturk;
+	yaml_node_t *n = map_get(c->y, section, "ca_file", NULL);
+	char *r;
+
+	if (m->ca_file == NULL)
+		return 0;
+	if ((r = resolve(c->dir, m->ca_file)) == NULL)
+		return -1;
+	free(m->ca_file);
+	m->ca_file = r;
+	if (access(r, R_OK) != 0)
+		cfg_node_error(c->d, n != NULL ? n : c->root,
+			       "mturk.ca_file: %s: %s", r, strerror(errno));
+	return 0;
+}
+
+static int
 mturk_rules(struct cross *c)
 {
 	yaml_node_t *m = map_get(c->y, c->root, "mturk", NULL);
 	yaml_node_t *env = map_get(c->y, m, "environment", NULL);
 
 	url_rule(c, m, "endpoint", "mturk.", c->e->mturk.endpoint);
+	if (ca_file_rule(c, m) != 0)
+		return -1;
 	if (c->e->mturk.environment == EXP_ENV_PRODUCTION &&
 	    c->e->budget_cents < 0)
 		cfg_node_error(c->d, env,
 			       "mturk.environment: production spends real "
 			       "money: set budget_usd to cap it");
+	return 0;
 }
 
 /*
@@ -961,7 +987,8 @@ exp_load(const char *path, struct experiment **out, struct exp_errors *errs,
 	if (cfg_walk_map(&w, ydoc_root(&y), cfg_root_keys, e, NULL) != 0)
 		goto oom;
 	c = (struct cross){&y, &d, e, ydoc_root(&y), dir};
-	mturk_rules(&c);
+	if (mturk_rules(&c) != 0)
+		goto oom;
 	recruitment_rules(&c);
 	aggregate_rules(&c);
 	hit_rules(&c);

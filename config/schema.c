@@ -899,6 +899,10 @@ static const struct cfg_key mturk_keys[] = {
 	 .off = OFF(mturk.poll_interval), .min = EXP_POLL_MIN,
 	 .max = EXP_POLL_MAX, .def = "30s",
 	 .doc = "how often open HITs are polled"},
+	{.name = "ca_file", .type = CFG_STR, .off = OFF(mturk.ca_file),
+	 .min = 1, .max = 4096,
+	 .doc = "PEM CA certificates for the endpoint's TLS [default: the "
+		"system's]"},
 	{0},
 };
 

@@ -276,6 +276,7 @@ engine_client_open(struct engine *e, struct errbuf *eb)
 	ccfg.endpoint = e->endpoint;
 	ccfg.region = e->ctx.exp->mturk.region;
 	ccfg.creds = e->ctx.creds;
+	ccfg.http.ca_file = e->ctx.exp->mturk.ca_file;
 	if (e->cfg.now != NULL) {
 		ccfg.clock.now = e->cfg.now;
 		ccfg.clock.ctx = e->cfg.now_arg;
@@ -303,6 +304,8 @@ engine_host_open(struct engine *e, struct errbuf *eb)
 		hcfg.bucket = e->bucket;
 		hcfg.endpoint = e->endpoint;
 		hcfg.path_style = true;
+		/* The same endpoint as the API, so the same CAs. */
+		hcfg.http.ca_file = exp->mturk.ca_file;
 		break;
 	case EXP_HOST_S3:
 		hcfg.kind = MTURK_HOST_S3;

@@ -149,6 +149,17 @@ struct sim_people_config {
 	unsigned connection_limit; /* connections in all [1024] */
 	unsigned timeout_s;	   /* an idle connection's life [30] */
 	unsigned threads;	   /* epoll threads [4] */
+	/*
+	 * The loopback address a reverse proxy on this machine connects
+	 * from, or NULL [default: none].  Its connections are not held to
+	 * per_ip_limit (every participant arrives through them) but to the
+	 * connection limit less a share kept for others; instead each of its
+	 * requests counts for the client its X-Real-IP (else the last
+	 * X-Forwarded-For entry) names, and a client may have per_ip_limit
+	 * requests under way at once.  Those headers are never read from
+	 * any other address.
+	 */
+	const char *trusted_proxy;
 };
 
 /*
