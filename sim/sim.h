@@ -88,6 +88,11 @@ struct sim_config {
 	 */
 	int64_t call_latency_ms;
 	bool crowd_off;	    /* lab only: no simulated workers */
+	/*
+	 * No push: the API answers do not offer the long poll of HITs that
+	 * became Reviewable (sim/sim_push.c), so a daemon polls.
+	 */
+	bool push_off;
 	size_t worker_pool; /* [default: 50] simulated worker ids */
 	/* The one key pair requests must be signed with (copied, wiped). */
 	const char *access_key_id;
