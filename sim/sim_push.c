@@ -141,6 +141,12 @@ hub_main(void *arg)
 		}
 		if (p->dirty)
 			continue;
+		if (p->nwaiters == 0) {
+			/* Nobody to answer: until a waiter comes. */
+			while (!p->dirty && !p->stop)
+				pthread_cond_wait(&p->wake, &p->mu);
+			continue;
+		}
 		/* Condition variables time out on CLOCK_REALTIME. */
 		clock_gettime(CLOCK_REALTIME, &ts);
 		wake -= mono_ms();
