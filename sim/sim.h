@@ -183,6 +183,9 @@ int sim_people_link(const char *state_dir, const char *public_url,
 /* Whether id is a participant id kept as given: [A-Za-z0-9_-]{1,64}. */
 bool sim_participant_id_valid(const char *id);
 
+/* Push waits under way (sim/sim_push.c): for tests and operators. */
+size_t sim_push_waiting(const struct sim_server *sim);
+
 /* Stops the threads and frees everything; NULL is a no-op. */
 void sim_free(struct sim_server *sim);
 

@@ -710,6 +710,8 @@ struct sim_push *sim_push_new(struct sim_store *st, size_t max_waiters);
 /* Answers every waiter and ends the thread (before MHD_stop_daemon). */
 void sim_push_stop(struct sim_push *p);
 void sim_push_free(struct sim_push *p);
+/* Waiters not answered yet. */
+size_t sim_push_count(struct sim_push *p);
 /* Something changed (a submission, a new HIT): look again. */
 void sim_push_notify(struct sim_push *p);
 /*

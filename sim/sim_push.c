@@ -230,6 +230,21 @@ sim_push_free(struct sim_push *p)
 	free(p);
 }
 
+size_t
+sim_push_count(struct sim_push *p)
+{
+	size_t n = 0;
+
+	if (p == NULL)
+		return 0;
+	pthread_mutex_lock(&p->mu);
+	for (const struct sim_push_wait *w = p->waiters; w != NULL;
+	     w = w->next)
+		n += !w->done;
+	pthread_mutex_unlock(&p->mu);
+	return n;
+}
+
 void
 sim_push_notify(struct sim_push *p)
 {

@@ -1347,6 +1347,12 @@ sim_port(const struct sim_server *sim)
 	return sim->port;
 }
 
+size_t
+sim_push_waiting(const struct sim_server *sim)
+{
+	return sim_push_count(sim->push);
+}
+
 int
 sim_add_experiment(struct sim_server *sim, const struct sim_experiment *exp,
 		   struct errbuf *eb)
