@@ -94,6 +94,11 @@ struct sim_config {
 	 */
 	int64_t call_latency_ms;
 	bool crowd_off;	    /* lab only: no simulated workers */
+	/*
+	 * No push: the API answers do not offer the long poll of HITs that
+	 * became Reviewable (sim/sim_push.c), so a daemon polls.
+	 */
+	bool push_off;
 	size_t worker_pool; /* [default: 50] simulated worker ids */
 	/* The one key pair requests must be signed with (copied, wiped). */
 	const char *access_key_id;
@@ -203,6 +208,9 @@ int sim_people_link(const char *state_dir, const char *public_url,
 		    struct errbuf *eb);
 /* Whether id is a participant id kept as given: [A-Za-z0-9_-]{1,64}. */
 bool sim_participant_id_valid(const char *id);
+
+/* Push waits under way (sim/sim_push.c): for tests and operators. */
+size_t sim_push_waiting(const struct sim_server *sim);
 
 /* Stops the threads and frees everything; NULL is a no-op. */
 void sim_free(struct sim_server *sim);

@@ -50,6 +50,7 @@
 #define SIM_BODY_MAX (16 * 1024 * 1024) /* request body cap (S3 images) */
 #define SIM_API_BODY_MAX (1024 * 1024)
 #define SIM_MAX_HEADERS 64
+#define SIM_PUSH_WAITERS 16 /* push waiters at once, in all */
 
 /* One --refuse rule. */
 struct refusal {
@@ -115,6 +116,7 @@ struct sim_server {
 	unsigned per_ip, proxy_conns;
 	bool has_proxy;
 	struct sim_addr proxy;
+	struct sim_push *push;	   /* the long poll; NULL: not offered */
 };
 
 /* Per-connection request state across MHD's calls of the handler. */
@@ -124,6 +126,8 @@ struct request {
 	bool answered; /* a reply was queued before the body was read */
 	bool client_held; /* counted in sim->clients for client */
 	struct sim_addr client;
+	bool waiting;  /* a push wait was begun (sim_push.c) */
+	struct sim_push_wait wait;
 };
 
 /*
@@ -223,6 +227,10 @@ send_reply_full(struct sim_server *sim, struct MHD_Connection *c, int status,
 				"same-origin");
 	if (cookie != NULL && cookie[0] != '\0')
 		MHD_add_response_header(resp, "Set-Cookie", cookie);
+	/* Every API answer offers the push, when there is one. */
+	if (sim->push != NULL && ctype != NULL &&
+	    strcmp(ctype, "application/x-amz-json-1.1") == 0)
+		MHD_add_response_header(resp, MTURK_PUSH_HEADER, "1");
 	/*
 	 * Date from the simulator's own clock (the one the verifier uses), so
 	 * that a client correcting its clock skew from Date agrees with it.
@@ -722,6 +730,88 @@ handle_api(struct sim_server *sim, struct MHD_Connection *c, const char *url,
 	return ret;
 }
 
+/* ---- the push (sim_push.c) ---------------------------------------------- */
+
+static enum MHD_Result
+push_error(struct sim_server *sim, struct MHD_Connection *c, int http,
+	   const char *type, const char *message)
+{
+	struct sim_err e;
+
+	memset(&e, 0, sizeof(e));
+	e.http = http;
+	snprintf(e.type, sizeof(e.type), "%s", type);
+	snprintf(e.message, sizeof(e.message), "%s", message);
+	return send_api_error(sim, c, &e);
+}
+
+static enum MHD_Result
+push_answer(struct sim_server *sim, struct MHD_Connection *c, char *answer)
+{
+	enum MHD_Result ret;
+
+	if (answer == NULL)
+		return push_error(sim, c, 500, "ServiceFault",
+				  "out of memory");
+	/* The answer travels back like any other. */
+	sleep_ms(sim->call_latency_ms);
+	ret = send_reply(sim, c, 200, "application/x-amz-json-1.1", answer,
+			 strlen(answer), NULL, NULL);
+	free(answer);
+	return ret;
+}
+
+/*
+ * WaitForReviewableHITs: signed like every API request, then answered at
+ * once, or left waiting: suspended in the epoll mode, on its own thread
+ * otherwise.  Called again after a resume, with rq->waiting set.
+ */
+static enum MHD_Result
+handle_push(struct sim_server *sim, struct MHD_Connection *c, const char *url,
+	    struct request *rq)
+{
+	enum sigv4_verdict v = SIGV4_VALID;
+	char msg[1024];
+	json_t *req, *since, *wait;
+	json_int_t since_ms, wait_ms;
+	int rc;
+
+	if (rq->waiting)
+		return push_answer(sim, c, sim_push_take(sim->push, &rq->wait,
+							 false));
+	if (verify(sim, c, "POST", url, &rq->body, MTURK_SERVICE, false, false,
+		   &v, msg, sizeof(msg)) != 0)
+		return push_error(sim, c, 400, api_auth_type(v), msg);
+	req = json_loadb(rq->body.data != NULL ? rq->body.data : "",
+			 rq->body.len, JSON_REJECT_DUPLICATES, NULL);
+	since = json_object_get(req, "Since");
+	wait = json_object_get(req, "WaitMs");
+	if (!json_is_integer(since) || !json_is_integer(wait) ||
+	    (since_ms = json_integer_value(since)) < 0 ||
+	    (wait_ms = json_integer_value(wait)) < 0) {
+		json_decref(req);
+		return push_error(sim, c, 400, "ValidationException",
+				  "expected {\"Since\": ms, \"WaitMs\": ms}, "
+				  "both whole numbers from 0");
+	}
+	json_decref(req);
+	/* The request reaches us like any other. */
+	sleep_ms(sim->call_latency_ms);
+	rc = sim_push_begin(sim->push, &rq->wait, sim->people_mode ? c : NULL,
+			    (int64_t)since_ms, (int64_t)wait_ms);
+	if (rc == SIM_PUSH_BUSY)
+		return push_error(sim, c, 400, "ThrottlingException",
+				  "Rate exceeded (too many waiting)");
+	if (rc < 0)
+		return push_error(sim, c, 500, "ServiceFault",
+				  "out of memory");
+	rq->waiting = true;
+	if (rc == SIM_PUSH_WAITING && sim->people_mode)
+		return MHD_YES; /* suspended: the hub resumes it */
+	return push_answer(sim, c,
+			   sim_push_take(sim->push, &rq->wait, true));
+}
+
 /* ---- S3 ----------------------------------------------------------------- */
 
 static enum MHD_Result
@@ -1101,15 +1191,31 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  "Request too large\n", 18, NULL, NULL);
 	target = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 					     "X-Amz-Target");
+	if (target != NULL && strcmp(method, "POST") == 0 &&
+	    sim->push != NULL && strcmp(target, MTURK_PUSH_TARGET) == 0) {
+		if (rq->body.len > SIM_API_BODY_MAX)
+			return send_reply(sim, c, 413,
+					  "text/plain; charset=utf-8",
+					  "Request too large\n", 18, NULL,
+					  NULL);
+		return handle_push(sim, c, url, rq);
+	}
 	if (target != NULL && strcmp(method, "POST") == 0) {
 		if (rq->body.len > SIM_API_BODY_MAX)
 			return send_reply(sim, c, 413,
 					  "text/plain; charset=utf-8",
 					  "Request too large\n", 18, NULL,
 					  NULL);
+		enum MHD_Result ret;
+
 		/* The connection's own thread waits: others go on. */
 		sleep_ms(sim->call_latency_ms);
-		return handle_api(sim, c, url, rq, target);
+		ret = handle_api(sim, c, url, rq, target);
+		/* A new HIT, an expiry moved: the push looks again. */
+		if (strstr(target, ".List") == NULL &&
+		    strstr(target, ".Get") == NULL)
+			sim_push_notify(sim->push);
+		return ret;
 	}
 	if (strcmp(method, "PUT") == 0 ||
 	    (is_signed(c) && (strcmp(method, "GET") == 0 ||
@@ -1117,9 +1223,17 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		sleep_ms(sim->call_latency_ms);
 		return handle_s3(sim, c, method, url, rq);
 	}
-	if (sim->people_mode)
-		return handle_people(sim, c, method, url, rq);
-	return handle_lab(sim, c, method, url, rq);
+	{
+		enum MHD_Result ret =
+			sim->people_mode
+				? handle_people(sim, c, method, url, rq)
+				: handle_lab(sim, c, method, url, rq);
+
+		/* The submit path: a HIT may be Reviewable now. */
+		if (strcmp(method, "POST") == 0)
+			sim_push_notify(sim->push);
+		return ret;
+	}
 }
 
 static void
@@ -1135,6 +1249,8 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		return;
 	if (rq->client_held)
 		sim_addr_counts_give(sim->clients, &rq->client);
+	if (rq->waiting)
+		sim_push_cancel(sim->push, &rq->wait);
 	buf_cleanup(&rq->body);
 	free(rq);
 	*con_cls = NULL;
@@ -1281,6 +1397,10 @@ sim_new(const struct sim_config *cfg, struct errbuf *eb)
 		if (sim_store_add_experiment(sim->store, &cfg->experiments[i],
 					     eb) != IF_OK)
 			goto fail;
+	/* A few waiters: the daemons of one server's experiments. */
+	if (!cfg->push_off &&
+	    (sim->push = sim_push_new(sim->store, SIM_PUSH_WAITERS)) == NULL)
+		goto nomem;
 	if (v6)
 		((struct sockaddr_in6 *)&ss)->sin6_port =
 		    htons((uint16_t)cfg->port);
@@ -1300,7 +1420,8 @@ sim_new(const struct sim_config *cfg, struct errbuf *eb)
 		if (people_limits(sim, pc, limit, eb) != IF_OK)
 			goto fail;
 		flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-			MHD_USE_TURBO | (v6 ? MHD_USE_IPv6 : 0);
+			MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME |
+			(v6 ? MHD_USE_IPv6 : 0);
 		sim->mhd = MHD_start_daemon(
 			flags, (uint16_t)cfg->port, on_accept, sim, on_request,
 			sim, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -1370,6 +1491,12 @@ sim_port(const struct sim_server *sim)
 	return sim->port;
 }
 
+size_t
+sim_push_waiting(const struct sim_server *sim)
+{
+	return sim_push_count(sim->push);
+}
+
 int
 sim_add_experiment(struct sim_server *sim, const struct sim_experiment *exp,
 		   struct errbuf *eb)
@@ -1391,8 +1518,11 @@ sim_free(struct sim_server *sim)
 {
 	if (sim == NULL)
 		return;
+	/* Waiters answered and resumed first: MHD stops none suspended. */
+	sim_push_stop(sim->push);
 	if (sim->mhd != NULL)
 		MHD_stop_daemon(sim->mhd);
+	sim_push_free(sim->push);
 	sim_store_free(sim->store);
 	sim_people_free(sim->people);
 	sim_addr_counts_free(sim->conns);
