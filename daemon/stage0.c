@@ -385,7 +385,22 @@ stage0_preview_free(struct stage0_preview *p)
 	free(p->boxes);
 	free(p->counts);
 	free(p->source_name);
+	free(p->problem);
 	memset(p, 0, sizeof(*p));
+}
+
+/*
+ * The source's state as it stands: a problem there (no state yet, a stage
+ * not finished) is the other experiment's progress, not this file's, so
+ * `check` reports it beside a valid plan, whatever its kind.
+ */
+static int
+preview_problem(struct stage0_preview *p, struct errbuf *why,
+		struct errbuf *eb)
+{
+	if ((p->problem = strdup(why->msg)) == NULL)
+		return err_set(eb, IF_ERUNTIME, "out of memory");
+	return IF_OK;
 }
 
 int
@@ -393,6 +408,7 @@ stage0_preview(const struct experiment *exp, struct stage0_preview *p,
 	       struct errbuf *eb)
 {
 	struct start_source *src = NULL;
+	struct errbuf why = {0};
 	size_t shared_n = 0;
 	int rc = IF_OK;
 
@@ -404,13 +420,25 @@ stage0_preview(const struct experiment *exp, struct stage0_preview *p,
 		stage0_preview_free(p);
 		return err_set(eb, IF_ERUNTIME, "out of memory");
 	}
-	if (exp->start_from.state_dir != NULL) {
-		if ((rc = start_source_open(exp, &src, eb)) != IF_OK)
-			goto done;
-		if ((p->source_name = strdup(src->name)) == NULL) {
-			rc = err_set(eb, IF_ERUNTIME, "out of memory");
-			goto done;
-		}
+	for (size_t i = 0; i < exp->nimages && rc == IF_OK; i++) {
+		const struct exp_image *ei = &exp->images[i];
+
+		rc = push_boxes(&p->boxes[i], &p->counts[i], ei->boxes,
+				ei->nboxes, "image", eb);
+		if (rc == IF_OK)
+			rc = push_boxes(&p->boxes[i], &p->counts[i],
+					ei->file_boxes, ei->nfile_boxes,
+					"file", eb);
+	}
+	if (rc != IF_OK || exp->start_from.state_dir == NULL)
+		goto done;
+	if (start_source_open(exp, &src, &why) != IF_OK) {
+		rc = preview_problem(p, &why, eb);
+		goto done;
+	}
+	if ((p->source_name = strdup(src->name)) == NULL) {
+		rc = err_set(eb, IF_ERUNTIME, "out of memory");
+		goto done;
 	}
 	for (size_t i = 0; i < exp->nimages; i++) {
 		const struct exp_image *ei = &exp->images[i];
@@ -419,37 +447,31 @@ stage0_preview(const struct experiment *exp, struct stage0_preview *p,
 		bool shared = false;
 		char fp[65];
 
-		rc = push_boxes(&p->boxes[i], &p->counts[i], ei->boxes,
-				ei->nboxes, "image", eb);
-		if (rc == IF_OK)
-			rc = push_boxes(&p->boxes[i], &p->counts[i],
-					ei->file_boxes, ei->nfile_boxes,
-					"file", eb);
-		if (rc != IF_OK || src == NULL)
-			goto next;
-		if ((rc = file_fingerprint(ei->path, fp, eb)) != IF_OK ||
-		    (rc = start_source_boxes(src, ei->id, fp, &from, &nfrom,
-					     &shared, eb)) != IF_OK)
-			goto next;
+		if (file_fingerprint(ei->path, fp, &why) != IF_OK ||
+		    start_source_boxes(src, ei->id, fp, &from, &nfrom, &shared,
+				       &why) != IF_OK) {
+			rc = preview_problem(p, &why, eb);
+			goto done;
+		}
 		shared_n += shared;
 		if (nfrom == 0)
-			goto next;
+			continue;
 		grown = realloc(p->boxes[i],
 				(p->counts[i] + nfrom) * sizeof(*grown));
 		if (grown == NULL) {
+			free(from);
 			rc = err_set(eb, IF_ERUNTIME, "out of memory");
-			goto next;
+			goto done;
 		}
 		memcpy(grown + p->counts[i], from, nfrom * sizeof(*from));
+		free(from);
 		p->boxes[i] = grown;
 		p->counts[i] += nfrom;
-next:
-		free(from);
-		if (rc != IF_OK)
-			goto done;
 	}
-	if (src != NULL && exp->nimages > 0 && shared_n == 0)
-		rc = no_image_shared(src, eb);
+	if (exp->nimages > 0 && shared_n == 0) {
+		no_image_shared(src, &why);
+		rc = preview_problem(p, &why, eb);
+	}
 done:
 	start_source_close(src);
 	if (rc != IF_OK)
