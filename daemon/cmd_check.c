@@ -121,7 +121,8 @@ print_start_boxes(const struct experiment *e, const struct stage0_preview *s,
 		       e->start_from.stage, e->start_from.state_dir);
 	for (size_t i = 0; i < s->nimages; i++)
 		total += s->counts[i];
-	if (total == 0 && e->start_from.state_dir == NULL)
+	if (total == 0 && e->start_from.state_dir == NULL &&
+	    !e->detector.enabled)
 		return;
 	printf("stage 0      %zu starting boxes, hidden from the first stage "
 	       "on%s:\n",
