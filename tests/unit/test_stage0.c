@@ -4,7 +4,11 @@
  * reload that changes a started image's starting boxes; start_from's
  * reading of another experiment's state (start_source_boxes,
  * stage0_preview): its stages 0..N with their origins, and the refusals
- * naming directory, stage and image.  Runs from the top of the tree.
+ * naming directory, stage and image.  And the renders: the daemon, in one
+ * process on the embedded simulator and a clock of the test's, serves a
+ * first stage image that is byte for byte the stage render with stage 0
+ * redacted, and writes a final image that includes it.  Runs from the top
+ * of the tree.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +17,9 @@
 
 #include "config/config.h"
 #include "daemon/daemon.h"
+#include "mturk/mturk.h"
 
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -411,6 +417,165 @@ test_source_refusals(void **state)
 	exp_free(e);
 }
 
+/* ---- the renders ----------------------------------------------------- */
+
+static int64_t
+test_now(void *arg)
+{
+	return *(const int64_t *)arg;
+}
+
+static size_t
+collect(char *data, size_t size, size_t n, void *arg)
+{
+	struct buf *b = arg;
+
+	return buf_append(b, data, size * n) == 0 ? size * n : 0;
+}
+
+/* The bytes of a hosted stage image, fetched from its presigned URL. */
+static void
+fetch_object(struct run_ctx *ctx, const char *key, struct buf *out)
+{
+	struct mturk_hosted h;
+	struct errbuf eb = {0};
+	CURL *c = curl_easy_init();
+	long status = 0;
+
+	assert_non_null(c);
+	assert_int_equal(mturk_image_host_url(ctx->host, key, 600, &h, &eb),
+			 IF_OK);
+	curl_easy_setopt(c, CURLOPT_URL, h.url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	assert_int_equal(status, 200);
+	curl_easy_cleanup(c);
+}
+
+/* What the renderer makes of the photo at window with boxes redacted. */
+static void
+expected_render(int window, const struct box *boxes, size_t n,
+		struct buf *out)
+{
+	struct img_renderer *r = NULL;
+	struct img_stage_spec spec = {.window = window, .boxes = boxes,
+				      .n = n, .style = REDACT_FILL,
+				      .heavy_window = 41};
+	struct errbuf eb = {0};
+	const unsigned char *jpeg = NULL;
+	const void *data = NULL;
+	size_t len = 0, dlen = 0;
+
+	assert_int_equal(img_renderer_new(&r, 1, 0, &eb), IF_OK);
+	assert_int_equal(img_renderer_read_file(r, PHOTO, &data, &dlen, &eb),
+			 IF_OK);
+	assert_int_equal(img_renderer_encode(r, data, dlen, PHOTO, &spec,
+					     IMG_FORMAT_JPEG,
+					     IMG_DEFAULT_JPEG_QUALITY, &jpeg,
+					     &len, &eb),
+			 IF_OK);
+	assert_int_equal(buf_append(out, jpeg, len), 0);
+	img_renderer_free(r);
+}
+
+static void
+test_renders_hide_stage0(void **state)
+{
+	struct fx *x = *state;
+	struct box start[2] = {{40, 50, 48, 60}, {300, 220, 20, 20}};
+	struct engine_config cfg = {0};
+	struct engine_progress p;
+	struct engine *e = NULL;
+	struct run_ctx *ctx;
+	struct image_rec im;
+	struct errbuf eb = {0};
+	struct buf got, want, bare;
+	struct box *all = NULL;
+	size_t nall = 2;
+	char state_dir[128], out[300];
+	int64_t now = 1790000000;
+	bool found = false;
+
+	write_file(x, "g.json", "[[300, 220, 20, 20]]");
+	cfg.exp_path = write_exp(
+		x, "r.yaml", "renders",
+		"    ground_truth: [[40, 50, 48, 60], [150, 60, 40, 50]]\n"
+		"    boxes: [[40, 50, 48, 60]]\n"
+		"    boxes_file: g.json\n",
+		"stages: [41, 21]\noutput_dir: out\n");
+	snprintf(state_dir, sizeof(state_dir), "%s/state", x->dir);
+	cfg.state_dir = state_dir;
+	cfg.threads = 1;
+	cfg.sim_seed = 7;
+	cfg.sim_memory = true;
+	cfg.now = test_now;
+	cfg.now_arg = &now;
+	if (engine_open(&cfg, NULL, &e, &eb) != IF_OK)
+		fail_msg("engine_open: %s", eb.msg);
+	ctx = engine_ctx(e);
+	/* One pass: stage 0 recorded, stage 1 rendered, hosted and posted. */
+	assert_int_equal(engine_pass(e, &p, &eb), IF_OK);
+	assert_int_equal(store_image_get(ctx->st, "group", &im, &found, &eb),
+			 IF_OK);
+	assert_true(found);
+	assert_int_equal(im.stage, 1);
+	assert_int_equal(im.state, IMAGE_WAIT);
+	buf_init(&got, 0);
+	buf_init(&want, 0);
+	buf_init(&bare, 0);
+	fetch_object(ctx, im.object_key, &got);
+	expected_render(41, start, 2, &want);
+	expected_render(41, NULL, 0, &bare);
+	assert_int_equal(got.len, want.len);
+	assert_memory_equal(got.data, want.data, want.len);
+	/* The control: without stage 0 the render differs. */
+	assert_true(bare.len != got.len ||
+		    memcmp(bare.data, got.data, got.len) != 0);
+	/* To the end: the final image is the original with every box. */
+	for (int i = 0; i < 500 && !(p.finished || p.final == p.images);
+	     i++) {
+		if (p.next_at > now)
+			now = p.next_at;
+		assert_int_equal(engine_pass(e, &p, &eb), IF_OK);
+	}
+	assert_int_equal(p.done, 1);
+	all = calloc(64, sizeof(*all));
+	assert_non_null(all);
+	memcpy(all, start, sizeof(start));
+	for (int k = 1; k <= 2; k++) {
+		char *json = NULL;
+		struct box *b = NULL;
+		size_t nb = 0;
+
+		assert_int_equal(store_stage_result_get(ctx->st, "group", k,
+							&json, &found, &eb),
+				 IF_OK);
+		assert_true(found);
+		assert_int_equal(boxes_from_json(json, &b, &nb, &eb), IF_OK);
+		assert_true(nall + nb <= 64);
+		memcpy(all + nall, b, nb * sizeof(*b));
+		nall += nb;
+		free(b);
+		free(json);
+	}
+	buf_cleanup(&want);
+	buf_init(&want, 0);
+	expected_render(1, all, nall, &want);
+	snprintf(out, sizeof(out), "%s/out/group.jpg", x->dir);
+	buf_cleanup(&got);
+	buf_init(&got, 16 * 1024 * 1024);
+	assert_int_equal(read_file(out, &got, &eb), IF_OK);
+	assert_int_equal(got.len, want.len);
+	assert_memory_equal(got.data, want.data, want.len);
+	free(all);
+	buf_cleanup(&got);
+	buf_cleanup(&want);
+	buf_cleanup(&bare);
+	engine_close(e);
+}
+
 int
 main(void)
 {
@@ -423,6 +588,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_source_boxes, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_source_refusals, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_renders_hide_stage0, setup,
 						teardown),
 	};
 
