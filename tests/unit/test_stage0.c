@@ -7,8 +7,8 @@
  * naming directory, stage and image.  And the renders: the daemon, in one
  * process on the embedded simulator and a clock of the test's, serves a
  * first stage image that is byte for byte the stage render with stage 0
- * redacted, and writes a final image that includes it.  Runs from the top
- * of the tree.
+ * redacted, and writes a final image that includes it.  calibrate takes
+ * no observation of a face stage 0 hides.  Runs from the top of the tree.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +20,7 @@
 #include "mturk/mturk.h"
 
 #include <curl/curl.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -576,6 +577,51 @@ test_renders_hide_stage0(void **state)
 	engine_close(e);
 }
 
+/* A face under stage 0 was never shown: calibrate does not count it. */
+static void
+test_calibrate_skips_stage0(void **state)
+{
+	struct fx *x = *state;
+	struct box gt[] = {{10, 10, 20, 20}, {100, 100, 40, 40}};
+	struct exp_image im = {.id = "img", .ground_truth = gt,
+			       .nground_truth = 2, .has_ground_truth = true};
+	struct experiment e = {.name = "t", .images = &im, .nimages = 1};
+	struct calib_data d = {0};
+	struct calib_counts c = {0};
+	struct errbuf eb = {0};
+	char path[128];
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/state.db", x->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(db,
+			     "CREATE TABLE stage_results (image_id TEXT, "
+			     "stage INT, window INT, boxes TEXT);"
+			     "CREATE TABLE assignments (image_id TEXT, "
+			     "stage INT, valid INT, boxes TEXT);"
+			     "CREATE TABLE stage0_boxes (image_id TEXT, "
+			     "seq INT, x INT, y INT, w INT, h INT, "
+			     "origin TEXT);"
+			     "INSERT INTO stage0_boxes VALUES"
+			     " ('img', 0, 8, 8, 24, 24, 'detector');"
+			     "INSERT INTO stage_results VALUES"
+			     " ('img', 1, 40, '[]');"
+			     "INSERT INTO assignments VALUES"
+			     " ('img', 1, 1, '[[100,100,40,40]]'),"
+			     " ('img', 1, 1, '[]');",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(calib_collect(&e, x->dir, &d, &c, &eb), IF_OK);
+	/* Face A is hidden for both answers; face B found once, missed. */
+	assert_int_equal(c.hidden, 2);
+	assert_int_equal(d.n, 2);
+	assert_true(d.obs[0].x == 1.0 && d.obs[0].found);
+	assert_true(d.obs[1].x == 1.0 && !d.obs[1].found);
+	calib_data_cleanup(&d);
+}
+
 int
 main(void)
 {
@@ -591,6 +637,8 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_renders_hide_stage0, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_calibrate_skips_stage0,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
