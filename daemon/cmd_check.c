@@ -116,13 +116,18 @@ print_start_boxes(const struct experiment *e, const struct stage0_preview *s,
 {
 	size_t total = 0;
 
-	if (e->start_from.state_dir != NULL)
+	if (e->start_from.state_dir != NULL && s->problem == NULL)
 		printf("start from   experiment %s, stage %d (state %s)\n",
 		       s->source_name, e->start_from.stage,
 		       e->start_from.state_dir);
+	else if (e->start_from.state_dir != NULL)
+		printf("start from   stage %d of the experiment in %s: NOT "
+		       "READY (see the warning)\n",
+		       e->start_from.stage, e->start_from.state_dir);
 	for (size_t i = 0; i < s->nimages; i++)
 		total += s->counts[i];
-	if (total == 0 && e->start_from.state_dir == NULL)
+	if (total == 0 && e->start_from.state_dir == NULL &&
+	    !e->detector.enabled)
 		return;
 	printf("stage 0      %zu starting boxes, hidden from the first stage "
 	       "on%s:\n",
@@ -311,10 +316,16 @@ plan_json(const struct experiment *e, const struct exp_plan *p,
 		o, "start_from",
 		e->start_from.state_dir == NULL
 			? json_null()
-			: json_pack("{s:s, s:i, s:s}", "state_dir",
+			: json_pack("{s:s, s:i, s:o, s:b, s:o}", "state_dir",
 				    e->start_from.state_dir, "stage",
 				    e->start_from.stage, "experiment",
-				    s0->source_name));
+				    s0->source_name != NULL
+					    ? json_string(s0->source_name)
+					    : json_null(),
+				    "ready", s0->problem == NULL, "problem",
+				    s0->problem != NULL
+					    ? json_string(s0->problem)
+					    : json_null()));
 	{
 		json_t *specs = json_array();
 		char len[16];
@@ -482,10 +493,8 @@ cmd_check(int argc, char **argv)
 	}
 	/* Starting boxes: start_from's state is read now (read-only). */
 	if (stage0_preview(e, &s0, &eb) != IF_OK) {
-		rc = report_errors(path, &errs, &eb, json);
 		exp_free(e);
-		exp_errors_cleanup(&errs);
-		return rc;
+		return cmd_fail("check", &eb);
 	}
 	plan_compute(e, &plan);
 	if (e->recruitment.platform == EXP_PLATFORM_PROLIFIC) {
@@ -502,6 +511,11 @@ cmd_check(int argc, char **argv)
 		rc = print_json(plan_json(e, &plan, pp, &s0));
 	else
 		print_text(e, &plan, pp, &s0);
+	if (s0.problem != NULL)
+		fprintf(stderr,
+			"intofocus check: warning: %s: %s; run refuses to "
+			"start until that changes\n",
+			path, s0.problem);
 	stage0_preview_free(&s0);
 	if (pp != NULL &&
 	    prolific_budget_check(pp, e->budget_cents, &eb) != IF_OK) {

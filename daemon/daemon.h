@@ -374,12 +374,18 @@ struct stage0_preview {
 	struct stage0_box **boxes; /* per image, in the experiment's order */
 	size_t *counts;
 	char *source_name; /* start_from's experiment, or NULL */
+	/*
+	 * Why start_from's boxes are not there (no state yet, a stage not
+	 * finished, another photo: what run refuses to start with), or NULL.
+	 * Its boxes are then left out.
+	 */
+	char *problem;
 };
 
 /*
  * Every image's own boxes, boxes_file's and start_from's (its state read,
- * never written); the detector's are left to run.  Errors as
- * stage0_check_start().
+ * never written); the detector's are left to run.  A problem of
+ * start_from's state goes to p->problem; only memory fails.
  */
 int stage0_preview(const struct experiment *exp, struct stage0_preview *p,
 		   struct errbuf *eb);
