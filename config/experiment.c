@@ -14,6 +14,7 @@
  * the file's directory, so an experiment can be run from anywhere.
  */
 #include "config/config_private.h"
+#include "prolific/prolific.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -169,6 +170,18 @@ exp_free(struct experiment *exp)
 	free(exp);
 }
 
+const char *
+exp_platform_str(enum exp_platform p)
+{
+	return p == EXP_PLATFORM_PROLIFIC ? "prolific" : "mturk";
+}
+
+const char *
+exp_fee_str(enum exp_fee f)
+{
+	return f == EXP_FEE_ACADEMIC ? "academic" : "corporate";
+}
+
 /* ---- helpers for the cross-field rules ----------------------------------- */
 
 /* The value node of key name in mapping m, and its key node; NULL if none. */
@@ -297,6 +310,66 @@ mturk_rules(struct cross *c)
 	    c->e->budget_cents < 0)
 		cfg_node_error(c->d, env,
 			       "mturk.environment: production spends real "
+			       "money: set budget_usd to cap it");
+}
+
+/*
+ * recruitment: (issue 16).  With mturk only the platform may be written;
+ * with prolific the study, its code, the reward and the places are
+ * required (check prices them, run approves against them), and so is a
+ * budget: Prolific pays real money whatever mturk.environment says.
+ */
+static void
+recruitment_rules(struct cross *c)
+{
+	struct exp_recruitment *r = &c->e->recruitment;
+	yaml_node_t *rn = map_get(c->y, c->root, "recruitment", NULL);
+	yaml_node_t *pn = map_get(c->y, rn, "platform", NULL);
+	yaml_node_t *fn = map_get(c->y, rn, "fee", NULL);
+	yaml_node_t *fpn = map_get(c->y, rn, "fee_percent", NULL);
+	static const char *const needed[] = {"study_id", "completion_code",
+					     "reward_usd", "places"};
+	yaml_node_t *at = rn != NULL ? rn : c->root;
+
+	if (rn == NULL || rn->type != YAML_MAPPING_NODE)
+		return;
+	if (r->platform != EXP_PLATFORM_PROLIFIC) {
+		for (yaml_node_pair_t *p = rn->data.mapping.pairs.start;
+		     p < rn->data.mapping.pairs.top; p++) {
+			yaml_node_t *kn = ydoc_node(c->y, p->key);
+			const char *name = ynode_scalar(kn);
+
+			if (name != NULL && strcmp(name, "platform") != 0)
+				cfg_node_error(c->d, kn,
+					       "recruitment.%s: only with "
+					       "platform prolific",
+					       name);
+		}
+		return;
+	}
+	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
+		if (map_get(c->y, rn, needed[i], NULL) == NULL)
+			cfg_node_error(c->d, at,
+				       "recruitment.%s: required with platform "
+				       "prolific",
+				       needed[i]);
+	if (fn != NULL && fpn != NULL)
+		cfg_node_error(c->d, fpn,
+			       "recruitment.fee_percent: give either fee or "
+			       "fee_percent, not both");
+	r->fee_bp = r->fee_percent_bp >= 0 ? r->fee_percent_bp
+		    : r->fee == EXP_FEE_ACADEMIC ? PROLIFIC_FEE_ACADEMIC_BP
+						 : PROLIFIC_FEE_CORPORATE_BP;
+	if (r->bonus_per_task_cents > 0 && r->tasks_per_participant < 1)
+		cfg_node_error(c->d,
+			       map_get(c->y, rn, "bonus_per_task_usd", NULL),
+			       "recruitment.bonus_per_task_usd: needs "
+			       "recruitment.tasks_per_participant (the most "
+			       "bonuses one submission can earn)");
+	url_rule(c, rn, "api_url", "recruitment.", r->api_url);
+	if (c->e->budget_cents < 0)
+		cfg_node_error(c->d, pn != NULL ? pn : at,
+			       "recruitment.platform: prolific pays real "
 			       "money: set budget_usd to cap it");
 }
 
@@ -639,6 +712,7 @@ set_defaults(struct experiment *e)
 	size_t nk = sizeof(default_keywords) / sizeof(default_keywords[0]);
 
 	e->budget_cents = -1;
+	e->recruitment.fee_percent_bp = -1;
 	if (cfg_apply_defaults(cfg_root_keys, e) != 0)
 		return -1;
 	memcpy(e->stages, default_stages, sizeof(default_stages));
@@ -751,6 +825,7 @@ exp_load(const char *path, struct experiment **out, struct exp_errors *errs,
 		goto oom;
 	c = (struct cross){&y, &d, e, ydoc_root(&y), dir};
 	mturk_rules(&c);
+	recruitment_rules(&c);
 	aggregate_rules(&c);
 	hit_rules(&c);
 	host_rules(&c);

@@ -253,7 +253,10 @@ int store_hits_for_image(struct state *st, const char *image_id,
 /* Every created HIT (hit_id known) whose closed is closed, oldest first. */
 int store_hits_closed(struct state *st, int closed, struct hit_rec **out,
 		      size_t *n, struct errbuf *eb);
-/* Money committed: the cost of every HIT intent, in cents. */
+/*
+ * Money committed: the cost of every HIT intent, and of every Prolific
+ * approval and bonus record (daemon/recruit.h), in cents.
+ */
 int store_committed_cents(struct state *st, int64_t *out, struct errbuf *eb);
 /* Counts of HITs created and still open. */
 int store_hit_counts(struct state *st, int64_t *open, int64_t *total,
