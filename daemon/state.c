@@ -196,6 +196,25 @@ static const char migrate_v4_prolific[] =
 	"  updated_at INTEGER NOT NULL);";
 /* ---- end of schema 4: Prolific ------------------------------------------ */
 
+/*
+ * ---- schema 4: the operator's Prolific decisions (issue 16, branch
+ * prolific-ops) ----------------------------------------------------------
+ * prolific_decisions: a submission approved or rejected by hand
+ * (daemon/prolific_ops.c), written before the call ('sending') and
+ * marked 'done' once Prolific shows it.  A rejection here keeps run away
+ * from the submission; an approval by hand is run's own approval record
+ * as well (prolific_approvals), this row only saying who decided.
+ */
+static const char migrate_v4_prolific_ops[] =
+	"CREATE TABLE prolific_decisions ("
+	"  submission_id TEXT PRIMARY KEY,"
+	"  action TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  category TEXT NOT NULL DEFAULT '',"
+	"  decided_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);";
+/* ---- end of schema 4: the operator's Prolific decisions ----------------- */
+
 static int
 db_error(struct state *st, struct errbuf *eb, const char *what)
 {
@@ -283,6 +302,9 @@ migrate(struct state *st, const char *experiment, struct errbuf *eb)
 	if (version == 3) {
 		/* schema 4, Prolific (branch prolific-run) */
 		if (state_exec(st, migrate_v4_prolific, eb) != IF_OK)
+			goto fail;
+		/* schema 4, the operator's decisions (branch prolific-ops) */
+		if (state_exec(st, migrate_v4_prolific_ops, eb) != IF_OK)
 			goto fail;
 		if (!fresh)
 			log_info("%s: state schema 3 -> 4 (Prolific "
