@@ -479,7 +479,12 @@ int64_t plan_fee_cents(int64_t reward_cents, int workers, bool masters);
 /* True when a qualification of exp asks for Masters (the fee is higher). */
 bool plan_uses_masters(const struct experiment *exp);
 
-/* What one HIT of exp costs: workers x (reward + fee). */
+/*
+ * What one assignment of exp costs on MTurk: reward + fee; 0 when
+ * Prolific recruits (the task server's HITs pay nothing).
+ */
+int64_t plan_assignment_cents(const struct experiment *exp);
+/* What one HIT of exp costs: workers x plan_assignment_cents(). */
 int64_t plan_hit_cents(const struct experiment *exp);
 
 struct exp_plan {

@@ -9,9 +9,12 @@
  * valid file: `run` pauses the images the budget cannot pay for, so check
  * exits 0 and says so plainly on stdout and stderr.  It never opens a
  * network connection: image files are only probed for their headers.
+ * A study recruited on Prolific is priced by check_prolific.c instead
+ * (its HITs cost nothing), and refused over budget (exit 2).
  */
 #include "config/config.h"
 #include "daemon/daemon.h"
+#include "daemon/recruit.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -26,14 +29,16 @@ usage(FILE *fp)
 		"\n"
 		"Validates an experiment file without touching the network "
 		"and prints\nits plan: images, stages, HITs, assignments, and "
-		"the cost (rewards\nplus MTurk fees) against the budget.\n"
+		"the cost (rewards\nplus MTurk fees, or with recruitment on "
+		"Prolific its rewards, bonuses,\nservice fee and VAT) against "
+		"the budget.\n"
 		"\n"
 		"  --json   print the plan (or the errors) as one JSON object\n"
 		"  --keys   describe every key of an experiment file\n"
 		"\n"
 		"exit status: 0 valid (also when over budget: run pauses the "
 		"images\nthe budget cannot pay for), 2 invalid file or "
-		"usage\n");
+		"usage, or a Prolific\nstudy over budget\n");
 }
 
 static const char *
@@ -102,7 +107,8 @@ print_detector(const struct experiment *e)
 }
 
 static void
-print_text(const struct experiment *e, const struct exp_plan *p)
+print_text(const struct experiment *e, const struct exp_plan *p,
+	   const struct prolific_price *pp)
 {
 	char a[32], b[32], c[32], d[32], dur[24];
 	size_t idw = 2, filew = 4;
@@ -152,6 +158,10 @@ print_text(const struct experiment *e, const struct exp_plan *p)
 	       "each, %s per assignment\n",
 	       (long long)p->hits, p->nimages, p->nstages, p->workers, dur);
 	printf("assignments  %lld\n", (long long)p->assignments);
+	if (pp != NULL) {
+		prolific_plan_print(e, pp);
+		return;
+	}
 	cfg_format_money(p->reward_cents, a, sizeof(a));
 	cfg_format_money(p->fee_cents, b, sizeof(b));
 	printf("per assign.  $%s reward + $%s MTurk fee (%d%%)\n", a, b,
@@ -208,7 +218,8 @@ detector_json(const struct experiment *e)
 }
 
 static json_t *
-plan_json(const struct experiment *e, const struct exp_plan *p)
+plan_json(const struct experiment *e, const struct exp_plan *p,
+	  const struct prolific_price *pp)
 {
 	json_t *o = json_object(), *imgs = json_array(), *st = json_array();
 	json_t *cost = json_object(), *budget;
@@ -296,6 +307,10 @@ plan_json(const struct experiment *e, const struct exp_plan *p)
 			    json_integer(e->hit.assignment_duration));
 	json_object_set_new(o, "cost", cost);
 	json_object_set_new(o, "budget", budget);
+	json_object_set_new(o, "recruitment",
+			    pp != NULL ? prolific_plan_json(e, pp)
+				       : json_pack("{s:s}", "platform",
+						   "mturk"));
 	return o;
 }
 
@@ -362,6 +377,8 @@ cmd_check(int argc, char **argv)
 	struct experiment *e = NULL;
 	struct errbuf eb = {0};
 	struct exp_plan plan;
+	struct prolific_price price;
+	const struct prolific_price *pp = NULL;
 	const char *path = NULL;
 	bool json = false;
 	int rc;
@@ -398,11 +415,26 @@ cmd_check(int argc, char **argv)
 		return rc;
 	}
 	plan_compute(e, &plan);
+	if (e->recruitment.platform == EXP_PLATFORM_PROLIFIC) {
+		if ((rc = prolific_plan(e, &price, &eb)) != IF_OK) {
+			rc = cmd_fail("check", &eb);
+			exp_free(e);
+			return rc;
+		}
+		pp = &price;
+	}
 	if (json)
-		rc = print_json(plan_json(e, &plan));
+		rc = print_json(plan_json(e, &plan, pp));
 	else
-		print_text(e, &plan);
-	if (plan.over_budget)
+		print_text(e, &plan, pp);
+	if (pp != NULL &&
+	    prolific_budget_check(pp, e->budget_cents, &eb) != IF_OK) {
+		fprintf(stderr, "intofocus check: %s: %s: run would stop "
+				"approving before the study ends; raise "
+				"budget_usd or lower places\n",
+			path, eb.msg);
+		rc = IF_EINPUT;
+	} else if (plan.over_budget)
 		fprintf(stderr,
 			"intofocus check: warning: %s: the plan costs more "
 			"than budget_usd; run will pause the images it cannot "

@@ -106,6 +106,20 @@ int store_prolific_committed_cents(struct state *st, int64_t *out,
 const char *prolific_approval_state_str(enum prolific_approval_state s);
 const char *prolific_bonus_state_str(enum prolific_bonus_state s);
 
+/* ---- check_prolific.c: what `check` says of a Prolific study ------------- */
+
+struct json_t;
+
+/* The most the study of e can cost (prolific_price_study()). */
+int prolific_plan(const struct experiment *e, struct prolific_price *p,
+		  struct errbuf *eb);
+/* The lines of `check` about recruitment, its price and the budget. */
+void prolific_plan_print(const struct experiment *e,
+			 const struct prolific_price *p);
+/* The same as a new JSON object. */
+struct json_t *prolific_plan_json(const struct experiment *e,
+				  const struct prolific_price *p);
+
 /* ---- recruit.c: run's Prolific step -------------------------------------- */
 
 struct recruit;

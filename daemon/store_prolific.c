@@ -22,8 +22,10 @@ static const char *const approval_state_names[] = {
 };
 
 static const char *const bonus_state_names[] = {
-	[PROLIFIC_BONUS_NEW] = "new",	     [PROLIFIC_BONUS_CREATED] = "created",
-	[PROLIFIC_BONUS_PAYING] = "paying", [PROLIFIC_BONUS_PAID] = "paid",
+	[PROLIFIC_BONUS_NEW] = "new",
+	[PROLIFIC_BONUS_CREATED] = "created",
+	[PROLIFIC_BONUS_PAYING] = "paying",
+	[PROLIFIC_BONUS_PAID] = "paid",
 	[PROLIFIC_BONUS_REFUSED] = "refused",
 };
 
@@ -101,7 +103,7 @@ bind_text(sqlite3_stmt *stmt, int idx, const char *s)
 	sqlite3_bind_text(stmt, idx, s != NULL ? s : "", -1, SQLITE_TRANSIENT);
 }
 
-/* ---- submissions ---------------------------------------------------------- */
+/* ---- submissions -------------------------------------------------------- */
 
 #define SUB_COLS                                                           \
 	"submission_id, participant_id, status, seen_at, awaiting_since, " \
@@ -283,7 +285,7 @@ store_participant_answers(struct state *st, const char *participant_id,
 	return IF_OK;
 }
 
-/* ---- approvals ------------------------------------------------------------ */
+/* ---- approvals ---------------------------------------------------------- */
 
 int
 store_prolific_approval_get(struct state *st, const char *submission_id,
@@ -346,7 +348,7 @@ store_prolific_approval_put(struct state *st,
 	return write_done(st, stmt, eb);
 }
 
-/* ---- bonuses -------------------------------------------------------------- */
+/* ---- bonuses ------------------------------------------------------------ */
 
 int
 store_prolific_bonus_get(struct state *st, const char *submission_id,
