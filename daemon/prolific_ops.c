@@ -436,36 +436,155 @@ prolific_ops_submissions(struct prolific_ops *o, bool json,
 
 /* ---- approving by hand --------------------------------------------------- */
 
-struct approve_ctx {
-	struct prolific_ops *o;
-	int64_t cost_cents;
-};
-
 static int
 save_approval(void *arg, const struct prolific_approval *a,
 	      struct errbuf *eb)
 {
-	struct approve_ctx *x = arg;
+	struct prolific_ops *o = arg;
 
-	return store_prolific_approval_put(x->o->st, a, x->cost_cents,
-					   ops_now(x->o), eb);
+	/* The row exists (the intent, with its cost): the state changes. */
+	return store_prolific_approval_put(o->st, a, 0, ops_now(o), eb);
+}
+
+/* The records run would write, as one intent (approve_intent). */
+struct intent {
+	struct prolific_approval a;
+	struct prolific_bonus b;
+	bool bonus;
+	int64_t approval_cost, bonus_cost, now;
+	int tasks;
+};
+
+static int
+write_intent(struct state *st, void *arg, struct errbuf *eb)
+{
+	const struct intent *in = arg;
+
+	if (store_prolific_approval_put(st, &in->a, in->approval_cost,
+					in->now, eb) != IF_OK)
+		return eb->code;
+	if (in->bonus && store_prolific_bonus_put(st, &in->b, in->bonus_cost,
+						  in->tasks, in->now,
+						  eb) != IF_OK)
+		return eb->code;
+	return IF_OK;
+}
+
+/*
+ * A submission without an approval record: the approval and, with
+ * bonus_per_task_usd, the bonus for its valid tasks (as run pays them),
+ * priced and checked against the budget, then written as one intent.
+ */
+static int
+approve_intent(struct prolific_ops *o, const struct prolific_submission *s,
+	       struct intent *in, struct errbuf *eb)
+{
+	const struct exp_recruitment *r = &o->exp->recruitment;
+	struct participant_answers pa;
+	int64_t committed, valid;
+
+	if (s->status == PROLIFIC_STATUS_RESERVED ||
+	    s->status == PROLIFIC_STATUS_ACTIVE)
+		return err_set(eb, IF_ERUNTIME,
+			       "submission %s is %s on Prolific: not "
+			       "completed yet, nothing to approve",
+			       s->id, s->status_text);
+	if (s->status != PROLIFIC_STATUS_AWAITING_REVIEW &&
+	    s->status != PROLIFIC_STATUS_APPROVED)
+		return err_set(eb, IF_ERUNTIME,
+			       "submission %s is %s on Prolific: only one "
+			       "awaiting review can be approved",
+			       s->id, s->status_text);
+	memset(in, 0, sizeof(*in));
+	in->now = ops_now(o);
+	snprintf(in->a.submission_id, sizeof(in->a.submission_id), "%s",
+		 s->id);
+	in->a.state = PROLIFIC_APPROVAL_NEW;
+	in->approval_cost = prolific_payment_cost_cents(
+		r->reward_cents, r->fee_bp, r->vat_bp);
+	if (store_participant_answers(o->st, s->participant_id, &pa, eb) !=
+	    IF_OK)
+		return eb->code;
+	valid = pa.total - pa.invalid;
+	if (r->tasks_per_participant > 0 && valid > r->tasks_per_participant)
+		valid = r->tasks_per_participant;
+	if (r->bonus_per_task_cents > 0 && valid > 0) {
+		in->bonus = true;
+		in->tasks = (int)valid;
+		snprintf(in->b.study_id, sizeof(in->b.study_id), "%s",
+			 r->study_id);
+		snprintf(in->b.submission_id, sizeof(in->b.submission_id),
+			 "%s", s->id);
+		in->b.amount_cents = r->bonus_per_task_cents * valid;
+		in->b.state = PROLIFIC_BONUS_NEW;
+		in->b.baseline = -1;
+		in->bonus_cost = prolific_payment_cost_cents(
+			in->b.amount_cents, r->fee_bp, r->vat_bp);
+	}
+	if (in->approval_cost < 0 || in->bonus_cost < 0)
+		return err_set(eb, IF_EINPUT,
+			       "recruitment: the reward or bonus is too "
+			       "large to price");
+	if (store_committed_cents(o->st, &committed, eb) != IF_OK)
+		return eb->code;
+	if (o->exp->budget_cents >= 0 &&
+	    !prolific_budget_allows(committed,
+				    in->approval_cost + in->bonus_cost,
+				    o->exp->budget_cents)) {
+		char c[24], n[24], b[24];
+
+		money(committed, c, sizeof(c));
+		money(in->approval_cost + in->bonus_cost, n, sizeof(n));
+		money(o->exp->budget_cents, b, sizeof(b));
+		return err_set(eb, IF_EINPUT,
+			       "approving %s would commit %s more to %s "
+			       "committed, past budget_usd %s: raise the "
+			       "budget first",
+			       s->id, n, c, b);
+	}
+	return state_transaction(o->st, write_intent, in, eb);
+}
+
+/*
+ * After an approval by hand: with a bonus to pay, the submission is due
+ * for run's next pass, which pays it (only run pays: never two processes
+ * on one pay call); without, run has nothing left to do.
+ */
+static int
+hand_to_run(struct prolific_ops *o, const char *id, bool bonus,
+	    struct errbuf *eb)
+{
+	struct prolific_sub_rec rec;
+	bool found;
+
+	if (store_prolific_sub_get(o->st, id, &rec, &found, eb) != IF_OK)
+		return eb->code;
+	if (!found)
+		return IF_OK; /* run's next listing finds it, records and all */
+	/* settled: 0 open (due for run's pass), 1 done. */
+	rec.settled = !bonus;
+	rec.next_at = 0;
+	snprintf(rec.waiting, sizeof(rec.waiting), "%s",
+		 bonus ? "approved by the operator; the bonus is run's"
+		       : "approved by the operator");
+	return store_prolific_sub_update(o->st, &rec, eb);
 }
 
 int
 prolific_ops_approve(struct prolific_ops *o, const char *submission_id,
 		     struct errbuf *eb)
 {
-	const struct exp_recruitment *r = &o->exp->recruitment;
-	struct approve_ctx x = {.o = o};
 	struct prolific_once_hooks hooks = {.save_approval = save_approval,
-					    .ctx = &x};
+					    .ctx = o};
 	struct prolific_submission s;
 	struct prolific_approval a;
+	struct prolific_bonus b;
 	struct prolific_decision d;
 	struct prolific_error pe;
+	struct intent in;
 	enum prolific_step step;
-	int64_t committed;
-	bool found;
+	bool found, bonus;
+	char amount[24];
 	int rc;
 
 	if (fetch_own(o, submission_id, &s, eb) != IF_OK)
@@ -481,33 +600,9 @@ prolific_ops_approve(struct prolific_ops *o, const char *submission_id,
 	    IF_OK)
 		return eb->code;
 	if (!found) {
-		memset(&a, 0, sizeof(a));
-		snprintf(a.submission_id, sizeof(a.submission_id), "%s", s.id);
-		a.state = PROLIFIC_APPROVAL_NEW;
-		/* The reward and its fee, counted as run counts them. */
-		x.cost_cents = prolific_payment_cost_cents(
-			r->reward_cents, r->fee_bp, r->vat_bp);
-		if (x.cost_cents < 0)
-			return err_set(eb, IF_EINPUT,
-				       "recruitment.reward_usd: cannot price "
-				       "it");
-		if (store_committed_cents(o->st, &committed, eb) != IF_OK)
+		if (approve_intent(o, &s, &in, eb) != IF_OK)
 			return eb->code;
-		if (o->exp->budget_cents >= 0 &&
-		    s.status == PROLIFIC_STATUS_AWAITING_REVIEW &&
-		    !prolific_budget_allows(committed, x.cost_cents,
-					    o->exp->budget_cents)) {
-			char c[24], n[24], b[24];
-
-			money(committed, c, sizeof(c));
-			money(x.cost_cents, n, sizeof(n));
-			money(o->exp->budget_cents, b, sizeof(b));
-			return err_set(eb, IF_EINPUT,
-				       "approving %s would commit %s more to "
-				       "%s committed, past budget_usd %s: "
-				       "raise the budget first",
-				       s.id, n, c, b);
-		}
+		a = in.a;
 	}
 	prolific_error_clear(&pe);
 	rc = prolific_approval_step(o->client, &hooks, &a, &step, &pe, eb);
@@ -515,24 +610,37 @@ prolific_ops_approve(struct prolific_ops *o, const char *submission_id,
 		return failure("approving", s.id, &pe, rc, eb);
 	if (step == PROLIFIC_STEP_WAIT)
 		return err_set(eb, IF_ERUNTIME,
-			       "submission %s is %s on Prolific: not "
-			       "completed yet, nothing to approve",
-			       s.id, s.status_text);
+			       "submission %s is not completed on Prolific "
+			       "yet: nothing to approve",
+			       s.id);
 	if (step == PROLIFIC_STEP_OPERATOR)
 		return err_set(eb, IF_ERUNTIME,
-			       "submission %s is %s on Prolific: only one "
-			       "awaiting review can be approved%s",
-			       s.id, s.status_text,
-			       pe.http_status != 0 ? " (Prolific refused)"
-						   : "");
+			       "submission %s was not approved: Prolific "
+			       "%s",
+			       s.id,
+			       pe.http_status != 0 ? "refused"
+						   : "shows another status");
+	if (store_prolific_bonus_get(o->st, s.id, &b, NULL, NULL, &bonus,
+				     eb) != IF_OK)
+		return eb->code;
+	bonus = bonus && b.state != PROLIFIC_BONUS_PAID &&
+		b.state != PROLIFIC_BONUS_REFUSED;
 	memset(&d, 0, sizeof(d));
 	snprintf(d.submission_id, sizeof(d.submission_id), "%s", s.id);
 	d.action = PROLIFIC_DECIDED_APPROVE;
 	d.state = PROLIFIC_DECISION_DONE;
-	if (store_prolific_decision_put(o->st, &d, ops_now(o), eb) != IF_OK)
+	if (store_prolific_decision_put(o->st, &d, ops_now(o), eb) != IF_OK ||
+	    hand_to_run(o, s.id, bonus, eb) != IF_OK)
 		return eb->code;
 	fprintf(o->out, "submission %s (participant %s): approved\n", s.id,
 		s.participant_id);
+	if (bonus) {
+		money(b.amount_cents, amount, sizeof(amount));
+		fprintf(o->out,
+			"its bonus of %s is paid by the daemon's next pass "
+			"(intofocus run)\n",
+			amount);
+	}
 	return IF_OK;
 }
 

@@ -7,8 +7,10 @@
  *   operator's decision, why run waits), as text and as JSON, page after
  *   page, and works before the daemon has a state;
  * - approving by hand writes run's approval record with the reward's
- *   cost, approves once (a second approve calls nothing), refuses a
- *   submission not awaiting review or past the budget without a call;
+ *   cost, and the bonus for the valid tasks for run to pay (it pays
+ *   nothing itself), approves once (a second approve calls nothing),
+ *   refuses a submission not awaiting review or past the budget without
+ *   a call;
  * - rejecting by hand checks Prolific's required fields before any
  *   request, writes the decision and settles the submission for run
  *   before the call, survives a lost reply and an unavailable service
@@ -42,6 +44,8 @@
 #define PID_B "5f0000000000000000000b0b"
 #define PID_C "5f0000000000000000000c0c"
 #define PID_D "5f0000000000000000000d0d"
+#define SUB_E "6b0000000000000000000e0e" /* one answer not valid */
+#define PID_E "5f0000000000000000000e0e"
 #define NOW 1796000000
 /* Reward 2.00 and the corporate fee, 42.8% rounded up: 2.86. */
 #define REWARD_COST 286
@@ -408,8 +412,11 @@ test_approve(void **state)
 	struct errbuf eb = {0};
 	struct prolific_approval a;
 	struct prolific_decision d;
+	struct prolific_bonus b;
+	struct prolific_sub_rec r;
 	int64_t cost = 0;
 	char status[32], *text;
+	int tasks = 0;
 	bool found;
 
 	assert_int_equal(prolific_ops_approve(&x->o, SUB_A, &eb), IF_OK);
@@ -428,13 +435,53 @@ test_approve(void **state)
 	assert_true(found);
 	assert_int_equal(d.action, PROLIFIC_DECIDED_APPROVE);
 	assert_int_equal(d.state, PROLIFIC_DECISION_DONE);
+	/* The bonus for its 2 valid tasks is recorded for run to pay. */
+	assert_int_equal(store_prolific_bonus_get(x->st, SUB_A, &b, &cost,
+						  &tasks, &found, &eb),
+			 IF_OK);
+	assert_true(found);
+	assert_int_equal(b.state, PROLIFIC_BONUS_NEW);
+	assert_int_equal(b.amount_cents, 10);
+	assert_int_equal(tasks, 2);
+	assert_int_equal(cost, 15); /* 0.10 and its fee, 0.0428 up */
+	assert_int_equal(fake_prolific_pay_calls(x->fake, SUB_A), 0);
+	assert_int_equal(fake_prolific_bulks(x->fake), 0);
+	assert_int_equal(store_prolific_sub_get(x->st, SUB_A, &r, &found, &eb),
+			 IF_OK);
+	assert_int_equal(r.settled, 0);
+	assert_int_equal(r.next_at, 0);
 	text = output(x);
 	assert_non_null(strstr(text, "submission " SUB_A " (participant "
-				     PID_A "): approved\n"));
+				     PID_A "): approved\n"
+				     "its bonus of 0.10 is paid by the "
+				     "daemon's next pass"));
 	free(text);
 	/* Again: the record says done; no second transition is sent. */
 	assert_int_equal(prolific_ops_approve(&x->o, SUB_A, &eb), IF_OK);
 	assert_int_equal(fake_prolific_approve_calls(x->fake, SUB_A), 1);
+}
+
+/* An answer not valid: approved by hand, the bonus for the valid one. */
+static void
+test_approve_with_invalid_answer(void **state)
+{
+	struct fx *x = *state;
+	struct errbuf eb = {0};
+	struct prolific_bonus b;
+	bool found;
+	int tasks = 0;
+
+	fake_prolific_add_submission(x->fake, SUB_E, PID_E, "AWAITING REVIEW");
+	add_assignment(x->st, "ASGE1", PID_E, 1);
+	add_assignment(x->st, "ASGE2", PID_E, 0);
+	assert_int_equal(prolific_ops_approve(&x->o, SUB_E, &eb), IF_OK);
+	assert_int_equal(fake_prolific_approvals(x->fake, SUB_E), 1);
+	assert_int_equal(store_prolific_bonus_get(x->st, SUB_E, &b, NULL,
+						  &tasks, &found, &eb),
+			 IF_OK);
+	assert_true(found);
+	assert_int_equal(b.amount_cents, 5);
+	assert_int_equal(tasks, 1);
 }
 
 static void
@@ -663,6 +710,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_list_pages, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_approve, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_approve_with_invalid_answer,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_approve_refused, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_approve_past_budget,
