@@ -463,7 +463,7 @@ test_approve(void **state)
 
 /* An answer not valid: approved by hand, the bonus for the valid one. */
 static void
-test_approve_with_invalid_answer(void **state)
+test_approve_one_invalid(void **state)
 {
 	struct fx *x = *state;
 	struct errbuf eb = {0};
@@ -710,7 +710,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_list_pages, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_approve, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_approve_with_invalid_answer,
+		cmocka_unit_test_setup_teardown(test_approve_one_invalid,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_approve_refused, setup,
 						teardown),
