@@ -561,8 +561,7 @@ hand_to_run(struct prolific_ops *o, const char *id, bool bonus,
 		return eb->code;
 	if (!found)
 		return IF_OK; /* run's next listing finds it, records and all */
-	/* settled: 0 open (due for run's pass), 1 done. */
-	rec.settled = !bonus;
+	rec.settled = bonus ? PROLIFIC_SUB_OPEN : PROLIFIC_SUB_DONE;
 	rec.next_at = 0;
 	snprintf(rec.waiting, sizeof(rec.waiting), "%s",
 		 bonus ? "approved by the operator; the bonus is run's"
@@ -672,7 +671,7 @@ settle_for_run(struct prolific_ops *o, const char *id, const char *why,
 	if (!*found)
 		return IF_OK;
 	rec = *prev;
-	rec.settled = true;
+	rec.settled = PROLIFIC_SUB_DONE;
 	snprintf(rec.waiting, sizeof(rec.waiting), "%s", why);
 	return store_prolific_sub_update(o->st, &rec, eb);
 }

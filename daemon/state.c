@@ -151,9 +151,10 @@ static const char migrate_v3[] =
  * TABLEs in a block of its own and one line in migrate() below.
  *
  * prolific_submissions: the study's submissions as the last listing
- * showed them, and where run stands with each (settled: nothing more to
- * do; waiting: why it is not approved yet, for status).  The pass reads
- * only the due ones (settled = 0, next_at <= now), a page at a time.
+ * showed them, and where run stands with each (settled: 0 open, 1 done,
+ * 2 waiting, 3 for the operator, enum prolific_sub_settled; waiting: why
+ * it is not approved yet, for status).  The pass reads only a batch of
+ * the due ones (settled 0 or 2, next_at <= now).
  * prolific_approvals and prolific_bonuses: the records of
  * prolific/once.c (struct prolific_approval, struct prolific_bonus),
  * written before each remote call; cost_cents is the money committed

@@ -1,13 +1,13 @@
 #!/bin/sh
 # "intofocus prolific": the operator's commands from the command line
 # against the fake Prolific in a process of its own
-# (build/tests/tools/fake_prolific): the token from the credential chain
+# (build/fakes/fake_prolific_server): the token from the credential chain
 # only, the study's submissions before and after the daemon has a state,
 # an approval and a rejection by hand (Prolific's required fields checked
 # before anything is sent), the exit statuses, and the token never shown.
 . "$TOP/tests/e2e/lib.sh"
 
-FAKE="$TOP/$BUILD/tests/tools/fake_prolific"
+FAKE="$TOP/$BUILD/fakes/fake_prolific_server"
 FAKE_PID=""
 trap '[ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null; rm -rf "$SCRATCH"' \
 	EXIT
@@ -25,7 +25,7 @@ FAKE_PID=$!
 URL=""
 i=0
 while [ -z "$URL" ] && [ $i -lt 200 ]; do
-	URL=$(sed -n 's|^fake prolific: ||p' fake.out)
+	URL=$(sed -n 's|^url: ||p' fake.out)
 	[ -n "$URL" ] || sleep 0.05
 	i=$((i + 1))
 done

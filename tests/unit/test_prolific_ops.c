@@ -448,7 +448,7 @@ test_approve(void **state)
 	assert_int_equal(fake_prolific_bulks(x->fake), 0);
 	assert_int_equal(store_prolific_sub_get(x->st, SUB_A, &r, &found, &eb),
 			 IF_OK);
-	assert_int_equal(r.settled, 0);
+	assert_int_equal(r.settled, PROLIFIC_SUB_OPEN);
 	assert_int_equal(r.next_at, 0);
 	text = output(x);
 	assert_non_null(strstr(text, "submission " SUB_A " (participant "
@@ -565,7 +565,7 @@ test_reject(void **state)
 	/* Run leaves it alone. */
 	assert_int_equal(store_prolific_sub_get(x->st, SUB_A, &r, &found, &eb),
 			 IF_OK);
-	assert_true(r.settled);
+	assert_int_equal(r.settled, PROLIFIC_SUB_DONE);
 	assert_string_equal(r.waiting, "rejected by the operator");
 	/* Approving it afterwards is refused here, before Prolific. */
 	assert_int_equal(prolific_ops_approve(&x->o, SUB_A, &eb), IF_ERUNTIME);
@@ -661,7 +661,7 @@ test_reject_unavailable(void **state)
 	assert_int_equal(d.state, PROLIFIC_DECISION_SENDING);
 	assert_int_equal(store_prolific_sub_get(x->st, SUB_A, &r, &found, &eb),
 			 IF_OK);
-	assert_true(r.settled);
+	assert_int_equal(r.settled, PROLIFIC_SUB_DONE);
 	fake_prolific_status(x->fake, SUB_A, status, sizeof(status));
 	assert_string_equal(status, "AWAITING REVIEW");
 	err_init(&eb);
