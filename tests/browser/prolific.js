@@ -15,10 +15,11 @@
 //   COMPLETED     a file: each completion page reached, one line
 //                 "PROLIFIC_PID cc" (the PID from the participant's
 //                 session, as Prolific knows it)
-//   FAKE_PROLIFIC optional: the fake Prolific API's base URL and
-//   FAKE_TOKEN    its token; reaching the completion page then moves
-//                 the participant's submission to AWAITING REVIEW there,
-//                 as Prolific does
+//   FAKE_PROLIFIC the fake Prolific API's base URL, and FAKE_TOKEN its
+//                 token: reaching the completion page with the study's
+//                 code moves the participant's submission to AWAITING
+//                 REVIEW there, as Prolific does (the stand-in knows the
+//                 submission of each PID_x from SESSION_x)
 // Prolific's app is a stand-in on loopback: chromium resolves
 // app.prolific.com to it (--host-resolver-rules) and it answers https
 // with the certificate above, so the participant really lands on
@@ -52,16 +53,45 @@ function standIn() {
 		const u = new URL(rq.url, 'https://app.prolific.com');
 		const who = ((rq.headers.cookie || '').match(/as=([\w-]+)/) ||
 			[])[1] || '';
-		if (u.pathname === '/submissions/complete') {
-			const cc = u.searchParams.get('cc') || '';
-			reached.push({ who, cc });
-			fs.appendFileSync(env.COMPLETED, who + ' ' + cc + '\n');
+		const page = () => {
+			rs.writeHead(200, { 'Content-Type': 'text/html' });
+			rs.end('<!doctype html><html lang="en">' +
+				'<title>Prolific</title>' +
+				'<h1>Prolific stand-in</h1></html>');
+		};
+		if (u.pathname !== '/submissions/complete') {
+			page();
+			return;
 		}
-		rs.writeHead(200, { 'Content-Type': 'text/html' });
-		rs.end('<!doctype html><html lang="en"><title>Prolific</title>' +
-			'<h1>Prolific stand-in</h1></html>');
+		const cc = u.searchParams.get('cc') || '';
+		reached.push({ who, cc });
+		fs.appendFileSync(env.COMPLETED, who + ' ' + cc + '\n');
+		// The page is answered once Prolific's records say so.
+		const session = sessionOf[who];
+		if (!env.FAKE_PROLIFIC || cc !== env.CODE || !session) {
+			page();
+			return;
+		}
+		// Only a submission still active moves (a participant back
+		// after approval stays approved).
+		fakeState().then(state => {
+			const sub = state.submissions.find(x => x.id === session);
+			if (!sub || sub.status !== 'ACTIVE')
+				return 200;
+			return fakePost('/_fake/status?id=' + session +
+				'&status=AWAITING%20REVIEW');
+		}).then(st => {
+			if (st !== 200)
+				marked.push('status ' + st + ' for ' + who);
+			page();
+		}, e => {
+			marked.push(String(e));
+			page();
+		});
 	});
 }
+const sessionOf = {};
+const marked = []; // failures to mark a submission awaiting review
 
 // The fake Prolific API, if any: the submission is awaiting review once
 // its participant reached the completion page with the code.
@@ -75,6 +105,24 @@ function fakePost(path) {
 		});
 		rq.on('error', reject);
 		rq.end();
+	});
+}
+
+function fakeState() {
+	return new Promise((resolve, reject) => {
+		const u = new URL(env.FAKE_PROLIFIC + '/_fake/state');
+		http.get(u, { headers: { Authorization: 'Token ' +
+			env.FAKE_TOKEN } }, rs => {
+			let body = '';
+			rs.on('data', d => { body += d; });
+			rs.on('end', () => {
+				try {
+					resolve(JSON.parse(body));
+				} catch (e) {
+					reject(e);
+				}
+			});
+		}).on('error', reject);
 	});
 }
 
@@ -123,6 +171,8 @@ async function start(page) {
 
 async function main(browser) {
 	const share = Number(env.SHARE);
+	for (const x of ['A', 'B', 'C'])
+		sessionOf[env['PID_' + x]] = env['SESSION_' + x];
 	const urlA = entry(env.PID_A, env.STUDY, env.SESSION_A);
 
 	// The home page, looked at by axe-core, as a participant who then
@@ -184,10 +234,6 @@ async function main(browser) {
 	check('... which Prolific\'s side saw once, for this participant',
 		reached.length === 1 && reached[0].who === env.PID_A &&
 		reached[0].cc === env.CODE, reached);
-	if (env.FAKE_PROLIFIC)
-		check('the fake Prolific marks the submission awaiting review',
-			await fakePost('/_fake/status?id=' + env.SESSION_A +
-			'&status=AWAITING%20REVIEW') === 200);
 	await ctx.close();
 
 	// Coming back once done: sent to the completion page again.
@@ -218,6 +264,10 @@ async function main(browser) {
 		r.status() === 403 && (await ctx.cookies(env.BASE)).length === 0,
 		r.status());
 	await ctx.close();
+	if (env.FAKE_PROLIFIC)
+		check('each completion moved its submission to awaiting ' +
+			'review on the fake Prolific', marked.length === 0,
+			marked);
 }
 
 const server = standIn();

@@ -5,15 +5,22 @@
 # arriving with Prolific's URL parameters, doing their share of tasks over
 # several visits (the same session each time, the same task when they left
 # one open), reaching Prolific's completion page with the code, and
-# another participant who finds nothing left sent there at once.
+# another participant who finds nothing left sent there at once.  Then,
+# with the daemon's Prolific step against the fake Prolific API (a process
+# of its own, build/fakes/fake_prolific_server, whose submissions the
+# stand-in moves to AWAITING REVIEW when a participant reaches it): the
+# participant who did the tasks is approved and paid the bonus once, also
+# after a second run, and "intofocus prolific submissions" shows it.
 # app.prolific.com is a stand-in on loopback (see prolific.js).
 . "$TOP/tests/e2e/lib.sh"
 
 BROWSER_DIR="$TOP/tests/browser"
 SRV_PID=""
 RUN_PID=""
+FAKE_PID=""
 trap '[ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null;
-	[ -n "$RUN_PID" ] && kill "$RUN_PID" 2>/dev/null; rm -rf "$SCRATCH"' EXIT
+	[ -n "$RUN_PID" ] && kill "$RUN_PID" 2>/dev/null;
+	[ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null; rm -rf "$SCRATCH"' EXIT
 
 check "Debian's chromium is installed (scripts/deps.sh test)" \
 	test -x /usr/bin/chromium
@@ -42,6 +49,35 @@ PID_B=5f0c0a1b2c3d4e5f6a7b8c9e
 SESSION_B=6b1c2d3e4f5a6b7c8d9e0f1b
 PID_C=5f0c0a1b2c3d4e5f6a7b8c9f
 SESSION_C=6b1c2d3e4f5a6b7c8d9e0f1c
+
+TOKEN=t0725-prolific-token-0123456789
+unset CREDENTIALS_DIRECTORY
+"$TOP/$BUILD/fakes/fake_prolific_server" "$TOKEN" "$STUDY" >fake.out 2>&1 &
+FAKE_PID=$!
+FAKE_URL=""
+i=0
+while [ -z "$FAKE_URL" ] && [ $i -lt 400 ]; do
+	FAKE_URL=$(sed -n 's|^url: ||p' fake.out)
+	[ -n "$FAKE_URL" ] || sleep 0.05
+	i=$((i + 1))
+done
+check "the fake Prolific API starts" test -n "$FAKE_URL"
+# fake METHOD PATH: the fake's control surface (its JSON on stdout).
+fake() {
+	"$PYTHON" - "$FAKE_URL" "$TOKEN" "$1" "$2" <<'PY'
+import sys, urllib.request
+url, token, method, path = sys.argv[1:5]
+rq = urllib.request.Request(url + path, method=method,
+                            headers={"Authorization": "Token " + token})
+print(urllib.request.urlopen(rq).read().decode())
+PY
+}
+# Prolific makes a submission when a participant starts the study.
+for x in "$PID_A:$SESSION_A" "$PID_B:$SESSION_B" "$PID_C:$SESSION_C"; do
+	fake POST "/_fake/submission?id=${x#*:}&participant=${x%%:*}&status=ACTIVE" \
+		>/dev/null
+done
+export PROLIFIC_TOKEN="$TOKEN"
 
 check "a certificate for the stand-in of app.prolific.com" \
 	openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
@@ -86,6 +122,16 @@ images:
     file: alpha.jpg
   - id: beta
     file: beta.jpg
+budget_usd: "20"
+recruitment:
+  platform: prolific
+  study_id: $STUDY
+  completion_code: $CODE
+  reward_usd: "1.00"
+  places: 3
+  tasks_per_participant: 2
+  bonus_per_task_usd: "0.05"
+  api_url: $FAKE_URL
 YAML
 "$INTOFOCUS" run bprolific.yaml --state-dir st >run.log 2>&1 &
 RUN_PID=$!
@@ -110,6 +156,7 @@ BASE="$BASE" STUDY="$STUDY" CODE="$CODE" SHARE=2 \
 	PID_C="$PID_C" SESSION_C="$SESSION_C" \
 	CERT="$SCRATCH/standin.crt" KEY="$SCRATCH/standin.key" \
 	COMPLETED="$SCRATCH/completed.txt" \
+	FAKE_PROLIFIC="$FAKE_URL" FAKE_TOKEN="$TOKEN" \
 	NODE_PATH="$BROWSER_DIR/node_modules" \
 	timeout 280 node "$BROWSER_DIR/prolific.js" >browser.out 2>&1
 echo "# node exit $?"
@@ -125,7 +172,8 @@ check "Prolific's side saw the code three times: A, A again, B" \
 	test "$(cat completed.txt)" = "$(printf '%s %s\n%s %s\n%s %s' \
 	"$PID_A" "$CODE" "$PID_A" "$CODE" "$PID_B" "$CODE")"
 
-# Both answers (A's) reach the daemon, which finishes the experiment.
+# Both answers (A's) reach the daemon, which finishes the experiment and
+# approves on Prolific what is awaiting review by then.
 i=0
 while kill -0 "$RUN_PID" 2>/dev/null && [ $i -lt 900 ]; do
 	sleep 0.1
@@ -145,4 +193,31 @@ for path in sys.argv[2:]:
     assert [(a["worker_id"], a["valid"]) for a in asg] == \
         [(sys.argv[1], True)], (path, asg)
 PY
+# Run again, as an operator would: whatever reached Prolific's review
+# after the first run's last look is settled now, and nothing twice.
+expect_exit 0 "a second run settles what is left and exits 0" \
+	"$INTOFOCUS" run bprolific.yaml --state-dir st
+fake GET /_fake/state >fake-state.json
+check "A (two valid tasks) approved once, bonus of 0.10 paid once" \
+	"$PYTHON" - "$SESSION_A" fake-state.json <<'PY'
+import json, sys
+s = {x["id"]: x for x in json.load(open(sys.argv[2]))["submissions"]}
+a = s[sys.argv[1]]
+assert (a["status"], a["approvals"], a["pay_calls"], a["bonus_landed"]) \
+    == ("APPROVED", 1, 1, 1), a
+PY
+check "nobody approved twice, nobody rejected, C (never completed) not" \
+	"$PYTHON" - "$SESSION_C" fake-state.json <<'PY'
+import json, sys
+subs = json.load(open(sys.argv[2]))["submissions"]
+assert all(x["approvals"] <= 1 and x["reject_calls"] == 0
+           and x["pay_calls"] <= 1 for x in subs), subs
+c = [x for x in subs if x["id"] == sys.argv[1]][0]
+assert (c["status"], c["approve_calls"]) == ("ACTIVE", 0), c
+PY
+expect_exit 0 "the operator's view of the study" \
+	"$INTOFOCUS" prolific bprolific.yaml --state-dir st submissions
+check "... A: approved on Prolific, 2 answers valid, approval done, bonus paid" \
+	sh -c "grep '^$SESSION_A ' '$SCRATCH/.stdout' |
+	grep -q ' APPROVED  *2  *2  done  *paid 0.10 '"
 done_testing
