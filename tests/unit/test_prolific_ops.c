@@ -16,7 +16,12 @@
  *   before the call, survives a lost reply and an unavailable service
  *   (the same command again finishes it), refuses a submission the
  *   daemon approved, and nothing is sent when the record cannot be
- *   written.
+ *   written;
+ * - with run's Prolific step on the same state: a rejection by hand is
+ *   never followed by an approval or a bonus (while, without it, run
+ *   approves and pays), and the bonus of an approval by hand (for an
+ *   answer not valid, which run leaves to the operator) is paid by run's
+ *   next pass, once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -697,6 +702,136 @@ test_reject_record_first(void **state)
 	assert_false(found);
 }
 
+/* ---- with run's Prolific step (daemon/recruit.c) ------------------------ */
+
+/* run's step on the same state and fake, on the test's clock. */
+static struct recruit *
+run_step(struct fx *x, struct run_ctx *ctx)
+{
+	struct recruit_options opt;
+	struct recruit *r = NULL;
+	struct errbuf eb = {0};
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->exp = x->exp;
+	ctx->st = x->st;
+	ctx->now = t_now;
+	ctx->now_arg = &x->now;
+	memset(&opt, 0, sizeof(opt));
+	opt.clock.now = t_now;
+	opt.clock.sleep_ms = t_sleep;
+	opt.clock.random = t_random;
+	opt.clock.ctx = &x->now;
+	opt.retry.max_attempts = 3;
+	opt.token = TOKEN;
+	assert_int_equal(recruit_open(ctx, &opt, &r, &eb), IF_OK);
+	assert_non_null(r);
+	return r;
+}
+
+static void
+run_pass(struct recruit *r)
+{
+	struct errbuf eb = {0};
+	int64_t next_at;
+	bool idle;
+
+	if (recruit_pass(r, true, &idle, &next_at, &eb) != IF_OK)
+		fail_msg("recruit_pass: %s", eb.msg);
+}
+
+static void
+approve_answers(struct fx *x, const char *a1, const char *a2,
+		const char *worker)
+{
+	struct errbuf eb = {0};
+
+	assert_int_equal(store_assignment_set_approval(x->st, a1, worker,
+						       APPROVAL_APPROVED, &eb),
+			 IF_OK);
+	assert_int_equal(store_assignment_set_approval(x->st, a2, worker,
+						       APPROVAL_APPROVED, &eb),
+			 IF_OK);
+}
+
+/* The control: with A's answers approved, run approves A and pays. */
+static void
+test_run_approves_without_decision(void **state)
+{
+	struct fx *x = *state;
+	struct run_ctx ctx;
+	struct recruit *r;
+
+	approve_answers(x, "ASGA1", "ASGA2", PID_A);
+	r = run_step(x, &ctx);
+	run_pass(r);
+	assert_int_equal(fake_prolific_approvals(x->fake, SUB_A), 1);
+	assert_int_equal(fake_prolific_pay_calls(x->fake, SUB_A), 1);
+	recruit_close(r);
+}
+
+/* Rejected by hand: run's passes send nothing about A, ever. */
+static void
+test_run_leaves_hand_rejection(void **state)
+{
+	struct fx *x = *state;
+	struct errbuf eb = {0};
+	struct run_ctx ctx;
+	struct recruit *r;
+	char status[32];
+
+	approve_answers(x, "ASGA1", "ASGA2", PID_A);
+	assert_int_equal(prolific_ops_reject(&x->o, SUB_A, "NO_DATA",
+					     LONG_MESSAGE, &eb),
+			 IF_OK);
+	r = run_step(x, &ctx);
+	for (int i = 0; i < 3; i++) {
+		run_pass(r);
+		x->now += 3600;
+	}
+	assert_int_equal(fake_prolific_approve_calls(x->fake, SUB_A), 0);
+	assert_int_equal(fake_prolific_pay_calls(x->fake, SUB_A), 0);
+	assert_int_equal(fake_prolific_bulks(x->fake), 0);
+	fake_prolific_status(x->fake, SUB_A, status, sizeof(status));
+	assert_string_equal(status, "REJECTED");
+	recruit_close(r);
+}
+
+/*
+ * E has an answer not valid: run waits for the operator.  Approved by
+ * hand, its bonus for the valid task is paid by run's next pass, once.
+ */
+static void
+test_run_pays_hand_approval(void **state)
+{
+	struct fx *x = *state;
+	struct errbuf eb = {0};
+	struct run_ctx ctx;
+	struct recruit *r;
+
+	fake_prolific_add_submission(x->fake, SUB_E, PID_E, "AWAITING REVIEW");
+	add_assignment(x->st, "ASGE1", PID_E, 1);
+	add_assignment(x->st, "ASGE2", PID_E, 0);
+	assert_int_equal(store_assignment_set_approval(x->st, "ASGE1", PID_E,
+						       APPROVAL_APPROVED, &eb),
+			 IF_OK);
+	r = run_step(x, &ctx);
+	run_pass(r);
+	assert_int_equal(fake_prolific_approve_calls(x->fake, SUB_E), 0);
+	assert_int_equal(prolific_ops_approve(&x->o, SUB_E, &eb), IF_OK);
+	assert_int_equal(fake_prolific_pay_calls(x->fake, SUB_E), 0);
+	x->now += 60;
+	run_pass(r);
+	assert_int_equal(fake_prolific_approvals(x->fake, SUB_E), 1);
+	assert_int_equal(fake_prolific_pay_calls(x->fake, SUB_E), 1);
+	assert_int_equal(fake_prolific_bonus_landed(x->fake, SUB_E), 1);
+	x->now += 3600;
+	run_pass(r);
+	assert_int_equal(fake_prolific_pay_calls(x->fake, SUB_E), 1);
+	assert_int_equal(fake_prolific_approve_calls(x->fake, SUB_E), 1);
+	recruit_close(r);
+}
+
 int
 main(void)
 {
@@ -726,6 +861,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reject_unavailable, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reject_record_first,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_run_approves_without_decision, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run_leaves_hand_rejection,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run_pays_hand_approval,
 						setup, teardown),
 	};
 
