@@ -1,7 +1,8 @@
 #!/bin/sh
 # A Prolific study end to end in Debian's chromium
-# (tests/browser/prolific.js): "intofocus serve" with the study's id and
-# completion code, the daemon posting its HITs there, a participant
+# (tests/browser/prolific.js): "intofocus serve" with the study's id,
+# completion code and share taken from the experiment's recruitment:
+# (--experiment), the daemon posting its HITs there, a participant
 # arriving with Prolific's URL parameters, doing their share of tasks over
 # several visits (the same session each time, the same task when they left
 # one open), reaching Prolific's completion page with the code, and
@@ -83,28 +84,15 @@ check "a certificate for the stand-in of app.prolific.com" \
 	openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
 	-subj /CN=app.prolific.com -keyout standin.key -out standin.crt
 
-"$INTOFOCUS" serve --listen 127.0.0.1:0 --state-dir srv --share 2 \
-	--prolific-study "$STUDY" --prolific-code "$CODE" \
-	>srv.log 2>&1 &
-SRV_PID=$!
-PORT=""
-i=0
-while [ -z "$PORT" ] && [ $i -lt 400 ]; do
-	PORT=$(sed -n 's|.*endpoint: http://127.0.0.1:\([0-9]*\).*|\1|p' srv.log |
-		head -1)
-	[ -n "$PORT" ] || sleep 0.05
-	i=$((i + 1))
-done
-check "the task server starts" test -n "$PORT"
-BASE="http://127.0.0.1:$PORT"
-
 cp "$TOP/tests/fixtures/daemon/group.jpg" alpha.jpg
 cp "$TOP/tests/fixtures/daemon/street.jpg" beta.jpg
-cat >bprolific.yaml <<YAML
+# experiment ENDPOINT: the experiment file, for a task server there.
+experiment() {
+	cat <<YAML
 name: bprolific
 mturk:
   environment: simulator
-  endpoint: $BASE
+  endpoint: $1
   poll_interval: 1s
 hit:
   reward: "0.15"
@@ -133,6 +121,37 @@ recruitment:
   bonus_per_task_usd: "0.05"
   api_url: $FAKE_URL
 YAML
+}
+# The task server takes the study, its code and the share (2) from the
+# experiment's recruitment: (its endpoint is not known before it starts).
+experiment http://127.0.0.1:9 >serve.yaml
+sed '/^recruitment:/,$d; /^budget_usd/d' serve.yaml >mturk.yaml
+expect_exit 2 "serve --experiment refuses an mturk experiment" \
+	"$INTOFOCUS" serve --state-dir srv-x --experiment mturk.yaml
+expect_stderr "... naming the key" "recruitment.platform is not prolific"
+expect_exit 2 "serve --experiment with --prolific-study: one or the other" \
+	"$INTOFOCUS" serve --state-dir srv-x --experiment serve.yaml \
+	--prolific-study "$STUDY" --prolific-code "$CODE"
+expect_exit 2 "serve --experiment with another --share is refused" \
+	"$INTOFOCUS" serve --state-dir srv-x --experiment serve.yaml --share 3
+expect_stderr "... naming both" \
+	"--share 3 differs from serve.yaml's recruitment.tasks_per_participant 2"
+"$INTOFOCUS" serve --listen 127.0.0.1:0 --state-dir srv \
+	--experiment serve.yaml >srv.log 2>&1 &
+SRV_PID=$!
+PORT=""
+i=0
+while [ -z "$PORT" ] && [ $i -lt 400 ]; do
+	PORT=$(sed -n 's|.*endpoint: http://127.0.0.1:\([0-9]*\).*|\1|p' srv.log |
+		head -1)
+	[ -n "$PORT" ] || sleep 0.05
+	i=$((i + 1))
+done
+check "the task server starts" test -n "$PORT"
+check "... with the study and the share from the experiment" \
+	grep -q "share 2; Prolific $STUDY" srv.log
+BASE="http://127.0.0.1:$PORT"
+experiment "$BASE" >bprolific.yaml
 "$INTOFOCUS" run bprolific.yaml --state-dir st >run.log 2>&1 &
 RUN_PID=$!
 
