@@ -421,7 +421,8 @@ decide(struct recruit *r, struct prolific_sub_rec *sub, int64_t now,
 	log_info("%s: Prolific submission %s (%s): %lld answers valid; "
 		 "approving%s",
 		 r->ctx->exp->name, sub->submission_id, sub->participant_id,
-		 (long long)pa.total, in.b != NULL ? " and paying a bonus" : "");
+		 (long long)pa.total,
+		 in.b != NULL ? " and paying a bonus" : "");
 	*ready = true;
 	return IF_OK;
 }
