@@ -137,6 +137,7 @@ test_migrates_schema_3(void **state)
 				    "DROP TABLE prolific_bonuses;"
 				    "DROP TABLE stage0_boxes;"
 				    "DROP TABLE stage0;"
+				    "DROP TABLE prolific_decisions;"
 				    "PRAGMA user_version = 3",
 				    &eb),
 			 IF_OK);
