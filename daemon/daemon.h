@@ -343,7 +343,8 @@ struct run_ctx {
 	struct notifier notify;
 	char salt[40];		 /* per-state secret mixed into HIT tokens */
 	char hit_type[16][ID_MAX]; /* per stage, "" until created this run */
-	char qual_type[16][ID_MAX]; /* per stage, with exclusive_stages */
+	/* per stage slot (exp_qual_slot), with exclusive_stages */
+	char qual_type[EXP_STAGES_MAX][ID_MAX];
 	int threads;		 /* median filter threads (0 = all cores) */
 	/* Stage images, buffers kept between them; made on first use. */
 	struct img_renderer *renderer;
@@ -717,6 +718,12 @@ int aggregate_boxes(int rule, const struct assignment_rec *a, size_t n, int w,
  */
 int stage_setup(struct run_ctx *ctx, int stage, struct errbuf *cause,
 		struct errbuf *eb);
+/*
+ * Refuses (IF_EINPUT) a state whose stage qualification types were made
+ * for another hit.exclusivity_group (or none) than the file's: grants made
+ * under the old types would not keep anyone out of the new ones.
+ */
+int run_quals_check(struct run_ctx *ctx, struct errbuf *eb);
 
 /* An answer as the state stores it. */
 struct parsed_answer {
