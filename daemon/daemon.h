@@ -292,6 +292,38 @@ int store_grant_get(struct state *st, const char *worker_id, int stage,
 int store_grant_put(struct state *st, const char *worker_id, int stage,
 		    int64_t now, struct errbuf *eb);
 
+/* ---- store_stage0.c: stage 0, the starting boxes (issue 17) ----------- */
+
+/* "experiment NAME stage N" with the longest name, and room to spare. */
+#define STAGE0_ORIGIN_MAX 96
+
+/*
+ * One starting box and where it came from: "image" (images[].boxes),
+ * "file" (images[].boxes_file), "experiment NAME stage N" (start_from) or
+ * "detector" (already grown by the detector's margin).
+ */
+struct stage0_box {
+	struct box box;
+	char origin[STAGE0_ORIGIN_MAX];
+};
+
+/*
+ * Records the starting boxes of image_id (n may be 0: recorded, none),
+ * once: *inserted false when stage 0 was recorded already, and then
+ * nothing is written.  Call it inside the caller's transaction.
+ */
+int store_stage0_put(struct state *st, const char *image_id,
+		     const struct stage0_box *boxes, size_t n, int64_t now,
+		     bool *inserted, struct errbuf *eb);
+/*
+ * The starting boxes of image_id in the order recorded, with their
+ * origins; *recorded false (and *out NULL, *n 0) while stage 0 is not
+ * recorded.  free() *out.
+ */
+int store_stage0_get(struct state *st, const char *image_id,
+		     struct stage0_box **out, size_t *n, bool *recorded,
+		     struct errbuf *eb);
+
 /* ---- notify.c: sd_notify ------------------------------------------------ */
 
 struct notifier {

@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STATE_SCHEMA_VERSION 3
+#define STATE_SCHEMA_VERSION 4
 #define STATE_FILE "state.db"
 
 struct state {
@@ -145,6 +145,32 @@ static const char migrate_v3[] =
 	"  AND i.attempt = hits.attempt"
 	"  AND substr(i.error, 1, 32) = 'UpdateExpirationForHIT refused: ');";
 
+/*
+ * ---- schema 4: stage 0, the starting boxes (issue 17) -----------------
+ * Kept as one block so that other version-4 tables can join it.
+ *
+ * stage0 has a row once an image's starting boxes are recorded (even when
+ * there are none), so that they are gathered - and the detector run - once
+ * per image; stage0_boxes holds each box with its origin: "image"
+ * (images[].boxes), "file" (images[].boxes_file), "experiment NAME stage
+ * N" (start_from) or "detector".  Both are written in one transaction
+ * before the image's first stage is rendered (store_stage0_put).
+ */
+static const char migrate_v4_stage0[] =
+	"CREATE TABLE stage0 ("
+	"  image_id TEXT PRIMARY KEY REFERENCES images(id),"
+	"  recorded_at INTEGER NOT NULL);"
+	"CREATE TABLE stage0_boxes ("
+	"  image_id TEXT NOT NULL REFERENCES stage0(image_id),"
+	"  seq INTEGER NOT NULL,"
+	"  x INTEGER NOT NULL,"
+	"  y INTEGER NOT NULL,"
+	"  w INTEGER NOT NULL,"
+	"  h INTEGER NOT NULL,"
+	"  origin TEXT NOT NULL,"
+	"  PRIMARY KEY (image_id, seq));";
+/* ---- end of schema 4: stage 0 ------------------------------------------ */
+
 static int
 db_error(struct state *st, struct errbuf *eb, const char *what)
 {
@@ -228,6 +254,16 @@ migrate(struct state *st, const char *experiment, struct errbuf *eb)
 				 "per HIT)",
 				 st->path);
 		version = 3;
+	}
+	/* ---- schema 4: stage 0 (see migrate_v4_stage0) ---- */
+	if (version == 3) {
+		if (state_exec(st, migrate_v4_stage0, eb) != IF_OK)
+			goto fail;
+		if (!fresh)
+			log_info("%s: state schema 3 -> 4 (starting boxes, "
+				 "stage 0)",
+				 st->path);
+		version = 4;
 	}
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version);
 	if (state_exec(st, sql, eb) != IF_OK)
