@@ -286,11 +286,33 @@ struct exp_image {
 	struct exp_length window_specs[EXP_STAGES_MAX];
 	size_t nwindow_specs;
 	/*
+	 * Starting boxes of its own (issue 17): "boxes:" as written, and
+	 * those of "boxes_file:" (a JSON list of [x, y, w, h], read when the
+	 * experiment is loaded); all inside the displayed image.  Stage 0.
+	 */
+	struct box *boxes;
+	size_t nboxes;
+	char *boxes_file;      /* as written, or NULL */
+	char *boxes_file_path; /* resolved like file */
+	struct box *file_boxes;
+	size_t nfile_boxes;
+	/*
 	 * The windows this image is filtered with, stage by stage: its own
 	 * schedule or the experiment's, relative lengths resolved against
 	 * its displayed size to odd pixels >= 3.  Always nstages of them.
 	 */
 	int windows[EXP_STAGES_MAX];
+};
+
+/*
+ * "start_from:" (issue 17): another experiment's finished stage, whose
+ * aggregated boxes become this experiment's starting boxes (stage 0) for
+ * the images the two share.  The state is read when the experiment runs
+ * or is checked (daemon/), never here.
+ */
+struct exp_start_from {
+	char *state_dir; /* resolved relative to the file; NULL: none */
+	int stage;	 /* 1..EXP_STAGES_MAX */
 };
 
 struct experiment {
@@ -316,6 +338,7 @@ struct experiment {
 	struct exp_redact redact;
 	struct exp_detector detector;
 	struct exp_sim_crowd sim_crowd;
+	struct exp_start_from start_from;
 	struct exp_host images_host;
 	/*
 	 * The money the experiment may commit, or -1 for no limit.  Optional

@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -190,6 +191,9 @@ exp_free(struct experiment *exp)
 		cfg_free_fields(cfg_image_keys, &exp->images[i]);
 		free(exp->images[i].path);
 		free(exp->images[i].ground_truth);
+		free(exp->images[i].boxes);
+		free(exp->images[i].boxes_file_path);
+		free(exp->images[i].file_boxes);
 	}
 	free(exp->images);
 	free(exp->source);
@@ -579,6 +583,136 @@ widest_windows(struct experiment *e)
 	}
 }
 
+/*
+ * Each box of a list (ground_truth, boxes) must lie inside the image as
+ * displayed.  at is the list's node, or the image's when absent.
+ */
+static void
+boxes_inside(struct cross *c, yaml_node_t *at, size_t i, const char *key,
+	     const struct box *boxes, size_t n)
+{
+	const struct exp_image *im = &c->e->images[i];
+
+	for (size_t b = 0; b < n; b++) {
+		const struct box *x = &boxes[b];
+		yaml_node_t *bn = at;
+
+		/*
+		 * Boxes the walker refused are not stored, so the b-th box
+		 * is the b-th node only when none was refused (and then its
+		 * position is exact).
+		 */
+		if (at->type == YAML_SEQUENCE_NODE &&
+		    (size_t)(at->data.sequence.items.top -
+			     at->data.sequence.items.start) == n)
+			bn = ydoc_node(c->y, at->data.sequence.items.start[b]);
+
+		/* 64-bit sums: the walker allows up to INT32_MAX. */
+		if ((int64_t)x->x + x->w > im->width ||
+		    (int64_t)x->y + x->h > im->height)
+			cfg_node_error(c->d, bn,
+				       "images[%zu].%s: box [%d, %d, %d, %d] "
+				       "is not inside the %dx%d image",
+				       i + 1, key, x->x, x->y, x->w, x->h,
+				       im->width, im->height);
+	}
+}
+
+/* The most a boxes_file may hold: far more boxes than a photo needs. */
+#define BOXES_FILE_MAX (1024 * 1024)
+
+/*
+ * images[].boxes_file: a JSON list of [x, y, w, h] (the shape of
+ * images[].boxes), read now so that `check` shows the boxes and `run`
+ * never finds a broken file later.  Problems are reported at the key.
+ */
+static int
+boxes_file_rules(struct cross *c, yaml_node_t *at, size_t i)
+{
+	struct exp_image *im = &c->e->images[i];
+	struct errbuf eb = {0};
+	json_error_t jerr;
+	json_t *root = NULL, *v;
+	struct buf b;
+	size_t k;
+	int rc = 0;
+
+	if ((im->boxes_file_path = resolve(c->dir, im->boxes_file)) == NULL)
+		return -1;
+	buf_init(&b, BOXES_FILE_MAX);
+	if (read_file(im->boxes_file_path, &b, &eb) != IF_OK) {
+		if (eb.code == IF_ERUNTIME)
+			rc = -1;
+		else
+			cfg_node_error(c->d, at, "images[%zu].boxes_file: %s",
+				       i + 1, eb.msg);
+		goto done;
+	}
+	if (b.len == 0) {
+		cfg_node_error(c->d, at, "images[%zu].boxes_file: %s: empty",
+			       i + 1, im->boxes_file_path);
+		goto done;
+	}
+	root = json_loadb(b.data, b.len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		cfg_node_error(c->d, at,
+			       "images[%zu].boxes_file: %s:%d:%d: %s", i + 1,
+			       im->boxes_file_path, jerr.line, jerr.column,
+			       jerr.text);
+		goto done;
+	}
+	if (!json_is_array(root)) {
+		cfg_node_error(c->d, at,
+			       "images[%zu].boxes_file: %s: expected a list "
+			       "of [x, y, w, h] boxes",
+			       i + 1, im->boxes_file_path);
+		goto done;
+	}
+	if (json_array_size(root) > 0 &&
+	    (im->file_boxes = calloc(json_array_size(root),
+				     sizeof(*im->file_boxes))) == NULL) {
+		rc = -1;
+		goto done;
+	}
+	json_array_foreach(root, k, v) {
+		json_int_t n[4];
+		bool ok = json_is_array(v) && json_array_size(v) == 4;
+		struct box x;
+
+		for (size_t j = 0; ok && j < 4; j++) {
+			json_t *e = json_array_get(v, j);
+
+			ok = json_is_integer(e);
+			n[j] = ok ? json_integer_value(e) : 0;
+			ok = ok && n[j] >= (j < 2 ? 0 : 1) && n[j] <= INT32_MAX;
+		}
+		if (!ok) {
+			cfg_node_error(c->d, at,
+				       "images[%zu].boxes_file: %s: box %zu: "
+				       "a box is [x, y, w, h], four integers "
+				       "(x, y >= 0; w, h >= 1)",
+				       i + 1, im->boxes_file_path, k + 1);
+			continue;
+		}
+		x = (struct box){(int)n[0], (int)n[1], (int)n[2], (int)n[3]};
+		if ((int64_t)x.x + x.w > im->width ||
+		    (int64_t)x.y + x.h > im->height) {
+			cfg_node_error(c->d, at,
+				       "images[%zu].boxes_file: %s: box %zu "
+				       "[%d, %d, %d, %d] is not inside the "
+				       "%dx%d image",
+				       i + 1, im->boxes_file_path, k + 1, x.x,
+				       x.y, x.w, x.h, im->width, im->height);
+			continue;
+		}
+		im->file_boxes[im->nfile_boxes++] = x;
+	}
+done:
+	json_decref(root);
+	buf_cleanup(&b);
+	return rc;
+}
+
 static int
 image_rules(struct cross *c)
 {
@@ -593,6 +727,7 @@ image_rules(struct cross *c)
 			ydoc_node(c->y, seq->data.sequence.items.start[i]);
 		yaml_node_t *fn = map_get(c->y, item, "file", NULL);
 		yaml_node_t *gn = map_get(c->y, item, "ground_truth", NULL);
+		yaml_node_t *bxn = map_get(c->y, item, "boxes", NULL);
 		struct errbuf eb = {0};
 
 		if (im->id != NULL) {
@@ -630,37 +765,39 @@ image_rules(struct cross *c)
 				       i + 1, im->path);
 			continue;
 		}
-		for (size_t b = 0; b < im->nground_truth; b++) {
-			const struct box *x = &im->ground_truth[b];
-			yaml_node_t *bn = item;
-
-			/*
-			 * Boxes the walker refused are not stored, so the b-th
-			 * box is the b-th node only when none was refused (and
-			 * then its position is exact).
-			 */
-			if (gn != NULL && gn->type == YAML_SEQUENCE_NODE &&
-			    (size_t)(gn->data.sequence.items.top -
-				     gn->data.sequence.items.start) ==
-				    im->nground_truth)
-				bn = ydoc_node(
-					c->y,
-					gn->data.sequence.items.start[b]);
-
-			/* 64-bit sums: the walker allows up to INT32_MAX. */
-			if ((int64_t)x->x + x->w > im->width ||
-			    (int64_t)x->y + x->h > im->height)
-				cfg_node_error(c->d, bn,
-					       "images[%zu].ground_truth: box "
-					       "[%d, %d, %d, %d] is not inside "
-					       "the %dx%d image",
-					       i + 1, x->x, x->y, x->w, x->h,
-					       im->width, im->height);
-		}
+		boxes_inside(c, gn != NULL ? gn : item, i, "ground_truth",
+			     im->ground_truth, im->nground_truth);
+		boxes_inside(c, bxn != NULL ? bxn : item, i, "boxes",
+			     im->boxes, im->nboxes);
+		if (im->boxes_file != NULL &&
+		    boxes_file_rules(c, map_get(c->y, item, "boxes_file", NULL),
+				     i) != 0)
+			return -1;
 		resolve_windows(c, item, i);
 	}
 	widest_windows(e);
 	return 0;
+}
+
+/*
+ * start_from names both the other experiment's state and its stage; its
+ * state itself is read by `check` and `run` (daemon/), never here.
+ */
+static void
+start_from_rules(struct cross *c)
+{
+	yaml_node_t *sn = map_get(c->y, c->root, "start_from", NULL);
+
+	if (sn == NULL || sn->type != YAML_MAPPING_NODE)
+		return;
+	if (map_get(c->y, sn, "state_dir", NULL) == NULL)
+		cfg_node_error(c->d, sn,
+			       "start_from: missing key \"state_dir\" (the "
+			       "other experiment's state directory)");
+	if (map_get(c->y, sn, "stage", NULL) == NULL)
+		cfg_node_error(c->d, sn,
+			       "start_from: missing key \"stage\" (the other "
+			       "experiment's finished stage to start from)");
 }
 
 /*
@@ -824,6 +961,7 @@ exp_load(const char *path, struct experiment **out, struct exp_errors *errs,
 	aggregate_rules(&c);
 	hit_rules(&c);
 	host_rules(&c);
+	start_from_rules(&c);
 	if (image_rules(&c) != 0 || detector_rules(&c) != 0)
 		goto oom;
 	if (e->output_dir != NULL) {
@@ -833,6 +971,14 @@ exp_load(const char *path, struct experiment **out, struct exp_errors *errs,
 			goto oom;
 		free(e->output_dir);
 		e->output_dir = r;
+	}
+	if (e->start_from.state_dir != NULL) {
+		char *r = resolve(dir, e->start_from.state_dir);
+
+		if (r == NULL)
+			goto oom;
+		free(e->start_from.state_dir);
+		e->start_from.state_dir = r;
 	}
 	if (e->images_host.dir != NULL) {
 		char *r = resolve(dir, e->images_host.dir);

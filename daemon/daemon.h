@@ -324,6 +324,79 @@ int store_stage0_get(struct state *st, const char *image_id,
 		     struct stage0_box **out, size_t *n, bool *recorded,
 		     struct errbuf *eb);
 
+/* ---- stage0.c: gathering the starting boxes (issue 17) ----------------- */
+
+struct run_ctx;
+struct start_source;
+
+/*
+ * The other experiment of start_from, its state opened read-only: IF_EINPUT
+ * (or the state's own error) naming the directory when it has no state or
+ * is this experiment's own.
+ */
+int start_source_open(const struct experiment *exp,
+		      struct start_source **out, struct errbuf *eb);
+void start_source_close(struct start_source *s);
+/* The other experiment's name, as its state records it. */
+const char *start_source_name(const struct start_source *s);
+/*
+ * What the other experiment had redacted of image_id by the end of its
+ * stage: its stage 0 and stages 1..N, with origins "experiment NAME stage
+ * k".  *shared false (nothing else) when it has no image of that id;
+ * IF_EINPUT naming directory, stage and image when its stage is not
+ * finished, or when fingerprint (may be NULL) is not its photo's.
+ */
+int start_source_boxes(struct start_source *s, const char *image_id,
+		       const char *fingerprint, struct stage0_box **out,
+		       size_t *n, bool *shared, struct errbuf *eb);
+/*
+ * Records im's stage 0 unless it is: its own boxes, boxes_file's,
+ * start_from's and the detector's (loaded once per run).  IF_EINPUT with
+ * the reason in cause when this image cannot start (it should fail);
+ * errors of our own state, memory or detector in eb.
+ */
+int stage0_ensure(struct run_ctx *ctx, const struct image_rec *im,
+		  struct errbuf *cause, struct errbuf *eb);
+/*
+ * At start (run): every image of start_from's experiment that this one
+ * shares and has not recorded stage 0 for must be the same photo and have
+ * finished the stage; and one image at least must be shared.  IF_EINPUT
+ * (or the other state's error) naming the directory, stage and image.
+ */
+int stage0_check_start(struct run_ctx *ctx, struct errbuf *eb);
+
+/* What `check` shows: the starting boxes each image would have today. */
+struct stage0_preview {
+	size_t nimages;
+	struct stage0_box **boxes; /* per image, in the experiment's order */
+	size_t *counts;
+	char *source_name; /* start_from's experiment, or NULL */
+	/*
+	 * Why start_from's boxes are not there (no state yet, a stage not
+	 * finished, another photo: what run refuses to start with), or NULL.
+	 * Its boxes are then left out.
+	 */
+	char *problem;
+};
+
+/*
+ * Every image's own boxes, boxes_file's and start_from's (its state read,
+ * never written); the detector's are left to run.  A problem of
+ * start_from's state goes to p->problem; only memory fails.
+ */
+int stage0_preview(const struct experiment *exp, struct stage0_preview *p,
+		   struct errbuf *eb);
+void stage0_preview_free(struct stage0_preview *p);
+
+/*
+ * stage.c: the original of im through ctx's renderer, checked against the
+ * fingerprint the experiment started with (IF_EINPUT when it changed or
+ * cannot be read); *data stays valid until the renderer's next call.
+ */
+int image_read_original(struct run_ctx *ctx, const struct image_rec *im,
+			const char **path, const void **data, size_t *len,
+			struct errbuf *eb);
+
 /* ---- notify.c: sd_notify ------------------------------------------------ */
 
 struct notifier {
@@ -395,6 +468,13 @@ struct run_ctx {
 	bool reviews_swept;
 	int64_t (*now)(void *arg); /* seconds since the epoch */
 	void *now_arg;
+	/*
+	 * Stage 0 (stage0.c): the detector, loaded on first use, and the
+	 * state of start_from's experiment, opened on first use; NULL until
+	 * then.  engine_close() frees them.
+	 */
+	struct face_detector *detector;
+	struct start_source *start;
 	/* Test hook: SIGKILL at this crash point (0 = never); see stage.c. */
 	int64_t crash_at;
 	const char *crash_label; /* count only points of this name, or NULL */
@@ -810,6 +890,7 @@ struct sim_view {
 	struct sim_experiment exp; /* pass &view.exp to sim_add_experiment() */
 	struct sim_image *images;
 	struct sim_face **faces;
+	struct sim_face **hidden; /* each image's stage 0 known to the file */
 	size_t nimages;
 	struct sim_crowd_model crowd; /* the experiment's simulator: keys */
 };

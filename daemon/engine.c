@@ -334,7 +334,8 @@ engine_start(struct engine *e, struct errbuf *eb)
 	    engine_state_open(e, eb) != IF_OK ||
 	    engine_creds(e, eb) != IF_OK || engine_endpoint(e, eb) != IF_OK ||
 	    engine_client_open(e, eb) != IF_OK ||
-	    engine_host_open(e, eb) != IF_OK || sync_images(ctx, eb) != IF_OK)
+	    engine_host_open(e, eb) != IF_OK || sync_images(ctx, eb) != IF_OK ||
+	    stage0_check_start(ctx, eb) != IF_OK)
 		return eb->code;
 	log_info("%s: running from %s (state %s, credentials from %s)",
 		 ctx->exp->name, e->cfg.exp_path, state_path(ctx->st),
@@ -379,6 +380,8 @@ engine_close(struct engine *e)
 	if (e == NULL)
 		return;
 	img_renderer_free(e->ctx.renderer);
+	face_detector_free(e->ctx.detector);
+	start_source_close(e->ctx.start);
 	mturk_image_host_free(e->ctx.host);
 	mturk_client_free(e->ctx.client);
 	sim_free(e->ctx.sim);
@@ -473,6 +476,11 @@ engine_adopt(struct engine *e, struct experiment *fresh, struct errbuf *eb)
 
 	exp_free(ctx->exp);
 	ctx->exp = fresh;
+	/* Stage 0's sources follow the file: opened again on first use. */
+	face_detector_free(ctx->detector);
+	ctx->detector = NULL;
+	start_source_close(ctx->start);
+	ctx->start = NULL;
 	if (ctx->sim == NULL)
 		return IF_OK;
 	sim_view_cleanup(&e->simexp);

@@ -33,6 +33,12 @@ struct sim_image {
 	/* Its own windows, stage by stage, or NULL for the experiment's. */
 	const int *windows;
 	size_t nwindows;
+	/*
+	 * Stage 0 (issue 17): boxes every stage image of it hides from the
+	 * first stage on, whoever found them; sim_set_hidden() replaces them.
+	 */
+	const struct sim_face *hidden;
+	size_t nhidden;
 };
 
 /*
@@ -166,6 +172,15 @@ unsigned sim_port(const struct sim_server *sim);
 /* Teaches the crowd one more experiment (the embedding daemon's). */
 int sim_add_experiment(struct sim_server *sim, const struct sim_experiment *exp,
 		       struct errbuf *eb);
+/*
+ * Tells the crowd what an image of a known experiment starts hidden
+ * behind (its stage 0, copied), as the embedding daemon records it; the
+ * HITs created from then on are planned with it.  IF_EINPUT for an
+ * experiment or image the crowd does not know.
+ */
+int sim_set_hidden(struct sim_server *sim, const char *experiment,
+		   const char *image_id, const struct sim_face *boxes,
+		   size_t n, struct errbuf *eb);
 /*
  * An operator's entry link for participant (NULL: a new random id), under
  * public_url, appended to out: "URL/enter?p=ID&t=MAC".  The MAC's key is

@@ -1228,6 +1228,15 @@ sim_add_experiment(struct sim_server *sim, const struct sim_experiment *exp,
 	return sim_store_add_experiment(sim->store, exp, eb);
 }
 
+int
+sim_set_hidden(struct sim_server *sim, const char *experiment,
+	       const char *image_id, const struct sim_face *boxes, size_t n,
+	       struct errbuf *eb)
+{
+	return sim_store_set_hidden(sim->store, experiment, image_id, boxes, n,
+				    eb);
+}
+
 void
 sim_free(struct sim_server *sim)
 {

@@ -97,12 +97,21 @@ test_examples(void **state)
 		size_t nstages;
 		int windows[5];
 		enum exp_aggregate agg;
+		const char *start_from; /* its stage 1 (41) comes first */
 	} table[] = {
-		/* Spec section 1's table of the seed's experiments. */
-		{"examples/exp1.yaml", 5, {41, 27, 21, 17, 13}, EXP_AGG_UNION},
-		{"examples/exp2.yaml", 5, {41, 27, 21, 17, 13}, EXP_AGG_FIRST},
-		{"examples/exp3.yaml", 3, {41, 21, 13}, EXP_AGG_UNION},
-		{"examples/exp4.yaml", 3, {41, 21, 13}, EXP_AGG_FIRST},
+		/*
+		 * Spec section 1's table of the seed's experiments: 3 and 4
+		 * are 41, 21, 13 with their 41 taken from 1 and 2's stage 1
+		 * (issue 17), so their own stages are 21, 13.
+		 */
+		{"examples/exp1.yaml", 5, {41, 27, 21, 17, 13}, EXP_AGG_UNION,
+		 NULL},
+		{"examples/exp2.yaml", 5, {41, 27, 21, 17, 13}, EXP_AGG_FIRST,
+		 NULL},
+		{"examples/exp3.yaml", 2, {21, 13}, EXP_AGG_UNION,
+		 "examples/../state/exp1"},
+		{"examples/exp4.yaml", 2, {21, 13}, EXP_AGG_FIRST,
+		 "examples/../state/exp2"},
 	};
 
 	(void)state;
@@ -112,6 +121,13 @@ test_examples(void **state)
 		assert_int_equal(e->nstages, table[i].nstages);
 		assert_memory_equal(e->stages, table[i].windows,
 				    table[i].nstages * sizeof(int));
+		if (table[i].start_from == NULL) {
+			assert_null(e->start_from.state_dir);
+		} else {
+			assert_string_equal(e->start_from.state_dir,
+					    table[i].start_from);
+			assert_int_equal(e->start_from.stage, 1);
+		}
 		assert_int_equal(e->aggregate, table[i].agg);
 		/* The seed study: 3 workers, $0.15, 5 minutes, sandbox. */
 		assert_int_equal(e->hit.workers, 3);
