@@ -20,6 +20,7 @@
  */
 #include "daemon/daemon.h"
 #include "daemon/report_page.h"
+#include "daemon/report_stage0.h"
 #include "config/config.h"
 
 #include <jansson.h>
@@ -246,26 +247,6 @@ boxes_json_value(const struct box *b, size_t n)
 	return a;
 }
 
-/* Stage 0's boxes with their origins; null while not recorded. */
-static json_t *
-stage0_json(const struct image_boxes *ib)
-{
-	json_t *a;
-
-	if (!ib->stage0)
-		return json_null();
-	a = json_array();
-	for (size_t i = 0; i < ib->upto[0]; i++) {
-		const struct stage0_box *b = &ib->start[i];
-
-		json_array_append_new(a, json_pack("{s:[iiii],s:s}", "box",
-						   b->box.x, b->box.y, b->box.w,
-						   b->box.h, "origin",
-						   b->origin));
-	}
-	return a;
-}
-
 /*
  * The image's faces measured (first stage, coverage), then its answers
  * and HITs fed to the study's analysis, which adds each face's first
@@ -303,7 +284,10 @@ measure_image(struct run_ctx *ctx, const struct exp_image *ei,
 				   ib->all, ib->nall, ei->width, ei->height,
 				   m, eb);
 		if (rc == IF_OK) {
-			m->has_stage0 = ib->stage0;
+			/* Stage 0 took part: boxes, or a detector. */
+			m->has_stage0 = ib->stage0 &&
+					(ib->upto[0] > 0 ||
+					 ctx->exp->detector.enabled);
 			m->stage0_boxes = ib->upto[0];
 			m->stage0_detector_boxes = ib->ndetector;
 			metrics_stages(m, faces, nfaces, ctx->exp->nstages);
@@ -408,7 +392,6 @@ image_entry(struct run_ctx *ctx, const struct exp_image *ei,
 				    boxes_json_value(ib.all, ib.nall));
 		json_object_set_new(rec, "stages_done",
 				    json_integer((json_int_t)ib.nresults));
-		json_object_set_new(rec, "stage0", stage0_json(&ib));
 		json_object_set_new(rec, "metrics", metrics_json(m));
 		*out = rec;
 		rec = NULL;
@@ -588,6 +571,7 @@ report_write(struct run_ctx *ctx, const char *dir, size_t *nimages,
 	    (buf_append_str(&page, ";</script>\n<script>\n") != 0 ||
 	     buf_append_str(&page, report_page_common) != 0 ||
 	     buf_append_str(&page, report_page_script) != 0 ||
+	     buf_append_str(&page, report_page_stage0) != 0 ||
 	     buf_append_str(&page, "</script>\n</body>\n</html>\n") != 0))
 		rc = err_set(eb, IF_ERUNTIME, "out of memory");
 	if (rc == IF_OK)
