@@ -299,15 +299,21 @@ stage0_ensure(struct run_ctx *ctx, const struct image_rec *im,
 	run_crash_point(ctx, "before stage 0");
 	w = (struct stage0_write){im->id, all, nall, run_now(ctx), false};
 	rc = state_transaction(ctx->st, write_stage0, &w, eb);
-	if (rc == IF_OK && w.inserted)
+	if (rc == IF_OK && w.inserted) {
+		char from_src[128] = "", from_det[48] = "";
+
+		if (ctx->start != NULL)
+			snprintf(from_src, sizeof(from_src),
+				 ", %zu from experiment %s", nfrom,
+				 start_source_name(ctx->start));
+		if (exp->detector.enabled)
+			snprintf(from_det, sizeof(from_det),
+				 ", %zu from the detector", nfaces);
 		log_info("%s/%s/0: stage 0 recorded: %zu starting box%s (%zu "
-			 "of its own, %zu from experiment %s, %zu from the "
-			 "detector)",
+			 "of its own%s%s)",
 			 exp->name, im->id, nall, nall == 1 ? "" : "es", nown,
-			 nfrom,
-			 ctx->start != NULL ? start_source_name(ctx->start)
-					    : "-",
-			 nfaces);
+			 from_src, from_det);
+	}
 	goto done;
 source_failed:
 	/* Our own memory or disk stops the daemon; the rest is the image's. */
