@@ -159,6 +159,14 @@ struct exp_mturk {
 	char *region;	       /* signing region [default: "us-east-1"] */
 	char *profile;	       /* credentials profile, or NULL [default] */
 	int64_t poll_interval; /* seconds, 1s..1h [default: 30s] */
+	/*
+	 * PEM file of the CA certificates the endpoint's TLS certificate is
+	 * verified against, instead of the system's (a task server behind a
+	 * proxy with its own CA); resolved like image paths, readable when
+	 * the file is loaded.  Also used for images_host kind simulator,
+	 * which shares the endpoint.  [default: NULL = the system's]
+	 */
+	char *ca_file;
 };
 
 /*
@@ -269,6 +277,40 @@ struct exp_sim_crowd {
 	double jitter;	 /* each edge moves up to this share [default: 0.1] */
 };
 
+/* Who recruits and pays the crowd (issue 16), under "recruitment:". */
+enum exp_platform {
+	EXP_PLATFORM_MTURK = 0, /* [default] MTurk pays (today's behaviour) */
+	EXP_PLATFORM_PROLIFIC,	/* Prolific recruits and pays; the task */
+				/* server's HITs cost nothing */
+};
+
+/* Prolific's service fee as published (docs/prolific-api.md). */
+enum exp_fee {
+	EXP_FEE_CORPORATE = 0, /* [default] 42.8%: never understates */
+	EXP_FEE_ACADEMIC,      /* 33.3%, academic and non-profit */
+};
+
+/*
+ * Only platform is set with mturk; the rest is Prolific's (refused with
+ * mturk).  Money in cents of the study currency (USD, compared with
+ * budget_usd), rates in basis points (hundredths of a percent).  The API
+ * token is never here: prolific_token_load()'s chain.
+ */
+struct exp_recruitment {
+	enum exp_platform platform;
+	char *study_id;		       /* prolific: required */
+	char *completion_code;	       /* prolific: required (manual review) */
+	int64_t reward_cents;	       /* per submission; prolific: required */
+	int places;		       /* submissions paid; required too */
+	int tasks_per_participant;     /* at most; 0 = not stated [default] */
+	int64_t bonus_per_task_cents;  /* per valid task [default: 0] */
+	enum exp_fee fee;	       /* [default: corporate] */
+	int fee_percent_bp;	       /* fee_percent, or -1 [default] */
+	int fee_bp;		       /* applied: fee_percent, or fee's */
+	int vat_bp;		       /* VAT on the fee [default: 0] */
+	char *api_url;		       /* NULL = https://api.prolific.com */
+};
+
 struct exp_image {
 	char *id;
 	char *file; /* as written in the experiment file */
@@ -340,6 +382,7 @@ struct experiment {
 	struct exp_sim_crowd sim_crowd;
 	struct exp_start_from start_from;
 	struct exp_host images_host;
+	struct exp_recruitment recruitment;
 	/*
 	 * The money the experiment may commit, or -1 for no limit.  Optional
 	 * for simulator and sandbox, required for production.  [default: -1]
@@ -420,6 +463,8 @@ const char *exp_host_kind_str(enum exp_host_kind kind);
 const char *exp_comparator_str(enum exp_comparator cmp);
 const char *exp_guard_str(enum exp_guard guard); /* NULL for NONE */
 const char *exp_redact_style_str(enum redact_style style);
+const char *exp_platform_str(enum exp_platform p);
+const char *exp_fee_str(enum exp_fee f);
 
 /* ---- schema.c: the keys ------------------------------------------------- */
 
@@ -494,7 +539,12 @@ int64_t plan_fee_cents(int64_t reward_cents, int workers, bool masters);
 /* True when a qualification of exp asks for Masters (the fee is higher). */
 bool plan_uses_masters(const struct experiment *exp);
 
-/* What one HIT of exp costs: workers x (reward + fee). */
+/*
+ * What one assignment of exp costs on MTurk: reward + fee; 0 when
+ * Prolific recruits (the task server's HITs pay nothing).
+ */
+int64_t plan_assignment_cents(const struct experiment *exp);
+/* What one HIT of exp costs: workers x plan_assignment_cents(). */
 int64_t plan_hit_cents(const struct experiment *exp);
 
 struct exp_plan {

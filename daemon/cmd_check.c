@@ -12,9 +12,12 @@
  * image files are only probed for their headers, except with start_from,
  * whose state is read (read-only) and whose shared images are compared
  * with ours by their SHA-256.
+ * A study recruited on Prolific is priced by check_prolific.c instead
+ * (its HITs cost nothing), and refused over budget (exit 2).
  */
 #include "config/config.h"
 #include "daemon/daemon.h"
+#include "daemon/recruit.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -29,14 +32,16 @@ usage(FILE *fp)
 		"\n"
 		"Validates an experiment file without touching the network "
 		"and prints\nits plan: images, stages, HITs, assignments, and "
-		"the cost (rewards\nplus MTurk fees) against the budget.\n"
+		"the cost (rewards\nplus MTurk fees, or with recruitment on "
+		"Prolific its rewards, bonuses,\nservice fee and VAT) against "
+		"the budget.\n"
 		"\n"
 		"  --json   print the plan (or the errors) as one JSON object\n"
 		"  --keys   describe every key of an experiment file\n"
 		"\n"
 		"exit status: 0 valid (also when over budget: run pauses the "
 		"images\nthe budget cannot pay for), 2 invalid file or "
-		"usage\n");
+		"usage, or a Prolific\nstudy over budget\n");
 }
 
 static const char *
@@ -208,7 +213,7 @@ start_boxes_json(const struct stage0_box *b, size_t n)
 
 static void
 print_text(const struct experiment *e, const struct exp_plan *p,
-	   const struct stage0_preview *s0)
+	   const struct prolific_price *pp, const struct stage0_preview *s0)
 {
 	char a[32], b[32], c[32], d[32], dur[24];
 	size_t idw = 2, filew = 4;
@@ -260,6 +265,10 @@ print_text(const struct experiment *e, const struct exp_plan *p,
 	       "each, %s per assignment\n",
 	       (long long)p->hits, p->nimages, p->nstages, p->workers, dur);
 	printf("assignments  %lld\n", (long long)p->assignments);
+	if (pp != NULL) {
+		prolific_plan_print(e, pp);
+		return;
+	}
 	cfg_format_money(p->reward_cents, a, sizeof(a));
 	cfg_format_money(p->fee_cents, b, sizeof(b));
 	printf("per assign.  $%s reward + $%s MTurk fee (%d%%)\n", a, b,
@@ -317,7 +326,7 @@ detector_json(const struct experiment *e)
 
 static json_t *
 plan_json(const struct experiment *e, const struct exp_plan *p,
-	  const struct stage0_preview *s0)
+	  const struct prolific_price *pp, const struct stage0_preview *s0)
 {
 	json_t *o = json_object(), *imgs = json_array(), *st = json_array();
 	json_t *cost = json_object(), *budget;
@@ -423,6 +432,10 @@ plan_json(const struct experiment *e, const struct exp_plan *p,
 			    json_integer(e->hit.assignment_duration));
 	json_object_set_new(o, "cost", cost);
 	json_object_set_new(o, "budget", budget);
+	json_object_set_new(o, "recruitment",
+			    pp != NULL ? prolific_plan_json(e, pp)
+				       : json_pack("{s:s}", "platform",
+						   "mturk"));
 	return o;
 }
 
@@ -489,6 +502,8 @@ cmd_check(int argc, char **argv)
 	struct experiment *e = NULL;
 	struct errbuf eb = {0};
 	struct exp_plan plan;
+	struct prolific_price price;
+	const struct prolific_price *pp = NULL;
 	struct stage0_preview s0;
 	const char *path = NULL;
 	bool json = false;
@@ -531,17 +546,34 @@ cmd_check(int argc, char **argv)
 		return cmd_fail("check", &eb);
 	}
 	plan_compute(e, &plan);
+	if (e->recruitment.platform == EXP_PLATFORM_PROLIFIC) {
+		if ((rc = prolific_plan(e, &price, &eb)) != IF_OK) {
+			rc = cmd_fail("check", &eb);
+			stage0_preview_free(&s0);
+			exp_free(e);
+			exp_errors_cleanup(&errs);
+			return rc;
+		}
+		pp = &price;
+	}
 	if (json)
-		rc = print_json(plan_json(e, &plan, &s0));
+		rc = print_json(plan_json(e, &plan, pp, &s0));
 	else
-		print_text(e, &plan, &s0);
+		print_text(e, &plan, pp, &s0);
 	if (s0.problem != NULL)
 		fprintf(stderr,
 			"intofocus check: warning: %s: %s; run refuses to "
 			"start until that changes\n",
 			path, s0.problem);
 	stage0_preview_free(&s0);
-	if (plan.over_budget)
+	if (pp != NULL &&
+	    prolific_budget_check(pp, e->budget_cents, &eb) != IF_OK) {
+		fprintf(stderr, "intofocus check: %s: %s: run would stop "
+				"approving before the study ends; raise "
+				"budget_usd or lower places\n",
+			path, eb.msg);
+		rc = IF_EINPUT;
+	} else if (plan.over_budget)
 		fprintf(stderr,
 			"intofocus check: warning: %s: the plan costs more "
 			"than budget_usd; run will pause the images it cannot "

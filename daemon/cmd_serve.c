@@ -29,6 +29,7 @@ usage(FILE *fp)
 		"         [--participant-param] [--per-ip N]\n"
 		"         [--max-connections N] [--timeout SECONDS] "
 		"[--threads N]\n"
+		"         [--trusted-proxy ADDR]\n"
 		"       intofocus serve link --state-dir DIR --public-url URL\n"
 		"         [--participant ID | --count N]\n"
 		"\n"
@@ -48,6 +49,10 @@ usage(FILE *fp)
 		"  --max-connections N   connections in all [1024]\n"
 		"  --timeout SECONDS     an idle connection's life [30]\n"
 		"  --threads N           server threads [4]\n"
+		"  --trusted-proxy ADDR  the loopback address the reverse "
+		"proxy connects\n"
+		"                        from; its X-Real-IP names the "
+		"client for --per-ip\n"
 		"\n"
 		"link: prints entry links, one a line: for --participant ID, "
 		"or for N new\n"
@@ -151,6 +156,7 @@ cmd_serve(int argc, char **argv)
 		{"max-connections", required_argument, NULL, 'm'},
 		{"timeout", required_argument, NULL, 't'},
 		{"threads", required_argument, NULL, 'T'},
+		{"trusted-proxy", required_argument, NULL, 'X'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -225,6 +231,9 @@ cmd_serve(int argc, char **argv)
 				goto fail;
 			pc.threads = (unsigned)v;
 			break;
+		case 'X':
+			pc.trusted_proxy = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			goto out;
@@ -283,9 +292,10 @@ cmd_serve(int argc, char **argv)
 	printf("intofocus serve: participants' address: %s\n",
 	       pc.public_url != NULL ? pc.public_url : "(the listening one)");
 	printf("intofocus serve: accepting access key %s from %s; state %s; "
-	       "share %d; Prolific %s\n",
+	       "share %d; Prolific %s; trusted proxy %s\n",
 	       creds->access_key_id, creds->source, cfg.state_dir, pc.share,
-	       pc.prolific_study != NULL ? pc.prolific_study : "off");
+	       pc.prolific_study != NULL ? pc.prolific_study : "off",
+	       pc.trusted_proxy != NULL ? pc.trusted_proxy : "none");
 	fflush(stdout);
 	while (!loop_stop_requested())
 		loop_sleep(&unblocked, 1000);

@@ -253,7 +253,10 @@ int store_hits_for_image(struct state *st, const char *image_id,
 /* Every created HIT (hit_id known) whose closed is closed, oldest first. */
 int store_hits_closed(struct state *st, int closed, struct hit_rec **out,
 		      size_t *n, struct errbuf *eb);
-/* Money committed: the cost of every HIT intent, in cents. */
+/*
+ * Money committed: the cost of every HIT intent, and of every Prolific
+ * approval and bonus record (daemon/recruit.h), in cents.
+ */
 int store_committed_cents(struct state *st, int64_t *out, struct errbuf *eb);
 /* Counts of HITs created and still open. */
 int store_hit_counts(struct state *st, int64_t *open, int64_t *total,
@@ -479,6 +482,14 @@ struct run_ctx {
 	int64_t crash_at;
 	const char *crash_label; /* count only points of this name, or NULL */
 	int64_t crash_points;
+	/*
+	 * The server's push (push.c): the server's clock of its last answer
+	 * (the next wait's cursor), when a failed wait's rest ends, and
+	 * whether the log said it is used.
+	 */
+	int64_t push_since;
+	int64_t push_rest_until;
+	bool push_noted;
 };
 
 /*
@@ -572,6 +583,25 @@ int cmd_calibrate(int argc, char **argv); /* cmd_calibrate.c */
 /* state_dir.c: --state-dir, else $STATE_DIRECTORY, else ./state/NAME. */
 char *state_dir_for(const char *given, const char *exp_name);
 
+/* ---- push.c: waiting on the server's push (issue 19) -------------------- */
+
+enum push_outcome {
+	PUSH_ABSENT,	/* not offered, or resting after a failure: sleep */
+	PUSH_FAILED,	/* the wait failed (logged): sleep */
+	PUSH_SIGNALLED, /* a signal ended the wait */
+	PUSH_QUIET,	/* the wait ended with nothing of ours due */
+	PUSH_WOKE,	/* images were made due now */
+};
+
+/*
+ * Waits up to wait_ms on the server's push, under the signal mask
+ * unblocked, making the images of HITs that became Reviewable due now.
+ * *how says what happened; PUSH_ABSENT and PUSH_FAILED leave the sleep to
+ * the caller.  Only errors of the state are returned.
+ */
+int push_wait(struct run_ctx *ctx, const sigset_t *unblocked, int64_t wait_ms,
+	      enum push_outcome *how, struct errbuf *eb);
+
 /* ---- engine.c: the daemon (intofocus run) -------------------------------- */
 
 /* What one run is given; strings are borrowed for the engine's life. */
@@ -584,6 +614,7 @@ struct engine_config {
 	int64_t sim_delay_ms;	/* a simulated worker's delay */
 	int64_t sim_latency_ms;	/* each request's wait, as if remote */
 	bool sim_memory;	/* nothing on disk: not beside the state */
+	bool sim_no_push;	/* it offers no push: the daemon polls */
 	const char *const *sim_refusals; /* as intofocus sim --refuse */
 	size_t sim_nrefusals;
 	/*
@@ -632,6 +663,13 @@ int engine_run(struct engine *e, struct errbuf *eb);
  */
 int engine_pass(struct engine *e, struct engine_progress *p,
 		struct errbuf *eb);
+/*
+ * The loop's wait after a pass that left p: on the server's push when it
+ * offers one, else asleep; up to the earliest next_at, and never more
+ * than max_ms of the wall clock (tests; <0: no bound).  *how says which.
+ */
+int engine_wait(struct engine *e, const struct engine_progress *p,
+		int64_t max_ms, enum push_outcome *how, struct errbuf *eb);
 /*
  * Rereads the experiment file under the rules of spec section 3: a file
  * that does not load, or changes what started images depend on, is

@@ -210,6 +210,7 @@ engine_sim_start(struct engine *e, struct errbuf *eb)
 	scfg.seed = e->cfg.sim_seed;
 	scfg.crowd_delay_ms = e->cfg.sim_delay_ms;
 	scfg.call_latency_ms = e->cfg.sim_latency_ms;
+	scfg.push_off = e->cfg.sim_no_push;
 	scfg.access_key_id = ctx->creds->access_key_id;
 	scfg.secret_access_key = ctx->creds->secret_access_key;
 	scfg.experiments = &e->simexp.exp;
@@ -277,6 +278,7 @@ engine_client_open(struct engine *e, struct errbuf *eb)
 	ccfg.endpoint = e->endpoint;
 	ccfg.region = e->ctx.exp->mturk.region;
 	ccfg.creds = e->ctx.creds;
+	ccfg.http.ca_file = e->ctx.exp->mturk.ca_file;
 	if (e->cfg.now != NULL) {
 		ccfg.clock.now = e->cfg.now;
 		ccfg.clock.ctx = e->cfg.now_arg;
@@ -304,6 +306,8 @@ engine_host_open(struct engine *e, struct errbuf *eb)
 		hcfg.bucket = e->bucket;
 		hcfg.endpoint = e->endpoint;
 		hcfg.path_style = true;
+		/* The same endpoint as the API, so the same CAs. */
+		hcfg.http.ca_file = exp->mturk.ca_file;
 		break;
 	case EXP_HOST_S3:
 		hcfg.kind = MTURK_HOST_S3;
@@ -694,6 +698,25 @@ engine_wait_ms(const struct engine *e, const struct engine_progress *p)
 	return wait_ms;
 }
 
+int
+engine_wait(struct engine *e, const struct engine_progress *p,
+	    int64_t max_ms, enum push_outcome *how, struct errbuf *eb)
+{
+	int64_t wait_ms = engine_wait_ms(e, p);
+
+	*how = PUSH_ABSENT;
+	if (max_ms >= 0 && wait_ms > max_ms)
+		wait_ms = max_ms;
+	if (wait_ms <= 0)
+		return IF_OK;
+	/* The push ends the wait when a HIT of ours becomes Reviewable. */
+	if (push_wait(&e->ctx, &e->unblocked, wait_ms, how, eb) != IF_OK)
+		return eb->code;
+	if (*how == PUSH_ABSENT || *how == PUSH_FAILED)
+		loop_sleep(&e->unblocked, wait_ms);
+	return IF_OK;
+}
+
 static int
 engine_loop(struct engine *e, struct errbuf *eb)
 {
@@ -702,7 +725,8 @@ engine_loop(struct engine *e, struct errbuf *eb)
 
 	for (;;) {
 		struct engine_progress p;
-		int64_t now, wait_ms;
+		enum push_outcome how;
+		int64_t now;
 
 		if (engine_pass(e, &p, eb) != IF_OK)
 			return eb->code;
@@ -725,9 +749,8 @@ engine_loop(struct engine *e, struct errbuf *eb)
 		}
 		if (p.final == p.images)
 			continue;
-		wait_ms = engine_wait_ms(e, &p);
-		if (wait_ms > 0)
-			loop_sleep(&e->unblocked, wait_ms);
+		if (engine_wait(e, &p, -1, &how, eb) != IF_OK)
+			return eb->code;
 	}
 }
 

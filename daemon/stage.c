@@ -512,10 +512,7 @@ post_intent(struct run_ctx *ctx, struct image_rec *im, struct hit_rec *h,
 	need = exp->hit.workers - (int)have;
 	if (need < 1)
 		need = 1;
-	cost = (int64_t)need *
-	       (exp->hit.reward_cents +
-		plan_fee_cents(exp->hit.reward_cents, exp->hit.workers,
-			       plan_uses_masters(exp)));
+	cost = (int64_t)need * plan_assignment_cents(exp);
 	if (store_committed_cents(ctx->st, &committed, eb) != IF_OK)
 		return eb->code;
 	if (exp->budget_cents >= 0 && committed + cost > exp->budget_cents) {
