@@ -1,8 +1,9 @@
 # hit.exclusivity_group: two experiments on one simulator share their
 # stage qualification types.  Experiment qa works in slots 1-3 of group
-# "linked" (windows 41, 27, 21), qb in slots 4-5 (17, 13), as an experiment
-# that goes on from another's results would.  qa runs first, then qb: no
-# worker who answered in qa answers in qb, each qualification type exists
+# "linked" (windows 41, 27, 21); qb starts from qa's stage 1 (start_from)
+# and works in slots 4-5 (21, 13), as the study's experiment 3 goes on
+# from experiment 1.  qa runs first, then qb: no worker who answered in qa
+# (its stage 1 above all) answers in qb, each qualification type exists
 # once, and every HIT of either keeps out the holders of the group's other
 # four slots.  The control runs the same two experiments without the group
 # on a fresh simulator with the same seed: workers of qa do answer in qb
@@ -12,7 +13,7 @@
 cp "$TOP"/tests/fixtures/daemon/group.jpg "$TOP"/tests/fixtures/daemon/street.jpg .
 PY=${PYTHON:-/usr/bin/python3}
 
-# experiment NAME STAGES [GROUP]: an experiment file on stdout.
+# experiment NAME STAGES [GROUP [START_FROM]]: an experiment file on stdout.
 experiment() {
 	cat <<YAML
 name: $1
@@ -25,14 +26,16 @@ hit:
   exclusive_stages: true
 YAML
 	[ -n "${3:-}" ] && echo "  exclusivity_group: $3"
+	[ -n "${4:-}" ] && printf 'start_from:\n  state_dir: %s\n  stage: 1\n' "$4"
 	echo "stages: $2"
 	two_photos_yaml
 }
 
 experiment qa "[41, 27, 21]" "{name: linked, stages: 5}" >sim.yaml
-experiment qb "[17, 13]" "{name: linked, stages: 5, first_stage: 4}" >qb.yaml
+experiment qb "[21, 13]" "{name: linked, stages: 5, first_stage: 4}" \
+	../qa/st >qb.yaml
 experiment qa "[41, 27, 21]" >qa-own.yaml
-experiment qb "[17, 13]" >qb-own.yaml
+experiment qb "[21, 13]" "" ../qa-own/st >qb-own.yaml
 . "$TOP/tests/e2e/sim_lib.sh"
 
 # with_endpoint FILE PORT DIR: DIR/exp.yaml = FILE talking to that simulator.
@@ -70,6 +73,7 @@ with_endpoint sim.yaml "$PORT" qa
 with_endpoint qb.yaml "$PORT" qb
 expect_exit 0 "qa runs to the end" "$INTOFOCUS" run qa/exp.yaml --state-dir qa/st
 expect_exit 0 "qb runs to the end" "$INTOFOCUS" run qb/exp.yaml --state-dir qb/st
+check "qb started from qa's stage 1" grep -q '"experiment qa stage 1"' qb/out/group.json
 check "no worker of qa answered in qb" test "$(workers_shared qa qb)" = 0
 check "the group's five types, each once, required by every HIT" \
 	"$PY" - "$PORT" <<'PYEOF'
