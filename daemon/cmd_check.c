@@ -91,6 +91,53 @@ print_windows(const struct experiment *e, int idw)
 	}
 }
 
+/* Requirements per HIT: the file's own and one per other stage slot. */
+static size_t
+requirements_per_hit(const struct experiment *e)
+{
+	return e->hit.nquals + (e->hit.exclusive_stages
+					? (size_t)exp_qual_slots(e) - 1
+					: 0);
+}
+
+/* Who may work in which stage (hit.exclusive_stages, exclusivity_group). */
+static void
+print_exclusive(const struct experiment *e)
+{
+	const struct exp_group *g = &e->hit.group;
+	int first = exp_qual_slot(e, 1);
+	int last = exp_qual_slot(e, (int)e->nstages);
+
+	if (!e->hit.exclusive_stages)
+		printf("exclusive    no: a worker may work in every stage\n");
+	else if (g->name == NULL)
+		printf("exclusive    a worker works in one of the %zu stages; "
+		       "%zu requirements per HIT\n",
+		       e->nstages, requirements_per_hit(e));
+	else
+		printf("exclusive    a worker works in one of the %d stages of "
+		       "group %s (\"intofocus group %s stage N\"), this "
+		       "experiment's are %d-%d; %zu requirements per HIT\n",
+		       g->stages, g->name, g->name, first, last,
+		       requirements_per_hit(e));
+}
+
+static json_t *
+exclusive_json(const struct experiment *e)
+{
+	const struct exp_group *g = &e->hit.group;
+
+	if (!e->hit.exclusive_stages)
+		return json_null();
+	return json_pack("{s:o, s:i, s:i, s:i, s:I}", "group",
+			 g->name != NULL ? json_string(g->name) : json_null(),
+			 "slots", exp_qual_slots(e), "first_slot",
+			 exp_qual_slot(e, 1), "last_slot",
+			 exp_qual_slot(e, (int)e->nstages),
+			 "requirements_per_hit",
+			 (json_int_t)requirements_per_hit(e));
+}
+
 static void
 print_detector(const struct experiment *e)
 {
@@ -116,13 +163,18 @@ print_start_boxes(const struct experiment *e, const struct stage0_preview *s,
 {
 	size_t total = 0;
 
-	if (e->start_from.state_dir != NULL)
+	if (e->start_from.state_dir != NULL && s->problem == NULL)
 		printf("start from   experiment %s, stage %d (state %s)\n",
 		       s->source_name, e->start_from.stage,
 		       e->start_from.state_dir);
+	else if (e->start_from.state_dir != NULL)
+		printf("start from   stage %d of the experiment in %s: NOT "
+		       "READY (see the warning)\n",
+		       e->start_from.stage, e->start_from.state_dir);
 	for (size_t i = 0; i < s->nimages; i++)
 		total += s->counts[i];
-	if (total == 0 && e->start_from.state_dir == NULL)
+	if (total == 0 && e->start_from.state_dir == NULL &&
+	    !e->detector.enabled)
 		return;
 	printf("stage 0      %zu starting boxes, hidden from the first stage "
 	       "on%s:\n",
@@ -207,6 +259,7 @@ print_text(const struct experiment *e, const struct exp_plan *p,
 	printf("aggregate    %s of %d worker%s per stage\n",
 	       exp_aggregate_str(e->aggregate), e->hit.workers,
 	       e->hit.workers == 1 ? "" : "s");
+	print_exclusive(e);
 	cfg_format_duration(e->hit.assignment_duration, dur, sizeof(dur));
 	printf("HITs         %lld (%zu images x %zu stages), %d assignments "
 	       "each, %s per assignment\n",
@@ -311,10 +364,16 @@ plan_json(const struct experiment *e, const struct exp_plan *p,
 		o, "start_from",
 		e->start_from.state_dir == NULL
 			? json_null()
-			: json_pack("{s:s, s:i, s:s}", "state_dir",
+			: json_pack("{s:s, s:i, s:o, s:b, s:o}", "state_dir",
 				    e->start_from.state_dir, "stage",
 				    e->start_from.stage, "experiment",
-				    s0->source_name));
+				    s0->source_name != NULL
+					    ? json_string(s0->source_name)
+					    : json_null(),
+				    "ready", s0->problem == NULL, "problem",
+				    s0->problem != NULL
+					    ? json_string(s0->problem)
+					    : json_null()));
 	{
 		json_t *specs = json_array();
 		char len[16];
@@ -365,6 +424,7 @@ plan_json(const struct experiment *e, const struct exp_plan *p,
 	json_object_set_new(o, "stages", st);
 	json_object_set_new(o, "aggregate",
 			    json_string(exp_aggregate_str(e->aggregate)));
+	json_object_set_new(o, "exclusive", exclusive_json(e));
 	json_object_set_new(o, "workers", json_integer(p->workers));
 	json_object_set_new(o, "hits", json_integer(p->hits));
 	json_object_set_new(o, "assignments", json_integer(p->assignments));
@@ -482,10 +542,8 @@ cmd_check(int argc, char **argv)
 	}
 	/* Starting boxes: start_from's state is read now (read-only). */
 	if (stage0_preview(e, &s0, &eb) != IF_OK) {
-		rc = report_errors(path, &errs, &eb, json);
 		exp_free(e);
-		exp_errors_cleanup(&errs);
-		return rc;
+		return cmd_fail("check", &eb);
 	}
 	plan_compute(e, &plan);
 	if (e->recruitment.platform == EXP_PLATFORM_PROLIFIC) {
@@ -502,6 +560,11 @@ cmd_check(int argc, char **argv)
 		rc = print_json(plan_json(e, &plan, pp, &s0));
 	else
 		print_text(e, &plan, pp, &s0);
+	if (s0.problem != NULL)
+		fprintf(stderr,
+			"intofocus check: warning: %s: %s; run refuses to "
+			"start until that changes\n",
+			path, s0.problem);
 	stage0_preview_free(&s0);
 	if (pp != NULL &&
 	    prolific_budget_check(pp, e->budget_cents, &eb) != IF_OK) {

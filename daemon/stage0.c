@@ -299,15 +299,21 @@ stage0_ensure(struct run_ctx *ctx, const struct image_rec *im,
 	run_crash_point(ctx, "before stage 0");
 	w = (struct stage0_write){im->id, all, nall, run_now(ctx), false};
 	rc = state_transaction(ctx->st, write_stage0, &w, eb);
-	if (rc == IF_OK && w.inserted)
+	if (rc == IF_OK && w.inserted) {
+		char from_src[128] = "", from_det[48] = "";
+
+		if (ctx->start != NULL)
+			snprintf(from_src, sizeof(from_src),
+				 ", %zu from experiment %s", nfrom,
+				 start_source_name(ctx->start));
+		if (exp->detector.enabled)
+			snprintf(from_det, sizeof(from_det),
+				 ", %zu from the detector", nfaces);
 		log_info("%s/%s/0: stage 0 recorded: %zu starting box%s (%zu "
-			 "of its own, %zu from experiment %s, %zu from the "
-			 "detector)",
+			 "of its own%s%s)",
 			 exp->name, im->id, nall, nall == 1 ? "" : "es", nown,
-			 nfrom,
-			 ctx->start != NULL ? start_source_name(ctx->start)
-					    : "-",
-			 nfaces);
+			 from_src, from_det);
+	}
 	goto done;
 source_failed:
 	/* Our own memory or disk stops the daemon; the rest is the image's. */
@@ -385,7 +391,22 @@ stage0_preview_free(struct stage0_preview *p)
 	free(p->boxes);
 	free(p->counts);
 	free(p->source_name);
+	free(p->problem);
 	memset(p, 0, sizeof(*p));
+}
+
+/*
+ * The source's state as it stands: a problem there (no state yet, a stage
+ * not finished) is the other experiment's progress, not this file's, so
+ * `check` reports it beside a valid plan, whatever its kind.
+ */
+static int
+preview_problem(struct stage0_preview *p, struct errbuf *why,
+		struct errbuf *eb)
+{
+	if ((p->problem = strdup(why->msg)) == NULL)
+		return err_set(eb, IF_ERUNTIME, "out of memory");
+	return IF_OK;
 }
 
 int
@@ -393,6 +414,7 @@ stage0_preview(const struct experiment *exp, struct stage0_preview *p,
 	       struct errbuf *eb)
 {
 	struct start_source *src = NULL;
+	struct errbuf why = {0};
 	size_t shared_n = 0;
 	int rc = IF_OK;
 
@@ -404,13 +426,25 @@ stage0_preview(const struct experiment *exp, struct stage0_preview *p,
 		stage0_preview_free(p);
 		return err_set(eb, IF_ERUNTIME, "out of memory");
 	}
-	if (exp->start_from.state_dir != NULL) {
-		if ((rc = start_source_open(exp, &src, eb)) != IF_OK)
-			goto done;
-		if ((p->source_name = strdup(src->name)) == NULL) {
-			rc = err_set(eb, IF_ERUNTIME, "out of memory");
-			goto done;
-		}
+	for (size_t i = 0; i < exp->nimages && rc == IF_OK; i++) {
+		const struct exp_image *ei = &exp->images[i];
+
+		rc = push_boxes(&p->boxes[i], &p->counts[i], ei->boxes,
+				ei->nboxes, "image", eb);
+		if (rc == IF_OK)
+			rc = push_boxes(&p->boxes[i], &p->counts[i],
+					ei->file_boxes, ei->nfile_boxes,
+					"file", eb);
+	}
+	if (rc != IF_OK || exp->start_from.state_dir == NULL)
+		goto done;
+	if (start_source_open(exp, &src, &why) != IF_OK) {
+		rc = preview_problem(p, &why, eb);
+		goto done;
+	}
+	if ((p->source_name = strdup(src->name)) == NULL) {
+		rc = err_set(eb, IF_ERUNTIME, "out of memory");
+		goto done;
 	}
 	for (size_t i = 0; i < exp->nimages; i++) {
 		const struct exp_image *ei = &exp->images[i];
@@ -419,37 +453,31 @@ stage0_preview(const struct experiment *exp, struct stage0_preview *p,
 		bool shared = false;
 		char fp[65];
 
-		rc = push_boxes(&p->boxes[i], &p->counts[i], ei->boxes,
-				ei->nboxes, "image", eb);
-		if (rc == IF_OK)
-			rc = push_boxes(&p->boxes[i], &p->counts[i],
-					ei->file_boxes, ei->nfile_boxes,
-					"file", eb);
-		if (rc != IF_OK || src == NULL)
-			goto next;
-		if ((rc = file_fingerprint(ei->path, fp, eb)) != IF_OK ||
-		    (rc = start_source_boxes(src, ei->id, fp, &from, &nfrom,
-					     &shared, eb)) != IF_OK)
-			goto next;
+		if (file_fingerprint(ei->path, fp, &why) != IF_OK ||
+		    start_source_boxes(src, ei->id, fp, &from, &nfrom, &shared,
+				       &why) != IF_OK) {
+			rc = preview_problem(p, &why, eb);
+			goto done;
+		}
 		shared_n += shared;
 		if (nfrom == 0)
-			goto next;
+			continue;
 		grown = realloc(p->boxes[i],
 				(p->counts[i] + nfrom) * sizeof(*grown));
 		if (grown == NULL) {
+			free(from);
 			rc = err_set(eb, IF_ERUNTIME, "out of memory");
-			goto next;
+			goto done;
 		}
 		memcpy(grown + p->counts[i], from, nfrom * sizeof(*from));
+		free(from);
 		p->boxes[i] = grown;
 		p->counts[i] += nfrom;
-next:
-		free(from);
-		if (rc != IF_OK)
-			goto done;
 	}
-	if (src != NULL && exp->nimages > 0 && shared_n == 0)
-		rc = no_image_shared(src, eb);
+	if (exp->nimages > 0 && shared_n == 0) {
+		no_image_shared(src, &why);
+		rc = preview_problem(p, &why, eb);
+	}
 done:
 	start_source_close(src);
 	if (rc != IF_OK)
