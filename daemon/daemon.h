@@ -34,6 +34,7 @@ int cmd_mturk(int argc, char **argv);	/* cmd_mturk.c */
 int cmd_sim(int argc, char **argv);	/* cmd_sim.c */
 int cmd_detect(int argc, char **argv);	/* cmd_detect.c */
 int cmd_serve(int argc, char **argv);	/* cmd_serve.c */
+int cmd_prolific(int argc, char **argv); /* cmd_prolific.c */
 
 /*
  * Prints "intofocus CMD: message" for an error and returns its code, for the

@@ -17,6 +17,20 @@
 
 /* ---- store_prolific.c ---------------------------------------------------- */
 
+/*
+ * settled in prolific_submissions: what run has left to do with a
+ * submission.  OPEN holds the end of a run (money in flight, or ready to
+ * approve); WAIT (on the participant, the HITs, the budget) is looked at
+ * again every poll interval; OPERATOR only when Prolific's status
+ * changes (or an operator command reopens it).
+ */
+enum prolific_sub_settled {
+	PROLIFIC_SUB_OPEN = 0,
+	PROLIFIC_SUB_DONE = 1,
+	PROLIFIC_SUB_WAIT = 2,
+	PROLIFIC_SUB_OPERATOR = 3,
+};
+
 /* A submission as the daemon keeps it (prolific_submissions). */
 struct prolific_sub_rec {
 	char submission_id[PROLIFIC_ID_MAX];
@@ -24,7 +38,7 @@ struct prolific_sub_rec {
 	char status[32];	/* as Prolific spells it, last listing */
 	int64_t seen_at;	/* that listing */
 	int64_t awaiting_since; /* first listed AWAITING REVIEW; 0 = not */
-	bool settled;		/* run has nothing more to do with it */
+	int settled;		/* enum prolific_sub_settled */
 	int64_t next_at;	/* when run looks at it again */
 	char waiting[256];	/* why it is not approved yet; "" */
 };
@@ -52,6 +66,20 @@ int store_prolific_sub_update(struct state *st,
 int store_prolific_subs_due(struct state *st, int64_t now,
 			    struct prolific_sub_rec *out, size_t max,
 			    size_t *n, struct errbuf *eb);
+/* Submissions whose settled is settled. */
+int store_prolific_subs_count(struct state *st, int settled, int64_t *n,
+			      struct errbuf *eb);
+/* The earliest next_at of an OPEN or WAIT submission; 0 = none. */
+int store_prolific_subs_next_at(struct state *st, int64_t *t,
+				struct errbuf *eb);
+/* Every WAIT submission due now (the end of a run looks at them all). */
+int store_prolific_subs_wake(struct state *st, struct errbuf *eb);
+/*
+ * HITs created (hit_id known) at or before t that are still open: a
+ * participant who completed at t may have answers in them not yet read.
+ */
+int store_hits_open_at(struct state *st, int64_t t, int64_t *n,
+		       struct errbuf *eb);
 /*
  * A page of every known submission, by id, after after_id ("" = from the
  * start): for the operator's view.
@@ -122,28 +150,44 @@ struct json_t *prolific_plan_json(const struct experiment *e,
 
 /* ---- recruit.c: run's Prolific step -------------------------------------- */
 
+/* What a test changes; zeroes are the daemon's defaults. */
+struct recruit_options {
+	struct mturk_clock clock;	 /* the client's retries' clock */
+	struct mturk_retry_policy retry; /* per call */
+	int64_t settle_s;	/* prolific_once_policy [default: 3600, or */
+				/* INTOFOCUS_TEST_PROLIFIC_SETTLE_S] */
+	size_t batch;		/* submissions advanced per pass [32] */
+	int page_size;		/* listing page size [default: 100] */
+	const char *token;	/* instead of the credential chain */
+};
+
 struct recruit;
 
 /*
  * The Prolific step of a run whose recruitment is prolific: loads the
  * token (prolific_token_load's chain), connects the client to
  * recruitment.api_url.  *out NULL (IF_OK) for an mturk experiment.
+ * opt may be NULL.
  */
-int recruit_open(struct run_ctx *ctx, struct recruit **out,
-		 struct errbuf *eb);
+int recruit_open(struct run_ctx *ctx, const struct recruit_options *opt,
+		 struct recruit **out, struct errbuf *eb);
 void recruit_close(struct recruit *r);
 
 /*
  * One pass: the study's submissions listed (page by page, at most once a
- * poll interval), then a bounded batch of the due ones advanced:
- * approved once every answer of the participant is approved in the
- * state and the participant has nothing open, then the bonus paid.
- * Remote failures are logged and retried on a later pass; only errors
- * of our own state are returned.
+ * poll interval, and once more when final), then a bounded batch of the
+ * due ones advanced: approved once every answer of the participant is
+ * approved in the state and no HIT open when they completed is still
+ * open (nothing of theirs can still arrive), then the bonus paid.  final:
+ * every image is final (waiting submissions are looked at at once).
+ * *idle: nothing OPEN is left (the run may end); *next_at: when the
+ * next submission is due (0 = none).  Remote failures are logged and
+ * retried on a later pass; only errors of our own state are returned.
  */
-int recruit_pass(struct recruit *r, struct errbuf *eb);
+int recruit_pass(struct recruit *r, bool final, bool *idle, int64_t *next_at,
+		 struct errbuf *eb);
 
-/* Submissions still waiting for run (unsettled), for the loop's end. */
-int recruit_unsettled(struct recruit *r, int64_t *n, struct errbuf *eb);
+/* Requests sent to Prolific so far (for the run's summary). */
+uint64_t recruit_requests(const struct recruit *r);
 
 #endif /* INTOFOCUS_RECRUIT_H */

@@ -151,9 +151,10 @@ static const char migrate_v3[] =
  * TABLEs in a block of its own and one line in migrate() below.
  *
  * prolific_submissions: the study's submissions as the last listing
- * showed them, and where run stands with each (settled: nothing more to
- * do; waiting: why it is not approved yet, for status).  The pass reads
- * only the due ones (settled = 0, next_at <= now), a page at a time.
+ * showed them, and where run stands with each (settled: 0 open, 1 done,
+ * 2 waiting, 3 for the operator, enum prolific_sub_settled; waiting: why
+ * it is not approved yet, for status).  The pass reads only a batch of
+ * the due ones (settled 0 or 2, next_at <= now).
  * prolific_approvals and prolific_bonuses: the records of
  * prolific/once.c (struct prolific_approval, struct prolific_bonus),
  * written before each remote call; cost_cents is the money committed
@@ -221,6 +222,25 @@ static const char migrate_v4_stage0[] =
 	"  origin TEXT NOT NULL,"
 	"  PRIMARY KEY (image_id, seq));";
 /* ---- end of schema 4: stage 0 ------------------------------------------ */
+
+/*
+ * ---- schema 4: the operator's Prolific decisions (issue 16, branch
+ * prolific-ops) ----------------------------------------------------------
+ * prolific_decisions: a submission approved or rejected by hand
+ * (daemon/prolific_ops.c), written before the call ('sending') and
+ * marked 'done' once Prolific shows it.  A rejection here keeps run away
+ * from the submission; an approval by hand is run's own approval record
+ * as well (prolific_approvals), this row only saying who decided.
+ */
+static const char migrate_v4_prolific_ops[] =
+	"CREATE TABLE prolific_decisions ("
+	"  submission_id TEXT PRIMARY KEY,"
+	"  action TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  category TEXT NOT NULL DEFAULT '',"
+	"  decided_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);";
+/* ---- end of schema 4: the operator's Prolific decisions ----------------- */
 
 static int
 db_error(struct state *st, struct errbuf *eb, const char *what)
@@ -307,11 +327,12 @@ migrate(struct state *st, const char *experiment, struct errbuf *eb)
 		version = 3;
 	}
 	/*
-	 * Schema 4 is made of blocks of their own: Prolific (issue 16) and
-	 * stage 0 (issue 17).
+	 * Schema 4 is made of blocks of their own: Prolific and the
+	 * operator's Prolific decisions (issue 16), stage 0 (issue 17).
 	 */
 	if (version == 3) {
 		if (state_exec(st, migrate_v4_prolific, eb) != IF_OK ||
+		    state_exec(st, migrate_v4_prolific_ops, eb) != IF_OK ||
 		    state_exec(st, migrate_v4_stage0, eb) != IF_OK)
 			goto fail;
 		if (!fresh)

@@ -118,7 +118,7 @@ sub_read(sqlite3_stmt *stmt, struct prolific_sub_rec *r)
 	copy_text(r->status, sizeof(r->status), stmt, 2);
 	r->seen_at = sqlite3_column_int64(stmt, 3);
 	r->awaiting_since = sqlite3_column_int64(stmt, 4);
-	r->settled = sqlite3_column_int(stmt, 5) != 0;
+	r->settled = sqlite3_column_int(stmt, 5);
 	r->next_at = sqlite3_column_int64(stmt, 6);
 	copy_text(r->waiting, sizeof(r->waiting), stmt, 7);
 }
@@ -195,7 +195,7 @@ store_prolific_sub_update(struct state *st, const struct prolific_sub_rec *r,
 		    &stmt, eb) != IF_OK)
 		return eb->code;
 	bind_text(stmt, 1, r->submission_id);
-	sqlite3_bind_int(stmt, 2, r->settled ? 1 : 0);
+	sqlite3_bind_int(stmt, 2, r->settled);
 	sqlite3_bind_int64(stmt, 3, r->next_at);
 	bind_text(stmt, 4, r->waiting);
 	return write_done(st, stmt, eb);
@@ -229,7 +229,7 @@ store_prolific_subs_due(struct state *st, int64_t now,
 	*n = 0;
 	if (prepare(st,
 		    "SELECT " SUB_COLS " FROM prolific_submissions "
-		    "WHERE settled = 0 AND next_at <= ?1 "
+		    "WHERE settled IN (0, 2) AND next_at <= ?1 "
 		    "ORDER BY next_at, submission_id LIMIT ?2",
 		    &stmt, eb) != IF_OK)
 		return eb->code;
@@ -255,6 +255,77 @@ store_prolific_subs_page(struct state *st, const char *after_id,
 	bind_text(stmt, 1, after_id);
 	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)max);
 	return subs_query(st, stmt, out, max, n, eb);
+}
+
+static int
+count_query(struct state *st, sqlite3_stmt *stmt, int64_t *n,
+	    struct errbuf *eb)
+{
+	int rc = sqlite3_step(stmt);
+
+	*n = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW)
+		return db_fail(st, eb);
+	return IF_OK;
+}
+
+int
+store_prolific_subs_count(struct state *st, int settled, int64_t *n,
+			  struct errbuf *eb)
+{
+	sqlite3_stmt *stmt = NULL;
+
+	*n = 0;
+	if (prepare(st,
+		    "SELECT COUNT(*) FROM prolific_submissions "
+		    "WHERE settled = ?1",
+		    &stmt, eb) != IF_OK)
+		return eb->code;
+	sqlite3_bind_int(stmt, 1, settled);
+	return count_query(st, stmt, n, eb);
+}
+
+int
+store_prolific_subs_next_at(struct state *st, int64_t *t, struct errbuf *eb)
+{
+	sqlite3_stmt *stmt = NULL;
+
+	*t = 0;
+	if (prepare(st,
+		    "SELECT COALESCE(MIN(next_at), 0) "
+		    "FROM prolific_submissions WHERE settled IN (0, 2)",
+		    &stmt, eb) != IF_OK)
+		return eb->code;
+	return count_query(st, stmt, t, eb);
+}
+
+int
+store_prolific_subs_wake(struct state *st, struct errbuf *eb)
+{
+	sqlite3_stmt *stmt = NULL;
+
+	if (prepare(st,
+		    "UPDATE prolific_submissions SET next_at = 0 "
+		    "WHERE settled = 2 AND next_at > 0",
+		    &stmt, eb) != IF_OK)
+		return eb->code;
+	return write_done(st, stmt, eb);
+}
+
+int
+store_hits_open_at(struct state *st, int64_t t, int64_t *n, struct errbuf *eb)
+{
+	sqlite3_stmt *stmt = NULL;
+
+	*n = 0;
+	if (prepare(st,
+		    "SELECT COUNT(*) FROM hits WHERE closed = 0 AND "
+		    "hit_id != '' AND created_at <= ?1",
+		    &stmt, eb) != IF_OK)
+		return eb->code;
+	sqlite3_bind_int64(stmt, 1, t);
+	return count_query(st, stmt, n, eb);
 }
 
 int

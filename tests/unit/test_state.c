@@ -103,7 +103,7 @@ test_refuses_newer_schema(void **state)
 /* What schema 4 added (Prolific), undone to make an older state. */
 #define DROP_SCHEMA_4                                                   \
 	"DROP TABLE prolific_submissions; DROP TABLE prolific_approvals;" \
-	"DROP TABLE prolific_bonuses;"                                    \
+	"DROP TABLE prolific_bonuses; DROP TABLE prolific_decisions;"     \
 	"DROP TABLE stage0_boxes; DROP TABLE stage0;"
 
 /*

@@ -137,6 +137,7 @@ test_migrates_schema_3(void **state)
 				    "DROP TABLE prolific_bonuses;"
 				    "DROP TABLE stage0_boxes;"
 				    "DROP TABLE stage0;"
+				    "DROP TABLE prolific_decisions;"
 				    "PRAGMA user_version = 3",
 				    &eb),
 			 IF_OK);
@@ -179,7 +180,7 @@ test_submissions(void **state)
 	assert_string_equal(r.status, "ACTIVE");
 	assert_int_equal(r.seen_at, 10);
 	assert_int_equal(r.awaiting_since, 0);
-	assert_false(r.settled);
+	assert_int_equal(r.settled, PROLIFIC_SUB_OPEN);
 	assert_int_equal(store_prolific_sub_get(f->st, "S9", &r, &found, &eb),
 			 IF_OK);
 	assert_false(found);
@@ -220,7 +221,7 @@ test_submissions(void **state)
 	/* Settled and approved: a later status change does not reopen it. */
 	assert_int_equal(store_prolific_sub_get(f->st, "S1", &r, &found, &eb),
 			 IF_OK);
-	r.settled = true;
+	r.settled = PROLIFIC_SUB_DONE;
 	assert_int_equal(store_prolific_sub_update(f->st, &r, &eb), IF_OK);
 	snprintf(a.submission_id, sizeof(a.submission_id), "S1");
 	a.state = PROLIFIC_APPROVAL_DONE;
