@@ -14,6 +14,7 @@
  * the file's directory, so an experiment can be run from anywhere.
  */
 #include "config/config_private.h"
+#include "prolific/prolific.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -142,6 +143,33 @@ exp_window(const struct experiment *exp, const char *image_id, size_t stage)
 	return im != NULL ? im->windows[stage - 1] : exp->stages[stage - 1];
 }
 
+int
+exp_qual_slots(const struct experiment *exp)
+{
+	return exp->hit.group.name != NULL ? exp->hit.group.stages
+					   : (int)exp->nstages;
+}
+
+int
+exp_qual_slot(const struct experiment *exp, int stage)
+{
+	return exp->hit.group.name != NULL
+		       ? exp->hit.group.first_stage + stage - 1
+		       : stage;
+}
+
+void
+exp_qual_slot_name(const struct experiment *exp, int slot, char *out,
+		   size_t len)
+{
+	/* A group name cannot take a space, so the two forms never meet. */
+	if (exp->hit.group.name != NULL)
+		snprintf(out, len, "intofocus group %s stage %d",
+			 exp->hit.group.name, slot);
+	else
+		snprintf(out, len, "intofocus %s stage %d", exp->name, slot);
+}
+
 void
 exp_free(struct experiment *exp)
 {
@@ -171,6 +199,18 @@ exp_free(struct experiment *exp)
 	free(exp->images);
 	free(exp->source);
 	free(exp);
+}
+
+const char *
+exp_platform_str(enum exp_platform p)
+{
+	return p == EXP_PLATFORM_PROLIFIC ? "prolific" : "mturk";
+}
+
+const char *
+exp_fee_str(enum exp_fee f)
+{
+	return f == EXP_FEE_ACADEMIC ? "academic" : "corporate";
 }
 
 /* ---- helpers for the cross-field rules ----------------------------------- */
@@ -290,17 +330,103 @@ url_rule(struct cross *c, yaml_node_t *section, const char *key,
 		       why);
 }
 
-static void
+/*
+ * The CA file is read by libcurl at the first request: a missing one must
+ * show in check, not as a TLS failure of a running daemon.
+ */
+static int
+ca_file_rule(struct cross *c, yaml_node_t *section)
+{
+	struct exp_mturk *m = &c->e->mturk;
+	yaml_node_t *n = map_get(c->y, section, "ca_file", NULL);
+	char *r;
+
+	if (m->ca_file == NULL)
+		return 0;
+	if ((r = resolve(c->dir, m->ca_file)) == NULL)
+		return -1;
+	free(m->ca_file);
+	m->ca_file = r;
+	if (access(r, R_OK) != 0)
+		cfg_node_error(c->d, n != NULL ? n : c->root,
+			       "mturk.ca_file: %s: %s", r, strerror(errno));
+	return 0;
+}
+
+static int
 mturk_rules(struct cross *c)
 {
 	yaml_node_t *m = map_get(c->y, c->root, "mturk", NULL);
 	yaml_node_t *env = map_get(c->y, m, "environment", NULL);
 
 	url_rule(c, m, "endpoint", "mturk.", c->e->mturk.endpoint);
+	if (ca_file_rule(c, m) != 0)
+		return -1;
 	if (c->e->mturk.environment == EXP_ENV_PRODUCTION &&
 	    c->e->budget_cents < 0)
 		cfg_node_error(c->d, env,
 			       "mturk.environment: production spends real "
+			       "money: set budget_usd to cap it");
+	return 0;
+}
+
+/*
+ * recruitment: (issue 16).  With mturk only the platform may be written;
+ * with prolific the study, its code, the reward and the places are
+ * required (check prices them, run approves against them), and so is a
+ * budget: Prolific pays real money whatever mturk.environment says.
+ */
+static void
+recruitment_rules(struct cross *c)
+{
+	struct exp_recruitment *r = &c->e->recruitment;
+	yaml_node_t *rn = map_get(c->y, c->root, "recruitment", NULL);
+	yaml_node_t *pn = map_get(c->y, rn, "platform", NULL);
+	yaml_node_t *fn = map_get(c->y, rn, "fee", NULL);
+	yaml_node_t *fpn = map_get(c->y, rn, "fee_percent", NULL);
+	static const char *const needed[] = {"study_id", "completion_code",
+					     "reward_usd", "places"};
+	yaml_node_t *at = rn != NULL ? rn : c->root;
+
+	if (rn == NULL || rn->type != YAML_MAPPING_NODE)
+		return;
+	if (r->platform != EXP_PLATFORM_PROLIFIC) {
+		for (yaml_node_pair_t *p = rn->data.mapping.pairs.start;
+		     p < rn->data.mapping.pairs.top; p++) {
+			yaml_node_t *kn = ydoc_node(c->y, p->key);
+			const char *name = ynode_scalar(kn);
+
+			if (name != NULL && strcmp(name, "platform") != 0)
+				cfg_node_error(c->d, kn,
+					       "recruitment.%s: only with "
+					       "platform prolific",
+					       name);
+		}
+		return;
+	}
+	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
+		if (map_get(c->y, rn, needed[i], NULL) == NULL)
+			cfg_node_error(c->d, at,
+				       "recruitment.%s: required with platform "
+				       "prolific",
+				       needed[i]);
+	if (fn != NULL && fpn != NULL)
+		cfg_node_error(c->d, fpn,
+			       "recruitment.fee_percent: give either fee or "
+			       "fee_percent, not both");
+	r->fee_bp = r->fee_percent_bp >= 0 ? r->fee_percent_bp
+		    : r->fee == EXP_FEE_ACADEMIC ? PROLIFIC_FEE_ACADEMIC_BP
+						 : PROLIFIC_FEE_CORPORATE_BP;
+	if (r->bonus_per_task_cents > 0 && r->tasks_per_participant < 1)
+		cfg_node_error(c->d,
+			       map_get(c->y, rn, "bonus_per_task_usd", NULL),
+			       "recruitment.bonus_per_task_usd: needs "
+			       "recruitment.tasks_per_participant (the most "
+			       "bonuses one submission can earn)");
+	url_rule(c, rn, "api_url", "recruitment.", r->api_url);
+	if (c->e->budget_cents < 0)
+		cfg_node_error(c->d, pn != NULL ? pn : at,
+			       "recruitment.platform: prolific pays real "
 			       "money: set budget_usd to cap it");
 }
 
@@ -320,20 +446,60 @@ aggregate_rules(struct cross *c)
 
 /*
  * With exclusive stages every HIT also requires that its worker holds none
- * of the other stages' qualifications, and those count against MTurk's ten
- * requirements per HIT: a file that passes here must not stop `run` at its
- * first CreateHIT.
+ * of the other stage slots' qualifications (the other stages, or with an
+ * exclusivity group every other slot of the group), and those count
+ * against MTurk's ten requirements per HIT: a file that passes here must
+ * not stop `run` at its first CreateHIT.
  */
 static void
 hit_rules(struct cross *c)
 {
 	const struct experiment *e = c->e;
+	const struct exp_group *g = &e->hit.group;
 	yaml_node_t *hn = map_get(c->y, c->root, "hit", NULL);
 	yaml_node_t *xn = map_get(c->y, hn, "exclusive_stages", NULL);
+	yaml_node_t *gn = map_get(c->y, hn, "exclusivity_group", NULL);
 	yaml_node_t *sn = map_get(c->y, c->root, "stages", NULL);
-	size_t need;
+	yaml_node_t *at = xn != NULL ? xn : hn != NULL ? hn : c->root;
+	size_t need, slots;
 
-	if (!e->hit.exclusive_stages || e->nstages < 2)
+	/* A key given but refused is reported already. */
+	if (gn != NULL && g->name == NULL) {
+		if (map_get(c->y, gn, "name", NULL) == NULL)
+			cfg_node_error(c->d, gn,
+				       "hit.exclusivity_group: missing key "
+				       "\"name\" (it names the shared "
+				       "qualification types)");
+		return;
+	}
+	if (g->name != NULL) {
+		if (!e->hit.exclusive_stages) {
+			cfg_node_error(c->d, gn,
+				       "hit.exclusivity_group: needs "
+				       "hit.exclusive_stages: true");
+			return;
+		}
+		if (g->stages == 0) {
+			if (map_get(c->y, gn, "stages", NULL) != NULL)
+				return;
+			cfg_node_error(c->d, gn,
+				       "hit.exclusivity_group: missing key "
+				       "\"stages\" (the stage slots of every "
+				       "experiment of the group together)");
+			return;
+		}
+		if ((size_t)g->first_stage + e->nstages - 1 >
+		    (size_t)g->stages) {
+			cfg_node_error(c->d, gn,
+				       "hit.exclusivity_group: %zu stages "
+				       "from slot %d pass the group's %d",
+				       e->nstages, g->first_stage, g->stages);
+			return;
+		}
+		at = gn;
+	}
+	slots = (size_t)exp_qual_slots(e);
+	if (!e->hit.exclusive_stages || slots < 2)
 		return;
 	/* A schedule refused already (too long, say) would only repeat it. */
 	if (sn != NULL &&
@@ -341,12 +507,15 @@ hit_rules(struct cross *c)
 	     (size_t)(sn->data.sequence.items.top -
 		      sn->data.sequence.items.start) != e->nstages))
 		return;
-	need = e->hit.nquals + e->nstages - 1;
-	if (need > EXP_QUALS_MAX)
-		cfg_node_error(c->d,
-			       xn != NULL   ? xn
-			       : hn != NULL ? hn
-					    : c->root,
+	need = e->hit.nquals + slots - 1;
+	if (need > EXP_QUALS_MAX && g->name != NULL)
+		cfg_node_error(c->d, at,
+			       "hit.exclusivity_group: %zu stage slots and "
+			       "%zu hit.qualifications make %zu requirements "
+			       "per HIT, MTurk allows at most %d",
+			       slots, e->hit.nquals, need, EXP_QUALS_MAX);
+	else if (need > EXP_QUALS_MAX)
+		cfg_node_error(c->d, at,
 			       "hit.exclusive_stages: %zu stages and %zu "
 			       "hit.qualifications make %zu requirements per "
 			       "HIT, MTurk allows at most %d",
@@ -776,6 +945,7 @@ set_defaults(struct experiment *e)
 	size_t nk = sizeof(default_keywords) / sizeof(default_keywords[0]);
 
 	e->budget_cents = -1;
+	e->recruitment.fee_percent_bp = -1;
 	if (cfg_apply_defaults(cfg_root_keys, e) != 0)
 		return -1;
 	memcpy(e->stages, default_stages, sizeof(default_stages));
@@ -887,7 +1057,9 @@ exp_load(const char *path, struct experiment **out, struct exp_errors *errs,
 	if (cfg_walk_map(&w, ydoc_root(&y), cfg_root_keys, e, NULL) != 0)
 		goto oom;
 	c = (struct cross){&y, &d, e, ydoc_root(&y), dir};
-	mturk_rules(&c);
+	if (mturk_rules(&c) != 0)
+		goto oom;
+	recruitment_rules(&c);
 	aggregate_rules(&c);
 	hit_rules(&c);
 	host_rules(&c);

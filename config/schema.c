@@ -16,6 +16,7 @@
  */
 #include "config/config_private.h"
 #include "mturk/mturk.h"
+#include "prolific/prolific.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -40,6 +41,8 @@ static const char *const cmp_names[] = {
 	"Exists",	"DoesNotExist",	     "In",
 	"NotIn",
 };
+static const char *const platform_names[] = {"mturk", "prolific"};
+static const char *const fee_names[] = {"corporate", "academic"};
 static const char *const guard_names[] = {
 	NULL, "Accept", "PreviewAndAccept", "DiscoverPreviewAndAccept"};
 
@@ -137,6 +140,19 @@ check_bucket(const char *s, char *why, size_t len)
 		return -1;
 	}
 	return 0;
+}
+
+/* A Prolific id or code: safe in a URL path and a CSV line. */
+static int
+check_prolific_id(const char *s, char *why, size_t len)
+{
+	if (prolific_id_valid(s))
+		return 0;
+	snprintf(why, len,
+		 "\"%s\" may use only A-Z, a-z, 0-9, '_' and '-' (1-64 "
+		 "characters)",
+		 s);
+	return -1;
 }
 
 /* ---- custom values ------------------------------------------------------- */
@@ -811,6 +827,58 @@ parse_images(struct cfg_walk *w, yaml_node_t *n, const struct cfg_key *k,
 	return 0;
 }
 
+/*
+ * A rate in percent with at most two decimals, "%" optional ("42.8",
+ * "20%", "0"), within the key's min..max basis points, into an int.
+ */
+static int
+parse_rate(struct cfg_walk *w, yaml_node_t *n, const struct cfg_key *k,
+	   void *base)
+{
+	const char *s = ynode_scalar(n);
+	char text[32];
+	int bp = 0;
+
+	if (s == NULL || ynode_null(n)) {
+		type_error(w, n, k->name, "a percentage like 20 or 42.8");
+		return 0;
+	}
+	snprintf(text, sizeof(text), "%s%s", s,
+		 s[0] != '\0' && s[strlen(s) - 1] == '%' ? "" : "%");
+	if (strlen(s) + 2 > sizeof(text) ||
+	    (strcmp(text, "0%") != 0 && cfg_parse_percent(text, &bp) != 0)) {
+		cfg_node_error(w->d, n,
+			       "%s%s: \"%s\" is not a percentage like 20 or "
+			       "42.8 (0 to 100, at most two decimals)",
+			       w->prefix, k->name, s);
+		return 0;
+	}
+	if (bp < k->min || bp > k->max) {
+		cfg_node_error(w->d, n, "%s%s: %s is out of range %lld..%lld",
+			       w->prefix, k->name, s, (long long)k->min / 100,
+			       (long long)k->max / 100);
+		return 0;
+	}
+	*(int *)((char *)base + k->off) = bp;
+	return 0;
+}
+
+static int
+cmp_fee_rate(const void *a, const void *b)
+{
+	const struct experiment *x = a, *y = b;
+
+	return x->recruitment.fee_percent_bp != y->recruitment.fee_percent_bp;
+}
+
+static int
+cmp_vat_rate(const void *a, const void *b)
+{
+	const struct experiment *x = a, *y = b;
+
+	return x->recruitment.vat_bp != y->recruitment.vat_bp;
+}
+
 /* ---- the tables ---------------------------------------------------------- */
 
 static const struct cfg_key mturk_keys[] = {
@@ -831,6 +899,25 @@ static const struct cfg_key mturk_keys[] = {
 	 .off = OFF(mturk.poll_interval), .min = EXP_POLL_MIN,
 	 .max = EXP_POLL_MAX, .def = "30s",
 	 .doc = "how often open HITs are polled"},
+	{.name = "ca_file", .type = CFG_STR, .off = OFF(mturk.ca_file),
+	 .min = 1, .max = 4096,
+	 .doc = "PEM CA certificates for the endpoint's TLS [default: the "
+		"system's]"},
+	{0},
+};
+
+/* hit.exclusivity_group: stage slots shared by linked experiments. */
+static const struct cfg_key group_keys[] = {
+	{.name = "name", .type = CFG_STR, .off = OFF(hit.group.name),
+	 .min = 1, .max = EXP_NAME_MAX, .check = check_name,
+	 .doc = "[a-z0-9-]; names the shared qualification types "
+		"\"intofocus group NAME stage N\""},
+	{.name = "stages", .type = CFG_INT, .off = OFF(hit.group.stages),
+	 .min = 1, .max = EXP_STAGES_MAX,
+	 .doc = "stage slots of all the group's experiments together"},
+	{.name = "first_stage", .type = CFG_INT,
+	 .off = OFF(hit.group.first_stage), .min = 1, .max = EXP_STAGES_MAX,
+	 .def = "1", .doc = "the slot of this experiment's stage 1"},
 	{0},
 };
 
@@ -879,6 +966,7 @@ static const struct cfg_key hit_keys[] = {
 	{.name = "qualifications", .type = CFG_CUSTOM, .off = OFF(hit.quals),
 	 .parse = parse_quals, .cmp = cmp_quals,
 	 .doc = "QualificationRequirements, passed as they are"},
+	{.name = "exclusivity_group", .type = CFG_MAP, .sub = group_keys},
 	{0},
 };
 
@@ -993,6 +1081,57 @@ static const struct cfg_key host_keys[] = {
 	{0},
 };
 
+/* Issue 16.  Cross rules (prolific needs its keys) in experiment.c. */
+static const struct cfg_key recruitment_keys[] = {
+	{.name = "platform", .type = CFG_ENUM,
+	 .off = OFF(recruitment.platform), .def = "mturk",
+	 .reload = CFG_RELOAD_NEVER, .names = platform_names,
+	 .nnames = NNAMES(platform_names),
+	 .doc = "who recruits and pays: mturk, or prolific (the task server "
+		"faces Prolific's participants)"},
+	{.name = "study_id", .type = CFG_STR, .off = OFF(recruitment.study_id),
+	 .min = 1, .max = PROLIFIC_ID_MAX - 1, .reload = CFG_RELOAD_NEVER,
+	 .check = check_prolific_id,
+	 .doc = "prolific: the study's id (required)"},
+	{.name = "completion_code", .type = CFG_STR,
+	 .off = OFF(recruitment.completion_code), .min = 1,
+	 .max = PROLIFIC_ID_MAX - 1, .check = check_prolific_id,
+	 .doc = "prolific: the completion code whose action is manual review "
+		"(required)"},
+	{.name = "reward_usd", .type = CFG_MONEY,
+	 .off = OFF(recruitment.reward_cents), .min = 0, .max = INT64_MAX,
+	 .doc = "prolific: USD paid per submission on approval (required)"},
+	{.name = "places", .type = CFG_INT, .off = OFF(recruitment.places),
+	 .min = 1, .max = 1000000,
+	 .doc = "prolific: submissions the study pays (required; pricing)"},
+	{.name = "tasks_per_participant", .type = CFG_INT,
+	 .off = OFF(recruitment.tasks_per_participant), .min = 1,
+	 .max = 1000000,
+	 .doc = "prolific: tasks one participant does at most (required "
+		"with bonuses: their price)"},
+	{.name = "bonus_per_task_usd", .type = CFG_MONEY,
+	 .off = OFF(recruitment.bonus_per_task_cents), .min = 0,
+	 .max = INT64_MAX, .def = "0",
+	 .doc = "prolific: USD per valid task, paid once per submission"},
+	{.name = "fee", .type = CFG_ENUM, .off = OFF(recruitment.fee),
+	 .def = "corporate", .names = fee_names, .nnames = NNAMES(fee_names),
+	 .doc = "prolific: the published service fee, corporate (42.8%) or "
+		"academic (33.3%)"},
+	{.name = "fee_percent", .type = CFG_CUSTOM,
+	 .off = OFF(recruitment.fee_percent_bp), .min = 0, .max = 10000,
+	 .parse = parse_rate, .cmp = cmp_fee_rate,
+	 .doc = "prolific: the service fee in percent, instead of fee"},
+	{.name = "vat_percent", .type = CFG_CUSTOM,
+	 .off = OFF(recruitment.vat_bp), .min = 0, .max = 10000,
+	 .parse = parse_rate, .cmp = cmp_vat_rate,
+	 .doc = "prolific: VAT on the service fee in percent [default: 0]"},
+	{.name = "api_url", .type = CFG_STR, .off = OFF(recruitment.api_url),
+	 .min = 1, .max = 2048,
+	 .doc = "prolific: API base URL override: https://, or http:// on "
+		"loopback [default: https://api.prolific.com]"},
+	{0},
+};
+
 const struct cfg_key cfg_root_keys[] = {
 	{.name = "name", .type = CFG_STR, .off = OFF(name), .min = 1,
 	 .max = EXP_NAME_MAX, .flags = CFG_REQUIRED,
@@ -1015,6 +1154,7 @@ const struct cfg_key cfg_root_keys[] = {
 	{.name = "simulator", .type = CFG_MAP, .sub = simulator_keys},
 	{.name = "start_from", .type = CFG_MAP, .sub = start_from_keys},
 	{.name = "images_host", .type = CFG_MAP, .sub = host_keys},
+	{.name = "recruitment", .type = CFG_MAP, .sub = recruitment_keys},
 	{.name = "budget_usd", .type = CFG_MONEY, .off = OFF(budget_cents),
 	 .min = 0, .max = INT64_MAX, .reload = CFG_RELOAD_ANY,
 	 .doc = "USD the experiment may commit (required for production)"},

@@ -12,9 +12,12 @@
  * arrives.  It ends when every image is final (done or failed), or after
  * SIGTERM/SIGINT once the step under way is finished.  engine_pass() is
  * one turn of that loop without the sleep, for tests that keep the clock.
+ * With recruitment on Prolific each pass ends with recruit.c's step
+ * (approvals and bonuses), and the run ends only once it is idle too.
  */
 #include "daemon/daemon.h"
 #include "config/config.h"
+#include "daemon/recruit.h"
 #include "mturk/mturk.h"
 
 #include <stdio.h>
@@ -41,6 +44,7 @@ struct engine {
 	struct engine_config cfg;
 	struct run_clock clock;
 	struct sim_view simexp; /* the embedded simulator's view, if any */
+	struct recruit *recruit; /* Prolific's step, or NULL (mturk) */
 	sigset_t unblocked;	/* the mask loop_sleep() waits under */
 	char *state_dir;
 	char *sim_dir;
@@ -159,6 +163,7 @@ engine_state_open(struct engine *e, struct errbuf *eb)
 		return err_set(eb, IF_ERUNTIME, "out of memory");
 	if (state_open(e->state_dir, ctx->exp->name, &ctx->st, eb) != IF_OK ||
 	    run_salt_load(ctx, eb) != IF_OK ||
+	    run_quals_check(ctx, eb) != IF_OK ||
 	    run_note_start(ctx, eb) != IF_OK)
 		return eb->code;
 	return IF_OK;
@@ -209,6 +214,7 @@ engine_sim_start(struct engine *e, struct errbuf *eb)
 	scfg.seed = e->cfg.sim_seed;
 	scfg.crowd_delay_ms = e->cfg.sim_delay_ms;
 	scfg.call_latency_ms = e->cfg.sim_latency_ms;
+	scfg.push_off = e->cfg.sim_no_push;
 	scfg.access_key_id = ctx->creds->access_key_id;
 	scfg.secret_access_key = ctx->creds->secret_access_key;
 	scfg.experiments = &e->simexp.exp;
@@ -276,6 +282,7 @@ engine_client_open(struct engine *e, struct errbuf *eb)
 	ccfg.endpoint = e->endpoint;
 	ccfg.region = e->ctx.exp->mturk.region;
 	ccfg.creds = e->ctx.creds;
+	ccfg.http.ca_file = e->ctx.exp->mturk.ca_file;
 	if (e->cfg.now != NULL) {
 		ccfg.clock.now = e->cfg.now;
 		ccfg.clock.ctx = e->cfg.now_arg;
@@ -303,6 +310,8 @@ engine_host_open(struct engine *e, struct errbuf *eb)
 		hcfg.bucket = e->bucket;
 		hcfg.endpoint = e->endpoint;
 		hcfg.path_style = true;
+		/* The same endpoint as the API, so the same CAs. */
+		hcfg.http.ca_file = exp->mturk.ca_file;
 		break;
 	case EXP_HOST_S3:
 		hcfg.kind = MTURK_HOST_S3;
@@ -334,7 +343,8 @@ engine_start(struct engine *e, struct errbuf *eb)
 	    engine_creds(e, eb) != IF_OK || engine_endpoint(e, eb) != IF_OK ||
 	    engine_client_open(e, eb) != IF_OK ||
 	    engine_host_open(e, eb) != IF_OK || sync_images(ctx, eb) != IF_OK ||
-	    stage0_check_start(ctx, eb) != IF_OK)
+	    stage0_check_start(ctx, eb) != IF_OK ||
+	    recruit_open(ctx, NULL, &e->recruit, eb) != IF_OK)
 		return eb->code;
 	log_info("%s: running from %s (state %s, credentials from %s)",
 		 ctx->exp->name, e->cfg.exp_path, state_path(ctx->st),
@@ -378,6 +388,7 @@ engine_close(struct engine *e)
 {
 	if (e == NULL)
 		return;
+	recruit_close(e->recruit);
 	img_renderer_free(e->ctx.renderer);
 	face_detector_free(e->ctx.detector);
 	start_source_close(e->ctx.start);
@@ -645,11 +656,32 @@ step_due_images(struct run_ctx *ctx, struct image_rec *list, size_t n,
 	return rc;
 }
 
+/*
+ * Prolific's step after the images' (none for mturk): *idle when it has
+ * nothing in flight; its next due time joins the images' in p.
+ */
+static int
+engine_recruit_pass(struct engine *e, bool final,
+		    struct engine_progress *p, bool *idle, struct errbuf *eb)
+{
+	int64_t next_at = 0;
+
+	*idle = true;
+	if (e->recruit == NULL)
+		return IF_OK;
+	if (recruit_pass(e->recruit, final, idle, &next_at, eb) != IF_OK)
+		return eb->code;
+	if (next_at > 0 && (p->next_at == 0 || next_at < p->next_at))
+		p->next_at = next_at;
+	return IF_OK;
+}
+
 int
 engine_pass(struct engine *e, struct engine_progress *p, struct errbuf *eb)
 {
 	struct run_ctx *ctx = &e->ctx;
 	struct image_rec *list = NULL;
+	bool idle;
 	int rc;
 
 	if (loop_take_reload() && engine_reload(e, eb) != IF_OK)
@@ -666,14 +698,18 @@ engine_pass(struct engine *e, struct engine_progress *p, struct errbuf *eb)
 		if (!ctx->reviews_swept &&
 		    hits_review_sweep(ctx, ctx->now(ctx->now_arg), eb) != IF_OK)
 			return eb->code;
-		p->finished = true;
+		if (engine_recruit_pass(e, true, p, &idle, eb) != IF_OK)
+			return eb->code;
+		p->finished = idle;
 		return IF_OK;
 	}
 	rc = step_due_images(ctx, list, p->images, eb);
 	free(list);
 	if (rc != IF_OK || loop_stop_requested())
 		return rc;
-	return progress_read(ctx, NULL, p, eb);
+	if (progress_read(ctx, NULL, p, eb) != IF_OK)
+		return eb->code;
+	return engine_recruit_pass(e, false, p, &idle, eb);
 }
 
 /* How long to sleep before the next pass, in ms of the wall clock. */
@@ -693,6 +729,25 @@ engine_wait_ms(const struct engine *e, const struct engine_progress *p)
 	return wait_ms;
 }
 
+int
+engine_wait(struct engine *e, const struct engine_progress *p,
+	    int64_t max_ms, enum push_outcome *how, struct errbuf *eb)
+{
+	int64_t wait_ms = engine_wait_ms(e, p);
+
+	*how = PUSH_ABSENT;
+	if (max_ms >= 0 && wait_ms > max_ms)
+		wait_ms = max_ms;
+	if (wait_ms <= 0)
+		return IF_OK;
+	/* The push ends the wait when a HIT of ours becomes Reviewable. */
+	if (push_wait(&e->ctx, &e->unblocked, wait_ms, how, eb) != IF_OK)
+		return eb->code;
+	if (*how == PUSH_ABSENT || *how == PUSH_FAILED)
+		loop_sleep(&e->unblocked, wait_ms);
+	return IF_OK;
+}
+
 static int
 engine_loop(struct engine *e, struct errbuf *eb)
 {
@@ -701,7 +756,8 @@ engine_loop(struct engine *e, struct errbuf *eb)
 
 	for (;;) {
 		struct engine_progress p;
-		int64_t now, wait_ms;
+		enum push_outcome how;
+		int64_t now;
 
 		if (engine_pass(e, &p, eb) != IF_OK)
 			return eb->code;
@@ -722,17 +778,17 @@ engine_loop(struct engine *e, struct errbuf *eb)
 			notify_watchdog(&ctx->notify);
 			last_watchdog = now;
 		}
-		if (p.final == p.images)
+		if (p.final == p.images && e->recruit == NULL)
 			continue;
-		wait_ms = engine_wait_ms(e, &p);
-		if (wait_ms > 0)
-			loop_sleep(&e->unblocked, wait_ms);
+		if (engine_wait(e, &p, -1, &how, eb) != IF_OK)
+			return eb->code;
 	}
 }
 
 /* The end of a run: what became of the images, and what it cost. */
 static void
-engine_summary(struct run_ctx *ctx, struct errbuf *eb)
+engine_summary(struct run_ctx *ctx, const struct recruit *recruit,
+	       struct errbuf *eb)
 {
 	struct image_rec *list = NULL;
 	struct engine_progress p;
@@ -752,6 +808,9 @@ engine_summary(struct run_ctx *ctx, struct errbuf *eb)
 	log_info("%s: %llu MTurk operations this run", ctx->exp->name,
 		 (unsigned long long)ctx->api_calls);
 	log_calls_by_operation(ctx);
+	if (recruit != NULL)
+		log_info("%s: Prolific requests: %llu", ctx->exp->name,
+			 (unsigned long long)recruit_requests(recruit));
 }
 
 int
@@ -764,7 +823,7 @@ engine_run(struct engine *e, struct errbuf *eb)
 	rc = engine_loop(e, eb);
 	notify_stopping(&ctx->notify);
 	if (rc == IF_OK)
-		engine_summary(ctx, eb);
+		engine_summary(ctx, e->recruit, eb);
 	else
 		err_prefix(eb, "%s", ctx->exp->name);
 	return rc;

@@ -94,6 +94,11 @@ struct sim_config {
 	 */
 	int64_t call_latency_ms;
 	bool crowd_off;	    /* lab only: no simulated workers */
+	/*
+	 * No push: the API answers do not offer the long poll of HITs that
+	 * became Reviewable (sim/sim_push.c), so a daemon polls.
+	 */
+	bool push_off;
 	size_t worker_pool; /* [default: 50] simulated worker ids */
 	/* The one key pair requests must be signed with (copied, wiped). */
 	const char *access_key_id;
@@ -149,6 +154,17 @@ struct sim_people_config {
 	unsigned connection_limit; /* connections in all [1024] */
 	unsigned timeout_s;	   /* an idle connection's life [30] */
 	unsigned threads;	   /* epoll threads [4] */
+	/*
+	 * The loopback address a reverse proxy on this machine connects
+	 * from, or NULL [default: none].  Its connections are not held to
+	 * per_ip_limit (every participant arrives through them) but to the
+	 * connection limit less a share kept for others; instead each of its
+	 * requests counts for the client its X-Real-IP (else the last
+	 * X-Forwarded-For entry) names, and a client may have per_ip_limit
+	 * requests under way at once.  Those headers are never read from
+	 * any other address.
+	 */
+	const char *trusted_proxy;
 };
 
 /*
@@ -192,6 +208,9 @@ int sim_people_link(const char *state_dir, const char *public_url,
 		    struct errbuf *eb);
 /* Whether id is a participant id kept as given: [A-Za-z0-9_-]{1,64}. */
 bool sim_participant_id_valid(const char *id);
+
+/* Push waits under way (sim/sim_push.c): for tests and operators. */
+size_t sim_push_waiting(const struct sim_server *sim);
 
 /* Stops the threads and frees everything; NULL is a no-op. */
 void sim_free(struct sim_server *sim);

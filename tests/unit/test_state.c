@@ -100,6 +100,12 @@ test_refuses_newer_schema(void **state)
 	assert_int_equal(state_open_readonly(f->sub, &st, &eb), IF_ERUNTIME);
 }
 
+/* What schema 4 added (Prolific), undone to make an older state. */
+#define DROP_SCHEMA_4                                                   \
+	"DROP TABLE prolific_submissions; DROP TABLE prolific_approvals;" \
+	"DROP TABLE prolific_bonuses; DROP TABLE prolific_decisions;"     \
+	"DROP TABLE stage0_boxes; DROP TABLE stage0;"
+
 /*
  * A state file of schema 1 (before images kept their remote errors) is
  * migrated in place when the daemon opens it: its rows stay, the new
@@ -134,8 +140,7 @@ test_migrates_schema_1(void **state)
 			   "ALTER TABLE images DROP COLUMN error_since;"
 			   "ALTER TABLE images DROP COLUMN retries;"
 			   "ALTER TABLE hits DROP COLUMN "
-			   "extension_refused;"
-			   "DROP TABLE stage0_boxes; DROP TABLE stage0;"
+			   "extension_refused;" DROP_SCHEMA_4
 			   "PRAGMA user_version = 1",
 			   &eb),
 		IF_OK);
@@ -216,9 +221,7 @@ test_migrates_schema_2(void **state)
 	/* Back to what schema 2 looked like. */
 	assert_int_equal(state_exec(st,
 				    "ALTER TABLE hits DROP COLUMN "
-				    "extension_refused;"
-				    "DROP TABLE stage0_boxes;"
-				    "DROP TABLE stage0;"
+				    "extension_refused;" DROP_SCHEMA_4
 				    "PRAGMA user_version = 2",
 				    &eb),
 			 IF_OK);
@@ -279,8 +282,7 @@ test_migrates_schema_3(void **state)
 	assert_int_equal(state_open(f->sub, "exp1", &st, &eb), IF_OK);
 	put_image(st, "street");
 	assert_int_equal(state_exec(st,
-				    "DROP TABLE stage0_boxes;"
-				    "DROP TABLE stage0;"
+				    DROP_SCHEMA_4
 				    "PRAGMA user_version = 3",
 				    &eb),
 			 IF_OK);
