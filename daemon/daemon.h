@@ -356,8 +356,10 @@ int start_source_boxes(struct start_source *s, const char *image_id,
 /*
  * Records im's stage 0 unless it is: its own boxes, boxes_file's,
  * start_from's and the detector's (loaded once per run).  IF_EINPUT with
- * the reason in cause when this image cannot start (it should fail);
- * errors of our own state, memory or detector in eb.
+ * the reason in cause when this image cannot start (start_from cannot give
+ * its boxes, its original cannot be read: it should fail); errors of our
+ * own state, memory, detector, or start_from's state gone since run
+ * started, in eb (they stop the daemon).
  */
 int stage0_ensure(struct run_ctx *ctx, const struct image_rec *im,
 		  struct errbuf *cause, struct errbuf *eb);

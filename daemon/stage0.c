@@ -266,9 +266,16 @@ stage0_ensure(struct run_ctx *ctx, const struct image_rec *im,
 	if (rc != IF_OK)
 		goto done;
 	if (exp->start_from.state_dir != NULL) {
+		/*
+		 * run checked the other state when it started: one gone since
+		 * is every image's problem, for the operator, not a reason to
+		 * fail this image for good.
+		 */
 		if (ctx->start == NULL &&
-		    (rc = start_source_open(exp, &ctx->start, cause)) != IF_OK)
-			goto source_failed;
+		    start_source_open(exp, &ctx->start, cause) != IF_OK) {
+			rc = err_set(eb, IF_ERUNTIME, "%s", cause->msg);
+			goto done;
+		}
 		rc = start_source_boxes(ctx->start, im->id, im->fingerprint,
 					&from, &nfrom, &shared, cause);
 		if (rc != IF_OK)

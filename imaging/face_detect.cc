@@ -12,6 +12,7 @@ extern "C" {
 }
 
 #include <opencv2/core.hpp>
+#include <opencv2/core/ocl.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/objdetect.hpp>
 
@@ -244,6 +245,14 @@ face_detect(struct face_detector *d, const struct img *im,
 {
 	*out = nullptr;
 	*nout = 0;
+	/*
+	 * The search runs on the CPU: without this, OpenCV's first search
+	 * in a thread looks for a GPU runtime and dlopen()s whatever OpenCL
+	 * driver is installed into the daemon (which also trips
+	 * LeakSanitizer's thread-local storage scan in make asan).  The
+	 * setting is the calling thread's.
+	 */
+	cv::ocl::setUseOpenCL(false);
 	if (opts->min_face < 1 || opts->margin_bp < 0 ||
 	    opts->margin_bp > 10000)
 		return err_set(eb, IF_EINPUT,

@@ -577,6 +577,65 @@ test_renders_hide_stage0(void **state)
 	engine_close(e);
 }
 
+/*
+ * run checks start_from when it starts; a stage that is no longer there
+ * when the image starts fails that image, with a reason naming directory,
+ * stage and image, and nothing is recorded for it.
+ */
+static void
+test_start_from_fails_image(void **state)
+{
+	struct fx *x = *state;
+	struct engine_config cfg = {0};
+	struct engine_progress p;
+	struct engine *e = NULL;
+	struct image_rec im;
+	struct stage0_box *b = NULL;
+	struct errbuf eb = {0};
+	char dir[128], fp[65], sql[300];
+	int64_t now = 1790000000;
+	size_t n = 0;
+	bool found = false, recorded = true;
+	sqlite3 *db;
+
+	snprintf(dir, sizeof(dir), "%s/src-state", x->dir);
+	assert_int_equal(file_fingerprint(PHOTO, fp, &eb), IF_OK);
+	make_source(x, dir, fp);
+	cfg.exp_path = write_exp(x, "follow.yaml", "follow", "",
+				 "start_from:\n  state_dir: src-state\n"
+				 "  stage: 2\nstages: [13]\n");
+	snprintf(sql, sizeof(sql), "%s/state", x->dir);
+	cfg.state_dir = sql;
+	cfg.threads = 1;
+	cfg.sim_memory = true;
+	cfg.now = test_now;
+	cfg.now_arg = &now;
+	if (engine_open(&cfg, NULL, &e, &eb) != IF_OK)
+		fail_msg("engine_open: %s", eb.msg);
+	/* The other experiment's stage 2 goes away after run started. */
+	snprintf(sql, sizeof(sql), "%s/state.db", dir);
+	assert_int_equal(sqlite3_open(sql, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "DELETE FROM stage_results WHERE "
+				      "image_id = 'group' AND stage = 2",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(engine_pass(e, &p, &eb), IF_OK);
+	assert_int_equal(store_image_get(engine_ctx(e)->st, "group", &im,
+					 &found, &eb),
+			 IF_OK);
+	assert_true(found);
+	assert_int_equal(im.state, IMAGE_FAILED);
+	assert_non_null(strstr(im.reason, "src-state: experiment src has not "
+					  "finished stage 2 of image group"));
+	assert_int_equal(store_stage0_get(engine_ctx(e)->st, "group", &b, &n,
+					  &recorded, &eb),
+			 IF_OK);
+	assert_false(recorded);
+	engine_close(e);
+}
+
 /* A face under stage 0 was never shown: calibrate does not count it. */
 static void
 test_calibrate_skips_stage0(void **state)
@@ -637,6 +696,8 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_renders_hide_stage0, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_start_from_fails_image,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_calibrate_skips_stage0,
 						setup, teardown),
 	};
