@@ -280,7 +280,7 @@ test_who_is_approved(void **state)
 	assert_int_equal(fake_prolific_approvals(x->fake, "S7"), 1);
 	assert_int_equal(fake_prolific_pay_calls(x->fake, "S7"), 0);
 	for (int i = 2; i <= 6; i++) {
-		char id[8];
+		char id[16];
 
 		snprintf(id, sizeof(id), "S%d", i);
 		assert_int_equal(fake_prolific_approve_calls(x->fake, id), 0);
@@ -334,7 +334,7 @@ test_who_is_approved(void **state)
 	assert_int_equal(fake_prolific_pay_calls(x->fake, "S4"), 0);
 	assert_true(idle);
 	for (int i = 1; i <= 7; i++) {
-		char id[8];
+		char id[16];
 
 		snprintf(id, sizeof(id), "S%d", i);
 		assert_true(fake_prolific_approvals(x->fake, id) <= 1);
@@ -389,7 +389,7 @@ test_faults(void **state)
 	}
 	assert_true(idle);
 	for (int i = 1; i <= 4; i++) {
-		char id[8];
+		char id[16];
 
 		snprintf(id, sizeof(id), "S%d", i);
 		assert_int_equal(fake_prolific_approvals(x->fake, id), 1);
@@ -401,7 +401,7 @@ test_faults(void **state)
 	 * a 500 (not processed) paid once after the settling time.
 	 */
 	for (int i = 1; i <= 4; i++) {
-		char id[8];
+		char id[16];
 
 		snprintf(id, sizeof(id), "S%d", i);
 		assert_int_equal(fake_prolific_pay_calls(x->fake, id), 1);
@@ -421,7 +421,7 @@ test_budget(void **state)
 	add_image(x);
 	add_hit(x, HIT_CLOSED);
 	for (int i = 1; i <= 3; i++) {
-		char aid[8], p[8], s[8];
+		char aid[16], p[16], s[16];
 
 		snprintf(aid, sizeof(aid), "A%d", i);
 		snprintf(p, sizeof(p), "P%d", i);
