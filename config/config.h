@@ -159,6 +159,29 @@ struct exp_mturk {
 	char *region;	       /* signing region [default: "us-east-1"] */
 	char *profile;	       /* credentials profile, or NULL [default] */
 	int64_t poll_interval; /* seconds, 1s..1h [default: 30s] */
+	/*
+	 * PEM file of the CA certificates the endpoint's TLS certificate is
+	 * verified against, instead of the system's (a task server behind a
+	 * proxy with its own CA); resolved like image paths, readable when
+	 * the file is loaded.  Also used for images_host kind simulator,
+	 * which shares the endpoint.  [default: NULL = the system's]
+	 */
+	char *ca_file;
+};
+
+/*
+ * hit.exclusivity_group: stage qualification types shared by linked
+ * experiments.  The group has `stages` stage slots, each with a type named
+ * "intofocus group <name> stage <slot>"; this experiment's stage k is slot
+ * first_stage + k - 1, and each of its HITs keeps out every worker holding
+ * another slot's type, whichever experiment granted it.  Without a name,
+ * the experiment is a group of its own: its stages are the slots and the
+ * types are named "intofocus <experiment> stage <k>".
+ */
+struct exp_group {
+	char *name;	 /* [a-z0-9-], 1-40, or NULL [default: NULL] */
+	int stages;	 /* slots of the whole group, 1-16 */
+	int first_stage; /* this experiment's first slot [default: 1] */
 };
 
 struct exp_hit {
@@ -178,6 +201,7 @@ struct exp_hit {
 	int max_extensions;	     /* 0-100 [default: 3] */
 	struct exp_qual *quals;	     /* 0-10 [default: none] */
 	size_t nquals;
+	struct exp_group group;	     /* exclusivity_group */
 };
 
 /*
@@ -304,11 +328,33 @@ struct exp_image {
 	struct exp_length window_specs[EXP_STAGES_MAX];
 	size_t nwindow_specs;
 	/*
+	 * Starting boxes of its own (issue 17): "boxes:" as written, and
+	 * those of "boxes_file:" (a JSON list of [x, y, w, h], read when the
+	 * experiment is loaded); all inside the displayed image.  Stage 0.
+	 */
+	struct box *boxes;
+	size_t nboxes;
+	char *boxes_file;      /* as written, or NULL */
+	char *boxes_file_path; /* resolved like file */
+	struct box *file_boxes;
+	size_t nfile_boxes;
+	/*
 	 * The windows this image is filtered with, stage by stage: its own
 	 * schedule or the experiment's, relative lengths resolved against
 	 * its displayed size to odd pixels >= 3.  Always nstages of them.
 	 */
 	int windows[EXP_STAGES_MAX];
+};
+
+/*
+ * "start_from:" (issue 17): another experiment's finished stage, whose
+ * aggregated boxes become this experiment's starting boxes (stage 0) for
+ * the images the two share.  The state is read when the experiment runs
+ * or is checked (daemon/), never here.
+ */
+struct exp_start_from {
+	char *state_dir; /* resolved relative to the file; NULL: none */
+	int stage;	 /* 1..EXP_STAGES_MAX */
 };
 
 struct experiment {
@@ -334,6 +380,7 @@ struct experiment {
 	struct exp_redact redact;
 	struct exp_detector detector;
 	struct exp_sim_crowd sim_crowd;
+	struct exp_start_from start_from;
 	struct exp_host images_host;
 	struct exp_recruitment recruitment;
 	/*
@@ -394,6 +441,19 @@ const struct exp_image *exp_image_find(const struct experiment *exp,
  */
 int exp_window(const struct experiment *exp, const char *image_id,
 	       size_t stage);
+
+/*
+ * The stage qualification slots (hit.exclusivity_group): how many there
+ * are, and the slot of stage (from 1).  Without a group, the stages.
+ */
+int exp_qual_slots(const struct experiment *exp);
+int exp_qual_slot(const struct experiment *exp, int stage);
+/*
+ * Writes the name of slot's qualification type (MTurk: unique per
+ * requester, so the name is what finds the type again).
+ */
+void exp_qual_slot_name(const struct experiment *exp, int slot, char *out,
+			size_t len);
 
 /* Names as written in the file ("sandbox", "union", "GreaterThan", ...). */
 const char *exp_env_str(enum exp_env env);

@@ -703,26 +703,28 @@ cmp_quals(const void *a, const void *b)
 	return 0;
 }
 
+/*
+ * A list of [x, y, w, h] boxes (ground_truth, boxes) into *out; boxes the
+ * walker refuses are reported and left out.
+ */
 static int
-parse_ground_truth(struct cfg_walk *w, yaml_node_t *n,
-		   const struct cfg_key *k, void *base)
+parse_box_list(struct cfg_walk *w, yaml_node_t *n, const char *name,
+	       struct box **out, size_t *nout)
 {
-	struct exp_image *im = base;
 	yaml_node_item_t *it;
 	size_t cap;
 
-	(void)k;
-	im->has_ground_truth = true;
 	if (n->type != YAML_SEQUENCE_NODE) {
-		type_error(w, n, "ground_truth",
-			   "a list of [x, y, w, h] boxes");
+		type_error(w, n, name, "a list of [x, y, w, h] boxes");
 		return 0;
 	}
 	cap = (size_t)(n->data.sequence.items.top -
 		       n->data.sequence.items.start);
 	if (cap == 0)
 		return 0;
-	if ((im->ground_truth = calloc(cap, sizeof(*im->ground_truth))) == NULL)
+	free(*out);
+	*nout = 0;
+	if ((*out = calloc(cap, sizeof(**out))) == NULL)
 		return -1;
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
 	     it++) {
@@ -735,21 +737,55 @@ parse_ground_truth(struct cfg_walk *w, yaml_node_t *n,
 		    bn->data.sequence.items.top -
 			    bn->data.sequence.items.start != 4) {
 			cfg_node_error(w->d, bn,
-				       "%sground_truth: a box is [x, y, w, h], "
+				       "%s%s: a box is [x, y, w, h], "
 				       "four integers",
-				       w->prefix);
+				       w->prefix, name);
 			continue;
 		}
 		for (c = bn->data.sequence.items.start;
 		     c < bn->data.sequence.items.top; c++, j++)
-			bad |= node_int(w, ydoc_node(w->y, *c), "ground_truth",
+			bad |= node_int(w, ydoc_node(w->y, *c), name,
 					j < 2 ? 0 : 1, INT32_MAX, &v[j]);
 		if (bad)
 			continue;
-		im->ground_truth[im->nground_truth++] = (struct box){
-			(int)v[0], (int)v[1], (int)v[2], (int)v[3]};
+		(*out)[(*nout)++] = (struct box){(int)v[0], (int)v[1],
+						 (int)v[2], (int)v[3]};
 	}
 	return 0;
+}
+
+static int
+parse_ground_truth(struct cfg_walk *w, yaml_node_t *n,
+		   const struct cfg_key *k, void *base)
+{
+	struct exp_image *im = base;
+
+	(void)k;
+	im->has_ground_truth = true;
+	return parse_box_list(w, n, "ground_truth", &im->ground_truth,
+			      &im->nground_truth);
+}
+
+/* images[].boxes: starting boxes of the image's own (stage 0). */
+static int
+parse_image_boxes(struct cfg_walk *w, yaml_node_t *n,
+		  const struct cfg_key *k, void *base)
+{
+	struct exp_image *im = base;
+
+	(void)k;
+	return parse_box_list(w, n, "boxes", &im->boxes, &im->nboxes);
+}
+
+static int
+cmp_image_boxes(const void *a, const void *b)
+{
+	const struct exp_image *x = a, *y = b;
+
+	if (x->nboxes != y->nboxes)
+		return 1;
+	return x->nboxes > 0 &&
+	       memcmp(x->boxes, y->boxes, x->nboxes * sizeof(*x->boxes)) != 0;
 }
 
 static int
@@ -863,6 +899,25 @@ static const struct cfg_key mturk_keys[] = {
 	 .off = OFF(mturk.poll_interval), .min = EXP_POLL_MIN,
 	 .max = EXP_POLL_MAX, .def = "30s",
 	 .doc = "how often open HITs are polled"},
+	{.name = "ca_file", .type = CFG_STR, .off = OFF(mturk.ca_file),
+	 .min = 1, .max = 4096,
+	 .doc = "PEM CA certificates for the endpoint's TLS [default: the "
+		"system's]"},
+	{0},
+};
+
+/* hit.exclusivity_group: stage slots shared by linked experiments. */
+static const struct cfg_key group_keys[] = {
+	{.name = "name", .type = CFG_STR, .off = OFF(hit.group.name),
+	 .min = 1, .max = EXP_NAME_MAX, .check = check_name,
+	 .doc = "[a-z0-9-]; names the shared qualification types "
+		"\"intofocus group NAME stage N\""},
+	{.name = "stages", .type = CFG_INT, .off = OFF(hit.group.stages),
+	 .min = 1, .max = EXP_STAGES_MAX,
+	 .doc = "stage slots of all the group's experiments together"},
+	{.name = "first_stage", .type = CFG_INT,
+	 .off = OFF(hit.group.first_stage), .min = 1, .max = EXP_STAGES_MAX,
+	 .def = "1", .doc = "the slot of this experiment's stage 1"},
 	{0},
 };
 
@@ -911,6 +966,7 @@ static const struct cfg_key hit_keys[] = {
 	{.name = "qualifications", .type = CFG_CUSTOM, .off = OFF(hit.quals),
 	 .parse = parse_quals, .cmp = cmp_quals,
 	 .doc = "QualificationRequirements, passed as they are"},
+	{.name = "exclusivity_group", .type = CFG_MAP, .sub = group_keys},
 	{0},
 };
 
@@ -957,6 +1013,19 @@ static const struct cfg_key simulator_keys[] = {
 	 .min = 0, .max = 1000000, .def = "0.1",
 	 .doc = "each edge of a worker's box moves up to this share of the "
 		"face's side"},
+	{0},
+};
+
+static const struct cfg_key start_from_keys[] = {
+	/* Both are required when the section is there (experiment.c). */
+	{.name = "state_dir", .type = CFG_STR, .off = OFF(start_from.state_dir),
+	 .min = 1, .max = 1024,
+	 .doc = "another experiment's state directory, relative to the file; "
+		"its images' boxes become this one's starting boxes"},
+	{.name = "stage", .type = CFG_INT, .off = OFF(start_from.stage),
+	 .min = 1, .max = EXP_STAGES_MAX,
+	 .doc = "its stage, finished for every image the two share; the "
+		"boxes of its stages 0 to this one are taken"},
 	{0},
 };
 
@@ -1083,6 +1152,7 @@ const struct cfg_key cfg_root_keys[] = {
 	{.name = "redact", .type = CFG_MAP, .sub = redact_keys},
 	{.name = "detector", .type = CFG_MAP, .sub = detector_keys},
 	{.name = "simulator", .type = CFG_MAP, .sub = simulator_keys},
+	{.name = "start_from", .type = CFG_MAP, .sub = start_from_keys},
 	{.name = "images_host", .type = CFG_MAP, .sub = host_keys},
 	{.name = "recruitment", .type = CFG_MAP, .sub = recruitment_keys},
 	{.name = "budget_usd", .type = CFG_MONEY, .off = OFF(budget_cents),
@@ -1133,6 +1203,14 @@ const struct cfg_key cfg_image_keys[] = {
 	{.name = "windows", .type = CFG_CUSTOM, .off = IOFF(window_specs),
 	 .parse = parse_image_windows, .cmp = cmp_image_windows,
 	 .doc = "this image's own schedule, as many windows as stages"},
+	{.name = "boxes", .type = CFG_CUSTOM, .off = IOFF(boxes),
+	 .parse = parse_image_boxes, .cmp = cmp_image_boxes,
+	 .doc = "starting boxes (stage 0) as [[x, y, w, h], ...], redacted "
+		"from the first stage on"},
+	{.name = "boxes_file", .type = CFG_STR, .off = IOFF(boxes_file),
+	 .min = 1, .max = 1024,
+	 .doc = "starting boxes from a JSON file of [[x, y, w, h], ...], "
+		"relative to the experiment file"},
 	{0},
 };
 

@@ -3,7 +3,7 @@
  *
  *   intofocus run EXPERIMENT.yaml [--state-dir DIR] [-v] [--threads N]
  *                 [--sim-seed N] [--sim-delay MS] [--sim-latency MS]
- *                 [--sim-memory]
+ *                 [--sim-memory] [--sim-no-push]
  *                 [--sim-refuse OP[:TEXT]=ERROR]...
  *
  * The options, then the engine (engine.c): it ends when every image is
@@ -28,6 +28,7 @@ struct run_opts {
 	int64_t sim_delay_ms;
 	int64_t sim_latency_ms;
 	bool sim_memory;
+	bool sim_no_push;
 	/* argv's --sim-refuse rules (the simulator checks each one). */
 	const char *sim_refusals[RUN_SIM_REFUSALS_MAX];
 	size_t sim_nrefusals;
@@ -41,7 +42,7 @@ run_usage(FILE *fp)
 		"[--threads N]\n"
 		"                     [--sim-seed N] [--sim-delay MS] "
 		"[--sim-latency MS]\n"
-		"                     [--sim-memory]"
+		"                     [--sim-memory] [--sim-no-push]"
 		" [--sim-refuse OP[:TEXT]=ERROR]...\n"
 		"\n"
 		"Drives every image of the experiment through its stages until "
@@ -63,6 +64,10 @@ run_usage(FILE *fp)
 		"disk (faster for\n"
 		"                    large runs; a restarted daemon then "
 		"reposts its open HITs)\n"
+		"  --sim-no-push     the embedded simulator offers no push of "
+		"finished HITs:\n"
+		"                    the daemon polls every poll interval, as "
+		"with MTurk\n"
 		"  --sim-refuse OP[:TEXT]=ERROR\n"
 		"                    the embedded simulator answers that "
 		"operation (or those of\n"
@@ -85,6 +90,7 @@ parse_run_opts(int argc, char **argv, struct run_opts *o, struct errbuf *eb)
 		{"sim-delay", required_argument, NULL, 'D'},
 		{"sim-latency", required_argument, NULL, 'L'},
 		{"sim-memory", no_argument, NULL, 'M'},
+		{"sim-no-push", no_argument, NULL, 'N'},
 		{"sim-refuse", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -135,6 +141,9 @@ parse_run_opts(int argc, char **argv, struct run_opts *o, struct errbuf *eb)
 			break;
 		case 'M':
 			o->sim_memory = true;
+			break;
+		case 'N':
+			o->sim_no_push = true;
 			break;
 		case 'R':
 			if (o->sim_nrefusals == RUN_SIM_REFUSALS_MAX)
@@ -190,6 +199,7 @@ cmd_run(int argc, char **argv)
 	cfg.sim_delay_ms = o.sim_delay_ms;
 	cfg.sim_latency_ms = o.sim_latency_ms;
 	cfg.sim_memory = o.sim_memory;
+	cfg.sim_no_push = o.sim_no_push;
 	cfg.sim_refusals = o.sim_refusals;
 	cfg.sim_nrefusals = o.sim_nrefusals;
 	rc = engine_open(&cfg, &errs, &e, &eb);

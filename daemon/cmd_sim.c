@@ -45,6 +45,7 @@ usage(FILE *fp)
 		"[--no-crowd]\n"
 		"                     [--slow-ms MS] [--latency-ms MS] "
 		"[--state-dir DIR]\n"
+		"                     [--no-push]\n"
 		"                     [--refuse OPERATION[:TEXT]=ERROR]...\n"
 		"\n"
 		"  --listen ADDR:PORT  loopback address to listen on "
@@ -64,6 +65,8 @@ usage(FILE *fp)
 		"  --latency-ms MS     every API and S3 request waits MS "
 		"(0..2000) before its\n"
 		"                      answer, like a remote service [0]\n"
+		"  --no-push           offer no push of finished HITs: "
+		"daemons poll\n"
 		"  --state-dir DIR     keep HITs, answers and images in DIR "
 		"across restarts\n"
 		"                      [default: in memory only]\n"
@@ -179,6 +182,9 @@ sim_opt(struct sim_opts *o, int c, const char *arg, struct errbuf *eb)
 	case 'n':
 		o->cfg.crowd_off = true;
 		return IF_OK;
+	case 'N':
+		o->cfg.push_off = true;
+		return IF_OK;
 	case 'S':
 		o->cfg.state_dir = arg;
 		return IF_OK;
@@ -224,6 +230,7 @@ parse_sim_opts(int argc, char **argv, struct sim_opts *o, struct errbuf *eb)
 		{"experiment", required_argument, NULL, 'e'},
 		{"delay", required_argument, NULL, 'd'},
 		{"no-crowd", no_argument, NULL, 'n'},
+		{"no-push", no_argument, NULL, 'N'},
 		{"slow-ms", required_argument, NULL, 'w'},
 		{"latency-ms", required_argument, NULL, 'L'},
 		{"state-dir", required_argument, NULL, 'S'},

@@ -163,6 +163,7 @@ engine_state_open(struct engine *e, struct errbuf *eb)
 		return err_set(eb, IF_ERUNTIME, "out of memory");
 	if (state_open(e->state_dir, ctx->exp->name, &ctx->st, eb) != IF_OK ||
 	    run_salt_load(ctx, eb) != IF_OK ||
+	    run_quals_check(ctx, eb) != IF_OK ||
 	    run_note_start(ctx, eb) != IF_OK)
 		return eb->code;
 	return IF_OK;
@@ -213,6 +214,7 @@ engine_sim_start(struct engine *e, struct errbuf *eb)
 	scfg.seed = e->cfg.sim_seed;
 	scfg.crowd_delay_ms = e->cfg.sim_delay_ms;
 	scfg.call_latency_ms = e->cfg.sim_latency_ms;
+	scfg.push_off = e->cfg.sim_no_push;
 	scfg.access_key_id = ctx->creds->access_key_id;
 	scfg.secret_access_key = ctx->creds->secret_access_key;
 	scfg.experiments = &e->simexp.exp;
@@ -280,6 +282,7 @@ engine_client_open(struct engine *e, struct errbuf *eb)
 	ccfg.endpoint = e->endpoint;
 	ccfg.region = e->ctx.exp->mturk.region;
 	ccfg.creds = e->ctx.creds;
+	ccfg.http.ca_file = e->ctx.exp->mturk.ca_file;
 	if (e->cfg.now != NULL) {
 		ccfg.clock.now = e->cfg.now;
 		ccfg.clock.ctx = e->cfg.now_arg;
@@ -307,6 +310,8 @@ engine_host_open(struct engine *e, struct errbuf *eb)
 		hcfg.bucket = e->bucket;
 		hcfg.endpoint = e->endpoint;
 		hcfg.path_style = true;
+		/* The same endpoint as the API, so the same CAs. */
+		hcfg.http.ca_file = exp->mturk.ca_file;
 		break;
 	case EXP_HOST_S3:
 		hcfg.kind = MTURK_HOST_S3;
@@ -338,6 +343,7 @@ engine_start(struct engine *e, struct errbuf *eb)
 	    engine_creds(e, eb) != IF_OK || engine_endpoint(e, eb) != IF_OK ||
 	    engine_client_open(e, eb) != IF_OK ||
 	    engine_host_open(e, eb) != IF_OK || sync_images(ctx, eb) != IF_OK ||
+	    stage0_check_start(ctx, eb) != IF_OK ||
 	    recruit_open(ctx, NULL, &e->recruit, eb) != IF_OK)
 		return eb->code;
 	log_info("%s: running from %s (state %s, credentials from %s)",
@@ -384,6 +390,8 @@ engine_close(struct engine *e)
 		return;
 	recruit_close(e->recruit);
 	img_renderer_free(e->ctx.renderer);
+	face_detector_free(e->ctx.detector);
+	start_source_close(e->ctx.start);
 	mturk_image_host_free(e->ctx.host);
 	mturk_client_free(e->ctx.client);
 	sim_free(e->ctx.sim);
@@ -478,6 +486,11 @@ engine_adopt(struct engine *e, struct experiment *fresh, struct errbuf *eb)
 
 	exp_free(ctx->exp);
 	ctx->exp = fresh;
+	/* Stage 0's sources follow the file: opened again on first use. */
+	face_detector_free(ctx->detector);
+	ctx->detector = NULL;
+	start_source_close(ctx->start);
+	ctx->start = NULL;
 	if (ctx->sim == NULL)
 		return IF_OK;
 	sim_view_cleanup(&e->simexp);
@@ -648,8 +661,8 @@ step_due_images(struct run_ctx *ctx, struct image_rec *list, size_t n,
  * nothing in flight; its next due time joins the images' in p.
  */
 static int
-enginrecruit(struct engine *e, bool final, struct engine_progress *p,
-	       bool *idle, struct errbuf *eb)
+engine_recruit_pass(struct engine *e, bool final,
+		    struct engine_progress *p, bool *idle, struct errbuf *eb)
 {
 	int64_t next_at = 0;
 
@@ -685,7 +698,7 @@ engine_pass(struct engine *e, struct engine_progress *p, struct errbuf *eb)
 		if (!ctx->reviews_swept &&
 		    hits_review_sweep(ctx, ctx->now(ctx->now_arg), eb) != IF_OK)
 			return eb->code;
-		if (enginrecruit(e, true, p, &idle, eb) != IF_OK)
+		if (engine_recruit_pass(e, true, p, &idle, eb) != IF_OK)
 			return eb->code;
 		p->finished = idle;
 		return IF_OK;
@@ -696,7 +709,7 @@ engine_pass(struct engine *e, struct engine_progress *p, struct errbuf *eb)
 		return rc;
 	if (progress_read(ctx, NULL, p, eb) != IF_OK)
 		return eb->code;
-	return enginrecruit(e, false, p, &idle, eb);
+	return engine_recruit_pass(e, false, p, &idle, eb);
 }
 
 /* How long to sleep before the next pass, in ms of the wall clock. */
@@ -716,6 +729,25 @@ engine_wait_ms(const struct engine *e, const struct engine_progress *p)
 	return wait_ms;
 }
 
+int
+engine_wait(struct engine *e, const struct engine_progress *p,
+	    int64_t max_ms, enum push_outcome *how, struct errbuf *eb)
+{
+	int64_t wait_ms = engine_wait_ms(e, p);
+
+	*how = PUSH_ABSENT;
+	if (max_ms >= 0 && wait_ms > max_ms)
+		wait_ms = max_ms;
+	if (wait_ms <= 0)
+		return IF_OK;
+	/* The push ends the wait when a HIT of ours becomes Reviewable. */
+	if (push_wait(&e->ctx, &e->unblocked, wait_ms, how, eb) != IF_OK)
+		return eb->code;
+	if (*how == PUSH_ABSENT || *how == PUSH_FAILED)
+		loop_sleep(&e->unblocked, wait_ms);
+	return IF_OK;
+}
+
 static int
 engine_loop(struct engine *e, struct errbuf *eb)
 {
@@ -724,7 +756,8 @@ engine_loop(struct engine *e, struct errbuf *eb)
 
 	for (;;) {
 		struct engine_progress p;
-		int64_t now, wait_ms;
+		enum push_outcome how;
+		int64_t now;
 
 		if (engine_pass(e, &p, eb) != IF_OK)
 			return eb->code;
@@ -747,9 +780,8 @@ engine_loop(struct engine *e, struct errbuf *eb)
 		}
 		if (p.final == p.images && e->recruit == NULL)
 			continue;
-		wait_ms = engine_wait_ms(e, &p);
-		if (wait_ms > 0)
-			loop_sleep(&e->unblocked, wait_ms);
+		if (engine_wait(e, &p, -1, &how, eb) != IF_OK)
+			return eb->code;
 	}
 }
 

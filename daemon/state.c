@@ -197,6 +197,51 @@ static const char migrate_v4_prolific[] =
 	"  updated_at INTEGER NOT NULL);";
 /* ---- end of schema 4: Prolific ------------------------------------------ */
 
+/*
+ * ---- schema 4: stage 0, the starting boxes (issue 17) -----------------
+ * Kept as one block so that other version-4 tables can join it.
+ *
+ * stage0 has a row once an image's starting boxes are recorded (even when
+ * there are none), so that they are gathered - and the detector run - once
+ * per image; stage0_boxes holds each box with its origin: "image"
+ * (images[].boxes), "file" (images[].boxes_file), "experiment NAME stage
+ * N" (start_from) or "detector".  Both are written in one transaction
+ * before the image's first stage is rendered (store_stage0_put).
+ */
+static const char migrate_v4_stage0[] =
+	"CREATE TABLE stage0 ("
+	"  image_id TEXT PRIMARY KEY REFERENCES images(id),"
+	"  recorded_at INTEGER NOT NULL);"
+	"CREATE TABLE stage0_boxes ("
+	"  image_id TEXT NOT NULL REFERENCES stage0(image_id),"
+	"  seq INTEGER NOT NULL,"
+	"  x INTEGER NOT NULL,"
+	"  y INTEGER NOT NULL,"
+	"  w INTEGER NOT NULL,"
+	"  h INTEGER NOT NULL,"
+	"  origin TEXT NOT NULL,"
+	"  PRIMARY KEY (image_id, seq));";
+/* ---- end of schema 4: stage 0 ------------------------------------------ */
+
+/*
+ * ---- schema 4: the operator's Prolific decisions (issue 16, branch
+ * prolific-ops) ----------------------------------------------------------
+ * prolific_decisions: a submission approved or rejected by hand
+ * (daemon/prolific_ops.c), written before the call ('sending') and
+ * marked 'done' once Prolific shows it.  A rejection here keeps run away
+ * from the submission; an approval by hand is run's own approval record
+ * as well (prolific_approvals), this row only saying who decided.
+ */
+static const char migrate_v4_prolific_ops[] =
+	"CREATE TABLE prolific_decisions ("
+	"  submission_id TEXT PRIMARY KEY,"
+	"  action TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  category TEXT NOT NULL DEFAULT '',"
+	"  decided_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);";
+/* ---- end of schema 4: the operator's Prolific decisions ----------------- */
+
 static int
 db_error(struct state *st, struct errbuf *eb, const char *what)
 {
@@ -281,13 +326,19 @@ migrate(struct state *st, const char *experiment, struct errbuf *eb)
 				 st->path);
 		version = 3;
 	}
+	/*
+	 * Schema 4 is made of blocks of their own: Prolific and the
+	 * operator's Prolific decisions (issue 16), stage 0 (issue 17).
+	 */
 	if (version == 3) {
-		/* schema 4, Prolific (branch prolific-run) */
-		if (state_exec(st, migrate_v4_prolific, eb) != IF_OK)
+		if (state_exec(st, migrate_v4_prolific, eb) != IF_OK ||
+		    state_exec(st, migrate_v4_prolific_ops, eb) != IF_OK ||
+		    state_exec(st, migrate_v4_stage0, eb) != IF_OK)
 			goto fail;
 		if (!fresh)
 			log_info("%s: state schema 3 -> 4 (Prolific "
-				 "submissions, approvals and bonuses)",
+				 "submissions, approvals and bonuses; starting "
+				 "boxes, stage 0)",
 				 st->path);
 		version = 4;
 	}

@@ -94,6 +94,15 @@ struct mturk_client {
 	 * cost of a poll (intofocus run's summary, the daemon bench).
 	 */
 	uint64_t sent[sizeof(operations) / sizeof(operations[0])];
+	/*
+	 * The server's API answers offered the push (MTURK_PUSH_HEADER): the
+	 * project's own server, never MTurk.  Its waits go on a connection
+	 * of their own (push_http), so that the calls keep theirs.
+	 */
+	bool push_offered;
+	struct http_client *push_http;
+	struct http_response push_resp;
+	uint64_t push_sent;
 };
 
 static int
@@ -237,6 +246,7 @@ mturk_client_new(const struct mturk_client_config *cfg,
 	if (c == NULL)
 		return err_set(eb, IF_ERUNTIME, "MTurk client: out of memory");
 	http_response_init(&c->resp, 0);
+	http_response_init(&c->push_resp, 0);
 	while (n > 0 && ep[n - 1] == '/')
 		n--;
 	c->url = malloc(n + 2);
@@ -281,7 +291,9 @@ mturk_client_free(struct mturk_client *c)
 	if (c == NULL)
 		return;
 	http_client_free(c->http);
+	http_client_free(c->push_http);
 	http_response_cleanup(&c->resp);
+	http_response_cleanup(&c->push_resp);
 	free(c->url);
 	free(c->path);
 	free(c);
@@ -373,7 +385,11 @@ attempt_once(const struct signed_sender *s, const struct signed_request *req,
 	hreq.body = req->body;
 	hreq.body_len = req->body_len;
 	hreq.elide_strings_over = req->elide_strings_over;
-	rc = http_perform(s->http, &hreq, s->resp, eb);
+	if (s->wake != NULL)
+		rc = http_perform_wakeable(s->http, &hreq, s->resp, s->wake,
+					   s->woken, eb);
+	else
+		rc = http_perform(s->http, &hreq, s->resp, eb);
 cleanup:
 	for (size_t i = 0; i < nl; i++) {
 		if (lines[i] != NULL)
@@ -429,6 +445,8 @@ signed_request_send(const struct signed_sender *s,
 		if (rc == IF_OK && s->resp->status >= 200 &&
 		    s->resp->status < 300)
 			return IF_OK;
+		if (s->woken != NULL && *s->woken)
+			return err_set(eb, IF_ETEMP, "woken by a signal");
 		out->attempts = attempt + 1;
 		if (rc != IF_OK && s->resp->curl_code == 0) {
 			/* Failed before sending: signing, a refused URL. */
@@ -520,6 +538,8 @@ mturk_call_eliding(struct mturk_client *c, const char *operation,
 		*elided = c->resp.strings_elided;
 	if (rc == IF_OK) {
 		mturk_error_clear(&c->last_error);
+		if (strcmp(c->resp.push, "1") == 0)
+			c->push_offered = true;
 		return rc;
 	}
 	snprintf(e->operation, sizeof(e->operation), "%s", operation);
@@ -613,4 +633,78 @@ mturk_call_once(struct mturk_client *c, const char *operation,
 			       (long long)o.spent_s, rid);
 	return err_set(eb, IF_ETEMP, "%s: %s (gave up after %d attempts)%s",
 		       operation, text, o.attempts, rid);
+}
+
+bool
+mturk_client_push_offered(const struct mturk_client *c)
+{
+	return c->push_offered;
+}
+
+uint64_t
+mturk_client_push_sent(const struct mturk_client *c)
+{
+	return c->push_sent;
+}
+
+int
+mturk_push_call(struct mturk_client *c, const char *body, size_t body_len,
+		int64_t timeout_ms, const sigset_t *wake, bool *woken,
+		struct buf *out, struct mturk_error *e, struct errbuf *eb)
+{
+	struct sigv4_header signed_hdrs[3] = {
+		{"Content-Type", "application/x-amz-json-1.1"},
+		{"Host", c->host},
+		{"X-Amz-Target", MTURK_PUSH_TARGET},
+	};
+	struct signed_request req = {
+		.method = "POST",
+		.url = c->url,
+		.path = c->path,
+		.headers = signed_hdrs,
+		.nheaders = 3,
+		.body = body,
+		.body_len = body_len,
+		.service = MTURK_SERVICE,
+		.region = c->region,
+	};
+	/* One try: a failed wait is replaced by the poll, not retried. */
+	struct mturk_retry_policy once = {1, 0, 0, 0};
+	struct signed_sender s = {
+		.resp = &c->push_resp,
+		.creds = c->creds,
+		.clock = &c->clock,
+		.retry = &once,
+		.clock_offset = &c->clock_offset,
+		.sent = &c->push_sent,
+		.wake = wake,
+		.woken = woken,
+	};
+	struct signed_outcome o;
+	char text[700];
+	int rc;
+
+	*woken = false;
+	if (c->push_http == NULL) {
+		struct http_options opt = {0};
+
+		opt.timeout_ms = (long)timeout_ms;
+		opt.max_body = (size_t)1 << 20;
+		if (http_client_new(&opt, &c->push_http, eb) != IF_OK)
+			return eb->code;
+	}
+	s.http = c->push_http;
+	rc = signed_request_send(&s, &req, e, &o, eb);
+	if (rc == IF_OK) {
+		buf_reset(out);
+		if (buf_append(out, c->push_resp.body.data,
+			       c->push_resp.body.len) != 0)
+			return err_set(eb, IF_ERUNTIME,
+				       "WaitForReviewableHITs: out of memory");
+		return IF_OK;
+	}
+	if (*woken || o.not_sent)
+		return rc;
+	mturk_error_format(e, text, sizeof(text));
+	return err_set(eb, rc, "WaitForReviewableHITs: %s", text);
 }

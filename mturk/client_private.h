@@ -40,6 +40,13 @@ struct signed_sender {
 	int64_t *clock_offset;
 	uint64_t *sent;	      /* counts every request sent, or NULL */
 	const char *log_name; /* "MTurk GetHIT": log each retry; NULL: none */
+	/*
+	 * Not NULL: each try waits under this signal mask and ends when a
+	 * signal arrives (*woken, IF_ETEMP, no retry); see
+	 * http_perform_wakeable.
+	 */
+	const sigset_t *wake;
+	bool *woken;
 };
 
 /* How a request that failed ended. */
@@ -73,5 +80,15 @@ int mturk_call_eliding(struct mturk_client *c, const char *operation,
 		       const char *body, size_t body_len, size_t elide_over,
 		       struct buf *out, size_t *elided, struct mturk_error *err,
 		       struct errbuf *eb);
+
+/*
+ * api.c, for push.c: one signed MTURK_PUSH_TARGET request on the client's
+ * push connection (made on first use, with timeout_ms for a whole
+ * exchange), woken by a signal under wake; the answer's body in out.
+ */
+int mturk_push_call(struct mturk_client *c, const char *body,
+		    size_t body_len, int64_t timeout_ms, const sigset_t *wake,
+		    bool *woken, struct buf *out, struct mturk_error *e,
+		    struct errbuf *eb);
 
 #endif /* INTOFOCUS_MTURK_CLIENT_PRIVATE_H */

@@ -11,12 +11,14 @@
  * kept by the write callback.  Response headers are captured for the
  * clock-skew correction (Date) and for error reports (request ids).
  */
-#define _DEFAULT_SOURCE
+#define _GNU_SOURCE /* ppoll */
 #include "mturk/mturk.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -27,6 +29,7 @@
 
 struct http_client {
 	CURL *curl;
+	CURLM *multi; /* for http_perform_wakeable, made on first use */
 	struct http_options opt;
 	char errbuf[CURL_ERROR_SIZE];
 	bool body_too_big; /* set by the write callback for the message */
@@ -135,6 +138,7 @@ response_reset(struct http_response *resp)
 	resp->request_id[0] = '\0';
 	resp->error_type[0] = '\0';
 	resp->content_type[0] = '\0';
+	resp->push[0] = '\0';
 }
 
 #define ELIDING_READ_FACTOR 16
@@ -245,6 +249,7 @@ header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
 		r->date[0] = r->request_id[0] = '\0';
 		r->error_type[0] = r->content_type[0] = '\0';
+		r->push[0] = '\0';
 	}
 	take_header(ptr, n, "Date", r->date, sizeof(r->date));
 	take_header(ptr, n, "x-amzn-RequestId", r->request_id,
@@ -255,6 +260,7 @@ header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 		    sizeof(r->error_type));
 	take_header(ptr, n, "Content-Type", r->content_type,
 		    sizeof(r->content_type));
+	take_header(ptr, n, MTURK_PUSH_HEADER, r->push, sizeof(r->push));
 	return n;
 }
 
@@ -365,6 +371,8 @@ http_client_free(struct http_client *c)
 		return;
 	if (c->curl != NULL)
 		curl_easy_cleanup(c->curl);
+	if (c->multi != NULL)
+		curl_multi_cleanup(c->multi);
 	free(c);
 	curl_global_cleanup();
 }
@@ -399,6 +407,12 @@ setup(struct http_client *c, const struct http_request *req, bool http_ok,
 	bad |= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
+	if (c->opt.ca_file != NULL) {
+		/* That file alone: the system's directory is not consulted. */
+		bad |= curl_easy_setopt(h, CURLOPT_CAINFO, c->opt.ca_file) !=
+		       CURLE_OK;
+		bad |= curl_easy_setopt(h, CURLOPT_CAPATH, NULL) != CURLE_OK;
+	}
 	bad |= curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
@@ -445,9 +459,104 @@ setup(struct http_client *c, const struct http_request *req, bool http_ok,
 	return bad ? CURLE_BAD_FUNCTION_ARGUMENT : CURLE_OK;
 }
 
+/* The most sockets of one transfer that a wakeable wait watches. */
+#define WAKE_FDS_MAX 8
+
+/*
+ * The transfer on a multi handle, waiting in ppoll() under the mask wake,
+ * so that a signal it lets through ends the wait (*woken) at once.
+ */
+static CURLcode
+perform_wakeable(struct http_client *c, const sigset_t *wake, bool *woken)
+{
+	CURLcode result = CURLE_OK;
+	int running = 1;
+
+	if (c->multi == NULL && (c->multi = curl_multi_init()) == NULL)
+		return CURLE_OUT_OF_MEMORY;
+	if (curl_multi_add_handle(c->multi, c->curl) != CURLM_OK)
+		return CURLE_FAILED_INIT;
+	for (;;) {
+		struct pollfd pfd[WAKE_FDS_MAX];
+		fd_set rd, wr, ex;
+		struct timespec ts;
+		long timeout = -1;
+		int maxfd = -1;
+		nfds_t n = 0;
+
+		if (curl_multi_perform(c->multi, &running) != CURLM_OK) {
+			result = CURLE_SEND_ERROR;
+			break;
+		}
+		if (running == 0)
+			break;
+		FD_ZERO(&rd);
+		FD_ZERO(&wr);
+		FD_ZERO(&ex);
+		if (curl_multi_fdset(c->multi, &rd, &wr, &ex, &maxfd) !=
+			    CURLM_OK ||
+		    curl_multi_timeout(c->multi, &timeout) != CURLM_OK) {
+			result = CURLE_SEND_ERROR;
+			break;
+		}
+		for (int fd = 0; fd <= maxfd && n < WAKE_FDS_MAX; fd++) {
+			short ev = (short)((FD_ISSET(fd, &rd) ? POLLIN : 0) |
+					   (FD_ISSET(fd, &wr) ? POLLOUT : 0) |
+					   (FD_ISSET(fd, &ex) ? POLLPRI : 0));
+
+			if (ev != 0)
+				pfd[n++] = (struct pollfd){fd, ev, 0};
+		}
+		/* Without a socket yet (resolving), look again soon. */
+		if (timeout < 0 || timeout > 1000)
+			timeout = 1000;
+		if (n == 0 && timeout > 50)
+			timeout = 50;
+		ts.tv_sec = (time_t)(timeout / 1000);
+		ts.tv_nsec = (timeout % 1000) * 1000000L;
+		if (ppoll(pfd, n, &ts, wake) < 0 && errno == EINTR) {
+			*woken = true;
+			result = CURLE_ABORTED_BY_CALLBACK;
+			break;
+		}
+	}
+	if (running == 0) {
+		CURLMsg *msg;
+		int left = 0;
+
+		while ((msg = curl_multi_info_read(c->multi, &left)) != NULL)
+			if (msg->msg == CURLMSG_DONE &&
+			    msg->easy_handle == c->curl)
+				result = msg->data.result;
+	}
+	curl_multi_remove_handle(c->multi, c->curl);
+	return result;
+}
+
+static int perform(struct http_client *c, const struct http_request *req,
+		   struct http_response *resp, const sigset_t *wake,
+		   bool *woken, struct errbuf *eb);
+
 int
 http_perform(struct http_client *c, const struct http_request *req,
 	     struct http_response *resp, struct errbuf *eb)
+{
+	return perform(c, req, resp, NULL, NULL, eb);
+}
+
+int
+http_perform_wakeable(struct http_client *c, const struct http_request *req,
+		      struct http_response *resp, const sigset_t *wake,
+		      bool *woken, struct errbuf *eb)
+{
+	*woken = false;
+	return perform(c, req, resp, wake, woken, eb);
+}
+
+static int
+perform(struct http_client *c, const struct http_request *req,
+	struct http_response *resp, const sigset_t *wake, bool *woken,
+	struct errbuf *eb)
 {
 	struct curl_slist *hdrs = NULL, *tmp;
 	struct xfer x = {c, resp, req->elide_strings_over, false, false, 0, 0};
@@ -487,7 +596,8 @@ http_perform(struct http_client *c, const struct http_request *req,
 	c->body_too_big = false;
 	cc = setup(c, req, http_ok, hdrs, &x);
 	if (cc == CURLE_OK)
-		cc = curl_easy_perform(c->curl);
+		cc = wake != NULL ? perform_wakeable(c, wake, woken)
+				  : curl_easy_perform(c->curl);
 	resp->curl_code = (int)cc;
 	if (cc != CURLE_OK) {
 		if (c->body_too_big || cc == CURLE_FILESIZE_EXCEEDED) {

@@ -11,6 +11,7 @@
 #include "common/common.h"
 #include "imaging/imaging.h"
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -405,6 +406,14 @@ int answer_format(const struct answer_field *fields, size_t n,
 #define MTURK_ENDPOINT_PRODUCTION \
 	"https://mturk-requester.us-east-1.amazonaws.com"
 #define MTURK_TARGET_PREFIX "MTurkRequesterServiceV20170117."
+/*
+ * The push of the project's own server (issue 19), never sent to MTurk: the
+ * server's API answers carry MTURK_PUSH_HEADER, and only then does the
+ * daemon send MTURK_PUSH_TARGET, signed as an API request, to wait for HITs
+ * that become Reviewable (see sim/sim_push.c for the exchange).
+ */
+#define MTURK_PUSH_HEADER "X-IntoFocus-Push"
+#define MTURK_PUSH_TARGET "IntoFocusPush20261207.WaitForReviewableHITs"
 #define MTURK_SERVICE "mturk-requester"
 #define MTURK_REGION "us-east-1"
 
@@ -417,6 +426,11 @@ struct http_options {
 	long timeout_ms;	 /* whole transfer [default: 30000] */
 	size_t max_body;	 /* response body cap [default: 8 MiB] */
 	bool trace;		 /* log_debug() each exchange, redacted */
+	/*
+	 * PEM file of the only CA certificates TLS peers are verified
+	 * against (borrowed); NULL = the system's store [default].
+	 */
+	const char *ca_file;
 };
 
 struct http_request {
@@ -445,6 +459,7 @@ struct http_response {
 	char request_id[128];  /* x-amzn-RequestId or x-amz-request-id */
 	char error_type[128];  /* x-amzn-ErrorType, "" if none */
 	char content_type[128];
+	char push[8]; /* MTURK_PUSH_HEADER, "" if none */
 };
 
 struct http_client;
@@ -475,6 +490,16 @@ void http_response_cleanup(struct http_response *resp);
  */
 int http_perform(struct http_client *c, const struct http_request *req,
 		 struct http_response *resp, struct errbuf *eb);
+
+/*
+ * http_perform, waiting in ppoll() under the signal mask wake: a signal
+ * it lets through ends the exchange at once with *woken set (and
+ * IF_ETEMP), so that a long wait does not delay a stop or a reload.
+ */
+int http_perform_wakeable(struct http_client *c,
+			  const struct http_request *req,
+			  struct http_response *resp, const sigset_t *wake,
+			  bool *woken, struct errbuf *eb);
 
 /* Seconds since the epoch for an HTTP date, -1 if it cannot be parsed. */
 int64_t http_date_parse(const char *date);
@@ -677,6 +702,34 @@ uint64_t mturk_client_sent(const struct mturk_client *c,
 
 #define MTURK_ID_MAX 65	    /* EntityId: 1-64 characters, + NUL */
 #define MTURK_WORKER_MAX 256 /* WorkerId: allocate for 255 bytes */
+
+/* -- push.c: the long poll of the project's own server (issue 19) -- */
+
+/* The server's API answers offered the push (MTURK_PUSH_HEADER). */
+bool mturk_client_push_offered(const struct mturk_client *c);
+/* Push waits sent (not among the operations' counts). */
+uint64_t mturk_client_push_sent(const struct mturk_client *c);
+
+struct mturk_push_answer {
+	int64_t now_ms; /* the server's clock: the next wait's since_ms */
+	char (*hit_ids)[MTURK_ID_MAX]; /* became Reviewable */
+	size_t n;
+	bool more;  /* more than hit_ids: treat every HIT as due */
+	bool woken; /* a signal ended the wait: nothing else is set */
+};
+
+void mturk_push_answer_cleanup(struct mturk_push_answer *a);
+
+/*
+ * Waits up to wait_ms for HITs that became Reviewable at or after since_ms
+ * (the server's clock; 0 the first time), under the signal mask wake.
+ * IF_OK with the answer, or with out->woken when a signal ended the wait;
+ * IF_EINPUT when the server offers no push; otherwise the failure, for
+ * the caller to poll instead.
+ */
+int mturk_push_wait(struct mturk_client *c, int64_t since_ms, int64_t wait_ms,
+		    const sigset_t *wake, struct mturk_push_answer *out,
+		    struct errbuf *eb);
 
 /* Timestamps are seconds since the epoch (the service sends floats); 0 =
  * absent.  Strings are "" when absent. */

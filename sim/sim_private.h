@@ -195,6 +195,10 @@ int sim_store_set_base(struct sim_store *st, const char *base);
 int sim_store_add_experiment(struct sim_store *st,
 			     const struct sim_experiment *exp,
 			     struct errbuf *eb);
+/* sim_set_hidden(): an image's stage 0, replaced under the lock. */
+int sim_store_set_hidden(struct sim_store *st, const char *experiment,
+			 const char *image_id, const struct sim_face *boxes,
+			 size_t n, struct errbuf *eb);
 
 /* sim_persist.c */
 /*
@@ -668,5 +672,63 @@ void sim_people_free(struct sim_people *p);
 void sim_people_handle(struct sim_people *p, struct sim_store *st,
 		       const struct sim_people_request *rq,
 		       struct sim_reply *r);
+
+/* ---- the push (sim_store_push.c, sim_push.c; issue 19) ----------------- */
+
+/*
+ * The HITs that became Reviewable at or after since_ms (not Reviewing, not
+ * deleted): up to max ids, *more when there were more; *now_ms the
+ * store's clock; *next_ms the next moment the clock alone may change the
+ * answer (INT64_MAX: none).  Takes the store's lock.
+ */
+int sim_store_reviewable_since(struct sim_store *st, int64_t since_ms,
+			       char (*ids)[SIM_ID_LEN + 1], size_t max,
+			       size_t *n, bool *more, int64_t *now_ms,
+			       int64_t *next_ms);
+
+/* The longest a waiter waits, whatever it asks. */
+#define SIM_PUSH_WAIT_MAX_MS 20000
+
+struct MHD_Connection;
+struct sim_push;
+
+/* One waiting request (its memory is the request's). */
+struct sim_push_wait {
+	struct MHD_Connection *conn; /* suspended; NULL: its thread blocks */
+	int64_t since_ms;
+	int64_t deadline; /* CLOCK_MONOTONIC ms */
+	bool registered;  /* on the hub's list */
+	bool done;	  /* answer is ready */
+	char *answer;	  /* the JSON answer */
+	struct sim_push_wait *next;
+};
+
+enum {
+	SIM_PUSH_ANSWERED = 0, /* answer ready at once: sim_push_take() */
+	SIM_PUSH_WAITING = 1,  /* registered (and conn suspended) */
+	SIM_PUSH_BUSY = 2,     /* max_waiters wait already */
+};
+
+/* The hub and its thread; NULL when out of memory or threads. */
+struct sim_push *sim_push_new(struct sim_store *st, size_t max_waiters);
+/* Answers every waiter and ends the thread (before MHD_stop_daemon). */
+void sim_push_stop(struct sim_push *p);
+void sim_push_free(struct sim_push *p);
+/* Waiters not answered yet. */
+size_t sim_push_count(struct sim_push *p);
+/* Something changed (a submission, a new HIT): look again. */
+void sim_push_notify(struct sim_push *p);
+/*
+ * Starts w for since_ms, waiting up to wait_ms: SIM_PUSH_ANSWERED,
+ * SIM_PUSH_WAITING (conn, when not NULL, is suspended: the call must come
+ * from its request handler), SIM_PUSH_BUSY, or -1 (out of memory).
+ */
+int sim_push_begin(struct sim_push *p, struct sim_push_wait *w,
+		   struct MHD_Connection *conn, int64_t since_ms,
+		   int64_t wait_ms);
+/* w's answer (the caller frees it), waiting for it when block; or NULL. */
+char *sim_push_take(struct sim_push *p, struct sim_push_wait *w, bool block);
+/* Takes w off the hub, answered or not (a connection that ended). */
+void sim_push_cancel(struct sim_push *p, struct sim_push_wait *w);
 
 #endif /* INTOFOCUS_SIM_PRIVATE_H */

@@ -33,6 +33,7 @@
  */
 #include "sim/sim_private.h"
 #include "mturk/mturk.h"
+#include "sim/sim_addr.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -49,6 +50,7 @@
 #define SIM_BODY_MAX (16 * 1024 * 1024) /* request body cap (S3 images) */
 #define SIM_API_BODY_MAX (1024 * 1024)
 #define SIM_MAX_HEADERS 64
+#define SIM_PUSH_WAITERS 16 /* push waiters at once, in all */
 
 /* One --refuse rule. */
 struct refusal {
@@ -106,6 +108,15 @@ struct sim_server {
 	uint64_t nreq;
 	bool people_mode;	   /* "intofocus serve" */
 	struct sim_people *people; /* its pages, once the port is known */
+	/*
+	 * "intofocus serve" only: connections per peer address, and
+	 * requests under way per client when a trusted proxy names them.
+	 */
+	struct sim_addr_counts *conns, *clients;
+	unsigned per_ip, proxy_conns;
+	bool has_proxy;
+	struct sim_addr proxy;
+	struct sim_push *push;	   /* the long poll; NULL: not offered */
 };
 
 /* Per-connection request state across MHD's calls of the handler. */
@@ -113,6 +124,10 @@ struct request {
 	struct buf body;
 	bool too_big;
 	bool answered; /* a reply was queued before the body was read */
+	bool client_held; /* counted in sim->clients for client */
+	struct sim_addr client;
+	bool waiting;  /* a push wait was begun (sim_push.c) */
+	struct sim_push_wait wait;
 };
 
 /*
@@ -212,6 +227,10 @@ send_reply_full(struct sim_server *sim, struct MHD_Connection *c, int status,
 				"same-origin");
 	if (cookie != NULL && cookie[0] != '\0')
 		MHD_add_response_header(resp, "Set-Cookie", cookie);
+	/* Every API answer offers the push, when there is one. */
+	if (sim->push != NULL && ctype != NULL &&
+	    strcmp(ctype, "application/x-amz-json-1.1") == 0)
+		MHD_add_response_header(resp, MTURK_PUSH_HEADER, "1");
 	/*
 	 * Date from the simulator's own clock (the one the verifier uses), so
 	 * that a client correcting its clock skew from Date agrees with it.
@@ -711,6 +730,88 @@ handle_api(struct sim_server *sim, struct MHD_Connection *c, const char *url,
 	return ret;
 }
 
+/* ---- the push (sim_push.c) ---------------------------------------------- */
+
+static enum MHD_Result
+push_error(struct sim_server *sim, struct MHD_Connection *c, int http,
+	   const char *type, const char *message)
+{
+	struct sim_err e;
+
+	memset(&e, 0, sizeof(e));
+	e.http = http;
+	snprintf(e.type, sizeof(e.type), "%s", type);
+	snprintf(e.message, sizeof(e.message), "%s", message);
+	return send_api_error(sim, c, &e);
+}
+
+static enum MHD_Result
+push_answer(struct sim_server *sim, struct MHD_Connection *c, char *answer)
+{
+	enum MHD_Result ret;
+
+	if (answer == NULL)
+		return push_error(sim, c, 500, "ServiceFault",
+				  "out of memory");
+	/* The answer travels back like any other. */
+	sleep_ms(sim->call_latency_ms);
+	ret = send_reply(sim, c, 200, "application/x-amz-json-1.1", answer,
+			 strlen(answer), NULL, NULL);
+	free(answer);
+	return ret;
+}
+
+/*
+ * WaitForReviewableHITs: signed like every API request, then answered at
+ * once, or left waiting: suspended in the epoll mode, on its own thread
+ * otherwise.  Called again after a resume, with rq->waiting set.
+ */
+static enum MHD_Result
+handle_push(struct sim_server *sim, struct MHD_Connection *c, const char *url,
+	    struct request *rq)
+{
+	enum sigv4_verdict v = SIGV4_VALID;
+	char msg[1024];
+	json_t *req, *since, *wait;
+	json_int_t since_ms, wait_ms;
+	int rc;
+
+	if (rq->waiting)
+		return push_answer(sim, c, sim_push_take(sim->push, &rq->wait,
+							 false));
+	if (verify(sim, c, "POST", url, &rq->body, MTURK_SERVICE, false, false,
+		   &v, msg, sizeof(msg)) != 0)
+		return push_error(sim, c, 400, api_auth_type(v), msg);
+	req = json_loadb(rq->body.data != NULL ? rq->body.data : "",
+			 rq->body.len, JSON_REJECT_DUPLICATES, NULL);
+	since = json_object_get(req, "Since");
+	wait = json_object_get(req, "WaitMs");
+	if (!json_is_integer(since) || !json_is_integer(wait) ||
+	    (since_ms = json_integer_value(since)) < 0 ||
+	    (wait_ms = json_integer_value(wait)) < 0) {
+		json_decref(req);
+		return push_error(sim, c, 400, "ValidationException",
+				  "expected {\"Since\": ms, \"WaitMs\": ms}, "
+				  "both whole numbers from 0");
+	}
+	json_decref(req);
+	/* The request reaches us like any other. */
+	sleep_ms(sim->call_latency_ms);
+	rc = sim_push_begin(sim->push, &rq->wait, sim->people_mode ? c : NULL,
+			    (int64_t)since_ms, (int64_t)wait_ms);
+	if (rc == SIM_PUSH_BUSY)
+		return push_error(sim, c, 400, "ThrottlingException",
+				  "Rate exceeded (too many waiting)");
+	if (rc < 0)
+		return push_error(sim, c, 500, "ServiceFault",
+				  "out of memory");
+	rq->waiting = true;
+	if (rc == SIM_PUSH_WAITING && sim->people_mode)
+		return MHD_YES; /* suspended: the hub resumes it */
+	return push_answer(sim, c,
+			   sim_push_take(sim->push, &rq->wait, true));
+}
+
 /* ---- S3 ----------------------------------------------------------------- */
 
 static enum MHD_Result
@@ -906,6 +1007,95 @@ route_body_max(const char *method, const char *url, bool api)
 	return 1; /* buf limit 0 would mean none */
 }
 
+/* ---- limits per address ------------------------------------------------- */
+
+/* The connections one peer address may hold at once. */
+static unsigned
+peer_conn_limit(const struct sim_server *sim, const struct sim_addr *a)
+{
+	if (sim->has_proxy && memcmp(a->b, sim->proxy.b, 16) == 0)
+		return sim->proxy_conns;
+	return sim->per_ip;
+}
+
+/*
+ * MHD's accept policy: a peer at its limit is turned away before a byte
+ * is read.  The count itself moves in on_connection, which MHD calls only
+ * for connections it keeps; a few accepts racing on other threads may
+ * pass the same check, so a peer can exceed its limit by at most the
+ * number of threads.
+ */
+static enum MHD_Result
+on_accept(void *cls, const struct sockaddr *sa, socklen_t salen)
+{
+	struct sim_server *sim = cls;
+	struct sim_addr a;
+
+	(void)salen;
+	if (sim_addr_from_sockaddr(sa, &a) != 0)
+		return MHD_NO;
+	return sim_addr_counts_get(sim->conns, &a) < peer_conn_limit(sim, &a)
+		       ? MHD_YES
+		       : MHD_NO;
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+	      enum MHD_ConnectionNotificationCode code)
+{
+	struct sim_server *sim = cls;
+	const union MHD_ConnectionInfo *ci;
+	struct sim_addr *a = *socket_context;
+
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (a != NULL)
+			sim_addr_counts_give(sim->conns, a);
+		free(a);
+		*socket_context = NULL;
+		return;
+	}
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || (a = malloc(sizeof(*a))) == NULL)
+		return;
+	if (sim_addr_from_sockaddr(ci->client_addr, a) != 0 ||
+	    !sim_addr_counts_take(sim->conns, a, 0)) {
+		free(a);
+		return;
+	}
+	*socket_context = a;
+}
+
+/*
+ * A request through the trusted proxy counts for the client the proxy
+ * names.  0 when it may go on (counted in rq->client), 400 when the proxy
+ * names no address, 429 when that client has per_ip requests under way.
+ * Requests from any other peer: 0, their headers unread.
+ */
+static int
+proxy_client_take(struct sim_server *sim, struct MHD_Connection *c,
+		  struct request *rq)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct sim_addr peer;
+	const char *real_ip, *forwarded;
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || sim_addr_from_sockaddr(ci->client_addr, &peer) != 0 ||
+	    memcmp(peer.b, sim->proxy.b, 16) != 0)
+		return 0;
+	real_ip = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Real-IP");
+	forwarded = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						"X-Forwarded-For");
+	if (real_ip == NULL && forwarded == NULL)
+		rq->client = peer; /* the proxy's own request, or a local one */
+	else if (sim_addr_from_proxy(real_ip, forwarded, &rq->client) != 0)
+		return 400;
+	if (!sim_addr_counts_take(sim->clients, &rq->client, sim->per_ip))
+		return 429;
+	rq->client_held = true;
+	return 0;
+}
+
 /*
  * The first call, headers only: refuses a body larger than the route
  * takes, and an S3 PUT whose signature (headers and the declared payload
@@ -925,6 +1115,22 @@ on_headers(struct sim_server *sim, struct MHD_Connection *c, const char *url,
 	int64_t declared = 0;
 
 	buf_init(&rq->body, max);
+	if (sim->has_proxy) {
+		int refused = proxy_client_take(sim, c, rq);
+
+		if (refused != 0) {
+			const char *msg =
+				refused == 400
+					? "Bad client address from the proxy\n"
+					: "Too many requests from your "
+					  "address\n";
+
+			rq->answered = true;
+			return send_reply(sim, c, refused,
+					  "text/plain; charset=utf-8", msg,
+					  strlen(msg), NULL, NULL);
+		}
+	}
 	if (cl != NULL && (parse_int64(cl, 0, INT64_MAX, &declared) != 0 ||
 			   (uint64_t)declared > max)) {
 		rq->answered = true;
@@ -985,15 +1191,31 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  "Request too large\n", 18, NULL, NULL);
 	target = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 					     "X-Amz-Target");
+	if (target != NULL && strcmp(method, "POST") == 0 &&
+	    sim->push != NULL && strcmp(target, MTURK_PUSH_TARGET) == 0) {
+		if (rq->body.len > SIM_API_BODY_MAX)
+			return send_reply(sim, c, 413,
+					  "text/plain; charset=utf-8",
+					  "Request too large\n", 18, NULL,
+					  NULL);
+		return handle_push(sim, c, url, rq);
+	}
 	if (target != NULL && strcmp(method, "POST") == 0) {
 		if (rq->body.len > SIM_API_BODY_MAX)
 			return send_reply(sim, c, 413,
 					  "text/plain; charset=utf-8",
 					  "Request too large\n", 18, NULL,
 					  NULL);
+		enum MHD_Result ret;
+
 		/* The connection's own thread waits: others go on. */
 		sleep_ms(sim->call_latency_ms);
-		return handle_api(sim, c, url, rq, target);
+		ret = handle_api(sim, c, url, rq, target);
+		/* A new HIT, an expiry moved: the push looks again. */
+		if (strstr(target, ".List") == NULL &&
+		    strstr(target, ".Get") == NULL)
+			sim_push_notify(sim->push);
+		return ret;
 	}
 	if (strcmp(method, "PUT") == 0 ||
 	    (is_signed(c) && (strcmp(method, "GET") == 0 ||
@@ -1001,22 +1223,34 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		sleep_ms(sim->call_latency_ms);
 		return handle_s3(sim, c, method, url, rq);
 	}
-	if (sim->people_mode)
-		return handle_people(sim, c, method, url, rq);
-	return handle_lab(sim, c, method, url, rq);
+	{
+		enum MHD_Result ret =
+			sim->people_mode
+				? handle_people(sim, c, method, url, rq)
+				: handle_lab(sim, c, method, url, rq);
+
+		/* The submit path: a HIT may be Reviewable now. */
+		if (strcmp(method, "POST") == 0)
+			sim_push_notify(sim->push);
+		return ret;
+	}
 }
 
 static void
 on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	     enum MHD_RequestTerminationCode toe)
 {
+	struct sim_server *sim = cls;
 	struct request *rq = *con_cls;
 
-	(void)cls;
 	(void)c;
 	(void)toe;
 	if (rq == NULL)
 		return;
+	if (rq->client_held)
+		sim_addr_counts_give(sim->clients, &rq->client);
+	if (rq->waiting)
+		sim_push_cancel(sim->push, &rq->wait);
 	buf_cleanup(&rq->body);
 	free(rq);
 	*con_cls = NULL;
@@ -1032,6 +1266,38 @@ identity_unescape(void *cls, struct MHD_Connection *c, char *s)
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
+
+/*
+ * The limits per address of "intofocus serve": per_ip for each peer and,
+ * with a trusted proxy, for each client it names; the proxy's own
+ * connections up to the limit in all less per_ip, so that the daemon and
+ * other local clients always find room.
+ */
+static int
+people_limits(struct sim_server *sim, const struct sim_people_config *pc,
+	      unsigned limit, struct errbuf *eb)
+{
+	sim->per_ip = pc->per_ip_limit > 0 ? pc->per_ip_limit : 64;
+	sim->proxy_conns = limit > 2 * sim->per_ip ? limit - sim->per_ip
+						   : limit / 2;
+	if (pc->trusted_proxy != NULL) {
+		if (sim_addr_parse(pc->trusted_proxy, &sim->proxy) != 0 ||
+		    !sim_addr_is_loopback(&sim->proxy))
+			return err_set(eb, IF_EINPUT,
+				       "task server: trusted proxy \"%s\" is "
+				       "not a loopback address (the proxy "
+				       "runs on this machine: 127.0.0.1, "
+				       "127.0.0.2, ::1, ...)",
+				       pc->trusted_proxy);
+		sim->has_proxy = true;
+	}
+	/* An entry per connection at most, and a few racing accepts. */
+	sim->conns = sim_addr_counts_new((size_t)limit + 64);
+	sim->clients = sim_addr_counts_new((size_t)limit + 64);
+	if (sim->conns == NULL || sim->clients == NULL)
+		return err_set(eb, IF_ERUNTIME, "task server: out of memory");
+	return IF_OK;
+}
 
 struct sim_server *
 sim_new(const struct sim_config *cfg, struct errbuf *eb)
@@ -1131,6 +1397,10 @@ sim_new(const struct sim_config *cfg, struct errbuf *eb)
 		if (sim_store_add_experiment(sim->store, &cfg->experiments[i],
 					     eb) != IF_OK)
 			goto fail;
+	/* A few waiters: the daemons of one server's experiments. */
+	if (!cfg->push_off &&
+	    (sim->push = sim_push_new(sim->store, SIM_PUSH_WAITERS)) == NULL)
+		goto nomem;
 	if (v6)
 		((struct sockaddr_in6 *)&ss)->sin6_port =
 		    htons((uint16_t)cfg->port);
@@ -1144,23 +1414,23 @@ sim_new(const struct sim_config *cfg, struct errbuf *eb)
 		 * in all, and idle connections closed.
 		 */
 		const struct sim_people_config *pc = cfg->people;
+		unsigned limit = pc->connection_limit > 0 ? pc->connection_limit
+							  : 1024;
 
+		if (people_limits(sim, pc, limit, eb) != IF_OK)
+			goto fail;
 		flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-			MHD_USE_TURBO | (v6 ? MHD_USE_IPv6 : 0);
+			MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME |
+			(v6 ? MHD_USE_IPv6 : 0);
 		sim->mhd = MHD_start_daemon(
-			flags, (uint16_t)cfg->port, NULL, NULL, on_request, sim,
-			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+			flags, (uint16_t)cfg->port, on_accept, sim, on_request,
+			sim, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 			MHD_OPTION_NOTIFY_COMPLETED, on_completed, sim,
+			MHD_OPTION_NOTIFY_CONNECTION, on_connection, sim,
 			MHD_OPTION_UNESCAPE_CALLBACK, identity_unescape, sim,
 			MHD_OPTION_THREAD_POOL_SIZE,
 			(unsigned)(pc->threads > 0 ? pc->threads : 4),
-			MHD_OPTION_CONNECTION_LIMIT,
-			(unsigned)(pc->connection_limit > 0
-					   ? pc->connection_limit
-					   : 1024),
-			MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-			(unsigned)(pc->per_ip_limit > 0 ? pc->per_ip_limit
-							: 64),
+			MHD_OPTION_CONNECTION_LIMIT, limit,
 			MHD_OPTION_CONNECTION_TIMEOUT,
 			(unsigned)(pc->timeout_s > 0 ? pc->timeout_s : 30),
 			MHD_OPTION_CONNECTION_MEMORY_LIMIT,
@@ -1221,6 +1491,12 @@ sim_port(const struct sim_server *sim)
 	return sim->port;
 }
 
+size_t
+sim_push_waiting(const struct sim_server *sim)
+{
+	return sim_push_count(sim->push);
+}
+
 int
 sim_add_experiment(struct sim_server *sim, const struct sim_experiment *exp,
 		   struct errbuf *eb)
@@ -1228,15 +1504,29 @@ sim_add_experiment(struct sim_server *sim, const struct sim_experiment *exp,
 	return sim_store_add_experiment(sim->store, exp, eb);
 }
 
+int
+sim_set_hidden(struct sim_server *sim, const char *experiment,
+	       const char *image_id, const struct sim_face *boxes, size_t n,
+	       struct errbuf *eb)
+{
+	return sim_store_set_hidden(sim->store, experiment, image_id, boxes, n,
+				    eb);
+}
+
 void
 sim_free(struct sim_server *sim)
 {
 	if (sim == NULL)
 		return;
+	/* Waiters answered and resumed first: MHD stops none suspended. */
+	sim_push_stop(sim->push);
 	if (sim->mhd != NULL)
 		MHD_stop_daemon(sim->mhd);
+	sim_push_free(sim->push);
 	sim_store_free(sim->store);
 	sim_people_free(sim->people);
+	sim_addr_counts_free(sim->conns);
+	sim_addr_counts_free(sim->clients);
 	if (sim->secret_access_key != NULL)
 		OPENSSL_cleanse(sim->secret_access_key,
 				strlen(sim->secret_access_key));

@@ -97,12 +97,21 @@ test_examples(void **state)
 		size_t nstages;
 		int windows[5];
 		enum exp_aggregate agg;
+		const char *start_from; /* its stage 1 (41) comes first */
 	} table[] = {
-		/* Spec section 1's table of the seed's experiments. */
-		{"examples/exp1.yaml", 5, {41, 27, 21, 17, 13}, EXP_AGG_UNION},
-		{"examples/exp2.yaml", 5, {41, 27, 21, 17, 13}, EXP_AGG_FIRST},
-		{"examples/exp3.yaml", 3, {41, 21, 13}, EXP_AGG_UNION},
-		{"examples/exp4.yaml", 3, {41, 21, 13}, EXP_AGG_FIRST},
+		/*
+		 * Spec section 1's table of the seed's experiments: 3 and 4
+		 * are 41, 21, 13 with their 41 taken from 1 and 2's stage 1
+		 * (issue 17), so their own stages are 21, 13.
+		 */
+		{"examples/exp1.yaml", 5, {41, 27, 21, 17, 13}, EXP_AGG_UNION,
+		 NULL},
+		{"examples/exp2.yaml", 5, {41, 27, 21, 17, 13}, EXP_AGG_FIRST,
+		 NULL},
+		{"examples/exp3.yaml", 2, {21, 13}, EXP_AGG_UNION,
+		 "examples/../state/exp1"},
+		{"examples/exp4.yaml", 2, {21, 13}, EXP_AGG_FIRST,
+		 "examples/../state/exp2"},
 	};
 
 	(void)state;
@@ -112,6 +121,13 @@ test_examples(void **state)
 		assert_int_equal(e->nstages, table[i].nstages);
 		assert_memory_equal(e->stages, table[i].windows,
 				    table[i].nstages * sizeof(int));
+		if (table[i].start_from == NULL) {
+			assert_null(e->start_from.state_dir);
+		} else {
+			assert_string_equal(e->start_from.state_dir,
+					    table[i].start_from);
+			assert_int_equal(e->start_from.stage, 1);
+		}
 		assert_int_equal(e->aggregate, table[i].agg);
 		/* The seed study: 3 workers, $0.15, 5 minutes, sandbox. */
 		assert_int_equal(e->hit.workers, 3);
@@ -258,6 +274,31 @@ test_full(void **state)
 	assert_int_equal(e->images[1].height, 8);
 	assert_false(e->images[2].has_ground_truth);
 	assert_int_equal(e->images[2].line, 47);
+	exp_free(e);
+}
+
+/* hit.exclusivity_group: the slots, their names, and without a group. */
+static void
+test_group_slots(void **state)
+{
+	struct experiment *e = load_ok(VALID "/group.yaml");
+	char name[128];
+
+	(void)state;
+	assert_string_equal(e->hit.group.name, "study");
+	assert_int_equal(exp_qual_slots(e), 5);
+	assert_int_equal(exp_qual_slot(e, 1), 4);
+	assert_int_equal(exp_qual_slot(e, 2), 5);
+	exp_qual_slot_name(e, 2, name, sizeof(name));
+	assert_string_equal(name, "intofocus group study stage 2");
+	exp_free(e);
+
+	e = load_ok(VALID "/minimal.yaml");
+	assert_null(e->hit.group.name);
+	assert_int_equal(exp_qual_slots(e), (int)e->nstages);
+	assert_int_equal(exp_qual_slot(e, 3), 3);
+	exp_qual_slot_name(e, 3, name, sizeof(name));
+	assert_string_equal(name, "intofocus minimal stage 3");
 	exp_free(e);
 }
 
@@ -1024,6 +1065,8 @@ test_keys_format(void **state)
 		"images_host.url_expiry: duration 1s..7d (kind s3);",
 		"hit.qualifications[].comparator: LessThan | ",
 		"images[].file: string, 1-1024 characters, required\n",
+		"hit.exclusivity_group.first_stage: integer 1..16 "
+		"[default: 1];",
 		"images: list, required; SIGHUP: new images start",
 	};
 	struct buf b;
@@ -1194,6 +1237,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_valid_fixtures),
+		cmocka_unit_test(test_group_slots),
 		cmocka_unit_test(test_invalid_corpus),
 		cmocka_unit_test(test_snippets),
 		cmocka_unit_test(test_many_errors_capped),

@@ -33,6 +33,8 @@ struct fx {
 	int64_t now; /* the clock of daemon and simulator, seconds */
 	struct engine *e;
 	struct sim_server *sim; /* a simulator of the test's own, or NULL */
+	bool sim_no_push;	/* the embedded simulator offers no push */
+	int64_t sim_delay_ms;	/* its workers' delay */
 };
 
 /* What an experiment file says, for write_exp(). */
@@ -48,6 +50,7 @@ struct exp_spec {
 	bool manual; /* approve: manual (the operator approves) */
 	size_t nimages; /* the first n of group, street */
 	unsigned endpoint_port; /* 0: the embedded simulator */
+	const char *poll_interval; /* NULL: "1s" */
 };
 
 static int64_t
@@ -109,8 +112,8 @@ write_exp(struct fx *x, const struct exp_spec *s)
 
 	assert_non_null(f);
 	fprintf(f, "name: %s\nmturk:\n  environment: simulator\n"
-		   "  poll_interval: 1s\n",
-		s->name);
+		   "  poll_interval: %s\n",
+		s->name, s->poll_interval != NULL ? s->poll_interval : "1s");
 	if (s->endpoint_port != 0)
 		fprintf(f, "  endpoint: http://127.0.0.1:%u\n",
 			s->endpoint_port);
@@ -148,6 +151,8 @@ open_engine(struct fx *x)
 	cfg.threads = 1;
 	cfg.sim_seed = 7;
 	cfg.sim_memory = true;
+	cfg.sim_no_push = x->sim_no_push;
+	cfg.sim_delay_ms = x->sim_delay_ms;
 	cfg.now = test_now;
 	cfg.now_arg = x;
 	if (engine_open(&cfg, NULL, &x->e, &eb) != IF_OK)
@@ -785,6 +790,215 @@ test_next_hit_in_the_same_pass(void **state)
 	check_done(x, &s, 3);
 }
 
+/* The image's row (there is one image in these tests). */
+static struct image_rec
+the_image(struct fx *x)
+{
+	struct image_rec *list = NULL, im;
+	struct errbuf eb = {0};
+	size_t n = 0;
+
+	assert_int_equal(store_images_list(ctx_of(x)->st, &list, &n, &eb),
+			 IF_OK);
+	assert_int_equal(n, 1);
+	im = list[0];
+	free(list);
+	return im;
+}
+
+/* Whether the stage's answers are aggregated (its result recorded). */
+static bool
+stage_done(struct fx *x, int stage)
+{
+	struct errbuf eb = {0};
+	char *json = NULL;
+	bool found = false;
+
+	assert_int_equal(store_stage_result_get(ctx_of(x)->st, "group", stage,
+						&json, &found, &eb),
+			 IF_OK);
+	free(json);
+	return found;
+}
+
+/*
+ * One image, a poll interval of a minute, workers answering 5 s apart
+ * (PUSH_DELAY_MS).
+ */
+#define PUSH_DELAY_MS 5000
+static struct exp_spec
+push_spec(const char *name)
+{
+	struct exp_spec s = {
+		.name = name, .stages = "41, 13", .aggregate = "union",
+		.workers = 3, .exclusive = true, .budget = "5.00",
+		.lifetime = "1d", .max_extensions = 1, .nimages = 1,
+		.poll_interval = "1m",
+	};
+
+	return s;
+}
+
+/*
+ * Stage 1 posted and polled once at the start (no answer yet), then the
+ * clock moved to when its three answers are in: the next poll is 45 s
+ * away.  Returns that poll's time.
+ */
+static int64_t
+post_first_stage(struct fx *x, const struct exp_spec *s)
+{
+	struct engine_progress p;
+	struct errbuf eb = {0};
+	struct image_rec im;
+	int64_t poll_at = x->now + 60;
+
+	x->sim_delay_ms = PUSH_DELAY_MS;
+	write_exp(x, s);
+	open_engine(x);
+	for (int i = 0; i < 2; i++)
+		if (engine_pass(x->e, &p, &eb) != IF_OK)
+			fail_msg("engine_pass: %s", eb.msg);
+	im = the_image(x);
+	assert_int_equal(im.state, IMAGE_WAIT);
+	assert_int_equal(im.stage, 1);
+	assert_int_equal(im.next_at, poll_at);
+	assert_int_equal(p.next_at, poll_at);
+	x->now += 3 * PUSH_DELAY_MS / 1000;
+	return poll_at;
+}
+
+/*
+ * Issue 19: with the simulator's push, the wait after a pass ends as soon
+ * as the HIT is Reviewable and makes its image due: the next pass, at the
+ * same instant of the test's clock, reads the answers and posts stage 2,
+ * without the minute's poll interval.
+ */
+static void
+test_push_wakes_the_daemon(void **state)
+{
+	struct fx *x = *state;
+	struct exp_spec s = push_spec("push");
+	struct engine_progress p;
+	struct errbuf eb = {0};
+	enum push_outcome how = PUSH_ABSENT;
+	struct hit_rec h;
+	struct image_rec im;
+	bool found = false;
+	int64_t posted, poll_at;
+
+	poll_at = post_first_stage(x, &s);
+	posted = x->now;
+	assert_true(mturk_client_push_offered(ctx_of(x)->client));
+	memset(&p, 0, sizeof(p));
+	p.next_at = poll_at;
+	/* At most a minute of the wall clock; the push answers at once. */
+	assert_int_equal(engine_wait(x->e, &p, 60000, &how, &eb), IF_OK);
+	assert_int_equal(how, PUSH_WOKE);
+	assert_int_equal(mturk_client_push_sent(ctx_of(x)->client), 1);
+	im = the_image(x);
+	assert_int_equal(im.next_at, posted);
+	assert_false(stage_done(x, 1));
+	if (engine_pass(x->e, &p, &eb) != IF_OK)
+		fail_msg("engine_pass: %s", eb.msg);
+	assert_int_equal(x->now, posted);
+	assert_true(stage_done(x, 1));
+	im = the_image(x);
+	assert_int_equal(im.state, IMAGE_WAIT);
+	assert_int_equal(im.stage, 2);
+	assert_int_equal(store_hit_get(ctx_of(x)->st, "group", 2, 1, &h,
+				       &found, &eb),
+			 IF_OK);
+	assert_true(found);
+	assert_int_not_equal(h.hit_id[0], '\0');
+	assert_int_equal(h.created_at, posted);
+	assert_true(h.created_at < poll_at);
+	/* The poll round read that HIT's assignments once, as without. */
+	assert_int_equal(mturk_client_sent(ctx_of(x)->client,
+					   "ListAssignmentsForHIT"),
+			 1);
+}
+
+/*
+ * Without a push (a server that offers none, as MTurk), the daemon sends
+ * no wait and sleeps; the image stays on its poll schedule and the answers
+ * are read when the poll interval has passed.
+ */
+static void
+test_no_push_falls_back_to_polling(void **state)
+{
+	struct fx *x = *state;
+	struct exp_spec s = push_spec("nopush");
+	struct engine_progress p;
+	struct errbuf eb = {0};
+	enum push_outcome how = PUSH_WOKE;
+	struct image_rec im;
+	int64_t poll_at;
+
+	x->sim_no_push = true;
+	poll_at = post_first_stage(x, &s);
+	assert_false(mturk_client_push_offered(ctx_of(x)->client));
+	memset(&p, 0, sizeof(p));
+	p.next_at = poll_at;
+	/* A millisecond's sleep stands for the minute. */
+	assert_int_equal(engine_wait(x->e, &p, 1, &how, &eb), IF_OK);
+	assert_int_equal(how, PUSH_ABSENT);
+	assert_int_equal(mturk_client_push_sent(ctx_of(x)->client), 0);
+	im = the_image(x);
+	assert_int_equal(im.next_at, poll_at);
+	/* Nothing due yet, though the answers are in. */
+	if (engine_pass(x->e, &p, &eb) != IF_OK)
+		fail_msg("engine_pass: %s", eb.msg);
+	assert_false(stage_done(x, 1));
+	assert_int_equal(p.next_at, poll_at);
+	/* The poll interval passes: the poll reads it. */
+	x->now = p.next_at;
+	if (engine_pass(x->e, &p, &eb) != IF_OK)
+		fail_msg("engine_pass: %s", eb.msg);
+	assert_true(stage_done(x, 1));
+	assert_int_equal(the_image(x).stage, 2);
+}
+
+/*
+ * A push that fails (here the server is gone after offering it): the
+ * wait says so, the loop sleeps instead, and the push rests a minute.
+ */
+static void
+test_failed_push_falls_back_to_polling(void **state)
+{
+	struct fx *x = *state;
+	struct exp_spec s = push_spec("pushfail");
+	struct sim_config scfg;
+	struct engine_progress p;
+	struct errbuf eb = {0};
+	enum push_outcome how = PUSH_WOKE;
+	int64_t poll_at;
+
+	memset(&scfg, 0, sizeof(scfg));
+	scfg.listen_host = "127.0.0.1";
+	scfg.seed = 3;
+	scfg.crowd_delay_ms = PUSH_DELAY_MS;
+	scfg.access_key_id = SIM_DEFAULT_ACCESS_KEY_ID;
+	scfg.secret_access_key = SIM_DEFAULT_SECRET_ACCESS_KEY;
+	scfg.clock_ms = test_clock_ms;
+	scfg.clock_ctx = x;
+	x->sim = sim_new(&scfg, &eb);
+	if (x->sim == NULL)
+		fail_msg("sim_new: %s", eb.msg);
+	s.endpoint_port = sim_port(x->sim);
+	poll_at = post_first_stage(x, &s);
+	assert_true(mturk_client_push_offered(ctx_of(x)->client));
+	sim_free(x->sim);
+	x->sim = NULL;
+	memset(&p, 0, sizeof(p));
+	p.next_at = poll_at;
+	assert_int_equal(engine_wait(x->e, &p, 1, &how, &eb), IF_OK);
+	assert_int_equal(how, PUSH_FAILED);
+	assert_int_equal(engine_wait(x->e, &p, 1, &how, &eb), IF_OK);
+	assert_int_equal(how, PUSH_ABSENT);
+	assert_int_equal(mturk_client_push_sent(ctx_of(x)->client), 1);
+	assert_int_equal(the_image(x).next_at, poll_at);
+}
+
 int
 main(void)
 {
@@ -802,6 +1016,13 @@ main(void)
 			test_expired_hit_fails_the_image, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_next_hit_in_the_same_pass,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_push_wakes_the_daemon,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_no_push_falls_back_to_polling, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_failed_push_falls_back_to_polling, setup,
+			teardown),
 	};
 
 	/* The simulator's pair, whatever the environment holds. */

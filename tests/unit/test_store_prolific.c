@@ -135,6 +135,9 @@ test_migrates_schema_3(void **state)
 				    "DROP TABLE prolific_submissions;"
 				    "DROP TABLE prolific_approvals;"
 				    "DROP TABLE prolific_bonuses;"
+				    "DROP TABLE stage0_boxes;"
+				    "DROP TABLE stage0;"
+				    "DROP TABLE prolific_decisions;"
 				    "PRAGMA user_version = 3",
 				    &eb),
 			 IF_OK);
