@@ -49,6 +49,7 @@ struct recruit {
 	int64_t next_list_at; /* the next listing, on the run's clock */
 	bool listed_all;      /* this run's listing of every submission */
 	bool listed_final;    /* the listing after every image was final */
+	bool list_failed;     /* the last listing did not get every page */
 	/* An account-wide fault (the token): no call until the next run. */
 	bool account_down;
 };
@@ -263,6 +264,7 @@ list_study(struct recruit *r, int64_t now, struct errbuf *eb)
 		state_rollback(r->ctx->st);
 		return eb->code;
 	}
+	r->list_failed = rc != IF_OK;
 	if (rc != IF_OK) {
 		remote_failed(r, "listing the submissions", &err, &cause);
 		/* Soon again, not at once: Prolific may be overloaded. */
@@ -453,8 +455,12 @@ step_failed(struct recruit *r, struct prolific_sub_rec *sub, int rc,
 {
 	int64_t poll = r->ctx->exp->mturk.poll_interval;
 
-	if (h->store_failed || err->fault == PROLIFIC_FAULT_NONE)
+	if (h->store_failed)
 		return err_set(eb, rc, "%s", cause->msg);
+	/* Refused before anything was sent (a record or id out of rule). */
+	if (err->fault == PROLIFIC_FAULT_NONE)
+		return sub_set(r, sub, PROLIFIC_SUB_OPERATOR, 0, eb,
+			       "%s: %s; for the operator", what, cause->msg);
 	remote_failed(r, what, err, cause);
 	return sub_set(r, sub, PROLIFIC_SUB_OPEN, now + poll, eb, "%s: %s",
 		       what, cause->msg);
@@ -586,7 +592,8 @@ recruit_pass(struct recruit *r, bool final, bool *idle, int64_t *next_at,
 	if (store_prolific_subs_count(r->ctx->st, PROLIFIC_SUB_OPEN, &open,
 				      eb) != IF_OK)
 		return eb->code;
-	*idle = open == 0;
+	/* The run does not end before a listing has seen the last ones. */
+	*idle = open == 0 && !(final && r->list_failed);
 	/* A full batch may have more behind it: come back at once. */
 	if (n == r->batch) {
 		*next_at = now;

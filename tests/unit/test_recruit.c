@@ -10,6 +10,7 @@
  * - faults: 429 and 5xx on the listing, on approvals and on bonus
  *   set-ups and pay calls, dropped replies, and "done, reply lost" on
  *   approve and pay: still one approval, one payment;
+ * - a failed listing once every image is final holds the end of the run;
  * - the budget: what is committed never passes budget_usd;
  * - many submissions: listed by page, advanced a bounded batch per pass;
  *   later listings ask only for the submissions awaiting review;
@@ -409,6 +410,33 @@ test_faults(void **state)
 	}
 }
 
+/*
+ * Once every image is final, a listing that failed holds the end of the
+ * run: the last completions are seen by the next one.
+ */
+static void
+test_final_listing_fails(void **state)
+{
+	struct fx *x = *state;
+	bool idle = true;
+
+	open_all(x, "100", "");
+	add_image(x);
+	add_hit(x, HIT_CLOSED);
+	answer(x, "A1", "P1", 1, APPROVAL_APPROVED);
+	fake_prolific_add_submission(x->fake, "S1", "P1", "AWAITING REVIEW");
+	fake_prolific_inject(x->fake, "GET", "/api/v1/submissions/",
+			     FAKE_PROLIFIC_503, 3);
+	pass(x, true, &idle);
+	assert_false(idle);
+	assert_int_equal(fake_prolific_approve_calls(x->fake, "S1"), 0);
+	x->clock.now += POLL;
+	pass(x, true, &idle);
+	assert_true(idle);
+	assert_int_equal(fake_prolific_approvals(x->fake, "S1"), 1);
+	assert_int_equal(fake_prolific_pay_calls(x->fake, "S1"), 1);
+}
+
 /* The budget: what is committed never passes budget_usd. */
 static void
 test_budget(void **state)
@@ -524,6 +552,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_who_is_approved, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_faults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_final_listing_fails,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_token, setup,
