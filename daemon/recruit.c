@@ -36,6 +36,8 @@
 #define DEFAULT_BATCH 32
 #define DEFAULT_PAGE 100
 #define BATCH_MAX 256
+/* A submission only a new status can move is looked at again after this. */
+#define IDLE_S 86400
 
 struct recruit {
 	struct run_ctx *ctx;
@@ -45,7 +47,9 @@ struct recruit {
 	size_t batch;
 	int page_size;
 	int64_t next_list_at; /* the next listing, on the run's clock */
+	bool listed_all;      /* this run's listing of every submission */
 	bool listed_final;    /* the listing after every image was final */
+	bool list_failed;     /* the last listing did not get every page */
 	/* An account-wide fault (the token): no call until the next run. */
 	bool account_down;
 };
@@ -228,20 +232,29 @@ remote_failed(struct recruit *r, const char *what,
 	}
 }
 
+/*
+ * Every submission at the start of a run and once every image is final;
+ * in between only those awaiting review (the list's status filter), so
+ * that a listing grows with the submissions run has still to approve,
+ * not with the study.  A submission that completes shows up there.
+ */
 static int
 list_study(struct recruit *r, int64_t now, struct errbuf *eb)
 {
 	struct list_ctx l = {.r = r, .now = now};
+	enum prolific_status filter = r->listed_all
+					      ? PROLIFIC_STATUS_AWAITING_REVIEW
+					      : PROLIFIC_STATUS_UNKNOWN;
 	struct prolific_error err;
 	struct errbuf cause = {0};
 	int rc;
 
 	if (state_begin(r->ctx->st, eb) != IF_OK)
 		return eb->code;
-	rc = prolific_list_submissions(r->client,
-				       r->ctx->exp->recruitment.study_id,
-				       r->page_size, on_submission, &l, &err,
-				       &cause);
+	rc = prolific_list_submissions_in(r->client,
+					  r->ctx->exp->recruitment.study_id,
+					  filter, r->page_size, on_submission,
+					  &l, &err, &cause);
 	if (l.store_failed) {
 		state_rollback(r->ctx->st);
 		return err_set(eb, cause.code, "%s", cause.msg);
@@ -251,14 +264,16 @@ list_study(struct recruit *r, int64_t now, struct errbuf *eb)
 		state_rollback(r->ctx->st);
 		return eb->code;
 	}
+	r->list_failed = rc != IF_OK;
 	if (rc != IF_OK) {
 		remote_failed(r, "listing the submissions", &err, &cause);
 		/* Soon again, not at once: Prolific may be overloaded. */
 		r->next_list_at = now + r->ctx->exp->mturk.poll_interval;
 		return IF_OK;
 	}
-	log_debug("%s: Prolific: %zu submissions listed", r->ctx->exp->name,
-		  l.seen);
+	log_debug("%s: Prolific: %zu submissions listed%s", r->ctx->exp->name,
+		  l.seen, r->listed_all ? " (awaiting review)" : "");
+	r->listed_all = true;
 	r->next_list_at = now + r->ctx->exp->mturk.poll_interval;
 	return IF_OK;
 }
@@ -343,7 +358,8 @@ decide(struct recruit *r, struct prolific_sub_rec *sub, int64_t now,
 		break;
 	case PROLIFIC_STATUS_RESERVED:
 	case PROLIFIC_STATUS_ACTIVE:
-		return sub_set(r, sub, PROLIFIC_SUB_WAIT, wait_at, eb,
+		/* Due again when a listing shows it completed. */
+		return sub_set(r, sub, PROLIFIC_SUB_WAIT, now + IDLE_S, eb,
 			       "not completed on Prolific yet (%s)",
 			       sub->status);
 	default:
@@ -439,8 +455,12 @@ step_failed(struct recruit *r, struct prolific_sub_rec *sub, int rc,
 {
 	int64_t poll = r->ctx->exp->mturk.poll_interval;
 
-	if (h->store_failed || err->fault == PROLIFIC_FAULT_NONE)
+	if (h->store_failed)
 		return err_set(eb, rc, "%s", cause->msg);
+	/* Refused before anything was sent (a record or id out of rule). */
+	if (err->fault == PROLIFIC_FAULT_NONE)
+		return sub_set(r, sub, PROLIFIC_SUB_OPERATOR, 0, eb,
+			       "%s: %s; for the operator", what, cause->msg);
 	remote_failed(r, what, err, cause);
 	return sub_set(r, sub, PROLIFIC_SUB_OPEN, now + poll, eb, "%s: %s",
 		       what, cause->msg);
@@ -547,6 +567,7 @@ recruit_pass(struct recruit *r, bool final, bool *idle, int64_t *next_at,
 	if (final && !r->listed_final) {
 		/* The last completions: look now, and at every waiting one. */
 		r->listed_final = true;
+		r->listed_all = false;
 		r->next_list_at = 0;
 		if (store_prolific_subs_wake(r->ctx->st, eb) != IF_OK)
 			return eb->code;
@@ -571,7 +592,8 @@ recruit_pass(struct recruit *r, bool final, bool *idle, int64_t *next_at,
 	if (store_prolific_subs_count(r->ctx->st, PROLIFIC_SUB_OPEN, &open,
 				      eb) != IF_OK)
 		return eb->code;
-	*idle = open == 0;
+	/* The run does not end before a listing has seen the last ones. */
+	*idle = open == 0 && !(final && r->list_failed);
 	/* A full batch may have more behind it: come back at once. */
 	if (n == r->batch) {
 		*next_at = now;

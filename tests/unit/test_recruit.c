@@ -10,8 +10,10 @@
  * - faults: 429 and 5xx on the listing, on approvals and on bonus
  *   set-ups and pay calls, dropped replies, and "done, reply lost" on
  *   approve and pay: still one approval, one payment;
+ * - a failed listing once every image is final holds the end of the run;
  * - the budget: what is committed never passes budget_usd;
  * - many submissions: listed by page, advanced a bounded batch per pass;
+ *   later listings ask only for the submissions awaiting review;
  * - a token Prolific refuses: no further calls this run.
  */
 #include <setjmp.h>
@@ -279,7 +281,7 @@ test_who_is_approved(void **state)
 	assert_int_equal(fake_prolific_approvals(x->fake, "S7"), 1);
 	assert_int_equal(fake_prolific_pay_calls(x->fake, "S7"), 0);
 	for (int i = 2; i <= 6; i++) {
-		char id[8];
+		char id[16];
 
 		snprintf(id, sizeof(id), "S%d", i);
 		assert_int_equal(fake_prolific_approve_calls(x->fake, id), 0);
@@ -333,7 +335,7 @@ test_who_is_approved(void **state)
 	assert_int_equal(fake_prolific_pay_calls(x->fake, "S4"), 0);
 	assert_true(idle);
 	for (int i = 1; i <= 7; i++) {
-		char id[8];
+		char id[16];
 
 		snprintf(id, sizeof(id), "S%d", i);
 		assert_true(fake_prolific_approvals(x->fake, id) <= 1);
@@ -388,7 +390,7 @@ test_faults(void **state)
 	}
 	assert_true(idle);
 	for (int i = 1; i <= 4; i++) {
-		char id[8];
+		char id[16];
 
 		snprintf(id, sizeof(id), "S%d", i);
 		assert_int_equal(fake_prolific_approvals(x->fake, id), 1);
@@ -400,12 +402,39 @@ test_faults(void **state)
 	 * a 500 (not processed) paid once after the settling time.
 	 */
 	for (int i = 1; i <= 4; i++) {
-		char id[8];
+		char id[16];
 
 		snprintf(id, sizeof(id), "S%d", i);
 		assert_int_equal(fake_prolific_pay_calls(x->fake, id), 1);
 		assert_int_equal(fake_prolific_reject_calls(x->fake, id), 0);
 	}
+}
+
+/*
+ * Once every image is final, a listing that failed holds the end of the
+ * run: the last completions are seen by the next one.
+ */
+static void
+test_final_listing_fails(void **state)
+{
+	struct fx *x = *state;
+	bool idle = true;
+
+	open_all(x, "100", "");
+	add_image(x);
+	add_hit(x, HIT_CLOSED);
+	answer(x, "A1", "P1", 1, APPROVAL_APPROVED);
+	fake_prolific_add_submission(x->fake, "S1", "P1", "AWAITING REVIEW");
+	fake_prolific_inject(x->fake, "GET", "/api/v1/submissions/",
+			     FAKE_PROLIFIC_503, 3);
+	pass(x, true, &idle);
+	assert_false(idle);
+	assert_int_equal(fake_prolific_approve_calls(x->fake, "S1"), 0);
+	x->clock.now += POLL;
+	pass(x, true, &idle);
+	assert_true(idle);
+	assert_int_equal(fake_prolific_approvals(x->fake, "S1"), 1);
+	assert_int_equal(fake_prolific_pay_calls(x->fake, "S1"), 1);
 }
 
 /* The budget: what is committed never passes budget_usd. */
@@ -420,7 +449,7 @@ test_budget(void **state)
 	add_image(x);
 	add_hit(x, HIT_CLOSED);
 	for (int i = 1; i <= 3; i++) {
-		char aid[8], p[8], s[8];
+		char aid[16], p[16], s[16];
 
 		snprintf(aid, sizeof(aid), "A%d", i);
 		snprintf(p, sizeof(p), "P%d", i);
@@ -446,6 +475,7 @@ test_many(void **state)
 	struct fx *x = *state;
 	bool idle = false;
 	int passes = 0;
+	size_t before;
 
 	x->opt.batch = 32;
 	x->opt.page_size = 100;
@@ -475,6 +505,23 @@ test_many(void **state)
 		assert_int_equal(fake_prolific_approvals(x->fake, s), 1);
 		assert_int_equal(fake_prolific_pay_calls(x->fake, s), 1);
 	}
+	/*
+	 * Later listings ask only for what awaits review: with every
+	 * submission approved, one request (an empty page), not three.
+	 */
+	before = fake_prolific_requests(x->fake);
+	x->clock.now += POLL;
+	pass(x, false, &idle);
+	assert_true(idle);
+	assert_int_equal(fake_prolific_requests(x->fake) - before, 1);
+	/* One more completes: listed, approved, the others untouched. */
+	answer(x, "A999", "P999", 1, APPROVAL_APPROVED);
+	fake_prolific_add_submission(x->fake, "S999", "P999",
+				     "AWAITING REVIEW");
+	x->clock.now += POLL;
+	pass(x, false, &idle);
+	assert_int_equal(fake_prolific_approvals(x->fake, "S999"), 1);
+	assert_int_equal(fake_prolific_approve_calls(x->fake, "S000"), 1);
 }
 
 /* A token Prolific refuses: logged once, no more calls this run. */
@@ -505,6 +552,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_who_is_approved, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_faults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_final_listing_fails,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_token, setup,
