@@ -36,6 +36,8 @@
 #define DEFAULT_BATCH 32
 #define DEFAULT_PAGE 100
 #define BATCH_MAX 256
+/* A submission only a new status can move is looked at again after this. */
+#define IDLE_S 86400
 
 struct recruit {
 	struct run_ctx *ctx;
@@ -45,6 +47,7 @@ struct recruit {
 	size_t batch;
 	int page_size;
 	int64_t next_list_at; /* the next listing, on the run's clock */
+	bool listed_all;      /* this run's listing of every submission */
 	bool listed_final;    /* the listing after every image was final */
 	/* An account-wide fault (the token): no call until the next run. */
 	bool account_down;
@@ -228,20 +231,29 @@ remote_failed(struct recruit *r, const char *what,
 	}
 }
 
+/*
+ * Every submission at the start of a run and once every image is final;
+ * in between only those awaiting review (the list's status filter), so
+ * that a listing grows with the submissions run has still to approve,
+ * not with the study.  A submission that completes shows up there.
+ */
 static int
 list_study(struct recruit *r, int64_t now, struct errbuf *eb)
 {
 	struct list_ctx l = {.r = r, .now = now};
+	enum prolific_status filter = r->listed_all
+					      ? PROLIFIC_STATUS_AWAITING_REVIEW
+					      : PROLIFIC_STATUS_UNKNOWN;
 	struct prolific_error err;
 	struct errbuf cause = {0};
 	int rc;
 
 	if (state_begin(r->ctx->st, eb) != IF_OK)
 		return eb->code;
-	rc = prolific_list_submissions(r->client,
-				       r->ctx->exp->recruitment.study_id,
-				       r->page_size, on_submission, &l, &err,
-				       &cause);
+	rc = prolific_list_submissions_in(r->client,
+					  r->ctx->exp->recruitment.study_id,
+					  filter, r->page_size, on_submission,
+					  &l, &err, &cause);
 	if (l.store_failed) {
 		state_rollback(r->ctx->st);
 		return err_set(eb, cause.code, "%s", cause.msg);
@@ -257,8 +269,9 @@ list_study(struct recruit *r, int64_t now, struct errbuf *eb)
 		r->next_list_at = now + r->ctx->exp->mturk.poll_interval;
 		return IF_OK;
 	}
-	log_debug("%s: Prolific: %zu submissions listed", r->ctx->exp->name,
-		  l.seen);
+	log_debug("%s: Prolific: %zu submissions listed%s", r->ctx->exp->name,
+		  l.seen, r->listed_all ? " (awaiting review)" : "");
+	r->listed_all = true;
 	r->next_list_at = now + r->ctx->exp->mturk.poll_interval;
 	return IF_OK;
 }
@@ -343,7 +356,8 @@ decide(struct recruit *r, struct prolific_sub_rec *sub, int64_t now,
 		break;
 	case PROLIFIC_STATUS_RESERVED:
 	case PROLIFIC_STATUS_ACTIVE:
-		return sub_set(r, sub, PROLIFIC_SUB_WAIT, wait_at, eb,
+		/* Due again when a listing shows it completed. */
+		return sub_set(r, sub, PROLIFIC_SUB_WAIT, now + IDLE_S, eb,
 			       "not completed on Prolific yet (%s)",
 			       sub->status);
 	default:
@@ -547,6 +561,7 @@ recruit_pass(struct recruit *r, bool final, bool *idle, int64_t *next_at,
 	if (final && !r->listed_final) {
 		/* The last completions: look now, and at every waiting one. */
 		r->listed_final = true;
+		r->listed_all = false;
 		r->next_list_at = 0;
 		if (store_prolific_subs_wake(r->ctx->st, eb) != IF_OK)
 			return eb->code;

@@ -481,8 +481,32 @@ prolific_list_submissions(struct prolific_client *c, const char *study_id,
 			  int page_size, prolific_submission_cb cb, void *ctx,
 			  struct prolific_error *err, struct errbuf *eb)
 {
+	return prolific_list_submissions_in(c, study_id,
+					    PROLIFIC_STATUS_UNKNOWN,
+					    page_size, cb, ctx, err, eb);
+}
+
+/*
+ * The list filter's spelling of a status: the API's, with '_' for the
+ * space and the hyphen ("underscore normalization", docs/prolific-api.md).
+ */
+static void
+status_filter(enum prolific_status status, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s", prolific_status_str(status));
+	for (char *p = out; *p != '\0'; p++)
+		if (*p == ' ' || *p == '-')
+			*p = '_';
+}
+
+int
+prolific_list_submissions_in(struct prolific_client *c, const char *study_id,
+			     enum prolific_status status, int page_size,
+			     prolific_submission_cb cb, void *ctx,
+			     struct prolific_error *err, struct errbuf *eb)
+{
 	struct prolific_submission s;
-	char path[256], what[128];
+	char path[320], what[160], filter[48] = "";
 	json_t *o, *results, *item, *next;
 	size_t i, got;
 	bool more = true;
@@ -495,13 +519,18 @@ prolific_list_submissions(struct prolific_client *c, const char *study_id,
 		page_size = DEFAULT_PAGE_SIZE;
 	if (page_size > MAX_PAGE_SIZE)
 		page_size = MAX_PAGE_SIZE;
+	if (status != PROLIFIC_STATUS_UNKNOWN) {
+		status_filter(status, filter + 8, sizeof(filter) - 8);
+		memcpy(filter, "&status=", 8);
+	}
 	for (long page = 1; more; page++) {
 		snprintf(what, sizeof(what),
-			 "list submissions of study %s (page %ld)", study_id,
-			 page);
+			 "list submissions of study %s%s (page %ld)", study_id,
+			 filter, page);
 		snprintf(path, sizeof(path),
-			 "/api/v1/submissions/?study=%s&page=%ld&page_size=%d",
-			 study_id, page, page_size);
+			 "/api/v1/submissions/?study=%s%s&page=%ld&"
+			 "page_size=%d",
+			 study_id, filter, page, page_size);
 		if ((rc = call(c, what, "GET", path, NULL, true, err, eb)) !=
 		    IF_OK)
 			return rc;

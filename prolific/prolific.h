@@ -168,6 +168,17 @@ int prolific_list_submissions(struct prolific_client *c, const char *study_id,
 			      int page_size, prolific_submission_cb cb,
 			      void *ctx, struct prolific_error *err,
 			      struct errbuf *eb);
+/*
+ * The same, only the submissions in status (the list's documented
+ * `status` filter, e.g. status=AWAITING_REVIEW); PROLIFIC_STATUS_UNKNOWN
+ * lists all of them.
+ */
+int prolific_list_submissions_in(struct prolific_client *c,
+				 const char *study_id,
+				 enum prolific_status status, int page_size,
+				 prolific_submission_cb cb, void *ctx,
+				 struct prolific_error *err,
+				 struct errbuf *eb);
 
 /* APPROVE; idempotent on Prolific's side. */
 int prolific_approve(struct prolific_client *c, const char *submission_id,

@@ -166,11 +166,13 @@ do_list(struct fake_prolific *f, struct MHD_Connection *conn,
 {
 	const char *study = MHD_lookup_connection_value(
 		conn, MHD_GET_ARGUMENT_KIND, "study");
+	const char *status = MHD_lookup_connection_value(
+		conn, MHD_GET_ARGUMENT_KIND, "status");
 	long page = query_long(conn, "page", 1);
 	long size = query_long(conn, "page_size", 20);
 	json_t *results = json_array(), *next;
-	size_t first, i;
-	char href[512];
+	size_t first, i, k = 0;
+	char href[512], norm[32];
 
 	if (study == NULL || strcmp(study, f->study) != 0 || page < 1 ||
 	    size < 1) {
@@ -182,13 +184,26 @@ do_list(struct fake_prolific *f, struct MHD_Connection *conn,
 	if (size > MAX_PAGE_SIZE)
 		size = MAX_PAGE_SIZE;
 	first = (size_t)((page - 1) * size);
-	for (i = first; i < f->n_subs && i < first + (size_t)size; i++)
-		json_array_append_new(results,
-				      sub_json(&f->subs[i], f->study, false));
-	if (first + (size_t)size < f->n_subs) {
+	/* The status filter: "underscore normalization" of the status. */
+	for (i = 0; i < f->n_subs; i++) {
+		copy(norm, sizeof(norm), f->subs[i].status);
+		for (char *p = norm; *p != '\0'; p++)
+			if (*p == ' ' || *p == '-')
+				*p = '_';
+		if (status != NULL && strcmp(norm, status) != 0)
+			continue;
+		if (k >= first && k < first + (size_t)size)
+			json_array_append_new(results, sub_json(&f->subs[i],
+								f->study,
+								false));
+		k++;
+	}
+	if (first + (size_t)size < k) {
 		snprintf(href, sizeof(href),
-			 "%s/api/v1/submissions/?study=%s&page=%ld&"
-			 "page_size=%ld", f->url, f->study, page + 1, size);
+			 "%s/api/v1/submissions/?study=%s%s%s&page=%ld&"
+			 "page_size=%ld", f->url, f->study,
+			 status != NULL ? "&status=" : "",
+			 status != NULL ? status : "", page + 1, size);
 		next = json_string(href);
 	} else {
 		next = json_null();
@@ -196,7 +211,7 @@ do_list(struct fake_prolific *f, struct MHD_Connection *conn,
 	reply_json(r, 200,
 		   json_pack("{s:o,s:{s:{s:o,s:s}},s:{s:i}}", "results",
 			     results, "_links", "next", "href", next, "title",
-			     "Next", "meta", "count", (int)f->n_subs));
+			     "Next", "meta", "count", (int)k));
 }
 
 static void

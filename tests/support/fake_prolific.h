@@ -3,7 +3,8 @@
  *
  * It follows docs/prolific-api.md (the published reference): the token
  * check ("Authorization: Token <token>", 401 otherwise), submissions
- * listed by page and page_size with _links and meta, a submission with its
+ * listed by page and page_size (and by status, "AWAITING_REVIEW") with
+ * _links and meta, a submission with its
  * bonus_payments in cents, the transition endpoint (APPROVE idempotent,
  * REJECT needing a category and a 100-character message), bonus set-up
  * from csv_bonuses and a pay call that pays again every time it is sent.

@@ -501,6 +501,47 @@ test_list_paged(void **state)
 	assert_int_equal(fake_prolific_requests(x->fake), 4);
 }
 
+/*
+ * The status filter ("status=AWAITING_REVIEW", underscore normalization):
+ * only those submissions, paged among themselves.
+ */
+static void
+test_list_by_status(void **state)
+{
+	struct fx *x = *state;
+	struct seen seen = {0};
+	struct prolific_error e;
+	struct errbuf eb = {0};
+	char id[32];
+
+	for (int i = 4; i <= 30; i++) {
+		snprintf(id, sizeof(id), "60bb%020d", i);
+		fake_prolific_add_submission(x->fake, id, "5f01",
+					     i % 3 == 0 ? "AWAITING REVIEW"
+							: "ACTIVE");
+	}
+	assert_int_equal(prolific_list_submissions_in(
+				 x->c, STUDY, PROLIFIC_STATUS_AWAITING_REVIEW,
+				 5, collect, &seen, &e, &eb),
+			 IF_OK);
+	/* 6, 9, ..., 30 and the fixture's SUB1: two full pages. */
+	for (int i = 0; i < seen.n; i++) {
+		char st[32];
+
+		fake_prolific_status(x->fake, seen.ids[i], st, sizeof(st));
+		assert_string_equal(st, "AWAITING REVIEW");
+	}
+	assert_int_equal(seen.n, 10);
+	assert_string_equal(seen.ids[0], SUB1);
+	assert_int_equal(fake_prolific_requests(x->fake), 2);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(prolific_list_submissions_in(
+				 x->c, STUDY, PROLIFIC_STATUS_TIMED_OUT, 5,
+				 collect, &seen, &e, &eb),
+			 IF_OK);
+	assert_int_equal(seen.n, 0);
+}
+
 static void
 test_list_retries_passing_faults(void **state)
 {
@@ -743,6 +784,8 @@ main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_wrong_token_is_account_wide, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_by_status, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_list_paged, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(

@@ -12,6 +12,7 @@
  *   approve and pay: still one approval, one payment;
  * - the budget: what is committed never passes budget_usd;
  * - many submissions: listed by page, advanced a bounded batch per pass;
+ *   later listings ask only for the submissions awaiting review;
  * - a token Prolific refuses: no further calls this run.
  */
 #include <setjmp.h>
@@ -446,6 +447,7 @@ test_many(void **state)
 	struct fx *x = *state;
 	bool idle = false;
 	int passes = 0;
+	size_t before;
 
 	x->opt.batch = 32;
 	x->opt.page_size = 100;
@@ -475,6 +477,23 @@ test_many(void **state)
 		assert_int_equal(fake_prolific_approvals(x->fake, s), 1);
 		assert_int_equal(fake_prolific_pay_calls(x->fake, s), 1);
 	}
+	/*
+	 * Later listings ask only for what awaits review: with every
+	 * submission approved, one request (an empty page), not three.
+	 */
+	before = fake_prolific_requests(x->fake);
+	x->clock.now += POLL;
+	pass(x, false, &idle);
+	assert_true(idle);
+	assert_int_equal(fake_prolific_requests(x->fake) - before, 1);
+	/* One more completes: listed, approved, the others untouched. */
+	answer(x, "A999", "P999", 1, APPROVAL_APPROVED);
+	fake_prolific_add_submission(x->fake, "S999", "P999",
+				     "AWAITING REVIEW");
+	x->clock.now += POLL;
+	pass(x, false, &idle);
+	assert_int_equal(fake_prolific_approvals(x->fake, "S999"), 1);
+	assert_int_equal(fake_prolific_approve_calls(x->fake, "S000"), 1);
 }
 
 /* A token Prolific refuses: logged once, no more calls this run. */
