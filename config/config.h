@@ -169,6 +169,21 @@ struct exp_mturk {
 	char *ca_file;
 };
 
+/*
+ * hit.exclusivity_group: stage qualification types shared by linked
+ * experiments.  The group has `stages` stage slots, each with a type named
+ * "intofocus group <name> stage <slot>"; this experiment's stage k is slot
+ * first_stage + k - 1, and each of its HITs keeps out every worker holding
+ * another slot's type, whichever experiment granted it.  Without a name,
+ * the experiment is a group of its own: its stages are the slots and the
+ * types are named "intofocus <experiment> stage <k>".
+ */
+struct exp_group {
+	char *name;	 /* [a-z0-9-], 1-40, or NULL [default: NULL] */
+	int stages;	 /* slots of the whole group, 1-16 */
+	int first_stage; /* this experiment's first slot [default: 1] */
+};
+
 struct exp_hit {
 	/* [default: "Box anything that could identify a person"] */
 	char *title;
@@ -186,6 +201,7 @@ struct exp_hit {
 	int max_extensions;	     /* 0-100 [default: 3] */
 	struct exp_qual *quals;	     /* 0-10 [default: none] */
 	size_t nquals;
+	struct exp_group group;	     /* exclusivity_group */
 };
 
 /*
@@ -425,6 +441,19 @@ const struct exp_image *exp_image_find(const struct experiment *exp,
  */
 int exp_window(const struct experiment *exp, const char *image_id,
 	       size_t stage);
+
+/*
+ * The stage qualification slots (hit.exclusivity_group): how many there
+ * are, and the slot of stage (from 1).  Without a group, the stages.
+ */
+int exp_qual_slots(const struct experiment *exp);
+int exp_qual_slot(const struct experiment *exp, int stage);
+/*
+ * Writes the name of slot's qualification type (MTurk: unique per
+ * requester, so the name is what finds the type again).
+ */
+void exp_qual_slot_name(const struct experiment *exp, int slot, char *out,
+			size_t len);
 
 /* Names as written in the file ("sandbox", "union", "GreaterThan", ...). */
 const char *exp_env_str(enum exp_env env);

@@ -143,6 +143,33 @@ exp_window(const struct experiment *exp, const char *image_id, size_t stage)
 	return im != NULL ? im->windows[stage - 1] : exp->stages[stage - 1];
 }
 
+int
+exp_qual_slots(const struct experiment *exp)
+{
+	return exp->hit.group.name != NULL ? exp->hit.group.stages
+					   : (int)exp->nstages;
+}
+
+int
+exp_qual_slot(const struct experiment *exp, int stage)
+{
+	return exp->hit.group.name != NULL
+		       ? exp->hit.group.first_stage + stage - 1
+		       : stage;
+}
+
+void
+exp_qual_slot_name(const struct experiment *exp, int slot, char *out,
+		   size_t len)
+{
+	/* A group name cannot take a space, so the two forms never meet. */
+	if (exp->hit.group.name != NULL)
+		snprintf(out, len, "intofocus group %s stage %d",
+			 exp->hit.group.name, slot);
+	else
+		snprintf(out, len, "intofocus %s stage %d", exp->name, slot);
+}
+
 void
 exp_free(struct experiment *exp)
 {
@@ -419,20 +446,60 @@ aggregate_rules(struct cross *c)
 
 /*
  * With exclusive stages every HIT also requires that its worker holds none
- * of the other stages' qualifications, and those count against MTurk's ten
- * requirements per HIT: a file that passes here must not stop `run` at its
- * first CreateHIT.
+ * of the other stage slots' qualifications (the other stages, or with an
+ * exclusivity group every other slot of the group), and those count
+ * against MTurk's ten requirements per HIT: a file that passes here must
+ * not stop `run` at its first CreateHIT.
  */
 static void
 hit_rules(struct cross *c)
 {
 	const struct experiment *e = c->e;
+	const struct exp_group *g = &e->hit.group;
 	yaml_node_t *hn = map_get(c->y, c->root, "hit", NULL);
 	yaml_node_t *xn = map_get(c->y, hn, "exclusive_stages", NULL);
+	yaml_node_t *gn = map_get(c->y, hn, "exclusivity_group", NULL);
 	yaml_node_t *sn = map_get(c->y, c->root, "stages", NULL);
-	size_t need;
+	yaml_node_t *at = xn != NULL ? xn : hn != NULL ? hn : c->root;
+	size_t need, slots;
 
-	if (!e->hit.exclusive_stages || e->nstages < 2)
+	/* A key given but refused is reported already. */
+	if (gn != NULL && g->name == NULL) {
+		if (map_get(c->y, gn, "name", NULL) == NULL)
+			cfg_node_error(c->d, gn,
+				       "hit.exclusivity_group: missing key "
+				       "\"name\" (it names the shared "
+				       "qualification types)");
+		return;
+	}
+	if (g->name != NULL) {
+		if (!e->hit.exclusive_stages) {
+			cfg_node_error(c->d, gn,
+				       "hit.exclusivity_group: needs "
+				       "hit.exclusive_stages: true");
+			return;
+		}
+		if (g->stages == 0) {
+			if (map_get(c->y, gn, "stages", NULL) != NULL)
+				return;
+			cfg_node_error(c->d, gn,
+				       "hit.exclusivity_group: missing key "
+				       "\"stages\" (the stage slots of every "
+				       "experiment of the group together)");
+			return;
+		}
+		if ((size_t)g->first_stage + e->nstages - 1 >
+		    (size_t)g->stages) {
+			cfg_node_error(c->d, gn,
+				       "hit.exclusivity_group: %zu stages "
+				       "from slot %d pass the group's %d",
+				       e->nstages, g->first_stage, g->stages);
+			return;
+		}
+		at = gn;
+	}
+	slots = (size_t)exp_qual_slots(e);
+	if (!e->hit.exclusive_stages || slots < 2)
 		return;
 	/* A schedule refused already (too long, say) would only repeat it. */
 	if (sn != NULL &&
@@ -440,12 +507,15 @@ hit_rules(struct cross *c)
 	     (size_t)(sn->data.sequence.items.top -
 		      sn->data.sequence.items.start) != e->nstages))
 		return;
-	need = e->hit.nquals + e->nstages - 1;
-	if (need > EXP_QUALS_MAX)
-		cfg_node_error(c->d,
-			       xn != NULL   ? xn
-			       : hn != NULL ? hn
-					    : c->root,
+	need = e->hit.nquals + slots - 1;
+	if (need > EXP_QUALS_MAX && g->name != NULL)
+		cfg_node_error(c->d, at,
+			       "hit.exclusivity_group: %zu stage slots and "
+			       "%zu hit.qualifications make %zu requirements "
+			       "per HIT, MTurk allows at most %d",
+			       slots, e->hit.nquals, need, EXP_QUALS_MAX);
+	else if (need > EXP_QUALS_MAX)
+		cfg_node_error(c->d, at,
 			       "hit.exclusive_stages: %zu stages and %zu "
 			       "hit.qualifications make %zu requirements per "
 			       "HIT, MTurk allows at most %d",

@@ -906,6 +906,21 @@ static const struct cfg_key mturk_keys[] = {
 	{0},
 };
 
+/* hit.exclusivity_group: stage slots shared by linked experiments. */
+static const struct cfg_key group_keys[] = {
+	{.name = "name", .type = CFG_STR, .off = OFF(hit.group.name),
+	 .min = 1, .max = EXP_NAME_MAX, .check = check_name,
+	 .doc = "[a-z0-9-]; names the shared qualification types "
+		"\"intofocus group NAME stage N\""},
+	{.name = "stages", .type = CFG_INT, .off = OFF(hit.group.stages),
+	 .min = 1, .max = EXP_STAGES_MAX,
+	 .doc = "stage slots of all the group's experiments together"},
+	{.name = "first_stage", .type = CFG_INT,
+	 .off = OFF(hit.group.first_stage), .min = 1, .max = EXP_STAGES_MAX,
+	 .def = "1", .doc = "the slot of this experiment's stage 1"},
+	{0},
+};
+
 static const struct cfg_key hit_keys[] = {
 	{.name = "title", .type = CFG_STR, .off = OFF(hit.title), .min = 1,
 	 .max = EXP_TITLE_MAX,
@@ -951,6 +966,7 @@ static const struct cfg_key hit_keys[] = {
 	{.name = "qualifications", .type = CFG_CUSTOM, .off = OFF(hit.quals),
 	 .parse = parse_quals, .cmp = cmp_quals,
 	 .doc = "QualificationRequirements, passed as they are"},
+	{.name = "exclusivity_group", .type = CFG_MAP, .sub = group_keys},
 	{0},
 };
 

@@ -91,6 +91,53 @@ print_windows(const struct experiment *e, int idw)
 	}
 }
 
+/* Requirements per HIT: the file's own and one per other stage slot. */
+static size_t
+requirements_per_hit(const struct experiment *e)
+{
+	return e->hit.nquals + (e->hit.exclusive_stages
+					? (size_t)exp_qual_slots(e) - 1
+					: 0);
+}
+
+/* Who may work in which stage (hit.exclusive_stages, exclusivity_group). */
+static void
+print_exclusive(const struct experiment *e)
+{
+	const struct exp_group *g = &e->hit.group;
+	int first = exp_qual_slot(e, 1);
+	int last = exp_qual_slot(e, (int)e->nstages);
+
+	if (!e->hit.exclusive_stages)
+		printf("exclusive    no: a worker may work in every stage\n");
+	else if (g->name == NULL)
+		printf("exclusive    a worker works in one of the %zu stages; "
+		       "%zu requirements per HIT\n",
+		       e->nstages, requirements_per_hit(e));
+	else
+		printf("exclusive    a worker works in one of the %d stages of "
+		       "group %s (\"intofocus group %s stage N\"), this "
+		       "experiment's are %d-%d; %zu requirements per HIT\n",
+		       g->stages, g->name, g->name, first, last,
+		       requirements_per_hit(e));
+}
+
+static json_t *
+exclusive_json(const struct experiment *e)
+{
+	const struct exp_group *g = &e->hit.group;
+
+	if (!e->hit.exclusive_stages)
+		return json_null();
+	return json_pack("{s:o, s:i, s:i, s:i, s:I}", "group",
+			 g->name != NULL ? json_string(g->name) : json_null(),
+			 "slots", exp_qual_slots(e), "first_slot",
+			 exp_qual_slot(e, 1), "last_slot",
+			 exp_qual_slot(e, (int)e->nstages),
+			 "requirements_per_hit",
+			 (json_int_t)requirements_per_hit(e));
+}
+
 static void
 print_detector(const struct experiment *e)
 {
@@ -212,6 +259,7 @@ print_text(const struct experiment *e, const struct exp_plan *p,
 	printf("aggregate    %s of %d worker%s per stage\n",
 	       exp_aggregate_str(e->aggregate), e->hit.workers,
 	       e->hit.workers == 1 ? "" : "s");
+	print_exclusive(e);
 	cfg_format_duration(e->hit.assignment_duration, dur, sizeof(dur));
 	printf("HITs         %lld (%zu images x %zu stages), %d assignments "
 	       "each, %s per assignment\n",
@@ -376,6 +424,7 @@ plan_json(const struct experiment *e, const struct exp_plan *p,
 	json_object_set_new(o, "stages", st);
 	json_object_set_new(o, "aggregate",
 			    json_string(exp_aggregate_str(e->aggregate)));
+	json_object_set_new(o, "exclusive", exclusive_json(e));
 	json_object_set_new(o, "workers", json_integer(p->workers));
 	json_object_set_new(o, "hits", json_integer(p->hits));
 	json_object_set_new(o, "assignments", json_integer(p->assignments));

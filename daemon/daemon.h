@@ -452,7 +452,8 @@ struct run_ctx {
 	struct notifier notify;
 	char salt[40];		 /* per-state secret mixed into HIT tokens */
 	char hit_type[16][ID_MAX]; /* per stage, "" until created this run */
-	char qual_type[16][ID_MAX]; /* per stage, with exclusive_stages */
+	/* per stage slot (exp_qual_slot), with exclusive_stages */
+	char qual_type[EXP_STAGES_MAX][ID_MAX];
 	int threads;		 /* median filter threads (0 = all cores) */
 	/* Stage images, buffers kept between them; made on first use. */
 	struct img_renderer *renderer;
@@ -868,6 +869,12 @@ int aggregate_boxes(int rule, const struct assignment_rec *a, size_t n, int w,
  */
 int stage_setup(struct run_ctx *ctx, int stage, struct errbuf *cause,
 		struct errbuf *eb);
+/*
+ * Refuses (IF_EINPUT) a state whose stage qualification types were made
+ * for another hit.exclusivity_group (or none) than the file's: grants made
+ * under the old types would not keep anyone out of the new ones.
+ */
+int run_quals_check(struct run_ctx *ctx, struct errbuf *eb);
 
 /* An answer as the state stores it. */
 struct parsed_answer {
@@ -958,10 +965,23 @@ struct image_metrics {
 	int smallest_found_w, smallest_found_h;
 	/*
 	 * metrics_stages(): found_by_stage[k]: faces the redaction of stages
-	 * 1..k+1 covers (cumulative); nstages = 0 until measured.
+	 * 1..k+1 covers (cumulative, with stage 0's starting boxes);
+	 * nstages = 0 until measured.
 	 */
 	size_t nstages;
 	size_t found_by_stage[METRICS_STAGES_MAX];
+	/*
+	 * Stage 0, the starting boxes (issue 17), also from metrics_stages():
+	 * has_stage0 once the image's stage 0 is recorded (in the total: for
+	 * some image); stage0_boxes and stage0_detector_boxes (those of origin
+	 * "detector") are counted by the caller.  found_stage0: faces stage 0
+	 * covers, found_by_detector those the detector's boxes alone cover,
+	 * the rest of found_stage0 by the other starting boxes; every other
+	 * found face was found by the crowd (found - found_stage0).
+	 */
+	bool has_stage0;
+	size_t stage0_boxes, stage0_detector_boxes;
+	size_t found_stage0, found_by_detector;
 	/*
 	 * metrics_privacy_cost(): the cost of privacy in utility.
 	 * redacted_area: pixels the redaction hides; redacted_outside: those
@@ -980,7 +1000,16 @@ struct face_metrics {
 	double pct;	     /* of the image */
 	double covered;	     /* by the whole redaction, 0..1 */
 	bool found;	     /* covered >= 0.5 */
-	/* The first stage whose redaction covers it; 0 never. */
+	/*
+	 * Covered by stage 0 (the starting boxes), and by the detector's
+	 * boxes of stage 0 alone (metrics_face_detector).  Such a face is
+	 * hidden from every worker.
+	 */
+	bool at_stage0, by_detector;
+	/*
+	 * The first crowd stage (from 1) whose redaction covers it; 0 never,
+	 * or covered from stage 0 on (at_stage0).
+	 */
 	int first_stage;
 	/* The first stage one worker covered it in; 0 never. */
 	int first_worker_stage;
@@ -995,13 +1024,17 @@ int metrics_image(const struct box *truth, size_t ntruth,
 		  struct image_metrics *m, struct errbuf *eb);
 /*
  * Per face: size, coverage, and the first stage whose redaction covers
- * it.  redacted holds the stages' boxes in stage order, upto[k] of them
+ * it.  redacted holds stage 0's and then the stages' boxes in stage
+ * order, upto[0] of them stage 0's, upto[k] of them
  * belonging to stages 1..k (upto[0] = 0), for stages 1..nstages.  Returns
  * false for a face wholly outside the image (not measured).
  */
 bool metrics_face(const struct box *face, const struct box *redacted,
 		  const size_t *upto, size_t nstages, int w, int h,
 		  struct face_metrics *f);
+/* Sets f->by_detector: the detector's boxes cover half of the face. */
+void metrics_face_detector(struct face_metrics *f, const struct box *det,
+			   size_t ndet);
 /* True when boxes cover at least half of face (a worker "found" it). */
 bool metrics_covers(const struct box *face, const struct box *boxes,
 		    size_t n);
@@ -1026,6 +1059,14 @@ void metrics_csv_header(struct buf *out);
 void metrics_csv_header_stages(struct buf *out, size_t nstages);
 int metrics_csv_row(struct buf *out, const char *name,
 		    const struct image_metrics *m);
+/*
+ * The same with stage 0's columns before found_stage1: stage0_boxes,
+ * found_by_detector, found_by_start, found_by_crowd, found_stage0 (for an
+ * experiment where some image has stage 0).
+ */
+void metrics_csv_header_stage0(struct buf *out, size_t nstages);
+int metrics_csv_row_stage0(struct buf *out, const char *name,
+			   const struct image_metrics *m);
 /* A new JSON object; null for the values that do not exist. */
 struct json_t *metrics_json(const struct image_metrics *m);
 struct json_t *metrics_face_json(const struct face_metrics *f);

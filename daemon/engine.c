@@ -163,6 +163,7 @@ engine_state_open(struct engine *e, struct errbuf *eb)
 		return err_set(eb, IF_ERUNTIME, "out of memory");
 	if (state_open(e->state_dir, ctx->exp->name, &ctx->st, eb) != IF_OK ||
 	    run_salt_load(ctx, eb) != IF_OK ||
+	    run_quals_check(ctx, eb) != IF_OK ||
 	    run_note_start(ctx, eb) != IF_OK)
 		return eb->code;
 	return IF_OK;

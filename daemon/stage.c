@@ -888,6 +888,7 @@ settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
 	struct assignment_rec *a = NULL;
 	enum approval *settled = NULL;
 	unsigned char *granted = NULL;
+	const char *qual = ctx->qual_type[exp_qual_slot(exp, stage) - 1];
 	size_t n = 0;
 	int rc = IF_OK, wrc = IF_OK;
 
@@ -928,9 +929,8 @@ settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
 			if (!had) {
 				ctx->api_calls++;
 				rc = mturk_associate_qualification(
-					ctx->client,
-					ctx->qual_type[stage - 1],
-					a[i].worker_id, 1, cause);
+					ctx->client, qual, a[i].worker_id, 1,
+					cause);
 				run_crash_point(ctx,
 						"after AssociateQualification");
 				if (rc != IF_OK)
@@ -1230,7 +1230,7 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	run_crash_point(ctx, "assignments recorded");
 	/* After a restart the stage's qualification type is not known yet. */
 	if (exp->hit.exclusive_stages &&
-	    ctx->qual_type[im->stage - 1][0] == '\0' &&
+	    ctx->qual_type[exp_qual_slot(exp, im->stage) - 1][0] == '\0' &&
 	    (rc = stage_setup(ctx, im->stage, &cause, eb)) != IF_OK)
 		return err_isset(eb)
 			       ? rc

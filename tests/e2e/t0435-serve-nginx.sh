@@ -52,6 +52,7 @@ serve_start() {
 serve_stop() {
 	kill -TERM "$SRV_PID" 2>/dev/null
 	wait "$SRV_PID"
+	SRV_RC=$?
 	SRV_PID=""
 }
 
@@ -71,6 +72,8 @@ check "limits per address: the proxy's connections are not held to --per-ip, the
 	"http://127.0.0.1:$SPORT" "$SCRATCH"
 sed 's/^/# /' "$SCRATCH/.out" | head -20
 serve_stop
+check "... and stops on SIGTERM with status 0" \
+	test "$SRV_RC" -eq 0
 
 # ---- links from root for the unit's dynamic user's state ------------------
 # Under systemd the state directory belongs to the unit's dynamic user and
@@ -241,4 +244,10 @@ check "the daemon finished both stages through nginx with exit 0" \
 [ "$rc" -eq 0 ] || sed 's/^/# run: /' run.log | tail -20
 check "... with the participants' answers in its results" sh -c \
 	"grep -q '\"P[1-5]\"' out/group.json"
+kill -TERM "$NGINX_PID" 2>/dev/null
+wait "$NGINX_PID"
+NGINX_PID=""
+serve_stop
+check "the task server behind nginx stops on SIGTERM with status 0" \
+	test "$SRV_RC" -eq 0
 done_testing

@@ -277,6 +277,31 @@ test_full(void **state)
 	exp_free(e);
 }
 
+/* hit.exclusivity_group: the slots, their names, and without a group. */
+static void
+test_group_slots(void **state)
+{
+	struct experiment *e = load_ok(VALID "/group.yaml");
+	char name[128];
+
+	(void)state;
+	assert_string_equal(e->hit.group.name, "study");
+	assert_int_equal(exp_qual_slots(e), 5);
+	assert_int_equal(exp_qual_slot(e, 1), 4);
+	assert_int_equal(exp_qual_slot(e, 2), 5);
+	exp_qual_slot_name(e, 2, name, sizeof(name));
+	assert_string_equal(name, "intofocus group study stage 2");
+	exp_free(e);
+
+	e = load_ok(VALID "/minimal.yaml");
+	assert_null(e->hit.group.name);
+	assert_int_equal(exp_qual_slots(e), (int)e->nstages);
+	assert_int_equal(exp_qual_slot(e, 3), 3);
+	exp_qual_slot_name(e, 3, name, sizeof(name));
+	assert_string_equal(name, "intofocus minimal stage 3");
+	exp_free(e);
+}
+
 static void
 test_valid_fixtures(void **state)
 {
@@ -1040,6 +1065,8 @@ test_keys_format(void **state)
 		"images_host.url_expiry: duration 1s..7d (kind s3);",
 		"hit.qualifications[].comparator: LessThan | ",
 		"images[].file: string, 1-1024 characters, required\n",
+		"hit.exclusivity_group.first_stage: integer 1..16 "
+		"[default: 1];",
 		"images: list, required; SIGHUP: new images start",
 	};
 	struct buf b;
@@ -1210,6 +1237,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_valid_fixtures),
+		cmocka_unit_test(test_group_slots),
 		cmocka_unit_test(test_invalid_corpus),
 		cmocka_unit_test(test_snippets),
 		cmocka_unit_test(test_many_errors_capped),
