@@ -86,12 +86,10 @@ int
 hits_review_sweep(struct run_ctx *ctx, int64_t now, struct errbuf *eb)
 {
 	struct hit_rec *hs = NULL;
-	size_t n = 0;
-	int rc = IF_OK;
-
 	struct mturk_settle *items = NULL;
-	size_t *of = NULL, m = 0;
+	size_t *of = NULL, n = 0, m = 0;
 	unsigned char *last = NULL;
+	int rc = IF_OK;
 
 	if (store_hits_closed(ctx->st, HIT_CLOSED, &hs, &n, eb) != IF_OK)
 		return eb->code;
