@@ -79,6 +79,9 @@ TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_SUPPORT_SRCS := $(wildcard tests/support/*.c)
 TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:%.c=$(BUILD)/%.o)
+# Fakes the e2e suites run as processes of their own (not suites).
+TEST_FAKE_SRCS := $(wildcard tests/fakes/*.c)
+TEST_FAKE_BINS := $(TEST_FAKE_SRCS:tests/fakes/%.c=$(BUILD)/fakes/%)
 
 # Fuzz harnesses: replayed over their corpus by make test (fuzzreplay_X),
 # run by libFuzzer under make fuzz (see tests/fuzz/run.sh).
@@ -122,6 +125,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(TEST_SUPPORT_OBJS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< \
 		$(TEST_SUPPORT_OBJS) $(LIB) $(LDFLAGS) $(LDLIBS) $(CMOCKA_LIBS)
 
+$(BUILD)/fakes/%: tests/fakes/%.c $(LIB) $(TEST_SUPPORT_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< \
+		$(TEST_SUPPORT_OBJS) $(LIB) $(LDFLAGS) $(LDLIBS) $(CMOCKA_LIBS)
+
 $(BUILD)/tests/fuzzreplay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c \
 		$(LIB)
 	@mkdir -p $(@D)
@@ -153,7 +161,7 @@ deps-fuzz:
 deps-valgrind:
 	@scripts/deps.sh valgrind
 
-tests-build: $(BIN) $(TEST_BINS) $(FUZZ_REPLAY_BINS)
+tests-build: $(BIN) $(TEST_BINS) $(FUZZ_REPLAY_BINS) $(TEST_FAKE_BINS)
 
 # The dependency step runs first and alone; then the build, then the suite.
 test: deps-test

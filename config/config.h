@@ -159,6 +159,29 @@ struct exp_mturk {
 	char *region;	       /* signing region [default: "us-east-1"] */
 	char *profile;	       /* credentials profile, or NULL [default] */
 	int64_t poll_interval; /* seconds, 1s..1h [default: 30s] */
+	/*
+	 * PEM file of the CA certificates the endpoint's TLS certificate is
+	 * verified against, instead of the system's (a task server behind a
+	 * proxy with its own CA); resolved like image paths, readable when
+	 * the file is loaded.  Also used for images_host kind simulator,
+	 * which shares the endpoint.  [default: NULL = the system's]
+	 */
+	char *ca_file;
+};
+
+/*
+ * hit.exclusivity_group: stage qualification types shared by linked
+ * experiments.  The group has `stages` stage slots, each with a type named
+ * "intofocus group <name> stage <slot>"; this experiment's stage k is slot
+ * first_stage + k - 1, and each of its HITs keeps out every worker holding
+ * another slot's type, whichever experiment granted it.  Without a name,
+ * the experiment is a group of its own: its stages are the slots and the
+ * types are named "intofocus <experiment> stage <k>".
+ */
+struct exp_group {
+	char *name;	 /* [a-z0-9-], 1-40, or NULL [default: NULL] */
+	int stages;	 /* slots of the whole group, 1-16 */
+	int first_stage; /* this experiment's first slot [default: 1] */
 };
 
 struct exp_hit {
@@ -178,6 +201,7 @@ struct exp_hit {
 	int max_extensions;	     /* 0-100 [default: 3] */
 	struct exp_qual *quals;	     /* 0-10 [default: none] */
 	size_t nquals;
+	struct exp_group group;	     /* exclusivity_group */
 };
 
 /*
@@ -253,6 +277,40 @@ struct exp_sim_crowd {
 	double jitter;	 /* each edge moves up to this share [default: 0.1] */
 };
 
+/* Who recruits and pays the crowd (issue 16), under "recruitment:". */
+enum exp_platform {
+	EXP_PLATFORM_MTURK = 0, /* [default] MTurk pays (today's behaviour) */
+	EXP_PLATFORM_PROLIFIC,	/* Prolific recruits and pays; the task */
+				/* server's HITs cost nothing */
+};
+
+/* Prolific's service fee as published (docs/prolific-api.md). */
+enum exp_fee {
+	EXP_FEE_CORPORATE = 0, /* [default] 42.8%: never understates */
+	EXP_FEE_ACADEMIC,      /* 33.3%, academic and non-profit */
+};
+
+/*
+ * Only platform is set with mturk; the rest is Prolific's (refused with
+ * mturk).  Money in cents of the study currency (USD, compared with
+ * budget_usd), rates in basis points (hundredths of a percent).  The API
+ * token is never here: prolific_token_load()'s chain.
+ */
+struct exp_recruitment {
+	enum exp_platform platform;
+	char *study_id;		       /* prolific: required */
+	char *completion_code;	       /* prolific: required (manual review) */
+	int64_t reward_cents;	       /* per submission; prolific: required */
+	int places;		       /* submissions paid; required too */
+	int tasks_per_participant;     /* at most; 0 = not stated [default] */
+	int64_t bonus_per_task_cents;  /* per valid task [default: 0] */
+	enum exp_fee fee;	       /* [default: corporate] */
+	int fee_percent_bp;	       /* fee_percent, or -1 [default] */
+	int fee_bp;		       /* applied: fee_percent, or fee's */
+	int vat_bp;		       /* VAT on the fee [default: 0] */
+	char *api_url;		       /* NULL = https://api.prolific.com */
+};
+
 struct exp_image {
 	char *id;
 	char *file; /* as written in the experiment file */
@@ -270,11 +328,33 @@ struct exp_image {
 	struct exp_length window_specs[EXP_STAGES_MAX];
 	size_t nwindow_specs;
 	/*
+	 * Starting boxes of its own (issue 17): "boxes:" as written, and
+	 * those of "boxes_file:" (a JSON list of [x, y, w, h], read when the
+	 * experiment is loaded); all inside the displayed image.  Stage 0.
+	 */
+	struct box *boxes;
+	size_t nboxes;
+	char *boxes_file;      /* as written, or NULL */
+	char *boxes_file_path; /* resolved like file */
+	struct box *file_boxes;
+	size_t nfile_boxes;
+	/*
 	 * The windows this image is filtered with, stage by stage: its own
 	 * schedule or the experiment's, relative lengths resolved against
 	 * its displayed size to odd pixels >= 3.  Always nstages of them.
 	 */
 	int windows[EXP_STAGES_MAX];
+};
+
+/*
+ * "start_from:" (issue 17): another experiment's finished stage, whose
+ * aggregated boxes become this experiment's starting boxes (stage 0) for
+ * the images the two share.  The state is read when the experiment runs
+ * or is checked (daemon/), never here.
+ */
+struct exp_start_from {
+	char *state_dir; /* resolved relative to the file; NULL: none */
+	int stage;	 /* 1..EXP_STAGES_MAX */
 };
 
 struct experiment {
@@ -300,7 +380,9 @@ struct experiment {
 	struct exp_redact redact;
 	struct exp_detector detector;
 	struct exp_sim_crowd sim_crowd;
+	struct exp_start_from start_from;
 	struct exp_host images_host;
+	struct exp_recruitment recruitment;
 	/*
 	 * The money the experiment may commit, or -1 for no limit.  Optional
 	 * for simulator and sandbox, required for production.  [default: -1]
@@ -360,6 +442,19 @@ const struct exp_image *exp_image_find(const struct experiment *exp,
 int exp_window(const struct experiment *exp, const char *image_id,
 	       size_t stage);
 
+/*
+ * The stage qualification slots (hit.exclusivity_group): how many there
+ * are, and the slot of stage (from 1).  Without a group, the stages.
+ */
+int exp_qual_slots(const struct experiment *exp);
+int exp_qual_slot(const struct experiment *exp, int stage);
+/*
+ * Writes the name of slot's qualification type (MTurk: unique per
+ * requester, so the name is what finds the type again).
+ */
+void exp_qual_slot_name(const struct experiment *exp, int slot, char *out,
+			size_t len);
+
 /* Names as written in the file ("sandbox", "union", "GreaterThan", ...). */
 const char *exp_env_str(enum exp_env env);
 const char *exp_aggregate_str(enum exp_aggregate agg);
@@ -368,6 +463,8 @@ const char *exp_host_kind_str(enum exp_host_kind kind);
 const char *exp_comparator_str(enum exp_comparator cmp);
 const char *exp_guard_str(enum exp_guard guard); /* NULL for NONE */
 const char *exp_redact_style_str(enum redact_style style);
+const char *exp_platform_str(enum exp_platform p);
+const char *exp_fee_str(enum exp_fee f);
 
 /* ---- schema.c: the keys ------------------------------------------------- */
 
@@ -442,7 +539,12 @@ int64_t plan_fee_cents(int64_t reward_cents, int workers, bool masters);
 /* True when a qualification of exp asks for Masters (the fee is higher). */
 bool plan_uses_masters(const struct experiment *exp);
 
-/* What one HIT of exp costs: workers x (reward + fee). */
+/*
+ * What one assignment of exp costs on MTurk: reward + fee; 0 when
+ * Prolific recruits (the task server's HITs pay nothing).
+ */
+int64_t plan_assignment_cents(const struct experiment *exp);
+/* What one HIT of exp costs: workers x plan_assignment_cents(). */
 int64_t plan_hit_cents(const struct experiment *exp);
 
 struct exp_plan {

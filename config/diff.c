@@ -92,15 +92,41 @@ is_started(const char *id, const char *const *started, size_t n)
 }
 
 static bool
+boxes_differ(const struct box *a, size_t na, const struct box *b, size_t nb)
+{
+	return na != nb ||
+	       (na > 0 && memcmp(a, b, na * sizeof(struct box)) != 0);
+}
+
+/* Starting boxes: those of boxes_file count by what the file holds. */
+static bool
+start_boxes_differ(const struct exp_image *a, const struct exp_image *b)
+{
+	return boxes_differ(a->boxes, a->nboxes, b->boxes, b->nboxes) ||
+	       boxes_differ(a->file_boxes, a->nfile_boxes, b->file_boxes,
+			    b->nfile_boxes);
+}
+
+static bool
+file_or_truth_differs(const struct exp_image *a, const struct exp_image *b)
+{
+	return str_differs(a->path, b->path) ||
+	       a->has_ground_truth != b->has_ground_truth ||
+	       boxes_differ(a->ground_truth, a->nground_truth,
+			    b->ground_truth, b->nground_truth);
+}
+
+static bool
 image_differs(const struct exp_image *a, const struct exp_image *b)
 {
-	if (str_differs(a->path, b->path) ||
-	    a->nground_truth != b->nground_truth ||
-	    a->has_ground_truth != b->has_ground_truth)
-		return true;
-	return a->nground_truth > 0 &&
-	       memcmp(a->ground_truth, b->ground_truth,
-		      a->nground_truth * sizeof(struct box)) != 0;
+	return file_or_truth_differs(a, b) || start_boxes_differ(a, b);
+}
+
+static const char *
+what_differs(const struct exp_image *a, const struct exp_image *b)
+{
+	return file_or_truth_differs(a, b) ? "file or ground truth"
+					   : "its starting boxes";
 }
 
 static int
@@ -172,11 +198,12 @@ exp_diff(const struct experiment *old, const struct experiment *new_exp,
 		}
 		if (n != NULL && st && image_differs(o, n)) {
 			rc = err_set(eb, IF_EINPUT,
-				     "%s:%d: image \"%s\" changed (file or "
-				     "ground truth), but it has started; the "
+				     "%s:%d: image \"%s\" changed (%s), "
+				     "but it has started; the "
 				     "old plan continues (give the new version "
 				     "a new id)",
-				     new_exp->source, n->line, o->id);
+				     new_exp->source, n->line, o->id,
+				     what_differs(o, n));
 			goto cleanup;
 		}
 		if (n == NULL && push(&diff->removed, &diff->nremoved, i) != 0)

@@ -14,10 +14,12 @@
  * the file's directory, so an experiment can be run from anywhere.
  */
 #include "config/config_private.h"
+#include "prolific/prolific.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -141,6 +143,33 @@ exp_window(const struct experiment *exp, const char *image_id, size_t stage)
 	return im != NULL ? im->windows[stage - 1] : exp->stages[stage - 1];
 }
 
+int
+exp_qual_slots(const struct experiment *exp)
+{
+	return exp->hit.group.name != NULL ? exp->hit.group.stages
+					   : (int)exp->nstages;
+}
+
+int
+exp_qual_slot(const struct experiment *exp, int stage)
+{
+	return exp->hit.group.name != NULL
+		       ? exp->hit.group.first_stage + stage - 1
+		       : stage;
+}
+
+void
+exp_qual_slot_name(const struct experiment *exp, int slot, char *out,
+		   size_t len)
+{
+	/* A group name cannot take a space, so the two forms never meet. */
+	if (exp->hit.group.name != NULL)
+		snprintf(out, len, "intofocus group %s stage %d",
+			 exp->hit.group.name, slot);
+	else
+		snprintf(out, len, "intofocus %s stage %d", exp->name, slot);
+}
+
 void
 exp_free(struct experiment *exp)
 {
@@ -163,10 +192,25 @@ exp_free(struct experiment *exp)
 		cfg_free_fields(cfg_image_keys, &exp->images[i]);
 		free(exp->images[i].path);
 		free(exp->images[i].ground_truth);
+		free(exp->images[i].boxes);
+		free(exp->images[i].boxes_file_path);
+		free(exp->images[i].file_boxes);
 	}
 	free(exp->images);
 	free(exp->source);
 	free(exp);
+}
+
+const char *
+exp_platform_str(enum exp_platform p)
+{
+	return p == EXP_PLATFORM_PROLIFIC ? "prolific" : "mturk";
+}
+
+const char *
+exp_fee_str(enum exp_fee f)
+{
+	return f == EXP_FEE_ACADEMIC ? "academic" : "corporate";
 }
 
 /* ---- helpers for the cross-field rules ----------------------------------- */
@@ -286,17 +330,103 @@ url_rule(struct cross *c, yaml_node_t *section, const char *key,
 		       why);
 }
 
-static void
+/*
+ * The CA file is read by libcurl at the first request: a missing one must
+ * show in check, not as a TLS failure of a running daemon.
+ */
+static int
+ca_file_rule(struct cross *c, yaml_node_t *section)
+{
+	struct exp_mturk *m = &c->e->mturk;
+	yaml_node_t *n = map_get(c->y, section, "ca_file", NULL);
+	char *r;
+
+	if (m->ca_file == NULL)
+		return 0;
+	if ((r = resolve(c->dir, m->ca_file)) == NULL)
+		return -1;
+	free(m->ca_file);
+	m->ca_file = r;
+	if (access(r, R_OK) != 0)
+		cfg_node_error(c->d, n != NULL ? n : c->root,
+			       "mturk.ca_file: %s: %s", r, strerror(errno));
+	return 0;
+}
+
+static int
 mturk_rules(struct cross *c)
 {
 	yaml_node_t *m = map_get(c->y, c->root, "mturk", NULL);
 	yaml_node_t *env = map_get(c->y, m, "environment", NULL);
 
 	url_rule(c, m, "endpoint", "mturk.", c->e->mturk.endpoint);
+	if (ca_file_rule(c, m) != 0)
+		return -1;
 	if (c->e->mturk.environment == EXP_ENV_PRODUCTION &&
 	    c->e->budget_cents < 0)
 		cfg_node_error(c->d, env,
 			       "mturk.environment: production spends real "
+			       "money: set budget_usd to cap it");
+	return 0;
+}
+
+/*
+ * recruitment: (issue 16).  With mturk only the platform may be written;
+ * with prolific the study, its code, the reward and the places are
+ * required (check prices them, run approves against them), and so is a
+ * budget: Prolific pays real money whatever mturk.environment says.
+ */
+static void
+recruitment_rules(struct cross *c)
+{
+	struct exp_recruitment *r = &c->e->recruitment;
+	yaml_node_t *rn = map_get(c->y, c->root, "recruitment", NULL);
+	yaml_node_t *pn = map_get(c->y, rn, "platform", NULL);
+	yaml_node_t *fn = map_get(c->y, rn, "fee", NULL);
+	yaml_node_t *fpn = map_get(c->y, rn, "fee_percent", NULL);
+	static const char *const needed[] = {"study_id", "completion_code",
+					     "reward_usd", "places"};
+	yaml_node_t *at = rn != NULL ? rn : c->root;
+
+	if (rn == NULL || rn->type != YAML_MAPPING_NODE)
+		return;
+	if (r->platform != EXP_PLATFORM_PROLIFIC) {
+		for (yaml_node_pair_t *p = rn->data.mapping.pairs.start;
+		     p < rn->data.mapping.pairs.top; p++) {
+			yaml_node_t *kn = ydoc_node(c->y, p->key);
+			const char *name = ynode_scalar(kn);
+
+			if (name != NULL && strcmp(name, "platform") != 0)
+				cfg_node_error(c->d, kn,
+					       "recruitment.%s: only with "
+					       "platform prolific",
+					       name);
+		}
+		return;
+	}
+	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
+		if (map_get(c->y, rn, needed[i], NULL) == NULL)
+			cfg_node_error(c->d, at,
+				       "recruitment.%s: required with platform "
+				       "prolific",
+				       needed[i]);
+	if (fn != NULL && fpn != NULL)
+		cfg_node_error(c->d, fpn,
+			       "recruitment.fee_percent: give either fee or "
+			       "fee_percent, not both");
+	r->fee_bp = r->fee_percent_bp >= 0 ? r->fee_percent_bp
+		    : r->fee == EXP_FEE_ACADEMIC ? PROLIFIC_FEE_ACADEMIC_BP
+						 : PROLIFIC_FEE_CORPORATE_BP;
+	if (r->bonus_per_task_cents > 0 && r->tasks_per_participant < 1)
+		cfg_node_error(c->d,
+			       map_get(c->y, rn, "bonus_per_task_usd", NULL),
+			       "recruitment.bonus_per_task_usd: needs "
+			       "recruitment.tasks_per_participant (the most "
+			       "bonuses one submission can earn)");
+	url_rule(c, rn, "api_url", "recruitment.", r->api_url);
+	if (c->e->budget_cents < 0)
+		cfg_node_error(c->d, pn != NULL ? pn : at,
+			       "recruitment.platform: prolific pays real "
 			       "money: set budget_usd to cap it");
 }
 
@@ -316,20 +446,60 @@ aggregate_rules(struct cross *c)
 
 /*
  * With exclusive stages every HIT also requires that its worker holds none
- * of the other stages' qualifications, and those count against MTurk's ten
- * requirements per HIT: a file that passes here must not stop `run` at its
- * first CreateHIT.
+ * of the other stage slots' qualifications (the other stages, or with an
+ * exclusivity group every other slot of the group), and those count
+ * against MTurk's ten requirements per HIT: a file that passes here must
+ * not stop `run` at its first CreateHIT.
  */
 static void
 hit_rules(struct cross *c)
 {
 	const struct experiment *e = c->e;
+	const struct exp_group *g = &e->hit.group;
 	yaml_node_t *hn = map_get(c->y, c->root, "hit", NULL);
 	yaml_node_t *xn = map_get(c->y, hn, "exclusive_stages", NULL);
+	yaml_node_t *gn = map_get(c->y, hn, "exclusivity_group", NULL);
 	yaml_node_t *sn = map_get(c->y, c->root, "stages", NULL);
-	size_t need;
+	yaml_node_t *at = xn != NULL ? xn : hn != NULL ? hn : c->root;
+	size_t need, slots;
 
-	if (!e->hit.exclusive_stages || e->nstages < 2)
+	/* A key given but refused is reported already. */
+	if (gn != NULL && g->name == NULL) {
+		if (map_get(c->y, gn, "name", NULL) == NULL)
+			cfg_node_error(c->d, gn,
+				       "hit.exclusivity_group: missing key "
+				       "\"name\" (it names the shared "
+				       "qualification types)");
+		return;
+	}
+	if (g->name != NULL) {
+		if (!e->hit.exclusive_stages) {
+			cfg_node_error(c->d, gn,
+				       "hit.exclusivity_group: needs "
+				       "hit.exclusive_stages: true");
+			return;
+		}
+		if (g->stages == 0) {
+			if (map_get(c->y, gn, "stages", NULL) != NULL)
+				return;
+			cfg_node_error(c->d, gn,
+				       "hit.exclusivity_group: missing key "
+				       "\"stages\" (the stage slots of every "
+				       "experiment of the group together)");
+			return;
+		}
+		if ((size_t)g->first_stage + e->nstages - 1 >
+		    (size_t)g->stages) {
+			cfg_node_error(c->d, gn,
+				       "hit.exclusivity_group: %zu stages "
+				       "from slot %d pass the group's %d",
+				       e->nstages, g->first_stage, g->stages);
+			return;
+		}
+		at = gn;
+	}
+	slots = (size_t)exp_qual_slots(e);
+	if (!e->hit.exclusive_stages || slots < 2)
 		return;
 	/* A schedule refused already (too long, say) would only repeat it. */
 	if (sn != NULL &&
@@ -337,12 +507,15 @@ hit_rules(struct cross *c)
 	     (size_t)(sn->data.sequence.items.top -
 		      sn->data.sequence.items.start) != e->nstages))
 		return;
-	need = e->hit.nquals + e->nstages - 1;
-	if (need > EXP_QUALS_MAX)
-		cfg_node_error(c->d,
-			       xn != NULL   ? xn
-			       : hn != NULL ? hn
-					    : c->root,
+	need = e->hit.nquals + slots - 1;
+	if (need > EXP_QUALS_MAX && g->name != NULL)
+		cfg_node_error(c->d, at,
+			       "hit.exclusivity_group: %zu stage slots and "
+			       "%zu hit.qualifications make %zu requirements "
+			       "per HIT, MTurk allows at most %d",
+			       slots, e->hit.nquals, need, EXP_QUALS_MAX);
+	else if (need > EXP_QUALS_MAX)
+		cfg_node_error(c->d, at,
 			       "hit.exclusive_stages: %zu stages and %zu "
 			       "hit.qualifications make %zu requirements per "
 			       "HIT, MTurk allows at most %d",
@@ -509,6 +682,136 @@ widest_windows(struct experiment *e)
 	}
 }
 
+/*
+ * Each box of a list (ground_truth, boxes) must lie inside the image as
+ * displayed.  at is the list's node, or the image's when absent.
+ */
+static void
+boxes_inside(struct cross *c, yaml_node_t *at, size_t i, const char *key,
+	     const struct box *boxes, size_t n)
+{
+	const struct exp_image *im = &c->e->images[i];
+
+	for (size_t b = 0; b < n; b++) {
+		const struct box *x = &boxes[b];
+		yaml_node_t *bn = at;
+
+		/*
+		 * Boxes the walker refused are not stored, so the b-th box
+		 * is the b-th node only when none was refused (and then its
+		 * position is exact).
+		 */
+		if (at->type == YAML_SEQUENCE_NODE &&
+		    (size_t)(at->data.sequence.items.top -
+			     at->data.sequence.items.start) == n)
+			bn = ydoc_node(c->y, at->data.sequence.items.start[b]);
+
+		/* 64-bit sums: the walker allows up to INT32_MAX. */
+		if ((int64_t)x->x + x->w > im->width ||
+		    (int64_t)x->y + x->h > im->height)
+			cfg_node_error(c->d, bn,
+				       "images[%zu].%s: box [%d, %d, %d, %d] "
+				       "is not inside the %dx%d image",
+				       i + 1, key, x->x, x->y, x->w, x->h,
+				       im->width, im->height);
+	}
+}
+
+/* The most a boxes_file may hold: far more boxes than a photo needs. */
+#define BOXES_FILE_MAX (1024 * 1024)
+
+/*
+ * images[].boxes_file: a JSON list of [x, y, w, h] (the shape of
+ * images[].boxes), read now so that `check` shows the boxes and `run`
+ * never finds a broken file later.  Problems are reported at the key.
+ */
+static int
+boxes_file_rules(struct cross *c, yaml_node_t *at, size_t i)
+{
+	struct exp_image *im = &c->e->images[i];
+	struct errbuf eb = {0};
+	json_error_t jerr;
+	json_t *root = NULL, *v;
+	struct buf b;
+	size_t k;
+	int rc = 0;
+
+	if ((im->boxes_file_path = resolve(c->dir, im->boxes_file)) == NULL)
+		return -1;
+	buf_init(&b, BOXES_FILE_MAX);
+	if (read_file(im->boxes_file_path, &b, &eb) != IF_OK) {
+		if (eb.code == IF_ERUNTIME)
+			rc = -1;
+		else
+			cfg_node_error(c->d, at, "images[%zu].boxes_file: %s",
+				       i + 1, eb.msg);
+		goto done;
+	}
+	if (b.len == 0) {
+		cfg_node_error(c->d, at, "images[%zu].boxes_file: %s: empty",
+			       i + 1, im->boxes_file_path);
+		goto done;
+	}
+	root = json_loadb(b.data, b.len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		cfg_node_error(c->d, at,
+			       "images[%zu].boxes_file: %s:%d:%d: %s", i + 1,
+			       im->boxes_file_path, jerr.line, jerr.column,
+			       jerr.text);
+		goto done;
+	}
+	if (!json_is_array(root)) {
+		cfg_node_error(c->d, at,
+			       "images[%zu].boxes_file: %s: expected a list "
+			       "of [x, y, w, h] boxes",
+			       i + 1, im->boxes_file_path);
+		goto done;
+	}
+	if (json_array_size(root) > 0 &&
+	    (im->file_boxes = calloc(json_array_size(root),
+				     sizeof(*im->file_boxes))) == NULL) {
+		rc = -1;
+		goto done;
+	}
+	json_array_foreach(root, k, v) {
+		json_int_t n[4];
+		bool ok = json_is_array(v) && json_array_size(v) == 4;
+		struct box x;
+
+		for (size_t j = 0; ok && j < 4; j++) {
+			json_t *e = json_array_get(v, j);
+
+			ok = json_is_integer(e);
+			n[j] = ok ? json_integer_value(e) : 0;
+			ok = ok && n[j] >= (j < 2 ? 0 : 1) && n[j] <= INT32_MAX;
+		}
+		if (!ok) {
+			cfg_node_error(c->d, at,
+				       "images[%zu].boxes_file: %s: box %zu: "
+				       "a box is [x, y, w, h], four integers "
+				       "(x, y >= 0; w, h >= 1)",
+				       i + 1, im->boxes_file_path, k + 1);
+			continue;
+		}
+		x = (struct box){(int)n[0], (int)n[1], (int)n[2], (int)n[3]};
+		if ((int64_t)x.x + x.w > im->width ||
+		    (int64_t)x.y + x.h > im->height) {
+			cfg_node_error(c->d, at,
+				       "images[%zu].boxes_file: %s: box %zu "
+				       "[%d, %d, %d, %d] is not inside the "
+				       "%dx%d image",
+				       i + 1, im->boxes_file_path, k + 1, x.x,
+				       x.y, x.w, x.h, im->width, im->height);
+			continue;
+		}
+		im->file_boxes[im->nfile_boxes++] = x;
+	}
+done:
+	json_decref(root);
+	buf_cleanup(&b);
+	return rc;
+}
+
 static int
 image_rules(struct cross *c)
 {
@@ -523,6 +826,7 @@ image_rules(struct cross *c)
 			ydoc_node(c->y, seq->data.sequence.items.start[i]);
 		yaml_node_t *fn = map_get(c->y, item, "file", NULL);
 		yaml_node_t *gn = map_get(c->y, item, "ground_truth", NULL);
+		yaml_node_t *bxn = map_get(c->y, item, "boxes", NULL);
 		struct errbuf eb = {0};
 
 		if (im->id != NULL) {
@@ -560,37 +864,39 @@ image_rules(struct cross *c)
 				       i + 1, im->path);
 			continue;
 		}
-		for (size_t b = 0; b < im->nground_truth; b++) {
-			const struct box *x = &im->ground_truth[b];
-			yaml_node_t *bn = item;
-
-			/*
-			 * Boxes the walker refused are not stored, so the b-th
-			 * box is the b-th node only when none was refused (and
-			 * then its position is exact).
-			 */
-			if (gn != NULL && gn->type == YAML_SEQUENCE_NODE &&
-			    (size_t)(gn->data.sequence.items.top -
-				     gn->data.sequence.items.start) ==
-				    im->nground_truth)
-				bn = ydoc_node(
-					c->y,
-					gn->data.sequence.items.start[b]);
-
-			/* 64-bit sums: the walker allows up to INT32_MAX. */
-			if ((int64_t)x->x + x->w > im->width ||
-			    (int64_t)x->y + x->h > im->height)
-				cfg_node_error(c->d, bn,
-					       "images[%zu].ground_truth: box "
-					       "[%d, %d, %d, %d] is not inside "
-					       "the %dx%d image",
-					       i + 1, x->x, x->y, x->w, x->h,
-					       im->width, im->height);
-		}
+		boxes_inside(c, gn != NULL ? gn : item, i, "ground_truth",
+			     im->ground_truth, im->nground_truth);
+		boxes_inside(c, bxn != NULL ? bxn : item, i, "boxes",
+			     im->boxes, im->nboxes);
+		if (im->boxes_file != NULL &&
+		    boxes_file_rules(c, map_get(c->y, item, "boxes_file", NULL),
+				     i) != 0)
+			return -1;
 		resolve_windows(c, item, i);
 	}
 	widest_windows(e);
 	return 0;
+}
+
+/*
+ * start_from names both the other experiment's state and its stage; its
+ * state itself is read by `check` and `run` (daemon/), never here.
+ */
+static void
+start_from_rules(struct cross *c)
+{
+	yaml_node_t *sn = map_get(c->y, c->root, "start_from", NULL);
+
+	if (sn == NULL || sn->type != YAML_MAPPING_NODE)
+		return;
+	if (map_get(c->y, sn, "state_dir", NULL) == NULL)
+		cfg_node_error(c->d, sn,
+			       "start_from: missing key \"state_dir\" (the "
+			       "other experiment's state directory)");
+	if (map_get(c->y, sn, "stage", NULL) == NULL)
+		cfg_node_error(c->d, sn,
+			       "start_from: missing key \"stage\" (the other "
+			       "experiment's finished stage to start from)");
 }
 
 /*
@@ -639,6 +945,7 @@ set_defaults(struct experiment *e)
 	size_t nk = sizeof(default_keywords) / sizeof(default_keywords[0]);
 
 	e->budget_cents = -1;
+	e->recruitment.fee_percent_bp = -1;
 	if (cfg_apply_defaults(cfg_root_keys, e) != 0)
 		return -1;
 	memcpy(e->stages, default_stages, sizeof(default_stages));
@@ -750,10 +1057,13 @@ exp_load(const char *path, struct experiment **out, struct exp_errors *errs,
 	if (cfg_walk_map(&w, ydoc_root(&y), cfg_root_keys, e, NULL) != 0)
 		goto oom;
 	c = (struct cross){&y, &d, e, ydoc_root(&y), dir};
-	mturk_rules(&c);
+	if (mturk_rules(&c) != 0)
+		goto oom;
+	recruitment_rules(&c);
 	aggregate_rules(&c);
 	hit_rules(&c);
 	host_rules(&c);
+	start_from_rules(&c);
 	if (image_rules(&c) != 0 || detector_rules(&c) != 0)
 		goto oom;
 	if (e->output_dir != NULL) {
@@ -763,6 +1073,14 @@ exp_load(const char *path, struct experiment **out, struct exp_errors *errs,
 			goto oom;
 		free(e->output_dir);
 		e->output_dir = r;
+	}
+	if (e->start_from.state_dir != NULL) {
+		char *r = resolve(dir, e->start_from.state_dir);
+
+		if (r == NULL)
+			goto oom;
+		free(e->start_from.state_dir);
+		e->start_from.state_dir = r;
 	}
 	if (e->images_host.dir != NULL) {
 		char *r = resolve(dir, e->images_host.dir);

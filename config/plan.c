@@ -9,6 +9,8 @@
  * one cent.  All of it in integer cents: a budget is compared with sums
  * of exact numbers, never with a floating-point approximation.
  * Extending a HIT's expiration costs nothing, so extensions do not count.
+ * With recruitment on Prolific the HITs are the task server's and cost
+ * nothing: Prolific's price is prolific_price_study()'s (daemon/).
  */
 #include "config/config.h"
 
@@ -41,13 +43,21 @@ plan_uses_masters(const struct experiment *exp)
 }
 
 int64_t
-plan_hit_cents(const struct experiment *exp)
+plan_assignment_cents(const struct experiment *exp)
 {
 	int64_t reward = exp->hit.reward_cents;
 
-	return (int64_t)exp->hit.workers *
-	       (reward + plan_fee_cents(reward, exp->hit.workers,
-					plan_uses_masters(exp)));
+	/* Prolific pays the participants; the task server's HITs are free. */
+	if (exp->recruitment.platform == EXP_PLATFORM_PROLIFIC)
+		return 0;
+	return reward + plan_fee_cents(reward, exp->hit.workers,
+				       plan_uses_masters(exp));
+}
+
+int64_t
+plan_hit_cents(const struct experiment *exp)
+{
+	return (int64_t)exp->hit.workers * plan_assignment_cents(exp);
 }
 
 void
@@ -62,8 +72,11 @@ plan_compute(const struct experiment *exp, struct exp_plan *p)
 	p->hits = (int64_t)exp->nimages * (int64_t)exp->nstages;
 	p->assignments = p->hits * exp->hit.workers;
 	p->fee_percent = (exp->hit.workers >= 10 ? 40 : 20) + (masters ? 5 : 0);
-	p->reward_cents = exp->hit.reward_cents;
-	p->fee_cents = plan_fee_cents(p->reward_cents, p->workers, masters);
+	if (exp->recruitment.platform != EXP_PLATFORM_PROLIFIC) {
+		p->reward_cents = exp->hit.reward_cents;
+		p->fee_cents = plan_fee_cents(p->reward_cents, p->workers,
+					      masters);
+	}
 	p->hit_cents = p->workers * (p->reward_cents + p->fee_cents);
 	p->image_cents = (int64_t)exp->nstages * p->hit_cents;
 	p->rewards_cents = p->assignments * p->reward_cents;

@@ -16,6 +16,7 @@
  */
 #include "config/config_private.h"
 #include "mturk/mturk.h"
+#include "prolific/prolific.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -40,6 +41,8 @@ static const char *const cmp_names[] = {
 	"Exists",	"DoesNotExist",	     "In",
 	"NotIn",
 };
+static const char *const platform_names[] = {"mturk", "prolific"};
+static const char *const fee_names[] = {"corporate", "academic"};
 static const char *const guard_names[] = {
 	NULL, "Accept", "PreviewAndAccept", "DiscoverPreviewAndAccept"};
 
@@ -137,6 +140,19 @@ check_bucket(const char *s, char *why, size_t len)
 		return -1;
 	}
 	return 0;
+}
+
+/* A Prolific id or code: safe in a URL path and a CSV line. */
+static int
+check_prolific_id(const char *s, char *why, size_t len)
+{
+	if (prolific_id_valid(s))
+		return 0;
+	snprintf(why, len,
+		 "\"%s\" may use only A-Z, a-z, 0-9, '_' and '-' (1-64 "
+		 "characters)",
+		 s);
+	return -1;
 }
 
 /* ---- custom values ------------------------------------------------------- */
@@ -687,26 +703,28 @@ cmp_quals(const void *a, const void *b)
 	return 0;
 }
 
+/*
+ * A list of [x, y, w, h] boxes (ground_truth, boxes) into *out; boxes the
+ * walker refuses are reported and left out.
+ */
 static int
-parse_ground_truth(struct cfg_walk *w, yaml_node_t *n,
-		   const struct cfg_key *k, void *base)
+parse_box_list(struct cfg_walk *w, yaml_node_t *n, const char *name,
+	       struct box **out, size_t *nout)
 {
-	struct exp_image *im = base;
 	yaml_node_item_t *it;
 	size_t cap;
 
-	(void)k;
-	im->has_ground_truth = true;
 	if (n->type != YAML_SEQUENCE_NODE) {
-		type_error(w, n, "ground_truth",
-			   "a list of [x, y, w, h] boxes");
+		type_error(w, n, name, "a list of [x, y, w, h] boxes");
 		return 0;
 	}
 	cap = (size_t)(n->data.sequence.items.top -
 		       n->data.sequence.items.start);
 	if (cap == 0)
 		return 0;
-	if ((im->ground_truth = calloc(cap, sizeof(*im->ground_truth))) == NULL)
+	free(*out);
+	*nout = 0;
+	if ((*out = calloc(cap, sizeof(**out))) == NULL)
 		return -1;
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
 	     it++) {
@@ -719,21 +737,55 @@ parse_ground_truth(struct cfg_walk *w, yaml_node_t *n,
 		    bn->data.sequence.items.top -
 			    bn->data.sequence.items.start != 4) {
 			cfg_node_error(w->d, bn,
-				       "%sground_truth: a box is [x, y, w, h], "
+				       "%s%s: a box is [x, y, w, h], "
 				       "four integers",
-				       w->prefix);
+				       w->prefix, name);
 			continue;
 		}
 		for (c = bn->data.sequence.items.start;
 		     c < bn->data.sequence.items.top; c++, j++)
-			bad |= node_int(w, ydoc_node(w->y, *c), "ground_truth",
+			bad |= node_int(w, ydoc_node(w->y, *c), name,
 					j < 2 ? 0 : 1, INT32_MAX, &v[j]);
 		if (bad)
 			continue;
-		im->ground_truth[im->nground_truth++] = (struct box){
-			(int)v[0], (int)v[1], (int)v[2], (int)v[3]};
+		(*out)[(*nout)++] = (struct box){(int)v[0], (int)v[1],
+						 (int)v[2], (int)v[3]};
 	}
 	return 0;
+}
+
+static int
+parse_ground_truth(struct cfg_walk *w, yaml_node_t *n,
+		   const struct cfg_key *k, void *base)
+{
+	struct exp_image *im = base;
+
+	(void)k;
+	im->has_ground_truth = true;
+	return parse_box_list(w, n, "ground_truth", &im->ground_truth,
+			      &im->nground_truth);
+}
+
+/* images[].boxes: starting boxes of the image's own (stage 0). */
+static int
+parse_image_boxes(struct cfg_walk *w, yaml_node_t *n,
+		  const struct cfg_key *k, void *base)
+{
+	struct exp_image *im = base;
+
+	(void)k;
+	return parse_box_list(w, n, "boxes", &im->boxes, &im->nboxes);
+}
+
+static int
+cmp_image_boxes(const void *a, const void *b)
+{
+	const struct exp_image *x = a, *y = b;
+
+	if (x->nboxes != y->nboxes)
+		return 1;
+	return x->nboxes > 0 &&
+	       memcmp(x->boxes, y->boxes, x->nboxes * sizeof(*x->boxes)) != 0;
 }
 
 static int
@@ -775,6 +827,58 @@ parse_images(struct cfg_walk *w, yaml_node_t *n, const struct cfg_key *k,
 	return 0;
 }
 
+/*
+ * A rate in percent with at most two decimals, "%" optional ("42.8",
+ * "20%", "0"), within the key's min..max basis points, into an int.
+ */
+static int
+parse_rate(struct cfg_walk *w, yaml_node_t *n, const struct cfg_key *k,
+	   void *base)
+{
+	const char *s = ynode_scalar(n);
+	char text[32];
+	int bp = 0;
+
+	if (s == NULL || ynode_null(n)) {
+		type_error(w, n, k->name, "a percentage like 20 or 42.8");
+		return 0;
+	}
+	snprintf(text, sizeof(text), "%s%s", s,
+		 s[0] != '\0' && s[strlen(s) - 1] == '%' ? "" : "%");
+	if (strlen(s) + 2 > sizeof(text) ||
+	    (strcmp(text, "0%") != 0 && cfg_parse_percent(text, &bp) != 0)) {
+		cfg_node_error(w->d, n,
+			       "%s%s: \"%s\" is not a percentage like 20 or "
+			       "42.8 (0 to 100, at most two decimals)",
+			       w->prefix, k->name, s);
+		return 0;
+	}
+	if (bp < k->min || bp > k->max) {
+		cfg_node_error(w->d, n, "%s%s: %s is out of range %lld..%lld",
+			       w->prefix, k->name, s, (long long)k->min / 100,
+			       (long long)k->max / 100);
+		return 0;
+	}
+	*(int *)((char *)base + k->off) = bp;
+	return 0;
+}
+
+static int
+cmp_fee_rate(const void *a, const void *b)
+{
+	const struct experiment *x = a, *y = b;
+
+	return x->recruitment.fee_percent_bp != y->recruitment.fee_percent_bp;
+}
+
+static int
+cmp_vat_rate(const void *a, const void *b)
+{
+	const struct experiment *x = a, *y = b;
+
+	return x->recruitment.vat_bp != y->recruitment.vat_bp;
+}
+
 /* ---- the tables ---------------------------------------------------------- */
 
 static const struct cfg_key mturk_keys[] = {
@@ -795,6 +899,25 @@ static const struct cfg_key mturk_keys[] = {
 	 .off = OFF(mturk.poll_interval), .min = EXP_POLL_MIN,
 	 .max = EXP_POLL_MAX, .def = "30s",
 	 .doc = "how often open HITs are polled"},
+	{.name = "ca_file", .type = CFG_STR, .off = OFF(mturk.ca_file),
+	 .min = 1, .max = 4096,
+	 .doc = "PEM CA certificates for the endpoint's TLS [default: the "
+		"system's]"},
+	{0},
+};
+
+/* hit.exclusivity_group: stage slots shared by linked experiments. */
+static const struct cfg_key group_keys[] = {
+	{.name = "name", .type = CFG_STR, .off = OFF(hit.group.name),
+	 .min = 1, .max = EXP_NAME_MAX, .check = check_name,
+	 .doc = "[a-z0-9-]; names the shared qualification types "
+		"\"intofocus group NAME stage N\""},
+	{.name = "stages", .type = CFG_INT, .off = OFF(hit.group.stages),
+	 .min = 1, .max = EXP_STAGES_MAX,
+	 .doc = "stage slots of all the group's experiments together"},
+	{.name = "first_stage", .type = CFG_INT,
+	 .off = OFF(hit.group.first_stage), .min = 1, .max = EXP_STAGES_MAX,
+	 .def = "1", .doc = "the slot of this experiment's stage 1"},
 	{0},
 };
 
@@ -843,6 +966,7 @@ static const struct cfg_key hit_keys[] = {
 	{.name = "qualifications", .type = CFG_CUSTOM, .off = OFF(hit.quals),
 	 .parse = parse_quals, .cmp = cmp_quals,
 	 .doc = "QualificationRequirements, passed as they are"},
+	{.name = "exclusivity_group", .type = CFG_MAP, .sub = group_keys},
 	{0},
 };
 
@@ -889,6 +1013,19 @@ static const struct cfg_key simulator_keys[] = {
 	 .min = 0, .max = 1000000, .def = "0.1",
 	 .doc = "each edge of a worker's box moves up to this share of the "
 		"face's side"},
+	{0},
+};
+
+static const struct cfg_key start_from_keys[] = {
+	/* Both are required when the section is there (experiment.c). */
+	{.name = "state_dir", .type = CFG_STR, .off = OFF(start_from.state_dir),
+	 .min = 1, .max = 1024,
+	 .doc = "another experiment's state directory, relative to the file; "
+		"its images' boxes become this one's starting boxes"},
+	{.name = "stage", .type = CFG_INT, .off = OFF(start_from.stage),
+	 .min = 1, .max = EXP_STAGES_MAX,
+	 .doc = "its stage, finished for every image the two share; the "
+		"boxes of its stages 0 to this one are taken"},
 	{0},
 };
 
@@ -944,6 +1081,57 @@ static const struct cfg_key host_keys[] = {
 	{0},
 };
 
+/* Issue 16.  Cross rules (prolific needs its keys) in experiment.c. */
+static const struct cfg_key recruitment_keys[] = {
+	{.name = "platform", .type = CFG_ENUM,
+	 .off = OFF(recruitment.platform), .def = "mturk",
+	 .reload = CFG_RELOAD_NEVER, .names = platform_names,
+	 .nnames = NNAMES(platform_names),
+	 .doc = "who recruits and pays: mturk, or prolific (the task server "
+		"faces Prolific's participants)"},
+	{.name = "study_id", .type = CFG_STR, .off = OFF(recruitment.study_id),
+	 .min = 1, .max = PROLIFIC_ID_MAX - 1, .reload = CFG_RELOAD_NEVER,
+	 .check = check_prolific_id,
+	 .doc = "prolific: the study's id (required)"},
+	{.name = "completion_code", .type = CFG_STR,
+	 .off = OFF(recruitment.completion_code), .min = 1,
+	 .max = PROLIFIC_ID_MAX - 1, .check = check_prolific_id,
+	 .doc = "prolific: the completion code whose action is manual review "
+		"(required)"},
+	{.name = "reward_usd", .type = CFG_MONEY,
+	 .off = OFF(recruitment.reward_cents), .min = 0, .max = INT64_MAX,
+	 .doc = "prolific: USD paid per submission on approval (required)"},
+	{.name = "places", .type = CFG_INT, .off = OFF(recruitment.places),
+	 .min = 1, .max = 1000000,
+	 .doc = "prolific: submissions the study pays (required; pricing)"},
+	{.name = "tasks_per_participant", .type = CFG_INT,
+	 .off = OFF(recruitment.tasks_per_participant), .min = 1,
+	 .max = 1000000,
+	 .doc = "prolific: tasks one participant does at most (required "
+		"with bonuses: their price)"},
+	{.name = "bonus_per_task_usd", .type = CFG_MONEY,
+	 .off = OFF(recruitment.bonus_per_task_cents), .min = 0,
+	 .max = INT64_MAX, .def = "0",
+	 .doc = "prolific: USD per valid task, paid once per submission"},
+	{.name = "fee", .type = CFG_ENUM, .off = OFF(recruitment.fee),
+	 .def = "corporate", .names = fee_names, .nnames = NNAMES(fee_names),
+	 .doc = "prolific: the published service fee, corporate (42.8%) or "
+		"academic (33.3%)"},
+	{.name = "fee_percent", .type = CFG_CUSTOM,
+	 .off = OFF(recruitment.fee_percent_bp), .min = 0, .max = 10000,
+	 .parse = parse_rate, .cmp = cmp_fee_rate,
+	 .doc = "prolific: the service fee in percent, instead of fee"},
+	{.name = "vat_percent", .type = CFG_CUSTOM,
+	 .off = OFF(recruitment.vat_bp), .min = 0, .max = 10000,
+	 .parse = parse_rate, .cmp = cmp_vat_rate,
+	 .doc = "prolific: VAT on the service fee in percent [default: 0]"},
+	{.name = "api_url", .type = CFG_STR, .off = OFF(recruitment.api_url),
+	 .min = 1, .max = 2048,
+	 .doc = "prolific: API base URL override: https://, or http:// on "
+		"loopback [default: https://api.prolific.com]"},
+	{0},
+};
+
 const struct cfg_key cfg_root_keys[] = {
 	{.name = "name", .type = CFG_STR, .off = OFF(name), .min = 1,
 	 .max = EXP_NAME_MAX, .flags = CFG_REQUIRED,
@@ -964,7 +1152,9 @@ const struct cfg_key cfg_root_keys[] = {
 	{.name = "redact", .type = CFG_MAP, .sub = redact_keys},
 	{.name = "detector", .type = CFG_MAP, .sub = detector_keys},
 	{.name = "simulator", .type = CFG_MAP, .sub = simulator_keys},
+	{.name = "start_from", .type = CFG_MAP, .sub = start_from_keys},
 	{.name = "images_host", .type = CFG_MAP, .sub = host_keys},
+	{.name = "recruitment", .type = CFG_MAP, .sub = recruitment_keys},
 	{.name = "budget_usd", .type = CFG_MONEY, .off = OFF(budget_cents),
 	 .min = 0, .max = INT64_MAX, .reload = CFG_RELOAD_ANY,
 	 .doc = "USD the experiment may commit (required for production)"},
@@ -1013,6 +1203,14 @@ const struct cfg_key cfg_image_keys[] = {
 	{.name = "windows", .type = CFG_CUSTOM, .off = IOFF(window_specs),
 	 .parse = parse_image_windows, .cmp = cmp_image_windows,
 	 .doc = "this image's own schedule, as many windows as stages"},
+	{.name = "boxes", .type = CFG_CUSTOM, .off = IOFF(boxes),
+	 .parse = parse_image_boxes, .cmp = cmp_image_boxes,
+	 .doc = "starting boxes (stage 0) as [[x, y, w, h], ...], redacted "
+		"from the first stage on"},
+	{.name = "boxes_file", .type = CFG_STR, .off = IOFF(boxes_file),
+	 .min = 1, .max = 1024,
+	 .doc = "starting boxes from a JSON file of [[x, y, w, h], ...], "
+		"relative to the experiment file"},
 	{0},
 };
 

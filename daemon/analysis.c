@@ -126,7 +126,8 @@ score_answer(struct worker_stat *w, const struct assignment_rec *as,
 			w->boxes_on_face++;
 	for (size_t i = 0; faces != NULL && i < nfaces; i++) {
 		struct face_metrics *f = &faces[i];
-		bool hidden = f->first_stage > 0 && f->first_stage < as->stage;
+		bool hidden = f->at_stage0 || (f->first_stage > 0 &&
+						f->first_stage < as->stage);
 
 		if (!metrics_covers(&f->box, b, n)) {
 			if (!hidden)

@@ -261,6 +261,61 @@ json_boxes(const char *text, struct box **b, size_t *n, struct errbuf *eb)
 	return boxes_from_json(text != NULL ? text : "[]", b, n, eb);
 }
 
+/*
+ * The image's stage 0 (schema 4): hidden from the first stage on, so a
+ * face under it is no observation.  A state of schema 3 has none.
+ */
+static int
+start_boxes(sqlite3 *db, const char *path, const char *image_id,
+	    struct box **out, size_t *n, struct errbuf *eb)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = IF_OK, step;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT 1 FROM sqlite_master WHERE type = "
+			       "'table' AND name = 'stage0_boxes'",
+			       -1, &q, NULL) != SQLITE_OK)
+		return err_set(eb, IF_EINPUT, "%s: %s", path,
+			       sqlite3_errmsg(db));
+	step = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (step != SQLITE_ROW)
+		return IF_OK;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT x, y, w, h FROM stage0_boxes WHERE "
+			       "image_id = ?1 ORDER BY seq",
+			       -1, &q, NULL) != SQLITE_OK)
+		return err_set(eb, IF_EINPUT, "%s: %s", path,
+			       sqlite3_errmsg(db));
+	sqlite3_bind_text(q, 1, image_id, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		struct box *grown = realloc(*out, (*n + 1) * sizeof(*grown));
+
+		if (grown == NULL) {
+			rc = err_set(eb, IF_ERUNTIME, "out of memory");
+			break;
+		}
+		*out = grown;
+		grown[(*n)++] = (struct box){sqlite3_column_int(q, 0),
+					     sqlite3_column_int(q, 1),
+					     sqlite3_column_int(q, 2),
+					     sqlite3_column_int(q, 3)};
+	}
+	if (rc == IF_OK && step != SQLITE_DONE)
+		rc = err_set(eb, IF_EINPUT, "%s: %s", path,
+			     sqlite3_errmsg(db));
+	sqlite3_finalize(q);
+	if (rc != IF_OK) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
 int
 calib_collect(const struct experiment *exp, const char *state_dir,
 	      struct calib_data *d, struct calib_counts *c,
@@ -300,6 +355,9 @@ calib_collect(const struct experiment *exp, const char *state_dir,
 		if (!im->has_ground_truth)
 			continue;
 		c->images++;
+		if ((rc = start_boxes(db, path, im->id, &hidden, &nhidden,
+				      eb)) != IF_OK)
+			break;
 		sqlite3_reset(res);
 		sqlite3_bind_text(res, 1, im->id, -1, SQLITE_STATIC);
 		while (rc == IF_OK && sqlite3_step(res) == SQLITE_ROW) {

@@ -5,13 +5,19 @@
  * Loads the file exactly as `run` does (config/), prints every problem as
  * FILE:LINE:COLUMN: message with the count at the end (exit 2), or the
  * plan: images, stages, HITs, assignments and the cost, rewards plus MTurk
- * fees, against the budget (exit 0).  A plan over its budget is still a
- * valid file: `run` pauses the images the budget cannot pay for, so check
- * exits 0 and says so plainly on stdout and stderr.  It never opens a
- * network connection: image files are only probed for their headers.
+ * fees, against the budget (exit 0), and each image's starting boxes
+ * (stage 0).  A plan over its budget is still a valid file: `run` pauses
+ * the images the budget cannot pay for, so check exits 0 and says so
+ * plainly on stdout and stderr.  It never opens a network connection:
+ * image files are only probed for their headers, except with start_from,
+ * whose state is read (read-only) and whose shared images are compared
+ * with ours by their SHA-256.
+ * A study recruited on Prolific is priced by check_prolific.c instead
+ * (its HITs cost nothing), and refused over budget (exit 2).
  */
 #include "config/config.h"
 #include "daemon/daemon.h"
+#include "daemon/recruit.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -26,14 +32,16 @@ usage(FILE *fp)
 		"\n"
 		"Validates an experiment file without touching the network "
 		"and prints\nits plan: images, stages, HITs, assignments, and "
-		"the cost (rewards\nplus MTurk fees) against the budget.\n"
+		"the cost (rewards\nplus MTurk fees, or with recruitment on "
+		"Prolific its rewards, bonuses,\nservice fee and VAT) against "
+		"the budget.\n"
 		"\n"
 		"  --json   print the plan (or the errors) as one JSON object\n"
 		"  --keys   describe every key of an experiment file\n"
 		"\n"
 		"exit status: 0 valid (also when over budget: run pauses the "
 		"images\nthe budget cannot pay for), 2 invalid file or "
-		"usage\n");
+		"usage, or a Prolific\nstudy over budget\n");
 }
 
 static const char *
@@ -83,6 +91,53 @@ print_windows(const struct experiment *e, int idw)
 	}
 }
 
+/* Requirements per HIT: the file's own and one per other stage slot. */
+static size_t
+requirements_per_hit(const struct experiment *e)
+{
+	return e->hit.nquals + (e->hit.exclusive_stages
+					? (size_t)exp_qual_slots(e) - 1
+					: 0);
+}
+
+/* Who may work in which stage (hit.exclusive_stages, exclusivity_group). */
+static void
+print_exclusive(const struct experiment *e)
+{
+	const struct exp_group *g = &e->hit.group;
+	int first = exp_qual_slot(e, 1);
+	int last = exp_qual_slot(e, (int)e->nstages);
+
+	if (!e->hit.exclusive_stages)
+		printf("exclusive    no: a worker may work in every stage\n");
+	else if (g->name == NULL)
+		printf("exclusive    a worker works in one of the %zu stages; "
+		       "%zu requirements per HIT\n",
+		       e->nstages, requirements_per_hit(e));
+	else
+		printf("exclusive    a worker works in one of the %d stages of "
+		       "group %s (\"intofocus group %s stage N\"), this "
+		       "experiment's are %d-%d; %zu requirements per HIT\n",
+		       g->stages, g->name, g->name, first, last,
+		       requirements_per_hit(e));
+}
+
+static json_t *
+exclusive_json(const struct experiment *e)
+{
+	const struct exp_group *g = &e->hit.group;
+
+	if (!e->hit.exclusive_stages)
+		return json_null();
+	return json_pack("{s:o, s:i, s:i, s:i, s:I}", "group",
+			 g->name != NULL ? json_string(g->name) : json_null(),
+			 "slots", exp_qual_slots(e), "first_slot",
+			 exp_qual_slot(e, 1), "last_slot",
+			 exp_qual_slot(e, (int)e->nstages),
+			 "requirements_per_hit",
+			 (json_int_t)requirements_per_hit(e));
+}
+
 static void
 print_detector(const struct experiment *e)
 {
@@ -101,8 +156,64 @@ print_detector(const struct experiment *e)
 	       d->margin_bp > 0 ? margin : "0%");
 }
 
+/* Stage 0: each image's starting boxes, by origin (issue 17). */
 static void
-print_text(const struct experiment *e, const struct exp_plan *p)
+print_start_boxes(const struct experiment *e, const struct stage0_preview *s,
+		  int idw)
+{
+	size_t total = 0;
+
+	if (e->start_from.state_dir != NULL && s->problem == NULL)
+		printf("start from   experiment %s, stage %d (state %s)\n",
+		       s->source_name, e->start_from.stage,
+		       e->start_from.state_dir);
+	else if (e->start_from.state_dir != NULL)
+		printf("start from   stage %d of the experiment in %s: NOT "
+		       "READY (see the warning)\n",
+		       e->start_from.stage, e->start_from.state_dir);
+	for (size_t i = 0; i < s->nimages; i++)
+		total += s->counts[i];
+	if (total == 0 && e->start_from.state_dir == NULL &&
+	    !e->detector.enabled)
+		return;
+	printf("stage 0      %zu starting boxes, hidden from the first stage "
+	       "on%s:\n",
+	       total, e->detector.enabled ? " (and the detector's)" : "");
+	for (size_t i = 0; i < s->nimages; i++) {
+		const struct stage0_box *b = s->boxes[i];
+		size_t n = s->counts[i];
+
+		printf("  %-*s  %zu", idw, e->images[i].id, n);
+		/* Runs of one origin: "2 image, 3 experiment exp1 stage 1". */
+		for (size_t j = 0; j < n;) {
+			size_t k = j;
+
+			while (k < n && strcmp(b[k].origin, b[j].origin) == 0)
+				k++;
+			printf("%s%zu %s", j == 0 ? ": " : ", ", k - j,
+			       b[j].origin);
+			j = k;
+		}
+		printf("\n");
+	}
+}
+
+static json_t *
+start_boxes_json(const struct stage0_box *b, size_t n)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(
+			arr, json_pack("{s:[iiii], s:s}", "box", b[i].box.x,
+				       b[i].box.y, b[i].box.w, b[i].box.h,
+				       "origin", b[i].origin));
+	return arr;
+}
+
+static void
+print_text(const struct experiment *e, const struct exp_plan *p,
+	   const struct prolific_price *pp, const struct stage0_preview *s0)
 {
 	char a[32], b[32], c[32], d[32], dur[24];
 	size_t idw = 2, filew = 4;
@@ -144,14 +255,20 @@ print_text(const struct experiment *e, const struct exp_plan *p)
 	printf("\n");
 	print_windows(e, (int)idw);
 	print_detector(e);
+	print_start_boxes(e, s0, (int)idw);
 	printf("aggregate    %s of %d worker%s per stage\n",
 	       exp_aggregate_str(e->aggregate), e->hit.workers,
 	       e->hit.workers == 1 ? "" : "s");
+	print_exclusive(e);
 	cfg_format_duration(e->hit.assignment_duration, dur, sizeof(dur));
 	printf("HITs         %lld (%zu images x %zu stages), %d assignments "
 	       "each, %s per assignment\n",
 	       (long long)p->hits, p->nimages, p->nstages, p->workers, dur);
 	printf("assignments  %lld\n", (long long)p->assignments);
+	if (pp != NULL) {
+		prolific_plan_print(e, pp);
+		return;
+	}
 	cfg_format_money(p->reward_cents, a, sizeof(a));
 	cfg_format_money(p->fee_cents, b, sizeof(b));
 	printf("per assign.  $%s reward + $%s MTurk fee (%d%%)\n", a, b,
@@ -208,7 +325,8 @@ detector_json(const struct experiment *e)
 }
 
 static json_t *
-plan_json(const struct experiment *e, const struct exp_plan *p)
+plan_json(const struct experiment *e, const struct exp_plan *p,
+	  const struct prolific_price *pp, const struct stage0_preview *s0)
 {
 	json_t *o = json_object(), *imgs = json_array(), *st = json_array();
 	json_t *cost = json_object(), *budget;
@@ -238,7 +356,24 @@ plan_json(const struct experiment *e, const struct exp_plan *p)
 			json_array_append_new(
 				w, json_integer(e->images[i].windows[k]));
 		json_object_set_new(json_array_get(imgs, i), "windows", w);
+		json_object_set_new(json_array_get(imgs, i), "start_boxes",
+				    start_boxes_json(s0->boxes[i],
+						     s0->counts[i]));
 	}
+	json_object_set_new(
+		o, "start_from",
+		e->start_from.state_dir == NULL
+			? json_null()
+			: json_pack("{s:s, s:i, s:o, s:b, s:o}", "state_dir",
+				    e->start_from.state_dir, "stage",
+				    e->start_from.stage, "experiment",
+				    s0->source_name != NULL
+					    ? json_string(s0->source_name)
+					    : json_null(),
+				    "ready", s0->problem == NULL, "problem",
+				    s0->problem != NULL
+					    ? json_string(s0->problem)
+					    : json_null()));
 	{
 		json_t *specs = json_array();
 		char len[16];
@@ -289,6 +424,7 @@ plan_json(const struct experiment *e, const struct exp_plan *p)
 	json_object_set_new(o, "stages", st);
 	json_object_set_new(o, "aggregate",
 			    json_string(exp_aggregate_str(e->aggregate)));
+	json_object_set_new(o, "exclusive", exclusive_json(e));
 	json_object_set_new(o, "workers", json_integer(p->workers));
 	json_object_set_new(o, "hits", json_integer(p->hits));
 	json_object_set_new(o, "assignments", json_integer(p->assignments));
@@ -296,6 +432,10 @@ plan_json(const struct experiment *e, const struct exp_plan *p)
 			    json_integer(e->hit.assignment_duration));
 	json_object_set_new(o, "cost", cost);
 	json_object_set_new(o, "budget", budget);
+	json_object_set_new(o, "recruitment",
+			    pp != NULL ? prolific_plan_json(e, pp)
+				       : json_pack("{s:s}", "platform",
+						   "mturk"));
 	return o;
 }
 
@@ -362,6 +502,9 @@ cmd_check(int argc, char **argv)
 	struct experiment *e = NULL;
 	struct errbuf eb = {0};
 	struct exp_plan plan;
+	struct prolific_price price;
+	const struct prolific_price *pp = NULL;
+	struct stage0_preview s0;
 	const char *path = NULL;
 	bool json = false;
 	int rc;
@@ -397,12 +540,40 @@ cmd_check(int argc, char **argv)
 		exp_errors_cleanup(&errs);
 		return rc;
 	}
+	/* Starting boxes: start_from's state is read now (read-only). */
+	if (stage0_preview(e, &s0, &eb) != IF_OK) {
+		exp_free(e);
+		return cmd_fail("check", &eb);
+	}
 	plan_compute(e, &plan);
+	if (e->recruitment.platform == EXP_PLATFORM_PROLIFIC) {
+		if ((rc = prolific_plan(e, &price, &eb)) != IF_OK) {
+			rc = cmd_fail("check", &eb);
+			stage0_preview_free(&s0);
+			exp_free(e);
+			exp_errors_cleanup(&errs);
+			return rc;
+		}
+		pp = &price;
+	}
 	if (json)
-		rc = print_json(plan_json(e, &plan));
+		rc = print_json(plan_json(e, &plan, pp, &s0));
 	else
-		print_text(e, &plan);
-	if (plan.over_budget)
+		print_text(e, &plan, pp, &s0);
+	if (s0.problem != NULL)
+		fprintf(stderr,
+			"intofocus check: warning: %s: %s; run refuses to "
+			"start until that changes\n",
+			path, s0.problem);
+	stage0_preview_free(&s0);
+	if (pp != NULL &&
+	    prolific_budget_check(pp, e->budget_cents, &eb) != IF_OK) {
+		fprintf(stderr, "intofocus check: %s: %s: run would stop "
+				"approving before the study ends; raise "
+				"budget_usd or lower places\n",
+			path, eb.msg);
+		rc = IF_EINPUT;
+	} else if (plan.over_budget)
 		fprintf(stderr,
 			"intofocus check: warning: %s: the plan costs more "
 			"than budget_usd; run will pause the images it cannot "

@@ -49,7 +49,9 @@ mturk_usage(FILE *fp)
 		"      --production       the production endpoint "
 		"(real money)\n"
 		"  -x, --experiment FILE  take environment, endpoint, "
-		"region and profile from FILE\n"
+		"region, profile and CA file from FILE\n"
+		"      --ca-file PEM      verify the endpoint's TLS "
+		"certificate against these CAs only\n"
 		"  -p, --profile NAME     credentials profile [default: "
 		"AWS_PROFILE, else default]\n"
 		"  -r, --region R         signing region [default: us-east-1]\n"
@@ -75,6 +77,7 @@ struct mturk_opts {
 	const char *experiment;
 	const char *profile;
 	const char *region;
+	const char *ca_file;
 	int env; /* 0 unset, 1 sandbox, 2 production */
 	int attempts; /* 0 = the client's default */
 	bool verbose;
@@ -92,6 +95,7 @@ parse_args(int argc, char **argv, struct mturk_opts *o, struct errbuf *eb)
 		{"region", required_argument, NULL, 'r'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"attempts", required_argument, NULL, 'a'},
+		{"ca-file", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -116,6 +120,9 @@ parse_args(int argc, char **argv, struct mturk_opts *o, struct errbuf *eb)
 			break;
 		case 'x':
 			o->experiment = optarg;
+			break;
+		case 'C':
+			o->ca_file = optarg;
 			break;
 		case 'p':
 			o->profile = optarg;
@@ -236,6 +243,8 @@ resolve_target(struct mturk_opts *o, struct experiment **exp,
 			o->profile = (*exp)->mturk.profile;
 		if (o->region == NULL)
 			o->region = (*exp)->mturk.region;
+		if (o->ca_file == NULL)
+			o->ca_file = (*exp)->mturk.ca_file;
 		if (o->endpoint == NULL && o->env == 0) {
 			o->endpoint = (*exp)->mturk.endpoint;
 			if (o->endpoint == NULL) {
@@ -328,6 +337,7 @@ cmd_mturk(int argc, char **argv)
 	cfg.region = o.region;
 	cfg.creds = creds;
 	cfg.http.trace = o.verbose;
+	cfg.http.ca_file = o.ca_file;
 	cfg.retry.max_attempts = o.attempts;
 	rc = mturk_client_new(&cfg, &c, &eb);
 	if (rc != IF_OK)

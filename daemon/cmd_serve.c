@@ -9,9 +9,14 @@
  * proxy terminating TLS puts it on the internet, and --public-url is the
  * address participants use.  It keeps its state in --state-dir.
  *
+ * With --experiment, a Prolific study's id, completion code and share of
+ * tasks come from the experiment's recruitment: keys, the file the
+ * daemon runs (one source for both).
+ *
  * "intofocus serve link" issues operators' entry links.
  */
 #include "daemon/daemon.h"
+#include "config/config.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -25,10 +30,12 @@ usage(FILE *fp)
 		"usage: intofocus serve --state-dir DIR "
 		"[--listen 127.0.0.1:PORT]\n"
 		"         [--public-url https://HOST] [--share N]\n"
-		"         [--prolific-study ID --prolific-code CODE]\n"
+		"         [--prolific-study ID --prolific-code CODE | "
+		"--experiment FILE]\n"
 		"         [--participant-param] [--per-ip N]\n"
 		"         [--max-connections N] [--timeout SECONDS] "
 		"[--threads N]\n"
+		"         [--trusted-proxy ADDR]\n"
 		"       intofocus serve link --state-dir DIR --public-url URL\n"
 		"         [--participant ID | --count N]\n"
 		"\n"
@@ -42,12 +49,18 @@ usage(FILE *fp)
 		"study\n"
 		"  --prolific-code CODE  send participants who are done to "
 		"Prolific with it\n"
+		"  --experiment FILE     both, and --share, from FILE's "
+		"recruitment: (prolific)\n"
 		"  --participant-param   take /enter?participant=ID links "
 		"(your pool's ids)\n"
 		"  --per-ip N            connections per address [64]\n"
 		"  --max-connections N   connections in all [1024]\n"
 		"  --timeout SECONDS     an idle connection's life [30]\n"
 		"  --threads N           server threads [4]\n"
+		"  --trusted-proxy ADDR  the loopback address the reverse "
+		"proxy connects\n"
+		"                        from; its X-Real-IP names the "
+		"client for --per-ip\n"
 		"\n"
 		"link: prints entry links, one a line: for --participant ID, "
 		"or for N new\n"
@@ -136,6 +149,45 @@ out:
 	return rc;
 }
 
+/*
+ * The study's id and completion code, and the share (tasks_per_participant),
+ * from the experiment's recruitment: keys.  pc's strings then belong to
+ * *exp, which the caller frees after the server.
+ */
+static int
+serve_from_experiment(const char *path, struct sim_people_config *pc,
+		      bool share_given, struct experiment **exp,
+		      struct errbuf *eb)
+{
+	const struct exp_recruitment *r;
+
+	if (pc->prolific_study != NULL || pc->prolific_code != NULL)
+		return err_set(eb, IF_EINPUT,
+			       "--experiment gives the study and its code "
+			       "(recruitment:): leave out --prolific-study "
+			       "and --prolific-code");
+	if (exp_load(path, exp, NULL, eb) != IF_OK)
+		return eb->code;
+	r = &(*exp)->recruitment;
+	if (r->platform != EXP_PLATFORM_PROLIFIC)
+		return err_set(eb, IF_EINPUT,
+			       "%s: recruitment.platform is not prolific: "
+			       "--experiment is for a Prolific study",
+			       path);
+	pc->prolific_study = r->study_id;
+	pc->prolific_code = r->completion_code;
+	if (r->tasks_per_participant > 0) {
+		if (share_given && pc->share != r->tasks_per_participant)
+			return err_set(eb, IF_EINPUT,
+				       "--share %d differs from %s's "
+				       "recruitment.tasks_per_participant %d",
+				       pc->share, path,
+				       r->tasks_per_participant);
+		pc->share = r->tasks_per_participant;
+	}
+	return IF_OK;
+}
+
 int
 cmd_serve(int argc, char **argv)
 {
@@ -146,11 +198,13 @@ cmd_serve(int argc, char **argv)
 		{"share", required_argument, NULL, 's'},
 		{"prolific-study", required_argument, NULL, 'P'},
 		{"prolific-code", required_argument, NULL, 'C'},
+		{"experiment", required_argument, NULL, 'x'},
 		{"participant-param", no_argument, NULL, 'a'},
 		{"per-ip", required_argument, NULL, 'i'},
 		{"max-connections", required_argument, NULL, 'm'},
 		{"timeout", required_argument, NULL, 't'},
 		{"threads", required_argument, NULL, 'T'},
+		{"trusted-proxy", required_argument, NULL, 'X'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -160,6 +214,9 @@ cmd_serve(int argc, char **argv)
 	struct sim_server *sim = NULL;
 	struct aws_creds_env env;
 	struct aws_creds *creds = NULL;
+	struct experiment *exp = NULL;
+	const char *exp_path = NULL;
+	bool share_given = false;
 	char host[128] = "127.0.0.1";
 	unsigned port = 9000;
 	int64_t v;
@@ -191,12 +248,16 @@ cmd_serve(int argc, char **argv)
 					&eb) != IF_OK)
 				goto fail;
 			pc.share = (int)v;
+			share_given = true;
 			break;
 		case 'P':
 			pc.prolific_study = optarg;
 			break;
 		case 'C':
 			pc.prolific_code = optarg;
+			break;
+		case 'x':
+			exp_path = optarg;
 			break;
 		case 'a':
 			pc.participant_param = true;
@@ -225,6 +286,9 @@ cmd_serve(int argc, char **argv)
 				goto fail;
 			pc.threads = (unsigned)v;
 			break;
+		case 'X':
+			pc.trusted_proxy = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			goto out;
@@ -248,6 +312,10 @@ cmd_serve(int argc, char **argv)
 					"answers must outlive a restart");
 		goto fail;
 	}
+	if (exp_path != NULL &&
+	    serve_from_experiment(exp_path, &pc, share_given, &exp, &eb) !=
+		    IF_OK)
+		goto fail;
 	if ((pc.prolific_code != NULL) != (pc.prolific_study != NULL)) {
 		err_set(&eb, IF_EINPUT, "--prolific-study and --prolific-code "
 					"go together");
@@ -283,9 +351,10 @@ cmd_serve(int argc, char **argv)
 	printf("intofocus serve: participants' address: %s\n",
 	       pc.public_url != NULL ? pc.public_url : "(the listening one)");
 	printf("intofocus serve: accepting access key %s from %s; state %s; "
-	       "share %d; Prolific %s\n",
+	       "share %d; Prolific %s; trusted proxy %s\n",
 	       creds->access_key_id, creds->source, cfg.state_dir, pc.share,
-	       pc.prolific_study != NULL ? pc.prolific_study : "off");
+	       pc.prolific_study != NULL ? pc.prolific_study : "off",
+	       pc.trusted_proxy != NULL ? pc.trusted_proxy : "none");
 	fflush(stdout);
 	while (!loop_stop_requested())
 		loop_sleep(&unblocked, 1000);
@@ -296,5 +365,6 @@ fail:
 out:
 	sim_free(sim);
 	aws_creds_free(creds);
+	exp_free(exp);
 	return rc;
 }

@@ -34,6 +34,7 @@ int cmd_mturk(int argc, char **argv);	/* cmd_mturk.c */
 int cmd_sim(int argc, char **argv);	/* cmd_sim.c */
 int cmd_detect(int argc, char **argv);	/* cmd_detect.c */
 int cmd_serve(int argc, char **argv);	/* cmd_serve.c */
+int cmd_prolific(int argc, char **argv); /* cmd_prolific.c */
 
 /*
  * Prints "intofocus CMD: message" for an error and returns its code, for the
@@ -253,7 +254,10 @@ int store_hits_for_image(struct state *st, const char *image_id,
 /* Every created HIT (hit_id known) whose closed is closed, oldest first. */
 int store_hits_closed(struct state *st, int closed, struct hit_rec **out,
 		      size_t *n, struct errbuf *eb);
-/* Money committed: the cost of every HIT intent, in cents. */
+/*
+ * Money committed: the cost of every HIT intent, and of every Prolific
+ * approval and bonus record (daemon/recruit.h), in cents.
+ */
 int store_committed_cents(struct state *st, int64_t *out, struct errbuf *eb);
 /* Counts of HITs created and still open. */
 int store_hit_counts(struct state *st, int64_t *open, int64_t *total,
@@ -291,6 +295,111 @@ int store_grant_get(struct state *st, const char *worker_id, int stage,
 		    bool *granted, struct errbuf *eb);
 int store_grant_put(struct state *st, const char *worker_id, int stage,
 		    int64_t now, struct errbuf *eb);
+
+/* ---- store_stage0.c: stage 0, the starting boxes (issue 17) ----------- */
+
+/* "experiment NAME stage N" with the longest name, and room to spare. */
+#define STAGE0_ORIGIN_MAX 96
+
+/*
+ * One starting box and where it came from: "image" (images[].boxes),
+ * "file" (images[].boxes_file), "experiment NAME stage N" (start_from) or
+ * "detector" (already grown by the detector's margin).
+ */
+struct stage0_box {
+	struct box box;
+	char origin[STAGE0_ORIGIN_MAX];
+};
+
+/*
+ * Records the starting boxes of image_id (n may be 0: recorded, none),
+ * once: *inserted false when stage 0 was recorded already, and then
+ * nothing is written.  Call it inside the caller's transaction.
+ */
+int store_stage0_put(struct state *st, const char *image_id,
+		     const struct stage0_box *boxes, size_t n, int64_t now,
+		     bool *inserted, struct errbuf *eb);
+/*
+ * The starting boxes of image_id in the order recorded, with their
+ * origins; *recorded false (and *out NULL, *n 0) while stage 0 is not
+ * recorded.  free() *out.
+ */
+int store_stage0_get(struct state *st, const char *image_id,
+		     struct stage0_box **out, size_t *n, bool *recorded,
+		     struct errbuf *eb);
+
+/* ---- stage0.c: gathering the starting boxes (issue 17) ----------------- */
+
+struct run_ctx;
+struct start_source;
+
+/*
+ * The other experiment of start_from, its state opened read-only: IF_EINPUT
+ * (or the state's own error) naming the directory when it has no state or
+ * is this experiment's own.
+ */
+int start_source_open(const struct experiment *exp,
+		      struct start_source **out, struct errbuf *eb);
+void start_source_close(struct start_source *s);
+/* The other experiment's name, as its state records it. */
+const char *start_source_name(const struct start_source *s);
+/*
+ * What the other experiment had redacted of image_id by the end of its
+ * stage: its stage 0 and stages 1..N, with origins "experiment NAME stage
+ * k".  *shared false (nothing else) when it has no image of that id;
+ * IF_EINPUT naming directory, stage and image when its stage is not
+ * finished, or when fingerprint (may be NULL) is not its photo's.
+ */
+int start_source_boxes(struct start_source *s, const char *image_id,
+		       const char *fingerprint, struct stage0_box **out,
+		       size_t *n, bool *shared, struct errbuf *eb);
+/*
+ * Records im's stage 0 unless it is: its own boxes, boxes_file's,
+ * start_from's and the detector's (loaded once per run).  IF_EINPUT with
+ * the reason in cause when this image cannot start (it should fail);
+ * errors of our own state, memory or detector in eb.
+ */
+int stage0_ensure(struct run_ctx *ctx, const struct image_rec *im,
+		  struct errbuf *cause, struct errbuf *eb);
+/*
+ * At start (run): every image of start_from's experiment that this one
+ * shares and has not recorded stage 0 for must be the same photo and have
+ * finished the stage; and one image at least must be shared.  IF_EINPUT
+ * (or the other state's error) naming the directory, stage and image.
+ */
+int stage0_check_start(struct run_ctx *ctx, struct errbuf *eb);
+
+/* What `check` shows: the starting boxes each image would have today. */
+struct stage0_preview {
+	size_t nimages;
+	struct stage0_box **boxes; /* per image, in the experiment's order */
+	size_t *counts;
+	char *source_name; /* start_from's experiment, or NULL */
+	/*
+	 * Why start_from's boxes are not there (no state yet, a stage not
+	 * finished, another photo: what run refuses to start with), or NULL.
+	 * Its boxes are then left out.
+	 */
+	char *problem;
+};
+
+/*
+ * Every image's own boxes, boxes_file's and start_from's (its state read,
+ * never written); the detector's are left to run.  A problem of
+ * start_from's state goes to p->problem; only memory fails.
+ */
+int stage0_preview(const struct experiment *exp, struct stage0_preview *p,
+		   struct errbuf *eb);
+void stage0_preview_free(struct stage0_preview *p);
+
+/*
+ * stage.c: the original of im through ctx's renderer, checked against the
+ * fingerprint the experiment started with (IF_EINPUT when it changed or
+ * cannot be read); *data stays valid until the renderer's next call.
+ */
+int image_read_original(struct run_ctx *ctx, const struct image_rec *im,
+			const char **path, const void **data, size_t *len,
+			struct errbuf *eb);
 
 /* ---- notify.c: sd_notify ------------------------------------------------ */
 
@@ -343,7 +452,8 @@ struct run_ctx {
 	struct notifier notify;
 	char salt[40];		 /* per-state secret mixed into HIT tokens */
 	char hit_type[16][ID_MAX]; /* per stage, "" until created this run */
-	char qual_type[16][ID_MAX]; /* per stage, with exclusive_stages */
+	/* per stage slot (exp_qual_slot), with exclusive_stages */
+	char qual_type[EXP_STAGES_MAX][ID_MAX];
 	int threads;		 /* median filter threads (0 = all cores) */
 	/* Stage images, buffers kept between them; made on first use. */
 	struct img_renderer *renderer;
@@ -362,6 +472,13 @@ struct run_ctx {
 	bool reviews_swept;
 	int64_t (*now)(void *arg); /* seconds since the epoch */
 	void *now_arg;
+	/*
+	 * Stage 0 (stage0.c): the detector, loaded on first use, and the
+	 * state of start_from's experiment, opened on first use; NULL until
+	 * then.  engine_close() frees them.
+	 */
+	struct face_detector *detector;
+	struct start_source *start;
 	/* Test hook: SIGKILL at this crash point (0 = never); see stage.c. */
 	int64_t crash_at;
 	const char *crash_label; /* count only points of this name, or NULL */
@@ -752,6 +869,12 @@ int aggregate_boxes(int rule, const struct assignment_rec *a, size_t n, int w,
  */
 int stage_setup(struct run_ctx *ctx, int stage, struct errbuf *cause,
 		struct errbuf *eb);
+/*
+ * Refuses (IF_EINPUT) a state whose stage qualification types were made
+ * for another hit.exclusivity_group (or none) than the file's: grants made
+ * under the old types would not keep anyone out of the new ones.
+ */
+int run_quals_check(struct run_ctx *ctx, struct errbuf *eb);
 
 /* An answer as the state stores it. */
 struct parsed_answer {
@@ -806,6 +929,7 @@ struct sim_view {
 	struct sim_experiment exp; /* pass &view.exp to sim_add_experiment() */
 	struct sim_image *images;
 	struct sim_face **faces;
+	struct sim_face **hidden; /* each image's stage 0 known to the file */
 	size_t nimages;
 	struct sim_crowd_model crowd; /* the experiment's simulator: keys */
 };
@@ -841,10 +965,23 @@ struct image_metrics {
 	int smallest_found_w, smallest_found_h;
 	/*
 	 * metrics_stages(): found_by_stage[k]: faces the redaction of stages
-	 * 1..k+1 covers (cumulative); nstages = 0 until measured.
+	 * 1..k+1 covers (cumulative, with stage 0's starting boxes);
+	 * nstages = 0 until measured.
 	 */
 	size_t nstages;
 	size_t found_by_stage[METRICS_STAGES_MAX];
+	/*
+	 * Stage 0, the starting boxes (issue 17), also from metrics_stages():
+	 * has_stage0 once the image's stage 0 is recorded (in the total: for
+	 * some image); stage0_boxes and stage0_detector_boxes (those of origin
+	 * "detector") are counted by the caller.  found_stage0: faces stage 0
+	 * covers, found_by_detector those the detector's boxes alone cover,
+	 * the rest of found_stage0 by the other starting boxes; every other
+	 * found face was found by the crowd (found - found_stage0).
+	 */
+	bool has_stage0;
+	size_t stage0_boxes, stage0_detector_boxes;
+	size_t found_stage0, found_by_detector;
 	/*
 	 * metrics_privacy_cost(): the cost of privacy in utility.
 	 * redacted_area: pixels the redaction hides; redacted_outside: those
@@ -863,7 +1000,16 @@ struct face_metrics {
 	double pct;	     /* of the image */
 	double covered;	     /* by the whole redaction, 0..1 */
 	bool found;	     /* covered >= 0.5 */
-	/* The first stage whose redaction covers it; 0 never. */
+	/*
+	 * Covered by stage 0 (the starting boxes), and by the detector's
+	 * boxes of stage 0 alone (metrics_face_detector).  Such a face is
+	 * hidden from every worker.
+	 */
+	bool at_stage0, by_detector;
+	/*
+	 * The first crowd stage (from 1) whose redaction covers it; 0 never,
+	 * or covered from stage 0 on (at_stage0).
+	 */
 	int first_stage;
 	/* The first stage one worker covered it in; 0 never. */
 	int first_worker_stage;
@@ -878,13 +1024,17 @@ int metrics_image(const struct box *truth, size_t ntruth,
 		  struct image_metrics *m, struct errbuf *eb);
 /*
  * Per face: size, coverage, and the first stage whose redaction covers
- * it.  redacted holds the stages' boxes in stage order, upto[k] of them
+ * it.  redacted holds stage 0's and then the stages' boxes in stage
+ * order, upto[0] of them stage 0's, upto[k] of them
  * belonging to stages 1..k (upto[0] = 0), for stages 1..nstages.  Returns
  * false for a face wholly outside the image (not measured).
  */
 bool metrics_face(const struct box *face, const struct box *redacted,
 		  const size_t *upto, size_t nstages, int w, int h,
 		  struct face_metrics *f);
+/* Sets f->by_detector: the detector's boxes cover half of the face. */
+void metrics_face_detector(struct face_metrics *f, const struct box *det,
+			   size_t ndet);
 /* True when boxes cover at least half of face (a worker "found" it). */
 bool metrics_covers(const struct box *face, const struct box *boxes,
 		    size_t n);
@@ -909,6 +1059,14 @@ void metrics_csv_header(struct buf *out);
 void metrics_csv_header_stages(struct buf *out, size_t nstages);
 int metrics_csv_row(struct buf *out, const char *name,
 		    const struct image_metrics *m);
+/*
+ * The same with stage 0's columns before found_stage1: stage0_boxes,
+ * found_by_detector, found_by_start, found_by_crowd, found_stage0 (for an
+ * experiment where some image has stage 0).
+ */
+void metrics_csv_header_stage0(struct buf *out, size_t nstages);
+int metrics_csv_row_stage0(struct buf *out, const char *name,
+			   const struct image_metrics *m);
 /* A new JSON object; null for the values that do not exist. */
 struct json_t *metrics_json(const struct image_metrics *m);
 struct json_t *metrics_face_json(const struct face_metrics *f);

@@ -12,9 +12,12 @@
  * arrives.  It ends when every image is final (done or failed), or after
  * SIGTERM/SIGINT once the step under way is finished.  engine_pass() is
  * one turn of that loop without the sleep, for tests that keep the clock.
+ * With recruitment on Prolific each pass ends with recruit.c's step
+ * (approvals and bonuses), and the run ends only once it is idle too.
  */
 #include "daemon/daemon.h"
 #include "config/config.h"
+#include "daemon/recruit.h"
 #include "mturk/mturk.h"
 
 #include <stdio.h>
@@ -41,6 +44,7 @@ struct engine {
 	struct engine_config cfg;
 	struct run_clock clock;
 	struct sim_view simexp; /* the embedded simulator's view, if any */
+	struct recruit *recruit; /* Prolific's step, or NULL (mturk) */
 	sigset_t unblocked;	/* the mask loop_sleep() waits under */
 	char *state_dir;
 	char *sim_dir;
@@ -159,6 +163,7 @@ engine_state_open(struct engine *e, struct errbuf *eb)
 		return err_set(eb, IF_ERUNTIME, "out of memory");
 	if (state_open(e->state_dir, ctx->exp->name, &ctx->st, eb) != IF_OK ||
 	    run_salt_load(ctx, eb) != IF_OK ||
+	    run_quals_check(ctx, eb) != IF_OK ||
 	    run_note_start(ctx, eb) != IF_OK)
 		return eb->code;
 	return IF_OK;
@@ -277,6 +282,7 @@ engine_client_open(struct engine *e, struct errbuf *eb)
 	ccfg.endpoint = e->endpoint;
 	ccfg.region = e->ctx.exp->mturk.region;
 	ccfg.creds = e->ctx.creds;
+	ccfg.http.ca_file = e->ctx.exp->mturk.ca_file;
 	if (e->cfg.now != NULL) {
 		ccfg.clock.now = e->cfg.now;
 		ccfg.clock.ctx = e->cfg.now_arg;
@@ -310,6 +316,8 @@ engine_host_open(struct engine *e, struct errbuf *eb)
 		hcfg.bucket = e->bucket;
 		hcfg.endpoint = e->endpoint;
 		hcfg.path_style = true;
+		/* The same endpoint as the API, so the same CAs. */
+		hcfg.http.ca_file = exp->mturk.ca_file;
 		break;
 	case EXP_HOST_S3:
 		hcfg.kind = MTURK_HOST_S3;
@@ -340,7 +348,9 @@ engine_start(struct engine *e, struct errbuf *eb)
 	    engine_state_open(e, eb) != IF_OK ||
 	    engine_creds(e, eb) != IF_OK || engine_endpoint(e, eb) != IF_OK ||
 	    engine_client_open(e, eb) != IF_OK ||
-	    engine_host_open(e, eb) != IF_OK || sync_images(ctx, eb) != IF_OK)
+	    engine_host_open(e, eb) != IF_OK || sync_images(ctx, eb) != IF_OK ||
+	    stage0_check_start(ctx, eb) != IF_OK ||
+	    recruit_open(ctx, NULL, &e->recruit, eb) != IF_OK)
 		return eb->code;
 	log_info("%s: running from %s (state %s, credentials from %s)",
 		 ctx->exp->name, e->cfg.exp_path, state_path(ctx->st),
@@ -384,7 +394,10 @@ engine_close(struct engine *e)
 {
 	if (e == NULL)
 		return;
+	recruit_close(e->recruit);
 	img_renderer_free(e->ctx.renderer);
+	face_detector_free(e->ctx.detector);
+	start_source_close(e->ctx.start);
 	mturk_image_host_free(e->ctx.host);
 	mturk_client_free(e->ctx.client);
 	sim_free(e->ctx.sim);
@@ -479,6 +492,11 @@ engine_adopt(struct engine *e, struct experiment *fresh, struct errbuf *eb)
 
 	exp_free(ctx->exp);
 	ctx->exp = fresh;
+	/* Stage 0's sources follow the file: opened again on first use. */
+	face_detector_free(ctx->detector);
+	ctx->detector = NULL;
+	start_source_close(ctx->start);
+	ctx->start = NULL;
 	if (ctx->sim == NULL)
 		return IF_OK;
 	sim_view_cleanup(&e->simexp);
@@ -644,11 +662,32 @@ step_due_images(struct run_ctx *ctx, struct image_rec *list, size_t n,
 	return rc;
 }
 
+/*
+ * Prolific's step after the images' (none for mturk): *idle when it has
+ * nothing in flight; its next due time joins the images' in p.
+ */
+static int
+engine_recruit_pass(struct engine *e, bool final,
+		    struct engine_progress *p, bool *idle, struct errbuf *eb)
+{
+	int64_t next_at = 0;
+
+	*idle = true;
+	if (e->recruit == NULL)
+		return IF_OK;
+	if (recruit_pass(e->recruit, final, idle, &next_at, eb) != IF_OK)
+		return eb->code;
+	if (next_at > 0 && (p->next_at == 0 || next_at < p->next_at))
+		p->next_at = next_at;
+	return IF_OK;
+}
+
 int
 engine_pass(struct engine *e, struct engine_progress *p, struct errbuf *eb)
 {
 	struct run_ctx *ctx = &e->ctx;
 	struct image_rec *list = NULL;
+	bool idle;
 	int rc;
 
 	if (loop_take_reload() && engine_reload(e, eb) != IF_OK)
@@ -665,14 +704,18 @@ engine_pass(struct engine *e, struct engine_progress *p, struct errbuf *eb)
 		if (!ctx->reviews_swept &&
 		    hits_review_sweep(ctx, ctx->now(ctx->now_arg), eb) != IF_OK)
 			return eb->code;
-		p->finished = true;
+		if (engine_recruit_pass(e, true, p, &idle, eb) != IF_OK)
+			return eb->code;
+		p->finished = idle;
 		return IF_OK;
 	}
 	rc = step_due_images(ctx, list, p->images, eb);
 	free(list);
 	if (rc != IF_OK || loop_stop_requested())
 		return rc;
-	return progress_read(ctx, NULL, p, eb);
+	if (progress_read(ctx, NULL, p, eb) != IF_OK)
+		return eb->code;
+	return engine_recruit_pass(e, false, p, &idle, eb);
 }
 
 /* How long to sleep before the next pass, in ms of the wall clock. */
@@ -741,7 +784,7 @@ engine_loop(struct engine *e, struct errbuf *eb)
 			notify_watchdog(&ctx->notify);
 			last_watchdog = now;
 		}
-		if (p.final == p.images)
+		if (p.final == p.images && e->recruit == NULL)
 			continue;
 		if (engine_wait(e, &p, -1, &how, eb) != IF_OK)
 			return eb->code;
@@ -750,7 +793,8 @@ engine_loop(struct engine *e, struct errbuf *eb)
 
 /* The end of a run: what became of the images, and what it cost. */
 static void
-engine_summary(struct run_ctx *ctx, struct errbuf *eb)
+engine_summary(struct run_ctx *ctx, const struct recruit *recruit,
+	       struct errbuf *eb)
 {
 	struct image_rec *list = NULL;
 	struct engine_progress p;
@@ -770,6 +814,9 @@ engine_summary(struct run_ctx *ctx, struct errbuf *eb)
 	log_info("%s: %llu MTurk operations this run", ctx->exp->name,
 		 (unsigned long long)ctx->api_calls);
 	log_calls_by_operation(ctx);
+	if (recruit != NULL)
+		log_info("%s: Prolific requests: %llu", ctx->exp->name,
+			 (unsigned long long)recruit_requests(recruit));
 }
 
 int
@@ -782,7 +829,7 @@ engine_run(struct engine *e, struct errbuf *eb)
 	rc = engine_loop(e, eb);
 	notify_stopping(&ctx->notify);
 	if (rc == IF_OK)
-		engine_summary(ctx, eb);
+		engine_summary(ctx, e->recruit, eb);
 	else
 		err_prefix(eb, "%s", ctx->exp->name);
 	return rc;

@@ -102,8 +102,8 @@ halt_advice(const struct run_ctx *ctx, enum mturk_fault fault,
 	case MTURK_FAULT_SERVICE:
 		snprintf(buf, bufsz,
 			 "the endpoint %s cannot be used (certificate or "
-			 "protocol): check mturk.endpoint and the system's CA "
-			 "certificates",
+			 "protocol): check mturk.endpoint and mturk.ca_file "
+			 "(or the system's CA certificates)",
 			 ctx->client != NULL
 				 ? mturk_client_endpoint(ctx->client)
 				 : "?");

@@ -24,6 +24,8 @@ static const struct command commands[] = {
 	 cmd_mturk},
 	{"sim", "run the MTurk-compatible simulator", cmd_sim},
 	{"serve", "run the task server for real participants", cmd_serve},
+	{"prolific", "a Prolific study's submissions; approve or reject one",
+	 cmd_prolific},
 };
 
 static void

@@ -11,6 +11,13 @@
  * original; percentages are of the area of the image the face is in.
  * Images without ground truth are listed but stay out of the totals: there
  * is nothing to count them against.
+ *
+ * Stage 0 (issue 17) is the image's starting boxes, redacted before any
+ * worker looks: the detector's, the file's, or an earlier experiment's.
+ * A face stage 0 covers is hidden from every worker, so it is counted
+ * apart: found by the detector when the detector's boxes alone cover it,
+ * by the other starting boxes otherwise.  Every other face found was
+ * found by the crowd, at its first covering stage.
  */
 #include "daemon/daemon.h"
 
@@ -75,6 +82,13 @@ metrics_image(const struct box *truth, size_t ntruth,
 	return IF_OK;
 }
 
+void
+metrics_face_detector(struct face_metrics *f, const struct box *det,
+		       size_t ndet)
+{
+	f->by_detector = f->at_stage0 && metrics_covers(&f->box, det, ndet);
+}
+
 bool
 metrics_covers(const struct box *face, const struct box *boxes, size_t n)
 {
@@ -92,13 +106,14 @@ metrics_face(const struct box *face, const struct box *redacted,
 		return false;
 	f->area = (int64_t)f->box.w * f->box.h;
 	f->pct = pct(f->area, (int64_t)w * h);
-	f->covered = nstages > 0 && upto[nstages] > 0
+	f->covered = upto[nstages] > 0
 			     ? box_coverage(&f->box, redacted, upto[nstages])
 			     : 0.0;
 	f->found = f->covered >= 0.5;
+	f->at_stage0 = f->found && metrics_covers(&f->box, redacted, upto[0]);
 	/* Stage prefixes only grow, so the first covering one is found by
 	 * walking up from stage 1. */
-	for (size_t k = 1; f->found && k <= nstages; k++)
+	for (size_t k = 1; f->found && !f->at_stage0 && k <= nstages; k++)
 		if (metrics_covers(&f->box, redacted, upto[k])) {
 			f->first_stage = (int)k;
 			break;
@@ -114,10 +129,19 @@ metrics_stages(struct image_metrics *m, const struct face_metrics *f,
 		nstages = METRICS_STAGES_MAX;
 	m->nstages = nstages;
 	memset(m->found_by_stage, 0, sizeof(m->found_by_stage));
-	for (size_t i = 0; i < nfaces; i++)
-		for (size_t k = 0; f[i].first_stage > 0 && k < nstages; k++)
-			if ((size_t)f[i].first_stage <= k + 1)
+	m->found_stage0 = 0;
+	m->found_by_detector = 0;
+	for (size_t i = 0; i < nfaces; i++) {
+		if (f[i].at_stage0) {
+			m->found_stage0++;
+			m->found_by_detector += f[i].by_detector;
+		}
+		for (size_t k = 0; k < nstages; k++)
+			if (f[i].at_stage0 ||
+			    (f[i].first_stage > 0 &&
+			     (size_t)f[i].first_stage <= k + 1))
 				m->found_by_stage[k]++;
+	}
 }
 
 /* Pixels of the w x h image under the union of boxes. */
@@ -231,6 +255,11 @@ metrics_total_add(struct image_metrics *t, const struct image_metrics *m)
 	t->redacted_outside += m->redacted_outside;
 	t->boxes += m->boxes;
 	t->boxes_no_face += m->boxes_no_face;
+	t->has_stage0 = t->has_stage0 || m->has_stage0;
+	t->stage0_boxes += m->stage0_boxes;
+	t->stage0_detector_boxes += m->stage0_detector_boxes;
+	t->found_stage0 += m->found_stage0;
+	t->found_by_detector += m->found_by_detector;
 	if (m->nstages > t->nstages)
 		t->nstages = m->nstages;
 	for (size_t k = 0; k < m->nstages; k++)
@@ -247,8 +276,8 @@ metrics_found_pct(const struct image_metrics *m)
 			    : 0.0;
 }
 
-void
-metrics_csv_header_stages(struct buf *out, size_t nstages)
+static void
+csv_header(struct buf *out, size_t nstages, bool stage0)
 {
 	buf_append_str(out,
 		       "image,faces,found,not_found,found_pct,"
@@ -259,9 +288,25 @@ metrics_csv_header_stages(struct buf *out, size_t nstages)
 		       "smallest_found_wxh,redacted_pct,"
 		       "redacted_outside_faces_pct,redaction_boxes,"
 		       "boxes_on_no_face");
+	if (stage0)
+		buf_append_str(out, ",stage0_boxes,found_by_detector,"
+				    "found_by_start,found_by_crowd,"
+				    "found_stage0");
 	for (size_t k = 1; k <= nstages; k++)
 		buf_printf(out, ",found_stage%zu", k);
 	buf_append_str(out, "\n");
+}
+
+void
+metrics_csv_header_stages(struct buf *out, size_t nstages)
+{
+	csv_header(out, nstages, false);
+}
+
+void
+metrics_csv_header_stage0(struct buf *out, size_t nstages)
+{
+	csv_header(out, nstages, true);
 }
 
 void
@@ -279,7 +324,7 @@ csv_wxh(struct buf *out, bool present, int w, int h)
 
 /* The columns after table 1's first twelve. */
 static int
-csv_more(struct buf *out, const struct image_metrics *m)
+csv_more(struct buf *out, const struct image_metrics *m, bool stage0)
 {
 	int rc = 0;
 
@@ -300,6 +345,13 @@ csv_more(struct buf *out, const struct image_metrics *m)
 				 m->boxes, m->boxes_no_face);
 	else
 		rc |= buf_append_str(out, ",,,,");
+	if (stage0 && m->has_stage0)
+		rc |= buf_printf(out, ",%zu,%zu,%zu,%zu,%zu", m->stage0_boxes,
+				 m->found_by_detector,
+				 m->found_stage0 - m->found_by_detector,
+				 m->found - m->found_stage0, m->found_stage0);
+	else if (stage0)
+		rc |= buf_append_str(out, ",,,,,");
 	for (size_t k = 0; k < m->nstages; k++)
 		rc |= buf_printf(out, ",%zu", m->found_by_stage[k]);
 	return rc;
@@ -310,14 +362,15 @@ csv_more(struct buf *out, const struct image_metrics *m)
  * an image without ground truth has empty cells, not zeros, so that a
  * spreadsheet does not average them in.  A missing value is empty too.
  */
-int
-metrics_csv_row(struct buf *out, const char *name,
-		const struct image_metrics *m)
+static int
+csv_row(struct buf *out, const char *name, const struct image_metrics *m,
+	bool stage0)
 {
 	int rc;
 
 	if (!m->has_truth) {
-		rc = buf_printf(out, "%s,,,,,,,,,,,,,,,,,,,", name);
+		rc = buf_printf(out, "%s,,,,,,,,,,,,,,,,,,,%s", name,
+				stage0 ? ",,,,," : "");
 		for (size_t k = 0; k < m->nstages; k++)
 			rc |= buf_append_str(out, ",");
 		return rc | buf_append_str(out, "\n");
@@ -346,8 +399,22 @@ metrics_csv_row(struct buf *out, const char *name,
 	else if (rc == 0)
 		rc = buf_append_str(out, ",");
 	if (rc == 0)
-		rc = csv_more(out, m);
+		rc = csv_more(out, m, stage0);
 	return rc != 0 ? rc : buf_append_str(out, "\n");
+}
+
+int
+metrics_csv_row(struct buf *out, const char *name,
+		const struct image_metrics *m)
+{
+	return csv_row(out, name, m, false);
+}
+
+int
+metrics_csv_row_stage0(struct buf *out, const char *name,
+		       const struct image_metrics *m)
+{
+	return csv_row(out, name, m, true);
 }
 
 static json_t *
@@ -420,6 +487,24 @@ metrics_json(const struct image_metrics *m)
 		json_object_set_new(o, "boxes_on_no_face",
 				    json_integer((json_int_t)m->boxes_no_face));
 	}
+	if (m->has_stage0) {
+		json_object_set_new(
+			o, "stage0",
+			json_pack("{s:I,s:I,s:I,s:I,s:I}", "boxes",
+				  (json_int_t)m->stage0_boxes,
+				  "detector_boxes",
+				  (json_int_t)m->stage0_detector_boxes, "found",
+				  (json_int_t)m->found_stage0,
+				  "found_by_detector",
+				  (json_int_t)m->found_by_detector,
+				  "found_by_start",
+				  (json_int_t)(m->found_stage0 -
+					       m->found_by_detector)));
+		json_object_set_new(
+			o, "found_by_crowd",
+			json_integer((json_int_t)(m->found -
+						  m->found_stage0)));
+	}
 	if (m->nstages > 0) {
 		stages = json_array();
 		for (size_t k = 0; k < m->nstages; k++) {
@@ -438,13 +523,27 @@ stage_or_null(int k)
 	return k > 0 ? json_integer(k) : json_null();
 }
 
+/* "detector", "start" (the other starting boxes), "crowd", or null. */
+static json_t *
+found_by_json(const struct face_metrics *f)
+{
+	if (!f->found)
+		return json_null();
+	if (f->at_stage0)
+		return json_string(f->by_detector ? "detector" : "start");
+	return json_string("crowd");
+}
+
 json_t *
 metrics_face_json(const struct face_metrics *f)
 {
-	return json_pack("{s:[iiii],s:I,s:f,s:f,s:b,s:o,s:o}", "box", f->box.x,
-			 f->box.y, f->box.w, f->box.h, "area",
+	return json_pack("{s:[iiii],s:I,s:f,s:f,s:b,s:o,s:o,s:o}", "box",
+			 f->box.x, f->box.y, f->box.w, f->box.h, "area",
 			 (json_int_t)f->area, "pct", f->pct, "covered",
 			 f->covered, "found", f->found, "first_stage",
-			 stage_or_null(f->first_stage), "first_worker_stage",
-			 stage_or_null(f->first_worker_stage));
+			 f->at_stage0 ? json_integer(0)
+				      : stage_or_null(f->first_stage),
+			 "first_worker_stage",
+			 stage_or_null(f->first_worker_stage), "found_by",
+			 found_by_json(f));
 }

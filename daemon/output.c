@@ -116,6 +116,47 @@ hit_json(const struct hit_rec *h)
 	return o;
 }
 
+/*
+ * Stage 0: {"boxes": [[x, y, w, h], ...], "origins": [...]} once the
+ * starting boxes are recorded (each box's origin at the same index), null
+ * before.  Its boxes join the record's "boxes" (all that is redacted).
+ */
+static int
+stage0_json(struct run_ctx *ctx, const char *image_id, json_t *all,
+	    json_t **out, struct errbuf *eb)
+{
+	struct stage0_box *b = NULL;
+	size_t n = 0;
+	bool recorded = false;
+	json_t *boxes, *origins;
+
+	*out = NULL;
+	if (store_stage0_get(ctx->st, image_id, &b, &n, &recorded, eb) !=
+	    IF_OK)
+		return eb->code;
+	if (!recorded) {
+		*out = json_null();
+		return IF_OK;
+	}
+	boxes = json_array();
+	origins = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_array_append_new(boxes,
+				      json_pack("[iiii]", b[i].box.x,
+						b[i].box.y, b[i].box.w,
+						b[i].box.h));
+		json_array_append_new(all, json_pack("[iiii]", b[i].box.x,
+						     b[i].box.y, b[i].box.w,
+						     b[i].box.h));
+		json_array_append_new(origins, json_string(b[i].origin));
+	}
+	free(b);
+	*out = json_pack("{s:i, s:o, s:o}", "stage", 0, "boxes", boxes,
+			 "origins", origins);
+	return *out != NULL ? IF_OK
+			    : err_set(eb, IF_ERUNTIME, "out of memory");
+}
+
 /* The record of one image; *out is a new JSON object. */
 int
 image_record_json(struct run_ctx *ctx, const struct image_rec *im,
@@ -126,12 +167,14 @@ image_record_json(struct run_ctx *ctx, const struct image_rec *im,
 	struct hit_rec *hits = NULL;
 	size_t nhits = 0;
 	json_t *root = json_object(), *stages = json_array(),
-	       *all = json_array();
+	       *all = json_array(), *start = NULL;
 	int64_t cost = 0;
 	int rc;
 
 	*out = NULL;
 	rc = store_hits_for_image(ctx->st, im->id, &hits, &nhits, eb);
+	if (rc == IF_OK)
+		rc = stage0_json(ctx, im->id, all, &start, eb);
 	if (rc != IF_OK)
 		goto fail;
 	for (size_t k = 1; k <= exp->nstages; k++) {
@@ -198,6 +241,7 @@ image_record_json(struct run_ctx *ctx, const struct image_rec *im,
 	json_object_set_new(
 		root, "redact",
 		json_string(exp_redact_style_str(exp->redact.style)));
+	json_object_set_new(root, "stage0", start);
 	json_object_set_new(root, "stages", stages);
 	json_object_set_new(root, "boxes", all);
 	json_object_set_new(root, "cost_usd", money(cost));
@@ -211,6 +255,7 @@ fail:
 	json_decref(root);
 	json_decref(stages);
 	json_decref(all);
+	json_decref(start);
 	return eb->code;
 }
 

@@ -11,9 +11,16 @@
  * writes as <id>.json, so the site and the outputs cannot disagree.
  * Every file is written atomically; an experiment still running shows the
  * stages that exist so far.
+ *
+ * Stage 0, the starting boxes each with its origin (issue 17), is shown as
+ * a stage of its own: the original with them redacted, their list, and the
+ * faces they found (by the detector, or by the other starting boxes) apart
+ * from those the crowd found.  Like the daemon, every stage image redacts
+ * them.
  */
 #include "daemon/daemon.h"
 #include "daemon/report_page.h"
+#include "daemon/report_stage0.h"
 #include "config/config.h"
 
 #include <jansson.h>
@@ -25,15 +32,55 @@ struct image_boxes {
 	struct box *all; /* union of the stage results that exist */
 	size_t nall;
 	size_t nresults; /* stages 1..nresults have a result */
-	/* upto[k]: how many of all belong to stages 1..k (a prefix). */
+	/* upto[k]: how many of all belong to stages 0..k (a prefix). */
 	size_t upto[EXP_STAGES_MAX + 1];
+	/* Stage 0 (the first upto[0] of all) with origins, once recorded. */
+	bool stage0;
+	struct stage0_box *start;
+	struct box *detector; /* those of origin "detector" */
+	size_t ndetector;
 };
+
+static void
+image_boxes_cleanup(struct image_boxes *ib)
+{
+	free(ib->all);
+	free(ib->start);
+	free(ib->detector);
+	memset(ib, 0, sizeof(*ib));
+}
+
+/* Stage 0 first: every stage's image redacts it. */
+static int
+collect_stage0(struct run_ctx *ctx, const char *id, struct image_boxes *ib,
+	       struct errbuf *eb)
+{
+	size_t n = 0;
+
+	if (store_stage0_get(ctx->st, id, &ib->start, &n, &ib->stage0,
+			     eb) != IF_OK)
+		return eb->code;
+	ib->all = calloc(n + 1, sizeof(*ib->all));
+	ib->detector = calloc(n + 1, sizeof(*ib->detector));
+	if (ib->all == NULL || ib->detector == NULL)
+		return err_set(eb, IF_ERUNTIME, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		ib->all[i] = ib->start[i].box;
+		if (strcmp(ib->start[i].origin, "detector") == 0)
+			ib->detector[ib->ndetector++] = ib->start[i].box;
+	}
+	ib->nall = n;
+	ib->upto[0] = n;
+	return IF_OK;
+}
 
 static int
 collect_results(struct run_ctx *ctx, const char *id, struct image_boxes *ib,
 		struct errbuf *eb)
 {
 	memset(ib, 0, sizeof(*ib));
+	if (collect_stage0(ctx, id, ib, eb) != IF_OK)
+		return eb->code;
 	for (size_t k = 1; k <= ctx->exp->nstages; k++) {
 		char *text = NULL;
 		struct box *b = NULL, *grown;
@@ -136,6 +183,18 @@ render_views(struct run_ctx *ctx, const struct exp_image *ei,
 			rc = img_median(orig, heavy, exp_window(exp, ei->id, 1),
 					ctx->threads, eb);
 	}
+	if (rc == IF_OK && im != NULL && ib->upto[0] > 0) {
+		rc = img_render_stage(orig, 1, ib->all, ib->upto[0],
+				      exp->redact.style, exp->redact.color,
+				      heavy, ctx->threads, &out, eb);
+		snprintf(name, sizeof(name), "%s-stage0.jpg", im->id);
+		if (rc == IF_OK)
+			rc = save_view(out, dir, name, ctx->jpeg_quality, views,
+				       "Stage 0 (starting boxes)", "stage0", 0,
+				       eb);
+		img_free(out);
+		out = NULL;
+	}
 	for (size_t k = 1; rc == IF_OK && im != NULL && k <= exp->nstages;
 	     k++) {
 		if (!stage_shown(im, ib, k, hits, nhits))
@@ -215,12 +274,22 @@ measure_image(struct run_ctx *ctx, const struct exp_image *ei,
 		for (size_t i = 0; i < ei->nground_truth; i++)
 			if (metrics_face(&ei->ground_truth[i], ib->all,
 					 ib->upto, ib->nresults, ei->width,
-					 ei->height, &faces[nfaces]))
+					 ei->height, &faces[nfaces])) {
+				metrics_face_detector(&faces[nfaces],
+						      ib->detector,
+						      ib->ndetector);
 				nfaces++;
+			}
 		rc = metrics_image(ei->ground_truth, ei->nground_truth,
 				   ib->all, ib->nall, ei->width, ei->height,
 				   m, eb);
 		if (rc == IF_OK) {
+			/* Stage 0 took part: boxes, or a detector. */
+			m->has_stage0 = ib->stage0 &&
+					(ib->upto[0] > 0 ||
+					 ctx->exp->detector.enabled);
+			m->stage0_boxes = ib->upto[0];
+			m->stage0_detector_boxes = ib->ndetector;
 			metrics_stages(m, faces, nfaces, ctx->exp->nstages);
 			rc = metrics_privacy_cost(m, ei->ground_truth,
 						  ei->nground_truth, ib->all,
@@ -330,7 +399,7 @@ image_entry(struct run_ctx *ctx, const struct exp_image *ei,
 	json_decref(rec);
 	json_decref(views);
 	json_decref(faces);
-	free(ib.all);
+	image_boxes_cleanup(&ib);
 	return rc;
 }
 
@@ -349,9 +418,17 @@ write_metrics(const char *dir, const struct experiment *exp,
 	       *excluded = json_array(), *unfinished = json_array(), *t;
 	char *text = NULL;
 	int rc = IF_OK;
+	/* Stage 0's columns once some image has it, or may have it. */
+	bool stage0 = exp->detector.enabled;
+	int (*csv_row)(struct buf *, const char *,
+		       const struct image_metrics *);
 
+	for (size_t i = 0; i < exp->nimages; i++)
+		stage0 = stage0 || ms[i].has_stage0;
+	csv_row = stage0 ? metrics_csv_row_stage0 : metrics_csv_row;
 	buf_init(&csv, 0);
-	metrics_csv_header_stages(&csv, exp->nstages);
+	(stage0 ? metrics_csv_header_stage0
+		: metrics_csv_header_stages)(&csv, exp->nstages);
 	for (size_t i = 0; i < exp->nimages; i++) {
 		json_t *row = metrics_json(&ms[i]);
 		json_t *entry = json_array_get(images, i);
@@ -370,10 +447,10 @@ write_metrics(const char *dir, const struct experiment *exp,
 		else if (!ms[i].has_truth)
 			json_array_append_new(excluded,
 					      json_string(exp->images[i].id));
-		if (metrics_csv_row(&csv, exp->images[i].id, &ms[i]) != 0)
+		if (csv_row(&csv, exp->images[i].id, &ms[i]) != 0)
 			rc = err_set(eb, IF_ERUNTIME, "out of memory");
 	}
-	if (metrics_csv_row(&csv, "total", total) != 0)
+	if (csv_row(&csv, "total", total) != 0)
 		rc = err_set(eb, IF_ERUNTIME, "out of memory");
 	t = metrics_json(total);
 	json_object_set_new(t, "images",
@@ -494,6 +571,7 @@ report_write(struct run_ctx *ctx, const char *dir, size_t *nimages,
 	    (buf_append_str(&page, ";</script>\n<script>\n") != 0 ||
 	     buf_append_str(&page, report_page_common) != 0 ||
 	     buf_append_str(&page, report_page_script) != 0 ||
+	     buf_append_str(&page, report_page_stage0) != 0 ||
 	     buf_append_str(&page, "</script>\n</body>\n</html>\n") != 0))
 		rc = err_set(eb, IF_ERUNTIME, "out of memory");
 	if (rc == IF_OK)

@@ -17,7 +17,8 @@ sim_view_init(struct sim_view *v, const struct experiment *exp,
 	memset(v, 0, sizeof(*v));
 	v->images = calloc(exp->nimages + 1, sizeof(*v->images));
 	v->faces = calloc(exp->nimages + 1, sizeof(*v->faces));
-	if (v->images == NULL || v->faces == NULL)
+	v->hidden = calloc(exp->nimages + 1, sizeof(*v->hidden));
+	if (v->images == NULL || v->faces == NULL || v->hidden == NULL)
 		goto nomem;
 	for (size_t i = 0; i < exp->nimages; i++) {
 		const struct exp_image *im = &exp->images[i];
@@ -37,6 +38,25 @@ sim_view_init(struct sim_view *v, const struct experiment *exp,
 		v->images[i].height = im->height;
 		v->images[i].faces = f;
 		v->images[i].nfaces = im->nground_truth;
+		/*
+		 * Stage 0 as far as the file tells (its own boxes and
+		 * boxes_file); the embedding daemon adds start_from's and
+		 * the detector's with sim_set_hidden() once it records them.
+		 */
+		v->hidden[i] = calloc(im->nboxes + im->nfile_boxes + 1,
+				      sizeof(*v->hidden[i]));
+		if (v->hidden[i] == NULL)
+			goto nomem;
+		for (size_t k = 0; k < im->nboxes; k++)
+			v->hidden[i][k] = (struct sim_face){
+				im->boxes[k].x, im->boxes[k].y,
+				im->boxes[k].w, im->boxes[k].h};
+		for (size_t k = 0; k < im->nfile_boxes; k++)
+			v->hidden[i][im->nboxes + k] = (struct sim_face){
+				im->file_boxes[k].x, im->file_boxes[k].y,
+				im->file_boxes[k].w, im->file_boxes[k].h};
+		v->images[i].hidden = v->hidden[i];
+		v->images[i].nhidden = im->nboxes + im->nfile_boxes;
 		/* Windows fitted to the image (issue 17). */
 		v->images[i].windows = im->windows;
 		v->images[i].nwindows = exp->nstages;
@@ -77,6 +97,9 @@ sim_view_cleanup(struct sim_view *v)
 	for (size_t i = 0; v->faces != NULL && i <= v->nimages; i++)
 		free(v->faces[i]);
 	free(v->faces);
+	for (size_t i = 0; v->hidden != NULL && i <= v->nimages; i++)
+		free(v->hidden[i]);
+	free(v->hidden);
 	free(v->images);
 	memset(v, 0, sizeof(*v));
 }

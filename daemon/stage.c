@@ -225,10 +225,10 @@ exp_image_of(const struct run_ctx *ctx, const struct image_rec *im)
  * file the experiment started with.  IF_EINPUT when it changed or cannot
  * be read: that image cannot go on, the others can.  *path names it.
  */
-static int
-read_original(struct run_ctx *ctx, const struct image_rec *im,
-	      const char **path, const void **data, size_t *len,
-	      struct errbuf *eb)
+int
+image_read_original(struct run_ctx *ctx, const struct image_rec *im,
+		    const char **path, const void **data, size_t *len,
+		    struct errbuf *eb)
 {
 	const struct exp_image *ei = exp_image_of(ctx, im);
 	char fp[65];
@@ -237,6 +237,9 @@ read_original(struct run_ctx *ctx, const struct image_rec *im,
 		return err_set(eb, IF_EINPUT,
 			       "image %s is no longer in the experiment file",
 			       im->id);
+	if (ctx->renderer == NULL &&
+	    img_renderer_new(&ctx->renderer, ctx->threads, 0, eb) != IF_OK)
+		return eb->code;
 	/* The bytes checked are the bytes decoded: one read, no race. */
 	if (img_renderer_read_file(ctx->renderer, ei->path, data, len, eb) !=
 	    IF_OK)
@@ -253,13 +256,31 @@ read_original(struct run_ctx *ctx, const struct image_rec *im,
 	return IF_OK;
 }
 
-/* Every box aggregated in stages 1..upto, appended to *boxes. */
+/*
+ * Every box of stage 0 (the starting boxes) and aggregated in stages
+ * 1..upto, appended to *boxes.
+ */
 static int
 boxes_through(struct run_ctx *ctx, const struct image_rec *im, int upto,
 	      struct box **boxes, size_t *n, struct errbuf *eb)
 {
+	struct stage0_box *start = NULL;
+	size_t nstart = 0;
+	bool recorded = false;
+
 	*boxes = NULL;
 	*n = 0;
+	if (store_stage0_get(ctx->st, im->id, &start, &nstart, &recorded,
+			     eb) != IF_OK)
+		return eb->code;
+	if ((*boxes = calloc(nstart + 1, sizeof(**boxes))) == NULL) {
+		free(start);
+		return err_set(eb, IF_ERUNTIME, "out of memory");
+	}
+	for (size_t i = 0; i < nstart; i++)
+		(*boxes)[i] = start[i].box;
+	*n = nstart;
+	free(start);
 	for (int k = 1; k <= upto; k++) {
 		char *json = NULL;
 		struct box *b = NULL, *p;
@@ -323,7 +344,7 @@ render(struct run_ctx *ctx, const struct image_rec *im, int window,
 	    (rc = img_renderer_new(&ctx->renderer, ctx->threads, 0, eb)) !=
 		    IF_OK)
 		return rc;
-	rc = read_original(ctx, im, &path, &data, &dlen, eb);
+	rc = image_read_original(ctx, im, &path, &data, &dlen, eb);
 	if (rc == IF_OK)
 		rc = boxes_through(ctx, im, boxes_upto, &boxes, &n, eb);
 	spec.boxes = boxes;
@@ -340,6 +361,42 @@ render(struct run_ctx *ctx, const struct image_rec *im, int window,
 }
 
 
+/*
+ * The embedded simulator plans a HIT's workers when it is created: it
+ * must know what the served image hides from stage 0 by then (a restart
+ * or a reload gives it a fresh copy of the experiment, hence every time).
+ */
+static int
+sim_tell_stage0(struct run_ctx *ctx, const struct image_rec *im,
+		struct errbuf *eb)
+{
+	struct stage0_box *start = NULL;
+	struct sim_face *faces;
+	struct errbuf why = {0};
+	size_t n = 0;
+	bool recorded = false;
+
+	if (store_stage0_get(ctx->st, im->id, &start, &n, &recorded, eb) !=
+	    IF_OK)
+		return eb->code;
+	if ((faces = calloc(n + 1, sizeof(*faces))) == NULL) {
+		free(start);
+		return err_set(eb, IF_ERUNTIME, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		faces[i] = (struct sim_face){start[i].box.x, start[i].box.y,
+					     start[i].box.w, start[i].box.h};
+	free(start);
+	/* An image the simulator does not know has no crowd to tell. */
+	if (sim_set_hidden(ctx->sim, ctx->exp->name, im->id, faces, n,
+			   &why) == IF_ERUNTIME) {
+		free(faces);
+		return err_set(eb, IF_ERUNTIME, "%s", why.msg);
+	}
+	free(faces);
+	return IF_OK;
+}
+
 /* ---- RENDER ------------------------------------------------------------- */
 
 static int
@@ -353,6 +410,15 @@ step_render(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	int64_t valid_for;
 	int rc;
 
+	/* Stage 0 first: the first stage image already hides it. */
+	if (im->stage == 1) {
+		rc = stage0_ensure(ctx, im, &cause, eb);
+		if (rc == IF_EINPUT)
+			return image_fail(ctx, im, "starting boxes", &cause,
+					  eb);
+		if (rc != IF_OK)
+			return rc;
+	}
 	rc = render(ctx, im, exp_window(ctx->exp, im->id, (size_t)im->stage),
 		    im->stage - 1,
 		    NULL, &jpeg, &len, &cause);
@@ -446,10 +512,7 @@ post_intent(struct run_ctx *ctx, struct image_rec *im, struct hit_rec *h,
 	need = exp->hit.workers - (int)have;
 	if (need < 1)
 		need = 1;
-	cost = (int64_t)need *
-	       (exp->hit.reward_cents +
-		plan_fee_cents(exp->hit.reward_cents, exp->hit.workers,
-			       plan_uses_masters(exp)));
+	cost = (int64_t)need * plan_assignment_cents(exp);
 	if (store_committed_cents(ctx->st, &committed, eb) != IF_OK)
 		return eb->code;
 	if (exp->budget_cents >= 0 && committed + cost > exp->budget_cents) {
@@ -539,6 +602,11 @@ post_create(struct run_ctx *ctx, struct image_rec *im, const struct hit_rec *h,
 		buf_cleanup(&question);
 		return image_fail(ctx, im, "building the task page", &cause,
 				  eb);
+	}
+	if (ctx->sim != NULL &&
+	    (rc = sim_tell_stage0(ctx, im, eb)) != IF_OK) {
+		buf_cleanup(&question);
+		return rc;
 	}
 	ctx->api_calls++;
 	mturk_client_fault_reset(ctx->client);
@@ -825,6 +893,7 @@ settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
 	enum approval *settled = NULL;
 	unsigned char *granted = NULL;
 	struct settle_calls sc = {NULL, NULL, 0};
+	const char *qual = ctx->qual_type[exp_qual_slot(exp, stage) - 1];
 	size_t n = 0;
 	int rc = IF_OK, wrc = IF_OK;
 
@@ -862,7 +931,7 @@ settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
 			granted[i] = had;
 			if (!had) {
 				sc.items[sc.n].kind = MTURK_SETTLE_GRANT;
-				sc.items[sc.n].id = ctx->qual_type[stage - 1];
+				sc.items[sc.n].id = qual;
 				sc.items[sc.n].worker_id = a[i].worker_id;
 				sc.items[sc.n].value = 1;
 				sc.of[sc.n++] = i;
@@ -1203,7 +1272,7 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	run_crash_point(ctx, "assignments recorded");
 	/* After a restart the stage's qualification type is not known yet. */
 	if (exp->hit.exclusive_stages &&
-	    ctx->qual_type[im->stage - 1][0] == '\0' &&
+	    ctx->qual_type[exp_qual_slot(exp, im->stage) - 1][0] == '\0' &&
 	    (rc = stage_setup(ctx, im->stage, &cause, eb)) != IF_OK)
 		return err_isset(eb)
 			       ? rc

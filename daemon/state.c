@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STATE_SCHEMA_VERSION 3
+#define STATE_SCHEMA_VERSION 4
 #define STATE_FILE "state.db"
 
 struct state {
@@ -145,6 +145,103 @@ static const char migrate_v3[] =
 	"  AND i.attempt = hits.attempt"
 	"  AND substr(i.error, 1, 32) = 'UpdateExpirationForHIT refused: ');";
 
+/*
+ * ---- schema 4: Prolific (issue 16, branch prolific-run) -----------------
+ * Other helpers may add their own schema 4 tables: each keeps its CREATE
+ * TABLEs in a block of its own and one line in migrate() below.
+ *
+ * prolific_submissions: the study's submissions as the last listing
+ * showed them, and where run stands with each (settled: 0 open, 1 done,
+ * 2 waiting, 3 for the operator, enum prolific_sub_settled; waiting: why
+ * it is not approved yet, for status).  The pass reads only a batch of
+ * the due ones (settled 0 or 2, next_at <= now).
+ * prolific_approvals and prolific_bonuses: the records of
+ * prolific/once.c (struct prolific_approval, struct prolific_bonus),
+ * written before each remote call; cost_cents is the money committed
+ * (amount, service fee and its VAT), counted against budget_usd from
+ * the moment the row exists.  One bonus per submission.
+ */
+static const char migrate_v4_prolific[] =
+	"CREATE TABLE prolific_submissions ("
+	"  submission_id TEXT PRIMARY KEY,"
+	"  participant_id TEXT NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  seen_at INTEGER NOT NULL,"
+	"  awaiting_since INTEGER NOT NULL DEFAULT 0,"
+	"  settled INTEGER NOT NULL DEFAULT 0,"
+	"  next_at INTEGER NOT NULL DEFAULT 0,"
+	"  waiting TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX prolific_submissions_due"
+	"  ON prolific_submissions (settled, next_at);"
+	"CREATE INDEX prolific_submissions_by_participant"
+	"  ON prolific_submissions (participant_id);"
+	"CREATE TABLE prolific_approvals ("
+	"  submission_id TEXT PRIMARY KEY,"
+	"  state TEXT NOT NULL,"
+	"  cost_cents INTEGER NOT NULL,"
+	"  intent_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE TABLE prolific_bonuses ("
+	"  submission_id TEXT PRIMARY KEY,"
+	"  study_id TEXT NOT NULL,"
+	"  amount_cents INTEGER NOT NULL,"
+	"  tasks INTEGER NOT NULL,"
+	"  cost_cents INTEGER NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  bulk_id TEXT NOT NULL DEFAULT '',"
+	"  baseline INTEGER NOT NULL DEFAULT -1,"
+	"  pay_sent_at INTEGER NOT NULL DEFAULT 0,"
+	"  pay_calls INTEGER NOT NULL DEFAULT 0,"
+	"  overpaid INTEGER NOT NULL DEFAULT 0,"
+	"  intent_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);";
+/* ---- end of schema 4: Prolific ------------------------------------------ */
+
+/*
+ * ---- schema 4: stage 0, the starting boxes (issue 17) -----------------
+ * Kept as one block so that other version-4 tables can join it.
+ *
+ * stage0 has a row once an image's starting boxes are recorded (even when
+ * there are none), so that they are gathered - and the detector run - once
+ * per image; stage0_boxes holds each box with its origin: "image"
+ * (images[].boxes), "file" (images[].boxes_file), "experiment NAME stage
+ * N" (start_from) or "detector".  Both are written in one transaction
+ * before the image's first stage is rendered (store_stage0_put).
+ */
+static const char migrate_v4_stage0[] =
+	"CREATE TABLE stage0 ("
+	"  image_id TEXT PRIMARY KEY REFERENCES images(id),"
+	"  recorded_at INTEGER NOT NULL);"
+	"CREATE TABLE stage0_boxes ("
+	"  image_id TEXT NOT NULL REFERENCES stage0(image_id),"
+	"  seq INTEGER NOT NULL,"
+	"  x INTEGER NOT NULL,"
+	"  y INTEGER NOT NULL,"
+	"  w INTEGER NOT NULL,"
+	"  h INTEGER NOT NULL,"
+	"  origin TEXT NOT NULL,"
+	"  PRIMARY KEY (image_id, seq));";
+/* ---- end of schema 4: stage 0 ------------------------------------------ */
+
+/*
+ * ---- schema 4: the operator's Prolific decisions (issue 16, branch
+ * prolific-ops) ----------------------------------------------------------
+ * prolific_decisions: a submission approved or rejected by hand
+ * (daemon/prolific_ops.c), written before the call ('sending') and
+ * marked 'done' once Prolific shows it.  A rejection here keeps run away
+ * from the submission; an approval by hand is run's own approval record
+ * as well (prolific_approvals), this row only saying who decided.
+ */
+static const char migrate_v4_prolific_ops[] =
+	"CREATE TABLE prolific_decisions ("
+	"  submission_id TEXT PRIMARY KEY,"
+	"  action TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  category TEXT NOT NULL DEFAULT '',"
+	"  decided_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);";
+/* ---- end of schema 4: the operator's Prolific decisions ----------------- */
+
 static int
 db_error(struct state *st, struct errbuf *eb, const char *what)
 {
@@ -228,6 +325,22 @@ migrate(struct state *st, const char *experiment, struct errbuf *eb)
 				 "per HIT)",
 				 st->path);
 		version = 3;
+	}
+	/*
+	 * Schema 4 is made of blocks of their own: Prolific and the
+	 * operator's Prolific decisions (issue 16), stage 0 (issue 17).
+	 */
+	if (version == 3) {
+		if (state_exec(st, migrate_v4_prolific, eb) != IF_OK ||
+		    state_exec(st, migrate_v4_prolific_ops, eb) != IF_OK ||
+		    state_exec(st, migrate_v4_stage0, eb) != IF_OK)
+			goto fail;
+		if (!fresh)
+			log_info("%s: state schema 3 -> 4 (Prolific "
+				 "submissions, approvals and bonuses; starting "
+				 "boxes, stage 0)",
+				 st->path);
+		version = 4;
 	}
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version);
 	if (state_exec(st, sql, eb) != IF_OK)

@@ -480,7 +480,13 @@ query_int64(struct state *st, const char *sql, int64_t *out,
 int
 store_committed_cents(struct state *st, int64_t *out, struct errbuf *eb)
 {
-	return query_int64(st, "SELECT COALESCE(SUM(cost_cents), 0) FROM hits",
+	/* With Prolific, its approvals and bonuses too (schema 4). */
+	return query_int64(st,
+			   "SELECT (SELECT COALESCE(SUM(cost_cents), 0) "
+			   "FROM hits) + (SELECT COALESCE(SUM(cost_cents), 0) "
+			   "FROM prolific_approvals) + (SELECT "
+			   "COALESCE(SUM(cost_cents), 0) "
+			   "FROM prolific_bonuses)",
 			   out, eb);
 }
 

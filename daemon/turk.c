@@ -11,38 +11,94 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The meta key naming the group the state's qualification types are of. */
+#define META_QUAL_GROUP "qual_group"
+
+/* "group NAME", or "the experiment's own" for none (NULL or ""). */
+static void
+qual_group_describe(const char *group, char *out, size_t len)
+{
+	if (group != NULL && group[0] != '\0')
+		snprintf(out, len, "group %s", group);
+	else
+		snprintf(out, len, "the experiment's own");
+}
+
+int
+run_quals_check(struct run_ctx *ctx, struct errbuf *eb)
+{
+	const char *want = ctx->exp->hit.group.name;
+	char *had = NULL, id[ID_MAX], was[64], asked[64];
+	bool any = false;
+	int rc = IF_OK;
+
+	if (state_meta_get(ctx->st, META_QUAL_GROUP, &had, eb) != IF_OK)
+		return eb->code;
+	/* A state from before groups: its types, if any, are its own. */
+	for (int slot = 1; had == NULL && !any && slot <= EXP_STAGES_MAX;
+	     slot++)
+		if (store_qual_get(ctx->st, slot, id, sizeof(id), &any, eb) !=
+		    IF_OK)
+			return eb->code;
+	if (had == NULL && !any)
+		return IF_OK;
+	if (strcmp(had != NULL ? had : "", want != NULL ? want : "") != 0) {
+		qual_group_describe(had, was, sizeof(was));
+		qual_group_describe(want, asked, sizeof(asked));
+		rc = err_set(eb, IF_EINPUT,
+			     "the state's stage qualification types are %s, "
+			     "the file asks for %s: a worker's earlier stages "
+			     "would be forgotten (keep hit.exclusivity_group "
+			     "as it was, or start a new state)",
+			     was, asked);
+	}
+	free(had);
+	return rc;
+}
+
 /*
- * Creates (or finds, by name) the qualification type of every stage, so
- * that each HIT can require that its worker holds none of the others.
- * Stored in the state so that a restart does not depend on name lookups.
- * A remote failure fills cause, one of the state eb.
+ * Creates (or finds, by name) the qualification type of every stage slot,
+ * so that each HIT can require that its worker holds none of the others:
+ * the experiment's stages, or with hit.exclusivity_group every slot of the
+ * group, whichever experiment works in it.  Names are unique per requester
+ * at MTurk, so the experiments of a group meet on the same types.  Stored
+ * in the state so that a restart does not depend on name lookups.  A
+ * remote failure fills cause, one of the state eb.
  */
 static int
 ensure_qual_types(struct run_ctx *ctx, struct errbuf *cause,
 		  struct errbuf *eb)
 {
 	const struct experiment *exp = ctx->exp;
+	const char *group = exp->hit.group.name;
+	int slots = exp_qual_slots(exp);
 
-	for (size_t k = 1; k <= exp->nstages; k++) {
+	for (int k = 1; k <= slots; k++) {
 		char name[128], desc[256];
 		bool found = false;
 		int rc;
 
 		if (ctx->qual_type[k - 1][0] != '\0')
 			continue;
-		if (store_qual_get(ctx->st, (int)k, ctx->qual_type[k - 1],
+		if (store_qual_get(ctx->st, k, ctx->qual_type[k - 1],
 				   sizeof(ctx->qual_type[k - 1]), &found,
 				   eb) != IF_OK)
 			return eb->code;
 		if (found)
 			continue;
-		snprintf(name, sizeof(name), "intofocus %s stage %zu",
-			 exp->name, k);
-		snprintf(desc, sizeof(desc),
-			 "Worked on stage %zu of IntoFocus experiment %s; "
-			 "keeps one worker out of the experiment's other "
-			 "stages.",
-			 k, exp->name);
+		exp_qual_slot_name(exp, k, name, sizeof(name));
+		if (group != NULL)
+			snprintf(desc, sizeof(desc),
+				 "Worked on stage %d of the IntoFocus "
+				 "experiments of group %s; keeps one worker "
+				 "out of the group's other stages.",
+				 k, group);
+		else
+			snprintf(desc, sizeof(desc),
+				 "Worked on stage %d of IntoFocus experiment "
+				 "%s; keeps one worker out of the "
+				 "experiment's other stages.",
+				 k, exp->name);
 		ctx->api_calls++;
 		rc = mturk_create_qualification_type(ctx->client, name, desc,
 						     ctx->qual_type[k - 1],
@@ -51,14 +107,16 @@ ensure_qual_types(struct run_ctx *ctx, struct errbuf *cause,
 			ctx->qual_type[k - 1][0] = '\0';
 			return rc;
 		}
-		if (store_qual_put(ctx->st, (int)k, ctx->qual_type[k - 1],
-				   eb) != IF_OK) {
+		if (state_meta_set(ctx->st, META_QUAL_GROUP,
+				   group != NULL ? group : "", eb) != IF_OK ||
+		    store_qual_put(ctx->st, k, ctx->qual_type[k - 1], eb) !=
+			    IF_OK) {
 			/* Made at MTurk; found again by its name next time. */
 			ctx->qual_type[k - 1][0] = '\0';
 			return eb->code;
 		}
-		log_info("%s: stage %zu qualification type %s", exp->name, k,
-			 ctx->qual_type[k - 1]);
+		log_info("%s: stage %d qualification type %s (\"%s\")",
+			 exp->name, k, ctx->qual_type[k - 1], name);
 	}
 	return IF_OK;
 }
@@ -120,9 +178,10 @@ stage_setup(struct run_ctx *ctx, int stage, struct errbuf *cause,
 		r->actions_guarded = exp_guard_str(q->guard);
 	}
 	if (exp->hit.exclusive_stages)
-		for (size_t k = 1; k <= exp->nstages; k++) {
+		for (int k = 1; k <= exp_qual_slots(exp); k++) {
 			struct mturk_qual_req *r;
-			if ((int)k == stage)
+
+			if (k == exp_qual_slot(exp, stage))
 				continue;
 			r = &reqs[nreq++];
 			memset(r, 0, sizeof(*r));
@@ -134,7 +193,8 @@ stage_setup(struct run_ctx *ctx, int stage, struct errbuf *cause,
 	if (nreq > EXP_QUALS_MAX) {
 		rc = err_set(cause, IF_EINPUT,
 			     "%zu qualification requirements, MTurk allows %d "
-			     "(exclusive_stages adds one per other stage)",
+			     "(exclusive_stages adds one per other stage "
+			     "slot)",
 			     nreq, EXP_QUALS_MAX);
 		goto done;
 	}

@@ -407,6 +407,12 @@ setup(struct http_client *c, const struct http_request *req, bool http_ok,
 	bad |= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
+	if (c->opt.ca_file != NULL) {
+		/* That file alone: the system's directory is not consulted. */
+		bad |= curl_easy_setopt(h, CURLOPT_CAINFO, c->opt.ca_file) !=
+		       CURLE_OK;
+		bad |= curl_easy_setopt(h, CURLOPT_CAPATH, NULL) != CURLE_OK;
+	}
 	bad |= curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,

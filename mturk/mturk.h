@@ -426,6 +426,11 @@ struct http_options {
 	long timeout_ms;	 /* whole transfer [default: 30000] */
 	size_t max_body;	 /* response body cap [default: 8 MiB] */
 	bool trace;		 /* log_debug() each exchange, redacted */
+	/*
+	 * PEM file of the only CA certificates TLS peers are verified
+	 * against (borrowed); NULL = the system's store [default].
+	 */
+	const char *ca_file;
 };
 
 struct http_request {

@@ -33,6 +33,12 @@ struct sim_image {
 	/* Its own windows, stage by stage, or NULL for the experiment's. */
 	const int *windows;
 	size_t nwindows;
+	/*
+	 * Stage 0 (issue 17): boxes every stage image of it hides from the
+	 * first stage on, whoever found them; sim_set_hidden() replaces them.
+	 */
+	const struct sim_face *hidden;
+	size_t nhidden;
 };
 
 /*
@@ -148,6 +154,17 @@ struct sim_people_config {
 	unsigned connection_limit; /* connections in all [1024] */
 	unsigned timeout_s;	   /* an idle connection's life [30] */
 	unsigned threads;	   /* epoll threads [4] */
+	/*
+	 * The loopback address a reverse proxy on this machine connects
+	 * from, or NULL [default: none].  Its connections are not held to
+	 * per_ip_limit (every participant arrives through them) but to the
+	 * connection limit less a share kept for others; instead each of its
+	 * requests counts for the client its X-Real-IP (else the last
+	 * X-Forwarded-For entry) names, and a client may have per_ip_limit
+	 * requests under way at once.  Those headers are never read from
+	 * any other address.
+	 */
+	const char *trusted_proxy;
 };
 
 /*
@@ -171,6 +188,15 @@ unsigned sim_port(const struct sim_server *sim);
 /* Teaches the crowd one more experiment (the embedding daemon's). */
 int sim_add_experiment(struct sim_server *sim, const struct sim_experiment *exp,
 		       struct errbuf *eb);
+/*
+ * Tells the crowd what an image of a known experiment starts hidden
+ * behind (its stage 0, copied), as the embedding daemon records it; the
+ * HITs created from then on are planned with it.  IF_EINPUT for an
+ * experiment or image the crowd does not know.
+ */
+int sim_set_hidden(struct sim_server *sim, const char *experiment,
+		   const char *image_id, const struct sim_face *boxes,
+		   size_t n, struct errbuf *eb);
 /*
  * An operator's entry link for participant (NULL: a new random id), under
  * public_url, appended to out: "URL/enter?p=ID&t=MAC".  The MAC's key is

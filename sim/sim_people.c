@@ -114,10 +114,13 @@ unhex(char c)
 	return -1;
 }
 
-/* Reads the key from an open file, refusing one others may read. */
+/*
+ * Reads the key from an open file, refusing one that is not owner's alone
+ * (owner: this user, or the service's when root issues links).
+ */
 static int
-key_read(int fd, const char *path, unsigned char key[PEOPLE_KEY_LEN],
-	 struct errbuf *eb)
+key_read(int fd, const char *path, uid_t owner,
+	 unsigned char key[PEOPLE_KEY_LEN], struct errbuf *eb)
 {
 	char hex[PEOPLE_KEY_LEN * 2 + 2];
 	struct stat sb;
@@ -125,10 +128,10 @@ key_read(int fd, const char *path, unsigned char key[PEOPLE_KEY_LEN],
 
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
 		return err_set(eb, IF_EINPUT, "%s: not a regular file", path);
-	if (sb.st_uid != geteuid() || (sb.st_mode & 077) != 0)
+	if (sb.st_uid != owner || (sb.st_mode & 077) != 0)
 		return err_set(eb, IF_EINPUT,
 			       "%s: holds the session key but is not private "
-			       "to this user (mode %04o); run: chmod 600 %s",
+			       "to its owner (mode %04o); run: chmod 600 %s",
 			       path, (unsigned)(sb.st_mode & 07777), path);
 	n = read(fd, hex, sizeof(hex));
 	if (n < PEOPLE_KEY_LEN * 2)
@@ -146,15 +149,19 @@ key_read(int fd, const char *path, unsigned char key[PEOPLE_KEY_LEN],
 
 /*
  * DIR/serve.key, made (0600, from the CSPRNG) when missing; DIR is made
- * 0700 and opened without following a link, as the store's.
+ * 0700 and opened without following a link, as the store's.  With
+ * root_reads (issuing links), root may read the key of a directory
+ * another user owns, the unit's dynamic user, without changing anything
+ * in it: a key root made there would be one the service cannot read.
  */
 static int
-key_load(const char *dir, unsigned char key[PEOPLE_KEY_LEN],
+key_load(const char *dir, bool root_reads, unsigned char key[PEOPLE_KEY_LEN],
 	 struct errbuf *eb)
 {
 	char *path = NULL;
 	int dirfd = -1, fd = -1, rc;
 	struct stat sb;
+	bool foreign;
 
 	if ((rc = mkdir_p(dir, 0700, eb)) != IF_OK)
 		return rc;
@@ -170,8 +177,37 @@ key_load(const char *dir, unsigned char key[PEOPLE_KEY_LEN],
 			     strerror(errno));
 		goto out;
 	}
-	if (fstat(dirfd, &sb) != 0 || sb.st_uid != geteuid()) {
+	if (fstat(dirfd, &sb) != 0) {
+		rc = err_set(eb, IF_ERUNTIME, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	foreign = sb.st_uid != geteuid();
+	if (foreign && !(root_reads && geteuid() == 0)) {
 		rc = err_set(eb, IF_EINPUT, "%s: not owned by this user", dir);
+		goto out;
+	}
+	if (foreign) {
+		if ((sb.st_mode & 077) != 0) {
+			rc = err_set(eb, IF_EINPUT,
+				     "%s: others may read it (mode %04o): not "
+				     "a task server's state",
+				     dir, (unsigned)(sb.st_mode & 07777));
+			goto out;
+		}
+		fd = openat(dirfd, PEOPLE_KEY_FILE,
+			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			rc = err_set(eb, IF_EINPUT,
+				     "%s: cannot open%s: %s", path,
+				     errno == ENOENT
+					     ? " (the service makes it when "
+					       "it first starts: start it, "
+					       "then issue links)"
+					     : "",
+				     strerror(errno));
+			goto out;
+		}
+		rc = key_read(fd, path, sb.st_uid, key, eb);
 		goto out;
 	}
 	if ((sb.st_mode & 07777) != 0700 && fchmod(dirfd, 0700) != 0) {
@@ -218,7 +254,7 @@ key_load(const char *dir, unsigned char key[PEOPLE_KEY_LEN],
 			     strerror(errno));
 		goto out;
 	}
-	rc = key_read(fd, path, key, eb);
+	rc = key_read(fd, path, geteuid(), key, eb);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -316,7 +352,7 @@ sim_people_new(const struct sim_people_config *cfg, const char *state_dir,
 	snprintf(p->cookie_name, sizeof(p->cookie_name), "%s",
 		 p->https ? "__Host-ifs" : "ifs");
 	if (state_dir != NULL) {
-		if (key_load(state_dir, p->key, eb) != IF_OK)
+		if (key_load(state_dir, false, p->key, eb) != IF_OK)
 			goto fail;
 	} else if (random_bytes(p->key, sizeof(p->key)) != 0) {
 		err_set(eb, IF_ERUNTIME, "no random bytes for the session key");
@@ -395,7 +431,7 @@ sim_people_link(const char *state_dir, const char *public_url,
 		id[0] = 'L';
 		hex_encode(rnd, sizeof(rnd), id + 1);
 	}
-	if ((rc = key_load(state_dir, key, eb)) != IF_OK)
+	if ((rc = key_load(state_dir, true, key, eb)) != IF_OK)
 		return rc;
 	people_mac(key, "link", id, mac);
 	OPENSSL_cleanse(key, sizeof(key));

@@ -188,6 +188,10 @@ crowd_task(struct sim_store *st, const char *annotation, const struct hit *self,
 	task->stage = (int)stage;
 	if (task->image == NULL)
 		return;
+	/* Stage 0: hidden in every stage image, whoever found it. */
+	if (faces_append(covered, &task->ncovered, task->image->hidden,
+			 task->image->nhidden) != 0)
+		goto out;
 	/*
 	 * Answers of earlier stages of this image, each with its stage: what
 	 * is redacted now is each stage's answers combined by the rule.  The
@@ -255,8 +259,8 @@ crowd_task(struct sim_store *st, const char *annotation, const struct hit *self,
 		}
 		free(group);
 	}
-	task->covered = *covered;
 out:
+	task->covered = *covered;
 	free(found);
 	free(stage_of);
 }

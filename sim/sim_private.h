@@ -195,6 +195,10 @@ int sim_store_set_base(struct sim_store *st, const char *base);
 int sim_store_add_experiment(struct sim_store *st,
 			     const struct sim_experiment *exp,
 			     struct errbuf *eb);
+/* sim_set_hidden(): an image's stage 0, replaced under the lock. */
+int sim_store_set_hidden(struct sim_store *st, const char *experiment,
+			 const char *image_id, const struct sim_face *boxes,
+			 size_t n, struct errbuf *eb);
 
 /* sim_persist.c */
 /*

@@ -33,6 +33,7 @@
  */
 #include "sim/sim_private.h"
 #include "mturk/mturk.h"
+#include "sim/sim_addr.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -107,6 +108,14 @@ struct sim_server {
 	uint64_t nreq;
 	bool people_mode;	   /* "intofocus serve" */
 	struct sim_people *people; /* its pages, once the port is known */
+	/*
+	 * "intofocus serve" only: connections per peer address, and
+	 * requests under way per client when a trusted proxy names them.
+	 */
+	struct sim_addr_counts *conns, *clients;
+	unsigned per_ip, proxy_conns;
+	bool has_proxy;
+	struct sim_addr proxy;
 	struct sim_push *push;	   /* the long poll; NULL: not offered */
 };
 
@@ -115,6 +124,8 @@ struct request {
 	struct buf body;
 	bool too_big;
 	bool answered; /* a reply was queued before the body was read */
+	bool client_held; /* counted in sim->clients for client */
+	struct sim_addr client;
 	bool waiting;  /* a push wait was begun (sim_push.c) */
 	struct sim_push_wait wait;
 };
@@ -996,6 +1007,95 @@ route_body_max(const char *method, const char *url, bool api)
 	return 1; /* buf limit 0 would mean none */
 }
 
+/* ---- limits per address ------------------------------------------------- */
+
+/* The connections one peer address may hold at once. */
+static unsigned
+peer_conn_limit(const struct sim_server *sim, const struct sim_addr *a)
+{
+	if (sim->has_proxy && memcmp(a->b, sim->proxy.b, 16) == 0)
+		return sim->proxy_conns;
+	return sim->per_ip;
+}
+
+/*
+ * MHD's accept policy: a peer at its limit is turned away before a byte
+ * is read.  The count itself moves in on_connection, which MHD calls only
+ * for connections it keeps; a few accepts racing on other threads may
+ * pass the same check, so a peer can exceed its limit by at most the
+ * number of threads.
+ */
+static enum MHD_Result
+on_accept(void *cls, const struct sockaddr *sa, socklen_t salen)
+{
+	struct sim_server *sim = cls;
+	struct sim_addr a;
+
+	(void)salen;
+	if (sim_addr_from_sockaddr(sa, &a) != 0)
+		return MHD_NO;
+	return sim_addr_counts_get(sim->conns, &a) < peer_conn_limit(sim, &a)
+		       ? MHD_YES
+		       : MHD_NO;
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+	      enum MHD_ConnectionNotificationCode code)
+{
+	struct sim_server *sim = cls;
+	const union MHD_ConnectionInfo *ci;
+	struct sim_addr *a = *socket_context;
+
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (a != NULL)
+			sim_addr_counts_give(sim->conns, a);
+		free(a);
+		*socket_context = NULL;
+		return;
+	}
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || (a = malloc(sizeof(*a))) == NULL)
+		return;
+	if (sim_addr_from_sockaddr(ci->client_addr, a) != 0 ||
+	    !sim_addr_counts_take(sim->conns, a, 0)) {
+		free(a);
+		return;
+	}
+	*socket_context = a;
+}
+
+/*
+ * A request through the trusted proxy counts for the client the proxy
+ * names.  0 when it may go on (counted in rq->client), 400 when the proxy
+ * names no address, 429 when that client has per_ip requests under way.
+ * Requests from any other peer: 0, their headers unread.
+ */
+static int
+proxy_client_take(struct sim_server *sim, struct MHD_Connection *c,
+		  struct request *rq)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct sim_addr peer;
+	const char *real_ip, *forwarded;
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || sim_addr_from_sockaddr(ci->client_addr, &peer) != 0 ||
+	    memcmp(peer.b, sim->proxy.b, 16) != 0)
+		return 0;
+	real_ip = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Real-IP");
+	forwarded = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						"X-Forwarded-For");
+	if (real_ip == NULL && forwarded == NULL)
+		rq->client = peer; /* the proxy's own request, or a local one */
+	else if (sim_addr_from_proxy(real_ip, forwarded, &rq->client) != 0)
+		return 400;
+	if (!sim_addr_counts_take(sim->clients, &rq->client, sim->per_ip))
+		return 429;
+	rq->client_held = true;
+	return 0;
+}
+
 /*
  * The first call, headers only: refuses a body larger than the route
  * takes, and an S3 PUT whose signature (headers and the declared payload
@@ -1015,6 +1115,22 @@ on_headers(struct sim_server *sim, struct MHD_Connection *c, const char *url,
 	int64_t declared = 0;
 
 	buf_init(&rq->body, max);
+	if (sim->has_proxy) {
+		int refused = proxy_client_take(sim, c, rq);
+
+		if (refused != 0) {
+			const char *msg =
+				refused == 400
+					? "Bad client address from the proxy\n"
+					: "Too many requests from your "
+					  "address\n";
+
+			rq->answered = true;
+			return send_reply(sim, c, refused,
+					  "text/plain; charset=utf-8", msg,
+					  strlen(msg), NULL, NULL);
+		}
+	}
 	if (cl != NULL && (parse_int64(cl, 0, INT64_MAX, &declared) != 0 ||
 			   (uint64_t)declared > max)) {
 		rq->answered = true;
@@ -1120,24 +1236,21 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	}
 }
 
-static struct sim_push *
-sim_of_cls(void *cls)
-{
-	return ((struct sim_server *)cls)->push;
-}
-
 static void
 on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	     enum MHD_RequestTerminationCode toe)
 {
+	struct sim_server *sim = cls;
 	struct request *rq = *con_cls;
 
 	(void)c;
 	(void)toe;
 	if (rq == NULL)
 		return;
+	if (rq->client_held)
+		sim_addr_counts_give(sim->clients, &rq->client);
 	if (rq->waiting)
-		sim_push_cancel(sim_of_cls(cls), &rq->wait);
+		sim_push_cancel(sim->push, &rq->wait);
 	buf_cleanup(&rq->body);
 	free(rq);
 	*con_cls = NULL;
@@ -1153,6 +1266,38 @@ identity_unescape(void *cls, struct MHD_Connection *c, char *s)
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
+
+/*
+ * The limits per address of "intofocus serve": per_ip for each peer and,
+ * with a trusted proxy, for each client it names; the proxy's own
+ * connections up to the limit in all less per_ip, so that the daemon and
+ * other local clients always find room.
+ */
+static int
+people_limits(struct sim_server *sim, const struct sim_people_config *pc,
+	      unsigned limit, struct errbuf *eb)
+{
+	sim->per_ip = pc->per_ip_limit > 0 ? pc->per_ip_limit : 64;
+	sim->proxy_conns = limit > 2 * sim->per_ip ? limit - sim->per_ip
+						   : limit / 2;
+	if (pc->trusted_proxy != NULL) {
+		if (sim_addr_parse(pc->trusted_proxy, &sim->proxy) != 0 ||
+		    !sim_addr_is_loopback(&sim->proxy))
+			return err_set(eb, IF_EINPUT,
+				       "task server: trusted proxy \"%s\" is "
+				       "not a loopback address (the proxy "
+				       "runs on this machine: 127.0.0.1, "
+				       "127.0.0.2, ::1, ...)",
+				       pc->trusted_proxy);
+		sim->has_proxy = true;
+	}
+	/* An entry per connection at most, and a few racing accepts. */
+	sim->conns = sim_addr_counts_new((size_t)limit + 64);
+	sim->clients = sim_addr_counts_new((size_t)limit + 64);
+	if (sim->conns == NULL || sim->clients == NULL)
+		return err_set(eb, IF_ERUNTIME, "task server: out of memory");
+	return IF_OK;
+}
 
 struct sim_server *
 sim_new(const struct sim_config *cfg, struct errbuf *eb)
@@ -1269,24 +1414,23 @@ sim_new(const struct sim_config *cfg, struct errbuf *eb)
 		 * in all, and idle connections closed.
 		 */
 		const struct sim_people_config *pc = cfg->people;
+		unsigned limit = pc->connection_limit > 0 ? pc->connection_limit
+							  : 1024;
 
+		if (people_limits(sim, pc, limit, eb) != IF_OK)
+			goto fail;
 		flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME |
 			(v6 ? MHD_USE_IPv6 : 0);
 		sim->mhd = MHD_start_daemon(
-			flags, (uint16_t)cfg->port, NULL, NULL, on_request, sim,
-			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+			flags, (uint16_t)cfg->port, on_accept, sim, on_request,
+			sim, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 			MHD_OPTION_NOTIFY_COMPLETED, on_completed, sim,
+			MHD_OPTION_NOTIFY_CONNECTION, on_connection, sim,
 			MHD_OPTION_UNESCAPE_CALLBACK, identity_unescape, sim,
 			MHD_OPTION_THREAD_POOL_SIZE,
 			(unsigned)(pc->threads > 0 ? pc->threads : 4),
-			MHD_OPTION_CONNECTION_LIMIT,
-			(unsigned)(pc->connection_limit > 0
-					   ? pc->connection_limit
-					   : 1024),
-			MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-			(unsigned)(pc->per_ip_limit > 0 ? pc->per_ip_limit
-							: 64),
+			MHD_OPTION_CONNECTION_LIMIT, limit,
 			MHD_OPTION_CONNECTION_TIMEOUT,
 			(unsigned)(pc->timeout_s > 0 ? pc->timeout_s : 30),
 			MHD_OPTION_CONNECTION_MEMORY_LIMIT,
@@ -1360,6 +1504,15 @@ sim_add_experiment(struct sim_server *sim, const struct sim_experiment *exp,
 	return sim_store_add_experiment(sim->store, exp, eb);
 }
 
+int
+sim_set_hidden(struct sim_server *sim, const char *experiment,
+	       const char *image_id, const struct sim_face *boxes, size_t n,
+	       struct errbuf *eb)
+{
+	return sim_store_set_hidden(sim->store, experiment, image_id, boxes, n,
+				    eb);
+}
+
 void
 sim_free(struct sim_server *sim)
 {
@@ -1372,6 +1525,8 @@ sim_free(struct sim_server *sim)
 	sim_push_free(sim->push);
 	sim_store_free(sim->store);
 	sim_people_free(sim->people);
+	sim_addr_counts_free(sim->conns);
+	sim_addr_counts_free(sim->clients);
 	if (sim->secret_access_key != NULL)
 		OPENSSL_cleanse(sim->secret_access_key,
 				strlen(sim->secret_access_key));

@@ -173,6 +173,7 @@ exp_copy_cleanup(struct exp_copy *e)
 		free((void *)(uintptr_t)e->images[i].id);
 		free((void *)(uintptr_t)e->images[i].faces);
 		free((void *)(uintptr_t)e->images[i].windows);
+		free((void *)(uintptr_t)e->images[i].hidden);
 	}
 	free(e->images);
 	strmap_cleanup(&e->images_by_id);
@@ -253,6 +254,40 @@ sim_store_set_base(struct sim_store *st, const char *base)
 }
 
 int
+sim_store_set_hidden(struct sim_store *st, const char *experiment,
+		     const char *image_id, const struct sim_face *boxes,
+		     size_t n, struct errbuf *eb)
+{
+	struct sim_face *copy = calloc(n + 1, sizeof(*copy));
+	struct sim_image *im = NULL;
+
+	if (copy == NULL)
+		return err_set(eb, IF_ERUNTIME, "simulator: out of memory");
+	if (n > 0)
+		memcpy(copy, boxes, n * sizeof(*copy));
+	pthread_mutex_lock(&st->mu);
+	for (size_t e = 0; e < st->nexps && im == NULL; e++)
+		if (strcmp(st->exps[e].name, experiment) == 0)
+			im = (struct sim_image *)(uintptr_t)sim_strmap_get(
+				&st->exps[e].images_by_id, image_id,
+				strlen(image_id));
+	if (im != NULL) {
+		free((void *)(uintptr_t)im->hidden);
+		im->hidden = copy;
+		im->nhidden = n;
+		copy = NULL;
+	}
+	pthread_mutex_unlock(&st->mu);
+	if (copy != NULL) {
+		free(copy);
+		return err_set(eb, IF_EINPUT,
+			       "simulator: no image %s in experiment %s",
+			       image_id, experiment);
+	}
+	return IF_OK;
+}
+
+int
 sim_store_add_experiment(struct sim_store *st, const struct sim_experiment *exp,
 			 struct errbuf *eb)
 {
@@ -287,8 +322,19 @@ sim_store_add_experiment(struct sim_store *st, const struct sim_experiment *exp,
 		o->faces = faces;
 		o->windows = NULL;
 		o->nwindows = 0;
+		o->hidden = NULL;
+		o->nhidden = 0;
 		if (o->id == NULL || faces == NULL)
 			goto nomem;
+		if (in->hidden != NULL && in->nhidden > 0) {
+			struct sim_face *hd = calloc(in->nhidden, sizeof(*hd));
+
+			if (hd == NULL)
+				goto nomem;
+			memcpy(hd, in->hidden, in->nhidden * sizeof(*hd));
+			o->hidden = hd;
+			o->nhidden = in->nhidden;
+		}
 		if (in->windows != NULL && in->nwindows > 0) {
 			int *w = calloc(in->nwindows, sizeof(*w));
 

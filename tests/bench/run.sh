@@ -13,6 +13,10 @@
 #    examples with ground truth, and its time on a 12 MP image.
 # 5. bench_redact: 600 whole-image boxes on 12 MP, the redaction before
 #    issue 15 (box after box) against today's, time and pixels written.
+# 6. serve_load.sh: the task server with 200 simulated participants while
+#    the daemon runs 50 images x 5 stages against it (no answer lost or
+#    doubled; task page and submit latency), then one address holding
+#    1,100 slow connections while others go on (issue 15).
 # Figures only: the bench never fails on speed.
 set -eu
 
@@ -74,3 +78,7 @@ for n in 1 6; do
 	BUILD="$BUILD" PYTHON="$PYTHON" "$TOP/tests/bench/latency_bench.sh" $n
 done
 
+# The task server for real participants under load (issue 15).
+echo
+BUILD="$BUILD" PYTHON="$PYTHON" "$TOP/tests/bench/serve_load.sh" \
+	"${BENCH_SERVE_IMAGES:-50}" "${BENCH_PARTICIPANTS:-200}"

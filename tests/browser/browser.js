@@ -9,6 +9,9 @@
 //   SITE_DIR    where to write the report; SHOT_DIR  screenshots
 //   CMP_EXP, CMP_STATE_DIR  a second, finished experiment; CMP_DIR where
 //               to write the comparison of the two
+//   S0_EXP, S0_STATE_DIR  a finished experiment with stage 0 (the
+//               detector's and the image's own starting boxes) on IMAGE_ID;
+//               S0_DIR where to write its report
 // Every page is also checked by axe-core (npm) for serious or critical
 // accessibility violations.
 // Prints "ok - what" / "not ok - what" lines for the wrapper's TAP.
@@ -463,6 +466,61 @@ async function editorTests(page) {
 		ok, out);
 }
 
+// Stage 0 on the site: the overview's faces found stage by stage with the
+// detector's apart, and the image's starting boxes with their origins.
+async function stage0Tests(browser) {
+	execFileSync(env.INTOFOCUS, ['report', env.S0_EXP, '--state-dir',
+		env.S0_STATE_DIR, '-o', env.S0_DIR], { stdio: 'inherit' });
+	const M = JSON.parse(fs.readFileSync(path.join(env.S0_DIR,
+		'metrics.json'), 'utf8'));
+	const ctx = await browser.newContext({ viewport: { width: 1000,
+		height: 800 } });
+	const page = await ctx.newPage();
+	const errors = [];
+	page.on('pageerror', e => errors.push(String(e)));
+	page.on('request', q => {
+		if (!q.url().startsWith('file://'))
+			errors.push('request to ' + q.url());
+	});
+	await page.goto('file://' + path.resolve(env.S0_DIR, 'index.html'));
+	const rows = await page.evaluate(() => Array.from(
+		document.querySelectorAll('#overview table.found-by-source tr'))
+		.slice(1).map(r => Array.from(r.cells).map(c => c.textContent)));
+	const s0 = M.total.stage0;
+	check('stage 0: the overview splits the faces found, stage by stage',
+		rows.length === 1 + M.windows.length && rows[0][0] === '0' &&
+		rows[0][2] === String(s0.found_by_detector) &&
+		rows[0][3] === String(s0.found_by_start) &&
+		rows[rows.length - 1][5] === String(M.total.found), { rows, M });
+	check('... and its figures say who found them', /found by the detector/
+		.test(await page.textContent('#overview dl')));
+	await axeCheck(page, 'the results site with stage 0 (overview)');
+	await page.click('#tab-images');
+	const sel = '#image-' + env.IMAGE_ID;
+	const rec = JSON.parse(fs.readFileSync(path.join(path.dirname(
+		env.S0_EXP), 'out-s0', env.IMAGE_ID + '.json'), 'utf8'));
+	const origins = await page.evaluate(s => Array.from(
+		document.querySelectorAll(s + ' table.stage0-boxes tr')).slice(1)
+		.map(r => r.cells[1].textContent), sel);
+	check('stage 0: the image lists its starting boxes with their origins',
+		JSON.stringify(origins) === JSON.stringify(rec.stage0.origins),
+		{ origins, want: rec.stage0.origins });
+	await page.locator(sel + ' input.stage0').check();
+	check('... and its toggle draws each of them',
+		await page.locator(sel + ' .ov.start').count() ===
+		rec.stage0.boxes.length);
+	check('... its own view, stage 0',
+		await page.locator(sel + ' .views button', {
+			hasText: 'Stage 0' }).count() === 1);
+	await axeCheck(page, 'the results site with stage 0 (Images)');
+	await page.click('#tab-truth');
+	check('stage 0: the faces table says who found each face',
+		/detector/.test(await page.textContent('#truth table.faces')));
+	check('no script error and no request off file:// (stage 0)',
+		errors.length === 0, errors);
+	await ctx.close();
+}
+
 // The comparison of two experiments: both overlaid, a table, links.
 async function compareTests(browser) {
 	execFileSync(env.INTOFOCUS, ['report', env.EXP, env.CMP_EXP,
@@ -523,6 +581,7 @@ async function compareTests(browser) {
 		const rec = await labTests(browser);
 		await siteTests(browser, rec);
 		await compareTests(browser);
+		await stage0Tests(browser);
 	} catch (e) {
 		check('the browser tests ran to the end', false, String(e.stack));
 	}

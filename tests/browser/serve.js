@@ -13,46 +13,10 @@
 // Prints "ok - what" / "not ok - what" lines for the wrapper's TAP.
 // Nothing sleeps and then asserts: every wait is for a condition.
 'use strict';
-const fs = require('fs');
-const { chromium } = require('playwright-core');
+const { WAIT, check, waitFor, axeCheck, doTask, runMain } =
+	require('./lib.js');
 
 const env = process.env;
-const WAIT = 60000;
-const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-let failures = 0;
-
-function check(what, cond, detail) {
-	if (cond) {
-		console.log('ok - ' + what);
-	} else {
-		failures++;
-		console.log('not ok - ' + what);
-		if (detail !== undefined)
-			console.log('# ' + JSON.stringify(detail));
-	}
-}
-
-async function waitFor(what, fn, timeout) {
-	const end = Date.now() + (timeout || WAIT);
-	for (;;) {
-		const v = await fn();
-		if (v)
-			return v;
-		if (Date.now() > end)
-			throw new Error('timed out waiting for ' + what);
-		await new Promise(r => setTimeout(r, 200));
-	}
-}
-
-async function axeCheck(page, what) {
-	await page.addScriptTag({ content: AXE });
-	const r = await page.evaluate(() => axe.run(document,
-		{ resultTypes: ['violations'] }));
-	const bad = r.violations.filter(v => v.impact === 'serious' ||
-		v.impact === 'critical');
-	check('axe-core: no serious or critical violation on ' + what,
-		bad.length === 0, bad.map(v => v.id));
-}
 
 // From the entry link to the task page, once the daemon posted a HIT.
 async function arrive(page, entry) {
@@ -72,17 +36,6 @@ async function arrive(page, entry) {
 		await page.goto(env.BASE + '/');
 		return false;
 	});
-}
-
-// Draws a box, answers, submits; then waits for done() to hold.
-async function doTask(page, done) {
-	await waitFor('the task image', () => page.evaluate(() =>
-		document.getElementById('img').naturalWidth > 0));
-	await page.click('#add');
-	await page.check('input[name=face_found][value=yes]');
-	await page.fill('#feedback', 'a face at the top left');
-	await page.click('#submitButton', { noWaitAfter: true });
-	await waitFor('the page after submit', done);
 }
 
 async function main(browser) {
@@ -158,28 +111,4 @@ async function main(browser) {
 	await c4.close();
 }
 
-(async () => {
-	const browser = await chromium.launch({
-		executablePath: '/usr/bin/chromium',
-		headless: true,
-		timeout: 60000,
-		args: ['--no-sandbox', '--disable-gpu',
-			'--disable-dev-shm-usage',
-			'--disable-background-networking',
-			'--disable-component-update', '--disable-sync',
-			'--no-first-run'],
-	});
-	check('chromium starts', !!browser);
-	try {
-		await main(browser);
-	} catch (e) {
-		check('the participant flow ran to the end', false,
-			String(e.stack));
-	}
-	await browser.close();
-	process.exit(failures ? 1 : 0);
-})().catch(e => {
-	console.log('not ok - browser tests crashed');
-	console.log('# ' + String(e && e.stack));
-	process.exit(1);
-});
+runMain(main);

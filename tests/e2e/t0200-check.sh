@@ -32,11 +32,14 @@ check "--json numbers" "$PYTHON" -c '
 import json, sys
 p = json.load(open("plan.json"))
 assert p["valid"] is True and p["name"] == "exp3", p
-assert p["stages"] == [41, 21, 13], p["stages"]
-assert p["hits"] == 12 and p["assignments"] == 36, p
-assert p["cost"]["total_usd"] == "6.48" and p["cost"]["total_cents"] == 648
+# 41 is stage 1 of experiment 1 (start_from): exp3 pays for 21 and 13 only.
+assert p["stages"] == [21, 13], p["stages"]
+assert p["start_from"]["stage"] == 1, p["start_from"]
+assert p["start_from"]["state_dir"].endswith("state/exp1"), p["start_from"]
+assert p["hits"] == 8 and p["assignments"] == 24, p
+assert p["cost"]["total_usd"] == "4.32" and p["cost"]["total_cents"] == 432
 assert p["cost"]["fee_per_assignment_usd"] == "0.03"
-assert p["budget"]["left_usd"] == "13.52" and p["budget"]["over"] is False
+assert p["budget"]["left_usd"] == "15.68" and p["budget"]["over"] is False
 assert [i["id"] for i in p["images"]] == ["astronaut", "cat", "family", "shop"]
 assert p["images"][0]["width"] == 512 and p["images"][0]["faces"] == 1
 '

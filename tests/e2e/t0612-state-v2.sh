@@ -31,7 +31,9 @@ expect_stderr "... and says run migrates it" "schema version 2 from an older int
 expect_exit 0 "run migrates the state and finishes the experiment" \
 	timeout 120 "$INTOFOCUS" run run/exp.yaml --state-dir st
 expect_stderr "it says so" "state schema 2 -> 3"
-check "the state is schema 3" test "$(db 'PRAGMA user_version')" = 3
+expect_stderr "... and each later step" "state schema 3 -> 4"
+check "the state is schema 4 (the current one)" test \
+	"$(db 'PRAGMA user_version')" = 4
 check "each refused extension is its HIT's column now" test \
 	"$(db "SELECT COUNT(*) FROM hits WHERE stage = 2 AND extension_refused LIKE 'UpdateExpirationForHIT: AWS.MechanicalTurk.ParameterValidationError: %'")" = 2
 check "no other HIT has a refusal" test \

@@ -1,7 +1,7 @@
 # Browser tests (spec section 7): the worker task page in the simulator's
 # lab mode (with the confidence slider and keyboard-operated boxes), the
-# results site from file:// (overview, tabs, ground-truth editor) and the
-# comparison of two experiments, in Debian's chromium driven by
+# results site from file:// (overview, tabs, ground-truth editor, stage 0
+# with the detector's faces apart) and the comparison of two experiments, in Debian's chromium driven by
 # playwright-core (tests/browser/browser.js), each page checked by
 # axe-core for serious or critical accessibility violations.  A missing
 # chromium, node, playwright-core or axe-core is a failure, not a skip:
@@ -96,12 +96,20 @@ images:
 YAML
 check "the comparison's experiment runs on the embedded simulator" \
 	"$INTOFOCUS" run cmp.yaml --state-dir st-cmp
+# A third, with stage 0: the detector's boxes and one of the image's own.
+sed -e 's/^name: cmp/name: s0/' -e 's/^output_dir: cmp-out/output_dir: out-s0/' \
+	-e 's/^aggregate: first/aggregate: union\ndetector:\n  enabled: true/' \
+	cmp.yaml >s0.yaml
+echo "    boxes: [[238, 118, 24, 28]]" >>s0.yaml
+check "the stage-0 experiment runs on the embedded simulator" \
+	"$INTOFOCUS" run s0.yaml --state-dir st-s0
 "$INTOFOCUS" run lab.yaml --state-dir st >run.log 2>&1 &
 RUN_PID=$!
 
 LAB_URL="http://127.0.0.1:$PORT/" INTOFOCUS="$INTOFOCUS" EXP=lab.yaml \
 	STATE_DIR=st OUT_DIR=out IMAGE_ID=group SITE_DIR=site \
 	CMP_EXP=cmp.yaml CMP_STATE_DIR=st-cmp CMP_DIR=compare \
+	S0_EXP=s0.yaml S0_STATE_DIR=st-s0 S0_DIR=site-s0 \
 	SHOT_DIR="$TOP/${BUILD:-build}/browser" \
 	NODE_PATH="$BROWSER_DIR/node_modules" \
 	timeout 280 node "$BROWSER_DIR/browser.js" >browser.out 2>&1

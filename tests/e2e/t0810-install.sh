@@ -106,7 +106,9 @@ if command -v groff >/dev/null 2>&1; then
 		mturk.poll_interval hit.title hit.description hit.keywords \
 		hit.reward hit.workers hit.assignment_duration hit.lifetime \
 		hit.auto_approval_delay hit.approve hit.exclusive_stages \
-		hit.max_extensions hit.qualifications stages aggregate \
+		hit.max_extensions hit.qualifications hit.exclusivity_group.name \
+		hit.exclusivity_group.stages hit.exclusivity_group.first_stage \
+		stages aggregate \
 		redact.style redact.color images_host.kind images_host.bucket \
 		images_host.region images_host.prefix images_host.endpoint \
 		images_host.url_expiry images_host.dir images_host.base_url \

@@ -97,12 +97,21 @@ test_examples(void **state)
 		size_t nstages;
 		int windows[5];
 		enum exp_aggregate agg;
+		const char *start_from; /* its stage 1 (41) comes first */
 	} table[] = {
-		/* Spec section 1's table of the seed's experiments. */
-		{"examples/exp1.yaml", 5, {41, 27, 21, 17, 13}, EXP_AGG_UNION},
-		{"examples/exp2.yaml", 5, {41, 27, 21, 17, 13}, EXP_AGG_FIRST},
-		{"examples/exp3.yaml", 3, {41, 21, 13}, EXP_AGG_UNION},
-		{"examples/exp4.yaml", 3, {41, 21, 13}, EXP_AGG_FIRST},
+		/*
+		 * Spec section 1's table of the seed's experiments: 3 and 4
+		 * are 41, 21, 13 with their 41 taken from 1 and 2's stage 1
+		 * (issue 17), so their own stages are 21, 13.
+		 */
+		{"examples/exp1.yaml", 5, {41, 27, 21, 17, 13}, EXP_AGG_UNION,
+		 NULL},
+		{"examples/exp2.yaml", 5, {41, 27, 21, 17, 13}, EXP_AGG_FIRST,
+		 NULL},
+		{"examples/exp3.yaml", 2, {21, 13}, EXP_AGG_UNION,
+		 "examples/../state/exp1"},
+		{"examples/exp4.yaml", 2, {21, 13}, EXP_AGG_FIRST,
+		 "examples/../state/exp2"},
 	};
 
 	(void)state;
@@ -112,6 +121,13 @@ test_examples(void **state)
 		assert_int_equal(e->nstages, table[i].nstages);
 		assert_memory_equal(e->stages, table[i].windows,
 				    table[i].nstages * sizeof(int));
+		if (table[i].start_from == NULL) {
+			assert_null(e->start_from.state_dir);
+		} else {
+			assert_string_equal(e->start_from.state_dir,
+					    table[i].start_from);
+			assert_int_equal(e->start_from.stage, 1);
+		}
 		assert_int_equal(e->aggregate, table[i].agg);
 		/* The seed study: 3 workers, $0.15, 5 minutes, sandbox. */
 		assert_int_equal(e->hit.workers, 3);
@@ -258,6 +274,31 @@ test_full(void **state)
 	assert_int_equal(e->images[1].height, 8);
 	assert_false(e->images[2].has_ground_truth);
 	assert_int_equal(e->images[2].line, 47);
+	exp_free(e);
+}
+
+/* hit.exclusivity_group: the slots, their names, and without a group. */
+static void
+test_group_slots(void **state)
+{
+	struct experiment *e = load_ok(VALID "/group.yaml");
+	char name[128];
+
+	(void)state;
+	assert_string_equal(e->hit.group.name, "study");
+	assert_int_equal(exp_qual_slots(e), 5);
+	assert_int_equal(exp_qual_slot(e, 1), 4);
+	assert_int_equal(exp_qual_slot(e, 2), 5);
+	exp_qual_slot_name(e, 2, name, sizeof(name));
+	assert_string_equal(name, "intofocus group study stage 2");
+	exp_free(e);
+
+	e = load_ok(VALID "/minimal.yaml");
+	assert_null(e->hit.group.name);
+	assert_int_equal(exp_qual_slots(e), (int)e->nstages);
+	assert_int_equal(exp_qual_slot(e, 3), 3);
+	exp_qual_slot_name(e, 3, name, sizeof(name));
+	assert_string_equal(name, "intofocus minimal stage 3");
 	exp_free(e);
 }
 
@@ -1024,6 +1065,8 @@ test_keys_format(void **state)
 		"images_host.url_expiry: duration 1s..7d (kind s3);",
 		"hit.qualifications[].comparator: LessThan | ",
 		"images[].file: string, 1-1024 characters, required\n",
+		"hit.exclusivity_group.first_stage: integer 1..16 "
+		"[default: 1];",
 		"images: list, required; SIGHUP: new images start",
 	};
 	struct buf b;
@@ -1035,6 +1078,138 @@ test_keys_format(void **state)
 		if (strstr(b.data, lines[i]) == NULL)
 			fail_msg("--keys lacks: %s", lines[i]);
 	buf_cleanup(&b);
+}
+
+/* ---- recruitment: (issue 16) -------------------------------------------- */
+
+#define PROLIFIC_OK                                                     \
+	"budget_usd: \"100\"\nrecruitment:\n  platform: prolific\n"     \
+	"  study_id: 6571f0aa\n  completion_code: C1A2B3C4\n"           \
+	"  reward_usd: \"2.00\"\n  places: 40\n"
+
+static void
+test_recruitment_values(void **state)
+{
+	struct scratch *s = *state;
+	struct experiment *e;
+
+	e = load_ok(write_yaml(s, "mturk.yaml", HEAD HIT "images: []\n"));
+	assert_int_equal(e->recruitment.platform, EXP_PLATFORM_MTURK);
+	assert_null(e->recruitment.study_id);
+	exp_free(e);
+
+	e = load_ok(write_yaml(s, "p.yaml", HEAD HIT "images: []\n" PROLIFIC_OK
+			       "  tasks_per_participant: 5\n"
+			       "  bonus_per_task_usd: \"0.05\"\n"
+			       "  fee: academic\n  vat_percent: 20\n"
+			       "  api_url: http://127.0.0.1:9/\n"));
+	assert_int_equal(e->recruitment.platform, EXP_PLATFORM_PROLIFIC);
+	assert_string_equal(e->recruitment.study_id, "6571f0aa");
+	assert_string_equal(e->recruitment.completion_code, "C1A2B3C4");
+	assert_int_equal(e->recruitment.reward_cents, 200);
+	assert_int_equal(e->recruitment.places, 40);
+	assert_int_equal(e->recruitment.tasks_per_participant, 5);
+	assert_int_equal(e->recruitment.bonus_per_task_cents, 5);
+	assert_int_equal(e->recruitment.fee, EXP_FEE_ACADEMIC);
+	assert_int_equal(e->recruitment.fee_bp, 3330);
+	assert_int_equal(e->recruitment.vat_bp, 2000);
+	assert_string_equal(e->recruitment.api_url, "http://127.0.0.1:9/");
+	assert_string_equal(exp_platform_str(e->recruitment.platform),
+			    "prolific");
+	assert_string_equal(exp_fee_str(e->recruitment.fee), "academic");
+	exp_free(e);
+
+	/* The defaults: corporate fee, no VAT, no bonus, the real API. */
+	e = load_ok(write_yaml(s, "d.yaml", HEAD HIT "images: []\n"
+			       PROLIFIC_OK));
+	assert_int_equal(e->recruitment.fee, EXP_FEE_CORPORATE);
+	assert_int_equal(e->recruitment.fee_bp, 4280);
+	assert_int_equal(e->recruitment.fee_percent_bp, -1);
+	assert_int_equal(e->recruitment.vat_bp, 0);
+	assert_int_equal(e->recruitment.bonus_per_task_cents, 0);
+	assert_int_equal(e->recruitment.tasks_per_participant, 0);
+	assert_null(e->recruitment.api_url);
+	exp_free(e);
+
+	/* fee_percent wins over the published rates; "%" is optional. */
+	e = load_ok(write_yaml(s, "f.yaml", HEAD HIT "images: []\n"
+			       PROLIFIC_OK "  fee_percent: 12.5%\n"));
+	assert_int_equal(e->recruitment.fee_bp, 1250);
+	exp_free(e);
+}
+
+static void
+test_recruitment_rules(void **state)
+{
+	static const struct snippet cases[] = {
+		{"prolific, all required keys", HEAD HIT "images: []\n"
+		 PROLIFIC_OK, NULL, 0},
+		{"unknown platform", HEAD HIT "images: []\nrecruitment:\n"
+		 "  platform: upwork\n",
+		 "8:13: recruitment.platform: \"upwork\" is not one of mturk, "
+		 "prolific", 1},
+		{"prolific keys with mturk", HEAD HIT "images: []\n"
+		 "recruitment:\n  platform: mturk\n  study_id: abc\n",
+		 "9:3: recruitment.study_id: only with platform prolific", 1},
+		{"prolific needs its keys", HEAD HIT "images: []\n"
+		 "budget_usd: \"5\"\nrecruitment:\n  platform: prolific\n",
+		 "9:3: recruitment.study_id: required with platform prolific",
+		 4},
+		{"prolific needs a budget", HEAD HIT "images: []\n"
+		 "recruitment:\n  platform: prolific\n"
+		 "  study_id: 6571f0aa\n  completion_code: C1A2B3C4\n"
+		 "  reward_usd: \"2.00\"\n  places: 40\n",
+		 "8:13: recruitment.platform: prolific pays real money: set "
+		 "budget_usd to cap it", 1},
+		{"study id with a slash", HEAD HIT "images: []\n"
+		 "budget_usd: \"100\"\nrecruitment:\n  platform: prolific\n"
+		 "  study_id: a/b\n  completion_code: C1A2B3C4\n"
+		 "  reward_usd: \"2.00\"\n  places: 40\n",
+		 "10:13: recruitment.study_id: \"a/b\" may use only A-Z, a-z, "
+		 "0-9, '_' and '-' (1-64 characters)", 1},
+		{"negative reward", HEAD HIT "images: []\n"
+		 "budget_usd: \"100\"\nrecruitment:\n  platform: prolific\n"
+		 "  study_id: s1\n  completion_code: C1\n"
+		 "  reward_usd: \"-2\"\n  places: 40\n",
+		 "12:15: recruitment.reward_usd: \"-2\" is not an amount of "
+		 "USD like \"0.15\" (digits, at most 2 decimals, no sign or "
+		 "$)", 1},
+		{"zero places", HEAD HIT "images: []\n"
+		 "budget_usd: \"100\"\nrecruitment:\n  platform: prolific\n"
+		 "  study_id: s1\n  completion_code: C1\n"
+		 "  reward_usd: \"2\"\n  places: 0\n",
+		 "13:11: recruitment.places: 0 is out of range 1..1000000", 1},
+		{"fee and fee_percent", HEAD HIT "images: []\n" PROLIFIC_OK
+		 "  fee: academic\n  fee_percent: 30\n",
+		 "15:16: recruitment.fee_percent: give either fee or "
+		 "fee_percent, not both", 1},
+		{"fee percent over 100", HEAD HIT "images: []\n" PROLIFIC_OK
+		 "  fee_percent: 101\n",
+		 "14:16: recruitment.fee_percent: \"101\" is not a percentage "
+		 "like 20 or 42.8 (0 to 100, at most two decimals)", 1},
+		{"vat with three decimals", HEAD HIT "images: []\n" PROLIFIC_OK
+		 "  vat_percent: 20.125\n",
+		 "14:16: recruitment.vat_percent: \"20.125\" is not a "
+		 "percentage like 20 or 42.8 (0 to 100, at most two "
+		 "decimals)", 1},
+		{"bonus without tasks", HEAD HIT "images: []\n" PROLIFIC_OK
+		 "  bonus_per_task_usd: \"0.05\"\n",
+		 "14:23: recruitment.bonus_per_task_usd: needs "
+		 "recruitment.tasks_per_participant (the most bonuses one "
+		 "submission can earn)", 1},
+		{"plain http api", HEAD HIT "images: []\n" PROLIFIC_OK
+		 "  api_url: http://api.prolific.com\n",
+		 "14:12: recruitment.api_url: \"http://api.prolific.com\" must "
+		 "use https:// (plain http:// is allowed only on a loopback "
+		 "address such as 127.0.0.1)", 1},
+		{"no token in YAML", HEAD HIT "images: []\n" PROLIFIC_OK
+		 "  token: abc\n",
+		 "14:3: unknown key \"token\"", 1},
+	};
+	struct scratch *s = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_snippet(s, &cases[i]);
 }
 
 static void
@@ -1062,6 +1237,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_valid_fixtures),
+		cmocka_unit_test(test_group_slots),
 		cmocka_unit_test(test_invalid_corpus),
 		cmocka_unit_test(test_snippets),
 		cmocka_unit_test(test_many_errors_capped),
@@ -1072,6 +1248,8 @@ main(void)
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_keys_format),
 		cmocka_unit_test(test_enum_names),
+		cmocka_unit_test(test_recruitment_values),
+		cmocka_unit_test(test_recruitment_rules),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

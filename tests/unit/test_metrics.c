@@ -305,6 +305,120 @@ test_stages_and_cost(void **state)
 	json_decref(j);
 }
 
+/*
+ * Stage 0: four 10x10 faces on a 100x100 image.  Stage 0 holds a detector
+ * box over face 0 and a given box over 60% of face 1 plus a detector box
+ * over the other 40% (found at stage 0, not by the detector: "start");
+ * stage 1's crowd covers face 2; face 3 is missed.
+ */
+static void
+test_stage0_detector_and_crowd(void **state)
+{
+	const struct box faces[] = {{0, 0, 10, 10}, {50, 50, 10, 10},
+				    {80, 0, 10, 10}, {0, 80, 10, 10}};
+	const struct box red[] = {{0, 0, 10, 10}, {50, 50, 6, 10},
+				  {56, 50, 4, 10}, {80, 0, 10, 10}};
+	const struct box det[] = {{0, 0, 10, 10}, {56, 50, 4, 10}};
+	const size_t upto[] = {3, 4};
+	struct face_metrics f[4];
+	struct image_metrics m, t;
+	struct buf b;
+	json_t *j;
+	char *text;
+
+	(void)state;
+	for (size_t i = 0; i < 4; i++) {
+		assert_true(metrics_face(&faces[i], red, upto, 1, 100, 100,
+					 &f[i]));
+		metrics_face_detector(&f[i], det, 2);
+	}
+	assert_true(f[0].at_stage0 && f[0].by_detector);
+	assert_true(f[1].at_stage0 && !f[1].by_detector);
+	assert_true(!f[2].at_stage0 && f[2].first_stage == 1);
+	assert_true(!f[3].found && !f[3].at_stage0 && f[3].first_stage == 0);
+	assert_int_equal(f[0].first_stage, 0);
+	m = measure(faces, 4, red, 4, 100, 100);
+	m.has_stage0 = true;
+	m.stage0_boxes = 3;
+	m.stage0_detector_boxes = 2;
+	metrics_stages(&m, f, 4, 1);
+	assert_int_equal(m.found, 3);
+	assert_int_equal(m.found_stage0, 2);
+	assert_int_equal(m.found_by_detector, 1);
+	/* Cumulative: stage 1's redaction holds stage 0's. */
+	assert_int_equal(m.found_by_stage[0], 3);
+
+	j = metrics_face_json(&f[0]);
+	text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_non_null(strstr(text, "\"first_stage\":0,"));
+	assert_non_null(strstr(text, "\"found_by\":\"detector\""));
+	free(text);
+	json_decref(j);
+	j = metrics_face_json(&f[1]);
+	text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_non_null(strstr(text, "\"found_by\":\"start\""));
+	free(text);
+	json_decref(j);
+	j = metrics_face_json(&f[2]);
+	text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_non_null(strstr(text, "\"first_stage\":1,"));
+	assert_non_null(strstr(text, "\"found_by\":\"crowd\""));
+	free(text);
+	json_decref(j);
+	j = metrics_face_json(&f[3]);
+	text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_non_null(strstr(text, "\"first_stage\":null,"));
+	assert_non_null(strstr(text, "\"found_by\":null"));
+	free(text);
+	json_decref(j);
+
+	j = metrics_json(&m);
+	text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_non_null(strstr(text, "\"found_by_crowd\":1,"));
+	assert_non_null(strstr(text, "\"stage0\":{\"boxes\":3,"
+				     "\"detector_boxes\":2,\"found\":2,"
+				     "\"found_by_detector\":1,"
+				     "\"found_by_start\":1}"));
+	free(text);
+	json_decref(j);
+
+	buf_init(&b, 0);
+	metrics_csv_header_stage0(&b, 1);
+	assert_int_equal(metrics_csv_row_stage0(&b, "x", &m), 0);
+	metrics_total_init(&t);
+	metrics_total_add(&t, &m);
+	metrics_total_add(&t, &m);
+	assert_true(t.has_stage0);
+	assert_int_equal(t.found_stage0, 4);
+	assert_int_equal(t.found_by_detector, 2);
+	assert_int_equal(metrics_csv_row_stage0(&b, "total", &t), 0);
+	m.has_truth = false;
+	assert_int_equal(metrics_csv_row_stage0(&b, "none", &m), 0);
+	assert_non_null(strstr(b.data, ",boxes_on_no_face,stage0_boxes,"
+				       "found_by_detector,found_by_start,"
+				       "found_by_crowd,found_stage0,"
+				       "found_stage1\n"));
+	/* 3 boxes; 1 by the detector, 1 start, 1 crowd; 2 at stage 0. */
+	assert_non_null(strstr(b.data, ",3,1,1,1,2,3\n"));
+	assert_non_null(strstr(b.data, "\ntotal,8,6,2,"));
+	assert_non_null(strstr(b.data, ",6,2,2,2,4,6\n"));
+	/* Every row has as many cells as the header. */
+	{
+		size_t cells[4] = {0}, line = 0;
+
+		for (const char *p = b.data; *p != '\0'; p++) {
+			if (*p == ',')
+				cells[line]++;
+			else if (*p == '\n')
+				line++;
+		}
+		assert_int_equal(line, 4);
+		for (size_t i = 1; i < 4; i++)
+			assert_int_equal(cells[i], cells[0]);
+	}
+	buf_cleanup(&b);
+}
+
 int
 main(void)
 {
@@ -319,6 +433,7 @@ main(void)
 		cmocka_unit_test(test_totals_skip_images_without_truth),
 		cmocka_unit_test(test_csv_and_json),
 		cmocka_unit_test(test_stages_and_cost),
+		cmocka_unit_test(test_stage0_detector_and_crowd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,7 +34,8 @@ test_curve(void **state)
 static const struct sim_face faces[] = {
 	{100, 80, 40, 48}, {300, 90, 22, 26}, {500, 300, 120, 130},
 };
-static const struct sim_image image = {"bikes", 800, 600, faces, 3, NULL, 0};
+static const struct sim_image image = {"bikes", 800, 600, faces, 3,
+						NULL, 0, NULL, 0};
 
 static void
 answer(uint64_t seed, const char *worker, int window,

@@ -96,7 +96,8 @@ run_rule(int rule, enum sim_aggregate sim_rule, uint64_t seed,
 	 struct tally *t)
 {
 	struct sim_store_config cfg = {.seed = seed, .clock_ms = fixed_clock};
-	struct sim_image im = {"img", W, H, faces, NFACES, NULL, 0};
+	struct sim_image im = {"img", W, H, faces, NFACES,
+			       NULL, 0, NULL, 0};
 	struct sim_crowd_model model = SIM_CROWD_MODEL_DEFAULT;
 	struct sim_experiment exp = {"e", windows, STAGES, &im, 1, sim_rule,
 				     &model};
@@ -265,7 +266,8 @@ static void
 test_model_settings(void **state)
 {
 	struct sim_crowd_model m = {2.0, 0.5, 0.0, 0.0};
-	struct sim_image im = {"img", W, H, faces, NFACES, NULL, 0};
+	struct sim_image im = {"img", W, H, faces, NFACES,
+			       NULL, 0, NULL, 0};
 	struct sim_crowd_task task = {.image = &im, .window = 41, .stage = 1,
 				      .model = &m};
 	struct errbuf eb = {0};

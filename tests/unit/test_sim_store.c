@@ -725,7 +725,8 @@ run_once(uint64_t seed)
 {
 	struct fixture *f = fixture_new(0, seed);
 	struct sim_face face = {100, 100, 60, 60};
-	struct sim_image im = {"img", 640, 480, &face, 1, NULL, 0};
+	struct sim_image im = {"img", 640, 480, &face, 1,
+			       NULL, 0, NULL, 0};
 	int windows[] = {41, 13};
 	struct sim_experiment exp = {"e", windows, 2, &im, 1, SIM_AGG_UNION,
 				     NULL};
@@ -1556,8 +1557,8 @@ test_abandoned_assignment_taken_again(void **state)
 
 static const struct sim_face idx_faces[] = {{10, 10, 30, 34}};
 static const struct sim_image idx_images[] = {
-	{"a", 96, 72, idx_faces, 1, NULL, 0},
-	{"b", 96, 72, idx_faces, 1, NULL, 0},
+	{"a", 96, 72, idx_faces, 1, NULL, 0, NULL, 0},
+	{"b", 96, 72, idx_faces, 1, NULL, 0, NULL, 0},
 };
 static const int idx_windows[] = {41, 27, 13};
 static const struct sim_experiment idx_exp = {

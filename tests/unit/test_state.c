@@ -100,6 +100,12 @@ test_refuses_newer_schema(void **state)
 	assert_int_equal(state_open_readonly(f->sub, &st, &eb), IF_ERUNTIME);
 }
 
+/* What schema 4 added (Prolific), undone to make an older state. */
+#define DROP_SCHEMA_4                                                   \
+	"DROP TABLE prolific_submissions; DROP TABLE prolific_approvals;" \
+	"DROP TABLE prolific_bonuses; DROP TABLE prolific_decisions;"     \
+	"DROP TABLE stage0_boxes; DROP TABLE stage0;"
+
 /*
  * A state file of schema 1 (before images kept their remote errors) is
  * migrated in place when the daemon opens it: its rows stay, the new
@@ -134,7 +140,7 @@ test_migrates_schema_1(void **state)
 			   "ALTER TABLE images DROP COLUMN error_since;"
 			   "ALTER TABLE images DROP COLUMN retries;"
 			   "ALTER TABLE hits DROP COLUMN "
-			   "extension_refused;"
+			   "extension_refused;" DROP_SCHEMA_4
 			   "PRAGMA user_version = 1",
 			   &eb),
 		IF_OK);
@@ -148,7 +154,7 @@ test_migrates_schema_1(void **state)
 					    -1, &stmt, NULL),
 			 SQLITE_OK);
 	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(stmt, 0), 3); /* the current one */
+	assert_int_equal(sqlite3_column_int(stmt, 0), 4); /* the current one */
 	sqlite3_finalize(stmt);
 	assert_int_equal(store_image_get(st, "bikes", &got, &found, &eb),
 			 IF_OK);
@@ -215,7 +221,7 @@ test_migrates_schema_2(void **state)
 	/* Back to what schema 2 looked like. */
 	assert_int_equal(state_exec(st,
 				    "ALTER TABLE hits DROP COLUMN "
-				    "extension_refused;"
+				    "extension_refused;" DROP_SCHEMA_4
 				    "PRAGMA user_version = 2",
 				    &eb),
 			 IF_OK);
@@ -240,6 +246,146 @@ test_migrates_schema_2(void **state)
 			 IF_OK);
 	assert_true(found);
 	assert_non_null(strstr(got.error, "UpdateExpirationForHIT refused"));
+	state_close(st);
+}
+
+static void
+put_image(struct state *st, const char *id)
+{
+	struct errbuf eb = {0};
+	struct image_rec im = {0};
+
+	snprintf(im.id, sizeof(im.id), "%s", id);
+	snprintf(im.file, sizeof(im.file), "%s.jpg", id);
+	im.state = IMAGE_RENDER;
+	im.stage = 1;
+	im.attempt = 1;
+	assert_int_equal(store_image_insert(st, &im, &eb), IF_OK);
+}
+
+/*
+ * Schema 3 had no stage 0: the migration adds its tables, keeps the rows,
+ * and the starting boxes can then be recorded and read back.
+ */
+static void
+test_migrates_schema_3(void **state)
+{
+	struct fixture *f = *state;
+	struct errbuf eb = {0};
+	struct state *st = NULL;
+	struct image_rec got;
+	struct stage0_box b = {{1, 2, 3, 4}, "image"}, *out = NULL;
+	size_t n = 9;
+	bool found = false, inserted = false, recorded = true;
+	sqlite3_stmt *stmt;
+
+	assert_int_equal(state_open(f->sub, "exp1", &st, &eb), IF_OK);
+	put_image(st, "street");
+	assert_int_equal(state_exec(st,
+				    DROP_SCHEMA_4
+				    "PRAGMA user_version = 3",
+				    &eb),
+			 IF_OK);
+	state_close(st);
+	assert_int_equal(state_open_readonly(f->sub, &st, &eb), IF_ERUNTIME);
+	assert_non_null(strstr(eb.msg, "schema version 3"));
+	err_init(&eb);
+	assert_int_equal(state_open(f->sub, "exp1", &st, &eb), IF_OK);
+	assert_int_equal(sqlite3_prepare_v2(state_db(st), "PRAGMA user_version",
+					    -1, &stmt, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(stmt, 0), 4);
+	sqlite3_finalize(stmt);
+	assert_int_equal(store_image_get(st, "street", &got, &found, &eb),
+			 IF_OK);
+	assert_true(found);
+	assert_int_equal(store_stage0_get(st, "street", &out, &n, &recorded,
+					  &eb),
+			 IF_OK);
+	assert_false(recorded);
+	assert_null(out);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_stage0_put(st, "street", &b, 1, 50, &inserted,
+					  &eb),
+			 IF_OK);
+	assert_true(inserted);
+	state_close(st);
+	assert_int_equal(state_open_readonly(f->sub, &st, &eb), IF_OK);
+	assert_int_equal(store_stage0_get(st, "street", &out, &n, &recorded,
+					  &eb),
+			 IF_OK);
+	assert_true(recorded);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].box.w, 3);
+	assert_string_equal(out[0].origin, "image");
+	free(out);
+	state_close(st);
+}
+
+/*
+ * Stage 0 is recorded once per image: a second record (a step run again
+ * after a crash) changes nothing and says so; an image recorded with no
+ * boxes is recorded all the same; boxes keep their order and origins.
+ */
+static void
+test_stage0_recorded_once(void **state)
+{
+	struct fixture *f = *state;
+	struct errbuf eb = {0};
+	struct state *st = NULL;
+	struct stage0_box first[3] = {
+		{{10, 20, 30, 40}, "experiment exp1 stage 1"},
+		{{0, 0, 5, 5}, "file"},
+		{{7, 8, 9, 10}, "detector"},
+	};
+	struct stage0_box again = {{1, 1, 1, 1}, "image"}, *out = NULL;
+	size_t n = 0;
+	bool inserted = false, recorded = false;
+
+	assert_int_equal(state_open(f->sub, "exp1", &st, &eb), IF_OK);
+	put_image(st, "street");
+	put_image(st, "cat");
+	assert_int_equal(store_stage0_put(st, "street", first, 3, 5, &inserted,
+					  &eb),
+			 IF_OK);
+	assert_true(inserted);
+	assert_int_equal(store_stage0_put(st, "street", &again, 1, 6,
+					  &inserted, &eb),
+			 IF_OK);
+	assert_false(inserted);
+	assert_int_equal(store_stage0_put(st, "cat", NULL, 0, 6, &inserted,
+					  &eb),
+			 IF_OK);
+	assert_true(inserted);
+	assert_int_equal(store_stage0_get(st, "street", &out, &n, &recorded,
+					  &eb),
+			 IF_OK);
+	assert_true(recorded);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_memory_equal(&out[i].box, &first[i].box,
+				    sizeof(struct box));
+		assert_string_equal(out[i].origin, first[i].origin);
+	}
+	free(out);
+	assert_int_equal(store_stage0_get(st, "cat", &out, &n, &recorded,
+					  &eb),
+			 IF_OK);
+	assert_true(recorded);
+	assert_int_equal(n, 0);
+	free(out);
+	assert_int_equal(store_stage0_get(st, "nope", &out, &n, &recorded,
+					  &eb),
+			 IF_OK);
+	assert_false(recorded);
+	/* The store-failure hook reaches these writes too. */
+	put_image(st, "shop");
+	state_fail_write_at(st, 1, "stage0");
+	assert_int_equal(store_stage0_put(st, "shop", first, 1, 7, &inserted,
+					  &eb),
+			 IF_ERUNTIME);
+	assert_false(inserted);
 	state_close(st);
 }
 
@@ -537,6 +683,10 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_migrates_schema_2, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_migrates_schema_3, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stage0_recorded_once,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_newer_schema,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_and_full_sync, setup,
