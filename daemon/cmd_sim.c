@@ -45,7 +45,7 @@ usage(FILE *fp)
 		"[--no-crowd]\n"
 		"                     [--slow-ms MS] [--latency-ms MS] "
 		"[--state-dir DIR]\n"
-		"                     [--no-push]\n"
+		"                     [--push]\n"
 		"                     [--refuse OPERATION[:TEXT]=ERROR]...\n"
 		"\n"
 		"  --listen ADDR:PORT  loopback address to listen on "
@@ -65,8 +65,11 @@ usage(FILE *fp)
 		"  --latency-ms MS     every API and S3 request waits MS "
 		"(0..2000) before its\n"
 		"                      answer, like a remote service [0]\n"
-		"  --no-push           offer no push of finished HITs: "
-		"daemons poll\n"
+		"  --push              offer daemons a push of finished HITs "
+		"instead of their\n"
+		"                      polling alone (which workers a "
+		"HIT gets then\n"
+		"                      depends on timing, as on MTurk)\n"
 		"  --state-dir DIR     keep HITs, answers and images in DIR "
 		"across restarts\n"
 		"                      [default: in memory only]\n"
@@ -183,7 +186,7 @@ sim_opt(struct sim_opts *o, int c, const char *arg, struct errbuf *eb)
 		o->cfg.crowd_off = true;
 		return IF_OK;
 	case 'N':
-		o->cfg.push_off = true;
+		o->cfg.push_off = false;
 		return IF_OK;
 	case 'S':
 		o->cfg.state_dir = arg;
@@ -230,7 +233,7 @@ parse_sim_opts(int argc, char **argv, struct sim_opts *o, struct errbuf *eb)
 		{"experiment", required_argument, NULL, 'e'},
 		{"delay", required_argument, NULL, 'd'},
 		{"no-crowd", no_argument, NULL, 'n'},
-		{"no-push", no_argument, NULL, 'N'},
+		{"push", no_argument, NULL, 'N'},
 		{"slow-ms", required_argument, NULL, 'w'},
 		{"latency-ms", required_argument, NULL, 'L'},
 		{"state-dir", required_argument, NULL, 'S'},
@@ -247,6 +250,12 @@ parse_sim_opts(int argc, char **argv, struct sim_opts *o, struct errbuf *eb)
 	memset(o, 0, sizeof(*o));
 	snprintf(o->host, sizeof(o->host), "127.0.0.1");
 	o->cfg.port = 9000;
+	/*
+	 * Polling alone by default: runs against "intofocus sim" line up on
+	 * the poll interval, so that which worker takes which HIT (with
+	 * exclusive stages) does not depend on the machine's speed.
+	 */
+	o->cfg.push_off = true;
 	o->seed = 1;
 	o->slow = -2;
 	o->crowd_k = o->crowd_x0 = o->spurious = o->jitter = -1;

@@ -287,6 +287,12 @@ engine_client_open(struct engine *e, struct errbuf *eb)
 		ccfg.clock.now = e->cfg.now;
 		ccfg.clock.ctx = e->cfg.now_arg;
 	}
+	/*
+	 * The pace is MTurk's (struct mturk_rate); the project's own server
+	 * bounds its connections itself.
+	 */
+	if (e->ctx.exp->mturk.environment == EXP_ENV_SIMULATOR)
+		ccfg.rate.per_second = -1;
 	return mturk_client_new(&ccfg, &e->ctx.client, eb);
 }
 

@@ -833,89 +833,91 @@ write_settlement(struct state *st, void *arg, struct errbuf *eb)
 }
 
 /*
- * ApproveAssignment for a pending assignment: *settled gets what the state
- * records.  Rejected outside the daemon counts as settled (its answer
- * counts, no approval is tried again); *never when approve can never
- * succeed from the state the read-back saw.
+ * What an ApproveAssignment of the batch came to: *settled gets what the
+ * state records.  Rejected outside the daemon counts as settled (its
+ * answer counts, no approval is tried again); *never when approve can
+ * never succeed from the state the read-back saw.
  */
 static int
-approve_one(struct run_ctx *ctx, const struct image_rec *im,
-	    const struct assignment_rec *a, enum approval *settled,
-	    bool *never, struct errbuf *cause)
+approve_outcome(struct run_ctx *ctx, const struct image_rec *im,
+		const struct assignment_rec *a, struct mturk_settle *it,
+		enum approval *settled, bool *never, struct errbuf *cause)
 {
 	/* a->stage: a finished stage's approvals follow its next HIT. */
-	char seen[16];
-	int rc;
-
-	ctx->api_calls++;
-	rc = mturk_approve_assignment(ctx->client, a->assignment_id, NULL, seen,
-				      sizeof(seen), cause);
-	run_crash_point(ctx, "after ApproveAssignment");
-	if (rc == IF_OK) {
+	if (it->rc == IF_OK) {
 		*settled = APPROVAL_APPROVED;
 		return IF_OK;
 	}
-	if (strcmp(seen, "Rejected") == 0) {
+	if (strcmp(it->status, "Rejected") == 0) {
 		/* Settled outside the daemon: say so, go on. */
 		log_warnx("%s/%s/%d: assignment %s by %s was rejected outside "
 			  "the daemon; its answer counts, no approval is tried "
 			  "again: %s",
 			  ctx->exp->name, im->id, a->stage, a->assignment_id,
-			  a->worker_id, cause->msg);
-		err_init(cause);
+			  a->worker_id, it->eb.msg);
 		*settled = APPROVAL_REJECTED;
 		return IF_OK;
 	}
 	/* Approve never succeeds from there. */
-	if (seen[0] != '\0' && strcmp(seen, "Submitted") != 0)
+	if (it->status[0] != '\0' && strcmp(it->status, "Submitted") != 0)
 		*never = true;
-	return rc;
+	*settled = APPROVAL_PENDING;
+	err_set(cause, it->rc, "%s", it->eb.msg);
+	return it->rc;
 }
+
+/* The remote calls of a settlement, and which assignment each is for. */
+struct settle_calls {
+	struct mturk_settle *items;
+	size_t *of;
+	size_t n;
+};
 
 /*
  * Approves (approve: auto, when approve) and grants the stage
  * qualification (exclusive_stages, when grant) for every recorded
- * assignment of the image's stage that still needs it.  A passing failure
- * leaves the rest for the next poll.
+ * assignment of the image's stage that still needs it: the calls at once
+ * (mturk_settle_many, issue 19), then one transaction for what they did.
+ * A failure leaves its assignment for the next poll; the first failure is
+ * returned, with its fault in *fault.
  */
 static int
 settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
 		   int stage, bool approve, bool grant, bool *never,
-		   struct errbuf *cause, struct errbuf *eb)
+		   enum mturk_fault *fault, struct errbuf *cause,
+		   struct errbuf *eb)
 {
 	const struct experiment *exp = ctx->exp;
 	bool auto_ok = exp->hit.approve == EXP_APPROVE_AUTO;
 	struct assignment_rec *a = NULL;
 	enum approval *settled = NULL;
 	unsigned char *granted = NULL;
+	struct settle_calls sc = {NULL, NULL, 0};
 	const char *qual = ctx->qual_type[exp_qual_slot(exp, stage) - 1];
 	size_t n = 0;
 	int rc = IF_OK, wrc = IF_OK;
 
 	*never = false;
+	*fault = MTURK_FAULT_NONE;
 	if (store_assignments_for(ctx->st, im->id, stage, &a, &n, eb) != IF_OK)
 		return eb->code;
 	settled = calloc(n + 1, sizeof(*settled));
 	granted = calloc(n + 1, 1);
-	if (settled == NULL || granted == NULL) {
+	sc.items = calloc(2 * n + 1, sizeof(*sc.items));
+	sc.of = calloc(2 * n + 1, sizeof(*sc.of));
+	if (settled == NULL || granted == NULL || sc.items == NULL ||
+	    sc.of == NULL) {
 		wrc = err_set(eb, IF_ERUNTIME, "out of memory");
 		goto out;
 	}
-	/*
-	 * The remote calls first, then one transaction for what they did: a
-	 * crash in between only repeats calls that are safe to repeat (a
-	 * second approve is recognised as done, a grant is idempotent).
-	 */
-	for (size_t i = 0; i < n && rc == IF_OK; i++) {
+	/* What each assignment still needs. */
+	for (size_t i = 0; i < n; i++) {
 		if (approve && a[i].approval == APPROVAL_PENDING) {
 			settled[i] = APPROVAL_MANUAL;
 			if (auto_ok && a[i].valid) {
-				rc = approve_one(ctx, im, &a[i], &settled[i],
-						 never, cause);
-				if (rc != IF_OK) {
-					settled[i] = APPROVAL_PENDING;
-					break;
-				}
+				sc.items[sc.n].kind = MTURK_SETTLE_APPROVE;
+				sc.items[sc.n].id = a[i].assignment_id;
+				sc.of[sc.n++] = i;
 			}
 		}
 		if (grant && exp->hit.exclusive_stages && !a[i].granted) {
@@ -924,19 +926,56 @@ settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
 			if (store_grant_get(ctx->st, a[i].worker_id, stage,
 					    &had, eb) != IF_OK) {
 				wrc = eb->code;
-				break;
+				goto out;
 			}
+			granted[i] = had;
 			if (!had) {
-				ctx->api_calls++;
-				rc = mturk_associate_qualification(
-					ctx->client, qual, a[i].worker_id, 1,
-					cause);
-				run_crash_point(ctx,
-						"after AssociateQualification");
-				if (rc != IF_OK)
-					break;
+				sc.items[sc.n].kind = MTURK_SETTLE_GRANT;
+				sc.items[sc.n].id = qual;
+				sc.items[sc.n].worker_id = a[i].worker_id;
+				sc.items[sc.n].value = 1;
+				sc.of[sc.n++] = i;
 			}
-			granted[i] = 1;
+		}
+	}
+	/*
+	 * The remote calls first, then one transaction for what they did: a
+	 * crash in between only repeats calls that are safe to repeat (a
+	 * second approve is recognised as done, a grant is idempotent).
+	 */
+	if (sc.n > 0) {
+		ctx->api_calls += sc.n;
+		if (mturk_settle_many(ctx->client, sc.items, sc.n, eb) !=
+		    IF_OK) {
+			wrc = eb->code;
+			goto out;
+		}
+	}
+	for (size_t k = 0; k < sc.n; k++) {
+		struct mturk_settle *it = &sc.items[k];
+		struct errbuf why = {0};
+		size_t i = sc.of[k];
+		bool cannot = false;
+		int krc;
+
+		if (it->kind == MTURK_SETTLE_APPROVE) {
+			run_crash_point(ctx, "after ApproveAssignment");
+			krc = approve_outcome(ctx, im, &a[i], it, &settled[i],
+					      &cannot, &why);
+		} else {
+			run_crash_point(ctx, "after AssociateQualification");
+			krc = it->rc;
+			if (krc == IF_OK)
+				granted[i] = 1;
+			else
+				err_set(&why, krc, "%s", it->eb.msg);
+		}
+		/* The first failure is the one reported. */
+		if (krc != IF_OK && rc == IF_OK) {
+			rc = krc;
+			*fault = it->fault;
+			*never = cannot;
+			err_set(cause, why.code, "%s", why.msg);
 		}
 	}
 	if (wrc == IF_OK) {
@@ -947,6 +986,8 @@ settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
 out:
 	free(settled);
 	free(granted);
+	free(sc.items);
+	free(sc.of);
 	assignment_recs_free(a, n);
 	if (wrc != IF_OK)
 		return wrc; /* our own state failed */
@@ -964,18 +1005,18 @@ settle_earlier(struct run_ctx *ctx, struct image_rec *im, int stage,
 	       bool *dealt, struct errbuf *eb)
 {
 	struct errbuf cause = {0};
+	enum mturk_fault fault = MTURK_FAULT_NONE;
 	bool never = false;
 	int rc;
 
 	*dealt = false;
-	rc = settle_assignments(ctx, im, stage, true, false, &never, &cause,
-				eb);
+	rc = settle_assignments(ctx, im, stage, true, false, &never, &fault,
+				&cause, eb);
 	if (rc == IF_OK || err_isset(eb))
 		return rc;
 	*dealt = true;
 	return image_remote_failed(ctx, im, "approving",
-				   never ? MTURK_FAULT_REQUEST
-					 : CLIENT_FAULT(ctx),
+				   never ? MTURK_FAULT_REQUEST : fault,
 				   SCOPE_SETTLEMENT, &cause, eb);
 }
 
@@ -1196,6 +1237,7 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	size_t n = 0, have = 0, valid = 0;
 	int64_t now;
 	bool never = false, have_hit = false, decided = false, dealt = false;
+	enum mturk_fault fault = MTURK_FAULT_NONE;
 	bool complete;
 	int rc;
 
@@ -1251,7 +1293,7 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	rc = settle_assignments(ctx, im, im->stage,
 				!complete ||
 					(size_t)im->stage >= exp->nstages,
-				true, &never, &cause, eb);
+				true, &never, &fault, &cause, eb);
 	if (rc != IF_OK && err_isset(eb))
 		return rc;
 	/*
@@ -1262,13 +1304,12 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	 * approval refused because the assignment is in a state approve never
 	 * leaves (the read-back after InvalidAssignmentState says neither
 	 * Submitted nor Approved nor Rejected): the GetAssignment succeeded, so
-	 * the client's fault says nothing, and retrying would loop.  A
+	 * the call's fault says nothing, and retrying would loop.  A
 	 * Rejected one is settled already (settle_assignments records it).
 	 */
 	if (rc != IF_OK)
 		return image_remote_failed(ctx, im, "approving or granting",
-					   never ? MTURK_FAULT_REQUEST
-						 : CLIENT_FAULT(ctx),
+					   never ? MTURK_FAULT_REQUEST : fault,
 					   SCOPE_SETTLEMENT, &cause, eb);
 	/*
 	 * A HIT this round found Reviewable leaves the list in the review
@@ -1411,13 +1452,14 @@ approve_finished(struct run_ctx *ctx, struct image_rec *im, int stage,
 		 struct errbuf *eb)
 {
 	struct errbuf cause = {0};
+	enum mturk_fault fault = MTURK_FAULT_NONE;
 	bool never = false, dealt = false;
 	int rc;
 
 	if (im->state != IMAGE_FAILED)
 		return settle_earlier(ctx, im, stage, &dealt, eb);
-	rc = settle_assignments(ctx, im, stage, true, false, &never, &cause,
-				eb);
+	rc = settle_assignments(ctx, im, stage, true, false, &never, &fault,
+				&cause, eb);
 	if (rc != IF_OK && err_isset(eb))
 		return rc;
 	if (rc != IF_OK)

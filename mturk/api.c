@@ -30,6 +30,10 @@
 #define DEFAULT_BASE_MS 1000
 #define DEFAULT_CAP_MS 20000
 #define MAX_ATTEMPTS 20
+#define DEFAULT_RATE 20
+#define DEFAULT_BURST 40
+#define DEFAULT_CONCURRENCY 8
+#define MAX_CONCURRENCY 32
 
 /* The 2017-01-17 model's operations, sorted (see reference/). */
 static const char *const operations[] = {
@@ -103,6 +107,16 @@ struct mturk_client {
 	struct http_client *push_http;
 	struct http_response push_resp;
 	uint64_t push_sent;
+	/*
+	 * The pace (struct mturk_rate): the token bucket as a theoretical
+	 * arrival time, in ms of the monotonic clock; the pool of
+	 * concurrent calls (made on first use); the next call's first try
+	 * (mturk_client_resume_next).
+	 */
+	struct mturk_rate rate;
+	int64_t rate_tat_ms;
+	struct http_pool *pool;
+	int resume_attempt;
 };
 
 static int
@@ -275,6 +289,15 @@ mturk_client_new(const struct mturk_client_config *cfg,
 		c->retry.max_attempts = MAX_ATTEMPTS;
 	c->clock = cfg->clock;
 	mturk_clock_defaults(&c->clock);
+	c->rate = cfg->rate;
+	if (c->rate.per_second == 0)
+		c->rate.per_second = DEFAULT_RATE;
+	if (c->rate.burst <= 0)
+		c->rate.burst = DEFAULT_BURST;
+	if (c->rate.concurrency <= 0)
+		c->rate.concurrency = DEFAULT_CONCURRENCY;
+	if (c->rate.concurrency > MAX_CONCURRENCY)
+		c->rate.concurrency = MAX_CONCURRENCY;
 	rc = http_client_new(&cfg->http, &c->http, eb);
 	if (rc != IF_OK)
 		goto fail;
@@ -292,6 +315,7 @@ mturk_client_free(struct mturk_client *c)
 		return;
 	http_client_free(c->http);
 	http_client_free(c->push_http);
+	http_pool_free(c->pool);
 	http_response_cleanup(&c->resp);
 	http_response_cleanup(&c->push_resp);
 	free(c->url);
@@ -326,13 +350,29 @@ header_line(const char *name, const char *value)
 /* Headers a request may sign: what the S3 and MTurk requests need. */
 #define SIGNED_HEADERS_MAX 8
 
-/*
- * Signs and sends one attempt at the sender's clock plus its offset.  The
- * lines holding the signature and the token are wiped once sent.
- */
+/* The signed header lines of one try, NULL-terminated (wipe, free). */
+struct signed_lines {
+	char *lines[SIGNED_HEADERS_MAX + 5];
+	size_t n;
+};
+
+static void
+signed_lines_cleanup(struct signed_lines *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->lines[i] != NULL)
+			secure_zero(l->lines[i], strlen(l->lines[i]));
+		free(l->lines[i]);
+		l->lines[i] = NULL;
+	}
+	l->n = 0;
+}
+
+/* Signs req at the sender's clock plus its offset, into l and hreq. */
 static int
-attempt_once(const struct signed_sender *s, const struct signed_request *req,
-	     struct errbuf *eb)
+sign_try(const struct signed_sender *s, const struct signed_request *req,
+	 struct signed_lines *l, struct http_request *hreq,
+	 struct errbuf *eb)
 {
 	const struct mturk_clock *k = s->clock;
 	struct sigv4_request sreq = {
@@ -356,12 +396,9 @@ attempt_once(const struct signed_sender *s, const struct signed_request *req,
 		.sign_body = req->s3,
 	};
 	struct sigv4_result sr;
-	struct http_request hreq;
-	/* The signed headers, the signer's (at most 4), NULL. */
-	char *lines[SIGNED_HEADERS_MAX + 5] = {0};
-	size_t nl = 0;
 	int rc;
 
+	memset(l, 0, sizeof(*l));
 	if (req->nheaders > SIGNED_HEADERS_MAX)
 		return err_set(eb, IF_EINPUT, "%zu headers to sign, at most %d",
 			       req->nheaders, SIGNED_HEADERS_MAX);
@@ -370,33 +407,53 @@ attempt_once(const struct signed_sender *s, const struct signed_request *req,
 	if (rc != IF_OK)
 		goto cleanup;
 	for (size_t i = 0; i < req->nheaders; i++)
-		lines[nl++] = header_line(req->headers[i].name,
-					  req->headers[i].value);
+		l->lines[l->n++] = header_line(req->headers[i].name,
+					       req->headers[i].value);
 	for (size_t i = 0; i < sr.nadd && i < 4; i++)
-		lines[nl++] = header_line(sr.add[i].name, sr.add[i].value);
-	for (size_t i = 0; i < nl; i++)
-		if (lines[i] == NULL) {
+		l->lines[l->n++] = header_line(sr.add[i].name,
+					       sr.add[i].value);
+	for (size_t i = 0; i < l->n; i++)
+		if (l->lines[i] == NULL) {
 			rc = err_set(eb, IF_ERUNTIME, "out of memory");
 			goto cleanup;
 		}
-	hreq.method = req->method;
-	hreq.url = req->url;
-	hreq.headers = (const char *const *)lines;
-	hreq.body = req->body;
-	hreq.body_len = req->body_len;
-	hreq.elide_strings_over = req->elide_strings_over;
+	memset(hreq, 0, sizeof(*hreq));
+	hreq->method = req->method;
+	hreq->url = req->url;
+	hreq->headers = (const char *const *)l->lines;
+	hreq->body = req->body;
+	hreq->body_len = req->body_len;
+	hreq->elide_strings_over = req->elide_strings_over;
+cleanup:
+	sigv4_result_cleanup(&sr);
+	if (rc != IF_OK)
+		signed_lines_cleanup(l);
+	return rc;
+}
+
+/*
+ * Signs and sends one attempt at the sender's clock plus its offset.  The
+ * lines holding the signature and the token are wiped once sent.
+ */
+static int
+attempt_once(const struct signed_sender *s, const struct signed_request *req,
+	     struct errbuf *eb)
+{
+	struct signed_lines l;
+	struct http_request hreq;
+	int rc;
+
+	if (s->pace != NULL)
+		s->pace(s->pace_arg);
+	rc = sign_try(s, req, &l, &hreq, eb);
+	if (rc != IF_OK)
+		return rc;
 	if (s->wake != NULL)
 		rc = http_perform_wakeable(s->http, &hreq, s->resp, s->wake,
 					   s->woken, eb);
 	else
 		rc = http_perform(s->http, &hreq, s->resp, eb);
-cleanup:
-	for (size_t i = 0; i < nl; i++) {
-		if (lines[i] != NULL)
-			secure_zero(lines[i], strlen(lines[i]));
-		free(lines[i]);
-	}
-	sigv4_result_cleanup(&sr);
+	signed_lines_cleanup(&l);
 	return rc;
 }
 
@@ -435,7 +492,15 @@ signed_request_send(const struct signed_sender *s,
 
 	memset(out, 0, sizeof(*out));
 	mturk_error_clear(e);
-	for (int attempt = 0;;) {
+	if (s->first_attempt > 0) {
+		/* Going on from a try made elsewhere: its backoff first. */
+		if (s->first_attempt >= p->max_attempts)
+			return err_set(eb, IF_ETEMP, "no try left");
+		k->sleep_ms(k->ctx,
+			    mturk_backoff_ms(p, s->first_attempt - 1,
+					     k->random(k->ctx)));
+	}
+	for (int attempt = s->first_attempt;;) {
 		int64_t ms;
 
 		err_init(&aeb);
@@ -506,6 +571,52 @@ const struct mturk_error *
 mturk_client_last_error(const struct mturk_client *c)
 {
 	return &c->last_error;
+}
+
+static int64_t
+real_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The token bucket (struct mturk_rate) as a theoretical arrival time: a
+ * request may go when no more than burst - 1 intervals of others are
+ * ahead of it; otherwise it waits for the excess.
+ */
+static void
+client_pace(void *arg)
+{
+	struct mturk_client *c = arg;
+	const struct mturk_rate *r = &c->rate;
+	int64_t interval, now, ahead;
+
+	if (r->per_second < 0)
+		return; /* not paced */
+	interval = 1000 / r->per_second;
+	now = r->mono_ms != NULL ? r->mono_ms(r->ctx) : real_mono_ms();
+
+	if (interval < 1)
+		interval = 1;
+	if (c->rate_tat_ms < now)
+		c->rate_tat_ms = now;
+	ahead = c->rate_tat_ms - now - (int64_t)(c->rate.burst - 1) * interval;
+	if (ahead > 0) {
+		if (r->sleep_ms != NULL)
+			r->sleep_ms(r->ctx, ahead);
+		else
+			real_sleep_ms(NULL, ahead);
+	}
+	c->rate_tat_ms += interval;
+}
+
+void
+mturk_client_resume_next(struct mturk_client *c)
+{
+	c->resume_attempt = 1;
 }
 
 static int mturk_call_once(struct mturk_client *c, const char *operation,
@@ -598,6 +709,10 @@ mturk_call_once(struct mturk_client *c, const char *operation,
 		 operation);
 	snprintf(name, sizeof(name), "MTurk %s", operation);
 	s.sent = &c->sent[opi];
+	s.pace = client_pace;
+	s.pace_arg = c;
+	s.first_attempt = c->resume_attempt;
+	c->resume_attempt = 0;
 	rc = signed_request_send(&s, &req, e, &o, eb);
 	if (rc == IF_OK) {
 		if (out != NULL) {
@@ -707,4 +822,137 @@ mturk_push_call(struct mturk_client *c, const char *body, size_t body_len,
 		return rc;
 	mturk_error_format(e, text, sizeof(text));
 	return err_set(eb, rc, "WaitForReviewableHITs: %s", text);
+}
+
+/* One call's signed request, for mturk_call_concurrent. */
+struct concurrent_req {
+	char target[128];
+	struct sigv4_header hdrs[3];
+	struct signed_request req;
+	struct signed_lines lines;
+};
+
+int
+mturk_call_concurrent(struct mturk_client *c,
+		      struct mturk_concurrent *calls, size_t n,
+		      struct errbuf *eb)
+{
+	struct concurrent_req *cr = calloc(n + 1, sizeof(*cr));
+	struct http_request *hreqs = calloc(n + 1, sizeof(*hreqs));
+	struct http_response *resps = calloc(n + 1, sizeof(*resps));
+	struct errbuf *ebs = calloc(n + 1, sizeof(*ebs));
+	int *rcs = calloc(n + 1, sizeof(*rcs));
+	size_t *of = calloc(n + 1, sizeof(*of)); /* hreqs[j] is calls[of[j]] */
+	struct signed_sender s = {
+		.creds = c->creds,
+		.clock = &c->clock,
+		.retry = &c->retry,
+		.clock_offset = &c->clock_offset,
+	};
+	size_t m = 0;
+	int rc = IF_OK;
+
+	if (cr == NULL || hreqs == NULL || resps == NULL || ebs == NULL ||
+	    rcs == NULL || of == NULL) {
+		rc = err_set(eb, IF_ERUNTIME, "out of memory");
+		goto out;
+	}
+	if (c->pool == NULL) {
+		struct http_options opt = {0};
+
+		if (http_pool_new(&opt, (size_t)c->rate.concurrency, &c->pool,
+				  eb) != IF_OK) {
+			rc = eb->code;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct mturk_concurrent *k = &calls[i];
+		struct concurrent_req *q = &cr[i];
+		int opi = operation_index(k->operation);
+
+		buf_init(&k->out, 0);
+		mturk_error_clear(&k->err);
+		err_init(&k->eb);
+		k->rc = IF_OK;
+		if (opi < 0) {
+			k->rc = err_set(&k->eb, IF_EINPUT,
+					"\"%s\" is not an MTurk operation",
+					k->operation);
+			continue;
+		}
+		snprintf(q->target, sizeof(q->target), "%s%s",
+			 MTURK_TARGET_PREFIX, k->operation);
+		q->hdrs[0] = (struct sigv4_header){
+			"Content-Type", "application/x-amz-json-1.1"};
+		q->hdrs[1] = (struct sigv4_header){"Host", c->host};
+		q->hdrs[2] = (struct sigv4_header){"X-Amz-Target", q->target};
+		q->req = (struct signed_request){
+			.method = "POST",
+			.url = c->url,
+			.path = c->path,
+			.headers = q->hdrs,
+			.nheaders = 3,
+			.body = k->body,
+			.body_len = k->body_len,
+			.service = MTURK_SERVICE,
+			.region = c->region,
+		};
+		if (sign_try(&s, &q->req, &q->lines, &hreqs[m], &k->eb) !=
+		    IF_OK) {
+			k->rc = k->eb.code;
+			continue;
+		}
+		http_response_init(&resps[m], 0);
+		c->sent[opi]++;
+		of[m++] = i;
+	}
+	if (m > 0 && http_pool_perform(c->pool, hreqs, resps, rcs, ebs, m,
+				       client_pace, c) != IF_OK) {
+		rc = err_set(eb, IF_ERUNTIME, "out of memory");
+		for (size_t j = 0; j < m; j++)
+			http_response_cleanup(&resps[j]);
+		goto out;
+	}
+	for (size_t j = 0; j < m; j++) {
+		struct mturk_concurrent *k = &calls[of[j]];
+		struct http_response *r = &resps[j];
+		char text[700];
+
+		if (rcs[j] == IF_OK && r->status >= 200 && r->status < 300) {
+			if (buf_append(&k->out, r->body.data, r->body.len) !=
+			    0)
+				k->rc = err_set(&k->eb, IF_ERUNTIME,
+						"%s: out of memory",
+						k->operation);
+			http_response_cleanup(r);
+			continue;
+		}
+		if (rcs[j] != IF_OK) {
+			mturk_error_from_curl(&k->err, r->curl_code,
+					      ebs[j].msg);
+			if (r->curl_code == CURLE_WRITE_ERROR)
+				k->err.retryable = false;
+		} else {
+			mturk_error_from_response(&k->err, r);
+		}
+		snprintf(k->err.operation, sizeof(k->err.operation), "%s",
+			 k->operation);
+		k->err.fault = mturk_error_fault(&k->err);
+		mturk_error_format(&k->err, text, sizeof(text));
+		k->rc = err_set(&k->eb,
+				k->err.retryable ? IF_ETEMP : IF_ERUNTIME,
+				"%s: %s", k->operation, text);
+		http_response_cleanup(r);
+	}
+out:
+	for (size_t i = 0; cr != NULL && i < n; i++)
+		signed_lines_cleanup(&cr[i].lines);
+	free(cr);
+	free(hreqs);
+	free(resps);
+	free(ebs);
+	free(rcs);
+	free(of);
+	return rc;
 }

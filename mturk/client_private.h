@@ -47,6 +47,14 @@ struct signed_sender {
 	 */
 	const sigset_t *wake;
 	bool *woken;
+	/* Called before each try, to pace the requests; NULL: none. */
+	void (*pace)(void *arg);
+	void *pace_arg;
+	/*
+	 * The try to begin with: 0, or 1 after a first try made elsewhere
+	 * (mturk_call_concurrent) failed retryably; its backoff comes first.
+	 */
+	int first_attempt;
 };
 
 /* How a request that failed ended. */
@@ -90,5 +98,44 @@ int mturk_push_call(struct mturk_client *c, const char *body,
 		    size_t body_len, int64_t timeout_ms, const sigset_t *wake,
 		    bool *woken, struct buf *out, struct mturk_error *e,
 		    struct errbuf *eb);
+
+/* One call of mturk_call_concurrent. */
+struct mturk_concurrent {
+	const char *operation;
+	const char *body;
+	size_t body_len;
+	/* Out: as mturk_call's, for the one try made. */
+	int rc;
+	struct buf out;
+	struct mturk_error err;
+	struct errbuf eb;
+};
+
+/*
+ * api.c: the first try of each call, at once on the client's pool (at
+ * most rate.concurrency, each paced by the token bucket).  A call that
+ * did not succeed keeps its error for the caller to go on with
+ * sequentially (mturk_client_resume_next for a retryable failure).
+ * IF_OK, or an error when nothing could be sent (out of memory).
+ */
+int mturk_call_concurrent(struct mturk_client *c,
+			  struct mturk_concurrent *calls, size_t n,
+			  struct errbuf *eb);
+
+/*
+ * The client's next call goes on from a concurrent first try that failed
+ * retryably: it waits that try's backoff and makes the remaining tries.
+ */
+void mturk_client_resume_next(struct mturk_client *c);
+
+/*
+ * ops.c, for settle.c: what mturk_approve_assignment makes of a refused
+ * ApproveAssignment (e, with its message in aeb): the read-back after
+ * InvalidAssignmentState, else the refusal as it came.
+ */
+int mturk_approve_refused(struct mturk_client *c, const char *assignment_id,
+			  const struct mturk_error *e,
+			  const struct errbuf *aeb, char *status, size_t size,
+			  struct errbuf *eb);
 
 #endif /* INTOFOCUS_MTURK_CLIENT_PRIVATE_H */

@@ -639,3 +639,218 @@ http_date_parse(const char *date)
 	t = curl_getdate(date, NULL);
 	return t == (time_t)-1 ? -1 : (int64_t)t;
 }
+
+/* ---- several exchanges at once (issue 19) -------------------------------- */
+
+struct http_pool {
+	CURLM *multi; /* one connection cache for all */
+	struct http_client **clients;
+	size_t n;
+};
+
+int
+http_pool_new(const struct http_options *opt, size_t n,
+	      struct http_pool **out, struct errbuf *eb)
+{
+	struct http_pool *p = calloc(1, sizeof(*p));
+
+	*out = NULL;
+	if (p == NULL || n == 0 ||
+	    (p->clients = calloc(n, sizeof(*p->clients))) == NULL ||
+	    (p->multi = curl_multi_init()) == NULL) {
+		http_pool_free(p);
+		return err_set(eb, IF_ERUNTIME, "http pool: out of memory");
+	}
+	p->n = n;
+	for (size_t i = 0; i < n; i++)
+		if (http_client_new(opt, &p->clients[i], eb) != IF_OK) {
+			http_pool_free(p);
+			return eb->code;
+		}
+	/* As many connections to the one endpoint as transfers at once. */
+	curl_multi_setopt(p->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)n);
+	*out = p;
+	return IF_OK;
+}
+
+void
+http_pool_free(struct http_pool *p)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; p->clients != NULL && i < p->n; i++)
+		http_client_free(p->clients[i]);
+	free(p->clients);
+	if (p->multi != NULL)
+		curl_multi_cleanup(p->multi);
+	free(p);
+}
+
+size_t
+http_pool_size(const struct http_pool *p)
+{
+	return p->n;
+}
+
+/* One exchange of a pool's run: its handle, headers and transfer. */
+struct pool_slot {
+	struct http_client *c;
+	struct curl_slist *hdrs;
+	struct xfer x;
+	size_t item; /* index into the run's arrays */
+	bool busy;
+};
+
+/* Readies req on slot's handle; IF_OK, or rcs' error for the item. */
+static int
+pool_start(struct http_pool *p, struct pool_slot *slot,
+	   const struct http_request *req, struct http_response *resp,
+	   struct errbuf *eb)
+{
+	struct errbuf ueb = {0};
+	struct curl_slist *tmp;
+	struct http_client *c = slot->c;
+
+	response_reset(resp);
+	if (resp->body.limit == 0 || resp->body.limit > c->opt.max_body)
+		resp->body.limit = c->opt.max_body;
+	if (http_url_check(req->url, NULL, 0, &ueb) != IF_OK) {
+		resp->curl_code = CURLE_UNSUPPORTED_PROTOCOL;
+		return err_set(eb, ueb.code, "%s", ueb.msg);
+	}
+	slot->hdrs = NULL;
+	for (const char *const *h = req->headers; h != NULL && *h != NULL;
+	     h++) {
+		if ((tmp = curl_slist_append(slot->hdrs, *h)) == NULL)
+			goto nomem;
+		slot->hdrs = tmp;
+	}
+	if ((tmp = curl_slist_append(slot->hdrs, "Expect:")) == NULL)
+		goto nomem;
+	slot->hdrs = tmp;
+	slot->x = (struct xfer){c, resp, req->elide_strings_over, false,
+				false, 0, 0};
+	c->errbuf[0] = '\0';
+	c->body_too_big = false;
+	if (setup(c, req, strncasecmp(req->url, "http:", 5) == 0, slot->hdrs,
+		  &slot->x) != CURLE_OK ||
+	    curl_multi_add_handle(p->multi, c->curl) != CURLM_OK) {
+		slist_free_secure(slot->hdrs);
+		slot->hdrs = NULL;
+		resp->curl_code = CURLE_FAILED_INIT;
+		return err_set(eb, IF_ERUNTIME, "%s %s: cannot start",
+			       req->method, req->url);
+	}
+	slot->busy = true;
+	return IF_OK;
+nomem:
+	slist_free_secure(slot->hdrs);
+	slot->hdrs = NULL;
+	return err_set(eb, IF_ERUNTIME, "%s %s: out of memory", req->method,
+		       req->url);
+}
+
+/* A finished transfer into its response and status, as http_perform. */
+static int
+pool_finish(struct http_pool *p, struct pool_slot *slot, CURLcode cc,
+	    const struct http_request *req, struct http_response *resp,
+	    struct errbuf *eb)
+{
+	struct http_client *c = slot->c;
+	long status = 0;
+	int rc = IF_OK;
+
+	curl_multi_remove_handle(p->multi, c->curl);
+	slist_free_secure(slot->hdrs);
+	slot->hdrs = NULL;
+	slot->busy = false;
+	resp->curl_code = (int)cc;
+	if (cc == CURLE_OK) {
+		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+		resp->status = status;
+		return IF_OK;
+	}
+	if (c->body_too_big || cc == CURLE_FILESIZE_EXCEEDED) {
+		resp->curl_code = CURLE_WRITE_ERROR;
+		resp->body_over_cap = true;
+		rc = err_set(eb, IF_ERUNTIME,
+			     "%s %s: response larger than the %zu-byte limit",
+			     req->method, req->url, c->opt.max_body);
+	} else {
+		struct mturk_error me;
+
+		mturk_error_from_curl(&me, (int)cc, c->errbuf);
+		rc = err_set(eb, me.retryable ? IF_ETEMP : IF_ERUNTIME,
+			     "%s %s: %s", req->method, req->url,
+			     c->errbuf[0] != '\0' ? c->errbuf
+						  : curl_easy_strerror(cc));
+	}
+	return rc;
+}
+
+int
+http_pool_perform(struct http_pool *p, const struct http_request *reqs,
+		  struct http_response *resps, int *rcs, struct errbuf *ebs,
+		  size_t n, void (*before_start)(void *arg), void *arg)
+{
+	struct pool_slot *slots = calloc(p->n, sizeof(*slots));
+	size_t next = 0, running = 0;
+	int still = 0;
+
+	if (slots == NULL)
+		return IF_ERUNTIME;
+	for (size_t k = 0; k < p->n; k++)
+		slots[k].c = p->clients[k];
+	while (next < n || running > 0) {
+		CURLMsg *msg;
+		int left = 0;
+
+		/* Fill the free slots, each start paced by the caller. */
+		for (size_t k = 0; k < p->n && next < n; k++) {
+			if (slots[k].busy)
+				continue;
+			if (before_start != NULL)
+				before_start(arg);
+			slots[k].item = next;
+			rcs[next] = pool_start(p, &slots[k], &reqs[next],
+					       &resps[next], &ebs[next]);
+			if (rcs[next] == IF_OK)
+				running++;
+			next++;
+		}
+		if (running == 0)
+			continue;
+		if (curl_multi_perform(p->multi, &still) != CURLM_OK ||
+		    curl_multi_poll(p->multi, NULL, 0, 1000, NULL) !=
+			    CURLM_OK)
+			break;
+		curl_multi_perform(p->multi, &still);
+		while ((msg = curl_multi_info_read(p->multi, &left)) != NULL) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			for (size_t k = 0; k < p->n; k++) {
+				size_t i = slots[k].item;
+
+				if (!slots[k].busy ||
+				    slots[k].c->curl != msg->easy_handle)
+					continue;
+				rcs[i] = pool_finish(p, &slots[k],
+						     msg->data.result,
+						     &reqs[i], &resps[i],
+						     &ebs[i]);
+				running--;
+				break;
+			}
+		}
+	}
+	/* Only a broken multi handle leaves transfers: they fail. */
+	for (size_t k = 0; k < p->n; k++)
+		if (slots[k].busy) {
+			size_t i = slots[k].item;
+
+			rcs[i] = pool_finish(p, &slots[k], CURLE_SEND_ERROR,
+					     &reqs[i], &resps[i], &ebs[i]);
+		}
+	free(slots);
+	return IF_OK;
+}

@@ -501,6 +501,26 @@ int http_perform_wakeable(struct http_client *c,
 			  struct http_response *resp, const sigset_t *wake,
 			  bool *woken, struct errbuf *eb);
 
+/*
+ * A pool of n handles on one multi handle (one connection cache), for
+ * independent exchanges at once (issue 19).
+ */
+struct http_pool;
+int http_pool_new(const struct http_options *opt, size_t n,
+		  struct http_pool **out, struct errbuf *eb);
+void http_pool_free(struct http_pool *p);
+size_t http_pool_size(const struct http_pool *p);
+/*
+ * Performs reqs[i] into resps[i], at most the pool's size at a time, each
+ * rcs[i] and ebs[i] as http_perform's; before_start (when not NULL) is
+ * called before each transfer starts, to pace them.  IF_OK, or
+ * IF_ERUNTIME when out of memory (no exchange made).
+ */
+int http_pool_perform(struct http_pool *p, const struct http_request *reqs,
+		      struct http_response *resps, int *rcs,
+		      struct errbuf *ebs, size_t n,
+		      void (*before_start)(void *arg), void *arg);
+
 /* Seconds since the epoch for an HTTP date, -1 if it cannot be parsed. */
 int64_t http_date_parse(const char *date);
 
@@ -620,6 +640,25 @@ struct mturk_clock {
 	void *ctx;
 };
 
+/*
+ * The client's own limit on its request rate: MTurk publishes none but
+ * throttles bursts ("Rate exceeded"), so requests are paced by a token
+ * bucket of burst tokens refilled at per_second, and at most concurrency
+ * go out at once (mturk_settle_many).
+ */
+struct mturk_rate {
+	int per_second;	 /* [default: 20]; < 0: no pace */
+	int burst;	 /* [default: 40] */
+	int concurrency; /* [default: 8] */
+	/*
+	 * The pace's clock, for tests: ms of a monotonic clock and a sleep
+	 * [default: NULL = CLOCK_MONOTONIC and nanosleep].
+	 */
+	int64_t (*mono_ms)(void *ctx);
+	void (*sleep_ms)(void *ctx, int64_t ms);
+	void *ctx;
+};
+
 struct mturk_retry_policy {
 	int max_attempts; /* total tries per call [default: 5] */
 	int64_t base_ms;  /* first backoff ceiling [default: 1000] */
@@ -639,6 +678,7 @@ struct mturk_client_config {
 	struct http_options http;
 	struct mturk_retry_policy retry;
 	struct mturk_clock clock;
+	struct mturk_rate rate;
 };
 
 struct mturk_client;
@@ -702,6 +742,37 @@ uint64_t mturk_client_sent(const struct mturk_client *c,
 
 #define MTURK_ID_MAX 65	    /* EntityId: 1-64 characters, + NUL */
 #define MTURK_WORKER_MAX 256 /* WorkerId: allocate for 255 bytes */
+
+/* -- settle.c: independent calls at once (issue 19) -- */
+
+enum mturk_settle_kind {
+	MTURK_SETTLE_APPROVE,	/* ApproveAssignment(id), read back */
+	MTURK_SETTLE_GRANT,	/* AssociateQualificationWithWorker */
+	MTURK_SETTLE_REVIEWING, /* UpdateHITReviewStatus(id) to Reviewing */
+};
+
+struct mturk_settle {
+	enum mturk_settle_kind kind;
+	const char *id;	       /* assignment, qualification type or HIT */
+	const char *worker_id; /* GRANT: the worker */
+	int64_t value;	       /* GRANT: the qualification's value */
+	/* Out, as the single typed call leaves them: */
+	int rc;
+	char status[16]; /* APPROVE, REVIEWING: the read-back, or "" */
+	enum mturk_fault fault;
+	struct mturk_error error; /* of its last call, when it failed */
+	struct errbuf eb;
+};
+
+/*
+ * Makes every item's call (mturk_approve_assignment,
+ * mturk_associate_qualification, mturk_update_hit_review_status), the
+ * first tries at once on the client's pool and under its pace, the rest
+ * as those calls make them.  IF_OK when each item has its result; an
+ * error only when none could be tried (out of memory).
+ */
+int mturk_settle_many(struct mturk_client *c, struct mturk_settle *items,
+		      size_t n, struct errbuf *eb);
 
 /* -- push.c: the long poll of the project's own server (issue 19) -- */
 

@@ -892,10 +892,8 @@ mturk_approve_assignment(struct mturk_client *c, const char *assignment_id,
 			 struct errbuf *eb)
 {
 	struct mturk_error e;
-	struct mturk_assignment a;
-	struct errbuf aeb = {0}, geb = {0};
+	struct errbuf aeb = {0};
 	json_t *req, *resp = NULL;
-	bool approved;
 	int rc;
 
 	if (status != NULL && size > 0)
@@ -908,11 +906,24 @@ mturk_approve_assignment(struct mturk_client *c, const char *assignment_id,
 	json_decref(resp);
 	if (rc == IF_OK)
 		return IF_OK;
-	if (!mturk_error_is(&e, "InvalidAssignmentState"))
-		return err_set(eb, aeb.code, "%s", aeb.msg);
+	return mturk_approve_refused(c, assignment_id, &e, &aeb, status, size,
+				     eb);
+}
+
+int
+mturk_approve_refused(struct mturk_client *c, const char *assignment_id,
+		      const struct mturk_error *e, const struct errbuf *aeb,
+		      char *status, size_t size, struct errbuf *eb)
+{
+	struct mturk_assignment a;
+	struct errbuf geb = {0};
+	bool approved;
+
+	if (!mturk_error_is(e, "InvalidAssignmentState"))
+		return err_set(eb, aeb->code, "%s", aeb->msg);
 	/* Approve is not idempotent on the wire: ask what state it is in. */
 	if (mturk_get_assignment(c, assignment_id, &a, NULL, &geb) != IF_OK)
-		return err_set(eb, aeb.code, "%s (and then %s)", aeb.msg,
+		return err_set(eb, aeb->code, "%s (and then %s)", aeb->msg,
 			       geb.msg);
 	if (status != NULL && size > 0)
 		snprintf(status, size, "%s", a.status);
@@ -921,9 +932,9 @@ mturk_approve_assignment(struct mturk_client *c, const char *assignment_id,
 		err_set(eb, IF_ERUNTIME,
 			"%s (the assignment is %s, with the feedback "
 			"\"%.200s\")",
-			aeb.msg, a.status, a.requester_feedback);
+			aeb->msg, a.status, a.requester_feedback);
 	else if (!approved)
-		err_set(eb, IF_ERUNTIME, "%s (the assignment is %s)", aeb.msg,
+		err_set(eb, IF_ERUNTIME, "%s (the assignment is %s)", aeb->msg,
 			a.status[0] != '\0' ? a.status : "in no state");
 	mturk_assignment_cleanup(&a);
 	return approved ? IF_OK : IF_ERUNTIME;
