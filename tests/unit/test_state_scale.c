@@ -170,8 +170,8 @@ test_index_added_on_open(void **state)
 	f->st = NULL;
 	assert_int_equal(state_open(f->sub, "exp1", &f->st, &eb), IF_OK);
 	assert_int_equal(sqlite3_prepare_v2(state_db(f->st),
-					    "SELECT COUNT(*) FROM sqlite_master "
-					    "WHERE name = 'images_pending'",
+					    "SELECT COUNT(*) FROM sqlite_master"
+					    " WHERE name = 'images_pending'",
 					    -1, &stmt, NULL),
 			 SQLITE_OK);
 	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
