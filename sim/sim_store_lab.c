@@ -50,7 +50,16 @@ sim_store_lab_list(struct sim_store *st, struct sim_lab_hit **out, size_t *n)
 			continue;
 		c = sim_hit_counts(st, h, now);
 		l = &(*out)[(*n)++];
-		vals = sim_hit_vals(st, h);
+		/*
+		 * Title and reward are the HIT type's (in memory): the list
+		 * reads no HIT's payload from the database.
+		 */
+		vals = NULL;
+		for (size_t k = 0; k < st->ntypes && vals == NULL; k++)
+			if (strcmp(st->types[k]->id, h->type_id) == 0)
+				vals = json_incref(st->types[k]->vals);
+		if (vals == NULL)
+			vals = sim_hit_vals(st, h);
 		snprintf(l->hit_id, sizeof(l->hit_id), "%s", h->id);
 		s = json_string_value(json_object_get(vals, "Title"));
 		snprintf(l->title, sizeof(l->title), "%s", s != NULL ? s : "");
