@@ -13,6 +13,8 @@
 #    examples with ground truth, and its time on a 12 MP image.
 # 5. bench_redact: 600 whole-image boxes on 12 MP, the redaction before
 #    issue 15 (box after box) against today's, time and pixels written.
+# 6. scale_bench.sh: a study of N images (daemon and server as two
+#    processes) against one of N/10: peak RSS of each, time per image.
 # Figures only: the bench never fails on speed.
 set -eu
 
@@ -65,6 +67,13 @@ for excl in true false; do
 	BUILD="$BUILD" PYTHON="$PYTHON" BENCH_EXCLUSIVE=$excl \
 		"$TOP/tests/bench/daemon_bench.sh" "${BENCH_IMAGES:-1000}"
 done
+
+# Scale (issue 15): a study of BENCH_SCALE_IMAGES (1,000) images against
+# one of BENCH_SCALE_BASE (a tenth), daemon and server as two processes:
+# each one's peak RSS and the time per image.
+echo
+BUILD="$BUILD" PYTHON="$PYTHON" "$TOP/tests/bench/scale_bench.sh" \
+	"${BENCH_SCALE_IMAGES:-1000}" ${BENCH_SCALE_BASE:+"$BENCH_SCALE_BASE"}
 
 # The delay from a stage's last answer to the image's next HIT, with the
 # embedded simulator answering each request in 50 ms like a remote service.

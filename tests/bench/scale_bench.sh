@@ -9,15 +9,16 @@
 # the script never fails on them.
 #
 #   BUILD=build tests/bench/scale_bench.sh [N [BASE]]
-#       N     the study's size (default 2000; the target is stated for
-#             10,000, which takes long on a shared machine)
+#       N     the study's size (default 1000; the target is stated for
+#             10,000, which takes long on a shared machine: make bench
+#             BENCH_SCALE_IMAGES=10000 BENCH_SCALE_BASE=1000)
 #       BASE  the baseline's size (default N/10, at least 100)
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}
 case "$BUILD" in /*) ;; *) BUILD="$TOP/$BUILD" ;; esac
 PY=${PYTHON:-/usr/bin/python3}
-N=${1:-2000}
+N=${1:-1000}
 BASE=${2:-$((N / 10))}
 [ "$BASE" -ge 100 ] || BASE=100
 INTOFOCUS="$BUILD/intofocus"
@@ -68,6 +69,8 @@ one() {
 	"$INTOFOCUS" sim --listen 127.0.0.1:0 --experiment "$dir/exp.yaml" \
 		--state-dir "$dir/sim" >"$dir/sim.log" 2>&1 &
 	SIMPID=$!
+	# one runs in a subshell ($(one N)), which has traps of its own.
+	trap '[ -z "$SIMPID" ] || kill "$SIMPID" 2>/dev/null || :' EXIT INT TERM
 	port=""
 	i=0
 	while [ -z "$port" ] && [ $i -lt 600 ]; do
@@ -102,7 +105,8 @@ echo "scale: $BASE then $N images x 5 stages x 3 workers, daemon and" \
 	"server (intofocus sim, state on disk) as two processes" \
 	"(load $load1 at start)"
 [ "$N" -ge 10000 ] || echo "  (the target is stated for 10,000 images:" \
-	"tests/bench/scale_bench.sh 10000 1000 runs it; this run is smaller)"
+	"make bench BENCH_SCALE_IMAGES=10000 BENCH_SCALE_BASE=1000 runs it;" \
+	"this run is smaller)"
 base=$(one "$BASE")
 big=$(one "$N")
 "$PY" - "$BASE" "$base" "$N" "$big" <<'PYEOF'
