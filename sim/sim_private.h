@@ -343,6 +343,8 @@ struct asg {
 	struct sim_face *boxes;
 	size_t nboxes;
 	size_t seq; /* its place in st->asgs */
+	/* The same worker's previous assignment (st->asgs_by_worker). */
+	struct asg *worker_prev;
 };
 
 struct object {
@@ -422,6 +424,11 @@ struct sim_store {
 	struct strmap hits_by_token;
 	struct strmap asgs_by_id;
 	struct strmap objects_by_path;
+	/*
+	 * A worker's newest assignment; older ones through
+	 * asg->worker_prev (a participant's standing without a scan).
+	 */
+	struct strmap asgs_by_worker;
 	/* sim_intern()'s strings, each its own key and value. */
 	struct strmap interned;
 	/* The newest grant of a worker; older: grant->worker_prev. */
@@ -479,8 +486,12 @@ struct grant *sim_find_grant(struct sim_store *st, const char *qual_id,
 /*
  * Add a complete record to the store and its indexes; -1 when memory runs
  * out, and then nothing changed.  h of sim_asg_add may be NULL (a saved
- * assignment whose HIT is missing); sim_object_add copies data.
+ * assignment whose HIT is missing), and a's worker_id must be set;
+ * sim_object_add copies data.
  */
+/* A worker's newest assignment (older: ->worker_prev), or NULL. */
+struct asg *sim_find_asgs_by_worker(struct sim_store *st,
+				    const char *worker_id);
 int sim_hit_add(struct sim_store *st, struct hit *h);
 int sim_asg_add(struct sim_store *st, struct hit *h, struct asg *a);
 int sim_grant_add(struct sim_store *st, struct grant *g);

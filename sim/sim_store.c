@@ -217,6 +217,7 @@ sim_store_free(struct sim_store *st)
 	strmap_cleanup(&st->hits_by_ann);
 	strmap_cleanup(&st->hits_by_token);
 	strmap_cleanup(&st->asgs_by_id);
+	strmap_cleanup(&st->asgs_by_worker);
 	strmap_cleanup(&st->objects_by_path);
 	for (size_t i = 0; i < st->nasgs; i++) {
 		free(st->asgs[i]->answer);
@@ -381,6 +382,13 @@ sim_find_asg(struct sim_store *st, const char *id)
 			  : NULL;
 }
 
+struct asg *
+sim_find_asgs_by_worker(struct sim_store *st, const char *worker_id)
+{
+	return sim_strmap_get(&st->asgs_by_worker, worker_id,
+			      strlen(worker_id));
+}
+
 struct object *
 sim_find_object(struct sim_store *st, const char *path, size_t len)
 {
@@ -445,6 +453,7 @@ int
 sim_asg_add(struct sim_store *st, struct hit *h, struct asg *a)
 {
 	if (strmap_reserve(&st->asgs_by_id) != 0 ||
+	    strmap_reserve(&st->asgs_by_worker) != 0 ||
 	    (h != NULL && sim_vec_push(&h->asgs, &h->nasgs, a) != 0))
 		return -1;
 	if (sim_vec_push(&st->asgs, &st->nasgs, a) != 0) {
@@ -455,6 +464,8 @@ sim_asg_add(struct sim_store *st, struct hit *h, struct asg *a)
 	a->seq = st->nasgs - 1;
 	a->resident = true;
 	strmap_put(&st->asgs_by_id, a->id, strlen(a->id), a);
+	a->worker_prev = strmap_put(&st->asgs_by_worker, a->worker_id,
+				    strlen(a->worker_id), a);
 	return 0;
 }
 

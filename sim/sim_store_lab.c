@@ -250,9 +250,9 @@ sim_store_people_submit(struct sim_store *st, const char *worker_id,
 }
 
 /*
- * The participant's open assignment (settled now) and how many they
- * submitted; the lock held.  A scan of the assignments: the data model
- * has no index by worker yet.
+ * The participant's open assignment (settled now; the newest if there
+ * were several) and how many they submitted; the lock held.  Their own
+ * assignments only, through the index by worker.
  */
 static struct asg *
 people_standing(struct sim_store *st, const char *worker_id, int64_t now,
@@ -261,20 +261,21 @@ people_standing(struct sim_store *st, const char *worker_id, int64_t now,
 	struct asg *open = NULL;
 
 	*submitted = 0;
-	for (size_t i = 0; i < st->nasgs; i++) {
-		struct asg *a = st->asgs[i];
+	for (struct asg *a = sim_find_asgs_by_worker(st, worker_id); a != NULL;
+	     a = a->worker_prev) {
 		struct hit *h;
 		enum asg_state s;
 
-		if (a->simulated || strcmp(a->worker_id, worker_id) != 0)
+		if (a->simulated)
 			continue;
 		h = sim_find_hit(st, a->hit_id);
 		if (h == NULL)
 			continue;
 		s = sim_asg_settle(st, a, h, now);
-		if (s == ASG_ACCEPTED && !h->deleted)
-			open = a;
-		else if (s == ASG_SUBMITTED || s == ASG_APPROVED ||
+		if (s == ASG_ACCEPTED && !h->deleted) {
+			if (open == NULL)
+				open = a;
+		} else if (s == ASG_SUBMITTED || s == ASG_APPROVED ||
 			 s == ASG_REJECTED)
 			(*submitted)++;
 	}

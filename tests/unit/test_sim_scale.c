@@ -271,6 +271,68 @@ test_worker_ids_interned(void **state)
 	fixture_free(f);
 }
 
+/*
+ * A participant's standing comes from their own assignments (the index by
+ * worker), among many of other workers: their open one, their count.
+ */
+static void
+test_standing_by_worker(void **state)
+{
+	struct fixture *f = fixture_new(true);
+	char asg[SIM_ID_LEN + 1], open[SIM_ID_LEN + 1], why[256], who[16];
+	int submitted = -1;
+
+	(void)state;
+	f->st->cfg.crowd_off = true;
+	f->st->cfg.people = true;
+	for (int i = 0; i < 40; i++)
+		json_decref(call_ok(f, "CreateHIT", create_req));
+	/* 30 others take a task each, P07 among them. */
+	for (int i = 0; i < 30; i++) {
+		snprintf(who, sizeof(who), "P%02d", i);
+		assert_int_equal(sim_store_people_take(f->st, who, 0, false,
+						       asg, why, sizeof(why)),
+				 0);
+	}
+	assert_int_equal(sim_store_people_status(f->st, "P07", open,
+						 &submitted),
+			 0);
+	assert_int_equal(submitted, 0);
+	assert_non_null(sim_find_asg(f->st, open));
+	assert_string_equal(sim_find_asg(f->st, open)->worker_id, "P07");
+	assert_int_equal(sim_store_people_submit(f->st, "P07", open,
+						 strdup("<a/>"), "[]", why,
+						 sizeof(why)),
+			 0);
+	/* Then a second one: the new one is open, one submitted. */
+	assert_int_equal(sim_store_people_take(f->st, "P07", 0, false, asg,
+					       why, sizeof(why)),
+			 0);
+	assert_int_equal(sim_store_people_status(f->st, "P07", open,
+						 &submitted),
+			 0);
+	assert_string_equal(open, asg);
+	assert_int_equal(submitted, 1);
+	/* Nobody else's assignment counts for P99, who has none. */
+	assert_int_equal(sim_store_people_status(f->st, "P99", open,
+						 &submitted),
+			 0);
+	assert_string_equal(open, "");
+	assert_int_equal(submitted, 0);
+	assert_null(sim_find_asgs_by_worker(f->st, "P99"));
+	/* P07's two, newest first, and no one else's. */
+	{
+		struct asg *a = sim_find_asgs_by_worker(f->st, "P07");
+
+		assert_non_null(a);
+		assert_string_equal(a->id, asg);
+		assert_non_null(a->worker_prev);
+		assert_string_equal(a->worker_prev->worker_id, "P07");
+		assert_null(a->worker_prev->worker_prev);
+	}
+	fixture_free(f);
+}
+
 int
 main(void)
 {
@@ -280,6 +342,7 @@ main(void)
 		cmocka_unit_test(test_object_bytes_from_the_database),
 		cmocka_unit_test(test_db_get),
 		cmocka_unit_test(test_worker_ids_interned),
+		cmocka_unit_test(test_standing_by_worker),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
