@@ -237,6 +237,29 @@ int store_images_list(struct state *st, struct image_rec **out, size_t *n,
 		      struct errbuf *eb);
 int store_image_update(struct state *st, const struct image_rec *im,
 		       struct errbuf *eb);
+/*
+ * The images a pass works on: up to max of those not final (neither done
+ * nor failed), the soonest due first (next_at, then seq), returned in the
+ * order of store_images_list.  An index keeps it proportional to the
+ * images with work to do, not to the study.
+ */
+int store_images_pending(struct state *st, size_t max,
+			 struct image_rec **out, size_t *n, struct errbuf *eb);
+/* The images' counts by state, from one query (no list in memory). */
+struct image_counts {
+	size_t images, done, failed, paused;
+	size_t erring;	 /* not final, with a remote error */
+	int64_t next_at; /* soonest next_at (at least 1) of those not
+			    final; 0 when every image is final */
+};
+int store_image_counts(struct state *st, struct image_counts *out,
+		       struct errbuf *eb);
+/* The images in state s, in the order of store_images_list. */
+int store_images_in_state(struct state *st, enum image_state s,
+			  struct image_rec **out, size_t *n,
+			  struct errbuf *eb);
+/* The seq a new image gets: one past the largest, 0 for the first. */
+int store_image_next_seq(struct state *st, int64_t *out, struct errbuf *eb);
 
 int store_hit_insert(struct state *st, const struct hit_rec *h,
 		     struct errbuf *eb);
@@ -698,7 +721,7 @@ int image_step(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb);
 int image_advance(struct run_ctx *ctx, struct image_rec *im,
 		  struct errbuf *eb);
 /*
- * One pass over the images due by now (list from store_images_list):
+ * One pass over the images due by now (list from store_images_pending):
  * the WAIT images' steps first (answers read, qualifications granted),
  * then image_advance for every image that can go on.  The first error
  * of our own state is returned.

@@ -110,23 +110,19 @@ engine_hooks(struct engine *e)
 static int
 sync_images(struct run_ctx *ctx, struct errbuf *eb)
 {
-	struct image_rec *have = NULL;
-	size_t nhave = 0;
 	int64_t seq = 0;
 	int rc = IF_OK;
 
-	if (store_images_list(ctx->st, &have, &nhave, eb) != IF_OK)
+	/* One lookup per image of the file: no list of the state's. */
+	if (store_image_next_seq(ctx->st, &seq, eb) != IF_OK)
 		return eb->code;
-	for (size_t i = 0; i < nhave; i++)
-		if (have[i].seq >= seq)
-			seq = have[i].seq + 1;
 	for (size_t i = 0; i < ctx->exp->nimages && rc == IF_OK; i++) {
 		const struct exp_image *ei = &ctx->exp->images[i];
 		struct image_rec im;
 		bool known = false;
 
-		for (size_t j = 0; j < nhave && !known; j++)
-			known = strcmp(have[j].id, ei->id) == 0;
+		if (store_image_get(ctx->st, ei->id, &im, &known, eb) != IF_OK)
+			return eb->code;
 		if (known)
 			continue;
 		memset(&im, 0, sizeof(im));
@@ -148,7 +144,6 @@ sync_images(struct run_ctx *ctx, struct errbuf *eb)
 				 ctx->exp->name, ei->id, ei->width,
 				 ei->height, ei->nground_truth);
 	}
-	free(have);
 	return rc;
 }
 
@@ -416,45 +411,37 @@ engine_ctx(struct engine *e)
 	return &e->ctx;
 }
 
+/*
+ * The most images one pass works on (store_images_pending): its memory
+ * and its work stay those of a small study, whatever the study's size.
+ */
+#define PASS_IMAGES_MAX 1000
+
 /* ---- progress ------------------------------------------------------------ */
 
-/* The counts of progress; *list, when not NULL, gets the images. */
+/*
+ * The counts of progress, from the state's counts (no list of images:
+ * memory and work per pass must not grow with the study).
+ */
 static int
-progress_read(struct run_ctx *ctx, struct image_rec **list,
-	      struct engine_progress *p, struct errbuf *eb)
+progress_read(struct run_ctx *ctx, struct engine_progress *p,
+	      struct errbuf *eb)
 {
-	struct image_rec *images = NULL;
-	size_t n = 0;
+	struct image_counts c;
 
 	memset(p, 0, sizeof(*p));
-	if (store_images_list(ctx->st, &images, &n, eb) != IF_OK ||
+	if (store_image_counts(ctx->st, &c, eb) != IF_OK ||
 	    store_hit_counts(ctx->st, &p->open_hits, &p->total_hits, eb) !=
 		    IF_OK ||
-	    store_committed_cents(ctx->st, &p->committed, eb) != IF_OK) {
-		free(images);
+	    store_committed_cents(ctx->st, &p->committed, eb) != IF_OK)
 		return eb->code;
-	}
-	p->images = n;
-	for (size_t i = 0; i < n; i++) {
-		const struct image_rec *im = &images[i];
-		if (im->state == IMAGE_DONE)
-			p->done++;
-		else if (im->state == IMAGE_FAILED)
-			p->failed++;
-		else {
-			if (im->state == IMAGE_PAUSED)
-				p->paused++;
-			if (im->error[0] != '\0')
-				p->erring++;
-			if (p->next_at == 0 || im->next_at < p->next_at)
-				p->next_at = im->next_at > 0 ? im->next_at : 1;
-		}
-	}
+	p->images = c.images;
+	p->done = c.done;
+	p->failed = c.failed;
+	p->paused = c.paused;
+	p->erring = c.erring;
+	p->next_at = c.next_at;
 	p->final = p->done + p->failed;
-	if (list != NULL)
-		*list = images;
-	else
-		free(images);
 	return IF_OK;
 }
 
@@ -688,14 +675,14 @@ engine_pass(struct engine *e, struct engine_progress *p, struct errbuf *eb)
 	struct run_ctx *ctx = &e->ctx;
 	struct image_rec *list = NULL;
 	bool idle;
+	size_t n = 0;
 	int rc;
 
 	if (loop_take_reload() && engine_reload(e, eb) != IF_OK)
 		return eb->code;
-	if (progress_read(ctx, &list, p, eb) != IF_OK)
+	if (progress_read(ctx, p, eb) != IF_OK)
 		return eb->code;
 	if (p->final == p->images) {
-		free(list);
 		/*
 		 * The last HITs leave the Reviewable list after their images
 		 * are final (the sweep ends the pass): a restart finds any
@@ -709,11 +696,20 @@ engine_pass(struct engine *e, struct engine_progress *p, struct errbuf *eb)
 		p->finished = idle;
 		return IF_OK;
 	}
-	rc = step_due_images(ctx, list, p->images, eb);
+	/*
+	 * The images not final, the soonest due first, at most
+	 * PASS_IMAGES_MAX of them: a pass costs what its images cost, and
+	 * a study with more images due than that takes more passes (the
+	 * next one at once: progress says they are due).
+	 */
+	if (store_images_pending(ctx->st, PASS_IMAGES_MAX, &list, &n, eb) !=
+	    IF_OK)
+		return eb->code;
+	rc = step_due_images(ctx, list, n, eb);
 	free(list);
 	if (rc != IF_OK || loop_stop_requested())
 		return rc;
-	if (progress_read(ctx, NULL, p, eb) != IF_OK)
+	if (progress_read(ctx, p, eb) != IF_OK)
 		return eb->code;
 	return engine_recruit_pass(e, false, p, &idle, eb);
 }
@@ -772,7 +768,7 @@ engine_loop(struct engine *e, struct errbuf *eb)
 			return IF_OK;
 		}
 		if (loop_stop_requested()) {
-			if (progress_read(ctx, NULL, &p, eb) == IF_OK)
+			if (progress_read(ctx, &p, eb) == IF_OK)
 				progress_say(ctx, &p, true);
 			log_info("%s: stopping on request; run again to go on",
 				 ctx->exp->name);
@@ -798,15 +794,17 @@ engine_summary(struct run_ctx *ctx, const struct recruit *recruit,
 {
 	struct image_rec *list = NULL;
 	struct engine_progress p;
+	size_t n = 0;
 
-	if (progress_read(ctx, &list, &p, eb) == IF_OK &&
-	    p.final == p.images) {
+	if (progress_read(ctx, &p, eb) == IF_OK && p.final == p.images) {
 		log_info("%s: all %zu images final (%zu done, %zu failed); "
 			 "final images in %s",
 			 ctx->exp->name, p.images, p.done, p.failed,
 			 ctx->exp->output_dir);
-		for (size_t i = 0; i < p.images; i++)
-			if (list[i].state == IMAGE_FAILED)
+		if (p.failed > 0 &&
+		    store_images_in_state(ctx->st, IMAGE_FAILED, &list, &n,
+					  eb) == IF_OK)
+			for (size_t i = 0; i < n; i++)
 				log_warnx("%s/%s: failed: %s", ctx->exp->name,
 					  list[i].id, list[i].reason);
 	}

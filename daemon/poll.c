@@ -77,16 +77,21 @@ poll_seen_reviewable(const struct run_ctx *ctx, const char *hit_id)
 		       sizeof(ctx->reviewable[0]), id_cmp) != NULL;
 }
 
-/* The open HIT of a WAIT image, or NULL. */
+/*
+ * The open HIT of a WAIT image into *h, or NULL: one indexed lookup, not
+ * a list of every open HIT of the study.
+ */
 static const struct hit_rec *
-hit_of(const struct image_rec *im, const struct hit_rec *hits, size_t nhits)
+hit_of(struct run_ctx *ctx, const struct image_rec *im, struct hit_rec *h,
+       struct errbuf *eb)
 {
-	for (size_t k = 0; k < nhits; k++)
-		if (hits[k].stage == im->stage &&
-		    hits[k].attempt == im->attempt &&
-		    strcmp(hits[k].image_id, im->id) == 0)
-			return &hits[k];
-	return NULL;
+	bool found = false;
+
+	if (store_hit_get(ctx->st, im->id, im->stage, im->attempt, h, &found,
+			  eb) != IF_OK ||
+	    !found || h->closed != HIT_OPEN || h->hit_id[0] == '\0')
+		return NULL;
+	return h;
 }
 
 /* Lists one HIT type's Reviewable HITs into ctx->reviewable. */
@@ -152,7 +157,8 @@ poll_round(struct run_ctx *ctx, struct image_rec *list, size_t n, int64_t now,
 	char(*types)[ID_MAX] = NULL;
 	unsigned char *listed = NULL, *changed = NULL;
 	int64_t *was = NULL;
-	size_t nhits = 0, ntypes = 0;
+	struct errbuf lookup = {0};
+	size_t ntypes = 0;
 	bool any = false, due = false;
 	int rc = IF_OK;
 
@@ -161,8 +167,7 @@ poll_round(struct run_ctx *ctx, struct image_rec *list, size_t n, int64_t now,
 		due = list[i].state == IMAGE_WAIT && list[i].next_at <= now;
 	if (!due)
 		return IF_OK; /* nothing to poll: no round */
-	if (store_hits_closed(ctx->st, HIT_OPEN, &hits, &nhits, eb) != IF_OK)
-		return eb->code;
+	hits = calloc(n, sizeof(*hits));
 	of = calloc(n, sizeof(*of));
 	types = calloc(n, sizeof(*types));
 	listed = calloc(n, 1);
@@ -170,8 +175,8 @@ poll_round(struct run_ctx *ctx, struct image_rec *list, size_t n, int64_t now,
 	was = calloc(n, sizeof(*was));
 	/* An empty set, not NULL: the round is under way. */
 	ctx->reviewable = calloc(1, sizeof(*ctx->reviewable));
-	if (of == NULL || types == NULL || listed == NULL || changed == NULL ||
-	    was == NULL || ctx->reviewable == NULL) {
+	if (hits == NULL || of == NULL || types == NULL || listed == NULL ||
+	    changed == NULL || was == NULL || ctx->reviewable == NULL) {
 		rc = err_set(eb, IF_ERUNTIME, "out of memory");
 		goto out;
 	}
@@ -181,7 +186,11 @@ poll_round(struct run_ctx *ctx, struct image_rec *list, size_t n, int64_t now,
 
 		if (list[i].state != IMAGE_WAIT)
 			continue;
-		of[i] = hit_of(&list[i], hits, nhits);
+		of[i] = hit_of(ctx, &list[i], &hits[i], &lookup);
+		if (err_isset(&lookup)) {
+			rc = err_set(eb, lookup.code, "%s", lookup.msg);
+			goto out;
+		}
 		if (of[i] == NULL || of[i]->hit_type_id[0] == '\0' ||
 		    list[i].next_at > now)
 			continue;

@@ -342,6 +342,17 @@ migrate(struct state *st, const char *experiment, struct errbuf *eb)
 				 st->path);
 		version = 4;
 	}
+	/*
+	 * Not a schema change (no version): an index, which an older
+	 * intofocus ignores.  A pass reads the images not final, soonest
+	 * due first (store_images_pending), without reading the others.
+	 */
+	if (state_exec(st,
+		       "CREATE INDEX IF NOT EXISTS images_pending ON images "
+		       "(next_at, seq, id) WHERE state NOT IN ('done', "
+		       "'failed');",
+		       eb) != IF_OK)
+		goto fail;
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version);
 	if (state_exec(st, sql, eb) != IF_OK)
 		goto fail;

@@ -243,20 +243,37 @@ store_image_get(struct state *st, const char *id, struct image_rec *out,
 	return rc;
 }
 
+static int query_int64(struct state *st, const char *sql, int64_t *out,
+		       struct errbuf *eb);
+static int images_read_all(struct state *st, sqlite3_stmt *stmt,
+			   struct image_rec **out, size_t *n,
+			   struct errbuf *eb);
+
 int
 store_images_list(struct state *st, struct image_rec **out, size_t *n,
 		  struct errbuf *eb)
 {
 	sqlite3_stmt *stmt = NULL;
-	struct image_rec *list = NULL;
-	size_t count = 0, cap = 0;
-	int rc;
 
 	*out = NULL;
 	*n = 0;
 	if (prepare(st, "SELECT " IMAGE_COLS " FROM images ORDER BY seq, id",
 		    &stmt, eb) != IF_OK)
 		return eb->code;
+	return images_read_all(st, stmt, out, n, eb);
+}
+
+/* Reads every row of a prepared SELECT of IMAGE_COLS; stmt finalized. */
+static int
+images_read_all(struct state *st, sqlite3_stmt *stmt, struct image_rec **out,
+		size_t *n, struct errbuf *eb)
+{
+	struct image_rec *list = NULL;
+	size_t count = 0, cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		if (count == cap) {
 			size_t ncap = cap != 0 ? cap * 2 : 16;
@@ -280,6 +297,87 @@ store_images_list(struct state *st, struct image_rec **out, size_t *n,
 	}
 	*out = list;
 	*n = count;
+	return IF_OK;
+}
+
+/*
+ * The inner SELECT's WHERE is the images_pending index's own (state.c),
+ * so that SQLite walks the index in next_at order and stops at max.
+ */
+int
+store_images_pending(struct state *st, size_t max, struct image_rec **out,
+		     size_t *n, struct errbuf *eb)
+{
+	sqlite3_stmt *stmt = NULL;
+
+	*out = NULL;
+	*n = 0;
+	if (prepare(st,
+		    "SELECT " IMAGE_COLS " FROM (SELECT " IMAGE_COLS
+		    " FROM images WHERE state NOT IN ('done', 'failed') "
+		    "ORDER BY next_at, seq, id LIMIT ?1) ORDER BY seq, id",
+		    &stmt, eb) != IF_OK)
+		return eb->code;
+	sqlite3_bind_int64(stmt, 1, max < INT64_MAX ? (int64_t)max : INT64_MAX);
+	return images_read_all(st, stmt, out, n, eb);
+}
+
+int
+store_images_in_state(struct state *st, enum image_state s,
+		      struct image_rec **out, size_t *n, struct errbuf *eb)
+{
+	sqlite3_stmt *stmt = NULL;
+
+	*out = NULL;
+	*n = 0;
+	if (prepare(st,
+		    "SELECT " IMAGE_COLS " FROM images WHERE state = ?1 "
+		    "ORDER BY seq, id",
+		    &stmt, eb) != IF_OK)
+		return eb->code;
+	bind_text(stmt, 1, image_state_str(s));
+	return images_read_all(st, stmt, out, n, eb);
+}
+
+int
+store_image_next_seq(struct state *st, int64_t *out, struct errbuf *eb)
+{
+	return query_int64(st, "SELECT COALESCE(MAX(seq) + 1, 0) FROM images",
+			   out, eb);
+}
+
+int
+store_image_counts(struct state *st, struct image_counts *out,
+		   struct errbuf *eb)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (prepare(st,
+		    "SELECT COUNT(*), "
+		    "COALESCE(SUM(state = 'done'), 0), "
+		    "COALESCE(SUM(state = 'failed'), 0), "
+		    "COALESCE(SUM(state = 'paused'), 0), "
+		    "COALESCE(SUM(error != '' AND "
+		    "state NOT IN ('done', 'failed')), 0), "
+		    "COALESCE(MIN(CASE WHEN state NOT IN ('done', 'failed') "
+		    "THEN MAX(next_at, 1) END), 0) FROM images",
+		    &stmt, eb) != IF_OK)
+		return eb->code;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		out->images = (size_t)sqlite3_column_int64(stmt, 0);
+		out->done = (size_t)sqlite3_column_int64(stmt, 1);
+		out->failed = (size_t)sqlite3_column_int64(stmt, 2);
+		out->paused = (size_t)sqlite3_column_int64(stmt, 3);
+		out->erring = (size_t)sqlite3_column_int64(stmt, 4);
+		out->next_at = sqlite3_column_int64(stmt, 5);
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW)
+		return err_set(eb, IF_ERUNTIME, "%s: %s", state_path(st),
+			       sqlite3_errmsg(state_db(st)));
 	return IF_OK;
 }
 

@@ -38,6 +38,7 @@ struct sim_db {
 	char *path;
 	int dirfd; /* holds the flock(); -1 when none */
 	sqlite3_stmt *put; /* the upsert of one record */
+	sqlite3_stmt *get; /* one record by (kind, key) */
 };
 
 static const char schema_v1[] =
@@ -218,6 +219,10 @@ sim_db_open(const char *dir, struct sim_db **out, bool *empty,
 			       "DO UPDATE SET body = excluded.body, "
 			       "data = excluded.data",
 			       -1, &d->put, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(d->db,
+			       "SELECT body, data FROM records "
+			       "WHERE kind = ?1 AND key = ?2",
+			       -1, &d->get, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(d->db, "SELECT 1 FROM records LIMIT 1", -1,
 			       &stmt, NULL) != SQLITE_OK) {
 		db_error(d, eb, IF_EINPUT, "cannot read the simulator state");
@@ -237,6 +242,7 @@ sim_db_close(struct sim_db *d)
 	if (d == NULL)
 		return;
 	sqlite3_finalize(d->put);
+	sqlite3_finalize(d->get);
 	if (d->db != NULL)
 		sqlite3_close(d->db);
 	if (d->dirfd >= 0)
@@ -293,6 +299,58 @@ sim_db_put(struct sim_db *d, const char *kind, const char *key,
 	if (rc != SQLITE_DONE)
 		return err_set(eb, IF_ERUNTIME, "%s: saving %s %s: %s", d->path,
 			       kind, key, sqlite3_errstr(rc));
+	return IF_OK;
+}
+
+int
+sim_db_get(struct sim_db *d, const char *kind, const char *key, char **body,
+	   char **data, size_t *len, struct errbuf *eb)
+{
+	const void *blob;
+	const char *text;
+	size_t n = 0;
+	int rc;
+
+	*body = NULL;
+	if (data != NULL) {
+		*data = NULL;
+		*len = 0;
+	}
+	sqlite3_reset(d->get);
+	if (sqlite3_bind_text(d->get, 1, kind, -1, SQLITE_STATIC) !=
+		    SQLITE_OK ||
+	    sqlite3_bind_text(d->get, 2, key, -1, SQLITE_STATIC) != SQLITE_OK)
+		return db_error(d, eb, IF_ERUNTIME, "reading");
+	rc = sqlite3_step(d->get);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(d->get);
+		return err_set(eb, IF_ERUNTIME, "%s: no record %s %s",
+			       d->path, kind, key);
+	}
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(d->get);
+		return err_set(eb, IF_ERUNTIME, "%s: reading %s %s: %s",
+			       d->path, kind, key, sqlite3_errstr(rc));
+	}
+	text = (const char *)sqlite3_column_text(d->get, 0);
+	*body = strdup(text != NULL ? text : "");
+	if (*body != NULL && data != NULL) {
+		blob = sqlite3_column_blob(d->get, 1);
+		n = (size_t)sqlite3_column_bytes(d->get, 1);
+		*data = malloc(n + 1);
+		if (*data != NULL && n > 0)
+			memcpy(*data, blob, n);
+		if (*data != NULL)
+			*len = n;
+	}
+	sqlite3_reset(d->get);
+	if (*body == NULL || (data != NULL && *data == NULL)) {
+		free(*body);
+		*body = NULL;
+		return err_set(eb, IF_ERUNTIME, "%s: reading %s %s: out of "
+						"memory",
+			       d->path, kind, key);
+	}
 	return IF_OK;
 }
 

@@ -30,6 +30,14 @@ fail_missing(const struct sim_store *st, struct sim_err *err, const char *name)
 			name);
 }
 
+/* A record whose payload the database did not give (logged). */
+static int
+fail_unreadable(const struct sim_store *st, struct sim_err *err)
+{
+	return sim_fail(st, err, 500, "ServiceFault", NULL,
+			"The simulator could not read its state; try again.");
+}
+
 /* ---- request parameters ------------------------------------------------- */
 
 /* A string member; NULL when absent.  A wrong type is an error. */
@@ -109,8 +117,10 @@ static json_t *
 hit_json(struct sim_store *st, struct hit *h, int64_t now)
 {
 	struct hit_counts c = sim_hit_counts(st, h, now);
-	json_t *o = json_deep_copy(h->vals);
+	json_t *vals = sim_hit_vals(st, h);
+	json_t *o = json_deep_copy(vals);
 
+	json_decref(vals);
 	if (o == NULL)
 		return NULL;
 	json_object_set_new(o, "HITId", json_string(h->id));
@@ -135,7 +145,12 @@ static json_t *
 asg_json(struct sim_store *st, struct asg *a, const struct hit *h, int64_t now)
 {
 	enum asg_state s = sim_asg_settle(st, a, h, now);
-	json_t *o = json_object();
+	struct asg_payload p;
+	json_t *o;
+
+	if (sim_asg_payload(st, a, &p) != 0)
+		return NULL;
+	o = json_object();
 
 	json_object_set_new(o, "AssignmentId", json_string(a->id));
 	json_object_set_new(o, "WorkerId", json_string(a->worker_id));
@@ -154,10 +169,11 @@ asg_json(struct sim_store *st, struct asg *a, const struct hit *h, int64_t now)
 	json_object_set_new(o, "Deadline",
 			    ts_json(a->accept_ms + h->duration_s * 1000));
 	json_object_set_new(o, "Answer",
-			    json_string(a->answer != NULL ? a->answer : ""));
-	if (a->feedback != NULL)
+			    json_string(p.answer != NULL ? p.answer : ""));
+	if (p.feedback != NULL)
 		json_object_set_new(o, "RequesterFeedback",
-				    json_string(a->feedback));
+				    json_string(p.feedback));
+	sim_asg_payload_cleanup(&p);
 	return o;
 }
 
@@ -627,7 +643,9 @@ op_list_hits(struct sim_store *st, json_t *req, json_t **resp,
 		return -1;
 	items = json_array();
 	for (i = 0; i < st->nhits; i++) {
-		if (st->hits[i]->deleted)
+		struct hit *h = st->hits[i];
+
+		if (h->deleted)
 			continue;
 		if (seen++ < start)
 			continue;
@@ -635,7 +653,10 @@ op_list_hits(struct sim_store *st, json_t *req, json_t **resp,
 			more = true;
 			break;
 		}
-		json_array_append_new(items, hit_json(st, st->hits[i], now));
+		if (json_array_append_new(items, hit_json(st, h, now)) != 0) {
+			json_decref(items);
+			return fail_unreadable(st, err);
+		}
 	}
 	*resp = json_object();
 	page_finish(*resp, "HITs", items, start + max, more);
@@ -682,7 +703,11 @@ op_list_assignments(struct sim_store *st, json_t *req, json_t **resp,
 			more = true;
 			break;
 		}
-		json_array_append_new(items, asg_json(st, a, h, now));
+		if (json_array_append_new(items,
+					  asg_json(st, a, h, now)) != 0) {
+			json_decref(items);
+			return fail_unreadable(st, err);
+		}
 	}
 	*resp = json_object();
 	page_finish(*resp, "Assignments", items, start + max, more);
@@ -749,6 +774,12 @@ op_review(struct sim_store *st, json_t *req, bool approve, json_t **resp,
 				"InvalidAssignmentState",
 				"This operation can be called with a status "
 				"of: Submitted");
+	/* Its feedback changes: the rest of the payload is saved with it. */
+	if (sim_asg_load(st, a) != 0)
+		return sim_fail(st, err, 500, "ServiceFault", NULL,
+				"The simulator could not read assignment "
+				"%.64s.",
+				a->id);
 	a->state = approve ? ASG_APPROVED : ASG_REJECTED;
 	if (approve)
 		a->approval_ms = sim_store_now_ms(st);
@@ -834,7 +865,10 @@ op_list_reviewable_hits(struct sim_store *st, json_t *req, json_t **resp,
 			more = true;
 			break;
 		}
-		json_array_append_new(items, hit_json(st, h, now));
+		if (json_array_append_new(items, hit_json(st, h, now)) != 0) {
+			json_decref(items);
+			return fail_unreadable(st, err);
+		}
 	}
 	*resp = json_object();
 	page_finish(*resp, "HITs", items, start + max, more);
@@ -1044,6 +1078,8 @@ sim_store_put_object(struct sim_store *st, const char *path, const void *data,
 {
 	struct object *o = NULL;
 	char *copy = malloc(len + 1);
+	char type[128];
+	const char *ct;
 	struct errbuf eb;
 	int rc = 0;
 
@@ -1051,8 +1087,17 @@ sim_store_put_object(struct sim_store *st, const char *path, const void *data,
 		return -1;
 	if (len > 0)
 		memcpy(copy, data, len);
+	snprintf(type, sizeof(type), "%s",
+		 content_type != NULL ? content_type
+				      : "application/octet-stream");
 	pthread_mutex_lock(&st->mu);
 	o = sim_find_object(st, path, strlen(path));
+	ct = sim_intern(st, type);
+	if (ct == NULL) {
+		pthread_mutex_unlock(&st->mu);
+		free(copy);
+		return -1;
+	}
 	if (o == NULL) {
 		if (sim_object_add(st, path, "", NULL, 0) != 0) {
 			pthread_mutex_unlock(&st->mu);
@@ -1065,10 +1110,9 @@ sim_store_put_object(struct sim_store *st, const char *path, const void *data,
 	}
 	free(o->data);
 	o->data = copy;
+	o->resident = true;
 	o->len = len;
-	snprintf(o->content_type, sizeof(o->content_type), "%s",
-		 content_type != NULL ? content_type
-				      : "application/octet-stream");
+	o->content_type = ct;
 	err_init(&eb);
 	if (sim_save_changes(st, &eb) != IF_OK) {
 		log_warnx("simulator: saving %s: %s", path, eb.msg);
@@ -1089,6 +1133,22 @@ sim_store_get_object(struct sim_store *st, const char *path, char **data,
 	pthread_mutex_lock(&st->mu);
 	for (struct object *o = sim_find_object(st, path, strlen(path));
 	     o != NULL; o = NULL) {
+		if (!o->resident) {
+			/* Saved: its bytes are in the database. */
+			struct errbuf eb;
+			char *body = NULL;
+
+			err_init(&eb);
+			if (sim_db_get(st->db, "objects", o->path, &body, data,
+				       len, &eb) != IF_OK) {
+				log_warnx("simulator: %s", eb.msg);
+				break;
+			}
+			free(body);
+			snprintf(content_type, ctlen, "%s", o->content_type);
+			rc = 0;
+			break;
+		}
 		*data = malloc(o->len + 1);
 		if (*data != NULL) {
 			if (o->len > 0)

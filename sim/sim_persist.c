@@ -105,11 +105,13 @@ hittype_row(const struct hittype *t)
 }
 
 static json_t *
-hit_row(const struct hit *h)
+hit_row(struct sim_store *st, const struct hit *h)
 {
-	json_t *j = json_pack("{s:s, s:s, s:O, s:I, s:I, s:I, s:I, s:i, s:b}",
+	json_t *vals = sim_hit_vals(st, h);
+	json_t *j = vals == NULL ? NULL :
+		json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:i, s:b}",
 			      "id", h->id, "type", h->type_id, "values",
-			      h->vals, "created", (json_int_t)h->created_ms,
+			      vals, "created", (json_int_t)h->created_ms,
 			      "expiration", (json_int_t)h->expiration_ms,
 			      "duration", (json_int_t)h->duration_s,
 			      "autoapprove", (json_int_t)h->autoapprove_s,
@@ -125,16 +127,20 @@ hit_row(const struct hit *h)
 }
 
 static json_t *
-asg_row(const struct asg *x)
+asg_row(struct sim_store *st, const struct asg *x)
 {
-	json_t *boxes = json_array();
+	struct asg_payload p;
+	json_t *boxes;
 	json_t *j;
 
-	for (size_t k = 0; k < x->nboxes; k++)
+	if (sim_asg_payload(st, x, &p) != 0)
+		return NULL;
+	boxes = json_array();
+	for (size_t k = 0; k < p.nboxes; k++)
 		json_array_append_new(boxes,
-				      json_pack("[i,i,i,i]", x->boxes[k].x,
-						x->boxes[k].y, x->boxes[k].w,
-						x->boxes[k].h));
+				      json_pack("[i,i,i,i]", p.boxes[k].x,
+						p.boxes[k].y, p.boxes[k].w,
+						p.boxes[k].h));
 	j = json_pack("{s:s, s:s, s:s, s:i, s:b, s:I, s:I, s:I, s:I, s:o}",
 		      "id", x->id, "hit", x->hit_id, "worker", x->worker_id,
 		      "state", (int)x->state, "simulated", x->simulated,
@@ -142,10 +148,11 @@ asg_row(const struct asg *x)
 		      (json_int_t)x->submit_ms, "approval",
 		      (json_int_t)x->approval_ms, "rejection",
 		      (json_int_t)x->rejection_ms, "boxes", boxes);
-	if (j != NULL && x->answer != NULL)
-		json_object_set_new(j, "answer", json_string(x->answer));
-	if (j != NULL && x->feedback != NULL)
-		json_object_set_new(j, "feedback", json_string(x->feedback));
+	if (j != NULL && p.answer != NULL)
+		json_object_set_new(j, "answer", json_string(p.answer));
+	if (j != NULL && p.feedback != NULL)
+		json_object_set_new(j, "feedback", json_string(p.feedback));
+	sim_asg_payload_cleanup(&p);
 	return j;
 }
 
@@ -181,11 +188,11 @@ dump_state(struct sim_store *st)
 	json_object_set_new(o, "hit_types", a);
 	a = json_array();
 	for (size_t i = 0; i < st->nhits; i++)
-		json_array_append_new(a, hit_row(st->hits[i]));
+		json_array_append_new(a, hit_row(st, st->hits[i]));
 	json_object_set_new(o, "hits", a);
 	a = json_array();
 	for (size_t i = 0; i < st->nasgs; i++)
-		json_array_append_new(a, asg_row(st->asgs[i]));
+		json_array_append_new(a, asg_row(st, st->asgs[i]));
 	json_object_set_new(o, "assignments", a);
 	a = json_array();
 	for (size_t i = 0; i < st->nobjects; i++)
@@ -262,6 +269,197 @@ mark_saved(struct sim_store *st)
 	st->save_all = false;
 }
 
+/* ---- payloads: in the database once saved -------------------------- */
+
+static void
+drop_asg(struct asg *a)
+{
+	free(a->answer);
+	free(a->feedback);
+	free(a->boxes);
+	a->answer = a->feedback = NULL;
+	a->boxes = NULL;
+	a->nboxes = 0;
+	a->resident = false;
+}
+
+static void
+drop_object(struct object *o)
+{
+	free(o->data);
+	o->data = NULL;
+	o->resident = false;
+}
+
+/* The assignments sim_asg_load() made resident (saved or unchanged). */
+static void
+drop_loaded(struct sim_store *st)
+{
+	for (size_t i = 0; i < st->nloaded_asgs; i++)
+		drop_asg(st->loaded_asgs[i]);
+	free(st->loaded_asgs);
+	st->loaded_asgs = NULL;
+	st->nloaded_asgs = 0;
+}
+
+/*
+ * After a commit: what it wrote leaves memory (the mark_saved() counts
+ * and touch lists still say what that was).
+ */
+static void
+drop_saved(struct sim_store *st)
+{
+	size_t from;
+
+	from = st->save_all ? 0 : st->saved_hits;
+	for (size_t i = from; i < st->nhits; i++) {
+		json_decref(st->hits[i]->vals);
+		st->hits[i]->vals = NULL;
+	}
+	from = st->save_all ? 0 : st->saved_asgs;
+	for (size_t i = from; i < st->nasgs; i++)
+		drop_asg(st->asgs[i]);
+	for (size_t i = 0; i < st->ntouched_asgs; i++)
+		drop_asg(st->touched_asgs[i]);
+	from = st->save_all ? 0 : st->saved_objects;
+	for (size_t i = from; i < st->nobjects; i++)
+		drop_object(st->objects[i]);
+	for (size_t i = 0; i < st->ntouched_objects; i++)
+		drop_object(st->touched_objects[i]);
+	drop_loaded(st);
+}
+
+/* One record's JSON from the database; NULL (logged) when unreadable. */
+static json_t *
+db_row(struct sim_store *st, const char *kind, const char *key)
+{
+	struct errbuf eb;
+	json_error_t je;
+	char *body = NULL;
+	json_t *row;
+
+	err_init(&eb);
+	if (sim_db_get(st->db, kind, key, &body, NULL, NULL, &eb) != IF_OK) {
+		log_warnx("simulator: %s", eb.msg);
+		return NULL;
+	}
+	row = json_loads(body, JSON_REJECT_DUPLICATES, &je);
+	free(body);
+	if (!json_is_object(row)) {
+		log_warnx("simulator: %s: record %s %s: malformed",
+			  sim_db_path(st->db), kind, key);
+		json_decref(row);
+		return NULL;
+	}
+	return row;
+}
+
+json_t *
+sim_hit_vals(struct sim_store *st, const struct hit *h)
+{
+	json_t *row, *vals;
+
+	if (h->vals != NULL)
+		return json_incref(h->vals);
+	if (st->db == NULL || (row = db_row(st, "hits", h->id)) == NULL)
+		return NULL;
+	vals = json_incref(json_object_get(row, "values"));
+	json_decref(row);
+	if (!json_is_object(vals)) {
+		log_warnx("simulator: %s: HIT %s without values",
+			  sim_db_path(st->db), h->id);
+		json_decref(vals);
+		return NULL;
+	}
+	return vals;
+}
+
+void
+sim_asg_payload_cleanup(struct asg_payload *p)
+{
+	free(p->own_answer);
+	free(p->own_feedback);
+	free(p->own_boxes);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Copies a string member of row; -1 when memory runs out. */
+static int
+dup_member(json_t *row, const char *name, char **out)
+{
+	const char *v = json_string_value(json_object_get(row, name));
+
+	*out = v != NULL ? strdup(v) : NULL;
+	return v != NULL && *out == NULL ? -1 : 0;
+}
+
+int
+sim_asg_payload(struct sim_store *st, const struct asg *a,
+		struct asg_payload *p)
+{
+	json_t *row, *boxes, *b;
+	size_t k;
+
+	memset(p, 0, sizeof(*p));
+	if (a->resident || st->db == NULL) {
+		p->answer = a->answer;
+		p->feedback = a->feedback;
+		p->boxes = a->boxes;
+		p->nboxes = a->nboxes;
+		return 0;
+	}
+	if ((row = db_row(st, "assignments", a->id)) == NULL)
+		return -1;
+	boxes = json_object_get(row, "boxes");
+	p->own_boxes =
+		calloc(json_array_size(boxes) + 1, sizeof(*p->own_boxes));
+	if (p->own_boxes == NULL ||
+	    dup_member(row, "answer", &p->own_answer) != 0 ||
+	    dup_member(row, "feedback", &p->own_feedback) != 0) {
+		json_decref(row);
+		sim_asg_payload_cleanup(p);
+		log_warnx("simulator: assignment %s: out of memory", a->id);
+		return -1;
+	}
+	json_array_foreach(boxes, k, b) {
+		struct sim_face *f = &p->own_boxes[k];
+
+		f->x = (int)json_integer_value(json_array_get(b, 0));
+		f->y = (int)json_integer_value(json_array_get(b, 1));
+		f->w = (int)json_integer_value(json_array_get(b, 2));
+		f->h = (int)json_integer_value(json_array_get(b, 3));
+	}
+	p->nboxes = json_array_size(boxes);
+	json_decref(row);
+	p->answer = p->own_answer;
+	p->feedback = p->own_feedback;
+	p->boxes = p->own_boxes;
+	return 0;
+}
+
+int
+sim_asg_load(struct sim_store *st, struct asg *a)
+{
+	struct asg_payload p;
+
+	if (a->resident || st->db == NULL)
+		return 0;
+	if (sim_vec_push(&st->loaded_asgs, &st->nloaded_asgs, a) != 0) {
+		log_warnx("simulator: assignment %s: out of memory", a->id);
+		return -1;
+	}
+	if (sim_asg_payload(st, a, &p) != 0) {
+		st->nloaded_asgs--;
+		return -1;
+	}
+	a->answer = p.own_answer;
+	a->feedback = p.own_feedback;
+	a->boxes = p.own_boxes;
+	a->nboxes = p.nboxes;
+	a->resident = true;
+	return 0;
+}
+
 /*
  * Saves what changed since the last save, in one transaction (see the
  * note above).  Called with the lock held; a no-op without a directory.
@@ -273,8 +471,12 @@ sim_save_changes(struct sim_store *st, struct errbuf *eb)
 	char text[64];
 	int rc = IF_OK;
 
-	if (st->db == NULL || !changes_pending(st))
+	if (st->db == NULL)
 		return IF_OK;
+	if (!changes_pending(st)) {
+		drop_loaded(st);
+		return IF_OK;
+	}
 	if (sim_db_begin(st->db, eb) != IF_OK)
 		return eb->code;
 	from = st->save_all ? 0 : st->saved_qtypes;
@@ -294,26 +496,31 @@ sim_save_changes(struct sim_store *st, struct errbuf *eb)
 			     hittype_row(st->types[i]), NULL, eb);
 	from = st->save_all ? 0 : st->saved_hits;
 	for (size_t i = from; rc == IF_OK && i < st->nhits; i++)
-		rc = put_row(st, "hits", st->hits[i]->id, hit_row(st->hits[i]),
-			     NULL, eb);
+		rc = put_row(st, "hits", st->hits[i]->id,
+			     hit_row(st, st->hits[i]), NULL, eb);
 	for (size_t i = 0; rc == IF_OK && i < st->ntouched_hits; i++)
 		rc = put_row(st, "hits", st->touched_hits[i]->id,
-			     hit_row(st->touched_hits[i]), NULL, eb);
+			     hit_row(st, st->touched_hits[i]), NULL, eb);
 	from = st->save_all ? 0 : st->saved_asgs;
 	for (size_t i = from; rc == IF_OK && i < st->nasgs; i++)
 		rc = put_row(st, "assignments", st->asgs[i]->id,
-			     asg_row(st->asgs[i]), NULL, eb);
+			     asg_row(st, st->asgs[i]), NULL, eb);
 	for (size_t i = 0; rc == IF_OK && i < st->ntouched_asgs; i++)
 		rc = put_row(st, "assignments", st->touched_asgs[i]->id,
-			     asg_row(st->touched_asgs[i]), NULL, eb);
+			     asg_row(st, st->touched_asgs[i]), NULL, eb);
+	/* An object not resident is in the database as it is. */
 	from = st->save_all ? 0 : st->saved_objects;
 	for (size_t i = from; rc == IF_OK && i < st->nobjects; i++)
-		rc = put_row(st, "objects", st->objects[i]->path,
-			     object_row(st->objects[i]), st->objects[i], eb);
+		if (st->objects[i]->resident)
+			rc = put_row(st, "objects", st->objects[i]->path,
+				     object_row(st->objects[i]),
+				     st->objects[i], eb);
 	for (size_t i = 0; rc == IF_OK && i < st->ntouched_objects; i++)
-		rc = put_row(st, "objects", st->touched_objects[i]->path,
-			     object_row(st->touched_objects[i]),
-			     st->touched_objects[i], eb);
+		if (st->touched_objects[i]->resident)
+			rc = put_row(st, "objects",
+				     st->touched_objects[i]->path,
+				     object_row(st->touched_objects[i]),
+				     st->touched_objects[i], eb);
 	if (rc == IF_OK && (st->save_all || st->ids.s != st->saved_ids)) {
 		snprintf(text, sizeof(text), "%llu",
 			 (unsigned long long)st->ids.s);
@@ -331,6 +538,7 @@ sim_save_changes(struct sim_store *st, struct errbuf *eb)
 		sim_db_rollback(st->db);
 		return rc;
 	}
+	drop_saved(st);
 	mark_saved(st);
 	return IF_OK;
 }
@@ -524,12 +732,12 @@ load_assignments(struct sim_store *st, json_t *o, const char *file,
 			goto nomem;
 		snprintf(a->id, sizeof(a->id), "%s", jstr(v, "id"));
 		snprintf(a->hit_id, sizeof(a->hit_id), "%s", jstr(v, "hit"));
-		if (sim_asg_add(st, sim_find_hit(st, a->hit_id), a) != 0) {
+		a->worker_id = sim_intern(st, jstr(v, "worker"));
+		if (a->worker_id == NULL ||
+		    sim_asg_add(st, sim_find_hit(st, a->hit_id), a) != 0) {
 			free(a);
 			goto nomem;
 		}
-		snprintf(a->worker_id, sizeof(a->worker_id), "%s",
-			 jstr(v, "worker"));
 		a->state = (enum asg_state)jint(v, "state");
 		if (a->state > ASG_REJECTED)
 			goto bad;
@@ -654,7 +862,7 @@ load_record(void *ctxp, const char *kind, const char *key, const char *body,
 	struct load_ctx *ctx = ctxp;
 	struct sim_store *st = ctx->st;
 	json_error_t je;
-	json_t *v = json_loads(body, JSON_REJECT_DUPLICATES, &je), *arr;
+	json_t *v = json_loads(body, JSON_REJECT_DUPLICATES, &je), *one;
 	int rc = IF_OK;
 
 	if (!json_is_object(v)) {
@@ -670,15 +878,44 @@ load_record(void *ctxp, const char *kind, const char *key, const char *body,
 			 jint(v, "workers") <= SIM_CROWD_MAX)
 			st->crowd_size = (size_t)jint(v, "workers");
 	} else if (strcmp(kind, "objects") == 0) {
+		/* Its bytes stay in the database (sim_store_get_object). */
 		if (sim_object_add(st, jstr(v, "path"), jstr(v, "content_type"),
-				   data != NULL ? data : "",
-				   data != NULL ? len : 0) != 0)
+				   "", 0) != 0)
 			rc = err_set(eb, IF_ERUNTIME, "%s: out of memory",
 				     sim_db_path(st->db));
-	} else if ((arr = json_object_get(ctx->doc, kind)) != NULL) {
-		if (json_array_append(arr, v) != 0)
+		else
+			drop_object(st->objects[st->nobjects - 1]);
+		(void)data;
+		(void)len;
+	} else if (json_object_get(ctx->doc, kind) != NULL) {
+		/*
+		 * Loaded one at a time, its payload dropped at once: a
+		 * restart's memory is the index, as a run's is.
+		 */
+		size_t nhits = st->nhits, nasgs = st->nasgs;
+
+		one = json_pack("{s:[O]}", kind, v);
+		if (one == NULL)
 			rc = err_set(eb, IF_ERUNTIME, "%s: out of memory",
 				     sim_db_path(st->db));
+		else if (strcmp(kind, "qualification_types") == 0)
+			rc = load_qual_types(st, one, sim_db_path(st->db), eb);
+		else if (strcmp(kind, "grants") == 0)
+			rc = load_grants(st, one, sim_db_path(st->db), eb);
+		else if (strcmp(kind, "hit_types") == 0)
+			rc = load_hit_types(st, one, sim_db_path(st->db), eb);
+		else if (strcmp(kind, "hits") == 0)
+			rc = load_hits(st, one, sim_db_path(st->db), eb);
+		else
+			rc = load_assignments(st, one, sim_db_path(st->db),
+					      eb);
+		json_decref(one);
+		for (size_t i = nhits; i < st->nhits; i++) {
+			json_decref(st->hits[i]->vals);
+			st->hits[i]->vals = NULL;
+		}
+		for (size_t i = nasgs; i < st->nasgs; i++)
+			drop_asg(st->asgs[i]);
 	} else {
 		rc = err_set(eb, IF_EINPUT, "%s: record %s %s: unknown kind",
 			     sim_db_path(st->db), kind, key);

@@ -224,7 +224,9 @@ crowd_task(struct sim_store *st, const char *annotation, const struct hit *self,
 				if (!sim_asg_listed(s) || s == ASG_REJECTED)
 					continue;
 			}
-			if (sim_vec_push(&found, &nfound, a) != 0)
+			/* Its boxes, from the database (until saved). */
+			if (sim_asg_load(st, a) != 0 ||
+			    sim_vec_push(&found, &nfound, a) != 0)
 				goto out;
 			{
 				int *grown = realloc(stage_of,
@@ -311,9 +313,9 @@ plan_eligible(void *ctx, const char *worker)
 int
 sim_plan_crowd(struct sim_store *st, struct hit *h, struct sim_err *err)
 {
-	const char *ann = json_string_value(
-		json_object_get(h->vals, "RequesterAnnotation"));
-	json_t *reqs = json_object_get(h->vals, "QualificationRequirements");
+	const char *ann = h->ann;
+	json_t *reqs = h->quals;
+	json_t *hit_vals;
 	struct sim_crowd_task task;
 	struct sim_face *covered = NULL;
 	struct plan_ctx elig;
@@ -332,8 +334,10 @@ sim_plan_crowd(struct sim_store *st, struct hit *h, struct sim_err *err)
 		if (o != h && strcmp(o->ann, ann) == 0)
 			attempt++;
 	crowd_task(st, ann, h, &task, &covered);
+	hit_vals = sim_hit_vals(st, h);
 	task.image_missing = question_image_missing(
-		st, json_string_value(json_object_get(h->vals, "Question")));
+		st, json_string_value(json_object_get(hit_vals, "Question")));
+	json_decref(hit_vals);
 	npicked =
 		(size_t)h->max < SIM_CROWD_MAX ? (size_t)h->max : SIM_CROWD_MAX;
 	picked = calloc(npicked, sizeof(*picked));
@@ -371,8 +375,9 @@ sim_plan_crowd(struct sim_store *st, struct hit *h, struct sim_err *err)
 		if (a != NULL) {
 			sim_new_id(st, a->id);
 			snprintf(a->hit_id, sizeof(a->hit_id), "%s", h->id);
+			a->worker_id = sim_intern(st, worker);
 		}
-		if (a == NULL || boxes_json == NULL ||
+		if (a == NULL || boxes_json == NULL || a->worker_id == NULL ||
 		    sim_asg_add(st, h, a) != 0) {
 			free(a);
 			free(boxes_json);
@@ -381,7 +386,7 @@ sim_plan_crowd(struct sim_store *st, struct hit *h, struct sim_err *err)
 				      "out of memory");
 			break;
 		}
-		snprintf(a->worker_id, sizeof(a->worker_id), "%s", worker);
+
 		a->simulated = true;
 		a->state = ASG_SUBMITTED;
 		a->accept_ms = h->created_ms + delay * taken;

@@ -152,6 +152,13 @@ void sim_db_rollback(struct sim_db *db);
 int sim_db_put(struct sim_db *db, const char *kind, const char *key,
 	       const char *body, const void *data, size_t len,
 	       struct errbuf *eb);
+/*
+ * Reads record (kind, key): its JSON text into *body and, with data
+ * non-NULL, its bytes into *data and *len (malloc'ed, NUL-terminated;
+ * free both).  IF_ERUNTIME when it is missing or cannot be read.
+ */
+int sim_db_get(struct sim_db *db, const char *kind, const char *key,
+	       char **body, char **data, size_t *len, struct errbuf *eb);
 typedef int (*sim_db_record_fn)(void *ctx, const char *kind, const char *key,
 				const char *body, const void *data, size_t len,
 				struct errbuf *eb);
@@ -274,7 +281,14 @@ struct hit_counts {
 struct hit {
 	char id[SIM_ID_LEN + 1];
 	char type_id[SIM_ID_LEN + 1];
-	json_t *vals; /* the HIT type's values plus Question, annotation */
+	/*
+	 * The HIT type's values plus Question, annotation (about 11 KB for
+	 * the daemon's task page).  With a database only until the HIT is
+	 * saved, then NULL: sim_hit_vals() reads them back.
+	 */
+	json_t *vals;
+	/* Its QualificationRequirements (a reference), NULL when none. */
+	json_t *quals;
 	int64_t created_ms;
 	int64_t expiration_ms;
 	int64_t duration_s;
@@ -297,11 +311,12 @@ struct hit {
 	struct asg **asgs;
 	size_t nasgs;
 	/*
-	 * RequesterAnnotation (borrowed from vals, which never changes after
-	 * creation; NULL when none) and its key in st->hits_by_ann: up to
-	 * its last '/' ("<experiment>/<image>"), or all of it.
+	 * RequesterAnnotation (a copy of the one in vals, which never
+	 * changes after creation; NULL when none) and its key in
+	 * st->hits_by_ann: up to its last '/' ("<experiment>/<image>"), or
+	 * all of it.
 	 */
-	const char *ann;
+	char *ann;
 	size_t ann_key_len;
 	/* The previous HIT with the same annotation key, and the same token. */
 	struct hit *ann_prev;
@@ -311,25 +326,38 @@ struct hit {
 struct asg {
 	char id[SIM_ID_LEN + 1];
 	char hit_id[SIM_ID_LEN + 1];
-	char worker_id[256];
+	/* Interned (sim_intern()): a worker's many assignments share it. */
+	const char *worker_id;
 	enum asg_state state;
 	bool simulated;
 	int64_t accept_ms;
 	int64_t submit_ms;
 	int64_t approval_ms;
 	int64_t rejection_ms;
+	/*
+	 * Its payload: answer, feedback and boxes are in memory only while
+	 * resident (a new assignment until it is saved, or one loaded by
+	 * sim_asg_load() to be changed); otherwise NULL, and
+	 * sim_asg_payload() reads them from the database.  Without a
+	 * database every assignment stays resident.
+	 */
+	bool resident;
 	char *answer;
 	char *feedback; /* RequesterFeedback */
 	struct sim_face *boxes;
 	size_t nboxes;
 	size_t seq; /* its place in st->asgs */
+	/* The same worker's previous assignment (st->asgs_by_worker). */
+	struct asg *worker_prev;
 };
 
 struct object {
 	char *path;
+	/* Its bytes while resident (until saved, as for assignments). */
+	bool resident;
 	char *data;
 	size_t len;
-	char content_type[128];
+	const char *content_type; /* interned */
 };
 
 /*
@@ -400,6 +428,13 @@ struct sim_store {
 	struct strmap hits_by_token;
 	struct strmap asgs_by_id;
 	struct strmap objects_by_path;
+	/*
+	 * A worker's newest assignment; older ones through
+	 * asg->worker_prev (a participant's standing without a scan).
+	 */
+	struct strmap asgs_by_worker;
+	/* sim_intern()'s strings, each its own key and value. */
+	struct strmap interned;
 	/* The newest grant of a worker; older: grant->worker_prev. */
 	struct strmap grants_by_worker;
 	struct exp_copy *exps;
@@ -426,6 +461,9 @@ struct sim_store {
 	size_t ntouched_grants;
 	struct object **touched_objects;
 	size_t ntouched_objects;
+	/* Made resident by sim_asg_load(): dropped after the next save. */
+	struct asg **loaded_asgs;
+	size_t nloaded_asgs;
 };
 
 /* sim_store.c: the data model. */
@@ -452,13 +490,22 @@ struct grant *sim_find_grant(struct sim_store *st, const char *qual_id,
 /*
  * Add a complete record to the store and its indexes; -1 when memory runs
  * out, and then nothing changed.  h of sim_asg_add may be NULL (a saved
- * assignment whose HIT is missing); sim_object_add copies data.
+ * assignment whose HIT is missing), and a's worker_id must be set;
+ * sim_object_add copies data.
  */
+/* A worker's newest assignment (older: ->worker_prev), or NULL. */
+struct asg *sim_find_asgs_by_worker(struct sim_store *st,
+				    const char *worker_id);
 int sim_hit_add(struct sim_store *st, struct hit *h);
 int sim_asg_add(struct sim_store *st, struct hit *h, struct asg *a);
 int sim_grant_add(struct sim_store *st, struct grant *g);
 int sim_object_add(struct sim_store *st, const char *path,
 		   const char *content_type, const void *data, size_t len);
+/*
+ * The store's one copy of s (worker ids, content types), kept until the
+ * store is freed; NULL when memory runs out.
+ */
+const char *sim_intern(struct sim_store *st, const char *s);
 /* The next id of the seeded stream. */
 void sim_new_id(struct sim_store *st, char out[SIM_ID_LEN + 1]);
 
@@ -494,9 +541,36 @@ void sim_touch_object(struct sim_store *st, struct object *o);
 void sim_touch_grant(struct sim_store *st, size_t i);
 /*
  * Saves what changed since the last save, in one transaction; a no-op
- * without a directory.  A failed save leaves it all pending.
+ * without a directory.  A failed save leaves it all pending.  A saved
+ * record's payload leaves memory (the database holds it): the store's
+ * memory is its index, whatever the study's size.
  */
 int sim_save_changes(struct sim_store *st, struct errbuf *eb);
+
+/*
+ * The payloads, wherever they are (sim_persist.c).  sim_hit_vals: a new
+ * reference to the HIT's values, or NULL (logged) when they cannot be
+ * read.  sim_asg_payload: the assignment's answer, feedback and boxes,
+ * borrowed while resident or read into owned copies; cleanup in any
+ * case.  sim_asg_load: makes an assignment resident before a change of
+ * its payload (the change must be saved with the record, touched).
+ * All -1 (logged) when the database cannot give the record.
+ */
+struct asg_payload {
+	const char *answer;   /* NULL when none */
+	const char *feedback; /* NULL when none */
+	const struct sim_face *boxes;
+	size_t nboxes;
+	/* Owned copies (to free), NULL when borrowed. */
+	char *own_answer, *own_feedback;
+	struct sim_face *own_boxes;
+};
+
+json_t *sim_hit_vals(struct sim_store *st, const struct hit *h);
+int sim_asg_payload(struct sim_store *st, const struct asg *a,
+		    struct asg_payload *p);
+void sim_asg_payload_cleanup(struct asg_payload *p);
+int sim_asg_load(struct sim_store *st, struct asg *a);
 
 /* ---- sim_plan.c: the simulated workers of a new HIT --------------------- */
 

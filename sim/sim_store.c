@@ -4,12 +4,14 @@
  * and S3 objects, their indexes, and the states assignments and HITs go
  * through as the clock passes.
  *
- * Everything lives in memory behind one mutex (struct sim_store, in
- * sim_private.h).  The other files of the store each do one job on it and
- * call this one, never the reverse: sim_ops.c answers the MTurk operations
- * and the S3 requests, sim_plan.c plans a new HIT's simulated workers,
- * sim_persist.c keeps the store in DIR/sim.db, and sim_store_lab.c serves
- * lab mode's participants.
+ * The records' index lives in memory behind one mutex (struct sim_store,
+ * in sim_private.h); with a state directory their payloads (a HIT's
+ * values and Question, an answer, an S3 object's bytes) live in the
+ * database once saved (sim_persist.c).  The other files of the store each
+ * do one job on it and call this one, never the reverse: sim_ops.c
+ * answers the MTurk operations and the S3 requests, sim_plan.c plans a
+ * new HIT's simulated workers, sim_persist.c keeps the store in
+ * DIR/sim.db, and sim_store_lab.c serves lab mode's participants.
  *
  * A Submitted assignment is approved automatically once its
  * AutoApprovalTime has passed, as MTurk does.  Ids come from a seeded
@@ -194,6 +196,9 @@ sim_store_free(struct sim_store *st)
 		free(st->grants[i]);
 	free(st->grants);
 	strmap_cleanup(&st->grants_by_worker);
+	for (size_t i = 0; i < st->interned.cap; i++)
+		free(st->interned.slot[i].val);
+	strmap_cleanup(&st->interned);
 	for (size_t i = 0; i < st->ntypes; i++) {
 		free(st->types[i]->key);
 		json_decref(st->types[i]->vals);
@@ -202,6 +207,8 @@ sim_store_free(struct sim_store *st)
 	free(st->types);
 	for (size_t i = 0; i < st->nhits; i++) {
 		json_decref(st->hits[i]->vals);
+		json_decref(st->hits[i]->quals);
+		free(st->hits[i]->ann);
 		free(st->hits[i]->token);
 		free(st->hits[i]->asgs);
 		free(st->hits[i]);
@@ -211,6 +218,7 @@ sim_store_free(struct sim_store *st)
 	strmap_cleanup(&st->hits_by_ann);
 	strmap_cleanup(&st->hits_by_token);
 	strmap_cleanup(&st->asgs_by_id);
+	strmap_cleanup(&st->asgs_by_worker);
 	strmap_cleanup(&st->objects_by_path);
 	for (size_t i = 0; i < st->nasgs; i++) {
 		free(st->asgs[i]->answer);
@@ -235,6 +243,7 @@ sim_store_free(struct sim_store *st)
 	free(st->touched_asgs);
 	free(st->touched_grants);
 	free(st->touched_objects);
+	free(st->loaded_asgs);
 	pthread_mutex_destroy(&st->mu);
 	free(st);
 }
@@ -419,6 +428,13 @@ sim_find_asg(struct sim_store *st, const char *id)
 			  : NULL;
 }
 
+struct asg *
+sim_find_asgs_by_worker(struct sim_store *st, const char *worker_id)
+{
+	return sim_strmap_get(&st->asgs_by_worker, worker_id,
+			      strlen(worker_id));
+}
+
 struct object *
 sim_find_object(struct sim_store *st, const char *path, size_t len)
 {
@@ -439,10 +455,15 @@ sim_find_hits_by_ann(struct sim_store *st, const char *key, size_t len)
 int
 sim_hit_add(struct sim_store *st, struct hit *h)
 {
-	const char *slash;
+	const char *slash, *ann;
+	json_t *quals;
 
-	h->ann = json_string_value(
+	ann = json_string_value(
 		json_object_get(h->vals, "RequesterAnnotation"));
+	quals = json_object_get(h->vals, "QualificationRequirements");
+	h->ann = ann != NULL ? strdup(ann) : NULL;
+	if (ann != NULL && h->ann == NULL)
+		return -1;
 	if (h->ann != NULL) {
 		slash = strrchr(h->ann, '/');
 		h->ann_key_len = slash != NULL ? (size_t)(slash - h->ann)
@@ -451,8 +472,14 @@ sim_hit_add(struct sim_store *st, struct hit *h)
 	if (strmap_reserve(&st->hits_by_id) != 0 ||
 	    strmap_reserve(&st->hits_by_ann) != 0 ||
 	    strmap_reserve(&st->hits_by_token) != 0 ||
-	    sim_vec_push(&st->hits, &st->nhits, h) != 0)
+	    sim_vec_push(&st->hits, &st->nhits, h) != 0) {
+		free(h->ann);
+		h->ann = NULL;
 		return -1;
+	}
+	/* An empty list requires nothing: none kept. */
+	if (json_array_size(quals) > 0)
+		h->quals = json_incref(quals);
 	strmap_put(&st->hits_by_id, h->id, strlen(h->id), h);
 	if (h->ann != NULL)
 		h->ann_prev = strmap_put(&st->hits_by_ann, h->ann,
@@ -472,6 +499,7 @@ int
 sim_asg_add(struct sim_store *st, struct hit *h, struct asg *a)
 {
 	if (strmap_reserve(&st->asgs_by_id) != 0 ||
+	    strmap_reserve(&st->asgs_by_worker) != 0 ||
 	    (h != NULL && sim_vec_push(&h->asgs, &h->nasgs, a) != 0))
 		return -1;
 	if (sim_vec_push(&st->asgs, &st->nasgs, a) != 0) {
@@ -480,7 +508,10 @@ sim_asg_add(struct sim_store *st, struct hit *h, struct asg *a)
 		return -1;
 	}
 	a->seq = st->nasgs - 1;
+	a->resident = true;
 	strmap_put(&st->asgs_by_id, a->id, strlen(a->id), a);
+	a->worker_prev = strmap_put(&st->asgs_by_worker, a->worker_id,
+				    strlen(a->worker_id), a);
 	return 0;
 }
 
@@ -518,6 +549,20 @@ sim_grant_add(struct sim_store *st, struct grant *g)
 	g->worker_prev = strmap_put(&st->grants_by_worker, g->worker_id,
 				    strlen(g->worker_id), g);
 	return 0;
+}
+
+const char *
+sim_intern(struct sim_store *st, const char *s)
+{
+	size_t len = strlen(s);
+	char *copy = sim_strmap_get(&st->interned, s, len);
+
+	if (copy != NULL)
+		return copy;
+	if (strmap_reserve(&st->interned) != 0 || (copy = strdup(s)) == NULL)
+		return NULL;
+	strmap_put(&st->interned, copy, len, copy);
+	return copy;
 }
 
 void
@@ -732,6 +777,7 @@ sim_object_add(struct sim_store *st, const char *path, const char *content_type,
 	struct object *ob = calloc(1, sizeof(*ob));
 
 	if (ob == NULL || (ob->path = strdup(path)) == NULL ||
+	    (ob->content_type = sim_intern(st, content_type)) == NULL ||
 	    (ob->data = malloc(len + 1)) == NULL ||
 	    strmap_reserve(&st->objects_by_path) != 0 ||
 	    sim_vec_push(&st->objects, &st->nobjects, ob) != 0) {
@@ -743,10 +789,9 @@ sim_object_add(struct sim_store *st, const char *path, const char *content_type,
 		return -1;
 	}
 	strmap_put(&st->objects_by_path, ob->path, strlen(ob->path), ob);
+	ob->resident = true;
 	if (len > 0)
 		memcpy(ob->data, data, len);
 	ob->len = len;
-	snprintf(ob->content_type, sizeof(ob->content_type), "%s",
-		 content_type);
 	return 0;
 }

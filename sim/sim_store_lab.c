@@ -44,21 +44,31 @@ sim_store_lab_list(struct sim_store *st, struct sim_lab_hit **out, size_t *n)
 		struct hit_counts c;
 		struct sim_lab_hit *l;
 		const char *s;
+		json_t *vals;
 
 		if (h->deleted || now >= h->expiration_ms)
 			continue;
 		c = sim_hit_counts(st, h, now);
 		l = &(*out)[(*n)++];
+		/*
+		 * Title and reward are the HIT type's (in memory): the list
+		 * reads no HIT's payload from the database.
+		 */
+		vals = NULL;
+		for (size_t k = 0; k < st->ntypes && vals == NULL; k++)
+			if (strcmp(st->types[k]->id, h->type_id) == 0)
+				vals = json_incref(st->types[k]->vals);
+		if (vals == NULL)
+			vals = sim_hit_vals(st, h);
 		snprintf(l->hit_id, sizeof(l->hit_id), "%s", h->id);
-		s = json_string_value(json_object_get(h->vals, "Title"));
+		s = json_string_value(json_object_get(vals, "Title"));
 		snprintf(l->title, sizeof(l->title), "%s", s != NULL ? s : "");
-		s = json_string_value(
-			json_object_get(h->vals, "RequesterAnnotation"));
 		snprintf(l->annotation, sizeof(l->annotation), "%s",
-			 s != NULL ? s : "");
-		s = json_string_value(json_object_get(h->vals, "Reward"));
+			 h->ann != NULL ? h->ann : "");
+		s = json_string_value(json_object_get(vals, "Reward"));
 		snprintf(l->reward, sizeof(l->reward), "%s",
 			 s != NULL ? s : "");
+		json_decref(vals);
 		l->available = c.available;
 		l->max = h->max;
 		l->expiration_ms = h->expiration_ms;
@@ -73,15 +83,16 @@ sim_store_lab_question(struct sim_store *st, const char *hit_id,
 {
 	struct hit *h;
 	const char *q;
+	json_t *vals;
 
 	*question = NULL;
 	pthread_mutex_lock(&st->mu);
 	h = sim_find_hit(st, hit_id);
-	q = h != NULL && !h->deleted
-		    ? json_string_value(json_object_get(h->vals, "Question"))
-		    : NULL;
+	vals = h != NULL && !h->deleted ? sim_hit_vals(st, h) : NULL;
+	q = json_string_value(json_object_get(vals, "Question"));
 	if (q != NULL)
 		*question = strdup(q);
+	json_decref(vals);
 	pthread_mutex_unlock(&st->mu);
 	return *question != NULL ? 0 : -1;
 }
@@ -94,7 +105,6 @@ sim_store_lab_accept(struct sim_store *st, const char *hit_id,
 	struct hit *h;
 	struct hit_counts c;
 	struct asg *a;
-	json_t *quals;
 	int64_t now;
 	int rc = -1;
 
@@ -126,8 +136,7 @@ sim_store_lab_accept(struct sim_store *st, const char *hit_id,
 		snprintf(why, whylen, "This HIT has expired.");
 		goto out;
 	}
-	quals = json_object_get(h->vals, "QualificationRequirements");
-	if (!sim_worker_eligible(st, quals, worker_id)) {
+	if (!sim_worker_eligible(st, h->quals, worker_id)) {
 		snprintf(why, whylen, "You do not meet the qualification "
 				      "requirements of this HIT.");
 		goto out;
@@ -142,11 +151,11 @@ sim_store_lab_accept(struct sim_store *st, const char *hit_id,
 	if (a != NULL) {
 		sim_new_id(st, a->id);
 		snprintf(a->hit_id, sizeof(a->hit_id), "%s", h->id);
-		snprintf(a->worker_id, sizeof(a->worker_id), "%s", worker_id);
+		a->worker_id = sim_intern(st, worker_id);
 		a->state = ASG_ACCEPTED;
 		a->accept_ms = now;
 	}
-	if (a == NULL || sim_asg_add(st, h, a) != 0) {
+	if (a == NULL || a->worker_id == NULL || sim_asg_add(st, h, a) != 0) {
 		free(a);
 		snprintf(why, whylen, "Out of memory.");
 		goto out;
@@ -192,6 +201,16 @@ lab_submit(struct sim_store *st, const char *assignment_id,
 		snprintf(why, whylen, "This assignment was already submitted.");
 		goto out;
 	}
+	/* Its payload changes: the rest of it is saved with it. */
+	if (sim_asg_load(st, a) != 0) {
+		snprintf(why, whylen, "The simulator could not read this "
+				      "assignment; please try again.");
+		goto out;
+	}
+	free(a->answer);
+	free(a->boxes);
+	a->boxes = NULL;
+	a->nboxes = 0;
 	a->state = ASG_SUBMITTED;
 	a->submit_ms = now;
 	snprintf(worker_id, worker_len, "%s", a->worker_id);
@@ -231,9 +250,9 @@ sim_store_people_submit(struct sim_store *st, const char *worker_id,
 }
 
 /*
- * The participant's open assignment (settled now) and how many they
- * submitted; the lock held.  A scan of the assignments: the data model
- * has no index by worker yet.
+ * The participant's open assignment (settled now; the newest if there
+ * were several) and how many they submitted; the lock held.  Their own
+ * assignments only, through the index by worker.
  */
 static struct asg *
 people_standing(struct sim_store *st, const char *worker_id, int64_t now,
@@ -242,20 +261,21 @@ people_standing(struct sim_store *st, const char *worker_id, int64_t now,
 	struct asg *open = NULL;
 
 	*submitted = 0;
-	for (size_t i = 0; i < st->nasgs; i++) {
-		struct asg *a = st->asgs[i];
+	for (struct asg *a = sim_find_asgs_by_worker(st, worker_id); a != NULL;
+	     a = a->worker_prev) {
 		struct hit *h;
 		enum asg_state s;
 
-		if (a->simulated || strcmp(a->worker_id, worker_id) != 0)
+		if (a->simulated)
 			continue;
 		h = sim_find_hit(st, a->hit_id);
 		if (h == NULL)
 			continue;
 		s = sim_asg_settle(st, a, h, now);
-		if (s == ASG_ACCEPTED && !h->deleted)
-			open = a;
-		else if (s == ASG_SUBMITTED || s == ASG_APPROVED ||
+		if (s == ASG_ACCEPTED && !h->deleted) {
+			if (open == NULL)
+				open = a;
+		} else if (s == ASG_SUBMITTED || s == ASG_APPROVED ||
 			 s == ASG_REJECTED)
 			(*submitted)++;
 	}
@@ -321,11 +341,7 @@ sim_store_people_take(struct sim_store *st, const char *worker_id,
 		if (h->deleted || now >= h->expiration_ms ||
 		    sim_hit_counts(st, h, now).available <= 0 ||
 		    people_worked_on(st, h, worker_id, now) ||
-		    !sim_worker_eligible(
-			    st,
-			    json_object_get(h->vals,
-					    "QualificationRequirements"),
-			    worker_id))
+		    !sim_worker_eligible(st, h->quals, worker_id))
 			continue;
 		pick = h;
 	}
@@ -338,11 +354,12 @@ sim_store_people_take(struct sim_store *st, const char *worker_id,
 	if (a != NULL) {
 		sim_new_id(st, a->id);
 		snprintf(a->hit_id, sizeof(a->hit_id), "%s", pick->id);
-		snprintf(a->worker_id, sizeof(a->worker_id), "%s", worker_id);
+		a->worker_id = sim_intern(st, worker_id);
 		a->state = ASG_ACCEPTED;
 		a->accept_ms = now;
 	}
-	if (a == NULL || sim_asg_add(st, pick, a) != 0) {
+	if (a == NULL || a->worker_id == NULL ||
+	    sim_asg_add(st, pick, a) != 0) {
 		free(a);
 		snprintf(why, whylen, "Out of memory.");
 		rc = -1;
@@ -365,6 +382,7 @@ sim_store_people_task(struct sim_store *st, const char *worker_id,
 	struct asg *a;
 	struct hit *h = NULL;
 	const char *q = NULL;
+	json_t *vals = NULL;
 	int64_t now;
 
 	*question = NULL;
@@ -376,11 +394,13 @@ sim_store_people_task(struct sim_store *st, const char *worker_id,
 	if (a != NULL && h != NULL && !a->simulated && !h->deleted &&
 	    strcmp(a->worker_id, worker_id) == 0 &&
 	    sim_asg_settle(st, a, h, now) == ASG_ACCEPTED)
-		q = json_string_value(json_object_get(h->vals, "Question"));
+		vals = sim_hit_vals(st, h);
+	q = json_string_value(json_object_get(vals, "Question"));
 	if (q != NULL) {
 		*question = strdup(q);
 		snprintf(hit_id, SIM_ID_LEN + 1, "%s", h->id);
 	}
+	json_decref(vals);
 	pthread_mutex_unlock(&st->mu);
 	return *question != NULL ? 0 : -1;
 }

@@ -17,6 +17,8 @@
 #    the daemon runs 50 images x 5 stages against it (no answer lost or
 #    doubled; task page and submit latency), then one address holding
 #    1,100 slow connections while others go on (issue 15).
+# 7. scale_bench.sh: a study of N images (daemon and server as two
+#    processes) against one of N/10: peak RSS of each, time per image.
 # Figures only: the bench never fails on speed.
 set -eu
 
@@ -69,6 +71,13 @@ for excl in true false; do
 	BUILD="$BUILD" PYTHON="$PYTHON" BENCH_EXCLUSIVE=$excl \
 		"$TOP/tests/bench/daemon_bench.sh" "${BENCH_IMAGES:-1000}"
 done
+
+# Scale (issue 15): a study of BENCH_SCALE_IMAGES (1,000) images against
+# one of BENCH_SCALE_BASE (a tenth), daemon and server as two processes:
+# each one's peak RSS and the time per image.
+echo
+BUILD="$BUILD" PYTHON="$PYTHON" "$TOP/tests/bench/scale_bench.sh" \
+	"${BENCH_SCALE_IMAGES:-1000}" ${BENCH_SCALE_BASE:+"$BENCH_SCALE_BASE"}
 
 # The delay from a stage's last answer to the image's next HIT, with the
 # embedded simulator answering each request in 50 ms like a remote service.

@@ -1,0 +1,131 @@
+#!/bin/sh
+# make bench, the scale part (issue 15): a study of N images x 5 stages x
+# 3 workers with the daemon and the MTurk-compatible server as two
+# processes ("intofocus run" against "intofocus sim", its state on disk),
+# at a baseline count and at N.  Prints each process's peak RSS and the
+# time per image, and the ratio of the two times per image, against the
+# targets (each process under 150 MB at N; time per image at N within
+# 1.2x of that at the baseline).  Figures only: PASS/FAIL is printed,
+# the script never fails on them.
+#
+#   BUILD=build tests/bench/scale_bench.sh [N [BASE]]
+#       N     the study's size (default 1000; the target is stated for
+#             10,000, which takes long on a shared machine: make bench
+#             BENCH_SCALE_IMAGES=10000 BENCH_SCALE_BASE=1000)
+#       BASE  the baseline's size (default N/10, at least 100)
+set -eu
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD="$TOP/$BUILD" ;; esac
+PY=${PYTHON:-/usr/bin/python3}
+N=${1:-1000}
+BASE=${2:-$((N / 10))}
+[ "$BASE" -ge 100 ] || BASE=100
+INTOFOCUS="$BUILD/intofocus"
+ROOT="$BUILD/bench-scale"
+rm -rf "$ROOT"
+mkdir -p "$ROOT"
+
+# The server and the daemon agree on the credentials through the
+# environment, as "intofocus sim" and "intofocus run" in one shell do.
+export AWS_ACCESS_KEY_ID=AKIDBENCHSCALE000000
+export AWS_SECRET_ACCESS_KEY=bench-scale-secret
+unset AWS_SESSION_TOKEN AWS_PROFILE
+export AWS_SHARED_CREDENTIALS_FILE="$ROOT/no-such-credentials"
+SIMPID=""
+trap '[ -z "$SIMPID" ] || kill "$SIMPID" 2>/dev/null || :' EXIT INT TERM
+
+# study DIR N: N small images with one face each, and DIR/exp.yaml.
+study() {
+	mkdir -p "$1/images"
+	"$PY" - "$1" "$2" <<'PYEOF'
+import random, sys
+from PIL import Image, ImageDraw
+d, n = sys.argv[1], int(sys.argv[2])
+rnd = random.Random(5)
+lines = ["name: scale", "mturk:", "  environment: simulator",
+         "  poll_interval: 1s", "hit:", '  reward: "0.05"', "  workers: 3",
+         "  exclusive_stages: false",
+         "stages: [41, 27, 21, 17, 13]", "images_host:", "  kind: simulator",
+         "output_dir: out", "images:"]
+for i in range(n):
+    im = Image.new("RGB", (96, 72), (rnd.randrange(256), rnd.randrange(256),
+                                     rnd.randrange(256)))
+    x, y = rnd.randrange(0, 60), rnd.randrange(0, 36)
+    ImageDraw.Draw(im).ellipse([x, y, x + 30, y + 34], fill=(224, 172, 140))
+    im.save("%s/images/i%05d.jpg" % (d, i), quality=85)
+    lines += ["  - id: i%05d" % i, "    file: images/i%05d.jpg" % i,
+              "    ground_truth: [[%d, %d, 31, 35]]" % (x, y)]
+open(d + "/exp.yaml", "w").write("\n".join(lines) + "\n")
+PYEOF
+}
+
+# one N: runs the study of N images; prints "seconds daemon_kb server_kb
+# done_images".
+one() {
+	dir="$ROOT/n$1"
+	study "$dir" "$1"
+	: >"$dir/sim.log"
+	"$INTOFOCUS" sim --listen 127.0.0.1:0 --experiment "$dir/exp.yaml" \
+		--state-dir "$dir/sim" >"$dir/sim.log" 2>&1 &
+	SIMPID=$!
+	# one runs in a subshell ($(one N)), which has traps of its own.
+	trap '[ -z "$SIMPID" ] || kill "$SIMPID" 2>/dev/null || :' EXIT INT TERM
+	port=""
+	i=0
+	while [ -z "$port" ] && [ $i -lt 600 ]; do
+		port=$(sed -n 's|.*endpoint: http://127.0.0.1:\([0-9]*\).*|\1|p' \
+			"$dir/sim.log" | head -1)
+		[ -n "$port" ] || sleep 0.1
+		i=$((i + 1))
+	done
+	[ -n "$port" ] || { echo "scale bench: the server did not start" >&2
+		cat "$dir/sim.log" >&2; exit 1; }
+	sed "s|^  environment: simulator|  environment: simulator\n  endpoint: http://127.0.0.1:$port|" \
+		"$dir/exp.yaml" >"$dir/run.yaml"
+	start=$(date +%s.%N)
+	/usr/bin/time -f "%M" -o "$dir/rss" "$INTOFOCUS" run "$dir/run.yaml" \
+		--state-dir "$dir/state" >"$dir/run.log" 2>&1 ||
+		{ echo "scale bench: run failed (see $dir/run.log)" >&2; exit 1; }
+	end=$(date +%s.%N)
+	# The server's peak, read before it stops.
+	server_kb=$(sed -n 's/^VmHWM:[^0-9]*\([0-9]*\) kB/\1/p' \
+		"/proc/$SIMPID/status")
+	kill "$SIMPID"
+	wait "$SIMPID" || :
+	SIMPID=""
+	done_images=$(ls "$dir/out" 2>/dev/null | grep -c '\.jpg$' || :)
+	"$PY" -c 'import sys; print("%.3f" % (float(sys.argv[2]) - float(sys.argv[1])))' \
+		"$start" "$end" | tr '\n' ' '
+	echo "$(cat "$dir/rss") $server_kb $done_images"
+}
+
+read -r load1 _ </proc/loadavg 2>/dev/null || load1=unknown
+echo "scale: $BASE then $N images x 5 stages x 3 workers, daemon and" \
+	"server (intofocus sim, state on disk) as two processes" \
+	"(load $load1 at start)"
+[ "$N" -ge 10000 ] || echo "  (the target is stated for 10,000 images:" \
+	"make bench BENCH_SCALE_IMAGES=10000 BENCH_SCALE_BASE=1000 runs it;" \
+	"this run is smaller)"
+base=$(one "$BASE")
+big=$(one "$N")
+"$PY" - "$BASE" "$base" "$N" "$big" <<'PYEOF'
+import sys
+nb, (tb, db, sb, ob), n, (t, d, s, o) = (
+    int(sys.argv[1]), sys.argv[2].split(), int(sys.argv[3]), sys.argv[4].split())
+tb, t = float(tb), float(t)
+def verdict(ok):
+    return "PASS" if ok else "FAIL"
+for k, tt, dd, ss, oo in ((nb, tb, db, sb, ob), (n, t, d, s, o)):
+    print("  %6d images: %7.1f s, %6.2f ms per image, daemon %6.1f MB, "
+          "server %6.1f MB, %s final images" % (
+              k, tt, 1000 * tt / k, int(dd) / 1024, int(ss) / 1024, oo))
+ratio = (t / n) / (tb / nb)
+print("  time per image %d/%d  %5.2f  (target <= 1.20) %s" % (
+    n, nb, ratio, verdict(ratio <= 1.2)))
+print("  daemon peak RSS at %d  %6.1f MB (target < 150 MB) %s" % (
+    n, int(d) / 1024, verdict(int(d) < 150 * 1024)))
+print("  server peak RSS at %d  %6.1f MB (target < 150 MB) %s" % (
+    n, int(s) / 1024, verdict(int(s) < 150 * 1024)))
+print("  every image finished  %s" % verdict(int(o) == n and int(ob) == nb))
+PYEOF
