@@ -268,6 +268,30 @@ engine_endpoint(struct engine *e, struct errbuf *eb)
 	return IF_OK;
 }
 
+/*
+ * Under systemd's watchdog, one call with its retries must end well within
+ * the interval: a transfer takes at most a quarter of it and no retry
+ * starts past half of it, so a service that stops answering costs at most
+ * three quarters, and the pass pings between images (stage.c).  Without
+ * these bounds the defaults (30 s a transfer, five tries) outlast
+ * WatchdogSec=60s and systemd kills a daemon that was only waiting.
+ */
+static void
+engine_fit_watchdog(const struct notifier *n, struct mturk_client_config *cc)
+{
+	int64_t usec = (int64_t)n->watchdog_usec;
+
+	if (usec <= 0)
+		return;
+	if (usec / 4000 < 30000)
+		cc->http.timeout_ms = usec / 4000 > 1000 ? (long)(usec / 4000)
+							 : 1000;
+	if (cc->http.timeout_ms > 0 &&
+	    cc->http.connect_timeout_ms == 0 && cc->http.timeout_ms < 10000)
+		cc->http.connect_timeout_ms = cc->http.timeout_ms;
+	cc->retry.max_elapsed_s = usec / 2000000 > 1 ? usec / 2000000 : 1;
+}
+
 static int
 engine_client_open(struct engine *e, struct errbuf *eb)
 {
@@ -288,6 +312,7 @@ engine_client_open(struct engine *e, struct errbuf *eb)
 	 */
 	if (e->ctx.exp->mturk.environment == EXP_ENV_SIMULATOR)
 		ccfg.rate.per_second = -1;
+	engine_fit_watchdog(&e->ctx.notify, &ccfg);
 	return mturk_client_new(&ccfg, &e->ctx.client, eb);
 }
 

@@ -1501,6 +1501,11 @@ images_advance_due(struct run_ctx *ctx, struct image_rec *list, size_t n,
 				continue;
 			rc = round == 0 ? image_step(ctx, im, eb)
 					: image_advance(ctx, im, eb);
+			/*
+			 * A pass of many images may take longer than the
+			 * watchdog's interval: each image's step is progress.
+			 */
+			notify_watchdog(&ctx->notify);
 		}
 	for (size_t i = 0; i < n && rc == IF_OK && !loop_stop_requested();
 	     i++)

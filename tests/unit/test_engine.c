@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 /* Enough passes for any scenario here; more is a loop that never ends. */
@@ -999,11 +1001,67 @@ test_failed_push_falls_back_to_polling(void **state)
 	assert_int_equal(the_image(x).next_at, poll_at);
 }
 
+/*
+ * Under systemd's watchdog (NOTIFY_SOCKET, WATCHDOG_USEC), a pass tells
+ * systemd it lives after each image's step, not only between passes, so
+ * that a pass of many images cannot outlast WatchdogSec; and the client's
+ * calls are bounded to fit the interval.  The test is systemd: it binds
+ * the notify socket and counts the WATCHDOG=1 datagrams of one pass.
+ */
+static void
+test_watchdog_pinged_within_a_pass(void **state)
+{
+	struct fx *x = *state;
+	struct exp_spec s = {
+		.name = "watchdog", .stages = "41, 13",
+		.aggregate = "union", .workers = 1, .exclusive = false,
+		.budget = "50.00", .lifetime = "1d", .max_extensions = 0,
+		.nimages = 2,
+	};
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct engine_progress p;
+	struct errbuf eb = {0};
+	char pid[32], msg[256];
+	int fd, pings = 0;
+	ssize_t got;
+
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", x->dir);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	setenv("NOTIFY_SOCKET", sa.sun_path, 1);
+	setenv("WATCHDOG_USEC", "60000000", 1);
+	setenv("WATCHDOG_PID", pid, 1);
+	write_exp(x, &s);
+	open_engine(x);
+	assert_int_equal(ctx_of(x)->notify.watchdog_usec, 60000000);
+	/* One pass posts both images' first HITs: two steps, two pings. */
+	if (engine_pass(x->e, &p, &eb) != IF_OK)
+		fail_msg("engine_pass: %s", eb.msg);
+	/* sd_notify() reads the socket's name at each call. */
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
+	unsetenv("WATCHDOG_PID");
+	assert_int_equal(p.total_hits, 2);
+	while ((got = recv(fd, msg, sizeof(msg) - 1, 0)) > 0) {
+		msg[got] = '\0';
+		if (strstr(msg, "WATCHDOG=1") != NULL)
+			pings++;
+	}
+	assert_int_equal(pings, 2);
+	close(fd);
+	p = drive(x, false);
+	assert_int_equal(p.done, 2);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_union, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_watchdog_pinged_within_a_pass, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_first_exclusive, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_majority_exclusive, setup,
