@@ -23,8 +23,10 @@ opencv-data"
 # numpy for the report's metrics oracle (t0700); nginx and openssl for the
 # task server behind a TLS reverse proxy (t0435: the test makes its own
 # certificate and runs nginx unprivileged in its scratch directory) and
-# for the certificate of t0725's stand-in for Prolific's completion page.
-test_pkgs="libcmocka-dev python3 python3-pil python3-boto3 sqlite3 systemd strace groff-base nodejs node-jsdom chromium python3-numpy nginx openssl"
+# for the certificate of t0725's stand-in for Prolific's completion page;
+# curl for the suites that drive a fake service's control surface (t0611,
+# t0645).
+test_pkgs="libcmocka-dev python3 python3-pil python3-boto3 sqlite3 systemd strace groff-base nodejs node-jsdom chromium python3-numpy nginx openssl curl"
 bench_pkgs="python3-opencv python3-numpy"
 # make fuzz: clang and its libFuzzer runtime; make valgrind: valgrind.
 fuzz_pkgs="clang libclang-rt-14-dev"
