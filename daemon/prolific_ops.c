@@ -10,6 +10,7 @@
  */
 #include "daemon/prolific_ops.h"
 #include "daemon/recruit.h"
+#include "daemon/store_private.h"
 #include "config/config.h"
 
 #include <jansson.h>
@@ -52,15 +53,6 @@ db_fail(struct state *st, struct errbuf *eb)
 		       sqlite3_errmsg(state_db(st)));
 }
 
-static int
-prepare(struct state *st, const char *sql, sqlite3_stmt **stmt,
-	struct errbuf *eb)
-{
-	if (sqlite3_prepare_v2(state_db(st), sql, -1, stmt, NULL) != SQLITE_OK)
-		return db_fail(st, eb);
-	return IF_OK;
-}
-
 int
 store_prolific_decision_get(struct state *st, const char *submission_id,
 			    struct prolific_decision *out, bool *found,
@@ -100,23 +92,6 @@ store_prolific_decision_get(struct state *st, const char *submission_id,
 	}
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_fail(st, eb);
-	return IF_OK;
-}
-
-/* Runs a write statement through the store-failure hook; finalizes it. */
-static int
-write_done(struct state *st, sqlite3_stmt *stmt, struct errbuf *eb)
-{
-	int rc;
-
-	if (state_write_check(st, sqlite3_sql(stmt), eb) != IF_OK) {
-		sqlite3_finalize(stmt);
-		return eb->code;
-	}
-	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE)
 		return db_fail(st, eb);
 	return IF_OK;
 }

@@ -8,6 +8,7 @@
  * assignment_rec_cleanup().
  */
 #include "daemon/daemon.h"
+#include "daemon/store_private.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -63,73 +64,12 @@ image_state_parse(const char *name)
 	return -1;
 }
 
-static int
-prepare(struct state *st, const char *sql, sqlite3_stmt **stmt,
-	struct errbuf *eb)
-{
-	if (sqlite3_prepare_v2(state_db(st), sql, -1, stmt, NULL) != SQLITE_OK)
-		return err_set(eb, IF_ERUNTIME, "%s: %s (in: %.60s)",
-			       state_path(st), sqlite3_errmsg(state_db(st)),
-			       sql);
-	return IF_OK;
-}
-
-/* Runs a write statement and finalizes it. */
-static int
-step_done(struct state *st, sqlite3_stmt *stmt, struct errbuf *eb)
-{
-	int rc;
-
-	if (state_write_check(st, sqlite3_sql(stmt), eb) != IF_OK) {
-		sqlite3_finalize(stmt);
-		return eb->code;
-	}
-	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE)
-		return err_set(eb, IF_ERUNTIME, "%s: %s", state_path(st),
-			       sqlite3_errmsg(state_db(st)));
-	return IF_OK;
-}
-
-/*
- * Steps a query that gives at most one row: IF_OK with *found telling
- * whether it did (the row is then the statement's current one), or an
- * error.
- */
-static int
-row_or_done(struct state *st, sqlite3_stmt *stmt, bool *found,
-	    struct errbuf *eb)
-{
-	int rc = sqlite3_step(stmt);
-
-	*found = rc == SQLITE_ROW;
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return err_set(eb, IF_ERUNTIME, "%s: %s", state_path(st),
-			       sqlite3_errmsg(state_db(st)));
-	return IF_OK;
-}
-
-static void
-copy_text(char *dst, size_t size, sqlite3_stmt *stmt, int col)
-{
-	const unsigned char *t = sqlite3_column_text(stmt, col);
-
-	snprintf(dst, size, "%s", t != NULL ? (const char *)t : "");
-}
-
 static char *
 dup_text(sqlite3_stmt *stmt, int col)
 {
 	const unsigned char *t = sqlite3_column_text(stmt, col);
 
 	return strdup(t != NULL ? (const char *)t : "");
-}
-
-static void
-bind_text(sqlite3_stmt *stmt, int idx, const char *s)
-{
-	sqlite3_bind_text(stmt, idx, s != NULL ? s : "", -1, SQLITE_TRANSIENT);
 }
 
 /* ---- images ------------------------------------------------------------ */
@@ -203,7 +143,7 @@ store_image_insert(struct state *st, const struct image_rec *im,
 		    &stmt, eb) != IF_OK)
 		return eb->code;
 	image_bind(stmt, im);
-	return step_done(st, stmt, eb);
+	return write_done(st, stmt, eb);
 }
 
 int
@@ -221,7 +161,7 @@ store_image_update(struct state *st, const struct image_rec *im,
 		    &stmt, eb) != IF_OK)
 		return eb->code;
 	image_bind(stmt, im);
-	return step_done(st, stmt, eb);
+	return write_done(st, stmt, eb);
 }
 
 int
@@ -444,7 +384,7 @@ store_hit_insert(struct state *st, const struct hit_rec *h, struct errbuf *eb)
 		    &stmt, eb) != IF_OK)
 		return eb->code;
 	hit_bind(stmt, h);
-	return step_done(st, stmt, eb);
+	return write_done(st, stmt, eb);
 }
 
 int
@@ -467,7 +407,7 @@ store_hit_update(struct state *st, const struct hit_rec *h, struct errbuf *eb)
 		    &stmt, eb) != IF_OK)
 		return eb->code;
 	hit_bind(stmt, h);
-	return step_done(st, stmt, eb);
+	return write_done(st, stmt, eb);
 }
 
 int
@@ -760,7 +700,7 @@ store_assignment_set_approval(struct state *st, const char *assignment_id,
 	bind_text(stmt, 1, assignment_id);
 	bind_text(stmt, 2, worker_id);
 	bind_text(stmt, 3, approval_str(approval));
-	return step_done(st, stmt, eb);
+	return write_done(st, stmt, eb);
 }
 
 int
@@ -776,7 +716,7 @@ store_assignment_set_granted(struct state *st, const char *assignment_id,
 		return eb->code;
 	bind_text(stmt, 1, assignment_id);
 	bind_text(stmt, 2, worker_id);
-	return step_done(st, stmt, eb);
+	return write_done(st, stmt, eb);
 }
 
 /* ---- stage results, qualifications, grants ----------------------------- */
@@ -800,7 +740,7 @@ store_stage_result_put(struct state *st, const char *image_id, int stage,
 	bind_text(stmt, 4, boxes_json);
 	sqlite3_bind_int(stmt, 5, assignments);
 	sqlite3_bind_int64(stmt, 6, now);
-	return step_done(st, stmt, eb);
+	return write_done(st, stmt, eb);
 }
 
 int
@@ -865,7 +805,7 @@ store_qual_put(struct state *st, int stage, const char *qual_id,
 		return eb->code;
 	sqlite3_bind_int(stmt, 1, stage);
 	bind_text(stmt, 2, qual_id);
-	return step_done(st, stmt, eb);
+	return write_done(st, stmt, eb);
 }
 
 int
@@ -901,5 +841,5 @@ store_grant_put(struct state *st, const char *worker_id, int stage,
 	bind_text(stmt, 1, worker_id);
 	sqlite3_bind_int(stmt, 2, stage);
 	sqlite3_bind_int64(stmt, 3, now);
-	return step_done(st, stmt, eb);
+	return write_done(st, stmt, eb);
 }

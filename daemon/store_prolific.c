@@ -8,6 +8,7 @@
  * these tables through the functions of daemon/recruit.h only.
  */
 #include "daemon/recruit.h"
+#include "daemon/store_private.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -55,52 +56,10 @@ name_index(const char *const *names, size_t n, const char *name)
 }
 
 static int
-prepare(struct state *st, const char *sql, sqlite3_stmt **stmt,
-	struct errbuf *eb)
-{
-	if (sqlite3_prepare_v2(state_db(st), sql, -1, stmt, NULL) != SQLITE_OK)
-		return err_set(eb, IF_ERUNTIME, "%s: %s (in: %.60s)",
-			       state_path(st), sqlite3_errmsg(state_db(st)),
-			       sql);
-	return IF_OK;
-}
-
-static int
 db_fail(struct state *st, struct errbuf *eb)
 {
 	return err_set(eb, IF_ERUNTIME, "%s: %s", state_path(st),
 		       sqlite3_errmsg(state_db(st)));
-}
-
-/* Runs a write statement (through the store-failure hook), finalizes it. */
-static int
-write_done(struct state *st, sqlite3_stmt *stmt, struct errbuf *eb)
-{
-	int rc;
-
-	if (state_write_check(st, sqlite3_sql(stmt), eb) != IF_OK) {
-		sqlite3_finalize(stmt);
-		return eb->code;
-	}
-	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE)
-		return db_fail(st, eb);
-	return IF_OK;
-}
-
-static void
-copy_text(char *dst, size_t size, sqlite3_stmt *stmt, int col)
-{
-	const unsigned char *t = sqlite3_column_text(stmt, col);
-
-	snprintf(dst, size, "%s", t != NULL ? (const char *)t : "");
-}
-
-static void
-bind_text(sqlite3_stmt *stmt, int idx, const char *s)
-{
-	sqlite3_bind_text(stmt, idx, s != NULL ? s : "", -1, SQLITE_TRANSIENT);
 }
 
 /* ---- submissions -------------------------------------------------------- */
