@@ -19,6 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -701,19 +704,30 @@ test_pay_never_sent_when_nothing_listens(void **state)
 	struct prolific_error e;
 	struct errbuf eb = {0};
 	enum prolific_pay_outcome out;
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sa);
 	char url[64];
+	int fd;
 
-	/* A port nothing listens on: the fake's, once stopped. */
-	snprintf(url, sizeof(url), "%s", fake_prolific_url(x->fake));
-	fake_prolific_stop(x->fake);
-	x->fake = fake_prolific_start(TOKEN, STUDY);
-	assert_non_null(x->fake);
+	/*
+	 * A port nothing listens on, held for the test: bound, never
+	 * listening, so a connection is refused and no other socket (a
+	 * later fake's, say) can take the port meanwhile.
+	 */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u",
+		 (unsigned)ntohs(sa.sin_port));
 	c = client_for(x, url, TOKEN);
 	assert_int_not_equal(prolific_bonus_pay(c, "bb0001", &out, &e, &eb),
 			     IF_OK);
 	assert_int_equal(out, PROLIFIC_PAY_REFUSED);
 	assert_int_equal(e.fault, PROLIFIC_FAULT_PASSING);
 	prolific_client_free(c);
+	close(fd);
 }
 
 static void
