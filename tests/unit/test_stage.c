@@ -165,6 +165,8 @@ rig_new(void)
 	ccfg.clock.now = rig_now; /* requests are signed at the rig's time */
 	ccfg.clock.ctx = r;
 	ccfg.http.max_body = rig_max_body;
+	/* No pace against the simulator, as run (engine_client_open). */
+	ccfg.rate.per_second = -1;
 	assert_int_equal(mturk_client_new(&ccfg, &r->ctx.client, &eb), IF_OK);
 	memset(&hcfg, 0, sizeof(hcfg));
 	snprintf(bucket, sizeof(bucket), "intofocus-%s", r->ctx.exp->name);
