@@ -516,6 +516,8 @@ struct run_ctx {
 	int64_t push_since;
 	int64_t push_rest_until;
 	bool push_noted;
+	/* The threads of a pass's rounds (pool.c), or NULL: one by one. */
+	struct run_pool *pool;
 };
 
 /*
@@ -728,6 +730,38 @@ int image_advance(struct run_ctx *ctx, struct image_rec *im,
  */
 int images_advance_due(struct run_ctx *ctx, struct image_rec *list, size_t n,
 		       int64_t now, struct errbuf *eb);
+
+/* ---- pool.c: several images' steps at once (issue 19) -------------------- */
+
+struct run_pool;
+/* One image's part of a round (arg: the round's); returns like image_step. */
+typedef int (*run_pool_job)(struct run_ctx *ctx, struct image_rec *im,
+			    void *arg, struct errbuf *eb);
+/*
+ * threads (at most 8) for ctx->pool, each with a clone of ctx->client and
+ * ctx->host, which must outlive the pool.
+ */
+int run_pool_new(struct run_ctx *ctx, size_t threads, struct run_pool **out,
+		 struct errbuf *eb);
+void run_pool_free(struct run_pool *p);
+/*
+ * job for each of items: on ctx->pool's threads, at once, taking turns on
+ * the pass lock; without a pool, or for one item, one after another here.
+ * The watchdog is fed as each ends; after the first error (returned) or a
+ * stop request the rest are skipped.
+ */
+int run_pool_each(struct run_ctx *ctx, struct image_rec **items, size_t n,
+		  run_pool_job job, void *arg, struct errbuf *eb);
+/* The MTurk client and image host of the calling thread. */
+struct mturk_client *run_client(const struct run_ctx *ctx);
+struct mturk_image_host *run_host(const struct run_ctx *ctx);
+/*
+ * Around a request on run_client/run_host: a pool thread lets go of the
+ * pass lock while it waits, so that the others go on.  Nothing of ctx is
+ * read or written in between.  No-ops on the pass's own thread.
+ */
+void run_remote_begin(const struct run_ctx *ctx);
+void run_remote_end(const struct run_ctx *ctx);
 
 /*
  * Seconds before the retry of a step whose attempt n (1-based) failed for a

@@ -415,6 +415,7 @@ engine_close(struct engine *e)
 	if (e == NULL)
 		return;
 	recruit_close(e->recruit);
+	run_pool_free(e->ctx.pool); /* before the client and host it clones */
 	img_renderer_free(e->ctx.renderer);
 	face_detector_free(e->ctx.detector);
 	start_source_close(e->ctx.start);
@@ -657,6 +658,9 @@ log_calls_by_operation(const struct run_ctx *ctx)
  * next HIT); then, off that path, the finished HITs leave the Reviewable
  * list.
  */
+/* The threads of a pass: as many as the client's concurrent calls. */
+#define PASS_THREADS 8
+
 static int
 step_due_images(struct run_ctx *ctx, struct image_rec *list, size_t n,
 		struct errbuf *eb)
@@ -664,6 +668,10 @@ step_due_images(struct run_ctx *ctx, struct image_rec *list, size_t n,
 	int64_t now = ctx->now(ctx->now_arg);
 	int rc = IF_OK;
 
+	/* Several images' steps at once (pool.c), from the first pass on. */
+	if (ctx->pool == NULL && ctx->client != NULL && ctx->host != NULL &&
+	    run_pool_new(ctx, PASS_THREADS, &ctx->pool, eb) != IF_OK)
+		return eb->code;
 	if (poll_round(ctx, list, n, now, eb) != IF_OK)
 		rc = eb->code;
 	if (rc == IF_OK && images_advance_due(ctx, list, n, now, eb) != IF_OK)

@@ -210,9 +210,10 @@ image_save(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 }
 
 /* Shorthands: the fault of the MTurk client's / the image host's last call. */
-#define CLIENT_FAULT(ctx) mturk_client_fault((ctx)->client)
-#define HOST_FAULT(ctx) mturk_image_host_fault((ctx)->host)
-#define CLIENT_ERROR(ctx) mturk_client_last_error((ctx)->client)
+/* The calling thread's (pool.c): a step's calls and faults are its own. */
+#define CLIENT_FAULT(ctx) mturk_client_fault(run_client(ctx))
+#define HOST_FAULT(ctx) mturk_image_host_fault(run_host(ctx))
+#define CLIENT_ERROR(ctx) mturk_client_last_error(run_client(ctx))
 
 static const struct exp_image *
 exp_image_of(const struct run_ctx *ctx, const struct image_rec *im)
@@ -406,6 +407,7 @@ step_render(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	struct errbuf cause = {0};
 	struct mturk_hosted hosted;
 	const unsigned char *jpeg = NULL;
+	unsigned char *mine = NULL;
 	size_t len = 0;
 	int64_t valid_for;
 	int rc;
@@ -435,8 +437,15 @@ step_render(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	 */
 	valid_for = hit->lifetime * (1 + hit->max_extensions) +
 		    hit->assignment_duration;
-	rc = mturk_image_host_put(ctx->host, jpeg, len, "image/jpeg", ".jpg",
-				  valid_for, &hosted, &cause);
+	/* The renderer's buffer is the next image's once the lock is let go. */
+	if ((mine = malloc(len + 1)) == NULL)
+		return err_set(eb, IF_ERUNTIME, "out of memory");
+	memcpy(mine, jpeg, len);
+	run_remote_begin(ctx);
+	rc = mturk_image_host_put(run_host(ctx), mine, len, "image/jpeg",
+				  ".jpg", valid_for, &hosted, &cause);
+	run_remote_end(ctx);
+	free(mine);
 	run_crash_point(ctx, "after PutObject");
 	/*
 	 * A refusal by the host is about its bucket or its keys, which every
@@ -565,6 +574,7 @@ post_create(struct run_ctx *ctx, struct image_rec *im, const struct hit_rec *h,
 	struct errbuf cause = {0};
 	struct mturk_hosted fresh;
 	struct buf question;
+	char hit_type[ID_MAX];
 	bool found = false;
 	int rc;
 
@@ -574,8 +584,11 @@ post_create(struct run_ctx *ctx, struct image_rec *im, const struct hit_rec *h,
 	if (run_now(ctx) - h->intent_at > TOKEN_TRUST_SECONDS) {
 		/* The token may be forgotten by now: look for the HIT first. */
 		ctx->api_calls++;
-		rc = mturk_find_hit_by_annotation(ctx->client, h->annotation,
-						  mh, &found, &cause);
+		run_remote_begin(ctx);
+		rc = mturk_find_hit_by_annotation(run_client(ctx),
+						  h->annotation, mh, &found,
+						  &cause);
+		run_remote_end(ctx);
 		if (rc != IF_OK)
 			return image_remote_failed(ctx, im, "ListHITs",
 						   CLIENT_FAULT(ctx),
@@ -588,7 +601,7 @@ post_create(struct run_ctx *ctx, struct image_rec *im, const struct hit_rec *h,
 			return IF_OK;
 		}
 	}
-	rc = mturk_image_host_url(ctx->host, im->object_key,
+	rc = mturk_image_host_url(run_host(ctx), im->object_key,
 				  eh->lifetime * (1 + eh->max_extensions) +
 					  eh->assignment_duration,
 				  &fresh, &cause);
@@ -609,10 +622,15 @@ post_create(struct run_ctx *ctx, struct image_rec *im, const struct hit_rec *h,
 		return rc;
 	}
 	ctx->api_calls++;
-	mturk_client_fault_reset(ctx->client);
-	rc = mturk_create_hit(ctx->client, ctx->hit_type[im->stage - 1],
-			      question.data, eh->lifetime, h->max_assignments,
-			      h->annotation, h->token, mh, recovered, &cause);
+	mturk_client_fault_reset(run_client(ctx));
+	/* The cache is the run's: read under the lock, before letting go. */
+	snprintf(hit_type, sizeof(hit_type), "%s",
+		 ctx->hit_type[im->stage - 1]);
+	run_remote_begin(ctx);
+	rc = mturk_create_hit(run_client(ctx), hit_type, question.data,
+			      eh->lifetime, h->max_assignments, h->annotation,
+			      h->token, mh, recovered, &cause);
+	run_remote_end(ctx);
 	buf_cleanup(&question);
 	run_crash_point(ctx, "after CreateHIT");
 	/*
@@ -653,7 +671,7 @@ step_post(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 		/* Created before a crash, recorded, but not yet moved on. */
 		return image_enter_state(ctx, im, IMAGE_WAIT, NULL, NULL, eb,
 					 "HIT %s (recorded)", h.hit_id);
-	mturk_client_fault_reset(ctx->client);
+	mturk_client_fault_reset(run_client(ctx));
 	if ((rc = stage_setup(ctx, im->stage, &cause, eb)) != IF_OK)
 		return err_isset(eb)
 			       ? rc
@@ -893,12 +911,15 @@ settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
 	enum approval *settled = NULL;
 	unsigned char *granted = NULL;
 	struct settle_calls sc = {NULL, NULL, 0};
-	const char *qual = ctx->qual_type[exp_qual_slot(exp, stage) - 1];
+	char qual[ID_MAX];
 	size_t n = 0;
 	int rc = IF_OK, wrc = IF_OK;
 
 	*never = false;
 	*fault = MTURK_FAULT_NONE;
+	/* The run's cache, read under the lock (pool.c). */
+	snprintf(qual, sizeof(qual), "%s",
+		 ctx->qual_type[exp_qual_slot(exp, stage) - 1]);
 	if (store_assignments_for(ctx->st, im->id, stage, &a, &n, eb) != IF_OK)
 		return eb->code;
 	settled = calloc(n + 1, sizeof(*settled));
@@ -945,11 +966,11 @@ settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
 	 */
 	if (sc.n > 0) {
 		ctx->api_calls += sc.n;
-		if (mturk_settle_many(ctx->client, sc.items, sc.n, eb) !=
-		    IF_OK) {
-			wrc = eb->code;
+		run_remote_begin(ctx);
+		wrc = mturk_settle_many(run_client(ctx), sc.items, sc.n, eb);
+		run_remote_end(ctx);
+		if (wrc != IF_OK)
 			goto out;
-		}
 	}
 	for (size_t k = 0; k < sc.n; k++) {
 		struct mturk_settle *it = &sc.items[k];
@@ -1150,8 +1171,10 @@ wait_near_expiry(struct run_ctx *ctx, struct image_rec *im, struct hit_rec *h,
 		enum mturk_fault fault;
 
 		ctx->api_calls++;
-		rc = mturk_update_expiration(ctx->client, h->hit_id, until,
+		run_remote_begin(ctx);
+		rc = mturk_update_expiration(run_client(ctx), h->hit_id, until,
 					     &cause);
+		run_remote_end(ctx);
 		run_crash_point(ctx, "after UpdateExpirationForHIT");
 		fault = CLIENT_FAULT(ctx);
 		if (rc != IF_OK && fault != MTURK_FAULT_REQUEST) {
@@ -1255,7 +1278,10 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 			       "(attempt %d)",
 			       exp->name, im->id, im->stage, im->attempt);
 	ctx->api_calls++;
-	rc = mturk_list_assignments(ctx->client, h.hit_id, 0, &as, &n, &cause);
+	run_remote_begin(ctx);
+	rc = mturk_list_assignments(run_client(ctx), h.hit_id, 0, &as, &n,
+				    &cause);
+	run_remote_end(ctx);
 	if (rc != IF_OK) {
 		if (rc != IF_ETEMP &&
 		    mturk_error_is_hit_gone(CLIENT_ERROR(ctx)))
@@ -1390,8 +1416,8 @@ int
 image_step(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 {
 	/* Each step reads the fault of its own calls only. */
-	if (ctx->client != NULL)
-		mturk_client_fault_reset(ctx->client);
+	if (run_client(ctx) != NULL)
+		mturk_client_fault_reset(run_client(ctx));
 	switch (im->state) {
 	case IMAGE_RENDER:
 		return step_render(ctx, im, eb);
@@ -1470,47 +1496,86 @@ approve_finished(struct run_ctx *ctx, struct image_rec *im, int stage,
 	return IF_OK;
 }
 
+/* The jobs of a pass's rounds (run_pool_each). */
+static int
+job_step(struct run_ctx *ctx, struct image_rec *im, void *arg,
+	 struct errbuf *eb)
+{
+	(void)arg;
+	return image_step(ctx, im, eb);
+}
+
+static int
+job_advance(struct run_ctx *ctx, struct image_rec *im, void *arg,
+	    struct errbuf *eb)
+{
+	(void)arg;
+	return image_advance(ctx, im, eb);
+}
+
+/* The stages each image of the pass was at, before it. */
+struct pass_stages {
+	const struct image_rec *list;
+	const int *was;
+};
+
+static int
+job_approve(struct run_ctx *ctx, struct image_rec *im, void *arg,
+	    struct errbuf *eb)
+{
+	const struct pass_stages *ps = arg;
+
+	return approve_finished(ctx, im, ps->was[im - ps->list], eb);
+}
+
 /*
  * Every due image, in three rounds: first the WAIT images read their
  * answers and grant their stage qualifications, then every image that
  * can goes on to its next HIT, then the stages finished this pass are
  * approved.  So a worker whose answer this pass read, for any image, is
  * kept out of the next stage's HITs this pass creates, and no approval
- * delays a next HIT.
+ * delays a next HIT.  Within a round the images' steps go at once on
+ * the run's pool (pool.c), when it has one.
  */
 int
 images_advance_due(struct run_ctx *ctx, struct image_rec *list, size_t n,
 		   int64_t now, struct errbuf *eb)
 {
 	int *was = calloc(n + 1, sizeof(*was));
+	struct image_rec **items = calloc(n + 1, sizeof(*items));
+	struct pass_stages ps = {list, was};
+	size_t k;
 	int rc = IF_OK;
 
-	if (was == NULL)
+	if (was == NULL || items == NULL) {
+		free(was);
+		free(items);
 		return err_set(eb, IF_ERUNTIME, "out of memory");
+	}
 	for (size_t i = 0; i < n; i++)
 		was[i] = list[i].stage;
-	for (int round = 0; round < 2 && rc == IF_OK; round++)
-		for (size_t i = 0; i < n && rc == IF_OK &&
-				   !loop_stop_requested();
-		     i++) {
+	for (int round = 0; round < 2 && rc == IF_OK; round++) {
+		k = 0;
+		for (size_t i = 0; i < n; i++) {
 			struct image_rec *im = &list[i];
 
 			if (im->state == IMAGE_DONE ||
 			    im->state == IMAGE_FAILED || im->next_at > now ||
 			    (im->state == IMAGE_WAIT) != (round == 0))
 				continue;
-			rc = round == 0 ? image_step(ctx, im, eb)
-					: image_advance(ctx, im, eb);
-			/*
-			 * A pass of many images may take longer than the
-			 * watchdog's interval: each image's step is progress.
-			 */
-			notify_watchdog(&ctx->notify);
+			items[k++] = im;
 		}
-	for (size_t i = 0; i < n && rc == IF_OK && !loop_stop_requested();
-	     i++)
+		rc = run_pool_each(ctx, items, k,
+				   round == 0 ? job_step : job_advance, NULL,
+				   eb);
+	}
+	k = 0;
+	for (size_t i = 0; i < n && rc == IF_OK; i++)
 		if (list[i].stage != was[i])
-			rc = approve_finished(ctx, &list[i], was[i], eb);
+			items[k++] = &list[i];
+	if (rc == IF_OK)
+		rc = run_pool_each(ctx, items, k, job_approve, &ps, eb);
 	free(was);
+	free(items);
 	return rc;
 }

@@ -100,7 +100,8 @@ ensure_qual_types(struct run_ctx *ctx, struct errbuf *cause,
 				 "experiment's other stages.",
 				 k, exp->name);
 		ctx->api_calls++;
-		rc = mturk_create_qualification_type(ctx->client, name, desc,
+		rc = mturk_create_qualification_type(run_client(ctx), name,
+						     desc,
 						     ctx->qual_type[k - 1],
 						     cause);
 		if (rc != IF_OK) {
@@ -212,8 +213,8 @@ stage_setup(struct run_ctx *ctx, int stage, struct errbuf *cause,
 	t.quals = reqs;
 	t.n_quals = nreq;
 	ctx->api_calls++;
-	rc = mturk_create_hit_type(ctx->client, &t, ctx->hit_type[stage - 1],
-				   cause);
+	rc = mturk_create_hit_type(run_client(ctx), &t,
+				   ctx->hit_type[stage - 1], cause);
 	buf_cleanup(&keywords);
 	if (rc != IF_OK)
 		ctx->hit_type[stage - 1][0] = '\0';

@@ -22,6 +22,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -117,7 +118,24 @@ struct mturk_client {
 	int64_t rate_tat_ms;
 	struct http_pool *pool;
 	int resume_attempt;
+	/*
+	 * A clone (mturk_client_clone) counts its requests in its root's
+	 * sent[] and takes its pace from the root's bucket, under the root's
+	 * rate_lock; NULL for a client of its own.  The HTTP options, with
+	 * an owned copy of the CA file's name, make the clones.
+	 */
+	struct mturk_client *root;
+	pthread_mutex_t rate_lock;
+	struct http_options http_opts;
+	char *ca_file;
 };
+
+/* The client whose counters and bucket c uses. */
+static struct mturk_client *
+client_root(struct mturk_client *c)
+{
+	return c->root != NULL ? c->root : c;
+}
 
 static int
 operation_index(const char *name)
@@ -142,12 +160,14 @@ mturk_client_sent(const struct mturk_client *c, const char *operation)
 
 	if (c == NULL)
 		return 0;
+	if (c->root != NULL)
+		c = c->root;
 	if (i >= 0)
-		return c->sent[i];
+		return __atomic_load_n(&c->sent[i], __ATOMIC_RELAXED);
 	if (operation != NULL)
 		return 0;
 	for (size_t k = 0; operations[k] != NULL; k++)
-		total += c->sent[k];
+		total += __atomic_load_n(&c->sent[k], __ATOMIC_RELAXED);
 	return total;
 }
 
@@ -282,6 +302,14 @@ mturk_client_new(const struct mturk_client_config *cfg,
 		 cfg->region != NULL && *cfg->region != '\0' ? cfg->region
 							     : MTURK_REGION);
 	c->creds = cfg->creds;
+	pthread_mutex_init(&c->rate_lock, NULL);
+	c->http_opts = cfg->http;
+	if (cfg->http.ca_file != NULL &&
+	    (c->ca_file = strdup(cfg->http.ca_file)) == NULL) {
+		rc = err_set(eb, IF_ERUNTIME, "MTurk client: out of memory");
+		goto fail;
+	}
+	c->http_opts.ca_file = c->ca_file;
 	c->retry = cfg->retry;
 	if (c->retry.max_attempts <= 0)
 		c->retry.max_attempts = DEFAULT_ATTEMPTS;
@@ -320,7 +348,32 @@ mturk_client_free(struct mturk_client *c)
 	http_response_cleanup(&c->push_resp);
 	free(c->url);
 	free(c->path);
+	free(c->ca_file);
+	pthread_mutex_destroy(&c->rate_lock);
 	free(c);
+}
+
+int
+mturk_client_clone(struct mturk_client *c, struct mturk_client **out,
+		   struct errbuf *eb)
+{
+	struct mturk_client_config cfg;
+	struct mturk_client *root = client_root(c);
+	int rc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.endpoint = c->url;
+	cfg.region = c->region;
+	cfg.creds = c->creds;
+	cfg.http = c->http_opts;
+	cfg.retry = c->retry;
+	cfg.clock = c->clock;
+	cfg.rate = c->rate;
+	if ((rc = mturk_client_new(&cfg, out, eb)) != IF_OK)
+		return rc;
+	(*out)->root = root;
+	(*out)->clock_offset = c->clock_offset;
+	return IF_OK;
 }
 
 const char *
@@ -505,7 +558,7 @@ signed_request_send(const struct signed_sender *s,
 
 		err_init(&aeb);
 		if (s->sent != NULL)
-			(*s->sent)++;
+			__atomic_add_fetch(s->sent, 1, __ATOMIC_RELAXED);
 		rc = attempt_once(s, req, &aeb);
 		if (rc == IF_OK && s->resp->status >= 200 &&
 		    s->resp->status < 300)
@@ -590,7 +643,7 @@ real_mono_ms(void)
 static void
 client_pace(void *arg)
 {
-	struct mturk_client *c = arg;
+	struct mturk_client *c = client_root(arg);
 	const struct mturk_rate *r = &c->rate;
 	int64_t interval, now, ahead;
 
@@ -601,16 +654,19 @@ client_pace(void *arg)
 
 	if (interval < 1)
 		interval = 1;
+	/* The clones share the bucket: its arrival time under the lock. */
+	pthread_mutex_lock(&c->rate_lock);
 	if (c->rate_tat_ms < now)
 		c->rate_tat_ms = now;
 	ahead = c->rate_tat_ms - now - (int64_t)(c->rate.burst - 1) * interval;
+	c->rate_tat_ms += interval;
+	pthread_mutex_unlock(&c->rate_lock);
 	if (ahead > 0) {
 		if (r->sleep_ms != NULL)
 			r->sleep_ms(r->ctx, ahead);
 		else
 			real_sleep_ms(NULL, ahead);
 	}
-	c->rate_tat_ms += interval;
 }
 
 void
@@ -708,7 +764,7 @@ mturk_call_once(struct mturk_client *c, const char *operation,
 	snprintf(target, sizeof(target), "%s%s", MTURK_TARGET_PREFIX,
 		 operation);
 	snprintf(name, sizeof(name), "MTurk %s", operation);
-	s.sent = &c->sent[opi];
+	s.sent = &client_root(c)->sent[opi];
 	s.pace = client_pace;
 	s.pace_arg = c;
 	s.first_attempt = c->resume_attempt;
@@ -904,7 +960,8 @@ mturk_call_concurrent(struct mturk_client *c,
 			continue;
 		}
 		http_response_init(&resps[m], 0);
-		c->sent[opi]++;
+		__atomic_add_fetch(&client_root(c)->sent[opi], 1,
+				   __ATOMIC_RELAXED);
 		of[m++] = i;
 	}
 	if (m > 0 && http_pool_perform(c->pool, hreqs, resps, rcs, ebs, m,

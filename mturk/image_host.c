@@ -386,6 +386,23 @@ fail:
 	return rc;
 }
 
+int
+mturk_image_host_clone(const struct mturk_image_host *h,
+		       struct mturk_image_host **out, struct errbuf *eb)
+{
+	struct mturk_host_config cfg = h->cfg;
+
+	/* h's own copies: the caller's strings may be gone by now. */
+	cfg.bucket = h->bucket;
+	cfg.region = h->region;
+	cfg.prefix = h->prefix;
+	cfg.dir = h->dir;
+	cfg.base_url = h->base_url;
+	if (cfg.kind != MTURK_HOST_LOCAL)
+		cfg.endpoint = h->path_style ? h->base : NULL;
+	return mturk_image_host_new(&cfg, out, eb);
+}
+
 void
 mturk_image_host_free(struct mturk_image_host *h)
 {

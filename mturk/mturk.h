@@ -687,6 +687,14 @@ struct mturk_client;
 int mturk_client_new(const struct mturk_client_config *cfg,
 		     struct mturk_client **out, struct errbuf *eb);
 void mturk_client_free(struct mturk_client *c);
+/*
+ * A second handle on c's endpoint, credentials and options, for another
+ * thread (daemon/pool.c): its own connections and last error, but c's
+ * token bucket and request counters (mturk_client_sent of either counts
+ * both).  c must outlive it.
+ */
+int mturk_client_clone(struct mturk_client *c, struct mturk_client **out,
+		       struct errbuf *eb);
 const char *mturk_client_endpoint(const struct mturk_client *c);
 /* Seconds added to the clock when signing, learnt from clock-skew errors. */
 int64_t mturk_client_clock_offset(const struct mturk_client *c);
@@ -1032,6 +1040,9 @@ struct mturk_image_host;
 int mturk_image_host_new(const struct mturk_host_config *cfg,
 			 struct mturk_image_host **out, struct errbuf *eb);
 void mturk_image_host_free(struct mturk_image_host *h);
+/* A second handle like h (its own connection), for another thread. */
+int mturk_image_host_clone(const struct mturk_image_host *h,
+			   struct mturk_image_host **out, struct errbuf *eb);
 
 /*
  * Publishes one image under a fresh random name with extension ext (".jpg")

@@ -185,6 +185,16 @@ struct sim_server *sim_new(const struct sim_config *cfg, struct errbuf *eb);
 const char *const *sim_refusal_names(void);
 /* The port actually bound (useful with port 0). */
 unsigned sim_port(const struct sim_server *sim);
+/*
+ * Test hook (sim_hold.c; not with people): the next k requests of
+ * operation (an API operation, or "PutObject" for an S3 upload) each wait
+ * until k of them have arrived, so that a test sees whether its client
+ * sends them at once; k = 0 disarms.  At most four holds at a time.  A
+ * hold not met within 20 s lets its requests go and is not met.
+ */
+int sim_hold_requests(struct sim_server *sim, const char *operation, int k);
+/* Whether operation's hold saw its k requests arrive together. */
+bool sim_hold_met(struct sim_server *sim, const char *operation);
 /* Teaches the crowd one more experiment (the embedding daemon's). */
 int sim_add_experiment(struct sim_server *sim, const struct sim_experiment *exp,
 		       struct errbuf *eb);

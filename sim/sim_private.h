@@ -805,4 +805,15 @@ char *sim_push_take(struct sim_push *p, struct sim_push_wait *w, bool block);
 /* Takes w off the hub, answered or not (a connection that ended). */
 void sim_push_cancel(struct sim_push *p, struct sim_push_wait *w);
 
+/* ---- sim_hold.c: requests held until k arrive (a test hook) ----------- */
+
+struct sim_hold;
+struct sim_hold *sim_hold_new(void);
+void sim_hold_free(struct sim_hold *h);
+/* Arms (k > 0) or disarms (k = 0) operation's hold; -1: no room. */
+int sim_hold_set(struct sim_hold *h, const char *operation, int k);
+bool sim_hold_was_met(struct sim_hold *h, const char *operation);
+/* A request of operation arrived: waits as its hold says (h may be NULL). */
+void sim_hold_wait(struct sim_hold *h, const char *operation);
+
 #endif /* INTOFOCUS_SIM_PRIVATE_H */

@@ -117,6 +117,7 @@ struct sim_server {
 	bool has_proxy;
 	struct sim_addr proxy;
 	struct sim_push *push;	   /* the long poll; NULL: not offered */
+	struct sim_hold *hold;	   /* the test hook of sim_hold.c */
 };
 
 /* Per-connection request state across MHD's calls of the handler. */
@@ -1209,6 +1210,9 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		enum MHD_Result ret;
 
 		/* The connection's own thread waits: others go on. */
+		sim_hold_wait(sim->hold, strrchr(target, '.') != NULL
+						 ? strrchr(target, '.') + 1
+						 : target);
 		sleep_ms(sim->call_latency_ms);
 		ret = handle_api(sim, c, url, rq, target);
 		/* A new HIT, an expiry moved: the push looks again. */
@@ -1220,6 +1224,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	if (strcmp(method, "PUT") == 0 ||
 	    (is_signed(c) && (strcmp(method, "GET") == 0 ||
 			      strcmp(method, "HEAD") == 0))) {
+		if (strcmp(method, "PUT") == 0)
+			sim_hold_wait(sim->hold, "PutObject");
 		sleep_ms(sim->call_latency_ms);
 		return handle_s3(sim, c, method, url, rq);
 	}
@@ -1397,6 +1403,8 @@ sim_new(const struct sim_config *cfg, struct errbuf *eb)
 		if (sim_store_add_experiment(sim->store, &cfg->experiments[i],
 					     eb) != IF_OK)
 			goto fail;
+	if (cfg->people == NULL && (sim->hold = sim_hold_new()) == NULL)
+		goto nomem;
 	/* A few waiters: the daemons of one server's experiments. */
 	if (!cfg->push_off &&
 	    (sim->push = sim_push_new(sim->store, SIM_PUSH_WAITERS)) == NULL)
@@ -1491,6 +1499,18 @@ sim_port(const struct sim_server *sim)
 	return sim->port;
 }
 
+int
+sim_hold_requests(struct sim_server *sim, const char *operation, int k)
+{
+	return sim->hold != NULL ? sim_hold_set(sim->hold, operation, k) : -1;
+}
+
+bool
+sim_hold_met(struct sim_server *sim, const char *operation)
+{
+	return sim->hold != NULL && sim_hold_was_met(sim->hold, operation);
+}
+
 size_t
 sim_push_waiting(const struct sim_server *sim)
 {
@@ -1523,6 +1543,7 @@ sim_free(struct sim_server *sim)
 	if (sim->mhd != NULL)
 		MHD_stop_daemon(sim->mhd);
 	sim_push_free(sim->push);
+	sim_hold_free(sim->hold);
 	sim_store_free(sim->store);
 	sim_people_free(sim->people);
 	sim_addr_counts_free(sim->conns);
