@@ -273,6 +273,42 @@ test_pace(void **state)
 	fx_free(x);
 }
 
+/*
+ * A clone (another thread's handle, daemon/pool.c) takes its pace from the
+ * same bucket and counts in the same counters: with a burst of 3, two
+ * calls on the client and two on its clone make one wait of 100 ms.
+ */
+static void
+test_pace_shared_by_clones(void **state)
+{
+	struct mturk_rate rate = {10, 3, 4, NULL, NULL, NULL};
+	struct fx *x = fx_new(NULL, &rate);
+	struct mturk_client *clone = NULL;
+	struct mturk_hit mh;
+	struct errbuf eb = {0};
+	int64_t avail = 0;
+
+	(void)state;
+	x->mono = 1000000;
+	assert_int_equal(mturk_client_clone(x->c, &clone, &eb), IF_OK);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(mturk_get_account_balance(i % 2 ? clone
+								  : x->c,
+							   &avail, NULL, &eb),
+				 IF_OK);
+	assert_int_equal(x->sleeps, 1);
+	assert_int_equal(x->slept, 100);
+	assert_int_equal(mturk_client_sent(x->c, "GetAccountBalance"), 4);
+	assert_int_equal(mturk_client_sent(clone, "GetAccountBalance"), 4);
+	/* Its own last error: a failure of one is not the other's. */
+	assert_int_not_equal(mturk_get_hit(clone, "NOSUCHHIT", &mh, &eb),
+			     IF_OK);
+	assert_int_not_equal(mturk_client_fault(clone), MTURK_FAULT_NONE);
+	assert_int_equal(mturk_client_fault(x->c), MTURK_FAULT_NONE);
+	mturk_client_free(clone);
+	fx_free(x);
+}
+
 int
 main(void)
 {
@@ -280,6 +316,7 @@ main(void)
 		cmocka_unit_test(test_settle_many),
 		cmocka_unit_test(test_refusal_stays_with_its_item),
 		cmocka_unit_test(test_pace),
+		cmocka_unit_test(test_pace_shared_by_clones),
 	};
 
 	log_init(0, false);
