@@ -418,9 +418,10 @@ int stage0_preview(const struct experiment *exp, struct stage0_preview *p,
 void stage0_preview_free(struct stage0_preview *p);
 
 /*
- * stage.c: the original of im through ctx's renderer, checked against the
- * fingerprint the experiment started with (IF_EINPUT when it changed or
- * cannot be read); *data stays valid until the renderer's next call.
+ * stage.c: the original of im through the calling thread's renderer
+ * (run_renderer), checked against the fingerprint the experiment started
+ * with (IF_EINPUT when it changed or cannot be read); *data stays valid
+ * until the renderer's next call.
  */
 int image_read_original(struct run_ctx *ctx, const struct image_rec *im,
 			const char **path, const void **data, size_t *len,
@@ -734,9 +735,10 @@ int images_advance_due(struct run_ctx *ctx, struct image_rec *list, size_t n,
 /* ---- pool.c: several images' steps at once (issue 19) -------------------- */
 
 struct run_pool;
-/* One image's part of a round (arg: the round's); returns like image_step. */
-typedef int (*run_pool_job)(struct run_ctx *ctx, struct image_rec *im,
-			    void *arg, struct errbuf *eb);
+struct img_renderer;
+/* Part i of a round (arg: the round's); returns like image_step. */
+typedef int (*run_pool_job)(struct run_ctx *ctx, size_t i, void *arg,
+			    struct errbuf *eb);
 /*
  * threads (at most 8) for ctx->pool, each with a clone of ctx->client and
  * ctx->host, which must outlive the pool.
@@ -745,23 +747,25 @@ int run_pool_new(struct run_ctx *ctx, size_t threads, struct run_pool **out,
 		 struct errbuf *eb);
 void run_pool_free(struct run_pool *p);
 /*
- * job for each of items: on ctx->pool's threads, at once, taking turns on
- * the pass lock; without a pool, or for one item, one after another here.
+ * job for i = 0 .. n - 1: on ctx->pool's threads, at once, taking turns
+ * on the pass lock; without a pool, or for one, one after another here.
  * The watchdog is fed as each ends; after the first error (returned) or a
  * stop request the rest are skipped.
  */
-int run_pool_each(struct run_ctx *ctx, struct image_rec **items, size_t n,
-		  run_pool_job job, void *arg, struct errbuf *eb);
-/* The MTurk client and image host of the calling thread. */
+int run_pool_each(struct run_ctx *ctx, size_t n, run_pool_job job, void *arg,
+		  struct errbuf *eb);
+/* The MTurk client, image host and renderer of the calling thread. */
 struct mturk_client *run_client(const struct run_ctx *ctx);
 struct mturk_image_host *run_host(const struct run_ctx *ctx);
+struct img_renderer **run_renderer(struct run_ctx *ctx);
 /*
- * Around a request on run_client/run_host: a pool thread lets go of the
- * pass lock while it waits, so that the others go on.  Nothing of ctx is
- * read or written in between.  No-ops on the pass's own thread.
+ * Around a request on run_client/run_host, or a render on run_renderer: a
+ * pool thread lets go of the pass lock meanwhile, so that the others go
+ * on.  Nothing of ctx is written in between, and nothing read that a
+ * pass changes.  No-ops on the pass's own thread.
  */
-void run_remote_begin(const struct run_ctx *ctx);
-void run_remote_end(const struct run_ctx *ctx);
+void run_pass_unlock(const struct run_ctx *ctx);
+void run_pass_lock(const struct run_ctx *ctx);
 
 /*
  * Seconds before the retry of a step whose attempt n (1-based) failed for a

@@ -103,8 +103,10 @@ list_type(struct run_ctx *ctx, const char *type, struct errbuf *cause)
 	size_t n = 0;
 	int pages = 0, rc;
 
-	rc = mturk_list_reviewable_hits(ctx->client, type, "Reviewable", &hits,
-					&n, &pages, cause);
+	run_pass_unlock(ctx);
+	rc = mturk_list_reviewable_hits(run_client(ctx), type, "Reviewable",
+					&hits, &n, &pages, cause);
+	run_pass_lock(ctx);
 	ctx->api_calls += (uint64_t)(pages > 0 ? pages : 1);
 	if (rc != IF_OK)
 		return rc;
@@ -124,6 +126,30 @@ list_type(struct run_ctx *ctx, const char *type, struct errbuf *cause)
 				 "%s", hits[i].hit_id);
 	}
 	free(hits);
+	return IF_OK;
+}
+
+/* The HIT types of a round, and which of them were listed. */
+struct type_listings {
+	const char (*types)[ID_MAX];
+	unsigned char *listed;
+};
+
+/* One type's listing (run_pool_each: the types' listings go at once). */
+static int
+job_list_type(struct run_ctx *ctx, size_t t, void *arg, struct errbuf *eb)
+{
+	struct type_listings *tl = arg;
+	struct errbuf cause = {0};
+
+	(void)eb;
+	if (list_type(ctx, tl->types[t], &cause) == IF_OK)
+		tl->listed[t] = 1;
+	else
+		log_warnx("%s: poll: ListReviewableHITs for HIT type %s "
+			  "failed; its HITs are polled one by one this time: "
+			  "%s",
+			  ctx->exp->name, tl->types[t], cause.msg);
 	return IF_OK;
 }
 
@@ -201,17 +227,16 @@ poll_round(struct run_ctx *ctx, struct image_rec *list, size_t n, int64_t now,
 			snprintf(types[ntypes++], ID_MAX, "%s",
 				 of[i]->hit_type_id);
 	}
-	/* 2. One listing per type. */
-	for (size_t t = 0; t < ntypes && !loop_stop_requested(); t++) {
-		struct errbuf cause = {0};
+	/* 2. One listing per type, at once (pool.c). */
+	{
+		struct type_listings tl = {(const char(*)[ID_MAX])types,
+					   listed};
 
-		if (list_type(ctx, types[t], &cause) == IF_OK)
-			listed[t] = 1;
-		else
-			log_warnx("%s: poll: ListReviewableHITs for HIT type "
-				  "%s failed; its HITs are polled one by one "
-				  "this time: %s",
-				  exp->name, types[t], cause.msg);
+		if (run_pool_each(ctx, ntypes, job_list_type, &tl, eb) !=
+		    IF_OK) {
+			rc = eb->code;
+			goto out;
+		}
 	}
 	if (ctx->nreviewable > 1)
 		qsort(ctx->reviewable, ctx->nreviewable,

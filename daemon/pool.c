@@ -1,15 +1,17 @@
 /*
  * daemon/pool.c - several images' steps at once (issue 19).
  *
- * A pass's rounds (images_advance_due in stage.c) hand their images to a
- * few threads, each with its own MTurk client and image host (clones of
- * run's, sharing its token bucket and its request counters).  The
- * threads take turns on one lock, the pass lock: a thread holds it for
- * everything it does to the run (its SQLite connection, the caches of
- * HIT and qualification types, the crash points, the budget, rendering)
- * and lets go only while it waits on a request (run_remote_begin/end).
- * So the steps' requests overlap, while everything else happens one
- * thread at a time, as it did when the images went one after another:
+ * A pass's rounds (images_advance_due in stage.c) and its poll round's
+ * listings (poll.c) are handed to a few threads, each with its own MTurk
+ * client and image host (clones of run's, sharing its token bucket and
+ * its request counters) and its own renderer.  The threads take turns on
+ * one lock, the pass lock: a thread holds it for everything it does to
+ * the run (the SQLite connection, the caches of HIT and qualification
+ * types, the crash points, the budget) and lets go only while it waits
+ * on a request or renders a stage image (run_pass_unlock/lock).  So the
+ * steps' requests overlap and their rendering uses the machine's cores,
+ * while everything else happens one thread at a time, as it did when the
+ * images went one after another:
  * the intent of a request is committed before the lock is let go, the
  * budget is read and a HIT's cost committed without a let-go in between,
  * and a HIT type is created once, by the first thread that needs it.
@@ -22,6 +24,7 @@
  * around every request; this one keeps the steps as they are.
  */
 #include "daemon/daemon.h"
+#include "imaging/imaging.h"
 #include "mturk/mturk.h"
 
 #include <pthread.h>
@@ -36,6 +39,7 @@ struct pool_worker {
 	pthread_t thread;
 	struct mturk_client *client;
 	struct mturk_image_host *host;
+	struct img_renderer *renderer; /* made on first use */
 };
 
 struct run_pool {
@@ -49,7 +53,6 @@ struct run_pool {
 	struct run_ctx *ctx;
 	run_pool_job job;
 	void *arg;
-	struct image_rec **items;
 	size_t nitems, next, finished;
 	int rc;
 	struct errbuf eb;
@@ -70,8 +73,14 @@ run_host(const struct run_ctx *ctx)
 	return self != NULL ? self->host : ctx->host;
 }
 
+struct img_renderer **
+run_renderer(struct run_ctx *ctx)
+{
+	return self != NULL ? &self->renderer : &ctx->renderer;
+}
+
 void
-run_remote_begin(const struct run_ctx *ctx)
+run_pass_unlock(const struct run_ctx *ctx)
 {
 	(void)ctx;
 	if (self != NULL)
@@ -79,7 +88,7 @@ run_remote_begin(const struct run_ctx *ctx)
 }
 
 void
-run_remote_end(const struct run_ctx *ctx)
+run_pass_lock(const struct run_ctx *ctx)
 {
 	(void)ctx;
 	if (self != NULL)
@@ -96,17 +105,17 @@ worker_main(void *arg)
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		struct errbuf eb = {0};
-		struct image_rec *im;
+		size_t i;
 		int rc = IF_OK;
 
 		while (!p->quit && p->next >= p->nitems)
 			pthread_cond_wait(&p->work, &p->lock);
 		if (p->quit)
 			break;
-		im = p->items[p->next++];
+		i = p->next++;
 		/* After a failure the round ends, as the sequential one did. */
 		if (p->rc == IF_OK && !loop_stop_requested())
-			rc = p->job(p->ctx, im, p->arg, &eb);
+			rc = p->job(p->ctx, i, p->arg, &eb);
 		if (rc != IF_OK && p->rc == IF_OK) {
 			p->rc = rc;
 			p->eb = eb;
@@ -172,6 +181,7 @@ run_pool_free(struct run_pool *p)
 		pthread_join(p->workers[i].thread, NULL);
 		mturk_client_free(p->workers[i].client);
 		mturk_image_host_free(p->workers[i].host);
+		img_renderer_free(p->workers[i].renderer);
 	}
 	pthread_cond_destroy(&p->done);
 	pthread_cond_destroy(&p->work);
@@ -179,16 +189,16 @@ run_pool_free(struct run_pool *p)
 	free(p);
 }
 
-/* Without a pool, or with one image: on this thread, one by one. */
+/* Without a pool, or for one: on this thread, one by one. */
 static int
-each_here(struct run_ctx *ctx, struct image_rec **items, size_t n,
-	  run_pool_job job, void *arg, struct errbuf *eb)
+each_here(struct run_ctx *ctx, size_t n, run_pool_job job, void *arg,
+	  struct errbuf *eb)
 {
 	int rc = IF_OK;
 
 	for (size_t i = 0; i < n && rc == IF_OK && !loop_stop_requested();
 	     i++) {
-		rc = job(ctx, items[i], arg, eb);
+		rc = job(ctx, i, arg, eb);
 		/* A pass of many images may outlast the watchdog's interval. */
 		notify_watchdog(&ctx->notify);
 	}
@@ -196,20 +206,19 @@ each_here(struct run_ctx *ctx, struct image_rec **items, size_t n,
 }
 
 int
-run_pool_each(struct run_ctx *ctx, struct image_rec **items, size_t n,
-	      run_pool_job job, void *arg, struct errbuf *eb)
+run_pool_each(struct run_ctx *ctx, size_t n, run_pool_job job, void *arg,
+	      struct errbuf *eb)
 {
 	struct run_pool *p = ctx->pool;
 	size_t fed = 0;
 	int rc;
 
 	if (p == NULL || p->nworkers == 0 || n < 2)
-		return each_here(ctx, items, n, job, arg, eb);
+		return each_here(ctx, n, job, arg, eb);
 	pthread_mutex_lock(&p->lock);
 	p->ctx = ctx;
 	p->job = job;
 	p->arg = arg;
-	p->items = items;
 	p->nitems = n;
 	p->next = 0;
 	p->finished = 0;
@@ -225,7 +234,6 @@ run_pool_each(struct run_ctx *ctx, struct image_rec **items, size_t n,
 	rc = p->rc;
 	if (rc != IF_OK)
 		err_set(eb, rc, "%s", p->eb.msg);
-	p->items = NULL;
 	p->nitems = 0;
 	p->next = 0;
 	pthread_mutex_unlock(&p->lock);

@@ -74,11 +74,11 @@ hit_review(struct run_ctx *ctx, struct hit_rec *h, bool last_try,
 
 	ctx->api_calls++;
 	mturk_client_fault_reset(run_client(ctx));
-	run_remote_begin(ctx);
+	run_pass_unlock(ctx);
 	rc = mturk_update_hit_review_status(run_client(ctx), h->hit_id,
 					    false, status, sizeof(status),
 					    &cause);
-	run_remote_end(ctx);
+	run_pass_lock(ctx);
 	run_crash_point(ctx, "after UpdateHITReviewStatus");
 	return review_outcome(ctx, h, last_try, rc, status,
 			      mturk_client_last_error(run_client(ctx)),

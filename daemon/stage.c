@@ -238,12 +238,12 @@ image_read_original(struct run_ctx *ctx, const struct image_rec *im,
 		return err_set(eb, IF_EINPUT,
 			       "image %s is no longer in the experiment file",
 			       im->id);
-	if (ctx->renderer == NULL &&
-	    img_renderer_new(&ctx->renderer, ctx->threads, 0, eb) != IF_OK)
+	if (*run_renderer(ctx) == NULL &&
+	    img_renderer_new(run_renderer(ctx), ctx->threads, 0, eb) != IF_OK)
 		return eb->code;
 	/* The bytes checked are the bytes decoded: one read, no race. */
-	if (img_renderer_read_file(ctx->renderer, ei->path, data, len, eb) !=
-	    IF_OK)
+	if (img_renderer_read_file(*run_renderer(ctx), ei->path, data, len,
+				   eb) != IF_OK)
 		return eb->code;
 	if (data_fingerprint(*data, *len, fp) != IF_OK)
 		return err_set(eb, IF_ERUNTIME,
@@ -320,9 +320,11 @@ fail:
 
 /*
  * The stage image (window of stage k; 1 for the final image) of im,
- * through ctx's renderer, which keeps its buffers for the next stage and
- * image: encoded as JPEG into *jpeg when jpeg is not NULL, else the image
- * into *out.  Either belongs to the renderer until its next call.
+ * through the calling thread's renderer (run_renderer), which keeps its
+ * buffers for the next stage and image: encoded as JPEG into *jpeg when
+ * jpeg is not NULL, else the image into *out.  Either belongs to the
+ * renderer until its next call.  The pass lock is let go while it reads
+ * the original and renders (pool.c).
  */
 static int
 render(struct run_ctx *ctx, const struct image_rec *im, int window,
@@ -335,28 +337,32 @@ render(struct run_ctx *ctx, const struct image_rec *im, int window,
 		.fill_rgb = ctx->exp->redact.color,
 		.heavy_window = exp_window(ctx->exp, im->id, 1),
 	};
+	struct img_renderer *r;
 	struct box *boxes = NULL;
 	const char *path = NULL;
 	const void *data = NULL;
 	size_t n = 0, dlen = 0;
 	int rc;
 
-	if (ctx->renderer == NULL &&
-	    (rc = img_renderer_new(&ctx->renderer, ctx->threads, 0, eb)) !=
+	if (*run_renderer(ctx) == NULL &&
+	    (rc = img_renderer_new(run_renderer(ctx), ctx->threads, 0, eb)) !=
 		    IF_OK)
 		return rc;
-	rc = image_read_original(ctx, im, &path, &data, &dlen, eb);
-	if (rc == IF_OK)
-		rc = boxes_through(ctx, im, boxes_upto, &boxes, &n, eb);
+	r = *run_renderer(ctx);
+	/* The store's part first, under the pass lock. */
+	if ((rc = boxes_through(ctx, im, boxes_upto, &boxes, &n, eb)) != IF_OK)
+		return rc;
 	spec.boxes = boxes;
 	spec.n = n;
+	run_pass_unlock(ctx);
+	rc = image_read_original(ctx, im, &path, &data, &dlen, eb);
 	if (rc == IF_OK && jpeg != NULL)
-		rc = img_renderer_encode(ctx->renderer, data, dlen, path, &spec,
+		rc = img_renderer_encode(r, data, dlen, path, &spec,
 					 IMG_FORMAT_JPEG, ctx->jpeg_quality,
 					 jpeg, len, eb);
 	else if (rc == IF_OK)
-		rc = img_renderer_image(ctx->renderer, data, dlen, path, &spec,
-					out, eb);
+		rc = img_renderer_image(r, data, dlen, path, &spec, out, eb);
+	run_pass_lock(ctx);
 	free(boxes);
 	return rc;
 }
@@ -407,7 +413,6 @@ step_render(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	struct errbuf cause = {0};
 	struct mturk_hosted hosted;
 	const unsigned char *jpeg = NULL;
-	unsigned char *mine = NULL;
 	size_t len = 0;
 	int64_t valid_for;
 	int rc;
@@ -437,15 +442,10 @@ step_render(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	 */
 	valid_for = hit->lifetime * (1 + hit->max_extensions) +
 		    hit->assignment_duration;
-	/* The renderer's buffer is the next image's once the lock is let go. */
-	if ((mine = malloc(len + 1)) == NULL)
-		return err_set(eb, IF_ERUNTIME, "out of memory");
-	memcpy(mine, jpeg, len);
-	run_remote_begin(ctx);
-	rc = mturk_image_host_put(run_host(ctx), mine, len, "image/jpeg",
+	run_pass_unlock(ctx);
+	rc = mturk_image_host_put(run_host(ctx), jpeg, len, "image/jpeg",
 				  ".jpg", valid_for, &hosted, &cause);
-	run_remote_end(ctx);
-	free(mine);
+	run_pass_lock(ctx);
 	run_crash_point(ctx, "after PutObject");
 	/*
 	 * A refusal by the host is about its bucket or its keys, which every
@@ -584,11 +584,11 @@ post_create(struct run_ctx *ctx, struct image_rec *im, const struct hit_rec *h,
 	if (run_now(ctx) - h->intent_at > TOKEN_TRUST_SECONDS) {
 		/* The token may be forgotten by now: look for the HIT first. */
 		ctx->api_calls++;
-		run_remote_begin(ctx);
+		run_pass_unlock(ctx);
 		rc = mturk_find_hit_by_annotation(run_client(ctx),
 						  h->annotation, mh, &found,
 						  &cause);
-		run_remote_end(ctx);
+		run_pass_lock(ctx);
 		if (rc != IF_OK)
 			return image_remote_failed(ctx, im, "ListHITs",
 						   CLIENT_FAULT(ctx),
@@ -626,11 +626,11 @@ post_create(struct run_ctx *ctx, struct image_rec *im, const struct hit_rec *h,
 	/* The cache is the run's: read under the lock, before letting go. */
 	snprintf(hit_type, sizeof(hit_type), "%s",
 		 ctx->hit_type[im->stage - 1]);
-	run_remote_begin(ctx);
+	run_pass_unlock(ctx);
 	rc = mturk_create_hit(run_client(ctx), hit_type, question.data,
 			      eh->lifetime, h->max_assignments, h->annotation,
 			      h->token, mh, recovered, &cause);
-	run_remote_end(ctx);
+	run_pass_lock(ctx);
 	buf_cleanup(&question);
 	run_crash_point(ctx, "after CreateHIT");
 	/*
@@ -966,9 +966,9 @@ settle_assignments(struct run_ctx *ctx, const struct image_rec *im,
 	 */
 	if (sc.n > 0) {
 		ctx->api_calls += sc.n;
-		run_remote_begin(ctx);
+		run_pass_unlock(ctx);
 		wrc = mturk_settle_many(run_client(ctx), sc.items, sc.n, eb);
-		run_remote_end(ctx);
+		run_pass_lock(ctx);
 		if (wrc != IF_OK)
 			goto out;
 	}
@@ -1171,10 +1171,10 @@ wait_near_expiry(struct run_ctx *ctx, struct image_rec *im, struct hit_rec *h,
 		enum mturk_fault fault;
 
 		ctx->api_calls++;
-		run_remote_begin(ctx);
+		run_pass_unlock(ctx);
 		rc = mturk_update_expiration(run_client(ctx), h->hit_id, until,
 					     &cause);
-		run_remote_end(ctx);
+		run_pass_lock(ctx);
 		run_crash_point(ctx, "after UpdateExpirationForHIT");
 		fault = CLIENT_FAULT(ctx);
 		if (rc != IF_OK && fault != MTURK_FAULT_REQUEST) {
@@ -1278,10 +1278,10 @@ step_wait(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 			       "(attempt %d)",
 			       exp->name, im->id, im->stage, im->attempt);
 	ctx->api_calls++;
-	run_remote_begin(ctx);
+	run_pass_unlock(ctx);
 	rc = mturk_list_assignments(run_client(ctx), h.hit_id, 0, &as, &n,
 				    &cause);
-	run_remote_end(ctx);
+	run_pass_lock(ctx);
 	if (rc != IF_OK) {
 		if (rc != IF_ETEMP &&
 		    mturk_error_is_hit_gone(CLIENT_ERROR(ctx)))
@@ -1496,36 +1496,32 @@ approve_finished(struct run_ctx *ctx, struct image_rec *im, int stage,
 	return IF_OK;
 }
 
-/* The jobs of a pass's rounds (run_pool_each). */
-static int
-job_step(struct run_ctx *ctx, struct image_rec *im, void *arg,
-	 struct errbuf *eb)
-{
-	(void)arg;
-	return image_step(ctx, im, eb);
-}
-
-static int
-job_advance(struct run_ctx *ctx, struct image_rec *im, void *arg,
-	    struct errbuf *eb)
-{
-	(void)arg;
-	return image_advance(ctx, im, eb);
-}
-
-/* The stages each image of the pass was at, before it. */
-struct pass_stages {
+/* A round of a pass: its images, and the stages they were at before it. */
+struct pass_round {
+	struct image_rec **items;
 	const struct image_rec *list;
 	const int *was;
 };
 
 static int
-job_approve(struct run_ctx *ctx, struct image_rec *im, void *arg,
-	    struct errbuf *eb)
+job_step(struct run_ctx *ctx, size_t i, void *arg, struct errbuf *eb)
 {
-	const struct pass_stages *ps = arg;
+	return image_step(ctx, ((struct pass_round *)arg)->items[i], eb);
+}
 
-	return approve_finished(ctx, im, ps->was[im - ps->list], eb);
+static int
+job_advance(struct run_ctx *ctx, size_t i, void *arg, struct errbuf *eb)
+{
+	return image_advance(ctx, ((struct pass_round *)arg)->items[i], eb);
+}
+
+static int
+job_approve(struct run_ctx *ctx, size_t i, void *arg, struct errbuf *eb)
+{
+	const struct pass_round *r = arg;
+	struct image_rec *im = r->items[i];
+
+	return approve_finished(ctx, im, r->was[im - r->list], eb);
 }
 
 /*
@@ -1543,7 +1539,7 @@ images_advance_due(struct run_ctx *ctx, struct image_rec *list, size_t n,
 {
 	int *was = calloc(n + 1, sizeof(*was));
 	struct image_rec **items = calloc(n + 1, sizeof(*items));
-	struct pass_stages ps = {list, was};
+	struct pass_round r = {items, list, was};
 	size_t k;
 	int rc = IF_OK;
 
@@ -1565,16 +1561,15 @@ images_advance_due(struct run_ctx *ctx, struct image_rec *list, size_t n,
 				continue;
 			items[k++] = im;
 		}
-		rc = run_pool_each(ctx, items, k,
-				   round == 0 ? job_step : job_advance, NULL,
-				   eb);
+		rc = run_pool_each(ctx, k, round == 0 ? job_step : job_advance,
+				   &r, eb);
 	}
 	k = 0;
 	for (size_t i = 0; i < n && rc == IF_OK; i++)
 		if (list[i].stage != was[i])
 			items[k++] = &list[i];
 	if (rc == IF_OK)
-		rc = run_pool_each(ctx, items, k, job_approve, &ps, eb);
+		rc = run_pool_each(ctx, k, job_approve, &r, eb);
 	free(was);
 	free(items);
 	return rc;
