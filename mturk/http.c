@@ -820,11 +820,8 @@ http_pool_perform(struct http_pool *p, const struct http_request *reqs,
 		}
 		if (running == 0)
 			continue;
-		if (curl_multi_perform(p->multi, &still) != CURLM_OK ||
-		    curl_multi_poll(p->multi, NULL, 0, 1000, NULL) !=
-			    CURLM_OK)
+		if (curl_multi_perform(p->multi, &still) != CURLM_OK)
 			break;
-		curl_multi_perform(p->multi, &still);
 		while ((msg = curl_multi_info_read(p->multi, &left)) != NULL) {
 			if (msg->msg != CURLMSG_DONE)
 				continue;
@@ -842,6 +839,14 @@ http_pool_perform(struct http_pool *p, const struct http_request *reqs,
 				break;
 			}
 		}
+		/*
+		 * Wait for the sockets only while transfers are under way: a
+		 * transfer that ended in the perform above is taken at once,
+		 * not after the poll's whole second (issue 19).
+		 */
+		if (running > 0 && still > 0 &&
+		    curl_multi_poll(p->multi, NULL, 0, 1000, NULL) != CURLM_OK)
+			break;
 	}
 	/* Only a broken multi handle leaves transfers: they fail. */
 	for (size_t k = 0; k < p->n; k++)
