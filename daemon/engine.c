@@ -754,9 +754,24 @@ engine_wait_ms(const struct engine *e, const struct engine_progress *p)
 	const struct run_ctx *ctx = &e->ctx;
 	int64_t now = ctx->now(ctx->now_arg);
 	int64_t wait_ms = p->next_at > now ? (p->next_at - now) * 1000 : 0;
+	struct timespec ts;
 
 	if (ctx->now_arg == &e->clock)
 		wait_ms /= e->clock.warp;
+	/*
+	 * On the wall clock the wait ends when next_at's second begins, not
+	 * whole seconds after the pass ended (now is whole seconds): so a
+	 * pass's own length does not stretch the poll interval (issue 19).
+	 * time() may lag the clock read here by a tick: at least 1 ms.
+	 */
+	if (wait_ms > 0 && ctx->now == wall_clock && e->clock.warp <= 1 &&
+	    clock_gettime(CLOCK_REALTIME, &ts) == 0) {
+		wait_ms = (p->next_at - e->clock.offset - (int64_t)ts.tv_sec) *
+				  1000 -
+			  ts.tv_nsec / 1000000;
+		if (wait_ms < 1)
+			wait_ms = 1;
+	}
 	/* Wake for the watchdog at half its interval. */
 	if (ctx->notify.watchdog_usec > 0 &&
 	    wait_ms > (int64_t)(ctx->notify.watchdog_usec / 2000))
