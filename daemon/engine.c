@@ -668,8 +668,17 @@ step_due_images(struct run_ctx *ctx, struct image_rec *list, size_t n,
 	int64_t now = ctx->now(ctx->now_arg);
 	int rc = IF_OK;
 
-	/* Several images' steps at once (pool.c), from the first pass on. */
+	/*
+	 * Several images' steps at once (pool.c), from the first pass on.
+	 * The kill -9 suites count crash points in order, so that a given N
+	 * stops the daemon at the same instant every time; steps at once
+	 * would make the N-th point vary.  Under INTOFOCUS_TEST_CRASH_AT the
+	 * images go one after another, unless INTOFOCUS_TEST_CRASH_POOL asks
+	 * for the pool (t0613 kills runs whose steps go at once).
+	 */
 	if (ctx->pool == NULL && ctx->client != NULL && ctx->host != NULL &&
+	    (ctx->crash_at <= 0 ||
+	     getenv("INTOFOCUS_TEST_CRASH_POOL") != NULL) &&
 	    run_pool_new(ctx, PASS_THREADS, &ctx->pool, eb) != IF_OK)
 		return eb->code;
 	if (poll_round(ctx, list, n, now, eb) != IF_OK)
