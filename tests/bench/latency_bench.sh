@@ -13,9 +13,9 @@
 # from its last answer to its next HIT, each answered in the latency:
 # the push's answer, ListReviewableHITs, ListAssignmentsForHIT, the
 # grants (at once), PutObject, CreateHITType (once per stage and run) and
-# CreateHITWithHITType, 7 in all.  With several images finishing
-# together, the images of a pass still take their steps one after
-# another, so their paths add up.  Prints the median and the worst delay
+# CreateHITWithHITType, 7 in all.  Several images finishing together
+# take their steps at once (daemon/pool.c), so their paths overlap rather
+# than add up.  Prints the median and the worst delay
 # over the stage transitions next to each target.  Figures only; it never
 # fails on speed.
 #
