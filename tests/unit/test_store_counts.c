@@ -8,7 +8,7 @@
  * - a state of schema 4 migrates to 5 with the counts of its rows;
  * - reading them walks no table: the soonest due image comes from the
  *   images_pending index, the rest from the one row.
- * The kill -9 side is tests/e2e/t0615-counts-crash.sh.
+ * The kill -9 side is tests/e2e/t0613-counts-crash.sh.
  */
 #include <setjmp.h>
 #include <stdarg.h>
