@@ -267,6 +267,10 @@ int store_hit_insert(struct state *st, const struct hit_rec *h,
 int store_hit_get(struct state *st, const char *image_id, int stage,
 		  int attempt, struct hit_rec *out, bool *found,
 		  struct errbuf *eb);
+/* The HIT MTurk knows as hit_id (an index, schema 5); *found false if
+ * none. */
+int store_hit_by_hit_id(struct state *st, const char *hit_id,
+			struct hit_rec *out, bool *found, struct errbuf *eb);
 int store_hit_update(struct state *st, const struct hit_rec *h,
 		     struct errbuf *eb);
 /* store_hit_update of hit (a struct hit_rec *) for state_transaction. */

@@ -333,6 +333,14 @@ static const char migrate_v5_counts[] =
 #undef COUNT_IMAGE
 #undef COUNT_HIT
 #undef COUNT_PROLIFIC
+
+/*
+ * Also schema 5: the HITs by MTurk's HITId, so that the HITs a push names
+ * are found one by one (store_hit_by_hit_id) instead of among all the
+ * open ones.
+ */
+static const char migrate_v5_hit_ids[] =
+	"CREATE INDEX hits_by_hit_id ON hits (hit_id);";
 /* ---- end of schema 5: the counts of progress ---------------------------- */
 
 static int
@@ -436,11 +444,12 @@ migrate(struct state *st, const char *experiment, struct errbuf *eb)
 		version = 4;
 	}
 	if (version == 4) {
-		if (state_exec(st, migrate_v5_counts, eb) != IF_OK)
+		if (state_exec(st, migrate_v5_counts, eb) != IF_OK ||
+		    state_exec(st, migrate_v5_hit_ids, eb) != IF_OK)
 			goto fail;
 		if (!fresh)
 			log_info("%s: state schema 4 -> 5 (counts of progress "
-				 "kept as the rows change)",
+				 "kept as the rows change, HITs by HITId)",
 				 st->path);
 		version = 5;
 	}

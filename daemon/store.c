@@ -434,6 +434,27 @@ store_hit_get(struct state *st, const char *image_id, int stage, int attempt,
 	return rc;
 }
 
+int
+store_hit_by_hit_id(struct state *st, const char *hit_id, struct hit_rec *out,
+		    bool *found, struct errbuf *eb)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	*found = false;
+	if (hit_id[0] == '\0')
+		return IF_OK; /* an intent has no HITId yet */
+	if (prepare(st, "SELECT " HIT_COLS " FROM hits WHERE hit_id=?1", &stmt,
+		    eb) != IF_OK)
+		return eb->code;
+	bind_text(stmt, 1, hit_id);
+	rc = row_or_done(st, stmt, found, eb);
+	if (rc == IF_OK && *found)
+		hit_read(stmt, out);
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
 /* Runs a SELECT of HIT_COLS whose ?1 is arg (text, or an int if NULL). */
 static int
 hits_query(struct state *st, const char *sql, const char *arg, int iarg,

@@ -100,14 +100,15 @@ test_refuses_newer_schema(void **state)
 	assert_int_equal(state_open_readonly(f->sub, &st, &eb), IF_ERUNTIME);
 }
 
-/* What schema 5 added (the counts of progress), undone. */
+/* What schema 5 added (counts of progress, HITs by HITId), undone. */
 #define DROP_SCHEMA_5                                                    \
 	"DROP TRIGGER progress_images_insert;"                             \
 	"DROP TRIGGER progress_images_update;"                             \
 	"DROP TRIGGER progress_images_delete;"                             \
 	"DROP TRIGGER progress_hits_insert;"                               \
 	"DROP TRIGGER progress_hits_update;"                               \
-	"DROP TRIGGER progress_hits_delete; DROP TABLE progress_counts;"
+	"DROP TRIGGER progress_hits_delete; DROP TABLE progress_counts;"   \
+	"DROP INDEX hits_by_hit_id;"
 
 /* What schemas 4 (Prolific) and 5 added, undone to make an older state. */
 #define DROP_SCHEMA_4                                                   \

@@ -7,7 +7,9 @@
  *   back transactions, the counts equal a count over the rows;
  * - a state of schema 4 migrates to 5 with the counts of its rows;
  * - reading them walks no table: the soonest due image comes from the
- *   images_pending index, the rest from the one row.
+ *   images_pending index, the rest from the one row;
+ * - also schema 5: a HIT found by its HITId through an index (the push's
+ *   lookup), never an intent without one.
  * The kill -9 side is tests/e2e/t0613-counts-crash.sh.
  */
 #include <setjmp.h>
@@ -300,7 +302,7 @@ test_counts_follow_random_changes(void **state)
 	"DROP TRIGGER progress_prolific_bonuses_insert;"                   \
 	"DROP TRIGGER progress_prolific_bonuses_update;"                   \
 	"DROP TRIGGER progress_prolific_bonuses_delete;"                   \
-	"DROP TABLE progress_counts;"
+	"DROP TABLE progress_counts; DROP INDEX hits_by_hit_id;"
 
 /*
  * A state of schema 4 with rows in every counted table becomes schema 5
@@ -404,6 +406,45 @@ test_counts_read_without_a_scan(void **state)
 	assert_int_equal(c.images, NIMAGES);
 }
 
+static void
+test_hit_by_hit_id(void **state)
+{
+	struct fixture *f = *state;
+	struct errbuf eb = {0};
+	struct image_rec im;
+	struct hit_rec h = {0}, got;
+	bool found = true;
+	char plan[1024];
+
+	image_at(0, &im);
+	assert_int_equal(store_image_insert(f->st, &im, &eb), IF_OK);
+	snprintf(h.image_id, sizeof(h.image_id), "%s", im.id);
+	h.attempt = 1;
+	for (int stage = 1; stage <= 3; stage++) {
+		h.stage = stage;
+		snprintf(h.token, sizeof(h.token), "tok%d", stage);
+		/* Stage 3's is an intent: no HITId yet. */
+		snprintf(h.hit_id, sizeof(h.hit_id), "%s",
+			 stage == 3 ? "" : stage == 1 ? "H1" : "H2");
+		assert_int_equal(store_hit_insert(f->st, &h, &eb), IF_OK);
+	}
+	assert_int_equal(store_hit_by_hit_id(f->st, "H2", &got, &found, &eb),
+			 IF_OK);
+	assert_true(found);
+	assert_int_equal(got.stage, 2);
+	assert_string_equal(got.token, "tok2");
+	assert_int_equal(store_hit_by_hit_id(f->st, "H9", &got, &found, &eb),
+			 IF_OK);
+	assert_false(found);
+	assert_int_equal(store_hit_by_hit_id(f->st, "", &got, &found, &eb),
+			 IF_OK);
+	assert_false(found);
+	plan_of(f->st, "SELECT token FROM hits WHERE hit_id = 'H2'", plan,
+		sizeof(plan));
+	if (strstr(plan, "hits_by_hit_id") == NULL)
+		fail_msg("plan: %s", plan);
+}
+
 int
 main(void)
 {
@@ -414,6 +455,8 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(
 			test_counts_read_without_a_scan, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hit_by_hit_id, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -143,6 +143,7 @@ test_migrates_schema_3(void **state)
 				    "DROP TRIGGER progress_hits_update;"
 				    "DROP TRIGGER progress_hits_delete;"
 				    "DROP TABLE progress_counts;"
+				    "DROP INDEX hits_by_hit_id;"
 				    "DROP TABLE prolific_submissions;"
 				    "DROP TABLE prolific_approvals;"
 				    "DROP TABLE prolific_bonuses;"
