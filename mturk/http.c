@@ -820,11 +820,19 @@ http_pool_perform(struct http_pool *p, const struct http_request *reqs,
 		}
 		if (running == 0)
 			continue;
-		if (curl_multi_perform(p->multi, &still) != CURLM_OK ||
-		    curl_multi_poll(p->multi, NULL, 0, 1000, NULL) !=
-			    CURLM_OK)
+		if (curl_multi_perform(p->multi, &still) != CURLM_OK)
 			break;
-		curl_multi_perform(p->multi, &still);
+		/*
+		 * Wait only for transfers still under way: when this perform
+		 * finished them all, nothing would wake the poll before its
+		 * timeout, and every such round would cost a second.
+		 */
+		if (still > 0) {
+			if (curl_multi_poll(p->multi, NULL, 0, 1000, NULL) !=
+			    CURLM_OK)
+				break;
+			curl_multi_perform(p->multi, &still);
+		}
 		while ((msg = curl_multi_info_read(p->multi, &left)) != NULL) {
 			if (msg->msg != CURLMSG_DONE)
 				continue;
