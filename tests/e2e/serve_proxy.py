@@ -1,4 +1,5 @@
-# intofocus serve behind a reverse proxy (tests/e2e/t0435-serve-nginx.sh):
+# intofocus serve behind a reverse proxy (tests/e2e/t0435-serve-nginx.sh,
+# t0436-serve-caddy.sh):
 #   serve_proxy.py CASE ARG SCRATCH [...]
 # Exit 0 when the case holds.  Talks to loopback only; every wait is
 # bounded, and none decides a pass by how long something took.
@@ -254,6 +255,7 @@ def case_participants():
     CTX = ssl.create_default_context(
         cafile=os.path.join(SCRATCH, 'tls', 'ca.pem'))
     run_pid = int(sys.argv[4])
+    refused = int(sys.argv[5]) if len(sys.argv) > 5 else 403
     ok = True
     # Without our CA, nginx's certificate is refused.
     try:
@@ -272,8 +274,9 @@ def case_participants():
         'X-Amz-Target': 'MTurkRequesterServiceV20170117.GetAccountBalance',
         'Content-Type': 'application/x-amz-json-1.1'})
     print('API on the public port:', st)
-    ok &= st == 403
+    ok &= st == refused
     st, _, _ = https('PUT', '/intofocus-nginx/x', b'x')
+    print('image store on the public port:', st)
     ok &= st == 404
     people = [Person('P%d' % i) for i in range(1, 6)]
     for p in people:
