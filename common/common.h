@@ -157,6 +157,13 @@ int read_file(const char *path, struct buf *out, struct errbuf *eb);
 
 /* Joins dir and name into a newly allocated path ("a/b" for "a", "b"). */
 char *path_join(const char *dir, const char *name);
+/*
+ * path with its "." segments, repeated slashes and each "name/.." taken out
+ * (by its text: "a/../b" is "b" even when a is a link), in a newly
+ * allocated string; "." for a relative path that comes to nothing, and the
+ * leading ".." of a relative path kept.  NULL when out of memory.
+ */
+char *path_normalize(const char *path);
 
 /* ---- log.c ------------------------------------------------------------- */
 

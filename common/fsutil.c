@@ -31,6 +31,50 @@ path_join(const char *dir, const char *name)
 	return p;
 }
 
+char *
+path_normalize(const char *path)
+{
+	bool absolute = path[0] == '/';
+	char *out = malloc(strlen(path) + 2);
+	const char *seg = path;
+	/* out[0, keep) stays: the root, and a relative path's leading ".."s */
+	size_t used = 0, keep;
+
+	if (out == NULL)
+		return NULL;
+	if (absolute)
+		out[used++] = '/';
+	keep = used;
+	while (*seg != '\0') {
+		const char *end = strchr(seg, '/');
+		size_t n = end != NULL ? (size_t)(end - seg) : strlen(seg);
+		bool dot = n == 1 && seg[0] == '.';
+		bool dotdot = n == 2 && seg[0] == '.' && seg[1] == '.';
+
+		if (dotdot && used > keep) {
+			/* Back over the last name, then the slash before it. */
+			while (used > keep && out[used - 1] != '/')
+				used--;
+			if (used > keep)
+				used--;
+		} else if (n > 0 && !dot && !(dotdot && absolute)) {
+			if (used > 0 && out[used - 1] != '/')
+				out[used++] = '/';
+			memcpy(out + used, seg, n);
+			used += n;
+			if (dotdot)
+				keep = used;
+		}
+		seg += n;
+		while (*seg == '/')
+			seg++;
+	}
+	if (used == 0)
+		out[used++] = '.';
+	out[used] = '\0';
+	return out;
+}
+
 /* fsync of the directory that holds path, so that a rename is durable. */
 static int
 fsync_parent(const char *path)

@@ -1075,12 +1075,19 @@ exp_load(const char *path, struct experiment **out, struct exp_errors *errs,
 		e->output_dir = r;
 	}
 	if (e->start_from.state_dir != NULL) {
+		/*
+		 * Joined to the file's directory, "../state/exp1" would read
+		 * "examples/../state/exp1" in every message: normalised by its
+		 * text, as the shell's cd does.
+		 */
 		char *r = resolve(dir, e->start_from.state_dir);
+		char *n = r != NULL ? path_normalize(r) : NULL;
 
-		if (r == NULL)
+		free(r);
+		if (n == NULL)
 			goto oom;
 		free(e->start_from.state_dir);
-		e->start_from.state_dir = r;
+		e->start_from.state_dir = n;
 	}
 	if (e->images_host.dir != NULL) {
 		char *r = resolve(dir, e->images_host.dir);

@@ -156,7 +156,6 @@ print_json(const struct calib_data *d, const struct calib_counts *c,
 	json_t *o = json_object(), *bins = json_array(), *plan;
 	size_t n[NBINS], fd[NBINS];
 	double mean[NBINS];
-	char *text;
 
 	bins_of(d, n, fd, mean);
 	for (size_t b = 0; b < NBINS; b++)
@@ -202,13 +201,7 @@ print_json(const struct calib_data *d, const struct calib_counts *c,
 				 (json_int_t)p->cost_cents);
 	}
 	json_object_set_new(o, "schedule", plan);
-	text = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	if (text == NULL)
-		return IF_ERUNTIME;
-	printf("%s\n", text);
-	free(text);
-	return IF_OK;
+	return cmd_print_json_line(o);
 }
 
 int
@@ -277,13 +270,8 @@ cmd_calibrate(int argc, char **argv)
 		case 'h':
 			calibrate_usage(stdout);
 			return IF_OK;
-		case ':':
-			rc = err_set(&eb, IF_EINPUT, "%s needs a value",
-				     argv[optind - 1]);
-			break;
 		default:
-			rc = err_set(&eb, IF_EINPUT, "unknown option \"%s\"",
-				     argv[optind - 1]);
+			rc = cmd_opt_error(c, argv[optind - 1], &eb);
 			break;
 		}
 		if (rc != IF_OK)
@@ -349,7 +337,5 @@ cmd_calibrate(int argc, char **argv)
 	return IF_OK;
 
 usage_error:
-	fprintf(stderr, "intofocus calibrate: %s\n", eb.msg);
-	fprintf(stderr, "Try \"intofocus calibrate --help\".\n");
-	return IF_EINPUT;
+	return cmd_usage_error("calibrate", &eb);
 }

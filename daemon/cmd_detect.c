@@ -9,9 +9,7 @@
  * Each box is printed as x,y,w,h (what `render --box` takes), one a line,
  * in pixels of the displayed image; --json prints one object instead.
  */
-#include "daemon/daemon.h"
-#include "config/config.h"
-#include "imaging/imaging.h"
+#include "daemon/detect_opts.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -51,16 +49,60 @@ detect_usage(FILE *fp)
 		"unreadable image or cascade\n");
 }
 
-/* Parsed options shared with `render --detect`. */
+void
+detect_opts_init(struct detect_opts *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->min_face.px = 20;
+	d->margin_bp = 1000;
+}
+
 int
-detect_faces_in(const struct img *im, const char *const *cascades,
-		size_t ncascades, const struct exp_length *min_face,
-		int margin_bp, bool no_downscale, struct box **out,
-		size_t *nout, int *min_px, struct errbuf *eb)
+detect_opt_cascade(struct detect_opts *d, const char *arg,
+		   struct errbuf *eb)
+{
+	if (d->ncascades == FACE_CASCADES_MAX)
+		return err_set(eb, IF_EINPUT, "more than %d --cascade options",
+			       FACE_CASCADES_MAX);
+	d->cascades[d->ncascades++] = arg;
+	return IF_OK;
+}
+
+int
+detect_opt_min_face(struct detect_opts *d, const char *arg,
+		    struct errbuf *eb)
+{
+	if (cfg_parse_length(arg, 100000, &d->min_face) != 0)
+		return err_set(eb, IF_EINPUT,
+			       "--min-face \"%s\": give pixels (1..100000) or "
+			       "a share like 2%%",
+			       arg);
+	return IF_OK;
+}
+
+int
+detect_opt_margin(struct detect_opts *d, const char *arg, struct errbuf *eb)
+{
+	d->margin_bp = 0;
+	if (strcmp(arg, "0") != 0 && strcmp(arg, "0%") != 0 &&
+	    cfg_parse_percent(arg, &d->margin_bp) != 0)
+		return err_set(eb, IF_EINPUT,
+			       "--margin \"%s\": give a percentage like 10%% "
+			       "(0%% to 100%%)",
+			       arg);
+	return IF_OK;
+}
+
+int
+detect_faces_in(const struct img *im, const struct detect_opts *d,
+		struct box **out, size_t *nout, int *min_px,
+		struct errbuf *eb)
 {
 	static const char *const defaults[] = {"frontalface_alt2",
 					       "profileface"};
-	struct face_detector *d = NULL;
+	const char *const *cascades = d->cascades;
+	size_t ncascades = d->ncascades;
+	struct face_detector *fd = NULL;
 	struct face_detect_opts o = {0};
 	int rc;
 
@@ -68,16 +110,16 @@ detect_faces_in(const struct img *im, const char *const *cascades,
 		cascades = defaults;
 		ncascades = 2;
 	}
-	o.min_face = img_length_resolve(min_face->px, min_face->bp, im->w,
+	o.min_face = img_length_resolve(d->min_face.px, d->min_face.bp, im->w,
 					im->h);
-	o.margin_bp = margin_bp;
-	o.no_downscale = no_downscale;
+	o.margin_bp = d->margin_bp;
+	o.no_downscale = d->no_downscale;
 	if (min_px != NULL)
 		*min_px = o.min_face;
-	rc = face_detector_new(cascades, ncascades, &d, eb);
+	rc = face_detector_new(cascades, ncascades, &fd, eb);
 	if (rc == IF_OK)
-		rc = face_detect(d, im, &o, out, nout, eb);
-	face_detector_free(d);
+		rc = face_detect(fd, im, &o, out, nout, eb);
+	face_detector_free(fd);
 	return rc;
 }
 
@@ -85,22 +127,15 @@ static int
 print_json(const char *path, const struct img *im, int min_px,
 	   const struct box *b, size_t n)
 {
-	json_t *o, *arr = json_array();
-	char *text;
+	json_t *arr = json_array();
 
 	for (size_t i = 0; arr != NULL && i < n; i++)
 		json_array_append_new(arr, json_pack("[iiii]", b[i].x, b[i].y,
 						     b[i].w, b[i].h));
-	o = json_pack("{s:s, s:i, s:i, s:i, s:o}", "image", path, "width",
-		      im->w, "height", im->h, "min_face_px", min_px, "boxes",
-		      arr);
-	text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	if (text == NULL)
-		return IF_ERUNTIME;
-	printf("%s\n", text);
-	free(text);
-	return IF_OK;
+	return cmd_print_json_line(json_pack("{s:s, s:i, s:i, s:i, s:o}",
+					     "image", path, "width", im->w,
+					     "height", im->h, "min_face_px",
+					     min_px, "boxes", arr));
 }
 
 int
@@ -116,48 +151,31 @@ cmd_detect(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *cascades[FACE_CASCADES_MAX];
-	size_t ncascades = 0, nboxes = 0;
-	struct exp_length min_face = {.px = 20};
+	struct detect_opts d;
+	size_t nboxes = 0;
 	struct errbuf eb = {0};
 	struct img *im = NULL;
 	struct box *boxes = NULL;
 	int64_t mp = 100;
-	int margin_bp = 1000, min_px = 0, c, rc = IF_OK;
-	bool json = false, no_downscale = false;
+	int min_px = 0, c, rc = IF_OK;
+	bool json = false;
 
+	detect_opts_init(&d);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":c:m:g:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			if (ncascades == FACE_CASCADES_MAX)
-				rc = err_set(&eb, IF_EINPUT,
-					     "more than %d --cascade options",
-					     FACE_CASCADES_MAX);
-			else
-				cascades[ncascades++] = optarg;
+			rc = detect_opt_cascade(&d, optarg, &eb);
 			break;
 		case 'm':
-			if (cfg_parse_length(optarg, 100000, &min_face) != 0)
-				rc = err_set(&eb, IF_EINPUT,
-					     "--min-face \"%s\": give pixels "
-					     "(1..100000) or a share like 2%%",
-					     optarg);
+			rc = detect_opt_min_face(&d, optarg, &eb);
 			break;
 		case 'g':
-			margin_bp = 0;
-			if (strcmp(optarg, "0") != 0 &&
-			    strcmp(optarg, "0%") != 0 &&
-			    cfg_parse_percent(optarg, &margin_bp) != 0)
-				rc = err_set(&eb, IF_EINPUT,
-					     "--margin \"%s\": give a "
-					     "percentage like 10%% (0%% to "
-					     "100%%)",
-					     optarg);
+			rc = detect_opt_margin(&d, optarg, &eb);
 			break;
 		case 'D':
-			no_downscale = true;
+			d.no_downscale = true;
 			break;
 		case 'M':
 			if (parse_int64(optarg, 1, 100000, &mp) != 0)
@@ -172,13 +190,8 @@ cmd_detect(int argc, char **argv)
 		case 'h':
 			detect_usage(stdout);
 			return IF_OK;
-		case ':':
-			rc = err_set(&eb, IF_EINPUT, "%s needs a value",
-				     argv[optind - 1]);
-			break;
 		default:
-			rc = err_set(&eb, IF_EINPUT, "unknown option \"%s\"",
-				     argv[optind - 1]);
+			rc = cmd_opt_error(c, argv[optind - 1], &eb);
 			break;
 		}
 		if (rc != IF_OK)
@@ -193,9 +206,7 @@ cmd_detect(int argc, char **argv)
 	}
 	rc = img_load(argv[optind], (uint64_t)mp * 1000000ULL, &im, &eb);
 	if (rc == IF_OK)
-		rc = detect_faces_in(im, cascades, ncascades, &min_face,
-				     margin_bp, no_downscale, &boxes, &nboxes,
-				     &min_px, &eb);
+		rc = detect_faces_in(im, &d, &boxes, &nboxes, &min_px, &eb);
 	if (rc == IF_OK && json)
 		rc = print_json(argv[optind], im, min_px, boxes, nboxes) ==
 				     IF_OK
@@ -212,7 +223,5 @@ cmd_detect(int argc, char **argv)
 	return IF_OK;
 
 usage_error:
-	fprintf(stderr, "intofocus detect: %s\n", eb.msg);
-	fprintf(stderr, "Try \"intofocus detect --help\".\n");
-	return IF_EINPUT;
+	return cmd_usage_error("detect", &eb);
 }

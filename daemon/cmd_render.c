@@ -12,9 +12,7 @@
  * adds the faces `intofocus detect` finds to the boxes, as the detector
  * of an experiment does before its first stage.
  */
-#include "daemon/daemon.h"
-#include "config/config.h"
-#include "imaging/imaging.h"
+#include "daemon/detect_opts.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -31,10 +29,7 @@ struct render_opts {
 	uint32_t color;
 	int64_t window, quality, threads, heavy_window, mp;
 	bool detect; /* --detect: the detector's faces join the boxes */
-	const char *cascades[FACE_CASCADES_MAX];
-	size_t ncascades;
-	struct exp_length min_face;
-	int margin_bp;
+	struct detect_opts detector;
 };
 
 static void
@@ -182,32 +177,13 @@ render_opt(struct render_opts *o, int c, const char *arg, const char *opt,
 		o->detect = true;
 		return IF_OK;
 	case 'C':
-		if (o->ncascades == FACE_CASCADES_MAX)
-			return err_set(eb, IF_EINPUT,
-				       "more than %d --cascade options",
-				       FACE_CASCADES_MAX);
-		o->cascades[o->ncascades++] = arg;
-		return IF_OK;
+		return detect_opt_cascade(&o->detector, arg, eb);
 	case 'F':
-		if (cfg_parse_length(arg, 100000, &o->min_face) != 0)
-			return err_set(eb, IF_EINPUT,
-				       "--min-face \"%s\": give pixels "
-				       "(1..100000) or a share like 2%%",
-				       arg);
-		return IF_OK;
+		return detect_opt_min_face(&o->detector, arg, eb);
 	case 'G':
-		o->margin_bp = 0;
-		if (strcmp(arg, "0") != 0 && strcmp(arg, "0%") != 0 &&
-		    cfg_parse_percent(arg, &o->margin_bp) != 0)
-			return err_set(eb, IF_EINPUT,
-				       "--margin \"%s\": give a percentage "
-				       "like 10%%",
-				       arg);
-		return IF_OK;
-	case ':':
-		return err_set(eb, IF_EINPUT, "%s needs a value", opt);
+		return detect_opt_margin(&o->detector, arg, eb);
 	default:
-		return err_set(eb, IF_EINPUT, "unknown option \"%s\"", opt);
+		return cmd_opt_error(c, opt, eb);
 	}
 }
 
@@ -263,8 +239,7 @@ parse_render_opts(int argc, char **argv, struct render_opts *o,
 	o->quality = IMG_DEFAULT_JPEG_QUALITY;
 	o->heavy_window = IMG_HEAVY_WINDOW;
 	o->mp = 100;
-	o->min_face.px = 20;
-	o->margin_bp = 1000;
+	detect_opts_init(&o->detector);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":w:b:s:c:q:t:o:h", opts,
@@ -297,9 +272,8 @@ detect_boxes(struct render_opts *o, struct errbuf *eb)
 
 	rc = img_load(o->input, (uint64_t)o->mp * 1000000ULL, &im, eb);
 	if (rc == IF_OK)
-		rc = detect_faces_in(im, o->cascades, o->ncascades,
-				     &o->min_face, o->margin_bp, false, &found,
-				     &nfound, NULL, eb);
+		rc = detect_faces_in(im, &o->detector, &found, &nfound, NULL,
+				     eb);
 	img_free(im);
 	if (rc != IF_OK || nfound == 0) {
 		free(found);
@@ -362,9 +336,7 @@ cmd_render(int argc, char **argv)
 			     ? IF_OK
 			     : cmd_fail("render", &eb);
 	else if (rc != -1) {
-		fprintf(stderr, "intofocus render: %s\n", eb.msg);
-		fprintf(stderr, "Try \"intofocus render --help\".\n");
-		rc = IF_EINPUT;
+		rc = cmd_usage_error("render", &eb);
 	} else {
 		rc = IF_OK;
 	}

@@ -4,8 +4,9 @@
  *   intofocus status EXPERIMENT.yaml [--state-dir DIR] [--json]
  *
  * Per image: state, stage and window, HIT ids, assignments submitted and
- * approved, boxes so far, and the remote error it is retrying (since when,
- * how many attempts); then totals and the money committed, and why the
+ * approved, boxes so far, its stage 0 (the starting boxes by origin, issue
+ * 17) and the remote error it is retrying (since when, how many attempts);
+ * then totals, stage 0's among them, and the money committed, and why the
  * daemon stopped when it stopped on an error no retry mends.  It opens
  * the state read-only, so it is safe beside a running daemon, and it never
  * touches the network.
@@ -36,7 +37,54 @@ struct image_status {
 	size_t submitted, valid, approved;
 	size_t boxes;
 	int64_t cost_cents;
+	/*
+	 * Stage 0, shown when the experiment has a source of starting boxes
+	 * or the image has some: its boxes in the order recorded (owned by
+	 * the caller of collect()), or not recorded yet.
+	 */
+	bool stage0_shown, stage0_recorded;
+	struct stage0_box *stage0;
+	size_t stage0_boxes;
 };
+
+/* Some image may start with boxes: its own, a file's, start_from's, the
+ * detector's (what `check` and the metrics call stage 0). */
+static bool
+exp_has_stage0(const struct experiment *exp)
+{
+	if (exp->detector.enabled || exp->start_from.state_dir != NULL)
+		return true;
+	for (size_t i = 0; i < exp->nimages; i++)
+		if (exp->images[i].nboxes > 0 ||
+		    exp->images[i].nfile_boxes > 0)
+			return true;
+	return false;
+}
+
+static size_t
+stage0_detector_boxes(const struct image_status *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->stage0_boxes; i++)
+		n += strcmp(s->stage0[i].origin, "detector") == 0;
+	return n;
+}
+
+/*
+ * The length of the run of one origin that starts at box *at (boxes are
+ * recorded origin by origin), moving *at past it; 0 at the end.
+ */
+static size_t
+stage0_origin_run(const struct image_status *s, size_t *at)
+{
+	size_t j = *at;
+
+	while (*at < s->stage0_boxes &&
+	       strcmp(s->stage0[*at].origin, s->stage0[j].origin) == 0)
+		(*at)++;
+	return *at - j;
+}
 
 static int
 collect(struct state *st, const struct image_rec *im, struct image_status *s,
@@ -47,6 +95,9 @@ collect(struct state *st, const struct image_rec *im, struct image_status *s,
 
 	memset(s, 0, sizeof(*s));
 	s->im = im;
+	if (store_stage0_get(st, im->id, &s->stage0, &s->stage0_boxes,
+			     &s->stage0_recorded, eb) != IF_OK)
+		return eb->code;
 	if (store_hits_for_image(st, im->id, hits, nhits, eb) != IF_OK)
 		return eb->code;
 	s->hits = *nhits;
@@ -133,6 +184,9 @@ struct status_totals {
 	size_t images, done, failed, retrying;
 	int64_t committed, open_hits, total_hits;
 	struct halt halt;
+	/* Stage 0 over the images shown so far (added by status_show). */
+	bool stage0;
+	size_t stage0_recorded, stage0_boxes, stage0_detector_boxes;
 };
 
 /* The totals, from the image list and the state's counters. */
@@ -145,6 +199,7 @@ totals_read(struct state *st, const struct experiment *exp,
 	t->exp = exp;
 	t->state_path = state_path(st);
 	t->images = n;
+	t->stage0 = exp_has_stage0(exp);
 	for (size_t i = 0; i < n; i++) {
 		const struct image_rec *im = &list[i];
 		t->done += im->state == IMAGE_DONE;
@@ -185,6 +240,26 @@ text_begin(const struct status_totals *t)
 	       "STAGE", "WINDOW", "HIT", "ANSWERS", "APPROVED", "BOXES");
 }
 
+/* "  stage 0: 3 starting boxes: 1 image, 2 detector" */
+static void
+text_stage0(const struct image_status *s)
+{
+	size_t n, at = 0;
+
+	if (!s->stage0_shown)
+		return;
+	if (!s->stage0_recorded) {
+		printf("  stage 0: not recorded yet\n");
+		return;
+	}
+	printf("  stage 0: %zu starting box%s", s->stage0_boxes,
+	       s->stage0_boxes == 1 ? "" : "es");
+	for (size_t j = 0; (n = stage0_origin_run(s, &at)) > 0; j = at)
+		printf("%s%zu %s", j == 0 ? ": " : ", ", n,
+		       s->stage0[j].origin);
+	printf("\n");
+}
+
 static void
 text_image(const struct status_totals *t, const struct image_status *s)
 {
@@ -202,6 +277,7 @@ text_image(const struct status_totals *t, const struct image_status *s)
 	       s->current_hit != NULL ? s->current_hit : "-", answers,
 	       s->approved, s->boxes, im->reason[0] != '\0' ? "  " : "",
 	       im->reason);
+	text_stage0(s);
 	if (im->error[0] == '\0' || strcmp(im->error, im->reason) == 0)
 		return;
 	format_time(im->error_since, since, sizeof(since));
@@ -228,6 +304,12 @@ text_end(const struct status_totals *t)
 	if (t->retrying > 0)
 		printf(", %zu with a remote error", t->retrying);
 	printf("\n");
+	if (t->stage0)
+		printf("stage 0: %zu starting box%s recorded for %zu/%zu "
+		       "images, %zu by the detector\n",
+		       t->stage0_boxes, t->stage0_boxes == 1 ? "" : "es",
+		       t->stage0_recorded, t->images,
+		       t->stage0_detector_boxes);
 	return IF_OK;
 }
 
@@ -244,6 +326,33 @@ static json_t *
 json_time(bool set, int64_t t)
 {
 	return set ? json_integer(t) : json_null();
+}
+
+/*
+ * {"recorded", "boxes", "detector_boxes", "origins": [{"origin",
+ * "boxes"}]}, or null when stage 0 is not shown.
+ */
+static json_t *
+json_stage0(const struct image_status *s)
+{
+	json_t *o, *origins;
+	size_t n, at = 0;
+
+	if (!s->stage0_shown)
+		return json_null();
+	origins = json_array();
+	for (size_t j = 0; (n = stage0_origin_run(s, &at)) > 0; j = at)
+		json_array_append_new(origins,
+				      json_pack("{s:s, s:I}", "origin",
+						s->stage0[j].origin, "boxes",
+						(json_int_t)n));
+	o = json_object();
+	json_object_set_new(o, "recorded", json_boolean(s->stage0_recorded));
+	json_object_set_new(o, "boxes", json_count(s->stage0_boxes));
+	json_object_set_new(o, "detector_boxes",
+			    json_count(stage0_detector_boxes(s)));
+	json_object_set_new(o, "origins", origins);
+	return o;
 }
 
 static json_t *
@@ -276,6 +385,7 @@ json_image(const struct status_totals *t, const struct image_status *s)
 	json_object_set_new(o, "assignments_approved",
 			    json_count(s->approved));
 	json_object_set_new(o, "boxes", json_count(s->boxes));
+	json_object_set_new(o, "stage0", json_stage0(s));
 	json_object_set_new(o, "cost_usd", json_string(money));
 	json_object_set_new(o, "reason", json_string(im->reason));
 	/* The remote failure of its last step, if any. */
@@ -334,6 +444,14 @@ json_end(const struct status_totals *t, json_t *images)
 	json_object_set_new(root, "images_failed", json_count(t->failed));
 	json_object_set_new(root, "images_retrying",
 			    json_count(t->retrying));
+	json_object_set_new(
+		root, "stage0",
+		!t->stage0 ? json_null()
+			   : json_pack("{s:I, s:I, s:I}", "images_recorded",
+				       (json_int_t)t->stage0_recorded, "boxes",
+				       (json_int_t)t->stage0_boxes,
+				       "detector_boxes",
+				       (json_int_t)t->stage0_detector_boxes));
 	json_halt(root, &t->halt);
 	json_object_set_new(root, "hits_open", json_integer(t->open_hits));
 	json_object_set_new(root, "hits_total", json_integer(t->total_hits));
@@ -376,10 +494,17 @@ status_show(struct state *st, const struct experiment *exp,
 
 		rc = collect(st, im, &s, &hits, &nhits, eb);
 		if (rc != IF_OK) {
+			free(s.stage0);
 			free(hits);
 			goto out;
 		}
 		s.hit_list = hits;
+		s.stage0_shown = t.stage0 || s.stage0_boxes > 0;
+		if (s.stage0_shown)
+			t.stage0 = true;
+		t.stage0_recorded += s.stage0_recorded;
+		t.stage0_boxes += s.stage0_boxes;
+		t.stage0_detector_boxes += stage0_detector_boxes(&s);
 		s.window = im->stage >= 1 && (size_t)im->stage <= exp->nstages
 				   ? exp_window(exp, im->id,
 						(size_t)im->stage)
@@ -388,6 +513,7 @@ status_show(struct state *st, const struct experiment *exp,
 			json_array_append_new(images, json_image(&t, &s));
 		else
 			text_image(&t, &s);
+		free(s.stage0);
 		free(hits);
 	}
 	if (json) {

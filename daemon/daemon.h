@@ -45,6 +45,17 @@ int cmd_fail(const char *cmd, const struct errbuf *eb);
 /* True when arg is "-h" or "--help". */
 int is_help_flag(const char *arg);
 
+/*
+ * cmd_opts.c: getopt_long's ':' (opt lacks its value) or any other
+ * refusal (opt is unknown) as an IF_EINPUT error naming opt.
+ */
+int cmd_opt_error(int c, const char *opt, struct errbuf *eb);
+/* "intofocus CMD: message" and "Try ... --help" on stderr; IF_EINPUT. */
+int cmd_usage_error(const char *cmd, const struct errbuf *eb);
+/* Prints o (taken; NULL is out of memory) on one line; IF_ERUNTIME. */
+struct json_t;
+int cmd_print_json_line(struct json_t *o);
+
 /* ---- state.c: the SQLite boundary (spec section 9) ---------------------- */
 
 struct state;
@@ -267,6 +278,10 @@ int store_hit_insert(struct state *st, const struct hit_rec *h,
 int store_hit_get(struct state *st, const char *image_id, int stage,
 		  int attempt, struct hit_rec *out, bool *found,
 		  struct errbuf *eb);
+/* The HIT MTurk knows as hit_id (an index, schema 5); *found false if
+ * none. */
+int store_hit_by_hit_id(struct state *st, const char *hit_id,
+			struct hit_rec *out, bool *found, struct errbuf *eb);
 int store_hit_update(struct state *st, const struct hit_rec *h,
 		     struct errbuf *eb);
 /* store_hit_update of hit (a struct hit_rec *) for state_transaction. */
@@ -520,18 +535,6 @@ struct run_ctx {
 	/* The threads of a pass's rounds (pool.c), or NULL: one by one. */
 	struct run_pool *pool;
 };
-
-/*
- * cmd_detect.c: the faces of im (boxes grown by margin_bp, inside the
- * image) found by the cascades (none: frontalface_alt2 and profileface)
- * at min_face resolved against im; *min_px (may be NULL) gets that size
- * in pixels.  Also `render --detect`.  *out is freed with free().
- */
-struct exp_length;
-int detect_faces_in(const struct img *im, const char *const *cascades,
-		    size_t ncascades, const struct exp_length *min_face,
-		    int margin_bp, bool no_downscale, struct box **out,
-		    size_t *nout, int *min_px, struct errbuf *eb);
 
 /* ---- calibrate.c: the crowd's detection curve (docs/calibrate.md) ----- */
 

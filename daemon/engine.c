@@ -106,10 +106,24 @@ engine_hooks(struct engine *e)
 	ctx->crash_label = getenv("INTOFOCUS_TEST_CRASH_LABEL");
 }
 
-/* Inserts the images of the experiment that the state has not seen. */
+/*
+ * The new images one transaction of sync_images inserts: one commit (one
+ * fsync) per chunk, not per image, at first start of a large study.
+ */
+#define SYNC_CHUNK 500
+/* Images named one by one in the journal; past that, counted per chunk. */
+#define SYNC_LOGGED 20
+
+/*
+ * Inserts the images of the experiment that the state has not seen, a
+ * chunk per transaction.  A crash between chunks leaves the chunks
+ * committed and the rest unseen: the next start inserts the rest (each
+ * image is looked up first; seq goes on from the largest).
+ */
 static int
 sync_images(struct run_ctx *ctx, struct errbuf *eb)
 {
+	size_t added = 0, in_chunk = 0;
 	int64_t seq = 0;
 	int rc = IF_OK;
 
@@ -122,8 +136,8 @@ sync_images(struct run_ctx *ctx, struct errbuf *eb)
 		bool known = false;
 
 		if (store_image_get(ctx->st, ei->id, &im, &known, eb) != IF_OK)
-			return eb->code;
-		if (known)
+			rc = eb->code;
+		if (rc != IF_OK || known)
 			continue;
 		memset(&im, 0, sizeof(im));
 		snprintf(im.id, sizeof(im.id), "%s", ei->id);
@@ -137,14 +151,37 @@ sync_images(struct run_ctx *ctx, struct errbuf *eb)
 		im.started_at = ctx->now(ctx->now_arg);
 		im.updated_at = im.started_at;
 		im.seq = seq++;
-		rc = store_image_insert(ctx->st, &im, eb);
+		if (in_chunk == 0)
+			rc = state_begin(ctx->st, eb);
 		if (rc == IF_OK)
+			rc = store_image_insert(ctx->st, &im, eb);
+		if (rc != IF_OK)
+			break;
+		if (++added <= SYNC_LOGGED)
 			log_info("%s/%s: new image (%dx%d, %zu faces in the "
 				 "ground truth)",
 				 ctx->exp->name, ei->id, ei->width,
 				 ei->height, ei->nground_truth);
+		if (++in_chunk == SYNC_CHUNK) {
+			rc = state_commit(ctx->st, eb);
+			in_chunk = 0;
+			if (rc == IF_OK) {
+				log_info("%s: %zu new images so far",
+					 ctx->exp->name, added);
+				run_crash_point(ctx, "images added");
+			}
+		}
 	}
-	return rc;
+	if (rc == IF_OK && in_chunk > 0)
+		rc = state_commit(ctx->st, eb);
+	if (rc != IF_OK) {
+		state_rollback(ctx->st);
+		return rc;
+	}
+	if (added > SYNC_LOGGED)
+		log_info("%s: %zu new images in all (the first %d named above)",
+			 ctx->exp->name, added, SYNC_LOGGED);
+	return IF_OK;
 }
 
 /* The state: opened (created, recovered) with its salt. */

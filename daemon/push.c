@@ -45,18 +45,35 @@ write_due(struct state *st, void *arg, struct errbuf *eb)
 	return IF_OK;
 }
 
-static bool
-announced(const struct mturk_push_answer *a, const char *hit_id)
+/*
+ * Adds the image of HIT h to d when h is still its image's open HIT and
+ * the image waits on it, not yet due.
+ */
+static int
+due_for_hit(struct run_ctx *ctx, const struct hit_rec *h, int64_t now,
+	    struct push_due *d, struct errbuf *eb)
 {
-	if (a->more)
-		return true; /* more than it could say: every one */
-	for (size_t i = 0; i < a->n; i++)
-		if (strcmp(a->hit_ids[i], hit_id) == 0)
-			return true;
-	return false;
+	struct image_rec im;
+	bool found = false;
+
+	if (h->closed != HIT_OPEN)
+		return IF_OK;
+	if (store_image_get(ctx->st, h->image_id, &im, &found, eb) != IF_OK)
+		return eb->code;
+	if (!found || im.state != IMAGE_WAIT || im.stage != h->stage ||
+	    im.attempt != h->attempt || im.next_at <= now)
+		return IF_OK;
+	im.next_at = now;
+	d->images[d->n++] = im;
+	return IF_OK;
 }
 
-/* Makes the WAIT images of the announced HITs due now; *n how many. */
+/*
+ * Makes the WAIT images of the announced HITs due now; *n how many.  The
+ * HITs named are looked up one by one (by HITId): the work is the
+ * answer's, not the study's.  An answer with more than it could name
+ * makes every open HIT's image due, which reads them all.
+ */
 static int
 push_mark_due(struct run_ctx *ctx, const struct mturk_push_answer *a,
 	      size_t *n, struct errbuf *eb)
@@ -70,27 +87,24 @@ push_mark_due(struct run_ctx *ctx, const struct mturk_push_answer *a,
 	*n = 0;
 	if (a->n == 0 && !a->more)
 		return IF_OK;
-	if (store_hits_closed(ctx->st, HIT_OPEN, &hits, &nhits, eb) != IF_OK)
+	if (a->more &&
+	    store_hits_closed(ctx->st, HIT_OPEN, &hits, &nhits, eb) != IF_OK)
 		return eb->code;
-	d.images = calloc(nhits + 1, sizeof(*d.images));
+	d.images = calloc((a->more ? nhits : a->n) + 1, sizeof(*d.images));
 	if (d.images == NULL) {
 		free(hits);
 		return err_set(eb, IF_ERUNTIME, "out of memory");
 	}
-	for (size_t i = 0; i < nhits && rc == IF_OK; i++) {
-		struct image_rec im;
+	for (size_t i = 0; a->more && i < nhits && rc == IF_OK; i++)
+		rc = due_for_hit(ctx, &hits[i], now, &d, eb);
+	for (size_t i = 0; !a->more && i < a->n && rc == IF_OK; i++) {
+		struct hit_rec h;
 		bool found = false;
 
-		if (!announced(a, hits[i].hit_id))
-			continue;
-		rc = store_image_get(ctx->st, hits[i].image_id, &im, &found,
-				     eb);
-		if (rc != IF_OK || !found || im.state != IMAGE_WAIT ||
-		    im.stage != hits[i].stage ||
-		    im.attempt != hits[i].attempt || im.next_at <= now)
-			continue;
-		im.next_at = now;
-		d.images[d.n++] = im;
+		rc = store_hit_by_hit_id(ctx->st, a->hit_ids[i], &h, &found,
+					 eb);
+		if (rc == IF_OK && found)
+			rc = due_for_hit(ctx, &h, now, &d, eb);
 	}
 	if (rc == IF_OK && d.n > 0)
 		rc = state_transaction(ctx->st, write_due, &d, eb);

@@ -20,6 +20,8 @@ sim_view_init(struct sim_view *v, const struct experiment *exp,
 	v->hidden = calloc(exp->nimages + 1, sizeof(*v->hidden));
 	if (v->images == NULL || v->faces == NULL || v->hidden == NULL)
 		goto nomem;
+	/* Now, not at the end: sim_view_cleanup frees as far as this. */
+	v->nimages = exp->nimages;
 	for (size_t i = 0; i < exp->nimages; i++) {
 		const struct exp_image *im = &exp->images[i];
 		struct sim_face *f = calloc(im->nground_truth + 1, sizeof(*f));
@@ -61,7 +63,6 @@ sim_view_init(struct sim_view *v, const struct experiment *exp,
 		v->images[i].windows = im->windows;
 		v->images[i].nwindows = exp->nstages;
 	}
-	v->nimages = exp->nimages;
 	v->exp.name = exp->name;
 	v->exp.windows = exp->stages;
 	v->exp.nwindows = exp->nstages;

@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STATE_SCHEMA_VERSION 4
+#define STATE_SCHEMA_VERSION 5
 #define STATE_FILE "state.db"
 
 struct state {
@@ -242,6 +242,107 @@ static const char migrate_v4_prolific_ops[] =
 	"  updated_at INTEGER NOT NULL);";
 /* ---- end of schema 4: the operator's Prolific decisions ----------------- */
 
+/*
+ * ---- schema 5: the counts of progress (issue 15) ------------------------
+ * Every pass reads how many images there are, how many are final, paused
+ * or retrying an error, how many HITs are posted and open, and the money
+ * committed; before each HIT the budget check reads the money again.
+ * Counted over the tables, that is work that grows with the study, paid
+ * on every pass and every HIT.  progress_counts is one row kept by
+ * triggers in the transaction of each change to the rows it counts, so
+ * it is exactly as durable as they are (a crash leaves both or neither)
+ * and reading it costs the same at 10 images or 10,000.  The migration
+ * counts once over the tables as they are.  erring: not final (done or
+ * failed) and with a remote error.  cents_prolific: the approvals' and
+ * bonuses' cost_cents (store_committed_cents).
+ */
+/*
+ * The terms a row r (NEW or OLD) of images, hits or the Prolific costs
+ * adds to the counts (sign "+") or takes from them (sign "-").
+ */
+#define COUNT_IMAGE(sign, r)                                               \
+	"images = images " sign " 1,"                                        \
+	"done = done " sign " (" r ".state = 'done'),"                       \
+	"failed = failed " sign " (" r ".state = 'failed'),"                 \
+	"paused = paused " sign " (" r ".state = 'paused'),"                 \
+	"erring = erring " sign " (" r ".error != '' AND " r ".state NOT IN " \
+	"('done', 'failed'))"
+#define COUNT_HIT(sign, r)                                                 \
+	"hits_posted = hits_posted " sign " (" r ".hit_id != ''),"           \
+	"hits_open = hits_open " sign " (" r ".hit_id != '' AND " r          \
+	".closed = 0),"                                                      \
+	"cents_hits = cents_hits " sign " " r ".cost_cents"
+#define COUNT_PROLIFIC(table)                                              \
+	"CREATE TRIGGER progress_" table "_insert AFTER INSERT ON " table    \
+	" BEGIN UPDATE progress_counts SET cents_prolific ="                 \
+	"  cents_prolific + NEW.cost_cents; END;"                            \
+	"CREATE TRIGGER progress_" table "_delete AFTER DELETE ON " table    \
+	" BEGIN UPDATE progress_counts SET cents_prolific ="                 \
+	"  cents_prolific - OLD.cost_cents; END;"                            \
+	"CREATE TRIGGER progress_" table "_update AFTER UPDATE OF cost_cents" \
+	"  ON " table " BEGIN UPDATE progress_counts SET cents_prolific ="   \
+	"  cents_prolific - OLD.cost_cents + NEW.cost_cents; END;"
+static const char migrate_v5_counts[] =
+	"CREATE TABLE progress_counts ("
+	"  one INTEGER PRIMARY KEY CHECK (one = 1),"
+	"  images INTEGER NOT NULL, done INTEGER NOT NULL,"
+	"  failed INTEGER NOT NULL, paused INTEGER NOT NULL,"
+	"  erring INTEGER NOT NULL, hits_posted INTEGER NOT NULL,"
+	"  hits_open INTEGER NOT NULL, cents_hits INTEGER NOT NULL,"
+	"  cents_prolific INTEGER NOT NULL);"
+	"INSERT INTO progress_counts SELECT 1,"
+	"  (SELECT COUNT(*) FROM images),"
+	"  (SELECT COUNT(*) FROM images WHERE state = 'done'),"
+	"  (SELECT COUNT(*) FROM images WHERE state = 'failed'),"
+	"  (SELECT COUNT(*) FROM images WHERE state = 'paused'),"
+	"  (SELECT COUNT(*) FROM images WHERE error != '' AND"
+	"    state NOT IN ('done', 'failed')),"
+	"  (SELECT COUNT(*) FROM hits WHERE hit_id != ''),"
+	"  (SELECT COUNT(*) FROM hits WHERE hit_id != '' AND closed = 0),"
+	"  (SELECT COALESCE(SUM(cost_cents), 0) FROM hits),"
+	"  (SELECT COALESCE(SUM(cost_cents), 0) FROM prolific_approvals) +"
+	"  (SELECT COALESCE(SUM(cost_cents), 0) FROM prolific_bonuses);"
+	"CREATE TRIGGER progress_images_insert AFTER INSERT ON images BEGIN"
+	"  UPDATE progress_counts SET " COUNT_IMAGE("+", "NEW") ";"
+	" END;"
+	"CREATE TRIGGER progress_images_delete AFTER DELETE ON images BEGIN"
+	"  UPDATE progress_counts SET " COUNT_IMAGE("-", "OLD") ";"
+	" END;"
+	/* An update takes the old row's terms away and adds the new's. */
+	"CREATE TRIGGER progress_images_update AFTER UPDATE OF state, error"
+	"  ON images WHEN OLD.state IS NOT NEW.state"
+	"  OR OLD.error IS NOT NEW.error BEGIN"
+	"  UPDATE progress_counts SET " COUNT_IMAGE("-", "OLD") ";"
+	"  UPDATE progress_counts SET " COUNT_IMAGE("+", "NEW") ";"
+	" END;"
+	"CREATE TRIGGER progress_hits_insert AFTER INSERT ON hits BEGIN"
+	"  UPDATE progress_counts SET " COUNT_HIT("+", "NEW") ";"
+	" END;"
+	"CREATE TRIGGER progress_hits_delete AFTER DELETE ON hits BEGIN"
+	"  UPDATE progress_counts SET " COUNT_HIT("-", "OLD") ";"
+	" END;"
+	"CREATE TRIGGER progress_hits_update AFTER UPDATE OF hit_id, closed,"
+	"  cost_cents ON hits WHEN OLD.hit_id IS NOT NEW.hit_id"
+	"  OR OLD.closed IS NOT NEW.closed"
+	"  OR OLD.cost_cents IS NOT NEW.cost_cents BEGIN"
+	"  UPDATE progress_counts SET " COUNT_HIT("-", "OLD") ";"
+	"  UPDATE progress_counts SET " COUNT_HIT("+", "NEW") ";"
+	" END;"
+	COUNT_PROLIFIC("prolific_approvals")
+	COUNT_PROLIFIC("prolific_bonuses");
+#undef COUNT_IMAGE
+#undef COUNT_HIT
+#undef COUNT_PROLIFIC
+
+/*
+ * Also schema 5: the HITs by MTurk's HITId, so that the HITs a push names
+ * are found one by one (store_hit_by_hit_id) instead of among all the
+ * open ones.
+ */
+static const char migrate_v5_hit_ids[] =
+	"CREATE INDEX hits_by_hit_id ON hits (hit_id);";
+/* ---- end of schema 5: the counts of progress ---------------------------- */
+
 static int
 db_error(struct state *st, struct errbuf *eb, const char *what)
 {
@@ -341,6 +442,16 @@ migrate(struct state *st, const char *experiment, struct errbuf *eb)
 				 "boxes, stage 0)",
 				 st->path);
 		version = 4;
+	}
+	if (version == 4) {
+		if (state_exec(st, migrate_v5_counts, eb) != IF_OK ||
+		    state_exec(st, migrate_v5_hit_ids, eb) != IF_OK)
+			goto fail;
+		if (!fresh)
+			log_info("%s: state schema 4 -> 5 (counts of progress "
+				 "kept as the rows change, HITs by HITId)",
+				 st->path);
+		version = 5;
 	}
 	/*
 	 * Not a schema change (no version): an index, which an older

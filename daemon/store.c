@@ -286,6 +286,11 @@ store_image_next_seq(struct state *st, int64_t *out, struct errbuf *eb)
 			   out, eb);
 }
 
+/*
+ * From progress_counts (schema 5, kept by triggers) and the soonest due
+ * image through the images_pending index: the same work whatever the
+ * study's size.
+ */
 int
 store_image_counts(struct state *st, struct image_counts *out,
 		   struct errbuf *eb)
@@ -295,14 +300,10 @@ store_image_counts(struct state *st, struct image_counts *out,
 
 	memset(out, 0, sizeof(*out));
 	if (prepare(st,
-		    "SELECT COUNT(*), "
-		    "COALESCE(SUM(state = 'done'), 0), "
-		    "COALESCE(SUM(state = 'failed'), 0), "
-		    "COALESCE(SUM(state = 'paused'), 0), "
-		    "COALESCE(SUM(error != '' AND "
-		    "state NOT IN ('done', 'failed')), 0), "
-		    "COALESCE(MIN(CASE WHEN state NOT IN ('done', 'failed') "
-		    "THEN MAX(next_at, 1) END), 0) FROM images",
+		    "SELECT images, done, failed, paused, erring, "
+		    "COALESCE((SELECT MAX(next_at, 1) FROM images "
+		    "WHERE state NOT IN ('done', 'failed') "
+		    "ORDER BY next_at LIMIT 1), 0) FROM progress_counts",
 		    &stmt, eb) != IF_OK)
 		return eb->code;
 	rc = sqlite3_step(stmt);
@@ -433,6 +434,27 @@ store_hit_get(struct state *st, const char *image_id, int stage, int attempt,
 	return rc;
 }
 
+int
+store_hit_by_hit_id(struct state *st, const char *hit_id, struct hit_rec *out,
+		    bool *found, struct errbuf *eb)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	*found = false;
+	if (hit_id[0] == '\0')
+		return IF_OK; /* an intent has no HITId yet */
+	if (prepare(st, "SELECT " HIT_COLS " FROM hits WHERE hit_id=?1", &stmt,
+		    eb) != IF_OK)
+		return eb->code;
+	bind_text(stmt, 1, hit_id);
+	rc = row_or_done(st, stmt, found, eb);
+	if (rc == IF_OK && *found)
+		hit_read(stmt, out);
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
 /* Runs a SELECT of HIT_COLS whose ?1 is arg (text, or an int if NULL). */
 static int
 hits_query(struct state *st, const char *sql, const char *arg, int iarg,
@@ -520,11 +542,8 @@ store_committed_cents(struct state *st, int64_t *out, struct errbuf *eb)
 {
 	/* With Prolific, its approvals and bonuses too (schema 4). */
 	return query_int64(st,
-			   "SELECT (SELECT COALESCE(SUM(cost_cents), 0) "
-			   "FROM hits) + (SELECT COALESCE(SUM(cost_cents), 0) "
-			   "FROM prolific_approvals) + (SELECT "
-			   "COALESCE(SUM(cost_cents), 0) "
-			   "FROM prolific_bonuses)",
+			   "SELECT cents_hits + cents_prolific FROM "
+			   "progress_counts",
 			   out, eb);
 }
 
@@ -532,12 +551,10 @@ int
 store_hit_counts(struct state *st, int64_t *open, int64_t *total,
 		 struct errbuf *eb)
 {
-	if (query_int64(st,
-			"SELECT COUNT(*) FROM hits WHERE hit_id != '' AND "
-			"closed = 0",
-			open, eb) != IF_OK)
+	if (query_int64(st, "SELECT hits_open FROM progress_counts", open,
+			eb) != IF_OK)
 		return eb->code;
-	return query_int64(st, "SELECT COUNT(*) FROM hits WHERE hit_id != ''",
+	return query_int64(st, "SELECT hits_posted FROM progress_counts",
 			   total, eb);
 }
 

@@ -822,6 +822,17 @@ http_pool_perform(struct http_pool *p, const struct http_request *reqs,
 			continue;
 		if (curl_multi_perform(p->multi, &still) != CURLM_OK)
 			break;
+		/*
+		 * Wait only for transfers still under way: when this perform
+		 * finished them all, nothing would wake the poll before its
+		 * timeout, and every such round would cost a second.
+		 */
+		if (still > 0) {
+			if (curl_multi_poll(p->multi, NULL, 0, 1000, NULL) !=
+			    CURLM_OK)
+				break;
+			curl_multi_perform(p->multi, &still);
+		}
 		while ((msg = curl_multi_info_read(p->multi, &left)) != NULL) {
 			if (msg->msg != CURLMSG_DONE)
 				continue;
@@ -839,14 +850,6 @@ http_pool_perform(struct http_pool *p, const struct http_request *reqs,
 				break;
 			}
 		}
-		/*
-		 * Wait for the sockets only while transfers are under way: a
-		 * transfer that ended in the perform above is taken at once,
-		 * not after the poll's whole second (issue 19).
-		 */
-		if (running > 0 && still > 0 &&
-		    curl_multi_poll(p->multi, NULL, 0, 1000, NULL) != CURLM_OK)
-			break;
 	}
 	/* Only a broken multi handle leaves transfers: they fail. */
 	for (size_t k = 0; k < p->n; k++)

@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ::ffff:0:0/96, where IPv4 addresses live in IPv6's form. */
+static const unsigned char v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
+
 struct addr_count {
 	struct sim_addr addr;
 	unsigned n;
@@ -105,10 +108,17 @@ bool
 sim_addr_is_loopback(const struct sim_addr *a)
 {
 	static const unsigned char v6[16] = {[15] = 1};
-	static const unsigned char v4[12] = {[10] = 0xff, [11] = 0xff};
 
 	return memcmp(a->b, v6, 16) == 0 ||
-	       (memcmp(a->b, v4, 12) == 0 && a->b[12] == 127);
+	       (memcmp(a->b, v4_mapped, 12) == 0 && a->b[12] == 127);
+}
+
+void
+sim_addr_block(const struct sim_addr *a, struct sim_addr *out)
+{
+	*out = *a;
+	if (memcmp(a->b, v4_mapped, 12) != 0)
+		memset(out->b + 8, 0, 8);
 }
 
 struct sim_addr_counts *

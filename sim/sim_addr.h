@@ -6,7 +6,8 @@
  * Behind a reverse proxy on the same machine every participant arrives
  * from the proxy's one address; the client's own address then comes from
  * the proxy's X-Real-IP (or the last X-Forwarded-For entry), trusted only
- * from the configured proxy address (sim_server.c).
+ * from the configured proxy address (sim_server.c).  Either way an IPv6
+ * client counts by its /64 (sim_addr_block).
  */
 #ifndef INTOFOCUS_SIM_ADDR_H
 #define INTOFOCUS_SIM_ADDR_H
@@ -32,6 +33,14 @@ int sim_addr_parse(const char *text, struct sim_addr *out);
 int sim_addr_from_proxy(const char *real_ip, const char *forwarded_for,
 			struct sim_addr *out);
 bool sim_addr_is_loopback(const struct sim_addr *a);
+/*
+ * The block of addresses one client holds, which the limits count: an
+ * IPv4 address (also written as IPv4-mapped IPv6) alone, an IPv6
+ * address's /64 (its lower 64 bits zero).  An IPv6 site is given a /64 at
+ * least and picks addresses in it at will, so counting exact IPv6
+ * addresses would give one client 2^64 allowances.
+ */
+void sim_addr_block(const struct sim_addr *a, struct sim_addr *out);
 
 /*
  * How many connections or requests each address holds, for at most

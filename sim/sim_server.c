@@ -1010,13 +1010,32 @@ route_body_max(const char *method, const char *url, bool api)
 
 /* ---- limits per address ------------------------------------------------- */
 
+static bool
+is_proxy(const struct sim_server *sim, const struct sim_addr *a)
+{
+	return sim->has_proxy && memcmp(a->b, sim->proxy.b, 16) == 0;
+}
+
 /* The connections one peer address may hold at once. */
 static unsigned
 peer_conn_limit(const struct sim_server *sim, const struct sim_addr *a)
 {
-	if (sim->has_proxy && memcmp(a->b, sim->proxy.b, 16) == 0)
-		return sim->proxy_conns;
-	return sim->per_ip;
+	return is_proxy(sim, a) ? sim->proxy_conns : sim->per_ip;
+}
+
+/*
+ * What a peer's connections count under: the trusted proxy's own address,
+ * anyone else's block (an IPv6 peer's /64, sim_addr_block), so that the
+ * proxy's allowance is never shared with a neighbour of its block.
+ */
+static void
+peer_key(const struct sim_server *sim, const struct sim_addr *peer,
+	 struct sim_addr *key)
+{
+	if (is_proxy(sim, peer))
+		*key = *peer;
+	else
+		sim_addr_block(peer, key);
 }
 
 /*
@@ -1030,12 +1049,13 @@ static enum MHD_Result
 on_accept(void *cls, const struct sockaddr *sa, socklen_t salen)
 {
 	struct sim_server *sim = cls;
-	struct sim_addr a;
+	struct sim_addr a, key;
 
 	(void)salen;
 	if (sim_addr_from_sockaddr(sa, &a) != 0)
 		return MHD_NO;
-	return sim_addr_counts_get(sim->conns, &a) < peer_conn_limit(sim, &a)
+	peer_key(sim, &a, &key);
+	return sim_addr_counts_get(sim->conns, &key) < peer_conn_limit(sim, &a)
 		       ? MHD_YES
 		       : MHD_NO;
 }
@@ -1046,7 +1066,7 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 {
 	struct sim_server *sim = cls;
 	const union MHD_ConnectionInfo *ci;
-	struct sim_addr *a = *socket_context;
+	struct sim_addr *a = *socket_context, peer;
 
 	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
 		if (a != NULL)
@@ -1056,10 +1076,11 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 		return;
 	}
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci == NULL || (a = malloc(sizeof(*a))) == NULL)
+	if (ci == NULL || sim_addr_from_sockaddr(ci->client_addr, &peer) != 0 ||
+	    (a = malloc(sizeof(*a))) == NULL)
 		return;
-	if (sim_addr_from_sockaddr(ci->client_addr, a) != 0 ||
-	    !sim_addr_counts_take(sim->conns, a, 0)) {
+	peer_key(sim, &peer, a);
+	if (!sim_addr_counts_take(sim->conns, a, 0)) {
 		free(a);
 		return;
 	}
@@ -1068,16 +1089,17 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 
 /*
  * A request through the trusted proxy counts for the client the proxy
- * names.  0 when it may go on (counted in rq->client), 400 when the proxy
- * names no address, 429 when that client has per_ip requests under way.
- * Requests from any other peer: 0, their headers unread.
+ * names (an IPv6 client by its /64).  0 when it may go on (counted in
+ * rq->client), 400 when the proxy names no address, 429 when that client
+ * has per_ip requests under way.  Requests from any other peer: 0, their
+ * headers unread.
  */
 static int
 proxy_client_take(struct sim_server *sim, struct MHD_Connection *c,
 		  struct request *rq)
 {
 	const union MHD_ConnectionInfo *ci;
-	struct sim_addr peer;
+	struct sim_addr peer, named;
 	const char *real_ip, *forwarded;
 
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -1089,8 +1111,10 @@ proxy_client_take(struct sim_server *sim, struct MHD_Connection *c,
 						"X-Forwarded-For");
 	if (real_ip == NULL && forwarded == NULL)
 		rq->client = peer; /* the proxy's own request, or a local one */
-	else if (sim_addr_from_proxy(real_ip, forwarded, &rq->client) != 0)
+	else if (sim_addr_from_proxy(real_ip, forwarded, &named) != 0)
 		return 400;
+	else
+		sim_addr_block(&named, &rq->client);
 	if (!sim_addr_counts_take(sim->clients, &rq->client, sim->per_ip))
 		return 429;
 	rq->client_held = true;

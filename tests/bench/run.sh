@@ -17,8 +17,9 @@
 #    the daemon runs 50 images x 5 stages against it (no answer lost or
 #    doubled; task page and submit latency), then one address holding
 #    1,100 slow connections while others go on (issue 15).
-# 7. scale_bench.sh: a study of N images (daemon and server as two
-#    processes) against one of N/10: peak RSS of each, time per image.
+# 7. scale_bench.sh: a study of SCALE_IMAGES images (daemon and server
+#    as two processes) against one of 1,000: peak RSS of each, time per
+#    image (make bench SCALE_IMAGES=10000 for the issue's targets).
 # Figures only: the bench never fails on speed.
 set -eu
 
@@ -72,12 +73,15 @@ for excl in true false; do
 		"$TOP/tests/bench/daemon_bench.sh" "${BENCH_IMAGES:-1000}"
 done
 
-# Scale (issue 15): a study of BENCH_SCALE_IMAGES (1,000) images against
-# one of BENCH_SCALE_BASE (a tenth), daemon and server as two processes:
-# each one's peak RSS and the time per image.
+# Scale (issue 15): a study of SCALE_IMAGES (2,000; the targets are
+# stated for 10,000) images against one of SCALE_BASE (1,000), daemon and
+# server as two processes: each one's peak RSS and the time per image.
+# BENCH_SCALE_IMAGES and BENCH_SCALE_BASE are the older names.
 echo
-BUILD="$BUILD" PYTHON="$PYTHON" "$TOP/tests/bench/scale_bench.sh" \
-	"${BENCH_SCALE_IMAGES:-1000}" ${BENCH_SCALE_BASE:+"$BENCH_SCALE_BASE"}
+BUILD="$BUILD" PYTHON="$PYTHON" \
+	SCALE_IMAGES="${SCALE_IMAGES:-${BENCH_SCALE_IMAGES:-2000}}" \
+	SCALE_BASE="${SCALE_BASE:-${BENCH_SCALE_BASE:-1000}}" \
+	"$TOP/tests/bench/scale_bench.sh"
 
 # The delay from a stage's last answer to the image's next HIT, with the
 # embedded simulator answering each request in 50 ms like a remote service.

@@ -2,25 +2,27 @@
 # make bench, the scale part (issue 15): a study of N images x 5 stages x
 # 3 workers with the daemon and the MTurk-compatible server as two
 # processes ("intofocus run" against "intofocus sim", its state on disk),
-# at a baseline count and at N.  Prints each process's peak RSS and the
-# time per image, and the ratio of the two times per image, against the
-# targets (each process under 150 MB at N; time per image at N within
-# 1.2x of that at the baseline).  Figures only: PASS/FAIL is printed,
-# the script never fails on them.
+# at a baseline of 1,000 images and at N.  Prints each process's peak RSS
+# and the time per image at both, and the ratio of the two times per
+# image, against the issue's targets: at 10,000 images the daemon and
+# the server each under 150 MB, the time per image within 1.2x of that
+# at 1,000.  Figures only: PASS/FAIL is printed, the script never fails
+# on them.
 #
-#   BUILD=build tests/bench/scale_bench.sh [N [BASE]]
-#       N     the study's size (default 1000; the target is stated for
-#             10,000, which takes long on a shared machine: make bench
-#             BENCH_SCALE_IMAGES=10000 BENCH_SCALE_BASE=1000)
-#       BASE  the baseline's size (default N/10, at least 100)
+#   BUILD=build SCALE_IMAGES=N SCALE_BASE=B tests/bench/scale_bench.sh
+#       SCALE_IMAGES  the larger study (default 2,000, short enough for
+#                     a shared 2-core machine; the targets are stated
+#                     for 10,000: make bench SCALE_IMAGES=10000)
+#       SCALE_BASE    the baseline (default 1,000)
+#   (tests/bench/scale_bench.sh N [B] as before: the arguments win.)
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}
 case "$BUILD" in /*) ;; *) BUILD="$TOP/$BUILD" ;; esac
 PY=${PYTHON:-/usr/bin/python3}
-N=${1:-1000}
-BASE=${2:-$((N / 10))}
-[ "$BASE" -ge 100 ] || BASE=100
+N=${1:-${SCALE_IMAGES:-2000}}
+BASE=${2:-${SCALE_BASE:-1000}}
+[ "$BASE" -lt "$N" ] || BASE=$((N / 2))
 INTOFOCUS="$BUILD/intofocus"
 ROOT="$BUILD/bench-scale"
 rm -rf "$ROOT"
@@ -60,8 +62,8 @@ open(d + "/exp.yaml", "w").write("\n".join(lines) + "\n")
 PYEOF
 }
 
-# one N: runs the study of N images; prints "seconds daemon_kb server_kb
-# done_images".
+# one N: runs the study of N images; prints "seconds daemon_kb
+# daemon_user_s daemon_sys_s server_kb done_images requests server_ticks".
 one() {
 	dir="$ROOT/n$1"
 	study "$dir" "$1"
@@ -84,48 +86,66 @@ one() {
 	sed "s|^  environment: simulator|  environment: simulator\n  endpoint: http://127.0.0.1:$port|" \
 		"$dir/exp.yaml" >"$dir/run.yaml"
 	start=$(date +%s.%N)
-	/usr/bin/time -f "%M" -o "$dir/rss" "$INTOFOCUS" run "$dir/run.yaml" \
+	/usr/bin/time -f "%M %U %S" -o "$dir/rss" "$INTOFOCUS" run "$dir/run.yaml" \
 		--state-dir "$dir/state" >"$dir/run.log" 2>&1 ||
 		{ echo "scale bench: run failed (see $dir/run.log)" >&2; exit 1; }
 	end=$(date +%s.%N)
 	# The server's peak, read before it stops.
 	server_kb=$(sed -n 's/^VmHWM:[^0-9]*\([0-9]*\) kB/\1/p' \
 		"/proc/$SIMPID/status")
+	# Its CPU time (user + system, in clock ticks; the name has no space).
+	server_ticks=$(awk '{print $14 + $15}' "/proc/$SIMPID/stat")
 	kill "$SIMPID"
 	wait "$SIMPID" || :
 	SIMPID=""
 	done_images=$(ls "$dir/out" 2>/dev/null | grep -c '\.jpg$' || :)
+	# The MTurk requests of the run, from its summary line.
+	requests=$(sed -n 's/.*MTurk requests: .*(\([0-9]*\) in all).*/\1/p' \
+		"$dir/run.log" | tail -1)
 	"$PY" -c 'import sys; print("%.3f" % (float(sys.argv[2]) - float(sys.argv[1])))' \
 		"$start" "$end" | tr '\n' ' '
-	echo "$(cat "$dir/rss") $server_kb $done_images"
+	# daemon_kb daemon_user daemon_sys server_kb images requests ticks
+	echo "$(cat "$dir/rss") $server_kb $done_images ${requests:-0}" \
+		"$server_ticks"
 }
 
 read -r load1 _ </proc/loadavg 2>/dev/null || load1=unknown
-echo "scale: $BASE then $N images x 5 stages x 3 workers, daemon and" \
-	"server (intofocus sim, state on disk) as two processes" \
+echo "scale: $BASE images, then $N, x 5 stages x 3 workers; the daemon" \
+	"and the server (intofocus sim, state on disk) as two processes" \
 	"(load $load1 at start)"
-[ "$N" -ge 10000 ] || echo "  (the target is stated for 10,000 images:" \
-	"make bench BENCH_SCALE_IMAGES=10000 BENCH_SCALE_BASE=1000 runs it;" \
-	"this run is smaller)"
+[ "$N" -ge 10000 ] || echo "  (the targets are stated for 10,000" \
+	"images: make bench SCALE_IMAGES=10000 runs that study; this run" \
+	"has $N, so its PASS/FAIL lines are for $N)"
 base=$(one "$BASE")
 big=$(one "$N")
-"$PY" - "$BASE" "$base" "$N" "$big" <<'PYEOF'
+"$PY" - "$BASE" "$base" "$N" "$big" "$(getconf CLK_TCK)" <<'PYEOF'
 import sys
-nb, (tb, db, sb, ob), n, (t, d, s, o) = (
-    int(sys.argv[1]), sys.argv[2].split(), int(sys.argv[3]), sys.argv[4].split())
-tb, t = float(tb), float(t)
+def fields(line):
+    t, d, du, ds, s, o, q, ticks = line.split()
+    return (float(t), int(d), float(du) + float(ds), int(s), int(o),
+            int(q), int(ticks) / float(sys.argv[5]))
+nb, n = int(sys.argv[1]), int(sys.argv[3])
+(tb, db, cdb, sb, ob, qb, csb), (t, d, cd, s, o, q, cs) = (
+    fields(sys.argv[2]), fields(sys.argv[4]))
 def verdict(ok):
     return "PASS" if ok else "FAIL"
-for k, tt, dd, ss, oo in ((nb, tb, db, sb, ob), (n, t, d, s, o)):
-    print("  %6d images: %7.1f s, %6.2f ms per image, daemon %6.1f MB, "
-          "server %6.1f MB, %s final images" % (
-              k, tt, 1000 * tt / k, int(dd) / 1024, int(ss) / 1024, oo))
+for k, tt, dd, cdd, ss, css, oo, qq in (
+        (nb, tb, db, cdb, sb, csb, ob, qb), (n, t, d, cd, s, cs, o, q)):
+    print("  %6d images: %7.1f s, %6.2f ms per image (CPU: daemon %.2f, "
+          "server %.2f ms per image), daemon %6.1f MB, server %6.1f MB, "
+          "%d final images, %.1f MTurk requests per image" % (
+              k, tt, 1000 * tt / k, 1000 * cdd / k, 1000 * css / k,
+              dd / 1024, ss / 1024, oo, qq / k))
 ratio = (t / n) / (tb / nb)
+cpu_ratio = ((cd + cs) / n) / ((cdb + csb) / nb)
+print("  CPU time per image %d/%d  %5.2f  (daemon and server together; "
+      "less sensitive to a shared machine's load than the time)" % (
+          n, nb, cpu_ratio))
 print("  time per image %d/%d  %5.2f  (target <= 1.20) %s" % (
     n, nb, ratio, verdict(ratio <= 1.2)))
 print("  daemon peak RSS at %d  %6.1f MB (target < 150 MB) %s" % (
-    n, int(d) / 1024, verdict(int(d) < 150 * 1024)))
+    n, d / 1024, verdict(d < 150 * 1024)))
 print("  server peak RSS at %d  %6.1f MB (target < 150 MB) %s" % (
-    n, int(s) / 1024, verdict(int(s) < 150 * 1024)))
-print("  every image finished  %s" % verdict(int(o) == n and int(ob) == nb))
+    n, s / 1024, verdict(s < 150 * 1024)))
+print("  every image finished  %s" % verdict(o == n and ob == nb))
 PYEOF

@@ -1,4 +1,5 @@
-# intofocus serve behind a reverse proxy (tests/e2e/t0435-serve-nginx.sh):
+# intofocus serve behind a reverse proxy (tests/e2e/t0435-serve-nginx.sh,
+# t0436-serve-caddy.sh):
 #   serve_proxy.py CASE ARG SCRATCH [...]
 # Exit 0 when the case holds.  Talks to loopback only; every wait is
 # bounded, and none decides a pass by how long something took.
@@ -59,6 +60,80 @@ def case_nginx_conf():
             return False
     print(text)
     return True
+
+
+def case_caddy_conf():
+    """The guide's ```caddy blocks, filled in as an operator would, with
+    the test's own certificate for Caddy's ACME, and nothing on loopback
+    but the two ports (no admin endpoint, no http port)."""
+    doc, pub, api, srv = ARG, sys.argv[4], sys.argv[5], sys.argv[6]
+    blocks = re.findall(r'^```caddy\n(.*?)^```$', open(doc).read(),
+                        re.S | re.M)
+    if len(blocks) != 2:
+        sys.stderr.write('wanted 2 caddy blocks, found %d\n' % len(blocks))
+        return False
+    tls = os.path.join(SCRATCH, 'tls')
+    site = ('https://127.0.0.1:%s {\n    bind 127.0.0.1\n'
+            '    tls %s/server.pem %s/server.key')
+    subs = [
+        (r'\A\{\n', '{\n    admin off\n    auto_https off\n'
+         '    storage file_system %s/caddy-data\n' % SCRATCH),
+        (r'^tasks\.example\.org \{', site % (pub, tls, tls)),
+        (r'^tasks\.example\.org:8443 \{', site % (api, tls, tls)),
+        (r'127\.0\.0\.1:9000', '127.0.0.1:%s' % srv),
+        (r'remote_ip 192\.0\.2\.10', 'remote_ip 127.0.0.1'),
+    ]
+    text = '\n'.join(blocks)
+    for pat, rep in subs:
+        text, n = re.subn(pat, rep, text, flags=re.M)
+        if n == 0:
+            sys.stderr.write('the guide has no %s\n' % pat)
+            return False
+    print(text)
+    return True
+
+
+def case_spoof():
+    """Through the proxy at ARG (https, Caddy), a client that names
+    addresses of its own in X-Real-IP and X-Forwarded-For is still one
+    client: with per_ip requests under way (their bodies still coming,
+    which Caddy passes on as they arrive), its next request is refused
+    (429); once those are done, it may go on."""
+    per_ip = int(sys.argv[4])
+    ctx = ssl.create_default_context(
+        cafile=os.path.join(SCRATCH, 'tls', 'ca.pem'))
+    u = urllib.parse.urlsplit(ARG)
+
+    def send(i, body):
+        raw = socket.create_connection((u.hostname, u.port), timeout=30)
+        s = ctx.wrap_socket(raw, server_hostname=u.hostname)
+        s.sendall(('POST /start HTTP/1.1\r\nHost: %s\r\n'
+                   'X-Real-IP: 198.51.100.%d\r\n'
+                   'X-Forwarded-For: 198.51.100.%d\r\n'
+                   'Origin: %s\r\nContent-Length: 20\r\nContent-Type: '
+                   'application/x-www-form-urlencoded\r\n\r\n%s'
+                   % (u.netloc, i, i, ARG, body)).encode())
+        return s
+
+    held = [send(i + 1, 'abcdefghij') for i in range(per_ip)]
+    # The server counts a request from its headers on: wait (30 s at
+    # most) until the proxy has passed all of them on, that is until one
+    # more is refused.
+    st = None
+    deadline = time.monotonic() + 30
+    while st != 429 and time.monotonic() < deadline:
+        st = status_of(send(per_ip + 1, 'abcdefghij0123456789'))
+    print('with %d under way, one more, naming another address:' % per_ip,
+          st)
+    ok = st == 429
+    for s in held:
+        s.sendall(b'0123456789')
+    st = [status_of(s) for s in held]
+    print('the held requests, finished:', st)
+    ok &= st == [403] * per_ip
+    st = status_of(send(per_ip + 2, 'abcdefghij0123456789'))
+    print('once they are done:', st)
+    return ok and st == 403
 
 
 # ---- the limits per address, against the server itself ---------------------
@@ -254,6 +329,7 @@ def case_participants():
     CTX = ssl.create_default_context(
         cafile=os.path.join(SCRATCH, 'tls', 'ca.pem'))
     run_pid = int(sys.argv[4])
+    refused = int(sys.argv[5]) if len(sys.argv) > 5 else 403
     ok = True
     # Without our CA, nginx's certificate is refused.
     try:
@@ -272,8 +348,9 @@ def case_participants():
         'X-Amz-Target': 'MTurkRequesterServiceV20170117.GetAccountBalance',
         'Content-Type': 'application/x-amz-json-1.1'})
     print('API on the public port:', st)
-    ok &= st == 403
+    ok &= st == refused
     st, _, _ = https('PUT', '/intofocus-nginx/x', b'x')
+    print('image store on the public port:', st)
     ok &= st == 404
     people = [Person('P%d' % i) for i in range(1, 6)]
     for p in people:

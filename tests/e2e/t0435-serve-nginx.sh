@@ -13,6 +13,7 @@
 # trusted proxy's connections are not held to --per-ip, the clients it
 # names are, and nobody else's headers count.
 . "$TOP/tests/e2e/lib.sh"
+. "$TOP/tests/e2e/proxy_lib.sh"
 
 SRV_PID=""
 RUN_PID=""
@@ -32,29 +33,6 @@ unset AWS_SESSION_TOKEN AWS_PROFILE CREDENTIALS_DIRECTORY
 export AWS_SHARED_CREDENTIALS_FILE="$SCRATCH/no-such-credentials"
 export HOME="$SCRATCH"
 export TMPDIR="$SCRATCH"
-
-# serve_start LOG ARGS...: starts the server; SRV_PID and SPORT.
-serve_start() {
-	log=$1
-	shift
-	"$INTOFOCUS" serve --listen 127.0.0.1:0 "$@" >"$log" 2>&1 &
-	SRV_PID=$!
-	SPORT=""
-	i=0
-	while [ -z "$SPORT" ] && [ $i -lt 400 ]; do
-		SPORT=$(sed -n 's|.*endpoint: http://127.0.0.1:\([0-9]*\).*|\1|p' \
-			"$log" | head -1)
-		[ -n "$SPORT" ] || sleep 0.05
-		i=$((i + 1))
-	done
-}
-
-serve_stop() {
-	kill -TERM "$SRV_PID" 2>/dev/null
-	wait "$SRV_PID"
-	SRV_RC=$?
-	SRV_PID=""
-}
 
 expect_exit 2 "--trusted-proxy must be a loopback address" \
 	"$INTOFOCUS" serve --state-dir lim --listen 127.0.0.1:0 \
@@ -117,22 +95,7 @@ if [ -z "$NGINX" ]; then
 	exit
 fi
 
-# A CA, a certificate it signs for 127.0.0.1 and localhost, and another CA.
-mkdir tls
-(
-	cd tls &&
-	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Test CA" \
-		-keyout ca.key -out ca.pem &&
-	openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
-		-subj "/CN=Other CA" -keyout other.key -out other-ca.pem &&
-	openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
-		-keyout server.key -out server.csr &&
-	printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >ext.cnf &&
-	openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key \
-		-CAcreateserial -days 2 -extfile ext.cnf -out server.pem
-) >tls.log 2>&1
-check "openssl makes a CA and a certificate for 127.0.0.1" \
-	test -s tls/server.pem
+proxy_tls
 PUBLIC_PORT=$("$PYTHON" "$TOP/tests/e2e/serve_proxy.py" free_port x x)
 API_PORT=$("$PYTHON" "$TOP/tests/e2e/serve_proxy.py" free_port x x)
 PUBLIC="https://127.0.0.1:$PUBLIC_PORT"
@@ -175,75 +138,7 @@ check "nginx listens on the public and the API ports" \
 	"$PUBLIC_PORT,$API_PORT" "$SCRATCH"
 [ -s ngx/out.log ] && sed 's/^/# nginx: /' ngx/out.log | head -10
 
-cp "$TOP/tests/fixtures/daemon/group.jpg" .
-experiment() { # NAME CA_FILE
-	cat <<YAML
-name: $1
-mturk:
-  environment: simulator
-  endpoint: https://127.0.0.1:$API_PORT
-  poll_interval: 1s
-  ca_file: $2
-hit:
-  reward: "0.15"
-  workers: 2
-  lifetime: 1h
-  exclusive_stages: true
-stages: [21, 9]
-images_host:
-  kind: simulator
-output_dir: out
-images:
-  - id: group
-    file: group.jpg
-    ground_truth: [[40, 50, 48, 60]]
-YAML
-}
-experiment wrongca tls/other-ca.pem >wrongca.yaml
-experiment nginx tls/ca.pem >nginx.yaml
-cat >missing.yaml <<YAML
-$(experiment missing tls/no-such.pem)
-YAML
-
-expect_exit 2 "check refuses an unreadable mturk.ca_file" \
-	"$INTOFOCUS" check missing.yaml
-expect_stderr "... naming it" "mturk.ca_file"
-expect_exit 0 "intofocus mturk reaches the API through nginx with --ca-file" \
-	"$INTOFOCUS" mturk GetAccountBalance \
-	--endpoint "https://127.0.0.1:$API_PORT" --ca-file tls/ca.pem
-expect_exit 1 "... and refuses nginx's certificate without it" \
-	"$INTOFOCUS" mturk GetAccountBalance \
-	--endpoint "https://127.0.0.1:$API_PORT" --attempts 1
-expect_exit 1 "the daemon refuses a certificate its CA file did not sign" \
-	timeout 120 "$INTOFOCUS" run wrongca.yaml --state-dir st-wrong
-expect_stderr "... saying so: the certificate and mturk.ca_file" \
-	"mturk.ca_file"
-sed 's/^/# wrong CA: /' "$SCRATCH/.stderr" | grep -i "certif" | head -3
-
-# The real run: the daemon through nginx, participants through nginx.
-"$INTOFOCUS" run nginx.yaml --state-dir st >run.log 2>&1 &
-RUN_PID=$!
-for p in P1 P2 P3 P4 P5; do
-	"$INTOFOCUS" serve link --state-dir srv --public-url "$PUBLIC" \
-		--participant "$p" >"link-$p"
-done
-check "participants do every task through nginx over https (Secure cookie, Origin checked, API not exposed)" \
-	"$PYTHON" "$TOP/tests/e2e/serve_proxy.py" participants "$PUBLIC" \
-	"$SCRATCH" "$RUN_PID"
-sed 's/^/# /' "$SCRATCH/.out" | head -20
-i=0
-while kill -0 "$RUN_PID" 2>/dev/null && [ $i -lt 1200 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-wait "$RUN_PID"
-rc=$?
-RUN_PID=""
-check "the daemon finished both stages through nginx with exit 0" \
-	test "$rc" -eq 0
-[ "$rc" -eq 0 ] || sed 's/^/# run: /' run.log | tail -20
-check "... with the participants' answers in its results" sh -c \
-	"grep -q '\"P[1-5]\"' out/group.json"
+proxy_run nginx "$API_PORT" "$PUBLIC" 403
 kill -TERM "$NGINX_PID" 2>/dev/null
 wait "$NGINX_PID"
 NGINX_PID=""

@@ -32,8 +32,11 @@ expect_exit 0 "run migrates the state and finishes the experiment" \
 	timeout 120 "$INTOFOCUS" run run/exp.yaml --state-dir st
 expect_stderr "it says so" "state schema 2 -> 3"
 expect_stderr "... and each later step" "state schema 3 -> 4"
-check "the state is schema 4 (the current one)" test \
-	"$(db 'PRAGMA user_version')" = 4
+expect_stderr "... up to the current one" "state schema 4 -> 5"
+check "the state is schema 5 (the current one)" test \
+	"$(db 'PRAGMA user_version')" = 5
+check "its counts of progress equal a count over the rows" test \
+	"$(db "SELECT images = (SELECT COUNT(*) FROM images) AND failed = (SELECT COUNT(*) FROM images WHERE state = 'failed') AND hits_posted = (SELECT COUNT(*) FROM hits WHERE hit_id != '') AND cents_hits = (SELECT SUM(cost_cents) FROM hits) FROM progress_counts")" = 1
 check "each refused extension is its HIT's column now" test \
 	"$(db "SELECT COUNT(*) FROM hits WHERE stage = 2 AND extension_refused LIKE 'UpdateExpirationForHIT: AWS.MechanicalTurk.ParameterValidationError: %'")" = 2
 check "no other HIT has a refusal" test \

@@ -152,11 +152,49 @@ print(" ".join("--box %d,%d,%d,%d" % tuple(b) for b in r["boxes"]))
 check "the final image redacts stage 0 with the rest" \
 	sh -c "grep -q -- '--box 40,50,48,60' final-args && cmp want-final.jpg out-own/group.jpg"
 
+# status shows stage 0 as the metrics do: per image its count by origin,
+# and the total.
+expect_exit 0 "status" "$INTOFOCUS" status own.yaml --state-dir st-own
+cp "$SCRATCH/.stdout" status-own.txt
+check "status: group's stage 0 is the line under group's" sh -c \
+	"grep -A1 '^group ' status-own.txt | tail -1 | grep -qx '  stage 0: 1 starting box: 1 image'"
+expect_stdout "... group: its own box" "  stage 0: 1 starting box: 1 image"
+expect_stdout "... street: the boxes file's" \
+	"  stage 0: 2 starting boxes: 2 file"
+expect_stdout "... and in the totals" \
+	"stage 0: 3 starting boxes recorded for 2/2 images, 0 by the detector"
+expect_exit 0 "status --json" \
+	"$INTOFOCUS" status own.yaml --state-dir st-own --json
+cp "$SCRATCH/.stdout" status-own.json
+check "status --json: each image's stage 0 and the total" "$PY" -c '
+import json
+s = json.load(open("status-own.json"))
+got = {i["id"]: i["stage0"] for i in s["images"]}
+assert got["group"] == {"recorded": True, "boxes": 1, "detector_boxes": 0,
+    "origins": [{"origin": "image", "boxes": 1}]}, got
+assert got["street"] == {"recorded": True, "boxes": 2, "detector_boxes": 0,
+    "origins": [{"origin": "file", "boxes": 2}]}, got
+assert s["stage0"] == {"images_recorded": 2, "boxes": 3,
+    "detector_boxes": 0}, s["stage0"]
+'
+
 # The simulated crowd judges what it is served: the same run without the
 # starting boxes (same name, same seed) finds the face; with them hidden,
 # no worker of stage 1 boxes it.
 expect_exit 0 "the control run without starting boxes" \
 	"$INTOFOCUS" run ctl.yaml --state-dir st-ctl --sim-seed 3
+expect_exit 0 "status of the control" \
+	"$INTOFOCUS" status ctl.yaml --state-dir st-ctl --json
+cp "$SCRATCH/.stdout" status-ctl.json
+check "... no stage 0 where nothing gives starting boxes" "$PY" -c '
+import json
+s = json.load(open("status-ctl.json"))
+assert s["stage0"] is None and all(i["stage0"] is None
+    for i in s["images"]), s
+'
+"$INTOFOCUS" status ctl.yaml --state-dir st-ctl >status-ctl.txt
+check "... nor in its text" sh -c \
+	"grep -q '^group ' status-ctl.txt && ! grep -q 'stage 0' status-ctl.txt"
 check "control: a stage-1 worker boxes the face at [40, 50, 48, 60]" \
 	covered st-ctl group 1 40 50 48 60
 check "with it hidden from stage 1 on, no worker boxes it" \
@@ -195,6 +233,19 @@ INTOFOCUS_TEST_CRASH_AT=1 INTOFOCUS_TEST_CRASH_LABEL="post" \
 	>crash2.out 2>crash2.err
 check "the second run was killed after recording one image" test \
 	"$(sqlite3 st-det/state.db "SELECT COUNT(*) FROM stage0")" = 1
+expect_exit 0 "status between the crashes" \
+	"$INTOFOCUS" status det.yaml --state-dir st-det --json
+cp "$SCRATCH/.stdout" status-det1.json
+check "... one image's stage 0 recorded, two not yet" "$PY" -c '
+import json
+s = json.load(open("status-det1.json"))
+rec = [i["stage0"]["recorded"] for i in s["images"]]
+assert sorted(rec) == [False, False, True], rec
+assert s["stage0"]["images_recorded"] == 1, s["stage0"]
+'
+expect_exit 0 "... in text too" \
+	"$INTOFOCUS" status det.yaml --state-dir st-det
+expect_stdout "..." "  stage 0: not recorded yet"
 expect_exit 0 "the third run finishes" \
 	"$INTOFOCUS" run det.yaml --state-dir st-det --sim-seed 3
 cat crash.err crash2.err "$SCRATCH/.stderr" >all.err
@@ -211,6 +262,13 @@ check "family: the detector's boxes (grown by the margin) are stage 0" \
 	cmp recorded.txt detected.txt
 check "... every one of them with origin detector" test \
 	"$(sqlite3 st-det/state.db "SELECT COUNT(*) FROM stage0_boxes WHERE origin != 'detector'")" = 0
+expect_exit 0 "status after the detector" \
+	"$INTOFOCUS" status det.yaml --state-dir st-det
+expect_stdout "... family's stage 0 is the detector's" \
+	"  stage 0: $(wc -l <detected.txt) starting boxes: $(wc -l <detected.txt) detector"
+ndet=$(sqlite3 st-det/state.db "SELECT COUNT(*) FROM stage0_boxes")
+expect_stdout "... and the totals count them as the detector's" \
+	"stage 0: $ndet starting boxes recorded for 3/3 images, $ndet by the detector"
 served st-det family 1 served-family-1.jpg
 # shellcheck disable=SC2046
 "$INTOFOCUS" render family.jpg -w 41 $(sed 's/^/--box /' detected.txt) \

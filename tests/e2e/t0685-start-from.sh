@@ -35,10 +35,10 @@ expect_exit 0 "check exp3 before exp1 has run: a valid file" \
 	"$INTOFOCUS" check examples/exp3.yaml
 expect_stdout "... its start is not ready" "NOT READY"
 expect_stderr "... the warning names the state" \
-	"warning: examples/exp3.yaml: start_from: examples/../state/exp1/state.db: no state yet"
+	"warning: examples/exp3.yaml: start_from: state/exp1/state.db: no state yet"
 expect_exit 2 "run exp3 before exp1 has run is refused" \
 	"$INTOFOCUS" run examples/exp3.yaml --state-dir state/exp3
-expect_stderr "... naming the directory" "start_from: examples/../state/exp1/state.db: no state yet"
+expect_stderr "... naming the directory" "start_from: state/exp1/state.db: no state yet"
 
 for pair in 1:3 2:4; do
 	a=${pair%:*}
@@ -47,8 +47,15 @@ for pair in 1:3 2:4; do
 		"$INTOFOCUS" run "examples/exp$a.yaml" --state-dir "state/exp$a"
 	expect_exit 0 "check exp$b once exp$a is done" \
 		"$INTOFOCUS" check "examples/exp$b.yaml"
-	expect_stdout "... it names where it starts" \
-		"start from   experiment exp$a, stage 1 (state examples/../state/exp$a)"
+	expect_stdout "... it names where it starts, from here" \
+		"start from   experiment exp$a, stage 1 (state state/exp$a)"
+	expect_exit 0 "check --json exp$b" \
+		"$INTOFOCUS" check --json "examples/exp$b.yaml"
+	check "... its start_from.state_dir is the same path" "$PY" -c "
+import json, sys
+s = json.load(open(sys.argv[1]))['start_from']
+assert s['state_dir'] == 'state/exp$a' and s['ready'], s
+" "$SCRATCH/.stdout"
 	expect_exit 0 "run exp$b" \
 		"$INTOFOCUS" run "examples/exp$b.yaml" --state-dir "state/exp$b"
 	check "exp$b posted 8 HITs, 2 stages of 4 images, none at window 41" \
@@ -115,7 +122,7 @@ sed -i 's/^name: exp3/name: late/' examples/late.yaml
 expect_exit 2 "a stage exp1 does not have finished is refused" \
 	"$INTOFOCUS" run examples/late.yaml --state-dir state/late
 expect_stderr "... naming directory, stage and image" \
-	"start_from: examples/../state/exp1: experiment exp1 has not finished stage 6 of image astronaut (it is done at stage 6)"
+	"start_from: state/exp1: experiment exp1 has not finished stage 6 of image astronaut (it is done at stage 6)"
 sed 's#file: images/astronaut.jpg#file: images/cat.jpg#; s/^name: exp3/name: other/' \
 	examples/exp3.yaml >examples/other.yaml
 expect_exit 2 "another photo under a shared id is refused" \

@@ -7,46 +7,19 @@
 # chromium, node, playwright-core or axe-core is a failure, not a skip:
 # these pages are only tested here.
 . "$TOP/tests/e2e/lib.sh"
+. "$TOP/tests/e2e/browser_lib.sh"
 
-BROWSER_DIR="$TOP/tests/browser"
 SIM_PID=""
 RUN_PID=""
 trap '[ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null;
 	[ -n "$RUN_PID" ] && kill "$RUN_PID" 2>/dev/null; rm -rf "$SCRATCH"' EXIT
 
-check "Debian's chromium is installed (scripts/deps.sh test)" \
-	test -x /usr/bin/chromium
-check "node is on PATH" command -v node
-if [ ! -d "$BROWSER_DIR/node_modules/playwright-core" ] ||
-	[ ! -d "$BROWSER_DIR/node_modules/axe-core" ]; then
-	# The committed package-lock.json pins it; CI reaches the registry.
-	(cd "$BROWSER_DIR" && npm ci --no-audit --no-fund) \
-		>"$SCRATCH/npm.log" 2>&1 ||
-		sed 's/^/# npm: /' "$SCRATCH/npm.log" | tail -20
-fi
-check "playwright-core is installed in tests/browser/node_modules" \
-	test -d "$BROWSER_DIR/node_modules/playwright-core"
-check "axe-core is installed in tests/browser/node_modules" \
-	test -f "$BROWSER_DIR/node_modules/axe-core/axe.min.js"
-
-# The simulator and the daemon agree on these made-up credentials.
-export AWS_ACCESS_KEY_ID=AKIDBROWSERTEST00000
-export AWS_SECRET_ACCESS_KEY=browser-test-secret
-unset AWS_SESSION_TOKEN AWS_PROFILE CREDENTIALS_DIRECTORY
-export AWS_SHARED_CREDENTIALS_FILE="$SCRATCH/no-such-credentials"
-export HOME="$SCRATCH"
-export TMPDIR="$SCRATCH"
+browser_setup axe-core
+browser_credentials AKIDBROWSERTEST00000 browser-test-secret
 
 "$INTOFOCUS" sim --listen 127.0.0.1:0 --no-crowd >sim.log 2>&1 &
 SIM_PID=$!
-PORT=""
-i=0
-while [ -z "$PORT" ] && [ $i -lt 400 ]; do
-	PORT=$(sed -n 's|.*endpoint: http://127.0.0.1:\([0-9]*\).*|\1|p' sim.log |
-		head -1)
-	[ -n "$PORT" ] || sleep 0.05
-	i=$((i + 1))
-done
+wait_endpoint sim.log
 check "the simulator starts in lab mode" test -n "$PORT"
 
 cp "$TOP/tests/fixtures/daemon/group.jpg" .
@@ -114,27 +87,14 @@ LAB_URL="http://127.0.0.1:$PORT/" INTOFOCUS="$INTOFOCUS" EXP=lab.yaml \
 	NODE_PATH="$BROWSER_DIR/node_modules" \
 	timeout 280 node "$BROWSER_DIR/browser.js" >browser.out 2>&1
 echo "# node exit $?"
-while IFS= read -r line; do
-	case $line in
-	"ok - "*) ok "${line#ok - }" ;;
-	"not ok - "*) not_ok "${line#not ok - }" ;;
-	*) echo "# $line" ;;
-	esac
-done <browser.out
-check "the browser script reported its checks" grep -q "^ok - " browser.out
+browser_tap browser.out
 if ! grep -q "^ok - .*remaining box" browser.out; then
 	sed 's/^/# run: /' run.log | tail -20
 	sed 's/^/# sim: /' sim.log | tail -20
 fi
 
 # The daemon ends by itself once the one image is final.
-i=0
-while kill -0 "$RUN_PID" 2>/dev/null && [ $i -lt 600 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-wait "$RUN_PID"
-check "the daemon finished the experiment with exit 0" test $? -eq 0
-RUN_PID=""
+wait_run
+check "the daemon finished the experiment with exit 0" test "$RUN_RC" -eq 0
 
 done_testing

@@ -6,42 +6,21 @@
 # Prolific one sent to the completion URL with the code), and a
 # participant who leaves mid-task and comes back lands on the same task.
 . "$TOP/tests/e2e/lib.sh"
+. "$TOP/tests/e2e/browser_lib.sh"
 
-BROWSER_DIR="$TOP/tests/browser"
 SRV_PID=""
 RUN_PID=""
 trap '[ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null;
 	[ -n "$RUN_PID" ] && kill "$RUN_PID" 2>/dev/null; rm -rf "$SCRATCH"' EXIT
 
-check "Debian's chromium is installed (scripts/deps.sh test)" \
-	test -x /usr/bin/chromium
-if [ ! -d "$BROWSER_DIR/node_modules/playwright-core" ]; then
-	(cd "$BROWSER_DIR" && npm ci --no-audit --no-fund) \
-		>"$SCRATCH/npm.log" 2>&1 ||
-		sed 's/^/# npm: /' "$SCRATCH/npm.log" | tail -20
-fi
-check "playwright-core is installed in tests/browser/node_modules" \
-	test -d "$BROWSER_DIR/node_modules/playwright-core"
-
-export AWS_ACCESS_KEY_ID=AKIDSERVEBROWSER0001
-export AWS_SECRET_ACCESS_KEY=serve-browser-test-secret
-unset AWS_SESSION_TOKEN AWS_PROFILE CREDENTIALS_DIRECTORY
-export AWS_SHARED_CREDENTIALS_FILE="$SCRATCH/no-such-credentials"
-export HOME="$SCRATCH"
-export TMPDIR="$SCRATCH"
+browser_setup
+browser_credentials AKIDSERVEBROWSER0001 serve-browser-test-secret
 
 "$INTOFOCUS" serve --listen 127.0.0.1:0 --state-dir srv --share 1 \
 	--prolific-study 60a1b2c3d4e5f60718293a4b --prolific-code C0DE42 \
 	>srv.log 2>&1 &
 SRV_PID=$!
-PORT=""
-i=0
-while [ -z "$PORT" ] && [ $i -lt 400 ]; do
-	PORT=$(sed -n 's|.*endpoint: http://127.0.0.1:\([0-9]*\).*|\1|p' srv.log |
-		head -1)
-	[ -n "$PORT" ] || sleep 0.05
-	i=$((i + 1))
-done
+wait_endpoint srv.log
 check "the task server starts" test -n "$PORT"
 BASE="http://127.0.0.1:$PORT"
 LINK=$("$INTOFOCUS" serve link --state-dir srv --public-url "$BASE" \
@@ -78,26 +57,12 @@ BASE="$BASE" LINK="$LINK" CODE=C0DE42 \
 	NODE_PATH="$BROWSER_DIR/node_modules" \
 	timeout 280 node "$BROWSER_DIR/serve.js" >browser.out 2>&1
 echo "# node exit $?"
-while IFS= read -r line; do
-	case $line in
-	"ok - "*) ok "${line#ok - }" ;;
-	"not ok - "*) not_ok "${line#not ok - }" ;;
-	*) echo "# $line" ;;
-	esac
-done <browser.out
-check "the browser script reported its checks" grep -q "^ok - " browser.out
+browser_tap browser.out
 
 # Both answers reach the daemon, which finishes the one-stage experiment.
-i=0
-while kill -0 "$RUN_PID" 2>/dev/null && [ $i -lt 900 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-wait "$RUN_PID"
-rc=$?
-RUN_PID=""
-check "the daemon finished the experiment with exit 0" test "$rc" -eq 0
-[ "$rc" -eq 0 ] || sed 's/^/# run: /' run.log | tail -20
+wait_run
+check "the daemon finished the experiment with exit 0" test "$RUN_RC" -eq 0
+[ "$RUN_RC" -eq 0 ] || sed 's/^/# run: /' run.log | tail -20
 check "... with both participants' answers, ids as given" sh -c \
 	"grep -rq '5f0c0a1b2c3d4e5f6a7b8c9d' out && grep -rq 'pool-07' out"
 done_testing

@@ -14,8 +14,8 @@
 # after a second run, and "intofocus prolific submissions" shows it.
 # app.prolific.com is a stand-in on loopback (see prolific.js).
 . "$TOP/tests/e2e/lib.sh"
+. "$TOP/tests/e2e/browser_lib.sh"
 
-BROWSER_DIR="$TOP/tests/browser"
 SRV_PID=""
 RUN_PID=""
 FAKE_PID=""
@@ -23,24 +23,10 @@ trap '[ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null;
 	[ -n "$RUN_PID" ] && kill "$RUN_PID" 2>/dev/null;
 	[ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null; rm -rf "$SCRATCH"' EXIT
 
-check "Debian's chromium is installed (scripts/deps.sh test)" \
-	test -x /usr/bin/chromium
+browser_setup
 check "openssl is installed (scripts/deps.sh test)" \
 	sh -c 'command -v openssl'
-if [ ! -d "$BROWSER_DIR/node_modules/playwright-core" ]; then
-	(cd "$BROWSER_DIR" && npm ci --no-audit --no-fund) \
-		>"$SCRATCH/npm.log" 2>&1 ||
-		sed 's/^/# npm: /' "$SCRATCH/npm.log" | tail -20
-fi
-check "playwright-core is installed in tests/browser/node_modules" \
-	test -d "$BROWSER_DIR/node_modules/playwright-core"
-
-export AWS_ACCESS_KEY_ID=AKIDSERVEPROLIFIC001
-export AWS_SECRET_ACCESS_KEY=serve-prolific-test-secret
-unset AWS_SESSION_TOKEN AWS_PROFILE CREDENTIALS_DIRECTORY
-export AWS_SHARED_CREDENTIALS_FILE="$SCRATCH/no-such-credentials"
-export HOME="$SCRATCH"
-export TMPDIR="$SCRATCH"
+browser_credentials AKIDSERVEPROLIFIC001 serve-prolific-test-secret
 
 STUDY=60a1b2c3d4e5f60718293a4b
 CODE=C1A2B3C4
@@ -139,14 +125,7 @@ expect_stderr "... naming both" \
 "$INTOFOCUS" serve --listen 127.0.0.1:0 --state-dir srv \
 	--experiment serve.yaml >srv.log 2>&1 &
 SRV_PID=$!
-PORT=""
-i=0
-while [ -z "$PORT" ] && [ $i -lt 400 ]; do
-	PORT=$(sed -n 's|.*endpoint: http://127.0.0.1:\([0-9]*\).*|\1|p' srv.log |
-		head -1)
-	[ -n "$PORT" ] || sleep 0.05
-	i=$((i + 1))
-done
+wait_endpoint srv.log
 check "the task server starts" test -n "$PORT"
 check "... with the study and the share from the experiment" \
 	grep -q "share 2; Prolific $STUDY" srv.log
@@ -179,30 +158,16 @@ BASE="$BASE" STUDY="$STUDY" CODE="$CODE" SHARE=2 \
 	NODE_PATH="$BROWSER_DIR/node_modules" \
 	timeout 280 node "$BROWSER_DIR/prolific.js" >browser.out 2>&1
 echo "# node exit $?"
-while IFS= read -r line; do
-	case $line in
-	"ok - "*) ok "${line#ok - }" ;;
-	"not ok - "*) not_ok "${line#not ok - }" ;;
-	*) echo "# $line" ;;
-	esac
-done <browser.out
-check "the browser script reported its checks" grep -q "^ok - " browser.out
+browser_tap browser.out
 check "Prolific's side saw the code three times: A, A again, B" \
 	test "$(cat completed.txt)" = "$(printf '%s %s\n%s %s\n%s %s' \
 	"$PID_A" "$CODE" "$PID_A" "$CODE" "$PID_B" "$CODE")"
 
 # Both answers (A's) reach the daemon, which finishes the experiment and
 # approves on Prolific what is awaiting review by then.
-i=0
-while kill -0 "$RUN_PID" 2>/dev/null && [ $i -lt 900 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-wait "$RUN_PID"
-rc=$?
-RUN_PID=""
-check "the daemon finished the experiment with exit 0" test "$rc" -eq 0
-[ "$rc" -eq 0 ] || sed 's/^/# run: /' run.log | tail -20
+wait_run
+check "the daemon finished the experiment with exit 0" test "$RUN_RC" -eq 0
+[ "$RUN_RC" -eq 0 ] || sed 's/^/# run: /' run.log | tail -20
 check "... one valid answer per image, both by participant A" \
 	"$PYTHON" - "$PID_A" out/alpha.json out/beta.json <<'PY'
 import json, sys

@@ -264,6 +264,39 @@ test_path_join(void **state)
 	free(p);
 }
 
+static void
+test_path_normalize(void **state)
+{
+	static const char *const cases[][2] = {
+		{"a/../b/./state", "b/state"},
+		{"examples/../state/exp1", "state/exp1"},
+		{"./a//b/", "a/b"},
+		{"a/..", "."},
+		{".", "."},
+		{"", "."},
+		{"../a/../../b", "../../b"},
+		{"../../x", "../../x"},
+		{"a/b/../../..", ".."},
+		{"/a/../b", "/b"},
+		{"/../a", "/a"},
+		{"/..", "/"},
+		{"//a//./b/..", "/a"},
+		{"a/.../b", "a/.../b"},
+		{"a/..b/.c", "a/..b/.c"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *p = path_normalize(cases[i][0]);
+
+		assert_non_null(p);
+		if (strcmp(p, cases[i][1]) != 0)
+			fail_msg("path_normalize(\"%s\") is \"%s\", not \"%s\"",
+				 cases[i][0], p, cases[i][1]);
+		free(p);
+	}
+}
+
 int
 main(void)
 {
@@ -279,6 +312,7 @@ main(void)
 		cmocka_unit_test(test_parse_int64),
 		cmocka_unit_test(test_hex_and_random),
 		cmocka_unit_test(test_path_join),
+		cmocka_unit_test(test_path_normalize),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -109,9 +109,9 @@ test_examples(void **state)
 		{"examples/exp2.yaml", 5, {41, 27, 21, 17, 13}, EXP_AGG_FIRST,
 		 NULL},
 		{"examples/exp3.yaml", 2, {21, 13}, EXP_AGG_UNION,
-		 "examples/../state/exp1"},
+		 "state/exp1"},
 		{"examples/exp4.yaml", 2, {21, 13}, EXP_AGG_FIRST,
-		 "examples/../state/exp2"},
+		 "state/exp2"},
 	};
 
 	(void)state;

@@ -146,8 +146,12 @@ test_keys_load(void **state)
 	assert_int_equal(e->images[0].file_boxes[1].x, 300);
 	assert_int_equal(e->images[0].file_boxes[1].h, 40);
 	assert_string_equal(e->images[0].boxes_file, "g.boxes.json");
-	/* Paths are relative to the experiment file, like the images'. */
-	snprintf(dir, sizeof(dir), "%s/../other", x->dir);
+	/*
+	 * Paths are relative to the experiment file, like the images', and
+	 * "DIR/../other" is "other" beside DIR.
+	 */
+	snprintf(dir, sizeof(dir), "%.*s/other",
+		 (int)(strrchr(x->dir, '/') - x->dir), x->dir);
 	assert_string_equal(e->start_from.state_dir, dir);
 	assert_int_equal(e->start_from.stage, 2);
 	exp_free(e);

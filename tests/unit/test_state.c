@@ -100,8 +100,19 @@ test_refuses_newer_schema(void **state)
 	assert_int_equal(state_open_readonly(f->sub, &st, &eb), IF_ERUNTIME);
 }
 
-/* What schema 4 added (Prolific), undone to make an older state. */
+/* What schema 5 added (counts of progress, HITs by HITId), undone. */
+#define DROP_SCHEMA_5                                                    \
+	"DROP TRIGGER progress_images_insert;"                             \
+	"DROP TRIGGER progress_images_update;"                             \
+	"DROP TRIGGER progress_images_delete;"                             \
+	"DROP TRIGGER progress_hits_insert;"                               \
+	"DROP TRIGGER progress_hits_update;"                               \
+	"DROP TRIGGER progress_hits_delete; DROP TABLE progress_counts;"   \
+	"DROP INDEX hits_by_hit_id;"
+
+/* What schemas 4 (Prolific) and 5 added, undone to make an older state. */
 #define DROP_SCHEMA_4                                                   \
+	DROP_SCHEMA_5                                                   \
 	"DROP TABLE prolific_submissions; DROP TABLE prolific_approvals;" \
 	"DROP TABLE prolific_bonuses; DROP TABLE prolific_decisions;"     \
 	"DROP TABLE stage0_boxes; DROP TABLE stage0;"
@@ -136,11 +147,13 @@ test_migrates_schema_1(void **state)
 	/* Back to what schema 1 looked like. */
 	assert_int_equal(
 		state_exec(st,
+			   /* first: schema 5's triggers read error */
+			   DROP_SCHEMA_4
 			   "ALTER TABLE images DROP COLUMN error;"
 			   "ALTER TABLE images DROP COLUMN error_since;"
 			   "ALTER TABLE images DROP COLUMN retries;"
 			   "ALTER TABLE hits DROP COLUMN "
-			   "extension_refused;" DROP_SCHEMA_4
+			   "extension_refused;"
 			   "PRAGMA user_version = 1",
 			   &eb),
 		IF_OK);
@@ -154,7 +167,7 @@ test_migrates_schema_1(void **state)
 					    -1, &stmt, NULL),
 			 SQLITE_OK);
 	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(stmt, 0), 4); /* the current one */
+	assert_int_equal(sqlite3_column_int(stmt, 0), 5); /* the current one */
 	sqlite3_finalize(stmt);
 	assert_int_equal(store_image_get(st, "bikes", &got, &found, &eb),
 			 IF_OK);
@@ -295,7 +308,7 @@ test_migrates_schema_3(void **state)
 					    -1, &stmt, NULL),
 			 SQLITE_OK);
 	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(stmt, 0), 4);
+	assert_int_equal(sqlite3_column_int(stmt, 0), 5); /* the current one */
 	sqlite3_finalize(stmt);
 	assert_int_equal(store_image_get(st, "street", &got, &found, &eb),
 			 IF_OK);
