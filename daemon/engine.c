@@ -711,7 +711,7 @@ step_due_images(struct run_ctx *ctx, struct image_rec *list, size_t n,
 	 * stops the daemon at the same instant every time; steps at once
 	 * would make the N-th point vary.  Under INTOFOCUS_TEST_CRASH_AT the
 	 * images go one after another, unless INTOFOCUS_TEST_CRASH_POOL asks
-	 * for the pool (t0613 kills runs whose steps go at once).
+	 * for the pool (t0614 kills runs whose steps go at once).
 	 */
 	if (ctx->pool == NULL && ctx->client != NULL && ctx->host != NULL &&
 	    (ctx->crash_at <= 0 ||
