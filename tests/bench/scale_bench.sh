@@ -63,7 +63,8 @@ PYEOF
 }
 
 # one N: runs the study of N images; prints "seconds daemon_kb
-# daemon_user_s daemon_sys_s server_kb done_images requests server_ticks".
+# daemon_user_s daemon_sys_s server_kb done_images requests server_ticks
+# load_at_end".
 one() {
 	dir="$ROOT/n$1"
 	study "$dir" "$1"
@@ -104,9 +105,11 @@ one() {
 		"$dir/run.log" | tail -1)
 	"$PY" -c 'import sys; print("%.3f" % (float(sys.argv[2]) - float(sys.argv[1])))' \
 		"$start" "$end" | tr '\n' ' '
-	# daemon_kb daemon_user daemon_sys server_kb images requests ticks
+	# The machine's load over the last minute, as the run ended.
+	read -r load_end _ </proc/loadavg 2>/dev/null || load_end=0
+	# daemon_kb daemon_user daemon_sys server_kb images requests ticks load
 	echo "$(cat "$dir/rss") $server_kb $done_images ${requests:-0}" \
-		"$server_ticks"
+		"$server_ticks $load_end"
 }
 
 read -r load1 _ </proc/loadavg 2>/dev/null || load1=unknown
@@ -121,21 +124,23 @@ big=$(one "$N")
 "$PY" - "$BASE" "$base" "$N" "$big" "$(getconf CLK_TCK)" <<'PYEOF'
 import sys
 def fields(line):
-    t, d, du, ds, s, o, q, ticks = line.split()
+    t, d, du, ds, s, o, q, ticks, load = line.split()
     return (float(t), int(d), float(du) + float(ds), int(s), int(o),
-            int(q), int(ticks) / float(sys.argv[5]))
+            int(q), int(ticks) / float(sys.argv[5]), load)
 nb, n = int(sys.argv[1]), int(sys.argv[3])
-(tb, db, cdb, sb, ob, qb, csb), (t, d, cd, s, o, q, cs) = (
+(tb, db, cdb, sb, ob, qb, csb, lb), (t, d, cd, s, o, q, cs, l) = (
     fields(sys.argv[2]), fields(sys.argv[4]))
 def verdict(ok):
     return "PASS" if ok else "FAIL"
-for k, tt, dd, cdd, ss, css, oo, qq in (
-        (nb, tb, db, cdb, sb, csb, ob, qb), (n, t, d, cd, s, cs, o, q)):
+for k, tt, dd, cdd, ss, css, oo, qq, ll in (
+        (nb, tb, db, cdb, sb, csb, ob, qb, lb),
+        (n, t, d, cd, s, cs, o, q, l)):
     print("  %6d images: %7.1f s, %6.2f ms per image (CPU: daemon %.2f, "
           "server %.2f ms per image), daemon %6.1f MB, server %6.1f MB, "
-          "%d final images, %.1f MTurk requests per image" % (
+          "%d final images, %.1f MTurk requests per image, load %s at "
+          "its end" % (
               k, tt, 1000 * tt / k, 1000 * cdd / k, 1000 * css / k,
-              dd / 1024, ss / 1024, oo, qq / k))
+              dd / 1024, ss / 1024, oo, qq / k, ll))
 ratio = (t / n) / (tb / nb)
 cpu_ratio = ((cd + cs) / n) / ((cdb + csb) / nb)
 print("  CPU time per image %d/%d  %5.2f  (daemon and server together; "
