@@ -209,8 +209,10 @@ image_save(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 	return store_image_update(ctx->st, im, eb);
 }
 
-/* Shorthands: the fault of the MTurk client's / the image host's last call. */
-/* The calling thread's (pool.c): a step's calls and faults are its own. */
+/*
+ * Shorthands: the fault of the MTurk client's / the image host's last call,
+ * the calling thread's own (pool.c).
+ */
 #define CLIENT_FAULT(ctx) mturk_client_fault(run_client(ctx))
 #define HOST_FAULT(ctx) mturk_image_host_fault(run_host(ctx))
 #define CLIENT_ERROR(ctx) mturk_client_last_error(run_client(ctx))
