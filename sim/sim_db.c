@@ -54,6 +54,7 @@ struct sim_db {
 	sqlite3_stmt *next;    /* sim_db_next_reviewable() */
 	sqlite3_stmt *query[SIM_DB_QUERIES]; /* sim_db_hits() */
 	bool reindex; /* the schema was upgraded: index rows to write */
+	uint64_t steps; /* the queries' VM steps (sim_db_steps_take()) */
 };
 
 static const char schema_v1[] =
@@ -723,6 +724,8 @@ sim_db_hits(struct sim_db *d, enum sim_db_query q,
 			 id != NULL ? id : "");
 		(*n)++;
 	}
+	d->steps += (uint64_t)sqlite3_stmt_status(
+		s, SQLITE_STMTSTATUS_VM_STEP, 1);
 	if (*n < args->limit && step != SQLITE_DONE) {
 		sqlite3_reset(s);
 		return err_set(eb, IF_ERUNTIME, "%s: querying HITs: %s",
@@ -746,6 +749,8 @@ sim_db_next_reviewable(struct sim_db *d, int64_t now_ms, int64_t *next_ms,
 	step = sqlite3_step(s);
 	if (step == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
 		*next_ms = sqlite3_column_int64(s, 0);
+	d->steps += (uint64_t)sqlite3_stmt_status(
+		s, SQLITE_STMTSTATUS_VM_STEP, 1);
 	sqlite3_reset(s);
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
 		return err_set(eb, IF_ERUNTIME, "%s: querying HITs: %s",
@@ -757,4 +762,13 @@ const char *
 sim_db_query_sql(enum sim_db_query q)
 {
 	return (int)q >= 0 && q < SIM_DB_QUERIES ? query_sql[q] : "";
+}
+
+uint64_t
+sim_db_steps_take(struct sim_db *d)
+{
+	uint64_t steps = d->steps;
+
+	d->steps = 0;
+	return steps;
 }

@@ -235,6 +235,12 @@ int sim_db_hits(struct sim_db *db, enum sim_db_query q,
 /* The soonest reviewable_from after now_ms of a HIT not Reviewing. */
 int sim_db_next_reviewable(struct sim_db *db, int64_t now_ms,
 			   int64_t *next_ms, struct errbuf *eb);
+/*
+ * The work of the index queries since the last call, in SQLite's virtual
+ * machine steps (a count, for tests: it grows with the rows a query
+ * visits, not with time).
+ */
+uint64_t sim_db_steps_take(struct sim_db *db);
 /* Query q's SQL (tests read its plan). */
 const char *sim_db_query_sql(enum sim_db_query q);
 /* Opened from version 1: the index rows are to be written once. */

@@ -605,6 +605,85 @@ test_time_out_boundary(void **state)
 	fixture_free(f);
 }
 
+/*
+ * A study of `done` HITs answered and dealt with (moved to Reviewing)
+ * and a few in progress: the index work of the daemon's poll, the push
+ * and a participant's next task, in VM steps.
+ */
+static void
+work_at(size_t done, uint64_t steps[3])
+{
+	struct fixture *f = fixture_new(false, false, true);
+	char asg[SIM_ID_LEN + 1], why[256], who[16], req[256], type[64];
+	char rv[4096], status[32];
+	json_t *r;
+
+	for (size_t i = 0; i < done + 4; i++) {
+		f->nids = 0;
+		create_hit(f, 0, 1, 3600);
+		if (i >= done)
+			continue; /* in progress: open, or Reviewable below */
+		snprintf(who, sizeof(who), "P%zu", i);
+		assert_int_equal(sim_store_people_take(f->st, who, 0, false,
+						       asg, why, sizeof(why)),
+				 0);
+		assert_int_equal(sim_store_people_submit(f->st, who, asg,
+							 strdup("<a/>"), "[]",
+							 why, sizeof(why)),
+				 0);
+		snprintf(req, sizeof(req), "{\"HITId\":\"%s\"}", f->ids[0]);
+		json_decref(call(f, "UpdateHITReviewStatus", req, true));
+	}
+	/* Two of the four answered, not dealt with yet. */
+	for (int k = 0; k < 2; k++) {
+		snprintf(who, sizeof(who), "Q%d", k);
+		assert_int_equal(sim_store_people_take(f->st, who, 0, false,
+						       asg, why, sizeof(why)),
+				 0);
+		assert_int_equal(sim_store_people_submit(f->st, who, asg,
+							 strdup("<a/>"), "[]",
+							 why, sizeof(why)),
+				 0);
+	}
+	f->now_ms += 1000;
+	status_of(f, 0, status, sizeof(status), type, sizeof(type));
+	snprintf(req, sizeof(req), "{\"HITTypeId\":\"%s\"}", type);
+	sim_db_steps_take(f->st->db);
+	r = call(f, "ListReviewableHITs", req, true);
+	assert_int_equal(json_integer_value(json_object_get(r, "NumResults")),
+			 2);
+	json_decref(r);
+	steps[0] = sim_db_steps_take(f->st->db);
+	since_ids(f, f->now_ms - 60000, rv, sizeof(rv));
+	steps[1] = sim_db_steps_take(f->st->db);
+	assert_int_equal(sim_store_people_take(f->st, "NEW", 0, true, asg,
+					       why, sizeof(why)),
+			 0);
+	steps[2] = sim_db_steps_take(f->st->db);
+	fixture_free(f);
+}
+
+/*
+ * The index work of a poll, a push and a take does not grow with the
+ * HITs already dealt with: 20 times as many leave it about the same.
+ */
+static void
+test_work_does_not_grow(void **state)
+{
+	uint64_t small[3], big[3];
+
+	(void)state;
+	work_at(20, small);
+	work_at(400, big);
+	for (int k = 0; k < 3; k++) {
+		if (small[k] == 0 || big[k] > small[k] + small[k] / 4)
+			fail_msg("query %d: %llu steps with 20 HITs done, "
+				 "%llu with 400",
+				 k, (unsigned long long)small[k],
+				 (unsigned long long)big[k]);
+	}
+}
+
 /* A lab list longer than one page of the index. */
 static void
 test_lab_list_pages(void **state)
@@ -733,6 +812,7 @@ main(void)
 		cmocka_unit_test(test_people_on_disk),
 		cmocka_unit_test(test_time_out_boundary),
 		cmocka_unit_test(test_lab_list_pages),
+		cmocka_unit_test(test_work_does_not_grow),
 		cmocka_unit_test(test_queries_use_indexes),
 		cmocka_unit_test(test_version_1_indexed),
 	};
