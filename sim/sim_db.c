@@ -698,7 +698,7 @@ sim_db_hits(struct sim_db *d, enum sim_db_query q,
 	    size_t *n, struct errbuf *eb)
 {
 	sqlite3_stmt *s;
-	int step;
+	int step = SQLITE_DONE;
 
 	*n = 0;
 	if ((int)q < 0 || q >= SIM_DB_QUERIES || args->limit == 0)
