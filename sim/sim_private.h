@@ -14,7 +14,14 @@
  *                    an older DIR/sim.json;
  *   sim_store.c      the data model: records, indexes, states;
  *   sim_crowd.c      what simulated workers answer (pure);
- *   sim_db.c         the SQLite file.
+ *   sim_db.c         the SQLite file: the records, and the HIT and
+ *                    assignment indexes the listings query (in memory
+ *                    too when there is no state directory).
+ * The records themselves (HITs, assignments, grants, objects) are still
+ * structs in memory, found through the maps of struct sim_store; the
+ * listings that would walk them all (ListHITs, ListReviewableHITs, the
+ * push, the lab list, a participant's next task) read ids from sim_db's
+ * indexes instead (sim_store_hits()).
  * The store is the only shared mutable object; every sim_store_* function
  * takes its lock, so the server may run one thread per connection.  The
  * other functions of the store's files (sim_find_hit, sim_touch_asg, ...)

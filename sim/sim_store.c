@@ -7,7 +7,11 @@
  * The records' index lives in memory behind one mutex (struct sim_store,
  * in sim_private.h); with a state directory their payloads (a HIT's
  * values and Question, an answer, an S3 object's bytes) live in the
- * database once saved (sim_persist.c).  The other files of the store each
+ * database once saved (sim_persist.c).  What the listings select on is
+ * kept in the database's HIT index, written with each saved change
+ * (sim_hit_index_row() derives a HIT's row from its assignments), and
+ * the listings read it through sim_store_hits() rather than walking
+ * every HIT.  The other files of the store each
  * do one job on it and call this one, never the reverse: sim_ops.c
  * answers the MTurk operations and the S3 requests, sim_plan.c plans a
  * new HIT's simulated workers, sim_persist.c keeps the store in
