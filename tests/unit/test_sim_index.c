@@ -480,7 +480,7 @@ static void
 run_people_scenario(bool on_disk)
 {
 	struct fixture *f = fixture_new(on_disk, false, true);
-	char asg[SIM_ID_LEN + 1], why[256], who[8], type0[SIM_ID_LEN + 1];
+	char asg[SIM_ID_LEN + 1], why[256], who[16], type0[SIM_ID_LEN + 1];
 	char rv[4096];
 	int taken = 0, nothing = 0;
 
@@ -614,7 +614,7 @@ static void
 work_at(size_t done, uint64_t steps[3])
 {
 	struct fixture *f = fixture_new(false, false, true);
-	char asg[SIM_ID_LEN + 1], why[256], who[16], req[256], type[64];
+	char asg[SIM_ID_LEN + 1], why[256], who[32], req[256], type[64];
 	char rv[4096], status[32];
 	json_t *r;
 
