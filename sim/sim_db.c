@@ -10,6 +10,16 @@
  * a blob for S3 objects' bytes.  Records keep the order of their first
  * write (seq), which is the order of the store's arrays.
  *
+ * Beside the records, schema version 2 keeps the columns the store's
+ * listings select on - hit_index (a HIT's type, flags, expiry and the
+ * moments its clock-derived status turns on) and asg_index (an
+ * assignment's HIT, worker and state) - written with the records in the
+ * same transaction, so that ListHITs, ListReviewableHITs, the push, the
+ * lab list and a participant's next task read the HITs they answer with
+ * through an index instead of walking every HIT in memory.  The
+ * memory-only store has the same tables in a database in memory
+ * (sim_db_open_memory()).
+ *
  * The file is 0600 in a 0700 directory (lab answers may be personal
  * data), in WAL mode with synchronous=FULL like the daemon's state: a
  * committed change survives kill -9 and power loss, an interrupted one is
@@ -31,7 +41,7 @@
 #include <unistd.h>
 
 #define SIM_DB_FILE "sim.db"
-#define SIM_DB_VERSION 1
+#define SIM_DB_VERSION 2
 
 struct sim_db {
 	sqlite3 *db;
@@ -39,6 +49,12 @@ struct sim_db {
 	int dirfd; /* holds the flock(); -1 when none */
 	sqlite3_stmt *put; /* the upsert of one record */
 	sqlite3_stmt *get; /* one record by (kind, key) */
+	sqlite3_stmt *put_hit; /* the upsert of one hit_index row */
+	sqlite3_stmt *put_asg; /* the upsert of one asg_index row */
+	sqlite3_stmt *next;    /* sim_db_next_reviewable() */
+	sqlite3_stmt *query[SIM_DB_QUERIES]; /* sim_db_hits() */
+	bool reindex; /* the schema was upgraded: index rows to write */
+	uint64_t steps; /* the queries' VM steps (sim_db_steps_take()) */
 };
 
 static const char schema_v1[] =
@@ -49,6 +65,104 @@ static const char schema_v1[] =
 	"  body TEXT NOT NULL,"
 	"  data BLOB,"
 	"  UNIQUE (kind, key));";
+
+/*
+ * Version 2: what the store queries, as columns beside the records (see
+ * "indexed queries" in sim_private.h).  A HIT's status is derived from
+ * the clock; hit_index keeps what selects it with an index: the moment
+ * from which the HIT is Reviewable unless a request changes it
+ * (reviewable_from), and the latest of its submissions and time-outs
+ * (reviewable_base, the push's "became Reviewable at").  seq is the
+ * order of creation, the order every listing keeps.
+ */
+static const char schema_v2[] =
+	"CREATE TABLE hit_index ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  id TEXT NOT NULL UNIQUE,"
+	"  type_id TEXT NOT NULL,"
+	"  deleted INTEGER NOT NULL,"
+	"  reviewing INTEGER NOT NULL,"
+	"  max INTEGER NOT NULL,"
+	"  expiration_ms INTEGER NOT NULL,"
+	"  duration_ms INTEGER NOT NULL,"
+	"  done_final INTEGER NOT NULL,"
+	"  reviewable_from INTEGER NOT NULL,"
+	"  reviewable_base INTEGER NOT NULL);"
+	"CREATE INDEX hit_index_reviewable ON hit_index (reviewable_from) "
+	"  WHERE deleted = 0 AND reviewing = 0;"
+	"CREATE INDEX hit_index_type ON hit_index (type_id, reviewable_from) "
+	"  WHERE deleted = 0 AND reviewing = 0;"
+	"CREATE INDEX hit_index_reviewing ON hit_index (type_id) "
+	"  WHERE deleted = 0 AND reviewing = 1;"
+	"CREATE INDEX hit_index_open ON hit_index (expiration_ms) "
+	"  WHERE deleted = 0;"
+	"CREATE INDEX hit_index_takeable ON hit_index (expiration_ms) "
+	"  WHERE deleted = 0 AND done_final < max;"
+	"CREATE TABLE asg_index ("
+	"  id TEXT PRIMARY KEY,"
+	"  hit_id TEXT NOT NULL,"
+	"  worker_id TEXT NOT NULL,"
+	"  simulated INTEGER NOT NULL,"
+	"  state INTEGER NOT NULL,"
+	"  accept_ms INTEGER NOT NULL);"
+	"CREATE INDEX asg_index_worker ON asg_index (worker_id, hit_id);";
+
+/*
+ * The queries of sim_db_hits(), by enum sim_db_query; named parameters
+ * :now, :since, :type, :worker, :after, :limit, :offset (those a query
+ * lacks are not bound).  Each is a range of one of the partial indexes
+ * above (named, so that the planner never prefers a walk of the whole
+ * table in seq order), sorted by seq: its work is what it selects - the
+ * HITs Reviewable and not yet dealt with, those a participant could
+ * still take - not the study.  Two are walks by nature: ListHITs' pages
+ * (MTurk's NextToken is an offset) and the lab list (every open HIT, the
+ * page shows them all), which reads the table once from its oldest row.
+ */
+static const char *const query_sql[SIM_DB_QUERIES] = {
+	[SIM_DB_LIVE] = "SELECT seq, id FROM hit_index WHERE deleted = 0 "
+			"ORDER BY seq LIMIT :limit OFFSET :offset",
+	[SIM_DB_REVIEWABLE] =
+		"SELECT seq, id FROM hit_index "
+		"INDEXED BY hit_index_reviewable WHERE deleted = 0 AND "
+		"reviewing = 0 AND reviewable_from <= :now "
+		"ORDER BY seq LIMIT :limit OFFSET :offset",
+	[SIM_DB_REVIEWABLE_TYPE] =
+		"SELECT seq, id FROM hit_index "
+		"INDEXED BY hit_index_type WHERE deleted = 0 AND "
+		"reviewing = 0 AND type_id = :type AND "
+		"reviewable_from <= :now "
+		"ORDER BY seq LIMIT :limit OFFSET :offset",
+	[SIM_DB_REVIEWING] =
+		"SELECT seq, id FROM hit_index "
+		"INDEXED BY hit_index_reviewing WHERE deleted = 0 AND "
+		"reviewing = 1 AND reviewable_from <= :now "
+		"ORDER BY seq LIMIT :limit OFFSET :offset",
+	[SIM_DB_REVIEWING_TYPE] =
+		"SELECT seq, id FROM hit_index "
+		"INDEXED BY hit_index_reviewing WHERE deleted = 0 AND "
+		"reviewing = 1 AND type_id = :type AND "
+		"reviewable_from <= :now "
+		"ORDER BY seq LIMIT :limit OFFSET :offset",
+	[SIM_DB_OPEN] = "SELECT seq, id FROM hit_index WHERE deleted = 0 AND "
+			"expiration_ms > :now AND seq > :after "
+			"ORDER BY seq LIMIT :limit",
+	/* A HIT the worker holds or did (not abandoned) is not offered. */
+	[SIM_DB_TAKEABLE] =
+		"SELECT seq, id FROM hit_index AS h "
+		"INDEXED BY hit_index_takeable WHERE deleted = 0 AND "
+		"done_final < max AND expiration_ms > :now AND "
+		"seq > :after AND NOT EXISTS (SELECT 1 FROM asg_index AS a "
+		"WHERE a.worker_id = :worker AND a.hit_id = h.id AND "
+		"a.simulated = 0 AND (a.state <> 0 OR "
+		"a.accept_ms + h.duration_ms >= :now)) "
+		"ORDER BY seq LIMIT :limit",
+	[SIM_DB_SINCE] =
+		"SELECT seq, id FROM hit_index "
+		"INDEXED BY hit_index_reviewable WHERE deleted = 0 AND "
+		"reviewing = 0 AND reviewable_from <= :now AND "
+		"(reviewable_base >= :since OR (expiration_ms <= :now AND "
+		"expiration_ms >= :since)) ORDER BY seq LIMIT :limit",
+};
 
 static int
 db_error(struct sim_db *d, struct errbuf *eb, int code, const char *what)
@@ -98,20 +212,105 @@ db_migrate(struct sim_db *d, struct errbuf *eb)
 			d->path, version, SIM_DB_VERSION);
 		goto fail;
 	}
-	if (version == 0) {
+	if (version == 0 && db_exec(d, schema_v1, IF_ERUNTIME,
+				    "creating the schema", eb) != IF_OK)
+		goto fail;
+	/*
+	 * Version 1 had the records only: the index tables are made here
+	 * and filled by the store once it has read the records
+	 * (sim_db_reindex()).
+	 */
+	if (version <= 1) {
+		if (db_exec(d, schema_v2, IF_ERUNTIME, "upgrading the schema",
+			    eb) != IF_OK)
+			goto fail;
+		d->reindex = version == 1;
+	}
+	/* Future versions: "if (version <= 2) { ALTER ...; }" here. */
+	if (version < SIM_DB_VERSION) {
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
 			 SIM_DB_VERSION);
-		if (db_exec(d, schema_v1, IF_ERUNTIME, "creating the schema",
-			    eb) != IF_OK ||
-		    db_exec(d, sql, IF_ERUNTIME, "creating the schema", eb) !=
-			    IF_OK)
+		if (db_exec(d, sql, IF_ERUNTIME, "creating the schema", eb) !=
+		    IF_OK)
 			goto fail;
 	}
-	/* Future versions: "if (version == 1) { ALTER ...; }" here. */
 	return db_exec(d, "COMMIT", IF_ERUNTIME, "creating the schema", eb);
 fail:
 	(void)sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
 	return eb->code;
+}
+
+/*
+ * The rest of opening, for a file or memory: pragmas, schema, statements;
+ * *empty says whether any record is there yet.
+ */
+static int
+db_setup(struct sim_db *d, const char *pragmas, bool *empty,
+	 struct errbuf *eb)
+{
+	sqlite3_stmt *stmt = NULL;
+
+	sqlite3_busy_timeout(d->db, 5000); /* a reader checkpointing */
+	sqlite3_extended_result_codes(d->db, 1);
+	if (db_exec(d, pragmas, IF_EINPUT, "cannot read the simulator state",
+		    eb) != IF_OK ||
+	    db_migrate(d, eb) != IF_OK)
+		return eb->code;
+	if (sqlite3_prepare_v2(d->db,
+			       "INSERT INTO records (kind, key, body, data) "
+			       "VALUES (?1, ?2, ?3, ?4) "
+			       "ON CONFLICT (kind, key) "
+			       "DO UPDATE SET body = excluded.body, "
+			       "data = excluded.data",
+			       -1, &d->put, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(d->db,
+			       "SELECT body, data FROM records "
+			       "WHERE kind = ?1 AND key = ?2",
+			       -1, &d->get, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(
+		    d->db,
+		    "INSERT INTO hit_index (id, type_id, deleted, reviewing, "
+		    "max, expiration_ms, duration_ms, done_final, "
+		    "reviewable_from, reviewable_base) "
+		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+		    "ON CONFLICT (id) DO UPDATE SET "
+		    "type_id = excluded.type_id, deleted = excluded.deleted, "
+		    "reviewing = excluded.reviewing, max = excluded.max, "
+		    "expiration_ms = excluded.expiration_ms, "
+		    "duration_ms = excluded.duration_ms, "
+		    "done_final = excluded.done_final, "
+		    "reviewable_from = excluded.reviewable_from, "
+		    "reviewable_base = excluded.reviewable_base",
+		    -1, &d->put_hit, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(
+		    d->db,
+		    "INSERT INTO asg_index (id, hit_id, worker_id, simulated, "
+		    "state, accept_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+		    "ON CONFLICT (id) DO UPDATE SET state = excluded.state, "
+		    "accept_ms = excluded.accept_ms",
+		    -1, &d->put_asg, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(d->db,
+			       "SELECT MIN(reviewable_from) FROM hit_index "
+			       "INDEXED BY hit_index_reviewable "
+			       "WHERE deleted = 0 AND reviewing = 0 AND "
+			       "reviewable_from > ?1",
+			       -1, &d->next, NULL) != SQLITE_OK)
+		return db_error(d, eb, IF_EINPUT,
+				"cannot read the simulator state");
+	for (int q = 0; q < SIM_DB_QUERIES; q++)
+		if (sqlite3_prepare_v2(d->db, query_sql[q], -1, &d->query[q],
+				       NULL) != SQLITE_OK)
+			return db_error(d, eb, IF_EINPUT,
+					"cannot read the simulator state");
+	if (sqlite3_prepare_v2(d->db, "SELECT 1 FROM records LIMIT 1", -1,
+			       &stmt, NULL) != SQLITE_OK) {
+		sqlite3_finalize(stmt);
+		return db_error(d, eb, IF_EINPUT,
+				"cannot read the simulator state");
+	}
+	*empty = sqlite3_step(stmt) == SQLITE_DONE;
+	sqlite3_finalize(stmt);
+	return IF_OK;
 }
 
 /*
@@ -140,8 +339,7 @@ sim_db_open(const char *dir, struct sim_db **out, bool *empty,
 	    struct errbuf *eb)
 {
 	struct sim_db *d = calloc(1, sizeof(*d));
-	sqlite3_stmt *stmt = NULL;
-	int fd;
+	int fd, rc;
 
 	*out = NULL;
 	*empty = false;
@@ -203,35 +401,41 @@ sim_db_open(const char *dir, struct sim_db **out, bool *empty,
 		sim_db_close(d);
 		return eb->code;
 	}
-	sqlite3_busy_timeout(d->db, 5000); /* a reader checkpointing */
-	sqlite3_extended_result_codes(d->db, 1);
-	if (db_exec(d, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
-		    IF_EINPUT, "cannot read the simulator state",
-		    eb) != IF_OK ||
-	    db_migrate(d, eb) != IF_OK) {
+	rc = db_setup(d, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
+		      empty, eb);
+	if (rc != IF_OK) {
+		sim_db_close(d);
+		return rc;
+	}
+	*out = d;
+	return IF_OK;
+}
+
+int
+sim_db_open_memory(struct sim_db **out, struct errbuf *eb)
+{
+	struct sim_db *d = calloc(1, sizeof(*d));
+	bool empty;
+	int rc;
+
+	*out = NULL;
+	if (d == NULL || (d->path = strdup("(memory)")) == NULL) {
+		free(d);
+		return err_set(eb, IF_ERUNTIME, "simulator: out of memory");
+	}
+	d->dirfd = -1;
+	if (sqlite3_open_v2(":memory:", &d->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				    SQLITE_OPEN_FULLMUTEX,
+			    NULL) != SQLITE_OK) {
+		db_error(d, eb, IF_ERUNTIME, "cannot open the simulator state");
 		sim_db_close(d);
 		return eb->code;
 	}
-	if (sqlite3_prepare_v2(d->db,
-			       "INSERT INTO records (kind, key, body, data) "
-			       "VALUES (?1, ?2, ?3, ?4) "
-			       "ON CONFLICT (kind, key) "
-			       "DO UPDATE SET body = excluded.body, "
-			       "data = excluded.data",
-			       -1, &d->put, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(d->db,
-			       "SELECT body, data FROM records "
-			       "WHERE kind = ?1 AND key = ?2",
-			       -1, &d->get, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(d->db, "SELECT 1 FROM records LIMIT 1", -1,
-			       &stmt, NULL) != SQLITE_OK) {
-		db_error(d, eb, IF_EINPUT, "cannot read the simulator state");
-		sqlite3_finalize(stmt);
+	if ((rc = db_setup(d, "", &empty, eb)) != IF_OK) {
 		sim_db_close(d);
-		return eb->code;
+		return rc;
 	}
-	*empty = sqlite3_step(stmt) == SQLITE_DONE;
-	sqlite3_finalize(stmt);
 	*out = d;
 	return IF_OK;
 }
@@ -243,6 +447,11 @@ sim_db_close(struct sim_db *d)
 		return;
 	sqlite3_finalize(d->put);
 	sqlite3_finalize(d->get);
+	sqlite3_finalize(d->put_hit);
+	sqlite3_finalize(d->put_asg);
+	sqlite3_finalize(d->next);
+	for (int q = 0; q < SIM_DB_QUERIES; q++)
+		sqlite3_finalize(d->query[q]);
 	if (d->db != NULL)
 		sqlite3_close(d->db);
 	if (d->dirfd >= 0)
@@ -391,4 +600,175 @@ sim_db_foreach(struct sim_db *d, sim_db_record_fn fn, void *ctx,
 		rc = db_error(d, eb, IF_EINPUT, "reading the simulator state");
 	sqlite3_finalize(stmt);
 	return rc;
+}
+
+/* ---- the index tables (version 2) ---------------------------------------- */
+
+bool
+sim_db_needs_reindex(const struct sim_db *d)
+{
+	return d->reindex;
+}
+
+void
+sim_db_reindexed(struct sim_db *d)
+{
+	d->reindex = false;
+}
+
+/* Runs an upsert whose values are bound; reset in any case. */
+static int
+step_done(struct sim_db *d, sqlite3_stmt *stmt, const char *what,
+	  const char *id, struct errbuf *eb)
+{
+	int rc = sqlite3_step(stmt);
+
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	if (rc != SQLITE_DONE)
+		return err_set(eb, IF_ERUNTIME, "%s: saving %s %s: %s",
+			       d->path, what, id, sqlite3_errstr(rc));
+	return IF_OK;
+}
+
+int
+sim_db_put_hit(struct sim_db *d, const struct sim_db_hit *h,
+	       struct errbuf *eb)
+{
+	sqlite3_stmt *s = d->put_hit;
+
+	sqlite3_reset(s);
+	if (sqlite3_bind_text(s, 1, h->id, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, h->type_id, -1, SQLITE_STATIC) !=
+		    SQLITE_OK ||
+	    sqlite3_bind_int(s, 3, h->deleted) != SQLITE_OK ||
+	    sqlite3_bind_int(s, 4, h->reviewing) != SQLITE_OK ||
+	    sqlite3_bind_int(s, 5, h->max) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 6, h->expiration_ms) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 7, h->duration_ms) != SQLITE_OK ||
+	    sqlite3_bind_int(s, 8, h->done_final) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 9, h->reviewable_from) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 10, h->reviewable_base) != SQLITE_OK)
+		return db_error(d, eb, IF_ERUNTIME, "saving");
+	return step_done(d, s, "HIT index", h->id, eb);
+}
+
+int
+sim_db_put_asg(struct sim_db *d, const char *id, const char *hit_id,
+	       const char *worker_id, bool simulated, int state,
+	       int64_t accept_ms, struct errbuf *eb)
+{
+	sqlite3_stmt *s = d->put_asg;
+
+	sqlite3_reset(s);
+	if (sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, hit_id, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 3, worker_id, -1, SQLITE_STATIC) !=
+		    SQLITE_OK ||
+	    sqlite3_bind_int(s, 4, simulated) != SQLITE_OK ||
+	    sqlite3_bind_int(s, 5, state) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 6, accept_ms) != SQLITE_OK)
+		return db_error(d, eb, IF_ERUNTIME, "saving");
+	return step_done(d, s, "assignment index", id, eb);
+}
+
+/* Binds a named parameter when the statement has it. */
+static int
+bind_named_int64(sqlite3_stmt *s, const char *name, int64_t v)
+{
+	int i = sqlite3_bind_parameter_index(s, name);
+
+	return i == 0 ? SQLITE_OK : sqlite3_bind_int64(s, i, v);
+}
+
+static int
+bind_named_text(sqlite3_stmt *s, const char *name, const char *v)
+{
+	int i = sqlite3_bind_parameter_index(s, name);
+
+	if (i == 0)
+		return SQLITE_OK;
+	return v != NULL ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC)
+			 : sqlite3_bind_null(s, i);
+}
+
+int
+sim_db_hits(struct sim_db *d, enum sim_db_query q,
+	    const struct sim_db_hits_args *args, struct sim_db_hit_ref *out,
+	    size_t *n, struct errbuf *eb)
+{
+	sqlite3_stmt *s;
+	int step = SQLITE_DONE;
+
+	*n = 0;
+	if ((int)q < 0 || q >= SIM_DB_QUERIES || args->limit == 0)
+		return IF_OK;
+	s = d->query[q];
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (bind_named_int64(s, ":now", args->now_ms) != SQLITE_OK ||
+	    bind_named_int64(s, ":since", args->since_ms) != SQLITE_OK ||
+	    bind_named_text(s, ":type", args->type_id) != SQLITE_OK ||
+	    bind_named_text(s, ":worker", args->worker_id) != SQLITE_OK ||
+	    bind_named_int64(s, ":after", args->after_seq) != SQLITE_OK ||
+	    bind_named_int64(s, ":limit", (int64_t)args->limit) !=
+		    SQLITE_OK ||
+	    bind_named_int64(s, ":offset", (int64_t)args->offset) !=
+		    SQLITE_OK)
+		return db_error(d, eb, IF_ERUNTIME, "querying HITs");
+	while (*n < args->limit && (step = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(s, 1);
+
+		out[*n].seq = sqlite3_column_int64(s, 0);
+		snprintf(out[*n].id, sizeof(out[*n].id), "%s",
+			 id != NULL ? id : "");
+		(*n)++;
+	}
+	d->steps += (uint64_t)sqlite3_stmt_status(
+		s, SQLITE_STMTSTATUS_VM_STEP, 1);
+	if (*n < args->limit && step != SQLITE_DONE) {
+		sqlite3_reset(s);
+		return err_set(eb, IF_ERUNTIME, "%s: querying HITs: %s",
+			       d->path, sqlite3_errstr(step));
+	}
+	sqlite3_reset(s);
+	return IF_OK;
+}
+
+int
+sim_db_next_reviewable(struct sim_db *d, int64_t now_ms, int64_t *next_ms,
+		       struct errbuf *eb)
+{
+	sqlite3_stmt *s = d->next;
+	int step;
+
+	*next_ms = INT64_MAX;
+	sqlite3_reset(s);
+	if (sqlite3_bind_int64(s, 1, now_ms) != SQLITE_OK)
+		return db_error(d, eb, IF_ERUNTIME, "querying HITs");
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+		*next_ms = sqlite3_column_int64(s, 0);
+	d->steps += (uint64_t)sqlite3_stmt_status(
+		s, SQLITE_STMTSTATUS_VM_STEP, 1);
+	sqlite3_reset(s);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return err_set(eb, IF_ERUNTIME, "%s: querying HITs: %s",
+			       d->path, sqlite3_errstr(step));
+	return IF_OK;
+}
+
+const char *
+sim_db_query_sql(enum sim_db_query q)
+{
+	return (int)q >= 0 && q < SIM_DB_QUERIES ? query_sql[q] : "";
+}
+
+uint64_t
+sim_db_steps_take(struct sim_db *d)
+{
+	uint64_t steps = d->steps;
+
+	d->steps = 0;
+	return steps;
 }

@@ -630,34 +630,66 @@ op_get_hit(struct sim_store *st, json_t *req, json_t **resp,
 	return 0;
 }
 
+/*
+ * One page of HITs of query q from the index: items (hit_json at now)
+ * and whether more follow.  -1 with err when the store cannot answer.
+ */
+static int
+hits_page(struct sim_store *st, enum sim_db_query q,
+	  struct sim_db_hits_args *args, size_t max, int64_t now,
+	  json_t **items, bool *more, struct sim_err *err)
+{
+	struct sim_db_hit_ref *refs = calloc(max + 1, sizeof(*refs));
+	size_t n = 0;
+
+	*items = NULL;
+	*more = false;
+	if (refs == NULL)
+		return sim_fail(st, err, 500, "ServiceFault", NULL,
+				"out of memory");
+	args->now_ms = now;
+	args->limit = max + 1; /* one more says whether more follow */
+	if (sim_store_hits(st, q, args, refs, &n) != 0) {
+		free(refs);
+		return fail_unreadable(st, err);
+	}
+	*more = n > max;
+	*items = json_array();
+	for (size_t i = 0; i < n && i < max; i++) {
+		struct hit *h = sim_find_hit(st, refs[i].id);
+
+		if (h == NULL ||
+		    json_array_append_new(*items, hit_json(st, h, now)) != 0) {
+			if (h == NULL)
+				log_warnx("simulator: the HIT index names %s, "
+					  "which the store lacks",
+					  refs[i].id);
+			free(refs);
+			json_decref(*items);
+			*items = NULL;
+			return fail_unreadable(st, err);
+		}
+	}
+	free(refs);
+	return 0;
+}
+
 static int
 op_list_hits(struct sim_store *st, json_t *req, json_t **resp,
 	     struct sim_err *err)
 {
-	size_t start, max, i, seen = 0;
+	struct sim_db_hits_args args;
+	size_t start, max;
 	json_t *items;
-	int64_t now = sim_store_now_ms(st);
-	bool more = false;
+	bool more;
 
 	if (page_args(st, req, &start, &max, err) != 0)
 		return -1;
-	items = json_array();
-	for (i = 0; i < st->nhits; i++) {
-		struct hit *h = st->hits[i];
-
-		if (h->deleted)
-			continue;
-		if (seen++ < start)
-			continue;
-		if (json_array_size(items) == max) {
-			more = true;
-			break;
-		}
-		if (json_array_append_new(items, hit_json(st, h, now)) != 0) {
-			json_decref(items);
-			return fail_unreadable(st, err);
-		}
-	}
+	memset(&args, 0, sizeof(args));
+	args.offset = start;
+	if (hits_page(st, SIM_DB_LIVE, &args, max, sim_store_now_ms(st),
+		      &items, &more, err) != 0)
+		return -1;
 	*resp = json_object();
 	page_finish(*resp, "HITs", items, start + max, more);
 	return 0;
@@ -829,10 +861,12 @@ op_list_reviewable_hits(struct sim_store *st, json_t *req, json_t **resp,
 			struct sim_err *err)
 {
 	const char *type = NULL, *status = NULL;
-	size_t start, max, i, seen = 0;
+	struct sim_db_hits_args args;
+	enum sim_db_query q;
+	size_t start, max;
 	int64_t now = sim_store_now_ms(st);
 	json_t *items;
-	bool more = false;
+	bool more;
 
 	if (get_str(st, req, "HITTypeId", false, &type, err) != 0 ||
 	    get_str(st, req, "Status", false, &status, err) != 0 ||
@@ -849,27 +883,15 @@ op_list_reviewable_hits(struct sim_store *st, json_t *req, json_t **resp,
 				"must satisfy enum value set: [Reviewable, "
 				"Reviewing]",
 				status);
-	sim_hits_tally(st, now);
-	items = json_array();
-	for (i = 0; i < st->nhits; i++) {
-		struct hit *h = st->hits[i];
-
-		if (h->deleted ||
-		    (type != NULL && strcmp(h->type_id, type) != 0))
-			continue;
-		if (strcmp(sim_hit_status(h, &h->tally, now), status) != 0)
-			continue;
-		if (seen++ < start)
-			continue;
-		if (json_array_size(items) == max) {
-			more = true;
-			break;
-		}
-		if (json_array_append_new(items, hit_json(st, h, now)) != 0) {
-			json_decref(items);
-			return fail_unreadable(st, err);
-		}
-	}
+	memset(&args, 0, sizeof(args));
+	args.offset = start;
+	args.type_id = type;
+	if (strcmp(status, "Reviewable") == 0)
+		q = type != NULL ? SIM_DB_REVIEWABLE_TYPE : SIM_DB_REVIEWABLE;
+	else
+		q = type != NULL ? SIM_DB_REVIEWING_TYPE : SIM_DB_REVIEWING;
+	if (hits_page(st, q, &args, max, now, &items, &more, err) != 0)
+		return -1;
 	*resp = json_object();
 	page_finish(*resp, "HITs", items, start + max, more);
 	return 0;

@@ -21,7 +21,11 @@
  *     new operation that changes a record it reached another way must
  *     touch it; test_state_dir_matches_memory compares a reopened store
  *     with the live one;
- *   - the id stream's position and the crowd's size.
+ *   - the id stream's position and the crowd's size;
+ *   - the index rows (sim_db.c) of every HIT and assignment written, and
+ *     of the HIT of every assignment written: a HIT's status is derived
+ *     from its assignments.  Without a directory only these are written,
+ *     to a database in memory (save_index_only()).
  * A save that fails leaves all of it pending: the request is answered
  * with a ServiceFault (the change has happened in memory, so a retry sees
  * it; a CreateHIT retried with its token finds the HIT), and every later
@@ -238,6 +242,56 @@ put_grant(struct sim_store *st, const struct grant *g, struct errbuf *eb)
 
 	snprintf(key, sizeof(key), "%s/%s", g->qual_id, g->worker_id);
 	return put_row(st, "grants", key, grant_row(g), NULL, eb);
+}
+
+/* A HIT's row in the HIT index (sim_hit_index_row()). */
+static int
+put_hit_index(struct sim_store *st, const struct hit *h, struct errbuf *eb)
+{
+	struct sim_db_hit row;
+
+	sim_hit_index_row(h, &row);
+	return sim_db_put_hit(st->db, &row, eb);
+}
+
+/* An assignment's row, and its HIT's: a HIT's status is its assignments'. */
+static int
+put_asg_index(struct sim_store *st, const struct asg *a, bool with_hit,
+	      struct errbuf *eb)
+{
+	const struct hit *h;
+	int rc = sim_db_put_asg(st->db, a->id, a->hit_id, a->worker_id,
+				a->simulated, (int)a->state, a->accept_ms, eb);
+
+	if (rc == IF_OK && with_hit &&
+	    (h = sim_find_hit(st, a->hit_id)) != NULL)
+		rc = put_hit_index(st, h, eb);
+	return rc;
+}
+
+/* Writes every index row (a database opened from schema version 1). */
+static int
+reindex(struct sim_store *st, struct errbuf *eb)
+{
+	int rc;
+
+	if (sim_db_begin(st->db, eb) != IF_OK)
+		return eb->code;
+	rc = IF_OK;
+	for (size_t i = 0; rc == IF_OK && i < st->nhits; i++)
+		rc = put_hit_index(st, st->hits[i], eb);
+	for (size_t i = 0; rc == IF_OK && i < st->nasgs; i++)
+		rc = put_asg_index(st, st->asgs[i], false, eb);
+	if (rc == IF_OK)
+		rc = sim_db_commit(st->db, eb);
+	if (rc != IF_OK) {
+		sim_db_rollback(st->db);
+		return rc;
+	}
+	sim_db_reindexed(st->db);
+	log_info("simulator: %s: indexed %zu HITs and %zu assignments",
+		 sim_db_path(st->db), st->nhits, st->nasgs);
+	return IF_OK;
 }
 
 static bool
@@ -461,6 +515,39 @@ sim_asg_load(struct sim_store *st, struct asg *a)
 }
 
 /*
+ * The memory-only store (no directory) keeps its records in memory and
+ * only the index rows in its database in memory, so that its listings
+ * are the same queries as a kept store's.
+ */
+static int
+save_index_only(struct sim_store *st, struct errbuf *eb)
+{
+	size_t from;
+	int rc = IF_OK;
+
+	if (sim_db_begin(st->db, eb) != IF_OK)
+		return eb->code;
+	from = st->save_all ? 0 : st->saved_hits;
+	for (size_t i = from; rc == IF_OK && i < st->nhits; i++)
+		rc = put_hit_index(st, st->hits[i], eb);
+	for (size_t i = 0; rc == IF_OK && i < st->ntouched_hits; i++)
+		rc = put_hit_index(st, st->touched_hits[i], eb);
+	from = st->save_all ? 0 : st->saved_asgs;
+	for (size_t i = from; rc == IF_OK && i < st->nasgs; i++)
+		rc = put_asg_index(st, st->asgs[i], true, eb);
+	for (size_t i = 0; rc == IF_OK && i < st->ntouched_asgs; i++)
+		rc = put_asg_index(st, st->touched_asgs[i], true, eb);
+	if (rc == IF_OK)
+		rc = sim_db_commit(st->db, eb);
+	if (rc != IF_OK) {
+		sim_db_rollback(st->db);
+		return rc;
+	}
+	mark_saved(st);
+	return IF_OK;
+}
+
+/*
  * Saves what changed since the last save, in one transaction (see the
  * note above).  Called with the lock held; a no-op without a directory.
  */
@@ -477,6 +564,8 @@ sim_save_changes(struct sim_store *st, struct errbuf *eb)
 		drop_loaded(st);
 		return IF_OK;
 	}
+	if (st->state_dir == NULL)
+		return save_index_only(st, eb);
 	if (sim_db_begin(st->db, eb) != IF_OK)
 		return eb->code;
 	from = st->save_all ? 0 : st->saved_qtypes;
@@ -494,20 +583,30 @@ sim_save_changes(struct sim_store *st, struct errbuf *eb)
 	for (size_t i = from; rc == IF_OK && i < st->ntypes; i++)
 		rc = put_row(st, "hit_types", st->types[i]->id,
 			     hittype_row(st->types[i]), NULL, eb);
+	/* The index rows go with their records (new HITs first: seq is
+	 * the order of creation). */
 	from = st->save_all ? 0 : st->saved_hits;
 	for (size_t i = from; rc == IF_OK && i < st->nhits; i++)
-		rc = put_row(st, "hits", st->hits[i]->id,
-			     hit_row(st, st->hits[i]), NULL, eb);
+		if ((rc = put_row(st, "hits", st->hits[i]->id,
+				  hit_row(st, st->hits[i]), NULL, eb)) ==
+		    IF_OK)
+			rc = put_hit_index(st, st->hits[i], eb);
 	for (size_t i = 0; rc == IF_OK && i < st->ntouched_hits; i++)
-		rc = put_row(st, "hits", st->touched_hits[i]->id,
-			     hit_row(st, st->touched_hits[i]), NULL, eb);
+		if ((rc = put_row(st, "hits", st->touched_hits[i]->id,
+				  hit_row(st, st->touched_hits[i]), NULL,
+				  eb)) == IF_OK)
+			rc = put_hit_index(st, st->touched_hits[i], eb);
 	from = st->save_all ? 0 : st->saved_asgs;
 	for (size_t i = from; rc == IF_OK && i < st->nasgs; i++)
-		rc = put_row(st, "assignments", st->asgs[i]->id,
-			     asg_row(st, st->asgs[i]), NULL, eb);
+		if ((rc = put_row(st, "assignments", st->asgs[i]->id,
+				  asg_row(st, st->asgs[i]), NULL, eb)) ==
+		    IF_OK)
+			rc = put_asg_index(st, st->asgs[i], true, eb);
 	for (size_t i = 0; rc == IF_OK && i < st->ntouched_asgs; i++)
-		rc = put_row(st, "assignments", st->touched_asgs[i]->id,
-			     asg_row(st, st->touched_asgs[i]), NULL, eb);
+		if ((rc = put_row(st, "assignments", st->touched_asgs[i]->id,
+				  asg_row(st, st->touched_asgs[i]), NULL,
+				  eb)) == IF_OK)
+			rc = put_asg_index(st, st->touched_asgs[i], true, eb);
 	/* An object not resident is in the database as it is. */
 	from = st->save_all ? 0 : st->saved_objects;
 	for (size_t i = from; rc == IF_OK && i < st->nobjects; i++)
@@ -959,12 +1058,17 @@ sim_store_open(struct sim_store *st, const char *dir, struct errbuf *eb)
 		rc = err_set(eb, IF_ERUNTIME, "simulator: out of memory");
 		goto out;
 	}
+	/* The memory-only database it had until now holds nothing yet. */
+	sim_db_close(st->db);
+	st->db = NULL;
 	if ((rc = mkdir_p(dir, 0700, eb)) != IF_OK ||
 	    (rc = sim_db_open(dir, &st->db, &empty, eb)) != IF_OK)
 		goto out;
 	old = stat(file, &sb) == 0;
 	if (!empty) {
 		rc = load_db(st, eb);
+		if (rc == IF_OK && sim_db_needs_reindex(st->db))
+			rc = reindex(st, eb);
 	} else if (old) {
 		/* An older simulator's directory: move it into sim.db. */
 		rc = load_state(st, file, eb);

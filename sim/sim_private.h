@@ -14,7 +14,14 @@
  *                    an older DIR/sim.json;
  *   sim_store.c      the data model: records, indexes, states;
  *   sim_crowd.c      what simulated workers answer (pure);
- *   sim_db.c         the SQLite file.
+ *   sim_db.c         the SQLite file: the records, and the HIT and
+ *                    assignment indexes the listings query (in memory
+ *                    too when there is no state directory).
+ * The records themselves (HITs, assignments, grants, objects) are still
+ * structs in memory, found through the maps of struct sim_store; the
+ * listings that would walk them all (ListHITs, ListReviewableHITs, the
+ * push, the lab list, a participant's next task) read ids from sim_db's
+ * indexes instead (sim_store_hits()).
  * The store is the only shared mutable object; every sim_store_* function
  * takes its lock, so the server may run one thread per connection.  The
  * other functions of the store's files (sim_find_hit, sim_touch_asg, ...)
@@ -166,6 +173,87 @@ typedef int (*sim_db_record_fn)(void *ctx, const char *kind, const char *key,
 int sim_db_foreach(struct sim_db *db, sim_db_record_fn fn, void *ctx,
 		   struct errbuf *eb);
 
+/* The memory-only store's database (no directory): the same queries. */
+int sim_db_open_memory(struct sim_db **out, struct errbuf *eb);
+
+/*
+ * Indexed queries (schema version 2).  Beside each HIT and assignment
+ * record the store writes the columns its listings select on, with the
+ * record, in the same transaction (sim_persist.c); the listings read ids
+ * from these indexes instead of walking every HIT.  A HIT's clock-derived
+ * status is selected through the moment from which it is Reviewable
+ * unless a request changes it (sim_hit_index_row() in sim_store.c).
+ */
+struct sim_db_hit {
+	const char *id;
+	const char *type_id;
+	bool deleted, reviewing;
+	int max;
+	int64_t expiration_ms, duration_ms;
+	/* Assignments done (submitted, approved, rejected) once settled. */
+	int done_final;
+	/* From then on Reviewable (or Reviewing), until a request changes
+	 * the HIT; INT64_MIN: since its creation. */
+	int64_t reviewable_from;
+	/* Its latest submission or time-out (the push's "became
+	 * Reviewable at", with the expiry once past). */
+	int64_t reviewable_base;
+};
+
+int sim_db_put_hit(struct sim_db *db, const struct sim_db_hit *h,
+		   struct errbuf *eb);
+int sim_db_put_asg(struct sim_db *db, const char *id, const char *hit_id,
+		   const char *worker_id, bool simulated, int state,
+		   int64_t accept_ms, struct errbuf *eb);
+
+enum sim_db_query {
+	SIM_DB_LIVE,		/* not deleted (ListHITs) */
+	SIM_DB_REVIEWABLE,	/* Reviewable now */
+	SIM_DB_REVIEWABLE_TYPE, /* the same, of one HIT type */
+	SIM_DB_REVIEWING,	/* Reviewing now */
+	SIM_DB_REVIEWING_TYPE,	/* the same, of one HIT type */
+	SIM_DB_OPEN,		/* not deleted, not expired (lab list) */
+	/* Open, not full once settled, and not held or done by worker */
+	SIM_DB_TAKEABLE,
+	/* Reviewable, not Reviewing, and became so at or after since */
+	SIM_DB_SINCE,
+	SIM_DB_QUERIES
+};
+
+struct sim_db_hits_args {
+	int64_t now_ms;
+	int64_t since_ms;      /* SIM_DB_SINCE */
+	const char *type_id;   /* the _TYPE queries */
+	const char *worker_id; /* SIM_DB_TAKEABLE */
+	int64_t after_seq;     /* SIM_DB_OPEN, SIM_DB_TAKEABLE: seq > it */
+	size_t offset;	       /* the others: rows skipped */
+	size_t limit;	       /* out has room for limit */
+};
+
+struct sim_db_hit_ref {
+	int64_t seq; /* the order of creation */
+	char id[SIM_ID_LEN + 1];
+};
+
+/* Up to args->limit HITs of query q, in the order of creation. */
+int sim_db_hits(struct sim_db *db, enum sim_db_query q,
+		const struct sim_db_hits_args *args,
+		struct sim_db_hit_ref *out, size_t *n, struct errbuf *eb);
+/* The soonest reviewable_from after now_ms of a HIT not Reviewing. */
+int sim_db_next_reviewable(struct sim_db *db, int64_t now_ms,
+			   int64_t *next_ms, struct errbuf *eb);
+/*
+ * The work of the index queries since the last call, in SQLite's virtual
+ * machine steps (a count, for tests: it grows with the rows a query
+ * visits, not with time).
+ */
+uint64_t sim_db_steps_take(struct sim_db *db);
+/* Query q's SQL (tests read its plan). */
+const char *sim_db_query_sql(enum sim_db_query q);
+/* Opened from version 1: the index rows are to be written once. */
+bool sim_db_needs_reindex(const struct sim_db *db);
+void sim_db_reindexed(struct sim_db *db);
+
 /* ---- the store: its interface (sim_store.c and its jobs' files) -------- */
 
 /* An error as the service returns it. */
@@ -301,8 +389,6 @@ struct hit {
 	int64_t expire_at;
 	/* UpdateHITReviewStatus(Revert=false): Reviewing while Reviewable. */
 	bool reviewing;
-	/* Scratch of sim_hits_tally(). */
-	struct hit_counts tally;
 	/*
 	 * The HIT's assignments in the order of st->asgs (the array is
 	 * owned, the assignments are the store's).  Assignments are never
@@ -525,8 +611,15 @@ struct hit_counts sim_hit_counts(struct sim_store *st, struct hit *h,
 /* Assignable, Unassignable, Reviewable, Reviewing or Disposed. */
 const char *sim_hit_status(const struct hit *h, const struct hit_counts *c,
 			   int64_t now);
-/* Counts every HIT's assignments (into hit->tally). */
-void sim_hits_tally(struct sim_store *st, int64_t now);
+/* The columns of h's row in the HIT index (borrowing h's strings). */
+void sim_hit_index_row(const struct hit *h, struct sim_db_hit *row);
+/*
+ * Up to args->limit HITs of query q (sim_db_hits()), pending changes
+ * saved first; -1 (logged) when the database fails.  The lock held.
+ */
+int sim_store_hits(struct sim_store *st, enum sim_db_query q,
+		   const struct sim_db_hits_args *args,
+		   struct sim_db_hit_ref *out, size_t *n);
 /* Whether worker meets every requirement of reqs. */
 bool sim_worker_eligible(struct sim_store *st, json_t *reqs,
 			 const char *worker);

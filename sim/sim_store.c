@@ -7,7 +7,11 @@
  * The records' index lives in memory behind one mutex (struct sim_store,
  * in sim_private.h); with a state directory their payloads (a HIT's
  * values and Question, an answer, an S3 object's bytes) live in the
- * database once saved (sim_persist.c).  The other files of the store each
+ * database once saved (sim_persist.c).  What the listings select on is
+ * kept in the database's HIT index, written with each saved change
+ * (sim_hit_index_row() derives a HIT's row from its assignments), and
+ * the listings read it through sim_store_hits() rather than walking
+ * every HIT.  The other files of the store each
  * do one job on it and call this one, never the reverse: sim_ops.c
  * answers the MTurk operations and the S3 requests, sim_plan.c plans a
  * new HIT's simulated workers, sim_persist.c keeps the store in
@@ -161,6 +165,18 @@ sim_store_new(const struct sim_store_config *cfg)
 	if (pthread_mutex_init(&st->mu, NULL) != 0) {
 		free(st);
 		return NULL;
+	}
+	/* Without a directory, a database in memory: the same queries. */
+	{
+		struct errbuf eb;
+
+		err_init(&eb);
+		if (sim_db_open_memory(&st->db, &eb) != IF_OK) {
+			log_warnx("%s", eb.msg);
+			pthread_mutex_destroy(&st->mu);
+			free(st);
+			return NULL;
+		}
 	}
 	return st;
 }
@@ -700,12 +716,82 @@ sim_hit_status(const struct hit *h, const struct hit_counts *c, int64_t now)
 	return h->reviewing ? "Reviewing" : "Reviewable";
 }
 
-/* Counts every HIT's assignments (into hit->tally). */
+/*
+ * The columns the listings select h on (sim_db_hit): derived from its
+ * assignments as sim_asg_state_at() and sim_hit_status() derive them, so
+ * that "Reviewable at now" is reviewable_from <= now for every now until
+ * the HIT or one of its assignments changes (and is saved again).
+ *
+ * Once every assignment that may still be pending has settled (a planned
+ * worker's submission has come, an accepted one has been submitted or
+ * run out) nothing is pending; the HIT is then Reviewable if it has
+ * expired or holds its MaxAssignments done, and Assignable otherwise.
+ * Before that moment something is pending, so it is not Reviewable.
+ */
 void
-sim_hits_tally(struct sim_store *st, int64_t now)
+sim_hit_index_row(const struct hit *h, struct sim_db_hit *row)
 {
-	for (size_t i = 0; i < st->nhits; i++)
-		st->hits[i]->tally = sim_hit_counts(st, st->hits[i], now);
+	int64_t settled = INT64_MIN, base = 0;
+	int done = 0;
+
+	for (size_t i = 0; i < h->nasgs; i++) {
+		const struct asg *a = h->asgs[i];
+
+		/* A planned worker who came after the HIT closed. */
+		if (a->simulated && a->state == ASG_SUBMITTED &&
+		    a->accept_ms >= h->expiration_ms &&
+		    a->submit_ms > h->expiration_ms)
+			continue;
+		if (a->state == ASG_ACCEPTED) {
+			int64_t end = a->accept_ms + h->duration_s * 1000;
+
+			if (end + 1 > settled)
+				settled = end + 1;
+			if (!a->simulated && end > base)
+				base = end;
+			continue;
+		}
+		done++;
+		if (a->simulated && a->state == ASG_SUBMITTED &&
+		    a->submit_ms > settled)
+			settled = a->submit_ms;
+		if (a->submit_ms > base)
+			base = a->submit_ms;
+	}
+	memset(row, 0, sizeof(*row));
+	row->id = h->id;
+	row->type_id = h->type_id;
+	row->deleted = h->deleted;
+	row->reviewing = h->reviewing;
+	row->max = h->max;
+	row->expiration_ms = h->expiration_ms;
+	row->duration_ms = h->duration_s * 1000;
+	row->done_final = done;
+	row->reviewable_from = settled;
+	if (done < h->max && h->expiration_ms > settled)
+		row->reviewable_from = h->expiration_ms;
+	row->reviewable_base = base;
+}
+
+int
+sim_store_hits(struct sim_store *st, enum sim_db_query q,
+	       const struct sim_db_hits_args *args,
+	       struct sim_db_hit_ref *out, size_t *n)
+{
+	struct errbuf eb;
+
+	*n = 0;
+	if (st->db == NULL) /* a state directory that failed to open */
+		return -1;
+	err_init(&eb);
+	/* The index holds what is saved: a change a failed save left
+	 * pending is written first. */
+	if (sim_save_changes(st, &eb) != IF_OK ||
+	    sim_db_hits(st->db, q, args, out, n, &eb) != IF_OK) {
+		log_warnx("simulator: %s", eb.msg);
+		return -1;
+	}
+	return 0;
 }
 
 /* A listed assignment: submitted, approved or rejected, never pending. */

@@ -25,56 +25,91 @@ lab_save(struct sim_store *st, char *why, size_t whylen)
 	return -1;
 }
 
+/* The HITs listed at once: the index is read in pages of this many. */
+#define LAB_PAGE 256
+
+/* Fills l from the open HIT h; the lock held. */
+static void
+lab_hit_fill(struct sim_store *st, struct hit *h, int64_t now,
+	     struct sim_lab_hit *l)
+{
+	struct hit_counts c = sim_hit_counts(st, h, now);
+	const char *s;
+	json_t *vals = NULL;
+
+	/*
+	 * Title and reward are the HIT type's (in memory): the list reads
+	 * no HIT's payload from the database.
+	 */
+	for (size_t k = 0; k < st->ntypes && vals == NULL; k++)
+		if (strcmp(st->types[k]->id, h->type_id) == 0)
+			vals = json_incref(st->types[k]->vals);
+	if (vals == NULL)
+		vals = sim_hit_vals(st, h);
+	snprintf(l->hit_id, sizeof(l->hit_id), "%s", h->id);
+	s = json_string_value(json_object_get(vals, "Title"));
+	snprintf(l->title, sizeof(l->title), "%s", s != NULL ? s : "");
+	snprintf(l->annotation, sizeof(l->annotation), "%s",
+		 h->ann != NULL ? h->ann : "");
+	s = json_string_value(json_object_get(vals, "Reward"));
+	snprintf(l->reward, sizeof(l->reward), "%s", s != NULL ? s : "");
+	json_decref(vals);
+	l->available = c.available;
+	l->max = h->max;
+	l->expiration_ms = h->expiration_ms;
+}
+
+/* The open HITs (not deleted, not expired), from the index. */
 int
 sim_store_lab_list(struct sim_store *st, struct sim_lab_hit **out, size_t *n)
 {
-	int64_t now;
+	struct sim_db_hit_ref *refs = calloc(LAB_PAGE, sizeof(*refs));
+	struct sim_db_hits_args args;
+	size_t got, cap = 0;
+	int rc = 0;
 
 	*out = NULL;
 	*n = 0;
-	pthread_mutex_lock(&st->mu);
-	now = sim_store_now_ms(st);
-	*out = calloc(st->nhits + 1, sizeof(**out));
-	if (*out == NULL) {
-		pthread_mutex_unlock(&st->mu);
+	if (refs == NULL)
 		return -1;
-	}
-	for (size_t i = 0; i < st->nhits; i++) {
-		struct hit *h = st->hits[i];
-		struct hit_counts c;
-		struct sim_lab_hit *l;
-		const char *s;
-		json_t *vals;
+	memset(&args, 0, sizeof(args));
+	args.limit = LAB_PAGE;
+	pthread_mutex_lock(&st->mu);
+	args.now_ms = sim_store_now_ms(st);
+	do {
+		if (sim_store_hits(st, SIM_DB_OPEN, &args, refs, &got) != 0) {
+			rc = -1;
+			break;
+		}
+		if (*n + got + 1 > cap) {
+			struct sim_lab_hit *grown;
 
-		if (h->deleted || now >= h->expiration_ms)
-			continue;
-		c = sim_hit_counts(st, h, now);
-		l = &(*out)[(*n)++];
-		/*
-		 * Title and reward are the HIT type's (in memory): the list
-		 * reads no HIT's payload from the database.
-		 */
-		vals = NULL;
-		for (size_t k = 0; k < st->ntypes && vals == NULL; k++)
-			if (strcmp(st->types[k]->id, h->type_id) == 0)
-				vals = json_incref(st->types[k]->vals);
-		if (vals == NULL)
-			vals = sim_hit_vals(st, h);
-		snprintf(l->hit_id, sizeof(l->hit_id), "%s", h->id);
-		s = json_string_value(json_object_get(vals, "Title"));
-		snprintf(l->title, sizeof(l->title), "%s", s != NULL ? s : "");
-		snprintf(l->annotation, sizeof(l->annotation), "%s",
-			 h->ann != NULL ? h->ann : "");
-		s = json_string_value(json_object_get(vals, "Reward"));
-		snprintf(l->reward, sizeof(l->reward), "%s",
-			 s != NULL ? s : "");
-		json_decref(vals);
-		l->available = c.available;
-		l->max = h->max;
-		l->expiration_ms = h->expiration_ms;
-	}
+			cap = (*n + got + 1) * 2;
+			grown = realloc(*out, cap * sizeof(*grown));
+			if (grown == NULL) {
+				rc = -1;
+				break;
+			}
+			*out = grown;
+		}
+		for (size_t i = 0; i < got; i++) {
+			struct hit *h = sim_find_hit(st, refs[i].id);
+
+			args.after_seq = refs[i].seq;
+			if (h == NULL)
+				continue;
+			memset(&(*out)[*n], 0, sizeof(**out));
+			lab_hit_fill(st, h, args.now_ms, &(*out)[(*n)++]);
+		}
+	} while (got == LAB_PAGE);
 	pthread_mutex_unlock(&st->mu);
-	return 0;
+	free(refs);
+	if (rc != 0) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
 }
 
 int
@@ -297,6 +332,44 @@ people_worked_on(struct sim_store *st, struct hit *h, const char *worker_id,
 	return false;
 }
 
+/* The candidates sim_store_people_take() reads from the index at once. */
+#define TAKE_PAGE 64
+
+/* The oldest HIT worker_id may take now, or NULL; -1 when unreadable. */
+static int
+people_pick(struct sim_store *st, const char *worker_id, int64_t now,
+	    struct hit **pick)
+{
+	struct sim_db_hit_ref refs[TAKE_PAGE];
+	struct sim_db_hits_args args;
+	size_t got;
+
+	*pick = NULL;
+	memset(&args, 0, sizeof(args));
+	args.now_ms = now;
+	args.worker_id = worker_id;
+	args.limit = TAKE_PAGE;
+	do {
+		if (sim_store_hits(st, SIM_DB_TAKEABLE, &args, refs, &got) !=
+		    0)
+			return -1;
+		for (size_t i = 0; i < got; i++) {
+			struct hit *h = sim_find_hit(st, refs[i].id);
+
+			args.after_seq = refs[i].seq;
+			if (h == NULL || h->deleted ||
+			    now >= h->expiration_ms ||
+			    sim_hit_counts(st, h, now).available <= 0 ||
+			    people_worked_on(st, h, worker_id, now) ||
+			    !sim_worker_eligible(st, h->quals, worker_id))
+				continue;
+			*pick = h;
+			return 0;
+		}
+	} while (got == TAKE_PAGE);
+	return 0;
+}
+
 int
 sim_store_people_status(struct sim_store *st, const char *worker_id,
 			char open_asg[SIM_ID_LEN + 1], int *submitted)
@@ -334,16 +407,16 @@ sim_store_people_take(struct sim_store *st, const char *worker_id,
 	}
 	if (share > 0 && submitted >= share)
 		goto out;
-	/* The oldest HIT the participant may take: the server chooses. */
-	for (size_t i = 0; i < st->nhits && pick == NULL; i++) {
-		struct hit *h = st->hits[i];
-
-		if (h->deleted || now >= h->expiration_ms ||
-		    sim_hit_counts(st, h, now).available <= 0 ||
-		    people_worked_on(st, h, worker_id, now) ||
-		    !sim_worker_eligible(st, h->quals, worker_id))
-			continue;
-		pick = h;
+	/*
+	 * The oldest HIT the participant may take: the server chooses.  The
+	 * index gives the candidates (open, not full once settled, not
+	 * held or done by them); each is checked as before.
+	 */
+	if (people_pick(st, worker_id, now, &pick) != 0) {
+		snprintf(why, whylen, "The server could not read its state; "
+				      "please try again.");
+		rc = -1;
+		goto out;
 	}
 	if (pick == NULL)
 		goto out;

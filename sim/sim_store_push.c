@@ -8,99 +8,53 @@
  * submit stamps the time it came.  So "became Reviewable at" is the latest
  * submission of a HIT that is Reviewable now (or its expiry, when it
  * expired short of answers), and a waiter's question "what became
- * Reviewable since T" is answered by comparing those moments with T; the
- * next moment at which the clock alone may change the answer (a planned
- * submission, an expiry, an accepted assignment's time running out) is
- * when the hub looks again.  HITs moved to Reviewing (the daemon has dealt
- * with them) and deleted ones are never reported.
+ * Reviewable since T" is answered by comparing those moments with T.
+ * Both come from the HIT index (sim_db.c, written with each saved change):
+ * its rows say from when each HIT is Reviewable (reviewable_from) and its
+ * latest submission or time-out (reviewable_base), so a wait reads the
+ * HITs that answer it, not every HIT.  The next moment at which the clock
+ * alone may change the answer is the soonest reviewable_from still to
+ * come; the hub looks again then.  HITs moved to Reviewing (the daemon
+ * has dealt with them) and deleted ones are never reported.
  */
 #include "sim/sim_private.h"
 
 #include <stdint.h>
 #include <string.h>
 
-/* The moment h became Reviewable; the lock held, h Reviewable now. */
-static int64_t
-reviewable_at(struct sim_store *st, struct hit *h, int64_t now)
-{
-	int64_t at = 0;
-
-	for (size_t i = 0; i < h->nasgs; i++) {
-		const struct asg *a = h->asgs[i];
-		enum asg_state s = sim_asg_state_at(st, a, h, now);
-
-		if (sim_asg_listed(s) && a->submit_ms > at)
-			at = a->submit_ms;
-		/* An abandoned one ran out at its duration's end. */
-		if (s == ASG_ABANDONED && !a->simulated &&
-		    a->accept_ms + h->duration_s * 1000 > at)
-			at = a->accept_ms + h->duration_s * 1000;
-	}
-	if (now >= h->expiration_ms && h->expiration_ms > at)
-		at = h->expiration_ms; /* expired short of answers */
-	return at;
-}
-
-/* The next moment after now at which h's status may change by itself. */
-static int64_t
-next_change(struct sim_store *st, const struct hit *h, int64_t now)
-{
-	int64_t next = INT64_MAX;
-
-	if (h->expiration_ms > now)
-		next = h->expiration_ms;
-	for (size_t i = 0; i < h->nasgs; i++) {
-		const struct asg *a = h->asgs[i];
-		int64_t t = INT64_MAX;
-
-		(void)st;
-		if (a->simulated && a->state == ASG_SUBMITTED &&
-		    a->submit_ms > now)
-			t = a->submit_ms;
-		else if (!a->simulated && a->state == ASG_ACCEPTED)
-			t = a->accept_ms + h->duration_s * 1000 + 1;
-		if (t > now && t < next)
-			next = t;
-	}
-	return next;
-}
-
 int
 sim_store_reviewable_since(struct sim_store *st, int64_t since_ms,
 			   char (*ids)[SIM_ID_LEN + 1], size_t max, size_t *n,
 			   bool *more, int64_t *now_ms, int64_t *next_ms)
 {
-	int64_t now, next = INT64_MAX;
+	struct sim_db_hit_ref *refs = calloc(max + 1, sizeof(*refs));
+	struct sim_db_hits_args args;
+	struct errbuf eb;
+	size_t got = 0;
+	int rc = 0;
 
 	*n = 0;
 	*more = false;
+	*next_ms = INT64_MAX;
+	memset(&args, 0, sizeof(args));
+	args.since_ms = since_ms;
+	args.limit = max + 1; /* one more says whether more follow */
 	pthread_mutex_lock(&st->mu);
-	now = sim_store_now_ms(st);
-	for (size_t i = 0; i < st->nhits; i++) {
-		struct hit *h = st->hits[i];
-		struct hit_counts c;
-		const char *status;
-
-		if (h->deleted || h->reviewing)
-			continue;
-		c = sim_hit_counts(st, h, now);
-		status = sim_hit_status(h, &c, now);
-		if (strcmp(status, "Reviewable") != 0) {
-			int64_t t = next_change(st, h, now);
-
-			if (t < next)
-				next = t;
-			continue;
-		}
-		if (reviewable_at(st, h, now) < since_ms)
-			continue;
-		if (*n < max)
-			memcpy(ids[(*n)++], h->id, sizeof(ids[0]));
-		else
-			*more = true;
+	args.now_ms = *now_ms = sim_store_now_ms(st);
+	err_init(&eb);
+	if (refs == NULL ||
+	    sim_store_hits(st, SIM_DB_SINCE, &args, refs, &got) != 0 ||
+	    sim_db_next_reviewable(st->db, args.now_ms, next_ms, &eb) !=
+		    IF_OK) {
+		if (eb.msg[0] != '\0')
+			log_warnx("simulator: %s", eb.msg);
+		got = 0;
+		rc = -1;
 	}
 	pthread_mutex_unlock(&st->mu);
-	*now_ms = now;
-	*next_ms = next;
-	return 0;
+	for (size_t i = 0; i < got && i < max; i++)
+		memcpy(ids[(*n)++], refs[i].id, sizeof(ids[0]));
+	*more = got > max;
+	free(refs);
+	return rc;
 }
