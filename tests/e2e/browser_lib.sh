@@ -46,7 +46,7 @@ browser_credentials() {
 wait_endpoint() {
 	PORT=""
 	i=0
-	while [ -z "$PORT" ] && [ $i -lt 400 ]; do
+	while [ -z "$PORT" ] && [ $i -lt 2400 ]; do
 		PORT=$(sed -n 's|.*endpoint: http://127.0.0.1:\([0-9]*\).*|\1|p' \
 			"$1" | head -1)
 		[ -n "$PORT" ] || sleep 0.05

@@ -20,7 +20,7 @@ serve_start() {
 	SRV_PID=$!
 	SPORT=""
 	i=0
-	while [ -z "$SPORT" ] && [ $i -lt 400 ]; do
+	while [ -z "$SPORT" ] && [ $i -lt 2400 ]; do
 		SPORT=$(sed -n 's|.*endpoint: http://127.0.0.1:\([0-9]*\).*|\1|p' \
 			"$log" | head -1)
 		[ -n "$SPORT" ] || sleep 0.05

@@ -20,12 +20,17 @@ start_sim() {
 	: >"sim-$name.log"
 	"$INTOFOCUS" sim --listen 127.0.0.1:0 --experiment sim.yaml "$@" \
 		>"sim-$name.log" 2>&1 &
-	SIMPIDS="$SIMPIDS $!"
+	pid=$!
+	SIMPIDS="$SIMPIDS $pid"
 	PORT=""
+	# Until it says its port or exits; the bound (120 s) only ends a
+	# hang, since a loaded machine can take seconds to start it.
 	i=0
-	while [ -z "$PORT" ] && [ $i -lt 400 ]; do
+	while [ -z "$PORT" ] && [ $i -lt 2400 ]; do
 		PORT=$(sed -n 's|.*endpoint: http://127.0.0.1:\([0-9]*\).*|\1|p' "sim-$name.log" | head -1)
-		[ -n "$PORT" ] || sleep 0.05
+		[ -n "$PORT" ] && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
 		i=$((i + 1))
 	done
 }

@@ -34,7 +34,7 @@ env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN \
 SIM_PID=$!
 port=""
 i=0
-while [ $i -lt 200 ] && [ -z "$port" ]; do
+while [ $i -lt 1200 ] && [ -z "$port" ]; do
 	port=$(sed -n 's/.*endpoint: http:\/\/127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
 		"$SCRATCH/sim.out")
 	[ -n "$port" ] || sleep 0.05
@@ -109,7 +109,7 @@ start_sim() {
 	SIM_PID=$!
 	port=""
 	i=0
-	while [ $i -lt 200 ] && [ -z "$port" ]; do
+	while [ $i -lt 1200 ] && [ -z "$port" ]; do
 		port=$(sed -n 's/.*endpoint: http:\/\/127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
 			"$SCRATCH/sim.out")
 		[ -n "$port" ] || sleep 0.05

@@ -23,7 +23,7 @@ SIM_PID=$!
 # loop only waits for the server to say it is listening).
 port=""
 i=0
-while [ $i -lt 200 ] && [ -z "$port" ]; do
+while [ $i -lt 1200 ] && [ -z "$port" ]; do
 	port=$(sed -n 's/.*endpoint: http:\/\/127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
 		"$SCRATCH/sim.out")
 	[ -n "$port" ] || sleep 0.05

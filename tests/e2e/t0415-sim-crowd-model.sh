@@ -42,7 +42,7 @@ start() {
 	PORT=""
 	i=0
 	# Readiness, not timing: wait for the line naming the port.
-	while [ -z "$PORT" ] && [ $i -lt 400 ]; do
+	while [ -z "$PORT" ] && [ $i -lt 2400 ]; do
 		PORT=$(sed -n 's|.*endpoint: http://127.0.0.1:\([0-9]*\).*|\1|p' \
 			"sim-$name.log" | head -1)
 		[ -n "$PORT" ] || sleep 0.05

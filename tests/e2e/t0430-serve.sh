@@ -63,7 +63,7 @@ check "the session key is private (0600)" \
 SRV_PID=$!
 port=""
 i=0
-while [ $i -lt 200 ] && [ -z "$port" ]; do
+while [ $i -lt 1200 ] && [ -z "$port" ]; do
 	port=$(sed -n 's/.*endpoint: http:\/\/127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
 		"$SCRATCH/srv.out")
 	[ -n "$port" ] || sleep 0.05
