@@ -9,44 +9,25 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "tests/support/state_fixture.h"
+
 #include "daemon/daemon.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct fixture {
-	char dir[64];
-	char *sub;
-	struct state *st;
-};
-
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct errbuf eb = {0};
-
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/intofocus-stscale.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	f->sub = path_join(f->dir, "exp/state");
-	assert_int_equal(state_open(f->sub, "exp1", &f->st, &eb), IF_OK);
-	*state = f;
-	return 0;
+	*state = state_fixture_new("stscale", "exp/state");
+	return *state != NULL ? 0 : -1;
 }
 
 static int
 teardown(void **state)
 {
-	struct fixture *f = *state;
-	char cmd[128];
-
-	state_close(f->st);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f->sub);
-	free(f);
+	state_fixture_free(*state);
 	return 0;
 }
 
@@ -101,7 +82,7 @@ add_study(struct state *st)
 static void
 test_pending_soonest_first(void **state)
 {
-	struct fixture *f = *state;
+	struct state_fixture *f = *state;
 	struct errbuf eb = {0};
 	struct image_rec *list = NULL;
 	size_t n = 0;
@@ -132,7 +113,7 @@ test_pending_soonest_first(void **state)
 static void
 test_pending_uses_the_index(void **state)
 {
-	struct fixture *f = *state;
+	struct state_fixture *f = *state;
 	sqlite3_stmt *stmt = NULL;
 	char plan[1024] = "";
 	size_t len = 0;
@@ -159,7 +140,7 @@ test_pending_uses_the_index(void **state)
 static void
 test_index_added_on_open(void **state)
 {
-	struct fixture *f = *state;
+	struct state_fixture *f = *state;
 	struct errbuf eb = {0};
 	sqlite3_stmt *stmt = NULL;
 	int found;
@@ -183,7 +164,7 @@ test_index_added_on_open(void **state)
 static void
 test_counts(void **state)
 {
-	struct fixture *f = *state;
+	struct state_fixture *f = *state;
 	struct errbuf eb = {0};
 	struct image_counts c;
 
@@ -205,7 +186,7 @@ test_counts(void **state)
 static void
 test_counts_when_all_final(void **state)
 {
-	struct fixture *f = *state;
+	struct state_fixture *f = *state;
 	struct errbuf eb = {0};
 	struct image_counts c;
 
@@ -221,7 +202,7 @@ test_counts_when_all_final(void **state)
 static void
 test_in_state_and_next_seq(void **state)
 {
-	struct fixture *f = *state;
+	struct state_fixture *f = *state;
 	struct errbuf eb = {0};
 	struct image_rec *list = NULL;
 	size_t n = 0;

@@ -17,44 +17,25 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "tests/support/state_fixture.h"
+
 #include "daemon/recruit.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct fixture {
-	char dir[64];
-	char *sub;
-	struct state *st;
-};
-
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct errbuf eb = {0};
-
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/intofocus-counts.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	f->sub = path_join(f->dir, "state");
-	assert_int_equal(state_open(f->sub, "exp1", &f->st, &eb), IF_OK);
-	*state = f;
-	return 0;
+	*state = state_fixture_new("counts", "state");
+	return *state != NULL ? 0 : -1;
 }
 
 static int
 teardown(void **state)
 {
-	struct fixture *f = *state;
-	char cmd[128];
-
-	state_close(f->st);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f->sub);
-	free(f);
+	state_fixture_free(*state);
 	return 0;
 }
 
@@ -232,7 +213,7 @@ write_changes(struct state *st, void *arg, struct errbuf *eb)
 static void
 test_counts_follow_random_changes(void **state)
 {
-	struct fixture *f = *state;
+	struct state_fixture *f = *state;
 	struct errbuf eb = {0};
 	unsigned seed = 15;
 	struct image_rec im;
@@ -311,7 +292,7 @@ test_counts_follow_random_changes(void **state)
 static void
 test_migrates_schema_4(void **state)
 {
-	struct fixture *f = *state;
+	struct state_fixture *f = *state;
 	struct errbuf eb = {0};
 	unsigned seed = 4;
 	struct image_rec im;
@@ -376,7 +357,7 @@ plan_of(struct state *st, const char *sql, char *plan, size_t size)
 static void
 test_counts_read_without_a_scan(void **state)
 {
-	struct fixture *f = *state;
+	struct state_fixture *f = *state;
 	struct errbuf eb = {0};
 	struct image_rec im;
 	char plan[1024];
@@ -409,7 +390,7 @@ test_counts_read_without_a_scan(void **state)
 static void
 test_hit_by_hit_id(void **state)
 {
-	struct fixture *f = *state;
+	struct state_fixture *f = *state;
 	struct errbuf eb = {0};
 	struct image_rec im;
 	struct hit_rec h = {0}, got;

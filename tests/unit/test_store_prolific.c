@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "tests/support/state_fixture.h"
+
 #include "daemon/recruit.h"
 
 #include <sqlite3.h>
@@ -23,37 +25,17 @@
 #include <string.h>
 #include <unistd.h>
 
-struct fixture {
-	char dir[64];
-	char *sub;
-	struct state *st;
-};
-
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct errbuf eb = {0};
-
-	snprintf(f->dir, sizeof(f->dir), "/tmp/intofocus-sp.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	f->sub = path_join(f->dir, "state");
-	assert_int_equal(state_open(f->sub, "exp1", &f->st, &eb), IF_OK);
-	*state = f;
-	return 0;
+	*state = state_fixture_new("sp", "state");
+	return *state != NULL ? 0 : -1;
 }
 
 static int
 teardown(void **state)
 {
-	struct fixture *f = *state;
-	char cmd[128];
-
-	state_close(f->st);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f->sub);
-	free(f);
+	state_fixture_free(*state);
 	return 0;
 }
 
@@ -125,7 +107,7 @@ submission(const char *id, const char *pid, enum prolific_status status)
 static void
 test_migrates_schema_3(void **state)
 {
-	struct fixture *f = *state;
+	struct state_fixture *f = *state;
 	struct errbuf eb = {0};
 	struct participant_answers pa;
 	struct prolific_submission s;
@@ -176,7 +158,7 @@ test_migrates_schema_3(void **state)
 static void
 test_submissions(void **state)
 {
-	struct fixture *f = *state;
+	struct state_fixture *f = *state;
 	struct errbuf eb = {0};
 	struct prolific_submission s;
 	struct prolific_sub_rec r, due[4];
@@ -250,7 +232,7 @@ test_submissions(void **state)
 static void
 test_batches_and_pages(void **state)
 {
-	struct fixture *f = *state;
+	struct state_fixture *f = *state;
 	struct errbuf eb = {0};
 	struct prolific_sub_rec out[3];
 	char after[PROLIFIC_ID_MAX] = "";
@@ -288,7 +270,7 @@ test_batches_and_pages(void **state)
 static void
 test_records_and_money(void **state)
 {
-	struct fixture *f = *state;
+	struct state_fixture *f = *state;
 	struct errbuf eb = {0};
 	struct prolific_approval a = {0}, ag;
 	struct prolific_bonus b = {0}, bg;
@@ -364,7 +346,7 @@ test_records_and_money(void **state)
 static void
 test_participant_answers(void **state)
 {
-	struct fixture *f = *state;
+	struct state_fixture *f = *state;
 	struct errbuf eb = {0};
 	struct participant_answers pa;
 
