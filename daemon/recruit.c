@@ -12,10 +12,11 @@
  *   batch     at most `batch` submissions due by now, read from the
  *             state, each advanced as far as it can go:
  *
- *   AWAITING REVIEW, every answer of the participant (WorkerId =
- *   PROLIFIC_PID) approved in the state, no HIT that was open when the
- *   participant completed still open (an answer of theirs could still
- *   arrive), the budget allows the reward and the bonus
+ *   AWAITING REVIEW, at least one answer of the participant (WorkerId
+ *   = PROLIFIC_PID) and every one approved in the state, no HIT that
+ *   was open when the participant completed still open (an answer of
+ *   theirs could still arrive), the budget allows the reward and the
+ *   bonus
  *     -> intent: the approval and bonus records with their costs, in one
  *        transaction, before any call
  *     -> prolific_approval_step()  (reads, approves once)
@@ -23,9 +24,10 @@
  *        call whose outcome is unknown is settled from the submission's
  *        bonus payments before any new pay call)
  *
- * Invalid answers, answers not yet approved (approve: manual) and
- * submissions Prolific shows in another state wait for the operator:
- * run never rejects.  Memory is one page of the listing and one batch.
+ * Invalid answers, answers not yet approved (approve: manual), a
+ * submission with no answer at all and submissions Prolific shows in
+ * another state wait for the operator: run never rejects.  Memory is
+ * one page of the listing and one batch.
  */
 #include "daemon/recruit.h"
 
@@ -391,6 +393,18 @@ decide(struct recruit *r, struct prolific_sub_rec *sub, int64_t now,
 			       "%lld HIT%s open when the participant "
 			       "completed: an answer may still arrive",
 			       (long long)open, open == 1 ? "" : "s");
+	/*
+	 * Completed with no answer at all (they came when no task was
+	 * open, or took none): nothing shows they did the study, and an
+	 * approval is final.  Prolific's model for a participant who did
+	 * not take part is a return, asked for by the researcher; the API
+	 * documents no rejection category for it.  The operator decides.
+	 */
+	if (pa.total == 0)
+		return sub_set(r, sub, PROLIFIC_SUB_OPERATOR, 0, eb,
+			       "no answer from this participant: for the "
+			       "operator (approve by hand, or ask them to "
+			       "return the study)");
 
 	snprintf(a.submission_id, sizeof(a.submission_id), "%s",
 		 sub->submission_id);

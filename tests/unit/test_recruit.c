@@ -4,7 +4,8 @@
  *
  * - who is approved: a participant whose every answer is approved and
  *   who has nothing open; not one with an invalid answer, an answer not
- *   yet approved, an open HIT, a submission still active or returned;
+ *   yet approved, an open HIT, a submission still active or returned,
+ *   one with no answer at all (the operator's);
  *   never a rejection; each approved once, each bonus (per valid task,
  *   capped) paid once, across passes;
  * - faults: 429 and 5xx on the listing, on approvals and on bonus
@@ -270,7 +271,10 @@ test_who_is_approved(void **state)
 	fake_prolific_add_submission(x->fake, "S4", "P4", "ACTIVE");
 	fake_prolific_add_submission(x->fake, "S5", "P5", "RETURNED");
 	fake_prolific_add_submission(x->fake, "S6", "P6", "ACTIVE");
-	/* P7 found no task left: nothing to judge, nothing invalid. */
+	/*
+	 * P7 completed without any answer (no task was open): nothing
+	 * shows they took part, so the operator decides, not run.
+	 */
 	fake_prolific_add_submission(x->fake, "S7", "P7", "AWAITING REVIEW");
 
 	pass(x, false, &idle);
@@ -278,9 +282,9 @@ test_who_is_approved(void **state)
 	assert_int_equal(fake_prolific_approvals(x->fake, "S1"), 1);
 	assert_int_equal(fake_prolific_bonus_landed(x->fake, "S1"), 1);
 	assert_int_equal(fake_prolific_pay_calls(x->fake, "S1"), 1);
-	assert_int_equal(fake_prolific_approvals(x->fake, "S7"), 1);
+	assert_int_equal(fake_prolific_approve_calls(x->fake, "S7"), 0);
 	assert_int_equal(fake_prolific_pay_calls(x->fake, "S7"), 0);
-	for (int i = 2; i <= 6; i++) {
+	for (int i = 2; i <= 7; i++) {
 		char id[16];
 
 		snprintf(id, sizeof(id), "S%d", i);
@@ -294,8 +298,10 @@ test_who_is_approved(void **state)
 	assert_non_null(strstr(sub_of(x, "S3").waiting, "not approved yet"));
 	assert_non_null(strstr(sub_of(x, "S4").waiting, "not completed"));
 	assert_int_equal(sub_of(x, "S5").settled, PROLIFIC_SUB_OPERATOR);
-	/* $1.00 + 33.3% -> $1.34; $0.30 bonus + $0.10 fee: two of them. */
-	assert_int_equal(committed(x), 134 + 40 + 134);
+	assert_int_equal(sub_of(x, "S7").settled, PROLIFIC_SUB_OPERATOR);
+	assert_non_null(strstr(sub_of(x, "S7").waiting, "no answer"));
+	/* $1.00 + 33.3% -> $1.34; $0.30 bonus + $0.10 fee: S1's only. */
+	assert_int_equal(committed(x), 134 + 40);
 
 	/*
 	 * P6 completes while a HIT is open: an answer of theirs may still
@@ -327,11 +333,15 @@ test_who_is_approved(void **state)
 	assert_int_equal(fake_prolific_bonus_landed(x->fake, "S6"), 1);
 	assert_int_equal(fake_prolific_approvals(x->fake, "S3"), 1);
 	assert_int_equal(fake_prolific_approvals(x->fake, "S2"), 0);
-	/* P4 completes: Prolific's status changes, it is looked at again. */
+	/*
+	 * P4 completes: Prolific's status changes, it is looked at again;
+	 * with no answer of theirs, it is the operator's (not approved).
+	 */
 	fake_prolific_set_status(x->fake, "S4", "AWAITING REVIEW");
 	x->clock.now += POLL;
 	pass(x, true, &idle);
-	assert_int_equal(fake_prolific_approvals(x->fake, "S4"), 1);
+	assert_non_null(strstr(sub_of(x, "S4").waiting, "no answer"));
+	assert_int_equal(fake_prolific_approve_calls(x->fake, "S4"), 0);
 	assert_int_equal(fake_prolific_pay_calls(x->fake, "S4"), 0);
 	assert_true(idle);
 	for (int i = 1; i <= 7; i++) {
@@ -342,6 +352,48 @@ test_who_is_approved(void **state)
 		assert_true(fake_prolific_pay_calls(x->fake, id) <= 1);
 		assert_int_equal(fake_prolific_reject_calls(x->fake, id), 0);
 	}
+}
+
+/*
+ * No answer at all: while a HIT that was open at completion is still
+ * open, an answer may arrive and the submission waits; once none is,
+ * it is the operator's, never approved (nor rejected) by run, also on
+ * the final pass.  An answer read meanwhile makes it an ordinary one.
+ */
+static void
+test_no_answer(void **state)
+{
+	struct fx *x = *state;
+	bool idle;
+
+	open_all(x, "100", "");
+	add_image(x);
+	add_hit(x, HIT_OPEN);
+	fake_prolific_add_submission(x->fake, "S1", "P1", "AWAITING REVIEW");
+	fake_prolific_add_submission(x->fake, "S2", "P2", "AWAITING REVIEW");
+	pass(x, false, &idle);
+	assert_int_equal(sub_of(x, "S1").settled, PROLIFIC_SUB_WAIT);
+	assert_non_null(strstr(sub_of(x, "S1").waiting, "HIT open"));
+	/* P2's answer arrives; the HIT closes. */
+	answer(x, "A1", "P2", 1, APPROVAL_APPROVED);
+	assert_int_equal(state_exec(x->ctx.st,
+				    "UPDATE hits SET closed = 1", NULL),
+			 IF_OK);
+	x->clock.now += POLL;
+	pass(x, true, &idle);
+	assert_true(idle);
+	assert_int_equal(fake_prolific_approvals(x->fake, "S2"), 1);
+	assert_int_equal(sub_of(x, "S1").settled, PROLIFIC_SUB_OPERATOR);
+	assert_non_null(strstr(sub_of(x, "S1").waiting,
+			       "no answer from this participant"));
+	x->clock.now += POLL;
+	pass(x, true, &idle);
+	assert_true(idle);
+	assert_int_equal(fake_prolific_approve_calls(x->fake, "S1"), 0);
+	assert_int_equal(fake_prolific_reject_calls(x->fake, "S1"), 0);
+	assert_int_equal(fake_prolific_pay_calls(x->fake, "S1"), 0);
+	/* Nothing committed for S1: S2's reward and bonus only. */
+	assert_int_equal(committed(x), 134 + 14);
 }
 
 /* Faults on every call: one approval and one payment each, in the end. */
@@ -550,6 +602,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_who_is_approved, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_no_answer, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_faults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_final_listing_fails,
