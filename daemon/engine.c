@@ -634,6 +634,9 @@ engine_reload(struct engine *e, struct errbuf *eb)
 		goto out;
 	if (refused)
 		goto refused;
+	/* An accepted api_url applies now, or the reload is refused. */
+	if (recruit_follow(e->recruit, fresh, &why) != IF_OK)
+		goto refused;
 	rc = engine_adopt(e, fresh, eb);
 	fresh = NULL;
 	if (rc == IF_OK)

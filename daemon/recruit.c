@@ -45,6 +45,10 @@ struct recruit {
 	struct run_ctx *ctx;
 	struct prolific_client *client;
 	char *token;
+	char *api_url; /* the client's, as configured (NULL: the default) */
+	struct mturk_retry_policy retry;
+	struct mturk_clock clock;
+	uint64_t requests_before; /* sent by the clients replaced */
 	struct prolific_once_policy policy;
 	size_t batch;
 	int page_size;
@@ -114,13 +118,26 @@ save_bonus(void *arg, const struct prolific_bonus *b, struct errbuf *eb)
 
 /* ---- open / close ------------------------------------------------------- */
 
+static int
+client_open(const struct recruit *r, const char *api_url,
+	    struct prolific_client **out, struct errbuf *eb)
+{
+	struct prolific_client_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.base_url = api_url;
+	cfg.token = r->token;
+	cfg.retry = r->retry;
+	cfg.clock = r->clock;
+	return prolific_client_new(&cfg, out, eb);
+}
+
 int
 recruit_open(struct run_ctx *ctx, const struct recruit_options *opt,
 	     struct recruit **out, struct errbuf *eb)
 {
 	const struct exp_recruitment *rc = &ctx->exp->recruitment;
 	struct recruit_options none = {0};
-	struct prolific_client_config cfg;
 	struct prolific_token_env env;
 	struct recruit *r;
 	char source[256];
@@ -158,12 +175,14 @@ recruit_open(struct run_ctx *ctx, const struct recruit_options *opt,
 			return eb->code;
 		}
 	}
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.base_url = rc->api_url;
-	cfg.token = r->token;
-	cfg.retry = opt->retry;
-	cfg.clock = opt->clock;
-	if (prolific_client_new(&cfg, &r->client, eb) != IF_OK) {
+	r->retry = opt->retry;
+	r->clock = opt->clock;
+	if (rc->api_url != NULL &&
+	    (r->api_url = strdup(rc->api_url)) == NULL) {
+		recruit_close(r);
+		return err_set(eb, IF_ERUNTIME, "out of memory");
+	}
+	if (client_open(r, rc->api_url, &r->client, eb) != IF_OK) {
 		recruit_close(r);
 		return eb->code;
 	}
@@ -182,14 +201,54 @@ recruit_close(struct recruit *r)
 		return;
 	prolific_client_free(r->client);
 	prolific_token_free(r->token);
+	free(r->api_url);
 	free(r);
+}
+
+static bool
+url_differs(const char *a, const char *b)
+{
+	return strcmp(a != NULL ? a : PROLIFIC_API_DEFAULT,
+		      b != NULL ? b : PROLIFIC_API_DEFAULT) != 0;
+}
+
+int
+recruit_follow(struct recruit *r, const struct experiment *fresh,
+	       struct errbuf *eb)
+{
+	const char *url = fresh->recruitment.api_url;
+	struct prolific_client *c = NULL;
+	char *copy = NULL;
+
+	if (r == NULL || !url_differs(r->api_url, url))
+		return IF_OK;
+	if (client_open(r, url, &c, eb) != IF_OK)
+		return eb->code;
+	if (url != NULL && (copy = strdup(url)) == NULL) {
+		prolific_client_free(c);
+		return err_set(eb, IF_ERUNTIME, "out of memory");
+	}
+	log_info("%s: Prolific API now at %s (was %s)", fresh->name,
+		 url != NULL ? url : PROLIFIC_API_DEFAULT,
+		 r->api_url != NULL ? r->api_url : PROLIFIC_API_DEFAULT);
+	r->requests_before += prolific_client_requests(r->client);
+	prolific_client_free(r->client);
+	free(r->api_url);
+	r->client = c;
+	r->api_url = copy;
+	/* Another service: its whole view, and its own verdict on the token. */
+	r->listed_all = false;
+	r->next_list_at = 0;
+	r->account_down = false;
+	return IF_OK;
 }
 
 uint64_t
 recruit_requests(const struct recruit *r)
 {
 	return r != NULL && r->client != NULL
-		       ? prolific_client_requests(r->client)
+		       ? r->requests_before +
+				 prolific_client_requests(r->client)
 		       : 0;
 }
 

@@ -174,6 +174,16 @@ int recruit_open(struct run_ctx *ctx, const struct recruit_options *opt,
 void recruit_close(struct recruit *r);
 
 /*
+ * A SIGHUP reload the rules accepted (engine_reload) is about to replace
+ * the experiment with fresh: a changed recruitment.api_url takes effect
+ * here, like every accepted setting, with a new client to it (the same
+ * token) and a full listing from it on the next pass.  On failure
+ * nothing changed and the caller refuses the reload.  r may be NULL.
+ */
+int recruit_follow(struct recruit *r, const struct experiment *fresh,
+		   struct errbuf *eb);
+
+/*
  * One pass: the study's submissions listed (page by page, at most once a
  * poll interval, and once more when final), then a bounded batch of the
  * due ones advanced: approved once every answer of the participant is

@@ -16,6 +16,7 @@
 #include "daemon/daemon.h"
 #include "config/config.h"
 #include "mturk/mturk.h"
+#include "tests/support/fake_prolific.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -1055,6 +1056,65 @@ test_watchdog_pinged_within_a_pass(void **state)
 	assert_int_equal(p.done, 2);
 }
 
+/* A Prolific study with no image, its API at url. */
+static void
+write_prolific_exp(struct fx *x, const char *url)
+{
+	FILE *f = fopen(x->yaml, "w");
+
+	assert_non_null(f);
+	fprintf(f,
+		"name: prol\nmturk:\n  environment: simulator\n"
+		"  poll_interval: 1s\nhit:\n  reward: \"0.15\"\n"
+		"images: []\nbudget_usd: \"10\"\nrecruitment:\n"
+		"  platform: prolific\n  study_id: %s\n"
+		"  completion_code: C0DE1\n  reward_usd: \"1.00\"\n"
+		"  places: 5\n  api_url: %s\n",
+		"60aa00000000000000000002", url);
+	assert_int_equal(fclose(f), 0);
+}
+
+/*
+ * A reload that changes recruitment.api_url (accepted: no image has
+ * started) takes effect: the next pass lists the study at the new URL
+ * and the old one hears nothing more.
+ */
+static void
+test_reload_prolific_api_url(void **state)
+{
+	struct fx *x = *state;
+	const char *study = "60aa00000000000000000002";
+	struct fake_prolific *a = fake_prolific_start("tok-engine", study);
+	struct fake_prolific *b = fake_prolific_start("tok-engine", study);
+	struct engine_progress p;
+	struct errbuf eb = {0};
+	size_t heard_a;
+
+	assert_non_null(a);
+	assert_non_null(b);
+	setenv("PROLIFIC_TOKEN", "tok-engine", 1);
+	write_prolific_exp(x, fake_prolific_url(a));
+	open_engine(x);
+	assert_int_equal(engine_pass(x->e, &p, &eb), IF_OK);
+	heard_a = fake_prolific_requests(a);
+	assert_true(heard_a > 0);
+	assert_int_equal(fake_prolific_requests(b), 0);
+
+	write_prolific_exp(x, fake_prolific_url(b));
+	assert_int_equal(engine_reload(x->e, &eb), IF_OK);
+	assert_string_equal(ctx_of(x)->exp->recruitment.api_url,
+			    fake_prolific_url(b));
+	x->now += 60;
+	assert_int_equal(engine_pass(x->e, &p, &eb), IF_OK);
+	assert_true(fake_prolific_requests(b) > 0);
+	assert_int_equal(fake_prolific_requests(a), heard_a);
+	unsetenv("PROLIFIC_TOKEN");
+	engine_close(x->e);
+	x->e = NULL;
+	fake_prolific_stop(a);
+	fake_prolific_stop(b);
+}
+
 int
 main(void)
 {
@@ -1081,6 +1141,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 			test_failed_push_falls_back_to_polling, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(test_reload_prolific_api_url,
+						setup, teardown),
 	};
 
 	/* The simulator's pair, whatever the environment holds. */
