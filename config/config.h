@@ -291,6 +291,17 @@ enum exp_fee {
 };
 
 /*
+ * The currency the Prolific study pays in (Prolific's studies pay in GBP
+ * or USD).  Only USD passes the rules: every amount of the file is USD
+ * (reward_usd, bonus_per_task_usd, budget_usd) and no exchange rate is
+ * known, so a GBP study is refused rather than priced wrongly.
+ */
+enum exp_currency {
+	EXP_CURRENCY_USD = 0, /* [default] */
+	EXP_CURRENCY_GBP,     /* refused (config/experiment.c) */
+};
+
+/*
  * Only platform is set with mturk; the rest is Prolific's (refused with
  * mturk).  Money in cents of the study currency (USD, compared with
  * budget_usd), rates in basis points (hundredths of a percent).  The API
@@ -298,6 +309,7 @@ enum exp_fee {
  */
 struct exp_recruitment {
 	enum exp_platform platform;
+	enum exp_currency currency;    /* USD [default]; GBP is refused */
 	char *study_id;		       /* prolific: required */
 	char *completion_code;	       /* prolific: required (manual review) */
 	int64_t reward_cents;	       /* per submission; prolific: required */

@@ -424,6 +424,13 @@ recruitment_rules(struct cross *c)
 			       "recruitment.tasks_per_participant (the most "
 			       "bonuses one submission can earn)");
 	url_rule(c, rn, "api_url", "recruitment.", r->api_url);
+	if (r->currency != EXP_CURRENCY_USD)
+		cfg_node_error(c->d, map_get(c->y, rn, "currency", NULL),
+			       "recruitment.currency: a study paid in GBP "
+			       "cannot be priced: reward_usd, "
+			       "bonus_per_task_usd and budget_usd are USD "
+			       "amounts and no exchange rate is known; "
+			       "create the study in USD on Prolific");
 	if (c->e->budget_cents < 0)
 		cfg_node_error(c->d, pn != NULL ? pn : at,
 			       "recruitment.platform: prolific pays real "

@@ -43,6 +43,7 @@ static const char *const cmp_names[] = {
 };
 static const char *const platform_names[] = {"mturk", "prolific"};
 static const char *const fee_names[] = {"corporate", "academic"};
+static const char *const currency_names[] = {"USD", "GBP"};
 static const char *const guard_names[] = {
 	NULL, "Accept", "PreviewAndAccept", "DiscoverPreviewAndAccept"};
 
@@ -1098,6 +1099,12 @@ static const struct cfg_key recruitment_keys[] = {
 	 .max = PROLIFIC_ID_MAX - 1, .check = check_prolific_id,
 	 .doc = "prolific: the completion code whose action is manual review "
 		"(required)"},
+	{.name = "currency", .type = CFG_ENUM,
+	 .off = OFF(recruitment.currency), .def = "USD",
+	 .reload = CFG_RELOAD_NEVER, .names = currency_names,
+	 .nnames = NNAMES(currency_names),
+	 .doc = "prolific: the study's currency as Prolific shows it; only "
+		"USD can be priced against budget_usd (GBP is refused)"},
 	{.name = "reward_usd", .type = CFG_MONEY,
 	 .off = OFF(recruitment.reward_cents), .min = 0, .max = INT64_MAX,
 	 .doc = "prolific: USD paid per submission on approval (required)"},

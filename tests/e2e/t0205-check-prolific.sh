@@ -2,7 +2,8 @@
 # (rewards, bonuses, the published service fee, its VAT) against
 # budget_usd; refused (exit 2) over budget; the task server's HITs cost
 # nothing; --json carries the same figures; and the recruitment keys'
-# mistakes name the key and the value.  No network.
+# mistakes name the key and the value (a study paid in GBP among them).
+# No network.
 . "$TOP/tests/e2e/lib.sh"
 
 cp "$TOP/tests/fixtures/experiments/images/tiny.png" .
@@ -80,4 +81,11 @@ expect_stderr "... and named" "recruitment.completion_code: required with platfo
 { study 150; echo "  api_url: http://example.com"; } >http.yaml
 expect_exit 2 "the API over plain http off loopback" "$INTOFOCUS" check http.yaml
 expect_stderr "... is refused" "recruitment.api_url: \"http://example.com\" must use https://"
+# A study paid in GBP: its amounts cannot be held to budget_usd.
+{ study 150; echo "  currency: GBP"; } >gbp.yaml
+expect_exit 2 "a study paid in GBP is refused" "$INTOFOCUS" check gbp.yaml
+expect_stderr "... naming the file, the line and the key" \
+	"gbp.yaml:17:13: recruitment.currency: a study paid in GBP cannot be priced"
+{ study 150; echo "  currency: USD"; } >usd.yaml
+expect_exit 0 "one in USD, said so, is priced" "$INTOFOCUS" check usd.yaml
 done_testing

@@ -1123,6 +1123,7 @@ test_recruitment_values(void **state)
 	e = load_ok(write_yaml(s, "d.yaml", HEAD HIT "images: []\n"
 			       PROLIFIC_OK));
 	assert_int_equal(e->recruitment.fee, EXP_FEE_CORPORATE);
+	assert_int_equal(e->recruitment.currency, EXP_CURRENCY_USD);
 	assert_int_equal(e->recruitment.fee_bp, 4280);
 	assert_int_equal(e->recruitment.fee_percent_bp, -1);
 	assert_int_equal(e->recruitment.vat_bp, 0);
@@ -1205,6 +1206,18 @@ test_recruitment_rules(void **state)
 		{"no token in YAML", HEAD HIT "images: []\n" PROLIFIC_OK
 		 "  token: abc\n",
 		 "14:3: unknown key \"token\"", 1},
+		{"a study in USD", HEAD HIT "images: []\n" PROLIFIC_OK
+		 "  currency: USD\n", NULL, 0},
+		{"a study in GBP cannot meet budget_usd", HEAD HIT
+		 "images: []\n" PROLIFIC_OK "  currency: GBP\n",
+		 "14:13: recruitment.currency: a study paid in GBP cannot be "
+		 "priced: reward_usd, bonus_per_task_usd and budget_usd are "
+		 "USD amounts and no exchange rate is known; create the study "
+		 "in USD on Prolific", 1},
+		{"a currency Prolific does not pay in", HEAD HIT
+		 "images: []\n" PROLIFIC_OK "  currency: EUR\n",
+		 "14:13: recruitment.currency: \"EUR\" is not one of USD, GBP",
+		 1},
 	};
 	struct scratch *s = *state;
 
