@@ -30,7 +30,9 @@
  * rule) and the CSRF token added to its form.  The daemon's submit
  * (POST /mturk/externalSubmit) is accepted only from the holder.  With
  * nothing left for them, participants are told they are done, or sent to
- * Prolific's completion URL with the study's code.
+ * Prolific's completion URL with the study's code once their share is
+ * done; a Prolific participant with no task open now and their share not
+ * done gets a page that looks again every minute (wait_page).
  *
  * The /enter page sets the cookie and moves on with a same-site refresh,
  * not a redirect: a SameSite=Strict cookie is not sent along a redirect
@@ -662,6 +664,70 @@ done_page(const struct sim_people *p, bool prolific, struct sim_reply *r)
 		  "this page.");
 }
 
+/* How often the "wait" page looks again for a task, in seconds. */
+#define PEOPLE_WAIT_REFRESH_S 60
+
+/*
+ * A Prolific participant whose share is not done, with no task open to
+ * them now: between two stages (the next one's HITs come once the
+ * current stage is aggregated), or every HIT taken for the moment.
+ * Sending them to the completion page would end their submission
+ * mid-study; this page looks again by itself (a meta refresh: the
+ * pages run no script) and moves them on as soon as there is a task.
+ * The refresh is a time limit in WCAG's sense (2.2.1): its first link
+ * turns it off (GET /?wait=manual, the same page without it).  Once
+ * they have done a task they may finish instead (the completion page);
+ * before that, finishing would be a submission with nothing in it, so
+ * they are told to return the study on Prolific if they cannot wait.
+ */
+static void
+wait_page(const struct sim_people *p, int submitted, bool automatic,
+	  struct sim_reply *r)
+{
+	buf_reset(&r->body);
+	r->status = 200;
+	page_start(&r->body, "Please wait for the next task");
+	if (automatic)
+		buf_printf(&r->body,
+			   "<meta http-equiv=\"refresh\" content=\"%d\">",
+			   PEOPLE_WAIT_REFRESH_S);
+	buf_append_str(&r->body, "<h1>Please wait for the next task</h1>"
+				 "<p>No task is open for you right now: the "
+				 "next tasks come once the current round is "
+				 "finished.</p>");
+	if (automatic)
+		buf_append_str(&r->body,
+			       "<p>This page looks again every minute and "
+			       "takes you on as soon as there is a task for "
+			       "you. <a href=\"/?wait=manual\">Stop looking "
+			       "again automatically</a></p>");
+	else
+		buf_append_str(&r->body,
+			       "<p><a href=\"/?wait=manual\">Look again "
+			       "now</a> or <a href=\"/\">look again every "
+			       "minute</a>.</p>");
+	buf_append_str(&r->body, "<p>You may also close this page and come "
+				 "back later through the study's link on "
+				 "Prolific.</p>");
+	if (p->share > 0)
+		buf_printf(&r->body,
+			   "<p>You have done %d of your %d tasks.</p>",
+			   submitted, p->share);
+	if (submitted > 0 && p->complete_url[0] != '\0') {
+		buf_append_str(&r->body,
+			       "<p>If you would rather stop now, <a href=\"");
+		html_escaped(&r->body, p->complete_url);
+		buf_append_str(&r->body,
+			       "\">finish and go back to Prolific</a>; the "
+			       "tasks you have done count.</p>");
+	} else {
+		buf_append_str(&r->body,
+			       "<p>If you cannot wait, return the study on "
+			       "Prolific.</p>");
+	}
+	buf_append_str(&r->body, "</body></html>\n");
+}
+
 /* GET /enter: opens the session from an entry link. */
 static void
 page_enter(struct sim_people *p, const struct sim_people_request *rq,
@@ -715,8 +781,10 @@ page_enter(struct sim_people *p, const struct sim_people_request *rq,
 /* GET /: where the participant stands; their task, or done. */
 static void
 page_home(struct sim_people *p, struct sim_store *st, const char *id,
-	  bool prolific, struct sim_reply *r)
+	  bool prolific, const struct sim_people_request *rq,
+	  struct sim_reply *r)
 {
+	char wait[16];
 	char asg[SIM_ID_LEN + 1], why[256], loc[1024];
 	char csrf[PEOPLE_MAC_HEX + 1];
 	int submitted = 0, rc;
@@ -731,6 +799,14 @@ page_home(struct sim_people *p, struct sim_store *st, const char *id,
 				   sizeof(why));
 	if (rc < 0) {
 		text_page(r, 500, "Sorry", why);
+		return;
+	}
+	/* Nothing for them now: done only once their share is. */
+	if (rc == 1 && prolific && !(p->share > 0 && submitted >= p->share)) {
+		wait_page(p, submitted,
+			  !(query_arg(rq, "wait", wait, sizeof(wait)) &&
+			    strcmp(wait, "manual") == 0),
+			  r);
 		return;
 	}
 	if (rc == 1) {
@@ -1021,7 +1097,7 @@ sim_people_handle(struct sim_people *p, struct sim_store *st,
 	else if (post)
 		page_submit(p, st, id, rq, r);
 	else if (strcmp(rq->path, "/") == 0)
-		page_home(p, st, id, prolific, r);
+		page_home(p, st, id, prolific, rq, r);
 	else if (path_id(rq->path, "/task/", asg))
 		page_task(p, st, id, asg, r);
 	else if (path_id(rq->path, "/img/", asg))

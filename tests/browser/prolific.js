@@ -245,14 +245,44 @@ async function main(browser) {
 		reached.length === 2, page.url());
 	await ctx.close();
 
-	// Another participant finds no task left: completion page at once.
-	ctx = await participant(browser, env.PID_B);
+	// Another participant finds no task open (A holds or did both): a
+	// page that waits and looks again by itself, not the completion page,
+	// which would end their submission with nothing in it (between two
+	// stages, the next stage's tasks would come to this page).  The
+	// policy is bypassed for axe's script, as for the home page above.
+	ctx = await browser.newContext({ bypassCSP: true });
 	page = await enter(ctx, entry(env.PID_B, env.STUDY, env.SESSION_B));
-	await waitFor('the completion page', () => onComplete(page));
-	check('a participant who finds no task left is sent to the ' +
-		'completion page with the code', page.url() === COMPLETE +
-		env.CODE && reached.length === 3 && reached[2].who ===
-		env.PID_B, reached);
+	body = await waitFor('the wait page', async () => {
+		if (new URL(page.url()).origin !== env.BASE ||
+		    await page.locator('h1').count() === 0)
+			return null;
+		const h = await page.textContent('h1');
+		return h === 'Please wait for the next task' ?
+			await page.textContent('body') : null;
+	});
+	check('a participant who finds no task open waits on the task ' +
+		'server, not sent to Prolific', body.includes('0 of your ' +
+		share + ' tasks') && reached.length === 2, [body, reached]);
+	check('... on a page that looks again by itself, with no finish ' +
+		'link before a task is done', await page.locator(
+		'meta[http-equiv="refresh"]').count() === 1 &&
+		await page.locator('a[href^="https://app.prolific.com"]')
+			.count() === 0 && body.includes('return the study'),
+		body);
+	check('... whose first link turns the refresh off', (await page
+		.locator('a').first().getAttribute('href')) === '/?wait=manual',
+		body);
+	// axe-core's meta-refresh rule flags any refresh under 20 hours;
+	// WCAG 2.2.1 accepts one the user can turn off, as that first link
+	// does: axe looks at the page as it is with the refresh off.
+	await page.goto(env.BASE + '/?wait=manual');
+	check('with the refresh off: the same page, no refresh, a link to ' +
+		'look again', await page.locator('meta[http-equiv="refresh"]')
+		.count() === 0 && await page.locator('a[href="/?wait=manual"]')
+		.count() === 1 && (await page.textContent('h1')) ===
+		'Please wait for the next task');
+	await axeCheck(page, 'the wait page of a Prolific participant ' +
+		'(refresh off)');
 	await ctx.close();
 
 	// Another study's URL is refused, without opening a session.

@@ -1,0 +1,324 @@
+/*
+ * The task server's home page for a Prolific participant with nothing to
+ * do right now (sim/sim_people.c, sim_people_handle): between two stages,
+ * with their share not done, they get a page that looks again by itself,
+ * not Prolific's completion page (which would end their submission
+ * mid-study); once a task is there, the same page gives it; once their
+ * share is done, the completion page with the study's code.  A finish
+ * link is offered only to one who has done a task, and the refresh can
+ * be turned off (/?wait=manual).  The operator's own
+ * participants keep the "you are done" page.  Requests are handed to the
+ * handler directly, with a store on an injected clock.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "sim/sim_private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STUDY "60aa00000000000000000003"
+#define CODE "C0DE42"
+#define COMPLETE "https://app.prolific.com/submissions/complete?cc=" CODE
+#define PID "5f0000000000000000000001"
+#define SESSION "6b0000000000000000000001"
+
+struct fx {
+	struct sim_store *st;
+	struct sim_people *people;
+	int64_t now_ms;
+	char cookie[256]; /* "ifs=P.ID.MAC" */
+	int hits;
+};
+
+static int64_t
+fake_clock(void *ctx)
+{
+	return ((struct fx *)ctx)->now_ms;
+}
+
+/* The query of an /enter link: Prolific's three parameters. */
+static const char *
+enter_arg(void *ctx, const char *name)
+{
+	(void)ctx;
+	if (strcmp(name, "PROLIFIC_PID") == 0)
+		return PID;
+	if (strcmp(name, "STUDY_ID") == 0)
+		return STUDY;
+	if (strcmp(name, "SESSION_ID") == 0)
+		return SESSION;
+	return NULL;
+}
+
+static const char *
+no_arg(void *ctx, const char *name)
+{
+	(void)ctx;
+	(void)name;
+	return NULL;
+}
+
+/* "/?wait=manual": the wait page without its refresh. */
+static const char *
+manual_arg(void *ctx, const char *name)
+{
+	(void)ctx;
+	return strcmp(name, "wait") == 0 ? "manual" : NULL;
+}
+
+static struct sim_reply
+get(struct fx *x, const char *path, const char *cookie)
+{
+	struct sim_people_request rq = {
+		.method = "GET",
+		.path = strcmp(path, "/?wait=manual") == 0 ? "/" : path,
+		.cookie = cookie,
+		.body = "",
+		.arg = strcmp(path, "/enter") == 0 ? enter_arg
+		       : strcmp(path, "/?wait=manual") == 0 ? manual_arg
+							: no_arg,
+	};
+	struct sim_reply r;
+
+	memset(&r, 0, sizeof(r));
+	sim_people_handle(x->people, x->st, &rq, &r);
+	return r;
+}
+
+static bool
+body_has(const struct sim_reply *r, const char *s)
+{
+	return r->body.data != NULL && strstr(r->body.data, s) != NULL;
+}
+
+static int
+setup(void **state)
+{
+	struct fx *x = calloc(1, sizeof(*x));
+	struct sim_store_config cfg;
+	struct sim_people_config pc;
+	struct errbuf eb = {0};
+	struct sim_reply r;
+
+	assert_non_null(x);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.seed = 1;
+	cfg.crowd_off = true;
+	cfg.csprng_ids = true;
+	cfg.people = true;
+	cfg.clock_ms = fake_clock;
+	cfg.clock_ctx = x;
+	x->now_ms = 1767323045000LL;
+	x->st = sim_store_new(&cfg);
+	assert_non_null(x->st);
+	memset(&pc, 0, sizeof(pc));
+	pc.prolific_study = STUDY;
+	pc.prolific_code = CODE;
+	pc.participant_param = true;
+	pc.share = 2;
+	x->people = sim_people_new(&pc, NULL, "http://127.0.0.1:9", &eb);
+	if (x->people == NULL)
+		fail_msg("sim_people_new: %s", eb.msg);
+	/* The participant arrives from Prolific: a session cookie. */
+	r = get(x, "/enter", NULL);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strchr(r.cookie, ';'));
+	snprintf(x->cookie, sizeof(x->cookie), "%.*s",
+		 (int)strcspn(r.cookie, ";"), r.cookie);
+	assert_non_null(strstr(x->cookie, "=P." PID "."));
+	buf_cleanup(&r.body);
+	*state = x;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *x = *state;
+
+	sim_people_free(x->people);
+	sim_store_free(x->st);
+	free(x);
+	return 0;
+}
+
+/* A HIT of one assignment, as the daemon posts a stage's. */
+static void
+make_hit(struct fx *x)
+{
+	char req[1024];
+	json_error_t je;
+	json_t *rq, *resp = NULL;
+	struct sim_err err;
+
+	x->hits++;
+	snprintf(req, sizeof(req),
+		 "{\"MaxAssignments\":1,\"LifetimeInSeconds\":3600,"
+		 "\"AssignmentDurationInSeconds\":300,\"Reward\":\"0.10\","
+		 "\"Title\":\"t\",\"Description\":\"d\",\"Question\":\"<q/>\","
+		 "\"RequesterAnnotation\":\"exp/img%d/1\"}",
+		 x->hits);
+	rq = json_loads(req, 0, &je);
+	assert_non_null(rq);
+	memset(&err, 0, sizeof(err));
+	if (sim_store_call(x->st, "CreateHIT", rq, &resp, &err) != 0)
+		fail_msg("CreateHIT: %s %s", err.type, err.message);
+	json_decref(rq);
+	json_decref(resp);
+}
+
+/* The participant takes the task the server offers and submits it. */
+static void
+do_task(struct fx *x)
+{
+	char asg[SIM_ID_LEN + 1], why[256], *xml;
+
+	assert_int_equal(sim_store_people_take(x->st, PID, 2, false, asg, why,
+					       sizeof(why)),
+			 0);
+	xml = strdup("<QuestionFormAnswers/>");
+	assert_non_null(xml);
+	assert_int_equal(sim_store_people_submit(x->st, PID, asg, xml, "[]",
+						 why, sizeof(why)),
+			 0);
+}
+
+/* The wait page: no redirect, it refreshes itself; finish or return. */
+static void
+assert_wait_page(const struct sim_reply *r, int done, bool finish)
+{
+	char line[64];
+
+	assert_int_equal(r->status, 200);
+	assert_string_equal(r->location, "");
+	assert_true(body_has(r, "Please wait for the next task"));
+	assert_true(body_has(r, "<meta http-equiv=\"refresh\" "
+				"content=\"60\">"));
+	snprintf(line, sizeof(line), "You have done %d of your 2 tasks",
+		 done);
+	assert_true(body_has(r, line));
+	assert_int_equal(body_has(r, "href=\"" COMPLETE "\""), finish);
+	assert_int_equal(body_has(r, "return the study on Prolific"),
+			 !finish);
+	/* The refresh can be turned off (WCAG 2.2.1), by the first link. */
+	assert_true(body_has(r, "<a href=\"/?wait=manual\">Stop looking "
+				"again automatically</a>"));
+}
+
+/* The same page with the refresh turned off, and a way back to it. */
+static void
+assert_manual_wait_page(const struct sim_reply *r, int done)
+{
+	char line[64];
+
+	assert_int_equal(r->status, 200);
+	assert_string_equal(r->location, "");
+	assert_true(body_has(r, "Please wait for the next task"));
+	assert_false(body_has(r, "refresh"));
+	assert_true(body_has(r, "<a href=\"/?wait=manual\">Look again "
+				"now</a>"));
+	assert_true(body_has(r, "<a href=\"/\">look again every "
+				"minute</a>"));
+	snprintf(line, sizeof(line), "You have done %d of your 2 tasks",
+		 done);
+	assert_true(body_has(r, line));
+}
+
+static void
+test_wait_between_stages(void **state)
+{
+	struct fx *x = *state;
+	struct sim_reply r;
+
+	/* Published before the first HIT: wait, and nothing to finish. */
+	r = get(x, "/", x->cookie);
+	assert_wait_page(&r, 0, false);
+	buf_cleanup(&r.body);
+
+	/* Stage 1's HIT: the tasks page. */
+	make_hit(x);
+	r = get(x, "/", x->cookie);
+	assert_string_equal(r.location, "");
+	assert_true(body_has(&r, "Your tasks"));
+	buf_cleanup(&r.body);
+
+	/* Done with it; stage 2 not posted yet: wait, not the end. */
+	do_task(x);
+	r = get(x, "/", x->cookie);
+	assert_wait_page(&r, 1, true);
+	buf_cleanup(&r.body);
+	r = get(x, "/?wait=manual", x->cookie);
+	assert_manual_wait_page(&r, 1);
+	buf_cleanup(&r.body);
+
+	/* Stage 2 comes: the same page now offers the task (either way). */
+	make_hit(x);
+	r = get(x, "/?wait=manual", x->cookie);
+	assert_string_equal(r.location, "");
+	assert_true(body_has(&r, "Start the next task"));
+	buf_cleanup(&r.body);
+	r = get(x, "/", x->cookie);
+	assert_string_equal(r.location, "");
+	assert_true(body_has(&r, "You have done 1 of your 2 tasks"));
+	assert_true(body_has(&r, "Start the next task"));
+	buf_cleanup(&r.body);
+
+	/* Share done: Prolific's completion page, even with tasks left. */
+	do_task(x);
+	make_hit(x);
+	r = get(x, "/", x->cookie);
+	assert_int_equal(r.status, 303);
+	assert_string_equal(r.location, COMPLETE);
+	buf_cleanup(&r.body);
+}
+
+static const char *
+pool_arg(void *ctx, const char *name)
+{
+	(void)ctx;
+	return strcmp(name, "participant") == 0 ? "W0001" : NULL;
+}
+
+/* The operator's own participants keep the "you are done" page. */
+static void
+test_pool_participant_unchanged(void **state)
+{
+	struct fx *x = *state;
+	struct sim_people_request rq = {
+		.method = "GET", .path = "/enter", .body = "",
+		.arg = pool_arg,
+	};
+	struct sim_reply r;
+	char cookie[256];
+
+	memset(&r, 0, sizeof(r));
+	sim_people_handle(x->people, x->st, &rq, &r);
+	snprintf(cookie, sizeof(cookie), "%.*s",
+		 (int)strcspn(r.cookie, ";"), r.cookie);
+	assert_non_null(strstr(cookie, "=O.W0001."));
+	buf_cleanup(&r.body);
+	r = get(x, "/", cookie);
+	assert_int_equal(r.status, 200);
+	assert_true(body_has(&r, "You are done"));
+	assert_false(body_has(&r, "refresh"));
+	buf_cleanup(&r.body);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_wait_between_stages,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_pool_participant_unchanged, setup, teardown),
+	};
+
+	log_init(-1, false);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
