@@ -21,13 +21,7 @@ cp "$FIX"/group.jpg "$FIX"/street.jpg .
 "$TOP/$BUILD/fakes/fake_prolific_server" "$TOKEN" "$STUDY" >fake.log 2>&1 &
 FAKEPID=$!
 trap 'kill $FAKEPID 2>/dev/null; rm -rf "$SCRATCH"' EXIT
-URL=""
-i=0
-while [ -z "$URL" ] && [ $i -lt 400 ]; do
-	URL=$(sed -n 's|^url: \(http://127.0.0.1:[0-9]*\)$|\1|p' fake.log | head -1)
-	[ -n "$URL" ] || sleep 0.05
-	i=$((i + 1))
-done
+wait_port URL "$FAKEPID" fake.log 's|^url: \(http://127.0.0.1:[0-9]*\)$|\1|p'
 check "the fake Prolific started" test -n "$URL"
 fake() { # fake METHOD PATH?QUERY: the fake's control surface
 	curl -sf -X "$1" -H "Authorization: Token $TOKEN" "$URL/_fake/$2"
