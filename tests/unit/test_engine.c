@@ -13,10 +13,10 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "tests/support/engine_rig.h"
 #include "daemon/daemon.h"
 #include "config/config.h"
 #include "mturk/mturk.h"
-#include "tests/support/engine_rig.h"
 
 #include <stdio.h>
 #include <stdlib.h>
