@@ -156,12 +156,8 @@ parse_run_opts(int argc, char **argv, struct run_opts *o, struct errbuf *eb)
 		case 'h':
 			run_usage(stdout);
 			return -1;
-		case ':':
-			return err_set(eb, IF_EINPUT, "%s needs a value",
-				       argv[optind - 1]);
 		default:
-			return err_set(eb, IF_EINPUT, "unknown option \"%s\"",
-				       argv[optind - 1]);
+			return cmd_opt_error(c, argv[optind - 1], eb);
 		}
 	}
 	if (optind != argc - 1)
@@ -184,12 +180,8 @@ cmd_run(int argc, char **argv)
 	rc = parse_run_opts(argc, argv, &o, &eb);
 	if (rc == -1)
 		return IF_OK;
-	if (rc != IF_OK) {
-		fprintf(stderr, "intofocus run: %s\nTry \"intofocus run "
-				"--help\".\n",
-			eb.msg);
-		return IF_EINPUT;
-	}
+	if (rc != IF_OK)
+		return cmd_usage_error("run", &eb);
 	log_init(o.verbose, false);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.exp_path = o.exp_path;

@@ -591,7 +591,6 @@ store_assignment_insert(struct state *st, const struct assignment_rec *a,
 			bool *inserted, struct errbuf *eb)
 {
 	sqlite3_stmt *stmt = NULL;
-	int rc;
 
 	*inserted = false;
 	if (prepare(st,
@@ -615,15 +614,12 @@ store_assignment_insert(struct state *st, const struct assignment_rec *a,
 	bind_text(stmt, 12, a->feedback);
 	bind_text(stmt, 13, approval_str(a->approval));
 	sqlite3_bind_int(stmt, 14, a->granted);
-	if (state_write_check(st, sqlite3_sql(stmt), eb) != IF_OK) {
-		sqlite3_finalize(stmt);
+	if (write_done(st, stmt, eb) != IF_OK)
 		return eb->code;
-	}
-	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE)
-		return err_set(eb, IF_ERUNTIME, "%s: %s", state_path(st),
-			       sqlite3_errmsg(state_db(st)));
+	/*
+	 * Finalizing keeps the connection's count of the last statement's
+	 * changes (its triggers' not included): 0 when the row was there.
+	 */
 	*inserted = sqlite3_changes(state_db(st)) == 1;
 	return IF_OK;
 }

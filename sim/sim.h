@@ -221,6 +221,11 @@ bool sim_participant_id_valid(const char *id);
 
 /* Push waits under way (sim/sim_push.c): for tests and operators. */
 size_t sim_push_waiting(const struct sim_server *sim);
+/*
+ * How many times a request waited call_latency_ms (none while it is 0):
+ * once per API or S3 request, the push's included; for tests.
+ */
+uint64_t sim_latency_waits(const struct sim_server *sim);
 
 /* Stops the threads and frees everything; NULL is a no-op. */
 void sim_free(struct sim_server *sim);

@@ -41,6 +41,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -103,6 +104,7 @@ struct sim_server {
 	double fault_rate;
 	int64_t fault_slow_ms;
 	int64_t call_latency_ms; /* each API and S3 request, like a remote */
+	atomic_uint_fast64_t latency_waits; /* sim_latency_waits() */
 	uint64_t seed;
 	pthread_mutex_t mu; /* guards nreq */
 	uint64_t nreq;
@@ -508,6 +510,16 @@ sleep_ms(int64_t ms)
 		;
 }
 
+/* A request's one trip to a remote service and back (call_latency_ms). */
+static void
+latency_wait(struct sim_server *sim)
+{
+	if (sim->call_latency_ms <= 0)
+		return;
+	atomic_fetch_add(&sim->latency_waits, 1);
+	sleep_ms(sim->call_latency_ms);
+}
+
 static int
 fault_error(struct sim_server *sim, enum fault f, struct sim_err *e)
 {
@@ -739,6 +751,7 @@ push_error(struct sim_server *sim, struct MHD_Connection *c, int http,
 {
 	struct sim_err e;
 
+	latency_wait(sim);
 	memset(&e, 0, sizeof(e));
 	e.http = http;
 	snprintf(e.type, sizeof(e.type), "%s", type);
@@ -754,8 +767,11 @@ push_answer(struct sim_server *sim, struct MHD_Connection *c, char *answer)
 	if (answer == NULL)
 		return push_error(sim, c, 500, "ServiceFault",
 				  "out of memory");
-	/* The answer travels back like any other. */
-	sleep_ms(sim->call_latency_ms);
+	/*
+	 * The push's one latency, paid when it answers, not when it begins
+	 * to wait: what the client learns of an event comes one trip later.
+	 */
+	latency_wait(sim);
 	ret = send_reply(sim, c, 200, "application/x-amz-json-1.1", answer,
 			 strlen(answer), NULL, NULL);
 	free(answer);
@@ -796,8 +812,6 @@ handle_push(struct sim_server *sim, struct MHD_Connection *c, const char *url,
 				  "both whole numbers from 0");
 	}
 	json_decref(req);
-	/* The request reaches us like any other. */
-	sleep_ms(sim->call_latency_ms);
 	rc = sim_push_begin(sim->push, &rq->wait, sim->people_mode ? c : NULL,
 			    (int64_t)since_ms, (int64_t)wait_ms);
 	if (rc == SIM_PUSH_BUSY)
@@ -1237,7 +1251,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		sim_hold_wait(sim->hold, strrchr(target, '.') != NULL
 						 ? strrchr(target, '.') + 1
 						 : target);
-		sleep_ms(sim->call_latency_ms);
+		latency_wait(sim);
 		ret = handle_api(sim, c, url, rq, target);
 		/* A new HIT, an expiry moved: the push looks again. */
 		if (strstr(target, ".List") == NULL &&
@@ -1250,7 +1264,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 			      strcmp(method, "HEAD") == 0))) {
 		if (strcmp(method, "PUT") == 0)
 			sim_hold_wait(sim->hold, "PutObject");
-		sleep_ms(sim->call_latency_ms);
+		latency_wait(sim);
 		return handle_s3(sim, c, method, url, rq);
 	}
 	{
@@ -1539,6 +1553,12 @@ size_t
 sim_push_waiting(const struct sim_server *sim)
 {
 	return sim_push_count(sim->push);
+}
+
+uint64_t
+sim_latency_waits(const struct sim_server *sim)
+{
+	return atomic_load(&sim->latency_waits);
 }
 
 int

@@ -10,6 +10,7 @@
 # mistaken for a pass.
 #
 #   tests/run.sh [PATTERN]     only suites whose name contains PATTERN
+#   SUITE_EXACT=1 tests/run.sh NAME   only the suite named NAME
 set -u
 
 BUILD=${BUILD:-build}
@@ -21,6 +22,16 @@ export INTOFOCUS="${INTOFOCUS:-$TOP/$BUILD/intofocus}"
 wrapper=${TEST_WRAPPER:-}
 export PYTHON=${PYTHON:-/usr/bin/python3}
 pattern=${1:-}
+
+# wanted NAME: whether the suite NAME is one to run.
+wanted() {
+	if [ "${SUITE_EXACT:-0}" = 1 ]; then
+		[ "$1" = "$pattern" ]
+		return
+	fi
+	case "$1" in *"$pattern"*) return 0 ;; esac
+	return 1
+}
 logdir="$TOP/$BUILD/test-logs"
 mkdir -p "$logdir"
 
@@ -60,21 +71,21 @@ run_suite() {
 for bin in "$TOP/$BUILD"/tests/test_*; do
 	[ -x "$bin" ] || continue
 	name=$(basename "$bin")
-	case "$name" in *"$pattern"*) ;; *) continue ;; esac
+	wanted "$name" || continue
 	run_suite "$name" $wrapper "$bin"
 done
 
 for bin in "$TOP/$BUILD"/tests/fuzzreplay_*; do
 	[ -x "$bin" ] || continue
 	name=$(basename "$bin")
-	case "$name" in *"$pattern"*) ;; *) continue ;; esac
+	wanted "$name" || continue
 	run_suite "$name" $wrapper "$bin" "tests/fuzz/corpus/${name#fuzzreplay_}"
 done
 
 for script in "$TOP"/tests/e2e/t*.sh; do
 	[ -f "$script" ] || continue
 	name=$(basename "$script" .sh)
-	case "$name" in *"$pattern"*) ;; *) continue ;; esac
+	wanted "$name" || continue
 	run_suite "$name" sh "$script"
 done
 

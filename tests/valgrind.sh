@@ -62,8 +62,10 @@ for name in $suites; do
 		echo "$name: skipped under valgrind (checks the binary itself)"
 		continue ;;
 	esac
+	# One suite a call: test_stage alone, not test_stage0 again.
 	out=$(TEST_WRAPPER="$logs/vg-unit" SUITE_TIMEOUT=${SUITE_TIMEOUT:-1800} \
-		INTOFOCUS="$logs/intofocus" BUILD=$BUILD tests/run.sh "$name")
+		INTOFOCUS="$logs/intofocus" BUILD=$BUILD SUITE_EXACT=1 \
+		tests/run.sh "$name")
 	echo "$out" | sed '$d'
 	last=$(echo "$out" | tail -1)
 	pass=$((pass + $(echo "$last" | sed 's/ passed.*//')))

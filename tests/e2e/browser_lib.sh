@@ -41,19 +41,6 @@ browser_credentials() {
 	export TMPDIR="$SCRATCH"
 }
 
-# wait_endpoint LOG: PORT from the "endpoint: http://127.0.0.1:PORT" line
-# that sim or serve writes to LOG once listening (empty after 20 s).
-wait_endpoint() {
-	PORT=""
-	i=0
-	while [ -z "$PORT" ] && [ $i -lt 2400 ]; do
-		PORT=$(sed -n 's|.*endpoint: http://127.0.0.1:\([0-9]*\).*|\1|p' \
-			"$1" | head -1)
-		[ -n "$PORT" ] || sleep 0.05
-		i=$((i + 1))
-	done
-}
-
 # browser_tap OUT: the browser script's "ok - ..." and "not ok - ..." lines
 # in OUT as this suite's tests, the rest as comments, and a check that it
 # reported any.

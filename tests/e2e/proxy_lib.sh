@@ -18,14 +18,7 @@ serve_start() {
 	shift
 	"$INTOFOCUS" serve --listen 127.0.0.1:0 "$@" >"$log" 2>&1 &
 	SRV_PID=$!
-	SPORT=""
-	i=0
-	while [ -z "$SPORT" ] && [ $i -lt 2400 ]; do
-		SPORT=$(sed -n 's|.*endpoint: http://127.0.0.1:\([0-9]*\).*|\1|p' \
-			"$log" | head -1)
-		[ -n "$SPORT" ] || sleep 0.05
-		i=$((i + 1))
-	done
+	wait_port SPORT "$SRV_PID" "$log"
 }
 
 serve_stop() {

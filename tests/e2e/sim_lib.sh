@@ -22,17 +22,7 @@ start_sim() {
 		>"sim-$name.log" 2>&1 &
 	pid=$!
 	SIMPIDS="$SIMPIDS $pid"
-	PORT=""
-	# Until it says its port or exits; the bound (120 s) only ends a
-	# hang, since a loaded machine can take seconds to start it.
-	i=0
-	while [ -z "$PORT" ] && [ $i -lt 2400 ]; do
-		PORT=$(sed -n 's|.*endpoint: http://127.0.0.1:\([0-9]*\).*|\1|p' "sim-$name.log" | head -1)
-		[ -n "$PORT" ] && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-		i=$((i + 1))
-	done
+	wait_port PORT "$pid" "sim-$name.log"
 }
 
 # exp_for DIR PORT: DIR/exp.yaml = sim.yaml talking to that simulator,

@@ -13,13 +13,8 @@ mkdir -p "$HOME"
 	"$AWS_SECRET_ACCESS_KEY" &
 FAKE_PID=$!
 trap 'kill $FAKE_PID 2>/dev/null; rm -rf "$SCRATCH"' EXIT
-# Readiness, not timing: wait for the port file (at most ~10 s).
-i=0
-while [ ! -s "$SCRATCH/port" ] && [ $i -lt 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-PORT=$(cat "$SCRATCH/port")
+# Readiness, not timing: wait for the port file (renamed into place).
+wait_port PORT "$FAKE_PID" "$SCRATCH/port" 's|^\([0-9][0-9]*\)$|\1|p'
 EP="http://127.0.0.1:$PORT"
 
 expect_exit 0 "--help exits 0" "$INTOFOCUS" mturk --help

@@ -32,14 +32,7 @@ env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN \
 	--experiment "$TOP/examples/demo.yaml" \
 	>"$SCRATCH/sim.out" 2>"$SCRATCH/sim.err" &
 SIM_PID=$!
-port=""
-i=0
-while [ $i -lt 1200 ] && [ -z "$port" ]; do
-	port=$(sed -n 's/.*endpoint: http:\/\/127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
-		"$SCRATCH/sim.out")
-	[ -n "$port" ] || sleep 0.05
-	i=$((i + 1))
-done
+wait_port port "$SIM_PID" "$SCRATCH/sim.out"
 check "the simulator prints its URL" test -n "$port"
 check "... the lab-mode URL" grep -q "lab mode: http://127.0.0.1:$port/" \
 	"$SCRATCH/sim.out"
@@ -107,14 +100,7 @@ start_sim() {
 		"$INTOFOCUS" sim --listen 127.0.0.1:0 --state-dir "$SCRATCH/state" \
 		>"$SCRATCH/sim.out" 2>"$SCRATCH/sim.err" &
 	SIM_PID=$!
-	port=""
-	i=0
-	while [ $i -lt 1200 ] && [ -z "$port" ]; do
-		port=$(sed -n 's/.*endpoint: http:\/\/127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
-			"$SCRATCH/sim.out")
-		[ -n "$port" ] || sleep 0.05
-		i=$((i + 1))
-	done
+	wait_port port "$SIM_PID" "$SCRATCH/sim.out"
 }
 cat >"$SCRATCH/persist.py" <<'PY'
 import sys, boto3

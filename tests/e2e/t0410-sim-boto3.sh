@@ -19,17 +19,9 @@ env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN \
 	>"$SCRATCH/sim.out" 2>"$SCRATCH/sim.err" &
 SIM_PID=$!
 
-# Wait for the line that names the port (not a timing assertion: the
-# loop only waits for the server to say it is listening).
-port=""
-i=0
-while [ $i -lt 1200 ] && [ -z "$port" ]; do
-	port=$(sed -n 's/.*endpoint: http:\/\/127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
-		"$SCRATCH/sim.out")
-	[ -n "$port" ] || sleep 0.05
-	i=$((i + 1))
-done
-if [ -z "$port" ]; then
+# Wait for the line that names the port (not a timing assertion: it
+# only waits for the server to say it is listening).
+if ! wait_port port "$SIM_PID" "$SCRATCH/sim.out"; then
 	echo "not ok 1 - the simulator started"
 	sed 's/^/# /' "$SCRATCH/sim.err"
 	echo "1..1"

@@ -39,15 +39,8 @@ start() {
 	"$INTOFOCUS" sim --listen 127.0.0.1:0 --experiment m.yaml "$@" \
 		>"sim-$name.log" 2>&1 &
 	SIMPIDS="$SIMPIDS $!"
-	PORT=""
-	i=0
 	# Readiness, not timing: wait for the line naming the port.
-	while [ -z "$PORT" ] && [ $i -lt 2400 ]; do
-		PORT=$(sed -n 's|.*endpoint: http://127.0.0.1:\([0-9]*\).*|\1|p' \
-			"sim-$name.log" | head -1)
-		[ -n "$PORT" ] || sleep 0.05
-		i=$((i + 1))
-	done
+	wait_port PORT "$!" "sim-$name.log"
 }
 
 # answers NAME: the answers of one new 3-worker HIT of image g, stage 1.

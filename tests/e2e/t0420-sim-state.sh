@@ -69,12 +69,7 @@ wait "${SIMPIDS##* }" 2>/dev/null
 "$INTOFOCUS" sim --listen "127.0.0.1:$PORT2" --seed 5 --delay 1 \
 	--experiment sim.yaml --state-dir simdir2 >sim-two-again.log 2>&1 &
 SIMPIDS="$SIMPIDS $!"
-i=0
-while ! grep -q "endpoint: http://127.0.0.1:$PORT2" sim-two-again.log 2>/dev/null &&
-	[ $i -lt 400 ]; do
-	sleep 0.05
-	i=$((i + 1))
-done
+wait_port PORT_AGAIN "$!" sim-two-again.log
 check "the simulator restarted on the same port and directory" \
 	grep -q "endpoint: http://127.0.0.1:$PORT2" sim-two-again.log
 wait "$DAEMON"

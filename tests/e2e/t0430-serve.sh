@@ -61,14 +61,7 @@ check "the session key is private (0600)" \
 	--share 2 --prolific-study study1 --prolific-code CODE123 \
 	--per-ip 20 >"$SCRATCH/srv.out" 2>"$SCRATCH/srv.err" &
 SRV_PID=$!
-port=""
-i=0
-while [ $i -lt 1200 ] && [ -z "$port" ]; do
-	port=$(sed -n 's/.*endpoint: http:\/\/127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
-		"$SCRATCH/srv.out")
-	[ -n "$port" ] || sleep 0.05
-	i=$((i + 1))
-done
+wait_port port "$SRV_PID" "$SCRATCH/srv.out"
 check "serve starts and prints its endpoint" test -n "$port"
 check "... its state directory is now 0700" \
 	test "$(stat -c %a "$SCRATCH/state")" = 700

@@ -28,14 +28,7 @@ export TMPDIR="$SCRATCH"
 "$INTOFOCUS" serve --state-dir prx --listen 127.0.0.1:0 --per-ip 4 \
 	--threads 1 --timeout 300 --trusted-proxy 127.0.0.2 >prx.log 2>&1 &
 SRV_PID=$!
-SPORT=""
-i=0
-while [ -z "$SPORT" ] && [ $i -lt 2400 ]; do
-	SPORT=$(sed -n 's|.*endpoint: http://127.0.0.1:\([0-9]*\).*|\1|p' \
-		prx.log | head -1)
-	[ -n "$SPORT" ] || sleep 0.05
-	i=$((i + 1))
-done
+wait_port SPORT "$SRV_PID" prx.log
 check "the task server starts with a trusted proxy" test -n "$SPORT"
 check "clients the proxy names: one /64 is one client, the next /64 another, IPv4 (also IPv4-mapped) by its address" \
 	"$PYTHON" "$TOP/tests/e2e/serve_ipv6.py" proxy \

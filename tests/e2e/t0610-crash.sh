@@ -7,61 +7,18 @@
 # the daemon's deaths.  Then: no duplicate HIT, every assignment approved
 # exactly once, and final images byte-identical to an undisturbed run.
 . "$TOP/tests/e2e/lib.sh"
+. "$TOP/tests/e2e/crash_lib.sh"
 
-FIX="$TOP/tests/fixtures/daemon"
-PY=${PYTHON:-/usr/bin/python3}
-cp "$FIX"/group.jpg "$FIX"/street.jpg .
-cat >sim.yaml <<'YAML'
-name: crash
-mturk:
-  environment: simulator
-  poll_interval: 1s
-hit:
-  reward: "0.10"
-  workers: 3
-stages: [41, 21, 13]
-YAML
-two_photos_yaml >>sim.yaml
-
+crash_study sim.yaml crash "41, 21, 13" 3
 . "$TOP/tests/e2e/sim_lib.sh"
-
-start_sim calm --seed 7
-check "the undisturbed simulator started" test -n "$PORT"
-exp_for calm "$PORT"
-expect_exit 0 "an undisturbed run finishes" "$INTOFOCUS" run calm/exp.yaml --state-dir calm/st
-CALM_PORT=$PORT
-
-start_sim crash --seed 7
-check "the crash simulator started" test -n "$PORT"
-exp_for crash "$PORT"
+crash_sims 7
 # Rounds over every kind of crash point: in round R each run dies at the
 # R-th point of one kind (INTOFOCUS_TEST_CRASH_LABEL), so the kills move
 # further into the work round after round, until a run finishes.
-runs=0
-kills=0
-round=0
-rc=1
-while [ $rc -ne 0 ] && [ $runs -lt 300 ]; do
-	round=$((round + 1))
-	for point in render post wait final done "after PutObject" \
-		"HIT intent recorded" "after CreateHIT" \
-		"after ListAssignmentsForHIT" "assignments recorded" \
-		"after ApproveAssignment" "after AssociateQualification" \
-		"after UpdateHITReviewStatus"; do
-		runs=$((runs + 1))
-		INTOFOCUS_TEST_CRASH_AT=$round INTOFOCUS_TEST_CRASH_LABEL="$point" \
-			"$INTOFOCUS" run crash/exp.yaml --state-dir crash/st >>crash.log 2>&1
-		rc=$?
-		[ $rc -eq 0 ] && break
-		if [ $rc -ne 137 ]; then
-			echo "# run $runs exited $rc"
-			break 2
-		fi
-		kills=$((kills + 1))
-	done
-done
-echo "# $kills kills in $runs runs, at:"
-grep -o "crash point [0-9]* ([^)]*)" crash.log | sed 's/.*(//; s/)//' | sort | uniq -c | sed 's/^/#   /'
+crash_rounds 300 crash.log "$INTOFOCUS" run crash/exp.yaml --state-dir crash/st
+rc=$CRASH_RC
+kills=$CRASH_KILLS
+crash_points_met crash.log
 check "the daemon survived being killed at every crash point" test "$rc" -eq 0
 check "it was killed at least once per kind of point" test "$kills" -ge 13
 for point in "HIT intent recorded" "after CreateHIT" "after ApproveAssignment" \

@@ -10,6 +10,7 @@
 # approved twice, no bonus paid twice, none rejected, every participant
 # whose answers are valid approved and paid once, the others left alone.
 . "$TOP/tests/e2e/lib.sh"
+. "$TOP/tests/e2e/crash_lib.sh"
 
 FIX="$TOP/tests/fixtures/daemon"
 PY=${PYTHON:-/usr/bin/python3}
@@ -21,13 +22,7 @@ cp "$FIX"/group.jpg "$FIX"/street.jpg .
 "$TOP/$BUILD/fakes/fake_prolific_server" "$TOKEN" "$STUDY" >fake.log 2>&1 &
 FAKEPID=$!
 trap 'kill $FAKEPID 2>/dev/null; rm -rf "$SCRATCH"' EXIT
-URL=""
-i=0
-while [ -z "$URL" ] && [ $i -lt 400 ]; do
-	URL=$(sed -n 's|^url: \(http://127.0.0.1:[0-9]*\)$|\1|p' fake.log | head -1)
-	[ -n "$URL" ] || sleep 0.05
-	i=$((i + 1))
-done
+wait_port URL "$FAKEPID" fake.log 's|^url: \(http://127.0.0.1:[0-9]*\)$|\1|p'
 check "the fake Prolific started" test -n "$URL"
 fake() { # fake METHOD PATH?QUERY: the fake's control surface
 	curl -sf -X "$1" -H "Authorization: Token $TOKEN" "$URL/_fake/$2"
@@ -90,32 +85,18 @@ inject() {
 }
 
 export INTOFOCUS_TEST_PROLIFIC_SETTLE_S=1
-runs=0
-kills=0
-round=0
-rc=1
-while [ $rc -ne 0 ] && [ $runs -lt 300 ]; do
-	round=$((round + 1))
-	for point in "prolific intent recorded" "prolific approval sending" \
-		"prolific approval done unsaved" "prolific approval done" \
-		"prolific bonus created unsaved" "prolific bonus created" \
-		"prolific bonus paying" "prolific bonus paid unsaved" \
-		"prolific bonus paid"; do
-		runs=$((runs + 1))
-		inject $runs
-		INTOFOCUS_TEST_CRASH_AT=$round INTOFOCUS_TEST_CRASH_LABEL="$point" \
-			"$INTOFOCUS" run exp.yaml --state-dir st --sim-seed 7 >>crash.log 2>&1
-		rc=$?
-		[ $rc -eq 0 ] && break
-		if [ $rc -ne 137 ]; then
-			echo "# run $runs exited $rc"
-			break 2
-		fi
-		kills=$((kills + 1))
-	done
-done
-echo "# $kills kills in $runs runs, at:"
-grep -o "crash point [0-9]* ([^)]*)" crash.log | sed 's/.*(//; s/)//' | sort | uniq -c | sed 's/^/#   /'
+# Prolific's kinds of crash point (daemon/recruit.c).
+CRASH_POINTS="prolific intent recorded|prolific approval sending"
+CRASH_POINTS="$CRASH_POINTS|prolific approval done unsaved"
+CRASH_POINTS="$CRASH_POINTS|prolific approval done"
+CRASH_POINTS="$CRASH_POINTS|prolific bonus created unsaved"
+CRASH_POINTS="$CRASH_POINTS|prolific bonus created|prolific bonus paying"
+CRASH_POINTS="$CRASH_POINTS|prolific bonus paid unsaved|prolific bonus paid"
+CRASH_BEFORE_RUN=inject
+crash_rounds 300 crash.log "$INTOFOCUS" run exp.yaml --state-dir st \
+	--sim-seed 7
+rc=$CRASH_RC
+crash_points_met crash.log
 check "run survived being killed at every Prolific step" test "$rc" -eq 0
 for point in "prolific intent recorded" "prolific approval sending" \
 	"prolific approval done unsaved" "prolific approval done" \

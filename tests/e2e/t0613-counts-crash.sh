@@ -10,6 +10,7 @@
 #    until a run finishes (as t0610): after every kill the counts equal a
 #    count over the rows, and at the end too.
 . "$TOP/tests/e2e/lib.sh"
+. "$TOP/tests/e2e/crash_lib.sh"
 
 FIX="$TOP/tests/fixtures/daemon"
 
@@ -82,46 +83,21 @@ check "one image went to work" test \
 	"$(db "SELECT COUNT(*) FROM images WHERE state != 'render'")" = 1
 
 # ---- 2. kill -9 at every kind of crash point --------------------------------
-cp "$FIX"/group.jpg "$FIX"/street.jpg .
-cat >small.yaml <<'YAML'
-name: counts
-mturk:
-  environment: simulator
-  poll_interval: 1s
-hit:
-  reward: "0.10"
-  workers: 2
-stages: [41, 13]
-YAML
-two_photos_yaml >>small.yaml
-runs=0
-kills=0
-round=0
+crash_study small.yaml counts "41, 13" 2
 wrong=0
-rc=1
-while [ $rc -ne 0 ] && [ $runs -lt 200 ]; do
-	round=$((round + 1))
-	for point in render post wait final done "after PutObject" \
-		"HIT intent recorded" "after CreateHIT" \
-		"after ListAssignmentsForHIT" "assignments recorded" \
-		"after ApproveAssignment" "after UpdateHITReviewStatus"; do
-		runs=$((runs + 1))
-		INTOFOCUS_TEST_CRASH_AT=$round INTOFOCUS_TEST_CRASH_LABEL="$point" \
-			"$INTOFOCUS" run small.yaml --state-dir st >>crash.log 2>&1
-		rc=$?
-		[ $rc -eq 0 ] && break
-		if [ $rc -ne 137 ]; then
-			echo "# run $runs exited $rc"
-			break 2
-		fi
-		kills=$((kills + 1))
-		if ! counts_true st/state.db >>wrong.log 2>&1; then
-			wrong=$((wrong + 1))
-			echo "# counts wrong after the kill at $point, round $round"
-		fi
-	done
-done
-echo "# $kills kills in $runs runs"
+# after_kill KIND ROUND: the counts are still the rows'.
+after_kill() {
+	if ! counts_true st/state.db >>wrong.log 2>&1; then
+		wrong=$((wrong + 1))
+		echo "# counts wrong after the kill at $1, round $2"
+	fi
+}
+CRASH_AFTER_KILL=after_kill
+# The twelve kinds of point this suite always went through.
+CRASH_POINTS=$(echo "$CRASH_POINTS" | sed 's/|after AssociateQualification//')
+crash_rounds 200 crash.log "$INTOFOCUS" run small.yaml --state-dir st
+rc=$CRASH_RC
+kills=$CRASH_KILLS
 check "the study finished through the kills" test "$rc" -eq 0
 check "it was killed at least once per kind of point" test "$kills" -ge 12
 check "after every kill the counts were the rows'" test "$wrong" -eq 0

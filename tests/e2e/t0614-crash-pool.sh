@@ -7,20 +7,9 @@
 # duplicate HIT, every assignment approved, and final images byte-identical
 # to an undisturbed run.
 . "$TOP/tests/e2e/lib.sh"
+. "$TOP/tests/e2e/crash_lib.sh"
 
-FIX="$TOP/tests/fixtures/daemon"
-cp "$FIX"/group.jpg "$FIX"/street.jpg .
-cat >sim.yaml <<'YAML'
-name: crashpool
-mturk:
-  environment: simulator
-  poll_interval: 1s
-hit:
-  reward: "0.10"
-  workers: 2
-stages: [41, 13]
-YAML
-two_photos_yaml >>sim.yaml
+crash_study sim.yaml crashpool "41, 13" 2
 cat >>sim.yaml <<'YAML'
   - id: group2
     file: group.jpg
@@ -29,41 +18,11 @@ cat >>sim.yaml <<'YAML'
 YAML
 
 . "$TOP/tests/e2e/sim_lib.sh"
-
-start_sim calm --seed 5
-check "the undisturbed simulator started" test -n "$PORT"
-exp_for calm "$PORT"
-expect_exit 0 "an undisturbed run finishes" "$INTOFOCUS" run calm/exp.yaml --state-dir calm/st
-CALM_PORT=$PORT
-
-start_sim crash --seed 5
-check "the crash simulator started" test -n "$PORT"
-exp_for crash "$PORT"
-runs=0
-kills=0
-round=0
-rc=1
-while [ $rc -ne 0 ] && [ $runs -lt 300 ]; do
-	round=$((round + 1))
-	for point in render post wait final done "after PutObject" \
-		"HIT intent recorded" "after CreateHIT" \
-		"after ListAssignmentsForHIT" "assignments recorded" \
-		"after ApproveAssignment" "after AssociateQualification" \
-		"after UpdateHITReviewStatus"; do
-		runs=$((runs + 1))
-		INTOFOCUS_TEST_CRASH_POOL=1 INTOFOCUS_TEST_CRASH_AT=$round \
-			INTOFOCUS_TEST_CRASH_LABEL="$point" \
-			"$INTOFOCUS" run crash/exp.yaml --state-dir crash/st >>crash.log 2>&1
-		rc=$?
-		[ $rc -eq 0 ] && break
-		if [ $rc -ne 137 ]; then
-			echo "# run $runs exited $rc"
-			break 2
-		fi
-		kills=$((kills + 1))
-	done
-done
-echo "# $kills kills in $runs runs"
+crash_sims 5
+crash_rounds 300 crash.log env INTOFOCUS_TEST_CRASH_POOL=1 \
+	"$INTOFOCUS" run crash/exp.yaml --state-dir crash/st
+rc=$CRASH_RC
+kills=$CRASH_KILLS
 check "the daemon survived being killed mid-pass, steps at once" test "$rc" -eq 0
 # How far a run gets before its N-th crash point depends on how its
 # threads interleave, so the number of kills does too (CI saw 5 in 6 runs,

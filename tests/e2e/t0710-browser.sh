@@ -19,7 +19,7 @@ browser_credentials AKIDBROWSERTEST00000 browser-test-secret
 
 "$INTOFOCUS" sim --listen 127.0.0.1:0 --no-crowd >sim.log 2>&1 &
 SIM_PID=$!
-wait_endpoint sim.log
+wait_port PORT "$SIM_PID" sim.log
 check "the simulator starts in lab mode" test -n "$PORT"
 
 cp "$TOP/tests/fixtures/daemon/group.jpg" .

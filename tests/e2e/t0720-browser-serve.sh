@@ -20,7 +20,7 @@ browser_credentials AKIDSERVEBROWSER0001 serve-browser-test-secret
 	--prolific-study 60a1b2c3d4e5f60718293a4b --prolific-code C0DE42 \
 	>srv.log 2>&1 &
 SRV_PID=$!
-wait_endpoint srv.log
+wait_port PORT "$SRV_PID" srv.log
 check "the task server starts" test -n "$PORT"
 BASE="http://127.0.0.1:$PORT"
 LINK=$("$INTOFOCUS" serve link --state-dir srv --public-url "$BASE" \

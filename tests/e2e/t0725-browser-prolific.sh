@@ -42,13 +42,7 @@ TOKEN=t0725-prolific-token-0123456789
 unset CREDENTIALS_DIRECTORY
 "$TOP/$BUILD/fakes/fake_prolific_server" "$TOKEN" "$STUDY" >fake.out 2>&1 &
 FAKE_PID=$!
-FAKE_URL=""
-i=0
-while [ -z "$FAKE_URL" ] && [ $i -lt 400 ]; do
-	FAKE_URL=$(sed -n 's|^url: ||p' fake.out)
-	[ -n "$FAKE_URL" ] || sleep 0.05
-	i=$((i + 1))
-done
+wait_port FAKE_URL "$FAKE_PID" fake.out 's|^url: ||p'
 check "the fake Prolific API starts" test -n "$FAKE_URL"
 # fake METHOD PATH: the fake's control surface (its JSON on stdout).
 fake() {
@@ -126,7 +120,7 @@ expect_stderr "... naming both" \
 "$INTOFOCUS" serve --listen 127.0.0.1:0 --state-dir srv \
 	--experiment serve.yaml >srv.log 2>&1 &
 SRV_PID=$!
-wait_endpoint srv.log
+wait_port PORT "$SRV_PID" srv.log
 check "the task server starts" test -n "$PORT"
 check "... with the study and the share from the experiment" \
 	grep -q "share 2; Prolific $STUDY" srv.log

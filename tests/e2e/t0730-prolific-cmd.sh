@@ -22,13 +22,7 @@ unset PROLIFIC_TOKEN CREDENTIALS_DIRECTORY STATE_DIRECTORY
 check "the fake Prolific is built (make tests-build)" test -x "$FAKE"
 "$FAKE" "$TOKEN" "$STUDY" >fake.out 2>&1 &
 FAKE_PID=$!
-URL=""
-i=0
-while [ -z "$URL" ] && [ $i -lt 200 ]; do
-	URL=$(sed -n 's|^url: ||p' fake.out)
-	[ -n "$URL" ] || sleep 0.05
-	i=$((i + 1))
-done
+wait_port URL "$FAKE_PID" fake.out 's|^url: ||p'
 check "the fake Prolific listens" test -n "$URL"
 
 # fake METHOD PATH: the fake's control surface (JSON answer on stdout).

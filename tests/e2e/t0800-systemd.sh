@@ -98,13 +98,8 @@ env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_PROFILE \
 	CREDENTIALS_DIRECTORY="$SCRATCH/cred" \
 	"$INTOFOCUS" sim --listen 127.0.0.1:0 >sim.out 2>&1 &
 sim_pid=$!
-endpoint=""
-i=0
-while [ -z "$endpoint" ] && [ "$i" -lt 300 ] && kill -0 "$sim_pid" 2>/dev/null; do
-	endpoint=$(sed -n 's|.*API and S3 endpoint: \(http://127\.0\.0\.1:[0-9]*\).*|\1|p' sim.out)
-	[ -n "$endpoint" ] || sleep 0.1
-	i=$((i + 1))
-done
+wait_port endpoint "$sim_pid" sim.out \
+	's|.*API and S3 endpoint: \(http://127\.0\.0\.1:[0-9]*\).*|\1|p'
 if grep -q "not implemented yet" sim.out; then
 	skip "credentials: intofocus sim is not implemented yet"
 elif [ -z "$endpoint" ]; then

@@ -139,13 +139,7 @@ no_secret "no secret in the killed run's log" crash.out crash.log
 # these credentials (its one key pair comes from the same environment).
 "$INTOFOCUS" sim --listen 127.0.0.1:0 >sim.log 2>&1 &
 SIMPID=$!
-PORT=""
-i=0
-while [ -z "$PORT" ] && [ $i -lt 400 ]; do
-	PORT=$(sed -n 's|.*endpoint: http://127.0.0.1:\([0-9]*\).*|\1|p' sim.log | head -1)
-	[ -n "$PORT" ] || sleep 0.05
-	i=$((i + 1))
-done
+wait_port PORT "$SIMPID" sim.log
 check "the external simulator started" test -n "$PORT"
 expect_exit 0 "mturk --verbose GetAccountBalance succeeds" \
 	"$INTOFOCUS" mturk GetAccountBalance --endpoint "http://127.0.0.1:$PORT" --verbose

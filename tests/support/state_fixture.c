@@ -1,10 +1,9 @@
 /*
  * tests/support/state_fixture.c - see state_fixture.h.
  */
-#define _XOPEN_SOURCE 700 /* nftw */
 #include "tests/support/state_fixture.h"
+#include "tests/support/tmpdir.h"
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -35,23 +34,13 @@ state_fixture_new(const char *tag, const char *sub)
 	return f;
 }
 
-static int
-remove_entry(const char *path, const struct stat *sb, int flag,
-	     struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
 void
 state_fixture_free(struct state_fixture *f)
 {
 	if (f == NULL)
 		return;
 	state_close(f->st);
-	if (nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-		perror(f->dir);
+	(void)tmpdir_remove(f->dir);
 	free(f->sub);
 	free(f);
 }

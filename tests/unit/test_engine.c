@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "tests/support/engine_rig.h"
 #include "daemon/daemon.h"
 #include "config/config.h"
 #include "mturk/mturk.h"
@@ -30,11 +31,7 @@
 #define MAX_PASSES 2000
 
 struct fx {
-	char dir[64];	/* scratch: the experiment, state, outputs */
-	char top[1024]; /* the source tree, for the fixture photos */
-	char yaml[128];
-	int64_t now; /* the clock of daemon and simulator, seconds */
-	struct engine *e;
+	struct engine_rig rig;	/* dir, top, yaml, the clock, the engine */
 	struct sim_server *sim; /* a simulator of the test's own, or NULL */
 	bool sim_no_push;	/* the embedded simulator offers no push */
 	int64_t sim_delay_ms;	/* its workers' delay */
@@ -56,33 +53,15 @@ struct exp_spec {
 	const char *poll_interval; /* NULL: "1s" */
 };
 
-static int64_t
-test_now(void *arg)
-{
-	const struct fx *x = arg;
-
-	return x->now;
-}
-
-static int64_t
-test_clock_ms(void *arg)
-{
-	return test_now(arg) * 1000;
-}
-
 static int
 setup(void **state)
 {
 	struct fx *x = calloc(1, sizeof(*x));
 
-	if (x == NULL)
+	if (x == NULL || engine_rig_init(&x->rig, "engine") != 0) {
+		free(x);
 		return -1;
-	snprintf(x->dir, sizeof(x->dir), "/tmp/intofocus-engine.XXXXXX");
-	if (mkdtemp(x->dir) == NULL || getcwd(x->top, sizeof(x->top)) == NULL)
-		return -1;
-	snprintf(x->yaml, sizeof(x->yaml), "%s/exp.yaml", x->dir);
-	/* A fixed start: every run of the suite sees the same times. */
-	x->now = 1790000000;
+	}
 	*state = x;
 	return 0;
 }
@@ -91,13 +70,12 @@ static int
 teardown(void **state)
 {
 	struct fx *x = *state;
-	char cmd[128];
 
-	engine_close(x->e);
+	/* The engine before the simulator it talks to. */
+	engine_close(x->rig.e);
+	x->rig.e = NULL;
 	sim_free(x->sim);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", x->dir);
-	if (system(cmd) != 0)
-		return -1;
+	engine_rig_cleanup(&x->rig);
 	free(x);
 	return 0;
 }
@@ -111,7 +89,7 @@ write_exp(struct fx *x, const struct exp_spec *s)
 		"[[40, 50, 48, 60], [150, 60, 40, 50], [240, 120, 20, 24]]",
 		"[[30, 30, 60, 72], [180, 100, 12, 14]]",
 	};
-	FILE *f = fopen(x->yaml, "w");
+	FILE *f = fopen(x->rig.yaml, "w");
 
 	assert_non_null(f);
 	fprintf(f, "name: %s\nmturk:\n  environment: simulator\n"
@@ -136,7 +114,7 @@ write_exp(struct fx *x, const struct exp_spec *s)
 			"  - id: %s\n"
 			"    file: %s/tests/fixtures/daemon/%s.jpg\n"
 			"    ground_truth: %s\n",
-			ids[i], x->top, ids[i], truth[i]);
+			ids[i], x->rig.top, ids[i], truth[i]);
 	assert_int_equal(fclose(f), 0);
 }
 
@@ -144,22 +122,11 @@ static void
 open_engine(struct fx *x)
 {
 	struct engine_config cfg;
-	struct errbuf eb = {0};
-	char state_dir[128];
 
-	snprintf(state_dir, sizeof(state_dir), "%s/state", x->dir);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.exp_path = x->yaml;
-	cfg.state_dir = state_dir;
-	cfg.threads = 1;
-	cfg.sim_seed = 7;
-	cfg.sim_memory = true;
+	engine_rig_config(&x->rig, 7, &cfg);
 	cfg.sim_no_push = x->sim_no_push;
 	cfg.sim_delay_ms = x->sim_delay_ms;
-	cfg.now = test_now;
-	cfg.now_arg = x;
-	if (engine_open(&cfg, NULL, &x->e, &eb) != IF_OK)
-		fail_msg("engine_open: %s", eb.msg);
+	engine_rig_open(&x->rig, &cfg);
 }
 
 /*
@@ -174,14 +141,14 @@ drive(struct fx *x, bool until_paused)
 	struct errbuf eb = {0};
 
 	for (int i = 0; i < MAX_PASSES; i++) {
-		if (engine_pass(x->e, &p, &eb) != IF_OK)
+		if (engine_pass(x->rig.e, &p, &eb) != IF_OK)
 			fail_msg("engine_pass: %s", eb.msg);
 		if (p.finished || p.final == p.images)
 			return p;
 		if (until_paused && p.final + p.paused == p.images)
 			return p;
-		if (p.next_at > x->now)
-			x->now = p.next_at;
+		if (p.next_at > x->rig.now)
+			x->rig.now = p.next_at;
 	}
 	fail_msg("no end after %d passes", MAX_PASSES);
 	return p;
@@ -190,7 +157,7 @@ drive(struct fx *x, bool until_paused)
 static struct run_ctx *
 ctx_of(struct fx *x)
 {
-	return engine_ctx(x->e);
+	return engine_ctx(x->rig.e);
 }
 
 /*
@@ -599,19 +566,19 @@ test_budget_pause_and_reload(void **state)
 	assert_int_equal(nh, 2);
 	free(hits);
 	/* Paused images wait without posting. */
-	x->now += 3600;
+	x->rig.now += 3600;
 	p = drive(x, true);
 	assert_int_equal(p.paused, 2);
 	assert_int_equal(p.total_hits, 2);
 
 	/* A file that does not load is refused; the old plan goes on. */
 	{
-		FILE *f = fopen(x->yaml, "w");
+		FILE *f = fopen(x->rig.yaml, "w");
 		assert_non_null(f);
 		fputs("name: budget\nstages: [41, 13\n", f);
 		assert_int_equal(fclose(f), 0);
 	}
-	assert_int_equal(engine_reload(x->e, &eb), IF_OK);
+	assert_int_equal(engine_reload(x->rig.e, &eb), IF_OK);
 	assert_int_equal(ctx_of(x)->exp->budget_cents, 110);
 	assert_int_equal(ctx_of(x)->exp->nimages, 2);
 	p = drive(x, true);
@@ -619,7 +586,7 @@ test_budget_pause_and_reload(void **state)
 
 	s.budget = "5.00";
 	write_exp(x, &s);
-	assert_int_equal(engine_reload(x->e, &eb), IF_OK);
+	assert_int_equal(engine_reload(x->rig.e, &eb), IF_OK);
 	assert_int_equal(ctx_of(x)->exp->budget_cents, 500);
 	p = drive(x, false);
 	assert_int_equal(p.done, 2);
@@ -657,8 +624,8 @@ test_expired_hit_fails_the_image(void **state)
 	scfg.crowd_off = true;
 	scfg.access_key_id = SIM_DEFAULT_ACCESS_KEY_ID;
 	scfg.secret_access_key = SIM_DEFAULT_SECRET_ACCESS_KEY;
-	scfg.clock_ms = test_clock_ms;
-	scfg.clock_ctx = x;
+	scfg.clock_ms = engine_rig_clock_ms;
+	scfg.clock_ctx = &x->rig;
 	x->sim = sim_new(&scfg, &eb);
 	if (x->sim == NULL)
 		fail_msg("sim_new: %s", eb.msg);
@@ -683,7 +650,7 @@ test_expired_hit_fails_the_image(void **state)
 	assert_int_equal(nh, 1);
 	assert_int_equal(hits[0].extensions, 2);
 	assert_true(hits[0].expires_at > hits[0].created_at + 30);
-	assert_true(x->now >= hits[0].expires_at);
+	assert_true(x->rig.now >= hits[0].expires_at);
 	assert_int_not_equal(hits[0].closed, HIT_OPEN);
 	/* The simulator agrees: extended to that time, never answered. */
 	assert_int_equal(mturk_get_hit(ctx_of(x)->client, hits[0].hit_id, &mh,
@@ -778,15 +745,15 @@ test_next_hit_in_the_same_pass(void **state)
 	open_engine(x);
 	do {
 		before = results;
-		if (engine_pass(x->e, &p, &eb) != IF_OK)
+		if (engine_pass(x->rig.e, &p, &eb) != IF_OK)
 			fail_msg("engine_pass: %s", eb.msg);
 		passes++;
 		results = assert_no_image_between_stages(x, 3);
 		/* Every pass after the first finishes a stage of each. */
 		if (passes > 1)
 			assert_int_equal(results, before + 2);
-		if (p.next_at > x->now)
-			x->now = p.next_at;
+		if (p.next_at > x->rig.now)
+			x->rig.now = p.next_at;
 	} while (p.final < p.images && passes < MAX_PASSES);
 	assert_int_equal(p.done, 2);
 	assert_int_equal(passes, 3 + 1);
@@ -853,20 +820,20 @@ post_first_stage(struct fx *x, const struct exp_spec *s)
 	struct engine_progress p;
 	struct errbuf eb = {0};
 	struct image_rec im;
-	int64_t poll_at = x->now + 60;
+	int64_t poll_at = x->rig.now + 60;
 
 	x->sim_delay_ms = PUSH_DELAY_MS;
 	write_exp(x, s);
 	open_engine(x);
 	for (int i = 0; i < 2; i++)
-		if (engine_pass(x->e, &p, &eb) != IF_OK)
+		if (engine_pass(x->rig.e, &p, &eb) != IF_OK)
 			fail_msg("engine_pass: %s", eb.msg);
 	im = the_image(x);
 	assert_int_equal(im.state, IMAGE_WAIT);
 	assert_int_equal(im.stage, 1);
 	assert_int_equal(im.next_at, poll_at);
 	assert_int_equal(p.next_at, poll_at);
-	x->now += 3 * PUSH_DELAY_MS / 1000;
+	x->rig.now += 3 * PUSH_DELAY_MS / 1000;
 	return poll_at;
 }
 
@@ -890,20 +857,20 @@ test_push_wakes_the_daemon(void **state)
 	int64_t posted, poll_at;
 
 	poll_at = post_first_stage(x, &s);
-	posted = x->now;
+	posted = x->rig.now;
 	assert_true(mturk_client_push_offered(ctx_of(x)->client));
 	memset(&p, 0, sizeof(p));
 	p.next_at = poll_at;
 	/* At most a minute of the wall clock; the push answers at once. */
-	assert_int_equal(engine_wait(x->e, &p, 60000, &how, &eb), IF_OK);
+	assert_int_equal(engine_wait(x->rig.e, &p, 60000, &how, &eb), IF_OK);
 	assert_int_equal(how, PUSH_WOKE);
 	assert_int_equal(mturk_client_push_sent(ctx_of(x)->client), 1);
 	im = the_image(x);
 	assert_int_equal(im.next_at, posted);
 	assert_false(stage_done(x, 1));
-	if (engine_pass(x->e, &p, &eb) != IF_OK)
+	if (engine_pass(x->rig.e, &p, &eb) != IF_OK)
 		fail_msg("engine_pass: %s", eb.msg);
-	assert_int_equal(x->now, posted);
+	assert_int_equal(x->rig.now, posted);
 	assert_true(stage_done(x, 1));
 	im = the_image(x);
 	assert_int_equal(im.state, IMAGE_WAIT);
@@ -943,19 +910,19 @@ test_no_push_falls_back_to_polling(void **state)
 	memset(&p, 0, sizeof(p));
 	p.next_at = poll_at;
 	/* A millisecond's sleep stands for the minute. */
-	assert_int_equal(engine_wait(x->e, &p, 1, &how, &eb), IF_OK);
+	assert_int_equal(engine_wait(x->rig.e, &p, 1, &how, &eb), IF_OK);
 	assert_int_equal(how, PUSH_ABSENT);
 	assert_int_equal(mturk_client_push_sent(ctx_of(x)->client), 0);
 	im = the_image(x);
 	assert_int_equal(im.next_at, poll_at);
 	/* Nothing due yet, though the answers are in. */
-	if (engine_pass(x->e, &p, &eb) != IF_OK)
+	if (engine_pass(x->rig.e, &p, &eb) != IF_OK)
 		fail_msg("engine_pass: %s", eb.msg);
 	assert_false(stage_done(x, 1));
 	assert_int_equal(p.next_at, poll_at);
 	/* The poll interval passes: the poll reads it. */
-	x->now = p.next_at;
-	if (engine_pass(x->e, &p, &eb) != IF_OK)
+	x->rig.now = p.next_at;
+	if (engine_pass(x->rig.e, &p, &eb) != IF_OK)
 		fail_msg("engine_pass: %s", eb.msg);
 	assert_true(stage_done(x, 1));
 	assert_int_equal(the_image(x).stage, 2);
@@ -982,8 +949,8 @@ test_failed_push_falls_back_to_polling(void **state)
 	scfg.crowd_delay_ms = PUSH_DELAY_MS;
 	scfg.access_key_id = SIM_DEFAULT_ACCESS_KEY_ID;
 	scfg.secret_access_key = SIM_DEFAULT_SECRET_ACCESS_KEY;
-	scfg.clock_ms = test_clock_ms;
-	scfg.clock_ctx = x;
+	scfg.clock_ms = engine_rig_clock_ms;
+	scfg.clock_ctx = &x->rig;
 	x->sim = sim_new(&scfg, &eb);
 	if (x->sim == NULL)
 		fail_msg("sim_new: %s", eb.msg);
@@ -994,9 +961,9 @@ test_failed_push_falls_back_to_polling(void **state)
 	x->sim = NULL;
 	memset(&p, 0, sizeof(p));
 	p.next_at = poll_at;
-	assert_int_equal(engine_wait(x->e, &p, 1, &how, &eb), IF_OK);
+	assert_int_equal(engine_wait(x->rig.e, &p, 1, &how, &eb), IF_OK);
 	assert_int_equal(how, PUSH_FAILED);
-	assert_int_equal(engine_wait(x->e, &p, 1, &how, &eb), IF_OK);
+	assert_int_equal(engine_wait(x->rig.e, &p, 1, &how, &eb), IF_OK);
 	assert_int_equal(how, PUSH_ABSENT);
 	assert_int_equal(mturk_client_push_sent(ctx_of(x)->client), 1);
 	assert_int_equal(the_image(x).next_at, poll_at);
@@ -1028,7 +995,7 @@ test_watchdog_pinged_within_a_pass(void **state)
 
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	assert_true(fd >= 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", x->dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", x->rig.dir);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
 	setenv("NOTIFY_SOCKET", sa.sun_path, 1);
@@ -1038,7 +1005,7 @@ test_watchdog_pinged_within_a_pass(void **state)
 	open_engine(x);
 	assert_int_equal(ctx_of(x)->notify.watchdog_usec, 60000000);
 	/* One pass posts both images' first HITs: two steps, two pings. */
-	if (engine_pass(x->e, &p, &eb) != IF_OK)
+	if (engine_pass(x->rig.e, &p, &eb) != IF_OK)
 		fail_msg("engine_pass: %s", eb.msg);
 	/* sd_notify() reads the socket's name at each call. */
 	unsetenv("NOTIFY_SOCKET");

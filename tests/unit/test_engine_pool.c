@@ -15,43 +15,29 @@
 #include "daemon/daemon.h"
 #include "config/config.h"
 #include "mturk/mturk.h"
+#include "tests/support/engine_rig.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define MAX_PASSES 200
 #define NIMAGES 4
 
+/* The rig is the whole fixture: its dir, top, yaml, clock and engine. */
 struct fx {
-	char dir[64];
-	char top[1024];
-	char yaml[128];
-	int64_t now;
-	struct engine *e;
+	struct engine_rig rig;
 };
-
-static int64_t
-test_now(void *arg)
-{
-	const struct fx *x = arg;
-
-	return x->now;
-}
 
 static int
 setup(void **state)
 {
 	struct fx *x = calloc(1, sizeof(*x));
 
-	if (x == NULL)
+	if (x == NULL || engine_rig_init(&x->rig, "pool") != 0) {
+		free(x);
 		return -1;
-	snprintf(x->dir, sizeof(x->dir), "/tmp/intofocus-pool.XXXXXX");
-	if (mkdtemp(x->dir) == NULL || getcwd(x->top, sizeof(x->top)) == NULL)
-		return -1;
-	snprintf(x->yaml, sizeof(x->yaml), "%s/exp.yaml", x->dir);
-	x->now = 1790000000;
+	}
 	*state = x;
 	return 0;
 }
@@ -60,12 +46,8 @@ static int
 teardown(void **state)
 {
 	struct fx *x = *state;
-	char cmd[128];
 
-	engine_close(x->e);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", x->dir);
-	if (system(cmd) != 0)
-		return -1;
+	engine_rig_cleanup(&x->rig);
 	free(x);
 	return 0;
 }
@@ -75,7 +57,7 @@ static void
 write_exp(struct fx *x, const char *name, const char *budget)
 {
 	static const char *const files[] = {"group", "street"};
-	FILE *f = fopen(x->yaml, "w");
+	FILE *f = fopen(x->rig.yaml, "w");
 
 	assert_non_null(f);
 	fprintf(f,
@@ -93,7 +75,7 @@ write_exp(struct fx *x, const char *name, const char *budget)
 		fprintf(f,
 			"  - id: %s%d\n"
 			"    file: %s/tests/fixtures/daemon/%s.jpg\n",
-			files[i % 2], i, x->top, files[i % 2]);
+			files[i % 2], i, x->rig.top, files[i % 2]);
 	assert_int_equal(fclose(f), 0);
 }
 
@@ -101,27 +83,16 @@ static void
 open_engine(struct fx *x)
 {
 	struct engine_config cfg;
-	struct errbuf eb = {0};
-	char state_dir[128];
 
-	snprintf(state_dir, sizeof(state_dir), "%s/state", x->dir);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.exp_path = x->yaml;
-	cfg.state_dir = state_dir;
-	cfg.threads = 1;
-	cfg.sim_seed = 11;
-	cfg.sim_memory = true;
+	engine_rig_config(&x->rig, 11, &cfg);
 	cfg.sim_no_push = true;
-	cfg.now = test_now;
-	cfg.now_arg = x;
-	if (engine_open(&cfg, NULL, &x->e, &eb) != IF_OK)
-		fail_msg("engine_open: %s", eb.msg);
+	engine_rig_open(&x->rig, &cfg);
 }
 
 static struct run_ctx *
 ctx_of(struct fx *x)
 {
-	return engine_ctx(x->e);
+	return engine_ctx(x->rig.e);
 }
 
 static void
@@ -136,10 +107,10 @@ pass(struct fx *x)
 	struct engine_progress p;
 	struct errbuf eb = {0};
 
-	if (engine_pass(x->e, &p, &eb) != IF_OK)
+	if (engine_pass(x->rig.e, &p, &eb) != IF_OK)
 		fail_msg("engine_pass: %s", eb.msg);
-	if (p.next_at > x->now)
-		x->now = p.next_at;
+	if (p.next_at > x->rig.now)
+		x->rig.now = p.next_at;
 	return p;
 }
 

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "sim/sim_private.h"
+#include "tests/support/tmpdir.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -43,27 +44,6 @@ rnd(struct fixture *f, unsigned n)
 	return (unsigned)(f->rnd >> 33) % n;
 }
 
-static char *
-make_tmpdir(void)
-{
-	char tmpl[] = "/tmp/intofocus-simindex.XXXXXX";
-	char *dir = mkdtemp(tmpl);
-
-	assert_non_null(dir);
-	dir = strdup(dir);
-	assert_non_null(dir);
-	return dir;
-}
-
-static void
-remove_dir(char *dir)
-{
-	char cmd[300];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
-	free(dir);
-}
 
 static void
 store_open(struct fixture *f, bool crowd, bool people)
@@ -95,7 +75,7 @@ fixture_new(bool on_disk, bool crowd, bool people)
 	assert_non_null(f);
 	f->now_ms = 1767323045000LL;
 	f->rnd = 7;
-	f->dir = on_disk ? make_tmpdir() : NULL;
+	f->dir = on_disk ? tmpdir_new("simindex") : NULL;
 	store_open(f, crowd, people);
 	return f;
 }
@@ -105,7 +85,7 @@ fixture_free(struct fixture *f)
 {
 	sim_store_free(f->st);
 	if (f->dir != NULL)
-		remove_dir(f->dir);
+		tmpdir_free(f->dir);
 	free(f);
 }
 

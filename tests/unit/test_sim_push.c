@@ -4,7 +4,8 @@
  * participant's submit ends (the simulator, a thread per connection), a
  * wait in serve's epoll mode that holds no thread while it waits (one
  * server thread still answers others) and ends when the store's clock
- * makes the HIT Reviewable, and the bound on waiters.  Nothing depends on
+ * makes the HIT Reviewable, the bound on waiters, and the simulated
+ * latency paid once a push (counted, not timed).  Nothing depends on
  * timing: each wait ends on an event the test causes, or is answered when
  * the server stops; the only bound is a wait's own 20 s, which no passing
  * run reaches.
@@ -45,7 +46,7 @@ fx_clock(void *arg)
 }
 
 static struct fx *
-fx_new(bool people, bool test_clock)
+fx_new_latency(bool people, bool test_clock, int64_t latency_ms)
 {
 	struct fx *x = calloc(1, sizeof(*x));
 	struct sim_people_config pc;
@@ -62,6 +63,7 @@ fx_new(bool people, bool test_clock)
 	cfg.crowd_off = true;
 	cfg.access_key_id = KEY;
 	cfg.secret_access_key = SECRET;
+	cfg.call_latency_ms = latency_ms;
 	if (test_clock) {
 		cfg.clock_ms = fx_clock;
 		cfg.clock_ctx = x;
@@ -78,6 +80,12 @@ fx_new(bool people, bool test_clock)
 	x->creds = aws_creds_new(KEY, SECRET, NULL, "test");
 	assert_non_null(x->creds);
 	return x;
+}
+
+static struct fx *
+fx_new(bool people, bool test_clock)
+{
+	return fx_new_latency(people, test_clock, 0);
 }
 
 static void
@@ -423,6 +431,53 @@ test_waiters_bounded(void **state)
 	fx_free(x);
 }
 
+/*
+ * The simulated latency is one trip a request: the push pays it once,
+ * whether answered at once or after a wait, like any other API call.
+ * Counted by the server (sim_latency_waits), not timed.
+ */
+static void
+test_push_pays_latency_once(void **state)
+{
+	struct fx *x = fx_new_latency(false, false, 1);
+	struct mturk_client *c = client_new(x);
+	struct mturk_hit hit;
+	struct waiter w;
+	struct errbuf eb = {0};
+	char q[MTURK_ID_MAX];
+	uint64_t n;
+
+	(void)state;
+	create_hit(c, "push-3", 3600, &hit);
+	/* Another call, the reference: one wait. */
+	n = sim_latency_waits(x->sim);
+	assert_int_equal(mturk_create_qualification_type(c, "lat q", "d", q,
+							 &eb),
+			 IF_OK);
+	assert_int_equal(sim_latency_waits(x->sim), n + 1);
+	/* A push answered at once. */
+	n = sim_latency_waits(x->sim);
+	(void)server_now(c);
+	assert_int_equal(sim_latency_waits(x->sim), n + 1);
+	/*
+	 * A push that waits until a participant's submit (the lab's pages
+	 * are not API calls): the waiter's client makes one call first.
+	 */
+	n = sim_latency_waits(x->sim);
+	waiter_start(&w, x, server_now(c));
+	until_waiting(x, 1);
+	lab_submit(x, hit.hit_id);
+	waiter_join(&w);
+	if (w.rc != IF_OK)
+		fail_msg("wait: %s", w.eb.msg);
+	assert_true(answer_has(&w.a, hit.hit_id));
+	mturk_push_answer_cleanup(&w.a);
+	/* server_now's push, the waiter's first call, its push. */
+	assert_int_equal(sim_latency_waits(x->sim), n + 3);
+	mturk_client_free(c);
+	fx_free(x);
+}
+
 int
 main(void)
 {
@@ -431,6 +486,7 @@ main(void)
 		cmocka_unit_test(test_submit_ends_the_wait),
 		cmocka_unit_test(test_epoll_wait_holds_no_thread),
 		cmocka_unit_test(test_waiters_bounded),
+		cmocka_unit_test(test_push_pays_latency_once),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);

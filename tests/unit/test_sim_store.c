@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "sim/sim_private.h"
+#include "tests/support/tmpdir.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -876,27 +877,6 @@ test_state_dir_survives_restart(void **state)
 	free(req);
 }
 
-static char *
-make_tmpdir(void)
-{
-	char tmpl[] = "/tmp/intofocus-simstate.XXXXXX";
-	char *dir = mkdtemp(tmpl);
-
-	assert_non_null(dir);
-	dir = strdup(dir);
-	assert_non_null(dir);
-	return dir;
-}
-
-static void
-remove_dir(char *dir)
-{
-	char cmd[300];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
-	free(dir);
-}
 
 static json_t *
 dump(struct fixture *f)
@@ -935,7 +915,7 @@ hit_id_of(json_t *r)
 static void
 test_state_dir_matches_memory(void **state)
 {
-	char *dir = make_tmpdir(), *req = hit_req(3, "e/i/1", "tok-m");
+	char *dir = tmpdir_new("simstate"), *req = hit_req(3, "e/i/1", "tok-m");
 	struct fixture *f = fixture_new(0, 21), *g;
 	struct errbuf eb;
 	json_t *r, *q, *a, *live, *back;
@@ -1107,7 +1087,7 @@ test_state_dir_matches_memory(void **state)
 		g->now_ms = f->now_ms;
 		/* The directory is held by f: copy it to read it. */
 		{
-			char *copy = make_tmpdir(), cmd[700];
+			char *copy = tmpdir_new("simstate"), cmd[700];
 			snprintf(cmd, sizeof(cmd), "cp %s/sim.db* %s/", dir,
 				 copy);
 			assert_int_equal(system(cmd), 0);
@@ -1116,14 +1096,14 @@ test_state_dir_matches_memory(void **state)
 					 IF_OK);
 			back = dump(g);
 			fixture_free(g);
-			remove_dir(copy);
+			tmpdir_free(copy);
 		}
 		assert_same_state(live, back);
 		json_decref(live);
 		json_decref(back);
 	}
 	fixture_free(f);
-	remove_dir(dir);
+	tmpdir_free(dir);
 	free(req);
 }
 
@@ -1131,7 +1111,7 @@ test_state_dir_matches_memory(void **state)
 static void
 test_state_dir_in_use(void **state)
 {
-	char *dir = make_tmpdir();
+	char *dir = tmpdir_new("simstate");
 	struct fixture *f = fixture_new(0, 1), *g = fixture_new(0, 1);
 	struct errbuf eb;
 
@@ -1142,7 +1122,7 @@ test_state_dir_in_use(void **state)
 	assert_non_null(strstr(eb.msg, "another simulator"));
 	fixture_free(g);
 	fixture_free(f);
-	remove_dir(dir);
+	tmpdir_free(dir);
 }
 
 /*
@@ -1153,7 +1133,7 @@ test_state_dir_in_use(void **state)
 static void
 test_old_format_migrates(void **state)
 {
-	char *dir = make_tmpdir(), cmd[700], path[600];
+	char *dir = tmpdir_new("simstate"), cmd[700], path[600];
 	struct fixture *f = fixture_new(0, 7);
 	struct errbuf eb;
 	json_error_t je;
@@ -1225,7 +1205,7 @@ test_old_format_migrates(void **state)
 	json_decref(d);
 	json_decref(d2);
 	json_decref(old);
-	remove_dir(dir);
+	tmpdir_free(dir);
 }
 
 /*
@@ -1236,7 +1216,7 @@ test_old_format_migrates(void **state)
 static void
 test_crowd_grows_when_nobody_may(void **state)
 {
-	char *dir = make_tmpdir(), req[1024], body[512];
+	char *dir = tmpdir_new("simstate"), req[1024], body[512];
 	struct fixture *f = fixture_new_pool(0, 4, 5);
 	struct errbuf eb;
 	json_t *q, *r, *l, *a, *d;
@@ -1289,7 +1269,7 @@ test_crowd_grows_when_nobody_may(void **state)
 	assert_int_equal(json_integer_value(json_object_get(d, "crowd")), 10);
 	json_decref(d);
 	fixture_free(f);
-	remove_dir(dir);
+	tmpdir_free(dir);
 }
 
 /* ---- the store's indexes ------------------------------------------------ */
@@ -1372,7 +1352,7 @@ expect_listed_as_scan(struct fixture *f, const char *hit_id, int max)
 static void
 test_list_assignments_index(void **state)
 {
-	char *dir = make_tmpdir(), req[1024], hits[4][64], body[256];
+	char *dir = tmpdir_new("simstate"), req[1024], hits[4][64], body[256];
 	struct fixture *f = fixture_new(1000, 31), *g;
 	struct errbuf eb;
 	json_t *r;
@@ -1430,7 +1410,7 @@ test_list_assignments_index(void **state)
 	json_decref(r);
 	expect_listed_as_scan(g, hits[1], 13);
 	fixture_free(g);
-	remove_dir(dir);
+	tmpdir_free(dir);
 }
 
 /*
@@ -1442,7 +1422,7 @@ test_list_assignments_index(void **state)
 static void
 test_abandoned_assignment_taken_again(void **state)
 {
-	char *dir = make_tmpdir(), req[1024], hit[64], body[256];
+	char *dir = tmpdir_new("simstate"), req[1024], hit[64], body[256];
 	char a1[SIM_ID_LEN + 1], a2[SIM_ID_LEN + 1], why[128], worker[64];
 	struct fixture *f = fixture_new(0, 32);
 	struct errbuf eb;
@@ -1552,7 +1532,7 @@ test_abandoned_assignment_taken_again(void **state)
 	snprintf(body, sizeof(body), "{\"HITId\":\"%s\"}", hit);
 	json_decref(call_ok(f, "DeleteHIT", body));
 	fixture_free(f);
-	remove_dir(dir);
+	tmpdir_free(dir);
 }
 
 static const struct sim_face idx_faces[] = {{10, 10, 30, 34}};
@@ -1605,7 +1585,7 @@ create_hit_with(struct fixture *f, const char *ann, const char *token,
 static void
 test_crowd_plan_after_delete_and_reload(void **state)
 {
-	char *dir = make_tmpdir(), body[256], h[5][64];
+	char *dir = tmpdir_new("simstate"), body[256], h[5][64];
 	struct fixture *f = fixture_new(0, 33), *g;
 	struct errbuf eb;
 	json_t *pf, *pg;
@@ -1650,7 +1630,7 @@ test_crowd_plan_after_delete_and_reload(void **state)
 	g->now_ms = f->now_ms;
 	{
 		char cmd[700];
-		char *copy = make_tmpdir();
+		char *copy = tmpdir_new("simstate");
 
 		snprintf(cmd, sizeof(cmd), "cp %s/sim.db* %s/", dir, copy);
 		assert_int_equal(system(cmd), 0);
@@ -1689,7 +1669,7 @@ test_crowd_plan_after_delete_and_reload(void **state)
 			free(req);
 		}
 		fixture_free(g);
-		remove_dir(copy);
+		tmpdir_free(copy);
 	}
 	assert_int_equal(
 		sim_store_put_object(f->st, "b/o1", "1", 1, "text/plain"), 0);
@@ -1709,7 +1689,7 @@ test_crowd_plan_after_delete_and_reload(void **state)
 		json_decref(pf);
 	}
 	fixture_free(f);
-	remove_dir(dir);
+	tmpdir_free(dir);
 }
 
 /*
@@ -1720,7 +1700,7 @@ test_crowd_plan_after_delete_and_reload(void **state)
 static void
 test_grant_index(void **state)
 {
-	char *dir = make_tmpdir(), body[512], qid[2][64], req[1024];
+	char *dir = tmpdir_new("simstate"), body[512], qid[2][64], req[1024];
 	struct fixture *f = fixture_new_pool(0, 34, 3);
 	struct errbuf eb;
 	json_t *r, *live, *back, *a;
@@ -1785,7 +1765,7 @@ test_grant_index(void **state)
 	json_decref(a);
 	json_decref(r);
 	fixture_free(f);
-	remove_dir(dir);
+	tmpdir_free(dir);
 }
 
 /* sim.db's PRAGMA data_version: it moves when another connection commits. */
@@ -1813,7 +1793,7 @@ data_version(sqlite3 *db)
 static void
 test_read_only_ops_save_nothing(void **state)
 {
-	char *dir = make_tmpdir(), *req = hit_req(2, "e/i/1", NULL);
+	char *dir = tmpdir_new("simstate"), *req = hit_req(2, "e/i/1", NULL);
 	struct fixture *f = fixture_new(0, 29);
 	char file[600], hit[64], asg[64], by_hit[128], by_asg[128], exp[128];
 	struct errbuf eb;
@@ -1868,7 +1848,7 @@ test_read_only_ops_save_nothing(void **state)
 	assert_true(data_version(db) != before);
 	sqlite3_close(db);
 	fixture_free(f);
-	remove_dir(dir);
+	tmpdir_free(dir);
 	free(req);
 }
 
