@@ -69,7 +69,7 @@ store_hit_types_after(struct state *st, const char *after, char *out,
 	int rc;
 
 	*found = false;
-	/* closed = 0 AND hit_id != '': the partial index's own WHERE. */
+	/* A range of hits_open_types (closed, hit_type_id): one seek. */
 	if (prepare(st,
 		    "SELECT hit_type_id FROM hits WHERE closed = 0 AND "
 		    "hit_id != '' AND hit_type_id > ?1 "
@@ -111,7 +111,9 @@ update_each(struct state *st, sqlite3_stmt *stmt, const char (*ids)[ID_MAX],
 
 /*
  * The image is found by its rowid, from the HIT found by its HITId: two
- * indexed lookups per HITId listed, whatever the study's size.
+ * indexed lookups per HITId listed, whatever the study's size.  The unary
+ * + keeps the planner on hits_by_hit_id rather than an index led by
+ * closed, which would walk every open HIT.
  */
 int
 store_images_wake_hits(struct state *st, const char (*hit_ids)[ID_MAX],
@@ -128,7 +130,7 @@ store_images_wake_hits(struct state *st, const char (*hit_ids)[ID_MAX],
 		    "UPDATE images SET next_at = ?2 WHERE rowid IN ("
 		    "SELECT i.rowid FROM hits h JOIN images i "
 		    "ON i.id = h.image_id WHERE h.hit_id = ?1 "
-		    "AND h.hit_id != '' AND h.closed = 0 "
+		    "AND h.hit_id != '' AND +h.closed = 0 "
 		    "AND i.state = 'wait' AND i.stage = h.stage "
 		    "AND i.attempt = h.attempt AND i.next_at > ?2)",
 		    &stmt, eb) != IF_OK)
