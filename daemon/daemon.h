@@ -548,6 +548,13 @@ struct run_ctx {
 	size_t nround_types;
 	int64_t poll_round_at;
 	bool reviews_swept;
+	/*
+	 * The experiment's images sorted by id (exp_index.c), built for
+	 * indexed_exp; NULL, or another experiment: run_exp_image walks.
+	 */
+	const struct exp_image **images_by_id;
+	size_t nimages_by_id;
+	const struct experiment *indexed_exp;
 	int64_t (*now)(void *arg); /* seconds since the epoch */
 	void *now_arg;
 	/*
@@ -895,6 +902,16 @@ int hit_review(struct run_ctx *ctx, struct hit_rec *h, bool last_try,
  * errors of our own state are returned.
  */
 int hits_review_sweep(struct run_ctx *ctx, int64_t now, struct errbuf *eb);
+
+/* ---- exp_index.c: the experiment's images by id ------------------------- */
+
+/* Sorts ctx->exp's images by id (again after a reload). */
+int run_images_index(struct run_ctx *ctx, struct errbuf *eb);
+void run_images_unindex(struct run_ctx *ctx);
+/* exp_image_find and exp_window of ctx->exp, by bisection once indexed. */
+const struct exp_image *run_exp_image(const struct run_ctx *ctx,
+				      const char *id);
+int run_exp_window(const struct run_ctx *ctx, const char *id, size_t stage);
 
 /* ---- poll.c: one poll per HIT type -------------------------------------- */
 

@@ -435,6 +435,8 @@ engine_open(const struct engine_config *cfg, struct exp_errors *errs,
 	notify_init(&e->ctx.notify);
 	rc = exp_load(cfg->exp_path, &e->ctx.exp, errs, eb);
 	if (rc == IF_OK)
+		rc = run_images_index(&e->ctx, eb);
+	if (rc == IF_OK)
 		rc = engine_start(e, eb);
 	if (rc != IF_OK) {
 		if (e->ctx.exp != NULL)
@@ -462,6 +464,7 @@ engine_close(struct engine *e)
 	sim_view_cleanup(&e->simexp);
 	aws_creds_free(e->ctx.creds);
 	state_close(e->ctx.st);
+	run_images_unindex(&e->ctx);
 	exp_free(e->ctx.exp);
 	free(e->state_dir);
 	free(e->sim_dir);
@@ -540,8 +543,11 @@ engine_adopt(struct engine *e, struct experiment *fresh, struct errbuf *eb)
 {
 	struct run_ctx *ctx = &e->ctx;
 
+	run_images_unindex(ctx);
 	exp_free(ctx->exp);
 	ctx->exp = fresh;
+	if (run_images_index(ctx, eb) != IF_OK)
+		return eb->code;
 	/* Stage 0's sources follow the file: opened again on first use. */
 	face_detector_free(ctx->detector);
 	ctx->detector = NULL;
