@@ -256,6 +256,34 @@ int store_image_update(struct state *st, const struct image_rec *im,
  */
 int store_images_pending(struct state *st, size_t max,
 			 struct image_rec **out, size_t *n, struct errbuf *eb);
+/*
+ * The images due by now (not final, next_at <= now): up to max, the
+ * soonest due first, returned in the order of store_images_list.  It
+ * reads the rows it returns (an index range), not the images waiting.
+ */
+int store_images_due(struct state *st, int64_t now, size_t max,
+		     struct image_rec **out, size_t *n, struct errbuf *eb);
+/* *found: some WAIT image is due by now (the due range of an index). */
+int store_wait_due(struct state *st, int64_t now, bool *found,
+		   struct errbuf *eb);
+/*
+ * The HIT types of the open HITs (created, not closed) one at a time:
+ * the first greater than after ("" for the first); *found false after
+ * the last.  One index seek each, whatever the number of open HITs.
+ */
+int store_hit_types_after(struct state *st, const char *after, char *out,
+			  size_t size, bool *found, struct errbuf *eb);
+/*
+ * Makes due now (next_at = now) each WAIT image that waits on an open
+ * HIT of hit_ids and was not due yet; *woken how many.  The work is one
+ * lookup per HITId, not a look at every image waiting.
+ */
+int store_images_wake_hits(struct state *st, const char (*hit_ids)[ID_MAX],
+			   size_t n, int64_t now, size_t *woken,
+			   struct errbuf *eb);
+/* The same for every WAIT image of an open HIT of type hit_type_id. */
+int store_images_wake_type(struct state *st, const char *hit_type_id,
+			   int64_t now, size_t *woken, struct errbuf *eb);
 /* The images' counts by state, from one query (no list in memory). */
 struct image_counts {
 	size_t images, done, failed, paused;
@@ -510,7 +538,23 @@ struct run_ctx {
 	 */
 	char (*reviewable)[ID_MAX];
 	size_t nreviewable;
+	/*
+	 * The round's HIT types (the open HITs'), and which of them were
+	 * listed; poll_round_at: when the next round lists (run's clock;
+	 * 0: at the next pass).
+	 */
+	char (*round_types)[ID_MAX];
+	unsigned char *round_listed;
+	size_t nround_types;
+	int64_t poll_round_at;
 	bool reviews_swept;
+	/*
+	 * The experiment's images sorted by id (exp_index.c), built for
+	 * indexed_exp; NULL, or another experiment: run_exp_image walks.
+	 */
+	const struct exp_image **images_by_id;
+	size_t nimages_by_id;
+	const struct experiment *indexed_exp;
 	int64_t (*now)(void *arg); /* seconds since the epoch */
 	void *now_arg;
 	/*
@@ -859,20 +903,45 @@ int hit_review(struct run_ctx *ctx, struct hit_rec *h, bool last_try,
  */
 int hits_review_sweep(struct run_ctx *ctx, int64_t now, struct errbuf *eb);
 
+/* ---- exp_index.c: the experiment's images by id ------------------------- */
+
+/* Sorts ctx->exp's images by id (again after a reload). */
+int run_images_index(struct run_ctx *ctx, struct errbuf *eb);
+void run_images_unindex(struct run_ctx *ctx);
+/* exp_image_find and exp_window of ctx->exp, by bisection once indexed. */
+const struct exp_image *run_exp_image(const struct run_ctx *ctx,
+				      const char *id);
+int run_exp_window(const struct run_ctx *ctx, const char *id, size_t stage);
+
 /* ---- poll.c: one poll per HIT type -------------------------------------- */
 
 /*
- * Starts a poll round: for every HIT type with a due WAIT image, every
- * page of ListReviewableHITs(Status=Reviewable) into ctx->reviewable; then
- * every WAIT image of a listed type whose HIT is in it becomes due now,
- * and every other one not close to its expiry is rescheduled a poll
- * interval on (saved; no call).  list is the loop's copy of the images,
- * changed in place.  Only errors of our own state are returned; a failed
- * listing leaves that type's HITs to their own ListAssignmentsForHIT.
+ * Starts a pass's poll round, when one is due (a poll interval after the
+ * last, at the first pass of a run, or when a WAIT image is due: a new
+ * HIT, or one a push named) and some HIT is open: for every HIT type
+ * of the open HITs, every page of ListReviewableHITs(Status=Reviewable)
+ * into ctx->reviewable; the WAIT images of the HITs listed become due
+ * now (saved).  A type whose listing failed has every WAIT image of its
+ * open HITs made due, to be polled one by one (ListAssignmentsForHIT).
+ * Call it before reading the due images.  Only errors of our own state
+ * are returned.
+ */
+int poll_round_begin(struct run_ctx *ctx, int64_t now, struct errbuf *eb);
+/*
+ * The due WAIT images of list (the loop's copy, changed in place): one
+ * whose HIT was listed Reviewable, is close to its expiry, or was not
+ * listed (no type, or its listing failed) keeps due, for its step to
+ * read its answers; every other one sleeps until its HIT's expiry margin
+ * (saved; no call): a later round wakes it when its HIT is Reviewable.
  */
 int poll_round(struct run_ctx *ctx, struct image_rec *list, size_t n,
 	       int64_t now, struct errbuf *eb);
-/* Ends the round: frees ctx->reviewable. */
+/*
+ * When the loop must pass again for the poll round: ctx->poll_round_at
+ * (at least 1) while a HIT is open, else 0.
+ */
+int64_t poll_round_next_at(const struct run_ctx *ctx, int64_t open_hits);
+/* Ends the round: frees ctx->reviewable and the round's types. */
 void poll_round_end(struct run_ctx *ctx);
 /* True when this round's listing had hit_id as Reviewable. */
 bool poll_seen_reviewable(const struct run_ctx *ctx, const char *hit_id);

@@ -435,6 +435,8 @@ engine_open(const struct engine_config *cfg, struct exp_errors *errs,
 	notify_init(&e->ctx.notify);
 	rc = exp_load(cfg->exp_path, &e->ctx.exp, errs, eb);
 	if (rc == IF_OK)
+		rc = run_images_index(&e->ctx, eb);
+	if (rc == IF_OK)
 		rc = engine_start(e, eb);
 	if (rc != IF_OK) {
 		if (e->ctx.exp != NULL)
@@ -462,6 +464,7 @@ engine_close(struct engine *e)
 	sim_view_cleanup(&e->simexp);
 	aws_creds_free(e->ctx.creds);
 	state_close(e->ctx.st);
+	run_images_unindex(&e->ctx);
 	exp_free(e->ctx.exp);
 	free(e->state_dir);
 	free(e->sim_dir);
@@ -475,7 +478,7 @@ engine_ctx(struct engine *e)
 }
 
 /*
- * The most images one pass works on (store_images_pending): its memory
+ * The most images one pass works on (store_images_due): its memory
  * and its work stay those of a small study, whatever the study's size.
  */
 #define PASS_IMAGES_MAX 1000
@@ -540,8 +543,11 @@ engine_adopt(struct engine *e, struct experiment *fresh, struct errbuf *eb)
 {
 	struct run_ctx *ctx = &e->ctx;
 
+	run_images_unindex(ctx);
 	exp_free(ctx->exp);
 	ctx->exp = fresh;
+	if (run_images_index(ctx, eb) != IF_OK)
+		return eb->code;
 	/* Stage 0's sources follow the file: opened again on first use. */
 	face_detector_free(ctx->detector);
 	ctx->detector = NULL;
@@ -692,42 +698,62 @@ log_calls_by_operation(const struct run_ctx *ctx)
 }
 
 /*
- * One ListReviewableHITs per HIT type decides which WAIT images read
- * their assignments this pass (poll.c); every image due by now goes as
- * far as it can without waiting (image_advance: a finished stage to its
- * next HIT); then, off that path, the finished HITs leave the Reviewable
- * list.
+ * The poll round (poll.c: one ListReviewableHITs per HIT type, once a
+ * poll interval) makes the WAIT images of Reviewable HITs due; then the
+ * pass reads the images due by now, and every one goes as far as it can
+ * without waiting (image_advance: a finished stage to its next HIT);
+ * then, off that path, the finished HITs leave the Reviewable list.
  */
 /* The threads of a pass: as many as the client's concurrent calls. */
 #define PASS_THREADS 8
 
+/*
+ * Several images' steps at once (pool.c), from the first pass on.  The
+ * kill -9 suites count crash points in order, so that a given N stops the
+ * daemon at the same instant every time; steps at once would make the
+ * N-th point vary.  Under INTOFOCUS_TEST_CRASH_AT the images go one after
+ * another, unless INTOFOCUS_TEST_CRASH_POOL asks for the pool (t0614
+ * kills runs whose steps go at once).
+ */
 static int
-step_due_images(struct run_ctx *ctx, struct image_rec *list, size_t n,
-		struct errbuf *eb)
+pass_pool(struct run_ctx *ctx, struct errbuf *eb)
 {
-	int64_t now = ctx->now(ctx->now_arg);
-	int rc = IF_OK;
-
-	/*
-	 * Several images' steps at once (pool.c), from the first pass on.
-	 * The kill -9 suites count crash points in order, so that a given N
-	 * stops the daemon at the same instant every time; steps at once
-	 * would make the N-th point vary.  Under INTOFOCUS_TEST_CRASH_AT the
-	 * images go one after another, unless INTOFOCUS_TEST_CRASH_POOL asks
-	 * for the pool (t0614 kills runs whose steps go at once).
-	 */
 	if (ctx->pool == NULL && ctx->client != NULL && ctx->host != NULL &&
 	    (ctx->crash_at <= 0 ||
 	     getenv("INTOFOCUS_TEST_CRASH_POOL") != NULL) &&
 	    run_pool_new(ctx, PASS_THREADS, &ctx->pool, eb) != IF_OK)
 		return eb->code;
-	if (poll_round(ctx, list, n, now, eb) != IF_OK)
+	return IF_OK;
+}
+
+/*
+ * The round, then the images due by now, at most PASS_IMAGES_MAX of
+ * them, the soonest due first: a pass costs what its images cost, not
+ * what the study holds, and a study with more images due than that
+ * takes more passes (the next one at once: progress says they are due).
+ */
+static int
+step_due_images(struct run_ctx *ctx, struct errbuf *eb)
+{
+	int64_t now = ctx->now(ctx->now_arg);
+	struct image_rec *list = NULL;
+	size_t n = 0;
+	int rc = IF_OK;
+
+	if (pass_pool(ctx, eb) != IF_OK)
+		return eb->code;
+	if (poll_round_begin(ctx, now, eb) != IF_OK ||
+	    store_images_due(ctx->st, now, PASS_IMAGES_MAX, &list, &n, eb) !=
+		    IF_OK)
+		rc = eb->code;
+	if (rc == IF_OK && poll_round(ctx, list, n, now, eb) != IF_OK)
 		rc = eb->code;
 	if (rc == IF_OK && images_advance_due(ctx, list, n, now, eb) != IF_OK)
 		rc = eb->code;
 	if (rc == IF_OK && hits_review_sweep(ctx, now, eb) != IF_OK)
 		rc = eb->code;
 	poll_round_end(ctx);
+	free(list);
 	return rc;
 }
 
@@ -755,9 +781,7 @@ int
 engine_pass(struct engine *e, struct engine_progress *p, struct errbuf *eb)
 {
 	struct run_ctx *ctx = &e->ctx;
-	struct image_rec *list = NULL;
 	bool idle;
-	size_t n = 0;
 	int rc;
 
 	if (loop_take_reload() && engine_reload(e, eb) != IF_OK)
@@ -778,21 +802,18 @@ engine_pass(struct engine *e, struct engine_progress *p, struct errbuf *eb)
 		p->finished = idle;
 		return IF_OK;
 	}
-	/*
-	 * The images not final, the soonest due first, at most
-	 * PASS_IMAGES_MAX of them: a pass costs what its images cost, and
-	 * a study with more images due than that takes more passes (the
-	 * next one at once: progress says they are due).
-	 */
-	if (store_images_pending(ctx->st, PASS_IMAGES_MAX, &list, &n, eb) !=
-	    IF_OK)
-		return eb->code;
-	rc = step_due_images(ctx, list, n, eb);
-	free(list);
+	rc = step_due_images(ctx, eb);
 	if (rc != IF_OK || loop_stop_requested())
 		return rc;
 	if (progress_read(ctx, p, eb) != IF_OK)
 		return eb->code;
+	/* The images asleep until a round wakes them: the round's time. */
+	if (p->final < p->images) {
+		int64_t round_at = poll_round_next_at(ctx, p->open_hits);
+
+		if (round_at > 0 && (p->next_at == 0 || round_at < p->next_at))
+			p->next_at = round_at;
+	}
 	return engine_recruit_pass(e, false, p, &idle, eb);
 }
 

@@ -163,7 +163,7 @@ image_record_json(struct run_ctx *ctx, const struct image_rec *im,
 		  json_t **out, struct errbuf *eb)
 {
 	const struct experiment *exp = ctx->exp;
-	const struct exp_image *ei = exp_image_find(exp, im->id);
+	const struct exp_image *ei = run_exp_image(ctx, im->id);
 	struct hit_rec *hits = NULL;
 	size_t nhits = 0;
 	json_t *root = json_object(), *stages = json_array(),
@@ -186,8 +186,9 @@ image_record_json(struct run_ctx *ctx, const struct image_rec *im,
 		bool found = false;
 
 		json_object_set_new(st, "stage", json_integer((json_int_t)k));
-		json_object_set_new(st, "window",
-				    json_integer(exp_window(exp, im->id, k)));
+		json_object_set_new(
+			st, "window",
+			json_integer(run_exp_window(ctx, im->id, k)));
 		rc = store_stage_result_get(ctx->st, im->id, (int)k, &boxes,
 					    &found, eb);
 		if (rc != IF_OK) {

@@ -1,36 +1,44 @@
 /*
  * daemon/poll.c - one poll per HIT type instead of one per HIT (spec
- * sections 5 and 9; issue 6).
+ * sections 5 and 9; issue 6), and work per round that follows what
+ * changed, not the images waiting (issue 15).
  *
  * MTurk moves a HIT to Reviewable once all its assignments are submitted,
  * or once it has expired with none in progress.  Before that, the answers
  * of a HIT are of no use to the stage machine (it aggregates a stage only
  * when all are in) except close to the HIT's expiry, where the decision to
  * extend or to go on with fewer answers needs their number.  So a poll
- * round asks MTurk once per HIT type, not once per HIT:
+ * round asks MTurk once per HIT type, not once per HIT, and once per poll
+ * interval, not once per image:
  *
- *   1. the HIT types of the WAIT images that are due (each HIT row keeps
- *      its type; with exclusive_stages there is one per stage);
+ *   1. poll_round_begin, before the pass reads its due images: the HIT
+ *      types of the open HITs (with exclusive_stages, one per stage),
+ *      found through an index one seek each (store_hit_types_after);
  *   2. every page of ListReviewableHITs(HITTypeId, Status=Reviewable) of
  *      each, into one sorted set of HITIds;
- *   3. every WAIT image of a listed type: in the set, it is due now and
- *      its step (step_wait in stage.c) reads the assignments with
- *      ListAssignmentsForHIT as before; not in the set, it costs no call
- *      and is rescheduled a poll interval on - never past the start of
- *      its expiry margin, so that the extension decision is taken in time;
- *      within the margin it keeps its own schedule and its own
- *      ListAssignmentsForHIT on every poll, as before.
+ *   3. the WAIT images of the HITs listed become due now: one indexed
+ *      lookup per HITId listed (store_images_wake_hits), so the round
+ *      costs what the listing holds, whatever the number of images
+ *      waiting;
+ *   4. poll_round, on the pass's due images: a due WAIT image whose HIT
+ *      is in the set steps (step_wait in stage.c reads its assignments
+ *      with ListAssignmentsForHIT); one within its HIT's expiry margin
+ *      keeps its own schedule and its own ListAssignmentsForHIT on every
+ *      poll, as before, so that the extension decision is taken in time;
+ *      any other sleeps, without a call, until the start of that margin.
+ *      A later round wakes it when its HIT is Reviewable.
  *
- * Rescheduling every WAIT image of a type at once also lines them up, so
- * that the next round serves them all with one listing.  A finished HIT
- * leaves the Reviewable list (UpdateHITReviewStatus, stage.c), so a
- * listing stays about as long as the number of HITs that finished since
- * the last round: one page of 100 in practice.
+ * A finished HIT leaves the Reviewable list (UpdateHITReviewStatus,
+ * stage.c), so a listing stays about as long as the number of HITs that
+ * finished since the last round: one page of 100 in practice.
  *
- * Nothing here is durable but next_at: the set lives for one pass of the
- * loop.  After a crash the next round simply lists again.  A listing that
- * fails leaves its type's HITs to their own calls this round, which is
- * the old behaviour and always correct.
+ * A round lists a poll interval after the last (ctx->poll_round_at, in
+ * memory: the first pass of a run lists), and at once when a WAIT image
+ * is due: a HIT just posted (due at once, as before), one a push named
+ * (push.c), one within its expiry margin or whose listing failed.
+ * Nothing else here is durable but next_at.  A listing that fails makes
+ * every WAIT image of its type's open HITs due, to be polled one by one
+ * this pass, which is the old behaviour and always correct.
  */
 #include "daemon/daemon.h"
 #include "config/config.h"
@@ -63,6 +71,11 @@ poll_round_end(struct run_ctx *ctx)
 	free(ctx->reviewable);
 	ctx->reviewable = NULL;
 	ctx->nreviewable = 0;
+	free(ctx->round_types);
+	free(ctx->round_listed);
+	ctx->round_types = NULL;
+	ctx->round_listed = NULL;
+	ctx->nround_types = 0;
 }
 
 bool
@@ -129,28 +142,153 @@ list_type(struct run_ctx *ctx, const char *type, struct errbuf *cause)
 	return IF_OK;
 }
 
-/* The HIT types of a round, and which of them were listed. */
-struct type_listings {
-	const char (*types)[ID_MAX];
-	unsigned char *listed;
-};
-
 /* One type's listing (run_pool_each: the types' listings go at once). */
 static int
 job_list_type(struct run_ctx *ctx, size_t t, void *arg, struct errbuf *eb)
 {
-	struct type_listings *tl = arg;
 	struct errbuf cause = {0};
 
+	(void)arg;
 	(void)eb;
-	if (list_type(ctx, tl->types[t], &cause) == IF_OK)
-		tl->listed[t] = 1;
+	if (list_type(ctx, ctx->round_types[t], &cause) == IF_OK)
+		ctx->round_listed[t] = 1;
 	else
 		log_warnx("%s: poll: ListReviewableHITs for HIT type %s "
 			  "failed; its HITs are polled one by one this time: "
 			  "%s",
-			  ctx->exp->name, tl->types[t], cause.msg);
+			  ctx->exp->name, ctx->round_types[t], cause.msg);
 	return IF_OK;
+}
+
+/* The HIT types of the open HITs into ctx->round_types. */
+static int
+round_types_read(struct run_ctx *ctx, struct errbuf *eb)
+{
+	size_t cap = 0;
+	char after[ID_MAX] = "";
+
+	for (;;) {
+		char type[ID_MAX];
+		bool found = false;
+
+		if (store_hit_types_after(ctx->st, after, type, sizeof(type),
+					  &found, eb) != IF_OK)
+			return eb->code;
+		if (!found)
+			return IF_OK;
+		if (ctx->nround_types == cap) {
+			size_t ncap = cap != 0 ? cap * 2 : 4;
+			char(*t)[ID_MAX] = realloc(ctx->round_types,
+						   ncap * sizeof(*t));
+			unsigned char *l = realloc(ctx->round_listed, ncap);
+
+			if (t != NULL)
+				ctx->round_types = t;
+			if (l != NULL)
+				ctx->round_listed = l;
+			if (t == NULL || l == NULL)
+				return err_set(eb, IF_ERUNTIME,
+					       "out of memory");
+			cap = ncap;
+		}
+		snprintf(ctx->round_types[ctx->nround_types], ID_MAX, "%s",
+			 type);
+		ctx->round_listed[ctx->nround_types++] = 0;
+		snprintf(after, sizeof(after), "%s", type);
+	}
+}
+
+/* The round's wake-ups, in one transaction (state_transaction). */
+static int
+write_wake(struct state *st, void *arg, struct errbuf *eb)
+{
+	struct run_ctx *ctx = arg;
+	int64_t now = ctx->now(ctx->now_arg);
+	size_t woken = 0, all = 0;
+
+	if (store_images_wake_hits(st, (const char(*)[ID_MAX])ctx->reviewable,
+				   ctx->nreviewable, now, &woken,
+				   eb) != IF_OK)
+		return eb->code;
+	all += woken;
+	for (size_t t = 0; t < ctx->nround_types; t++) {
+		if (ctx->round_listed[t])
+			continue;
+		if (store_images_wake_type(st, ctx->round_types[t], now,
+					   &woken, eb) != IF_OK)
+			return eb->code;
+		all += woken;
+	}
+	if (all > 0)
+		log_debug("%s: poll: %zu waiting image%s due now",
+			  ctx->exp->name, all, all == 1 ? "" : "s");
+	return IF_OK;
+}
+
+int
+poll_round_begin(struct run_ctx *ctx, int64_t now, struct errbuf *eb)
+{
+	int64_t open = 0, total = 0;
+	int rc = IF_OK;
+
+	poll_round_end(ctx);
+	if (store_hit_counts(ctx->st, &open, &total, eb) != IF_OK)
+		return eb->code;
+	if (open == 0)
+		return IF_OK; /* nothing to poll: no round */
+	/* Not yet, unless an image waits on a HIT no round has seen. */
+	if (now < ctx->poll_round_at) {
+		bool due = false;
+
+		if (store_wait_due(ctx->st, now, &due, eb) != IF_OK)
+			return eb->code;
+		if (!due)
+			return IF_OK;
+	}
+	/* An empty set, not NULL: the round is under way. */
+	ctx->reviewable = calloc(1, sizeof(*ctx->reviewable));
+	if (ctx->reviewable == NULL)
+		return err_set(eb, IF_ERUNTIME, "out of memory");
+	/* 1. The HIT types of the open HITs. */
+	if (round_types_read(ctx, eb) != IF_OK) {
+		rc = eb->code;
+		goto out;
+	}
+	/* 2. One listing per type, at once (pool.c). */
+	if (run_pool_each(ctx, ctx->nround_types, job_list_type, NULL, eb) !=
+	    IF_OK) {
+		rc = eb->code;
+		goto out;
+	}
+	if (ctx->nreviewable > 1)
+		qsort(ctx->reviewable, ctx->nreviewable,
+		      sizeof(ctx->reviewable[0]), id_cmp);
+	/* 3. The images of the HITs listed (or of a failed type) due now. */
+	rc = state_transaction(ctx->st, write_wake, ctx, eb);
+	if (rc == IF_OK)
+		ctx->poll_round_at = now + ctx->exp->mturk.poll_interval;
+out:
+	if (rc != IF_OK)
+		poll_round_end(ctx);
+	return rc;
+}
+
+int64_t
+poll_round_next_at(const struct run_ctx *ctx, int64_t open_hits)
+{
+	if (open_hits <= 0)
+		return 0;
+	return ctx->poll_round_at > 1 ? ctx->poll_round_at : 1;
+}
+
+/* Whether the round under way listed HIT type type successfully. */
+static bool
+type_listed(const struct run_ctx *ctx, const char *type)
+{
+	for (size_t t = 0; t < ctx->nround_types; t++)
+		if (strcmp(ctx->round_types[t], type) == 0)
+			return ctx->round_listed[t] != 0;
+	return false;
 }
 
 /* The images whose next_at a round moved (changed[i]), in one go. */
@@ -176,97 +314,43 @@ int
 poll_round(struct run_ctx *ctx, struct image_rec *list, size_t n, int64_t now,
 	   struct errbuf *eb)
 {
-	const struct experiment *exp = ctx->exp;
-	int64_t margin = hit_expiry_margin(exp);
-	struct hit_rec *hits = NULL;
-	const struct hit_rec **of = NULL;
-	char(*types)[ID_MAX] = NULL;
-	unsigned char *listed = NULL, *changed = NULL;
+	int64_t margin = hit_expiry_margin(ctx->exp);
+	unsigned char *changed = NULL;
 	int64_t *was = NULL;
-	struct errbuf lookup = {0};
-	size_t ntypes = 0;
-	bool any = false, due = false;
+	bool any = false;
 	int rc = IF_OK;
 
-	poll_round_end(ctx);
-	for (size_t i = 0; i < n && !due; i++)
-		due = list[i].state == IMAGE_WAIT && list[i].next_at <= now;
-	if (!due)
-		return IF_OK; /* nothing to poll: no round */
-	hits = calloc(n, sizeof(*hits));
-	of = calloc(n, sizeof(*of));
-	types = calloc(n, sizeof(*types));
-	listed = calloc(n, 1);
-	changed = calloc(n, 1);
-	was = calloc(n, sizeof(*was));
-	/* An empty set, not NULL: the round is under way. */
-	ctx->reviewable = calloc(1, sizeof(*ctx->reviewable));
-	if (hits == NULL || of == NULL || types == NULL || listed == NULL ||
-	    changed == NULL || was == NULL || ctx->reviewable == NULL) {
+	changed = calloc(n + 1, 1);
+	was = calloc(n + 1, sizeof(*was));
+	if (changed == NULL || was == NULL) {
 		rc = err_set(eb, IF_ERUNTIME, "out of memory");
 		goto out;
 	}
-	/* 1. The HIT types of the due WAIT images. */
+	/* 4. Each due WAIT image: on, or asleep until its expiry margin. */
 	for (size_t i = 0; i < n; i++) {
-		size_t t;
+		struct errbuf lookup = {0};
+		struct hit_rec hit;
+		const struct hit_rec *h;
 
-		if (list[i].state != IMAGE_WAIT)
+		if (list[i].state != IMAGE_WAIT || list[i].next_at > now)
 			continue;
-		of[i] = hit_of(ctx, &list[i], &hits[i], &lookup);
+		h = hit_of(ctx, &list[i], &hit, &lookup);
 		if (err_isset(&lookup)) {
 			rc = err_set(eb, lookup.code, "%s", lookup.msg);
 			goto out;
 		}
-		if (of[i] == NULL || of[i]->hit_type_id[0] == '\0' ||
-		    list[i].next_at > now)
-			continue;
-		for (t = 0; t < ntypes; t++)
-			if (strcmp(types[t], of[i]->hit_type_id) == 0)
-				break;
-		if (t == ntypes)
-			snprintf(types[ntypes++], ID_MAX, "%s",
-				 of[i]->hit_type_id);
-	}
-	/* 2. One listing per type, at once (pool.c). */
-	{
-		struct type_listings tl = {(const char(*)[ID_MAX])types,
-					   listed};
-
-		if (run_pool_each(ctx, ntypes, job_list_type, &tl, eb) !=
-		    IF_OK) {
-			rc = eb->code;
-			goto out;
-		}
-	}
-	if (ctx->nreviewable > 1)
-		qsort(ctx->reviewable, ctx->nreviewable,
-		      sizeof(ctx->reviewable[0]), id_cmp);
-	/* 3. Due now, or rescheduled without a call. */
-	for (size_t i = 0; i < n; i++) {
-		const struct hit_rec *h = of[i];
-		int64_t next;
-		size_t t;
-
 		if (h == NULL || h->hit_type_id[0] == '\0')
+			continue; /* not listable: its own calls */
+		if (poll_seen_reviewable(ctx, h->hit_id))
 			continue;
-		for (t = 0; t < ntypes; t++)
-			if (strcmp(types[t], h->hit_type_id) == 0)
-				break;
-		if (t == ntypes || !listed[t])
-			continue;
-		if (poll_seen_reviewable(ctx, h->hit_id)) {
-			list[i].next_at = now;
-			continue;
-		}
 		if (now + margin >= h->expires_at)
 			continue; /* the extension decision polls it */
-		next = now + exp->mturk.poll_interval;
-		if (next > h->expires_at - margin)
-			next = h->expires_at - margin;
-		if (next == list[i].next_at)
-			continue;
+		/* Listed and not Reviewable, or no round: a round wakes it. */
+		if (ctx->reviewable != NULL &&
+		    !type_listed(ctx, h->hit_type_id))
+			continue; /* its listing failed: its own call */
 		was[i] = list[i].next_at;
-		list[i].next_at = next;
+		list[i].next_at = h->expires_at - margin;
 		changed[i] = 1;
 		any = true;
 	}
@@ -280,12 +364,6 @@ poll_round(struct run_ctx *ctx, struct image_rec *list, size_t n, int64_t now,
 				list[i].next_at = was[i];
 	}
 out:
-	if (rc != IF_OK)
-		poll_round_end(ctx);
-	free(hits);
-	free(of);
-	free(types);
-	free(listed);
 	free(changed);
 	free(was);
 	return rc;

@@ -220,7 +220,7 @@ image_save(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 static const struct exp_image *
 exp_image_of(const struct run_ctx *ctx, const struct image_rec *im)
 {
-	return exp_image_find(ctx->exp, im->id);
+	return run_exp_image(ctx, im->id);
 }
 
 /*
@@ -337,7 +337,7 @@ render(struct run_ctx *ctx, const struct image_rec *im, int window,
 		.window = window,
 		.style = ctx->exp->redact.style,
 		.fill_rgb = ctx->exp->redact.color,
-		.heavy_window = exp_window(ctx->exp, im->id, 1),
+		.heavy_window = run_exp_window(ctx, im->id, 1),
 	};
 	struct img_renderer *r;
 	struct box *boxes = NULL;
@@ -428,7 +428,7 @@ step_render(struct run_ctx *ctx, struct image_rec *im, struct errbuf *eb)
 		if (rc != IF_OK)
 			return rc;
 	}
-	rc = render(ctx, im, exp_window(ctx->exp, im->id, (size_t)im->stage),
+	rc = render(ctx, im, run_exp_window(ctx, im->id, (size_t)im->stage),
 		    im->stage - 1,
 		    NULL, &jpeg, &len, &cause);
 	if (rc != IF_OK) {
@@ -1100,7 +1100,7 @@ finish_stage(struct run_ctx *ctx, struct image_rec *im, struct hit_rec *h,
 		return rc;
 	h->closed = HIT_CLOSED; /* the intent of hit_review() */
 	w = (struct stage_write){im, h,
-				 exp_window(ctx->exp, im->id, (size_t)stage),
+				 run_exp_window(ctx, im->id, (size_t)stage),
 				 json, (int)n, run_now(ctx)};
 	/* The image row written is the next stage's; w.im reads it first. */
 	{
@@ -1127,7 +1127,7 @@ finish_stage(struct run_ctx *ctx, struct image_rec *im, struct hit_rec *h,
 	log_info("%s/%s/%d: window %d done, %zu boxes over %.1f%% of the "
 		 "image%s%s",
 		 ctx->exp->name, im->id, stage,
-		 exp_window(ctx->exp, im->id, (size_t)stage), nboxes,
+		 run_exp_window(ctx, im->id, (size_t)stage), nboxes,
 		 100.0 * share, note != NULL ? "; " : "",
 		 note != NULL ? note : "");
 	free(json);

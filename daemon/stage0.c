@@ -238,7 +238,7 @@ stage0_ensure(struct run_ctx *ctx, const struct image_rec *im,
 	      struct errbuf *cause, struct errbuf *eb)
 {
 	const struct experiment *exp = ctx->exp;
-	const struct exp_image *ei = exp_image_find(exp, im->id);
+	const struct exp_image *ei = run_exp_image(ctx, im->id);
 	struct stage0_box *all = NULL, *from = NULL;
 	struct box *faces = NULL;
 	size_t nall = 0, nfrom = 0, nfaces = 0, nown;

@@ -464,6 +464,21 @@ migrate(struct state *st, const char *experiment, struct errbuf *eb)
 		       "'failed');",
 		       eb) != IF_OK)
 		goto fail;
+	/*
+	 * Nor these (issue 15): the open HITs by type, so that a poll round
+	 * finds the types to list without reading the open HITs
+	 * (store_hit_types_after), and by creation time, so that Prolific's
+	 * "HITs open when the participant completed" counts those only
+	 * (store_hits_open_at).  Led by closed, so that the planner prefers
+ * them to hits_open (closed, image_id) without statistics.
+	 */
+	if (state_exec(st,
+		       "CREATE INDEX IF NOT EXISTS hits_open_types ON hits "
+		       "(closed, hit_type_id);"
+		       "CREATE INDEX IF NOT EXISTS hits_open_created ON hits "
+		       "(closed, created_at);",
+		       eb) != IF_OK)
+		goto fail;
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version);
 	if (state_exec(st, sql, eb) != IF_OK)
 		goto fail;

@@ -74,10 +74,7 @@ dup_text(sqlite3_stmt *stmt, int col)
 
 /* ---- images ------------------------------------------------------------ */
 
-#define IMAGE_COLS                                                          \
-	"id, file, fingerprint, state, stage, attempt, next_at, reason, "   \
-	"image_url, object_key, url_expires, started_at, updated_at, seq, " \
-	"error, error_since, retries"
+#define IMAGE_COLS STORE_IMAGE_COLS
 
 static void
 image_bind(sqlite3_stmt *stmt, const struct image_rec *im)
@@ -185,9 +182,6 @@ store_image_get(struct state *st, const char *id, struct image_rec *out,
 
 static int query_int64(struct state *st, const char *sql, int64_t *out,
 		       struct errbuf *eb);
-static int images_read_all(struct state *st, sqlite3_stmt *stmt,
-			   struct image_rec **out, size_t *n,
-			   struct errbuf *eb);
 
 int
 store_images_list(struct state *st, struct image_rec **out, size_t *n,
@@ -200,13 +194,12 @@ store_images_list(struct state *st, struct image_rec **out, size_t *n,
 	if (prepare(st, "SELECT " IMAGE_COLS " FROM images ORDER BY seq, id",
 		    &stmt, eb) != IF_OK)
 		return eb->code;
-	return images_read_all(st, stmt, out, n, eb);
+	return store_images_read_all(st, stmt, out, n, eb);
 }
 
-/* Reads every row of a prepared SELECT of IMAGE_COLS; stmt finalized. */
-static int
-images_read_all(struct state *st, sqlite3_stmt *stmt, struct image_rec **out,
-		size_t *n, struct errbuf *eb)
+int
+store_images_read_all(struct state *st, sqlite3_stmt *stmt,
+		      struct image_rec **out, size_t *n, struct errbuf *eb)
 {
 	struct image_rec *list = NULL;
 	size_t count = 0, cap = 0;
@@ -259,7 +252,7 @@ store_images_pending(struct state *st, size_t max, struct image_rec **out,
 		    &stmt, eb) != IF_OK)
 		return eb->code;
 	sqlite3_bind_int64(stmt, 1, max < INT64_MAX ? (int64_t)max : INT64_MAX);
-	return images_read_all(st, stmt, out, n, eb);
+	return store_images_read_all(st, stmt, out, n, eb);
 }
 
 int
@@ -276,7 +269,7 @@ store_images_in_state(struct state *st, enum image_state s,
 		    &stmt, eb) != IF_OK)
 		return eb->code;
 	bind_text(stmt, 1, image_state_str(s));
-	return images_read_all(st, stmt, out, n, eb);
+	return store_images_read_all(st, stmt, out, n, eb);
 }
 
 int

@@ -14,6 +14,20 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+/* The columns of an image row, in the order image_read takes them. */
+#define STORE_IMAGE_COLS                                                    \
+	"id, file, fingerprint, state, stage, attempt, next_at, reason, "   \
+	"image_url, object_key, url_expires, started_at, updated_at, seq, " \
+	"error, error_since, retries"
+
+/*
+ * Reads every row of a prepared SELECT of STORE_IMAGE_COLS (stmt
+ * finalized); *out is freed with free().  In store.c.
+ */
+int store_images_read_all(struct state *st, sqlite3_stmt *stmt,
+			  struct image_rec **out, size_t *n,
+			  struct errbuf *eb);
+
 static inline int
 prepare(struct state *st, const char *sql, sqlite3_stmt **stmt,
 	struct errbuf *eb)

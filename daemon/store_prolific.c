@@ -469,12 +469,9 @@ store_prolific_committed_cents(struct state *st, int64_t *out,
 	int rc;
 
 	*out = 0;
-	if (prepare(st,
-		    "SELECT (SELECT COALESCE(SUM(cost_cents), 0) "
-		    "  FROM prolific_approvals) + "
-		    "(SELECT COALESCE(SUM(cost_cents), 0) "
-		    "  FROM prolific_bonuses)",
-		    &stmt, eb) != IF_OK)
+	/* Kept by triggers (schema 5), not summed over the records. */
+	if (prepare(st, "SELECT cents_prolific FROM progress_counts", &stmt,
+		    eb) != IF_OK)
 		return eb->code;
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW)

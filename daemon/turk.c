@@ -275,7 +275,7 @@ int
 task_question(struct run_ctx *ctx, const struct image_rec *im,
 	      const char *image_url, struct buf *out, struct errbuf *eb)
 {
-	const struct exp_image *ei = exp_image_find(ctx->exp, im->id);
+	const struct exp_image *ei = run_exp_image(ctx, im->id);
 	struct task_page page;
 
 	if (ei == NULL)

@@ -233,6 +233,7 @@ rig_restart(struct rig *r)
 	memset(r->ctx.hit_type, 0, sizeof(r->ctx.hit_type));
 	memset(r->ctx.qual_type, 0, sizeof(r->ctx.qual_type));
 	r->ctx.reviews_swept = false;
+	r->ctx.poll_round_at = 0;
 	r->ctx.halt_cleared = false;
 	poll_round_end(&r->ctx);
 }
@@ -250,13 +251,19 @@ rig_pass(struct rig *r, bool *final, struct errbuf *eb)
 	int rc;
 
 	*final = false;
-	if (store_images_list(r->ctx.st, &list, &n, eb) != IF_OK)
+	/* As engine_pass: the round wakes its images before they are read. */
+	if (poll_round_begin(&r->ctx, r->now, eb) != IF_OK)
 		return eb->code;
+	if (store_images_list(r->ctx.st, &list, &n, eb) != IF_OK) {
+		poll_round_end(&r->ctx);
+		return eb->code;
+	}
 	for (size_t i = 0; i < n; i++)
 		nfinal += list[i].state == IMAGE_DONE ||
 			  list[i].state == IMAGE_FAILED;
 	if (nfinal == n) {
 		free(list);
+		poll_round_end(&r->ctx);
 		/* As engine_pass: a restart sweeps what the last pass left. */
 		if (!r->ctx.reviews_swept &&
 		    hits_review_sweep(&r->ctx, r->now, eb) != IF_OK)
