@@ -42,6 +42,15 @@
 
 #define SIM_DB_FILE "sim.db"
 #define SIM_DB_VERSION 2
+/*
+ * The page cache of the file's connection, in KiB: a fixed amount, part
+ * of the server's memory budget whatever the study's size.  SQLite's
+ * default (2 MiB) holds the index tables' pages of a study of about
+ * 1,000 images; past that, most writes and lookups of a random id (every
+ * HIT and assignment id is one) read a leaf page from the file again
+ * (docs/design.md, "the server's CPU per image").
+ */
+#define SIM_DB_CACHE_KIB 8192
 
 struct sim_db {
 	sqlite3 *db;
@@ -339,6 +348,7 @@ sim_db_open(const char *dir, struct sim_db **out, bool *empty,
 	    struct errbuf *eb)
 {
 	struct sim_db *d = calloc(1, sizeof(*d));
+	char pragmas[128];
 	int fd, rc;
 
 	*out = NULL;
@@ -401,8 +411,11 @@ sim_db_open(const char *dir, struct sim_db **out, bool *empty,
 		sim_db_close(d);
 		return eb->code;
 	}
-	rc = db_setup(d, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
-		      empty, eb);
+	snprintf(pragmas, sizeof(pragmas),
+		 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+		 "PRAGMA cache_size=-%d;",
+		 SIM_DB_CACHE_KIB);
+	rc = db_setup(d, pragmas, empty, eb);
 	if (rc != IF_OK) {
 		sim_db_close(d);
 		return rc;
@@ -440,11 +453,47 @@ sim_db_open_memory(struct sim_db **out, struct errbuf *eb)
 	return IF_OK;
 }
 
+static uint64_t
+db_status(sqlite3 *db, int op)
+{
+	int cur = 0, high = 0;
+
+	return sqlite3_db_status(db, op, &cur, &high, 0) == SQLITE_OK &&
+			       cur > 0
+		       ? (uint64_t)cur
+		       : 0;
+}
+
+void
+sim_db_cache(struct sim_db *d, struct sim_db_cache *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->hits = db_status(d->db, SQLITE_DBSTATUS_CACHE_HIT);
+	out->misses = db_status(d->db, SQLITE_DBSTATUS_CACHE_MISS);
+	out->writes = db_status(d->db, SQLITE_DBSTATUS_CACHE_WRITE);
+	out->used_bytes =
+		(size_t)db_status(d->db, SQLITE_DBSTATUS_CACHE_USED);
+	out->limit_bytes = d->dirfd >= 0 ? (size_t)SIM_DB_CACHE_KIB * 1024
+					 : 0;
+}
+
 void
 sim_db_close(struct sim_db *d)
 {
+	struct sim_db_cache c;
+
 	if (d == NULL)
 		return;
+	/* What the cache did, for the operator and the scale bench. */
+	if (d->db != NULL && d->dirfd >= 0) {
+		sim_db_cache(d, &c);
+		log_info("simulator: %s: page cache of %zu KiB: %llu hits, "
+			 "%llu misses, %llu writes",
+			 d->path, c.limit_bytes / 1024,
+			 (unsigned long long)c.hits,
+			 (unsigned long long)c.misses,
+			 (unsigned long long)c.writes);
+	}
 	sqlite3_finalize(d->put);
 	sqlite3_finalize(d->get);
 	sqlite3_finalize(d->put_hit);

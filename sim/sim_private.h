@@ -177,6 +177,18 @@ int sim_db_foreach(struct sim_db *db, sim_db_record_fn fn, void *ctx,
 int sim_db_open_memory(struct sim_db **out, struct errbuf *eb);
 
 /*
+ * SQLite's page cache of a file's connection: a fixed size (sim_db.c),
+ * and what it did since the file was opened - pages found in it, pages
+ * read from the file (or its WAL), pages written - and the bytes it holds
+ * now.  Logged when the file is closed; tests check the bound with it.
+ */
+struct sim_db_cache {
+	uint64_t hits, misses, writes;
+	size_t used_bytes, limit_bytes;
+};
+void sim_db_cache(struct sim_db *db, struct sim_db_cache *out);
+
+/*
  * Indexed queries (schema version 2).  Beside each HIT and assignment
  * record the store writes the columns its listings select on, with the
  * record, in the same transaction (sim_persist.c); the listings read ids

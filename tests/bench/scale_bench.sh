@@ -100,6 +100,10 @@ one() {
 	wait "$SIMPID" || :
 	SIMPID=""
 	done_images=$(ls "$dir/out" 2>/dev/null | grep -c '\.jpg$' || :)
+	# Its SQLite page cache (logged as it stops): hits and misses.
+	cache=$(sed -n \
+		's/.*page cache of [0-9]* KiB: \([0-9]*\) hits, \([0-9]*\) misses.*/\1 \2/p' \
+		"$dir/sim.log" | tail -1)
 	# The MTurk requests of the run, from its summary line.
 	requests=$(sed -n 's/.*MTurk requests: .*(\([0-9]*\) in all).*/\1/p' \
 		"$dir/run.log" | tail -1)
@@ -109,7 +113,7 @@ one() {
 	read -r load_end _ </proc/loadavg 2>/dev/null || load_end=0
 	# daemon_kb daemon_user daemon_sys server_kb images requests ticks load
 	echo "$(cat "$dir/rss") $server_kb $done_images ${requests:-0}" \
-		"$server_ticks $load_end"
+		"$server_ticks $load_end ${cache:-0 0}"
 }
 
 read -r load1 _ </proc/loadavg 2>/dev/null || load1=unknown
@@ -124,11 +128,12 @@ big=$(one "$N")
 "$PY" - "$BASE" "$base" "$N" "$big" "$(getconf CLK_TCK)" <<'PYEOF'
 import sys
 def fields(line):
-    t, d, du, ds, s, o, q, ticks, load = line.split()
+    t, d, du, ds, s, o, q, ticks, load, hits, misses = line.split()
     return (float(t), int(d), float(du) + float(ds), int(s), int(o),
-            int(q), int(ticks) / float(sys.argv[5]), load)
+            int(q), int(ticks) / float(sys.argv[5]), load,
+            int(hits), int(misses))
 nb, n = int(sys.argv[1]), int(sys.argv[3])
-(tb, db, cdb, sb, ob, qb, csb, lb), (t, d, cd, s, o, q, cs, l) = (
+(tb, db, cdb, sb, ob, qb, csb, lb, hb, mb), (t, d, cd, s, o, q, cs, l, h, m) = (
     fields(sys.argv[2]), fields(sys.argv[4]))
 def verdict(ok):
     return "PASS" if ok else "FAIL"
@@ -141,6 +146,10 @@ for k, tt, dd, cdd, ss, css, oo, qq, ll in (
           "its end" % (
               k, tt, 1000 * tt / k, 1000 * cdd / k, 1000 * css / k,
               dd / 1024, ss / 1024, oo, qq / k, ll))
+for k, hh, mm in ((nb, hb, mb), (n, h, m)):
+    print("  %6d images: the server's SQLite page cache %.1f%% hits, "
+          "%.1f pages read from sim.db per image" % (
+              k, 100.0 * hh / max(hh + mm, 1), mm / float(k)))
 ratio = (t / n) / (tb / nb)
 cpu_ratio = ((cd + cs) / n) / ((cdb + csb) / nb)
 print("  CPU time per image %d/%d  %5.2f  (daemon and server together; "
