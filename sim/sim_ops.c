@@ -345,7 +345,7 @@ op_associate_qualification(struct sim_store *st, json_t *req, json_t **resp,
 				"Worker %.64s does not exist.", worker);
 	g = sim_find_grant(st, qid, worker);
 	if (g != NULL) {
-		sim_touch_grant(st, g->seq);
+		sim_touch_grant(st, g);
 	} else {
 		g = calloc(1, sizeof(*g));
 		if (g != NULL) {
@@ -525,14 +525,16 @@ op_create_hit(struct sim_store *st, json_t *req, bool with_type, json_t **resp,
 				"UniqueRequestToken must be 1 to 64 "
 				"characters.");
 	if (token != NULL) {
-		struct hit *dup = NULL;
+		struct hit *dup = NULL, **same = NULL;
+		size_t nsame = 0;
 
+		if (sim_find_hits_by_token(st, token, &same, &nsame) != 0)
+			return fail_unreadable(st, err);
 		/* The first one created that is still in the window. */
-		for (struct hit *o = sim_strmap_get(&st->hits_by_token, token,
-						    strlen(token));
-		     o != NULL; o = o->token_prev)
-			if (now - o->created_ms < SIM_TOKEN_TTL_MS)
-				dup = o;
+		for (size_t i = nsame; i-- > 0;)
+			if (now - same[i]->created_ms < SIM_TOKEN_TTL_MS)
+				dup = same[i];
+		free(same);
 		if (dup != NULL)
 			return sim_fail(st, err, 400, "RequestError",
 					    "HitAlreadyExists",
@@ -1085,7 +1087,7 @@ sim_store_call(struct sim_store *st, const char *op, json_t *req,
 			      "The simulator could not save its state; try "
 			      "again.");
 	}
-	pthread_mutex_unlock(&st->mu);
+	sim_store_unlock(st);
 	if (rc == 0 && *resp == NULL)
 		return sim_fail(st, err, 500, "ServiceFault", NULL,
 				"out of memory");
@@ -1116,17 +1118,17 @@ sim_store_put_object(struct sim_store *st, const char *path, const void *data,
 	o = sim_find_object(st, path, strlen(path));
 	ct = sim_intern(st, type);
 	if (ct == NULL) {
-		pthread_mutex_unlock(&st->mu);
+		sim_store_unlock(st);
 		free(copy);
 		return -1;
 	}
 	if (o == NULL) {
-		if (sim_object_add(st, path, "", NULL, 0) != 0) {
-			pthread_mutex_unlock(&st->mu);
+		o = sim_object_add(st, path, "", NULL, 0);
+		if (o == NULL) {
+			sim_store_unlock(st);
 			free(copy);
 			return -1;
 		}
-		o = st->objects[st->nobjects - 1];
 	} else {
 		sim_touch_object(st, o);
 	}
@@ -1140,7 +1142,7 @@ sim_store_put_object(struct sim_store *st, const char *path, const void *data,
 		log_warnx("simulator: saving %s: %s", path, eb.msg);
 		rc = -1;
 	}
-	pthread_mutex_unlock(&st->mu);
+	sim_store_unlock(st);
 	return rc;
 }
 
@@ -1180,6 +1182,6 @@ sim_store_get_object(struct sim_store *st, const char *path, char **data,
 			rc = 0;
 		}
 	}
-	pthread_mutex_unlock(&st->mu);
+	sim_store_unlock(st);
 	return rc;
 }
