@@ -147,13 +147,15 @@ static const char *const lookup_sql[SIM_DB_LOOKUPS] = {
  * above (named, so that the planner never prefers a walk of the whole
  * table in seq order), sorted by seq: its work is what it selects - the
  * HITs Reviewable and not yet dealt with, those a participant could
- * still take - not the study.  Two are walks by nature: ListHITs' pages
- * (MTurk's NextToken is an offset) and the lab list (every open HIT, the
- * page shows them all), which reads the table once from its oldest row.
+ * still take - not the study.  Two are walks by nature, each a range of
+ * seq from a cursor: ListHITs' pages (its NextToken is the seq of the
+ * last HIT given) and the lab list (every open HIT, the page shows them
+ * all), which reads the table once from its oldest row.
  */
 static const char *const query_sql[SIM_DB_QUERIES] = {
 	[SIM_DB_LIVE] = "SELECT seq, id FROM hit_index WHERE deleted = 0 "
-			"ORDER BY seq LIMIT :limit OFFSET :offset",
+			"AND seq > :after ORDER BY seq "
+			"LIMIT :limit OFFSET :offset",
 	[SIM_DB_REVIEWABLE] =
 		"SELECT seq, id FROM hit_index "
 		"INDEXED BY hit_index_reviewable WHERE deleted = 0 AND "
