@@ -101,6 +101,8 @@ sim_store_lab_list(struct sim_store *st, struct sim_lab_hit **out, size_t *n)
 			memset(&(*out)[*n], 0, sizeof(**out));
 			lab_hit_fill(st, h, args.now_ms, &(*out)[(*n)++]);
 		}
+		/* Every open HIT is read: a page at a time in memory. */
+		sim_store_trim(st);
 	} while (got == LAB_PAGE);
 	sim_store_unlock(st);
 	free(refs);

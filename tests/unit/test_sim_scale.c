@@ -14,6 +14,7 @@
 
 #include "sim/sim_private.h"
 
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -687,6 +688,84 @@ test_reload_equal_on_disk(void **state)
 	run_reload_equal(true);
 }
 
+/*
+ * A failed save keeps its records: while the database refuses writes
+ * (another connection holds its write lock), a new HIT answered with a
+ * ServiceFault stays in the working set however large it grows, and it
+ * is saved and found by the next request once writes pass again.
+ */
+static void
+test_failed_save_keeps_records(void **state)
+{
+	struct fixture *f = fixture_new(true);
+	char(*ids)[SIM_ID_LEN + 1] = calloc(600, sizeof(*ids));
+	char one[512], path[512], pending[SIM_ID_LEN + 1];
+	struct sim_err err;
+	sqlite3 *db = NULL;
+	size_t n = 0;
+	json_t *req, *resp = NULL;
+
+	(void)state;
+	assert_non_null(ids);
+	/* Enough HITs that loading them all passes the bound. */
+	while (n * 4 <= SIM_RESIDENT_MAX + 64) {
+		json_t *r;
+		char *id;
+
+		snprintf(one, sizeof(one),
+			 "{\"Title\":\"t\",\"Description\":\"d\","
+			 "\"Reward\":\"0.15\","
+			 "\"AssignmentDurationInSeconds\":300,"
+			 "\"LifetimeInSeconds\":3600,\"MaxAssignments\":3,"
+			 "\"Question\":\"<q/>\","
+			 "\"RequesterAnnotation\":\"exp/f%zu/1\"}",
+			 n);
+		r = call_ok(f, "CreateHIT", one);
+		id = member_id(r, "HIT", "HITId");
+		snprintf(ids[n++], SIM_ID_LEN + 1, "%s", id);
+		free(id);
+		json_decref(r);
+	}
+	snprintf(path, sizeof(path), "%s/sim.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL,
+				      NULL),
+			 SQLITE_OK);
+	req = json_loads(create_req, 0, NULL);
+	assert_non_null(req);
+	/* The save waits out the busy timeout, then fails. */
+	assert_int_equal(sim_store_call(f->st, "CreateHIT", req, &resp, &err),
+			 -1);
+	assert_string_equal(err.type, "ServiceFault");
+	assert_null(resp);
+	assert_true(sim_changes_pending(f->st));
+	assert_int_equal(f->st->nnew_hits, 1);
+	snprintf(pending, sizeof(pending), "%s", f->st->new_hits[0]->id);
+	/* Every earlier HIT read in: more than the bound, and kept. */
+	for (size_t i = 0; i < n; i++)
+		assert_non_null(sim_find_hit(f->st, ids[i]));
+	assert_true(sim_store_resident(f->st) > SIM_RESIDENT_MAX);
+	sim_store_trim(f->st);
+	assert_true(sim_store_resident(f->st) > SIM_RESIDENT_MAX);
+	assert_ptr_equal(sim_find_hit(f->st, pending), f->st->new_hits[0]);
+	/* Writes pass again: the next request saves it, then it leaves. */
+	assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	snprintf(one, sizeof(one), "{\"HITId\":\"%s\"}", ids[0]);
+	json_decref(call_ok(f, "GetHIT", one));
+	assert_false(sim_changes_pending(f->st));
+	assert_true(sim_store_resident(f->st) <= SIM_RESIDENT_MAX);
+	snprintf(one, sizeof(one), "{\"HITId\":\"%s\"}", pending);
+	json_decref(call_ok(f, "ListAssignmentsForHIT", one));
+	sim_store_evict(f->st);
+	assert_non_null(sim_find_hit(f->st, pending));
+	assert_int_equal(sim_find_hit(f->st, pending)->nasgs, 3);
+	json_decref(req);
+	free(ids);
+	fixture_free(f);
+}
+
 int
 main(void)
 {
@@ -701,6 +780,7 @@ main(void)
 		cmocka_unit_test(test_working_set_bounded_on_disk),
 		cmocka_unit_test(test_reload_equal_in_memory),
 		cmocka_unit_test(test_reload_equal_on_disk),
+		cmocka_unit_test(test_failed_save_keeps_records),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
