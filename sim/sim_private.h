@@ -417,7 +417,7 @@ struct hit {
 	char type_id[SIM_ID_LEN + 1];
 	/*
 	 * The HIT type's values plus Question, annotation (about 11 KB for
-	 * the daemon's task page).  With a database only until the HIT is
+	 * the daemon's task page).  In memory only until the HIT is
 	 * saved, then NULL: sim_hit_vals() reads them back.
 	 */
 	json_t *vals;
@@ -467,8 +467,8 @@ struct asg {
 	 * Its payload: answer, feedback and boxes are in memory only while
 	 * resident (a new assignment until it is saved, or one loaded by
 	 * sim_asg_load() to be changed); otherwise NULL, and
-	 * sim_asg_payload() reads them from the database.  Without a
-	 * database every assignment stays resident.
+	 * sim_asg_payload() reads them from the database.  (This is the
+	 * payload's residence; the record itself is in the working set.)
 	 */
 	bool resident;
 	char *answer;
