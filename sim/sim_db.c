@@ -2,8 +2,9 @@
  * sim/sim_db.c - the simulator's durable state: one SQLite file,
  * DIR/sim.db (the only file of sim/ that knows SQLite).
  *
- * The store keeps everything in memory and sim_persist.c tells this file
- * which records changed; each change is one transaction that writes only
+ * The database is the records' only truth; the store holds a working set
+ * of them during a request, and sim_persist.c tells this file which
+ * records changed; each change is one transaction that writes only
  * those records, so saving costs what the change costs, not what the
  * state weighs.  A record is (kind, key) -> a JSON text in the shape the
  * old whole-state file sim.json used for one element of its arrays, plus
@@ -41,7 +42,7 @@
 #include <unistd.h>
 
 #define SIM_DB_FILE "sim.db"
-#define SIM_DB_VERSION 2
+#define SIM_DB_VERSION 3
 /*
  * The page cache of the file's connection, in KiB: a fixed amount, part
  * of the server's memory budget whatever the study's size.  SQLite's
@@ -61,6 +62,7 @@ struct sim_db {
 	sqlite3_stmt *put_hit; /* the upsert of one hit_index row */
 	sqlite3_stmt *put_asg; /* the upsert of one asg_index row */
 	sqlite3_stmt *next;    /* sim_db_next_reviewable() */
+	sqlite3_stmt *lookup[SIM_DB_LOOKUPS]; /* sim_db_ids() */
 	sqlite3_stmt *query[SIM_DB_QUERIES]; /* sim_db_hits() */
 	bool reindex; /* the schema was upgraded: index rows to write */
 	uint64_t steps; /* the queries' VM steps (sim_db_steps_take()) */
@@ -117,19 +119,52 @@ static const char schema_v2[] =
 	"CREATE INDEX asg_index_worker ON asg_index (worker_id, hit_id);";
 
 /*
+ * Version 3: the records leave memory (a working set loaded on demand),
+ * so what linked them in memory becomes indexed columns: a HIT's
+ * annotation key (up to its last '/': the HITs of one image) and its
+ * UniqueRequestToken, and the assignments of a HIT.  A worker's
+ * assignments were already indexed (asg_index_worker).
+ */
+static const char schema_v3[] =
+	"ALTER TABLE hit_index ADD COLUMN ann_key TEXT;"
+	"ALTER TABLE hit_index ADD COLUMN token TEXT;"
+	"CREATE INDEX hit_index_ann ON hit_index (ann_key);"
+	"CREATE INDEX hit_index_token ON hit_index (token);"
+	"CREATE INDEX asg_index_hit ON asg_index (hit_id);";
+
+/*
+ * The lookups of sim_db_ids(), by enum sim_db_lookup; ?1 is the key.
+ * An assignment's rowid is the order it was first saved in, which is
+ * the order of creation.
+ */
+static const char *const lookup_sql[SIM_DB_LOOKUPS] = {
+	[SIM_DB_HITS_BY_ANN] = "SELECT id FROM hit_index WHERE ann_key = ?1 "
+			       "ORDER BY seq DESC",
+	[SIM_DB_HITS_BY_TOKEN] = "SELECT id FROM hit_index WHERE token = ?1 "
+				 "ORDER BY seq",
+	[SIM_DB_ASGS_BY_HIT] = "SELECT id FROM asg_index WHERE hit_id = ?1 "
+			       "ORDER BY rowid",
+	[SIM_DB_ASGS_BY_WORKER] = "SELECT id FROM asg_index "
+				  "WHERE worker_id = ?1 ORDER BY rowid DESC",
+	[SIM_DB_HIT_OF_ASG] = "SELECT hit_id FROM asg_index WHERE id = ?1",
+};
+
+/*
  * The queries of sim_db_hits(), by enum sim_db_query; named parameters
  * :now, :since, :type, :worker, :after, :limit, :offset (those a query
  * lacks are not bound).  Each is a range of one of the partial indexes
  * above (named, so that the planner never prefers a walk of the whole
  * table in seq order), sorted by seq: its work is what it selects - the
  * HITs Reviewable and not yet dealt with, those a participant could
- * still take - not the study.  Two are walks by nature: ListHITs' pages
- * (MTurk's NextToken is an offset) and the lab list (every open HIT, the
- * page shows them all), which reads the table once from its oldest row.
+ * still take - not the study.  Two are walks by nature, each a range of
+ * seq from a cursor: ListHITs' pages (its NextToken is the seq of the
+ * last HIT given) and the lab list (every open HIT, the page shows them
+ * all), which reads the table once from its oldest row.
  */
 static const char *const query_sql[SIM_DB_QUERIES] = {
 	[SIM_DB_LIVE] = "SELECT seq, id FROM hit_index WHERE deleted = 0 "
-			"ORDER BY seq LIMIT :limit OFFSET :offset",
+			"AND seq > :after ORDER BY seq "
+			"LIMIT :limit OFFSET :offset",
 	[SIM_DB_REVIEWABLE] =
 		"SELECT seq, id FROM hit_index "
 		"INDEXED BY hit_index_reviewable WHERE deleted = 0 AND "
@@ -235,7 +270,13 @@ db_migrate(struct sim_db *d, struct errbuf *eb)
 			goto fail;
 		d->reindex = version == 1;
 	}
-	/* Future versions: "if (version <= 2) { ALTER ...; }" here. */
+	if (version <= 2) {
+		if (db_exec(d, schema_v3, IF_ERUNTIME, "upgrading the schema",
+			    eb) != IF_OK)
+			goto fail;
+		d->reindex = version == 1 || version == 2;
+	}
+	/* Future versions: "if (version <= 3) { ALTER ...; }" here. */
 	if (version < SIM_DB_VERSION) {
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
 			 SIM_DB_VERSION);
@@ -280,8 +321,9 @@ db_setup(struct sim_db *d, const char *pragmas, bool *empty,
 		    d->db,
 		    "INSERT INTO hit_index (id, type_id, deleted, reviewing, "
 		    "max, expiration_ms, duration_ms, done_final, "
-		    "reviewable_from, reviewable_base) "
-		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+		    "reviewable_from, reviewable_base, ann_key, token) "
+		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+		    "?12) "
 		    "ON CONFLICT (id) DO UPDATE SET "
 		    "type_id = excluded.type_id, deleted = excluded.deleted, "
 		    "reviewing = excluded.reviewing, max = excluded.max, "
@@ -289,7 +331,8 @@ db_setup(struct sim_db *d, const char *pragmas, bool *empty,
 		    "duration_ms = excluded.duration_ms, "
 		    "done_final = excluded.done_final, "
 		    "reviewable_from = excluded.reviewable_from, "
-		    "reviewable_base = excluded.reviewable_base",
+		    "reviewable_base = excluded.reviewable_base, "
+		    "ann_key = excluded.ann_key, token = excluded.token",
 		    -1, &d->put_hit, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(
 		    d->db,
@@ -309,6 +352,11 @@ db_setup(struct sim_db *d, const char *pragmas, bool *empty,
 	for (int q = 0; q < SIM_DB_QUERIES; q++)
 		if (sqlite3_prepare_v2(d->db, query_sql[q], -1, &d->query[q],
 				       NULL) != SQLITE_OK)
+			return db_error(d, eb, IF_EINPUT,
+					"cannot read the simulator state");
+	for (int q = 0; q < SIM_DB_LOOKUPS; q++)
+		if (sqlite3_prepare_v2(d->db, lookup_sql[q], -1,
+				       &d->lookup[q], NULL) != SQLITE_OK)
 			return db_error(d, eb, IF_EINPUT,
 					"cannot read the simulator state");
 	if (sqlite3_prepare_v2(d->db, "SELECT 1 FROM records LIMIT 1", -1,
@@ -501,6 +549,8 @@ sim_db_close(struct sim_db *d)
 	sqlite3_finalize(d->next);
 	for (int q = 0; q < SIM_DB_QUERIES; q++)
 		sqlite3_finalize(d->query[q]);
+	for (int q = 0; q < SIM_DB_LOOKUPS; q++)
+		sqlite3_finalize(d->lookup[q]);
 	if (d->db != NULL)
 		sqlite3_close(d->db);
 	if (d->dirfd >= 0)
@@ -561,8 +611,8 @@ sim_db_put(struct sim_db *d, const char *kind, const char *key,
 }
 
 int
-sim_db_get(struct sim_db *d, const char *kind, const char *key, char **body,
-	   char **data, size_t *len, struct errbuf *eb)
+sim_db_find(struct sim_db *d, const char *kind, const char *key, char **body,
+	    char **data, size_t *len, bool *found, struct errbuf *eb)
 {
 	const void *blob;
 	const char *text;
@@ -570,6 +620,7 @@ sim_db_get(struct sim_db *d, const char *kind, const char *key, char **body,
 	int rc;
 
 	*body = NULL;
+	*found = false;
 	if (data != NULL) {
 		*data = NULL;
 		*len = 0;
@@ -580,10 +631,11 @@ sim_db_get(struct sim_db *d, const char *kind, const char *key, char **body,
 	    sqlite3_bind_text(d->get, 2, key, -1, SQLITE_STATIC) != SQLITE_OK)
 		return db_error(d, eb, IF_ERUNTIME, "reading");
 	rc = sqlite3_step(d->get);
+	d->steps += (uint64_t)sqlite3_stmt_status(
+		d->get, SQLITE_STMTSTATUS_VM_STEP, 1);
 	if (rc == SQLITE_DONE) {
 		sqlite3_reset(d->get);
-		return err_set(eb, IF_ERUNTIME, "%s: no record %s %s",
-			       d->path, kind, key);
+		return IF_OK;
 	}
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(d->get);
@@ -609,22 +661,43 @@ sim_db_get(struct sim_db *d, const char *kind, const char *key, char **body,
 						"memory",
 			       d->path, kind, key);
 	}
+	*found = true;
 	return IF_OK;
 }
 
 int
-sim_db_foreach(struct sim_db *d, sim_db_record_fn fn, void *ctx,
-	       struct errbuf *eb)
+sim_db_get(struct sim_db *d, const char *kind, const char *key, char **body,
+	   char **data, size_t *len, struct errbuf *eb)
+{
+	bool found;
+	int rc = sim_db_find(d, kind, key, body, data, len, &found, eb);
+
+	if (rc == IF_OK && !found)
+		return err_set(eb, IF_ERUNTIME, "%s: no record %s %s",
+			       d->path, kind, key);
+	return rc;
+}
+
+int
+sim_db_foreach(struct sim_db *d, const char *only, sim_db_record_fn fn,
+	       void *ctx, struct errbuf *eb)
 {
 	sqlite3_stmt *stmt = NULL;
 	int rc = IF_OK, step;
 
 	if (sqlite3_prepare_v2(d->db,
-			       "SELECT kind, key, body, data FROM records "
-			       "ORDER BY seq",
-			       -1, &stmt, NULL) != SQLITE_OK)
+			       only != NULL
+				       ? "SELECT kind, key, body, data FROM "
+					 "records WHERE kind = ?1 ORDER BY seq"
+				       : "SELECT kind, key, body, data FROM "
+					 "records ORDER BY seq",
+			       -1, &stmt, NULL) != SQLITE_OK ||
+	    (only != NULL && sqlite3_bind_text(stmt, 1, only, -1,
+					       SQLITE_STATIC) != SQLITE_OK)) {
+		sqlite3_finalize(stmt);
 		return db_error(d, eb, IF_EINPUT,
 				"reading the simulator state");
+	}
 	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
 		const char *kind = (const char *)sqlite3_column_text(stmt, 0);
 		const char *key = (const char *)sqlite3_column_text(stmt, 1);
@@ -697,7 +770,14 @@ sim_db_put_hit(struct sim_db *d, const struct sim_db_hit *h,
 	    sqlite3_bind_int64(s, 7, h->duration_ms) != SQLITE_OK ||
 	    sqlite3_bind_int(s, 8, h->done_final) != SQLITE_OK ||
 	    sqlite3_bind_int64(s, 9, h->reviewable_from) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, 10, h->reviewable_base) != SQLITE_OK)
+	    sqlite3_bind_int64(s, 10, h->reviewable_base) != SQLITE_OK ||
+	    (h->ann_key != NULL
+		     ? sqlite3_bind_text(s, 11, h->ann_key,
+					 (int)h->ann_key_len, SQLITE_STATIC)
+		     : sqlite3_bind_null(s, 11)) != SQLITE_OK ||
+	    (h->token != NULL
+		     ? sqlite3_bind_text(s, 12, h->token, -1, SQLITE_STATIC)
+		     : sqlite3_bind_null(s, 12)) != SQLITE_OK)
 		return db_error(d, eb, IF_ERUNTIME, "saving");
 	return step_done(d, s, "HIT index", h->id, eb);
 }
@@ -805,6 +885,63 @@ sim_db_next_reviewable(struct sim_db *d, int64_t now_ms, int64_t *next_ms,
 		return err_set(eb, IF_ERUNTIME, "%s: querying HITs: %s",
 			       d->path, sqlite3_errstr(step));
 	return IF_OK;
+}
+
+int
+sim_db_ids(struct sim_db *d, enum sim_db_lookup q, const char *key,
+	   size_t klen, struct sim_db_ids *out, struct errbuf *eb)
+{
+	sqlite3_stmt *s;
+	int step;
+
+	out->n = 0;
+	if ((int)q < 0 || q >= SIM_DB_LOOKUPS)
+		return IF_OK;
+	s = d->lookup[q];
+	sqlite3_reset(s);
+	if (sqlite3_bind_text(s, 1, key, (int)klen, SQLITE_STATIC) !=
+	    SQLITE_OK)
+		return db_error(d, eb, IF_ERUNTIME, "looking up");
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(s, 0);
+
+		if (out->n == out->cap) {
+			size_t cap = out->cap != 0 ? out->cap * 2 : 16;
+			char(*grown)[SIM_ID_LEN + 1] =
+				realloc(out->id, cap * sizeof(*grown));
+
+			if (grown == NULL) {
+				sqlite3_reset(s);
+				return err_set(eb, IF_ERUNTIME,
+					       "%s: looking up: out of memory",
+					       d->path);
+			}
+			out->id = grown;
+			out->cap = cap;
+		}
+		snprintf(out->id[out->n++], SIM_ID_LEN + 1, "%s",
+			 id != NULL ? id : "");
+	}
+	d->steps += (uint64_t)sqlite3_stmt_status(
+		s, SQLITE_STMTSTATUS_VM_STEP, 1);
+	sqlite3_reset(s);
+	if (step != SQLITE_DONE)
+		return err_set(eb, IF_ERUNTIME, "%s: looking up: %s", d->path,
+			       sqlite3_errstr(step));
+	return IF_OK;
+}
+
+void
+sim_db_ids_cleanup(struct sim_db_ids *ids)
+{
+	free(ids->id);
+	memset(ids, 0, sizeof(*ids));
+}
+
+const char *
+sim_db_lookup_sql(enum sim_db_lookup q)
+{
+	return (int)q >= 0 && q < SIM_DB_LOOKUPS ? lookup_sql[q] : "";
 }
 
 const char *

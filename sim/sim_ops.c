@@ -180,8 +180,8 @@ asg_json(struct sim_store *st, struct asg *a, const struct hit *h, int64_t now)
 /* ---- paging ------------------------------------------------------------- */
 
 static int
-page_args(const struct sim_store *st, json_t *req, size_t *start,
-	  size_t *max, struct sim_err *err)
+page_args_at(const struct sim_store *st, json_t *req, size_t *start,
+	     int64_t *after, size_t *max, struct sim_err *err)
 {
 	const char *tok = NULL;
 	int64_t m = 0, off = 0;
@@ -191,7 +191,17 @@ page_args(const struct sim_store *st, json_t *req, size_t *start,
 		return -1;
 	*max = (size_t)m;
 	*start = 0;
-	if (tok != NULL) {
+	if (after != NULL)
+		*after = 0;
+	if (tok != NULL && tok[0] == 'k' && after != NULL) {
+		/* A cursor: the creation order of the last HIT given. */
+		if (parse_int64(tok + 1, 0, INT64_MAX, after) != 0)
+			return sim_fail(st, err, 400, "RequestError",
+					"ParameterValidationError",
+					"The pagination token \"%.64s\" is "
+					"invalid.",
+					tok);
+	} else if (tok != NULL) {
 		/* Our tokens are "p" + the index of the next item. */
 		if (tok[0] != 'p' ||
 		    parse_int64(tok + 1, 0, INT32_MAX, &off) != 0)
@@ -203,6 +213,13 @@ page_args(const struct sim_store *st, json_t *req, size_t *start,
 		*start = (size_t)off;
 	}
 	return 0;
+}
+
+static int
+page_args(const struct sim_store *st, json_t *req, size_t *start,
+	  size_t *max, struct sim_err *err)
+{
+	return page_args_at(st, req, start, NULL, max, err);
 }
 
 static void
@@ -345,7 +362,7 @@ op_associate_qualification(struct sim_store *st, json_t *req, json_t **resp,
 				"Worker %.64s does not exist.", worker);
 	g = sim_find_grant(st, qid, worker);
 	if (g != NULL) {
-		sim_touch_grant(st, g->seq);
+		sim_touch_grant(st, g);
 	} else {
 		g = calloc(1, sizeof(*g));
 		if (g != NULL) {
@@ -525,14 +542,16 @@ op_create_hit(struct sim_store *st, json_t *req, bool with_type, json_t **resp,
 				"UniqueRequestToken must be 1 to 64 "
 				"characters.");
 	if (token != NULL) {
-		struct hit *dup = NULL;
+		struct hit *dup = NULL, **same = NULL;
+		size_t nsame = 0;
 
+		if (sim_find_hits_by_token(st, token, &same, &nsame) != 0)
+			return fail_unreadable(st, err);
 		/* The first one created that is still in the window. */
-		for (struct hit *o = sim_strmap_get(&st->hits_by_token, token,
-						    strlen(token));
-		     o != NULL; o = o->token_prev)
-			if (now - o->created_ms < SIM_TOKEN_TTL_MS)
-				dup = o;
+		for (size_t i = nsame; i-- > 0;)
+			if (now - same[i]->created_ms < SIM_TOKEN_TTL_MS)
+				dup = same[i];
+		free(same);
 		if (dup != NULL)
 			return sim_fail(st, err, 400, "RequestError",
 					    "HitAlreadyExists",
@@ -637,7 +656,7 @@ op_get_hit(struct sim_store *st, json_t *req, json_t **resp,
 static int
 hits_page(struct sim_store *st, enum sim_db_query q,
 	  struct sim_db_hits_args *args, size_t max, int64_t now,
-	  json_t **items, bool *more, struct sim_err *err)
+	  json_t **items, bool *more, int64_t *last_seq, struct sim_err *err)
 {
 	struct sim_db_hit_ref *refs = calloc(max + 1, sizeof(*refs));
 	size_t n = 0;
@@ -658,6 +677,8 @@ hits_page(struct sim_store *st, enum sim_db_query q,
 	for (size_t i = 0; i < n && i < max; i++) {
 		struct hit *h = sim_find_hit(st, refs[i].id);
 
+		if (last_seq != NULL)
+			*last_seq = refs[i].seq;
 		if (h == NULL ||
 		    json_array_append_new(*items, hit_json(st, h, now)) != 0) {
 			if (h == NULL)
@@ -680,18 +701,30 @@ op_list_hits(struct sim_store *st, json_t *req, json_t **resp,
 {
 	struct sim_db_hits_args args;
 	size_t start, max;
+	int64_t after, last = 0;
 	json_t *items;
 	bool more;
+	char tok[32];
 
-	if (page_args(st, req, &start, &max, err) != 0)
+	if (page_args_at(st, req, &start, &after, &max, err) != 0)
 		return -1;
 	memset(&args, 0, sizeof(args));
 	args.offset = start;
+	args.after_seq = after;
 	if (hits_page(st, SIM_DB_LIVE, &args, max, sim_store_now_ms(st),
-		      &items, &more, err) != 0)
+		      &items, &more, &last, err) != 0)
 		return -1;
 	*resp = json_object();
-	page_finish(*resp, "HITs", items, start + max, more);
+	page_finish(*resp, "HITs", items, 0, false);
+	/*
+	 * The next page starts after the last HIT given (a keyset cursor),
+	 * so deleting a HIT between pages neither skips nor repeats one,
+	 * and a page costs its HITs, not the ones before it.
+	 */
+	if (more) {
+		snprintf(tok, sizeof(tok), "k%lld", (long long)last);
+		json_object_set_new(*resp, "NextToken", json_string(tok));
+	}
 	return 0;
 }
 
@@ -890,7 +923,7 @@ op_list_reviewable_hits(struct sim_store *st, json_t *req, json_t **resp,
 		q = type != NULL ? SIM_DB_REVIEWABLE_TYPE : SIM_DB_REVIEWABLE;
 	else
 		q = type != NULL ? SIM_DB_REVIEWING_TYPE : SIM_DB_REVIEWING;
-	if (hits_page(st, q, &args, max, now, &items, &more, err) != 0)
+	if (hits_page(st, q, &args, max, now, &items, &more, NULL, err) != 0)
 		return -1;
 	*resp = json_object();
 	page_finish(*resp, "HITs", items, start + max, more);
@@ -1085,7 +1118,7 @@ sim_store_call(struct sim_store *st, const char *op, json_t *req,
 			      "The simulator could not save its state; try "
 			      "again.");
 	}
-	pthread_mutex_unlock(&st->mu);
+	sim_store_unlock(st);
 	if (rc == 0 && *resp == NULL)
 		return sim_fail(st, err, 500, "ServiceFault", NULL,
 				"out of memory");
@@ -1116,17 +1149,17 @@ sim_store_put_object(struct sim_store *st, const char *path, const void *data,
 	o = sim_find_object(st, path, strlen(path));
 	ct = sim_intern(st, type);
 	if (ct == NULL) {
-		pthread_mutex_unlock(&st->mu);
+		sim_store_unlock(st);
 		free(copy);
 		return -1;
 	}
 	if (o == NULL) {
-		if (sim_object_add(st, path, "", NULL, 0) != 0) {
-			pthread_mutex_unlock(&st->mu);
+		o = sim_object_add(st, path, "", NULL, 0);
+		if (o == NULL) {
+			sim_store_unlock(st);
 			free(copy);
 			return -1;
 		}
-		o = st->objects[st->nobjects - 1];
 	} else {
 		sim_touch_object(st, o);
 	}
@@ -1140,7 +1173,7 @@ sim_store_put_object(struct sim_store *st, const char *path, const void *data,
 		log_warnx("simulator: saving %s: %s", path, eb.msg);
 		rc = -1;
 	}
-	pthread_mutex_unlock(&st->mu);
+	sim_store_unlock(st);
 	return rc;
 }
 
@@ -1180,6 +1213,6 @@ sim_store_get_object(struct sim_store *st, const char *path, char **data,
 			rc = 0;
 		}
 	}
-	pthread_mutex_unlock(&st->mu);
+	sim_store_unlock(st);
 	return rc;
 }

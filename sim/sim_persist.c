@@ -1,19 +1,22 @@
 /*
  * sim/sim_persist.c - the simulator's store kept in DIR/sim.db (spec
- * section 6), and the migration of an older simulator's DIR/sim.json.
+ * section 6), the loaders of its working set, and the migration of an
+ * older simulator's DIR/sim.json.
  *
  * With a state directory the store is kept in DIR/sim.db (sim_db.c), so
  * that a restarted simulator - a lab study that runs for days, or
  * "intofocus run" resumed after a kill - still knows its HITs,
  * assignments, qualifications, tokens and S3 objects.  Everything but the
  * experiments is kept; those come from the configuration at each start.
+ * Without a directory the same records go to a database in memory.  The
+ * database is the records' only truth: a start reads only the HIT types,
+ * qualification types and the id stream's position, and sim_load_*()
+ * bring a record into the working set when a request reaches it.
  *
  * Each change is saved in one transaction before the request is answered,
  * and the transaction holds only what changed:
- *   - records appended to the store's arrays since the last save (the
- *     saved_* counts), which is how new HITs, assignments, qualification
- *     types, grants, HIT types and objects are found: nothing is removed
- *     from those arrays;
+ *   - records created since the last save (the new_* lists; HIT and
+ *     qualification types by the saved_* counts of their arrays);
  *   - records changed in place, which the code that changes them marks
  *     with sim_touch_*(): get_hit_arg() and get_asg_arg() touch the HIT or
  *     assignment a request names (touches of a read-only or refused
@@ -24,15 +27,17 @@
  *   - the id stream's position and the crowd's size;
  *   - the index rows (sim_db.c) of every HIT and assignment written, and
  *     of the HIT of every assignment written: a HIT's status is derived
- *     from its assignments.  Without a directory only these are written,
- *     to a database in memory (save_index_only()).
- * A save that fails leaves all of it pending: the request is answered
- * with a ServiceFault (the change has happened in memory, so a retry sees
- * it; a CreateHIT retried with its token finds the HIT), and every later
- * request tries again, so nothing is answered that is not on disk.
+ *     from its assignments.
+ * A save that fails leaves all of it pending, and the working set keeps
+ * every record while something is pending (sim_store_trim()): the
+ * request is answered with a ServiceFault (the change has happened in
+ * memory, so a retry sees it; a CreateHIT retried with its token finds
+ * the HIT), and every later request tries again, so nothing is answered
+ * that is not on disk.
  *
  * The automatic approval of an assignment (sim_asg_settle) is not saved: it
- * is derived again from the submit time after a restart.
+ * is derived again from the submit time after a restart, or after the
+ * record left the working set.
  *
  * An older simulator kept the whole state in DIR/sim.json, rewritten at
  * every change, and S3 objects in DIR/objects/; such a directory is read
@@ -75,22 +80,12 @@ sim_touch_object(struct sim_store *st, struct object *o)
 		st->save_all = true;
 }
 
-/* Grants are touched by their place in st->grants. */
 void
-sim_touch_grant(struct sim_store *st, size_t i)
+sim_touch_grant(struct sim_store *st, struct grant *g)
 {
-	size_t *grown;
-
-	if (st->db == NULL)
-		return;
-	grown = realloc(st->touched_grants,
-			(st->ntouched_grants + 1) * sizeof(*grown));
-	if (grown == NULL) {
+	if (st->db != NULL &&
+	    sim_vec_push(&st->touched_grants, &st->ntouched_grants, g) != 0)
 		st->save_all = true;
-		return;
-	}
-	st->touched_grants = grown;
-	st->touched_grants[st->ntouched_grants++] = i;
 }
 
 /* ---- the records, in the shapes of sim.json's array elements ---- */
@@ -167,12 +162,70 @@ object_row(const struct object *o)
 			 o->content_type);
 }
 
+/* One record for sim_store_dump(): the resident one, else the saved. */
+static int
+dump_record(void *ctxp, const char *kind, const char *key, const char *body,
+	    const void *data, size_t len, struct errbuf *eb)
+{
+	json_t *arr = ((void **)ctxp)[1], *row = NULL;
+	struct sim_store *st = ((void **)ctxp)[0];
+	json_error_t je;
+	void *r;
+
+	(void)data;
+	(void)len;
+	(void)eb;
+	if (strcmp(kind, "hits") == 0 &&
+	    (r = sim_strmap_get(&st->hits_by_id, key, strlen(key))) != NULL)
+		row = hit_row(st, r);
+	else if (strcmp(kind, "assignments") == 0 &&
+		 (r = sim_strmap_get(&st->asgs_by_id, key, strlen(key))) !=
+			 NULL)
+		row = asg_row(st, r);
+	else if (strcmp(kind, "grants") == 0 &&
+		 (r = sim_strmap_get(&st->grants_by_key, key, strlen(key))) !=
+			 NULL)
+		row = grant_row(r);
+	else if (strcmp(kind, "objects") == 0 &&
+		 (r = sim_strmap_get(&st->objects_by_path, key,
+				     strlen(key))) != NULL)
+		row = object_row(r);
+	if (row == NULL)
+		row = json_loads(body, 0, &je);
+	json_array_append_new(arr, row != NULL ? row : json_null());
+	return IF_OK;
+}
+
+/*
+ * The records in the order the database keeps them, each as the working
+ * set holds it if resident (a change made in memory and never saved
+ * shows here, not in a reopened store).
+ */
+static json_t *
+dump_kind(struct sim_store *st, const char *kind)
+{
+	json_t *a = json_array();
+	void *ctx[2] = {st, a};
+	struct errbuf eb;
+
+	err_init(&eb);
+	if (st->db != NULL &&
+	    sim_db_foreach(st->db, kind, dump_record, ctx, &eb) != IF_OK)
+		log_warnx("simulator: %s", eb.msg);
+	return a;
+}
+
 static json_t *
 dump_state(struct sim_store *st)
 {
 	json_t *o = json_object(), *a;
+	struct errbuf eb;
 	char rng[32];
 
+	/* What is not saved yet is not in the database's order yet. */
+	err_init(&eb);
+	if (sim_save_changes(st, &eb) != IF_OK)
+		log_warnx("simulator: %s", eb.msg);
 	snprintf(rng, sizeof(rng), "%llu", (unsigned long long)st->ids.s);
 	json_object_set_new(o, "version", json_integer(SIM_STATE_VERSION));
 	json_object_set_new(o, "ids", json_string(rng));
@@ -182,26 +235,14 @@ dump_state(struct sim_store *st)
 	for (size_t i = 0; i < st->nqtypes; i++)
 		json_array_append(a, st->qtypes[i]->obj);
 	json_object_set_new(o, "qualification_types", a);
-	a = json_array();
-	for (size_t i = 0; i < st->ngrants; i++)
-		json_array_append_new(a, grant_row(st->grants[i]));
-	json_object_set_new(o, "grants", a);
+	json_object_set_new(o, "grants", dump_kind(st, "grants"));
 	a = json_array();
 	for (size_t i = 0; i < st->ntypes; i++)
 		json_array_append_new(a, hittype_row(st->types[i]));
 	json_object_set_new(o, "hit_types", a);
-	a = json_array();
-	for (size_t i = 0; i < st->nhits; i++)
-		json_array_append_new(a, hit_row(st, st->hits[i]));
-	json_object_set_new(o, "hits", a);
-	a = json_array();
-	for (size_t i = 0; i < st->nasgs; i++)
-		json_array_append_new(a, asg_row(st, st->asgs[i]));
-	json_object_set_new(o, "assignments", a);
-	a = json_array();
-	for (size_t i = 0; i < st->nobjects; i++)
-		json_array_append_new(a, object_row(st->objects[i]));
-	json_object_set_new(o, "objects", a);
+	json_object_set_new(o, "hits", dump_kind(st, "hits"));
+	json_object_set_new(o, "assignments", dump_kind(st, "assignments"));
+	json_object_set_new(o, "objects", dump_kind(st, "objects"));
 	return o;
 }
 
@@ -212,7 +253,7 @@ sim_store_dump(struct sim_store *st)
 
 	pthread_mutex_lock(&st->mu);
 	o = dump_state(st);
-	pthread_mutex_unlock(&st->mu);
+	sim_store_unlock(st);
 	return o;
 }
 
@@ -269,7 +310,72 @@ put_asg_index(struct sim_store *st, const struct asg *a, bool with_hit,
 	return rc;
 }
 
-/* Writes every index row (a database opened from schema version 1). */
+static const char *
+jstr(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s != NULL ? s : "";
+}
+
+static int64_t
+jint(json_t *o, const char *k)
+{
+	return (int64_t)json_integer_value(json_object_get(o, k));
+}
+
+/* An assignment record's index row (reindex()). */
+static int
+reindex_asg(void *ctxp, const char *kind, const char *key, const char *body,
+	    const void *data, size_t len, struct errbuf *eb)
+{
+	struct sim_store *st = ctxp;
+	json_error_t je;
+	json_t *v = json_loads(body, 0, &je);
+	int rc;
+
+	(void)kind;
+	(void)data;
+	(void)len;
+	if (!json_is_object(v)) {
+		json_decref(v);
+		return err_set(eb, IF_EINPUT, "%s: record assignments %s: "
+					      "malformed",
+			       sim_db_path(st->db), key);
+	}
+	rc = sim_db_put_asg(st->db, key, jstr(v, "hit"), jstr(v, "worker"),
+			    json_is_true(json_object_get(v, "simulated")),
+			    (int)jint(v, "state"), jint(v, "accept"), eb);
+	json_decref(v);
+	return rc;
+}
+
+/* A HIT record's index row, from the HIT and its assignments. */
+static int
+reindex_hit(void *ctxp, const char *kind, const char *key, const char *body,
+	    const void *data, size_t len, struct errbuf *eb)
+{
+	struct sim_store *st = ctxp;
+	struct hit *h = sim_find_hit(st, key);
+	int rc;
+
+	(void)kind;
+	(void)body;
+	(void)data;
+	(void)len;
+	if (h == NULL)
+		return err_set(eb, IF_EINPUT, "%s: record hits %s: unreadable",
+			       sim_db_path(st->db), key);
+	rc = put_hit_index(st, h, eb);
+	/* One HIT at a time: the working set stays small. */
+	sim_store_trim(st);
+	return rc;
+}
+
+/*
+ * Writes every index row (a database opened from schema version 1 or
+ * 2): the assignments' first, which the HITs are loaded with.
+ */
 static int
 reindex(struct sim_store *st, struct errbuf *eb)
 {
@@ -277,11 +383,9 @@ reindex(struct sim_store *st, struct errbuf *eb)
 
 	if (sim_db_begin(st->db, eb) != IF_OK)
 		return eb->code;
-	rc = IF_OK;
-	for (size_t i = 0; rc == IF_OK && i < st->nhits; i++)
-		rc = put_hit_index(st, st->hits[i], eb);
-	for (size_t i = 0; rc == IF_OK && i < st->nasgs; i++)
-		rc = put_asg_index(st, st->asgs[i], false, eb);
+	rc = sim_db_foreach(st->db, "assignments", reindex_asg, st, eb);
+	if (rc == IF_OK)
+		rc = sim_db_foreach(st->db, "hits", reindex_hit, st, eb);
 	if (rc == IF_OK)
 		rc = sim_db_commit(st->db, eb);
 	if (rc != IF_OK) {
@@ -289,35 +393,32 @@ reindex(struct sim_store *st, struct errbuf *eb)
 		return rc;
 	}
 	sim_db_reindexed(st->db);
-	log_info("simulator: %s: indexed %zu HITs and %zu assignments",
-		 sim_db_path(st->db), st->nhits, st->nasgs);
+	log_info("simulator: %s: indexed", sim_db_path(st->db));
 	return IF_OK;
 }
 
-static bool
-changes_pending(const struct sim_store *st)
+bool
+sim_changes_pending(const struct sim_store *st)
 {
 	return st->save_all || st->nqtypes > st->saved_qtypes ||
-	       st->ngrants > st->saved_grants || st->ntypes > st->saved_types ||
-	       st->nhits > st->saved_hits || st->nasgs > st->saved_asgs ||
-	       st->nobjects > st->saved_objects || st->ntouched_hits > 0 ||
+	       st->ntypes > st->saved_types || st->nnew_hits > 0 ||
+	       st->nnew_asgs > 0 || st->nnew_grants > 0 ||
+	       st->nnew_objects > 0 || st->ntouched_hits > 0 ||
 	       st->ntouched_asgs > 0 || st->ntouched_grants > 0 ||
 	       st->ntouched_objects > 0 || st->ids.s != st->saved_ids ||
 	       st->crowd_size != st->saved_crowd;
 }
 
-/* What the database holds now: everything in memory. */
+/* What the database holds now: every change. */
 static void
 mark_saved(struct sim_store *st)
 {
 	st->saved_qtypes = st->nqtypes;
-	st->saved_grants = st->ngrants;
 	st->saved_types = st->ntypes;
-	st->saved_hits = st->nhits;
-	st->saved_asgs = st->nasgs;
-	st->saved_objects = st->nobjects;
 	st->saved_ids = st->ids.s;
 	st->saved_crowd = st->crowd_size;
+	st->nnew_hits = st->nnew_asgs = st->nnew_grants = 0;
+	st->nnew_objects = 0;
 	st->ntouched_hits = st->ntouched_asgs = 0;
 	st->ntouched_grants = st->ntouched_objects = 0;
 	st->save_all = false;
@@ -357,30 +458,71 @@ drop_loaded(struct sim_store *st)
 }
 
 /*
- * After a commit: what it wrote leaves memory (the mark_saved() counts
- * and touch lists still say what that was).
+ * After a commit: the payloads it wrote leave memory (the new and
+ * touched lists still say what that was).
  */
 static void
 drop_saved(struct sim_store *st)
 {
-	size_t from;
-
-	from = st->save_all ? 0 : st->saved_hits;
-	for (size_t i = from; i < st->nhits; i++) {
-		json_decref(st->hits[i]->vals);
-		st->hits[i]->vals = NULL;
+	for (size_t i = 0; i < st->nnew_hits; i++) {
+		json_decref(st->new_hits[i]->vals);
+		st->new_hits[i]->vals = NULL;
 	}
-	from = st->save_all ? 0 : st->saved_asgs;
-	for (size_t i = from; i < st->nasgs; i++)
-		drop_asg(st->asgs[i]);
+	for (size_t i = 0; i < st->nnew_asgs; i++)
+		drop_asg(st->new_asgs[i]);
 	for (size_t i = 0; i < st->ntouched_asgs; i++)
 		drop_asg(st->touched_asgs[i]);
-	from = st->save_all ? 0 : st->saved_objects;
-	for (size_t i = from; i < st->nobjects; i++)
-		drop_object(st->objects[i]);
+	for (size_t i = 0; i < st->nnew_objects; i++)
+		drop_object(st->new_objects[i]);
 	for (size_t i = 0; i < st->ntouched_objects; i++)
 		drop_object(st->touched_objects[i]);
+	if (st->save_all) {
+		for (size_t i = 0; i < st->nhits; i++) {
+			json_decref(st->hits[i]->vals);
+			st->hits[i]->vals = NULL;
+		}
+		for (size_t i = 0; i < st->nasgs; i++)
+			drop_asg(st->asgs[i]);
+		for (size_t i = 0; i < st->nobjects; i++)
+			drop_object(st->objects[i]);
+	}
 	drop_loaded(st);
+}
+
+/*
+ * One record's JSON from the database into *row (NULL when there is
+ * none); -1 (logged) when it cannot be read.
+ */
+static int
+db_find_row(struct sim_store *st, const char *kind, const char *key,
+	    json_t **row)
+{
+	struct errbuf eb;
+	json_error_t je;
+	char *body = NULL;
+	bool found = false;
+
+	*row = NULL;
+	err_init(&eb);
+	if (st->db == NULL)
+		return 0;
+	if (sim_db_find(st->db, kind, key, &body, NULL, NULL, &found, &eb) !=
+	    IF_OK) {
+		log_warnx("simulator: %s", eb.msg);
+		return -1;
+	}
+	if (!found)
+		return 0;
+	*row = json_loads(body, JSON_REJECT_DUPLICATES, &je);
+	free(body);
+	if (!json_is_object(*row)) {
+		log_warnx("simulator: %s: record %s %s: malformed",
+			  sim_db_path(st->db), kind, key);
+		json_decref(*row);
+		*row = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 /* One record's JSON from the database; NULL (logged) when unreadable. */
@@ -514,42 +656,36 @@ sim_asg_load(struct sim_store *st, struct asg *a)
 	return 0;
 }
 
-/*
- * The memory-only store (no directory) keeps its records in memory and
- * only the index rows in its database in memory, so that its listings
- * are the same queries as a kept store's.
- */
+/* A HIT's record and its index row. */
 static int
-save_index_only(struct sim_store *st, struct errbuf *eb)
+put_hit(struct sim_store *st, const struct hit *h, struct errbuf *eb)
 {
-	size_t from;
-	int rc = IF_OK;
+	int rc = put_row(st, "hits", h->id, hit_row(st, h), NULL, eb);
 
-	if (sim_db_begin(st->db, eb) != IF_OK)
-		return eb->code;
-	from = st->save_all ? 0 : st->saved_hits;
-	for (size_t i = from; rc == IF_OK && i < st->nhits; i++)
-		rc = put_hit_index(st, st->hits[i], eb);
-	for (size_t i = 0; rc == IF_OK && i < st->ntouched_hits; i++)
-		rc = put_hit_index(st, st->touched_hits[i], eb);
-	from = st->save_all ? 0 : st->saved_asgs;
-	for (size_t i = from; rc == IF_OK && i < st->nasgs; i++)
-		rc = put_asg_index(st, st->asgs[i], true, eb);
-	for (size_t i = 0; rc == IF_OK && i < st->ntouched_asgs; i++)
-		rc = put_asg_index(st, st->touched_asgs[i], true, eb);
-	if (rc == IF_OK)
-		rc = sim_db_commit(st->db, eb);
-	if (rc != IF_OK) {
-		sim_db_rollback(st->db);
-		return rc;
-	}
-	mark_saved(st);
-	return IF_OK;
+	return rc == IF_OK ? put_hit_index(st, h, eb) : rc;
+}
+
+/* An assignment's record, its index row and its HIT's. */
+static int
+put_asg(struct sim_store *st, const struct asg *a, struct errbuf *eb)
+{
+	int rc = put_row(st, "assignments", a->id, asg_row(st, a), NULL, eb);
+
+	return rc == IF_OK ? put_asg_index(st, a, true, eb) : rc;
+}
+
+/* An object not resident is in the database as it is. */
+static int
+put_object(struct sim_store *st, const struct object *o, struct errbuf *eb)
+{
+	if (!o->resident)
+		return IF_OK;
+	return put_row(st, "objects", o->path, object_row(o), o, eb);
 }
 
 /*
  * Saves what changed since the last save, in one transaction (see the
- * note above).  Called with the lock held; a no-op without a directory.
+ * note above).  Called with the lock held.
  */
 int
 sim_save_changes(struct sim_store *st, struct errbuf *eb)
@@ -560,66 +696,48 @@ sim_save_changes(struct sim_store *st, struct errbuf *eb)
 
 	if (st->db == NULL)
 		return IF_OK;
-	if (!changes_pending(st)) {
+	if (!sim_changes_pending(st)) {
 		drop_loaded(st);
 		return IF_OK;
 	}
-	if (st->state_dir == NULL)
-		return save_index_only(st, eb);
 	if (sim_db_begin(st->db, eb) != IF_OK)
 		return eb->code;
 	from = st->save_all ? 0 : st->saved_qtypes;
 	for (size_t i = from; rc == IF_OK && i < st->nqtypes; i++)
 		rc = put_row(st, "qualification_types", st->qtypes[i]->id,
 			     json_incref(st->qtypes[i]->obj), NULL, eb);
-	from = st->save_all ? 0 : st->saved_grants;
-	for (size_t i = from; rc == IF_OK && i < st->ngrants; i++)
-		rc = put_grant(st, st->grants[i], eb);
+	for (size_t i = 0; rc == IF_OK && i < st->nnew_grants; i++)
+		rc = put_grant(st, st->new_grants[i], eb);
 	for (size_t i = 0; rc == IF_OK && i < st->ntouched_grants; i++)
-		if (st->touched_grants[i] < st->ngrants)
-			rc = put_grant(st, st->grants[st->touched_grants[i]],
-				       eb);
+		rc = put_grant(st, st->touched_grants[i], eb);
+	for (size_t i = 0; rc == IF_OK && st->save_all && i < st->ngrants;
+	     i++)
+		rc = put_grant(st, st->grants[i], eb);
 	from = st->save_all ? 0 : st->saved_types;
 	for (size_t i = from; rc == IF_OK && i < st->ntypes; i++)
 		rc = put_row(st, "hit_types", st->types[i]->id,
 			     hittype_row(st->types[i]), NULL, eb);
 	/* The index rows go with their records (new HITs first: seq is
 	 * the order of creation). */
-	from = st->save_all ? 0 : st->saved_hits;
-	for (size_t i = from; rc == IF_OK && i < st->nhits; i++)
-		if ((rc = put_row(st, "hits", st->hits[i]->id,
-				  hit_row(st, st->hits[i]), NULL, eb)) ==
-		    IF_OK)
-			rc = put_hit_index(st, st->hits[i], eb);
+	for (size_t i = 0; rc == IF_OK && i < st->nnew_hits; i++)
+		rc = put_hit(st, st->new_hits[i], eb);
 	for (size_t i = 0; rc == IF_OK && i < st->ntouched_hits; i++)
-		if ((rc = put_row(st, "hits", st->touched_hits[i]->id,
-				  hit_row(st, st->touched_hits[i]), NULL,
-				  eb)) == IF_OK)
-			rc = put_hit_index(st, st->touched_hits[i], eb);
-	from = st->save_all ? 0 : st->saved_asgs;
-	for (size_t i = from; rc == IF_OK && i < st->nasgs; i++)
-		if ((rc = put_row(st, "assignments", st->asgs[i]->id,
-				  asg_row(st, st->asgs[i]), NULL, eb)) ==
-		    IF_OK)
-			rc = put_asg_index(st, st->asgs[i], true, eb);
+		rc = put_hit(st, st->touched_hits[i], eb);
+	for (size_t i = 0; rc == IF_OK && st->save_all && i < st->nhits; i++)
+		rc = put_hit(st, st->hits[i], eb);
+	for (size_t i = 0; rc == IF_OK && i < st->nnew_asgs; i++)
+		rc = put_asg(st, st->new_asgs[i], eb);
 	for (size_t i = 0; rc == IF_OK && i < st->ntouched_asgs; i++)
-		if ((rc = put_row(st, "assignments", st->touched_asgs[i]->id,
-				  asg_row(st, st->touched_asgs[i]), NULL,
-				  eb)) == IF_OK)
-			rc = put_asg_index(st, st->touched_asgs[i], true, eb);
-	/* An object not resident is in the database as it is. */
-	from = st->save_all ? 0 : st->saved_objects;
-	for (size_t i = from; rc == IF_OK && i < st->nobjects; i++)
-		if (st->objects[i]->resident)
-			rc = put_row(st, "objects", st->objects[i]->path,
-				     object_row(st->objects[i]),
-				     st->objects[i], eb);
+		rc = put_asg(st, st->touched_asgs[i], eb);
+	for (size_t i = 0; rc == IF_OK && st->save_all && i < st->nasgs; i++)
+		rc = put_asg(st, st->asgs[i], eb);
+	for (size_t i = 0; rc == IF_OK && i < st->nnew_objects; i++)
+		rc = put_object(st, st->new_objects[i], eb);
 	for (size_t i = 0; rc == IF_OK && i < st->ntouched_objects; i++)
-		if (st->touched_objects[i]->resident)
-			rc = put_row(st, "objects",
-				     st->touched_objects[i]->path,
-				     object_row(st->touched_objects[i]),
-				     st->touched_objects[i], eb);
+		rc = put_object(st, st->touched_objects[i], eb);
+	for (size_t i = 0; rc == IF_OK && st->save_all && i < st->nobjects;
+	     i++)
+		rc = put_object(st, st->objects[i], eb);
 	if (rc == IF_OK && (st->save_all || st->ids.s != st->saved_ids)) {
 		snprintf(text, sizeof(text), "%llu",
 			 (unsigned long long)st->ids.s);
@@ -663,20 +781,6 @@ object_file(const struct sim_store *st, const char *path)
 	return file;
 }
 
-static const char *
-jstr(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s != NULL ? s : "";
-}
-
-static int64_t
-jint(json_t *o, const char *k)
-{
-	return (int64_t)json_integer_value(json_object_get(o, k));
-}
-
 static int
 doc_malformed(const char *file, struct errbuf *eb)
 {
@@ -713,30 +817,37 @@ nomem:
 	return doc_nomem(file, eb);
 }
 
+/* A grant from its record; NULL when memory runs out. */
+static struct grant *
+grant_from_row(json_t *v)
+{
+	struct grant *g = calloc(1, sizeof(*g));
+
+	if (g == NULL)
+		return NULL;
+	snprintf(g->qual_id, sizeof(g->qual_id), "%s", jstr(v, "qual"));
+	snprintf(g->worker_id, sizeof(g->worker_id), "%s", jstr(v, "worker"));
+	g->value = (int)jint(v, "value");
+	return g;
+}
+
 /* Its qualification grants. */
 static int
 load_grants(struct sim_store *st, json_t *o, const char *file,
-	     struct errbuf *eb)
+	    struct errbuf *eb)
 {
 	json_t *v;
 	size_t i;
 
 	json_array_foreach(json_object_get(o, "grants"), i, v) {
-		struct grant *g = calloc(1, sizeof(*g));
-		if (g == NULL)
-			goto nomem;
-		snprintf(g->qual_id, sizeof(g->qual_id), "%s", jstr(v, "qual"));
-		snprintf(g->worker_id, sizeof(g->worker_id), "%s",
-			 jstr(v, "worker"));
-		g->value = (int)jint(v, "value");
-		if (sim_grant_add(st, g) != 0) {
+		struct grant *g = grant_from_row(v);
+
+		if (g == NULL || sim_grant_add(st, g) != 0) {
 			free(g);
-			goto nomem;
+			return doc_nomem(file, eb);
 		}
 	}
 	return IF_OK;
-nomem:
-	return doc_nomem(file, eb);
 }
 
 /* Its HIT types. */
@@ -767,109 +878,276 @@ bad:
 	return doc_malformed(file, eb);
 }
 
+/*
+ * A HIT from its record, its values in h->vals (the caller keeps or
+ * drops them); -1 malformed, -2 out of memory.
+ */
+static int
+hit_from_row(json_t *v, struct hit **out)
+{
+	struct hit *h = calloc(1, sizeof(*h));
+	json_t *vals = json_object_get(v, "values");
+
+	*out = NULL;
+	if (h == NULL)
+		return -2;
+	if (!json_is_object(vals)) {
+		free(h);
+		return -1;
+	}
+	snprintf(h->id, sizeof(h->id), "%s", jstr(v, "id"));
+	snprintf(h->type_id, sizeof(h->type_id), "%s", jstr(v, "type"));
+	h->vals = json_incref(vals);
+	h->created_ms = jint(v, "created");
+	h->expiration_ms = jint(v, "expiration");
+	h->duration_s = jint(v, "duration");
+	h->autoapprove_s = jint(v, "autoapprove");
+	h->max = (int)jint(v, "max");
+	h->deleted = json_is_true(json_object_get(v, "deleted"));
+	if (json_is_string(json_object_get(v, "token")) &&
+	    (h->token = strdup(jstr(v, "token"))) == NULL) {
+		sim_hit_free(h);
+		return -2;
+	}
+	if (json_is_integer(json_object_get(v, "expire_at"))) {
+		h->expire_requested = true;
+		h->expire_at = jint(v, "expire_at");
+	}
+	h->reviewing = json_is_true(json_object_get(v, "reviewing"));
+	*out = h;
+	return 0;
+}
+
 /* Its HITs. */
 static int
 load_hits(struct sim_store *st, json_t *o, const char *file,
-	   struct errbuf *eb)
+	  struct errbuf *eb)
 {
 	json_t *v;
 	size_t i;
 
 	json_array_foreach(json_object_get(o, "hits"), i, v) {
-		struct hit *h = calloc(1, sizeof(*h));
-		json_t *vals = json_object_get(v, "values");
-		if (h == NULL)
-			goto nomem;
-		if (!json_is_object(vals)) {
-			free(h);
-			goto bad;
-		}
-		snprintf(h->id, sizeof(h->id), "%s", jstr(v, "id"));
-		snprintf(h->type_id, sizeof(h->type_id), "%s", jstr(v, "type"));
-		h->vals = json_incref(vals);
-		h->created_ms = jint(v, "created");
-		h->expiration_ms = jint(v, "expiration");
-		h->duration_s = jint(v, "duration");
-		h->autoapprove_s = jint(v, "autoapprove");
-		h->max = (int)jint(v, "max");
-		h->deleted = json_is_true(json_object_get(v, "deleted"));
-		if (json_is_string(json_object_get(v, "token")))
-			h->token = strdup(jstr(v, "token"));
-		if (json_is_integer(json_object_get(v, "expire_at"))) {
-			h->expire_requested = true;
-			h->expire_at = jint(v, "expire_at");
-		}
-		h->reviewing = json_is_true(json_object_get(v, "reviewing"));
-		if (sim_hit_add(st, h) != 0) {
-			json_decref(h->vals);
-			free(h->token);
-			free(h);
-			goto nomem;
+		struct hit *h;
+		int rc = hit_from_row(v, &h);
+
+		if (rc == -1)
+			return doc_malformed(file, eb);
+		if (rc != 0 || sim_hit_add(st, h) != 0) {
+			sim_hit_free(h);
+			return doc_nomem(file, eb);
 		}
 	}
 	return IF_OK;
-bad:
-	return doc_malformed(file, eb);
-nomem:
-	return doc_nomem(file, eb);
+}
+
+/*
+ * An assignment from its record, with its payload when with_payload;
+ * -1 malformed, -2 out of memory.
+ */
+static int
+asg_from_row(json_t *v, bool with_payload, struct asg **out)
+{
+	struct asg *a = calloc(1, sizeof(*a));
+	json_t *boxes = json_object_get(v, "boxes"), *b;
+	size_t k;
+
+	*out = NULL;
+	if (a == NULL || (a->worker_id = strdup(jstr(v, "worker"))) == NULL) {
+		free(a);
+		return -2;
+	}
+	snprintf(a->id, sizeof(a->id), "%s", jstr(v, "id"));
+	snprintf(a->hit_id, sizeof(a->hit_id), "%s", jstr(v, "hit"));
+	a->state = (enum asg_state)jint(v, "state");
+	if (a->state > ASG_REJECTED) {
+		sim_asg_free(a);
+		return -1;
+	}
+	a->simulated = json_is_true(json_object_get(v, "simulated"));
+	a->accept_ms = jint(v, "accept");
+	a->submit_ms = jint(v, "submit");
+	a->approval_ms = jint(v, "approval");
+	a->rejection_ms = jint(v, "rejection");
+	*out = a;
+	if (!with_payload)
+		return 0;
+	a->resident = true;
+	if ((json_is_string(json_object_get(v, "answer")) &&
+	     (a->answer = strdup(jstr(v, "answer"))) == NULL) ||
+	    (json_is_string(json_object_get(v, "feedback")) &&
+	     (a->feedback = strdup(jstr(v, "feedback"))) == NULL) ||
+	    (a->boxes = calloc(json_array_size(boxes) + 1,
+			       sizeof(*a->boxes))) == NULL) {
+		sim_asg_free(a);
+		*out = NULL;
+		return -2;
+	}
+	json_array_foreach(boxes, k, b) {
+		a->boxes[k].x = (int)json_integer_value(json_array_get(b, 0));
+		a->boxes[k].y = (int)json_integer_value(json_array_get(b, 1));
+		a->boxes[k].w = (int)json_integer_value(json_array_get(b, 2));
+		a->boxes[k].h = (int)json_integer_value(json_array_get(b, 3));
+	}
+	a->nboxes = json_array_size(boxes);
+	return 0;
 }
 
 /* Its assignments, with their boxes. */
 static int
 load_assignments(struct sim_store *st, json_t *o, const char *file,
-		  struct errbuf *eb)
+		 struct errbuf *eb)
 {
 	json_t *v;
 	size_t i;
 
 	json_array_foreach(json_object_get(o, "assignments"), i, v) {
-		struct asg *a = calloc(1, sizeof(*a));
-		json_t *boxes = json_object_get(v, "boxes"), *b;
-		size_t k;
+		struct asg *a;
+		int rc = asg_from_row(v, true, &a);
 
-		if (a == NULL)
-			goto nomem;
-		snprintf(a->id, sizeof(a->id), "%s", jstr(v, "id"));
-		snprintf(a->hit_id, sizeof(a->hit_id), "%s", jstr(v, "hit"));
-		a->worker_id = sim_intern(st, jstr(v, "worker"));
-		if (a->worker_id == NULL ||
+		if (rc == -1)
+			return doc_malformed(file, eb);
+		if (rc != 0 ||
 		    sim_asg_add(st, sim_find_hit(st, a->hit_id), a) != 0) {
-			free(a);
-			goto nomem;
+			sim_asg_free(a);
+			return doc_nomem(file, eb);
 		}
-		a->state = (enum asg_state)jint(v, "state");
-		if (a->state > ASG_REJECTED)
-			goto bad;
-		a->simulated = json_is_true(json_object_get(v, "simulated"));
-		a->accept_ms = jint(v, "accept");
-		a->submit_ms = jint(v, "submit");
-		a->approval_ms = jint(v, "approval");
-		a->rejection_ms = jint(v, "rejection");
-		if (json_is_string(json_object_get(v, "answer")))
-			a->answer = strdup(jstr(v, "answer"));
-		if (json_is_string(json_object_get(v, "feedback")))
-			a->feedback = strdup(jstr(v, "feedback"));
-		a->boxes =
-			calloc(json_array_size(boxes) + 1, sizeof(*a->boxes));
-		if (a->boxes == NULL)
-			goto nomem;
-		json_array_foreach(boxes, k, b) {
-			a->boxes[k].x =
-				(int)json_integer_value(json_array_get(b, 0));
-			a->boxes[k].y =
-				(int)json_integer_value(json_array_get(b, 1));
-			a->boxes[k].w =
-				(int)json_integer_value(json_array_get(b, 2));
-			a->boxes[k].h =
-				(int)json_integer_value(json_array_get(b, 3));
-		}
-		a->nboxes = json_array_size(boxes);
 	}
 	return IF_OK;
-bad:
-	return doc_malformed(file, eb);
-nomem:
-	return doc_nomem(file, eb);
+}
+
+/* ---- the working set's loaders (sim_find_*) ------------------------- */
+
+/* Loads assignment id of the resident HIT h (NULL: none). */
+static struct asg *
+load_asg_of(struct sim_store *st, struct hit *h, const char *id)
+{
+	json_t *row;
+	struct asg *a = NULL;
+
+	if (db_find_row(st, "assignments", id, &row) != 0)
+		return NULL;
+	if (row == NULL) {
+		log_warnx("simulator: %s: no record assignments %s",
+			  sim_db_path(st->db), id);
+		return NULL;
+	}
+	if (asg_from_row(row, false, &a) != 0 ||
+	    sim_asg_adopt(st, h, a) != 0) {
+		log_warnx("simulator: %s: assignment %s: unreadable or out of "
+			  "memory",
+			  sim_db_path(st->db), id);
+		sim_asg_free(a);
+		a = NULL;
+	}
+	json_decref(row);
+	return a;
+}
+
+struct hit *
+sim_load_hit(struct sim_store *st, const char *id)
+{
+	struct sim_db_ids ids = {NULL, 0, 0};
+	struct errbuf eb;
+	struct hit *h = NULL;
+	json_t *row;
+	int rc;
+
+	if (db_find_row(st, "hits", id, &row) != 0 || row == NULL)
+		return NULL;
+	err_init(&eb);
+	rc = hit_from_row(row, &h);
+	json_decref(row);
+	if (rc == 0) {
+		/* The payload stays in the database (sim_hit_vals()). */
+		rc = sim_hit_derive(h, h->vals);
+		json_decref(h->vals);
+		h->vals = NULL;
+	}
+	if (rc == 0 && sim_db_ids(st->db, SIM_DB_ASGS_BY_HIT, id, strlen(id),
+				  &ids, &eb) != IF_OK)
+		rc = -1;
+	if (rc == 0 && sim_hit_adopt(st, h) != 0)
+		rc = -2;
+	if (rc != 0) {
+		log_warnx("simulator: %s: HIT %s: %s", sim_db_path(st->db), id,
+			  eb.msg[0] != '\0' ? eb.msg : "unreadable");
+		sim_hit_free(h);
+		sim_db_ids_cleanup(&ids);
+		return NULL;
+	}
+	/* With all its assignments: a HIT's state is theirs. */
+	for (size_t i = 0; i < ids.n; i++) {
+		const char *aid = ids.id[i];
+
+		if (sim_strmap_get(&st->asgs_by_id, aid, strlen(aid)) == NULL)
+			(void)load_asg_of(st, h, aid);
+	}
+	sim_db_ids_cleanup(&ids);
+	return h;
+}
+
+struct asg *
+sim_load_asg(struct sim_store *st, const char *id)
+{
+	struct sim_db_ids ids = {NULL, 0, 0};
+	struct errbuf eb;
+	struct asg *a = NULL;
+
+	if (st->db == NULL)
+		return NULL;
+	err_init(&eb);
+	if (sim_db_ids(st->db, SIM_DB_HIT_OF_ASG, id, strlen(id), &ids,
+		       &eb) != IF_OK) {
+		log_warnx("simulator: %s", eb.msg);
+		return NULL;
+	}
+	/* Loaded with its HIT; one whose HIT is missing, alone. */
+	if (ids.n > 0 && sim_find_hit(st, ids.id[0]) != NULL)
+		a = sim_strmap_get(&st->asgs_by_id, id, strlen(id));
+	else if (ids.n > 0)
+		a = load_asg_of(st, NULL, id);
+	sim_db_ids_cleanup(&ids);
+	return a;
+}
+
+struct object *
+sim_load_object(struct sim_store *st, const char *path)
+{
+	struct object *o;
+	json_t *row;
+
+	if (db_find_row(st, "objects", path, &row) != 0 || row == NULL)
+		return NULL;
+	o = calloc(1, sizeof(*o));
+	/* Its bytes stay in the database (sim_store_get_object()). */
+	if (o == NULL || (o->path = strdup(path)) == NULL ||
+	    (o->content_type = sim_intern(st, jstr(row, "content_type"))) ==
+		    NULL ||
+	    sim_object_adopt(st, o) != 0) {
+		log_warnx("simulator: object %s: out of memory", path);
+		sim_object_free(o);
+		o = NULL;
+	}
+	json_decref(row);
+	return o;
+}
+
+struct grant *
+sim_load_grant(struct sim_store *st, const char *key)
+{
+	struct grant *g;
+	json_t *row;
+
+	if (db_find_row(st, "grants", key, &row) != 0 || row == NULL)
+		return NULL;
+	g = grant_from_row(row);
+	if (g == NULL || sim_grant_adopt(st, g) != 0) {
+		log_warnx("simulator: grant %s: out of memory", key);
+		free(g);
+		g = NULL;
+	}
+	json_decref(row);
+	return g;
 }
 
 /* Its S3 objects, from DIR/objects/ (the old layout). */
@@ -894,7 +1172,7 @@ load_objects(struct sim_store *st, json_t *o, const char *file,
 		free(objfile);
 		if (rc == IF_OK &&
 		    sim_object_add(st, jstr(v, "path"), jstr(v, "content_type"),
-				   data.data, data.len) != 0)
+				   data.data, data.len) == NULL)
 			rc = err_set(eb, IF_ERUNTIME, "%s: out of memory",
 				     file);
 		buf_cleanup(&data);
@@ -976,46 +1254,19 @@ load_record(void *ctxp, const char *kind, const char *key, const char *body,
 		else if (strcmp(key, "crowd") == 0 && jint(v, "workers") > 0 &&
 			 jint(v, "workers") <= SIM_CROWD_MAX)
 			st->crowd_size = (size_t)jint(v, "workers");
-	} else if (strcmp(kind, "objects") == 0) {
-		/* Its bytes stay in the database (sim_store_get_object). */
-		if (sim_object_add(st, jstr(v, "path"), jstr(v, "content_type"),
-				   "", 0) != 0)
-			rc = err_set(eb, IF_ERUNTIME, "%s: out of memory",
-				     sim_db_path(st->db));
-		else
-			drop_object(st->objects[st->nobjects - 1]);
-		(void)data;
-		(void)len;
 	} else if (json_object_get(ctx->doc, kind) != NULL) {
-		/*
-		 * Loaded one at a time, its payload dropped at once: a
-		 * restart's memory is the index, as a run's is.
-		 */
-		size_t nhits = st->nhits, nasgs = st->nasgs;
-
 		one = json_pack("{s:[O]}", kind, v);
 		if (one == NULL)
 			rc = err_set(eb, IF_ERUNTIME, "%s: out of memory",
 				     sim_db_path(st->db));
 		else if (strcmp(kind, "qualification_types") == 0)
 			rc = load_qual_types(st, one, sim_db_path(st->db), eb);
-		else if (strcmp(kind, "grants") == 0)
-			rc = load_grants(st, one, sim_db_path(st->db), eb);
-		else if (strcmp(kind, "hit_types") == 0)
-			rc = load_hit_types(st, one, sim_db_path(st->db), eb);
-		else if (strcmp(kind, "hits") == 0)
-			rc = load_hits(st, one, sim_db_path(st->db), eb);
 		else
-			rc = load_assignments(st, one, sim_db_path(st->db),
-					      eb);
+			rc = load_hit_types(st, one, sim_db_path(st->db), eb);
 		json_decref(one);
-		for (size_t i = nhits; i < st->nhits; i++) {
-			json_decref(st->hits[i]->vals);
-			st->hits[i]->vals = NULL;
-		}
-		for (size_t i = nasgs; i < st->nasgs; i++)
-			drop_asg(st->asgs[i]);
 	} else {
+		(void)data;
+		(void)len;
 		rc = err_set(eb, IF_EINPUT, "%s: record %s %s: unknown kind",
 			     sim_db_path(st->db), kind, key);
 	}
@@ -1030,13 +1281,20 @@ load_db(struct sim_store *st, struct errbuf *eb)
 	struct load_ctx ctx = {st, NULL};
 	int rc;
 
-	ctx.doc = json_pack("{s:i, s:s, s:[], s:[], s:[], s:[], s:[]}",
-			    "version", SIM_STATE_VERSION, "ids", "0",
-			    "qualification_types", "grants", "hit_types",
-			    "hits", "assignments");
+	ctx.doc = json_pack("{s:i, s:s, s:[], s:[]}", "version",
+			    SIM_STATE_VERSION, "ids", "0",
+			    "qualification_types", "hit_types");
 	if (ctx.doc == NULL)
 		return err_set(eb, IF_ERUNTIME, "simulator: out of memory");
-	rc = sim_db_foreach(st->db, load_record, &ctx, eb);
+	/* The few records kept in memory; the others stay where they are
+	 * until a request needs them. */
+	rc = sim_db_foreach(st->db, "meta", load_record, &ctx, eb);
+	if (rc == IF_OK)
+		rc = sim_db_foreach(st->db, "qualification_types",
+				    load_record, &ctx, eb);
+	if (rc == IF_OK)
+		rc = sim_db_foreach(st->db, "hit_types", load_record, &ctx,
+				    eb);
 	if (rc == IF_OK)
 		rc = load_doc(st, ctx.doc, sim_db_path(st->db), eb);
 	json_decref(ctx.doc);
@@ -1067,6 +1325,8 @@ sim_store_open(struct sim_store *st, const char *dir, struct errbuf *eb)
 	old = stat(file, &sb) == 0;
 	if (!empty) {
 		rc = load_db(st, eb);
+		if (rc == IF_OK)
+			mark_saved(st);
 		if (rc == IF_OK && sim_db_needs_reindex(st->db))
 			rc = reindex(st, eb);
 	} else if (old) {

@@ -143,6 +143,14 @@ served_redaction(const struct sim_image *im, enum sim_aggregate rule,
 	return rc;
 }
 
+/* The HITs of an image that the database did not give (logged). */
+static int
+fail_unreadable_plan(const struct sim_store *st, struct sim_err *err)
+{
+	return sim_fail(st, err, 500, "ServiceFault", NULL,
+			"The simulator could not read its state; try again.");
+}
+
 /* Resolves "<experiment>/<image-id>/<stage>" against the known experiments. */
 static void
 crowd_task(struct sim_store *st, const char *annotation, const struct hit *self,
@@ -153,6 +161,8 @@ crowd_task(struct sim_store *st, const char *annotation, const struct hit *self,
 	int64_t stage = 0;
 	size_t nfound = 0;
 	struct asg **found = NULL;
+	struct hit **same = NULL;
+	size_t nsame = 0;
 	int *stage_of = NULL;
 	enum sim_aggregate rule = SIM_AGG_UNION;
 
@@ -198,9 +208,12 @@ crowd_task(struct sim_store *st, const char *annotation, const struct hit *self,
 	 * candidates are the assignments of the HITs with this annotation
 	 * key; an answer without boxes counts too (it votes, or comes first).
 	 */
-	for (struct hit *h = sim_find_hits_by_ann(st, annotation,
-					      (size_t)(s2 - annotation));
-	     h != NULL; h = h->ann_prev) {
+	if (sim_find_hits_by_ann(st, annotation, (size_t)(s2 - annotation),
+				 &same, &nsame) != 0)
+		goto out;
+	for (size_t j = 0; j < nsame; j++) {
+		struct hit *h = same[j];
+
 		if (h == self)
 			continue;
 		for (size_t i = 0; i < h->nasgs; i++) {
@@ -263,6 +276,7 @@ crowd_task(struct sim_store *st, const char *annotation, const struct hit *self,
 	}
 out:
 	task->covered = *covered;
+	free(same);
 	free(found);
 	free(stage_of);
 }
@@ -327,12 +341,18 @@ sim_plan_crowd(struct sim_store *st, struct hit *h, struct sim_err *err)
 		return 0;
 	err_init(&eb);
 	/* Attempt: how many other HITs have this annotation. */
-	for (struct hit *o = ann != NULL ? sim_find_hits_by_ann(st, ann,
-								h->ann_key_len)
-					 : NULL;
-	     o != NULL; o = o->ann_prev)
-		if (o != h && strcmp(o->ann, ann) == 0)
-			attempt++;
+	if (ann != NULL) {
+		struct hit **same = NULL;
+		size_t nsame = 0;
+
+		if (sim_find_hits_by_ann(st, ann, h->ann_key_len, &same,
+					 &nsame) != 0)
+			return fail_unreadable_plan(st, err);
+		for (size_t i = 0; i < nsame; i++)
+			if (same[i] != h && strcmp(same[i]->ann, ann) == 0)
+				attempt++;
+		free(same);
+	}
 	crowd_task(st, ann, h, &task, &covered);
 	hit_vals = sim_hit_vals(st, h);
 	task.image_missing = question_image_missing(
@@ -375,10 +395,12 @@ sim_plan_crowd(struct sim_store *st, struct hit *h, struct sim_err *err)
 		if (a != NULL) {
 			sim_new_id(st, a->id);
 			snprintf(a->hit_id, sizeof(a->hit_id), "%s", h->id);
-			a->worker_id = sim_intern(st, worker);
+			a->worker_id = strdup(worker);
 		}
 		if (a == NULL || boxes_json == NULL || a->worker_id == NULL ||
 		    sim_asg_add(st, h, a) != 0) {
+			if (a != NULL)
+				free(a->worker_id);
 			free(a);
 			free(boxes_json);
 			sim_crowd_answer_cleanup(&ans);

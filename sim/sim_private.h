@@ -15,17 +15,22 @@
  *   sim_store.c      the data model: records, indexes, states;
  *   sim_crowd.c      what simulated workers answer (pure);
  *   sim_db.c         the SQLite file: the records, and the HIT and
- *                    assignment indexes the listings query (in memory
- *                    too when there is no state directory).
- * The records themselves (HITs, assignments, grants, objects) are still
- * structs in memory, found through the maps of struct sim_store; the
- * listings that would walk them all (ListHITs, ListReviewableHITs, the
- * push, the lab list, a participant's next task) read ids from sim_db's
- * indexes instead (sim_store_hits()).
+ *                    assignment indexes the store queries (in memory
+ *                    when there is no state directory: one code path).
+ * SQLite is the only truth for the records (HITs, assignments, grants,
+ * objects): a request works on a working set of them that sim_find_*()
+ * load on demand (a HIT with all its assignments), saves what it changed
+ * before it answers, and the working set is dropped at an unlock once it
+ * is larger than SIM_RESIDENT_MAX, so the store's memory does not grow
+ * with the study.  What would walk every record (ListHITs,
+ * ListReviewableHITs, the push, the lab list, a participant's next
+ * task) and what linked records in memory (the HITs of an image or of a
+ * token, a worker's assignments) read ids from sim_db's indexes.
  * The store is the only shared mutable object; every sim_store_* function
- * takes its lock, so the server may run one thread per connection.  The
- * other functions of the store's files (sim_find_hit, sim_touch_asg, ...)
- * expect the lock held.
+ * takes its lock and releases it through sim_store_unlock(), so the
+ * server may run one thread per connection.  The other functions of the
+ * store's files (sim_find_hit, sim_touch_asg, ...) expect the lock held,
+ * and no pointer to a record outlives it.
  */
 #ifndef INTOFOCUS_SIM_PRIVATE_H
 #define INTOFOCUS_SIM_PRIVATE_H
@@ -37,6 +42,9 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+/* The most records resident at an unlock (sim_store_trim()). */
+#define SIM_RESIDENT_MAX 2048
 
 /* Size of MTurk HIT and assignment ids ([A-Z0-9]{30}). */
 #define SIM_ID_LEN 30
@@ -166,12 +174,17 @@ int sim_db_put(struct sim_db *db, const char *kind, const char *key,
  */
 int sim_db_get(struct sim_db *db, const char *kind, const char *key,
 	       char **body, char **data, size_t *len, struct errbuf *eb);
+/* The same, a missing record as *found false, not as an error. */
+int sim_db_find(struct sim_db *db, const char *kind, const char *key,
+		char **body, char **data, size_t *len, bool *found,
+		struct errbuf *eb);
 typedef int (*sim_db_record_fn)(void *ctx, const char *kind, const char *key,
 				const char *body, const void *data, size_t len,
 				struct errbuf *eb);
-/* Calls fn on every record in the order of their first write. */
-int sim_db_foreach(struct sim_db *db, sim_db_record_fn fn, void *ctx,
-		   struct errbuf *eb);
+/* Calls fn on every record (of kind only, unless NULL) in the order of
+ * their first write. */
+int sim_db_foreach(struct sim_db *db, const char *only, sim_db_record_fn fn,
+		   void *ctx, struct errbuf *eb);
 
 /* The memory-only store's database (no directory): the same queries. */
 int sim_db_open_memory(struct sim_db **out, struct errbuf *eb);
@@ -189,7 +202,8 @@ struct sim_db_cache {
 void sim_db_cache(struct sim_db *db, struct sim_db_cache *out);
 
 /*
- * Indexed queries (schema version 2).  Beside each HIT and assignment
+ * Indexed queries (schema version 2, and 3 for the annotation key, the
+ * token and the assignments of a HIT).  Beside each HIT and assignment
  * record the store writes the columns its listings select on, with the
  * record, in the same transaction (sim_persist.c); the listings read ids
  * from these indexes instead of walking every HIT.  A HIT's clock-derived
@@ -210,6 +224,10 @@ struct sim_db_hit {
 	/* Its latest submission or time-out (the push's "became
 	 * Reviewable at", with the expiry once past). */
 	int64_t reviewable_base;
+	/* Its annotation's key (ann_key_len bytes) and its token, or NULL. */
+	const char *ann_key;
+	size_t ann_key_len;
+	const char *token;
 };
 
 int sim_db_put_hit(struct sim_db *db, const struct sim_db_hit *h,
@@ -237,7 +255,8 @@ struct sim_db_hits_args {
 	int64_t since_ms;      /* SIM_DB_SINCE */
 	const char *type_id;   /* the _TYPE queries */
 	const char *worker_id; /* SIM_DB_TAKEABLE */
-	int64_t after_seq;     /* SIM_DB_OPEN, SIM_DB_TAKEABLE: seq > it */
+	/* SIM_DB_LIVE, SIM_DB_OPEN, SIM_DB_TAKEABLE: seq > it */
+	int64_t after_seq;
 	size_t offset;	       /* the others: rows skipped */
 	size_t limit;	       /* out has room for limit */
 };
@@ -251,6 +270,33 @@ struct sim_db_hit_ref {
 int sim_db_hits(struct sim_db *db, enum sim_db_query q,
 		const struct sim_db_hits_args *args,
 		struct sim_db_hit_ref *out, size_t *n, struct errbuf *eb);
+/*
+ * What linked the records in memory, as indexed lookups (schema 3): the
+ * ids of the HITs of an annotation key (newest first) or of a token
+ * (oldest first), of a HIT's assignments (in the order of creation), of
+ * a worker's assignments (newest first), or the HIT of an assignment.
+ */
+enum sim_db_lookup {
+	SIM_DB_HITS_BY_ANN,
+	SIM_DB_HITS_BY_TOKEN,
+	SIM_DB_ASGS_BY_HIT,
+	SIM_DB_ASGS_BY_WORKER,
+	SIM_DB_HIT_OF_ASG,
+	SIM_DB_LOOKUPS
+};
+
+/* A growable list of ids (zero it first; sim_db_ids_cleanup() it). */
+struct sim_db_ids {
+	char (*id)[SIM_ID_LEN + 1];
+	size_t n, cap;
+};
+
+/* The ids lookup q gives for key[0..klen), replacing out's. */
+int sim_db_ids(struct sim_db *db, enum sim_db_lookup q, const char *key,
+	       size_t klen, struct sim_db_ids *out, struct errbuf *eb);
+void sim_db_ids_cleanup(struct sim_db_ids *ids);
+/* Lookup q's SQL (tests read its plan). */
+const char *sim_db_lookup_sql(enum sim_db_lookup q);
 /* The soonest reviewable_from after now_ms of a HIT not Reviewing. */
 int sim_db_next_reviewable(struct sim_db *db, int64_t now_ms,
 			   int64_t *next_ms, struct errbuf *eb);
@@ -262,7 +308,7 @@ int sim_db_next_reviewable(struct sim_db *db, int64_t now_ms,
 uint64_t sim_db_steps_take(struct sim_db *db);
 /* Query q's SQL (tests read its plan). */
 const char *sim_db_query_sql(enum sim_db_query q);
-/* Opened from version 1: the index rows are to be written once. */
+/* Opened from version 1 or 2: the index rows are to be written once. */
 bool sim_db_needs_reindex(const struct sim_db *db);
 void sim_db_reindexed(struct sim_db *db);
 
@@ -359,8 +405,8 @@ struct grant {
 	char qual_id[SIM_ID_LEN + 1];
 	char worker_id[256];
 	int value;
-	struct grant *worker_prev; /* the worker's previous grant */
-	size_t seq;		   /* its place in st->grants */
+	/* "<qual_id>/<worker_id>": its record's key and its map key. */
+	char key[SIM_ID_LEN + 1 + 256 + 1];
 };
 
 struct hittype {
@@ -383,7 +429,7 @@ struct hit {
 	char type_id[SIM_ID_LEN + 1];
 	/*
 	 * The HIT type's values plus Question, annotation (about 11 KB for
-	 * the daemon's task page).  With a database only until the HIT is
+	 * the daemon's task page).  In memory only until the HIT is
 	 * saved, then NULL: sim_hit_vals() reads them back.
 	 */
 	json_t *vals;
@@ -402,30 +448,27 @@ struct hit {
 	/* UpdateHITReviewStatus(Revert=false): Reviewing while Reviewable. */
 	bool reviewing;
 	/*
-	 * The HIT's assignments in the order of st->asgs (the array is
-	 * owned, the assignments are the store's).  Assignments are never
-	 * removed and never change HIT, so the list only grows.
+	 * The HIT's assignments in the order of creation (the array is
+	 * owned, the assignments are the working set's): a HIT is loaded
+	 * with all of them.  Assignments are never removed and never
+	 * change HIT, so the list only grows.
 	 */
 	struct asg **asgs;
 	size_t nasgs;
 	/*
 	 * RequesterAnnotation (a copy of the one in vals, which never
-	 * changes after creation; NULL when none) and its key in
-	 * st->hits_by_ann: up to its last '/' ("<experiment>/<image>"), or
-	 * all of it.
+	 * changes after creation; NULL when none) and its key, the
+	 * hit_index column that finds the HITs of one image: up to its
+	 * last '/' ("<experiment>/<image>"), or all of it.
 	 */
 	char *ann;
 	size_t ann_key_len;
-	/* The previous HIT with the same annotation key, and the same token. */
-	struct hit *ann_prev;
-	struct hit *token_prev;
 };
 
 struct asg {
 	char id[SIM_ID_LEN + 1];
 	char hit_id[SIM_ID_LEN + 1];
-	/* Interned (sim_intern()): a worker's many assignments share it. */
-	const char *worker_id;
+	char *worker_id; /* owned */
 	enum asg_state state;
 	bool simulated;
 	int64_t accept_ms;
@@ -436,17 +479,14 @@ struct asg {
 	 * Its payload: answer, feedback and boxes are in memory only while
 	 * resident (a new assignment until it is saved, or one loaded by
 	 * sim_asg_load() to be changed); otherwise NULL, and
-	 * sim_asg_payload() reads them from the database.  Without a
-	 * database every assignment stays resident.
+	 * sim_asg_payload() reads them from the database.  (This is the
+	 * payload's residence; the record itself is in the working set.)
 	 */
 	bool resident;
 	char *answer;
 	char *feedback; /* RequesterFeedback */
 	struct sim_face *boxes;
 	size_t nboxes;
-	size_t seq; /* its place in st->asgs */
-	/* The same worker's previous assignment (st->asgs_by_worker). */
-	struct asg *worker_prev;
 };
 
 struct object {
@@ -499,42 +539,37 @@ struct sim_store {
 	pthread_mutex_t mu;
 	struct sim_store_config cfg;
 	struct sim_rng ids;
+	/* HIT types and qualification types: few (one per stage), kept. */
 	struct qtype **qtypes;
 	size_t nqtypes;
-	struct grant **grants;
-	size_t ngrants;
 	struct hittype **types;
 	size_t ntypes;
+	/*
+	 * The working set: the HITs (each with all its assignments),
+	 * assignments, grants and objects a request has reached, found
+	 * through their maps.  SQLite is their only truth: sim_find_*()
+	 * return the resident record or load it from the database, and a
+	 * record is added to its array and map by one function
+	 * (sim_hit_add(), sim_asg_add(), sim_grant_add(), sim_object_add()
+	 * for new ones; their loaders in sim_persist.c).  A record stays
+	 * valid while the lock is held; sim_store_unlock() drops them all
+	 * once they are more than SIM_RESIDENT_MAX and every change is
+	 * saved, so no pointer to one may be kept across the lock.
+	 */
 	struct hit **hits;
 	size_t nhits;
 	struct asg **asgs;
 	size_t nasgs;
+	struct grant **grants;
+	size_t ngrants;
 	struct object **objects;
 	size_t nobjects;
-	/*
-	 * Indexes (a scan of every record per request runs quadratic in a
-	 * long run).  Each record is added to its array and its indexes by
-	 * one function: sim_hit_add(), sim_asg_add(), sim_object_add(),
-	 * sim_grant_add().
-	 *   hits_by_id, asgs_by_id, objects_by_path: the record;
-	 *   hits_by_ann: the newest HIT of an annotation key (older ones
-	 *   through hit->ann_prev); hits_by_token: the same for tokens.
-	 * An assignment's HIT lists it in hit->asgs.
-	 */
 	struct strmap hits_by_id;
-	struct strmap hits_by_ann;
-	struct strmap hits_by_token;
 	struct strmap asgs_by_id;
 	struct strmap objects_by_path;
-	/*
-	 * A worker's newest assignment; older ones through
-	 * asg->worker_prev (a participant's standing without a scan).
-	 */
-	struct strmap asgs_by_worker;
-	/* sim_intern()'s strings, each its own key and value. */
+	struct strmap grants_by_key; /* grant->key */
+	/* sim_intern()'s strings (content types), each its own key. */
 	struct strmap interned;
-	/* The newest grant of a worker; older: grant->worker_prev. */
-	struct strmap grants_by_worker;
 	struct exp_copy *exps;
 	size_t nexps;
 	char *state_dir; /* NULL: memory only */
@@ -542,20 +577,29 @@ struct sim_store {
 	/* How many simulated workers have arrived (sim_crowd_pick()). */
 	size_t crowd_size;
 	/*
-	 * Persistence (see "persistence" below): the database, NULL for
-	 * memory only; how much of each array it holds; what changed in
-	 * place since the last save.
+	 * Persistence (sim_persist.c): the database (in memory when there
+	 * is no state directory; NULL only when a directory failed to
+	 * open); how many HIT and qualification types it holds; the
+	 * records created since the last save (new_*) and those changed in
+	 * place (touched_*), all of them resident until saved.
 	 */
 	struct sim_db *db;
-	size_t saved_qtypes, saved_grants, saved_types, saved_hits, saved_asgs,
-		saved_objects, saved_crowd;
+	size_t saved_qtypes, saved_types, saved_crowd;
 	uint64_t saved_ids;
-	bool save_all; /* the next save writes everything */
+	bool save_all; /* the next save writes every resident record */
+	struct hit **new_hits;
+	size_t nnew_hits;
+	struct asg **new_asgs;
+	size_t nnew_asgs;
+	struct grant **new_grants;
+	size_t nnew_grants;
+	struct object **new_objects;
+	size_t nnew_objects;
 	struct hit **touched_hits;
 	size_t ntouched_hits;
 	struct asg **touched_asgs;
 	size_t ntouched_asgs;
-	size_t *touched_grants;
+	struct grant **touched_grants;
 	size_t ntouched_grants;
 	struct object **touched_objects;
 	size_t ntouched_objects;
@@ -575,30 +619,72 @@ int sim_fail(const struct sim_store *st, struct sim_err *err, int http,
 	     const char *type, const char *turk, const char *fmt, ...)
 	IF_PRINTF(6, 7);
 
+/*
+ * The working set (see struct sim_store): a resident record, or one
+ * loaded from the database (NULL when there is none, or it cannot be
+ * read: logged).  Valid until the lock is released.
+ */
 struct hit *sim_find_hit(struct sim_store *st, const char *id);
 struct asg *sim_find_asg(struct sim_store *st, const char *id);
 struct object *sim_find_object(struct sim_store *st, const char *path,
 			       size_t len);
-/* The newest HIT whose annotation key is key[0..len); older: ->ann_prev. */
-struct hit *sim_find_hits_by_ann(struct sim_store *st, const char *key,
-				 size_t len);
 struct qtype *sim_find_qtype(struct sim_store *st, const char *id);
 struct grant *sim_find_grant(struct sim_store *st, const char *qual_id,
 			     const char *worker);
 /*
- * Add a complete record to the store and its indexes; -1 when memory runs
- * out, and then nothing changed.  h of sim_asg_add may be NULL (a saved
- * assignment whose HIT is missing), and a's worker_id must be set;
- * sim_object_add copies data.
+ * Lists of records (*out malloc'ed, to free; its records the working
+ * set's), from the indexes and the records not saved yet: the HITs
+ * whose annotation key is key[0..len), newest first; those of a token,
+ * oldest first; a worker's assignments, newest first.  -1 (logged) when
+ * the database or memory fails.
  */
-/* A worker's newest assignment (older: ->worker_prev), or NULL. */
-struct asg *sim_find_asgs_by_worker(struct sim_store *st,
-				    const char *worker_id);
+int sim_find_hits_by_ann(struct sim_store *st, const char *key, size_t len,
+			 struct hit ***out, size_t *n);
+int sim_find_hits_by_token(struct sim_store *st, const char *token,
+			   struct hit ***out, size_t *n);
+int sim_find_asgs_by_worker(struct sim_store *st, const char *worker_id,
+			    struct asg ***out, size_t *n);
+/*
+ * Add a new, complete record to the working set, to be saved with the
+ * next save; -1 when memory runs out, and then nothing changed.  a's
+ * worker_id must be set (owned by a from then on); sim_object_add copies
+ * path and data and gives the new object.
+ */
 int sim_hit_add(struct sim_store *st, struct hit *h);
 int sim_asg_add(struct sim_store *st, struct hit *h, struct asg *a);
 int sim_grant_add(struct sim_store *st, struct grant *g);
-int sim_object_add(struct sim_store *st, const char *path,
-		   const char *content_type, const void *data, size_t len);
+struct object *sim_object_add(struct sim_store *st, const char *path,
+			      const char *content_type, const void *data,
+			      size_t len);
+/*
+ * The same for a record loaded from the database (resident, not new);
+ * h of sim_asg_adopt may be NULL (an assignment whose HIT is missing).
+ * On failure the record is not the store's: the caller frees it.
+ */
+int sim_hit_adopt(struct sim_store *st, struct hit *h);
+int sim_asg_adopt(struct sim_store *st, struct hit *h, struct asg *a);
+int sim_grant_adopt(struct sim_store *st, struct grant *g);
+int sim_object_adopt(struct sim_store *st, struct object *o);
+/* Frees a record that is not (or no longer) the store's. */
+void sim_hit_free(struct hit *h);
+void sim_asg_free(struct asg *a);
+void sim_object_free(struct object *o);
+/* A HIT's derived members (ann, quals) from its values. */
+int sim_hit_derive(struct hit *h, json_t *vals);
+/*
+ * Frees every resident record, whatever is pending (the store's end, and
+ * tests: call it only when sim_changes_pending() is false).
+ */
+void sim_store_evict(struct sim_store *st);
+/* The records resident in the working set (tests). */
+size_t sim_store_resident(const struct sim_store *st);
+/*
+ * Drops the working set when it holds more than SIM_RESIDENT_MAX records
+ * and nothing is left to save; the lock held, no record pointer kept.
+ */
+void sim_store_trim(struct sim_store *st);
+/* Every sim_store_* function releases the lock through this. */
+void sim_store_unlock(struct sim_store *st);
 /*
  * The store's one copy of s (worker ids, content types), kept until the
  * store is freed; NULL when memory runs out.
@@ -642,13 +728,24 @@ bool sim_worker_eligible(struct sim_store *st, json_t *reqs,
 void sim_touch_hit(struct sim_store *st, struct hit *h);
 void sim_touch_asg(struct sim_store *st, struct asg *a);
 void sim_touch_object(struct sim_store *st, struct object *o);
-/* Grants are touched by their place in st->grants. */
-void sim_touch_grant(struct sim_store *st, size_t i);
+void sim_touch_grant(struct sim_store *st, struct grant *g);
+/* Whether something is left to save. */
+bool sim_changes_pending(const struct sim_store *st);
 /*
- * Saves what changed since the last save, in one transaction; a no-op
- * without a directory.  A failed save leaves it all pending.  A saved
- * record's payload leaves memory (the database holds it): the store's
- * memory is its index, whatever the study's size.
+ * The loaders of sim_find_*(): a record from the database, adopted
+ * into the working set (a HIT with its assignments); NULL when there is
+ * none or it cannot be read (logged).
+ */
+struct hit *sim_load_hit(struct sim_store *st, const char *id);
+struct asg *sim_load_asg(struct sim_store *st, const char *id);
+struct object *sim_load_object(struct sim_store *st, const char *path);
+struct grant *sim_load_grant(struct sim_store *st, const char *key);
+/*
+ * Saves what changed since the last save, in one transaction.  A failed
+ * save leaves it all pending.  A saved record's payload leaves memory
+ * (the database holds it), and the records themselves may leave at the
+ * next sim_store_unlock(): the store's memory is its working set,
+ * whatever the study's size.
  */
 int sim_save_changes(struct sim_store *st, struct errbuf *eb);
 

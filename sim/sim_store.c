@@ -1,17 +1,20 @@
 /*
  * sim/sim_store.c - the simulator's data model (spec section 6): HIT
  * types, HITs, assignments, qualification types and grants, request tokens
- * and S3 objects, their indexes, and the states assignments and HITs go
- * through as the clock passes.
+ * and S3 objects, the working set that holds them during a request, and
+ * the states assignments and HITs go through as the clock passes.
  *
- * The records' index lives in memory behind one mutex (struct sim_store,
- * in sim_private.h); with a state directory their payloads (a HIT's
- * values and Question, an answer, an S3 object's bytes) live in the
- * database once saved (sim_persist.c).  What the listings select on is
- * kept in the database's HIT index, written with each saved change
- * (sim_hit_index_row() derives a HIT's row from its assignments), and
- * the listings read it through sim_store_hits() rather than walking
- * every HIT.  The other files of the store each
+ * The records live in the database (sim_persist.c, sim_db.c; in memory
+ * when there is no state directory); behind one mutex (struct sim_store,
+ * in sim_private.h) a request reaches them through sim_find_*(), which
+ * load a record into the working set on a miss, and every unlock drops
+ * the working set once it is larger than SIM_RESIDENT_MAX and nothing is
+ * left to save.  HIT types and qualification types (a few) stay in
+ * memory.  What the listings select on is kept in the database's HIT
+ * index, written with each saved change (sim_hit_index_row() derives a
+ * HIT's row from its assignments), and the listings read it through
+ * sim_store_hits() rather than walking every HIT.  The other files of
+ * the store each
  * do one job on it and call this one, never the reverse: sim_ops.c
  * answers the MTurk operations and the S3 requests, sim_plan.c plans a
  * new HIT's simulated workers, sim_persist.c keeps the store in
@@ -58,6 +61,15 @@ strmap_cleanup(struct strmap *m)
 {
 	free(m->slot);
 	memset(m, 0, sizeof(*m));
+}
+
+/* Empties m, keeping its room. */
+static void
+strmap_clear(struct strmap *m)
+{
+	if (m->slot != NULL)
+		memset(m->slot, 0, m->cap * sizeof(*m->slot));
+	m->count = 0;
 }
 
 /* The slot of key, or the empty slot where it would go. */
@@ -208,10 +220,15 @@ sim_store_free(struct sim_store *st)
 		free(st->qtypes[i]);
 	}
 	free(st->qtypes);
-	for (size_t i = 0; i < st->ngrants; i++)
-		free(st->grants[i]);
+	sim_store_evict(st);
 	free(st->grants);
-	strmap_cleanup(&st->grants_by_worker);
+	free(st->hits);
+	free(st->asgs);
+	free(st->objects);
+	strmap_cleanup(&st->grants_by_key);
+	strmap_cleanup(&st->hits_by_id);
+	strmap_cleanup(&st->asgs_by_id);
+	strmap_cleanup(&st->objects_by_path);
 	for (size_t i = 0; i < st->interned.cap; i++)
 		free(st->interned.slot[i].val);
 	strmap_cleanup(&st->interned);
@@ -221,40 +238,16 @@ sim_store_free(struct sim_store *st)
 		free(st->types[i]);
 	}
 	free(st->types);
-	for (size_t i = 0; i < st->nhits; i++) {
-		json_decref(st->hits[i]->vals);
-		json_decref(st->hits[i]->quals);
-		free(st->hits[i]->ann);
-		free(st->hits[i]->token);
-		free(st->hits[i]->asgs);
-		free(st->hits[i]);
-	}
-	free(st->hits);
-	strmap_cleanup(&st->hits_by_id);
-	strmap_cleanup(&st->hits_by_ann);
-	strmap_cleanup(&st->hits_by_token);
-	strmap_cleanup(&st->asgs_by_id);
-	strmap_cleanup(&st->asgs_by_worker);
-	strmap_cleanup(&st->objects_by_path);
-	for (size_t i = 0; i < st->nasgs; i++) {
-		free(st->asgs[i]->answer);
-		free(st->asgs[i]->feedback);
-		free(st->asgs[i]->boxes);
-		free(st->asgs[i]);
-	}
-	free(st->asgs);
-	for (size_t i = 0; i < st->nobjects; i++) {
-		free(st->objects[i]->path);
-		free(st->objects[i]->data);
-		free(st->objects[i]);
-	}
-	free(st->objects);
 	for (size_t i = 0; i < st->nexps; i++)
 		exp_copy_cleanup(&st->exps[i]);
 	free(st->exps);
 	free(st->state_dir);
 	free(st->base);
 	sim_db_close(st->db);
+	free(st->new_hits);
+	free(st->new_asgs);
+	free(st->new_grants);
+	free(st->new_objects);
 	free(st->touched_hits);
 	free(st->touched_asgs);
 	free(st->touched_grants);
@@ -274,7 +267,7 @@ sim_store_set_base(struct sim_store *st, const char *base)
 	pthread_mutex_lock(&st->mu);
 	free(st->base);
 	st->base = copy;
-	pthread_mutex_unlock(&st->mu);
+	sim_store_unlock(st);
 	return 0;
 }
 
@@ -302,7 +295,7 @@ sim_store_set_hidden(struct sim_store *st, const char *experiment,
 		im->nhidden = n;
 		copy = NULL;
 	}
-	pthread_mutex_unlock(&st->mu);
+	sim_store_unlock(st);
 	if (copy != NULL) {
 		free(copy);
 		return err_set(eb, IF_EINPUT,
@@ -386,13 +379,13 @@ sim_store_add_experiment(struct sim_store *st, const struct sim_experiment *exp,
 	} else {
 		grown = realloc(st->exps, (st->nexps + 1) * sizeof(*grown));
 		if (grown == NULL) {
-			pthread_mutex_unlock(&st->mu);
+			sim_store_unlock(st);
 			goto nomem;
 		}
 		st->exps = grown;
 		st->exps[st->nexps++] = c;
 	}
-	pthread_mutex_unlock(&st->mu);
+	sim_store_unlock(st);
 	return IF_OK;
 nomem:
 	exp_copy_cleanup(&c);
@@ -428,55 +421,275 @@ sim_fail(const struct sim_store *st, struct sim_err *err, int http,
 	return -1;
 }
 
-/* ---- lookups ------------------------------------------------------------ */
+/* ---- the working set ---------------------------------------------------- */
+
+void
+sim_hit_free(struct hit *h)
+{
+	if (h == NULL)
+		return;
+	json_decref(h->vals);
+	json_decref(h->quals);
+	free(h->ann);
+	free(h->token);
+	free(h->asgs);
+	free(h);
+}
+
+void
+sim_asg_free(struct asg *a)
+{
+	if (a == NULL)
+		return;
+	free(a->worker_id);
+	free(a->answer);
+	free(a->feedback);
+	free(a->boxes);
+	free(a);
+}
+
+void
+sim_object_free(struct object *o)
+{
+	if (o == NULL)
+		return;
+	free(o->path);
+	free(o->data);
+	free(o);
+}
+
+/* Frees every resident record; nothing may point to one any more. */
+void
+sim_store_evict(struct sim_store *st)
+{
+	for (size_t i = 0; i < st->nhits; i++)
+		sim_hit_free(st->hits[i]);
+	for (size_t i = 0; i < st->nasgs; i++)
+		sim_asg_free(st->asgs[i]);
+	for (size_t i = 0; i < st->ngrants; i++)
+		free(st->grants[i]);
+	for (size_t i = 0; i < st->nobjects; i++)
+		sim_object_free(st->objects[i]);
+	st->nhits = st->nasgs = st->ngrants = st->nobjects = 0;
+	strmap_clear(&st->hits_by_id);
+	strmap_clear(&st->asgs_by_id);
+	strmap_clear(&st->grants_by_key);
+	strmap_clear(&st->objects_by_path);
+	/* Their lists hold nothing once saved; say so for good. */
+	st->nnew_hits = st->nnew_asgs = st->nnew_grants = 0;
+	st->nnew_objects = 0;
+	st->ntouched_hits = st->ntouched_asgs = st->ntouched_grants = 0;
+	st->ntouched_objects = 0;
+	free(st->loaded_asgs);
+	st->loaded_asgs = NULL;
+	st->nloaded_asgs = 0;
+}
+
+size_t
+sim_store_resident(const struct sim_store *st)
+{
+	return st->nhits + st->nasgs + st->ngrants + st->nobjects;
+}
+
+void
+sim_store_trim(struct sim_store *st)
+{
+	if (sim_store_resident(st) > SIM_RESIDENT_MAX &&
+	    !sim_changes_pending(st))
+		sim_store_evict(st);
+}
+
+void
+sim_store_unlock(struct sim_store *st)
+{
+	sim_store_trim(st);
+	pthread_mutex_unlock(&st->mu);
+}
 
 struct hit *
 sim_find_hit(struct sim_store *st, const char *id)
 {
-	return id != NULL ? sim_strmap_get(&st->hits_by_id, id, strlen(id))
-			  : NULL;
+	struct hit *h;
+
+	if (id == NULL)
+		return NULL;
+	h = sim_strmap_get(&st->hits_by_id, id, strlen(id));
+	return h != NULL ? h : sim_load_hit(st, id);
 }
 
 struct asg *
 sim_find_asg(struct sim_store *st, const char *id)
 {
-	return id != NULL ? sim_strmap_get(&st->asgs_by_id, id, strlen(id))
-			  : NULL;
-}
+	struct asg *a;
 
-struct asg *
-sim_find_asgs_by_worker(struct sim_store *st, const char *worker_id)
-{
-	return sim_strmap_get(&st->asgs_by_worker, worker_id,
-			      strlen(worker_id));
+	if (id == NULL)
+		return NULL;
+	a = sim_strmap_get(&st->asgs_by_id, id, strlen(id));
+	return a != NULL ? a : sim_load_asg(st, id);
 }
 
 struct object *
 sim_find_object(struct sim_store *st, const char *path, size_t len)
 {
-	return sim_strmap_get(&st->objects_by_path, path, len);
+	struct object *o = sim_strmap_get(&st->objects_by_path, path, len);
+	char *copy;
+
+	if (o != NULL || len >= 4096)
+		return o;
+	copy = strndup(path, len);
+	if (copy == NULL)
+		return NULL;
+	o = sim_load_object(st, copy);
+	free(copy);
+	return o;
 }
 
-/* The newest HIT whose annotation key is key[0..len); older: ->ann_prev. */
-struct hit *
-sim_find_hits_by_ann(struct sim_store *st, const char *key, size_t len)
+/* Looks q up for key, logging a failure. */
+static int
+lookup(struct sim_store *st, enum sim_db_lookup q, const char *key,
+       size_t klen, struct sim_db_ids *ids)
 {
-	return sim_strmap_get(&st->hits_by_ann, key, len);
+	struct errbuf eb;
+
+	err_init(&eb);
+	if (st->db == NULL)
+		return -1;
+	if (sim_db_ids(st->db, q, key, klen, ids, &eb) != IF_OK) {
+		log_warnx("simulator: %s", eb.msg);
+		return -1;
+	}
+	return 0;
 }
 
-/*
- * Adds a complete HIT (id, vals and token set) to the store and its
- * indexes; -1 when memory runs out, and then nothing changed.
- */
+/* Appends each HIT of ids (loaded) to *out. */
+static int
+append_hits(struct sim_store *st, const struct sim_db_ids *ids,
+	    struct hit ***out, size_t *n)
+{
+	for (size_t i = 0; i < ids->n; i++) {
+		struct hit *h = sim_find_hit(st, ids->id[i]);
+
+		if (h == NULL || sim_vec_push(out, n, h) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Whether h is one of the n HITs of list. */
+static bool
+hit_listed(struct hit *const *list, size_t n, const struct hit *h)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i] == h)
+			return true;
+	return false;
+}
+
 int
-sim_hit_add(struct sim_store *st, struct hit *h)
+sim_find_hits_by_ann(struct sim_store *st, const char *key, size_t len,
+		     struct hit ***out, size_t *n)
+{
+	struct sim_db_ids ids = {NULL, 0, 0};
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	/* The new ones (not in the index yet) are the newest. */
+	for (size_t i = st->nnew_hits; rc == 0 && i-- > 0;) {
+		struct hit *h = st->new_hits[i];
+
+		if (h->ann != NULL && h->ann_key_len == len &&
+		    memcmp(h->ann, key, len) == 0 &&
+		    !hit_listed(*out, *n, h))
+			rc = sim_vec_push(out, n, h);
+	}
+	if (rc == 0)
+		rc = lookup(st, SIM_DB_HITS_BY_ANN, key, len, &ids);
+	if (rc == 0)
+		rc = append_hits(st, &ids, out, n);
+	sim_db_ids_cleanup(&ids);
+	if (rc != 0) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+int
+sim_find_hits_by_token(struct sim_store *st, const char *token,
+		       struct hit ***out, size_t *n)
+{
+	struct sim_db_ids ids = {NULL, 0, 0};
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	rc = lookup(st, SIM_DB_HITS_BY_TOKEN, token, strlen(token), &ids);
+	if (rc == 0)
+		rc = append_hits(st, &ids, out, n);
+	for (size_t i = 0; rc == 0 && i < st->nnew_hits; i++) {
+		struct hit *h = st->new_hits[i];
+
+		if (h->token != NULL && strcmp(h->token, token) == 0 &&
+		    !hit_listed(*out, *n, h))
+			rc = sim_vec_push(out, n, h);
+	}
+	sim_db_ids_cleanup(&ids);
+	if (rc != 0) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+int
+sim_find_asgs_by_worker(struct sim_store *st, const char *worker_id,
+			struct asg ***out, size_t *n)
+{
+	struct sim_db_ids ids = {NULL, 0, 0};
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (size_t i = st->nnew_asgs; rc == 0 && i-- > 0;)
+		if (strcmp(st->new_asgs[i]->worker_id, worker_id) == 0)
+			rc = sim_vec_push(out, n, st->new_asgs[i]);
+	if (rc == 0)
+		rc = lookup(st, SIM_DB_ASGS_BY_WORKER, worker_id,
+			    strlen(worker_id), &ids);
+	for (size_t i = 0; rc == 0 && i < ids.n; i++) {
+		struct asg *a = sim_find_asg(st, ids.id[i]);
+		bool seen = false;
+
+		if (a == NULL) {
+			rc = -1;
+			break;
+		}
+		/* A failed save's new ones may be in the index already. */
+		for (size_t k = 0; k < *n && !seen; k++)
+			seen = (*out)[k] == a;
+		if (!seen)
+			rc = sim_vec_push(out, n, a);
+	}
+	sim_db_ids_cleanup(&ids);
+	if (rc != 0) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+int
+sim_hit_derive(struct hit *h, json_t *vals)
 {
 	const char *slash, *ann;
 	json_t *quals;
 
-	ann = json_string_value(
-		json_object_get(h->vals, "RequesterAnnotation"));
-	quals = json_object_get(h->vals, "QualificationRequirements");
+	ann = json_string_value(json_object_get(vals, "RequesterAnnotation"));
+	quals = json_object_get(vals, "QualificationRequirements");
 	h->ann = ann != NULL ? strdup(ann) : NULL;
 	if (ann != NULL && h->ann == NULL)
 		return -1;
@@ -485,37 +698,48 @@ sim_hit_add(struct sim_store *st, struct hit *h)
 		h->ann_key_len = slash != NULL ? (size_t)(slash - h->ann)
 					       : strlen(h->ann);
 	}
-	if (strmap_reserve(&st->hits_by_id) != 0 ||
-	    strmap_reserve(&st->hits_by_ann) != 0 ||
-	    strmap_reserve(&st->hits_by_token) != 0 ||
-	    sim_vec_push(&st->hits, &st->nhits, h) != 0) {
-		free(h->ann);
-		h->ann = NULL;
-		return -1;
-	}
 	/* An empty list requires nothing: none kept. */
 	if (json_array_size(quals) > 0)
 		h->quals = json_incref(quals);
+	return 0;
+}
+
+int
+sim_hit_adopt(struct sim_store *st, struct hit *h)
+{
+	if (strmap_reserve(&st->hits_by_id) != 0 ||
+	    sim_vec_push(&st->hits, &st->nhits, h) != 0)
+		return -1;
 	strmap_put(&st->hits_by_id, h->id, strlen(h->id), h);
-	if (h->ann != NULL)
-		h->ann_prev = strmap_put(&st->hits_by_ann, h->ann,
-					 h->ann_key_len, h);
-	if (h->token != NULL)
-		h->token_prev = strmap_put(&st->hits_by_token, h->token,
-					   strlen(h->token), h);
 	return 0;
 }
 
 /*
- * Adds a complete assignment (id and hit_id set) of HIT h (NULL: a saved
- * assignment whose HIT is missing) to the store and its indexes; -1 when
- * memory runs out, and then nothing changed.
+ * Adds a complete HIT (id, vals and token set) to the working set as a
+ * new record; -1 when memory runs out, and then nothing changed.
  */
 int
-sim_asg_add(struct sim_store *st, struct hit *h, struct asg *a)
+sim_hit_add(struct sim_store *st, struct hit *h)
+{
+	if (sim_hit_derive(h, h->vals) != 0)
+		return -1;
+	if (sim_vec_push(&st->new_hits, &st->nnew_hits, h) != 0 ||
+	    sim_hit_adopt(st, h) != 0) {
+		if (st->nnew_hits > 0 && st->new_hits[st->nnew_hits - 1] == h)
+			st->nnew_hits--;
+		free(h->ann);
+		h->ann = NULL;
+		json_decref(h->quals);
+		h->quals = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+sim_asg_adopt(struct sim_store *st, struct hit *h, struct asg *a)
 {
 	if (strmap_reserve(&st->asgs_by_id) != 0 ||
-	    strmap_reserve(&st->asgs_by_worker) != 0 ||
 	    (h != NULL && sim_vec_push(&h->asgs, &h->nasgs, a) != 0))
 		return -1;
 	if (sim_vec_push(&st->asgs, &st->nasgs, a) != 0) {
@@ -523,11 +747,24 @@ sim_asg_add(struct sim_store *st, struct hit *h, struct asg *a)
 			h->nasgs--;
 		return -1;
 	}
-	a->seq = st->nasgs - 1;
-	a->resident = true;
 	strmap_put(&st->asgs_by_id, a->id, strlen(a->id), a);
-	a->worker_prev = strmap_put(&st->asgs_by_worker, a->worker_id,
-				    strlen(a->worker_id), a);
+	return 0;
+}
+
+/*
+ * Adds a complete new assignment (id, hit_id and worker_id set) of the
+ * resident HIT h; -1 when memory runs out, and then nothing changed.
+ */
+int
+sim_asg_add(struct sim_store *st, struct hit *h, struct asg *a)
+{
+	if (sim_vec_push(&st->new_asgs, &st->nnew_asgs, a) != 0)
+		return -1;
+	if (sim_asg_adopt(st, h, a) != 0) {
+		st->nnew_asgs--;
+		return -1;
+	}
+	a->resident = true;
 	return 0;
 }
 
@@ -543,27 +780,40 @@ sim_find_qtype(struct sim_store *st, const char *id)
 struct grant *
 sim_find_grant(struct sim_store *st, const char *qual_id, const char *worker)
 {
-	for (struct grant *g = sim_strmap_get(&st->grants_by_worker, worker,
-					      strlen(worker));
-	     g != NULL; g = g->worker_prev)
-		if (strcmp(g->qual_id, qual_id) == 0)
-			return g;
-	return NULL;
+	char key[sizeof(((struct grant *)0)->key)];
+	struct grant *g;
+	int len = snprintf(key, sizeof(key), "%s/%s", qual_id, worker);
+
+	if (len < 0 || (size_t)len >= sizeof(key))
+		return NULL;
+	g = sim_strmap_get(&st->grants_by_key, key, (size_t)len);
+	return g != NULL ? g : sim_load_grant(st, key);
+}
+
+int
+sim_grant_adopt(struct sim_store *st, struct grant *g)
+{
+	snprintf(g->key, sizeof(g->key), "%s/%s", g->qual_id, g->worker_id);
+	if (strmap_reserve(&st->grants_by_key) != 0 ||
+	    sim_vec_push(&st->grants, &st->ngrants, g) != 0)
+		return -1;
+	strmap_put(&st->grants_by_key, g->key, strlen(g->key), g);
+	return 0;
 }
 
 /*
- * Adds a new grant to the store and its index; -1 when memory runs out,
- * and then nothing changed.
+ * Adds a new grant to the working set; -1 when memory runs out, and
+ * then nothing changed.
  */
 int
 sim_grant_add(struct sim_store *st, struct grant *g)
 {
-	if (strmap_reserve(&st->grants_by_worker) != 0 ||
-	    sim_vec_push(&st->grants, &st->ngrants, g) != 0)
+	if (sim_vec_push(&st->new_grants, &st->nnew_grants, g) != 0)
 		return -1;
-	g->seq = st->ngrants - 1;
-	g->worker_prev = strmap_put(&st->grants_by_worker, g->worker_id,
-				    strlen(g->worker_id), g);
+	if (sim_grant_adopt(st, g) != 0) {
+		st->nnew_grants--;
+		return -1;
+	}
 	return 0;
 }
 
@@ -771,6 +1021,9 @@ sim_hit_index_row(const struct hit *h, struct sim_db_hit *row)
 	if (done < h->max && h->expiration_ms > settled)
 		row->reviewable_from = h->expiration_ms;
 	row->reviewable_base = base;
+	row->ann_key = h->ann;
+	row->ann_key_len = h->ann != NULL ? h->ann_key_len : 0;
+	row->token = h->token;
 }
 
 int
@@ -852,32 +1105,41 @@ sim_worker_eligible(struct sim_store *st, json_t *reqs, const char *worker)
 
 /* ---- S3 objects --------------------------------------------------------- */
 
-/*
- * Adds a new object to the store and its index; data is copied.  -1 when
- * memory runs out, and then nothing changed.
- */
 int
-sim_object_add(struct sim_store *st, const char *path, const char *content_type,
-	       const void *data, size_t len)
+sim_object_adopt(struct sim_store *st, struct object *o)
+{
+	if (strmap_reserve(&st->objects_by_path) != 0 ||
+	    sim_vec_push(&st->objects, &st->nobjects, o) != 0)
+		return -1;
+	strmap_put(&st->objects_by_path, o->path, strlen(o->path), o);
+	return 0;
+}
+
+/*
+ * Adds a new object to the working set; path and data are copied.  NULL
+ * when memory runs out, and then nothing changed.
+ */
+struct object *
+sim_object_add(struct sim_store *st, const char *path,
+	       const char *content_type, const void *data, size_t len)
 {
 	struct object *ob = calloc(1, sizeof(*ob));
 
 	if (ob == NULL || (ob->path = strdup(path)) == NULL ||
 	    (ob->content_type = sim_intern(st, content_type)) == NULL ||
 	    (ob->data = malloc(len + 1)) == NULL ||
-	    strmap_reserve(&st->objects_by_path) != 0 ||
-	    sim_vec_push(&st->objects, &st->nobjects, ob) != 0) {
-		if (ob != NULL) {
-			free(ob->path);
-			free(ob->data);
-		}
-		free(ob);
-		return -1;
+	    sim_vec_push(&st->new_objects, &st->nnew_objects, ob) != 0) {
+		sim_object_free(ob);
+		return NULL;
 	}
-	strmap_put(&st->objects_by_path, ob->path, strlen(ob->path), ob);
+	if (sim_object_adopt(st, ob) != 0) {
+		st->nnew_objects--;
+		sim_object_free(ob);
+		return NULL;
+	}
 	ob->resident = true;
 	if (len > 0)
 		memcpy(ob->data, data, len);
 	ob->len = len;
-	return 0;
+	return ob;
 }

@@ -101,8 +101,10 @@ sim_store_lab_list(struct sim_store *st, struct sim_lab_hit **out, size_t *n)
 			memset(&(*out)[*n], 0, sizeof(**out));
 			lab_hit_fill(st, h, args.now_ms, &(*out)[(*n)++]);
 		}
+		/* Every open HIT is read: a page at a time in memory. */
+		sim_store_trim(st);
 	} while (got == LAB_PAGE);
-	pthread_mutex_unlock(&st->mu);
+	sim_store_unlock(st);
 	free(refs);
 	if (rc != 0) {
 		free(*out);
@@ -128,7 +130,7 @@ sim_store_lab_question(struct sim_store *st, const char *hit_id,
 	if (q != NULL)
 		*question = strdup(q);
 	json_decref(vals);
-	pthread_mutex_unlock(&st->mu);
+	sim_store_unlock(st);
 	return *question != NULL ? 0 : -1;
 }
 
@@ -186,12 +188,12 @@ sim_store_lab_accept(struct sim_store *st, const char *hit_id,
 	if (a != NULL) {
 		sim_new_id(st, a->id);
 		snprintf(a->hit_id, sizeof(a->hit_id), "%s", h->id);
-		a->worker_id = sim_intern(st, worker_id);
+		a->worker_id = strdup(worker_id);
 		a->state = ASG_ACCEPTED;
 		a->accept_ms = now;
 	}
 	if (a == NULL || a->worker_id == NULL || sim_asg_add(st, h, a) != 0) {
-		free(a);
+		sim_asg_free(a);
 		snprintf(why, whylen, "Out of memory.");
 		goto out;
 	}
@@ -200,7 +202,7 @@ sim_store_lab_accept(struct sim_store *st, const char *hit_id,
 out:
 	if (lab_save(st, why, whylen) != 0)
 		rc = -1;
-	pthread_mutex_unlock(&st->mu);
+	sim_store_unlock(st);
 	return rc;
 }
 
@@ -257,7 +259,7 @@ lab_submit(struct sim_store *st, const char *assignment_id,
 out:
 	if (lab_save(st, why, whylen) != 0)
 		rc = -1;
-	pthread_mutex_unlock(&st->mu);
+	sim_store_unlock(st);
 	free(answer_xml);
 	return rc;
 }
@@ -289,15 +291,19 @@ sim_store_people_submit(struct sim_store *st, const char *worker_id,
  * were several) and how many they submitted; the lock held.  Their own
  * assignments only, through the index by worker.
  */
-static struct asg *
+static int
 people_standing(struct sim_store *st, const char *worker_id, int64_t now,
-		int *submitted)
+		int *submitted, struct asg **openp)
 {
-	struct asg *open = NULL;
+	struct asg *open = NULL, **mine = NULL;
+	size_t nmine = 0;
 
 	*submitted = 0;
-	for (struct asg *a = sim_find_asgs_by_worker(st, worker_id); a != NULL;
-	     a = a->worker_prev) {
+	*openp = NULL;
+	if (sim_find_asgs_by_worker(st, worker_id, &mine, &nmine) != 0)
+		return -1;
+	for (size_t i = 0; i < nmine; i++) {
+		struct asg *a = mine[i];
 		struct hit *h;
 		enum asg_state s;
 
@@ -314,7 +320,9 @@ people_standing(struct sim_store *st, const char *worker_id, int64_t now,
 			 s == ASG_REJECTED)
 			(*submitted)++;
 	}
-	return open;
+	free(mine);
+	*openp = open;
+	return 0;
 }
 
 /* Whether worker_id has an assignment of h, in any state but abandoned. */
@@ -375,14 +383,16 @@ sim_store_people_status(struct sim_store *st, const char *worker_id,
 			char open_asg[SIM_ID_LEN + 1], int *submitted)
 {
 	struct asg *a;
+	int rc;
 
 	open_asg[0] = '\0';
 	pthread_mutex_lock(&st->mu);
-	a = people_standing(st, worker_id, sim_store_now_ms(st), submitted);
+	rc = people_standing(st, worker_id, sim_store_now_ms(st), submitted,
+			     &a);
 	if (a != NULL)
 		snprintf(open_asg, SIM_ID_LEN + 1, "%s", a->id);
-	pthread_mutex_unlock(&st->mu);
-	return 0;
+	sim_store_unlock(st);
+	return rc;
 }
 
 int
@@ -398,7 +408,12 @@ sim_store_people_take(struct sim_store *st, const char *worker_id,
 	assignment_id[0] = '\0';
 	pthread_mutex_lock(&st->mu);
 	now = sim_store_now_ms(st);
-	open = people_standing(st, worker_id, now, &submitted);
+	if (people_standing(st, worker_id, now, &submitted, &open) != 0) {
+		snprintf(why, whylen, "The server could not read its state; "
+				      "please try again.");
+		rc = -1;
+		goto out;
+	}
 	if (open != NULL) {
 		/* One open assignment at a time: the same one again. */
 		snprintf(assignment_id, SIM_ID_LEN + 1, "%s", open->id);
@@ -427,13 +442,13 @@ sim_store_people_take(struct sim_store *st, const char *worker_id,
 	if (a != NULL) {
 		sim_new_id(st, a->id);
 		snprintf(a->hit_id, sizeof(a->hit_id), "%s", pick->id);
-		a->worker_id = sim_intern(st, worker_id);
+		a->worker_id = strdup(worker_id);
 		a->state = ASG_ACCEPTED;
 		a->accept_ms = now;
 	}
 	if (a == NULL || a->worker_id == NULL ||
 	    sim_asg_add(st, pick, a) != 0) {
-		free(a);
+		sim_asg_free(a);
 		snprintf(why, whylen, "Out of memory.");
 		rc = -1;
 		goto out;
@@ -443,7 +458,7 @@ sim_store_people_take(struct sim_store *st, const char *worker_id,
 	if (lab_save(st, why, whylen) != 0)
 		rc = -1;
 out:
-	pthread_mutex_unlock(&st->mu);
+	sim_store_unlock(st);
 	return rc;
 }
 
@@ -474,7 +489,7 @@ sim_store_people_task(struct sim_store *st, const char *worker_id,
 		snprintf(hit_id, SIM_ID_LEN + 1, "%s", h->id);
 	}
 	json_decref(vals);
-	pthread_mutex_unlock(&st->mu);
+	sim_store_unlock(st);
 	return *question != NULL ? 0 : -1;
 }
 
@@ -485,6 +500,6 @@ sim_store_people_object(struct sim_store *st, const char *path, size_t len)
 
 	pthread_mutex_lock(&st->mu);
 	found = sim_find_object(st, path, len) != NULL;
-	pthread_mutex_unlock(&st->mu);
+	sim_store_unlock(st);
 	return found;
 }

@@ -51,7 +51,7 @@ sim_store_reviewable_since(struct sim_store *st, int64_t since_ms,
 		got = 0;
 		rc = -1;
 	}
-	pthread_mutex_unlock(&st->mu);
+	sim_store_unlock(st);
 	for (size_t i = 0; i < got && i < max; i++)
 		memcpy(ids[(*n)++], refs[i].id, sizeof(ids[0]));
 	*more = got > max;

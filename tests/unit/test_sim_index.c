@@ -225,7 +225,7 @@ since_ids(struct fixture *f, int64_t since, char *out, size_t outlen)
 	return next;
 }
 
-/* The ids the push should give for since, from every HIT in memory. */
+/* The ids the push should give for since, from every HIT, one by one. */
 static void
 oracle_since(struct fixture *f, int64_t since, char *out, size_t outlen)
 {
@@ -233,10 +233,11 @@ oracle_since(struct fixture *f, int64_t since, char *out, size_t outlen)
 	size_t len = 0;
 
 	out[0] = '\0';
-	for (size_t i = 0; i < st->nhits; i++) {
-		struct hit *h = st->hits[i];
+	for (size_t i = 0; i < f->nids; i++) {
+		struct hit *h = sim_find_hit(st, f->ids[i]);
 		struct hit_counts c;
 
+		assert_non_null(h);
 		if (h->deleted || h->reviewing)
 			continue;
 		c = sim_hit_counts(st, h, f->now_ms);
@@ -429,17 +430,19 @@ test_crowd_on_disk(void **state)
 /*
  * The task a participant is given: the oldest HIT that is open, has an
  * assignment left, they have not worked on (their abandoned ones aside)
- * and whose requirements they meet - checked HIT by HIT in memory.
+ * and whose requirements they meet - checked HIT by HIT.  Its id (a
+ * record is not kept across the store's lock), or NULL.
  */
-static struct hit *
+static const char *
 oracle_pick(struct fixture *f, const char *worker)
 {
 	struct sim_store *st = f->st;
 
-	for (size_t i = 0; i < st->nhits; i++) {
-		struct hit *h = st->hits[i];
+	for (size_t i = 0; i < f->nids; i++) {
+		struct hit *h = sim_find_hit(st, f->ids[i]);
 		bool worked = false;
 
+		assert_non_null(h);
 		if (h->deleted || f->now_ms >= h->expiration_ms ||
 		    sim_hit_counts(st, h, f->now_ms).available <= 0 ||
 		    !sim_worker_eligible(st, h->quals, worker))
@@ -450,7 +453,7 @@ oracle_pick(struct fixture *f, const char *worker)
 				    ASG_ABANDONED)
 				worked = true;
 		if (!worked)
-			return h;
+			return f->ids[i];
 	}
 	return NULL;
 }
@@ -468,7 +471,7 @@ run_people_scenario(bool on_disk)
 		create_hit(f, i % 2, 1 + i % 3, 300 + 60 * (i % 5));
 	type_of(f, 0, type0, sizeof(type0));
 	for (int step = 0; step < 150; step++) {
-		struct hit *want;
+		const char *want;
 		struct sim_lab_hit *list = NULL;
 		size_t n = 0, open = 0;
 		int rc;
@@ -491,7 +494,7 @@ run_people_scenario(bool on_disk)
 				/* Their open assignment, given again. */
 			} else {
 				assert_non_null(want);
-				assert_string_equal(a->hit_id, want->id);
+				assert_string_equal(a->hit_id, want);
 				taken++;
 			}
 			/* Two of three submit; the others run out. */
@@ -509,9 +512,10 @@ run_people_scenario(bool on_disk)
 			random_change(f);
 		/* The lab list: the open HITs, oldest first. */
 		assert_int_equal(sim_store_lab_list(f->st, &list, &n), 0);
-		for (size_t i = 0; i < f->st->nhits; i++) {
-			struct hit *h = f->st->hits[i];
+		for (size_t i = 0; i < f->nids; i++) {
+			struct hit *h = sim_find_hit(f->st, f->ids[i]);
 
+			assert_non_null(h);
 			if (h->deleted || f->now_ms >= h->expiration_ms)
 				continue;
 			assert_true(open < n);
@@ -670,21 +674,24 @@ test_lab_list_pages(void **state)
 {
 	struct fixture *f = fixture_new(false, false, false);
 	struct sim_lab_hit *list = NULL;
+	char(*all)[SIM_ID_LEN + 1] = calloc(600, sizeof(*all));
 	size_t n = 0;
 
 	(void)state;
+	assert_non_null(all);
 	for (int i = 0; i < 600; i++) {
-		f->nids = 0; /* the ids are not kept here */
+		f->nids = 0; /* the fixture keeps 64: kept here */
 		create_hit(f, 0, 1, i % 3 == 0 ? 60 : 3600);
+		memcpy(all[i], f->ids[0], sizeof(all[i]));
 	}
 	f->now_ms += 61000;
 	assert_int_equal(sim_store_lab_list(f->st, &list, &n), 0);
 	assert_int_equal(n, 400);
-	for (size_t i = 0, k = 0; i < f->st->nhits; i++)
+	for (size_t i = 0, k = 0; i < 600; i++)
 		if (i % 3 != 0)
-			assert_string_equal(list[k++].hit_id,
-					    f->st->hits[i]->id);
+			assert_string_equal(list[k++].hit_id, all[i]);
 	free(list);
+	free(all);
 	fixture_free(f);
 }
 
@@ -720,9 +727,8 @@ test_queries_use_indexes(void **state)
 				plan + len, sizeof(plan) - len, "%s; ",
 				(const char *)sqlite3_column_text(s, 3));
 		sqlite3_finalize(s);
-		if (q == SIM_DB_LIVE)
-			continue; /* an offset into every live HIT */
-		if (q == SIM_DB_OPEN) {
+		/* Ranges of seq from a cursor: a search of the table. */
+		if (q == SIM_DB_LIVE || q == SIM_DB_OPEN) {
 			assert_non_null(strstr(plan, "INTEGER PRIMARY KEY"));
 			continue;
 		}
@@ -766,7 +772,7 @@ test_version_1_indexed(void **state)
 	store_open(f, true, false);
 	check_listings(f, type0, after, sizeof(after));
 	assert_string_equal(after, before);
-	/* Upgraded: version 2, a row per HIT. */
+	/* Upgraded: version 3, a row per HIT. */
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db,
 					    "SELECT (SELECT user_version FROM "
@@ -775,10 +781,185 @@ test_version_1_indexed(void **state)
 					    -1, &s, NULL),
 			 SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(s, 0), 2);
+	assert_int_equal(sqlite3_column_int(s, 0), 3);
 	assert_int_equal(sqlite3_column_int(s, 1), 10);
 	sqlite3_finalize(s);
 	sqlite3_close(db);
+	fixture_free(f);
+}
+
+/*
+ * A state directory of schema version 2 (no annotation key, token or
+ * assignments-of-a-HIT index) is upgraded when opened: the columns are
+ * filled from the records, the listings are the same as before, and a
+ * token and an image's earlier HITs are found through them.
+ */
+static void
+test_version_2_upgraded(void **state)
+{
+	struct fixture *f = fixture_new(true, true, false);
+	char before[4096], after[4096], path[512], type0[SIM_ID_LEN + 1];
+	static const char tok_req[] =
+		"{\"Title\":\"Type 0\",\"Description\":\"d\","
+		"\"Reward\":\"0.10\",\"AssignmentDurationInSeconds\":40,"
+		"\"LifetimeInSeconds\":600,\"MaxAssignments\":2,"
+		"\"Question\":\"<q/>\",\"RequesterAnnotation\":\"e/i0/2\","
+		"\"UniqueRequestToken\":\"tok-v2\"}";
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	json_t *r;
+	struct hit **same = NULL;
+	size_t n = 0;
+
+	(void)state;
+	for (int i = 0; i < 10; i++)
+		create_hit(f, i % 2, 1 + i % 3, 60 + 30 * i);
+	r = call(f, "CreateHIT", tok_req, true);
+	snprintf(f->ids[f->nids++], SIM_ID_LEN + 1, "%s",
+		 json_string_value(json_object_get(json_object_get(r, "HIT"),
+						   "HITId")));
+	json_decref(r);
+	f->now_ms += 150000;
+	type_of(f, 0, type0, sizeof(type0));
+	check_listings(f, type0, before, sizeof(before));
+	assert_string_not_equal(before, "");
+	sim_store_free(f->st);
+	/* What the previous intofocus wrote: version 2's tables. */
+	snprintf(path, sizeof(path), "%s/sim.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "DROP INDEX hit_index_ann; "
+				      "DROP INDEX hit_index_token; "
+				      "DROP INDEX asg_index_hit; "
+				      "ALTER TABLE hit_index DROP COLUMN "
+				      "ann_key; "
+				      "ALTER TABLE hit_index DROP COLUMN "
+				      "token; "
+				      "PRAGMA user_version = 2;",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	store_open(f, true, false);
+	check_listings(f, type0, after, sizeof(after));
+	assert_string_equal(after, before);
+	/* The token is found again: no second HIT. */
+	r = call(f, "CreateHIT", tok_req, false);
+	assert_null(r);
+	/* The image's two HITs, newest first. */
+	assert_int_equal(sim_find_hits_by_ann(f->st, "e/i0", 4, &same, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(same[0]->id, f->ids[10]);
+	assert_string_equal(same[1]->id, f->ids[0]);
+	free(same);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT (SELECT user_version FROM "
+					    "pragma_user_version), "
+					    "(SELECT count(*) FROM hit_index "
+					    "WHERE ann_key IS NOT NULL), "
+					    "(SELECT count(*) FROM hit_index "
+					    "WHERE token = 'tok-v2')",
+					    -1, &s, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(s, 0), 3);
+	assert_int_equal(sqlite3_column_int(s, 1), 11);
+	assert_int_equal(sqlite3_column_int(s, 2), 1);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	fixture_free(f);
+}
+
+/* The lookups that replaced the records' links are index searches. */
+static void
+test_lookups_use_indexes(void **state)
+{
+	struct fixture *f = fixture_new(true, false, false);
+	char path[512];
+	sqlite3 *db = NULL;
+
+	(void)state;
+	create_hit(f, 0, 1, 60);
+	snprintf(path, sizeof(path), "%s/sim.db", f->dir);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY,
+					 NULL),
+			 SQLITE_OK);
+	for (int q = 0; q < SIM_DB_LOOKUPS; q++) {
+		char plan[2048] = "", sql[1200];
+		sqlite3_stmt *s = NULL;
+		size_t len = 0;
+
+		snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s",
+			 sim_db_lookup_sql((enum sim_db_lookup)q));
+		if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+			fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+		while (sqlite3_step(s) == SQLITE_ROW)
+			len += (size_t)snprintf(
+				plan + len, sizeof(plan) - len, "%s; ",
+				(const char *)sqlite3_column_text(s, 3));
+		sqlite3_finalize(s);
+		if (strstr(plan, "USING INDEX") == NULL &&
+		    strstr(plan, "USING COVERING INDEX") == NULL)
+			fail_msg("lookup %d is not a search: %s", q, plan);
+	}
+	sqlite3_close(db);
+	fixture_free(f);
+}
+
+/*
+ * ListHITs' NextToken is a cursor (the last HIT given), not an offset: a
+ * HIT deleted between two pages neither skips nor repeats one.
+ */
+static void
+test_list_hits_cursor(void **state)
+{
+	struct fixture *f = fixture_new(true, false, false);
+	char req[256], tok[64];
+	json_t *r, *hits;
+
+	(void)state;
+	for (int i = 0; i < 25; i++)
+		create_hit(f, 0, 1, 600);
+	r = call(f, "ListHITs", "{\"MaxResults\":10}", true);
+	hits = json_object_get(r, "HITs");
+	assert_int_equal(json_array_size(hits), 10);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(hits, 9), "HITId")),
+			    f->ids[9]);
+	snprintf(tok, sizeof(tok), "%s",
+		 json_string_value(json_object_get(r, "NextToken")));
+	assert_int_equal(tok[0], 'k');
+	json_decref(r);
+	/* The first HIT goes (expired, then deleted) before page two. */
+	snprintf(req, sizeof(req), "{\"HITId\":\"%s\",\"ExpireAt\":0}",
+		 f->ids[0]);
+	json_decref(call(f, "UpdateExpirationForHIT", req, true));
+	snprintf(req, sizeof(req), "{\"HITId\":\"%s\"}", f->ids[0]);
+	json_decref(call(f, "DeleteHIT", req, true));
+	snprintf(req, sizeof(req), "{\"MaxResults\":10,\"NextToken\":\"%s\"}",
+		 tok);
+	r = call(f, "ListHITs", req, true);
+	hits = json_object_get(r, "HITs");
+	assert_int_equal(json_array_size(hits), 10);
+	/* An offset would start at the 12th HIT and skip the 11th. */
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(hits, 0), "HITId")),
+			    f->ids[10]);
+	snprintf(tok, sizeof(tok), "%s",
+		 json_string_value(json_object_get(r, "NextToken")));
+	json_decref(r);
+	snprintf(req, sizeof(req), "{\"MaxResults\":10,\"NextToken\":\"%s\"}",
+		 tok);
+	r = call(f, "ListHITs", req, true);
+	hits = json_object_get(r, "HITs");
+	assert_int_equal(json_array_size(hits), 5);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(hits, 4), "HITId")),
+			    f->ids[24]);
+	assert_null(json_object_get(r, "NextToken"));
+	json_decref(r);
+	/* A token that is no cursor is refused. */
+	assert_null(call(f, "ListHITs", "{\"NextToken\":\"kx\"}", false));
 	fixture_free(f);
 }
 
@@ -795,6 +976,9 @@ main(void)
 		cmocka_unit_test(test_work_does_not_grow),
 		cmocka_unit_test(test_queries_use_indexes),
 		cmocka_unit_test(test_version_1_indexed),
+		cmocka_unit_test(test_version_2_upgraded),
+		cmocka_unit_test(test_lookups_use_indexes),
+		cmocka_unit_test(test_list_hits_cursor),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

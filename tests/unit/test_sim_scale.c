@@ -1,9 +1,11 @@
 /*
- * sim/sim_persist.c and sim_db.c at scale (issue 15): with a state
- * directory, a saved record's payload (a HIT's values and Question, an
- * assignment's answer, feedback and boxes, an S3 object's bytes) leaves
- * memory and is read back from sim.db, and every answer of the service is
- * the same as a store kept in memory gives for the same requests.
+ * sim/sim_persist.c and sim_db.c at scale (issue 15): a saved record's
+ * payload (a HIT's values and Question, an assignment's answer, feedback
+ * and boxes, an S3 object's bytes) leaves memory and is read back from
+ * the database (sim.db, or the memory-only store's database in memory);
+ * the records themselves are a working set that stays bounded as the
+ * study grows, and a record dropped and loaded again is the same; every
+ * answer of the service is the same with a state directory or without.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +14,7 @@
 
 #include "sim/sim_private.h"
 
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,7 +114,7 @@ test_payloads_read_back_the_same(void **state)
 	struct fixture *mem = fixture_new(false), *disk = fixture_new(true);
 	struct fixture *both[2] = {mem, disk};
 	json_t *got[2][4];
-	char req[256];
+	char req[256], *hits[2];
 
 	(void)state;
 	for (int k = 0; k < 2; k++) {
@@ -136,7 +139,7 @@ test_payloads_read_back_the_same(void **state)
 		got[k][2] = call_ok(f, "GetAssignment", req);
 		got[k][3] = call_ok(f, "ListHITs", "{}");
 		free(asg);
-		free(hit);
+		hits[k] = hit;
 	}
 	for (int i = 0; i < 4; i++) {
 		if (!json_equal(got[0][i], got[1][i])) {
@@ -149,20 +152,22 @@ test_payloads_read_back_the_same(void **state)
 		json_decref(got[0][i]);
 		json_decref(got[1][i]);
 	}
-	/* In memory: everything; on disk: the index only. */
-	assert_int_equal(mem->st->nhits, 1);
-	assert_non_null(mem->st->hits[0]->vals);
-	assert_int_equal(disk->st->nhits, 1);
-	assert_null(disk->st->hits[0]->vals);
-	assert_int_equal(disk->st->nasgs, 3);
-	for (size_t i = 0; i < disk->st->nasgs; i++) {
-		assert_true(mem->st->asgs[i]->resident);
-		assert_non_null(mem->st->asgs[i]->answer);
-		assert_false(disk->st->asgs[i]->resident);
-		assert_null(disk->st->asgs[i]->answer);
-		assert_null(disk->st->asgs[i]->feedback);
+	/* Both hold the records without their payloads: one code path. */
+	for (int k = 0; k < 2; k++) {
+		struct sim_store *st = both[k]->st;
+		struct hit *h = sim_find_hit(st, hits[k]);
+
+		assert_non_null(h);
+		assert_null(h->vals);
+		assert_int_equal(h->nasgs, 3);
+		for (size_t i = 0; i < h->nasgs; i++) {
+			assert_false(h->asgs[i]->resident);
+			assert_null(h->asgs[i]->answer);
+			assert_null(h->asgs[i]->feedback);
+		}
+		assert_int_equal(st->nloaded_asgs, 0);
+		free(hits[k]);
 	}
-	assert_int_equal(disk->st->nloaded_asgs, 0);
 	fixture_free(mem);
 	fixture_free(disk);
 }
@@ -174,12 +179,15 @@ test_approval_keeps_the_answer(void **state)
 	struct fixture *f = fixture_new(true);
 	struct asg_payload p;
 	json_t *r = call_ok(f, "CreateHIT", create_req);
+	char *hit = member_id(r, "HIT", "HITId");
 	struct asg *a;
-	char req[256], *answer;
+	char req[256], *answer, id[SIM_ID_LEN + 1];
 
 	(void)state;
 	json_decref(r);
-	a = f->st->asgs[1];
+	a = sim_find_hit(f->st, hit)->asgs[1];
+	snprintf(id, sizeof(id), "%s", a->id);
+	free(hit);
 	assert_false(a->resident);
 	assert_int_equal(sim_asg_payload(f->st, a, &p), 0);
 	assert_non_null(p.answer);
@@ -190,6 +198,9 @@ test_approval_keeps_the_answer(void **state)
 		 "{\"AssignmentId\":\"%s\",\"RequesterFeedback\":\"good\"}",
 		 a->id);
 	json_decref(call_ok(f, "ApproveAssignment", req));
+	/* A record is valid only while the lock is held: found again. */
+	a = sim_find_asg(f->st, id);
+	assert_non_null(a);
 	assert_false(a->resident);
 	assert_int_equal(sim_asg_payload(f->st, a, &p), 0);
 	assert_string_equal(p.answer, answer);
@@ -212,9 +223,13 @@ test_object_bytes_from_the_database(void **state)
 	assert_int_equal(sim_store_put_object(f->st, "bucket/a.jpg", bytes,
 					      sizeof(bytes), "image/jpeg"),
 			 0);
-	assert_int_equal(f->st->nobjects, 1);
-	assert_false(f->st->objects[0]->resident);
-	assert_null(f->st->objects[0]->data);
+	{
+		struct object *o = sim_find_object(f->st, "bucket/a.jpg", 12);
+
+		assert_non_null(o);
+		assert_false(o->resident);
+		assert_null(o->data);
+	}
 	assert_int_equal(sim_store_get_object(f->st, "bucket/a.jpg", &data,
 					      &len, ct, sizeof(ct)),
 			 0);
@@ -234,15 +249,19 @@ test_db_get(void **state)
 {
 	struct fixture *f = fixture_new(true);
 	struct errbuf eb;
-	char *body = NULL, *data = NULL;
+	char *body = NULL, *data = NULL, *hit;
 	size_t len = 0;
+	json_t *r;
 
 	(void)state;
-	json_decref(call_ok(f, "CreateHIT", create_req));
+	r = call_ok(f, "CreateHIT", create_req);
+	hit = member_id(r, "HIT", "HITId");
+	json_decref(r);
 	err_init(&eb);
-	assert_int_equal(sim_db_get(f->st->db, "hits", f->st->hits[0]->id,
-				    &body, NULL, NULL, &eb),
+	assert_int_equal(sim_db_get(f->st->db, "hits", hit, &body, NULL, NULL,
+				    &eb),
 			 IF_OK);
+	free(hit);
 	assert_non_null(strstr(body, "a long task page"));
 	free(body);
 	assert_int_equal(sim_db_get(f->st->db, "hits", "3NOSUCHHIT", &body,
@@ -254,7 +273,7 @@ test_db_get(void **state)
 	fixture_free(f);
 }
 
-/* A worker's assignments share one copy of the worker's id. */
+/* Content types are kept once each, whatever the objects. */
 static void
 test_worker_ids_interned(void **state)
 {
@@ -319,17 +338,431 @@ test_standing_by_worker(void **state)
 			 0);
 	assert_string_equal(open, "");
 	assert_int_equal(submitted, 0);
-	assert_null(sim_find_asgs_by_worker(f->st, "P99"));
-	/* P07's two, newest first, and no one else's. */
 	{
-		struct asg *a = sim_find_asgs_by_worker(f->st, "P07");
+		struct asg **mine = NULL;
+		size_t n = 99;
 
-		assert_non_null(a);
-		assert_string_equal(a->id, asg);
-		assert_non_null(a->worker_prev);
-		assert_string_equal(a->worker_prev->worker_id, "P07");
-		assert_null(a->worker_prev->worker_prev);
+		assert_int_equal(sim_find_asgs_by_worker(f->st, "P99", &mine,
+							 &n),
+				 0);
+		assert_int_equal(n, 0);
+		free(mine);
+		/* P07's two, newest first, and no one else's. */
+		assert_int_equal(sim_find_asgs_by_worker(f->st, "P07", &mine,
+							 &n),
+				 0);
+		assert_int_equal(n, 2);
+		assert_string_equal(mine[0]->id, asg);
+		assert_string_equal(mine[0]->worker_id, "P07");
+		assert_string_equal(mine[1]->worker_id, "P07");
+		assert_string_not_equal(mine[1]->id, asg);
+		free(mine);
 	}
+	/* The same from the index once the records have left memory. */
+	sim_store_evict(f->st);
+	{
+		struct asg **mine = NULL;
+		size_t n = 0;
+
+		assert_int_equal(sim_find_asgs_by_worker(f->st, "P07", &mine,
+							 &n),
+				 0);
+		assert_int_equal(n, 2);
+		assert_string_equal(mine[0]->id, asg);
+		assert_string_equal(mine[1]->worker_id, "P07");
+		free(mine);
+	}
+	fixture_free(f);
+}
+
+/*
+ * The working set stays bounded as HITs grow: after every request, at
+ * most SIM_RESIDENT_MAX records are resident, however many HITs there
+ * are (counted in records, not bytes or time); and a HIT that left
+ * memory long ago answers as it did when it was new.
+ */
+static void
+run_bounded(bool on_disk)
+{
+	struct fixture *f = fixture_new(on_disk);
+	size_t most = 0, hits = 0, drops = 0, before;
+	char req[256], one[512], *first = NULL;
+	json_t *r, *then, *now;
+
+	/* Each HIT is 4 records (3 simulated workers): 3 x the bound. */
+	while (hits * 4 < 3 * SIM_RESIDENT_MAX) {
+		before = sim_store_resident(f->st);
+		/* One image each, as a study's: no HIT reads the others. */
+		snprintf(one, sizeof(one),
+			 "{\"Title\":\"Box faces\",\"Description\":\"d\","
+			 "\"Reward\":\"0.15\","
+			 "\"AssignmentDurationInSeconds\":300,"
+			 "\"LifetimeInSeconds\":3600,\"MaxAssignments\":3,"
+			 "\"Question\":\"<q>page</q>\","
+			 "\"RequesterAnnotation\":\"exp/img%zu/1\"}",
+			 hits);
+		r = call_ok(f, "CreateHIT", one);
+		if (first == NULL)
+			first = member_id(r, "HIT", "HITId");
+		json_decref(r);
+		hits++;
+		if (sim_store_resident(f->st) < before)
+			drops++;
+		if (sim_store_resident(f->st) > most)
+			most = sim_store_resident(f->st);
+		assert_true(sim_store_resident(f->st) <= SIM_RESIDENT_MAX);
+	}
+	assert_true(drops >= 2);
+	assert_true(most > SIM_RESIDENT_MAX / 2);
+	snprintf(req, sizeof(req), "{\"HITId\":\"%s\"}", first);
+	then = call_ok(f, "ListAssignmentsForHIT", req);
+	sim_store_evict(f->st);
+	assert_int_equal(sim_store_resident(f->st), 0);
+	now = call_ok(f, "ListAssignmentsForHIT", req);
+	assert_true(json_equal(then, now));
+	assert_int_equal(json_array_size(json_object_get(now, "Assignments")),
+			 3);
+	/* One HIT and its three assignments: loaded together. */
+	assert_int_equal(sim_store_resident(f->st), 4);
+	json_decref(then);
+	json_decref(now);
+	/* Every HIT is still listed, through the index. */
+	r = call_ok(f, "ListHITs", "{\"MaxResults\":100}");
+	assert_int_equal(json_array_size(json_object_get(r, "HITs")), 100);
+	json_decref(r);
+	free(first);
+	fixture_free(f);
+}
+
+static void
+test_working_set_bounded_in_memory(void **state)
+{
+	(void)state;
+	run_bounded(false);
+}
+
+static void
+test_working_set_bounded_on_disk(void **state)
+{
+	(void)state;
+	run_bounded(true);
+}
+
+/* A HIT's members, copied (a dropped record's memory is gone). */
+struct hit_copy {
+	struct hit h;
+	json_t *vals;
+	char *token, *ann, *quals;
+	struct asg a[3];
+	char *worker[3];
+	struct asg_payload p[3];
+};
+
+static void
+hit_copy_take(struct sim_store *st, struct hit *h, struct hit_copy *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->h = *h;
+	c->vals = sim_hit_vals(st, h);
+	assert_non_null(c->vals);
+	c->token = h->token != NULL ? strdup(h->token) : NULL;
+	c->ann = h->ann != NULL ? strdup(h->ann) : NULL;
+	c->quals = h->quals != NULL ? json_dumps(h->quals, JSON_SORT_KEYS)
+				    : NULL;
+	assert_int_equal(h->nasgs, 3);
+	for (size_t i = 0; i < 3; i++) {
+		c->a[i] = *h->asgs[i];
+		c->worker[i] = strdup(h->asgs[i]->worker_id);
+		assert_int_equal(sim_asg_payload(st, h->asgs[i], &c->p[i]), 0);
+		/* Owned copies, whatever the payload's residence. */
+		if (c->p[i].own_answer == NULL && c->p[i].answer != NULL)
+			c->p[i].own_answer = strdup(c->p[i].answer);
+		if (c->p[i].own_feedback == NULL && c->p[i].feedback != NULL)
+			c->p[i].own_feedback = strdup(c->p[i].feedback);
+		if (c->p[i].own_boxes == NULL) {
+			c->p[i].own_boxes = calloc(c->p[i].nboxes + 1,
+						   sizeof(struct sim_face));
+			if (c->p[i].nboxes > 0)
+				memcpy(c->p[i].own_boxes, c->p[i].boxes,
+				       c->p[i].nboxes *
+					       sizeof(struct sim_face));
+		}
+	}
+}
+
+static void
+hit_copy_cleanup(struct hit_copy *c)
+{
+	json_decref(c->vals);
+	free(c->token);
+	free(c->ann);
+	free(c->quals);
+	for (size_t i = 0; i < 3; i++) {
+		free(c->worker[i]);
+		sim_asg_payload_cleanup(&c->p[i]);
+	}
+}
+
+/* Every member of two copies of one HIT and its assignments. */
+static void
+hit_copy_equal(const struct hit_copy *x, const struct hit_copy *y)
+{
+	assert_string_equal(x->h.id, y->h.id);
+	assert_string_equal(x->h.type_id, y->h.type_id);
+	assert_true(json_equal(x->vals, y->vals));
+	assert_true(x->h.created_ms == y->h.created_ms);
+	assert_true(x->h.expiration_ms == y->h.expiration_ms);
+	assert_true(x->h.duration_s == y->h.duration_s);
+	assert_true(x->h.autoapprove_s == y->h.autoapprove_s);
+	assert_int_equal(x->h.max, y->h.max);
+	assert_string_equal(x->token, y->token);
+	assert_int_equal(x->h.deleted, y->h.deleted);
+	assert_int_equal(x->h.expire_requested, y->h.expire_requested);
+	assert_true(x->h.expire_at == y->h.expire_at);
+	assert_int_equal(x->h.reviewing, y->h.reviewing);
+	assert_string_equal(x->ann, y->ann);
+	assert_int_equal(x->h.ann_key_len, y->h.ann_key_len);
+	assert_string_equal(x->quals, y->quals);
+	for (size_t i = 0; i < 3; i++) {
+		const struct asg *a = &x->a[i], *b = &y->a[i];
+
+		assert_string_equal(a->id, b->id);
+		assert_string_equal(a->hit_id, b->hit_id);
+		assert_string_equal(x->worker[i], y->worker[i]);
+		assert_int_equal(a->state, b->state);
+		assert_int_equal(a->simulated, b->simulated);
+		assert_true(a->accept_ms == b->accept_ms);
+		assert_true(a->submit_ms == b->submit_ms);
+		assert_true(a->approval_ms == b->approval_ms);
+		assert_true(a->rejection_ms == b->rejection_ms);
+		if (x->p[i].own_answer == NULL)
+			assert_null(y->p[i].own_answer);
+		else
+			assert_string_equal(x->p[i].own_answer,
+					    y->p[i].own_answer);
+		if (x->p[i].own_feedback == NULL)
+			assert_null(y->p[i].own_feedback);
+		else
+			assert_string_equal(x->p[i].own_feedback,
+					    y->p[i].own_feedback);
+		assert_int_equal(x->p[i].nboxes, y->p[i].nboxes);
+		if (x->p[i].nboxes > 0)
+			assert_memory_equal(x->p[i].own_boxes,
+					    y->p[i].own_boxes,
+					    x->p[i].nboxes *
+						    sizeof(struct sim_face));
+	}
+}
+
+/*
+ * A record dropped from the working set and loaded again equals the
+ * original, every member: a HIT (token, annotation, requirements, a
+ * requested expiry, Reviewing) with its assignments (approved with
+ * feedback, rejected, submitted), a grant, an object.
+ */
+static void
+run_reload_equal(bool on_disk)
+{
+	struct fixture *f = fixture_new(on_disk);
+	struct hit_copy before, after;
+	struct hit *h;
+	struct grant *g;
+	struct object *o;
+	json_t *r;
+	char req[1024], qid[SIM_ID_LEN + 1], *hit;
+	char ids[3][SIM_ID_LEN + 1];
+
+	r = call_ok(f, "CreateQualificationType",
+		    "{\"Name\":\"q\",\"Description\":\"d\","
+		    "\"QualificationTypeStatus\":\"Active\"}");
+	snprintf(qid, sizeof(qid), "%s",
+		 json_string_value(json_object_get(
+			 json_object_get(r, "QualificationType"),
+			 "QualificationTypeId")));
+	json_decref(r);
+	snprintf(req, sizeof(req),
+		 "{\"QualificationTypeId\":\"%s\",\"WorkerId\":"
+		 "\"A1B2C3D4E5F6G7\",\"IntegerValue\":7}",
+		 qid);
+	json_decref(call_ok(f, "AssociateQualificationWithWorker", req));
+	snprintf(req, sizeof(req),
+		 "{\"Title\":\"Box faces\",\"Description\":\"d\","
+		 "\"Reward\":\"0.15\",\"AssignmentDurationInSeconds\":300,"
+		 "\"LifetimeInSeconds\":3600,\"MaxAssignments\":3,"
+		 "\"Question\":\"<q>page</q>\",\"UniqueRequestToken\":"
+		 "\"tok-1\",\"RequesterAnnotation\":\"exp/img/2\","
+		 "\"QualificationRequirements\":[{\"QualificationTypeId\":"
+		 "\"%s\",\"Comparator\":\"DoesNotExist\"}]}",
+		 qid);
+	r = call_ok(f, "CreateHIT", req);
+	hit = member_id(r, "HIT", "HITId");
+	json_decref(r);
+	h = sim_find_hit(f->st, hit);
+	assert_non_null(h);
+	for (size_t i = 0; i < 3; i++)
+		snprintf(ids[i], sizeof(ids[i]), "%s", h->asgs[i]->id);
+	snprintf(req, sizeof(req),
+		 "{\"AssignmentId\":\"%s\",\"RequesterFeedback\":\"good\"}",
+		 ids[0]);
+	json_decref(call_ok(f, "ApproveAssignment", req));
+	snprintf(req, sizeof(req),
+		 "{\"AssignmentId\":\"%s\",\"RequesterFeedback\":\"no\"}",
+		 ids[1]);
+	json_decref(call_ok(f, "RejectAssignment", req));
+	snprintf(req, sizeof(req), "{\"HITId\":\"%s\",\"ExpireAt\":0}", hit);
+	json_decref(call_ok(f, "UpdateExpirationForHIT", req));
+	snprintf(req, sizeof(req), "{\"HITId\":\"%s\"}", hit);
+	json_decref(call_ok(f, "UpdateHITReviewStatus", req));
+	assert_int_equal(sim_store_put_object(f->st, "b/k.png", "png", 3,
+					      "image/png"),
+			 0);
+	h = sim_find_hit(f->st, hit);
+	hit_copy_take(f->st, h, &before);
+	assert_true(before.h.reviewing);
+	assert_true(before.h.expire_requested);
+	assert_non_null(before.token);
+	assert_non_null(before.quals);
+	assert_int_equal(before.a[0].state, ASG_APPROVED);
+	assert_string_equal(before.p[0].own_feedback, "good");
+	assert_int_equal(before.a[1].state, ASG_REJECTED);
+	assert_false(sim_changes_pending(f->st));
+	sim_store_evict(f->st);
+	assert_int_equal(sim_store_resident(f->st), 0);
+	h = sim_find_hit(f->st, hit);
+	assert_non_null(h);
+	hit_copy_take(f->st, h, &after);
+	hit_copy_equal(&before, &after);
+	/* An assignment alone brings its HIT; the same records. */
+	sim_store_evict(f->st);
+	assert_string_equal(sim_find_asg(f->st, ids[2])->hit_id, hit);
+	assert_int_equal(sim_store_resident(f->st), 4);
+	assert_ptr_equal(sim_find_hit(f->st, hit)->asgs[2],
+			 sim_find_asg(f->st, ids[2]));
+	g = sim_find_grant(f->st, qid, "A1B2C3D4E5F6G7");
+	assert_non_null(g);
+	assert_int_equal(g->value, 7);
+	assert_string_equal(g->qual_id, qid);
+	assert_string_equal(g->worker_id, "A1B2C3D4E5F6G7");
+	assert_null(sim_find_grant(f->st, qid, "A0000000000000"));
+	o = sim_find_object(f->st, "b/k.png", 7);
+	assert_non_null(o);
+	assert_string_equal(o->path, "b/k.png");
+	assert_string_equal(o->content_type, "image/png");
+	assert_null(sim_find_object(f->st, "b/none.png", 10));
+	/* The token still refuses a second HIT after the reload. */
+	{
+		struct hit **same = NULL;
+		size_t n = 0;
+
+		sim_store_evict(f->st);
+		assert_int_equal(sim_find_hits_by_token(f->st, "tok-1", &same,
+							&n),
+				 0);
+		assert_int_equal(n, 1);
+		assert_string_equal(same[0]->id, hit);
+		free(same);
+		assert_int_equal(sim_find_hits_by_ann(f->st, "exp/img", 7,
+						      &same, &n),
+				 0);
+		assert_int_equal(n, 1);
+		assert_string_equal(same[0]->id, hit);
+		free(same);
+	}
+	hit_copy_cleanup(&before);
+	hit_copy_cleanup(&after);
+	free(hit);
+	fixture_free(f);
+}
+
+static void
+test_reload_equal_in_memory(void **state)
+{
+	(void)state;
+	run_reload_equal(false);
+}
+
+static void
+test_reload_equal_on_disk(void **state)
+{
+	(void)state;
+	run_reload_equal(true);
+}
+
+/*
+ * A failed save keeps its records: while the database refuses writes
+ * (another connection holds its write lock), a new HIT answered with a
+ * ServiceFault stays in the working set however large it grows, and it
+ * is saved and found by the next request once writes pass again.
+ */
+static void
+test_failed_save_keeps_records(void **state)
+{
+	struct fixture *f = fixture_new(true);
+	char(*ids)[SIM_ID_LEN + 1] = calloc(600, sizeof(*ids));
+	char one[512], path[512], pending[SIM_ID_LEN + 1];
+	struct sim_err err;
+	sqlite3 *db = NULL;
+	size_t n = 0;
+	json_t *req, *resp = NULL;
+
+	(void)state;
+	assert_non_null(ids);
+	/* Enough HITs that loading them all passes the bound. */
+	while (n * 4 <= SIM_RESIDENT_MAX + 64) {
+		json_t *r;
+		char *id;
+
+		snprintf(one, sizeof(one),
+			 "{\"Title\":\"t\",\"Description\":\"d\","
+			 "\"Reward\":\"0.15\","
+			 "\"AssignmentDurationInSeconds\":300,"
+			 "\"LifetimeInSeconds\":3600,\"MaxAssignments\":3,"
+			 "\"Question\":\"<q/>\","
+			 "\"RequesterAnnotation\":\"exp/f%zu/1\"}",
+			 n);
+		r = call_ok(f, "CreateHIT", one);
+		id = member_id(r, "HIT", "HITId");
+		snprintf(ids[n++], SIM_ID_LEN + 1, "%s", id);
+		free(id);
+		json_decref(r);
+	}
+	snprintf(path, sizeof(path), "%s/sim.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL,
+				      NULL),
+			 SQLITE_OK);
+	req = json_loads(create_req, 0, NULL);
+	assert_non_null(req);
+	/* The save waits out the busy timeout, then fails. */
+	assert_int_equal(sim_store_call(f->st, "CreateHIT", req, &resp, &err),
+			 -1);
+	assert_string_equal(err.type, "ServiceFault");
+	assert_null(resp);
+	assert_true(sim_changes_pending(f->st));
+	assert_int_equal(f->st->nnew_hits, 1);
+	snprintf(pending, sizeof(pending), "%s", f->st->new_hits[0]->id);
+	/* Every earlier HIT read in: more than the bound, and kept. */
+	for (size_t i = 0; i < n; i++)
+		assert_non_null(sim_find_hit(f->st, ids[i]));
+	assert_true(sim_store_resident(f->st) > SIM_RESIDENT_MAX);
+	sim_store_trim(f->st);
+	assert_true(sim_store_resident(f->st) > SIM_RESIDENT_MAX);
+	assert_ptr_equal(sim_find_hit(f->st, pending), f->st->new_hits[0]);
+	/* Writes pass again: the next request saves it, then it leaves. */
+	assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	snprintf(one, sizeof(one), "{\"HITId\":\"%s\"}", ids[0]);
+	json_decref(call_ok(f, "GetHIT", one));
+	assert_false(sim_changes_pending(f->st));
+	assert_true(sim_store_resident(f->st) <= SIM_RESIDENT_MAX);
+	snprintf(one, sizeof(one), "{\"HITId\":\"%s\"}", pending);
+	json_decref(call_ok(f, "ListAssignmentsForHIT", one));
+	sim_store_evict(f->st);
+	assert_non_null(sim_find_hit(f->st, pending));
+	assert_int_equal(sim_find_hit(f->st, pending)->nasgs, 3);
+	json_decref(req);
+	free(ids);
 	fixture_free(f);
 }
 
@@ -343,6 +776,11 @@ main(void)
 		cmocka_unit_test(test_db_get),
 		cmocka_unit_test(test_worker_ids_interned),
 		cmocka_unit_test(test_standing_by_worker),
+		cmocka_unit_test(test_working_set_bounded_in_memory),
+		cmocka_unit_test(test_working_set_bounded_on_disk),
+		cmocka_unit_test(test_reload_equal_in_memory),
+		cmocka_unit_test(test_reload_equal_on_disk),
+		cmocka_unit_test(test_failed_save_keeps_records),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
