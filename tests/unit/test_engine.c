@@ -1047,7 +1047,7 @@ test_watchdog_pinged_within_a_pass(void **state)
 static void
 write_prolific_exp(struct fx *x, const char *url)
 {
-	FILE *f = fopen(x->yaml, "w");
+	FILE *f = fopen(x->rig.yaml, "w");
 
 	assert_non_null(f);
 	fprintf(f,
@@ -1082,22 +1082,22 @@ test_reload_prolific_api_url(void **state)
 	setenv("PROLIFIC_TOKEN", "tok-engine", 1);
 	write_prolific_exp(x, fake_prolific_url(a));
 	open_engine(x);
-	assert_int_equal(engine_pass(x->e, &p, &eb), IF_OK);
+	assert_int_equal(engine_pass(x->rig.e, &p, &eb), IF_OK);
 	heard_a = fake_prolific_requests(a);
 	assert_true(heard_a > 0);
 	assert_int_equal(fake_prolific_requests(b), 0);
 
 	write_prolific_exp(x, fake_prolific_url(b));
-	assert_int_equal(engine_reload(x->e, &eb), IF_OK);
+	assert_int_equal(engine_reload(x->rig.e, &eb), IF_OK);
 	assert_string_equal(ctx_of(x)->exp->recruitment.api_url,
 			    fake_prolific_url(b));
-	x->now += 60;
-	assert_int_equal(engine_pass(x->e, &p, &eb), IF_OK);
+	x->rig.now += 60;
+	assert_int_equal(engine_pass(x->rig.e, &p, &eb), IF_OK);
 	assert_true(fake_prolific_requests(b) > 0);
 	assert_int_equal(fake_prolific_requests(a), heard_a);
 	unsetenv("PROLIFIC_TOKEN");
-	engine_close(x->e);
-	x->e = NULL;
+	engine_close(x->rig.e);
+	x->rig.e = NULL;
 	fake_prolific_stop(a);
 	fake_prolific_stop(b);
 }
