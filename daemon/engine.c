@@ -50,6 +50,12 @@ struct engine {
 	char *sim_dir;
 	char endpoint[256];
 	char bucket[96];
+	/*
+	 * Requests of the MTurk clients a reload replaced (follow_commit),
+	 * per operation of mturk_operation_names() then in all; NULL until
+	 * one is replaced.
+	 */
+	uint64_t *sent_before;
 };
 
 static int64_t
@@ -329,16 +335,19 @@ engine_fit_watchdog(const struct notifier *n, struct mturk_client_config *cc)
 	cc->retry.max_elapsed_s = usec / 2000000 > 1 ? usec / 2000000 : 1;
 }
 
+/* A client to endpoint with exp's region and CAs, run's pace and clock. */
 static int
-engine_client_open(struct engine *e, struct errbuf *eb)
+engine_client_make(const struct engine *e, const struct experiment *exp,
+		   const char *endpoint, struct mturk_client **out,
+		   struct errbuf *eb)
 {
 	struct mturk_client_config ccfg;
 
 	memset(&ccfg, 0, sizeof(ccfg));
-	ccfg.endpoint = e->endpoint;
-	ccfg.region = e->ctx.exp->mturk.region;
+	ccfg.endpoint = endpoint;
+	ccfg.region = exp->mturk.region;
 	ccfg.creds = e->ctx.creds;
-	ccfg.http.ca_file = e->ctx.exp->mturk.ca_file;
+	ccfg.http.ca_file = exp->mturk.ca_file;
 	if (e->cfg.now != NULL) {
 		ccfg.clock.now = e->cfg.now;
 		ccfg.clock.ctx = e->cfg.now_arg;
@@ -347,16 +356,25 @@ engine_client_open(struct engine *e, struct errbuf *eb)
 	 * The pace is MTurk's (struct mturk_rate); the project's own server
 	 * bounds its connections itself.
 	 */
-	if (e->ctx.exp->mturk.environment == EXP_ENV_SIMULATOR)
+	if (exp->mturk.environment == EXP_ENV_SIMULATOR)
 		ccfg.rate.per_second = -1;
 	engine_fit_watchdog(&e->ctx.notify, &ccfg);
-	return mturk_client_new(&ccfg, &e->ctx.client, eb);
+	return mturk_client_new(&ccfg, out, eb);
 }
 
 static int
-engine_host_open(struct engine *e, struct errbuf *eb)
+engine_client_open(struct engine *e, struct errbuf *eb)
 {
-	const struct experiment *exp = e->ctx.exp;
+	return engine_client_make(e, e->ctx.exp, e->endpoint, &e->ctx.client,
+				  eb);
+}
+
+/* exp's image host; the simulator's is at endpoint, the API's. */
+static int
+engine_host_make(struct engine *e, const struct experiment *exp,
+		 const char *endpoint, struct mturk_image_host **out,
+		 struct errbuf *eb)
+{
 	struct mturk_host_config hcfg;
 
 	memset(&hcfg, 0, sizeof(hcfg));
@@ -371,7 +389,7 @@ engine_host_open(struct engine *e, struct errbuf *eb)
 			 exp->name);
 		hcfg.kind = MTURK_HOST_SIMULATOR;
 		hcfg.bucket = e->bucket;
-		hcfg.endpoint = e->endpoint;
+		hcfg.endpoint = endpoint;
 		hcfg.path_style = true;
 		/* The same endpoint as the API, so the same CAs. */
 		hcfg.http.ca_file = exp->mturk.ca_file;
@@ -391,7 +409,13 @@ engine_host_open(struct engine *e, struct errbuf *eb)
 		hcfg.base_url = exp->images_host.base_url;
 		break;
 	}
-	return mturk_image_host_new(&hcfg, &e->ctx.host, eb);
+	return mturk_image_host_new(&hcfg, out, eb);
+}
+
+static int
+engine_host_open(struct engine *e, struct errbuf *eb)
+{
+	return engine_host_make(e, e->ctx.exp, e->endpoint, &e->ctx.host, eb);
 }
 
 /* Everything after the experiment is loaded, in the order it must be. */
@@ -463,6 +487,7 @@ engine_close(struct engine *e)
 	sim_free(e->ctx.sim);
 	sim_view_cleanup(&e->simexp);
 	aws_creds_free(e->ctx.creds);
+	free(e->sent_before);
 	state_close(e->ctx.st);
 	run_images_unindex(&e->ctx);
 	exp_free(e->ctx.exp);
@@ -562,6 +587,181 @@ engine_adopt(struct engine *e, struct experiment *fresh, struct errbuf *eb)
 	return IF_OK;
 }
 
+/* MTurk's side of a reload: the client and host that replace run's. */
+struct mturk_next {
+	struct mturk_client *client; /* NULL: the client stays */
+	struct mturk_image_host *host; /* NULL: nothing changes */
+	char endpoint[256];
+	const char *region; /* fresh's */
+	bool drop_sim; /* the embedded simulator is no longer the endpoint */
+};
+
+static bool
+str_differs(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+/*
+ * The endpoint fresh names, as engine_endpoint chose at start.  An
+ * embedded simulator is started only at start: a reload that needs one
+ * run does not have, or drops the one --sim-refuse rules apply to, is
+ * refused (IF_EINPUT in why).
+ */
+static int
+follow_endpoint(const struct engine *e, const struct experiment *fresh,
+		char *out, size_t len, struct errbuf *why)
+{
+	const struct exp_mturk *m = &fresh->mturk;
+
+	if (m->endpoint != NULL && e->cfg.sim_nrefusals > 0)
+		return err_set(why, IF_EINPUT,
+			       "%s: mturk.endpoint set, but --sim-refuse "
+			       "\"%s\" applies to the embedded simulator only",
+			       fresh->source, e->cfg.sim_refusals[0]);
+	if (m->endpoint != NULL)
+		snprintf(out, len, "%s", m->endpoint);
+	else if (m->environment != EXP_ENV_SIMULATOR)
+		snprintf(out, len, "%s",
+			 m->environment == EXP_ENV_PRODUCTION
+				 ? MTURK_ENDPOINT_PRODUCTION
+				 : MTURK_ENDPOINT_SANDBOX);
+	else if (e->ctx.sim != NULL)
+		snprintf(out, len, "http://127.0.0.1:%u",
+			 sim_port(e->ctx.sim));
+	else
+		return err_set(why, IF_EINPUT,
+			       "%s: mturk.endpoint removed: run starts its "
+			       "embedded simulator only at start (restart "
+			       "run to use it)",
+			       fresh->source);
+	return IF_OK;
+}
+
+/* What the image host is made of, but the MTurk endpoint. */
+static bool
+host_differs(const struct exp_host *a, const struct exp_host *b)
+{
+	return a->kind != b->kind || str_differs(a->bucket, b->bucket) ||
+	       str_differs(a->region, b->region) ||
+	       str_differs(a->prefix, b->prefix) ||
+	       str_differs(a->endpoint, b->endpoint) ||
+	       a->url_expiry != b->url_expiry || str_differs(a->dir, b->dir) ||
+	       str_differs(a->base_url, b->base_url);
+}
+
+/*
+ * A reload the rules accepted changes mturk.endpoint, region or ca_file,
+ * or images_host (only while no image is in the state): a new client
+ * and, since the simulator's host is at the API's endpoint, a new image
+ * host for fresh, with the same credentials, pace and clock; or a new
+ * host alone.  They are made before anything is replaced; on failure the
+ * reason is in why and the reload is refused.
+ */
+static int
+follow_prepare(struct engine *e, const struct experiment *fresh,
+	       struct mturk_next *next, struct errbuf *why)
+{
+	const struct exp_mturk *o = &e->ctx.exp->mturk, *f = &fresh->mturk;
+	bool api = str_differs(o->endpoint, f->endpoint) ||
+		   str_differs(o->region, f->region) ||
+		   str_differs(o->ca_file, f->ca_file);
+
+	memset(next, 0, sizeof(*next));
+	if (!api && !host_differs(&e->ctx.exp->images_host,
+				  &fresh->images_host))
+		return IF_OK;
+	snprintf(next->endpoint, sizeof(next->endpoint), "%s", e->endpoint);
+	if ((api && (follow_endpoint(e, fresh, next->endpoint,
+				     sizeof(next->endpoint), why) != IF_OK ||
+		     engine_client_make(e, fresh, next->endpoint,
+					&next->client, why) != IF_OK)) ||
+	    engine_host_make(e, fresh, next->endpoint, &next->host, why) !=
+		    IF_OK) {
+		mturk_client_free(next->client);
+		next->client = NULL;
+		return why->code;
+	}
+	next->region = f->region;
+	next->drop_sim = api && f->endpoint != NULL && e->ctx.sim != NULL;
+	return IF_OK;
+}
+
+static void
+follow_discard(struct mturk_next *next)
+{
+	mturk_image_host_free(next->host);
+	mturk_client_free(next->client);
+	memset(next, 0, sizeof(*next));
+}
+
+/* The replaced client's requests still count in the run's summary. */
+static void
+keep_sent(struct engine *e, const struct mturk_client *old)
+{
+	const char *const *ops = mturk_operation_names();
+	size_t n = 0;
+
+	while (ops[n] != NULL)
+		n++;
+	if (e->sent_before == NULL &&
+	    (e->sent_before = calloc(n + 1, sizeof(uint64_t))) == NULL)
+		return; /* only the summary's figures would miss them */
+	for (size_t i = 0; i < n; i++)
+		e->sent_before[i] += mturk_client_sent(old, ops[i]);
+	e->sent_before[n] += mturk_client_sent(old, NULL);
+}
+
+/*
+ * The new host, and client if any, replace run's.  The pass's threads hold
+ * clones of the old ones, made with the pool: the pool goes (a reload
+ * runs between passes, its threads idle; and there is none yet while no
+ * image is in the state, the only time the rules accept the change) and
+ * the next pass makes it again from the new client.  What run learnt of
+ * the old service goes too: its HIT and qualification type IDs, the
+ * push's cursor, the sweep of its closed HITs.
+ */
+static void
+follow_commit(struct engine *e, struct mturk_next *next)
+{
+	struct run_ctx *ctx = &e->ctx;
+
+	if (next->host == NULL)
+		return;
+	run_pool_free(ctx->pool);
+	ctx->pool = NULL;
+	mturk_image_host_free(ctx->host);
+	ctx->host = next->host;
+	next->host = NULL;
+	if (next->client == NULL) {
+		log_info("%s: image host remade", ctx->exp->name);
+		return;
+	}
+	log_info("%s: MTurk client now to %s, region %s (was %s, %s)",
+		 ctx->exp->name, next->endpoint, next->region, e->endpoint,
+		 ctx->exp->mturk.region);
+	keep_sent(e, ctx->client);
+	mturk_client_free(ctx->client);
+	ctx->client = next->client;
+	next->client = NULL;
+	snprintf(e->endpoint, sizeof(e->endpoint), "%s", next->endpoint);
+	/* An endpoint of the file's own: the embedded simulator is idle. */
+	if (next->drop_sim) {
+		log_info("%s: embedded simulator stopped", ctx->exp->name);
+		sim_free(ctx->sim);
+		ctx->sim = NULL;
+		sim_view_cleanup(&e->simexp);
+	}
+	memset(ctx->hit_type, 0, sizeof(ctx->hit_type));
+	memset(ctx->qual_type, 0, sizeof(ctx->qual_type));
+	ctx->reviews_swept = false;
+	ctx->push_since = 0;
+	ctx->push_rest_until = 0;
+	ctx->push_noted = false;
+}
+
 /*
  * Paused images look at the budget again now, and images backing off
  * after errors try again now (the operator may have mended the cause).
@@ -621,6 +821,7 @@ engine_reload(struct engine *e, struct errbuf *eb)
 	struct exp_errors errs = {0};
 	struct image_rec *list = NULL;
 	struct errbuf why = {0};
+	struct mturk_next next = {0};
 	bool refused = false;
 	size_t n = 0;
 	int rc;
@@ -640,9 +841,14 @@ engine_reload(struct engine *e, struct errbuf *eb)
 		goto out;
 	if (refused)
 		goto refused;
-	/* An accepted api_url applies now, or the reload is refused. */
-	if (recruit_follow(e->recruit, fresh, &why) != IF_OK)
+	/*
+	 * An accepted endpoint or api_url applies now, or the reload is
+	 * refused: the new clients are made before anything is replaced.
+	 */
+	if (follow_prepare(e, fresh, &next, &why) != IF_OK ||
+	    recruit_follow(e->recruit, fresh, &why) != IF_OK)
 		goto refused;
+	follow_commit(e, &next);
 	rc = engine_adopt(e, fresh, eb);
 	fresh = NULL;
 	if (rc == IF_OK)
@@ -657,6 +863,7 @@ refused:
 		  ctx->exp->name, why.msg);
 	rc = IF_OK;
 out:
+	follow_discard(&next);
 	exp_errors_cleanup(&errs);
 	exp_free(fresh);
 	free(list);
@@ -672,15 +879,20 @@ out:
  * "crash: MTurk requests: CreateHITWithHITType 6, ListReviewableHITs 9, ...".
  */
 static void
-log_calls_by_operation(const struct run_ctx *ctx)
+log_calls_by_operation(const struct engine *e)
 {
+	const struct run_ctx *ctx = &e->ctx;
 	const char *const *ops = mturk_operation_names();
+	const uint64_t *before = e->sent_before;
 	char line[1024];
-	size_t len = 0;
+	size_t len = 0, nops = 0;
 
+	while (ops[nops] != NULL)
+		nops++;
 	line[0] = '\0';
-	for (size_t i = 0; ops[i] != NULL && len < sizeof(line); i++) {
-		uint64_t k = mturk_client_sent(ctx->client, ops[i]);
+	for (size_t i = 0; i < nops && len < sizeof(line); i++) {
+		uint64_t k = mturk_client_sent(ctx->client, ops[i]) +
+			     (before != NULL ? before[i] : 0);
 		int w;
 
 		if (k == 0)
@@ -694,7 +906,8 @@ log_calls_by_operation(const struct run_ctx *ctx)
 	}
 	log_info("%s: MTurk requests: %s (%llu in all)", ctx->exp->name,
 		 len > 0 ? line : "none",
-		 (unsigned long long)mturk_client_sent(ctx->client, NULL));
+		 (unsigned long long)(mturk_client_sent(ctx->client, NULL) +
+				      (before != NULL ? before[nops] : 0)));
 }
 
 /*
@@ -907,9 +1120,10 @@ engine_loop(struct engine *e, struct errbuf *eb)
 
 /* The end of a run: what became of the images, and what it cost. */
 static void
-engine_summary(struct run_ctx *ctx, const struct recruit *recruit,
-	       struct errbuf *eb)
+engine_summary(struct engine *e, struct errbuf *eb)
 {
+	struct run_ctx *ctx = &e->ctx;
+	const struct recruit *recruit = e->recruit;
 	struct image_rec *list = NULL;
 	struct engine_progress p;
 	size_t n = 0;
@@ -929,7 +1143,7 @@ engine_summary(struct run_ctx *ctx, const struct recruit *recruit,
 	free(list);
 	log_info("%s: %llu MTurk operations this run", ctx->exp->name,
 		 (unsigned long long)ctx->api_calls);
-	log_calls_by_operation(ctx);
+	log_calls_by_operation(e);
 	if (recruit != NULL)
 		log_info("%s: Prolific requests: %llu", ctx->exp->name,
 			 (unsigned long long)recruit_requests(recruit));
@@ -945,7 +1159,7 @@ engine_run(struct engine *e, struct errbuf *eb)
 	rc = engine_loop(e, eb);
 	notify_stopping(&ctx->notify);
 	if (rc == IF_OK)
-		engine_summary(ctx, e->recruit, eb);
+		engine_summary(e, eb);
 	else
 		err_prefix(eb, "%s", ctx->exp->name);
 	return rc;

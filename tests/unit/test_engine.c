@@ -105,10 +105,11 @@ write_exp(struct fx *x, const struct exp_spec *s)
 		"  approve: %s\n"
 		"stages: [%s]\naggregate: %s\nimages_host:\n"
 		"  kind: simulator\nbudget_usd: \"%s\"\noutput_dir: out\n"
-		"images:\n",
+		"images:%s\n",
 		s->workers, s->lifetime, s->max_extensions,
 		s->exclusive ? "true" : "false", s->manual ? "manual" : "auto",
-		s->stages, s->aggregate, s->budget);
+		s->stages, s->aggregate, s->budget,
+		s->nimages == 0 ? " []" : "");
 	for (size_t i = 0; i < s->nimages; i++)
 		fprintf(f,
 			"  - id: %s\n"
@@ -1102,6 +1103,175 @@ test_reload_prolific_api_url(void **state)
 	fake_prolific_stop(b);
 }
 
+/* A simulator of the test's own on loopback, on the test's clock. */
+static struct sim_server *
+own_sim(struct fx *x, uint64_t seed)
+{
+	struct sim_config scfg;
+	struct errbuf eb = {0};
+	struct sim_server *sim;
+
+	memset(&scfg, 0, sizeof(scfg));
+	scfg.listen_host = "127.0.0.1";
+	scfg.seed = seed;
+	scfg.access_key_id = SIM_DEFAULT_ACCESS_KEY_ID;
+	scfg.secret_access_key = SIM_DEFAULT_SECRET_ACCESS_KEY;
+	scfg.clock_ms = test_clock_ms;
+	scfg.clock_ctx = x;
+	sim = sim_new(&scfg, &eb);
+	if (sim == NULL)
+		fail_msg("sim_new: %s", eb.msg);
+	return sim;
+}
+
+/* The HITs sim holds (one page is all of this test's); run is open. */
+static size_t
+hits_at(struct fx *x, struct sim_server *sim)
+{
+	struct mturk_client_config cc;
+	struct mturk_client *c = NULL;
+	struct mturk_hit *hits = NULL;
+	struct errbuf eb = {0};
+	char url[64], next[256];
+	size_t n = 0;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", sim_port(sim));
+	memset(&cc, 0, sizeof(cc));
+	cc.endpoint = url;
+	cc.creds = ctx_of(x)->creds; /* the simulator's pair */
+	cc.clock.now = test_now;
+	cc.clock.ctx = x;
+	cc.rate.per_second = -1;
+	if (mturk_client_new(&cc, &c, &eb) != IF_OK ||
+	    mturk_list_hits_page(c, NULL, 100, &hits, &n, next, sizeof(next),
+				 &eb) != IF_OK)
+		fail_msg("ListHITs at %s: %s", url, eb.msg);
+	assert_string_equal(next, "");
+	free(hits);
+	mturk_client_free(c);
+	return n;
+}
+
+/*
+ * A reload that changes mturk.endpoint (accepted: no image has started)
+ * takes effect: the image it adds is uploaded and its HITs made at the
+ * new endpoint, through the pass's threads too, and the old one hears
+ * nothing of it.
+ */
+static void
+test_reload_mturk_endpoint(void **state)
+{
+	struct fx *x = *state;
+	struct sim_server *a = own_sim(x, 3), *b = own_sim(x, 5);
+	struct exp_spec s = {
+		.name = "moved", .stages = "41, 13", .aggregate = "union",
+		.workers = 2, .budget = "5.00", .lifetime = "1d",
+		.max_extensions = 1, .nimages = 0,
+	};
+	struct engine_progress p;
+	struct errbuf eb = {0};
+	char url_a[64], url_b[64];
+
+	snprintf(url_a, sizeof(url_a), "http://127.0.0.1:%u/", sim_port(a));
+	snprintf(url_b, sizeof(url_b), "http://127.0.0.1:%u/", sim_port(b));
+	s.endpoint_port = sim_port(a);
+	write_exp(x, &s);
+	open_engine(x);
+	assert_int_equal(engine_pass(x->e, &p, &eb), IF_OK);
+	assert_string_equal(mturk_client_endpoint(ctx_of(x)->client), url_a);
+
+	/* Any request that reaches a meets its hold: the counter here. */
+	assert_int_equal(sim_hold_requests(a, "PutObject", 1), 0);
+	assert_int_equal(sim_hold_requests(a, "CreateHITWithHITType", 1), 0);
+	assert_int_equal(sim_hold_requests(b, "PutObject", 1), 0);
+	assert_int_equal(sim_hold_requests(b, "CreateHITWithHITType", 1), 0);
+	s.endpoint_port = sim_port(b);
+	s.nimages = 2;
+	write_exp(x, &s);
+	assert_int_equal(engine_reload(x->e, &eb), IF_OK);
+	assert_int_equal(strncmp(ctx_of(x)->exp->mturk.endpoint, url_b,
+				 strlen(url_b) - 1),
+			 0);
+	assert_string_equal(mturk_client_endpoint(ctx_of(x)->client), url_b);
+	p = drive(x, false);
+	assert_int_equal(p.done, 2);
+	assert_int_equal(p.failed, 0);
+	assert_true(sim_hold_met(b, "PutObject"));
+	assert_true(sim_hold_met(b, "CreateHITWithHITType"));
+	assert_false(sim_hold_met(a, "PutObject"));
+	assert_false(sim_hold_met(a, "CreateHITWithHITType"));
+	/* Two images, two stages: four HITs, all at b. */
+	assert_int_equal(hits_at(x, b), 4);
+	assert_int_equal(hits_at(x, a), 0);
+	engine_close(x->e);
+	x->e = NULL;
+	sim_free(a);
+	sim_free(b);
+}
+
+/*
+ * The embedded simulator starts only with run: a reload that drops the
+ * endpoint for it is refused and logged, and the old endpoint goes on.
+ */
+static void
+test_reload_to_embedded_simulator_refused(void **state)
+{
+	struct fx *x = *state;
+	struct sim_server *a = own_sim(x, 3);
+	struct exp_spec s = {
+		.name = "stay", .stages = "41, 13", .aggregate = "union",
+		.workers = 2, .budget = "5.00", .lifetime = "1d",
+		.max_extensions = 1, .nimages = 0,
+	};
+	struct errbuf eb = {0};
+	char url_a[64];
+
+	x->sim = a;
+	snprintf(url_a, sizeof(url_a), "http://127.0.0.1:%u/", sim_port(a));
+	s.endpoint_port = sim_port(a);
+	write_exp(x, &s);
+	open_engine(x);
+	s.endpoint_port = 0;
+	s.nimages = 1;
+	write_exp(x, &s);
+	assert_int_equal(engine_reload(x->e, &eb), IF_OK);
+	assert_non_null(ctx_of(x)->exp->mturk.endpoint);
+	assert_string_equal(mturk_client_endpoint(ctx_of(x)->client), url_a);
+	assert_int_equal(ctx_of(x)->exp->nimages, 0);
+	assert_null(ctx_of(x)->sim);
+}
+
+/*
+ * From the embedded simulator to an endpoint of the file's: the new one
+ * gets the work and the embedded simulator stops.
+ */
+static void
+test_reload_from_embedded_simulator(void **state)
+{
+	struct fx *x = *state;
+	struct sim_server *b = own_sim(x, 5);
+	struct exp_spec s = {
+		.name = "leave", .stages = "41, 13", .aggregate = "union",
+		.workers = 2, .budget = "5.00", .lifetime = "1d",
+		.max_extensions = 1, .nimages = 0,
+	};
+	struct engine_progress p;
+	struct errbuf eb = {0};
+
+	x->sim = b;
+	write_exp(x, &s);
+	open_engine(x);
+	assert_non_null(ctx_of(x)->sim);
+	s.endpoint_port = sim_port(b);
+	s.nimages = 1;
+	write_exp(x, &s);
+	assert_int_equal(engine_reload(x->e, &eb), IF_OK);
+	assert_null(ctx_of(x)->sim);
+	p = drive(x, false);
+	assert_int_equal(p.done, 1);
+	assert_int_equal(hits_at(x, b), 2);
+}
+
 int
 main(void)
 {
@@ -1130,6 +1300,13 @@ main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(test_reload_prolific_api_url,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_mturk_endpoint,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_reload_to_embedded_simulator_refused, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_reload_from_embedded_simulator, setup, teardown),
 	};
 
 	/* The simulator's pair, whatever the environment holds. */
