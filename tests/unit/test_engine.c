@@ -1116,8 +1116,8 @@ own_sim(struct fx *x, uint64_t seed)
 	scfg.seed = seed;
 	scfg.access_key_id = SIM_DEFAULT_ACCESS_KEY_ID;
 	scfg.secret_access_key = SIM_DEFAULT_SECRET_ACCESS_KEY;
-	scfg.clock_ms = test_clock_ms;
-	scfg.clock_ctx = x;
+	scfg.clock_ms = engine_rig_clock_ms;
+	scfg.clock_ctx = &x->rig;
 	sim = sim_new(&scfg, &eb);
 	if (sim == NULL)
 		fail_msg("sim_new: %s", eb.msg);
@@ -1139,8 +1139,8 @@ hits_at(struct fx *x, struct sim_server *sim)
 	memset(&cc, 0, sizeof(cc));
 	cc.endpoint = url;
 	cc.creds = ctx_of(x)->creds; /* the simulator's pair */
-	cc.clock.now = test_now;
-	cc.clock.ctx = x;
+	cc.clock.now = engine_rig_now;
+	cc.clock.ctx = &x->rig;
 	cc.rate.per_second = -1;
 	if (mturk_client_new(&cc, &c, &eb) != IF_OK ||
 	    mturk_list_hits_page(c, NULL, 100, &hits, &n, next, sizeof(next),
@@ -1177,7 +1177,7 @@ test_reload_mturk_endpoint(void **state)
 	s.endpoint_port = sim_port(a);
 	write_exp(x, &s);
 	open_engine(x);
-	assert_int_equal(engine_pass(x->e, &p, &eb), IF_OK);
+	assert_int_equal(engine_pass(x->rig.e, &p, &eb), IF_OK);
 	assert_string_equal(mturk_client_endpoint(ctx_of(x)->client), url_a);
 
 	/* Any request that reaches a meets its hold: the counter here. */
@@ -1188,7 +1188,7 @@ test_reload_mturk_endpoint(void **state)
 	s.endpoint_port = sim_port(b);
 	s.nimages = 2;
 	write_exp(x, &s);
-	assert_int_equal(engine_reload(x->e, &eb), IF_OK);
+	assert_int_equal(engine_reload(x->rig.e, &eb), IF_OK);
 	assert_int_equal(strncmp(ctx_of(x)->exp->mturk.endpoint, url_b,
 				 strlen(url_b) - 1),
 			 0);
@@ -1203,8 +1203,8 @@ test_reload_mturk_endpoint(void **state)
 	/* Two images, two stages: four HITs, all at b. */
 	assert_int_equal(hits_at(x, b), 4);
 	assert_int_equal(hits_at(x, a), 0);
-	engine_close(x->e);
-	x->e = NULL;
+	engine_close(x->rig.e);
+	x->rig.e = NULL;
 	sim_free(a);
 	sim_free(b);
 }
@@ -1234,7 +1234,7 @@ test_reload_to_embedded_simulator_refused(void **state)
 	s.endpoint_port = 0;
 	s.nimages = 1;
 	write_exp(x, &s);
-	assert_int_equal(engine_reload(x->e, &eb), IF_OK);
+	assert_int_equal(engine_reload(x->rig.e, &eb), IF_OK);
 	assert_non_null(ctx_of(x)->exp->mturk.endpoint);
 	assert_string_equal(mturk_client_endpoint(ctx_of(x)->client), url_a);
 	assert_int_equal(ctx_of(x)->exp->nimages, 0);
@@ -1265,7 +1265,7 @@ test_reload_from_embedded_simulator(void **state)
 	s.endpoint_port = sim_port(b);
 	s.nimages = 1;
 	write_exp(x, &s);
-	assert_int_equal(engine_reload(x->e, &eb), IF_OK);
+	assert_int_equal(engine_reload(x->rig.e, &eb), IF_OK);
 	assert_null(ctx_of(x)->sim);
 	p = drive(x, false);
 	assert_int_equal(p.done, 1);
