@@ -118,7 +118,8 @@ hit_json(struct sim_store *st, struct hit *h, int64_t now)
 {
 	struct hit_counts c = sim_hit_counts(st, h, now);
 	json_t *vals = sim_hit_vals(st, h);
-	json_t *o = json_deep_copy(vals);
+	/* Its own object, the values' members shared: none is changed. */
+	json_t *o = json_copy(vals);
 
 	json_decref(vals);
 	if (o == NULL)

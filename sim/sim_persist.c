@@ -103,19 +103,32 @@ hittype_row(const struct hittype *t)
 	return json_pack("{s:s, s:O}", "id", t->id, "values", t->vals);
 }
 
+/*
+ * A HIT's "hits" record: its changing fields and the two of its values
+ * a reload derives from (sim_hit_derive()); with_values (the shape of
+ * sim.json and sim_store_dump()), all its values as "values" instead.
+ */
 static json_t *
-hit_row(struct sim_store *st, const struct hit *h)
+hit_row(struct sim_store *st, const struct hit *h, bool with_values)
 {
-	json_t *vals = sim_hit_vals(st, h);
-	json_t *j = vals == NULL ? NULL :
-		json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:i, s:b}",
-			      "id", h->id, "type", h->type_id, "values",
-			      vals, "created", (json_int_t)h->created_ms,
+	json_t *vals = with_values ? sim_hit_vals(st, h) : NULL;
+	json_t *j = with_values && vals == NULL ? NULL :
+		json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:i, s:b}",
+			      "id", h->id, "type", h->type_id,
+			      "created", (json_int_t)h->created_ms,
 			      "expiration", (json_int_t)h->expiration_ms,
 			      "duration", (json_int_t)h->duration_s,
 			      "autoapprove", (json_int_t)h->autoapprove_s,
 			      "max", h->max, "deleted", h->deleted);
 
+	if (j != NULL && vals != NULL)
+		json_object_set(j, "values", vals);
+	json_decref(vals);
+	if (j != NULL && !with_values && h->ann != NULL)
+		json_object_set_new(j, "RequesterAnnotation",
+				    json_string(h->ann));
+	if (j != NULL && !with_values && h->quals != NULL)
+		json_object_set(j, "QualificationRequirements", h->quals);
 	if (j != NULL && h->token != NULL)
 		json_object_set_new(j, "token", json_string(h->token));
 	if (j != NULL && h->expire_requested)
@@ -162,6 +175,27 @@ object_row(const struct object *o)
 			 o->content_type);
 }
 
+static json_t *stored_hit_vals(struct sim_store *, const char *);
+
+/* A saved "hits" record in the shape of hit_row(with_values). */
+static json_t *
+stored_hit_row(struct sim_store *st, const char *key, const char *body)
+{
+	json_error_t je;
+	json_t *row = json_loads(body, 0, &je), *vals;
+
+	if (!json_is_object(row) || json_object_get(row, "values") != NULL)
+		return row;
+	if ((vals = stored_hit_vals(st, key)) == NULL) {
+		json_decref(row);
+		return NULL;
+	}
+	json_object_set_new(row, "values", vals);
+	json_object_del(row, "RequesterAnnotation");
+	json_object_del(row, "QualificationRequirements");
+	return row;
+}
+
 /* One record for sim_store_dump(): the resident one, else the saved. */
 static int
 dump_record(void *ctxp, const char *kind, const char *key, const char *body,
@@ -177,7 +211,9 @@ dump_record(void *ctxp, const char *kind, const char *key, const char *body,
 	(void)eb;
 	if (strcmp(kind, "hits") == 0 &&
 	    (r = sim_strmap_get(&st->hits_by_id, key, strlen(key))) != NULL)
-		row = hit_row(st, r);
+		row = hit_row(st, r, true);
+	else if (strcmp(kind, "hits") == 0)
+		row = stored_hit_row(st, key, body);
 	else if (strcmp(kind, "assignments") == 0 &&
 		 (r = sim_strmap_get(&st->asgs_by_id, key, strlen(key))) !=
 			 NULL)
@@ -550,24 +586,38 @@ db_row(struct sim_store *st, const char *kind, const char *key)
 	return row;
 }
 
-json_t *
-sim_hit_vals(struct sim_store *st, const struct hit *h)
+/*
+ * The saved values of HIT id: their own record, else (written by an
+ * older version) the "values" of its "hits" record.
+ */
+static json_t *
+stored_hit_vals(struct sim_store *st, const char *id)
 {
 	json_t *row, *vals;
 
-	if (h->vals != NULL)
-		return json_incref(h->vals);
-	if (st->db == NULL || (row = db_row(st, "hits", h->id)) == NULL)
+	if (st->db == NULL || db_find_row(st, "hit_values", id, &row) != 0)
+		return NULL;
+	if (row != NULL)
+		return row;
+	if ((row = db_row(st, "hits", id)) == NULL)
 		return NULL;
 	vals = json_incref(json_object_get(row, "values"));
 	json_decref(row);
 	if (!json_is_object(vals)) {
 		log_warnx("simulator: %s: HIT %s without values",
-			  sim_db_path(st->db), h->id);
+			  sim_db_path(st->db), id);
 		json_decref(vals);
 		return NULL;
 	}
 	return vals;
+}
+
+json_t *
+sim_hit_vals(struct sim_store *st, const struct hit *h)
+{
+	if (h->vals != NULL)
+		return json_incref(h->vals);
+	return stored_hit_vals(st, h->id);
 }
 
 void
@@ -656,12 +706,29 @@ sim_asg_load(struct sim_store *st, struct asg *a)
 	return 0;
 }
 
-/* A HIT's record and its index row. */
+/*
+ * A HIT's record and its index row; with its values' record when new
+ * (they never change) or when an older version kept them inline (read
+ * before the record without them replaces it).
+ */
 static int
-put_hit(struct sim_store *st, const struct hit *h, struct errbuf *eb)
+put_hit(struct sim_store *st, const struct hit *h, bool is_new,
+	struct errbuf *eb)
 {
-	int rc = put_row(st, "hits", h->id, hit_row(st, h), NULL, eb);
+	int rc = IF_OK;
 
+	if ((is_new && h->vals != NULL) || h->vals_inline) {
+		json_t *vals = sim_hit_vals(st, h);
+
+		if (vals == NULL)
+			return err_set(eb, IF_EINPUT,
+				       "%s: HIT %s: values unreadable",
+				       sim_db_path(st->db), h->id);
+		rc = put_row(st, "hit_values", h->id, vals, NULL, eb);
+	}
+	if (rc == IF_OK)
+		rc = put_row(st, "hits", h->id, hit_row(st, h, false), NULL,
+			     eb);
 	return rc == IF_OK ? put_hit_index(st, h, eb) : rc;
 }
 
@@ -720,11 +787,11 @@ sim_save_changes(struct sim_store *st, struct errbuf *eb)
 	/* The index rows go with their records (new HITs first: seq is
 	 * the order of creation). */
 	for (size_t i = 0; rc == IF_OK && i < st->nnew_hits; i++)
-		rc = put_hit(st, st->new_hits[i], eb);
+		rc = put_hit(st, st->new_hits[i], true, eb);
 	for (size_t i = 0; rc == IF_OK && i < st->ntouched_hits; i++)
-		rc = put_hit(st, st->touched_hits[i], eb);
+		rc = put_hit(st, st->touched_hits[i], false, eb);
 	for (size_t i = 0; rc == IF_OK && st->save_all && i < st->nhits; i++)
-		rc = put_hit(st, st->hits[i], eb);
+		rc = put_hit(st, st->hits[i], true, eb);
 	for (size_t i = 0; rc == IF_OK && i < st->nnew_asgs; i++)
 		rc = put_asg(st, st->new_asgs[i], eb);
 	for (size_t i = 0; rc == IF_OK && i < st->ntouched_asgs; i++)
@@ -879,11 +946,13 @@ bad:
 }
 
 /*
- * A HIT from its record, its values in h->vals (the caller keeps or
- * drops them); -1 malformed, -2 out of memory.
+ * A HIT from its record, its values (if the record has them: sim.json
+ * and an older version's database) in h->vals (the caller keeps or
+ * drops them); -1 malformed (or without values when need_values), -2
+ * out of memory.
  */
 static int
-hit_from_row(json_t *v, struct hit **out)
+hit_from_row(json_t *v, bool need_values, struct hit **out)
 {
 	struct hit *h = calloc(1, sizeof(*h));
 	json_t *vals = json_object_get(v, "values");
@@ -891,7 +960,7 @@ hit_from_row(json_t *v, struct hit **out)
 	*out = NULL;
 	if (h == NULL)
 		return -2;
-	if (!json_is_object(vals)) {
+	if (vals != NULL ? !json_is_object(vals) : need_values) {
 		free(h);
 		return -1;
 	}
@@ -928,7 +997,7 @@ load_hits(struct sim_store *st, json_t *o, const char *file,
 
 	json_array_foreach(json_object_get(o, "hits"), i, v) {
 		struct hit *h;
-		int rc = hit_from_row(v, &h);
+		int rc = hit_from_row(v, true, &h);
 
 		if (rc == -1)
 			return doc_malformed(file, eb);
@@ -1055,14 +1124,17 @@ sim_load_hit(struct sim_store *st, const char *id)
 	if (db_find_row(st, "hits", id, &row) != 0 || row == NULL)
 		return NULL;
 	err_init(&eb);
-	rc = hit_from_row(row, &h);
-	json_decref(row);
+	rc = hit_from_row(row, false, &h);
 	if (rc == 0) {
-		/* The payload stays in the database (sim_hit_vals()). */
-		rc = sim_hit_derive(h, h->vals);
+		/* The payload stays in the database (sim_hit_vals()); the
+		 * record has what is derived from it, unless written by an
+		 * older version. */
+		h->vals_inline = h->vals != NULL;
+		rc = sim_hit_derive(h, h->vals != NULL ? h->vals : row);
 		json_decref(h->vals);
 		h->vals = NULL;
 	}
+	json_decref(row);
 	if (rc == 0 && sim_db_ids(st->db, SIM_DB_ASGS_BY_HIT, id, strlen(id),
 				  &ids, &eb) != IF_OK)
 		rc = -1;

@@ -430,9 +430,13 @@ struct hit {
 	/*
 	 * The HIT type's values plus Question, annotation (about 11 KB for
 	 * the daemon's task page).  In memory only until the HIT is
-	 * saved, then NULL: sim_hit_vals() reads them back.
+	 * saved, then NULL: sim_hit_vals() reads them back from their own
+	 * record ("hit_values", written once with the new HIT).
 	 */
 	json_t *vals;
+	/* Loaded from a "hits" record of an older version, the values
+	 * inline: its next save moves them to their own record. */
+	bool vals_inline;
 	/* Its QualificationRequirements (a reference), NULL when none. */
 	json_t *quals;
 	int64_t created_ms;

@@ -870,6 +870,147 @@ test_version_2_upgraded(void **state)
 	fixture_free(f);
 }
 
+/* GetHIT's HIT i. */
+static json_t *
+get_hit(struct fixture *f, size_t i)
+{
+	char req[128];
+	json_t *r, *h;
+
+	snprintf(req, sizeof(req), "{\"HITId\":\"%s\"}", f->ids[i]);
+	r = call(f, "GetHIT", req, true);
+	h = json_incref(json_object_get(r, "HIT"));
+	json_decref(r);
+	assert_non_null(h);
+	return h;
+}
+
+/* One integer a query on DIR/sim.db gives. */
+static int
+db_int(struct fixture *f, const char *sql)
+{
+	char path[512];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int v;
+
+	snprintf(path, sizeof(path), "%s/sim.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+/*
+ * A HIT's values are a record of their own, written once; a database
+ * of an older version, its HITs' values inline in their records, reads
+ * the same (dump, GetHIT, listings, an image's HITs), and a HIT saved
+ * again has its values moved to their own record.
+ */
+static void
+test_inline_values_read(void **state)
+{
+	struct fixture *f = fixture_new(true, false, false);
+	char before[4096], after[4096], path[512], type0[SIM_ID_LEN + 1];
+	char req[256], sql[256];
+	sqlite3 *db = NULL;
+	json_t *d0, *d1, *h0, *h1;
+	struct hit **same = NULL;
+	size_t n = 0;
+
+	(void)state;
+	for (int i = 0; i < 6; i++)
+		create_hit(f, i % 2, 1 + i % 3, 600 + 30 * i);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM records WHERE kind = "
+				   "'hit_values'"),
+			 6);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM records WHERE kind = "
+				   "'hits' AND json_type(body, '$.values') "
+				   "IS NULL"),
+			 6);
+	type_of(f, 0, type0, sizeof(type0));
+	check_listings(f, type0, before, sizeof(before));
+	d0 = sim_store_dump(f->st);
+	h0 = get_hit(f, 2);
+	assert_string_equal(json_string_value(json_object_get(h0, "Question")),
+			    "<q/>");
+	sim_store_free(f->st);
+	/* What an older intofocus wrote: the values inside the HITs. */
+	snprintf(path, sizeof(path), "%s/sim.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(db,
+			     "UPDATE records SET body = json_remove(json_set("
+			     "body, '$.values', json((SELECT v.body FROM "
+			     "records v WHERE v.kind = 'hit_values' AND "
+			     "v.key = records.key))), "
+			     "'$.RequesterAnnotation', "
+			     "'$.QualificationRequirements') "
+			     "WHERE kind = 'hits'; "
+			     "DELETE FROM records WHERE kind = 'hit_values';",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM records WHERE kind = "
+				   "'hits' AND json_type(body, '$.values') = "
+				   "'object'"),
+			 6);
+	store_open(f, false, false);
+	d1 = sim_store_dump(f->st);
+	assert_true(json_equal(d0, d1));
+	json_decref(d1);
+	h1 = get_hit(f, 2);
+	assert_true(json_equal(h0, h1));
+	json_decref(h1);
+	check_listings(f, type0, after, sizeof(after));
+	assert_string_equal(after, before);
+	assert_int_equal(sim_find_hits_by_ann(f->st, "e/i2", 4, &same, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(same[0]->id, f->ids[2]);
+	free(same);
+	/* HIT 2 saved again: its values move to their own record. */
+	snprintf(req, sizeof(req),
+		 "{\"HITId\":\"%s\",\"ExpireAt\":%lld}", f->ids[2],
+		 (long long)(f->now_ms / 1000 + 3600));
+	json_decref(call(f, "UpdateExpirationForHIT", req, true));
+	sim_store_free(f->st);
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM records WHERE kind = 'hits' AND "
+		 "key = '%s' AND json_type(body, '$.values') IS NULL",
+		 f->ids[2]);
+	assert_int_equal(db_int(f, sql), 1);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM records WHERE kind = "
+				   "'hit_values'"),
+			 1);
+	store_open(f, false, false);
+	h1 = get_hit(f, 2);
+	assert_string_equal(json_string_value(json_object_get(h1, "Question")),
+			    "<q/>");
+	assert_string_equal(json_string_value(json_object_get(h1, "Title")),
+			    json_string_value(json_object_get(h0, "Title")));
+	assert_string_equal(
+		json_string_value(json_object_get(h1, "RequesterAnnotation")),
+		"e/i2/1");
+	json_decref(h1);
+	assert_int_equal(sim_find_hits_by_ann(f->st, "e/i2", 4, &same, &n), 0);
+	assert_int_equal(n, 1);
+	free(same);
+	/* The dump: the same but for the new expiration. */
+	d1 = sim_store_dump(f->st);
+	assert_true(json_equal(
+		json_object_get(json_array_get(json_object_get(d0, "hits"), 2),
+				"values"),
+		json_object_get(json_array_get(json_object_get(d1, "hits"), 2),
+				"values")));
+	json_decref(d1);
+	json_decref(d0);
+	json_decref(h0);
+	fixture_free(f);
+}
+
 /* The lookups that replaced the records' links are index searches. */
 static void
 test_lookups_use_indexes(void **state)
@@ -977,6 +1118,7 @@ main(void)
 		cmocka_unit_test(test_queries_use_indexes),
 		cmocka_unit_test(test_version_1_indexed),
 		cmocka_unit_test(test_version_2_upgraded),
+		cmocka_unit_test(test_inline_values_read),
 		cmocka_unit_test(test_lookups_use_indexes),
 		cmocka_unit_test(test_list_hits_cursor),
 	};

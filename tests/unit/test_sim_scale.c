@@ -258,11 +258,19 @@ test_db_get(void **state)
 	hit = member_id(r, "HIT", "HITId");
 	json_decref(r);
 	err_init(&eb);
+	/* The HIT's values in their own record, written once; its
+	 * record, saved at every change, without them. */
+	assert_int_equal(sim_db_get(f->st->db, "hit_values", hit, &body, NULL,
+				    NULL, &eb),
+			 IF_OK);
+	assert_non_null(strstr(body, "a long task page"));
+	free(body);
 	assert_int_equal(sim_db_get(f->st->db, "hits", hit, &body, NULL, NULL,
 				    &eb),
 			 IF_OK);
 	free(hit);
-	assert_non_null(strstr(body, "a long task page"));
+	assert_null(strstr(body, "a long task page"));
+	assert_non_null(strstr(body, "\"created\""));
 	free(body);
 	assert_int_equal(sim_db_get(f->st->db, "hits", "3NOSUCHHIT", &body,
 				    &data, &len, &eb),
