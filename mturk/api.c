@@ -861,6 +861,8 @@ mturk_push_call(struct mturk_client *c, const char *body, size_t body_len,
 
 		opt.timeout_ms = (long)timeout_ms;
 		opt.max_body = (size_t)1 << 20;
+		/* The endpoint's own CAs (mturk.ca_file), as for each call. */
+		opt.ca_file = c->http_opts.ca_file;
 		if (http_client_new(&opt, &c->push_http, eb) != IF_OK)
 			return eb->code;
 	}
@@ -916,6 +918,8 @@ mturk_call_concurrent(struct mturk_client *c,
 	if (c->pool == NULL) {
 		struct http_options opt = {0};
 
+		/* The endpoint's own CAs (mturk.ca_file), as for each call. */
+		opt.ca_file = c->http_opts.ca_file;
 		if (http_pool_new(&opt, (size_t)c->rate.concurrency, &c->pool,
 				  eb) != IF_OK) {
 			rc = eb->code;
