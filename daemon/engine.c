@@ -207,29 +207,34 @@ engine_state_open(struct engine *e, struct errbuf *eb)
 	return IF_OK;
 }
 
-/* The simulator takes any credentials the chain finds, else its own. */
+/*
+ * The credentials exp's mturk.profile names, through the chain the AWS
+ * tools use (mturk/credentials.c), in a new *out: at start, and at a
+ * reload that changes the profile.  The simulator takes any credentials
+ * the chain finds, else its own.
+ */
 static int
-engine_creds(struct engine *e, struct errbuf *eb)
+creds_for(const struct experiment *exp, struct aws_creds **out,
+	  struct errbuf *eb)
 {
-	struct run_ctx *ctx = &e->ctx;
-	const struct experiment *exp = ctx->exp;
 	struct aws_creds_env env;
 	int rc;
 
+	*out = NULL;
 	aws_creds_env_from_process(&env);
 	if (exp->mturk.environment == EXP_ENV_SIMULATOR) {
-		rc = aws_creds_find(&env, exp->mturk.profile, &ctx->creds, eb);
-		if (rc == IF_OK && ctx->creds == NULL)
-			ctx->creds = aws_creds_new(
+		rc = aws_creds_find(&env, exp->mturk.profile, out, eb);
+		if (rc == IF_OK && *out == NULL)
+			*out = aws_creds_new(
 				SIM_DEFAULT_ACCESS_KEY_ID,
 				SIM_DEFAULT_SECRET_ACCESS_KEY, NULL,
 				"the simulator's pair");
 	} else {
-		rc = aws_creds_load(&env, exp->mturk.profile, &ctx->creds, eb);
+		rc = aws_creds_load(&env, exp->mturk.profile, out, eb);
 	}
 	if (rc != IF_OK)
 		return rc;
-	if (ctx->creds == NULL)
+	if (*out == NULL)
 		return err_set(eb, IF_ERUNTIME, "out of memory");
 	return IF_OK;
 }
@@ -335,18 +340,21 @@ engine_fit_watchdog(const struct notifier *n, struct mturk_client_config *cc)
 	cc->retry.max_elapsed_s = usec / 2000000 > 1 ? usec / 2000000 : 1;
 }
 
-/* A client to endpoint with exp's region and CAs, run's pace and clock. */
+/*
+ * A client to endpoint with exp's region and CAs, run's pace and clock,
+ * signing with creds (borrowed: they must outlive the client).
+ */
 static int
 engine_client_make(const struct engine *e, const struct experiment *exp,
-		   const char *endpoint, struct mturk_client **out,
-		   struct errbuf *eb)
+		   const char *endpoint, const struct aws_creds *creds,
+		   struct mturk_client **out, struct errbuf *eb)
 {
 	struct mturk_client_config ccfg;
 
 	memset(&ccfg, 0, sizeof(ccfg));
 	ccfg.endpoint = endpoint;
 	ccfg.region = exp->mturk.region;
-	ccfg.creds = e->ctx.creds;
+	ccfg.creds = creds;
 	ccfg.http.ca_file = exp->mturk.ca_file;
 	if (e->cfg.now != NULL) {
 		ccfg.clock.now = e->cfg.now;
@@ -365,20 +373,23 @@ engine_client_make(const struct engine *e, const struct experiment *exp,
 static int
 engine_client_open(struct engine *e, struct errbuf *eb)
 {
-	return engine_client_make(e, e->ctx.exp, e->endpoint, &e->ctx.client,
-				  eb);
+	return engine_client_make(e, e->ctx.exp, e->endpoint, e->ctx.creds,
+				  &e->ctx.client, eb);
 }
 
-/* exp's image host; the simulator's is at endpoint, the API's. */
+/*
+ * exp's image host, signing with creds (borrowed); the simulator's is at
+ * endpoint, the API's.
+ */
 static int
 engine_host_make(struct engine *e, const struct experiment *exp,
-		 const char *endpoint, struct mturk_image_host **out,
-		 struct errbuf *eb)
+		 const char *endpoint, const struct aws_creds *creds,
+		 struct mturk_image_host **out, struct errbuf *eb)
 {
 	struct mturk_host_config hcfg;
 
 	memset(&hcfg, 0, sizeof(hcfg));
-	hcfg.creds = e->ctx.creds;
+	hcfg.creds = creds;
 	if (e->cfg.now != NULL) {
 		hcfg.clock.now = e->cfg.now;
 		hcfg.clock.ctx = e->cfg.now_arg;
@@ -415,7 +426,8 @@ engine_host_make(struct engine *e, const struct experiment *exp,
 static int
 engine_host_open(struct engine *e, struct errbuf *eb)
 {
-	return engine_host_make(e, e->ctx.exp, e->endpoint, &e->ctx.host, eb);
+	return engine_host_make(e, e->ctx.exp, e->endpoint, e->ctx.creds,
+				&e->ctx.host, eb);
 }
 
 /* Everything after the experiment is loaded, in the order it must be. */
@@ -427,7 +439,8 @@ engine_start(struct engine *e, struct errbuf *eb)
 	/* Block the signals before any thread (simulator, filter) exists. */
 	if (loop_signals_init(&e->unblocked, eb) != IF_OK ||
 	    engine_state_open(e, eb) != IF_OK ||
-	    engine_creds(e, eb) != IF_OK || engine_endpoint(e, eb) != IF_OK ||
+	    creds_for(ctx->exp, &ctx->creds, eb) != IF_OK ||
+	    engine_endpoint(e, eb) != IF_OK ||
 	    engine_client_open(e, eb) != IF_OK ||
 	    engine_host_open(e, eb) != IF_OK || sync_images(ctx, eb) != IF_OK ||
 	    stage0_check_start(ctx, eb) != IF_OK ||
@@ -591,6 +604,7 @@ engine_adopt(struct engine *e, struct experiment *fresh, struct errbuf *eb)
 struct mturk_next {
 	struct mturk_client *client; /* NULL: the client stays */
 	struct mturk_image_host *host; /* NULL: nothing changes */
+	struct aws_creds *creds; /* a changed profile's, or NULL: they stay */
 	char endpoint[256];
 	const char *region; /* fresh's */
 	bool drop_sim; /* the embedded simulator is no longer the endpoint */
@@ -652,40 +666,94 @@ host_differs(const struct exp_host *a, const struct exp_host *b)
 	       str_differs(a->base_url, b->base_url);
 }
 
+/* How a message names a profile the file may leave out. */
+static const char *
+profile_named(const char *profile)
+{
+	return profile != NULL ? profile
+			       : "(not written: $AWS_PROFILE, else default)";
+}
+
 /*
- * A reload the rules accepted changes mturk.endpoint, region or ca_file,
- * or images_host (only while no image is in the state): a new client
- * and, since the simulator's host is at the API's endpoint, a new image
- * host for fresh, with the same credentials, pace and clock; or a new
- * host alone.  They are made before anything is replaced; on failure the
- * reason is in why and the reload is refused.
+ * A changed mturk.profile: its credentials, read as at start
+ * (creds_for), in next->creds.  Credentials that cannot be read refuse
+ * the reload: why says the profile, then the chain's reason, which names
+ * the file.
+ */
+static int
+follow_creds(const struct engine *e, const struct experiment *fresh,
+	     struct mturk_next *next, struct errbuf *why)
+{
+	const char *was = e->ctx.exp->mturk.profile;
+	const char *now = fresh->mturk.profile;
+
+	if (!str_differs(was, now))
+		return IF_OK;
+	if (creds_for(fresh, &next->creds, why) != IF_OK) {
+		err_prefix(why,
+			   "%s: mturk.profile %s (was %s): its credentials "
+			   "cannot be read, the old ones stay",
+			   fresh->source, profile_named(now),
+			   profile_named(was));
+		return why->code;
+	}
+	return IF_OK;
+}
+
+static bool
+same_pair(const struct aws_creds *a, const struct aws_creds *b)
+{
+	return strcmp(a->access_key_id, b->access_key_id) == 0 &&
+	       strcmp(a->secret_access_key, b->secret_access_key) == 0;
+}
+
+/*
+ * A reload the rules accepted changes mturk.endpoint, region, ca_file or
+ * profile, or images_host (only while no image is in the state): a new
+ * client and, since the simulator's host is at the API's endpoint, a new
+ * image host for fresh, with the profile's credentials and the same pace
+ * and clock; or a new host alone.  They are made before anything is
+ * replaced; on failure the reason is in why and the reload is refused.
  */
 static int
 follow_prepare(struct engine *e, const struct experiment *fresh,
 	       struct mturk_next *next, struct errbuf *why)
 {
 	const struct exp_mturk *o = &e->ctx.exp->mturk, *f = &fresh->mturk;
-	bool api = str_differs(o->endpoint, f->endpoint) ||
-		   str_differs(o->region, f->region) ||
-		   str_differs(o->ca_file, f->ca_file);
+	const struct aws_creds *creds;
+	bool api;
 
 	memset(next, 0, sizeof(*next));
+	if (follow_creds(e, fresh, next, why) != IF_OK)
+		return why->code;
+	api = next->creds != NULL || str_differs(o->endpoint, f->endpoint) ||
+	      str_differs(o->region, f->region) ||
+	      str_differs(o->ca_file, f->ca_file);
 	if (!api && !host_differs(&e->ctx.exp->images_host,
 				  &fresh->images_host))
 		return IF_OK;
+	creds = next->creds != NULL ? next->creds : e->ctx.creds;
 	snprintf(next->endpoint, sizeof(next->endpoint), "%s", e->endpoint);
-	if ((api && (follow_endpoint(e, fresh, next->endpoint,
-				     sizeof(next->endpoint), why) != IF_OK ||
-		     engine_client_make(e, fresh, next->endpoint,
-					&next->client, why) != IF_OK)) ||
-	    engine_host_make(e, fresh, next->endpoint, &next->host, why) !=
-		    IF_OK) {
-		mturk_client_free(next->client);
-		next->client = NULL;
+	if (api && follow_endpoint(e, fresh, next->endpoint,
+				   sizeof(next->endpoint), why) != IF_OK)
 		return why->code;
-	}
-	next->region = f->region;
 	next->drop_sim = api && f->endpoint != NULL && e->ctx.sim != NULL;
+	/* The embedded simulator was given the start's pair, and only it. */
+	if (next->creds != NULL && e->ctx.sim != NULL && !next->drop_sim &&
+	    !same_pair(next->creds, e->ctx.creds))
+		return err_set(why, IF_EINPUT,
+			       "%s: mturk.profile %s: its credentials (%s) "
+			       "are not the pair the embedded simulator "
+			       "accepts, the one run started with (%s); "
+			       "restart run to use them",
+			       fresh->source, profile_named(f->profile),
+			       next->creds->source, e->ctx.creds->source);
+	if ((api && engine_client_make(e, fresh, next->endpoint, creds,
+				       &next->client, why) != IF_OK) ||
+	    engine_host_make(e, fresh, next->endpoint, creds, &next->host,
+			     why) != IF_OK)
+		return why->code;
+	next->region = f->region;
 	return IF_OK;
 }
 
@@ -694,6 +762,7 @@ follow_discard(struct mturk_next *next)
 {
 	mturk_image_host_free(next->host);
 	mturk_client_free(next->client);
+	aws_creds_free(next->creds); /* after the two that borrow them */
 	memset(next, 0, sizeof(*next));
 }
 
@@ -715,11 +784,13 @@ keep_sent(struct engine *e, const struct mturk_client *old)
 }
 
 /*
- * The new host, and client if any, replace run's.  The pass's threads hold
- * clones of the old ones, made with the pool: the pool goes (a reload
- * runs between passes, its threads idle; and there is none yet while no
- * image is in the state, the only time the rules accept the change) and
- * the next pass makes it again from the new client.  What run learnt of
+ * The new host, and client and credentials if any, replace run's (the
+ * old credentials last: the old client and host borrow them).  The
+ * pass's threads hold clones of the old ones, made with the pool: the
+ * pool goes (a reload runs between passes, its threads idle; and there
+ * is none yet while no image is in the state, the only time the rules
+ * accept the change) and the next pass makes it again from the new
+ * client.  What run learnt of
  * the old service goes too: its HIT and qualification type IDs, the
  * push's cursor, the sweep of its closed HITs.
  */
@@ -747,6 +818,15 @@ follow_commit(struct engine *e, struct mturk_next *next)
 	ctx->client = next->client;
 	next->client = NULL;
 	snprintf(e->endpoint, sizeof(e->endpoint), "%s", next->endpoint);
+	/* Nothing borrows the old credentials now: client and host are new. */
+	if (next->creds != NULL) {
+		log_info("%s: MTurk credentials now from %s (were from %s)",
+			 ctx->exp->name, next->creds->source,
+			 ctx->creds->source);
+		aws_creds_free(ctx->creds);
+		ctx->creds = next->creds;
+		next->creds = NULL;
+	}
 	/* An endpoint of the file's own: the embedded simulator is idle. */
 	if (next->drop_sim) {
 		log_info("%s: embedded simulator stopped", ctx->exp->name);
@@ -842,8 +922,9 @@ engine_reload(struct engine *e, struct errbuf *eb)
 	if (refused)
 		goto refused;
 	/*
-	 * An accepted endpoint or api_url applies now, or the reload is
-	 * refused: the new clients are made before anything is replaced.
+	 * An accepted endpoint, region, ca_file, profile, images_host or
+	 * api_url applies now, or the reload is refused: the new clients
+	 * (and credentials) are made before anything is replaced.
 	 */
 	if (follow_prepare(e, fresh, &next, &why) != IF_OK ||
 	    recruit_follow(e->recruit, fresh, &why) != IF_OK)
