@@ -103,6 +103,13 @@ struct cfg_key {
 	const char *def;  /* default, as YAML text, or NULL */
 	unsigned flags;
 	enum cfg_reload reload;
+	/*
+	 * The key says where the state's HITs, stage images or study live
+	 * (an endpoint, the signing region, the CAs, the account's profile,
+	 * the image host): refused while images are in the state with
+	 * that reason (diff.c), and followed at once before (engine.c).
+	 */
+	bool service;
 	const char *const *names; /* CFG_ENUM: names in enum order */
 	size_t nnames;
 	const struct cfg_key *sub; /* CFG_MAP */

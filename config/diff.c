@@ -10,6 +10,10 @@
  * touching this file: name and environment can never change (they name the
  * state and the money), budget_usd always may, and every other setting is
  * shared by all images and so may change only while none has started.
+ * A key that says where the state's HITs and images live (the table's
+ * service column: endpoints, region, CAs, profile, image host) is
+ * refused with that reason and the way out: the study finished as it is,
+ * or the new setting in a new state directory.
  */
 #include "config/config_private.h"
 
@@ -174,6 +178,20 @@ exp_diff(const struct experiment *old, const struct experiment *new_exp,
 	}
 	k = first_change(cfg_root_keys, old, new_exp, CFG_RELOAD_UNSTARTED,
 			 path, sizeof(path), "");
+	if (k != NULL && nstarted > 0 && k->service) {
+		rc = err_set(eb, IF_EINPUT,
+			     "%s: %s changed, but %zu image%s in the state "
+			     "(\"%s\" first): %s HITs and stage images are "
+			     "at the service the old value names, and a "
+			     "reload cannot move them; the old plan continues "
+			     "(finish the study as it is, or start a new "
+			     "state directory for the new setting: run "
+			     "--state-dir DIR, or a new experiment name)",
+			     new_exp->source, path, nstarted,
+			     nstarted == 1 ? " is" : "s are", started[0],
+			     nstarted == 1 ? "its" : "their");
+		goto cleanup;
+	}
 	if (k != NULL && nstarted > 0) {
 		rc = err_set(eb, IF_EINPUT,
 			     "%s: %s changed, but %zu image%s started (\"%s\" "
