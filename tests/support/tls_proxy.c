@@ -174,7 +174,7 @@ done:
 	return ctx;
 }
 
-/* ---- the proxy ------------------------------------------------------------ */
+/* ---- the proxy ----------------------------------------------------------- */
 
 static int
 listen_loopback(unsigned *port)
@@ -304,7 +304,8 @@ pump(struct tls_proxy *p, SSL *s, int fd, int backend)
 		if (pf[1].revents != 0) {
 			ssize_t r = recv(backend, b, sizeof(b), 0);
 
-			if (r <= 0 || tls_write_all(p, s, fd, b, (size_t)r) != 0)
+			if (r <= 0 ||
+			    tls_write_all(p, s, fd, b, (size_t)r) != 0)
 				return;
 		}
 	}
