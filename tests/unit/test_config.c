@@ -924,6 +924,63 @@ test_diff_environment(void **state)
 	exp_free(b);
 }
 
+/*
+ * A setting that says where the state's HITs and images are (the key
+ * table's service column) is refused once images are in the state with
+ * the reason and the way out; another shared setting with the plain
+ * message.
+ */
+static void
+test_diff_service(void **state)
+{
+	struct scratch *s = *state;
+	const char *const started[] = {"a"};
+	const char *sim = "  environment: simulator\n";
+	static const struct {
+		const char *key, *to;
+	} service[] = {
+		{"mturk.endpoint",
+		 "  environment: simulator\n  endpoint: https://127.0.0.1:9\n"},
+		{"mturk.region",
+		 "  environment: simulator\n  region: eu-west-1\n"},
+		{"mturk.profile",
+		 "  environment: simulator\n  profile: other\n"},
+		{"mturk.ca_file",
+		 "  environment: simulator\n  ca_file: IMG\n"},
+		{"images_host.kind", "  environment: simulator\n"
+				     "images_host: {kind: s3, bucket: abc}\n"},
+	};
+	struct experiment *base = load_variant(s, "svc.yaml", NULL, NULL);
+	struct experiment *v;
+	char want[128];
+
+	for (size_t i = 0; i < sizeof(service) / sizeof(service[0]); i++) {
+		struct exp_diff d;
+		struct errbuf eb = {0};
+
+		v = load_variant(s, "svc-v.yaml", sim, service[i].to);
+		/* No image in the state: the change is accepted. */
+		assert_int_equal(exp_diff(base, v, NULL, 0, &d, &eb), IF_OK);
+		exp_diff_cleanup(&d);
+		snprintf(want, sizeof(want),
+			 "%s changed, but 1 image is in the state (\"a\" "
+			 "first): its HITs and stage images are at the "
+			 "service the old value names",
+			 service[i].key);
+		expect_refused(base, v, started, 1, want);
+		expect_refused(base, v, started, 1,
+			       "finish the study as it is, or start a new "
+			       "state directory");
+		exp_free(v);
+	}
+	v = load_variant(s, "svc-poll.yaml", sim,
+			 "  environment: simulator\n  poll_interval: 5s\n");
+	expect_refused(base, v, started, 1,
+		       "mturk.poll_interval changed, but 1 image has started");
+	exp_free(v);
+	exp_free(base);
+}
+
 /* ---- hostile input ------------------------------------------------------ */
 
 static uint64_t
@@ -1258,6 +1315,7 @@ main(void)
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_diff_environment),
+		cmocka_unit_test(test_diff_service),
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_keys_format),
 		cmocka_unit_test(test_enum_names),
