@@ -863,12 +863,13 @@ engine_wake(struct run_ctx *ctx, struct image_rec *list, size_t n,
 
 /*
  * What the reload may not change: exp_diff against the started images.
- * A change the rules refuse sets *refused with the reason in why.
+ * A change the rules refuse sets *refused with the reason in why; *added
+ * is the number of images the file adds.
  */
 static int
 reload_check(struct run_ctx *ctx, const struct experiment *fresh,
 	     const struct image_rec *list, size_t n, bool *refused,
-	     struct errbuf *why, struct errbuf *eb)
+	     size_t *added, struct errbuf *why, struct errbuf *eb)
 {
 	struct exp_diff diff;
 	const char **started = calloc(n + 1, sizeof(*started));
@@ -880,6 +881,7 @@ reload_check(struct run_ctx *ctx, const struct experiment *fresh,
 		started[i] = list[i].id;
 	memset(&diff, 0, sizeof(diff));
 	rc = exp_diff(ctx->exp, fresh, started, n, &diff, why);
+	*added = diff.nadded;
 	if (rc == IF_OK && diff.budget_changed) {
 		char a[32], b[32];
 		cfg_format_money(diff.old_budget_cents, a, sizeof(a));
@@ -890,6 +892,63 @@ reload_check(struct run_ctx *ctx, const struct experiment *fresh,
 	free(started);
 	*refused = rc != IF_OK;
 	return IF_OK;
+}
+
+/*
+ * start_from checked as at start (stage0_check_start) when it changed or
+ * the file adds images: another state that cannot be read, or shares no
+ * image, refuses the reload (why), rather than stopping run at the first
+ * image's stage 0.  The check reads ctx->exp: fresh stands in for it, and
+ * the source it opens is closed (engine_adopt opens the new one on first
+ * use); nothing else runs during a reload.
+ */
+static int
+follow_start_from(struct run_ctx *ctx, struct experiment *fresh,
+		  size_t added, struct errbuf *why)
+{
+	const struct exp_start_from *o = &ctx->exp->start_from;
+	const struct exp_start_from *f = &fresh->start_from;
+	struct experiment *exp = ctx->exp;
+	struct start_source *start = ctx->start;
+	int rc;
+
+	if (f->state_dir == NULL ||
+	    (!str_differs(o->state_dir, f->state_dir) &&
+	     o->stage == f->stage && added == 0))
+		return IF_OK;
+	ctx->exp = fresh;
+	ctx->start = NULL;
+	rc = stage0_check_start(ctx, why);
+	start_source_close(ctx->start);
+	ctx->start = start;
+	ctx->exp = exp;
+	if (rc != IF_OK)
+		err_prefix(why, "%s", fresh->source);
+	return rc;
+}
+
+/*
+ * What run takes from the file but another process uses too: intofocus
+ * serve --experiment reads the completion code and the share of tasks at
+ * its own start.
+ */
+static void
+reload_notes(const struct experiment *old, const struct experiment *fresh)
+{
+	const struct exp_recruitment *o = &old->recruitment;
+	const struct exp_recruitment *f = &fresh->recruitment;
+
+	if (str_differs(o->completion_code, f->completion_code))
+		log_info("%s: recruitment.completion_code changed: run does "
+			 "not use it; intofocus serve --experiment reads it "
+			 "at its start (restart serve for it)",
+			 fresh->name);
+	if (o->tasks_per_participant != f->tasks_per_participant)
+		log_info("%s: recruitment.tasks_per_participant changed: run "
+			 "prices bonuses with it now; intofocus serve "
+			 "--experiment reads it as its share at its start "
+			 "(restart serve for it)",
+			 fresh->name);
 }
 
 /* SIGHUP: reread the file under the rules of spec section 3. */
@@ -903,7 +962,7 @@ engine_reload(struct engine *e, struct errbuf *eb)
 	struct errbuf why = {0};
 	struct mturk_next next = {0};
 	bool refused = false;
-	size_t n = 0;
+	size_t n = 0, added = 0;
 	int rc;
 
 	notify_reloading(&ctx->notify);
@@ -916,10 +975,10 @@ engine_reload(struct engine *e, struct errbuf *eb)
 	}
 	if ((rc = store_images_list(ctx->st, &list, &n, eb)) != IF_OK)
 		goto out;
-	if ((rc = reload_check(ctx, fresh, list, n, &refused, &why, eb)) !=
-	    IF_OK)
+	if ((rc = reload_check(ctx, fresh, list, n, &refused, &added, &why,
+			       eb)) != IF_OK)
 		goto out;
-	if (refused)
+	if (refused || follow_start_from(ctx, fresh, added, &why) != IF_OK)
 		goto refused;
 	/*
 	 * An accepted endpoint, region, ca_file, profile, images_host or
@@ -930,6 +989,7 @@ engine_reload(struct engine *e, struct errbuf *eb)
 	    recruit_follow(e->recruit, fresh, &why) != IF_OK)
 		goto refused;
 	follow_commit(e, &next);
+	reload_notes(ctx->exp, fresh);
 	rc = engine_adopt(e, fresh, eb);
 	fresh = NULL;
 	if (rc == IF_OK)
