@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "tests/support/engine_rig.h"
+#include "tests/support/fake_prolific.h"
 #include "tests/support/tls_proxy.h"
 #include "daemon/daemon.h"
 #include "config/config.h"
@@ -51,6 +52,7 @@ struct exp_spec {
 	const char *ca_file;	   /* mturk.ca_file, or NULL */
 	const char *profile;	   /* mturk.profile, or NULL */
 	const char *host_endpoint; /* images_host s3 at this URL; NULL: sim */
+	const char *start_from;	   /* start_from.state_dir (stage 1), or NULL */
 	bool image;		   /* the fixture photo "group" */
 };
 
@@ -67,6 +69,7 @@ setup(void **state)
 	setenv("AWS_ACCESS_KEY_ID", SIM_DEFAULT_ACCESS_KEY_ID, 1);
 	setenv("AWS_SECRET_ACCESS_KEY", SIM_DEFAULT_SECRET_ACCESS_KEY, 1);
 	unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+	unsetenv("PROLIFIC_TOKEN");
 	*state = x;
 	return 0;
 }
@@ -117,6 +120,9 @@ write_exp(struct fx *x, const struct exp_spec *s)
 			s->host_endpoint);
 	else
 		fprintf(f, "  kind: simulator\n");
+	if (s->start_from != NULL)
+		fprintf(f, "start_from:\n  state_dir: %s\n  stage: 1\n",
+			s->start_from);
 	fprintf(f, "budget_usd: \"5.00\"\noutput_dir: out\nimages:%s\n",
 		s->image ? "" : " []");
 	if (s->image)
@@ -543,6 +549,88 @@ test_reload_profile_embedded_sim_refused(void **state)
 			    SIM_DEFAULT_ACCESS_KEY_ID);
 }
 
+/* ---- start_from --------------------------------------------------------- */
+
+/*
+ * start_from is checked at a reload as at start: another state that
+ * cannot be read refuses the reload, naming it, instead of stopping run
+ * at the first image's stage 0; the old plan continues.
+ */
+static void
+test_reload_start_from_checked(void **state)
+{
+	struct fx *x = *state;
+	struct sim_server *api = own_sim(x, 0);
+	char url[64];
+	struct exp_spec s = {.endpoint = url};
+	struct engine_progress p;
+	struct errbuf eb = {0};
+
+	sim_url(api, url, sizeof(url));
+	write_exp(x, &s);
+	open_engine(x);
+	s.start_from = "no-such-state";
+	s.image = true;
+	write_exp(x, &s);
+	reload_logged(x);
+	assert_logged(x, "reload refused");
+	assert_logged(x, "start_from");
+	assert_logged(x, "no-such-state");
+	assert_null(ctx_of(x)->exp->start_from.state_dir);
+	assert_int_equal(ctx_of(x)->exp->nimages, 0);
+	assert_int_equal(engine_pass(x->rig.e, &p, &eb), IF_OK);
+	assert_int_equal(p.images, 0);
+}
+
+/* ---- what serve reads ---------------------------------------------------- */
+
+/* A Prolific study with no image, its API at url, its code. */
+static void
+write_prolific_exp(struct fx *x, const char *url, const char *code)
+{
+	FILE *f = fopen(x->rig.yaml, "w");
+
+	assert_non_null(f);
+	fprintf(f,
+		"name: prol\nmturk:\n  environment: simulator\n"
+		"  poll_interval: 1s\nhit:\n  reward: \"0.15\"\n"
+		"images: []\nbudget_usd: \"10\"\nrecruitment:\n"
+		"  platform: prolific\n  study_id: 60aa00000000000000000002\n"
+		"  completion_code: %s\n  reward_usd: \"1.00\"\n"
+		"  places: 5\n  api_url: %s\n",
+		code, url);
+	assert_int_equal(fclose(f), 0);
+}
+
+/*
+ * run does not use the completion code, intofocus serve does, from its
+ * start: a reload that changes it is accepted and says so.
+ */
+static void
+test_reload_completion_code_noted(void **state)
+{
+	struct fx *x = *state;
+	struct fake_prolific *fp =
+		fake_prolific_start("tok-reload", "60aa00000000000000000002");
+
+	assert_non_null(fp);
+	setenv("PROLIFIC_TOKEN", "tok-reload", 1);
+	write_prolific_exp(x, fake_prolific_url(fp), "C0DE1");
+	open_engine(x);
+	write_prolific_exp(x, fake_prolific_url(fp), "C0DE2");
+	reload_logged(x);
+	assert_logged(x, "recruitment.completion_code changed: run does not "
+			 "use it");
+	assert_logged(x, "restart serve");
+	assert_logged(x, "reloaded");
+	assert_string_equal(ctx_of(x)->exp->recruitment.completion_code,
+			    "C0DE2");
+	unsetenv("PROLIFIC_TOKEN");
+	engine_close(x->rig.e);
+	x->rig.e = NULL;
+	fake_prolific_stop(fp);
+}
+
 /* ---- refused once images are in the state ------------------------------ */
 
 /*
@@ -602,6 +690,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 			test_reload_profile_embedded_sim_refused, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_reload_start_from_checked, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_reload_completion_code_noted, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_reload_endpoint_refused_with_images, setup,
 			teardown),
