@@ -790,9 +790,9 @@ keep_sent(struct engine *e, const struct mturk_client *old)
  * pool goes (a reload runs between passes, its threads idle; and there
  * is none yet while no image is in the state, the only time the rules
  * accept the change) and the next pass makes it again from the new
- * client.  What run learnt of
- * the old service goes too: its HIT and qualification type IDs, the
- * push's cursor, the sweep of its closed HITs.
+ * client.  What run learnt of the old service goes too: its HIT and
+ * qualification type IDs, the push's cursor, the sweep of its closed
+ * HITs.
  */
 static void
 follow_commit(struct engine *e, struct mturk_next *next)
