@@ -742,10 +742,18 @@ wait_page(const struct sim_people *p, bool prolific, int submitted,
 		buf_printf(&r->body,
 			   "<meta http-equiv=\"refresh\" content=\"%d\">",
 			   PEOPLE_WAIT_REFRESH_S);
-	buf_append_str(&r->body, "<h1>Please wait for the next task</h1>"
-				 "<p>No task is open for you right now: the "
-				 "next tasks come once the current round is "
-				 "finished.</p>");
+	buf_append_str(&r->body, "<h1>Please wait for the next task</h1>");
+	/* A bound is known only when no round is to come. */
+	if (v->until_ms > v->now_ms)
+		buf_append_str(&r->body,
+			       "<p>No task is open for you right now: the "
+			       "tasks left are being done by others, and one "
+			       "comes to you if someone gives theirs up.</p>");
+	else
+		buf_append_str(&r->body,
+			       "<p>No task is open for you right now: the "
+			       "next tasks come once the current round is "
+			       "finished.</p>");
 	if (automatic)
 		buf_append_str(&r->body,
 			       "<p>This page looks again every minute and "

@@ -306,6 +306,8 @@ assert_pool_wait(const struct sim_reply *r, bool bound)
 	assert_false(body_has(r, "Prolific"));
 	assert_false(body_has(r, "You are done"));
 	assert_int_equal(body_has(r, "You will wait at most"), bound);
+	assert_int_equal(body_has(r, "once the current round is finished"),
+			 !bound);
 }
 
 static void
@@ -378,6 +380,8 @@ test_pool_done_when_study_over(void **state)
 	assert_pool_wait(&r, true);
 	assert_true(body_has(&r, "You will wait at most 2 hours (until "
 				 "2026-01-02 05:05 UTC)"));
+	assert_true(body_has(&r, "one comes to you if someone gives theirs "
+				 "up"));
 	buf_cleanup(&r.body);
 	/* The last answer is in: nothing can come for W1 any more. */
 	submit(x, "W3", held);
