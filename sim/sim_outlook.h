@@ -51,4 +51,12 @@ int sim_store_people_outlook(struct sim_store *st, struct sim_outlook *o,
 int64_t sim_outlook_quiet_ms(int64_t lifetime_s, int max_extensions,
 			     int64_t poll_interval_s);
 
+/*
+ * Lab mode ("intofocus sim"): whether the study is over for everyone:
+ * experiments known (st->exps), no HIT open, every image of them with a
+ * HIT of its last stage, and no HIT of another experiment.  false when
+ * no experiment is known.  -1 when the store cannot be read.
+ */
+int sim_store_lab_over(struct sim_store *st, bool *over);
+
 #endif /* INTOFOCUS_SIM_OUTLOOK_H */

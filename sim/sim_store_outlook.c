@@ -500,3 +500,109 @@ out:
 	sim_store_unlock(st);
 	return rc;
 }
+
+/* ---- lab mode ("intofocus sim"): the study over for everyone ---------- */
+
+/* Whether every HIT held is of an experiment in st->exps; lock held. */
+static int
+lab_all_known(struct sim_store *st, int64_t now, bool *known)
+{
+	struct sim_db_hit_ref refs[OUTLOOK_PAGE];
+	struct sim_db_hits_args args;
+	size_t got;
+
+	*known = true;
+	memset(&args, 0, sizeof(args));
+	args.now_ms = now;
+	args.limit = OUTLOOK_PAGE;
+	do {
+		if (sim_store_hits(st, SIM_DB_LIVE, &args, refs, &got) != 0)
+			return -1;
+		for (size_t i = 0; i < got && *known; i++) {
+			struct hit *h = sim_find_hit(st, refs[i].id);
+			const char *slash;
+			bool mine = false;
+
+			args.after_seq = refs[i].seq;
+			if (h == NULL)
+				continue;
+			slash = h->ann != NULL ? strchr(h->ann, '/') : NULL;
+			for (size_t e = 0; slash != NULL && e < st->nexps; e++)
+				if (strlen(st->exps[e].name) ==
+					    (size_t)(slash - h->ann) &&
+				    memcmp(st->exps[e].name, h->ann,
+					   (size_t)(slash - h->ann)) == 0)
+					mine = true;
+			*known = mine;
+		}
+		sim_store_trim(st);
+	} while (got == OUTLOOK_PAGE && *known);
+	return 0;
+}
+
+/* Whether image im of e has a HIT of its last stage; lock held. */
+static int
+lab_image_final(struct sim_store *st, const struct exp_copy *e,
+		const struct sim_image *im, bool *final)
+{
+	size_t last = im->nwindows > 0 ? im->nwindows : e->nwindows;
+	char key[512];
+	struct hit **same = NULL;
+	size_t n = 0;
+	int len;
+
+	*final = false;
+	len = snprintf(key, sizeof(key), "%s/%s", e->name, im->id);
+	if (len < 0 || (size_t)len >= sizeof(key))
+		return 0;
+	if (sim_find_hits_by_ann(st, key, (size_t)len, &same, &n) != 0)
+		return -1;
+	/* Newest first: its stage is the image's newest. */
+	if (n > 0 && same[0]->ann != NULL) {
+		const char *s = strrchr(same[0]->ann, '/');
+		char *end;
+		long k = s != NULL ? strtol(s + 1, &end, 10) : 0;
+
+		*final = s != NULL && *end == '\0' && k >= (long)last;
+	}
+	free(same);
+	return 0;
+}
+
+int
+sim_store_lab_over(struct sim_store *st, bool *over)
+{
+	struct sim_db_hit_ref ref;
+	struct sim_db_hits_args args;
+	size_t got = 0;
+	int64_t now;
+	bool final = true;
+	int rc = -1;
+
+	*over = false;
+	pthread_mutex_lock(&st->mu);
+	now = sim_store_now_ms(st);
+	if (st->nexps == 0) {
+		rc = 0;
+		goto out;
+	}
+	memset(&args, 0, sizeof(args));
+	args.now_ms = now;
+	args.limit = 1;
+	if (sim_store_hits(st, SIM_DB_OPEN, &args, &ref, &got) != 0)
+		goto out;
+	for (size_t e = 0; got == 0 && final && e < st->nexps; e++)
+		for (size_t i = 0; final && i < st->exps[e].nimages; i++) {
+			if (lab_image_final(st, &st->exps[e],
+					    &st->exps[e].images[i],
+					    &final) != 0)
+				goto out;
+			sim_store_trim(st);
+		}
+	if (got == 0 && final && lab_all_known(st, now, over) != 0)
+		goto out;
+	rc = 0;
+out:
+	sim_store_unlock(st);
+	return rc;
+}
