@@ -219,6 +219,7 @@ serve_study_fill(struct serve_study *s, struct sim_people_study *out,
 	out->nslots = nslots > EXP_STAGES_MAX ? EXP_STAGES_MAX
 					      : (size_t)nslots;
 	out->stage_slot = s->stage_slot;
+	out->nstages = nslots > 0 ? e->nstages : 0;
 	return IF_OK;
 }
 

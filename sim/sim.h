@@ -150,12 +150,14 @@ struct sim_people_study {
 	int64_t poll_interval_s; /* mturk.poll_interval */
 	/*
 	 * With exclusive_stages: the names of the stage slots' qualification
-	 * types (the group's, all of them) and the slot of each stage, from
-	 * 0 (stage_slot[k - 1] for stage k); nslots 0 without.
+	 * types (the group's, all of them) and the slot of each of the
+	 * nstages stages, from 0 (stage_slot[k - 1] for stage k); nslots 0
+	 * without.
 	 */
 	const char *const *slot_names;
 	size_t nslots;
 	const int *stage_slot;
+	size_t nstages;
 };
 
 /* The task server for real participants. */

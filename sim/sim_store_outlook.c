@@ -171,8 +171,11 @@ study_copy(struct outlook_study *d, const struct sim_people_study *s)
 	for (size_t i = 0; i < s->nslots; i++)
 		if ((d->slot_names[i] = strdup(s->slot_names[i])) == NULL)
 			return -1;
-	for (size_t k = 0; s->nslots > 0 && k < OUTLOOK_STAGES_MAX; k++)
-		d->stage_slot[k] = s->stage_slot[k];
+	/* A stage past those given has no slot: nobody holding one sees it. */
+	for (size_t k = 0; k < OUTLOOK_STAGES_MAX; k++)
+		d->stage_slot[k] = s->nslots > 0 && k < s->nstages
+					   ? s->stage_slot[k]
+					   : -1;
 	d->lifetime_ms = lifetime_s * 1000;
 	d->extend_ms = d->lifetime_ms * ext;
 	d->quiet_ms = sim_outlook_quiet_ms(lifetime_s, ext,

@@ -133,6 +133,7 @@ people_make(struct fx *x)
 		study.slot_names = slot_names;
 		study.nslots = 2;
 		study.stage_slot = stage_slot;
+		study.nstages = 2;
 	}
 	memset(&pc, 0, sizeof(pc));
 	pc.participant_param = true;
