@@ -9,9 +9,12 @@
  * proxy terminating TLS puts it on the internet, and --public-url is the
  * address participants use.  It keeps its state in --state-dir.
  *
- * With --experiment, a Prolific study's id, completion code and share of
- * tasks come from the experiment's recruitment: keys, the file the
- * daemon runs (one source for both).
+ * With --experiment (one or more), the server knows the experiments the
+ * daemon runs there: their images, stages, HIT lifetime and extensions
+ * and exclusive stages, so that it can tell a participant with no task
+ * now whether one can still come (sim/sim_store_outlook.c); and a
+ * Prolific study's id, completion code and share of tasks come from its
+ * experiment's recruitment: keys (one source for both).
  *
  * "intofocus serve link" issues operators' entry links.
  */
@@ -30,8 +33,8 @@ usage(FILE *fp)
 		"usage: intofocus serve --state-dir DIR "
 		"[--listen 127.0.0.1:PORT]\n"
 		"         [--public-url https://HOST] [--share N]\n"
-		"         [--prolific-study ID --prolific-code CODE | "
-		"--experiment FILE]\n"
+		"         [--prolific-study ID --prolific-code CODE] "
+		"[--experiment FILE]...\n"
 		"         [--participant-param] [--per-ip N]\n"
 		"         [--max-connections N] [--timeout SECONDS] "
 		"[--threads N]\n"
@@ -49,8 +52,12 @@ usage(FILE *fp)
 		"study\n"
 		"  --prolific-code CODE  send participants who are done to "
 		"Prolific with it\n"
-		"  --experiment FILE     both, and --share, from FILE's "
-		"recruitment: (prolific)\n"
+		"  --experiment FILE     an experiment run here (repeat for "
+		"each): when no\n"
+		"                        task can come any more; with "
+		"recruitment: prolific,\n"
+		"                        the study, its code and --share "
+		"from it\n"
 		"  --participant-param   take /enter?participant=ID links "
 		"(your pool's ids)\n"
 		"  --per-ip N            connections per address (IPv6: per "
@@ -150,30 +157,92 @@ out:
 	return rc;
 }
 
+/* The experiments given, and what the server is told of each. */
+#define SERVE_EXPERIMENTS_MAX 16
+
+struct serve_study {
+	struct experiment *exp;
+	const char **image_ids;
+	unsigned char *image_stages;
+	char (*slot_names)[96];
+	const char *slot_ptrs[EXP_STAGES_MAX];
+	int stage_slot[EXP_STAGES_MAX];
+};
+
+static void
+serve_study_cleanup(struct serve_study *s)
+{
+	free(s->image_ids);
+	free(s->image_stages);
+	free(s->slot_names);
+	exp_free(s->exp);
+}
+
+/* What the server needs of s->exp to tell when no task can come. */
+static int
+serve_study_fill(struct serve_study *s, struct sim_people_study *out,
+		 struct errbuf *eb)
+{
+	const struct experiment *e = s->exp;
+	int nslots = e->hit.exclusive_stages ? exp_qual_slots(e) : 0;
+
+	memset(out, 0, sizeof(*out));
+	s->image_ids = calloc(e->nimages + 1, sizeof(*s->image_ids));
+	s->image_stages = calloc(e->nimages + 1, 1);
+	s->slot_names = calloc((size_t)nslots + 1, sizeof(*s->slot_names));
+	if (s->image_ids == NULL || s->image_stages == NULL ||
+	    s->slot_names == NULL)
+		return err_set(eb, IF_ERUNTIME, "out of memory");
+	for (size_t i = 0; i < e->nimages; i++) {
+		const struct exp_image *im = &e->images[i];
+
+		s->image_ids[i] = im->id;
+		s->image_stages[i] = (unsigned char)(
+			im->nwindow_specs > 0 ? im->nwindow_specs
+					      : e->nstages);
+	}
+	for (int j = 0; j < nslots && j < EXP_STAGES_MAX; j++) {
+		exp_qual_slot_name(e, j + 1, s->slot_names[j],
+				   sizeof(s->slot_names[j]));
+		s->slot_ptrs[j] = s->slot_names[j];
+	}
+	for (size_t k = 0; nslots > 0 && k < e->nstages; k++)
+		s->stage_slot[k] = exp_qual_slot(e, (int)k + 1) - 1;
+	out->name = e->name;
+	out->image_ids = s->image_ids;
+	out->image_stages = s->image_stages;
+	out->nimages = e->nimages;
+	out->lifetime_s = e->hit.lifetime;
+	out->max_extensions = e->hit.max_extensions;
+	out->poll_interval_s = e->mturk.poll_interval;
+	out->slot_names = s->slot_ptrs;
+	out->nslots = nslots > EXP_STAGES_MAX ? EXP_STAGES_MAX
+					      : (size_t)nslots;
+	out->stage_slot = s->stage_slot;
+	out->nstages = nslots > 0 ? e->nstages : 0;
+	return IF_OK;
+}
+
 /*
  * The study's id and completion code, and the share (tasks_per_participant),
- * from the experiment's recruitment: keys.  pc's strings then belong to
- * *exp, which the caller frees after the server.
+ * from a Prolific experiment's recruitment: keys.  pc's strings then
+ * belong to exp, which the caller frees after the server.
  */
 static int
-serve_from_experiment(const char *path, struct sim_people_config *pc,
-		      bool share_given, struct experiment **exp,
+serve_from_experiment(const char *path, const struct experiment *exp,
+		      struct sim_people_config *pc, bool share_given,
 		      struct errbuf *eb)
 {
-	const struct exp_recruitment *r;
+	const struct exp_recruitment *r = &exp->recruitment;
 
+	if (r->platform != EXP_PLATFORM_PROLIFIC)
+		return IF_OK;
 	if (pc->prolific_study != NULL || pc->prolific_code != NULL)
 		return err_set(eb, IF_EINPUT,
-			       "--experiment gives the study and its code "
-			       "(recruitment:): leave out --prolific-study "
-			       "and --prolific-code");
-	if (exp_load(path, exp, NULL, eb) != IF_OK)
-		return eb->code;
-	r = &(*exp)->recruitment;
-	if (r->platform != EXP_PLATFORM_PROLIFIC)
-		return err_set(eb, IF_EINPUT,
-			       "%s: recruitment.platform is not prolific: "
-			       "--experiment is for a Prolific study",
+			       "%s: --experiment gives the study and its "
+			       "code (recruitment:): leave out "
+			       "--prolific-study and --prolific-code, and "
+			       "give one Prolific experiment",
 			       path);
 	pc->prolific_study = r->study_id;
 	pc->prolific_code = r->completion_code;
@@ -215,8 +284,10 @@ cmd_serve(int argc, char **argv)
 	struct sim_server *sim = NULL;
 	struct aws_creds_env env;
 	struct aws_creds *creds = NULL;
-	struct experiment *exp = NULL;
-	const char *exp_path = NULL;
+	struct serve_study studies[SERVE_EXPERIMENTS_MAX];
+	struct sim_people_study known[SERVE_EXPERIMENTS_MAX];
+	const char *exp_paths[SERVE_EXPERIMENTS_MAX];
+	size_t nexp = 0;
 	bool share_given = false;
 	char host[128] = "127.0.0.1";
 	unsigned port = 9000;
@@ -229,6 +300,7 @@ cmd_serve(int argc, char **argv)
 	err_init(&eb);
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&pc, 0, sizeof(pc));
+	memset(studies, 0, sizeof(studies));
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -258,7 +330,13 @@ cmd_serve(int argc, char **argv)
 			pc.prolific_code = optarg;
 			break;
 		case 'x':
-			exp_path = optarg;
+			if (nexp == SERVE_EXPERIMENTS_MAX) {
+				err_set(&eb, IF_EINPUT,
+					"--experiment: at most %d",
+					SERVE_EXPERIMENTS_MAX);
+				goto fail;
+			}
+			exp_paths[nexp++] = optarg;
 			break;
 		case 'a':
 			pc.participant_param = true;
@@ -313,10 +391,25 @@ cmd_serve(int argc, char **argv)
 					"answers must outlive a restart");
 		goto fail;
 	}
-	if (exp_path != NULL &&
-	    serve_from_experiment(exp_path, &pc, share_given, &exp, &eb) !=
-		    IF_OK)
-		goto fail;
+	for (size_t i = 0; i < nexp; i++) {
+		if (exp_load(exp_paths[i], &studies[i].exp, NULL, &eb) !=
+			    IF_OK ||
+		    serve_from_experiment(exp_paths[i], studies[i].exp, &pc,
+					  share_given, &eb) != IF_OK ||
+		    serve_study_fill(&studies[i], &known[i], &eb) != IF_OK)
+			goto fail;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(studies[j].exp->name,
+				   studies[i].exp->name) == 0) {
+				err_set(&eb, IF_EINPUT,
+					"%s: another --experiment is named "
+					"\"%s\" too",
+					exp_paths[i], studies[i].exp->name);
+				goto fail;
+			}
+	}
+	pc.studies = known;
+	pc.nstudies = nexp;
 	if ((pc.prolific_code != NULL) != (pc.prolific_study != NULL)) {
 		err_set(&eb, IF_EINPUT, "--prolific-study and --prolific-code "
 					"go together");
@@ -356,6 +449,10 @@ cmd_serve(int argc, char **argv)
 	       creds->access_key_id, creds->source, cfg.state_dir, pc.share,
 	       pc.prolific_study != NULL ? pc.prolific_study : "off",
 	       pc.trusted_proxy != NULL ? pc.trusted_proxy : "none");
+	printf("intofocus serve: experiments known: %zu%s\n", nexp,
+	       nexp == 0 ? " (participants with no task wait until nothing "
+			   "has been open for 4 days)"
+			 : "");
 	fflush(stdout);
 	while (!loop_stop_requested())
 		loop_sleep(&unblocked, 1000);
@@ -366,6 +463,7 @@ fail:
 out:
 	sim_free(sim);
 	aws_creds_free(creds);
-	exp_free(exp);
+	for (size_t i = 0; i < nexp; i++)
+		serve_study_cleanup(&studies[i]);
 	return rc;
 }

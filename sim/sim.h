@@ -134,6 +134,32 @@ struct sim_config {
 	const struct sim_people_config *people;
 };
 
+/*
+ * What the task server knows of one experiment the daemon runs there
+ * (from its file: "intofocus serve --experiment"), to tell a participant
+ * with no task now whether one can still come (sim_store_outlook.c).
+ * Its HITs are those annotated "<name>/<image-id>/<stage>".
+ */
+struct sim_people_study {
+	const char *name;
+	const char *const *image_ids;
+	const unsigned char *image_stages; /* each image's stages, 1-16 */
+	size_t nimages;
+	int64_t lifetime_s;	 /* hit.lifetime */
+	int max_extensions;	 /* hit.max_extensions */
+	int64_t poll_interval_s; /* mturk.poll_interval */
+	/*
+	 * With exclusive_stages: the names of the stage slots' qualification
+	 * types (the group's, all of them) and the slot of each of the
+	 * nstages stages, from 0 (stage_slot[k - 1] for stage k); nslots 0
+	 * without.
+	 */
+	const char *const *slot_names;
+	size_t nslots;
+	const int *stage_slot;
+	size_t nstages;
+};
+
 /* The task server for real participants. */
 struct sim_people_config {
 	/*
@@ -150,6 +176,9 @@ struct sim_people_config {
 	/* Take /enter?participant=ID links (a pool's own ids, unchecked). */
 	bool participant_param;
 	int share;		   /* tasks per participant; 0 = no limit */
+	/* The experiments known (copied); none: no study is known to end. */
+	const struct sim_people_study *studies;
+	size_t nstudies;
 	unsigned per_ip_limit;	   /* connections per address [64] */
 	unsigned connection_limit; /* connections in all [1024] */
 	unsigned timeout_s;	   /* an idle connection's life [30] */

@@ -22,7 +22,7 @@
  * The Question XML is parsed with libxml2 with no network and no entity
  * substitution; only HTMLQuestion is served (the daemon's kind).
  */
-#include "sim/sim_private.h"
+#include "sim/sim_outlook.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -200,6 +200,7 @@ sim_lab_index(struct sim_store *st, const char *base, const char *worker_id,
 	struct sim_lab_hit *hits = NULL;
 	char worker[80];
 	size_t n = 0;
+	bool over = false;
 
 	(void)base;
 	worker_normalise(worker_id, worker, sizeof(worker));
@@ -221,16 +222,25 @@ sim_lab_index(struct sim_store *st, const char *base, const char *worker_id,
 		buf_cleanup(&t);
 		return;
 	}
-	if (sim_store_lab_list(st, &hits, &n) != 0) {
+	if (sim_store_lab_list(st, &hits, &n) != 0 ||
+	    (n == 0 && sim_store_lab_over(st, &over) != 0)) {
+		free(hits);
 		error_page(r, 500, "Out of memory.", NULL);
 		return;
 	}
-	page_start(&r->body, "IntoFocus lab: open HITs", true);
+	/* Over: nothing more will come, so the page stops looking. */
+	page_start(&r->body, "IntoFocus lab: open HITs", !over);
 	buf_append_str(&r->body, "<h1>Open HITs</h1>\n<p>You are worker <b>");
 	html_escaped(&r->body, worker);
 	buf_append_str(&r->body, "</b>. Keep this page's address to come back "
 				 "as the same worker.</p>\n");
-	if (n == 0)
+	if (over)
+		buf_append_str(&r->body, "<p>The study is over: every image's "
+					 "last stage has been posted and no "
+					 "HIT is open, so none will come. "
+					 "Thank you; you may close this "
+					 "page.</p>\n");
+	else if (n == 0)
 		buf_append_str(&r->body, "<p>No HIT is open right now. This "
 					 "page reloads itself every 15 "
 					 "seconds.</p>\n");

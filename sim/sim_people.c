@@ -29,16 +29,17 @@
  * while it is open, with its image moved to /img/ASSIGNMENT (the same
  * rule) and the CSRF token added to its form.  The daemon's submit
  * (POST /mturk/externalSubmit) is accepted only from the holder.  With
- * nothing left for them, participants are told they are done, or sent to
- * Prolific's completion URL with the study's code once their share is
- * done; a Prolific participant with no task open now and their share not
- * done gets a page that looks again every minute (wait_page).
+ * no task open to them now, participants whose share is not done get a
+ * page that looks again every minute (wait_page) while one can still
+ * come (sim_store_outlook.c); once none can, or their share is done,
+ * they are told they are done, or sent to Prolific's completion URL with
+ * the study's code.
  *
  * The /enter page sets the cookie and moves on with a same-site refresh,
  * not a redirect: a SameSite=Strict cookie is not sent along a redirect
  * chain that began on another site (Prolific's).
  */
-#include "sim/sim_private.h"
+#include "sim/sim_outlook.h"
 #include "prolific/prolific.h"
 
 #include <errno.h>
@@ -51,6 +52,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PEOPLE_KEY_FILE "serve.key"
@@ -83,6 +85,8 @@ struct sim_people {
 	char complete_url[512];			/* "" = a "done" page */
 	bool participant_param;
 	int share;
+	/* Whether a task can still come for one with none now. */
+	struct sim_outlook *outlook;
 	char csp_task[512], csp_page[512];
 };
 
@@ -375,6 +379,9 @@ sim_people_new(const struct sim_people_config *cfg, const char *state_dir,
 		goto fail;
 	p->participant_param = cfg->participant_param;
 	p->share = cfg->share > 0 ? cfg->share : 0;
+	p->outlook = sim_outlook_new(cfg->studies, cfg->nstudies, eb);
+	if (p->outlook == NULL)
+		goto fail;
 	{
 		/* Prolific's origin, from its completion URL ("" if none). */
 		char origin[256] = "";
@@ -402,6 +409,7 @@ sim_people_free(struct sim_people *p)
 	if (p == NULL)
 		return;
 	OPENSSL_cleanse(p->key, sizeof(p->key));
+	sim_outlook_free(p->outlook);
 	free(p);
 }
 
@@ -652,11 +660,24 @@ task_location(const struct sim_people *p, const char *asg, char *out,
 	buf_cleanup(&b);
 }
 
+/*
+ * No task can come for them: Prolific's participants who did a task go
+ * to the completion page with the study's code; one who did none has
+ * nothing to submit, and Prolific's way out for them is a return.
+ */
 static void
-done_page(const struct sim_people *p, bool prolific, struct sim_reply *r)
+done_page(const struct sim_people *p, bool prolific, int submitted,
+	  struct sim_reply *r)
 {
-	if (prolific && p->complete_url[0] != '\0') {
+	if (prolific && submitted > 0 && p->complete_url[0] != '\0') {
 		see_other(r, p->complete_url);
+		return;
+	}
+	if (prolific) {
+		text_page(r, 200, "No task is left for you",
+			  "Thank you: this study has no task left for you, "
+			  "and you have done none, so there is nothing to "
+			  "submit. Please return the study on Prolific.");
 		return;
 	}
 	text_page(r, 200, "You are done",
@@ -668,20 +689,50 @@ done_page(const struct sim_people *p, bool prolific, struct sim_reply *r)
 #define PEOPLE_WAIT_REFRESH_S 60
 
 /*
- * A Prolific participant whose share is not done, with no task open to
- * them now: between two stages (the next one's HITs come once the
- * current stage is aggregated), or every HIT taken for the moment.
- * Sending them to the completion page would end their submission
- * mid-study; this page looks again by itself (a meta refresh: the
- * pages run no script) and moves them on as soon as there is a task.
- * The refresh is a time limit in WCAG's sense (2.2.1): its first link
- * turns it off (GET /?wait=manual, the same page without it).  Once
- * they have done a task they may finish instead (the completion page);
- * before that, finishing would be a submission with nothing in it, so
- * they are told to return the study on Prolific if they cannot wait.
+ * "At most N minutes (until YYYY-MM-DD HH:MM UTC)": the longest a
+ * participant waits, rounded up to the minute.
  */
 static void
-wait_page(const struct sim_people *p, int submitted, bool automatic,
+wait_bound(struct buf *b, int64_t now_ms, int64_t until_ms)
+{
+	int64_t left_min = (until_ms - now_ms + 59999) / 60000;
+	time_t t = (time_t)((until_ms + 59999) / 1000);
+	struct tm tm;
+	char when[32] = "";
+
+	if (gmtime_r(&t, &tm) != NULL)
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
+	buf_append_str(b, "<p>You will wait at most ");
+	if (left_min < 120)
+		buf_printf(b, "%lld minute%s", (long long)left_min,
+			   left_min == 1 ? "" : "s");
+	else
+		buf_printf(b, "%lld hours", (long long)((left_min + 59) / 60));
+	buf_printf(b, " (until %s UTC): by then there is a task for you or "
+		      "this page tells you that you are done.</p>",
+		   when);
+}
+
+/*
+ * A participant whose share is not done, with no task open to them now
+ * but one that can still come (sim_store_people_outlook): between two
+ * stages (the next one's HITs come once the current stage is
+ * aggregated), or every HIT taken for the moment.  Telling them they are
+ * done would send them away mid-study (a Prolific participant to the
+ * completion page, ending their submission); this page looks again by
+ * itself (a meta refresh: the pages run no script) and moves them on as
+ * soon as there is a task, or tells them they are done once none can
+ * come.  It says how long that can take when the server knows.  The
+ * refresh is a time limit in WCAG's sense (2.2.1): its first link turns
+ * it off (GET /?wait=manual, the same page without it).  A Prolific
+ * participant who has done a task may finish instead (the completion
+ * page); before that, finishing would be a submission with nothing in
+ * it, so they are told to return the study on Prolific if they cannot
+ * wait.  The operator's own participants come back through their link.
+ */
+static void
+wait_page(const struct sim_people *p, bool prolific, int submitted,
+	  bool automatic, const struct sim_outlook_verdict *v,
 	  struct sim_reply *r)
 {
 	buf_reset(&r->body);
@@ -691,10 +742,18 @@ wait_page(const struct sim_people *p, int submitted, bool automatic,
 		buf_printf(&r->body,
 			   "<meta http-equiv=\"refresh\" content=\"%d\">",
 			   PEOPLE_WAIT_REFRESH_S);
-	buf_append_str(&r->body, "<h1>Please wait for the next task</h1>"
-				 "<p>No task is open for you right now: the "
-				 "next tasks come once the current round is "
-				 "finished.</p>");
+	buf_append_str(&r->body, "<h1>Please wait for the next task</h1>");
+	/* A bound is known only when no round is to come. */
+	if (v->until_ms > v->now_ms)
+		buf_append_str(&r->body,
+			       "<p>No task is open for you right now: the "
+			       "tasks left are being done by others, and one "
+			       "comes to you if someone gives theirs up.</p>");
+	else
+		buf_append_str(&r->body,
+			       "<p>No task is open for you right now: the "
+			       "next tasks come once the current round is "
+			       "finished.</p>");
 	if (automatic)
 		buf_append_str(&r->body,
 			       "<p>This page looks again every minute and "
@@ -706,21 +765,31 @@ wait_page(const struct sim_people *p, int submitted, bool automatic,
 			       "<p><a href=\"/?wait=manual\">Look again "
 			       "now</a> or <a href=\"/\">look again every "
 			       "minute</a>.</p>");
-	buf_append_str(&r->body, "<p>You may also close this page and come "
-				 "back later through the study's link on "
-				 "Prolific.</p>");
+	if (v->until_ms > v->now_ms)
+		wait_bound(&r->body, v->now_ms, v->until_ms);
+	if (prolific)
+		buf_append_str(&r->body, "<p>You may also close this page "
+					 "and come back later through the "
+					 "study's link on Prolific.</p>");
+	else
+		buf_append_str(&r->body, "<p>You may also close this page "
+					 "and come back later through your "
+					 "link.</p>");
 	if (p->share > 0)
 		buf_printf(&r->body,
 			   "<p>You have done %d of your %d tasks.</p>",
 			   submitted, p->share);
-	if (submitted > 0 && p->complete_url[0] != '\0') {
+	else if (!prolific)
+		buf_printf(&r->body, "<p>You have done %d tasks.</p>",
+			   submitted);
+	if (prolific && submitted > 0 && p->complete_url[0] != '\0') {
 		buf_append_str(&r->body,
 			       "<p>If you would rather stop now, <a href=\"");
 		html_escaped(&r->body, p->complete_url);
 		buf_append_str(&r->body,
 			       "\">finish and go back to Prolific</a>; the "
 			       "tasks you have done count.</p>");
-	} else {
+	} else if (prolific) {
 		buf_append_str(&r->body,
 			       "<p>If you cannot wait, return the study on "
 			       "Prolific.</p>");
@@ -801,16 +870,30 @@ page_home(struct sim_people *p, struct sim_store *st, const char *id,
 		text_page(r, 500, "Sorry", why);
 		return;
 	}
-	/* Nothing for them now: done only once their share is. */
-	if (rc == 1 && prolific && !(p->share > 0 && submitted >= p->share)) {
-		wait_page(p, submitted,
-			  !(query_arg(rq, "wait", wait, sizeof(wait)) &&
-			    strcmp(wait, "manual") == 0),
-			  r);
-		return;
+	/*
+	 * Nothing for them now: done once their share is, or once no task
+	 * can come for them any more; until then, the wait page.
+	 */
+	if (rc == 1 && !(p->share > 0 && submitted >= p->share)) {
+		struct sim_outlook_verdict v;
+
+		if (sim_store_people_outlook(st, p->outlook, id, &v) != 0) {
+			text_page(r, 500, "Sorry",
+				  "The server could not read its state; "
+				  "please try again.");
+			return;
+		}
+		if (!v.done) {
+			wait_page(p, prolific, submitted,
+				  !(query_arg(rq, "wait", wait,
+					      sizeof(wait)) &&
+				    strcmp(wait, "manual") == 0),
+				  &v, r);
+			return;
+		}
 	}
 	if (rc == 1) {
-		done_page(p, prolific, r);
+		done_page(p, prolific, submitted, r);
 		return;
 	}
 	people_mac(p->key, "csrf", id, csrf);

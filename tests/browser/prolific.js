@@ -221,6 +221,47 @@ async function main(browser) {
 	const held = new URL(page.url()).pathname;
 	await ctx.close();
 
+	// Another participant finds no task open (A did one and holds the
+	// other, which may still come back to the pool if A gives it up): a
+	// page that waits and looks again by itself, not the completion page,
+	// which would end their submission with nothing in it (between two
+	// stages, the next stage's tasks would come to this page).  The
+	// policy is bypassed for axe's script, as for the home page above.
+	ctx = await browser.newContext({ bypassCSP: true });
+	page = await enter(ctx, entry(env.PID_B, env.STUDY, env.SESSION_B));
+	body = await waitFor('the wait page', async () => {
+		if (new URL(page.url()).origin !== env.BASE ||
+		    await page.locator('h1').count() === 0)
+			return null;
+		const h = await page.textContent('h1');
+		return h === 'Please wait for the next task' ?
+			await page.textContent('body') : null;
+	});
+	check('a participant who finds no task open waits on the task ' +
+		'server, not sent to Prolific', body.includes('0 of your ' +
+		share + ' tasks') && reached.length === 0, [body, reached]);
+	check('... on a page that looks again by itself, with no finish ' +
+		'link before a task is done', await page.locator(
+		'meta[http-equiv="refresh"]').count() === 1 &&
+		await page.locator('a[href^="https://app.prolific.com"]')
+			.count() === 0 && body.includes('return the study') &&
+		body.includes('You will wait at most'), body);
+	check('... whose first link turns the refresh off', (await page
+		.locator('a').first().getAttribute('href')) === '/?wait=manual',
+		body);
+	// axe-core's meta-refresh rule flags any refresh under 20 hours;
+	// WCAG 2.2.1 accepts one the user can turn off, as that first link
+	// does: axe looks at the page as it is with the refresh off.
+	await page.goto(env.BASE + '/?wait=manual');
+	check('with the refresh off: the same page, no refresh, a link to ' +
+		'look again', await page.locator('meta[http-equiv="refresh"]')
+		.count() === 0 && await page.locator('a[href="/?wait=manual"]')
+		.count() === 1 && (await page.textContent('h1')) ===
+		'Please wait for the next task');
+	await axeCheck(page, 'the wait page of a Prolific participant ' +
+		'(refresh off)');
+	await ctx.close();
+
 	// Again, in yet another browser: straight back to the task held.
 	ctx = await participant(browser, env.PID_A);
 	page = await enter(ctx, urlA);
@@ -245,44 +286,26 @@ async function main(browser) {
 		reached.length === 2, page.url());
 	await ctx.close();
 
-	// Another participant finds no task open (A holds or did both): a
-	// page that waits and looks again by itself, not the completion page,
-	// which would end their submission with nothing in it (between two
-	// stages, the next stage's tasks would come to this page).  The
-	// policy is bypassed for axe's script, as for the home page above.
+	// The study over (A did both tasks, nothing else can come): B, with
+	// none done, is told so and to return the study, not sent to
+	// Prolific with nothing in their submission.
 	ctx = await browser.newContext({ bypassCSP: true });
 	page = await enter(ctx, entry(env.PID_B, env.STUDY, env.SESSION_B));
-	body = await waitFor('the wait page', async () => {
+	body = await waitFor('the page for no task left', async () => {
 		if (new URL(page.url()).origin !== env.BASE ||
 		    await page.locator('h1').count() === 0)
 			return null;
 		const h = await page.textContent('h1');
-		return h === 'Please wait for the next task' ?
+		return h === 'No task is left for you' ?
 			await page.textContent('body') : null;
 	});
-	check('a participant who finds no task open waits on the task ' +
-		'server, not sent to Prolific', body.includes('0 of your ' +
-		share + ' tasks') && reached.length === 2, [body, reached]);
-	check('... on a page that looks again by itself, with no finish ' +
-		'link before a task is done', await page.locator(
-		'meta[http-equiv="refresh"]').count() === 1 &&
-		await page.locator('a[href^="https://app.prolific.com"]')
-			.count() === 0 && body.includes('return the study'),
-		body);
-	check('... whose first link turns the refresh off', (await page
-		.locator('a').first().getAttribute('href')) === '/?wait=manual',
-		body);
-	// axe-core's meta-refresh rule flags any refresh under 20 hours;
-	// WCAG 2.2.1 accepts one the user can turn off, as that first link
-	// does: axe looks at the page as it is with the refresh off.
-	await page.goto(env.BASE + '/?wait=manual');
-	check('with the refresh off: the same page, no refresh, a link to ' +
-		'look again', await page.locator('meta[http-equiv="refresh"]')
-		.count() === 0 && await page.locator('a[href="/?wait=manual"]')
-		.count() === 1 && (await page.textContent('h1')) ===
-		'Please wait for the next task');
-	await axeCheck(page, 'the wait page of a Prolific participant ' +
-		'(refresh off)');
+	check('the study over, a participant with no task done is told to ' +
+		'return it, not sent to Prolific', body.includes('return the ' +
+		'study on Prolific') && reached.length === 2 && await page
+		.locator('meta[http-equiv="refresh"]').count() === 0,
+		[body, reached]);
+	await axeCheck(page, 'the page of a Prolific participant with no ' +
+		'task left');
 	await ctx.close();
 
 	// Another study's URL is refused, without opening a session.

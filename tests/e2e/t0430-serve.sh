@@ -57,12 +57,34 @@ expect_exit 2 "... and refuses an id it would have to fold" \
 check "the session key is private (0600)" \
 	test "$(stat -c %a "$SCRATCH/state/serve.key")" = 600
 
+# The experiment whose HITs serve_attacks.py posts (one stage of two
+# images): the server knows when no task can come for a participant.
+cp "$TOP/tests/fixtures/daemon/group.jpg" "$SCRATCH/img.jpg"
+cat >"$SCRATCH/secretexp.yaml" <<YAML
+name: secretexp
+mturk:
+  environment: simulator
+  endpoint: http://127.0.0.1:1
+hit:
+  reward: "0.10"
+stages: [41]
+images_host:
+  kind: simulator
+images:
+  - id: img-42
+    file: img.jpg
+  - id: img-43
+    file: img.jpg
+YAML
 "$INTOFOCUS" serve --listen 127.0.0.1:0 --state-dir "$SCRATCH/state" \
 	--share 2 --prolific-study study1 --prolific-code CODE123 \
+	--experiment "$SCRATCH/secretexp.yaml" \
 	--per-ip 20 >"$SCRATCH/srv.out" 2>"$SCRATCH/srv.err" &
 SRV_PID=$!
 wait_port port "$SRV_PID" "$SCRATCH/srv.out"
 check "serve starts and prints its endpoint" test -n "$port"
+check "... and the experiment it knows" \
+	grep -q "experiments known: 1$" "$SCRATCH/srv.out"
 check "... its state directory is now 0700" \
 	test "$(stat -c %a "$SCRATCH/state")" = 700
 URL="http://127.0.0.1:$port"

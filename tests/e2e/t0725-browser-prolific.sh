@@ -6,8 +6,9 @@
 # arriving with Prolific's URL parameters, doing their share of tasks over
 # several visits (the same session each time, the same task when they left
 # one open), reaching Prolific's completion page with the code, and
-# another participant who finds no task open kept on a page that waits
-# and looks again (not sent to Prolific with nothing done).  Then,
+# another participant who finds no task open while the last one is held
+# kept on a page that waits and looks again (not sent to Prolific with
+# nothing done), then, the study over, told to return it.  Then,
 # with the daemon's Prolific step against the fake Prolific API (a process
 # of its own, build/fakes/fake_prolific_server, whose submissions the
 # stand-in moves to AWAITING REVIEW when a participant reaches it): the
@@ -107,9 +108,10 @@ YAML
 # experiment's recruitment: (its endpoint is not known before it starts).
 experiment http://127.0.0.1:9 >serve.yaml
 sed '/^recruitment:/,$d; /^budget_usd/d' serve.yaml >mturk.yaml
-expect_exit 2 "serve --experiment refuses an mturk experiment" \
-	"$INTOFOCUS" serve --state-dir srv-x --experiment mturk.yaml
-expect_stderr "... naming the key" "recruitment.platform is not prolific"
+expect_exit 2 "serve --experiment refuses two experiments of one name" \
+	"$INTOFOCUS" serve --state-dir srv-x --experiment serve.yaml \
+	--experiment mturk.yaml
+expect_stderr "... naming it" "another --experiment is named \"bprolific\""
 expect_exit 2 "serve --experiment with --prolific-study: one or the other" \
 	"$INTOFOCUS" serve --state-dir srv-x --experiment serve.yaml \
 	--prolific-study "$STUDY" --prolific-code "$CODE"

@@ -6,15 +6,17 @@
  * mid-study); once a task is there, the same page gives it; once their
  * share is done, the completion page with the study's code.  A finish
  * link is offered only to one who has done a task, and the refresh can
- * be turned off (/?wait=manual).  The operator's own
- * participants keep the "you are done" page.  Requests are handed to the
- * handler directly, with a store on an injected clock.
+ * be turned off (/?wait=manual).  The operator's own participants wait
+ * the same way (test_sim_people_pool.c for a study the server knows).
+ * Requests are handed to the handler directly, with a store on an
+ * injected clock.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "sim/sim_outlook.h"
 #include "tests/support/people_rig.h"
 
 #include <stdio.h>
@@ -220,16 +222,38 @@ pool_arg(void *ctx, const char *name)
 	return strcmp(name, "participant") == 0 ? "W0001" : NULL;
 }
 
-/* The operator's own participants keep the "you are done" page. */
+/*
+ * The operator's own participants wait too when a task can still come.
+ * With no experiment given, the server cannot know the study's stages:
+ * they wait (on their own pool's page: no Prolific) until nothing has
+ * been open or posted for the keys' default quiet period since its first
+ * look, and are done then.
+ */
 static void
-test_pool_participant_unchanged(void **state)
+test_pool_participant_waits_without_study(void **state)
 {
 	struct fx *x = *state;
 	struct sim_reply r;
 	char cookie[256];
+	int64_t first = x->rig->now_ms;
 
 	people_rig_enter(x->rig, pool_arg, cookie, sizeof(cookie));
 	assert_non_null(strstr(cookie, "=O.W0001."));
+	r = get(x, "/", cookie);
+	assert_int_equal(r.status, 200);
+	assert_true(body_has(&r, "Please wait for the next task"));
+	assert_true(body_has(&r, "<meta http-equiv=\"refresh\" "
+				 "content=\"60\">"));
+	assert_true(body_has(&r, "come back later through your link"));
+	assert_true(body_has(&r, "You have done 0 of your 2 tasks"));
+	assert_false(body_has(&r, "Prolific"));
+	assert_false(body_has(&r, "You are done"));
+	buf_cleanup(&r.body);
+	x->rig->now_ms = first + sim_outlook_quiet_ms(86400, 3, 30) - 1;
+	r = get(x, "/", cookie);
+	assert_true(body_has(&r, "Please wait for the next task"));
+	buf_cleanup(&r.body);
+	x->rig->now_ms++;
 	r = get(x, "/", cookie);
 	assert_int_equal(r.status, 200);
 	assert_true(body_has(&r, "You are done"));
@@ -244,7 +268,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_wait_between_stages,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
-			test_pool_participant_unchanged, setup, teardown),
+			test_pool_participant_waits_without_study, setup,
+			teardown),
 	};
 
 	log_init(-1, false);
