@@ -798,7 +798,8 @@ assert_mturk_id(const char *id)
 	assert_int_equal(strlen(id), 30);
 	assert_true(id[0] >= '0' && id[0] <= '9');
 	for (const char *p = id; *p != '\0'; p++)
-		assert_true((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9'));
+		assert_true((*p >= 'A' && *p <= 'Z') ||
+			    (*p >= '0' && *p <= '9'));
 }
 
 /*
