@@ -831,20 +831,29 @@ sim_intern(struct sim_store *st, const char *s)
 	return copy;
 }
 
+/*
+ * The characters of an id that carry the time of its creation: 9 base-36
+ * digits of the store's clock in ms, enough for 10,000 years.
+ */
+#define SIM_ID_TIME_DIGITS 9
+
 void
 sim_new_id(struct sim_store *st, char out[SIM_ID_LEN + 1])
 {
 	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	static const char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 	unsigned char rnd[SIM_ID_LEN];
+	int64_t now = sim_store_now_ms(st);
+	uint64_t t = now > 0 ? (uint64_t)now : 0;
 
 	/* MTurk ids start with a digit (e.g. "3PR3LX..."). */
 	sim_rng_id(&st->ids, out, SIM_ID_LEN);
 	if (st->cfg.csprng_ids) {
 		/*
 		 * Unpredictable (the ids people hold must not be guessed); the
-		 * seeded stream still advances, so nothing else changes.  An
-		 * id with 29 of 36 characters carries about 150 bits; the
-		 * modulo bias (256 % 36) costs a fraction of one.
+		 * seeded stream still advances, so nothing else changes.  The
+		 * 20 random characters after the time carry about 103 bits;
+		 * the modulo bias (256 % 36) costs a fraction of one.
 		 */
 		if (random_bytes(rnd, sizeof(rnd)) != 0)
 			abort(); /* no CSPRNG: never fall back to the seed */
@@ -852,6 +861,21 @@ sim_new_id(struct sim_store *st, char out[SIM_ID_LEN + 1])
 			out[i] = alphabet[rnd[i] % 36];
 	}
 	out[0] = '3';
+	/*
+	 * Then the time, most significant digit first, so that ids sort in
+	 * the order they were made.  Every lookup of sim.db (and of the
+	 * daemon's state) by a HIT or assignment id goes through a B-tree
+	 * keyed by it: with random ids each new id lands on a random leaf,
+	 * and a study larger than the page cache reads a page from the file
+	 * for most lookups; ids in creation order keep the recent ones,
+	 * those requests name, on a few hot pages (docs/design.md, "ids in
+	 * creation order").  The time says no more than when the id was
+	 * made, which its holder knows.
+	 */
+	for (int i = SIM_ID_TIME_DIGITS; i >= 1; i--) {
+		out[i] = digits[t % 36];
+		t /= 36;
+	}
 }
 
 /* ---- assignment and HIT states ----------------------------------------- */

@@ -764,6 +764,102 @@ test_reproducible(void **state)
 	free(c);
 }
 
+/* A new HIT's id and those of its assignments, in *hit and asg[]. */
+static size_t
+hit_and_asg_ids(struct fixture *f, const char *ann, char hit[64],
+		char asg[][64], size_t max)
+{
+	char *req = hit_req(3, ann, NULL), body[256];
+	json_t *r = call_ok(f, "CreateHIT", req), *l, *items;
+	size_t n = 0;
+
+	snprintf(hit, 64, "%s",
+		 json_string_value(json_object_get(json_object_get(r, "HIT"),
+						   "HITId")));
+	/* The simulated workers answer within the crowd's delay. */
+	f->now_ms += 3600 * 1000;
+	snprintf(body, sizeof(body), "{\"HITId\":\"%s\"}", hit);
+	l = call_ok(f, "ListAssignmentsForHIT", body);
+	items = json_object_get(l, "Assignments");
+	for (size_t i = 0; i < json_array_size(items) && n < max; i++)
+		snprintf(asg[n++], 64, "%s",
+			 json_string_value(json_object_get(
+				 json_array_get(items, i), "AssignmentId")));
+	json_decref(l);
+	json_decref(r);
+	free(req);
+	return n;
+}
+
+/* An id as MTurk's: 30 of [A-Z0-9], a digit first. */
+static void
+assert_mturk_id(const char *id)
+{
+	assert_int_equal(strlen(id), 30);
+	assert_true(id[0] >= '0' && id[0] <= '9');
+	for (const char *p = id; *p != '\0'; p++)
+		assert_true((*p >= 'A' && *p <= 'Z') ||
+			    (*p >= '0' && *p <= '9'));
+}
+
+/*
+ * Ids sort in the order they were made (the B-trees keyed by them stay
+ * local: docs/design.md, "ids in creation order"), whether from the
+ * seeded stream or from the CSPRNG, and still differ within one ms.
+ */
+static void
+test_ids_in_creation_order(void **state)
+{
+	for (int csprng = 0; csprng <= 1; csprng++) {
+		struct fixture *f = fixture_new(0, 7);
+		char prev[64] = "", hit[64], asg[8][64], same[2][64];
+		struct sim_face face = {100, 100, 60, 60};
+		struct sim_image im = {"img", 640, 480, &face, 1,
+				       NULL, 0, NULL, 0};
+		int windows[] = {41, 13};
+		struct sim_experiment exp = {"e", windows, 2, &im, 1,
+					     SIM_AGG_UNION, NULL};
+		struct errbuf eb;
+
+		(void)state;
+		err_init(&eb);
+		f->st->cfg.csprng_ids = csprng != 0;
+		assert_int_equal(sim_store_add_experiment(f->st, &exp, &eb),
+				 IF_OK);
+		for (int k = 0; k < 4; k++) {
+			char ann[32];
+			size_t n;
+
+			snprintf(ann, sizeof(ann), "e/img/%d", k + 1);
+			n = hit_and_asg_ids(f, ann, hit, asg, 8);
+			assert_mturk_id(hit);
+			assert_true(strcmp(prev, hit) < 0);
+			assert_true(n > 0);
+			/*
+			 * Made with their HIT (the crowd is planned at once:
+			 * the same time, or later), before the next one.
+			 */
+			for (size_t i = 0; i < n; i++) {
+				assert_mturk_id(asg[i]);
+				assert_true(memcmp(hit, asg[i], 10) <= 0);
+			}
+			/* The next HIT's id sorts after the last of these. */
+			memcpy(prev, asg[0], sizeof(prev));
+			for (size_t i = 1; i < n; i++)
+				if (strcmp(prev, asg[i]) < 0)
+					memcpy(prev, asg[i], sizeof(prev));
+			f->now_ms += 1;
+		}
+		/* Two in the same ms: one time, different ids. */
+		sim_new_id(f->st, same[0]);
+		sim_new_id(f->st, same[1]);
+		assert_memory_equal(same[0], same[1], 10);
+		assert_string_not_equal(same[0], same[1]);
+		assert_true(strcmp(prev, same[0]) < 0);
+		fixture_free(f);
+	}
+}
+
 static void
 test_objects(void **state)
 {
@@ -1869,6 +1965,7 @@ main(void)
 		cmocka_unit_test(test_delay_expire_delete),
 		cmocka_unit_test(test_review_status),
 		cmocka_unit_test(test_reproducible),
+		cmocka_unit_test(test_ids_in_creation_order),
 		cmocka_unit_test(test_objects),
 		cmocka_unit_test(test_state_dir_survives_restart),
 		cmocka_unit_test(test_state_dir_matches_memory),
