@@ -14,23 +14,42 @@
  *   1. poll_round_begin, before the pass reads its due images: the HIT
  *      types of the open HITs (with exclusive_stages, one per stage),
  *      found through an index one seek each (store_hit_types_after);
- *   2. every page of ListReviewableHITs(HITTypeId, Status=Reviewable) of
- *      each, into one sorted set of HITIds;
- *   3. the WAIT images of the HITs listed become due now: one indexed
+ *   2. ListReviewableHITs(HITTypeId, Status=Reviewable) of each, a page
+ *      at a time, into one sorted set of HITIds, and only as far as the
+ *      pass can take (below);
+ *   3. the WAIT images of each page's HITs become due now: one indexed
  *      lookup per HITId listed (store_images_wake_hits), so the round
- *      costs what the listing holds, whatever the number of images
- *      waiting;
+ *      costs what it lists, whatever the number of images waiting;
  *   4. poll_round, on the pass's due images: a due WAIT image whose HIT
  *      is in the set steps (step_wait in stage.c reads its assignments
  *      with ListAssignmentsForHIT); one within its HIT's expiry margin
  *      keeps its own schedule and its own ListAssignmentsForHIT on every
  *      poll, as before, so that the extension decision is taken in time;
  *      any other sleeps, without a call, until the start of that margin.
- *      A later round wakes it when its HIT is Reviewable.
+ *      A later round wakes it when its HIT is listed Reviewable.
  *
  * A finished HIT leaves the Reviewable list (UpdateHITReviewStatus,
- * stage.c), so a listing stays about as long as the number of HITs that
- * finished since the last round: one page of 100 in practice.
+ * stage.c), so with a crowd slower than the daemon a listing is about as
+ * long as the number of HITs that finished since the last round: one
+ * page of 100.  With a fast one (the simulated crowd answers at once)
+ * the list outgrows what one pass works on (the due images, at most
+ * pass_max: engine.c's PASS_IMAGES_MAX), and listing all of it every
+ * round made the listing grow with the square of the study.  So a round
+ * lists only what the pass can take: nothing while the images already
+ * due fill it (store_images_due_count), else pages until the images
+ * woken fill the room left, or the round has listed pass_max HITs (HITs
+ * whose images cannot move - paused, failed - wake nothing), and the
+ * pass reads every image the round woke (*take).  Each type's listing
+ * goes on at the next round from the NextToken where this one stopped
+ * (ctx->poll_cursors, in memory), so HITs stuck Reviewable at the head
+ * of the list never starve those after them: every HIT is reached
+ * within the rounds the list's length takes, a pass's worth a round.
+ * At the end of the list (no NextToken) the next round starts from the
+ * first page again.  Whether and for how long MTurk keeps honouring a
+ * token is nowhere on record, so any failed page asked for with one
+ * makes the next listing start from the first page, and a refusal of
+ * the request (a RequestError: the token is all that varies) is retried
+ * from the first page at once.
  *
  * A round lists a poll interval after the last (ctx->poll_round_at, in
  * memory: the first pass of a run lists), and at once when a WAIT image
