@@ -564,11 +564,13 @@ struct run_ctx {
 	 * The round under way lists until the images it woke fill the
 	 * room the pass has left (round_room) or it has listed
 	 * round_rows_max HITs; poll_cursors: where each HIT type's listing
-	 * goes on at the next round (poll.c; in memory only).
+	 * goes on at the next round (poll.c; in memory only), tokens of
+	 * the service at poll_cursors_endpoint (a reload may change it).
 	 */
 	size_t round_room, round_rows_max, round_woken, round_rows;
 	struct poll_cursor *poll_cursors;
 	size_t npoll_cursors;
+	char *poll_cursors_endpoint;
 	bool reviews_swept;
 	/*
 	 * The experiment's images sorted by id (exp_index.c), built for

@@ -175,8 +175,31 @@ void
 poll_cursors_free(struct run_ctx *ctx)
 {
 	free(ctx->poll_cursors);
+	free(ctx->poll_cursors_endpoint);
 	ctx->poll_cursors = NULL;
 	ctx->npoll_cursors = 0;
+	ctx->poll_cursors_endpoint = NULL;
+}
+
+/*
+ * A token is the service's that gave it: after a reload that moved the
+ * run to another endpoint, every listing starts from its first page.
+ */
+static int
+cursors_of_endpoint(struct run_ctx *ctx, struct errbuf *eb)
+{
+	const char *endpoint = mturk_client_endpoint(ctx->client);
+
+	if (endpoint == NULL)
+		endpoint = "";
+	if (ctx->poll_cursors_endpoint != NULL &&
+	    strcmp(ctx->poll_cursors_endpoint, endpoint) == 0)
+		return IF_OK;
+	poll_cursors_free(ctx);
+	ctx->poll_cursors_endpoint = strdup(endpoint);
+	if (ctx->poll_cursors_endpoint == NULL)
+		return err_set(eb, IF_ERUNTIME, "out of memory");
+	return IF_OK;
 }
 
 /* The HITs of one page listed: into ctx->reviewable and woken (saved). */
@@ -444,6 +467,10 @@ poll_round_begin(struct run_ctx *ctx, int64_t now, size_t pass_max,
 	ctx->round_rows = 0;
 	/* 1. The HIT types of the open HITs. */
 	if (round_types_read(ctx, eb) != IF_OK) {
+		rc = eb->code;
+		goto out;
+	}
+	if (cursors_of_endpoint(ctx, eb) != IF_OK) {
 		rc = eb->code;
 		goto out;
 	}

@@ -14,7 +14,8 @@
  *   - HITs stuck Reviewable at the head of the list (their images
  *     failed) do not starve those after them;
  *   - a page token the service refuses: the listing starts again from
- *     the first page at once, and no image is polled one by one.
+ *     the first page at once, and no image is polled one by one;
+ *   - so it does once the run talks to another endpoint (a reload).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -408,6 +409,34 @@ test_refused_token_restarts(void **state)
 	rig_free(r);
 }
 
+/*
+ * A token belongs to the service that gave it: once the run talks to
+ * another endpoint (a reload), the listing starts from the first page.
+ * Here the head of the list is 100 stuck HITs: a listing that went on
+ * from the old token would reach the HITs after them at once.
+ */
+static void
+test_other_endpoint_starts_again(void **state)
+{
+	struct rig *r = rig_new(300, 100);
+	struct round o;
+
+	(void)state;
+	o = rig_pass(r, 50);
+	assert_int_equal(o.listed, PAGE);
+	assert_int_equal(o.stepped, 0);
+	assert_non_null(r->ctx.poll_cursors_endpoint);
+	free(r->ctx.poll_cursors_endpoint);
+	r->ctx.poll_cursors_endpoint = strdup("http://127.0.0.1:1");
+	assert_non_null(r->ctx.poll_cursors_endpoint);
+	o = rig_pass(r, 50);
+	assert_int_equal(o.listed, PAGE);
+	assert_int_equal(o.stepped, 0); /* the stuck first page again */
+	o = rig_pass(r, 50);
+	assert_int_equal(o.stepped, PAGE); /* then on from there */
+	rig_free(r);
+}
+
 int
 main(void)
 {
@@ -416,6 +445,7 @@ main(void)
 		cmocka_unit_test(test_room_left_in_the_pass),
 		cmocka_unit_test(test_stuck_hits_do_not_starve_the_rest),
 		cmocka_unit_test(test_refused_token_restarts),
+		cmocka_unit_test(test_other_endpoint_starts_again),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
