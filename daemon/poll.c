@@ -202,11 +202,16 @@ cursors_of_endpoint(struct run_ctx *ctx, struct errbuf *eb)
 	return IF_OK;
 }
 
-/* The HITs of one page listed: into ctx->reviewable and woken (saved). */
+/*
+ * The HITs of one page listed: into ctx->reviewable and woken (saved),
+ * due at the round's now, the pass's: the clock may have moved on while
+ * the pages came, and an image woken later than the pass's now would
+ * not be among the images the pass reads.
+ */
 struct page_wake {
-	struct run_ctx *ctx;
 	const struct mturk_hit *hits;
 	size_t n;
+	int64_t now;
 	size_t woken;
 };
 
@@ -222,17 +227,16 @@ write_page_wake(struct state *st, void *arg, struct errbuf *eb)
 	for (size_t i = 0; i < w->n; i++)
 		snprintf(ids[i], ID_MAX, "%s", w->hits[i].hit_id);
 	rc = store_images_wake_hits(st, (const char(*)[ID_MAX])ids, w->n,
-				    w->ctx->now(w->ctx->now_arg), &w->woken,
-				    eb);
+				    w->now, &w->woken, eb);
 	free(ids);
 	return rc;
 }
 
 static int
 page_take(struct run_ctx *ctx, const struct mturk_hit *hits, size_t n,
-	  struct errbuf *eb)
+	  int64_t now, struct errbuf *eb)
 {
-	struct page_wake w = {ctx, hits, n, 0};
+	struct page_wake w = {hits, n, now, 0};
 	char(*grown)[ID_MAX];
 
 	if (n == 0)
@@ -267,7 +271,7 @@ round_full(const struct run_ctx *ctx)
  * own state (in cause) from a failed listing.
  */
 static int
-list_type(struct run_ctx *ctx, size_t t, bool *store_failed,
+list_type(struct run_ctx *ctx, size_t t, int64_t now, bool *store_failed,
 	  struct errbuf *cause)
 {
 	const char *type = ctx->round_types[t];
@@ -333,7 +337,7 @@ list_type(struct run_ctx *ctx, size_t t, bool *store_failed,
 			next[0] = '\0';
 		}
 		snprintf(cur->token, sizeof(cur->token), "%s", next);
-		rc = page_take(ctx, hits, n, cause);
+		rc = page_take(ctx, hits, n, now, cause);
 		free(hits);
 		listed += n;
 		if (rc != IF_OK) {
@@ -348,15 +352,18 @@ list_type(struct run_ctx *ctx, size_t t, bool *store_failed,
 	return IF_OK;
 }
 
-/* One type's listing (run_pool_each: the types' listings go at once). */
+/*
+ * One type's listing (run_pool_each: the types' listings go at once);
+ * arg: the round's now.
+ */
 static int
 job_list_type(struct run_ctx *ctx, size_t t, void *arg, struct errbuf *eb)
 {
 	struct errbuf cause = {0};
 	bool store_failed = false;
 
-	(void)arg;
-	if (list_type(ctx, t, &store_failed, &cause) == IF_OK) {
+	if (list_type(ctx, t, *(const int64_t *)arg, &store_failed,
+		      &cause) == IF_OK) {
 		ctx->round_listed[t] = 1;
 		return IF_OK;
 	}
@@ -406,12 +413,18 @@ round_types_read(struct run_ctx *ctx, struct errbuf *eb)
 	}
 }
 
-/* The WAIT images of the types whose listing failed, due now. */
+/* The WAIT images of the types whose listing failed, due at now. */
+struct failed_wake {
+	struct run_ctx *ctx;
+	int64_t now;
+};
+
 static int
 write_wake_failed(struct state *st, void *arg, struct errbuf *eb)
 {
-	struct run_ctx *ctx = arg;
-	int64_t now = ctx->now(ctx->now_arg);
+	const struct failed_wake *w = arg;
+	struct run_ctx *ctx = w->ctx;
+	int64_t now = w->now;
 	size_t woken = 0;
 
 	for (size_t t = 0; t < ctx->nround_types; t++) {
@@ -481,7 +494,7 @@ poll_round_begin(struct run_ctx *ctx, int64_t now, size_t pass_max,
 			goto out;
 		}
 	/* 2-3. Each type's listing, the types at once (pool.c). */
-	if (run_pool_each(ctx, ctx->nround_types, job_list_type, NULL, eb) !=
+	if (run_pool_each(ctx, ctx->nround_types, job_list_type, &now, eb) !=
 	    IF_OK) {
 		rc = eb->code;
 		goto out;
@@ -496,7 +509,8 @@ poll_round_begin(struct run_ctx *ctx, int64_t now, size_t pass_max,
 			  ctx->round_rows == 1 ? "" : "s", ctx->round_woken,
 			  ctx->round_woken == 1 ? "" : "s");
 	/* The images of a type whose listing failed: due now. */
-	rc = state_transaction(ctx->st, write_wake_failed, ctx, eb);
+	rc = state_transaction(ctx->st, write_wake_failed,
+			       &(struct failed_wake){ctx, now}, eb);
 	if (rc == IF_OK) {
 		ctx->poll_round_at = now + ctx->exp->mturk.poll_interval;
 		/* Every image a listing woke is stepped in this pass. */

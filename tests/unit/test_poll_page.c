@@ -15,7 +15,9 @@
  *     failed) do not starve those after them;
  *   - a page token the service refuses: the listing starts again from
  *     the first page at once, and no image is polled one by one;
- *   - so it does once the run talks to another endpoint (a reload).
+ *   - so it does once the run talks to another endpoint (a reload);
+ *   - the images woken are due by the pass's now, though the clock
+ *     moved on while the pages came.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -47,12 +49,15 @@ struct rig {
 	char (*hit_ids)[MTURK_ID_MAX];
 	int *woken; /* how many times each image was woken */
 	size_t nhits;
+	bool ticking; /* each reading of the clock moves it a second on */
 };
 
 static int64_t
 rig_now(void *arg)
 {
-	return ((struct rig *)arg)->now;
+	struct rig *r = arg;
+
+	return r->ticking ? r->now++ : r->now;
 }
 
 static int64_t
@@ -437,6 +442,38 @@ test_other_endpoint_starts_again(void **state)
 	rig_free(r);
 }
 
+/*
+ * The clock moves on while the pages come (here a second at each of its
+ * readings: every request is signed with it): the images a round wakes
+ * are due by the pass's now, the one it reads its due images at, so
+ * that the pass steps them instead of a later round listing them again.
+ */
+static void
+test_woken_due_by_the_pass_now(void **state)
+{
+	struct rig *r = rig_new(250, 0);
+	struct image_rec *list = NULL;
+	struct errbuf eb = {0};
+	size_t take = 0, n = 0;
+	int64_t now;
+
+	(void)state;
+	now = ++r->now;
+	r->ticking = true;
+	assert_int_equal(poll_round_begin(&r->ctx, now, 1000, &take, &eb),
+			 IF_OK);
+	r->ticking = false;
+	assert_true(r->now > now + 2); /* three pages: three readings */
+	assert_int_equal(r->ctx.nreviewable, 250);
+	assert_int_equal(store_images_due(r->f->st, now, take, &list, &n,
+					  &eb),
+			 IF_OK);
+	assert_int_equal(n, 250);
+	free(list);
+	poll_round_end(&r->ctx);
+	rig_free(r);
+}
+
 int
 main(void)
 {
@@ -446,6 +483,7 @@ main(void)
 		cmocka_unit_test(test_stuck_hits_do_not_starve_the_rest),
 		cmocka_unit_test(test_refused_token_restarts),
 		cmocka_unit_test(test_other_endpoint_starts_again),
+		cmocka_unit_test(test_woken_due_by_the_pass_now),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
