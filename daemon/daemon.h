@@ -263,6 +263,9 @@ int store_images_pending(struct state *st, size_t max,
  */
 int store_images_due(struct state *st, int64_t now, size_t max,
 		     struct image_rec **out, size_t *n, struct errbuf *eb);
+/* How many images are due by now, counted up to max (*n <= max). */
+int store_images_due_count(struct state *st, int64_t now, size_t max,
+			   size_t *n, struct errbuf *eb);
 /* *found: some WAIT image is due by now (the due range of an index). */
 int store_wait_due(struct state *st, int64_t now, bool *found,
 		   struct errbuf *eb);
@@ -500,6 +503,16 @@ void loop_sleep(const sigset_t *unblocked, int64_t ms);
 
 /* ---- the run context ----------------------------------------------------- */
 
+/*
+ * Where a HIT type's Reviewable listing goes on (poll.c): the NextToken
+ * its last page gave, "" for the first page.  A token is 1-255
+ * characters (the API model's PaginationToken).
+ */
+struct poll_cursor {
+	char type[ID_MAX];
+	char token[256];
+};
+
 struct experiment;
 struct mturk_client;
 struct mturk_image_host;
@@ -547,6 +560,17 @@ struct run_ctx {
 	unsigned char *round_listed;
 	size_t nround_types;
 	int64_t poll_round_at;
+	/*
+	 * The round under way lists until the images it woke fill the
+	 * room the pass has left (round_room) or it has listed
+	 * round_rows_max HITs; poll_cursors: where each HIT type's listing
+	 * goes on at the next round (poll.c; in memory only), tokens of
+	 * the service at poll_cursors_endpoint (a reload may change it).
+	 */
+	size_t round_room, round_rows_max, round_woken, round_rows;
+	struct poll_cursor *poll_cursors;
+	size_t npoll_cursors;
+	char *poll_cursors_endpoint;
 	bool reviews_swept;
 	/*
 	 * The experiment's images sorted by id (exp_index.c), built for
@@ -918,15 +942,21 @@ int run_exp_window(const struct run_ctx *ctx, const char *id, size_t stage);
 /*
  * Starts a pass's poll round, when one is due (a poll interval after the
  * last, at the first pass of a run, or when a WAIT image is due: a new
- * HIT, or one a push named) and some HIT is open: for every HIT type
- * of the open HITs, every page of ListReviewableHITs(Status=Reviewable)
- * into ctx->reviewable; the WAIT images of the HITs listed become due
- * now (saved).  A type whose listing failed has every WAIT image of its
- * open HITs made due, to be polled one by one (ListAssignmentsForHIT).
- * Call it before reading the due images.  Only errors of our own state
- * are returned.
+ * HIT, or one a push named), some HIT is open and the images due leave
+ * room in the pass (pass_max): for every HIT type of the open HITs,
+ * ListReviewableHITs(Status=Reviewable) a page at a time from where the
+ * type's last round stopped, into ctx->reviewable, the WAIT images of
+ * each page's HITs made due now (saved), until they fill the room or
+ * the round has listed pass_max HITs; a listing that reaches the end of
+ * its list starts again from the first page at the next round.  A type
+ * whose listing failed has every WAIT image of its open HITs made due,
+ * to be polled one by one (ListAssignmentsForHIT).  *take gets how many
+ * due images the pass reads: pass_max, or more so that every image the
+ * listing woke is read.  Call it before reading the due images.  Only
+ * errors of our own state are returned.
  */
-int poll_round_begin(struct run_ctx *ctx, int64_t now, struct errbuf *eb);
+int poll_round_begin(struct run_ctx *ctx, int64_t now, size_t pass_max,
+		     size_t *take, struct errbuf *eb);
 /*
  * The due WAIT images of list (the loop's copy, changed in place): one
  * whose HIT was listed Reviewable, is close to its expiry, or was not
@@ -943,6 +973,8 @@ int poll_round(struct run_ctx *ctx, struct image_rec *list, size_t n,
 int64_t poll_round_next_at(const struct run_ctx *ctx, int64_t open_hits);
 /* Ends the round: frees ctx->reviewable and the round's types. */
 void poll_round_end(struct run_ctx *ctx);
+/* Forgets where each type's listing was (a restart; engine_close). */
+void poll_cursors_free(struct run_ctx *ctx);
 /* True when this round's listing had hit_id as Reviewable. */
 bool poll_seen_reviewable(const struct run_ctx *ctx, const char *hit_id);
 /*

@@ -503,6 +503,7 @@ engine_close(struct engine *e)
 	free(e->sent_before);
 	state_close(e->ctx.st);
 	run_images_unindex(&e->ctx);
+	poll_cursors_free(&e->ctx);
 	exp_free(e->ctx.exp);
 	free(e->state_dir);
 	free(e->sim_dir);
@@ -1091,14 +1092,13 @@ step_due_images(struct run_ctx *ctx, struct errbuf *eb)
 {
 	int64_t now = ctx->now(ctx->now_arg);
 	struct image_rec *list = NULL;
-	size_t n = 0;
+	size_t n = 0, take = PASS_IMAGES_MAX;
 	int rc = IF_OK;
 
 	if (pass_pool(ctx, eb) != IF_OK)
 		return eb->code;
-	if (poll_round_begin(ctx, now, eb) != IF_OK ||
-	    store_images_due(ctx->st, now, PASS_IMAGES_MAX, &list, &n, eb) !=
-		    IF_OK)
+	if (poll_round_begin(ctx, now, PASS_IMAGES_MAX, &take, eb) != IF_OK ||
+	    store_images_due(ctx->st, now, take, &list, &n, eb) != IF_OK)
 		rc = eb->code;
 	if (rc == IF_OK && poll_round(ctx, list, n, now, eb) != IF_OK)
 		rc = eb->code;

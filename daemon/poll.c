@@ -14,23 +14,42 @@
  *   1. poll_round_begin, before the pass reads its due images: the HIT
  *      types of the open HITs (with exclusive_stages, one per stage),
  *      found through an index one seek each (store_hit_types_after);
- *   2. every page of ListReviewableHITs(HITTypeId, Status=Reviewable) of
- *      each, into one sorted set of HITIds;
- *   3. the WAIT images of the HITs listed become due now: one indexed
+ *   2. ListReviewableHITs(HITTypeId, Status=Reviewable) of each, a page
+ *      at a time, into one sorted set of HITIds, and only as far as the
+ *      pass can take (below);
+ *   3. the WAIT images of each page's HITs become due now: one indexed
  *      lookup per HITId listed (store_images_wake_hits), so the round
- *      costs what the listing holds, whatever the number of images
- *      waiting;
+ *      costs what it lists, whatever the number of images waiting;
  *   4. poll_round, on the pass's due images: a due WAIT image whose HIT
  *      is in the set steps (step_wait in stage.c reads its assignments
  *      with ListAssignmentsForHIT); one within its HIT's expiry margin
  *      keeps its own schedule and its own ListAssignmentsForHIT on every
  *      poll, as before, so that the extension decision is taken in time;
  *      any other sleeps, without a call, until the start of that margin.
- *      A later round wakes it when its HIT is Reviewable.
+ *      A later round wakes it when its HIT is listed Reviewable.
  *
  * A finished HIT leaves the Reviewable list (UpdateHITReviewStatus,
- * stage.c), so a listing stays about as long as the number of HITs that
- * finished since the last round: one page of 100 in practice.
+ * stage.c), so with a crowd slower than the daemon a listing is about as
+ * long as the number of HITs that finished since the last round: one
+ * page of 100.  With a fast one (the simulated crowd answers at once)
+ * the list outgrows what one pass works on (the due images, at most
+ * pass_max: engine.c's PASS_IMAGES_MAX), and listing all of it every
+ * round made the listing grow with the square of the study.  So a round
+ * lists only what the pass can take: nothing while the images already
+ * due fill it (store_images_due_count), else pages until the images
+ * woken fill the room left, or the round has listed pass_max HITs (HITs
+ * whose images cannot move - paused, failed - wake nothing), and the
+ * pass reads every image the round woke (*take).  Each type's listing
+ * goes on at the next round from the NextToken where this one stopped
+ * (ctx->poll_cursors, in memory), so HITs stuck Reviewable at the head
+ * of the list never starve those after them: every HIT is reached
+ * within the rounds the list's length takes, a pass's worth a round.
+ * At the end of the list (no NextToken) the next round starts from the
+ * first page again.  Whether and for how long MTurk keeps honouring a
+ * token is nowhere on record, so any failed page asked for with one
+ * makes the next listing start from the first page, and a refusal of
+ * the request (a RequestError: the token is all that varies) is retried
+ * from the first page at once.
  *
  * A round lists a poll interval after the last (ctx->poll_round_at, in
  * memory: the first pass of a run lists), and at once when a WAIT image
@@ -107,56 +126,252 @@ hit_of(struct run_ctx *ctx, const struct image_rec *im, struct hit_rec *h,
 	return h;
 }
 
-/* Lists one HIT type's Reviewable HITs into ctx->reviewable. */
-static int
-list_type(struct run_ctx *ctx, const char *type, struct errbuf *cause)
+/*
+ * The cursor of HIT type type in ctx->poll_cursors, made ("": the first
+ * page) when the type has none; NULL when memory runs out.
+ */
+static struct poll_cursor *
+cursor_of(struct run_ctx *ctx, const char *type)
 {
-	struct mturk_hit *hits = NULL;
-	char(*grown)[ID_MAX];
-	size_t n = 0;
-	int pages = 0, rc;
+	struct poll_cursor *grown;
 
-	run_pass_unlock(ctx);
-	rc = mturk_list_reviewable_hits(run_client(ctx), type, "Reviewable",
-					&hits, &n, &pages, cause);
-	run_pass_lock(ctx);
-	ctx->api_calls += (uint64_t)(pages > 0 ? pages : 1);
-	if (rc != IF_OK)
-		return rc;
-	log_debug("%s: poll: HIT type %s: %zu Reviewable (%d page%s)",
-		  ctx->exp->name, type, n, pages, pages == 1 ? "" : "s");
-	if (n > 0) {
-		grown = realloc(ctx->reviewable,
-				(ctx->nreviewable + n) * sizeof(*grown));
-		if (grown == NULL) {
+	for (size_t i = 0; i < ctx->npoll_cursors; i++)
+		if (strcmp(ctx->poll_cursors[i].type, type) == 0)
+			return &ctx->poll_cursors[i];
+	grown = realloc(ctx->poll_cursors,
+			(ctx->npoll_cursors + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return NULL;
+	ctx->poll_cursors = grown;
+	grown = &ctx->poll_cursors[ctx->npoll_cursors++];
+	memset(grown, 0, sizeof(*grown));
+	snprintf(grown->type, sizeof(grown->type), "%s", type);
+	return grown;
+}
+
+/*
+ * Forgets the cursors of HIT types no HIT is open of any more (the
+ * round's types are the open HITs'), so that they stay as few as the
+ * types in use.
+ */
+static void
+cursors_keep_round_types(struct run_ctx *ctx)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < ctx->npoll_cursors; i++) {
+		bool open = false;
+
+		for (size_t t = 0; t < ctx->nround_types && !open; t++)
+			open = strcmp(ctx->round_types[t],
+				      ctx->poll_cursors[i].type) == 0;
+		if (open)
+			ctx->poll_cursors[kept++] = ctx->poll_cursors[i];
+	}
+	ctx->npoll_cursors = kept;
+}
+
+void
+poll_cursors_free(struct run_ctx *ctx)
+{
+	free(ctx->poll_cursors);
+	free(ctx->poll_cursors_endpoint);
+	ctx->poll_cursors = NULL;
+	ctx->npoll_cursors = 0;
+	ctx->poll_cursors_endpoint = NULL;
+}
+
+/*
+ * A token is the service's that gave it: after a reload that moved the
+ * run to another endpoint, every listing starts from its first page.
+ */
+static int
+cursors_of_endpoint(struct run_ctx *ctx, struct errbuf *eb)
+{
+	const char *endpoint = mturk_client_endpoint(ctx->client);
+
+	if (endpoint == NULL)
+		endpoint = "";
+	if (ctx->poll_cursors_endpoint != NULL &&
+	    strcmp(ctx->poll_cursors_endpoint, endpoint) == 0)
+		return IF_OK;
+	poll_cursors_free(ctx);
+	ctx->poll_cursors_endpoint = strdup(endpoint);
+	if (ctx->poll_cursors_endpoint == NULL)
+		return err_set(eb, IF_ERUNTIME, "out of memory");
+	return IF_OK;
+}
+
+/*
+ * The HITs of one page listed: into ctx->reviewable and woken (saved),
+ * due at the round's now, the pass's: the clock may have moved on while
+ * the pages came, and an image woken later than the pass's now would
+ * not be among the images the pass reads.
+ */
+struct page_wake {
+	const struct mturk_hit *hits;
+	size_t n;
+	int64_t now;
+	size_t woken;
+};
+
+static int
+write_page_wake(struct state *st, void *arg, struct errbuf *eb)
+{
+	struct page_wake *w = arg;
+	char(*ids)[ID_MAX] = calloc(w->n + 1, sizeof(*ids));
+	int rc;
+
+	if (ids == NULL)
+		return err_set(eb, IF_ERUNTIME, "out of memory");
+	for (size_t i = 0; i < w->n; i++)
+		snprintf(ids[i], ID_MAX, "%s", w->hits[i].hit_id);
+	rc = store_images_wake_hits(st, (const char(*)[ID_MAX])ids, w->n,
+				    w->now, &w->woken, eb);
+	free(ids);
+	return rc;
+}
+
+static int
+page_take(struct run_ctx *ctx, const struct mturk_hit *hits, size_t n,
+	  int64_t now, struct errbuf *eb)
+{
+	struct page_wake w = {hits, n, now, 0};
+	char(*grown)[ID_MAX];
+
+	if (n == 0)
+		return IF_OK;
+	grown = realloc(ctx->reviewable,
+			(ctx->nreviewable + n) * sizeof(*grown));
+	if (grown == NULL)
+		return err_set(eb, IF_ERUNTIME, "out of memory");
+	ctx->reviewable = grown;
+	for (size_t i = 0; i < n; i++)
+		snprintf(ctx->reviewable[ctx->nreviewable++], ID_MAX, "%s",
+			 hits[i].hit_id);
+	if (state_transaction(ctx->st, write_page_wake, &w, eb) != IF_OK)
+		return eb->code;
+	ctx->round_woken += w.woken;
+	ctx->round_rows += n;
+	return IF_OK;
+}
+
+/* Whether the round has listed enough: the pass is full, or its rows. */
+static bool
+round_full(const struct run_ctx *ctx)
+{
+	return ctx->round_woken >= ctx->round_room ||
+	       ctx->round_rows >= ctx->round_rows_max;
+}
+
+/*
+ * Lists HIT type t's Reviewable HITs from where the last round stopped,
+ * a page at a time, until the round is full or the list ends, waking
+ * the images of each page's HITs.  *store_failed tells an error of our
+ * own state (in cause) from a failed listing.
+ */
+static int
+list_type(struct run_ctx *ctx, size_t t, int64_t now, bool *store_failed,
+	  struct errbuf *cause)
+{
+	const char *type = ctx->round_types[t];
+	bool restarted = false;
+	size_t listed = 0;
+	int pages = 0;
+
+	*store_failed = false;
+	while (!round_full(ctx)) {
+		struct poll_cursor *cur = cursor_of(ctx, type);
+		char token[sizeof(cur->token)], next[sizeof(cur->token)];
+		struct mturk_hit *hits = NULL;
+		enum mturk_fault fault;
+		size_t n = 0;
+		int rc;
+
+		if (cur == NULL)
+			return err_set(cause, IF_ERUNTIME,
+				       "ListReviewableHITs: out of memory");
+		snprintf(token, sizeof(token), "%s", cur->token);
+		run_pass_unlock(ctx);
+		mturk_client_fault_reset(run_client(ctx));
+		rc = mturk_list_reviewable_hits_page(
+			run_client(ctx), type, "Reviewable", token, 100,
+			&hits, &n, next, sizeof(next), cause);
+		fault = mturk_client_fault(run_client(ctx));
+		run_pass_lock(ctx);
+		ctx->api_calls++;
+		pages++;
+		/* The cursors may have moved while the lock was let go. */
+		cur = cursor_of(ctx, type);
+		if (cur == NULL) {
 			free(hits);
 			return err_set(cause, IF_ERUNTIME,
 				       "ListReviewableHITs: out of memory");
 		}
-		ctx->reviewable = grown;
-		for (size_t i = 0; i < n; i++)
-			snprintf(ctx->reviewable[ctx->nreviewable++], ID_MAX,
-				 "%s", hits[i].hit_id);
+		if (rc != IF_OK) {
+			/*
+			 * Whether the service keeps a token, and for how
+			 * long, is nowhere on record: after any failure of
+			 * a page asked for with one, the next listing
+			 * starts again from the first page; at once, once,
+			 * when the service refused the request.
+			 */
+			cur->token[0] = '\0';
+			if (token[0] == '\0' || restarted ||
+			    fault != MTURK_FAULT_REQUEST)
+				return rc;
+			log_info("%s: poll: ListReviewableHITs refused the "
+				 "page token of HIT type %s; listing it again "
+				 "from the first page: %s",
+				 ctx->exp->name, type, cause->msg);
+			err_init(cause);
+			restarted = true;
+			continue;
+		}
+		/* Only the absence of a token ends the list. */
+		if (strcmp(next, token) == 0 && next[0] != '\0') {
+			log_warnx("%s: poll: ListReviewableHITs repeated the "
+				  "page token of HIT type %s; listing it again "
+				  "from the first page next time",
+				  ctx->exp->name, type);
+			next[0] = '\0';
+		}
+		snprintf(cur->token, sizeof(cur->token), "%s", next);
+		rc = page_take(ctx, hits, n, now, cause);
+		free(hits);
+		listed += n;
+		if (rc != IF_OK) {
+			*store_failed = true;
+			return rc;
+		}
+		if (next[0] == '\0')
+			break; /* the end: the next round starts again */
 	}
-	free(hits);
+	log_debug("%s: poll: HIT type %s: %zu Reviewable (%d page%s)",
+		  ctx->exp->name, type, listed, pages, pages == 1 ? "" : "s");
 	return IF_OK;
 }
 
-/* One type's listing (run_pool_each: the types' listings go at once). */
+/*
+ * One type's listing (run_pool_each: the types' listings go at once);
+ * arg: the round's now.
+ */
 static int
 job_list_type(struct run_ctx *ctx, size_t t, void *arg, struct errbuf *eb)
 {
 	struct errbuf cause = {0};
+	bool store_failed = false;
 
-	(void)arg;
-	(void)eb;
-	if (list_type(ctx, ctx->round_types[t], &cause) == IF_OK)
+	if (list_type(ctx, t, *(const int64_t *)arg, &store_failed,
+		      &cause) == IF_OK) {
 		ctx->round_listed[t] = 1;
-	else
-		log_warnx("%s: poll: ListReviewableHITs for HIT type %s "
-			  "failed; its HITs are polled one by one this time: "
-			  "%s",
-			  ctx->exp->name, ctx->round_types[t], cause.msg);
+		return IF_OK;
+	}
+	if (store_failed)
+		return err_set(eb, cause.code, "%s", cause.msg);
+	log_warnx("%s: poll: ListReviewableHITs for HIT type %s failed; its "
+		  "HITs are polled one by one this time: %s",
+		  ctx->exp->name, ctx->round_types[t], cause.msg);
 	return IF_OK;
 }
 
@@ -198,64 +413,88 @@ round_types_read(struct run_ctx *ctx, struct errbuf *eb)
 	}
 }
 
-/* The round's wake-ups, in one transaction (state_transaction). */
-static int
-write_wake(struct state *st, void *arg, struct errbuf *eb)
-{
-	struct run_ctx *ctx = arg;
-	int64_t now = ctx->now(ctx->now_arg);
-	size_t woken = 0, all = 0;
+/* The WAIT images of the types whose listing failed, due at now. */
+struct failed_wake {
+	struct run_ctx *ctx;
+	int64_t now;
+};
 
-	if (store_images_wake_hits(st, (const char(*)[ID_MAX])ctx->reviewable,
-				   ctx->nreviewable, now, &woken,
-				   eb) != IF_OK)
-		return eb->code;
-	all += woken;
+static int
+write_wake_failed(struct state *st, void *arg, struct errbuf *eb)
+{
+	const struct failed_wake *w = arg;
+	struct run_ctx *ctx = w->ctx;
+	int64_t now = w->now;
+	size_t woken = 0;
+
 	for (size_t t = 0; t < ctx->nround_types; t++) {
 		if (ctx->round_listed[t])
 			continue;
 		if (store_images_wake_type(st, ctx->round_types[t], now,
 					   &woken, eb) != IF_OK)
 			return eb->code;
-		all += woken;
+		if (woken > 0)
+			log_debug("%s: poll: %zu waiting image%s of HIT type "
+				  "%s due now",
+				  ctx->exp->name, woken, woken == 1 ? "" : "s",
+				  ctx->round_types[t]);
 	}
-	if (all > 0)
-		log_debug("%s: poll: %zu waiting image%s due now",
-			  ctx->exp->name, all, all == 1 ? "" : "s");
 	return IF_OK;
 }
 
 int
-poll_round_begin(struct run_ctx *ctx, int64_t now, struct errbuf *eb)
+poll_round_begin(struct run_ctx *ctx, int64_t now, size_t pass_max,
+		 size_t *take, struct errbuf *eb)
 {
 	int64_t open = 0, total = 0;
+	size_t due = 0;
 	int rc = IF_OK;
 
 	poll_round_end(ctx);
+	*take = pass_max;
 	if (store_hit_counts(ctx->st, &open, &total, eb) != IF_OK)
 		return eb->code;
 	if (open == 0)
 		return IF_OK; /* nothing to poll: no round */
 	/* Not yet, unless an image waits on a HIT no round has seen. */
 	if (now < ctx->poll_round_at) {
-		bool due = false;
+		bool wait_due = false;
 
-		if (store_wait_due(ctx->st, now, &due, eb) != IF_OK)
+		if (store_wait_due(ctx->st, now, &wait_due, eb) != IF_OK)
 			return eb->code;
-		if (!due)
+		if (!wait_due)
 			return IF_OK;
 	}
+	/* The images due already fill the pass: no listing this time. */
+	if (store_images_due_count(ctx->st, now, pass_max, &due, eb) != IF_OK)
+		return eb->code;
+	if (due >= pass_max)
+		return IF_OK;
 	/* An empty set, not NULL: the round is under way. */
 	ctx->reviewable = calloc(1, sizeof(*ctx->reviewable));
 	if (ctx->reviewable == NULL)
 		return err_set(eb, IF_ERUNTIME, "out of memory");
+	ctx->round_room = pass_max - due;
+	ctx->round_rows_max = pass_max;
+	ctx->round_woken = 0;
+	ctx->round_rows = 0;
 	/* 1. The HIT types of the open HITs. */
 	if (round_types_read(ctx, eb) != IF_OK) {
 		rc = eb->code;
 		goto out;
 	}
-	/* 2. One listing per type, at once (pool.c). */
-	if (run_pool_each(ctx, ctx->nround_types, job_list_type, NULL, eb) !=
+	if (cursors_of_endpoint(ctx, eb) != IF_OK) {
+		rc = eb->code;
+		goto out;
+	}
+	cursors_keep_round_types(ctx);
+	for (size_t t = 0; t < ctx->nround_types; t++)
+		if (cursor_of(ctx, ctx->round_types[t]) == NULL) {
+			rc = err_set(eb, IF_ERUNTIME, "out of memory");
+			goto out;
+		}
+	/* 2-3. Each type's listing, the types at once (pool.c). */
+	if (run_pool_each(ctx, ctx->nround_types, job_list_type, &now, eb) !=
 	    IF_OK) {
 		rc = eb->code;
 		goto out;
@@ -263,10 +502,21 @@ poll_round_begin(struct run_ctx *ctx, int64_t now, struct errbuf *eb)
 	if (ctx->nreviewable > 1)
 		qsort(ctx->reviewable, ctx->nreviewable,
 		      sizeof(ctx->reviewable[0]), id_cmp);
-	/* 3. The images of the HITs listed (or of a failed type) due now. */
-	rc = state_transaction(ctx->st, write_wake, ctx, eb);
-	if (rc == IF_OK)
+	if (ctx->round_woken > 0)
+		log_debug("%s: poll: %zu HIT%s listed, %zu waiting image%s "
+			  "due now",
+			  ctx->exp->name, ctx->round_rows,
+			  ctx->round_rows == 1 ? "" : "s", ctx->round_woken,
+			  ctx->round_woken == 1 ? "" : "s");
+	/* The images of a type whose listing failed: due now. */
+	rc = state_transaction(ctx->st, write_wake_failed,
+			       &(struct failed_wake){ctx, now}, eb);
+	if (rc == IF_OK) {
 		ctx->poll_round_at = now + ctx->exp->mturk.poll_interval;
+		/* Every image a listing woke is stepped in this pass. */
+		if (due + ctx->round_woken > pass_max)
+			*take = due + ctx->round_woken;
+	}
 out:
 	if (rc != IF_OK)
 		poll_round_end(ctx);

@@ -8,6 +8,7 @@
  * or changes and a handful of index pages besides:
  *
  *   store_images_due         the images due by now, soonest first;
+ *   store_images_due_count   how many, counted up to a pass's worth;
  *   store_wait_due           whether a WAIT image is due by now;
  *   store_hit_types_after    the HIT types of the open HITs, one seek
  *                            each (a loose scan of hits_open_types);
@@ -41,6 +42,33 @@ store_images_due(struct state *st, int64_t now, size_t max,
 	sqlite3_bind_int64(stmt, 1, max < INT64_MAX ? (int64_t)max : INT64_MAX);
 	sqlite3_bind_int64(stmt, 2, now);
 	return store_images_read_all(st, stmt, out, n, eb);
+}
+
+int
+store_images_due_count(struct state *st, int64_t now, size_t max,
+		       size_t *n, struct errbuf *eb)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	*n = 0;
+	/* store_images_due's range, counted no further than max rows. */
+	if (prepare(st,
+		    "SELECT count(*) FROM (SELECT 1 FROM images "
+		    "WHERE state NOT IN ('done', 'failed') "
+		    "AND next_at <= ?2 LIMIT ?1)",
+		    &stmt, eb) != IF_OK)
+		return eb->code;
+	sqlite3_bind_int64(stmt, 1, max < INT64_MAX ? (int64_t)max : INT64_MAX);
+	sqlite3_bind_int64(stmt, 2, now);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*n = (size_t)sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW)
+		return err_set(eb, IF_ERUNTIME, "%s: %s", state_path(st),
+			       sqlite3_errmsg(state_db(st)));
+	return IF_OK;
 }
 
 int

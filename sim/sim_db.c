@@ -159,33 +159,43 @@ static const char *const lookup_sql[SIM_DB_LOOKUPS] = {
  * still take - not the study.  Two are walks by nature, each a range of
  * seq from a cursor: ListHITs' pages (its NextToken is the seq of the
  * last HIT given) and the lab list (every open HIT, the page shows them
- * all), which reads the table once from its oldest row.
+ * all), which reads the table once from its oldest row.  The Reviewable
+ * and Reviewing lists page with the same cursor (seq > :after).
  */
 static const char *const query_sql[SIM_DB_QUERIES] = {
 	[SIM_DB_LIVE] = "SELECT seq, id FROM hit_index WHERE deleted = 0 "
 			"AND seq > :after ORDER BY seq "
 			"LIMIT :limit OFFSET :offset",
+	/*
+	 * The Reviewable and Reviewing lists page with a cursor (seq >
+	 * :after; :offset only for an older offset token).  The inner
+	 * select reads the index alone (its entries hold seq), so the rows
+	 * before the cursor and the sort cost index entries, never a
+	 * table row; the page's own rows are read by seq.
+	 */
 	[SIM_DB_REVIEWABLE] =
-		"SELECT seq, id FROM hit_index "
+		"SELECT seq, id FROM hit_index WHERE seq IN ("
+		"SELECT seq FROM hit_index "
 		"INDEXED BY hit_index_reviewable WHERE deleted = 0 AND "
-		"reviewing = 0 AND reviewable_from <= :now "
-		"ORDER BY seq LIMIT :limit OFFSET :offset",
+		"reviewing = 0 AND reviewable_from <= :now AND seq > :after "
+		"ORDER BY seq LIMIT :limit OFFSET :offset) ORDER BY seq",
 	[SIM_DB_REVIEWABLE_TYPE] =
-		"SELECT seq, id FROM hit_index "
+		"SELECT seq, id FROM hit_index WHERE seq IN ("
+		"SELECT seq FROM hit_index "
 		"INDEXED BY hit_index_type WHERE deleted = 0 AND "
 		"reviewing = 0 AND type_id = :type AND "
-		"reviewable_from <= :now "
-		"ORDER BY seq LIMIT :limit OFFSET :offset",
+		"reviewable_from <= :now AND seq > :after "
+		"ORDER BY seq LIMIT :limit OFFSET :offset) ORDER BY seq",
 	[SIM_DB_REVIEWING] =
 		"SELECT seq, id FROM hit_index "
 		"INDEXED BY hit_index_reviewing WHERE deleted = 0 AND "
-		"reviewing = 1 AND reviewable_from <= :now "
+		"reviewing = 1 AND reviewable_from <= :now AND seq > :after "
 		"ORDER BY seq LIMIT :limit OFFSET :offset",
 	[SIM_DB_REVIEWING_TYPE] =
 		"SELECT seq, id FROM hit_index "
 		"INDEXED BY hit_index_reviewing WHERE deleted = 0 AND "
 		"reviewing = 1 AND type_id = :type AND "
-		"reviewable_from <= :now "
+		"reviewable_from <= :now AND seq > :after "
 		"ORDER BY seq LIMIT :limit OFFSET :offset",
 	[SIM_DB_OPEN] = "SELECT seq, id FROM hit_index WHERE deleted = 0 AND "
 			"expiration_ms > :now AND seq > :after "

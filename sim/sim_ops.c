@@ -898,13 +898,14 @@ op_list_reviewable_hits(struct sim_store *st, json_t *req, json_t **resp,
 	struct sim_db_hits_args args;
 	enum sim_db_query q;
 	size_t start, max;
-	int64_t now = sim_store_now_ms(st);
+	int64_t now = sim_store_now_ms(st), after, last = 0;
 	json_t *items;
 	bool more;
+	char tok[32];
 
 	if (get_str(st, req, "HITTypeId", false, &type, err) != 0 ||
 	    get_str(st, req, "Status", false, &status, err) != 0 ||
-	    page_args(st, req, &start, &max, err) != 0)
+	    page_args_at(st, req, &start, &after, &max, err) != 0)
 		return -1;
 	/* The model's ReviewableHITStatus enum; Reviewable by default. */
 	if (status == NULL)
@@ -919,15 +920,27 @@ op_list_reviewable_hits(struct sim_store *st, json_t *req, json_t **resp,
 				status);
 	memset(&args, 0, sizeof(args));
 	args.offset = start;
+	args.after_seq = after;
 	args.type_id = type;
 	if (strcmp(status, "Reviewable") == 0)
 		q = type != NULL ? SIM_DB_REVIEWABLE_TYPE : SIM_DB_REVIEWABLE;
 	else
 		q = type != NULL ? SIM_DB_REVIEWING_TYPE : SIM_DB_REVIEWING;
-	if (hits_page(st, q, &args, max, now, &items, &more, NULL, err) != 0)
+	if (hits_page(st, q, &args, max, now, &items, &more, &last, err) != 0)
 		return -1;
 	*resp = json_object();
-	page_finish(*resp, "HITs", items, start + max, more);
+	page_finish(*resp, "HITs", items, 0, false);
+	/*
+	 * As ListHITs: the next page starts after the last HIT given, so a
+	 * HIT that leaves the list between pages (moved to Reviewing, say)
+	 * makes none after it skipped, and a page deep into the list costs
+	 * its own HITs.  An offset token ("p") of an older server still
+	 * reads from its offset.
+	 */
+	if (more) {
+		snprintf(tok, sizeof(tok), "k%lld", (long long)last);
+		json_object_set_new(*resp, "NextToken", json_string(tok));
+	}
 	return 0;
 }
 

@@ -255,9 +255,12 @@ struct sim_db_hits_args {
 	int64_t since_ms;      /* SIM_DB_SINCE */
 	const char *type_id;   /* the _TYPE queries */
 	const char *worker_id; /* SIM_DB_TAKEABLE */
-	/* SIM_DB_LIVE, SIM_DB_OPEN, SIM_DB_TAKEABLE: seq > it */
+	/*
+	 * SIM_DB_LIVE, SIM_DB_OPEN, SIM_DB_TAKEABLE and the Reviewable
+	 * and Reviewing lists: seq > it (a page's cursor)
+	 */
 	int64_t after_seq;
-	size_t offset;	       /* the others: rows skipped */
+	size_t offset; /* LIVE and the lists: rows skipped (offset token) */
 	size_t limit;	       /* out has room for limit */
 };
 

@@ -1,9 +1,10 @@
 /*
  * The state's work of a daemon pass does not grow with the study (issue
  * 15), counted in SQLite VM steps (never time): the queries of a pass
- * (daemon/store_poll.c: the images due, the poll round's HIT types and
- * wake-ups; the counts of progress) and Prolific's per-submission
- * queries (store_hits_open_at, store_prolific_committed_cents) cost the
+ * (daemon/store_poll.c: the images due and their count, the poll
+ * round's HIT types and wake-ups; the counts of progress) and
+ * Prolific's per-submission queries (store_hits_open_at,
+ * store_prolific_committed_cents) cost the
  * same with 100 images as with 2,000, when as many are due or changed;
  * each one's plan (EXPLAIN QUERY PLAN of the very SQL the store ran) goes
  * through its index; a state made before the indexes gets them.
@@ -116,6 +117,7 @@ study(struct state *st, int n)
 /* The work of a pass's queries on a study of n images, one per query. */
 enum query {
 	Q_DUE,
+	Q_DUE_COUNT,
 	Q_WAIT_DUE,
 	Q_TYPES,
 	Q_WAKE,
@@ -126,7 +128,8 @@ enum query {
 	NQUERIES
 };
 static const char *const query_names[NQUERIES] = {
-	"store_images_due",	  "store_wait_due",
+	"store_images_due",	  "store_images_due_count",
+	"store_wait_due",
 	"store_hit_types_after",  "store_images_wake_hits",
 	"store_images_wake_type", "store_hits_open_at",
 	"store_prolific_committed_cents", "progress (counts)",
@@ -156,6 +159,15 @@ work_at(int n, uint64_t work[NQUERIES])
 	for (size_t i = 0; i < len; i++)
 		assert_int_equal(list[i].seq, n / 2 + (int)i);
 	free(list);
+	/* Counted up to a pass's worth: the poll round's room. */
+	assert_int_equal(store_images_due_count(f->st, 50, 1000, &len, &eb),
+			 IF_OK);
+	work[Q_DUE_COUNT] = steps_take();
+	assert_int_equal(len, DUE);
+	assert_int_equal(store_images_due_count(f->st, 50, 2, &len, &eb),
+			 IF_OK);
+	steps_take();
+	assert_int_equal(len, 2);
 	assert_int_equal(store_wait_due(f->st, 50, &found, &eb), IF_OK);
 	work[Q_WAIT_DUE] = steps_take();
 	assert_true(found);
@@ -265,6 +277,9 @@ test_plans_use_the_indexes(void **state)
 			 IF_OK);
 	free(list);
 	assert_plan(f->st, "store_images_due", "images_pending");
+	assert_int_equal(store_images_due_count(f->st, 50, 1000, &n, &eb),
+			 IF_OK);
+	assert_plan(f->st, "store_images_due_count", "images_pending");
 	assert_int_equal(store_wait_due(f->st, 50, &found, &eb), IF_OK);
 	assert_plan(f->st, "store_wait_due", "images_pending");
 	assert_int_equal(store_hit_types_after(f->st, "", type, sizeof(type),

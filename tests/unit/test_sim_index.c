@@ -1087,6 +1087,111 @@ test_list_hits_cursor(void **state)
 	fixture_free(f);
 }
 
+/* One page of ListReviewableHITs of type (and status, "" or ",..."). */
+static json_t *
+reviewable_page(struct fixture *f, const char *type, const char *extra,
+		int max, const char *tok, bool ok)
+{
+	char req[512];
+
+	snprintf(req, sizeof(req),
+		 "{\"HITTypeId\":\"%s\",\"MaxResults\":%d%s%s%s%s}", type,
+		 max, extra, tok[0] != '\0' ? ",\"NextToken\":\"" : "", tok,
+		 tok[0] != '\0' ? "\"" : "");
+	return call(f, "ListReviewableHITs", req, ok);
+}
+
+/* HIT k of a page's HITs. */
+static const char *
+page_hit(json_t *r, size_t k)
+{
+	return json_string_value(json_object_get(
+		json_array_get(json_object_get(r, "HITs"), k), "HITId"));
+}
+
+/* Moves HIT i to Reviewing: it leaves the Reviewable list. */
+static void
+review(struct fixture *f, size_t i)
+{
+	char req[128];
+
+	snprintf(req, sizeof(req), "{\"HITId\":\"%s\"}", f->ids[i]);
+	json_decref(call(f, "UpdateHITReviewStatus", req, true));
+}
+
+/*
+ * ListReviewableHITs pages with a cursor, as ListHITs: HITs that leave
+ * the list between two pages (moved to Reviewing by a poll round) make
+ * none after them skipped, which an offset would; an offset token of an
+ * older server still reads from its offset; a token that is neither is
+ * refused.  The Reviewing list pages the same way.
+ */
+static void
+test_list_reviewable_cursor(void **state)
+{
+	struct fixture *f = fixture_new(true, false, false);
+	char type[SIM_ID_LEN + 1], tok[64];
+	json_t *r;
+
+	(void)state;
+	for (int i = 0; i < 25; i++)
+		create_hit(f, 0, 1, 60);
+	f->now_ms += 61000; /* all expired without answers: Reviewable */
+	type_of(f, 0, type, sizeof(type));
+	r = reviewable_page(f, type, "", 10, "", true);
+	assert_int_equal(json_array_size(json_object_get(r, "HITs")), 10);
+	assert_string_equal(page_hit(r, 0), f->ids[0]);
+	assert_string_equal(page_hit(r, 9), f->ids[9]);
+	snprintf(tok, sizeof(tok), "%s",
+		 json_string_value(json_object_get(r, "NextToken")));
+	assert_int_equal(tok[0], 'k');
+	assert_true(strlen(tok) >= 1 && strlen(tok) <= 255);
+	json_decref(r);
+	/* One HIT of page one and the first of page two leave the list. */
+	review(f, 0);
+	review(f, 10);
+	r = reviewable_page(f, type, "", 10, tok, true);
+	assert_int_equal(json_array_size(json_object_get(r, "HITs")), 10);
+	/* An offset of 10 would start at the 13th HIT, skipping the 12th. */
+	assert_string_equal(page_hit(r, 0), f->ids[11]);
+	assert_string_equal(page_hit(r, 9), f->ids[20]);
+	snprintf(tok, sizeof(tok), "%s",
+		 json_string_value(json_object_get(r, "NextToken")));
+	json_decref(r);
+	r = reviewable_page(f, type, "", 10, tok, true);
+	assert_int_equal(json_array_size(json_object_get(r, "HITs")), 4);
+	assert_string_equal(page_hit(r, 3), f->ids[24]);
+	assert_null(json_object_get(r, "NextToken"));
+	json_decref(r);
+	/* An older offset token: the 11th of the list as it is now. */
+	r = reviewable_page(f, type, "", 5, "p10", true);
+	assert_int_equal(json_array_size(json_object_get(r, "HITs")), 5);
+	assert_string_equal(page_hit(r, 0), f->ids[12]);
+	snprintf(tok, sizeof(tok), "%s",
+		 json_string_value(json_object_get(r, "NextToken")));
+	assert_int_equal(tok[0], 'k');
+	json_decref(r);
+	/* Its next page follows on by the cursor. */
+	r = reviewable_page(f, type, "", 5, tok, true);
+	assert_string_equal(page_hit(r, 0), f->ids[17]);
+	json_decref(r);
+	/* The Reviewing list: the two reviewed, one a page. */
+	r = reviewable_page(f, type, ",\"Status\":\"Reviewing\"", 1, "", true);
+	assert_string_equal(page_hit(r, 0), f->ids[0]);
+	snprintf(tok, sizeof(tok), "%s",
+		 json_string_value(json_object_get(r, "NextToken")));
+	json_decref(r);
+	r = reviewable_page(f, type, ",\"Status\":\"Reviewing\"", 1, tok,
+			    true);
+	assert_string_equal(page_hit(r, 0), f->ids[10]);
+	assert_null(json_object_get(r, "NextToken"));
+	json_decref(r);
+	/* Neither a cursor nor an offset: refused. */
+	assert_null(reviewable_page(f, type, "", 10, "kx", false));
+	assert_null(reviewable_page(f, type, "", 10, "zz", false));
+	fixture_free(f);
+}
+
 int
 main(void)
 {
@@ -1104,6 +1209,7 @@ main(void)
 		cmocka_unit_test(test_inline_values_read),
 		cmocka_unit_test(test_lookups_use_indexes),
 		cmocka_unit_test(test_list_hits_cursor),
+		cmocka_unit_test(test_list_reviewable_cursor),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -201,6 +201,7 @@ rig_new(void)
 static void
 rig_free(struct rig *r)
 {
+	poll_cursors_free(&r->ctx);
 	img_renderer_free(r->ctx.renderer);
 	mturk_image_host_free(r->ctx.host);
 	mturk_client_free(r->ctx.client);
@@ -223,7 +224,11 @@ rig_restart(struct rig *r)
 	r->ctx.poll_round_at = 0;
 	r->ctx.halt_cleared = false;
 	poll_round_end(&r->ctx);
+	poll_cursors_free(&r->ctx);
 }
+
+/* As engine.c's PASS_IMAGES_MAX: room for every image of the rig. */
+#define RIG_PASS_MAX 1000
 
 /*
  * One pass of run's loop: the poll round, each due image as far as it
@@ -234,12 +239,13 @@ static int
 rig_pass(struct rig *r, bool *final, struct errbuf *eb)
 {
 	struct image_rec *list = NULL;
-	size_t n = 0, nfinal = 0;
+	size_t n = 0, nfinal = 0, take = 0;
 	int rc;
 
 	*final = false;
 	/* As engine_pass: the round wakes its images before they are read. */
-	if (poll_round_begin(&r->ctx, r->now, eb) != IF_OK)
+	if (poll_round_begin(&r->ctx, r->now, RIG_PASS_MAX, &take, eb) !=
+	    IF_OK)
 		return eb->code;
 	if (store_images_list(r->ctx.st, &list, &n, eb) != IF_OK) {
 		poll_round_end(&r->ctx);
