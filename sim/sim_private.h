@@ -308,6 +308,15 @@ int sim_db_next_reviewable(struct sim_db *db, int64_t now_ms,
 uint64_t sim_db_steps_take(struct sim_db *db);
 /* Query q's SQL (tests read its plan). */
 const char *sim_db_query_sql(enum sim_db_query q);
+/*
+ * Test hooks.  sim_db_fail_reads: with fail, after `after` more reads
+ * every read of a record, a lookup or a query fails (IF_ERUNTIME) as an
+ * I/O error of the file would, until called again without fail; writes
+ * pass.  sim_db_busy_timeout: how long a write waits for another
+ * connection's lock (5 s unless a test shortens it).
+ */
+void sim_db_fail_reads(struct sim_db *db, bool fail, unsigned long after);
+void sim_db_busy_timeout(struct sim_db *db, int ms);
 /* Opened from version 1 or 2: the index rows are to be written once. */
 bool sim_db_needs_reindex(const struct sim_db *db);
 void sim_db_reindexed(struct sim_db *db);
