@@ -931,7 +931,7 @@ sim_db_ids(struct sim_db *d, enum sim_db_lookup q, const char *key,
 	   size_t klen, struct sim_db_ids *out, struct errbuf *eb)
 {
 	sqlite3_stmt *s;
-	int step;
+	int step = SQLITE_DONE;
 
 	out->n = 0;
 	if ((int)q < 0 || q >= SIM_DB_LOOKUPS)
@@ -943,7 +943,8 @@ sim_db_ids(struct sim_db *d, enum sim_db_lookup q, const char *key,
 	if (sqlite3_bind_text(s, 1, key, (int)klen, SQLITE_STATIC) !=
 	    SQLITE_OK)
 		return db_error(d, eb, IF_ERUNTIME, "looking up");
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((out->max == 0 || out->n < out->max) &&
+	       (step = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(s, 0);
 
 		if (out->n == out->cap) {
@@ -966,7 +967,7 @@ sim_db_ids(struct sim_db *d, enum sim_db_lookup q, const char *key,
 	d->steps += (uint64_t)sqlite3_stmt_status(
 		s, SQLITE_STMTSTATUS_VM_STEP, 1);
 	sqlite3_reset(s);
-	if (step != SQLITE_DONE)
+	if (step != SQLITE_DONE && step != SQLITE_ROW)
 		return err_set(eb, IF_ERUNTIME, "%s: looking up: %s", d->path,
 			       sqlite3_errstr(step));
 	return IF_OK;

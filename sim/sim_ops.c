@@ -361,7 +361,8 @@ op_associate_qualification(struct sim_store *st, json_t *req, json_t **resp,
 		return sim_fail(st, err, 400, "RequestError",
 				"WorkerDoesNotExist",
 				"Worker %.64s does not exist.", worker);
-	g = sim_find_grant(st, qid, worker);
+	if (sim_find_grant(st, qid, worker, &g) != 0)
+		return fail_unreadable(st, err);
 	if (g != NULL) {
 		sim_touch_grant(st, g);
 	} else {
@@ -628,7 +629,8 @@ get_hit_arg(struct sim_store *st, json_t *req, struct hit **out,
 
 	if (get_str(st, req, "HITId", true, &id, err) != 0)
 		return -1;
-	*out = sim_find_hit(st, id);
+	if (sim_find_hit(st, id, out) != 0)
+		return fail_unreadable(st, err);
 	if (*out == NULL || (*out)->deleted)
 		return sim_fail(st, err, 400, "RequestError", "HITDoesNotExist",
 				"Hit %.64s does not exist.", id);
@@ -676,13 +678,14 @@ hits_page(struct sim_store *st, enum sim_db_query q,
 	*more = n > max;
 	*items = json_array();
 	for (size_t i = 0; i < n && i < max; i++) {
-		struct hit *h = sim_find_hit(st, refs[i].id);
+		struct hit *h = NULL;
+		int found = sim_find_hit(st, refs[i].id, &h);
 
 		if (last_seq != NULL)
 			*last_seq = refs[i].seq;
-		if (h == NULL ||
+		if (found != 0 || h == NULL ||
 		    json_array_append_new(*items, hit_json(st, h, now)) != 0) {
-			if (h == NULL)
+			if (found == 0 && h == NULL)
 				log_warnx("simulator: the HIT index names %s, "
 					  "which the store lacks",
 					  refs[i].id);
@@ -788,8 +791,10 @@ get_asg_arg(struct sim_store *st, json_t *req, struct asg **a, struct hit **h,
 
 	if (get_str(st, req, "AssignmentId", true, &id, err) != 0)
 		return -1;
-	*a = sim_find_asg(st, id);
-	*h = *a != NULL ? sim_find_hit(st, (*a)->hit_id) : NULL;
+	*h = NULL;
+	if (sim_find_asg(st, id, a) != 0 ||
+	    (*a != NULL && sim_find_hit(st, (*a)->hit_id, h) != 0))
+		return fail_unreadable(st, err);
 	if (*a != NULL && *h != NULL)
 		*s = sim_asg_settle(st, *a, *h, sim_store_now_ms(st));
 	if (*a == NULL || *h == NULL || !sim_asg_listed(*s))
@@ -1147,8 +1152,10 @@ sim_store_put_object(struct sim_store *st, const char *path, const void *data,
 		 content_type != NULL ? content_type
 				      : "application/octet-stream");
 	pthread_mutex_lock(&st->mu);
-	o = sim_find_object(st, path, strlen(path));
-	ct = sim_intern(st, type);
+	/* One that cannot be read is not replaced as if it were new. */
+	ct = sim_find_object(st, path, strlen(path), &o) == 0
+		     ? sim_intern(st, type)
+		     : NULL;
 	if (ct == NULL) {
 		sim_store_unlock(st);
 		free(copy);
@@ -1180,40 +1187,45 @@ sim_store_put_object(struct sim_store *st, const char *path, const void *data,
 
 int
 sim_store_get_object(struct sim_store *st, const char *path, char **data,
-		     size_t *len, char *content_type, size_t ctlen)
+		     size_t *len, char *content_type, size_t ctlen,
+		     bool *found)
 {
+	struct object *o;
+	struct errbuf eb;
+	char *body = NULL;
 	int rc = -1;
 
 	*data = NULL;
 	*len = 0;
+	*found = false;
 	pthread_mutex_lock(&st->mu);
-	for (struct object *o = sim_find_object(st, path, strlen(path));
-	     o != NULL; o = NULL) {
-		if (!o->resident) {
-			/* Saved: its bytes are in the database. */
-			struct errbuf eb;
-			char *body = NULL;
-
-			err_init(&eb);
-			if (sim_db_get(st->db, "objects", o->path, &body, data,
-				       len, &eb) != IF_OK) {
-				log_warnx("simulator: %s", eb.msg);
-				break;
-			}
-			free(body);
-			snprintf(content_type, ctlen, "%s", o->content_type);
-			rc = 0;
-			break;
-		}
-		*data = malloc(o->len + 1);
-		if (*data != NULL) {
-			if (o->len > 0)
-				memcpy(*data, o->data, o->len);
-			*len = o->len;
-			snprintf(content_type, ctlen, "%s", o->content_type);
-			rc = 0;
-		}
+	if (sim_find_object(st, path, strlen(path), &o) != 0)
+		goto out;
+	if (o == NULL) {
+		rc = 0;
+		goto out;
 	}
+	if (!o->resident) {
+		/* Saved: its bytes are in the database. */
+		err_init(&eb);
+		if (sim_db_get(st->db, "objects", o->path, &body, data, len,
+			       &eb) != IF_OK) {
+			log_warnx("simulator: %s", eb.msg);
+			goto out;
+		}
+		free(body);
+	} else {
+		*data = malloc(o->len + 1);
+		if (*data == NULL)
+			goto out;
+		if (o->len > 0)
+			memcpy(*data, o->data, o->len);
+		*len = o->len;
+	}
+	snprintf(content_type, ctlen, "%s", o->content_type);
+	*found = true;
+	rc = 0;
+out:
 	sim_store_unlock(st);
 	return rc;
 }
