@@ -178,6 +178,36 @@ asg_json(struct sim_store *st, struct asg *a, const struct hit *h, int64_t now)
 	return o;
 }
 
+/*
+ * *resp = {name: v, name2: v2} (name2 NULL: none), taking the values; a
+ * value that could not be made (its payload unreadable, logged) is the
+ * service's failure, never an empty answer.
+ */
+static int
+answer_with(struct sim_store *st, json_t **resp, const char *name, json_t *v,
+	    const char *name2, json_t *v2, struct sim_err *err)
+{
+	int rc;
+
+	if (v == NULL || (name2 != NULL && v2 == NULL)) {
+		json_decref(v);
+		json_decref(v2);
+		return fail_unreadable(st, err);
+	}
+	/* json_object_set_new() takes its value even when it fails. */
+	*resp = json_object();
+	rc = json_object_set_new(*resp, name, v);
+	if (name2 != NULL && json_object_set_new(*resp, name2, v2) != 0)
+		rc = -1;
+	if (rc != 0) {
+		json_decref(*resp);
+		*resp = NULL;
+		return sim_fail(st, err, 500, "ServiceFault", NULL,
+				"out of memory");
+	}
+	return 0;
+}
+
 /* ---- paging ------------------------------------------------------------- */
 
 static int
@@ -616,9 +646,9 @@ op_create_hit(struct sim_store *st, json_t *req, bool with_type, json_t **resp,
 	}
 	if (sim_plan_crowd(st, h, err) != 0)
 		return -1;
-	*resp = json_object();
-	json_object_set_new(*resp, "HIT", hit_json(st, h, now));
-	return 0;
+	/* Created and saved: its values are in memory, only memory fails. */
+	return answer_with(st, resp, "HIT", hit_json(st, h, now), NULL, NULL,
+			   err);
 }
 
 static int
@@ -646,10 +676,9 @@ op_get_hit(struct sim_store *st, json_t *req, json_t **resp,
 
 	if (get_hit_arg(st, req, &h, err) != 0)
 		return -1;
-	*resp = json_object();
-	json_object_set_new(*resp, "HIT",
-			    hit_json(st, h, sim_store_now_ms(st)));
-	return 0;
+	return answer_with(st, resp, "HIT",
+			   hit_json(st, h, sim_store_now_ms(st)), NULL, NULL,
+			   err);
 }
 
 /*
@@ -816,10 +845,8 @@ op_get_assignment(struct sim_store *st, json_t *req, json_t **resp,
 
 	if (get_asg_arg(st, req, &a, &h, &s, err) != 0)
 		return -1;
-	*resp = json_object();
-	json_object_set_new(*resp, "Assignment", asg_json(st, a, h, now));
-	json_object_set_new(*resp, "HIT", hit_json(st, h, now));
-	return 0;
+	return answer_with(st, resp, "Assignment", asg_json(st, a, h, now),
+			   "HIT", hit_json(st, h, now), err);
 }
 
 static int
@@ -1102,6 +1129,18 @@ sim_store_call(struct sim_store *st, const char *op, json_t *req,
 		return sim_fail(st, err, 400, "SerializationException", NULL,
 				"The request body must be a JSON object.");
 	pthread_mutex_lock(&st->mu);
+	/*
+	 * What an earlier failed save left is written first, so that the
+	 * records this request adds or changes are its own alone.
+	 */
+	err_init(&eb);
+	if (sim_changes_pending(st) && sim_save_changes(st, &eb) != IF_OK) {
+		log_warnx("simulator: %s: %s", op, eb.msg);
+		sim_store_unlock(st);
+		return sim_fail(st, err, 500, "ServiceFault", NULL,
+				"The simulator could not save its state; try "
+				"again.");
+	}
 	touched_hits = st->ntouched_hits;
 	touched_asgs = st->ntouched_asgs;
 	if (o != NULL)
@@ -1114,8 +1153,15 @@ sim_store_call(struct sim_store *st, const char *op, json_t *req,
 		st->ntouched_hits = touched_hits;
 		st->ntouched_asgs = touched_asgs;
 	}
+	/*
+	 * A request that failed (a read the database refused, memory) may
+	 * have added records half-made - a new HIT without its planned
+	 * workers - that a retry must not find: they leave with the
+	 * working set, unsaved, and the retry starts from the database.
+	 */
+	if (rc != 0 && err->http >= 500)
+		sim_store_evict(st);
 	/* Nothing is answered that is not on disk (see sim_persist.c). */
-	err_init(&eb);
 	if (sim_save_changes(st, &eb) != IF_OK) {
 		log_warnx("simulator: %s: %s", op, eb.msg);
 		json_decref(*resp);
