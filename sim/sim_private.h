@@ -636,6 +636,9 @@ struct sim_store {
 	/* Made resident by sim_asg_load(): dropped after the next save. */
 	struct asg **loaded_asgs;
 	size_t nloaded_asgs;
+	/* The most records resident at once (tests zero it, then read it:
+	 * what one request held, which the trim at its unlock hides). */
+	size_t resident_peak;
 };
 
 /* sim_store.c: the data model. */

@@ -491,6 +491,16 @@ sim_store_resident(const struct sim_store *st)
 	return st->nhits + st->nasgs + st->ngrants + st->nobjects;
 }
 
+/* Keeps resident_peak (a record was just added to the working set). */
+static void
+resident_note(struct sim_store *st)
+{
+	size_t n = sim_store_resident(st);
+
+	if (n > st->resident_peak)
+		st->resident_peak = n;
+}
+
 void
 sim_store_trim(struct sim_store *st)
 {
@@ -760,6 +770,7 @@ sim_hit_adopt(struct sim_store *st, struct hit *h)
 	    sim_vec_push(&st->hits, &st->nhits, h) != 0)
 		return -1;
 	strmap_put(&st->hits_by_id, h->id, strlen(h->id), h);
+	resident_note(st);
 	return 0;
 }
 
@@ -797,6 +808,7 @@ sim_asg_adopt(struct sim_store *st, struct hit *h, struct asg *a)
 		return -1;
 	}
 	strmap_put(&st->asgs_by_id, a->id, strlen(a->id), a);
+	resident_note(st);
 	return 0;
 }
 
@@ -849,6 +861,7 @@ sim_grant_adopt(struct sim_store *st, struct grant *g)
 	    sim_vec_push(&st->grants, &st->ngrants, g) != 0)
 		return -1;
 	strmap_put(&st->grants_by_key, g->key, strlen(g->key), g);
+	resident_note(st);
 	return 0;
 }
 
@@ -1167,6 +1180,7 @@ sim_object_adopt(struct sim_store *st, struct object *o)
 	    sim_vec_push(&st->objects, &st->nobjects, o) != 0)
 		return -1;
 	strmap_put(&st->objects_by_path, o->path, strlen(o->path), o);
+	resident_note(st);
 	return 0;
 }
 

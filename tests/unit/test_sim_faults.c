@@ -526,6 +526,96 @@ test_people_calls_fail_apart(void **state)
 	fixture_free(f);
 }
 
+/* The candidates a participant's next task reads per page (people_pick). */
+#define TAKE_PAGE_MOST 64
+
+/*
+ * A participant passed over by more HITs than SIM_RESIDENT_MAX in a row
+ * (each asks for a qualification they lack) before the one they may
+ * take: one request reads them all, page by page, and holds at most the
+ * bound and a page of them at any moment, not every one passed over.
+ */
+static void
+test_pick_holds_a_page_at_a_time(void **state)
+{
+	struct fixture *f = fixture_new(true);
+	char req[1024], qid[SIM_ID_LEN + 1], last[SIM_ID_LEN + 1];
+	char asg[SIM_ID_LEN + 1], why[256], hit[SIM_ID_LEN + 1], *q = NULL;
+	size_t refused = SIM_RESIDENT_MAX + 4 * TAKE_PAGE_MOST;
+	json_t *r;
+
+	(void)state;
+	r = call_ok(f, "CreateQualificationType",
+		    "{\"Name\":\"q\",\"Description\":\"d\","
+		    "\"QualificationTypeStatus\":\"Active\"}");
+	snprintf(qid, sizeof(qid), "%s",
+		 str_of(r, "QualificationType", "QualificationTypeId"));
+	json_decref(r);
+	for (size_t i = 0; i < refused; i++) {
+		snprintf(req, sizeof(req),
+			 "{\"MaxAssignments\":1,\"LifetimeInSeconds\":3600,"
+			 "\"AssignmentDurationInSeconds\":300,"
+			 "\"Reward\":\"0.10\",\"Title\":\"t\","
+			 "\"Description\":\"d\",\"Question\":\"<q/>\","
+			 "\"RequesterAnnotation\":\"exp/i%zu/1\","
+			 "\"QualificationRequirements\":[{"
+			 "\"QualificationTypeId\":\"%s\","
+			 "\"Comparator\":\"Exists\"}]}",
+			 i, qid);
+		json_decref(call_ok(f, "CreateHIT", req));
+		/* The store's own bound between requests. */
+		assert_true(sim_store_resident(f->st) <= SIM_RESIDENT_MAX);
+	}
+	make_hit(f, 1, "exp/last/1", last, sizeof(last));
+	drop_working_set(f);
+	f->st->resident_peak = 0;
+	assert_int_equal(sim_store_people_take(f->st, "P01", 0, false, asg,
+					       why, sizeof(why)),
+			 0);
+	assert_int_equal(sim_store_people_task(f->st, "P01", asg, &q, hit),
+			 0);
+	assert_non_null(q);
+	free(q);
+	assert_string_equal(hit, last);
+	/* Every one was read (more than the bound), a page at a time. */
+	if (f->st->resident_peak > SIM_RESIDENT_MAX + 2 * TAKE_PAGE_MOST)
+		fail_msg("%zu records resident at once for %zu refusals",
+			 f->st->resident_peak, refused);
+	fixture_free(f);
+}
+
+/*
+ * A client giving thousands of HITs one RequesterAnnotation: a new HIT
+ * of it reads the newest SIM_ANN_HITS_MAX of them (each with its one
+ * assignment), not all; its crowd is planned as before.
+ */
+static void
+test_one_annotation_reads_a_bounded_few(void **state)
+{
+	struct fixture *f = fixture_new(false);
+	char hit[SIM_ID_LEN + 1];
+	size_t many = 5 * SIM_ANN_HITS_MAX;
+	struct hit *h;
+
+	(void)state;
+	for (size_t i = 0; i < many; i++) {
+		make_hit(f, 1, "x/y/1", hit, sizeof(hit));
+		assert_true(sim_store_resident(f->st) <= SIM_RESIDENT_MAX);
+	}
+	drop_working_set(f);
+	f->st->resident_peak = 0;
+	(void)sim_db_steps_take(f->st->db);
+	make_hit(f, 1, "x/y/1", hit, sizeof(hit));
+	/* The new HIT and its worker, and the newest others with theirs. */
+	if (f->st->resident_peak > 2 * (SIM_ANN_HITS_MAX + 1))
+		fail_msg("%zu records read for one CreateHIT among %zu",
+			 f->st->resident_peak, many);
+	assert_int_equal(sim_find_hit(f->st, hit, &h), 0);
+	assert_non_null(h);
+	assert_int_equal(h->nasgs, 1);
+	fixture_free(f);
+}
+
 int
 main(void)
 {
@@ -537,6 +627,8 @@ main(void)
 		cmocka_unit_test(test_grant_fails_as_service_fault),
 		cmocka_unit_test(test_object_read_fails_apart),
 		cmocka_unit_test(test_people_calls_fail_apart),
+		cmocka_unit_test(test_pick_holds_a_page_at_a_time),
+		cmocka_unit_test(test_one_annotation_reads_a_bounded_few),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
