@@ -9,6 +9,7 @@
 
 #include "tests/support/tmpdir.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -59,4 +60,20 @@ tmpdir_free(char *dir)
 		fail_msg("could not remove a scratch directory");
 	}
 	free(dir);
+}
+
+size_t
+tmpdir_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	if (d == NULL)
+		fail_msg("opendir %s: %s", dir, strerror(errno));
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
 }

@@ -5,6 +5,8 @@
 #ifndef INTOFOCUS_TMPDIR_H
 #define INTOFOCUS_TMPDIR_H
 
+#include <stddef.h>
+
 /*
  * A new directory /tmp/intofocus-<tag>.XXXXXX, its path malloc'ed; the
  * test fails when it cannot be made.
@@ -18,5 +20,10 @@ void tmpdir_free(char *dir);
  * line on stderr (for a fixture's teardown).
  */
 int tmpdir_remove(const char *dir);
+/*
+ * How many entries dir holds ("." and ".." aside), as `ls -A | wc -l`
+ * would say; the test fails when it cannot be read.
+ */
+size_t tmpdir_entries(const char *dir);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "config/config.h"
 #include "mturk/mturk.h"
+#include "tests/support/scratch.h"
 
 #include <dirent.h>
 #include <stdlib.h>
@@ -25,51 +26,17 @@
 #define VALID "tests/fixtures/experiments/valid"
 #define IMAGES "tests/fixtures/experiments/images"
 
-struct scratch {
-	char dir[64];
-	char path[128];
-	char top[1024];
-};
-
 static int
 setup(void **state)
 {
-	struct scratch *s = calloc(1, sizeof(*s));
-
-	if (s == NULL)
-		return -1;
-	snprintf(s->dir, sizeof(s->dir), "/tmp/intofocus-cfg.XXXXXX");
-	if (mkdtemp(s->dir) == NULL || getcwd(s->top, sizeof(s->top)) == NULL)
-		return -1;
-	*state = s;
-	return 0;
+	*state = scratch_new("cfg");
+	return *state != NULL ? 0 : -1;
 }
 
 static int
 teardown(void **state)
 {
-	struct scratch *s = *state;
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", s->dir);
-	if (system(cmd) != 0)
-		return -1;
-	free(s);
-	return 0;
-}
-
-/* Writes text to the scratch file name and returns its path. */
-static const char *
-write_yaml(struct scratch *s, const char *name, const char *text)
-{
-	FILE *fp;
-
-	snprintf(s->path, sizeof(s->path), "%s/%s", s->dir, name);
-	fp = fopen(s->path, "w");
-	assert_non_null(fp);
-	fputs(text, fp);
-	fclose(fp);
-	return s->path;
+	return scratch_free(*state);
 }
 
 static struct experiment *
@@ -438,7 +405,7 @@ run_snippet(struct scratch *s, const struct snippet *sn)
 		p = at + 3;
 	}
 	text = buf_steal(&b, NULL);
-	path = write_yaml(s, "snippet.yaml", text);
+	path = scratch_write(s, "snippet.yaml", text);
 	plen = strlen(path);
 	if (sn->first == NULL) {
 		if (exp_load(path, &e, &errs, &eb) != IF_OK)
@@ -620,9 +587,10 @@ test_snippets(void **state)
 			at = strstr(sn.yaml, "IMG");
 			snprintf(yaml, sizeof(yaml), "%.*s%s%s",
 				 (int)(at - sn.yaml), sn.yaml, img, at + 3);
-			assert_int_equal(exp_load(write_yaml(s, "n.yaml", yaml),
-						  &e, &errs, &eb),
-					 IF_EINPUT);
+			assert_int_equal(
+				exp_load(scratch_write(s, "n.yaml", yaml), &e,
+					 &errs, &eb),
+				IF_EINPUT);
 			assert_int_equal(errs.n, sn.count);
 			assert_non_null(strstr(errs.msgs[0],
 					       "box [7, 5, 2, 1] is not inside "
@@ -647,8 +615,8 @@ test_many_errors_capped(void **state)
 	buf_append_str(&b, HEAD HIT "images: []\n");
 	for (int i = 0; i < 300; i++)
 		buf_printf(&b, "unknown%d: 1\n", i);
-	assert_int_equal(exp_load(write_yaml(s, "many.yaml", b.data), &e, &errs,
-				  &eb),
+	assert_int_equal(exp_load(scratch_write(s, "many.yaml", b.data), &e,
+				  &errs, &eb),
 			 IF_EINPUT);
 	assert_int_equal(errs.n, 300);
 	assert_int_equal(errs.nmsgs, EXP_ERRORS_MAX);
@@ -676,8 +644,8 @@ test_unreadable(void **state)
 	while (b.len <= EXP_FILE_MAX)
 		buf_append_str(&b, "# padding padding padding padding\n");
 	err_init(&eb);
-	assert_int_equal(exp_load(write_yaml(s, "big.yaml", b.data), &e, NULL,
-				  &eb),
+	assert_int_equal(exp_load(scratch_write(s, "big.yaml", b.data), &e,
+				  NULL, &eb),
 			 IF_EINPUT);
 	assert_non_null(strstr(eb.msg, "larger than the limit"));
 	buf_cleanup(&b);
@@ -784,7 +752,7 @@ load_variant(struct scratch *s, const char *name, const char *from,
 			 img, at + 3);
 		snprintf(text, sizeof(text), "%s", tmp);
 	}
-	return load_ok(write_yaml(s, name, text));
+	return load_ok(scratch_write(s, name, text));
 }
 
 static void
@@ -833,7 +801,7 @@ test_diff(void **state)
 			 "  - {id: a, file: %s, ground_truth: [[0, 0, 2, 2]]}\n"
 			 "  - {id: b, file: %s}\n",
 			 img, img, img);
-		v = load_ok(write_yaml(s, "grow2.yaml", text));
+		v = load_ok(scratch_write(s, "grow2.yaml", text));
 	}
 	assert_int_equal(exp_diff(base, v, started_ab, 2, &d, &eb), IF_OK);
 	assert_int_equal(d.nadded, 1);
@@ -912,13 +880,13 @@ test_diff_environment(void **state)
 		 "name: d\nmturk: {environment: simulator}\nhit: {reward: "
 		 "\"0.15\"}\nimages: [{id: a, file: %s}]\n",
 		 img);
-	a = load_ok(write_yaml(s, "env1.yaml", text));
+	a = load_ok(scratch_write(s, "env1.yaml", text));
 	snprintf(text, sizeof(text),
 		 "name: d\nmturk: {environment: sandbox}\nhit: {reward: "
 		 "\"0.15\"}\nimages: [{id: a, file: %s}]\n"
 		 "images_host: {kind: s3, bucket: abc}\n",
 		 img);
-	b = load_ok(write_yaml(s, "env2.yaml", text));
+	b = load_ok(scratch_write(s, "env2.yaml", text));
 	expect_refused(a, b, NULL, 0, "mturk.environment changed");
 	exp_free(a);
 	exp_free(b);
@@ -1093,16 +1061,17 @@ test_recruitment_values(void **state)
 	struct scratch *s = *state;
 	struct experiment *e;
 
-	e = load_ok(write_yaml(s, "mturk.yaml", HEAD HIT "images: []\n"));
+	e = load_ok(scratch_write(s, "mturk.yaml", HEAD HIT "images: []\n"));
 	assert_int_equal(e->recruitment.platform, EXP_PLATFORM_MTURK);
 	assert_null(e->recruitment.study_id);
 	exp_free(e);
 
-	e = load_ok(write_yaml(s, "p.yaml", HEAD HIT "images: []\n" PROLIFIC_OK
-			       "  tasks_per_participant: 5\n"
-			       "  bonus_per_task_usd: \"0.05\"\n"
-			       "  fee: academic\n  vat_percent: 20\n"
-			       "  api_url: http://127.0.0.1:9/\n"));
+	e = load_ok(scratch_write(s, "p.yaml",
+				  HEAD HIT "images: []\n" PROLIFIC_OK
+				  "  tasks_per_participant: 5\n"
+				  "  bonus_per_task_usd: \"0.05\"\n"
+				  "  fee: academic\n  vat_percent: 20\n"
+				  "  api_url: http://127.0.0.1:9/\n"));
 	assert_int_equal(e->recruitment.platform, EXP_PLATFORM_PROLIFIC);
 	assert_string_equal(e->recruitment.study_id, "6571f0aa");
 	assert_string_equal(e->recruitment.completion_code, "C1A2B3C4");
@@ -1120,8 +1089,8 @@ test_recruitment_values(void **state)
 	exp_free(e);
 
 	/* The defaults: corporate fee, no VAT, no bonus, the real API. */
-	e = load_ok(write_yaml(s, "d.yaml", HEAD HIT "images: []\n"
-			       PROLIFIC_OK));
+	e = load_ok(scratch_write(s, "d.yaml",
+				  HEAD HIT "images: []\n" PROLIFIC_OK));
 	assert_int_equal(e->recruitment.fee, EXP_FEE_CORPORATE);
 	assert_int_equal(e->recruitment.currency, EXP_CURRENCY_USD);
 	assert_int_equal(e->recruitment.fee_bp, 4280);
@@ -1133,8 +1102,9 @@ test_recruitment_values(void **state)
 	exp_free(e);
 
 	/* fee_percent wins over the published rates; "%" is optional. */
-	e = load_ok(write_yaml(s, "f.yaml", HEAD HIT "images: []\n"
-			       PROLIFIC_OK "  fee_percent: 12.5%\n"));
+	e = load_ok(scratch_write(s, "f.yaml",
+				  HEAD HIT "images: []\n" PROLIFIC_OK
+				  "  fee_percent: 12.5%\n"));
 	assert_int_equal(e->recruitment.fee_bp, 1250);
 	exp_free(e);
 }

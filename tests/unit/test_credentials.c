@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "mturk/mturk.h"
+#include "tests/support/tmpdir.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -29,13 +30,11 @@ static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	char tmpl[] = "/tmp/intofocus-creds.XXXXXX";
 	char *aws;
 	struct errbuf eb = {0};
 
 	assert_non_null(f);
-	assert_non_null(mkdtemp(tmpl));
-	f->dir = strdup(tmpl);
+	f->dir = tmpdir_new("creds");
 	aws = path_join(f->dir, ".aws");
 	assert_int_equal(mkdir_p(aws, 0700, &eb), IF_OK);
 	f->shared = path_join(aws, "credentials");
@@ -51,11 +50,8 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[600];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f->dir);
+	tmpdir_free(f->dir);
 	free(f->shared);
 	free(f->sysdir);
 	free(f->sysfile);

@@ -12,6 +12,7 @@
 
 #include "mturk/mturk.h"
 #include "tests/support/fake_http.h"
+#include "tests/support/tmpdir.h"
 
 #include <openssl/sha.h>
 #include <stdlib.h>
@@ -416,8 +417,7 @@ static void
 test_local_dir(void **state)
 {
 	struct fx *x = *state;
-	char tmpl[] = "/tmp/intofocus-host.XXXXXX";
-	char *dir = mkdtemp(tmpl), *path, cmd[256];
+	char *dir = tmpdir_new("host"), *path;
 	struct mturk_host_config cfg;
 	struct mturk_image_host *h = NULL;
 	struct mturk_hosted a, b;
@@ -426,7 +426,6 @@ test_local_dir(void **state)
 	struct stat st;
 
 	(void)x;
-	assert_non_null(dir);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.kind = MTURK_HOST_LOCAL;
 	cfg.dir = dir;
@@ -455,8 +454,7 @@ test_local_dir(void **state)
 	buf_cleanup(&got);
 	free(path);
 	/* Only the two images, no temporary files left behind. */
-	snprintf(cmd, sizeof(cmd), "test $(ls -A %s | wc -l) -eq 2", dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(tmpdir_entries(dir), 2);
 	mturk_image_host_free(h);
 	/* A directory that does not exist is an error naming it. */
 	cfg.dir = "/nonexistent-intofocus-dir";
@@ -466,8 +464,7 @@ test_local_dir(void **state)
 			     IF_OK);
 	assert_non_null(strstr(eb.msg, "/nonexistent-intofocus-dir"));
 	mturk_image_host_free(h);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	tmpdir_free(dir);
 }
 
 static void

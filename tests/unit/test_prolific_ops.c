@@ -32,6 +32,7 @@
 #include "daemon/prolific_ops.h"
 #include "daemon/recruit.h"
 #include "tests/support/fake_prolific.h"
+#include "tests/support/tmpdir.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -223,15 +224,13 @@ static int
 teardown(void **state)
 {
 	struct fx *x = *state;
-	char cmd[128];
 
 	fclose(x->out);
 	prolific_client_free(x->client);
 	state_close(x->st);
 	exp_free(x->exp);
 	fake_prolific_stop(x->fake);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", x->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(tmpdir_remove(x->dir), 0);
 	free(x->state_dir);
 	free(x);
 	return 0;

@@ -25,6 +25,7 @@
 #include "config/config.h"
 #include "daemon/recruit.h"
 #include "tests/support/fake_prolific.h"
+#include "tests/support/tmpdir.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,14 +144,12 @@ static int
 teardown(void **state)
 {
 	struct fx *x = *state;
-	char cmd[128];
 
 	recruit_close(x->r);
 	state_close(x->ctx.st);
 	exp_free(x->ctx.exp);
 	fake_prolific_stop(x->fake);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", x->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(tmpdir_remove(x->dir), 0);
 	free(x);
 	return 0;
 }

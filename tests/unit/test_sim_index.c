@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "sim/sim_private.h"
+#include "tests/support/query_plan.h"
 #include "tests/support/tmpdir.h"
 
 #include <sqlite3.h>
@@ -736,26 +737,17 @@ test_queries_use_indexes(void **state)
 					 NULL),
 			 SQLITE_OK);
 	for (int q = 0; q < SIM_DB_QUERIES; q++) {
-		char plan[2048] = "", sql[1200];
-		sqlite3_stmt *s = NULL;
-		size_t len = 0;
+		const char *sql = sim_db_query_sql((enum sim_db_query)q);
+		char what[32];
 
-		snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s",
-			 sim_db_query_sql((enum sim_db_query)q));
-		if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-			fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-		while (sqlite3_step(s) == SQLITE_ROW)
-			len += (size_t)snprintf(
-				plan + len, sizeof(plan) - len, "%s; ",
-				(const char *)sqlite3_column_text(s, 3));
-		sqlite3_finalize(s);
+		snprintf(what, sizeof(what), "query %d", q);
 		/* Ranges of seq from a cursor: a search of the table. */
-		if (q == SIM_DB_LIVE || q == SIM_DB_OPEN) {
-			assert_non_null(strstr(plan, "INTEGER PRIMARY KEY"));
-			continue;
-		}
-		if (strstr(plan, "USING INDEX hit_index_") == NULL)
-			fail_msg("query %d is not a search: %s", q, plan);
+		if (q == SIM_DB_LIVE || q == SIM_DB_OPEN)
+			assert_plan_searches(db, what, sql,
+					     "INTEGER PRIMARY KEY", NULL);
+		else
+			assert_plan_searches(db, what, sql,
+					     "USING INDEX hit_index_", NULL);
 	}
 	sqlite3_close(db);
 	fixture_free(f);
@@ -1054,22 +1046,13 @@ test_lookups_use_indexes(void **state)
 					 NULL),
 			 SQLITE_OK);
 	for (int q = 0; q < SIM_DB_LOOKUPS; q++) {
-		char plan[2048] = "", sql[1200];
-		sqlite3_stmt *s = NULL;
-		size_t len = 0;
+		char what[32];
 
-		snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s",
-			 sim_db_lookup_sql((enum sim_db_lookup)q));
-		if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-			fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-		while (sqlite3_step(s) == SQLITE_ROW)
-			len += (size_t)snprintf(
-				plan + len, sizeof(plan) - len, "%s; ",
-				(const char *)sqlite3_column_text(s, 3));
-		sqlite3_finalize(s);
-		if (strstr(plan, "USING INDEX") == NULL &&
-		    strstr(plan, "USING COVERING INDEX") == NULL)
-			fail_msg("lookup %d is not a search: %s", q, plan);
+		snprintf(what, sizeof(what), "lookup %d", q);
+		assert_plan_searches(db, what,
+				     sim_db_lookup_sql((enum sim_db_lookup)q),
+				     "USING INDEX", "USING COVERING INDEX",
+				     NULL);
 	}
 	sqlite3_close(db);
 	fixture_free(f);

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "sim/sim_private.h"
+#include "tests/support/people_rig.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,18 +28,10 @@
 #define SESSION "6b0000000000000000000001"
 
 struct fx {
-	struct sim_store *st;
-	struct sim_people *people;
-	int64_t now_ms;
+	struct people_rig *rig;
 	char cookie[256]; /* "ifs=P.ID.MAC" */
 	int hits;
 };
-
-static int64_t
-fake_clock(void *ctx)
-{
-	return ((struct fx *)ctx)->now_ms;
-}
 
 /* The query of an /enter link: Prolific's three parameters. */
 static const char *
@@ -55,14 +47,6 @@ enter_arg(void *ctx, const char *name)
 	return NULL;
 }
 
-static const char *
-no_arg(void *ctx, const char *name)
-{
-	(void)ctx;
-	(void)name;
-	return NULL;
-}
-
 /* "/?wait=manual": the wait page without its refresh. */
 static const char *
 manual_arg(void *ctx, const char *name)
@@ -74,26 +58,15 @@ manual_arg(void *ctx, const char *name)
 static struct sim_reply
 get(struct fx *x, const char *path, const char *cookie)
 {
-	struct sim_people_request rq = {
-		.method = "GET",
-		.path = strcmp(path, "/?wait=manual") == 0 ? "/" : path,
-		.cookie = cookie,
-		.body = "",
-		.arg = strcmp(path, "/enter") == 0 ? enter_arg
-		       : strcmp(path, "/?wait=manual") == 0 ? manual_arg
-							: no_arg,
-	};
-	struct sim_reply r;
-
-	memset(&r, 0, sizeof(r));
-	sim_people_handle(x->people, x->st, &rq, &r);
-	return r;
+	if (strcmp(path, "/?wait=manual") == 0)
+		return people_rig_get(x->rig, "/", cookie, manual_arg);
+	return people_rig_get(x->rig, path, cookie, NULL);
 }
 
 static bool
 body_has(const struct sim_reply *r, const char *s)
 {
-	return r->body.data != NULL && strstr(r->body.data, s) != NULL;
+	return people_rig_body_has(r, s);
 }
 
 static int
@@ -102,36 +75,21 @@ setup(void **state)
 	struct fx *x = calloc(1, sizeof(*x));
 	struct sim_store_config cfg;
 	struct sim_people_config pc;
-	struct errbuf eb = {0};
-	struct sim_reply r;
 
 	assert_non_null(x);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.seed = 1;
-	cfg.crowd_off = true;
-	cfg.csprng_ids = true;
-	cfg.people = true;
-	cfg.clock_ms = fake_clock;
-	cfg.clock_ctx = x;
-	x->now_ms = 1767323045000LL;
-	x->st = sim_store_new(&cfg);
-	assert_non_null(x->st);
+	people_rig_participants(&cfg);
+	x->rig = people_rig_new(&cfg, NULL);
 	memset(&pc, 0, sizeof(pc));
 	pc.prolific_study = STUDY;
 	pc.prolific_code = CODE;
 	pc.participant_param = true;
 	pc.share = 2;
-	x->people = sim_people_new(&pc, NULL, "http://127.0.0.1:9", &eb);
-	if (x->people == NULL)
-		fail_msg("sim_people_new: %s", eb.msg);
+	people_rig_pages(x->rig, &pc);
 	/* The participant arrives from Prolific: a session cookie. */
-	r = get(x, "/enter", NULL);
-	assert_int_equal(r.status, 0);
-	assert_non_null(strchr(r.cookie, ';'));
-	snprintf(x->cookie, sizeof(x->cookie), "%.*s",
-		 (int)strcspn(r.cookie, ";"), r.cookie);
+	assert_int_equal(people_rig_enter(x->rig, enter_arg, x->cookie,
+					  sizeof(x->cookie)),
+			 0);
 	assert_non_null(strstr(x->cookie, "=P." PID "."));
-	buf_cleanup(&r.body);
 	*state = x;
 	return 0;
 }
@@ -141,8 +99,7 @@ teardown(void **state)
 {
 	struct fx *x = *state;
 
-	sim_people_free(x->people);
-	sim_store_free(x->st);
+	people_rig_free(x->rig);
 	free(x);
 	return 0;
 }
@@ -151,57 +108,43 @@ teardown(void **state)
 static void
 make_hit(struct fx *x)
 {
-	char req[1024];
-	json_error_t je;
-	json_t *rq, *resp = NULL;
-	struct sim_err err;
+	char ann[64], id[SIM_ID_LEN + 1];
 
 	x->hits++;
-	snprintf(req, sizeof(req),
-		 "{\"MaxAssignments\":1,\"LifetimeInSeconds\":3600,"
-		 "\"AssignmentDurationInSeconds\":300,\"Reward\":\"0.10\","
-		 "\"Title\":\"t\",\"Description\":\"d\",\"Question\":\"<q/>\","
-		 "\"RequesterAnnotation\":\"exp/img%d/1\"}",
-		 x->hits);
-	rq = json_loads(req, 0, &je);
-	assert_non_null(rq);
-	memset(&err, 0, sizeof(err));
-	if (sim_store_call(x->st, "CreateHIT", rq, &resp, &err) != 0)
-		fail_msg("CreateHIT: %s %s", err.type, err.message);
-	json_decref(rq);
-	json_decref(resp);
+	snprintf(ann, sizeof(ann), "exp/img%d/1", x->hits);
+	people_rig_post_hit(x->rig, 1, ann, NULL, id);
 }
 
 /* The participant takes the task the server offers and submits it. */
 static void
 do_task(struct fx *x)
 {
-	char asg[SIM_ID_LEN + 1], why[256], *xml;
+	char asg[SIM_ID_LEN + 1];
 
-	assert_int_equal(sim_store_people_take(x->st, PID, 2, false, asg, why,
-					       sizeof(why)),
-			 0);
-	xml = strdup("<QuestionFormAnswers/>");
-	assert_non_null(xml);
-	assert_int_equal(sim_store_people_submit(x->st, PID, asg, xml, "[]",
-						 why, sizeof(why)),
-			 0);
+	people_rig_do_task(x->rig, PID, 2, asg);
 }
 
-/* The wait page: no redirect, it refreshes itself; finish or return. */
+/* Either wait page: no redirect, and the participant's count. */
 static void
-assert_wait_page(const struct sim_reply *r, int done, bool finish)
+assert_waiting(const struct sim_reply *r, int done)
 {
 	char line[64];
 
 	assert_int_equal(r->status, 200);
 	assert_string_equal(r->location, "");
 	assert_true(body_has(r, "Please wait for the next task"));
-	assert_true(body_has(r, "<meta http-equiv=\"refresh\" "
-				"content=\"60\">"));
 	snprintf(line, sizeof(line), "You have done %d of your 2 tasks",
 		 done);
 	assert_true(body_has(r, line));
+}
+
+/* The wait page: it refreshes itself; finish or return. */
+static void
+assert_wait_page(const struct sim_reply *r, int done, bool finish)
+{
+	assert_waiting(r, done);
+	assert_true(body_has(r, "<meta http-equiv=\"refresh\" "
+				"content=\"60\">"));
 	assert_int_equal(body_has(r, "href=\"" COMPLETE "\""), finish);
 	assert_int_equal(body_has(r, "return the study on Prolific"),
 			 !finish);
@@ -214,19 +157,12 @@ assert_wait_page(const struct sim_reply *r, int done, bool finish)
 static void
 assert_manual_wait_page(const struct sim_reply *r, int done)
 {
-	char line[64];
-
-	assert_int_equal(r->status, 200);
-	assert_string_equal(r->location, "");
-	assert_true(body_has(r, "Please wait for the next task"));
+	assert_waiting(r, done);
 	assert_false(body_has(r, "refresh"));
 	assert_true(body_has(r, "<a href=\"/?wait=manual\">Look again "
 				"now</a>"));
 	assert_true(body_has(r, "<a href=\"/\">look again every "
 				"minute</a>"));
-	snprintf(line, sizeof(line), "You have done %d of your 2 tasks",
-		 done);
-	assert_true(body_has(r, line));
 }
 
 static void
@@ -289,19 +225,11 @@ static void
 test_pool_participant_unchanged(void **state)
 {
 	struct fx *x = *state;
-	struct sim_people_request rq = {
-		.method = "GET", .path = "/enter", .body = "",
-		.arg = pool_arg,
-	};
 	struct sim_reply r;
 	char cookie[256];
 
-	memset(&r, 0, sizeof(r));
-	sim_people_handle(x->people, x->st, &rq, &r);
-	snprintf(cookie, sizeof(cookie), "%.*s",
-		 (int)strcspn(r.cookie, ";"), r.cookie);
+	people_rig_enter(x->rig, pool_arg, cookie, sizeof(cookie));
 	assert_non_null(strstr(cookie, "=O.W0001."));
-	buf_cleanup(&r.body);
 	r = get(x, "/", cookie);
 	assert_int_equal(r.status, 200);
 	assert_true(body_has(&r, "You are done"));

@@ -12,17 +12,12 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "sim/sim_private.h"
+#include "tests/support/people_rig.h"
 
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct fixture {
-	struct sim_store *st;
-	int64_t now_ms;
-	char *dir; /* NULL: memory only */
-};
 
 /* The HIT, assignment, object or grant found (NULL: none); reads pass. */
 static struct hit *
@@ -61,66 +56,15 @@ grant_of(struct sim_store *st, const char *qid, const char *worker)
 	return g;
 }
 
-static int64_t
-fake_clock(void *ctx)
-{
-	return ((struct fixture *)ctx)->now_ms;
-}
-
 /* A store with seed 5; kept in a new temporary directory when on_disk. */
-static struct fixture *
+static struct people_rig *
 fixture_new(bool on_disk)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
 	struct sim_store_config cfg;
-	struct errbuf eb;
-	char tmpl[] = "/tmp/intofocus-simscale.XXXXXX";
 
-	assert_non_null(f);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.seed = 5;
-	cfg.clock_ms = fake_clock;
-	cfg.clock_ctx = f;
-	f->now_ms = 1767323045000LL; /* 2026-01-02T03:04:05Z */
-	f->st = sim_store_new(&cfg);
-	assert_non_null(f->st);
-	if (on_disk) {
-		assert_non_null(mkdtemp(tmpl));
-		f->dir = strdup(tmpl);
-		assert_non_null(f->dir);
-		err_init(&eb);
-		assert_int_equal(sim_store_open(f->st, f->dir, &eb), IF_OK);
-	}
-	return f;
-}
-
-static void
-fixture_free(struct fixture *f)
-{
-	char cmd[300];
-
-	sim_store_free(f->st);
-	if (f->dir != NULL) {
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-		assert_int_equal(system(cmd), 0);
-		free(f->dir);
-	}
-	free(f);
-}
-
-static json_t *
-call_ok(struct fixture *f, const char *op, const char *req_text)
-{
-	json_error_t je;
-	json_t *req = json_loads(req_text, 0, &je), *resp = NULL;
-	struct sim_err err;
-
-	assert_non_null(req);
-	if (sim_store_call(f->st, op, req, &resp, &err) != 0)
-		fail_msg("%s failed: %s %s %s", op, err.type, err.turk,
-			 err.message);
-	json_decref(req);
-	return resp;
+	return people_rig_new(&cfg, on_disk ? "simscale" : NULL);
 }
 
 /* A HIT of three simulated workers, each with an answer at once. */
@@ -130,15 +74,42 @@ static const char create_req[] =
 	"\"MaxAssignments\":3,\"Question\":\"<q>a long task page</q>\","
 	"\"RequesterAnnotation\":\"exp/img/1\"}";
 
-/* The id member of a response's object member (a copy). */
-static char *
-member_id(json_t *r, const char *obj, const char *id)
+/*
+ * A HIT of three simulated workers for one image of a study (as a study's,
+ * no HIT reads the others); its id into id.
+ */
+static void
+hit_for_image(struct people_rig *f, const char *image,
+	      char id[SIM_ID_LEN + 1])
 {
-	const char *s = json_string_value(
-		json_object_get(json_object_get(r, obj), id));
+	char ann[64];
 
-	assert_non_null(s);
-	return strdup(s);
+	snprintf(ann, sizeof(ann), "exp/%s/1", image);
+	people_rig_post_hit(f, 3, ann, NULL, id);
+}
+
+/* op (ApproveAssignment, RejectAssignment) of asg with feedback. */
+static void
+review(struct people_rig *f, const char *op, const char *asg,
+       const char *feedback)
+{
+	char req[256];
+
+	snprintf(req, sizeof(req),
+		 "{\"AssignmentId\":\"%s\",\"RequesterFeedback\":\"%s\"}",
+		 asg, feedback);
+	json_decref(people_rig_call(f, op, req));
+}
+
+/* A worker's assignments, newest first, into *mine (freed by the caller). */
+static size_t
+asgs_of(struct people_rig *f, const char *worker, struct asg ***mine)
+{
+	size_t n = 99;
+
+	*mine = NULL;
+	assert_int_equal(sim_find_asgs_by_worker(f->st, worker, mine, &n), 0);
+	return n;
 }
 
 /*
@@ -148,35 +119,30 @@ member_id(json_t *r, const char *obj, const char *id)
 static void
 test_payloads_read_back_the_same(void **state)
 {
-	struct fixture *mem = fixture_new(false), *disk = fixture_new(true);
-	struct fixture *both[2] = {mem, disk};
+	struct people_rig *mem = fixture_new(false), *disk = fixture_new(true);
+	struct people_rig *both[2] = {mem, disk};
 	json_t *got[2][4];
-	char req[256], *hits[2];
+	char req[256], hits[2][SIM_ID_LEN + 1];
 
 	(void)state;
 	for (int k = 0; k < 2; k++) {
-		struct fixture *f = both[k];
-		json_t *r = call_ok(f, "CreateHIT", create_req), *asgs;
-		char *hit = member_id(r, "HIT", "HITId"), *asg;
+		struct people_rig *f = both[k];
+		json_t *asgs;
+		char *asg;
 
-		json_decref(r);
-		snprintf(req, sizeof(req), "{\"HITId\":\"%s\"}", hit);
-		got[k][0] = call_ok(f, "GetHIT", req);
-		got[k][1] = call_ok(f, "ListAssignmentsForHIT", req);
+		people_rig_hit(f, create_req, hits[k]);
+		snprintf(req, sizeof(req), "{\"HITId\":\"%s\"}", hits[k]);
+		got[k][0] = people_rig_call(f, "GetHIT", req);
+		got[k][1] = people_rig_call(f, "ListAssignmentsForHIT", req);
 		asgs = json_object_get(got[k][1], "Assignments");
 		assert_int_equal(json_array_size(asgs), 3);
 		asg = strdup(json_string_value(json_object_get(
 			json_array_get(asgs, 0), "AssignmentId")));
-		snprintf(req, sizeof(req),
-			 "{\"AssignmentId\":\"%s\",\"RequesterFeedback\":"
-			 "\"thanks\"}",
-			 asg);
-		json_decref(call_ok(f, "ApproveAssignment", req));
+		review(f, "ApproveAssignment", asg, "thanks");
 		snprintf(req, sizeof(req), "{\"AssignmentId\":\"%s\"}", asg);
-		got[k][2] = call_ok(f, "GetAssignment", req);
-		got[k][3] = call_ok(f, "ListHITs", "{}");
+		got[k][2] = people_rig_call(f, "GetAssignment", req);
+		got[k][3] = people_rig_call(f, "ListHITs", "{}");
 		free(asg);
-		hits[k] = hit;
 	}
 	for (int i = 0; i < 4; i++) {
 		if (!json_equal(got[0][i], got[1][i])) {
@@ -203,38 +169,31 @@ test_payloads_read_back_the_same(void **state)
 			assert_null(h->asgs[i]->feedback);
 		}
 		assert_int_equal(st->nloaded_asgs, 0);
-		free(hits[k]);
 	}
-	fixture_free(mem);
-	fixture_free(disk);
+	people_rig_free(mem);
+	people_rig_free(disk);
 }
 
 /* The feedback of an approval is saved with the answer it came with. */
 static void
 test_approval_keeps_the_answer(void **state)
 {
-	struct fixture *f = fixture_new(true);
+	struct people_rig *f = fixture_new(true);
 	struct asg_payload p;
-	json_t *r = call_ok(f, "CreateHIT", create_req);
-	char *hit = member_id(r, "HIT", "HITId");
 	struct asg *a;
-	char req[256], *answer, id[SIM_ID_LEN + 1];
+	char hit[SIM_ID_LEN + 1], *answer, id[SIM_ID_LEN + 1];
 
 	(void)state;
-	json_decref(r);
+	people_rig_hit(f, create_req, hit);
 	a = hit_of(f->st, hit)->asgs[1];
 	snprintf(id, sizeof(id), "%s", a->id);
-	free(hit);
 	assert_false(a->resident);
 	assert_int_equal(sim_asg_payload(f->st, a, &p), 0);
 	assert_non_null(p.answer);
 	assert_non_null(strstr(p.answer, "QuestionFormAnswers"));
 	answer = strdup(p.answer);
 	sim_asg_payload_cleanup(&p);
-	snprintf(req, sizeof(req),
-		 "{\"AssignmentId\":\"%s\",\"RequesterFeedback\":\"good\"}",
-		 a->id);
-	json_decref(call_ok(f, "ApproveAssignment", req));
+	review(f, "ApproveAssignment", id, "good");
 	/* A record is valid only while the lock is held: found again. */
 	a = asg_of(f->st, id);
 	assert_non_null(a);
@@ -244,14 +203,14 @@ test_approval_keeps_the_answer(void **state)
 	assert_string_equal(p.feedback, "good");
 	sim_asg_payload_cleanup(&p);
 	free(answer);
-	fixture_free(f);
+	people_rig_free(f);
 }
 
 /* S3 objects: their bytes in sim.db once saved, read back whole. */
 static void
 test_object_bytes_from_the_database(void **state)
 {
-	struct fixture *f = fixture_new(true);
+	struct people_rig *f = fixture_new(true);
 	static const char bytes[] = "\xff\xd8\xff\x00jpeg\x00bytes";
 	char *data = NULL, ct[128];
 	size_t len = 0;
@@ -280,23 +239,20 @@ test_object_bytes_from_the_database(void **state)
 					      &len, ct, sizeof(ct), &found),
 			 0);
 	assert_false(found);
-	fixture_free(f);
+	people_rig_free(f);
 }
 
 /* sim_db_get: a record, and a missing one as an error, not as empty. */
 static void
 test_db_get(void **state)
 {
-	struct fixture *f = fixture_new(true);
+	struct people_rig *f = fixture_new(true);
 	struct errbuf eb;
-	char *body = NULL, *data = NULL, *hit;
+	char *body = NULL, *data = NULL, hit[SIM_ID_LEN + 1];
 	size_t len = 0;
-	json_t *r;
 
 	(void)state;
-	r = call_ok(f, "CreateHIT", create_req);
-	hit = member_id(r, "HIT", "HITId");
-	json_decref(r);
+	people_rig_hit(f, create_req, hit);
 	err_init(&eb);
 	/* The HIT's values in their own record, written once; its
 	 * record, saved at every change, without them. */
@@ -308,7 +264,6 @@ test_db_get(void **state)
 	assert_int_equal(sim_db_get(f->st->db, "hits", hit, &body, NULL, NULL,
 				    &eb),
 			 IF_OK);
-	free(hit);
 	assert_null(strstr(body, "a long task page"));
 	assert_non_null(strstr(body, "\"created\""));
 	free(body);
@@ -318,14 +273,14 @@ test_db_get(void **state)
 	assert_null(body);
 	assert_null(data);
 	assert_non_null(strstr(eb.msg, "no record hits 3NOSUCHHIT"));
-	fixture_free(f);
+	people_rig_free(f);
 }
 
 /* Content types are kept once each, whatever the objects. */
 static void
 test_worker_ids_interned(void **state)
 {
-	struct fixture *f = fixture_new(false);
+	struct people_rig *f = fixture_new(false);
 	const char *a, *b;
 
 	(void)state;
@@ -335,7 +290,7 @@ test_worker_ids_interned(void **state)
 	assert_ptr_equal(a, b);
 	assert_ptr_not_equal(a, sim_intern(f->st, "A1B2C3D4E5F6G8"));
 	assert_string_equal(a, "A1B2C3D4E5F6G7");
-	fixture_free(f);
+	people_rig_free(f);
 }
 
 /*
@@ -345,21 +300,20 @@ test_worker_ids_interned(void **state)
 static void
 test_standing_by_worker(void **state)
 {
-	struct fixture *f = fixture_new(true);
-	char asg[SIM_ID_LEN + 1], open[SIM_ID_LEN + 1], why[256], who[16];
+	struct people_rig *f = fixture_new(true);
+	char asg[SIM_ID_LEN + 1], open[SIM_ID_LEN + 1], who[16];
+	struct asg **mine = NULL;
 	int submitted = -1;
 
 	(void)state;
 	f->st->cfg.crowd_off = true;
 	f->st->cfg.people = true;
 	for (int i = 0; i < 40; i++)
-		json_decref(call_ok(f, "CreateHIT", create_req));
+		json_decref(people_rig_call(f, "CreateHIT", create_req));
 	/* 30 others take a task each, P07 among them. */
 	for (int i = 0; i < 30; i++) {
 		snprintf(who, sizeof(who), "P%02d", i);
-		assert_int_equal(sim_store_people_take(f->st, who, 0, false,
-						       asg, why, sizeof(why)),
-				 0);
+		assert_int_equal(people_rig_take(f, who, 0, false, asg), 0);
 	}
 	assert_int_equal(sim_store_people_status(f->st, "P07", open,
 						 &submitted),
@@ -367,14 +321,9 @@ test_standing_by_worker(void **state)
 	assert_int_equal(submitted, 0);
 	assert_non_null(asg_of(f->st, open));
 	assert_string_equal(asg_of(f->st, open)->worker_id, "P07");
-	assert_int_equal(sim_store_people_submit(f->st, "P07", open,
-						 strdup("<a/>"), "[]", why,
-						 sizeof(why)),
-			 0);
+	assert_int_equal(people_rig_submit(f, "P07", open), 0);
 	/* Then a second one: the new one is open, one submitted. */
-	assert_int_equal(sim_store_people_take(f->st, "P07", 0, false, asg,
-					       why, sizeof(why)),
-			 0);
+	assert_int_equal(people_rig_take(f, "P07", 0, false, asg), 0);
 	assert_int_equal(sim_store_people_status(f->st, "P07", open,
 						 &submitted),
 			 0);
@@ -386,41 +335,22 @@ test_standing_by_worker(void **state)
 			 0);
 	assert_string_equal(open, "");
 	assert_int_equal(submitted, 0);
-	{
-		struct asg **mine = NULL;
-		size_t n = 99;
-
-		assert_int_equal(sim_find_asgs_by_worker(f->st, "P99", &mine,
-							 &n),
-				 0);
-		assert_int_equal(n, 0);
-		free(mine);
-		/* P07's two, newest first, and no one else's. */
-		assert_int_equal(sim_find_asgs_by_worker(f->st, "P07", &mine,
-							 &n),
-				 0);
-		assert_int_equal(n, 2);
-		assert_string_equal(mine[0]->id, asg);
-		assert_string_equal(mine[0]->worker_id, "P07");
-		assert_string_equal(mine[1]->worker_id, "P07");
-		assert_string_not_equal(mine[1]->id, asg);
-		free(mine);
-	}
+	assert_int_equal(asgs_of(f, "P99", &mine), 0);
+	free(mine);
+	/* P07's two, newest first, and no one else's. */
+	assert_int_equal(asgs_of(f, "P07", &mine), 2);
+	assert_string_equal(mine[0]->id, asg);
+	assert_string_equal(mine[0]->worker_id, "P07");
+	assert_string_equal(mine[1]->worker_id, "P07");
+	assert_string_not_equal(mine[1]->id, asg);
+	free(mine);
 	/* The same from the index once the records have left memory. */
 	sim_store_evict(f->st);
-	{
-		struct asg **mine = NULL;
-		size_t n = 0;
-
-		assert_int_equal(sim_find_asgs_by_worker(f->st, "P07", &mine,
-							 &n),
-				 0);
-		assert_int_equal(n, 2);
-		assert_string_equal(mine[0]->id, asg);
-		assert_string_equal(mine[1]->worker_id, "P07");
-		free(mine);
-	}
-	fixture_free(f);
+	assert_int_equal(asgs_of(f, "P07", &mine), 2);
+	assert_string_equal(mine[0]->id, asg);
+	assert_string_equal(mine[1]->worker_id, "P07");
+	free(mine);
+	people_rig_free(f);
 }
 
 /*
@@ -432,27 +362,18 @@ test_standing_by_worker(void **state)
 static void
 run_bounded(bool on_disk)
 {
-	struct fixture *f = fixture_new(on_disk);
+	struct people_rig *f = fixture_new(on_disk);
 	size_t most = 0, hits = 0, drops = 0, before;
-	char req[256], one[512], *first = NULL;
+	char req[256], image[32], id[SIM_ID_LEN + 1], first[SIM_ID_LEN + 1];
 	json_t *r, *then, *now;
 
 	/* Each HIT is 4 records (3 simulated workers): 3 x the bound. */
 	while (hits * 4 < 3 * SIM_RESIDENT_MAX) {
 		before = sim_store_resident(f->st);
-		/* One image each, as a study's: no HIT reads the others. */
-		snprintf(one, sizeof(one),
-			 "{\"Title\":\"Box faces\",\"Description\":\"d\","
-			 "\"Reward\":\"0.15\","
-			 "\"AssignmentDurationInSeconds\":300,"
-			 "\"LifetimeInSeconds\":3600,\"MaxAssignments\":3,"
-			 "\"Question\":\"<q>page</q>\","
-			 "\"RequesterAnnotation\":\"exp/img%zu/1\"}",
-			 hits);
-		r = call_ok(f, "CreateHIT", one);
-		if (first == NULL)
-			first = member_id(r, "HIT", "HITId");
-		json_decref(r);
+		snprintf(image, sizeof(image), "img%zu", hits);
+		hit_for_image(f, image, id);
+		if (hits == 0)
+			memcpy(first, id, sizeof(first));
 		hits++;
 		if (sim_store_resident(f->st) < before)
 			drops++;
@@ -463,10 +384,10 @@ run_bounded(bool on_disk)
 	assert_true(drops >= 2);
 	assert_true(most > SIM_RESIDENT_MAX / 2);
 	snprintf(req, sizeof(req), "{\"HITId\":\"%s\"}", first);
-	then = call_ok(f, "ListAssignmentsForHIT", req);
+	then = people_rig_call(f, "ListAssignmentsForHIT", req);
 	sim_store_evict(f->st);
 	assert_int_equal(sim_store_resident(f->st), 0);
-	now = call_ok(f, "ListAssignmentsForHIT", req);
+	now = people_rig_call(f, "ListAssignmentsForHIT", req);
 	assert_true(json_equal(then, now));
 	assert_int_equal(json_array_size(json_object_get(now, "Assignments")),
 			 3);
@@ -475,11 +396,10 @@ run_bounded(bool on_disk)
 	json_decref(then);
 	json_decref(now);
 	/* Every HIT is still listed, through the index. */
-	r = call_ok(f, "ListHITs", "{\"MaxResults\":100}");
+	r = people_rig_call(f, "ListHITs", "{\"MaxResults\":100}");
 	assert_int_equal(json_array_size(json_object_get(r, "HITs")), 100);
 	json_decref(r);
-	free(first);
-	fixture_free(f);
+	people_rig_free(f);
 }
 
 static void
@@ -611,28 +531,15 @@ hit_copy_equal(const struct hit_copy *x, const struct hit_copy *y)
 static void
 run_reload_equal(bool on_disk)
 {
-	struct fixture *f = fixture_new(on_disk);
+	struct people_rig *f = fixture_new(on_disk);
 	struct hit_copy before, after;
 	struct hit *h;
 	struct grant *g;
 	struct object *o;
-	json_t *r;
-	char req[1024], qid[SIM_ID_LEN + 1], *hit;
+	char req[1024], qid[SIM_ID_LEN + 1], hit[SIM_ID_LEN + 1];
 	char ids[3][SIM_ID_LEN + 1];
 
-	r = call_ok(f, "CreateQualificationType",
-		    "{\"Name\":\"q\",\"Description\":\"d\","
-		    "\"QualificationTypeStatus\":\"Active\"}");
-	snprintf(qid, sizeof(qid), "%s",
-		 json_string_value(json_object_get(
-			 json_object_get(r, "QualificationType"),
-			 "QualificationTypeId")));
-	json_decref(r);
-	snprintf(req, sizeof(req),
-		 "{\"QualificationTypeId\":\"%s\",\"WorkerId\":"
-		 "\"A1B2C3D4E5F6G7\",\"IntegerValue\":7}",
-		 qid);
-	json_decref(call_ok(f, "AssociateQualificationWithWorker", req));
+	people_rig_grant(f, "A1B2C3D4E5F6G7", 7, qid);
 	snprintf(req, sizeof(req),
 		 "{\"Title\":\"Box faces\",\"Description\":\"d\","
 		 "\"Reward\":\"0.15\",\"AssignmentDurationInSeconds\":300,"
@@ -642,25 +549,17 @@ run_reload_equal(bool on_disk)
 		 "\"QualificationRequirements\":[{\"QualificationTypeId\":"
 		 "\"%s\",\"Comparator\":\"DoesNotExist\"}]}",
 		 qid);
-	r = call_ok(f, "CreateHIT", req);
-	hit = member_id(r, "HIT", "HITId");
-	json_decref(r);
+	people_rig_hit(f, req, hit);
 	h = hit_of(f->st, hit);
 	assert_non_null(h);
 	for (size_t i = 0; i < 3; i++)
 		snprintf(ids[i], sizeof(ids[i]), "%s", h->asgs[i]->id);
-	snprintf(req, sizeof(req),
-		 "{\"AssignmentId\":\"%s\",\"RequesterFeedback\":\"good\"}",
-		 ids[0]);
-	json_decref(call_ok(f, "ApproveAssignment", req));
-	snprintf(req, sizeof(req),
-		 "{\"AssignmentId\":\"%s\",\"RequesterFeedback\":\"no\"}",
-		 ids[1]);
-	json_decref(call_ok(f, "RejectAssignment", req));
+	review(f, "ApproveAssignment", ids[0], "good");
+	review(f, "RejectAssignment", ids[1], "no");
 	snprintf(req, sizeof(req), "{\"HITId\":\"%s\",\"ExpireAt\":0}", hit);
-	json_decref(call_ok(f, "UpdateExpirationForHIT", req));
+	json_decref(people_rig_call(f, "UpdateExpirationForHIT", req));
 	snprintf(req, sizeof(req), "{\"HITId\":\"%s\"}", hit);
-	json_decref(call_ok(f, "UpdateHITReviewStatus", req));
+	json_decref(people_rig_call(f, "UpdateHITReviewStatus", req));
 	assert_int_equal(sim_store_put_object(f->st, "b/k.png", "png", 3,
 					      "image/png"),
 			 0);
@@ -719,8 +618,7 @@ run_reload_equal(bool on_disk)
 	}
 	hit_copy_cleanup(&before);
 	hit_copy_cleanup(&after);
-	free(hit);
-	fixture_free(f);
+	people_rig_free(f);
 }
 
 static void
@@ -746,9 +644,9 @@ test_reload_equal_on_disk(void **state)
 static void
 test_failed_save_keeps_records(void **state)
 {
-	struct fixture *f = fixture_new(true);
+	struct people_rig *f = fixture_new(true);
 	char(*ids)[SIM_ID_LEN + 1] = calloc(600, sizeof(*ids));
-	char one[512], path[512], pending[SIM_ID_LEN + 1];
+	char one[512], path[512], image[32], pending[SIM_ID_LEN + 1];
 	struct sim_err err;
 	sqlite3 *db = NULL;
 	size_t n = 0;
@@ -758,22 +656,8 @@ test_failed_save_keeps_records(void **state)
 	assert_non_null(ids);
 	/* Enough HITs that loading them all passes the bound. */
 	while (n * 4 <= SIM_RESIDENT_MAX + 64) {
-		json_t *r;
-		char *id;
-
-		snprintf(one, sizeof(one),
-			 "{\"Title\":\"t\",\"Description\":\"d\","
-			 "\"Reward\":\"0.15\","
-			 "\"AssignmentDurationInSeconds\":300,"
-			 "\"LifetimeInSeconds\":3600,\"MaxAssignments\":3,"
-			 "\"Question\":\"<q/>\","
-			 "\"RequesterAnnotation\":\"exp/f%zu/1\"}",
-			 n);
-		r = call_ok(f, "CreateHIT", one);
-		id = member_id(r, "HIT", "HITId");
-		snprintf(ids[n++], SIM_ID_LEN + 1, "%s", id);
-		free(id);
-		json_decref(r);
+		snprintf(image, sizeof(image), "f%zu", n);
+		hit_for_image(f, image, ids[n++]);
 	}
 	snprintf(path, sizeof(path), "%s/sim.db", f->dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -803,17 +687,17 @@ test_failed_save_keeps_records(void **state)
 			 SQLITE_OK);
 	sqlite3_close(db);
 	snprintf(one, sizeof(one), "{\"HITId\":\"%s\"}", ids[0]);
-	json_decref(call_ok(f, "GetHIT", one));
+	json_decref(people_rig_call(f, "GetHIT", one));
 	assert_false(sim_changes_pending(f->st));
 	assert_true(sim_store_resident(f->st) <= SIM_RESIDENT_MAX);
 	snprintf(one, sizeof(one), "{\"HITId\":\"%s\"}", pending);
-	json_decref(call_ok(f, "ListAssignmentsForHIT", one));
+	json_decref(people_rig_call(f, "ListAssignmentsForHIT", one));
 	sim_store_evict(f->st);
 	assert_non_null(hit_of(f->st, pending));
 	assert_int_equal(hit_of(f->st, pending)->nasgs, 3);
 	json_decref(req);
 	free(ids);
-	fixture_free(f);
+	people_rig_free(f);
 }
 
 int

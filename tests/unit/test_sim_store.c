@@ -13,6 +13,7 @@
 #include "tests/support/tmpdir.h"
 
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -796,16 +797,15 @@ static void
 test_state_dir_survives_restart(void **state)
 {
 	bool found = false;
-	char tmpl[] = "/tmp/intofocus-simstate.XXXXXX";
-	char *dir = mkdtemp(tmpl), *req = hit_req(2, "e/i/1", "tok-p");
+	char *dir = tmpdir_new("simstate"), *req = hit_req(2, "e/i/1", "tok-p");
 	struct fixture *f = fixture_new(0, 8);
 	struct errbuf eb;
 	json_t *r, *a;
-	char hit_id[64], body[256], want[80], *data = NULL, ct[64], cmd[300];
+	char hit_id[64], body[256], want[80], *data = NULL, ct[64], path[300];
 	size_t len = 0;
+	FILE *fp;
 
 	(void)state;
-	assert_non_null(dir);
 	err_init(&eb);
 	assert_int_equal(sim_store_open(f->st, dir, &eb), IF_OK);
 	json_decref(call_ok(f, "CreateQualificationType",
@@ -871,15 +871,17 @@ test_state_dir_survives_restart(void **state)
 	fixture_free(f);
 
 	/* A damaged state is refused with the file's name. */
-	snprintf(cmd, sizeof(cmd), "echo '{broken' > %s/sim.db", dir);
-	assert_int_equal(system(cmd), 0);
+	snprintf(path, sizeof(path), "%s/sim.db", dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("{broken\n", fp);
+	assert_int_equal(fclose(fp), 0);
 	f = fixture_new(0, 8);
 	err_init(&eb);
 	assert_int_equal(sim_store_open(f->st, dir, &eb), IF_EINPUT);
 	assert_non_null(strstr(eb.msg, "sim.db"));
 	fixture_free(f);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	tmpdir_free(dir);
 	free(req);
 }
 

@@ -13,7 +13,6 @@
  * once and recorded once, every finished HIT moved to Reviewing, and the
  * same final images as the undisturbed run.
  */
-#define _XOPEN_SOURCE 700 /* nftw */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,8 +21,8 @@
 #include "daemon/daemon.h"
 #include "config/config.h"
 #include "mturk/mturk.h"
+#include "tests/support/tmpdir.h"
 
-#include <ftw.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,16 +93,6 @@ copy_fixture(const char *dir, const char *name)
 	    atomic_write_file(to, data.data, data.len, 0600, &eb) != IF_OK)
 		fail_msg("%s", eb.msg);
 	buf_cleanup(&data);
-}
-
-static int
-remove_entry(const char *path, const struct stat *st, int flag,
-	     struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
 }
 
 /* Inserts the experiment's images, as run does at its start. */
@@ -220,9 +209,7 @@ rig_free(struct rig *r)
 	aws_creds_free(r->creds);
 	state_close(r->ctx.st);
 	exp_free(r->ctx.exp);
-	/* rm -rf, in process as copy_fixture. */
-	assert_int_equal(nftw(r->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS),
-			 0);
+	assert_int_equal(tmpdir_remove(r->dir), 0);
 	free(r);
 }
 

@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "daemon/daemon.h"
 #include "mturk/mturk.h"
+#include "tests/support/scratch.h"
 
 #include <curl/curl.h>
 #include <sqlite3.h>
@@ -28,50 +29,17 @@
 
 #define PHOTO "tests/fixtures/daemon/group.jpg" /* 320x240 */
 
-struct fx {
-	char dir[64];
-	char top[1024];
-	char path[256];
-};
-
 static int
 setup(void **state)
 {
-	struct fx *x = calloc(1, sizeof(*x));
-
-	if (x == NULL)
-		return -1;
-	snprintf(x->dir, sizeof(x->dir), "/tmp/intofocus-stage0.XXXXXX");
-	if (mkdtemp(x->dir) == NULL || getcwd(x->top, sizeof(x->top)) == NULL)
-		return -1;
-	*state = x;
-	return 0;
+	*state = scratch_new("stage0");
+	return *state != NULL ? 0 : -1;
 }
 
 static int
 teardown(void **state)
 {
-	struct fx *x = *state;
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", x->dir);
-	if (system(cmd) != 0)
-		return -1;
-	free(x);
-	return 0;
-}
-
-static const char *
-write_file(struct fx *x, const char *name, const char *text)
-{
-	FILE *fp;
-
-	snprintf(x->path, sizeof(x->path), "%s/%s", x->dir, name);
-	fp = fopen(x->path, "w");
-	assert_non_null(fp);
-	fputs(text, fp);
-	assert_int_equal(fclose(fp), 0);
-	return x->path;
+	return scratch_free(*state);
 }
 
 /*
@@ -79,7 +47,7 @@ write_file(struct fx *x, const char *name, const char *text)
  * extra lines under the image (image) and at the top level (top).
  */
 static const char *
-write_exp(struct fx *x, const char *file, const char *name,
+write_exp(struct scratch *x, const char *file, const char *name,
 	  const char *image, const char *top)
 {
 	char text[2048];
@@ -89,7 +57,7 @@ write_exp(struct fx *x, const char *file, const char *name,
 		 "hit:\n  reward: \"0.15\"\n%s"
 		 "images:\n  - id: group\n    file: %s/%s\n%s",
 		 name, top, x->top, PHOTO, image);
-	return write_file(x, file, text);
+	return scratch_write(x, file, text);
 }
 
 static struct experiment *
@@ -129,11 +97,11 @@ load_fails(const char *path, const char *want)
 static void
 test_keys_load(void **state)
 {
-	struct fx *x = *state;
+	struct scratch *x = *state;
 	struct experiment *e;
 	char dir[128];
 
-	write_file(x, "g.boxes.json", "[[1, 2, 3, 4], [300, 200, 20, 40]]");
+	scratch_write(x, "g.boxes.json", "[[1, 2, 3, 4], [300, 200, 20, 40]]");
 	e = load_ok(write_exp(x, "a.yaml", "a",
 			      "    boxes: [[40, 50, 48, 60]]\n"
 			      "    boxes_file: g.boxes.json\n",
@@ -162,7 +130,7 @@ test_keys_load(void **state)
 	assert_null(e->start_from.state_dir);
 	exp_free(e);
 	/* An empty list is no box. */
-	write_file(x, "empty.json", "[]");
+	scratch_write(x, "empty.json", "[]");
 	e = load_ok(write_exp(x, "c.yaml", "c",
 			      "    boxes: []\n    boxes_file: empty.json\n",
 			      ""));
@@ -174,7 +142,7 @@ test_keys_load(void **state)
 static void
 test_key_errors(void **state)
 {
-	struct fx *x = *state;
+	struct scratch *x = *state;
 
 	load_fails(write_exp(x, "e1.yaml", "e",
 			     "    boxes: [[310, 0, 20, 20]]\n", ""),
@@ -191,23 +159,23 @@ test_key_errors(void **state)
 	load_fails(write_exp(x, "e5.yaml", "e",
 			     "    boxes_file: missing.json\n", ""),
 		   "images[1].boxes_file: ");
-	write_file(x, "bad.json", "[[1, 2, 3, 4],");
+	scratch_write(x, "bad.json", "[[1, 2, 3, 4],");
 	load_fails(write_exp(x, "e6.yaml", "e", "    boxes_file: bad.json\n",
 			     ""),
 		   "bad.json:1:");
-	write_file(x, "obj.json", "{\"boxes\": []}");
+	scratch_write(x, "obj.json", "{\"boxes\": []}");
 	load_fails(write_exp(x, "e7.yaml", "e", "    boxes_file: obj.json\n",
 			     ""),
 		   "expected a list of [x, y, w, h] boxes");
-	write_file(x, "neg.json", "[[0, 0, 5, 5], [-1, 0, 5, 5]]");
+	scratch_write(x, "neg.json", "[[0, 0, 5, 5], [-1, 0, 5, 5]]");
 	load_fails(write_exp(x, "e8.yaml", "e", "    boxes_file: neg.json\n",
 			     ""),
 		   "box 2: a box is [x, y, w, h], four integers");
-	write_file(x, "out.json", "[[0, 230, 5, 11]]");
+	scratch_write(x, "out.json", "[[0, 230, 5, 11]]");
 	load_fails(write_exp(x, "e9.yaml", "e", "    boxes_file: out.json\n",
 			     ""),
 		   "box 1 [0, 230, 5, 11] is not inside the 320x240 image");
-	write_file(x, "empty-file.json", "");
+	scratch_write(x, "empty-file.json", "");
 	load_fails(write_exp(x, "e10.yaml", "e",
 			     "    boxes_file: empty-file.json\n", ""),
 		   "empty-file.json: empty");
@@ -230,14 +198,14 @@ test_key_errors(void **state)
 static void
 test_reload(void **state)
 {
-	struct fx *x = *state;
+	struct scratch *x = *state;
 	struct experiment *a, *b, *c;
 	const char *started[] = {"group"};
 	struct exp_diff d;
 	struct errbuf eb = {0};
 
-	write_file(x, "one.json", "[[1, 1, 5, 5]]");
-	write_file(x, "two.json", "[[2, 2, 5, 5]]");
+	scratch_write(x, "one.json", "[[1, 1, 5, 5]]");
+	scratch_write(x, "two.json", "[[2, 2, 5, 5]]");
 	a = load_ok(write_exp(x, "r1.yaml", "r",
 			      "    boxes: [[40, 50, 48, 60]]\n"
 			      "    boxes_file: one.json\n",
@@ -275,7 +243,7 @@ test_reload(void **state)
  * its stage 1 finished only.
  */
 static void
-make_source(struct fx *x, const char *dir, const char *fingerprint)
+make_source(struct scratch *x, const char *dir, const char *fingerprint)
 {
 	struct errbuf eb = {0};
 	struct state *st = NULL;
@@ -314,7 +282,7 @@ make_source(struct fx *x, const char *dir, const char *fingerprint)
 static void
 test_source_boxes(void **state)
 {
-	struct fx *x = *state;
+	struct scratch *x = *state;
 	struct experiment *e;
 	struct start_source *s = NULL;
 	struct stage0_box *b = NULL;
@@ -373,7 +341,7 @@ test_source_boxes(void **state)
 static void
 test_source_refusals(void **state)
 {
-	struct fx *x = *state;
+	struct scratch *x = *state;
 	struct experiment *e;
 	struct start_source *s = NULL;
 	struct stage0_preview p;
@@ -488,7 +456,7 @@ expected_render(int window, const struct box *boxes, size_t n,
 static void
 test_renders_hide_stage0(void **state)
 {
-	struct fx *x = *state;
+	struct scratch *x = *state;
 	struct box start[2] = {{40, 50, 48, 60}, {300, 220, 20, 20}};
 	struct engine_config cfg = {0};
 	struct engine_progress p;
@@ -503,7 +471,7 @@ test_renders_hide_stage0(void **state)
 	int64_t now = 1790000000;
 	bool found = false;
 
-	write_file(x, "g.json", "[[300, 220, 20, 20]]");
+	scratch_write(x, "g.json", "[[300, 220, 20, 20]]");
 	cfg.exp_path = write_exp(
 		x, "r.yaml", "renders",
 		"    ground_truth: [[40, 50, 48, 60], [150, 60, 40, 50]]\n"
@@ -589,7 +557,7 @@ test_renders_hide_stage0(void **state)
 static void
 test_start_from_fails_image(void **state)
 {
-	struct fx *x = *state;
+	struct scratch *x = *state;
 	struct engine_config cfg = {0};
 	struct engine_progress p;
 	struct engine *e = NULL;
@@ -644,7 +612,7 @@ test_start_from_fails_image(void **state)
 static void
 test_calibrate_skips_stage0(void **state)
 {
-	struct fx *x = *state;
+	struct scratch *x = *state;
 	struct box gt[] = {{10, 10, 20, 20}, {100, 100, 40, 40}};
 	struct exp_image im = {.id = "img", .ground_truth = gt,
 			       .nground_truth = 2, .has_ground_truth = true};

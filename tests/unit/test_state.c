@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "daemon/daemon.h"
+#include "tests/support/tmpdir.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -37,10 +38,8 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(tmpdir_remove(f->dir), 0);
 	free(f->sub);
 	free(f);
 	return 0;

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "tests/support/query_plan.h"
 #include "tests/support/state_fixture.h"
 
 #include "daemon/daemon.h"
@@ -114,23 +115,13 @@ static void
 test_pending_uses_the_index(void **state)
 {
 	struct state_fixture *f = *state;
-	sqlite3_stmt *stmt = NULL;
-	char plan[1024] = "";
-	size_t len = 0;
+	char plan[1024];
 
 	add_study(f->st);
-	assert_int_equal(
-		sqlite3_prepare_v2(
-			state_db(f->st),
-			"EXPLAIN QUERY PLAN SELECT id FROM images WHERE state "
-			"NOT IN ('done', 'failed') ORDER BY next_at, seq, id "
-			"LIMIT 10",
-			-1, &stmt, NULL),
-		SQLITE_OK);
-	while (sqlite3_step(stmt) == SQLITE_ROW && len < sizeof(plan))
-		len += (size_t)snprintf(plan + len, sizeof(plan) - len, "%s;",
-					sqlite3_column_text(stmt, 3));
-	sqlite3_finalize(stmt);
+	query_plan(state_db(f->st),
+		   "SELECT id FROM images WHERE state NOT IN ('done', "
+		   "'failed') ORDER BY next_at, seq, id LIMIT 10",
+		   plan, sizeof(plan));
 	if (strstr(plan, "USING INDEX images_pending") == NULL ||
 	    strstr(plan, "TEMP B-TREE") != NULL)
 		fail_msg("plan: %s", plan);

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "tests/support/query_plan.h"
 #include "tests/support/state_fixture.h"
 
 #include "daemon/recruit.h"
@@ -329,25 +330,6 @@ test_migrates_schema_4(void **state)
 	assert_counts_true(f->st);
 }
 
-/* The plan of a query, one detail per step, ';'-separated. */
-static void
-plan_of(struct state *st, const char *sql, char *plan, size_t size)
-{
-	char explain[1024];
-	sqlite3_stmt *stmt = NULL;
-	size_t len = 0;
-
-	snprintf(explain, sizeof(explain), "EXPLAIN QUERY PLAN %s", sql);
-	plan[0] = '\0';
-	assert_int_equal(sqlite3_prepare_v2(state_db(st), explain, -1, &stmt,
-					    NULL),
-			 SQLITE_OK);
-	while (sqlite3_step(stmt) == SQLITE_ROW && len < size)
-		len += (size_t)snprintf(plan + len, size - len, "%s;",
-					sqlite3_column_text(stmt, 3));
-	sqlite3_finalize(stmt);
-}
-
 /*
  * Reading the counts walks no table: the row of counts, and the first
  * entry of the images_pending index (SQLite's plan says "SCAN" for a
@@ -369,10 +351,10 @@ test_counts_read_without_a_scan(void **state)
 		assert_int_equal(store_image_insert(f->st, &im, &eb), IF_OK);
 	}
 	assert_int_equal(state_exec(f->st, "ANALYZE", &eb), IF_OK);
-	plan_of(f->st,
-		"SELECT MAX(next_at, 1) FROM images WHERE state NOT IN "
-		"('done', 'failed') ORDER BY next_at LIMIT 1",
-		plan, sizeof(plan));
+	query_plan(state_db(f->st),
+		   "SELECT MAX(next_at, 1) FROM images WHERE state NOT IN "
+		   "('done', 'failed') ORDER BY next_at LIMIT 1",
+		   plan, sizeof(plan));
 	if (strstr(plan, "USING COVERING INDEX images_pending") == NULL &&
 	    strstr(plan, "USING INDEX images_pending") == NULL)
 		fail_msg("plan: %s", plan);
@@ -420,8 +402,9 @@ test_hit_by_hit_id(void **state)
 	assert_int_equal(store_hit_by_hit_id(f->st, "", &got, &found, &eb),
 			 IF_OK);
 	assert_false(found);
-	plan_of(f->st, "SELECT token FROM hits WHERE hit_id = 'H2'", plan,
-		sizeof(plan));
+	query_plan(state_db(f->st),
+		   "SELECT token FROM hits WHERE hit_id = 'H2'", plan,
+		   sizeof(plan));
 	if (strstr(plan, "hits_by_hit_id") == NULL)
 		fail_msg("plan: %s", plan);
 }
