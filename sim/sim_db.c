@@ -66,6 +66,9 @@ struct sim_db {
 	sqlite3_stmt *query[SIM_DB_QUERIES]; /* sim_db_hits() */
 	bool reindex; /* the schema was upgraded: index rows to write */
 	uint64_t steps; /* the queries' VM steps (sim_db_steps_take()) */
+	/* Test hook (sim_db_fail_reads()): reads fail after reads_left. */
+	bool fail_reads;
+	unsigned long reads_left;
 };
 
 static const char schema_v1[] =
@@ -217,6 +220,36 @@ static const char *const query_sql[SIM_DB_QUERIES] = {
 		"(reviewable_base >= :since OR (expiration_ms <= :now AND "
 		"expiration_ms >= :since)) ORDER BY seq LIMIT :limit",
 };
+
+/*
+ * A read the test hook makes fail (sim_db_fail_reads()), as SQLite's
+ * own I/O error would; IF_OK otherwise.
+ */
+static int
+read_injected(struct sim_db *d, struct errbuf *eb)
+{
+	if (!d->fail_reads)
+		return IF_OK;
+	if (d->reads_left > 0) {
+		d->reads_left--;
+		return IF_OK;
+	}
+	return err_set(eb, IF_ERUNTIME, "%s: reading: %s (a test's)", d->path,
+		       sqlite3_errstr(SQLITE_IOERR_READ));
+}
+
+void
+sim_db_fail_reads(struct sim_db *d, bool fail, unsigned long after)
+{
+	d->fail_reads = fail;
+	d->reads_left = after;
+}
+
+void
+sim_db_busy_timeout(struct sim_db *d, int ms)
+{
+	sqlite3_busy_timeout(d->db, ms);
+}
 
 static int
 db_error(struct sim_db *d, struct errbuf *eb, int code, const char *what)
@@ -635,6 +668,8 @@ sim_db_find(struct sim_db *d, const char *kind, const char *key, char **body,
 		*data = NULL;
 		*len = 0;
 	}
+	if (read_injected(d, eb) != IF_OK)
+		return IF_ERUNTIME;
 	sqlite3_reset(d->get);
 	if (sqlite3_bind_text(d->get, 1, kind, -1, SQLITE_STATIC) !=
 		    SQLITE_OK ||
@@ -842,6 +877,8 @@ sim_db_hits(struct sim_db *d, enum sim_db_query q,
 	*n = 0;
 	if ((int)q < 0 || q >= SIM_DB_QUERIES || args->limit == 0)
 		return IF_OK;
+	if (read_injected(d, eb) != IF_OK)
+		return IF_ERUNTIME;
 	s = d->query[q];
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
@@ -882,6 +919,8 @@ sim_db_next_reviewable(struct sim_db *d, int64_t now_ms, int64_t *next_ms,
 	int step;
 
 	*next_ms = INT64_MAX;
+	if (read_injected(d, eb) != IF_OK)
+		return IF_ERUNTIME;
 	sqlite3_reset(s);
 	if (sqlite3_bind_int64(s, 1, now_ms) != SQLITE_OK)
 		return db_error(d, eb, IF_ERUNTIME, "querying HITs");
@@ -902,17 +941,20 @@ sim_db_ids(struct sim_db *d, enum sim_db_lookup q, const char *key,
 	   size_t klen, struct sim_db_ids *out, struct errbuf *eb)
 {
 	sqlite3_stmt *s;
-	int step;
+	int step = SQLITE_DONE;
 
 	out->n = 0;
 	if ((int)q < 0 || q >= SIM_DB_LOOKUPS)
 		return IF_OK;
+	if (read_injected(d, eb) != IF_OK)
+		return IF_ERUNTIME;
 	s = d->lookup[q];
 	sqlite3_reset(s);
 	if (sqlite3_bind_text(s, 1, key, (int)klen, SQLITE_STATIC) !=
 	    SQLITE_OK)
 		return db_error(d, eb, IF_ERUNTIME, "looking up");
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((out->max == 0 || out->n < out->max) &&
+	       (step = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(s, 0);
 
 		if (out->n == out->cap) {
@@ -935,7 +977,7 @@ sim_db_ids(struct sim_db *d, enum sim_db_lookup q, const char *key,
 	d->steps += (uint64_t)sqlite3_stmt_status(
 		s, SQLITE_STMTSTATUS_VM_STEP, 1);
 	sqlite3_reset(s);
-	if (step != SQLITE_DONE)
+	if (step != SQLITE_DONE && step != SQLITE_ROW)
 		return err_set(eb, IF_ERUNTIME, "%s: looking up: %s", d->path,
 			       sqlite3_errstr(step));
 	return IF_OK;

@@ -296,6 +296,7 @@ sim_lab_start(struct sim_store *st, const char *base, const char *hit_id,
 {
 	char worker[80], asg[SIM_ID_LEN + 1], why[256];
 	struct buf t;
+	int rc;
 
 	if (!id_ok(hit_id)) {
 		error_page(r, 404, "No such HIT.", NULL);
@@ -307,10 +308,14 @@ sim_lab_start(struct sim_store *st, const char *base, const char *hit_id,
 				   "your worker id.", NULL);
 		return;
 	}
-	if (!preview && sim_store_lab_accept(st, hit_id, worker, asg, why,
-					     sizeof(why)) != 0) {
-		error_page(r, 409, why, worker);
-		return;
+	if (!preview) {
+		rc = sim_store_lab_accept(st, hit_id, worker, asg, why,
+					  sizeof(why));
+		/* Refused (1), or the store failed: try again (-1). */
+		if (rc != 0) {
+			error_page(r, rc > 0 ? 409 : 500, why, worker);
+			return;
+		}
 	}
 	if (!preview)
 		log_info("sim lab: worker %s accepted HIT %s (assignment %s)",
@@ -334,7 +339,13 @@ sim_lab_task(struct sim_store *st, const char *hit_id, struct sim_reply *r)
 	xmlNodePtr root, n;
 	xmlChar *html = NULL;
 
-	if (!id_ok(hit_id) || sim_store_lab_question(st, hit_id, &q) != 0) {
+	if (id_ok(hit_id) && sim_store_lab_question(st, hit_id, &q) != 0) {
+		error_page(r, 500, "The simulator could not read this HIT; "
+				   "please try again.",
+			   NULL);
+		return;
+	}
+	if (q == NULL) {
 		error_page(r, 404, "No such HIT.", NULL);
 		return;
 	}
@@ -480,6 +491,7 @@ sim_lab_submit(struct sim_store *st, const char *base, const char *body,
 	struct sim_lab_answer a;
 	char why[256], worker[256];
 	char *xml;
+	int rc;
 
 	(void)base;
 	if (sim_lab_answer_parse(body, len, &a, why, sizeof(why)) != 0) {
@@ -489,9 +501,11 @@ sim_lab_submit(struct sim_store *st, const char *base, const char *body,
 	}
 	xml = a.xml;
 	a.xml = NULL; /* the store's now */
-	if (sim_store_lab_submit(st, a.assignment_id, xml, a.boxes, worker,
-				 sizeof(worker), why, sizeof(why)) != 0) {
-		error_page(r, 409, why, NULL);
+	rc = sim_store_lab_submit(st, a.assignment_id, xml, a.boxes, worker,
+				  sizeof(worker), why, sizeof(why));
+	if (rc != 0) {
+		/* Refused (1), or the store failed: try again (-1). */
+		error_page(r, rc > 0 ? 409 : 500, why, NULL);
 		sim_lab_answer_cleanup(&a);
 		return;
 	}

@@ -178,6 +178,36 @@ asg_json(struct sim_store *st, struct asg *a, const struct hit *h, int64_t now)
 	return o;
 }
 
+/*
+ * *resp = {name: v, name2: v2} (name2 NULL: none), taking the values; a
+ * value that could not be made (its payload unreadable, logged) is the
+ * service's failure, never an empty answer.
+ */
+static int
+answer_with(struct sim_store *st, json_t **resp, const char *name, json_t *v,
+	    const char *name2, json_t *v2, struct sim_err *err)
+{
+	int rc;
+
+	if (v == NULL || (name2 != NULL && v2 == NULL)) {
+		json_decref(v);
+		json_decref(v2);
+		return fail_unreadable(st, err);
+	}
+	/* json_object_set_new() takes its value even when it fails. */
+	*resp = json_object();
+	rc = json_object_set_new(*resp, name, v);
+	if (name2 != NULL && json_object_set_new(*resp, name2, v2) != 0)
+		rc = -1;
+	if (rc != 0) {
+		json_decref(*resp);
+		*resp = NULL;
+		return sim_fail(st, err, 500, "ServiceFault", NULL,
+				"out of memory");
+	}
+	return 0;
+}
+
 /* ---- paging ------------------------------------------------------------- */
 
 static int
@@ -361,7 +391,8 @@ op_associate_qualification(struct sim_store *st, json_t *req, json_t **resp,
 		return sim_fail(st, err, 400, "RequestError",
 				"WorkerDoesNotExist",
 				"Worker %.64s does not exist.", worker);
-	g = sim_find_grant(st, qid, worker);
+	if (sim_find_grant(st, qid, worker, &g) != 0)
+		return fail_unreadable(st, err);
 	if (g != NULL) {
 		sim_touch_grant(st, g);
 	} else {
@@ -615,9 +646,9 @@ op_create_hit(struct sim_store *st, json_t *req, bool with_type, json_t **resp,
 	}
 	if (sim_plan_crowd(st, h, err) != 0)
 		return -1;
-	*resp = json_object();
-	json_object_set_new(*resp, "HIT", hit_json(st, h, now));
-	return 0;
+	/* Created and saved: its values are in memory, only memory fails. */
+	return answer_with(st, resp, "HIT", hit_json(st, h, now), NULL, NULL,
+			   err);
 }
 
 static int
@@ -628,7 +659,8 @@ get_hit_arg(struct sim_store *st, json_t *req, struct hit **out,
 
 	if (get_str(st, req, "HITId", true, &id, err) != 0)
 		return -1;
-	*out = sim_find_hit(st, id);
+	if (sim_find_hit(st, id, out) != 0)
+		return fail_unreadable(st, err);
 	if (*out == NULL || (*out)->deleted)
 		return sim_fail(st, err, 400, "RequestError", "HITDoesNotExist",
 				"Hit %.64s does not exist.", id);
@@ -644,10 +676,9 @@ op_get_hit(struct sim_store *st, json_t *req, json_t **resp,
 
 	if (get_hit_arg(st, req, &h, err) != 0)
 		return -1;
-	*resp = json_object();
-	json_object_set_new(*resp, "HIT",
-			    hit_json(st, h, sim_store_now_ms(st)));
-	return 0;
+	return answer_with(st, resp, "HIT",
+			   hit_json(st, h, sim_store_now_ms(st)), NULL, NULL,
+			   err);
 }
 
 /*
@@ -676,13 +707,14 @@ hits_page(struct sim_store *st, enum sim_db_query q,
 	*more = n > max;
 	*items = json_array();
 	for (size_t i = 0; i < n && i < max; i++) {
-		struct hit *h = sim_find_hit(st, refs[i].id);
+		struct hit *h = NULL;
+		int found = sim_find_hit(st, refs[i].id, &h);
 
 		if (last_seq != NULL)
 			*last_seq = refs[i].seq;
-		if (h == NULL ||
+		if (found != 0 || h == NULL ||
 		    json_array_append_new(*items, hit_json(st, h, now)) != 0) {
-			if (h == NULL)
+			if (found == 0 && h == NULL)
 				log_warnx("simulator: the HIT index names %s, "
 					  "which the store lacks",
 					  refs[i].id);
@@ -788,8 +820,10 @@ get_asg_arg(struct sim_store *st, json_t *req, struct asg **a, struct hit **h,
 
 	if (get_str(st, req, "AssignmentId", true, &id, err) != 0)
 		return -1;
-	*a = sim_find_asg(st, id);
-	*h = *a != NULL ? sim_find_hit(st, (*a)->hit_id) : NULL;
+	*h = NULL;
+	if (sim_find_asg(st, id, a) != 0 ||
+	    (*a != NULL && sim_find_hit(st, (*a)->hit_id, h) != 0))
+		return fail_unreadable(st, err);
 	if (*a != NULL && *h != NULL)
 		*s = sim_asg_settle(st, *a, *h, sim_store_now_ms(st));
 	if (*a == NULL || *h == NULL || !sim_asg_listed(*s))
@@ -811,10 +845,8 @@ op_get_assignment(struct sim_store *st, json_t *req, json_t **resp,
 
 	if (get_asg_arg(st, req, &a, &h, &s, err) != 0)
 		return -1;
-	*resp = json_object();
-	json_object_set_new(*resp, "Assignment", asg_json(st, a, h, now));
-	json_object_set_new(*resp, "HIT", hit_json(st, h, now));
-	return 0;
+	return answer_with(st, resp, "Assignment", asg_json(st, a, h, now),
+			   "HIT", hit_json(st, h, now), err);
 }
 
 static int
@@ -1110,6 +1142,18 @@ sim_store_call(struct sim_store *st, const char *op, json_t *req,
 		return sim_fail(st, err, 400, "SerializationException", NULL,
 				"The request body must be a JSON object.");
 	pthread_mutex_lock(&st->mu);
+	/*
+	 * What an earlier failed save left is written first, so that the
+	 * records this request adds or changes are its own alone.
+	 */
+	err_init(&eb);
+	if (sim_changes_pending(st) && sim_save_changes(st, &eb) != IF_OK) {
+		log_warnx("simulator: %s: %s", op, eb.msg);
+		sim_store_unlock(st);
+		return sim_fail(st, err, 500, "ServiceFault", NULL,
+				"The simulator could not save its state; try "
+				"again.");
+	}
 	touched_hits = st->ntouched_hits;
 	touched_asgs = st->ntouched_asgs;
 	if (o != NULL)
@@ -1122,8 +1166,15 @@ sim_store_call(struct sim_store *st, const char *op, json_t *req,
 		st->ntouched_hits = touched_hits;
 		st->ntouched_asgs = touched_asgs;
 	}
+	/*
+	 * A request that failed (a read the database refused, memory) may
+	 * have added records half-made - a new HIT without its planned
+	 * workers - that a retry must not find: they leave with the
+	 * working set, unsaved, and the retry starts from the database.
+	 */
+	if (rc != 0 && err->http >= 500)
+		sim_store_evict(st);
 	/* Nothing is answered that is not on disk (see sim_persist.c). */
-	err_init(&eb);
 	if (sim_save_changes(st, &eb) != IF_OK) {
 		log_warnx("simulator: %s: %s", op, eb.msg);
 		json_decref(*resp);
@@ -1160,8 +1211,10 @@ sim_store_put_object(struct sim_store *st, const char *path, const void *data,
 		 content_type != NULL ? content_type
 				      : "application/octet-stream");
 	pthread_mutex_lock(&st->mu);
-	o = sim_find_object(st, path, strlen(path));
-	ct = sim_intern(st, type);
+	/* One that cannot be read is not replaced as if it were new. */
+	ct = sim_find_object(st, path, strlen(path), &o) == 0
+		     ? sim_intern(st, type)
+		     : NULL;
 	if (ct == NULL) {
 		sim_store_unlock(st);
 		free(copy);
@@ -1193,40 +1246,45 @@ sim_store_put_object(struct sim_store *st, const char *path, const void *data,
 
 int
 sim_store_get_object(struct sim_store *st, const char *path, char **data,
-		     size_t *len, char *content_type, size_t ctlen)
+		     size_t *len, char *content_type, size_t ctlen,
+		     bool *found)
 {
+	struct object *o;
+	struct errbuf eb;
+	char *body = NULL;
 	int rc = -1;
 
 	*data = NULL;
 	*len = 0;
+	*found = false;
 	pthread_mutex_lock(&st->mu);
-	for (struct object *o = sim_find_object(st, path, strlen(path));
-	     o != NULL; o = NULL) {
-		if (!o->resident) {
-			/* Saved: its bytes are in the database. */
-			struct errbuf eb;
-			char *body = NULL;
-
-			err_init(&eb);
-			if (sim_db_get(st->db, "objects", o->path, &body, data,
-				       len, &eb) != IF_OK) {
-				log_warnx("simulator: %s", eb.msg);
-				break;
-			}
-			free(body);
-			snprintf(content_type, ctlen, "%s", o->content_type);
-			rc = 0;
-			break;
-		}
-		*data = malloc(o->len + 1);
-		if (*data != NULL) {
-			if (o->len > 0)
-				memcpy(*data, o->data, o->len);
-			*len = o->len;
-			snprintf(content_type, ctlen, "%s", o->content_type);
-			rc = 0;
-		}
+	if (sim_find_object(st, path, strlen(path), &o) != 0)
+		goto out;
+	if (o == NULL) {
+		rc = 0;
+		goto out;
 	}
+	if (!o->resident) {
+		/* Saved: its bytes are in the database. */
+		err_init(&eb);
+		if (sim_db_get(st->db, "objects", o->path, &body, data, len,
+			       &eb) != IF_OK) {
+			log_warnx("simulator: %s", eb.msg);
+			goto out;
+		}
+		free(body);
+	} else {
+		*data = malloc(o->len + 1);
+		if (*data == NULL)
+			goto out;
+		if (o->len > 0)
+			memcpy(*data, o->data, o->len);
+		*len = o->len;
+	}
+	snprintf(content_type, ctlen, "%s", o->content_type);
+	*found = true;
+	rc = 0;
+out:
 	sim_store_unlock(st);
 	return rc;
 }

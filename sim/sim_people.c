@@ -55,6 +55,10 @@
 #include <time.h>
 #include <unistd.h>
 
+/* What a page says when the store cannot read its state. */
+#define PEOPLE_UNREADABLE                                                  \
+	"The server could not read its state; please try again."
+
 #define PEOPLE_KEY_FILE "serve.key"
 #define PEOPLE_KEY_LEN 32
 #define PEOPLE_MAC_HEX (2 * 32)
@@ -858,7 +862,10 @@ page_home(struct sim_people *p, struct sim_store *st, const char *id,
 	char csrf[PEOPLE_MAC_HEX + 1];
 	int submitted = 0, rc;
 
-	sim_store_people_status(st, id, asg, &submitted);
+	if (sim_store_people_status(st, id, asg, &submitted) != 0) {
+		text_page(r, 500, "Sorry", PEOPLE_UNREADABLE);
+		return;
+	}
 	if (asg[0] != '\0') {
 		task_location(p, asg, loc, sizeof(loc));
 		see_other(r, loc);
@@ -949,19 +956,24 @@ page_start_task(struct sim_people *p, struct sim_store *st, const char *id,
 }
 
 /*
- * The HTMLContent of the Question of an assignment the participant holds
- * open (xmlFree it); NULL otherwise.
+ * 0 with *htmlp the HTMLContent of the Question of an assignment the
+ * participant holds open (xmlFree it), NULL otherwise; -1 when the store
+ * cannot read it.
  */
-static xmlChar *
-task_html(struct sim_store *st, const char *id, const char *asg)
+static int
+task_html(struct sim_store *st, const char *id, const char *asg,
+	  xmlChar **htmlp)
 {
 	char *q = NULL, hit[SIM_ID_LEN + 1];
 	xmlDocPtr doc;
 	xmlNodePtr root, n;
 	xmlChar *html = NULL;
 
+	*htmlp = NULL;
 	if (sim_store_people_task(st, id, asg, &q, hit) != 0)
-		return NULL;
+		return -1;
+	if (q == NULL)
+		return 0;
 	doc = xmlReadMemory(q, (int)strlen(q), "question.xml", NULL,
 			    XML_PARSE_NONET | XML_PARSE_NOERROR |
 				    XML_PARSE_NOWARNING);
@@ -976,24 +988,27 @@ task_html(struct sim_store *st, const char *id, const char *asg)
 				html = xmlNodeGetContent(n);
 	xmlFreeDoc(doc);
 	free(q);
-	return html;
+	*htmlp = html;
+	return 0;
 }
 
 /*
  * The first src="URL" of html whose path is an object hosted here:
  * [*vstart, *vend) the attribute's value, [*pstart, *pend) the object's
- * "bucket/key".  false when none.
+ * "bucket/key" (*found); -1 when the store cannot read an object.
  */
-static bool
+static int
 find_image(struct sim_store *st, const char *html, const char **vstart,
-	   const char **vend, const char **pstart, const char **pend)
+	   const char **vend, const char **pstart, const char **pend,
+	   bool *found)
 {
+	*found = false;
 	for (const char *s = strstr(html, "src=\""); s != NULL;
 	     s = strstr(s + 1, "src=\"")) {
 		const char *v = s + 5, *e = strchr(v, '"'), *scheme, *path, *pe;
 
 		if (e == NULL)
-			return false;
+			return 0;
 		scheme = strstr(v, "://");
 		if (scheme == NULL || scheme > e)
 			continue;
@@ -1004,15 +1019,18 @@ find_image(struct sim_store *st, const char *html, const char **vstart,
 		pe = path + strcspn(path, "?#\"");
 		if (pe > e || pe == path || (size_t)(pe - path) > 1024)
 			continue;
-		if (!sim_store_people_object(st, path, (size_t)(pe - path)))
+		if (sim_store_people_object(st, path, (size_t)(pe - path),
+					    found) != 0)
+			return -1;
+		if (!*found)
 			continue;
 		*vstart = v;
 		*vend = e;
 		*pstart = path;
 		*pend = pe;
-		return true;
+		return 0;
 	}
-	return false;
+	return 0;
 }
 
 /* GET /task/ASSIGNMENT: the HIT's page, for its holder only. */
@@ -1020,20 +1038,30 @@ static void
 page_task(struct sim_people *p, struct sim_store *st, const char *id,
 	  const char *asg, struct sim_reply *r)
 {
-	xmlChar *html = task_html(st, id, asg);
+	xmlChar *html;
 	const char *h, *vs, *ve, *ps, *pe, *form;
 	char csrf[PEOPLE_MAC_HEX + 1];
 	struct buf out;
+	bool image;
 
+	if (task_html(st, id, asg, &html) != 0) {
+		text_page(r, 500, "Sorry", PEOPLE_UNREADABLE);
+		return;
+	}
 	if (html == NULL) {
 		text_page(r, 404, "No such task",
 			  "This task is not yours or is no longer open.");
 		return;
 	}
 	h = (const char *)html;
+	if (find_image(st, h, &vs, &ve, &ps, &pe, &image) != 0) {
+		xmlFree(html);
+		text_page(r, 500, "Sorry", PEOPLE_UNREADABLE);
+		return;
+	}
 	buf_init(&out, 0);
 	/* The image by the assignment, never by its key (which names it). */
-	if (find_image(st, h, &vs, &ve, &ps, &pe)) {
+	if (image) {
 		buf_append(&out, h, (size_t)(vs - h));
 		buf_printf(&out, "/img/%s", asg);
 		h = ve;
@@ -1061,14 +1089,21 @@ static void
 page_image(struct sim_store *st, const char *id, const char *asg,
 	   struct sim_reply *r)
 {
-	xmlChar *html = task_html(st, id, asg);
+	xmlChar *html;
 	const char *vs, *ve, *ps, *pe;
 	char path[1025], ctype[64];
 	char *data = NULL;
 	size_t len = 0;
+	bool found = false;
 
-	if (html == NULL ||
-	    !find_image(st, (const char *)html, &vs, &ve, &ps, &pe)) {
+	if (task_html(st, id, asg, &html) != 0 ||
+	    (html != NULL && find_image(st, (const char *)html, &vs, &ve,
+					&ps, &pe, &found) != 0)) {
+		xmlFree(html);
+		text_page(r, 500, "Sorry", PEOPLE_UNREADABLE);
+		return;
+	}
+	if (!found) {
 		xmlFree(html);
 		text_page(r, 404, "Not found", "No such image.");
 		return;
@@ -1076,8 +1111,12 @@ page_image(struct sim_store *st, const char *id, const char *asg,
 	memcpy(path, ps, (size_t)(pe - ps));
 	path[pe - ps] = '\0';
 	xmlFree(html);
-	if (sim_store_get_object(st, path, &data, &len, ctype,
-				 sizeof(ctype)) != 0) {
+	if (sim_store_get_object(st, path, &data, &len, ctype, sizeof(ctype),
+				 &found) != 0) {
+		text_page(r, 500, "Sorry", PEOPLE_UNREADABLE);
+		return;
+	}
+	if (!found) {
 		text_page(r, 404, "Not found", "No such image.");
 		return;
 	}
@@ -1098,6 +1137,7 @@ page_submit(struct sim_people *p, struct sim_store *st, const char *id,
 	struct sim_lab_answer a;
 	char why[256];
 	char *xml;
+	int rc;
 
 	if (sim_lab_answer_parse(rq->body, rq->body_len, &a, why,
 				 sizeof(why)) != 0) {
@@ -1114,9 +1154,11 @@ page_submit(struct sim_people *p, struct sim_store *st, const char *id,
 	}
 	xml = a.xml;
 	a.xml = NULL; /* the store's now */
-	if (sim_store_people_submit(st, id, a.assignment_id, xml, a.boxes,
-				    why, sizeof(why)) != 0) {
-		text_page(r, 409, "Sorry", why);
+	rc = sim_store_people_submit(st, id, a.assignment_id, xml, a.boxes,
+				     why, sizeof(why));
+	if (rc != 0) {
+		/* Refused (1), or the store failed: try again (-1). */
+		text_page(r, rc > 0 ? 409 : 500, "Sorry", why);
 		sim_lab_answer_cleanup(&a);
 		return;
 	}

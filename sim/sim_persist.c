@@ -336,14 +336,16 @@ static int
 put_asg_index(struct sim_store *st, const struct asg *a, bool with_hit,
 	      struct errbuf *eb)
 {
-	const struct hit *h;
+	struct hit *h;
 	int rc = sim_db_put_asg(st->db, a->id, a->hit_id, a->worker_id,
 				a->simulated, (int)a->state, a->accept_ms, eb);
 
-	if (rc == IF_OK && with_hit &&
-	    (h = sim_find_hit(st, a->hit_id)) != NULL)
-		rc = put_hit_index(st, h, eb);
-	return rc;
+	if (rc != IF_OK || !with_hit)
+		return rc;
+	if (sim_find_hit(st, a->hit_id, &h) != 0)
+		return err_set(eb, IF_ERUNTIME, "%s: HIT %s: unreadable",
+			       sim_db_path(st->db), a->hit_id);
+	return h != NULL ? put_hit_index(st, h, eb) : IF_OK;
 }
 
 static const char *
@@ -392,14 +394,14 @@ reindex_hit(void *ctxp, const char *kind, const char *key, const char *body,
 	    const void *data, size_t len, struct errbuf *eb)
 {
 	struct sim_store *st = ctxp;
-	struct hit *h = sim_find_hit(st, key);
+	struct hit *h;
 	int rc;
 
 	(void)kind;
 	(void)body;
 	(void)data;
 	(void)len;
-	if (h == NULL)
+	if (sim_find_hit(st, key, &h) != 0 || h == NULL)
 		return err_set(eb, IF_EINPUT, "%s: record hits %s: unreadable",
 			       sim_db_path(st->db), key);
 	rc = put_hit_index(st, h, eb);
@@ -1070,13 +1072,18 @@ load_assignments(struct sim_store *st, json_t *o, const char *file,
 	size_t i;
 
 	json_array_foreach(json_object_get(o, "assignments"), i, v) {
+		struct hit *h;
 		struct asg *a;
 		int rc = asg_from_row(v, true, &a);
 
 		if (rc == -1)
 			return doc_malformed(file, eb);
-		if (rc != 0 ||
-		    sim_asg_add(st, sim_find_hit(st, a->hit_id), a) != 0) {
+		if (rc == 0 && sim_find_hit(st, a->hit_id, &h) != 0) {
+			sim_asg_free(a);
+			return err_set(eb, IF_EINPUT, "%s: HIT %s: unreadable",
+				       file, a->hit_id);
+		}
+		if (rc != 0 || sim_asg_add(st, h, a) != 0) {
 			sim_asg_free(a);
 			return doc_nomem(file, eb);
 		}
@@ -1086,43 +1093,62 @@ load_assignments(struct sim_store *st, json_t *o, const char *file,
 
 /* ---- the working set's loaders (sim_find_*) ------------------------- */
 
-/* Loads assignment id of the resident HIT h (NULL: none). */
-static struct asg *
-load_asg_of(struct sim_store *st, struct hit *h, const char *id)
+/*
+ * Reads assignment id's record, not adopted yet: 0 with *out; -1 (logged)
+ * when it is missing (the index names it) or cannot be read.
+ */
+static int
+read_asg(struct sim_store *st, const char *id, struct asg **out)
 {
-	json_t *row;
-	struct asg *a = NULL;
-
-	if (db_find_row(st, "assignments", id, &row) != 0)
-		return NULL;
-	if (row == NULL) {
-		log_warnx("simulator: %s: no record assignments %s",
-			  sim_db_path(st->db), id);
-		return NULL;
-	}
-	if (asg_from_row(row, false, &a) != 0 ||
-	    sim_asg_adopt(st, h, a) != 0) {
-		log_warnx("simulator: %s: assignment %s: unreadable or out of "
-			  "memory",
-			  sim_db_path(st->db), id);
-		sim_asg_free(a);
-		a = NULL;
-	}
-	json_decref(row);
-	return a;
-}
-
-struct hit *
-sim_load_hit(struct sim_store *st, const char *id)
-{
-	struct sim_db_ids ids = {NULL, 0, 0};
-	struct errbuf eb;
-	struct hit *h = NULL;
 	json_t *row;
 	int rc;
 
-	if (db_find_row(st, "hits", id, &row) != 0 || row == NULL)
-		return NULL;
+	*out = NULL;
+	if (db_find_row(st, "assignments", id, &row) != 0)
+		return -1;
+	if (row == NULL) {
+		log_warnx("simulator: %s: no record assignments %s",
+			  sim_db_path(st->db), id);
+		return -1;
+	}
+	rc = asg_from_row(row, false, out);
+	json_decref(row);
+	if (rc != 0) {
+		log_warnx("simulator: %s: assignment %s: unreadable or out of "
+			  "memory",
+			  sim_db_path(st->db), id);
+		sim_asg_free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Frees the n assignments of list not adopted yet, and list. */
+static void
+asgs_free(struct asg **list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sim_asg_free(list[i]);
+	free(list);
+}
+
+int
+sim_load_hit(struct sim_store *st, const char *id, struct hit **out)
+{
+	struct sim_db_ids ids = {NULL, 0, 0, 0};
+	struct asg **asgs = NULL;
+	struct errbuf eb;
+	struct hit *h = NULL;
+	json_t *row;
+	size_t i = 0;
+	int rc;
+
+	*out = NULL;
+	if (db_find_row(st, "hits", id, &row) != 0)
+		return -1;
+	if (row == NULL)
+		return 0;
 	err_init(&eb);
 	rc = hit_from_row(row, false, &h);
 	if (rc == 0) {
@@ -1138,58 +1164,99 @@ sim_load_hit(struct sim_store *st, const char *id)
 	if (rc == 0 && sim_db_ids(st->db, SIM_DB_ASGS_BY_HIT, id, strlen(id),
 				  &ids, &eb) != IF_OK)
 		rc = -1;
+	if (rc == 0 && ids.n > 0 &&
+	    (asgs = calloc(ids.n, sizeof(*asgs))) == NULL)
+		rc = -2;
+	/*
+	 * With all its assignments or not at all: a HIT's state is theirs,
+	 * and one missing would make it look fuller or emptier than it is.
+	 */
+	for (i = 0; rc == 0 && i < ids.n; i++) {
+		const char *aid = ids.id[i];
+
+		if (sim_strmap_get(&st->asgs_by_id, aid, strlen(aid)) ==
+			    NULL &&
+		    read_asg(st, aid, &asgs[i]) != 0)
+			rc = -3;
+	}
 	if (rc == 0 && sim_hit_adopt(st, h) != 0)
 		rc = -2;
 	if (rc != 0) {
-		log_warnx("simulator: %s: HIT %s: %s", sim_db_path(st->db), id,
-			  eb.msg[0] != '\0' ? eb.msg : "unreadable");
+		if (rc != -3)
+			log_warnx("simulator: %s: HIT %s: %s",
+				  sim_db_path(st->db), id,
+				  eb.msg[0] != '\0' ? eb.msg
+						    : "unreadable");
 		sim_hit_free(h);
+		asgs_free(asgs, ids.n);
 		sim_db_ids_cleanup(&ids);
-		return NULL;
+		return -1;
 	}
-	/* With all its assignments: a HIT's state is theirs. */
-	for (size_t i = 0; i < ids.n; i++) {
-		const char *aid = ids.id[i];
-
-		if (sim_strmap_get(&st->asgs_by_id, aid, strlen(aid)) == NULL)
-			(void)load_asg_of(st, h, aid);
+	for (i = 0; i < ids.n; i++) {
+		if (asgs[i] == NULL || sim_asg_adopt(st, h, asgs[i]) == 0)
+			continue;
+		/* Out of memory: the HIT stays, short of these. */
+		log_warnx("simulator: %s: HIT %s: out of memory",
+			  sim_db_path(st->db), id);
+		asgs_free(asgs + i, ids.n - i);
+		sim_db_ids_cleanup(&ids);
+		return -1;
 	}
+	free(asgs);
 	sim_db_ids_cleanup(&ids);
-	return h;
+	*out = h;
+	return 0;
 }
 
-struct asg *
-sim_load_asg(struct sim_store *st, const char *id)
+int
+sim_load_asg(struct sim_store *st, const char *id, struct asg **out)
 {
-	struct sim_db_ids ids = {NULL, 0, 0};
+	struct sim_db_ids ids = {NULL, 0, 0, 0};
 	struct errbuf eb;
+	struct hit *h = NULL;
 	struct asg *a = NULL;
+	int rc = 0;
 
+	*out = NULL;
 	if (st->db == NULL)
-		return NULL;
+		return 0;
 	err_init(&eb);
 	if (sim_db_ids(st->db, SIM_DB_HIT_OF_ASG, id, strlen(id), &ids,
 		       &eb) != IF_OK) {
 		log_warnx("simulator: %s", eb.msg);
-		return NULL;
+		return -1;
 	}
 	/* Loaded with its HIT; one whose HIT is missing, alone. */
-	if (ids.n > 0 && sim_find_hit(st, ids.id[0]) != NULL)
-		a = sim_strmap_get(&st->asgs_by_id, id, strlen(id));
-	else if (ids.n > 0)
-		a = load_asg_of(st, NULL, id);
+	if (ids.n > 0)
+		rc = sim_find_hit(st, ids.id[0], &h);
+	if (rc == 0 && h != NULL) {
+		*out = sim_strmap_get(&st->asgs_by_id, id, strlen(id));
+	} else if (rc == 0 && ids.n > 0) {
+		rc = read_asg(st, id, &a);
+		if (rc == 0 && sim_asg_adopt(st, NULL, a) != 0) {
+			log_warnx("simulator: assignment %s: out of memory",
+				  id);
+			sim_asg_free(a);
+			rc = -1;
+		} else if (rc == 0) {
+			*out = a;
+		}
+	}
 	sim_db_ids_cleanup(&ids);
-	return a;
+	return rc;
 }
 
-struct object *
-sim_load_object(struct sim_store *st, const char *path)
+int
+sim_load_object(struct sim_store *st, const char *path, struct object **out)
 {
 	struct object *o;
 	json_t *row;
 
-	if (db_find_row(st, "objects", path, &row) != 0 || row == NULL)
-		return NULL;
+	*out = NULL;
+	if (db_find_row(st, "objects", path, &row) != 0)
+		return -1;
+	if (row == NULL)
+		return 0;
 	o = calloc(1, sizeof(*o));
 	/* Its bytes stay in the database (sim_store_get_object()). */
 	if (o == NULL || (o->path = strdup(path)) == NULL ||
@@ -1198,28 +1265,34 @@ sim_load_object(struct sim_store *st, const char *path)
 	    sim_object_adopt(st, o) != 0) {
 		log_warnx("simulator: object %s: out of memory", path);
 		sim_object_free(o);
-		o = NULL;
+		json_decref(row);
+		return -1;
 	}
 	json_decref(row);
-	return o;
+	*out = o;
+	return 0;
 }
 
-struct grant *
-sim_load_grant(struct sim_store *st, const char *key)
+int
+sim_load_grant(struct sim_store *st, const char *key, struct grant **out)
 {
 	struct grant *g;
 	json_t *row;
 
-	if (db_find_row(st, "grants", key, &row) != 0 || row == NULL)
-		return NULL;
+	*out = NULL;
+	if (db_find_row(st, "grants", key, &row) != 0)
+		return -1;
+	if (row == NULL)
+		return 0;
 	g = grant_from_row(row);
+	json_decref(row);
 	if (g == NULL || sim_grant_adopt(st, g) != 0) {
 		log_warnx("simulator: grant %s: out of memory", key);
 		free(g);
-		g = NULL;
+		return -1;
 	}
-	json_decref(row);
-	return g;
+	*out = g;
+	return 0;
 }
 
 /* Its S3 objects, from DIR/objects/ (the old layout). */

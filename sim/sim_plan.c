@@ -151,8 +151,11 @@ fail_unreadable_plan(const struct sim_store *st, struct sim_err *err)
 			"The simulator could not read its state; try again.");
 }
 
-/* Resolves "<experiment>/<image-id>/<stage>" against the known experiments. */
-static void
+/*
+ * Resolves "<experiment>/<image-id>/<stage>" against the known experiments;
+ * -1 (logged) when the store cannot read the earlier stages' answers.
+ */
+static int
 crowd_task(struct sim_store *st, const char *annotation, const struct hit *self,
 	   struct sim_crowd_task *task, struct sim_face **covered)
 {
@@ -165,6 +168,7 @@ crowd_task(struct sim_store *st, const char *annotation, const struct hit *self,
 	size_t nsame = 0;
 	int *stage_of = NULL;
 	enum sim_aggregate rule = SIM_AGG_UNION;
+	int rc = -1;
 
 	memset(task, 0, sizeof(*task));
 	*covered = NULL;
@@ -173,7 +177,7 @@ crowd_task(struct sim_store *st, const char *annotation, const struct hit *self,
 	    parse_int64(s2 + 1, 1, 1000, &stage) != 0 ||
 	    (size_t)(s1 - annotation) >= sizeof(exp) ||
 	    (size_t)(s2 - s1 - 1) >= 256)
-		return;
+		return 0;
 	memcpy(exp, annotation, (size_t)(s1 - annotation));
 	exp[s1 - annotation] = '\0';
 	for (size_t e = 0; e < st->nexps; e++) {
@@ -197,7 +201,7 @@ crowd_task(struct sim_store *st, const char *annotation, const struct hit *self,
 	}
 	task->stage = (int)stage;
 	if (task->image == NULL)
-		return;
+		return 0;
 	/* Stage 0: hidden in every stage image, whoever found it. */
 	if (faces_append(covered, &task->ncovered, task->image->hidden,
 			 task->image->nhidden) != 0)
@@ -206,10 +210,12 @@ crowd_task(struct sim_store *st, const char *annotation, const struct hit *self,
 	 * Answers of earlier stages of this image, each with its stage: what
 	 * is redacted now is each stage's answers combined by the rule.  The
 	 * candidates are the assignments of the HITs with this annotation
-	 * key; an answer without boxes counts too (it votes, or comes first).
+	 * key (the newest SIM_ANN_HITS_MAX: a study's stages and reposts of
+	 * one image); an answer without boxes counts too (it votes, or
+	 * comes first).
 	 */
 	if (sim_find_hits_by_ann(st, annotation, (size_t)(s2 - annotation),
-				 &same, &nsame) != 0)
+				 SIM_ANN_HITS_MAX, &same, &nsame) != 0)
 		goto out;
 	for (size_t j = 0; j < nsame; j++) {
 		struct hit *h = same[j];
@@ -252,8 +258,10 @@ crowd_task(struct sim_store *st, const char *annotation, const struct hit *self,
 			}
 		}
 	}
+	rc = 0;
 	if (nfound == 0)
 		goto out;
+	rc = -1;
 	/* Stage by stage, each in submission order. */
 	for (int s = 1; s < stage; s++) {
 		struct asg **group = NULL;
@@ -274,25 +282,30 @@ crowd_task(struct sim_store *st, const char *annotation, const struct hit *self,
 		}
 		free(group);
 	}
+	rc = 0;
 out:
 	task->covered = *covered;
 	free(same);
 	free(found);
 	free(stage_of);
+	return rc;
 }
 
 /*
  * Whether the Question shows an image URL of this service whose object does
- * not exist.  Pages that show images hosted elsewhere count as fine.
+ * not exist (*missing).  Pages that show images hosted elsewhere count as
+ * fine.  -1 when the store cannot read an object.
  */
-static bool
-question_image_missing(struct sim_store *st, const char *q)
+static int
+question_image_missing(struct sim_store *st, const char *q, bool *missing)
 {
+	struct object *o;
 	size_t blen;
 	const char *p;
 
+	*missing = false;
 	if (st->base == NULL || q == NULL)
-		return false;
+		return 0;
 	blen = strlen(st->base);
 	for (p = strstr(q, st->base); p != NULL; p = strstr(p + 1, st->base)) {
 		const char *path = p + blen + 1, *end;
@@ -303,15 +316,20 @@ question_image_missing(struct sim_store *st, const char *q)
 		if (end == path || (size_t)(end - path) >= 1024 ||
 		    memchr(path, '/', (size_t)(end - path)) == NULL)
 			continue; /* not /bucket/key: a lab page, say */
-		if (sim_find_object(st, path, (size_t)(end - path)) == NULL)
-			return true;
+		if (sim_find_object(st, path, (size_t)(end - path), &o) != 0)
+			return -1;
+		if (o == NULL) {
+			*missing = true;
+			return 0;
+		}
 	}
-	return false;
+	return 0;
 }
 
 struct plan_ctx {
 	struct sim_store *st;
 	json_t *reqs;
+	bool failed; /* a grant could not be read */
 };
 
 /* Whether a simulated worker may take the HIT being planned. */
@@ -319,8 +337,11 @@ static bool
 plan_eligible(void *ctx, const char *worker)
 {
 	struct plan_ctx *p = ctx;
+	bool eligible = false;
 
-	return sim_worker_eligible(p->st, p->reqs, worker);
+	if (sim_worker_eligible(p->st, p->reqs, worker, &eligible) != 0)
+		p->failed = true;
+	return eligible;
 }
 
 /* Plans the simulated workers of a new HIT (see the note at the top). */
@@ -345,33 +366,50 @@ sim_plan_crowd(struct sim_store *st, struct hit *h, struct sim_err *err)
 		struct hit **same = NULL;
 		size_t nsame = 0;
 
-		if (sim_find_hits_by_ann(st, ann, h->ann_key_len, &same,
-					 &nsame) != 0)
+		/*
+		 * Counted among the newest SIM_ANN_HITS_MAX of its key: a
+		 * study's reposts are far fewer, and a client giving
+		 * thousands of HITs one annotation does not make each new
+		 * one read them all.
+		 */
+		if (sim_find_hits_by_ann(st, ann, h->ann_key_len,
+					 SIM_ANN_HITS_MAX, &same, &nsame) != 0)
 			return fail_unreadable_plan(st, err);
 		for (size_t i = 0; i < nsame; i++)
 			if (same[i] != h && strcmp(same[i]->ann, ann) == 0)
 				attempt++;
 		free(same);
 	}
-	crowd_task(st, ann, h, &task, &covered);
+	if (crowd_task(st, ann, h, &task, &covered) != 0) {
+		free(covered);
+		return fail_unreadable_plan(st, err);
+	}
 	hit_vals = sim_hit_vals(st, h);
-	task.image_missing = question_image_missing(
-		st, json_string_value(json_object_get(hit_vals, "Question")));
+	rc = question_image_missing(
+		st, json_string_value(json_object_get(hit_vals, "Question")),
+		&task.image_missing);
 	json_decref(hit_vals);
+	if (rc != 0) {
+		free(covered);
+		return fail_unreadable_plan(st, err);
+	}
 	npicked =
 		(size_t)h->max < SIM_CROWD_MAX ? (size_t)h->max : SIM_CROWD_MAX;
 	picked = calloc(npicked, sizeof(*picked));
 	elig.st = st;
 	elig.reqs = reqs;
+	elig.failed = false;
 	n = picked == NULL
 		    ? -1
 		    : sim_crowd_pick(st->cfg.seed, ann != NULL ? ann : h->id,
 				     attempt, &st->crowd_size,
 				     st->cfg.worker_pool, npicked,
 				     plan_eligible, &elig, picked);
-	if (n < 0) {
+	if (n < 0 || elig.failed) {
 		free(picked);
 		free(covered);
+		if (elig.failed)
+			return fail_unreadable_plan(st, err);
 		return sim_fail(st, err, 500, "ServiceFault", NULL,
 				"out of memory");
 	}

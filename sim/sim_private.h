@@ -46,6 +46,14 @@
 /* The most records resident at an unlock (sim_store_trim()). */
 #define SIM_RESIDENT_MAX 2048
 
+/*
+ * The most HITs of one annotation key (one image) a new HIT's plan reads:
+ * a study's stages (EXP_STAGES_MAX) and their reposts are far fewer, and
+ * a client that gives thousands of HITs one annotation does not make each
+ * CreateHIT read them all.
+ */
+#define SIM_ANN_HITS_MAX 64
+
 /* Size of MTurk HIT and assignment ids ([A-Z0-9]{30}). */
 #define SIM_ID_LEN 30
 #define SIM_WORKER_ID_LEN 14
@@ -288,10 +296,14 @@ enum sim_db_lookup {
 	SIM_DB_LOOKUPS
 };
 
-/* A growable list of ids (zero it first; sim_db_ids_cleanup() it). */
+/*
+ * A growable list of ids (zero it first; sim_db_ids_cleanup() it).  With
+ * max set, a lookup stops at max ids: the rows after them are not read.
+ */
 struct sim_db_ids {
 	char (*id)[SIM_ID_LEN + 1];
 	size_t n, cap;
+	size_t max; /* 0: every id */
 };
 
 /* The ids lookup q gives for key[0..klen), replacing out's. */
@@ -311,6 +323,15 @@ int sim_db_next_reviewable(struct sim_db *db, int64_t now_ms,
 uint64_t sim_db_steps_take(struct sim_db *db);
 /* Query q's SQL (tests read its plan). */
 const char *sim_db_query_sql(enum sim_db_query q);
+/*
+ * Test hooks.  sim_db_fail_reads: with fail, after `after` more reads
+ * every read of a record, a lookup or a query fails (IF_ERUNTIME) as an
+ * I/O error of the file would, until called again without fail; writes
+ * pass.  sim_db_busy_timeout: how long a write waits for another
+ * connection's lock (5 s unless a test shortens it).
+ */
+void sim_db_fail_reads(struct sim_db *db, bool fail, unsigned long after);
+void sim_db_busy_timeout(struct sim_db *db, int ms);
 /* Opened from version 1 or 2: the index rows are to be written once. */
 bool sim_db_needs_reindex(const struct sim_db *db);
 void sim_db_reindexed(struct sim_db *db);
@@ -383,9 +404,14 @@ int sim_store_call(struct sim_store *st, const char *op, json_t *req,
 int sim_store_put_object(struct sim_store *st, const char *path,
 			 const void *data, size_t len,
 			 const char *content_type);
-/* 0 with a malloc'ed copy in *data (free it), or -1 when absent. */
+/*
+ * 0 with *found and, when found, a malloc'ed copy in *data (free it); -1
+ * (logged) when the store cannot read it: the service's failure, never
+ * "no such key".
+ */
 int sim_store_get_object(struct sim_store *st, const char *path, char **data,
-			 size_t *len, char *content_type, size_t ctlen);
+			 size_t *len, char *content_type, size_t ctlen,
+			 bool *found);
 
 /* ---- the store: its records (sim_store.c; used by the store's files) ---- */
 
@@ -613,6 +639,9 @@ struct sim_store {
 	/* Made resident by sim_asg_load(): dropped after the next save. */
 	struct asg **loaded_asgs;
 	size_t nloaded_asgs;
+	/* The most records resident at once (tests zero it, then read it:
+	 * what one request held, which the trim at its unlock hides). */
+	size_t resident_peak;
 };
 
 /* sim_store.c: the data model. */
@@ -627,26 +656,30 @@ int sim_fail(const struct sim_store *st, struct sim_err *err, int http,
 	IF_PRINTF(6, 7);
 
 /*
- * The working set (see struct sim_store): a resident record, or one
- * loaded from the database (NULL when there is none, or it cannot be
- * read: logged).  Valid until the lock is released.
+ * The working set (see struct sim_store): 0 with *out the resident
+ * record, or the one loaded from the database, or NULL when there is
+ * none; -1 (logged, *out NULL) when the database cannot give it, which
+ * a request answers as the service's failure, never as "no such
+ * record".  Valid until the lock is released.  Qualification types are
+ * all in memory: sim_find_qtype() cannot fail (NULL: none).
  */
-struct hit *sim_find_hit(struct sim_store *st, const char *id);
-struct asg *sim_find_asg(struct sim_store *st, const char *id);
-struct object *sim_find_object(struct sim_store *st, const char *path,
-			       size_t len);
+int sim_find_hit(struct sim_store *st, const char *id, struct hit **out);
+int sim_find_asg(struct sim_store *st, const char *id, struct asg **out);
+int sim_find_object(struct sim_store *st, const char *path, size_t len,
+		    struct object **out);
 struct qtype *sim_find_qtype(struct sim_store *st, const char *id);
-struct grant *sim_find_grant(struct sim_store *st, const char *qual_id,
-			     const char *worker);
+int sim_find_grant(struct sim_store *st, const char *qual_id,
+		   const char *worker, struct grant **out);
 /*
  * Lists of records (*out malloc'ed, to free; its records the working
  * set's), from the indexes and the records not saved yet: the HITs
- * whose annotation key is key[0..len), newest first; those of a token,
- * oldest first; a worker's assignments, newest first.  -1 (logged) when
- * the database or memory fails.
+ * whose annotation key is key[0..len), newest first, up to max of them
+ * (only those are read); those of a token, oldest first; a worker's
+ * assignments, newest first.  -1 (logged) when the database or memory
+ * fails.
  */
 int sim_find_hits_by_ann(struct sim_store *st, const char *key, size_t len,
-			 struct hit ***out, size_t *n);
+			 size_t max, struct hit ***out, size_t *n);
 int sim_find_hits_by_token(struct sim_store *st, const char *token,
 			   struct hit ***out, size_t *n);
 int sim_find_asgs_by_worker(struct sim_store *st, const char *worker_id,
@@ -725,9 +758,10 @@ void sim_hit_index_row(const struct hit *h, struct sim_db_hit *row);
 int sim_store_hits(struct sim_store *st, enum sim_db_query q,
 		   const struct sim_db_hits_args *args,
 		   struct sim_db_hit_ref *out, size_t *n);
-/* Whether worker meets every requirement of reqs. */
-bool sim_worker_eligible(struct sim_store *st, json_t *reqs,
-			 const char *worker);
+/* Whether worker meets every requirement of reqs (*eligible); -1
+ * (logged) when a grant cannot be read. */
+int sim_worker_eligible(struct sim_store *st, json_t *reqs,
+			const char *worker, bool *eligible);
 
 /* sim_persist.c: what the store's other files tell it. */
 
@@ -739,14 +773,17 @@ void sim_touch_grant(struct sim_store *st, struct grant *g);
 /* Whether something is left to save. */
 bool sim_changes_pending(const struct sim_store *st);
 /*
- * The loaders of sim_find_*(): a record from the database, adopted
- * into the working set (a HIT with its assignments); NULL when there is
- * none or it cannot be read (logged).
+ * The loaders of sim_find_*(): 0 with *out the record from the database,
+ * adopted into the working set (a HIT with all its assignments, or not
+ * at all), or NULL when there is none; -1 (logged, *out NULL) when it
+ * cannot be read.
  */
-struct hit *sim_load_hit(struct sim_store *st, const char *id);
-struct asg *sim_load_asg(struct sim_store *st, const char *id);
-struct object *sim_load_object(struct sim_store *st, const char *path);
-struct grant *sim_load_grant(struct sim_store *st, const char *key);
+int sim_load_hit(struct sim_store *st, const char *id, struct hit **out);
+int sim_load_asg(struct sim_store *st, const char *id, struct asg **out);
+int sim_load_object(struct sim_store *st, const char *path,
+		    struct object **out);
+int sim_load_grant(struct sim_store *st, const char *key,
+		   struct grant **out);
 /*
  * Saves what changed since the last save, in one transaction.  A failed
  * save leaves it all pending.  A saved record's payload leaves memory
@@ -808,14 +845,17 @@ struct sim_lab_hit {
 /* The HITs a participant could take now; *out freed with free(). */
 int sim_store_lab_list(struct sim_store *st, struct sim_lab_hit **out,
 		       size_t *n);
-/* A malloc'ed copy of the HIT's Question XML; -1 when unknown. */
+/*
+ * 0 with a malloc'ed copy of the HIT's Question XML in *question, NULL
+ * when there is no such HIT; -1 when the store cannot read it.
+ */
 int sim_store_lab_question(struct sim_store *st, const char *hit_id,
 			   char **question);
 /*
- * Accepts a HIT for worker: fills assignment_id with the worker's open
- * assignment (the same one again on a reload).  -1 with a reason when the
+ * Accepts a HIT for worker: 0 with assignment_id the worker's open
+ * assignment (the same one again on a reload); 1 with a reason when the
  * HIT is gone, full, or the worker already submitted it or lacks a
- * qualification.
+ * qualification; -1 with a reason (try again) when the store fails.
  */
 int sim_store_lab_accept(struct sim_store *st, const char *hit_id,
 			 const char *worker_id,
@@ -823,7 +863,9 @@ int sim_store_lab_accept(struct sim_store *st, const char *hit_id,
 			 size_t whylen);
 /*
  * Submits an accepted assignment with its answer XML (consumed: the store
- * keeps it) and the boxes field for the crowd's knowledge of redaction.
+ * keeps it) and the boxes field for the crowd's knowledge of redaction:
+ * 0 done, 1 refused (unknown, expired or done already: why), -1 the store
+ * failed (why: try again).
  */
 int sim_store_lab_submit(struct sim_store *st, const char *assignment_id,
 			 char *answer_xml, const char *boxes_json,
@@ -838,7 +880,8 @@ int sim_store_lab_submit(struct sim_store *st, const char *assignment_id,
 int sim_store_people_submit(struct sim_store *st, const char *worker_id,
 			    const char *assignment_id, char *answer_xml,
 			    const char *boxes_json, char *why, size_t whylen);
-/* The participant's open assignment ("" when none), and submitted count. */
+/* The participant's open assignment ("" when none), and submitted count;
+ * -1 when the store cannot read them. */
 int sim_store_people_status(struct sim_store *st, const char *worker_id,
 			    char open_asg[SIM_ID_LEN + 1], int *submitted);
 /*
@@ -852,13 +895,17 @@ int sim_store_people_take(struct sim_store *st, const char *worker_id,
 			  int share, bool peek,
 			  char assignment_id[SIM_ID_LEN + 1], char *why,
 			  size_t whylen);
-/* The Question of an assignment worker_id holds open now; -1 otherwise. */
+/*
+ * 0 with *question the Question of an assignment worker_id holds open
+ * now, NULL when none; -1 when the store cannot read it.
+ */
 int sim_store_people_task(struct sim_store *st, const char *worker_id,
 			  const char *assignment_id, char **question,
 			  char hit_id[SIM_ID_LEN + 1]);
-/* Whether the S3 object "bucket/key" (len bytes of path) exists. */
-bool sim_store_people_object(struct sim_store *st, const char *path,
-			     size_t len);
+/* Whether the S3 object "bucket/key" (len bytes of path) exists
+ * (*found); -1 (logged) when the store cannot read it. */
+int sim_store_people_object(struct sim_store *st, const char *path,
+			    size_t len, bool *found);
 
 /* ---- sim_lab.c: lab mode's pages ---------------------------------------- */
 

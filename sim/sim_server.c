@@ -829,6 +829,9 @@ handle_push(struct sim_server *sim, struct MHD_Connection *c, const char *url,
 
 /* ---- S3 ----------------------------------------------------------------- */
 
+/* S3's own words for its 500 InternalError, which clients retry. */
+#define S3_INTERNAL_ERROR "We encountered an internal error. Please try again."
+
 static enum MHD_Result
 handle_s3(struct sim_server *sim, struct MHD_Connection *c, const char *method,
 	  const char *url, struct request *rq)
@@ -838,6 +841,7 @@ handle_s3(struct sim_server *sim, struct MHD_Connection *c, const char *method,
 	const char *sha, *ct;
 	char *data = NULL;
 	size_t len = 0;
+	bool found = false;
 	enum MHD_Result ret;
 
 	if (strlen(url) < 4 || strchr(url + 1, '/') == NULL)
@@ -882,11 +886,15 @@ handle_s3(struct sim_server *sim, struct MHD_Connection *c, const char *method,
 		if (sim_store_put_object(sim->store, url + 1, rq->body.data,
 					 rq->body.len, ct) != 0)
 			return send_s3_error(sim, c, 500, "InternalError",
-					     "out of memory");
+					     S3_INTERNAL_ERROR);
 		return send_reply(sim, c, 200, NULL, "", 0, NULL, NULL);
 	}
+	/* A store that cannot read is S3's own failure (retryable). */
 	if (sim_store_get_object(sim->store, url + 1, &data, &len, ctype,
-				 sizeof(ctype)) != 0)
+				 sizeof(ctype), &found) != 0)
+		return send_s3_error(sim, c, 500, "InternalError",
+				     S3_INTERNAL_ERROR);
+	if (!found)
 		return send_s3_error(sim, c, 404, "NoSuchKey",
 				     "The specified key does not exist.");
 	/* Browsers on the task page fetch cross-origin, as from S3 + CORS. */

@@ -491,6 +491,16 @@ sim_store_resident(const struct sim_store *st)
 	return st->nhits + st->nasgs + st->ngrants + st->nobjects;
 }
 
+/* Keeps resident_peak (a record was just added to the working set). */
+static void
+resident_note(struct sim_store *st)
+{
+	size_t n = sim_store_resident(st);
+
+	if (n > st->resident_peak)
+		st->resident_peak = n;
+}
+
 void
 sim_store_trim(struct sim_store *st)
 {
@@ -506,42 +516,45 @@ sim_store_unlock(struct sim_store *st)
 	pthread_mutex_unlock(&st->mu);
 }
 
-struct hit *
-sim_find_hit(struct sim_store *st, const char *id)
+int
+sim_find_hit(struct sim_store *st, const char *id, struct hit **out)
 {
-	struct hit *h;
-
+	*out = NULL;
 	if (id == NULL)
-		return NULL;
-	h = sim_strmap_get(&st->hits_by_id, id, strlen(id));
-	return h != NULL ? h : sim_load_hit(st, id);
+		return 0;
+	*out = sim_strmap_get(&st->hits_by_id, id, strlen(id));
+	return *out != NULL ? 0 : sim_load_hit(st, id, out);
 }
 
-struct asg *
-sim_find_asg(struct sim_store *st, const char *id)
+int
+sim_find_asg(struct sim_store *st, const char *id, struct asg **out)
 {
-	struct asg *a;
-
+	*out = NULL;
 	if (id == NULL)
-		return NULL;
-	a = sim_strmap_get(&st->asgs_by_id, id, strlen(id));
-	return a != NULL ? a : sim_load_asg(st, id);
+		return 0;
+	*out = sim_strmap_get(&st->asgs_by_id, id, strlen(id));
+	return *out != NULL ? 0 : sim_load_asg(st, id, out);
 }
 
-struct object *
-sim_find_object(struct sim_store *st, const char *path, size_t len)
+int
+sim_find_object(struct sim_store *st, const char *path, size_t len,
+		struct object **out)
 {
-	struct object *o = sim_strmap_get(&st->objects_by_path, path, len);
 	char *copy;
+	int rc;
 
-	if (o != NULL || len >= 4096)
-		return o;
+	*out = sim_strmap_get(&st->objects_by_path, path, len);
+	/* A path that long is never stored (sim_server.c refuses it). */
+	if (*out != NULL || len >= 4096)
+		return 0;
 	copy = strndup(path, len);
-	if (copy == NULL)
-		return NULL;
-	o = sim_load_object(st, copy);
+	if (copy == NULL) {
+		log_warnx("simulator: object lookup: out of memory");
+		return -1;
+	}
+	rc = sim_load_object(st, copy, out);
 	free(copy);
-	return o;
+	return rc;
 }
 
 /* Looks q up for key, logging a failure. */
@@ -567,15 +580,49 @@ append_hits(struct sim_store *st, const struct sim_db_ids *ids,
 	    struct hit ***out, size_t *n)
 {
 	for (size_t i = 0; i < ids->n; i++) {
-		struct hit *h = sim_find_hit(st, ids->id[i]);
+		struct hit *h;
 
-		if (h == NULL || sim_vec_push(out, n, h) != 0)
+		if (sim_find_hit(st, ids->id[i], &h) != 0)
+			return -1;
+		if (h == NULL) {
+			log_warnx("simulator: the HIT index names %s, which "
+				  "the store lacks",
+				  ids->id[i]);
+			return -1;
+		}
+		if (sim_vec_push(out, n, h) != 0)
 			return -1;
 	}
 	return 0;
 }
 
 /* Whether h is one of the n HITs of list. */
+static bool hit_listed(struct hit *const *list, size_t n,
+		       const struct hit *h);
+
+/* Appends the HITs of ids (loaded) not listed yet, up to max in all. */
+static int
+append_hits_upto(struct sim_store *st, const struct sim_db_ids *ids,
+		 size_t max, struct hit ***out, size_t *n)
+{
+	for (size_t i = 0; i < ids->n && *n < max; i++) {
+		struct hit *h;
+
+		if (sim_find_hit(st, ids->id[i], &h) != 0)
+			return -1;
+		if (h == NULL) {
+			log_warnx("simulator: the HIT index names %s, which "
+				  "the store lacks",
+				  ids->id[i]);
+			return -1;
+		}
+		if (!hit_listed(*out, *n, h) && sim_vec_push(out, n, h) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+
 static bool
 hit_listed(struct hit *const *list, size_t n, const struct hit *h)
 {
@@ -587,15 +634,15 @@ hit_listed(struct hit *const *list, size_t n, const struct hit *h)
 
 int
 sim_find_hits_by_ann(struct sim_store *st, const char *key, size_t len,
-		     struct hit ***out, size_t *n)
+		     size_t max, struct hit ***out, size_t *n)
 {
-	struct sim_db_ids ids = {NULL, 0, 0};
+	struct sim_db_ids ids = {NULL, 0, 0, 0};
 	int rc = 0;
 
 	*out = NULL;
 	*n = 0;
 	/* The new ones (not in the index yet) are the newest. */
-	for (size_t i = st->nnew_hits; rc == 0 && i-- > 0;) {
+	for (size_t i = st->nnew_hits; rc == 0 && *n < max && i-- > 0;) {
 		struct hit *h = st->new_hits[i];
 
 		if (h->ann != NULL && h->ann_key_len == len &&
@@ -603,10 +650,15 @@ sim_find_hits_by_ann(struct sim_store *st, const char *key, size_t len,
 		    !hit_listed(*out, *n, h))
 			rc = sim_vec_push(out, n, h);
 	}
-	if (rc == 0)
+	/*
+	 * A failed save's new ones may be in the index too: the lookup
+	 * reads as many more as could repeat them.
+	 */
+	ids.max = max + *n;
+	if (rc == 0 && *n < max)
 		rc = lookup(st, SIM_DB_HITS_BY_ANN, key, len, &ids);
 	if (rc == 0)
-		rc = append_hits(st, &ids, out, n);
+		rc = append_hits_upto(st, &ids, max, out, n);
 	sim_db_ids_cleanup(&ids);
 	if (rc != 0) {
 		free(*out);
@@ -620,7 +672,7 @@ int
 sim_find_hits_by_token(struct sim_store *st, const char *token,
 		       struct hit ***out, size_t *n)
 {
-	struct sim_db_ids ids = {NULL, 0, 0};
+	struct sim_db_ids ids = {NULL, 0, 0, 0};
 	int rc;
 
 	*out = NULL;
@@ -648,7 +700,7 @@ int
 sim_find_asgs_by_worker(struct sim_store *st, const char *worker_id,
 			struct asg ***out, size_t *n)
 {
-	struct sim_db_ids ids = {NULL, 0, 0};
+	struct sim_db_ids ids = {NULL, 0, 0, 0};
 	int rc = 0;
 
 	*out = NULL;
@@ -660,10 +712,17 @@ sim_find_asgs_by_worker(struct sim_store *st, const char *worker_id,
 		rc = lookup(st, SIM_DB_ASGS_BY_WORKER, worker_id,
 			    strlen(worker_id), &ids);
 	for (size_t i = 0; rc == 0 && i < ids.n; i++) {
-		struct asg *a = sim_find_asg(st, ids.id[i]);
+		struct asg *a;
 		bool seen = false;
 
+		if (sim_find_asg(st, ids.id[i], &a) != 0) {
+			rc = -1;
+			break;
+		}
 		if (a == NULL) {
+			log_warnx("simulator: the assignment index names %s, "
+				  "which the store lacks",
+				  ids.id[i]);
 			rc = -1;
 			break;
 		}
@@ -711,6 +770,7 @@ sim_hit_adopt(struct sim_store *st, struct hit *h)
 	    sim_vec_push(&st->hits, &st->nhits, h) != 0)
 		return -1;
 	strmap_put(&st->hits_by_id, h->id, strlen(h->id), h);
+	resident_note(st);
 	return 0;
 }
 
@@ -748,6 +808,7 @@ sim_asg_adopt(struct sim_store *st, struct hit *h, struct asg *a)
 		return -1;
 	}
 	strmap_put(&st->asgs_by_id, a->id, strlen(a->id), a);
+	resident_note(st);
 	return 0;
 }
 
@@ -777,17 +838,19 @@ sim_find_qtype(struct sim_store *st, const char *id)
 	return NULL;
 }
 
-struct grant *
-sim_find_grant(struct sim_store *st, const char *qual_id, const char *worker)
+int
+sim_find_grant(struct sim_store *st, const char *qual_id, const char *worker,
+	       struct grant **out)
 {
 	char key[sizeof(((struct grant *)0)->key)];
-	struct grant *g;
 	int len = snprintf(key, sizeof(key), "%s/%s", qual_id, worker);
 
+	*out = NULL;
+	/* A key that long is never granted (worker ids are shorter). */
 	if (len < 0 || (size_t)len >= sizeof(key))
-		return NULL;
-	g = sim_strmap_get(&st->grants_by_key, key, (size_t)len);
-	return g != NULL ? g : sim_load_grant(st, key);
+		return 0;
+	*out = sim_strmap_get(&st->grants_by_key, key, (size_t)len);
+	return *out != NULL ? 0 : sim_load_grant(st, key, out);
 }
 
 int
@@ -798,6 +861,7 @@ sim_grant_adopt(struct sim_store *st, struct grant *g)
 	    sim_vec_push(&st->grants, &st->ngrants, g) != 0)
 		return -1;
 	strmap_put(&st->grants_by_key, g->key, strlen(g->key), g);
+	resident_note(st);
 	return 0;
 }
 
@@ -1085,12 +1149,14 @@ sim_asg_listed(enum asg_state s)
  * types the simulator does not hold (the system ones: approval rate,
  * locale, ...) count as met: the simulated workers are good workers.
  */
-bool
-sim_worker_eligible(struct sim_store *st, json_t *reqs, const char *worker)
+int
+sim_worker_eligible(struct sim_store *st, json_t *reqs, const char *worker,
+		    bool *eligible)
 {
 	size_t i;
 	json_t *r;
 
+	*eligible = false;
 	json_array_foreach(reqs, i, r) {
 		const char *qid = json_string_value(
 			json_object_get(r, "QualificationTypeId"));
@@ -1103,14 +1169,15 @@ sim_worker_eligible(struct sim_store *st, json_t *reqs, const char *worker)
 		if (qid == NULL || cmp == NULL ||
 		    sim_find_qtype(st, qid) == NULL)
 			continue;
-		g = sim_find_grant(st, qid, worker);
+		if (sim_find_grant(st, qid, worker, &g) != 0)
+			return -1;
 		if (strcmp(cmp, "DoesNotExist") == 0) {
 			if (g != NULL)
-				return false;
+				return 0;
 			continue;
 		}
 		if (g == NULL)
-			return false;
+			return 0;
 		if (strcmp(cmp, "Exists") == 0 || json_array_size(ints) == 0)
 			continue;
 		want = json_integer_value(json_array_get(ints, 0));
@@ -1122,9 +1189,10 @@ sim_worker_eligible(struct sim_store *st, json_t *reqs, const char *worker)
 		    (strcmp(cmp, "GreaterThan") == 0 && !(g->value > want)) ||
 		    (strcmp(cmp, "GreaterThanOrEqualTo") == 0 &&
 		     !(g->value >= want)))
-			return false;
+			return 0;
 	}
-	return true;
+	*eligible = true;
+	return 0;
 }
 
 /* ---- S3 objects --------------------------------------------------------- */
@@ -1136,6 +1204,7 @@ sim_object_adopt(struct sim_store *st, struct object *o)
 	    sim_vec_push(&st->objects, &st->nobjects, o) != 0)
 		return -1;
 	strmap_put(&st->objects_by_path, o->path, strlen(o->path), o);
+	resident_note(st);
 	return 0;
 }
 

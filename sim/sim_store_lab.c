@@ -25,6 +25,10 @@ lab_save(struct sim_store *st, char *why, size_t whylen)
 	return -1;
 }
 
+/* Why a page failed when the database could not be read. */
+#define LAB_UNREADABLE                                                     \
+	"The server could not read its state; please try again."
+
 /* The HITs listed at once: the index is read in pages of this many. */
 #define LAB_PAGE 256
 
@@ -92,10 +96,14 @@ sim_store_lab_list(struct sim_store *st, struct sim_lab_hit **out, size_t *n)
 			}
 			*out = grown;
 		}
-		for (size_t i = 0; i < got; i++) {
-			struct hit *h = sim_find_hit(st, refs[i].id);
+		for (size_t i = 0; rc == 0 && i < got; i++) {
+			struct hit *h;
 
 			args.after_seq = refs[i].seq;
+			if (sim_find_hit(st, refs[i].id, &h) != 0) {
+				rc = -1;
+				break;
+			}
 			if (h == NULL)
 				continue;
 			memset(&(*out)[*n], 0, sizeof(**out));
@@ -103,7 +111,7 @@ sim_store_lab_list(struct sim_store *st, struct sim_lab_hit **out, size_t *n)
 		}
 		/* Every open HIT is read: a page at a time in memory. */
 		sim_store_trim(st);
-	} while (got == LAB_PAGE);
+	} while (rc == 0 && got == LAB_PAGE);
 	sim_store_unlock(st);
 	free(refs);
 	if (rc != 0) {
@@ -120,18 +128,25 @@ sim_store_lab_question(struct sim_store *st, const char *hit_id,
 {
 	struct hit *h;
 	const char *q;
-	json_t *vals;
+	json_t *vals = NULL;
+	int rc = -1;
 
 	*question = NULL;
 	pthread_mutex_lock(&st->mu);
-	h = sim_find_hit(st, hit_id);
-	vals = h != NULL && !h->deleted ? sim_hit_vals(st, h) : NULL;
+	if (sim_find_hit(st, hit_id, &h) != 0)
+		goto out;
+	rc = 0;
+	if (h == NULL || h->deleted)
+		goto out;
+	/* Its values are there (written with it): none is a failure. */
+	vals = sim_hit_vals(st, h);
 	q = json_string_value(json_object_get(vals, "Question"));
-	if (q != NULL)
-		*question = strdup(q);
+	if (q == NULL || (*question = strdup(q)) == NULL)
+		rc = -1;
+out:
 	json_decref(vals);
 	sim_store_unlock(st);
-	return *question != NULL ? 0 : -1;
+	return rc;
 }
 
 int
@@ -143,11 +158,17 @@ sim_store_lab_accept(struct sim_store *st, const char *hit_id,
 	struct hit_counts c;
 	struct asg *a;
 	int64_t now;
-	int rc = -1;
+	bool eligible;
+	int rc;
 
 	pthread_mutex_lock(&st->mu);
 	now = sim_store_now_ms(st);
-	h = sim_find_hit(st, hit_id);
+	if (sim_find_hit(st, hit_id, &h) != 0) {
+		snprintf(why, whylen, LAB_UNREADABLE);
+		rc = -1;
+		goto out;
+	}
+	rc = 1;
 	if (h == NULL || h->deleted) {
 		snprintf(why, whylen, "This HIT does not exist.");
 		goto out;
@@ -173,7 +194,12 @@ sim_store_lab_accept(struct sim_store *st, const char *hit_id,
 		snprintf(why, whylen, "This HIT has expired.");
 		goto out;
 	}
-	if (!sim_worker_eligible(st, h->quals, worker_id)) {
+	if (sim_worker_eligible(st, h->quals, worker_id, &eligible) != 0) {
+		snprintf(why, whylen, LAB_UNREADABLE);
+		rc = -1;
+		goto out;
+	}
+	if (!eligible) {
 		snprintf(why, whylen, "You do not meet the qualification "
 				      "requirements of this HIT.");
 		goto out;
@@ -195,6 +221,7 @@ sim_store_lab_accept(struct sim_store *st, const char *hit_id,
 	if (a == NULL || a->worker_id == NULL || sim_asg_add(st, h, a) != 0) {
 		sim_asg_free(a);
 		snprintf(why, whylen, "Out of memory.");
+		rc = -1;
 		goto out;
 	}
 	snprintf(assignment_id, SIM_ID_LEN + 1, "%s", a->id);
@@ -219,9 +246,12 @@ lab_submit(struct sim_store *st, const char *assignment_id,
 	worker_id[0] = '\0';
 	pthread_mutex_lock(&st->mu);
 	now = sim_store_now_ms(st);
-	a = sim_find_asg(st, assignment_id);
-	if (a != NULL)
-		h = sim_find_hit(st, a->hit_id);
+	if (sim_find_asg(st, assignment_id, &a) != 0 ||
+	    (a != NULL && sim_find_hit(st, a->hit_id, &h) != 0)) {
+		snprintf(why, whylen, LAB_UNREADABLE);
+		goto out;
+	}
+	rc = 1;
 	if (a == NULL || h == NULL || a->simulated ||
 	    (holder != NULL && strcmp(a->worker_id, holder) != 0)) {
 		snprintf(why, whylen, "Unknown assignment.");
@@ -240,8 +270,8 @@ lab_submit(struct sim_store *st, const char *assignment_id,
 	}
 	/* Its payload changes: the rest of it is saved with it. */
 	if (sim_asg_load(st, a) != 0) {
-		snprintf(why, whylen, "The simulator could not read this "
-				      "assignment; please try again.");
+		snprintf(why, whylen, LAB_UNREADABLE);
+		rc = -1;
 		goto out;
 	}
 	free(a->answer);
@@ -309,7 +339,10 @@ people_standing(struct sim_store *st, const char *worker_id, int64_t now,
 
 		if (a->simulated)
 			continue;
-		h = sim_find_hit(st, a->hit_id);
+		if (sim_find_hit(st, a->hit_id, &h) != 0) {
+			free(mine);
+			return -1;
+		}
 		if (h == NULL)
 			continue;
 		s = sim_asg_settle(st, a, h, now);
@@ -358,18 +391,32 @@ people_pick(struct sim_store *st, const char *worker_id, int64_t now,
 	args.worker_id = worker_id;
 	args.limit = TAKE_PAGE;
 	do {
+		/*
+		 * The last page's HITs are saved (sim_store_hits() saves
+		 * first) and none is kept: the working set may be dropped,
+		 * so that a participant refused by page after page holds
+		 * one page at a time, not every HIT passed over.
+		 */
 		if (sim_store_hits(st, SIM_DB_TAKEABLE, &args, refs, &got) !=
 		    0)
 			return -1;
+		sim_store_trim(st);
 		for (size_t i = 0; i < got; i++) {
-			struct hit *h = sim_find_hit(st, refs[i].id);
+			struct hit *h;
+			bool eligible = false;
 
 			args.after_seq = refs[i].seq;
+			if (sim_find_hit(st, refs[i].id, &h) != 0)
+				return -1;
 			if (h == NULL || h->deleted ||
 			    now >= h->expiration_ms ||
 			    sim_hit_counts(st, h, now).available <= 0 ||
-			    people_worked_on(st, h, worker_id, now) ||
-			    !sim_worker_eligible(st, h->quals, worker_id))
+			    people_worked_on(st, h, worker_id, now))
+				continue;
+			if (sim_worker_eligible(st, h->quals, worker_id,
+						&eligible) != 0)
+				return -1;
+			if (!eligible)
 				continue;
 			*pick = h;
 			return 0;
@@ -472,34 +519,43 @@ sim_store_people_task(struct sim_store *st, const char *worker_id,
 	const char *q = NULL;
 	json_t *vals = NULL;
 	int64_t now;
+	int rc = 0;
 
 	*question = NULL;
 	pthread_mutex_lock(&st->mu);
 	now = sim_store_now_ms(st);
-	a = sim_find_asg(st, assignment_id);
-	if (a != NULL)
-		h = sim_find_hit(st, a->hit_id);
-	if (a != NULL && h != NULL && !a->simulated && !h->deleted &&
-	    strcmp(a->worker_id, worker_id) == 0 &&
-	    sim_asg_settle(st, a, h, now) == ASG_ACCEPTED)
-		vals = sim_hit_vals(st, h);
-	q = json_string_value(json_object_get(vals, "Question"));
-	if (q != NULL) {
-		*question = strdup(q);
-		snprintf(hit_id, SIM_ID_LEN + 1, "%s", h->id);
+	if (sim_find_asg(st, assignment_id, &a) != 0 ||
+	    (a != NULL && sim_find_hit(st, a->hit_id, &h) != 0)) {
+		rc = -1;
+		goto out;
 	}
+	if (a == NULL || h == NULL || a->simulated || h->deleted ||
+	    strcmp(a->worker_id, worker_id) != 0 ||
+	    sim_asg_settle(st, a, h, now) != ASG_ACCEPTED)
+		goto out;
+	/* Its values are there (written with it): none is a failure. */
+	vals = sim_hit_vals(st, h);
+	q = json_string_value(json_object_get(vals, "Question"));
+	if (q == NULL || (*question = strdup(q)) == NULL)
+		rc = -1;
+	else
+		snprintf(hit_id, SIM_ID_LEN + 1, "%s", h->id);
+out:
 	json_decref(vals);
 	sim_store_unlock(st);
-	return *question != NULL ? 0 : -1;
+	return rc;
 }
 
-bool
-sim_store_people_object(struct sim_store *st, const char *path, size_t len)
+int
+sim_store_people_object(struct sim_store *st, const char *path, size_t len,
+			bool *found)
 {
-	bool found;
+	struct object *o;
+	int rc;
 
 	pthread_mutex_lock(&st->mu);
-	found = sim_find_object(st, path, len) != NULL;
+	rc = sim_find_object(st, path, len, &o);
+	*found = o != NULL;
 	sim_store_unlock(st);
-	return found;
+	return rc;
 }

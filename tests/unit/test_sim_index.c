@@ -32,6 +32,25 @@ struct fixture {
 	uint64_t rnd;
 };
 
+/* The HIT or assignment found (NULL: none); reads pass. */
+static struct hit *
+hit_of(struct sim_store *st, const char *id)
+{
+	struct hit *h;
+
+	assert_int_equal(sim_find_hit(st, id, &h), 0);
+	return h;
+}
+
+static struct asg *
+asg_of(struct sim_store *st, const char *id)
+{
+	struct asg *a;
+
+	assert_int_equal(sim_find_asg(st, id, &a), 0);
+	return a;
+}
+
 static int64_t
 fake_clock(void *ctx)
 {
@@ -235,7 +254,7 @@ oracle_since(struct fixture *f, int64_t since, char *out, size_t outlen)
 
 	out[0] = '\0';
 	for (size_t i = 0; i < f->nids; i++) {
-		struct hit *h = sim_find_hit(st, f->ids[i]);
+		struct hit *h = hit_of(st, f->ids[i]);
 		struct hit_counts c;
 
 		assert_non_null(h);
@@ -440,13 +459,16 @@ oracle_pick(struct fixture *f, const char *worker)
 	struct sim_store *st = f->st;
 
 	for (size_t i = 0; i < f->nids; i++) {
-		struct hit *h = sim_find_hit(st, f->ids[i]);
-		bool worked = false;
+		struct hit *h = hit_of(st, f->ids[i]);
+		bool worked = false, eligible = false;
 
 		assert_non_null(h);
+		assert_int_equal(
+			sim_worker_eligible(st, h->quals, worker, &eligible),
+			0);
 		if (h->deleted || f->now_ms >= h->expiration_ms ||
 		    sim_hit_counts(st, h, f->now_ms).available <= 0 ||
-		    !sim_worker_eligible(st, h->quals, worker))
+		    !eligible)
 			continue;
 		for (size_t k = 0; k < h->nasgs; k++)
 			if (strcmp(h->asgs[k]->worker_id, worker) == 0 &&
@@ -484,11 +506,11 @@ run_people_scenario(bool on_disk)
 					   sizeof(why));
 		assert_true(rc == 0 || rc == 1);
 		if (rc == 0) {
-			struct asg *a = sim_find_asg(f->st, asg);
+			struct asg *a = asg_of(f->st, asg);
 
 			assert_non_null(a);
 			/* An open one of theirs comes first, else the pick. */
-			if (sim_asg_state_at(f->st, a, sim_find_hit(
+			if (sim_asg_state_at(f->st, a, hit_of(
 							   f->st, a->hit_id),
 					     f->now_ms) == ASG_ACCEPTED &&
 			    a->accept_ms != f->now_ms) {
@@ -514,7 +536,7 @@ run_people_scenario(bool on_disk)
 		/* The lab list: the open HITs, oldest first. */
 		assert_int_equal(sim_store_lab_list(f->st, &list, &n), 0);
 		for (size_t i = 0; i < f->nids; i++) {
-			struct hit *h = sim_find_hit(f->st, f->ids[i]);
+			struct hit *h = hit_of(f->st, f->ids[i]);
 
 			assert_non_null(h);
 			if (h->deleted || f->now_ms >= h->expiration_ms)
@@ -838,7 +860,9 @@ test_version_2_upgraded(void **state)
 	r = call(f, "CreateHIT", tok_req, false);
 	assert_null(r);
 	/* The image's two HITs, newest first. */
-	assert_int_equal(sim_find_hits_by_ann(f->st, "e/i0", 4, &same, &n), 0);
+	assert_int_equal(sim_find_hits_by_ann(f->st, "e/i0", 4,
+					      SIM_ANN_HITS_MAX,
+					      &same, &n), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(same[0]->id, f->ids[10]);
 	assert_string_equal(same[1]->id, f->ids[0]);
@@ -959,7 +983,9 @@ test_inline_values_read(void **state)
 	json_decref(h1);
 	check_listings(f, type0, after, sizeof(after));
 	assert_string_equal(after, before);
-	assert_int_equal(sim_find_hits_by_ann(f->st, "e/i2", 4, &same, &n), 0);
+	assert_int_equal(sim_find_hits_by_ann(f->st, "e/i2", 4,
+					      SIM_ANN_HITS_MAX,
+					      &same, &n), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(same[0]->id, f->ids[2]);
 	free(same);
@@ -987,7 +1013,9 @@ test_inline_values_read(void **state)
 		json_string_value(json_object_get(h1, "RequesterAnnotation")),
 		"e/i2/1");
 	json_decref(h1);
-	assert_int_equal(sim_find_hits_by_ann(f->st, "e/i2", 4, &same, &n), 0);
+	assert_int_equal(sim_find_hits_by_ann(f->st, "e/i2", 4,
+					      SIM_ANN_HITS_MAX,
+					      &same, &n), 0);
 	assert_int_equal(n, 1);
 	free(same);
 	/* The dump: the same but for the new expiration. */

@@ -19,6 +19,43 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The HIT, assignment, object or grant found (NULL: none); reads pass. */
+static struct hit *
+hit_of(struct sim_store *st, const char *id)
+{
+	struct hit *h;
+
+	assert_int_equal(sim_find_hit(st, id, &h), 0);
+	return h;
+}
+
+static struct asg *
+asg_of(struct sim_store *st, const char *id)
+{
+	struct asg *a;
+
+	assert_int_equal(sim_find_asg(st, id, &a), 0);
+	return a;
+}
+
+static struct object *
+object_of(struct sim_store *st, const char *path, size_t len)
+{
+	struct object *o;
+
+	assert_int_equal(sim_find_object(st, path, len, &o), 0);
+	return o;
+}
+
+static struct grant *
+grant_of(struct sim_store *st, const char *qid, const char *worker)
+{
+	struct grant *g;
+
+	assert_int_equal(sim_find_grant(st, qid, worker, &g), 0);
+	return g;
+}
+
 /* A store with seed 5; kept in a new temporary directory when on_disk. */
 static struct people_rig *
 fixture_new(bool on_disk)
@@ -121,7 +158,7 @@ test_payloads_read_back_the_same(void **state)
 	/* Both hold the records without their payloads: one code path. */
 	for (int k = 0; k < 2; k++) {
 		struct sim_store *st = both[k]->st;
-		struct hit *h = sim_find_hit(st, hits[k]);
+		struct hit *h = hit_of(st, hits[k]);
 
 		assert_non_null(h);
 		assert_null(h->vals);
@@ -148,7 +185,7 @@ test_approval_keeps_the_answer(void **state)
 
 	(void)state;
 	people_rig_hit(f, create_req, hit);
-	a = sim_find_hit(f->st, hit)->asgs[1];
+	a = hit_of(f->st, hit)->asgs[1];
 	snprintf(id, sizeof(id), "%s", a->id);
 	assert_false(a->resident);
 	assert_int_equal(sim_asg_payload(f->st, a, &p), 0);
@@ -158,7 +195,7 @@ test_approval_keeps_the_answer(void **state)
 	sim_asg_payload_cleanup(&p);
 	review(f, "ApproveAssignment", id, "good");
 	/* A record is valid only while the lock is held: found again. */
-	a = sim_find_asg(f->st, id);
+	a = asg_of(f->st, id);
 	assert_non_null(a);
 	assert_false(a->resident);
 	assert_int_equal(sim_asg_payload(f->st, a, &p), 0);
@@ -177,28 +214,31 @@ test_object_bytes_from_the_database(void **state)
 	static const char bytes[] = "\xff\xd8\xff\x00jpeg\x00bytes";
 	char *data = NULL, ct[128];
 	size_t len = 0;
+	bool found = false;
 
 	(void)state;
 	assert_int_equal(sim_store_put_object(f->st, "bucket/a.jpg", bytes,
 					      sizeof(bytes), "image/jpeg"),
 			 0);
 	{
-		struct object *o = sim_find_object(f->st, "bucket/a.jpg", 12);
+		struct object *o = object_of(f->st, "bucket/a.jpg", 12);
 
 		assert_non_null(o);
 		assert_false(o->resident);
 		assert_null(o->data);
 	}
 	assert_int_equal(sim_store_get_object(f->st, "bucket/a.jpg", &data,
-					      &len, ct, sizeof(ct)),
+					      &len, ct, sizeof(ct), &found),
 			 0);
+	assert_true(found);
 	assert_int_equal(len, sizeof(bytes));
 	assert_memory_equal(data, bytes, sizeof(bytes));
 	assert_string_equal(ct, "image/jpeg");
 	free(data);
 	assert_int_equal(sim_store_get_object(f->st, "bucket/none.jpg", &data,
-					      &len, ct, sizeof(ct)),
-			 -1);
+					      &len, ct, sizeof(ct), &found),
+			 0);
+	assert_false(found);
 	people_rig_free(f);
 }
 
@@ -279,8 +319,8 @@ test_standing_by_worker(void **state)
 						 &submitted),
 			 0);
 	assert_int_equal(submitted, 0);
-	assert_non_null(sim_find_asg(f->st, open));
-	assert_string_equal(sim_find_asg(f->st, open)->worker_id, "P07");
+	assert_non_null(asg_of(f->st, open));
+	assert_string_equal(asg_of(f->st, open)->worker_id, "P07");
 	assert_int_equal(people_rig_submit(f, "P07", open), 0);
 	/* Then a second one: the new one is open, one submitted. */
 	assert_int_equal(people_rig_take(f, "P07", 0, false, asg), 0);
@@ -510,7 +550,7 @@ run_reload_equal(bool on_disk)
 		 "\"%s\",\"Comparator\":\"DoesNotExist\"}]}",
 		 qid);
 	people_rig_hit(f, req, hit);
-	h = sim_find_hit(f->st, hit);
+	h = hit_of(f->st, hit);
 	assert_non_null(h);
 	for (size_t i = 0; i < 3; i++)
 		snprintf(ids[i], sizeof(ids[i]), "%s", h->asgs[i]->id);
@@ -523,7 +563,7 @@ run_reload_equal(bool on_disk)
 	assert_int_equal(sim_store_put_object(f->st, "b/k.png", "png", 3,
 					      "image/png"),
 			 0);
-	h = sim_find_hit(f->st, hit);
+	h = hit_of(f->st, hit);
 	hit_copy_take(f->st, h, &before);
 	assert_true(before.h.reviewing);
 	assert_true(before.h.expire_requested);
@@ -535,27 +575,27 @@ run_reload_equal(bool on_disk)
 	assert_false(sim_changes_pending(f->st));
 	sim_store_evict(f->st);
 	assert_int_equal(sim_store_resident(f->st), 0);
-	h = sim_find_hit(f->st, hit);
+	h = hit_of(f->st, hit);
 	assert_non_null(h);
 	hit_copy_take(f->st, h, &after);
 	hit_copy_equal(&before, &after);
 	/* An assignment alone brings its HIT; the same records. */
 	sim_store_evict(f->st);
-	assert_string_equal(sim_find_asg(f->st, ids[2])->hit_id, hit);
+	assert_string_equal(asg_of(f->st, ids[2])->hit_id, hit);
 	assert_int_equal(sim_store_resident(f->st), 4);
-	assert_ptr_equal(sim_find_hit(f->st, hit)->asgs[2],
-			 sim_find_asg(f->st, ids[2]));
-	g = sim_find_grant(f->st, qid, "A1B2C3D4E5F6G7");
+	assert_ptr_equal(hit_of(f->st, hit)->asgs[2],
+			 asg_of(f->st, ids[2]));
+	g = grant_of(f->st, qid, "A1B2C3D4E5F6G7");
 	assert_non_null(g);
 	assert_int_equal(g->value, 7);
 	assert_string_equal(g->qual_id, qid);
 	assert_string_equal(g->worker_id, "A1B2C3D4E5F6G7");
-	assert_null(sim_find_grant(f->st, qid, "A0000000000000"));
-	o = sim_find_object(f->st, "b/k.png", 7);
+	assert_null(grant_of(f->st, qid, "A0000000000000"));
+	o = object_of(f->st, "b/k.png", 7);
 	assert_non_null(o);
 	assert_string_equal(o->path, "b/k.png");
 	assert_string_equal(o->content_type, "image/png");
-	assert_null(sim_find_object(f->st, "b/none.png", 10));
+	assert_null(object_of(f->st, "b/none.png", 10));
 	/* The token still refuses a second HIT after the reload. */
 	{
 		struct hit **same = NULL;
@@ -569,7 +609,8 @@ run_reload_equal(bool on_disk)
 		assert_string_equal(same[0]->id, hit);
 		free(same);
 		assert_int_equal(sim_find_hits_by_ann(f->st, "exp/img", 7,
-						      &same, &n),
+						      SIM_ANN_HITS_MAX, &same,
+						      &n),
 				 0);
 		assert_int_equal(n, 1);
 		assert_string_equal(same[0]->id, hit);
@@ -625,7 +666,8 @@ test_failed_save_keeps_records(void **state)
 			 SQLITE_OK);
 	req = json_loads(create_req, 0, NULL);
 	assert_non_null(req);
-	/* The save waits out the busy timeout, then fails. */
+	/* The save meets the lock and fails at once (no 5 s wait). */
+	sim_db_busy_timeout(f->st->db, 0);
 	assert_int_equal(sim_store_call(f->st, "CreateHIT", req, &resp, &err),
 			 -1);
 	assert_string_equal(err.type, "ServiceFault");
@@ -635,11 +677,11 @@ test_failed_save_keeps_records(void **state)
 	snprintf(pending, sizeof(pending), "%s", f->st->new_hits[0]->id);
 	/* Every earlier HIT read in: more than the bound, and kept. */
 	for (size_t i = 0; i < n; i++)
-		assert_non_null(sim_find_hit(f->st, ids[i]));
+		assert_non_null(hit_of(f->st, ids[i]));
 	assert_true(sim_store_resident(f->st) > SIM_RESIDENT_MAX);
 	sim_store_trim(f->st);
 	assert_true(sim_store_resident(f->st) > SIM_RESIDENT_MAX);
-	assert_ptr_equal(sim_find_hit(f->st, pending), f->st->new_hits[0]);
+	assert_ptr_equal(hit_of(f->st, pending), f->st->new_hits[0]);
 	/* Writes pass again: the next request saves it, then it leaves. */
 	assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL),
 			 SQLITE_OK);
@@ -651,8 +693,8 @@ test_failed_save_keeps_records(void **state)
 	snprintf(one, sizeof(one), "{\"HITId\":\"%s\"}", pending);
 	json_decref(people_rig_call(f, "ListAssignmentsForHIT", one));
 	sim_store_evict(f->st);
-	assert_non_null(sim_find_hit(f->st, pending));
-	assert_int_equal(sim_find_hit(f->st, pending)->nasgs, 3);
+	assert_non_null(hit_of(f->st, pending));
+	assert_int_equal(hit_of(f->st, pending)->nasgs, 3);
 	json_decref(req);
 	free(ids);
 	people_rig_free(f);

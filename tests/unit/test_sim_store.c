@@ -863,6 +863,7 @@ test_ids_in_creation_order(void **state)
 static void
 test_objects(void **state)
 {
+	bool found = false;
 	struct fixture *f = fixture_new(0, 1);
 	char *data = NULL, ct[64];
 	size_t len = 0;
@@ -872,15 +873,18 @@ test_objects(void **state)
 					      "image/jpeg"),
 			 0);
 	assert_int_equal(sim_store_get_object(f->st, "b/k.jpg", &data, &len, ct,
-					      sizeof(ct)),
+					      sizeof(ct), &found),
 			 0);
+	assert_true(found);
 	assert_int_equal(len, 3);
 	assert_memory_equal(data, "abc", 3);
 	assert_string_equal(ct, "image/jpeg");
 	free(data);
 	assert_int_equal(sim_store_get_object(f->st, "b/none", &data, &len, ct,
-					      sizeof(ct)),
-			 -1);
+					      sizeof(ct), &found),
+			 0);
+	assert_false(found);
+	assert_null(data);
 	fixture_free(f);
 }
 
@@ -888,6 +892,7 @@ test_objects(void **state)
 static void
 test_state_dir_survives_restart(void **state)
 {
+	bool found = false;
 	char *dir = tmpdir_new("simstate"), *req = hit_req(2, "e/i/1", "tok-p");
 	struct fixture *f = fixture_new(0, 8);
 	struct errbuf eb;
@@ -953,8 +958,9 @@ test_state_dir_survives_restart(void **state)
 		free(req2);
 	}
 	assert_int_equal(sim_store_get_object(f->st, "b/x.jpg", &data, &len, ct,
-					      sizeof(ct)),
+					      sizeof(ct), &found),
 			 0);
+	assert_true(found);
 	assert_int_equal(len, 3);
 	assert_memory_equal(data, "xyz", 3);
 	free(data);
@@ -1231,6 +1237,7 @@ test_state_dir_in_use(void **state)
 static void
 test_old_format_migrates(void **state)
 {
+	bool found = false;
 	char *dir = tmpdir_new("simstate"), cmd[700], path[600];
 	struct fixture *f = fixture_new(0, 7);
 	struct errbuf eb;
@@ -1274,8 +1281,9 @@ test_old_format_migrates(void **state)
 				json_array_get(json_object_get(old, "objects"),
 					       0),
 				"path")),
-			&data, &len, ct, sizeof(ct)),
+			&data, &len, ct, sizeof(ct), &found),
 		0);
+	assert_true(found);
 	assert_true(len > 1000);
 	assert_memory_equal(data, "\xff\xd8", 2); /* a JPEG */
 	free(data);
@@ -1561,7 +1569,7 @@ test_abandoned_assignment_taken_again(void **state)
 	/* Full while AP01 works on it. */
 	assert_int_equal(sim_store_lab_accept(f->st, hit, "AP02", a2, why,
 					      sizeof(why)),
-			 -1);
+			 1);
 	/* AP01's time (300 s) runs out; AP02 takes the assignment. */
 	f->now_ms += 301 * 1000;
 	assert_int_equal(sim_store_lab_accept(f->st, hit, "AP02", a2, why,
@@ -1570,7 +1578,7 @@ test_abandoned_assignment_taken_again(void **state)
 	assert_string_not_equal(a1, a2);
 	assert_int_equal(sim_store_lab_accept(f->st, hit, "AP01", a1 + 0, why,
 					      sizeof(why)),
-			 -1);
+			 1);
 	xml = strdup("<QuestionFormAnswers/>");
 	assert_non_null(xml);
 	assert_int_equal(sim_store_lab_submit(f->st, a2, xml, "[]", worker,
@@ -1604,11 +1612,11 @@ test_abandoned_assignment_taken_again(void **state)
 		/* Neither may take it again. */
 		assert_int_equal(sim_store_lab_accept(f->st, hit, "AP02", got,
 						      why, sizeof(why)),
-				 -1);
+				 1);
 		assert_non_null(strstr(why, "already worked"));
 		assert_int_equal(sim_store_lab_accept(f->st, hit, "AP01", got,
 						      why, sizeof(why)),
-				 -1);
+				 1);
 		if (round == 0) {
 			struct fixture *g = fixture_new(0, 32);
 
@@ -1624,7 +1632,7 @@ test_abandoned_assignment_taken_again(void **state)
 	assert_non_null(xml);
 	assert_int_equal(sim_store_lab_submit(f->st, a1, xml, "[]", worker,
 					      sizeof(worker), why, sizeof(why)),
-			 -1);
+			 1);
 	snprintf(body, sizeof(body), "{\"AssignmentId\":\"%s\"}", a2);
 	json_decref(call_ok(f, "ApproveAssignment", body));
 	snprintf(body, sizeof(body), "{\"HITId\":\"%s\"}", hit);
@@ -1683,6 +1691,7 @@ create_hit_with(struct fixture *f, const char *ann, const char *token,
 static void
 test_crowd_plan_after_delete_and_reload(void **state)
 {
+	bool found = false;
 	char *dir = tmpdir_new("simstate"), body[256], h[5][64];
 	struct fixture *f = fixture_new(0, 33), *g;
 	struct errbuf eb;
@@ -1778,7 +1787,10 @@ test_crowd_plan_after_delete_and_reload(void **state)
 		size_t len = 0;
 
 		assert_int_equal(sim_store_get_object(f->st, "b/o1", &data,
-						      &len, ct, sizeof(ct)), 0);
+						      &len, ct, sizeof(ct),
+						      &found),
+				 0);
+		assert_true(found);
 		assert_int_equal(len, 2);
 		free(data);
 		pf = dump(f);
