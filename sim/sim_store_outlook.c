@@ -262,11 +262,13 @@ outlook_catch_up(struct sim_store *st, struct sim_outlook *o, int64_t now)
 		if (sim_store_hits(st, SIM_DB_LIVE, &args, refs, &got) != 0)
 			return -1;
 		for (size_t i = 0; i < got; i++) {
-			struct hit *h = sim_find_hit(st, refs[i].id);
+			struct hit *h;
 			struct outlook_study *s;
 			long img;
 			int stage;
 
+			if (sim_find_hit(st, refs[i].id, &h) != 0)
+				return -1;
 			o->cursor = refs[i].seq;
 			if (h == NULL)
 				continue;
@@ -292,8 +294,11 @@ outlook_catch_up(struct sim_store *st, struct sim_outlook *o, int64_t now)
 	return 0;
 }
 
-/* Whether a requirement of h keeps worker out for good. */
-static bool
+/*
+ * Whether a requirement of h keeps worker out for good: 1 if so, 0 if
+ * not, -1 when the grants cannot be read.
+ */
+static int
 closed_for_good(struct sim_store *st, const struct hit *h,
 		const char *worker)
 {
@@ -305,14 +310,18 @@ closed_for_good(struct sim_store *st, const struct hit *h,
 			json_object_get(r, "QualificationTypeId"));
 		const char *cmp =
 			json_string_value(json_object_get(r, "Comparator"));
+		struct grant *g = NULL;
 
-		if (qid != NULL && cmp != NULL &&
-		    strcmp(cmp, "DoesNotExist") == 0 &&
-		    sim_find_qtype(st, qid) != NULL &&
-		    sim_find_grant(st, qid, worker) != NULL)
-			return true;
+		if (qid == NULL || cmp == NULL ||
+		    strcmp(cmp, "DoesNotExist") != 0 ||
+		    sim_find_qtype(st, qid) == NULL)
+			continue;
+		if (sim_find_grant(st, qid, worker, &g) != 0)
+			return -1;
+		if (g != NULL)
+			return 1;
 	}
-	return false;
+	return 0;
 }
 
 /*
@@ -340,16 +349,22 @@ held_hits(struct sim_store *st, struct sim_outlook *o, const char *worker,
 		    0)
 			return -1;
 		for (size_t i = 0; i < got; i++) {
-			struct hit *h = sim_find_hit(st, refs[i].id);
+			struct hit *h;
 			struct outlook_study *s;
 			int64_t end;
 			long img;
-			int stage;
+			int stage, closed;
 
 			args.after_seq = refs[i].seq;
+			if (sim_find_hit(st, refs[i].id, &h) != 0)
+				return -1;
 			if (h == NULL || h->deleted ||
-			    now >= h->expiration_ms ||
-			    closed_for_good(st, h, worker))
+			    now >= h->expiration_ms)
+				continue;
+			closed = closed_for_good(st, h, worker);
+			if (closed < 0)
+				return -1;
+			if (closed)
 				continue;
 			s = study_of(o, h->ann, &img, &stage);
 			if (s == NULL)
@@ -383,11 +398,13 @@ any_open(struct sim_store *st, struct sim_outlook *o,
 		if (sim_store_hits(st, SIM_DB_OPEN, &args, refs, &got) != 0)
 			return -1;
 		for (size_t i = 0; i < got && !*open; i++) {
-			struct hit *h = sim_find_hit(st, refs[i].id);
+			struct hit *h;
 			long img;
 			int stage;
 
 			args.after_seq = refs[i].seq;
+			if (sim_find_hit(st, refs[i].id, &h) != 0)
+				return -1;
 			if (h != NULL && !h->deleted &&
 			    now < h->expiration_ms &&
 			    study_of(o, h->ann, &img, &stage) == s)
@@ -424,25 +441,31 @@ stopped(struct sim_store *st, struct sim_outlook *o,
 }
 
 /*
- * Whether worker may still be given a stage of s not posted yet: one
- * whose slot is the only one they hold of its group.
+ * Whether worker may still be given a stage of s not posted yet (*out):
+ * one whose slot is the only one they hold of its group; -1 when the
+ * grants cannot be read.
  */
-static bool
+static int
 stage_to_come(struct sim_store *st, const struct outlook_study *s,
-	      const char *worker)
+	      const char *worker, bool *out)
 {
 	bool held[OUTLOOK_STAGES_MAX] = {false};
 	size_t nheld = 0;
 
+	*out = false;
 	for (size_t j = 0; j < s->nslots && j < OUTLOOK_STAGES_MAX; j++)
 		for (size_t q = 0; q < st->nqtypes; q++) {
 			const char *name = json_string_value(json_object_get(
 				st->qtypes[q]->obj, "Name"));
+			struct grant *g = NULL;
 
-			if (name != NULL &&
-			    strcmp(name, s->slot_names[j]) == 0 &&
-			    sim_find_grant(st, st->qtypes[q]->id, worker) !=
-				    NULL) {
+			if (name == NULL ||
+			    strcmp(name, s->slot_names[j]) != 0)
+				continue;
+			if (sim_find_grant(st, st->qtypes[q]->id, worker,
+					   &g) != 0)
+				return -1;
+			if (g != NULL) {
 				held[j] = true;
 				nheld++;
 				break;
@@ -455,10 +478,12 @@ stage_to_come(struct sim_store *st, const struct outlook_study *s,
 			continue;
 		if (nheld == 0 ||
 		    (slot >= 0 && slot < OUTLOOK_STAGES_MAX && held[slot] &&
-		     nheld == 1))
-			return true;
+		     nheld == 1)) {
+			*out = true;
+			return 0;
+		}
 	}
-	return false;
+	return 0;
 }
 
 int
@@ -481,8 +506,11 @@ sim_store_people_outlook(struct sim_store *st, struct sim_outlook *o,
 		goto out;
 	for (size_t i = 0; i < o->nstudies && !to_come; i++) {
 		struct outlook_study *s = &o->studies[i];
+		bool may_come;
 
-		if (!stage_to_come(st, s, worker_id))
+		if (stage_to_come(st, s, worker_id, &may_come) != 0)
+			goto out;
+		if (!may_come)
 			continue;
 		if (stopped(st, o, s, now, &quiet) != 0)
 			goto out;
@@ -522,11 +550,13 @@ lab_all_known(struct sim_store *st, int64_t now, bool *known)
 		if (sim_store_hits(st, SIM_DB_LIVE, &args, refs, &got) != 0)
 			return -1;
 		for (size_t i = 0; i < got && *known; i++) {
-			struct hit *h = sim_find_hit(st, refs[i].id);
+			struct hit *h;
 			const char *slash;
 			bool mine = false;
 
 			args.after_seq = refs[i].seq;
+			if (sim_find_hit(st, refs[i].id, &h) != 0)
+				return -1;
 			if (h == NULL)
 				continue;
 			slash = h->ann != NULL ? strchr(h->ann, '/') : NULL;
@@ -558,9 +588,9 @@ lab_image_final(struct sim_store *st, const struct exp_copy *e,
 	len = snprintf(key, sizeof(key), "%s/%s", e->name, im->id);
 	if (len < 0 || (size_t)len >= sizeof(key))
 		return 0;
-	if (sim_find_hits_by_ann(st, key, (size_t)len, &same, &n) != 0)
-		return -1;
 	/* Newest first: its stage is the image's newest. */
+	if (sim_find_hits_by_ann(st, key, (size_t)len, 1, &same, &n) != 0)
+		return -1;
 	if (n > 0 && same[0]->ann != NULL) {
 		const char *s = strrchr(same[0]->ann, '/');
 		char *end;
