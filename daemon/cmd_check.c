@@ -504,7 +504,7 @@ struct check_opts {
 
 /*
  * IF_OK to go on, -1 after --help, or an error with eb set (a usage
- * error, as every command's: cmd_opt_error, cmd_usage_error).
+ * error in run's shape: cmd_opt_error, cmd_usage_error).
  */
 static int
 parse_check_opts(int argc, char **argv, struct check_opts *o,

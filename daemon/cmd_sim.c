@@ -217,7 +217,7 @@ sim_opt(struct sim_opts *o, int c, const char *arg, struct errbuf *eb)
 
 /*
  * IF_OK to go on, -1 after --help, or an error with eb set: IF_EINPUT for
- * the command line (a usage error, as every command's: cmd_opt_error,
+ * the command line (a usage error in run's shape: cmd_opt_error,
  * cmd_usage_error), IF_ERUNTIME when out of memory.  The --experiment
  * files are read afterwards (sim_load_experiments).
  */
