@@ -19,6 +19,7 @@
 #include "daemon/daemon.h"
 #include "daemon/recruit.h"
 
+#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -495,6 +496,57 @@ print_keys(void)
 	return rc;
 }
 
+struct check_opts {
+	const char *path; /* the experiment file, NULL with --keys */
+	bool json;
+	bool keys;
+};
+
+/*
+ * IF_OK to go on, -1 after --help, or an error with eb set (a usage
+ * error in run's shape: cmd_opt_error, cmd_usage_error).
+ */
+static int
+parse_check_opts(int argc, char **argv, struct check_opts *o,
+		 struct errbuf *eb)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"keys", no_argument, NULL, 'k'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			o->json = true;
+			break;
+		case 'k':
+			o->keys = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return -1;
+		default:
+			return cmd_opt_error(c, argv[optind - 1], eb);
+		}
+	}
+	if (o->keys)
+		return optind == argc ? IF_OK
+				      : err_set(eb, IF_EINPUT,
+						"--keys takes no file");
+	if (optind != argc - 1)
+		return err_set(eb, IF_EINPUT,
+			       "give exactly one EXPERIMENT.yaml");
+	o->path = argv[optind];
+	return IF_OK;
+}
+
 int
 cmd_check(int argc, char **argv)
 {
@@ -505,35 +557,20 @@ cmd_check(int argc, char **argv)
 	struct prolific_price price;
 	const struct prolific_price *pp = NULL;
 	struct stage0_preview s0;
-	const char *path = NULL;
-	bool json = false;
+	struct check_opts o;
+	const char *path;
+	bool json;
 	int rc;
 
-	for (int i = 1; i < argc; i++) {
-		if (is_help_flag(argv[i])) {
-			usage(stdout);
-			return IF_OK;
-		} else if (strcmp(argv[i], "--json") == 0) {
-			json = true;
-		} else if (strcmp(argv[i], "--keys") == 0) {
-			return print_keys();
-		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-			fprintf(stderr, "intofocus check: unknown option "
-					"\"%s\"\n", argv[i]);
-			usage(stderr);
-			return IF_EINPUT;
-		} else if (path == NULL) {
-			path = argv[i];
-		} else {
-			fprintf(stderr, "intofocus check: one experiment file "
-					"at a time\n");
-			return IF_EINPUT;
-		}
-	}
-	if (path == NULL) {
-		usage(stderr);
-		return IF_EINPUT;
-	}
+	rc = parse_check_opts(argc, argv, &o, &eb);
+	if (rc == -1)
+		return IF_OK;
+	if (rc != IF_OK)
+		return cmd_usage_error("check", &eb);
+	if (o.keys)
+		return print_keys();
+	path = o.path;
+	json = o.json;
 	rc = exp_load(path, &e, &errs, &eb);
 	if (rc != IF_OK) {
 		rc = report_errors(path, &errs, &eb, json);

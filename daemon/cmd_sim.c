@@ -26,9 +26,11 @@ struct sim_opts {
 	char host[128];
 	double delay, rate;
 	int64_t seed, slow, latency;
-	struct experiment **exps; /* --experiment files, loaded */
+	const char **exp_paths;	  /* the --experiment files */
+	struct experiment **exps; /* each loaded (sim_load_experiments) */
 	struct sim_view *views;	  /* the crowd's view of each */
-	size_t nexps;
+	size_t nexps;		  /* of exp_paths; of exps once loaded */
+	size_t nloaded;
 	const char **refusals;
 	size_t nrefusals;
 	/* The crowd's model for every --experiment; < 0: the file's own. */
@@ -140,12 +142,13 @@ parse_double(const char *opt, const char *s, double lo, double hi,
 static void
 sim_opts_cleanup(struct sim_opts *o)
 {
-	for (size_t i = 0; i < o->nexps; i++) {
+	for (size_t i = 0; i < o->nloaded; i++) {
 		sim_view_cleanup(&o->views[i]);
 		exp_free(o->exps[i]);
 	}
 	free(o->views);
 	free(o->exps);
+	free(o->exp_paths);
 	free(o->refusals);
 }
 
@@ -206,22 +209,17 @@ sim_opt(struct sim_opts *o, int c, const char *arg, struct errbuf *eb)
 	case 'J':
 		return parse_double("--jitter", arg, 0.0, 1.0, &o->jitter, eb);
 	case 'e':
-		if (exp_load(arg, &o->exps[o->nexps], NULL, eb) != IF_OK ||
-		    sim_view_init(&o->views[o->nexps], o->exps[o->nexps],
-				  eb) != IF_OK) {
-			exp_free(o->exps[o->nexps]);
-			o->exps[o->nexps] = NULL;
-			return eb->code;
-		}
-		o->nexps++;
+		o->exp_paths[o->nexps++] = arg;
 		return IF_OK;
 	}
 	return err_set(eb, IF_EINPUT, "unknown option");
 }
 
 /*
- * IF_OK to go on, -1 after --help, or an error with eb set (the usage
- * printed when the command line itself is wrong).
+ * IF_OK to go on, -1 after --help, or an error with eb set: IF_EINPUT for
+ * the command line (a usage error in run's shape: cmd_opt_error,
+ * cmd_usage_error), IF_ERUNTIME when out of memory.  The --experiment
+ * files are read afterwards (sim_load_experiments).
  */
 static int
 parse_sim_opts(int argc, char **argv, struct sim_opts *o, struct errbuf *eb)
@@ -259,31 +257,49 @@ parse_sim_opts(int argc, char **argv, struct sim_opts *o, struct errbuf *eb)
 	o->seed = 1;
 	o->slow = -2;
 	o->crowd_k = o->crowd_x0 = o->spurious = o->jitter = -1;
+	o->exp_paths = calloc((size_t)argc + 1, sizeof(*o->exp_paths));
 	o->exps = calloc((size_t)argc + 1, sizeof(*o->exps));
 	o->views = calloc((size_t)argc + 1, sizeof(*o->views));
 	o->refusals = calloc((size_t)argc + 1, sizeof(*o->refusals));
-	if (o->exps == NULL || o->views == NULL || o->refusals == NULL)
+	if (o->exp_paths == NULL || o->exps == NULL || o->views == NULL ||
+	    o->refusals == NULL)
 		return err_set(eb, IF_ERUNTIME, "out of memory");
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout);
 			return -1;
 		}
-		if (c == '?' || c == ':') {
-			usage(stderr);
-			return err_set(eb, IF_EINPUT,
-				       "unknown or incomplete option \"%s\"",
-				       argv[optind - 1]);
-		}
+		if (c == '?' || c == ':')
+			return cmd_opt_error(c, argv[optind - 1], eb);
 		if (sim_opt(o, c, optarg, eb) != IF_OK)
 			return eb->code;
 	}
-	if (optind < argc) {
-		usage(stderr);
+	if (optind < argc)
 		return err_set(eb, IF_EINPUT, "unexpected argument \"%s\"",
 			       argv[optind]);
+	return IF_OK;
+}
+
+/*
+ * Reads the --experiment files and the crowd's view of each: IF_OK, or
+ * the error of the first that cannot be read.
+ */
+static int
+sim_load_experiments(struct sim_opts *o, struct errbuf *eb)
+{
+	for (size_t i = 0; i < o->nexps; i++) {
+		if (exp_load(o->exp_paths[i], &o->exps[i], NULL, eb) != IF_OK)
+			return eb->code;
+		o->nloaded++;
+		if (sim_view_init(&o->views[i], o->exps[i], eb) != IF_OK) {
+			/* Nothing of the view to clean up. */
+			o->nloaded--;
+			exp_free(o->exps[i]);
+			o->exps[i] = NULL;
+			return eb->code;
+		}
 	}
 	/* Flags replay a fitted crowd over what the files say. */
 	for (size_t i = 0; i < o->nexps; i++) {
@@ -372,7 +388,11 @@ cmd_sim(int argc, char **argv)
 		rc = IF_OK;
 		goto out;
 	}
-	if (rc != IF_OK)
+	if (rc == IF_EINPUT) {
+		rc = cmd_usage_error("sim", &eb);
+		goto out;
+	}
+	if (rc != IF_OK || sim_load_experiments(&o, &eb) != IF_OK)
 		goto fail;
 	aws_creds_env_from_process(&env);
 	if (aws_creds_find(&env, NULL, &creds, &eb) != IF_OK)

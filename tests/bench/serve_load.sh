@@ -19,6 +19,7 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}
 case "$BUILD" in /*) ;; *) BUILD="$TOP/$BUILD" ;; esac
 PY=${PYTHON:-/usr/bin/python3}
+. "$TOP/tests/e2e/port_lib.sh"
 N=${1:-50}
 P=${2:-200}
 DIR="$BUILD/bench-serve"
@@ -38,15 +39,11 @@ trap '[ -n "$RUN" ] && kill "$RUN" 2>/dev/null;
 "$BUILD/intofocus" serve --listen 127.0.0.1:0 --state-dir "$DIR/srv" \
 	>"$DIR/srv.log" 2>&1 &
 SRV=$!
-PORT=""
-i=0
-while [ -z "$PORT" ] && [ $i -lt 400 ]; do
-	PORT=$(sed -n 's|.*endpoint: http://127.0.0.1:\([0-9]*\).*|\1|p' \
-		"$DIR/srv.log" | head -1)
-	[ -n "$PORT" ] || sleep 0.05
-	i=$((i + 1))
-done
-[ -n "$PORT" ] || { echo "serve did not start" >&2; exit 1; }
+wait_port PORT "$SRV" "$DIR/srv.log" || {
+	echo "serve did not start" >&2
+	tail -20 "$DIR/srv.log" >&2
+	exit 1
+}
 URL="http://127.0.0.1:$PORT"
 "$BUILD/intofocus" serve link --state-dir "$DIR/srv" --public-url "$URL" \
 	--count "$P" >"$DIR/links"
