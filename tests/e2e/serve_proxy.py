@@ -104,8 +104,13 @@ def case_spoof():
         cafile=os.path.join(SCRATCH, 'tls', 'ca.pem'))
     u = urllib.parse.urlsplit(ARG)
 
+    # From an address of its own (127.0.0.2), so that what the test's
+    # other clients at 127.0.0.1 still have under way through the proxy
+    # (the daemon's long poll, torn down as its run ended) is never
+    # counted with it: only this client's requests decide.
     def send(i, body):
-        raw = socket.create_connection((u.hostname, u.port), timeout=30)
+        raw = socket.create_connection((u.hostname, u.port), timeout=30,
+                                       source_address=('127.0.0.2', 0))
         s = ctx.wrap_socket(raw, server_hostname=u.hostname)
         s.sendall(('POST /start HTTP/1.1\r\nHost: %s\r\n'
                    'X-Real-IP: 198.51.100.%d\r\n'
@@ -125,12 +130,17 @@ def case_spoof():
         st = status_of(send(per_ip + 1, 'abcdefghij0123456789'))
     print('with %d under way, one more, naming another address:' % per_ip,
           st)
-    ok = st == 429
+    probe = st
     for s in held:
         s.sendall(b'0123456789')
     st = [status_of(s) for s in held]
     print('the held requests, finished:', st)
-    ok &= st == [403] * per_ip
+    # Caddy passes the held requests on in its own time, so a probe may
+    # reach the server before the last of them: then that one is the
+    # request past the limit (429) and every probe found per_ip under
+    # way with itself (403).  Either way one client, per_ip at once.
+    ok = ((probe == 429 and st == [403] * per_ip) or
+          (probe == 403 and sorted(st) == [403] * (per_ip - 1) + [429]))
     st = status_of(send(per_ip + 2, 'abcdefghij0123456789'))
     print('once they are done:', st)
     return ok and st == 403
